@@ -1,0 +1,56 @@
+# fraudnet — the two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+DEMO   ?= demo
+PATIENTS ?= 20000
+SEED   ?= 7
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install install-test demo scan-demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24"
+
+# The exact versions in constraints.txt, so an install next month behaves the same.
+$(BIN)/fraudnet: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) install --quiet -c constraints.txt -e .
+	@touch $@
+
+install: $(BIN)/fraudnet
+
+$(VENV)/.test-deps: $(BIN)/fraudnet
+	$(PIP) install --quiet -c constraints.txt -e '.[test]'
+	@touch $@
+
+install-test: $(VENV)/.test-deps
+
+# Generate a region, scan it, print the top alerts, then serve the API (Ctrl-C stops it).
+scan-demo: install
+	$(BIN)/fraudnet generate $(DEMO)/data --patients $(PATIENTS) --seed $(SEED)
+	$(BIN)/fraudnet scan $(DEMO)/data --store $(DEMO)/store --export $(DEMO)/export
+	$(BIN)/fraudnet alerts --store $(DEMO)/store --limit 15
+
+demo: scan-demo
+	@if [ -z "$$FRAUDNET_API_KEYS" ]; then \
+	  key=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(24))'); \
+	  echo "No FRAUDNET_API_KEYS set: demo admin key for this session: $$key"; \
+	  echo "Try: curl -H 'X-API-Key: $$key' http://$(HOST):$(PORT)/api/v1/alerts?limit=5"; \
+	  export FRAUDNET_API_KEYS="demo:admin:$$key"; \
+	  exec $(BIN)/fraudnet serve --store $(DEMO)/store --host $(HOST) --port $(PORT); \
+	else \
+	  exec $(BIN)/fraudnet serve --store $(DEMO)/store --host $(HOST) --port $(PORT); \
+	fi
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python benchmarks/load_build.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .hypothesis *.egg-info
