@@ -1,0 +1,535 @@
+"""A synthetic region-year in the contract format, with planted fraud and honest look-alikes.
+
+`generate(out, patients, seed)` writes a contract dataset folder and, beside it (never inside),
+`truth.csv` (the planted fraud: pattern, group_id, entity_type, entity_id) and `lookalikes.csv`
+(honest behaviour a naive rule would flag, which detectors must leave alone).
+
+Claims are drawn with numpy in whole arrays (no Python loop over claims), so a few million lines
+take seconds; one `numpy.random.Generator` seeded once makes the output byte-identical per seed.
+Names are synthetic labels, never personal names.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+YEAR_START = np.datetime64("2025-01-01")
+DAYS = 365
+DEPTS = ("69", "01", "38")
+
+# code, kind, label, price, watch
+SERVICES = [
+    ("G", "act", "GP consultation", 26.5, False),
+    ("VG", "act", "GP home visit", 35.0, False),
+    ("CS", "act", "specialist consultation", 30.0, False),
+    ("AMI1", "act", "nursing: injection", 3.15, False),
+    ("AMI4", "act", "nursing: dressing", 12.6, False),
+    ("AMK8", "act", "physiotherapy session", 17.2, False),
+    ("HBBD001", "act", "dental scaling", 28.92, False),
+    ("HBMD049", "act", "dental filling", 40.97, False),
+    ("HBLD036", "act", "dental crown", 120.0, False),
+    ("B0552", "lab", "blood count", 7.02, False),
+    ("B1208", "lab", "glucose", 2.7, False),
+    ("B0323", "lab", "lipid panel", 10.8, False),
+    ("3400930000011", "drug", "paracetamol 1 g", 2.18, False),
+    ("3400930000028", "drug", "amoxicillin 1 g", 4.5, False),
+    ("3400930000035", "drug", "atorvastatin 20 mg", 9.8, False),
+    ("3400930000042", "drug", "metformin 1000 mg", 4.9, False),
+    ("3400930000059", "drug", "levothyroxine 75 µg", 2.9, False),
+    ("3400930000066", "drug", "ramipril 5 mg", 5.6, False),
+    ("3400930000073", "drug", "oxycodone 20 mg", 48.0, True),
+    ("3400930000080", "drug", "buprenorphine 8 mg", 31.0, True),
+    ("3400930000097", "drug", "methylphenidate 36 mg", 52.0, True),
+    ("3400930000103", "drug", "pregabalin 150 mg", 19.5, True),
+    ("3400930000110", "drug", "semaglutide 1 mg pen", 219.0, True),
+    ("3400930000127", "drug", "HIV triple therapy", 640.0, True),
+]
+CODE = {s[0]: i for i, s in enumerate(SERVICES)}
+PRICE = np.array([s[3] for s in SERVICES])
+COMMON_DRUGS = np.array([CODE[c] for c in ("3400930000011", "3400930000028", "3400930000035",
+                                           "3400930000042", "3400930000059", "3400930000066")])
+SPECIALTIES = ("cardiology", "dermatology", "psychiatry", "rheumatology", "ophthalmology",
+               "endocrinology")
+
+
+@dataclass
+class _Region:
+    rng: np.random.Generator
+    n_patients: int
+    town_postcode: list = field(default_factory=list)
+    town_dept: np.ndarray = None
+    patient_town: np.ndarray = None
+    providers: dict = field(default_factory=lambda: {k: [] for k in (
+        "id", "kind", "specialty", "name", "postcode", "legal_entity_id")})
+    centres: dict = field(default_factory=lambda: {k: [] for k in (
+        "centre_id", "kind", "name", "legal_entity_id", "postcode", "opened_on", "closed_on")})
+    entities: dict = field(default_factory=lambda: {k: [] for k in (
+        "legal_entity_id", "kind", "name", "created_on", "dissolved_on")})
+    affiliations: list = field(default_factory=list)
+    officers: list = field(default_factory=list)
+    identifiers: list = field(default_factory=list)
+    claims: list = field(default_factory=list)   # chunks: dict of equal-length arrays
+    truth: list = field(default_factory=list)
+    lookalikes: list = field(default_factory=list)
+    counters: dict = field(default_factory=dict)
+
+    def next_id(self, prefix: str, width: int) -> str:
+        n = self.counters.get(prefix, 0) + 1
+        self.counters[prefix] = n
+        return f"{prefix}{n:0{width}d}"
+
+    # -- entities -------------------------------------------------------------------------
+    def provider(self, kind, specialty, town, legal_entity_id=None) -> int:
+        p = self.providers
+        pc_ = self.town_postcode[town]
+        if kind in ("pharmacy", "laboratory"):   # FINESS-like: department then 7 digits
+            pid = self.next_id(pc_[:2], 7)
+        else:                                     # RPPS-like, 11 digits
+            pid = self.next_id("10", 9)
+        p["id"].append(pid)
+        p["kind"].append(kind)
+        p["specialty"].append(specialty)
+        p["name"].append(f"{(specialty or kind).replace('_', ' ')} {len(p['id']):05d} (synthetic)")
+        p["postcode"].append(pc_)
+        p["legal_entity_id"].append(legal_entity_id)
+        return len(p["id"]) - 1
+
+    def entity(self, kind, name, created="2010-01-01", dissolved=None) -> str:
+        eid = self.next_id("SIREN", 6)
+        e = self.entities
+        for k, v in zip(e, (eid, kind, name, created, dissolved)):
+            e[k].append(v)
+        return eid
+
+    def centre(self, kind, name, entity_id, town, opened="2005-01-01", closed=None) -> int:
+        cid = self.next_id("FIN", 6)
+        c = self.centres
+        for k, v in zip(c, (cid, kind, name, entity_id, self.town_postcode[town], opened, closed)):
+            c[k].append(v)
+        return len(c["centre_id"]) - 1
+
+    def address(self, town) -> str:
+        return f"{self.rng.integers(1, 200)} rue {self.next_id('R', 5)}, {self.town_postcode[town]}"
+
+    def add_claims(self, patient, provider, code, day, prescriber=-1, centre=-1, qty=1):
+        """Append claim lines; every argument is an array of the patients' length or a scalar."""
+        n = len(patient)
+        cols = {"patient": patient, "provider": provider, "code": code, "day": day,
+                "prescriber": prescriber, "centre": centre, "qty": qty}
+        chunk = {k: np.broadcast_to(np.asarray(v, np.int64), (n,)).copy() for k, v in cols.items()}
+        chunk["day"] = np.clip(chunk["day"], 0, DAYS - 1)
+        self.claims.append(chunk)
+
+
+def _choose(rng, pool_by_group: dict, groups: np.ndarray) -> np.ndarray:
+    """For each element of `groups`, a random member of that group's pool (vectorised)."""
+    out = np.empty(len(groups), np.int64)
+    for g, pool in pool_by_group.items():
+        mask = groups == g
+        k = int(mask.sum())
+        if k:
+            out[mask] = np.asarray(pool)[rng.integers(0, len(pool), k)]
+    return out
+
+
+def _pools(region: _Region, idx: list[int], by: str) -> dict:
+    """Providers `idx` grouped by town (`by='town'`) or department (`by='dept'`)."""
+    pcs = region.providers["postcode"]
+    pools: dict = {}
+    for i in idx:
+        town = region.town_postcode.index(pcs[i])
+        key = town if by == "town" else int(region.town_dept[town])
+        pools.setdefault(key, []).append(i)
+    return pools
+
+
+def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str | Path | None = None) -> dict:
+    """Write a dataset folder `out`, `truth.csv` and `lookalikes.csv` beside it. Returns counts."""
+    if patients < 2000:
+        raise ValueError("--patients must be at least 2000 to hold every planted pattern")
+    rng = np.random.default_rng(seed)
+    r = _Region(rng, patients)
+    _towns(r)
+    roster = _health_system(r)
+    _honest_claims(r, roster)
+    _plant(r, roster)
+    return _write(r, Path(out), Path(truth) if truth else None)
+
+
+def _towns(r: _Region):
+    n_towns = int(np.clip(r.n_patients // 2500, 9, 90))
+    r.town_dept = np.arange(n_towns) % len(DEPTS)
+    r.town_postcode = [f"{DEPTS[d]}{100 + 10 * t:03d}" for t, d in enumerate(r.town_dept)]
+    weights = r.rng.pareto(1.5, n_towns) + 1
+    weights /= weights.sum()
+    r.patient_town = r.rng.choice(n_towns, r.n_patients, p=weights)
+
+
+def _health_system(r: _Region) -> dict:
+    rng, n_towns = r.rng, len(r.town_postcode)
+    pop = np.bincount(r.patient_town, minlength=n_towns)
+    ro: dict = {k: [] for k in ("gp", "spec", "dentist", "nurse", "physio", "midwife", "pharmacy", "lab")}
+    ro["fulltime"], ro["parttime"], ro["hospital_of"] = [], [], {}
+    # pharmacies: each a company with a pharmacist officer; labs grouped under a few companies
+    accountant = f"12 avenue des Comptables, {r.town_postcode[0]}"
+    for t in range(n_towns):
+        for _ in range(max(1, pop[t] // 1000)):
+            ro["gp"].append(r.provider("physician", "general_practice", t))
+        for _ in range(max(1, pop[t] // 700)):
+            ro["nurse"].append(r.provider("nurse", None, t))
+        for _ in range(max(1, pop[t] // 900)):
+            ro["physio"].append(r.provider("physiotherapist", None, t))
+        for _ in range(max(1, pop[t] // 1600)):
+            ro["dentist"].append(r.provider("dentist", "dental_surgery", t))
+        for _ in range(max(1, pop[t] // 2500)):
+            eid = r.entity("company", f"SELARL pharmacy {len(ro['pharmacy']) + 1:04d}")
+            ph = r.provider("pharmacy", None, t, eid)
+            ro["pharmacy"].append(ph)
+            r.officers.append((r.next_id("PERS", 6), eid, "manager", "2010-01-01", None))
+            r.identifiers.append(("legal_entity", eid, "address", r.address(t)))
+            r.identifiers.append(("legal_entity", eid, "bank_account", f"FR76{r.next_id('BK', 9)}"))
+            if rng.random() < 0.35:   # honest hub: one accountant's address for many companies
+                r.identifiers.append(("legal_entity", eid, "address", accountant))
+                r.lookalikes.append(("entity_network", "legal_entity", eid, "shares an accountant's address"))
+    for d in range(len(DEPTS)):
+        towns = np.flatnonzero(r.town_dept == d)
+        big = towns[np.argsort(-pop[towns], kind="stable")]
+        n_dept = int(pop[towns].sum())
+        lab_co = r.entity("company", f"SELAS lab group {d + 1}")
+        for i in range(max(2, n_dept // 8000)):
+            ro["lab"].append(r.provider("laboratory", None, int(big[i % len(big)]), lab_co))
+        for i in range(max(2, n_dept // 1500)):
+            ro["spec"].append(r.provider("physician", SPECIALTIES[i % len(SPECIALTIES)], int(big[i % min(3, len(big))])))
+        for i in range(max(1, n_dept // 6000)):
+            ro["midwife"].append(r.provider("midwife", None, int(big[i % len(big)])))
+        # hospitals: public entity per department, each a hospital in the biggest town
+        pub = r.entity("public", f"Centre hospitalier {DEPTS[d]}", "1990-01-01")
+        hosp = r.centre("hospital", f"Hospital {DEPTS[d]}", pub, int(big[0]), "1990-01-01")
+        r.identifiers.append(("legal_entity", pub, "address", r.address(int(big[0]))))
+        ro.setdefault("hospitals", []).append(hosp)
+        for s in ro["spec"]:
+            if r.providers["postcode"][s][:2] == DEPTS[d] and s not in ro["hospital_of"]:
+                u = rng.random()
+                if u < 0.4:
+                    ro["fulltime"].append(s)
+                    r.affiliations.append((s, hosp, "fulltime_hospital", "2015-01-01", None))
+                    ro["hospital_of"][s] = hosp
+                elif u < 0.55:
+                    ro["parttime"].append(s)
+                    r.affiliations.append((s, hosp, "parttime_hospital", "2015-01-01", None))
+                    ro["hospital_of"][s] = hosp
+        # an honest dental centre per department, its own association
+        assoc = r.entity("association", f"Association dental care {DEPTS[d]}", "2012-03-01")
+        r.officers.append((r.next_id("PERS", 6), assoc, "director", "2012-03-01", None))
+        r.identifiers.append(("legal_entity", assoc, "address", r.address(int(big[0]))))
+        dc = r.centre("dental_centre", f"Dental centre {DEPTS[d]}", assoc, int(big[0]), "2012-06-01")
+        for dentist in [x for x in ro["dentist"] if r.providers["postcode"][x][:2] == DEPTS[d]][:2]:
+            r.affiliations.append((dentist, dc, "salaried", "2012-06-01", None))
+            ro.setdefault("centre_of", {})[dentist] = dc
+    # honest hospital group: several sites under one legal entity, one shared bank account
+    group = r.entity("association", "Groupe hospitalier mutualiste", "1995-01-01")
+    bank = f"FR76{r.next_id('BK', 9)}"
+    r.identifiers.append(("legal_entity", group, "bank_account", bank))
+    for i, t in enumerate(np.argsort(-pop, kind="stable")[:3]):
+        site = r.centre("clinic", f"Clinique mutualiste site {i + 1}", group, int(t), "1995-01-01")
+        r.identifiers.append(("centre", r.centres["centre_id"][site], "bank_account", bank))
+        r.identifiers.append(("centre", r.centres["centre_id"][site], "address", r.address(int(t))))
+        r.lookalikes.append(("entity_network", "centre", r.centres["centre_id"][site], "hospital group site"))
+    r.lookalikes.append(("entity_network", "legal_entity", group, "hospital group running several sites"))
+    # honest group practice with the pharmacy next door (in the most populated town)
+    t0 = int(np.argmax(pop))
+    hc_entity = r.entity("association", "Maison de santé du centre", "2014-01-01")
+    hc = r.centre("health_centre", "Maison de santé du centre", hc_entity, t0, "2014-01-01")
+    ro["group_practice"] = [g for g in ro["gp"] if r.providers["postcode"][g] == r.town_postcode[t0]][:5]
+    for g in ro["group_practice"]:
+        r.affiliations.append((g, hc, "liberal", "2014-01-01", None))
+    ro["next_door"] = [p for p in ro["pharmacy"] if r.providers["postcode"][p] == r.town_postcode[t0]][0]
+    r.lookalikes.append(("pharmacy_collusion", "provider", r.providers["id"][ro["next_door"]],
+                         "pharmacy next to a group practice"))
+    for g in ro["group_practice"]:
+        r.lookalikes.append(("pharmacy_collusion", "provider", r.providers["id"][g], "group practice GP"))
+    return ro
+
+
+def _honest_claims(r: _Region, ro: dict):
+    rng, n = r.rng, r.n_patients
+    town = r.patient_town
+    dept = r.town_dept[town]
+    chronic = rng.random(n) < 0.15
+    gp_of = _choose(rng, _pools(r, ro["gp"], "town"), town)
+    ph_of = _choose(rng, _pools(r, ro["pharmacy"], "town"), town)
+    in_group = np.isin(gp_of, ro["group_practice"])
+    ph_of[in_group & (rng.random(n) < 0.85)] = ro["next_door"]
+    # GP visits, each possibly with a prescription dispensed and lab tests
+    visits = rng.poisson(np.where(chronic, 8.0, 3.0))
+    p = np.repeat(np.arange(n), visits)
+    day = rng.integers(0, DAYS, len(p))
+    gp = np.where(rng.random(len(p)) < 0.85, gp_of[p], _choose(rng, _pools(r, ro["gp"], "town"), town[p]))
+    home = rng.random(len(p)) < 0.05
+    r.add_claims(p, gp, np.where(home, CODE["VG"], CODE["G"]), day)
+    rx = rng.random(len(p)) < 0.7
+    lines = np.where(rx, rng.integers(1, 3, len(p)), 0)
+    q = np.repeat(np.arange(len(p)), lines)
+    pharm = np.where(rng.random(len(q)) < 0.85, ph_of[p[q]],
+                     _choose(rng, _pools(r, ro["pharmacy"], "town"), town[p[q]]))
+    drug = COMMON_DRUGS[rng.integers(0, len(COMMON_DRUGS), len(q))]
+    watched = rng.random(len(q)) < 0.015   # legitimate watched prescriptions
+    drug = np.where(watched, np.array([CODE["3400930000103"], CODE["3400930000073"]])[rng.integers(0, 2, len(q))], drug)
+    r.add_claims(p[q], pharm, drug, day[q] + rng.integers(0, 3, len(q)), prescriber=gp[q],
+                 qty=rng.integers(1, 4, len(q)))
+    lab_v = np.flatnonzero(rng.random(len(p)) < 0.2)
+    labs = _choose(rng, _pools(r, ro["lab"], "dept"), dept[p[lab_v]])
+    for code in ("B0552", "B1208", "B0323"):
+        keep = rng.random(len(lab_v)) < 0.7
+        r.add_claims(p[lab_v][keep], labs[keep], CODE[code], day[lab_v][keep] + 1, prescriber=gp[lab_v][keep])
+    # specialists: chronic patients see several (honest look-alike for shopping rules)
+    sv = rng.poisson(np.where(chronic, 3.0, 0.6))
+    sp = np.repeat(np.arange(n), sv)
+    spec = _choose(rng, _pools(r, ro["spec"], "dept"), dept[sp])
+    sday = rng.integers(0, DAYS, len(sp))
+    hosp_of = ro["hospital_of"]
+    fulltime = set(ro["fulltime"])
+    parttime = set(ro["parttime"])
+    centre = np.array([hosp_of[s] if s in fulltime or (s in parttime and k % 2) else -1
+                       for k, s in enumerate(spec.tolist())], np.int64) if len(sp) else np.empty(0, np.int64)
+    r.add_claims(sp, spec, CODE["CS"], sday, centre=centre)
+    # dentists (salaried ones bill through their centre)
+    dv = rng.poisson(0.6, n)
+    dp = np.repeat(np.arange(n), dv)
+    dent = _choose(rng, _pools(r, ro["dentist"], "town"), town[dp])
+    centre_of = ro.get("centre_of", {})
+    dcentre = np.array([centre_of.get(x, -1) for x in dent.tolist()], np.int64)
+    dcode = np.array([CODE["HBBD001"], CODE["HBMD049"], CODE["HBLD036"]])[rng.choice(3, len(dp), p=[.5, .4, .1])]
+    r.add_claims(dp, dent, dcode, rng.integers(0, DAYS, len(dp)), centre=dcentre)
+    # nursing: insulin injections twice a day for weeks (honest same-day repeats)
+    nursed = np.flatnonzero(chronic & (rng.random(n) < 0.4))
+    nurse = _choose(rng, _pools(r, ro["nurse"], "town"), town[nursed])
+    length = rng.integers(10, 60, len(nursed))
+    start = rng.integers(0, DAYS - 60, len(nursed))
+    k = np.repeat(np.arange(len(nursed)), length)
+    offs = np.arange(len(k)) - np.repeat(np.cumsum(length) - length, length)
+    for _ in range(2):
+        r.add_claims(nursed[k], nurse[k], CODE["AMI1"], start[k] + offs, prescriber=gp_of[nursed[k]])
+    for x in np.unique(nurse)[:20].tolist():
+        r.lookalikes.append(("double_billing", "provider", r.providers["id"][x], "twice-daily nursing"))
+    # physiotherapy series
+    treated = np.flatnonzero(rng.random(n) < 0.08)
+    physio = _choose(rng, _pools(r, ro["physio"], "town"), town[treated])
+    length = rng.integers(6, 20, len(treated))
+    start = rng.integers(0, DAYS - 60, len(treated))
+    k = np.repeat(np.arange(len(treated)), length)
+    offs = np.arange(len(k)) - np.repeat(np.cumsum(length) - length, length)
+    r.add_claims(treated[k], physio[k], CODE["AMK8"], start[k] + 2 * offs, prescriber=gp_of[treated[k]])
+    # chronic pain patients: pregabalin monthly from their GP and one specialist, one pharmacy
+    pain = np.flatnonzero(chronic & (rng.random(n) < 0.05))
+    months = np.arange(12)
+    pp = np.repeat(pain, 12)
+    who = np.where(np.tile(months, len(pain)) % 2 == 0, gp_of[pp], _choose(rng, _pools(r, ro["spec"], "dept"), dept[pp]))
+    r.add_claims(pp, ph_of[pp], CODE["3400930000103"], np.tile(months * 30, len(pain)) + 2, prescriber=who)
+    r.lookalikes += [("doctor_shopping", "patient", f"P{x + 1:07d}", "monthly pregabalin, two prescribers")
+                     for x in pain[:20].tolist()]
+    r.chronic = chronic
+    r.gp_of, r.ph_of = gp_of, ph_of
+
+
+def _plant(r: _Region, ro: dict):
+    rng, n = r.rng, r.n_patients
+    inst = 3 + r.n_patients // 60000
+    by_claims = np.concatenate([c["provider"] for c in r.claims])
+    claims_of = np.bincount(by_claims, minlength=len(r.providers["id"]))
+
+    def truth(pattern, g, etype, eid):
+        r.truth.append((pattern, f"{pattern}-{g}", etype, eid))
+
+    def busy(pool, k, exclude=()):   # providers with enough activity to plant into
+        cand = [x for x in pool if claims_of[x] >= 20 and x not in exclude]
+        return [cand[i] for i in rng.choice(len(cand), min(k, len(cand)), replace=False)]
+
+    used = set(ro["group_practice"]) | {ro["next_door"]}
+    all_claims = {k: np.concatenate([c[k] for c in r.claims]) for k in r.claims[0]}
+
+    # 1. double billing: dentists and a GP re-billing lines; full-time hospital doctors billing privately
+    g = 0
+    for x in busy(ro["dentist"], inst, used) + busy(ro["gp"], 1, used):
+        used.add(x)
+        mine = np.flatnonzero(all_claims["provider"] == x)
+        rate = rng.uniform(0.15, 0.5)
+        dup = mine[rng.random(len(mine)) < rate][:200]
+        if len(dup) < 3:
+            dup = mine[:3]
+        r.add_claims(all_claims["patient"][dup], x, all_claims["code"][dup], all_claims["day"][dup],
+                     centre=all_claims["centre"][dup])
+        truth("double_billing", g, "provider", r.providers["id"][x])
+        g += 1
+    for x in busy(ro["fulltime"], inst, used):
+        used.add(x)
+        mine = np.flatnonzero((all_claims["provider"] == x) & (all_claims["centre"] >= 0))
+        dup = mine[rng.random(len(mine)) < rng.uniform(0.1, 0.4)][:200]
+        if len(dup) < 3:
+            dup = mine[:3]
+        r.add_claims(all_claims["patient"][dup], x, all_claims["code"][dup], all_claims["day"][dup])
+        truth("double_billing", g, "provider", r.providers["id"][x])
+        g += 1
+    # 2. pharmacy collusion: prescribers and a pharmacy moving watched costly drugs for mules
+    costly = [CODE[c] for c in ("3400930000110", "3400930000127", "3400930000073", "3400930000097")]
+    for g in range(inst):
+        ph = busy(ro["pharmacy"], 1, used)[0]
+        dept = r.providers["postcode"][ph][:2]
+        local_gps = [x for x in ro["gp"] if r.providers["postcode"][x][:2] == dept]
+        docs = busy(local_gps, int(rng.integers(1, 4)), used)
+        used.update(docs + [ph])
+        far = np.flatnonzero(np.array(DEPTS)[r.town_dept[r.patient_town]] != dept)
+        mules = rng.choice(far, int(rng.integers(15, 60)), replace=False)
+        months = int(rng.integers(4, 12))
+        mp = np.repeat(mules, months)
+        mday = np.tile(np.arange(months) * 30, len(mules)) + rng.integers(0, 5, len(mp))
+        doc = np.asarray(docs)[rng.integers(0, len(docs), len(mp))]
+        drug = np.asarray(costly)[rng.integers(0, len(costly), len(mules))]
+        r.add_claims(mp, doc, CODE["G"], mday)
+        r.add_claims(mp, ph, np.repeat(drug, months), mday + 1, prescriber=doc, qty=rng.integers(1, 3, len(mp)))
+        truth("pharmacy_collusion", g, "provider", r.providers["id"][ph])
+        for d in docs:
+            truth("pharmacy_collusion", g, "provider", r.providers["id"][d])
+    # 3. doctor shopping: one patient, many prescribers and pharmacies, overlapping opioid supplies
+    for g in range(inst + 2):
+        pt = int(rng.integers(0, n))
+        while r.chronic[pt]:
+            pt = int(rng.integers(0, n))
+        dept = r.town_dept[r.patient_town[pt]]
+        docs = rng.choice(_pools(r, ro["gp"], "dept")[int(dept)], int(rng.integers(5, 11)), replace=True)
+        phs = rng.choice(_pools(r, ro["pharmacy"], "dept")[int(dept)], int(rng.integers(3, 7)), replace=True)
+        visits = int(rng.integers(12, 30))
+        vday = np.sort(rng.integers(0, DAYS - 10, visits))
+        doc = docs[np.arange(visits) % len(docs)]
+        drug = CODE["3400930000073"] if g % 2 == 0 else CODE["3400930000080"]
+        r.add_claims(np.full(visits, pt), doc, CODE["G"], vday)
+        r.add_claims(np.full(visits, pt), phs[np.arange(visits) % len(phs)], drug, vday + 1, prescriber=doc,
+                     qty=np.full(visits, 2))
+        truth("doctor_shopping", g, "patient", f"P{pt + 1:07d}")
+    # 4. dense blocks: nurses, physiotherapists and a lab billing one borrowed patient list
+    for g in range(inst):
+        team = busy(ro["nurse"], int(rng.integers(2, 4)), used) + busy(ro["physio"], int(rng.integers(1, 3)), used) \
+            + busy(ro["lab"], 1, used)
+        used.update(team)
+        borrowed = rng.choice(n, int(rng.integers(40, 150)), replace=False)
+        for x in team:
+            kind = r.providers["kind"][x]
+            code = {"nurse": CODE["AMI4"], "physiotherapist": CODE["AMK8"], "laboratory": CODE["B0552"]}[kind]
+            times = int(rng.integers(3, 8))
+            bp = np.repeat(borrowed, times)
+            r.add_claims(bp, x, code, rng.integers(0, DAYS, len(bp)), prescriber=r.gp_of[bp])
+            truth("dense_block", g, "provider", r.providers["id"][x])
+    # 5. entity networks: associations sharing a director and a bank account, a phoenix, dental
+    #    centres billing far more per patient than peers
+    for g in range(max(2, inst - 1)):
+        t = int(rng.integers(0, len(r.town_postcode)))
+        director = r.next_id("PERS", 6)
+        bank = f"FR76{r.next_id('BK', 9)}"
+        addr = r.address(t)
+        chain = []
+        for i in range(int(rng.integers(2, 4))):
+            e = r.entity("association", f"Association santé dentaire {g}-{i}", "2019-01-01")
+            r.officers.append((director, e, "director", "2019-01-01", None))
+            r.identifiers.append(("legal_entity", e, "bank_account", bank))
+            r.identifiers.append(("legal_entity", e, "address", r.address(t) if i else addr))
+            chain.append(e)
+        old = chain[0]
+        r.entities["dissolved_on"][r.entities["legal_entity_id"].index(old)] = "2025-03-31"
+        phoenix = r.entity("association", f"Association santé dentaire {g}-new", "2025-04-20")
+        r.officers.append((director, phoenix, "director", "2025-04-20", None))
+        r.identifiers.append(("legal_entity", phoenix, "address", addr))
+        chain.append(phoenix)
+        centres = []
+        for i, e in enumerate(chain):
+            closed = "2025-03-31" if e == old else None
+            opened = "2025-04-25" if e == phoenix else "2019-06-01"
+            c = r.centre("dental_centre", f"Centre dentaire {g}-{i}", e, t, opened, closed)
+            centres.append((c, opened, closed))
+            truth("entity_network", g, "centre", r.centres["centre_id"][c])
+        for e in chain:
+            truth("entity_network", g, "legal_entity", e)
+        truth("entity_network", g, "person", director)
+        local = np.flatnonzero(r.patient_town == t)
+        for c, opened, closed in centres:
+            dentist = r.provider("dentist", "dental_surgery", t)
+            r.affiliations.append((dentist, c, "salaried", opened, closed))
+            first = (np.datetime64(opened) - YEAR_START).astype(int)
+            last = DAYS - 1 if closed is None else (np.datetime64(closed) - YEAR_START).astype(int)
+            pts = rng.choice(local, min(len(local), int(rng.integers(60, 150))), replace=False)
+            per = int(rng.integers(4, 8))
+            pp = np.repeat(pts, per)
+            codes = np.array([CODE["HBLD036"], CODE["HBMD049"]])[rng.integers(0, 2, len(pp))]
+            r.add_claims(pp, dentist, codes, rng.integers(max(first, 0), max(last, first + 1), len(pp)), centre=c)
+    # 6. peer outliers: a provider billing an act far more often per patient than peers
+    for g, (pool, code) in enumerate([(ro["physio"], "AMK8"), (ro["gp"], "VG"), (ro["nurse"], "AMI4"),
+                                      (ro["physio"], "AMK8"), (ro["gp"], "VG")][:inst]):
+        x = busy(pool, 1, used)[0]
+        used.add(x)
+        pts = np.unique(all_claims["patient"][all_claims["provider"] == x])
+        pts = pts[: int(rng.integers(30, 80))]
+        per = int(rng.integers(6, 14))
+        pp = np.repeat(pts, per)
+        r.add_claims(pp, x, CODE[code], rng.integers(0, DAYS, len(pp)))
+        truth("peer_outlier", g, "provider", r.providers["id"][x])
+
+
+def _write(r: _Region, out: Path, truth_path: Path | None) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    pid = pa.array(r.providers["id"])
+    cid = pa.array(r.centres["centre_id"])
+    c = {k: np.concatenate([ch[k] for ch in r.claims]) for k in r.claims[0]}
+    order = np.lexsort((c["code"], c["patient"], c["provider"], c["day"]))
+    c = {k: v[order] for k, v in c.items()}
+    n = len(order)
+    patient_ids = pa.array([f"P{i + 1:07d}" for i in range(r.n_patients)])
+    dates = pa.array((YEAR_START + c["day"].astype("timedelta64[D]")).astype("datetime64[D]"))
+    claims = pa.table({
+        "claim_id": pa.array([f"C{i + 1:09d}" for i in range(n)]),
+        "patient_id": pc.take(patient_ids, pa.array(c["patient"])),
+        "provider_id": pc.take(pid, pa.array(c["provider"])),
+        "prescriber_id": pc.take(pid, pa.array(c["prescriber"], mask=c["prescriber"] < 0)),
+        "centre_id": pc.take(cid, pa.array(c["centre"], mask=c["centre"] < 0)),
+        "service_code": pc.take(pa.array([s[0] for s in SERVICES]), pa.array(c["code"])),
+        "service_date": dates,
+        "amount": pa.array(np.round(PRICE[c["code"]] * c["qty"], 2)),
+        "quantity": pa.array(c["qty"]),
+    })
+    opts = pacsv.WriteOptions(quoting_style="needed")
+    pacsv.write_csv(claims, out / "claims.csv", opts)
+    prov = dict(r.providers)
+    prov["provider_id"] = prov.pop("id")
+    tables = {
+        "providers": pa.table({k: prov[k] for k in ("provider_id", "kind", "specialty", "name", "postcode",
+                                                    "legal_entity_id")}),
+        "centres": pa.table(r.centres),
+        "legal_entities": pa.table(r.entities),
+        "affiliations": pa.table(dict(zip(("provider_id", "centre_id", "role", "start_date", "end_date"), zip(*[
+            (r.providers["id"][p], r.centres["centre_id"][ce], role, s, e) for p, ce, role, s, e in r.affiliations])))),
+        "officers": pa.table(dict(zip(("person_id", "legal_entity_id", "role", "start_date", "end_date"),
+                                      map(list, zip(*r.officers))))),
+        "identifiers": pa.table(dict(zip(("entity_type", "entity_id", "kind", "value"),
+                                         map(list, zip(*r.identifiers))))),
+        "patients": pa.table({
+            "patient_id": patient_ids,
+            "birth_year": pa.array(r.rng.integers(1930, 2024, r.n_patients)),
+            "sex": pa.array(np.array(["F", "M"])[r.rng.integers(0, 2, r.n_patients)]),
+            "postcode": pa.array(np.array(r.town_postcode)[r.patient_town])}),
+        "services": pa.table(dict(zip(("service_code", "kind", "label", "price", "watch"),
+                                      map(list, zip(*[(s[0], s[1], s[2], s[3], "true" if s[4] else "false")
+                                                      for s in SERVICES]))))),
+    }
+    for name, table in tables.items():
+        pacsv.write_csv(table, out / f"{name}.csv", opts)
+    truth_path = truth_path or out.parent / "truth.csv"
+    pacsv.write_csv(pa.table(dict(zip(("pattern", "group_id", "entity_type", "entity_id"),
+                                      map(list, zip(*r.truth))))), truth_path, opts)
+    pacsv.write_csv(pa.table(dict(zip(("pattern", "entity_type", "entity_id", "why"),
+                                      map(list, zip(*r.lookalikes))))), truth_path.parent / "lookalikes.csv", opts)
+    return {"claims": n, "patients": r.n_patients, "providers": len(r.providers["id"]),
+            "centres": len(r.centres["centre_id"]), "legal_entities": len(r.entities["legal_entity_id"]),
+            "planted": len({t[1] for t in r.truth}), "truth": str(truth_path)}
