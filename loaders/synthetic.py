@@ -137,6 +137,13 @@ def _choose(rng, pool_by_group: dict, groups: np.ndarray) -> np.ndarray:
     return out
 
 
+def _spread(rng, items: int, per: int, first: int, last: int) -> np.ndarray:
+    """`per` days for each of `items`, evenly spaced within [first, last]: never twice the same day."""
+    step = max((last - first) // per, 1)
+    base = rng.integers(0, step, items)
+    return first + np.repeat(base, per) + step * np.tile(np.arange(per), items)
+
+
 def _pools(region: _Region, idx: list[int], by: str) -> dict:
     """Providers `idx` grouped by town (`by='town'`) or department (`by='dept'`)."""
     pcs = region.providers["postcode"]
@@ -196,6 +203,9 @@ def _health_system(r: _Region) -> dict:
             if rng.random() < 0.35:   # honest hub: one accountant's address for many companies
                 r.identifiers.append(("legal_entity", eid, "address", accountant))
                 r.lookalikes.append(("entity_network", "legal_entity", eid, "shares an accountant's address"))
+    for i in range(12):   # the accountant's other clients: companies outside health care
+        eid = r.entity("company", f"SARL client {i + 1:02d} of the accountant")
+        r.identifiers.append(("legal_entity", eid, "address", accountant))
     for d in range(len(DEPTS)):
         towns = np.flatnonzero(r.town_dept == d)
         big = towns[np.argsort(-pop[towns], kind="stable")]
@@ -315,6 +325,13 @@ def _honest_claims(r: _Region, ro: dict):
     offs = np.arange(len(k)) - np.repeat(np.cumsum(length) - length, length)
     for _ in range(2):
         r.add_claims(nursed[k], nurse[k], CODE["AMI1"], start[k] + offs, prescriber=gp_of[nursed[k]])
+    dressed = np.flatnonzero(rng.random(n) < 0.03)   # wound dressings every other day
+    dnurse = _choose(rng, _pools(r, ro["nurse"], "town"), town[dressed])
+    per = rng.integers(4, 12, len(dressed))
+    k = np.repeat(np.arange(len(dressed)), per)
+    offs = np.arange(len(k)) - np.repeat(np.cumsum(per) - per, per)
+    r.add_claims(dressed[k], dnurse[k], CODE["AMI4"], rng.integers(0, DAYS - 30, len(dressed))[k] + 2 * offs,
+                 prescriber=gp_of[dressed[k]])
     for x in np.unique(nurse)[:20].tolist():
         r.lookalikes.append(("double_billing", "provider", r.providers["id"][x], "twice-daily nursing"))
     # physiotherapy series
@@ -422,7 +439,7 @@ def _plant(r: _Region, ro: dict):
             code = {"nurse": CODE["AMI4"], "physiotherapist": CODE["AMK8"], "laboratory": CODE["B0552"]}[kind]
             times = int(rng.integers(3, 8))
             bp = np.repeat(borrowed, times)
-            r.add_claims(bp, x, code, rng.integers(0, DAYS, len(bp)), prescriber=r.gp_of[bp])
+            r.add_claims(bp, x, code, _spread(rng, len(borrowed), times, 0, DAYS), prescriber=r.gp_of[bp])
             truth("dense_block", g, "provider", r.providers["id"][x])
     # 5. entity networks: associations sharing a director and a bank account, a phoenix, dental
     #    centres billing far more per patient than peers
@@ -464,17 +481,18 @@ def _plant(r: _Region, ro: dict):
             per = int(rng.integers(4, 8))
             pp = np.repeat(pts, per)
             codes = np.array([CODE["HBLD036"], CODE["HBMD049"]])[rng.integers(0, 2, len(pp))]
-            r.add_claims(pp, dentist, codes, rng.integers(max(first, 0), max(last, first + 1), len(pp)), centre=c)
+            r.add_claims(pp, dentist, codes, _spread(rng, len(pts), per, max(first, 0), last), centre=c)
     # 6. peer outliers: a provider billing an act far more often per patient than peers
     for g, (pool, code) in enumerate([(ro["physio"], "AMK8"), (ro["gp"], "VG"), (ro["nurse"], "AMI4"),
                                       (ro["physio"], "AMK8"), (ro["gp"], "VG")][:inst]):
         x = busy(pool, 1, used)[0]
         used.add(x)
-        pts = np.unique(all_claims["patient"][all_claims["provider"] == x])
-        pts = pts[: int(rng.integers(30, 80))]
+        home = r.town_postcode.index(r.providers["postcode"][x])
+        known = np.unique(all_claims["patient"][all_claims["provider"] == x])
+        pts = np.setdiff1d(np.flatnonzero(r.patient_town == home), known)[: int(rng.integers(30, 80))]
         per = int(rng.integers(6, 14))
         pp = np.repeat(pts, per)
-        r.add_claims(pp, x, CODE[code], rng.integers(0, DAYS, len(pp)))
+        r.add_claims(pp, x, CODE[code], _spread(rng, len(pts), per, 0, DAYS))
         truth("peer_outlier", g, "provider", r.providers["id"][x])
 
 
