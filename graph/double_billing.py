@@ -32,8 +32,8 @@ WITH g AS (
 ), per AS (
     SELECT provider_id, service_code, count(*) AS groups,
            count(*) FILTER (WHERE lines > 1) AS repeated,
-           sum(lines - 1) AS extra_lines,
-           coalesce(sum(amount * (lines - 1) / lines) FILTER (WHERE lines > 1), 0) AS extra_amount
+           sum(lines - 1)::BIGINT AS extra_lines,
+           round(coalesce(sum(amount * (lines - 1) / lines) FILTER (WHERE lines > 1), 0), 2) AS extra_amount
     FROM g GROUP BY ALL
 ), act AS (
     SELECT service_code,

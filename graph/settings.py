@@ -20,6 +20,14 @@ class DoubleBillingSettings(_Frozen):
     max_examples: int = Field(10, ge=1, le=100, description="claim pairs kept as evidence per alert")
 
 
+class NetworkSettings(_Frozen):
+    patient_max: int = Field(40, ge=2, description="patients billed by more providers are left out of the shared-patient projection")
+    resolution: float = Field(1.0, gt=0, description="Leiden resolution: higher gives smaller communities")
+    min_community_size: int = Field(3, ge=2, description="smaller communities are not reported")
+    betweenness_sample: int = Field(300, ge=10, description="betweenness is estimated from this many sources above this size")
+    network_max: float = Field(50.0, ge=0, le=100, description="most points guilt by association can add to an entity's risk")
+
+
 class ScanSettings(_Frozen):
     start: date | None = Field(None, description="first service date scanned (inclusive)")
     end: date | None = Field(None, description="last service date scanned (inclusive)")
@@ -27,6 +35,7 @@ class ScanSettings(_Frozen):
     max_problems: int = Field(50, ge=1, description="input problems listed before the rest are only counted")
     seed: int = Field(42, description="seed of every randomised algorithm")
     double_billing: DoubleBillingSettings = DoubleBillingSettings()
+    network: NetworkSettings = NetworkSettings()
 
     @model_validator(mode="after")
     def _window(self):

@@ -82,17 +82,20 @@ def _open_text(path: Path) -> io.BufferedIOBase:
 
 
 def _read_header(path: Path, out: _Collector) -> list[str] | None:
-    with _open_text(path) as f:
-        first = f.readline()
-    if not first.strip():
-        out.add(Problem(path.name, "the file is empty: expected a header row naming the columns"))
-        return None
     try:
-        text = first.decode("utf-8-sig")
+        with _open_text(path) as f:
+            first = f.readline().split(b"\r")[0].rstrip(b"\n")
+        row = next(csv.reader([first.decode("utf-8-sig")]), None)
     except UnicodeDecodeError:
         out.add(Problem(path.name, "the header is not valid UTF-8 (save the file as UTF-8)", line=1))
         return None
-    names = [n.strip().lower() for n in next(csv.reader([text]))]
+    except csv.Error as e:
+        out.add(Problem(path.name, f"the header cannot be read as CSV: {e}", line=1))
+        return None
+    if not row or not any(c.strip() for c in row):
+        out.add(Problem(path.name, "the file is empty: expected a header row naming the columns"))
+        return None
+    names = [n.strip().lower() for n in row]
     seen = set()
     for n in names:
         if n in seen:
@@ -121,15 +124,18 @@ def _scan_csv_rows(path: Path, width: int, out: _Collector, limit: int):
             found += 1
     if found:
         return
-    reader = csv.reader(io.StringIO(raw.decode("utf-8-sig", "replace")))
-    next(reader, None)
-    for row in reader:
-        if found >= limit:
-            break
-        if row and len(row) != width:
-            out.add(Problem(path.name, f"has {len(row)} fields, the header has {width}",
-                            line=reader.line_num))
-            found += 1
+    reader = csv.reader(io.StringIO(raw.decode("utf-8-sig", "replace"), newline=""))
+    try:
+        next(reader, None)
+        for row in reader:
+            if found >= limit:
+                break
+            if row and len(row) != width:
+                out.add(Problem(path.name, f"has {len(row)} fields, the header has {width}",
+                                line=reader.line_num))
+                found += 1
+    except csv.Error as e:
+        out.add(Problem(path.name, f"cannot be read as CSV: {e}", line=reader.line_num))
 
 
 def _physical_lines(path: Path) -> list[int]:
@@ -142,6 +148,17 @@ def _physical_lines(path: Path) -> list[int]:
             starts.append(previous + 1)
             previous = reader.line_num
     return starts
+
+
+def _line_numbers(path: Path, rows: int, multiline: bool) -> list[int] | range:
+    if multiline:
+        try:
+            starts = _physical_lines(path)
+            if len(starts) == rows:
+                return starts
+        except csv.Error:
+            pass
+    return range(2, rows + 2)
 
 
 def read_raw(path: Path, out: _Collector) -> pa.Table | None:
@@ -187,7 +204,7 @@ def read_raw(path: Path, out: _Collector) -> pa.Table | None:
             out.add(Problem(path.name, f"{len(bad_rows)} row(s) have the wrong number of fields"))
         return None
     multiline = any(pc.any(pc.match_substring(c, "\n")).as_py() for c in table.columns)
-    lines = _physical_lines(path) if multiline else range(2, table.num_rows + 2)
+    lines = _line_numbers(path, table.num_rows, multiline)
     return table.append_column(LINE, pa.array(lines, pa.int64()))
 
 
@@ -297,8 +314,9 @@ def _check_references(con, raws: dict, files: dict, out: _Collector, report: Loa
     for ref in REFERENCES:
         if ref.table not in raws or raws[ref.table] is None:
             continue
-        if ref.target in files and raws.get(ref.target) is None:
-            continue   # the target file could not be read: its own problems are reported
+        if (ref.target in files and raws.get(ref.target) is None) or \
+                (ref.target not in files and TABLES[ref.target].required):
+            continue   # the target could not be read, or is missing: that is reported already
         target = raws.get(ref.target)
         if target is None and ref.severity == "warning":
             continue   # the optional target table is not given: nothing to check against

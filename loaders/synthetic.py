@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 YEAR_START = np.datetime64("2025-01-01")
+MIN_PATIENTS = 5000
 DAYS = 365
 DEPTS = ("69", "01", "38")
 
@@ -157,8 +158,8 @@ def _pools(region: _Region, idx: list[int], by: str) -> dict:
 
 def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str | Path | None = None) -> dict:
     """Write a dataset folder `out`, `truth.csv` and `lookalikes.csv` beside it. Returns counts."""
-    if patients < 2000:
-        raise ValueError("--patients must be at least 2000 to hold every planted pattern")
+    if patients < MIN_PATIENTS:
+        raise ValueError(f"--patients must be at least {MIN_PATIENTS} to hold every planted pattern")
     rng = np.random.default_rng(seed)
     r = _Region(rng, patients)
     _towns(r)
@@ -185,11 +186,11 @@ def _health_system(r: _Region) -> dict:
     # pharmacies: each a company with a pharmacist officer; labs grouped under a few companies
     accountant = f"12 avenue des Comptables, {r.town_postcode[0]}"
     for t in range(n_towns):
-        for _ in range(max(1, pop[t] // 1000)):
+        for _ in range(max(2, pop[t] // 1000)):
             ro["gp"].append(r.provider("physician", "general_practice", t))
-        for _ in range(max(1, pop[t] // 700)):
+        for _ in range(max(2, pop[t] // 700)):
             ro["nurse"].append(r.provider("nurse", None, t))
-        for _ in range(max(1, pop[t] // 900)):
+        for _ in range(max(2, pop[t] // 900)):
             ro["physio"].append(r.provider("physiotherapist", None, t))
         for _ in range(max(1, pop[t] // 1600)):
             ro["dentist"].append(r.provider("dentist", "dental_surgery", t))
@@ -213,7 +214,7 @@ def _health_system(r: _Region) -> dict:
         lab_co = r.entity("company", f"SELAS lab group {d + 1}")
         for i in range(max(2, n_dept // 8000)):
             ro["lab"].append(r.provider("laboratory", None, int(big[i % len(big)]), lab_co))
-        for i in range(max(2, n_dept // 1500)):
+        for i in range(max(4, n_dept // 1500)):
             ro["spec"].append(r.provider("physician", SPECIALTIES[i % len(SPECIALTIES)], int(big[i % min(3, len(big))])))
         for i in range(max(1, n_dept // 6000)):
             ro["midwife"].append(r.provider("midwife", None, int(big[i % len(big)])))
@@ -222,9 +223,9 @@ def _health_system(r: _Region) -> dict:
         hosp = r.centre("hospital", f"Hospital {DEPTS[d]}", pub, int(big[0]), "1990-01-01")
         r.identifiers.append(("legal_entity", pub, "address", r.address(int(big[0]))))
         ro.setdefault("hospitals", []).append(hosp)
-        for s in ro["spec"]:
-            if r.providers["postcode"][s][:2] == DEPTS[d] and s not in ro["hospital_of"]:
-                u = rng.random()
+        for k, s in enumerate(x for x in ro["spec"] if r.providers["postcode"][x][:2] == DEPTS[d]):
+            if s not in ro["hospital_of"]:
+                u = 0.0 if k == 0 else rng.random()   # every hospital has a full-time specialist
                 if u < 0.4:
                     ro["fulltime"].append(s)
                     r.affiliations.append((s, hosp, "fulltime_hospital", "2015-01-01", None))
@@ -365,6 +366,9 @@ def _plant(r: _Region, ro: dict):
 
     def busy(pool, k, exclude=()):   # providers with enough activity to plant into
         cand = [x for x in pool if claims_of[x] >= 20 and x not in exclude]
+        if not cand:
+            raise ValueError(f"the region is too small to plant every pattern: use more --patients "
+                             f"(got {r.n_patients})")
         return [cand[i] for i in rng.choice(len(cand), min(k, len(cand)), replace=False)]
 
     used = set(ro["group_practice"]) | {ro["next_door"]}

@@ -1,0 +1,57 @@
+"""The HTTP API: `create_app(store, keys)` builds it; `fraudnet serve` runs it with uvicorn."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from .auth import KeyRing
+from .deps import Results
+from .routes import alerts, health, runs
+from .store import NotFound, Store, StoreError
+
+log = logging.getLogger("fraudnet.api")
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        loc = ".".join(str(x) for x in e["loc"][1:]) or str(e["loc"][0])
+        parts.append(f"{e['loc'][0]} parameter {loc!r}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def create_app(store: Store, keys: KeyRing) -> FastAPI:
+    app = FastAPI(title="fraudnet", version="0.1.0",
+                  description="Fraud networks in health-insurance billing: alerts, entities, networks. "
+                              "Every endpoint but /health and /ready needs an X-API-Key header.")
+    app.state.store = store
+    app.state.keys = keys
+    app.state.results = Results(store)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound):
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError):
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        return JSONResponse(status_code=422, content={"detail": _validation_detail(exc)})
+
+    @app.on_event("shutdown")
+    def _close():
+        app.state.results.close()
+
+    v1 = APIRouter(prefix="/api/v1")
+    v1.include_router(health.router)
+    v1.include_router(runs.router)
+    v1.include_router(alerts.router)
+    app.include_router(v1)
+    # the bare paths a load balancer or orchestrator probes
+    app.include_router(health.router, include_in_schema=False)
+    return app

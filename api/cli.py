@@ -1,0 +1,199 @@
+"""The `fraudnet` command line."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from graph.settings import ScanSettings
+from loaders.errors import DatasetError
+
+from .store import Store, StoreError
+
+STORE_HELP = "store folder (env FRAUDNET_STORE, default ./fraudnet-store)"
+
+
+def _console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(file=stream, width=None if stream.isatty() else 160, highlight=False)
+
+
+def store_option(f):
+    return click.option("--store", "store", envvar="FRAUDNET_STORE", default="fraudnet-store",
+                        show_default=True, type=click.Path(file_okay=False), help=STORE_HELP)(f)
+
+
+def _fail(message: str, code: int = 1):
+    _console(stderr=True).print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """fraudnet: find fraud networks in health-insurance billing."""
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--patients", default=20000, show_default=True, type=click.IntRange(min=5000),
+              help="patients of the region (about 17 claims each)")
+@click.option("--seed", default=7, show_default=True, type=int, help="same seed, byte-identical output")
+@click.option("--truth", type=click.Path(dir_okay=False), default=None,
+              help="where to write truth.csv (default: beside OUT, never inside)")
+def generate(out, patients, seed, truth):
+    """Write a synthetic region-year with planted fraud to the dataset folder OUT."""
+    from loaders.synthetic import generate as run
+    counts = run(out, patients, seed, truth)
+    click.echo(f"wrote {out}: {counts['claims']:,} claims, {counts['patients']:,} patients, "
+               f"{counts['providers']:,} providers, {counts['centres']} centres, "
+               f"{counts['legal_entities']} legal entities; {counts['planted']} planted cases in {counts['truth']}")
+
+
+@main.command()
+@click.argument("data", type=click.Path(exists=True, file_okay=False))
+@click.option("--max-problems", default=50, show_default=True, type=click.IntRange(min=1))
+def validate(data, max_problems):
+    """Check the dataset folder DATA against the contract without scanning it."""
+    from loaders.dataset import load_dataset
+    try:
+        ds = load_dataset(data, max_problems)
+    except DatasetError as e:
+        _fail(str(e), 2)
+    for name, t in ds.report.tables.items():
+        click.echo(f"{t['file']}: {t['rows']:,} rows")
+    for w in ds.report.warnings:
+        click.echo(f"warning: {w['message']}")
+    click.echo("valid")
+
+
+def _settings(path, start, end, seed) -> ScanSettings:
+    data = json.loads(Path(path).read_text()) if path else {}
+    for key, value in (("start", start), ("end", end), ("seed", seed)):
+        if value is not None:
+            data[key] = value.isoformat() if isinstance(value, date) else value
+    return ScanSettings.model_validate(data)
+
+
+@main.command()
+@click.argument("data", type=click.Path(exists=True, file_okay=False))
+@store_option
+@click.option("--export", "export_dir", type=click.Path(file_okay=False), help="also write the contract CSVs here")
+@click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False),
+              help="JSON file of scan settings (see README)")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="first service date scanned")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="last service date scanned")
+@click.option("--seed", type=int, help="seed of the randomised algorithms")
+def scan(data, store, export_dir, settings_file, start, end, seed):
+    """Scan the dataset folder DATA: load, build, detect, score, publish."""
+    from .scan import export, scan as run_scan
+    try:
+        settings = _settings(settings_file, start and start.date(), end and end.date(), seed)
+    except (ValidationError, json.JSONDecodeError) as e:
+        _fail(f"invalid settings: {e}", 2)
+    err = _console(stderr=True)
+
+    def progress(stage, state, seconds):
+        if state == "done":
+            err.print(f"  {stage:<8} {seconds:7.2f} s")
+
+    err.print(f"scanning {data}")
+    try:
+        run = run_scan(data, Store(store), settings, progress)
+    except DatasetError as e:
+        _fail(f"{e}\nscan stopped; the published results are unchanged.", 2)
+    c = run["counts"]
+    click.echo(f"run {run['run_id']} published: {c['claims']:,} claims, {c['nodes']:,} nodes, "
+               f"{c['edges']:,} edges, {c['alerts']} alerts, {c['communities']} communities")
+    for w in run.get("load_report", {}).get("warnings", []):
+        click.echo(f"warning: {w['message']}")
+    if export_dir:
+        for path in export(Store(store), export_dir, run["run_id"]):
+            click.echo(f"exported {path}")
+
+
+@main.command()
+@store_option
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+def runs(store, limit):
+    """List the scans of the store, newest first."""
+    table = Table("run", "status", "published", "started", "claims", "alerts", "seconds", "stage/error")
+    for r in Store(store).list_runs()[:limit]:
+        table.add_row(r["run_id"], r["status"], "yes" if r["published"] else "",
+                      r["started_at"][:19], f"{r['counts'].get('claims', ''):,}" if r["counts"] else "",
+                      str(r["counts"].get("alerts", "")), f"{sum(r['timings'].values()):.1f}",
+                      r.get("error") or r.get("stage") or "")
+    _console().print(table)
+
+
+@main.command()
+@store_option
+@click.option("--run", "run_id", help="a run id (default: the published run)")
+@click.option("--pattern", type=click.Choice(["double_billing", "pharmacy_collusion", "doctor_shopping",
+                                              "dense_block", "entity_network", "peer_outlier"]))
+@click.option("--min-score", type=float, default=None)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line instead of a table")
+def alerts(store, run_id, pattern, min_score, limit, as_json):
+    """The top alerts of a run, highest score first within the strongest patterns."""
+    try:
+        con = Store(store).connect(run_id)
+    except StoreError as e:
+        _fail(str(e))
+    rows = con.execute("""
+        SELECT a.alert_id, a.pattern, a.score, a.summary, s.strength
+        FROM alerts a JOIN (
+            SELECT alert_id, 1 - (rank() OVER (PARTITION BY pattern ORDER BY score DESC) - 1)
+                                 / count(*) OVER (PARTITION BY pattern) AS strength FROM alerts) s USING (alert_id)
+        WHERE ($pattern IS NULL OR a.pattern = $pattern) AND ($min IS NULL OR a.score >= $min)
+        ORDER BY s.strength DESC, a.score DESC, a.alert_id LIMIT $limit""",
+                       {"pattern": pattern, "min": min_score, "limit": limit}).fetchall()
+    con.close()
+    if as_json:
+        for r in rows:
+            click.echo(json.dumps(dict(zip(("alert_id", "pattern", "score", "summary"), r[:4]))))
+        return
+    table = Table("score", "pattern", "alert", "summary")
+    for alert_id, pat, score, summary, _ in rows:
+        table.add_row(f"{score:,.2f}", pat, alert_id, summary)
+    _console().print(table)
+
+
+@main.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+@store_option
+@click.option("--run", "run_id", help="a run id (default: the published run)")
+def export_cmd(directory, store, run_id):
+    """Write a run's contract CSVs (alerts, alert_entities, entity_risk, communities) to DIRECTORY."""
+    from .scan import export
+    try:
+        for path in export(Store(store), directory, run_id):
+            click.echo(f"exported {path}")
+    except StoreError as e:
+        _fail(str(e))
+
+
+@main.command()
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(store, host, port):
+    """Serve the HTTP API over the store (API keys from FRAUDNET_API_KEYS or FRAUDNET_API_KEYS_FILE)."""
+    import uvicorn
+
+    from .app import create_app
+    from .auth import KeyError_, load_keys
+    try:
+        keys = load_keys()
+    except KeyError_ as e:
+        _fail(str(e), 2)
+    uvicorn.run(create_app(Store(store), keys), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""A scan: load → build → detect → score → publish, as one recorded run of the store.
+
+Every stage is timed and recorded in the run as it starts and ends, so progress can be read
+while it runs (`fraudnet runs`, the API). Results are published only when every stage succeeded.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable
+
+import pyarrow as pa
+
+from graph.detect import detect
+from graph.model import build_graph, in_window
+from graph.network import (centrality, community_summary, flow_edges, leiden, risk_network,
+                           shared_patient_edges, stable_ids)
+from graph.risk import entity_risk
+from graph.settings import ScanSettings
+from loaders.dataset import load_dataset
+
+from .store import NotFound, Store
+
+STAGES = ("load", "build", "detect", "score", "publish")
+Progress = Callable[[str, str, float | None], None]   # (stage, "start"|"done", seconds)
+
+
+def _previous_communities(store: Store) -> pa.Table | None:
+    try:
+        con = store.connect()
+    except NotFound:
+        return None
+    try:
+        return con.sql("SELECT community_id, node_id FROM communities").to_arrow_table()
+    finally:
+        con.close()
+
+
+def scan(data: str | Path, store: Store, settings: ScanSettings = ScanSettings(),
+         progress: Progress | None = None) -> dict:
+    """Run a scan of the dataset folder `data` into `store`; returns the finished run record.
+
+    Raises what failed (a `DatasetError` for bad input) after recording the run as failed; the
+    published results are then those of the previous good run, untouched.
+    """
+    run = store.new_run(str(data), settings.model_dump(mode="json"))
+
+    @contextmanager
+    def stage(name):
+        run.stage(name)
+        if progress:
+            progress(name, "start", None)
+        t0 = time.perf_counter()
+        yield
+        run.stage(name, time.perf_counter() - t0)
+        if progress:
+            progress(name, "done", time.perf_counter() - t0)
+
+    try:
+        with stage("load"):
+            dataset = load_dataset(data, settings.max_problems)
+            run.record["load_report"] = dataset.report.to_dict()
+        with stage("build"):
+            tables = in_window(dataset.tables, settings.start, settings.end)
+            graph = build_graph(tables, identifier_hub_max=settings.identifier_hub_max)
+        with stage("detect"):
+            findings = detect(tables, graph, settings)
+        with stage("score"):
+            n = settings.network
+            shared = shared_patient_edges(graph, n.patient_max)
+            flows = flow_edges(graph)
+            previous = _previous_communities(store)
+            communities = pa.concat_tables([
+                stable_ids(leiden(shared, settings.seed, n.resolution), previous, "sp", n.min_community_size),
+                stable_ids(leiden(flows, settings.seed, n.resolution), previous, "rx", n.min_community_size)])
+            membership = dict(zip(communities["node_id"].to_pylist(), communities["community_id"].to_pylist()))
+            both = pa.concat_tables([shared, flows])
+            central = centrality(both, membership, settings.seed, n.betweenness_sample)
+            risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_max)
+            summary = community_summary(communities, both, risk)
+        with stage("publish"):
+            results = {"nodes": graph.nodes, "edges": graph.edges, "hubs": graph.hubs,
+                       "alerts": findings.alerts, "alert_entities": findings.entities,
+                       "entity_risk": risk, "communities": communities,
+                       "community_summary": summary, "centrality": central}
+            run.write_results(results)
+            counts = {**graph.count(), "claims": tables["claims"].num_rows,
+                      "alerts": findings.alerts.num_rows, "communities": summary.num_rows,
+                      "risky_entities": risk.num_rows,
+                      **{f"alerts.{p}": c for p, c in _count_by(findings.alerts, "pattern").items()}}
+        run.succeed(counts)
+    except BaseException as e:
+        run.fail(e)
+        raise
+    return store.get_run(run.id)
+
+
+def _count_by(table: pa.Table, column: str) -> dict:
+    out: dict = {}
+    for v in table[column].to_pylist():
+        out[v] = out.get(v, 0) + 1
+    return dict(sorted(out.items()))
+
+
+EXPORTS = {
+    "alerts.csv": "SELECT alert_id, pattern, score, summary, evidence FROM alerts ORDER BY pattern, score DESC, alert_id",
+    "alert_entities.csv": "SELECT alert_id, entity_type, entity_id, role FROM alert_entities "
+                          "ORDER BY alert_id, entity_type, entity_id, role",
+    "entity_risk.csv": "SELECT entity_type, entity_id, score, reasons, direct_score, network_score, alerts "
+                       "FROM entity_risk ORDER BY score DESC, entity_type, entity_id",
+    "communities.csv": "SELECT community_id, entity_type, entity_id FROM communities "
+                       "ORDER BY community_id, entity_type, entity_id",
+}
+
+
+def export(store: Store, directory: str | Path, run_id: str | None = None) -> list[Path]:
+    """Write the contract's CSV files of a run (the published one by default) into `directory`."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    con = store.connect(run_id)
+    written = []
+    try:
+        for name, sql in EXPORTS.items():
+            path = directory / name
+            con.sql(sql).to_csv(str(path))
+            written.append(path)
+    finally:
+        con.close()
+    return written

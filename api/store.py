@@ -1,0 +1,166 @@
+"""The embedded store: a folder of runs, each with its settings, report and DuckDB results.
+
+    STORE/
+      current                  the id of the published run (replaced atomically)
+      runs/<run_id>/run.json   id, status, source, settings, counts, stage timings, error
+      runs/<run_id>/results.duckdb   nodes, edges, alerts, alert_entities, entity_risk, ...
+
+A run writes only inside its own folder; its results file appears under its final name only when
+complete (written as `results.duckdb.partial`, then renamed), and `current` is replaced only after
+that. So a run that fails, or is killed at any instant, never replaces the last good results, and
+readers (the API, the CLI) only ever open finished, immutable files, read-only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+RESULT_TABLES = ("nodes", "edges", "hubs", "alerts", "alert_entities", "entity_risk", "communities",
+                 "community_summary", "centrality")
+
+
+class StoreError(Exception):
+    """A store problem a user can act on (no such run, nothing published yet)."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _write_json(path: Path, data: dict):
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Run:
+    """A run being written: its record is saved at every stage, so progress can be read."""
+
+    def __init__(self, store: "Store", record: dict):
+        self.store, self.record = store, record
+        self.dir = store.runs_dir / record["run_id"]
+
+    @property
+    def id(self) -> str:
+        return self.record["run_id"]
+
+    def save(self):
+        _write_json(self.dir / "run.json", self.record)
+
+    def stage(self, name: str, seconds: float | None = None):
+        """Mark `name` as started (seconds None) or finished in `seconds`."""
+        if seconds is None:
+            self.record["stage"] = name
+        else:
+            self.record["timings"][name] = round(seconds, 3)
+        self.save()
+
+    def write_results(self, tables: dict[str, pa.Table]):
+        partial = self.dir / "results.duckdb.partial"
+        partial.unlink(missing_ok=True)
+        con = duckdb.connect(str(partial))
+        try:
+            for name, table in tables.items():
+                con.register("t", table)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM t')
+                con.unregister("t")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(partial, self.dir / "results.duckdb")
+
+    def succeed(self, counts: dict):
+        self.record.update(status="succeeded", finished_at=_now(), stage=None, counts=counts)
+        self.save()
+        self.store.publish(self.id)
+
+    def fail(self, error: BaseException):
+        self.record.update(status="failed", finished_at=_now(),
+                           error=f"{type(error).__name__}: {error}".strip())
+        self.save()
+
+
+class Store:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.runs_dir = self.root / "runs"
+
+    def new_run(self, source: str, settings: dict, kind: str = "scan") -> Run:
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")[:-4] + "-" + secrets.token_hex(2)
+        (self.runs_dir / run_id).mkdir()
+        record = {"run_id": run_id, "kind": kind, "status": "running", "source": source,
+                  "settings": settings, "started_at": _now(), "finished_at": None, "stage": None,
+                  "timings": {}, "counts": {}, "error": None, "pid": os.getpid()}
+        run = Run(self, record)
+        run.save()
+        return run
+
+    def publish(self, run_id: str):
+        _write_json(self.root / "current.json", {"run_id": run_id, "published_at": _now()})
+
+    def current(self) -> str | None:
+        try:
+            return json.loads((self.root / "current.json").read_text())["run_id"]
+        except FileNotFoundError:
+            return None
+
+    def get_run(self, run_id: str) -> dict:
+        path = self.runs_dir / run_id / "run.json"
+        if not run_id or "/" in run_id or not path.is_file():
+            raise NotFound(f"no run {run_id!r} in store {self.root}")
+        record = json.loads(path.read_text())
+        if record["status"] == "running" and not _pid_alive(record.get("pid")):
+            record["status"] = "interrupted"   # its process died without recording an end
+        record["published"] = record["run_id"] == self.current()
+        return record
+
+    def list_runs(self) -> list[dict]:
+        if not self.runs_dir.is_dir():
+            return []
+        ids = sorted((p.name for p in self.runs_dir.iterdir() if (p / "run.json").is_file()), reverse=True)
+        return [self.get_run(i) for i in ids]
+
+    def resolve(self, run_id: str | None) -> str:
+        """The given run if it has results, else the published one."""
+        if run_id is None:
+            run_id = self.current()
+            if run_id is None:
+                raise NotFound(f"no published run in store {self.root}: run `fraudnet scan` first")
+        record = self.get_run(run_id)
+        if record["status"] != "succeeded":
+            raise NotFound(f"run {run_id} has no results (status {record['status']})")
+        return run_id
+
+    def connect(self, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to a finished run's results (the published run by default)."""
+        run_id = self.resolve(run_id)
+        return duckdb.connect(str(self.runs_dir / run_id / "results.duckdb"), read_only=True)
+
+    def remove_run(self, run_id: str):
+        if run_id == self.current():
+            raise StoreError(f"run {run_id} is published and cannot be removed")
+        shutil.rmtree(self.runs_dir / run_id)

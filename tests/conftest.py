@@ -1,0 +1,57 @@
+import csv
+from pathlib import Path
+
+import pytest
+
+from loaders.contract import TABLES, empty_table
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def write_table(folder: Path, name: str, rows: list[dict], header: list[str] | None = None):
+    """Write `rows` as `<name>.csv`; the header is the given one or every contract column."""
+    folder.mkdir(parents=True, exist_ok=True)
+    header = header or [c.name for c in TABLES[name].columns]
+    with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=header, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+    return folder / f"{name}.csv"
+
+
+def write_dataset(folder: Path, **tables: list[dict]) -> Path:
+    for name, rows in tables.items():
+        write_table(folder, name, rows)
+    return folder
+
+
+def claim(cid, patient, provider, code, day, amount=10.0, prescriber="", centre="", quantity=1):
+    return {"claim_id": cid, "patient_id": patient, "provider_id": provider, "prescriber_id": prescriber,
+            "centre_id": centre, "service_code": code, "service_date": day, "amount": amount,
+            "quantity": quantity}
+
+
+def tables_of(**given) -> dict:
+    """Contract tables for pure-function tests: the given Arrow tables, the rest empty."""
+    return {name: given.get(name, empty_table(name)) for name in TABLES}
+
+
+@pytest.fixture(scope="session")
+def region(tmp_path_factory):
+    """A generated region (6,000 patients), scanned once into a store."""
+    from api.scan import scan
+    from api.store import Store
+    from loaders.synthetic import generate
+    root = tmp_path_factory.mktemp("region")
+    generate(root / "data", patients=6000, seed=11)
+    store = Store(root / "store")
+    run = scan(root / "data", store)
+    return {"root": root, "data": root / "data", "store": store, "run": run,
+            "truth": root / "truth.csv", "lookalikes": root / "lookalikes.csv"}
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))

@@ -1,0 +1,46 @@
+import filecmp
+
+from loaders.contract import PATTERNS
+from loaders.dataset import load_dataset
+from loaders.synthetic import generate
+
+from .conftest import read_csv
+
+
+def test_same_seed_gives_byte_identical_output_and_truth_lies_beside(tmp_path):
+    a = generate(tmp_path / "a" / "data", patients=5000, seed=5)
+    generate(tmp_path / "b" / "data", patients=5000, seed=5)
+    names = sorted(p.name for p in (tmp_path / "a" / "data").iterdir())
+    assert names == ["affiliations.csv", "centres.csv", "claims.csv", "identifiers.csv", "legal_entities.csv",
+                     "officers.csv", "patients.csv", "providers.csv", "services.csv"]
+    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a" / "data", tmp_path / "b" / "data", names, shallow=False)
+    assert mismatch == [] and errors == []
+    assert filecmp.cmp(tmp_path / "a" / "truth.csv", tmp_path / "b" / "truth.csv", shallow=False)
+    assert a["truth"] == str(tmp_path / "a" / "truth.csv")
+    generate(tmp_path / "c" / "data", patients=5000, seed=6)
+    assert not filecmp.cmp(tmp_path / "a" / "data" / "claims.csv", tmp_path / "c" / "data" / "claims.csv", shallow=False)
+
+
+def test_every_pattern_is_planted_several_times_and_the_dataset_is_valid(tmp_path):
+    counts = generate(tmp_path / "data", patients=5000, seed=3)
+    truth = read_csv(tmp_path / "truth.csv")
+    groups = {}
+    for t in truth:
+        groups.setdefault(t["pattern"], set()).add(t["group_id"])
+    assert set(groups) == set(PATTERNS)
+    assert all(len(g) >= 2 for g in groups.values())
+    ds = load_dataset(tmp_path / "data")
+    assert ds["claims"].num_rows == counts["claims"]
+    assert ds.report.warnings == []
+    providers = set(ds["providers"]["provider_id"].to_pylist())
+    assert {t["entity_id"] for t in truth if t["entity_type"] == "provider"} <= providers
+
+
+def test_honest_lookalikes_are_written_and_not_in_the_truth(tmp_path):
+    generate(tmp_path / "data", patients=5000, seed=3)
+    looks = read_csv(tmp_path / "lookalikes.csv")
+    truth = {(t["pattern"], t["entity_id"]) for t in read_csv(tmp_path / "truth.csv")}
+    whys = {x["why"] for x in looks}
+    assert {"twice-daily nursing", "pharmacy next to a group practice", "hospital group running several sites",
+            "shares an accountant's address", "monthly pregabalin, two prescribers"} <= whys
+    assert not {(x["pattern"], x["entity_id"]) for x in looks} & truth

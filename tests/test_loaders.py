@@ -1,0 +1,220 @@
+import gzip
+import shutil
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from loaders.dataset import load_dataset
+from loaders.errors import DatasetError
+
+from .conftest import claim, write_dataset, write_table
+
+PROVIDERS = [{"provider_id": "010000024", "kind": "physician", "specialty": "general_practice"},
+             {"provider_id": "690000001", "kind": "pharmacy"}]
+
+
+def good(tmp_path):
+    return write_dataset(
+        tmp_path / "ds",
+        claims=[claim("C1", "P1", "010000024", "G", "2025-01-05", 26.5),
+                claim("C2", "P1", "690000001", "3400930000073", "2025-01-06", 48, prescriber="010000024",
+                      quantity=2)],
+        providers=PROVIDERS)
+
+
+def problems(folder):
+    with pytest.raises(DatasetError) as e:
+        load_dataset(folder)
+    return [str(p) for p in e.value.problems]
+
+
+def test_every_table_loads_typed_with_leading_zeros_kept(tmp_path):
+    ds = write_dataset(
+        tmp_path / "ds",
+        claims=[claim("C1", "P1", "010000024", "G", "2025-01-05", 26.5, centre="H1")],
+        providers=[{**PROVIDERS[0], "legal_entity_id": "E1"}, PROVIDERS[1]],
+        centres=[{"centre_id": "H1", "kind": "hospital", "legal_entity_id": "E1", "opened_on": "2001-02-03"}],
+        legal_entities=[{"legal_entity_id": "E1", "kind": "public", "created_on": "1990-01-01"}],
+        affiliations=[{"provider_id": "010000024", "centre_id": "H1", "role": "fulltime_hospital",
+                       "start_date": "2015-01-01"}],
+        officers=[{"person_id": "X1", "legal_entity_id": "E1", "role": "director"}],
+        identifiers=[{"entity_type": "centre", "entity_id": "H1", "kind": "phone", "value": "0102030405"}],
+        patients=[{"patient_id": "P1", "birth_year": "1950", "sex": "F", "postcode": "01000"}],
+        services=[{"service_code": "G", "kind": "act", "label": "GP", "watch": "false"}])
+    d = load_dataset(ds)
+    assert set(d.report.tables) == {"claims", "providers", "centres", "legal_entities", "affiliations",
+                                    "officers", "identifiers", "patients", "services"}
+    assert d["providers"]["provider_id"].to_pylist() == ["010000024", "690000001"]
+    assert d["claims"].schema.field("service_date").type == pa.date32()
+    assert d["claims"]["quantity"].to_pylist() == [1]
+    assert d["patients"]["postcode"].to_pylist() == ["01000"]
+    assert d["services"]["watch"].to_pylist() == [False]
+    assert d["identifiers"]["value"].to_pylist() == ["0102030405"]
+    assert d.report.warnings == []
+
+
+def test_missing_optional_tables_are_empty_and_optional_columns_may_be_left_out(tmp_path):
+    folder = tmp_path / "ds"
+    write_table(folder, "claims", [claim("C1", "P1", "010000024", "G", "2025-01-05")],
+                header=["claim_id", "patient_id", "provider_id", "service_code", "service_date", "amount"])
+    write_table(folder, "providers", PROVIDERS, header=["provider_id", "kind"])
+    d = load_dataset(folder)
+    assert d["centres"].num_rows == 0 and not d.given("centres")
+    assert d["claims"]["quantity"].to_pylist() == [1]
+    assert d["claims"]["prescriber_id"].to_pylist() == [None]
+
+
+def test_gzip_and_parquet_inputs(tmp_path):
+    folder = good(tmp_path)
+    with open(folder / "claims.csv", "rb") as src, gzip.open(folder / "claims.csv.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    (folder / "claims.csv").unlink()
+    pq.write_table(pa.table({"provider_id": ["010000024", "690000001"], "kind": ["physician", "pharmacy"]}),
+                   folder / "providers.parquet")
+    (folder / "providers.csv").unlink()
+    d = load_dataset(folder)
+    assert d.report.tables["claims"] == {"file": "claims.csv.gz", "rows": 2}
+    assert d.report.tables["providers"] == {"file": "providers.parquet", "rows": 2}
+    assert d["claims"]["amount"].to_pylist() == [26.5, 48.0]
+
+
+def test_parquet_problems_name_the_row(tmp_path):
+    folder = good(tmp_path)
+    pq.write_table(pa.table({"provider_id": ["010000024", "690000001"], "kind": ["physician", "chemist"]}),
+                   folder / "providers.parquet")
+    (folder / "providers.csv").unlink()
+    assert problems(folder) == ["providers.parquet, row 2, column kind, value 'chemist': is not one of: "
+                                "physician, dentist, nurse, physiotherapist, midwife, pharmacy, laboratory, other"]
+
+
+def test_missing_required_table(tmp_path):
+    folder = good(tmp_path)
+    (folder / "providers.csv").unlink()
+    assert problems(folder) == [f"providers.csv: required table is missing from {folder} "
+                                "(looked for providers.csv, providers.csv.gz, providers.parquet)"]
+
+
+def test_missing_column(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "providers", PROVIDERS, header=["provider_id", "specialty"])
+    assert problems(folder) == ["providers.csv, line 1, column kind: missing required column "
+                                "(the header has: provider_id, specialty)"]
+
+
+def test_bad_date(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim("C1", "P1", "010000024", "G", "05/01/2025")])
+    assert problems(folder) == ["claims.csv, line 2, column service_date, value '05/01/2025': "
+                                "is not a date (expected YYYY-MM-DD)"]
+
+
+def test_impossible_date(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim("C1", "P1", "010000024", "G", "2025-02-30")])
+    assert problems(folder) == ["claims.csv, line 2, column service_date, value '2025-02-30': "
+                                "is not a date (expected YYYY-MM-DD)"]
+
+
+def test_negative_amount_and_bad_quantity(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim("C1", "P1", "010000024", "G", "2025-01-05", -3),
+                                   claim("C2", "P1", "010000024", "G", "2025-01-05", "12,5", quantity=0)])
+    assert problems(folder) == [
+        "claims.csv, line 3, column amount, value '12,5': is not a number",
+        "claims.csv, line 2, column amount, value '-3': is negative: amounts are ≥ 0",
+        "claims.csv, line 3, column quantity, value '0': is not a whole number ≥ 1"]
+
+
+def test_duplicate_id(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "providers", PROVIDERS + [{"provider_id": "010000024", "kind": "nurse"}])
+    assert problems(folder) == ["providers.csv, line 4, column provider_id, value '010000024': "
+                                "duplicate provider_id (first on line 2)"]
+
+
+def test_unknown_reference_is_an_error_for_the_billing_provider(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim("C1", "P1", "10000024", "G", "2025-01-05")])
+    assert problems(folder) == ["claims.csv, line 2, column provider_id, value '10000024': "
+                                "provider_id not found in providers.csv"]
+
+
+def test_unknown_prescriber_is_a_counted_warning_and_the_row_is_kept(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim("C1", "P1", "690000001", "X", "2025-01-05", prescriber="999"),
+                                   claim("C2", "P2", "690000001", "X", "2025-01-05", prescriber="999")])
+    d = load_dataset(folder)
+    assert d["claims"].num_rows == 2
+    assert d.report.warnings == [{
+        "table": "claims", "column": "prescriber_id", "target": "providers", "rows": 2, "values": 1,
+        "examples": ["999"],
+        "message": "2 row(s) of claims.csv name 1 prescriber_id value(s) absent from providers.csv; "
+                   "kept as entities of unknown kind"}]
+
+
+def test_wrong_enum(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "providers", [PROVIDERS[0], {"provider_id": "690000001", "kind": "Pharmacy"}])
+    assert problems(folder) == ["providers.csv, line 3, column kind, value 'Pharmacy': is not one of: "
+                                "physician, dentist, nurse, physiotherapist, midwife, pharmacy, laboratory, other"]
+
+
+def test_empty_file(tmp_path):
+    folder = good(tmp_path)
+    (folder / "providers.csv").write_bytes(b"")
+    assert problems(folder) == ["providers.csv: the file is empty: expected a header row naming the columns"]
+
+
+def test_header_only_claims(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "claims", [])
+    assert problems(folder) == ["claims.csv: has a header but no rows: claims cannot be empty"]
+
+
+def test_wrong_encoding(tmp_path):
+    folder = good(tmp_path)
+    (folder / "providers.csv").write_bytes(
+        "provider_id,kind,name\n010000024,physician,Cl\xe9ment\n690000001,pharmacy,\n".encode("latin-1"))
+    assert problems(folder) == ["providers.csv, line 2, column #3, value 'Cl\ufffdment': "
+                                "is not valid UTF-8 (save the file as UTF-8)"]
+
+
+def test_wrong_number_of_fields(tmp_path):
+    folder = good(tmp_path)
+    (folder / "providers.csv").write_text("provider_id,kind\n010000024,physician\n690000001,pharmacy,extra\n")
+    assert problems(folder) == ["providers.csv, line 3: has 3 fields, the header has 2"]
+
+
+def test_patient_identifiers_are_never_printed(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim("C1", "P-SECRET", "010000024", "G", "2025-01-05"),
+                                   claim("C1", "P-SECRET", "010000024", "G", "2025-01-05")])
+    write_table(folder, "patients", [{"patient_id": "P-SECRET"}, {"patient_id": "P-SECRET"}])
+    with pytest.raises(DatasetError) as e:
+        load_dataset(folder)
+    assert "P-SECRET" not in str(e.value)
+    assert "patients.csv, line 3, column patient_id: duplicate patient_id (first on line 2)" in str(e.value)
+
+
+def test_all_problems_at_once_up_to_a_cap_with_the_rest_counted(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim(f"C{i}", "P1", "010000024", "G", "2025-13-01") for i in range(80)])
+    with pytest.raises(DatasetError) as e:
+        load_dataset(folder, max_problems=10)
+    assert len(e.value.problems) == 10
+    assert e.value.total == 80
+    assert str(e.value).endswith("  ... and 70 more")
+
+
+def test_a_table_given_twice_is_refused(tmp_path):
+    folder = good(tmp_path)
+    pq.write_table(pa.table({"provider_id": ["1"], "kind": ["nurse"]}), folder / "providers.parquet")
+    assert problems(folder) == ["providers.parquet: providers is given twice (providers.csv, providers.parquet): keep one"]
+
+
+def test_line_numbers_count_line_breaks_inside_quoted_cells(tmp_path):
+    folder = good(tmp_path)
+    (folder / "providers.csv").write_text(
+        'provider_id,kind,name\n010000024,physician,"two\nlines"\n690000001,chemist,x\n')
+    assert problems(folder)[0].startswith("providers.csv, line 4, column kind, value 'chemist'")
