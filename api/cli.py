@@ -21,7 +21,8 @@ STORE_HELP = "store folder (env FRAUDNET_STORE, default ./fraudnet-store)"
 
 def _console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, width=None if stream.isatty() else 160, highlight=False)
+    return Console(file=stream, width=None if stream.isatty() else 160, highlight=False, emoji=False,
+                   markup=False)
 
 
 def store_option(f):
@@ -30,7 +31,7 @@ def store_option(f):
 
 
 def _fail(message: str, code: int = 1):
-    _console(stderr=True).print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+    _console(stderr=True).print(f"error: {message}", soft_wrap=True)
     sys.exit(code)
 
 
@@ -156,7 +157,7 @@ def alerts(store, run_id, pattern, min_score, limit, as_json):
     con.close()
     if as_json:
         for r in rows:
-            click.echo(json.dumps(dict(zip(("alert_id", "pattern", "score", "summary"), r[:4]))))
+            click.echo(json.dumps(dict(zip(("alert_id", "pattern", "score", "summary"), r[:4])), ensure_ascii=False))
         return
     table = Table("score", "pattern", "alert", "summary")
     for alert_id, pat, score, summary, _ in rows:

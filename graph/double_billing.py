@@ -115,7 +115,7 @@ def detect_double_billing(tables: Mapping[str, pa.Table], settings: DoubleBillin
         aid = f"double_billing:rebilled:{provider}"
         amount = sum(a["extra_amount"] for a in acts)
         lines = sum(a["extra_lines"] for a in acts)
-        worst = max(acts, key=lambda a: a["repeated"] / a["groups"])
+        worst = max(acts, key=lambda a: (a["extra_lines"], a["service_code"]))
         alerts.append({
             "alert_id": aid, "pattern": "double_billing", "score": amount,
             "summary": (f"Provider {provider} billed {lines} line(s) twice for the same patient, act and day "

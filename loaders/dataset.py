@@ -337,10 +337,13 @@ def _check_references(con, raws: dict, files: dict, out: _Collector, report: Loa
         unit = "row" if fname.endswith(".parquet") else "line"
         target_name = files[ref.target].name if ref.target in files else f"{ref.target} (not given)"
         message = f"{ref.column} not found in {target_name}"
-        if ref.severity == "error":
-            total, rows = _rows(con, sql, out.room, params)
-            for line, value in rows:
-                out.add(Problem(fname, message, line=line, column=ref.column, unit=unit,
+        if ref.severity == "error":   # one problem per missing value, at its first line
+            grouped = (f"SELECT min({LINE}) AS {LINE}, \"{ref.column}\", count(*) AS n FROM ({sql}) "
+                       f"GROUP BY \"{ref.column}\"")
+            total, rows = _rows(con, f"SELECT * FROM ({grouped})", out.room, params)
+            for line, value, n in rows:
+                more = f" ({n} {unit}s, the first here)" if n > 1 else ""
+                out.add(Problem(fname, message + more, line=line, column=ref.column, unit=unit,
                                 value=None if sensitive else value))
             if total > len(rows):
                 out.add(Problem(fname, message), count=total - len(rows))

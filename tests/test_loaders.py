@@ -218,3 +218,12 @@ def test_line_numbers_count_line_breaks_inside_quoted_cells(tmp_path):
     (folder / "providers.csv").write_text(
         'provider_id,kind,name\n010000024,physician,"two\nlines"\n690000001,chemist,x\n')
     assert problems(folder)[0].startswith("providers.csv, line 4, column kind, value 'chemist'")
+
+
+def test_a_missing_reference_is_reported_once_per_value(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim("C1", "P1", "777", "G", "2025-01-05"),
+                                   claim("C2", "P2", "010000024", "G", "2025-01-05"),
+                                   claim("C3", "P3", "777", "G", "2025-01-06")])
+    assert problems(folder) == ["claims.csv, line 2, column provider_id, value '777': "
+                                "provider_id not found in providers.csv (2 lines, the first here)"]

@@ -1,0 +1,44 @@
+"""Runs every `console` block of the README, in order, in one fresh folder.
+
+A line starting with `$ ` is a command (bash); the lines after it are its expected output. Every
+expected line without `…` must appear, verbatim, as a line of what the command printed (stdout
+and stderr); `…` marks figures that change from run to run. Every command must exit 0 (examples
+of failures end with `|| echo`).
+"""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REPO
+
+
+def console_blocks(text: str) -> list[list[tuple[str, list[str]]]]:
+    blocks = []
+    for body in re.findall(r"```console\n(.*?)```", text, flags=re.S):
+        steps: list[tuple[str, list[str]]] = []
+        for line in body.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            elif steps:
+                steps[-1][1].append(line)
+        blocks.append(steps)
+    return blocks
+
+
+def test_readme_console_examples_run(tmp_path):
+    blocks = console_blocks((REPO / "README.md").read_text())
+    assert len(blocks) >= 2
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "COLUMNS": "200"}
+    env.pop("FRAUDNET_STORE", None)
+    for steps in blocks:
+        for command, expected in steps:
+            done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True,
+                                  text=True, timeout=300)
+            printed = [line.rstrip() for line in (done.stdout + done.stderr).splitlines()]
+            assert done.returncode == 0, f"$ {command}\n{done.stdout}\n{done.stderr}"
+            for line in expected:
+                if line.strip() and "…" not in line:
+                    assert line.rstrip() in printed, f"$ {command}\nexpected: {line}\nprinted:\n" + "\n".join(printed)
