@@ -20,6 +20,46 @@ class DoubleBillingSettings(_Frozen):
     max_examples: int = Field(10, ge=1, le=100, description="claim pairs kept as evidence per alert")
 
 
+class PharmacyCollusionSettings(_Frozen):
+    min_patients: int = Field(5, ge=1, description="patients a prescriber → pharmacy flow needs before it is judged")
+    min_lift: float = Field(3.0, gt=1, description="flow patients must exceed what the pharmacy's local market share predicts by this factor")
+    min_excess: float = Field(5.0, ge=0, description="and by this many patients")
+    min_z: float = Field(3.0, ge=0, description="and by this many standard deviations")
+    local_prefix: int = Field(2, ge=1, le=5, description="postcodes sharing this many leading characters are one area (2: a French département)")
+    max_examples: int = Field(10, ge=1, le=100)
+
+
+class DoctorShoppingSettings(_Frozen):
+    min_prescribers: int = Field(4, ge=2, description="distinct prescribers of the same watched molecule")
+    min_pharmacies: int = Field(3, ge=1, description="distinct pharmacies dispensing it")
+    min_overlaps: int = Field(3, ge=1, description="dispensings made while a previous supply still ran")
+    supply_days: int = Field(28, ge=1, description="days one unit (box) of a dispensing lasts")
+
+
+class DenseBlockSettings(_Frozen):
+    min_providers: int = Field(3, ge=2, description="providers a block needs")
+    min_patients: int = Field(20, ge=2, description="patients a block needs")
+    min_shared: int = Field(10, ge=2, description="patients two providers must share to be linked")
+    min_lift: float = Field(5.0, gt=1, description="shared patients over what the patients' home areas predict")
+    column_c: float = Field(5.0, gt=1, description="FRAUDAR's column weight 1/log(degree + c)")
+    min_fill: float = Field(0.6, gt=0, le=1, description="share of the block's provider-patient pairs that must be billed")
+
+
+class EntityNetworkSettings(_Frozen):
+    phoenix_days: int = Field(180, ge=0, description="a new entity created this many days after one dissolved, at its address or with its officer, succeeds it")
+    min_entities: int = Field(2, ge=2, description="legal entities a group needs")
+    min_ratio: float = Field(2.0, gt=1, description="the group's amount per patient over the peer median")
+    min_patients: int = Field(20, ge=1, description="patients the group's centres must have billed")
+
+
+class PeerOutlierSettings(_Frozen):
+    min_peers: int = Field(5, ge=3, description="providers of the same kind and specialty billing the act")
+    min_patients: int = Field(10, ge=1, description="patients a provider must have billed the act to")
+    min_z: float = Field(5.0, ge=0, description="robust z-score (median/MAD) of units per patient")
+    min_ratio: float = Field(2.0, gt=1, description="units per patient over the peer median")
+    acts_only: bool = Field(True, description="judge acts and lab tests only, not drugs or devices (needs services)")
+
+
 class NetworkSettings(_Frozen):
     patient_max: int = Field(40, ge=2, description="patients billed by more providers are left out of the shared-patient projection")
     resolution: float = Field(1.0, gt=0, description="Leiden resolution: higher gives smaller communities")
@@ -35,6 +75,11 @@ class ScanSettings(_Frozen):
     max_problems: int = Field(50, ge=1, description="input problems listed before the rest are only counted")
     seed: int = Field(42, description="seed of every randomised algorithm")
     double_billing: DoubleBillingSettings = DoubleBillingSettings()
+    pharmacy_collusion: PharmacyCollusionSettings = PharmacyCollusionSettings()
+    doctor_shopping: DoctorShoppingSettings = DoctorShoppingSettings()
+    dense_block: DenseBlockSettings = DenseBlockSettings()
+    entity_network: EntityNetworkSettings = EntityNetworkSettings()
+    peer_outlier: PeerOutlierSettings = PeerOutlierSettings()
     network: NetworkSettings = NetworkSettings()
 
     @model_validator(mode="after")

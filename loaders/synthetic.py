@@ -422,8 +422,9 @@ def _plant(r: _Region, ro: dict):
         while r.chronic[pt]:
             pt = int(rng.integers(0, n))
         dept = r.town_dept[r.patient_town[pt]]
-        docs = rng.choice(_pools(r, ro["gp"], "dept")[int(dept)], int(rng.integers(5, 11)), replace=True)
-        phs = rng.choice(_pools(r, ro["pharmacy"], "dept")[int(dept)], int(rng.integers(3, 7)), replace=True)
+        gp_pool, ph_pool = _pools(r, ro["gp"], "dept")[int(dept)], _pools(r, ro["pharmacy"], "dept")[int(dept)]
+        docs = rng.choice(gp_pool, min(len(gp_pool), int(rng.integers(5, 11))), replace=False)
+        phs = rng.choice(ph_pool, min(len(ph_pool), int(rng.integers(3, 7))), replace=False)
         visits = int(rng.integers(12, 30))
         vday = np.sort(rng.integers(0, DAYS - 10, visits))
         doc = docs[np.arange(visits) % len(docs)]
@@ -441,7 +442,7 @@ def _plant(r: _Region, ro: dict):
         for x in team:
             kind = r.providers["kind"][x]
             code = {"nurse": CODE["AMI4"], "physiotherapist": CODE["AMK8"], "laboratory": CODE["B0552"]}[kind]
-            times = int(rng.integers(3, 8))
+            times = int(rng.integers(1, 3)) if kind == "laboratory" else int(rng.integers(3, 8))
             bp = np.repeat(borrowed, times)
             r.add_claims(bp, x, code, _spread(rng, len(borrowed), times, 0, DAYS), prescriber=r.gp_of[bp])
             truth("dense_block", g, "provider", r.providers["id"][x])
@@ -482,19 +483,20 @@ def _plant(r: _Region, ro: dict):
             first = (np.datetime64(opened) - YEAR_START).astype(int)
             last = DAYS - 1 if closed is None else (np.datetime64(closed) - YEAR_START).astype(int)
             pts = rng.choice(local, min(len(local), int(rng.integers(60, 150))), replace=False)
-            per = int(rng.integers(4, 8))
+            per = 3    # a crown and two fillings per patient: usual acts, far more money per patient
             pp = np.repeat(pts, per)
-            codes = np.array([CODE["HBLD036"], CODE["HBMD049"]])[rng.integers(0, 2, len(pp))]
+            codes = np.tile([CODE["HBLD036"], CODE["HBMD049"], CODE["HBMD049"]], len(pts))
             r.add_claims(pp, dentist, codes, _spread(rng, len(pts), per, max(first, 0), last), centre=c)
-    # 6. peer outliers: a provider billing an act far more often per patient than peers
-    for g, (pool, code) in enumerate([(ro["physio"], "AMK8"), (ro["gp"], "VG"), (ro["nurse"], "AMI4"),
-                                      (ro["physio"], "AMK8"), (ro["gp"], "VG")][:inst]):
+    # 6. peer outliers: a provider billing an act three to five times as often per patient as peers
+    for g, (pool, code, lo, hi) in enumerate([(ro["physio"], "AMK8", 40, 70), (ro["gp"], "VG", 6, 14),
+                                              (ro["nurse"], "AMI4", 30, 50), (ro["physio"], "AMK8", 40, 70),
+                                              (ro["gp"], "VG", 6, 14)][:inst]):
         x = busy(pool, 1, used)[0]
         used.add(x)
         home = r.town_postcode.index(r.providers["postcode"][x])
         known = np.unique(all_claims["patient"][all_claims["provider"] == x])
         pts = np.setdiff1d(np.flatnonzero(r.patient_town == home), known)[: int(rng.integers(30, 80))]
-        per = int(rng.integers(6, 14))
+        per = int(rng.integers(lo, hi))
         pp = np.repeat(pts, per)
         r.add_claims(pp, x, CODE[code], _spread(rng, len(pts), per, 0, DAYS))
         truth("peer_outlier", g, "provider", r.providers["id"][x])
