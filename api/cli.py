@@ -165,6 +165,46 @@ def alerts(store, run_id, pattern, min_score, limit, as_json):
     _console().print(table)
 
 
+@main.command()
+@click.option("--truth", "truth_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="CSV of known cases: pattern, [group_id,] entity_type, entity_id")
+@store_option
+@click.option("--run", "run_id", help="a run id (default: the published run)")
+@click.option("--k-factor", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="K = this × the known cases of a pattern")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
+def evaluate(truth_file, store, run_id, k_factor, as_json):
+    """Score a run against known cases: recall and precision@K per pattern, and for entity risk."""
+    import pyarrow.csv as pacsv
+
+    from graph.evaluate import evaluate as run_eval
+    try:
+        con = Store(store).connect(run_id)
+    except StoreError as e:
+        _fail(str(e))
+    try:
+        truth = pacsv.read_csv(truth_file, convert_options=pacsv.ConvertOptions(
+            column_types={c: "string" for c in ("pattern", "group_id", "entity_type", "entity_id")}))
+        missing = {"pattern", "entity_type", "entity_id"} - set(truth.column_names)
+        if missing:
+            _fail(f"{truth_file}: missing column(s) {', '.join(sorted(missing))}", 2)
+        result = run_eval(*(con.sql(f"SELECT * FROM {t}").to_arrow_table()
+                            for t in ("alerts", "alert_entities", "entity_risk")), truth, k_factor)
+    finally:
+        con.close()
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    table = Table("pattern", "cases", "K", "alerts in top K", "found", "recall", "precision@K")
+    for r in result["patterns"]:
+        table.add_row(r["pattern"], str(r["cases"]), str(r["k"]), str(r["alerts"]), str(r["found"]),
+                      f"{r['recall']:.2f}", f"{r['precision_at_k']:.2f}")
+    _console().print(table)
+    er = result["entity_risk"]
+    click.echo(f"entity risk: {er['known']} known entities, precision@K {er['precision_at_k']:.2f}, "
+               f"average precision {er['average_precision']:.2f}")
+
+
 @main.command("export")
 @click.argument("directory", type=click.Path(file_okay=False))
 @store_option

@@ -91,7 +91,7 @@ def detect_doctor_shopping(tables: Mapping[str, pa.Table], settings: DoctorShopp
         entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": patient, "role": "shopper"})
         for m in mols:
             for p in m["prescriber_ids"]:
-                entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": p, "role": "prescriber"})
+                entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": p, "role": "shopped_prescriber"})
             for p in m["pharmacy_ids"]:
-                entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": p, "role": "pharmacy"})
+                entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": p, "role": "shopped_pharmacy"})
     return make_findings(alerts, entities)

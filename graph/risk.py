@@ -19,7 +19,8 @@ from .network import propagate
 from .sql import query
 
 # roles that are context rather than the suspected actor count for less
-ROLE_WEIGHTS = {"billed_twice": 0.3, "hospital": 0.5, "patient": 0.3, "shared_identifier": 0.5}
+ROLE_WEIGHTS = {"billed_twice": 0.3, "hospital": 0.5, "patient": 0.3, "officer": 0.5,
+                "shopped_prescriber": 0.1, "shopped_pharmacy": 0.1}
 
 RISK = pa.schema([("entity_type", pa.string()), ("entity_id", pa.string()), ("score", pa.float64()),
                   ("direct_score", pa.float64()), ("network_score", pa.float64()),

@@ -42,7 +42,7 @@ class DenseBlockSettings(_Frozen):
     min_shared: int = Field(10, ge=2, description="patients two providers must share to be linked")
     min_lift: float = Field(5.0, gt=1, description="shared patients over what the patients' home areas predict")
     column_c: float = Field(5.0, gt=1, description="FRAUDAR's column weight 1/log(degree + c)")
-    min_fill: float = Field(0.6, gt=0, le=1, description="share of the block's provider-patient pairs that must be billed")
+    min_fill: float = Field(0.8, gt=0, le=1, description="share of the block's provider-patient pairs that must be billed")
 
 
 class EntityNetworkSettings(_Frozen):

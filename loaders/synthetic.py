@@ -204,6 +204,12 @@ def _health_system(r: _Region) -> dict:
             if rng.random() < 0.35:   # honest hub: one accountant's address for many companies
                 r.identifiers.append(("legal_entity", eid, "address", accountant))
                 r.lookalikes.append(("entity_network", "legal_entity", eid, "shares an accountant's address"))
+    owner = r.next_id("PERS", 6)   # honest: one pharmacist owns two pharmacies
+    ro["owned"] = ro["pharmacy"][-2:]
+    for ph in ro["owned"]:
+        eid = r.providers["legal_entity_id"][ph]
+        r.officers.append((owner, eid, "shareholder", "2015-01-01", None))
+        r.lookalikes.append(("entity_network", "legal_entity", eid, "one owner, two pharmacies"))
     for i in range(12):   # the accountant's other clients: companies outside health care
         eid = r.entity("company", f"SARL client {i + 1:02d} of the accountant")
         r.identifiers.append(("legal_entity", eid, "address", accountant))
@@ -371,7 +377,7 @@ def _plant(r: _Region, ro: dict):
                              f"(got {r.n_patients})")
         return [cand[i] for i in rng.choice(len(cand), min(k, len(cand)), replace=False)]
 
-    used = set(ro["group_practice"]) | {ro["next_door"]}
+    used = set(ro["group_practice"]) | {ro["next_door"]} | set(ro["owned"])
     all_claims = {k: np.concatenate([c[k] for c in r.claims]) for k in r.claims[0]}
 
     # 1. double billing: dentists and a GP re-billing lines; full-time hospital doctors billing privately
@@ -409,7 +415,7 @@ def _plant(r: _Region, ro: dict):
         months = int(rng.integers(4, 12))
         mp = np.repeat(mules, months)
         mday = np.tile(np.arange(months) * 30, len(mules)) + rng.integers(0, 5, len(mp))
-        doc = np.asarray(docs)[rng.integers(0, len(docs), len(mp))]
+        doc = np.repeat(np.asarray(docs)[rng.integers(0, len(docs), len(mules))], months)  # each mule has one doctor
         drug = np.asarray(costly)[rng.integers(0, len(costly), len(mules))]
         r.add_claims(mp, doc, CODE["G"], mday)
         r.add_claims(mp, ph, np.repeat(drug, months), mday + 1, prescriber=doc, qty=rng.integers(1, 3, len(mp)))
