@@ -1,13 +1,15 @@
 """peer_outlier: a provider whose volume of an act per patient is far beyond its peers.
 
 National-control style: for every act and every peer group (provider kind + specialty), each
-provider's units of the act per patient billed it is compared with the group's median on a
+provider's volume of the act per patient — days on which it billed the act to the patient, so
+that same-day repeats, double billing's business, do not count twice — is compared with the
+group's median on a
 robust scale: z = (x - median) / (1.4826 · MAD), the MAD floored at 5 % of the median so that a
 group of identical peers does not make every small difference infinite. A provider is flagged on
 an act with at least `min_patients` patients of that act, at least `min_peers` peers, a z of
 `min_z` and `min_ratio` times the median. Drugs are left out by default (`acts_only`): dispensing
 volumes follow prescriptions, and abnormal flows are pharmacy_collusion's business. The score is
-the excess amount: (x - median) × patients × the provider's average amount per unit.
+the excess amount: (x - median) × patients × the provider's average amount per day of the act.
 """
 from __future__ import annotations
 
@@ -21,13 +23,13 @@ from .sql import query
 
 _OUTLIERS = """
 WITH c AS (
-    SELECT c.provider_id, c.patient_id, c.service_code, c.quantity, c.amount,
+    SELECT c.provider_id, c.patient_id, c.service_code, c.service_date, c.amount,
            p.kind, coalesce(p.specialty, '') AS specialty
     FROM claims c JOIN providers p USING (provider_id) LEFT JOIN services s USING (service_code)
     WHERE NOT $acts_only OR s.kind IS NULL OR s.kind IN ('act', 'lab')
 ), per AS (
     SELECT provider_id, kind, specialty, service_code, count(DISTINCT patient_id) AS patients,
-           sum(quantity)::BIGINT AS units, sum(amount) AS amount
+           count(DISTINCT (patient_id, service_date))::BIGINT AS units, sum(amount) AS amount
     FROM c GROUP BY ALL
 ), elig AS (
     SELECT *, units / patients AS x FROM per WHERE patients >= $min_patients
@@ -72,8 +74,8 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], settings: PeerOutlierSe
         peer = f"{top['kind']}" + (f" ({top['specialty'].replace('_', ' ')})" if top["specialty"] else "")
         alerts.append({
             "alert_id": aid, "pattern": "peer_outlier", "score": sum(a["excess_amount"] for a in acts),
-            "summary": (f"Provider {provider} billed {top['x']:.1f} {labels.get(top['service_code']) or top['service_code']} "
-                        f"per patient to {top['patients']} patients, {top['x'] / top['median']:.1f}× the median of "
+            "summary": (f"Provider {provider} billed {labels.get(top['service_code']) or top['service_code']} on "
+                        f"{top['x']:.1f} days per patient to {top['patients']} patients, {top['x'] / top['median']:.1f}× the median of "
                         f"{top['peers']} {peer} peers ({top['median']:.1f}; robust z {top['z']:.0f}); "
                         f"excess {euros(sum(a['excess_amount'] for a in acts))}"
                         + (f" over {len(acts)} acts." if len(acts) > 1 else ".")),

@@ -6,11 +6,18 @@ each patient's home postcode, computed without the prescriber's own patients (le
 
     expected = Σ_postcode  (prescriber's patients from postcode) × share(pharmacy | postcode)
 
+Patients from postcodes where that share is below `market_share` are **outside the pharmacy's
+market**: there, nothing but the prescriber explains the flow.
+
 A pharmacy next to a busy practice serves most of its patients because they live there: its
 share of their postcode is high, so expected ≈ observed. Mule patients from other towns, sent to
 one pharmacy by complicit prescribers, come from postcodes where the pharmacy has no market:
-expected ≈ 0. A flow is flagged when it has `min_patients`, a lift (observed / expected) of
-`min_lift`, an excess of `min_excess` patients and `min_z` standard deviations (Poisson). The
+expected ≈ 0. A flow of at least `min_patients` is flagged when its patients from outside the
+pharmacy's market exceed what is expected there by `min_excess` and `min_z` standard deviations
+(Poisson), or when the whole flow does so with a lift (observed / expected) of `min_lift` while
+prescriber and pharmacy are in different postcodes (a prescriber steering patients to a distant
+pharmacy). A pharmacy in the same postcode as a practice — next door to it — is judged only on
+patients from outside its market: proximity explains the rest. The
 score is the excess, weighted towards watched molecules and patients from other areas:
 `excess × (1 + watched share of the amount) × (1 + share of patients from another area)`.
 One alert per pharmacy gathers its flagged prescribers.
@@ -40,15 +47,20 @@ WITH d AS (
 ), mine_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM t GROUP BY ALL
 ), flows AS (
     SELECT prescriber_id, pharmacy, count(*) AS observed FROM t GROUP BY ALL HAVING count(*) >= $min_patients
-), expect AS (
-    SELECT f.prescriber_id, f.pharmacy, f.observed,
-           sum(m.n * (coalesce(ap.n, 0) - coalesce(mp.n, 0)) / greatest(a.n - m.n, 1)) AS expected
+), per_area AS (
+    SELECT f.prescriber_id, f.pharmacy, coalesce(mp.n, 0) AS o,
+           m.n * (coalesce(ap.n, 0) - coalesce(mp.n, 0)) / greatest(a.n - m.n, 1) AS e,
+           (coalesce(ap.n, 0) - coalesce(mp.n, 0)) / greatest(a.n - m.n, 1) < $market_share AS outside
     FROM flows f
     JOIN mine m ON m.prescriber_id = f.prescriber_id
     JOIN area a ON a.home = m.home
     LEFT JOIN area_ph ap ON ap.home = m.home AND ap.pharmacy = f.pharmacy
     LEFT JOIN mine_ph mp ON mp.prescriber_id = f.prescriber_id AND mp.pharmacy = f.pharmacy AND mp.home = m.home
-    GROUP BY ALL
+), expect AS (
+    SELECT prescriber_id, pharmacy, sum(o)::BIGINT AS observed, sum(e) AS expected,
+           coalesce(sum(o) FILTER (WHERE outside), 0)::BIGINT AS outside_observed,
+           coalesce(sum(e) FILTER (WHERE outside), 0) AS outside_expected
+    FROM per_area GROUP BY ALL
 ), figures AS (
     SELECT prescriber_id, pharmacy, sum(amount) AS amount, sum(amount) FILTER (WHERE watch) AS watched_amount,
            count(DISTINCT patient_id) FILTER (WHERE left(home, $k) <> left(coalesce(ph_postcode, ''), $k)) AS far_patients,
@@ -60,9 +72,14 @@ SELECT e.*, f.amount, coalesce(f.watched_amount, 0) AS watched_amount, f.far_pat
        (e.observed + 1) / (e.expected + 1) AS lift,
        (e.observed - e.expected) / sqrt(e.expected + 1) AS z
 FROM expect e JOIN figures f USING (prescriber_id, pharmacy)
-WHERE (e.observed + 1) / (e.expected + 1) >= $min_lift
-  AND e.observed - e.expected >= $min_excess
-  AND (e.observed - e.expected) / sqrt(e.expected + 1) >= $min_z
+LEFT JOIN providers pr ON pr.provider_id = e.prescriber_id
+LEFT JOIN providers ph ON ph.provider_id = e.pharmacy
+WHERE (e.outside_observed - e.outside_expected >= $min_excess
+       AND (e.outside_observed - e.outside_expected) / sqrt(e.outside_expected + 1) >= $min_z)
+   OR (coalesce(pr.postcode, '') <> coalesce(ph.postcode, '-')
+       AND (e.observed + 1) / (e.expected + 1) >= $min_lift
+       AND e.observed - e.expected >= $min_excess
+       AND (e.observed - e.expected) / sqrt(e.expected + 1) >= $min_z)
 ORDER BY pharmacy, prescriber_id
 """
 
@@ -89,7 +106,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     """
     s = settings
     flagged = query(_FLOWS, {"min_patients": s.min_patients, "min_lift": s.min_lift, "min_excess": s.min_excess,
-                             "min_z": s.min_z, "k": s.local_prefix},
+                             "min_z": s.min_z, "k": s.local_prefix, "market_share": s.market_share},
                     claims=tables["claims"], providers=tables["providers"], services=tables["services"],
                     patients=tables["patients"])
     mules = query(_MULES, claims=tables["claims"], services=tables["services"], f=flagged).to_pylist()
@@ -115,7 +132,8 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
                         f"market share in their home postcodes predicts {expected:.1f} (lift {(observed + 1) / (expected + 1):.1f}×); "
                         f"{far / observed:.0%} live in another area and {watched / max(amount, 1e-9):.0%} of "
                         f"{euros(amount)} is watched molecules ({names})."),
-            "evidence": {"flows": [{k: f[k] for k in ("prescriber_id", "observed", "expected", "lift", "z", "amount",
+            "evidence": {"flows": [{k: f[k] for k in ("prescriber_id", "observed", "expected", "outside_observed",
+                                                     "outside_expected", "lift", "z", "amount",
                                                      "watched_amount", "far_patients", "watched_codes")}
                                    for f in flows],
                          "paths": [{"nodes": [f"provider:{f['prescriber_id']}", f"provider:{pharmacy}"],

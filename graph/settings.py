@@ -22,9 +22,10 @@ class DoubleBillingSettings(_Frozen):
 
 class PharmacyCollusionSettings(_Frozen):
     min_patients: int = Field(5, ge=1, description="patients a prescriber → pharmacy flow needs before it is judged")
-    min_lift: float = Field(3.0, gt=1, description="flow patients must exceed what the pharmacy's local market share predicts by this factor")
-    min_excess: float = Field(5.0, ge=0, description="and by this many patients")
-    min_z: float = Field(3.0, ge=0, description="and by this many standard deviations")
+    min_lift: float = Field(3.0, gt=1, description="a whole flow exceeding what market share predicts by this factor is flagged too")
+    market_share: float = Field(0.05, gt=0, lt=1, description="postcodes where the pharmacy's share is below this are outside its market")
+    min_excess: float = Field(5.0, ge=0, description="patients beyond what is expected")
+    min_z: float = Field(3.0, ge=0, description="standard deviations beyond what is expected")
     local_prefix: int = Field(2, ge=1, le=5, description="postcodes sharing this many leading characters are one area (2: a French département)")
     max_examples: int = Field(10, ge=1, le=100)
 
@@ -55,8 +56,8 @@ class EntityNetworkSettings(_Frozen):
 class PeerOutlierSettings(_Frozen):
     min_peers: int = Field(5, ge=3, description="providers of the same kind and specialty billing the act")
     min_patients: int = Field(10, ge=1, description="patients a provider must have billed the act to")
-    min_z: float = Field(5.0, ge=0, description="robust z-score (median/MAD) of units per patient")
-    min_ratio: float = Field(2.0, gt=1, description="units per patient over the peer median")
+    min_z: float = Field(5.0, ge=0, description="robust z-score (median/MAD) of days of the act per patient")
+    min_ratio: float = Field(1.5, gt=1, description="days of the act per patient over the peer median")
     acts_only: bool = Field(True, description="judge acts and lab tests only, not drugs or devices (needs services)")
 
 

@@ -486,12 +486,13 @@ def _plant(r: _Region, ro: dict):
         for c, opened, closed in centres:
             dentist = r.provider("dentist", "dental_surgery", t)
             r.affiliations.append((dentist, c, "salaried", opened, closed))
+            truth("entity_network", g, "provider", r.providers["id"][dentist])
             first = (np.datetime64(opened) - YEAR_START).astype(int)
             last = DAYS - 1 if closed is None else (np.datetime64(closed) - YEAR_START).astype(int)
             pts = rng.choice(local, min(len(local), int(rng.integers(60, 150))), replace=False)
-            per = 3    # a crown and two fillings per patient: usual acts, far more money per patient
+            per = 3    # a crown, a filling and a scaling per patient: usual acts, far more money per patient
             pp = np.repeat(pts, per)
-            codes = np.tile([CODE["HBLD036"], CODE["HBMD049"], CODE["HBMD049"]], len(pts))
+            codes = np.tile([CODE["HBLD036"], CODE["HBMD049"], CODE["HBBD001"]], len(pts))
             r.add_claims(pp, dentist, codes, _spread(rng, len(pts), per, max(first, 0), last), centre=c)
     # 6. peer outliers: a provider billing an act three to five times as often per patient as peers
     for g, (pool, code, lo, hi) in enumerate([(ro["physio"], "AMK8", 40, 70), (ro["gp"], "VG", 6, 14),
