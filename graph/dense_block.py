@@ -11,7 +11,8 @@ which every provider bills nearly every patient, although the patients live all 
    al., KDD 2016) runs on the providers and all their patients: edges weigh 1/log(d + c), d the
    patient's number of providers (so popular patients, the camouflage, count less), and the node
    whose removal loses least weight is peeled until nothing is left; the densest set seen (weight
-   per node) is the block.
+   per node) is a block. Its providers are taken out and the peeling repeats on the rest, as
+   FRAUDAR does for several blocks, until fewer than `min_providers` remain.
 3. **Judgement.** A block with `min_providers`, `min_patients` and a fill (billed pairs over all
    provider-patient pairs) of `min_fill` is an alert. Density versus chance: the billed pairs
    against the pairs the home-area model predicts. The score is the excess of billed pairs.
@@ -152,16 +153,25 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, settings: 
     kinds = {f"provider:{p}": k for p, k in zip(tables["providers"]["provider_id"].to_pylist(),
                                                  tables["providers"]["kind"].to_pylist())}
     alerts, entities = [], []
+    blocks = []
     for group in groups:
-        sub = query(_SUB, b=b, sel=pa.table({"provider": group})).to_pylist()
-        block, density = fraudar_peel([(r["provider"], r["patient"], 1.0 / math.log(r["d"] + s.column_c))
-                                       for r in sub])
-        providers = sorted(n for n in block if n.startswith("provider:"))
-        patients = sorted(n for n in block if n.startswith("patient:"))
-        billed = sum(1 for r in sub if r["provider"] in block and r["patient"] in block)
+        edges = query(_SUB, b=b, sel=pa.table({"provider": group})).to_pylist()
+        left = set(group)
+        while len(left) >= s.min_providers and len(blocks) < s.max_blocks:
+            sub = [r for r in edges if r["provider"] in left]
+            block, density = fraudar_peel([(r["provider"], r["patient"], 1.0 / math.log(r["d"] + s.column_c))
+                                           for r in sub])
+            providers = sorted(n for n in block if n.startswith("provider:"))
+            if not providers:
+                break
+            left -= set(providers)          # take the block out and peel what is left
+            patients = sorted(n for n in block if n.startswith("patient:"))
+            billed = sum(1 for r in sub if r["provider"] in block and r["patient"] in block)
+            if len(providers) >= s.min_providers and len(patients) >= s.min_patients \
+                    and billed >= s.min_fill * len(providers) * len(patients):
+                blocks.append((providers, patients, billed, density))
+    for providers, patients, billed, density in blocks:
         pairs_n = len(providers) * len(patients)
-        if len(providers) < s.min_providers or len(patients) < s.min_patients or billed < s.min_fill * pairs_n:
-            continue
         expected, n_areas = _expected_pairs(b, tables["patients"], providers, patients)
         aid = f"dense_block:{providers[0].split(':', 1)[1]}"
         mix = ", ".join(f"{n} {k}" for k, n in sorted(_count(kinds.get(p) or "unknown" for p in providers).items()))

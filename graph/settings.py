@@ -44,6 +44,7 @@ class DenseBlockSettings(_Frozen):
     min_lift: float = Field(5.0, gt=1, description="shared patients over what the patients' home areas predict")
     column_c: float = Field(5.0, gt=1, description="FRAUDAR's column weight 1/log(degree + c)")
     min_fill: float = Field(0.8, gt=0, le=1, description="share of the block's provider-patient pairs that must be billed")
+    max_blocks: int = Field(200, ge=1, description="blocks looked at, at most, in one scan")
 
 
 class EntityNetworkSettings(_Frozen):

@@ -45,6 +45,8 @@ class Region:
         for name, rows in self.rows.items():
             if rows:
                 schema = TABLES[name].schema
-                full = [{c: r.get(c) for c in schema.names} for r in rows]
+                dates = {f.name for f in schema if f.type == pa.date32()}
+                full = [{c: date.fromisoformat(r[c]) if c in dates and isinstance(r.get(c), str) else r.get(c)
+                         for c in schema.names} for r in rows]
                 given[name] = pa.Table.from_pylist(full, schema)
         return tables_of(**given)
