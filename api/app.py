@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -9,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from .auth import KeyRing
 from .deps import Results
-from .routes import alerts, health, runs
+from .routes import alerts, audit, communities, entities, health, paths, runs
 from .store import NotFound, Store, StoreError
 
 log = logging.getLogger("fraudnet.api")
@@ -23,20 +24,21 @@ def _validation_detail(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
-def create_app(store: Store, keys: KeyRing) -> FastAPI:
+def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None) -> FastAPI:
     app = FastAPI(title="fraudnet", version="0.1.0",
                   description="Fraud networks in health-insurance billing: alerts, entities, networks. "
                               "Every endpoint but /health and /ready needs an X-API-Key header.")
     app.state.store = store
     app.state.keys = keys
     app.state.results = Results(store)
+    app.state.data_root = Path(data_root) if data_root else None
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound):
         return JSONResponse(status_code=404, content={"detail": str(exc)})
 
     @app.exception_handler(StoreError)
-    async def store_error(request: Request, exc: StoreError):
+    async def store_error(request: Request, exc: StoreError):   # Busy included: a scan is running
         return JSONResponse(status_code=409, content={"detail": str(exc)})
 
     @app.exception_handler(RequestValidationError)
@@ -51,6 +53,10 @@ def create_app(store: Store, keys: KeyRing) -> FastAPI:
     v1.include_router(health.router)
     v1.include_router(runs.router)
     v1.include_router(alerts.router)
+    v1.include_router(entities.router)
+    v1.include_router(paths.router)
+    v1.include_router(communities.router)
+    v1.include_router(audit.router)
     app.include_router(v1)
     # the bare paths a load balancer or orchestrator probes
     app.include_router(health.router, include_in_schema=False)

@@ -166,6 +166,32 @@ def alerts(store, run_id, pattern, min_score, limit, as_json):
 
 
 @main.command()
+@store_option
+@click.option("--run", "run_id", help="a run id (default: the published run)")
+@click.option("--json", "as_json", is_flag=True, help="print the whole report as JSON")
+def changes(store, run_id, as_json):
+    """What a run changed compared with the run published before it."""
+    try:
+        report = Store(store).changes(run_id)
+    except StoreError as e:
+        _fail(str(e))
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"run {report['run_id']} against {report['previous_run'] or 'nothing (first run)'}: {report['summary']}")
+    for key, label in (("new", "new"), ("escalated", "escalated"), ("resolved", "resolved")):
+        for a in report[key]:
+            before = f" (was {a['previous_score']:,.2f})" if key == "escalated" else ""
+            click.echo(f"  {label:<9} {a['pattern']:<18} {a['score']:>12,.2f}{before}  {a['alert_id']}")
+    for c in report["new_communities"]:
+        click.echo(f"  new community {c}")
+    for c in report["dissolved_communities"]:
+        click.echo(f"  dissolved community {c}")
+    for r in report["risk_risers"]:
+        click.echo(f"  risk up {r['rise']:+.1f} to {r['after']:.1f}: {r['entity_type']} {r['entity_id']}")
+
+
+@main.command()
 @click.option("--truth", "truth_file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="CSV of known cases: pattern, [group_id,] entity_type, entity_id")
 @store_option
@@ -223,7 +249,9 @@ def export_cmd(directory, store, run_id):
 @store_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(store, host, port):
+@click.option("--data-root", envvar="FRAUDNET_DATA_ROOT", type=click.Path(exists=True, file_okay=False),
+              help="folder under which POST /runs may scan datasets (env FRAUDNET_DATA_ROOT; off if unset)")
+def serve(store, host, port, data_root):
     """Serve the HTTP API over the store (API keys from FRAUDNET_API_KEYS or FRAUDNET_API_KEYS_FILE)."""
     import uvicorn
 
@@ -233,7 +261,7 @@ def serve(store, host, port):
         keys = load_keys()
     except KeyError_ as e:
         _fail(str(e), 2)
-    uvicorn.run(create_app(Store(store), keys), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(Store(store), keys, data_root), host=host, port=port, log_level="info")
 
 
 if __name__ == "__main__":

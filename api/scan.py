@@ -5,6 +5,7 @@ while it runs (`fraudnet runs`, the API). Results are published only when every 
 """
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +19,10 @@ from graph.network import (centrality, community_summary, flow_edges, leiden, ri
                            shared_patient_edges, stable_ids)
 from graph.risk import entity_risk
 from graph.settings import ScanSettings
+from graph.sql import query
 from loaders.dataset import load_dataset
 
+from .changes import compare
 from .store import NotFound, Store
 
 STAGES = ("load", "build", "detect", "score", "publish")
@@ -42,9 +45,40 @@ def scan(data: str | Path, store: Store, settings: ScanSettings = ScanSettings()
     """Run a scan of the dataset folder `data` into `store`; returns the finished run record.
 
     Raises what failed (a `DatasetError` for bad input) after recording the run as failed; the
-    published results are then those of the previous good run, untouched.
+    published results are then those of the previous good run, untouched. Raises `Busy`, before
+    recording anything, when another scan holds the store's lock.
     """
-    run = store.new_run(str(data), settings.model_dump(mode="json"))
+    with store.lock(f"scan {data}"):
+        return _scan(data, store, settings, progress)
+
+
+def start_scan(data: str | Path, store: Store, settings: ScanSettings = ScanSettings()) -> str:
+    """Start a scan in a background thread and return its run id at once (the API's POST /runs).
+
+    Raises `Busy` if another scan holds the lock; the run's progress is in its record.
+    """
+    lock = store.lock(f"scan {data}")
+    lock.__enter__()
+    try:
+        run = store.new_run(str(data), settings.model_dump(mode="json"))
+    except BaseException:
+        lock.__exit__(None, None, None)
+        raise
+
+    def work():
+        try:
+            _scan(data, store, settings, None, run)
+        except BaseException:
+            pass            # recorded in the run as failed, with its error
+        finally:
+            lock.__exit__(None, None, None)
+
+    threading.Thread(target=work, name=f"scan-{run.id}", daemon=True).start()
+    return run.id
+
+
+def _scan(data, store: Store, settings: ScanSettings, progress: Progress | None, run=None) -> dict:
+    run = run or store.new_run(str(data), settings.model_dump(mode="json"))
 
     @contextmanager
     def stage(name):
@@ -80,11 +114,18 @@ def scan(data: str | Path, store: Store, settings: ScanSettings = ScanSettings()
             risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_max)
             summary = community_summary(communities, both, risk)
         with stage("publish"):
-            results = {"nodes": graph.nodes, "edges": graph.edges, "hubs": graph.hubs,
+            degree = query("SELECT node_id, count(*) AS degree FROM (SELECT src AS node_id FROM e UNION ALL "
+                           "SELECT dst FROM e) GROUP BY node_id ORDER BY node_id", e=graph.edges)
+            results = {"nodes": graph.nodes, "edges": graph.edges, "hubs": graph.hubs, "node_degree": degree,
                        "alerts": findings.alerts, "alert_entities": findings.entities,
                        "entity_risk": risk, "communities": communities,
                        "community_summary": summary, "centrality": central}
             run.write_results(results)
+            previous = store.current()
+            changes = compare(run.dir / "results.duckdb",
+                              store.runs_dir / previous / "results.duckdb" if previous else None, previous)
+            run.write_json("changes.json", changes)
+            run.record["changes"] = changes["summary"]
             counts = {**graph.count(), "claims": tables["claims"].num_rows,
                       "alerts": findings.alerts.num_rows, "communities": summary.num_rows,
                       "risky_entities": risk.num_rows,
@@ -114,17 +155,19 @@ EXPORTS = {
 }
 
 
+def export_csv(con, name: str, path: Path):
+    """One contract file of the results `con` is connected to, written by DuckDB (quoted only where needed)."""
+    con.sql(EXPORTS[name]).to_csv(str(path))
+
+
 def export(store: Store, directory: str | Path, run_id: str | None = None) -> list[Path]:
     """Write the contract's CSV files of a run (the published one by default) into `directory`."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     con = store.connect(run_id)
-    written = []
     try:
-        for name, sql in EXPORTS.items():
-            path = directory / name
-            con.sql(sql).to_csv(str(path))
-            written.append(path)
+        for name in EXPORTS:
+            export_csv(con, name, directory / name)
     finally:
         con.close()
-    return written
+    return [directory / name for name in EXPORTS]

@@ -22,8 +22,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-RESULT_TABLES = ("nodes", "edges", "hubs", "alerts", "alert_entities", "entity_risk", "communities",
-                 "community_summary", "centrality")
 
 
 class StoreError(Exception):
@@ -32,6 +30,10 @@ class StoreError(Exception):
 
 class NotFound(StoreError):
     pass
+
+
+class Busy(StoreError):
+    """Another scan holds the store's lock."""
 
 
 def _now() -> str:
@@ -91,6 +93,9 @@ class Run:
         finally:
             con.close()
         os.replace(partial, self.dir / "results.duckdb")
+
+    def write_json(self, name: str, data: dict):
+        _write_json(self.dir / name, data)
 
     def succeed(self, counts: dict):
         self.record.update(status="succeeded", finished_at=_now(), stage=None, counts=counts)
@@ -160,7 +165,55 @@ class Store:
         run_id = self.resolve(run_id)
         return duckdb.connect(str(self.runs_dir / run_id / "results.duckdb"), read_only=True)
 
+    def lock(self, owner: str = "scan") -> "ScanLock":
+        """The store's one-scan-at-a-time lock (a context manager); raises `Busy` if held."""
+        return ScanLock(self.root / "scan.lock", owner)
+
+    def changes(self, run_id: str | None = None) -> dict:
+        """The change report of a finished run (the published one by default)."""
+        run_id = self.resolve(run_id)
+        path = self.runs_dir / run_id / "changes.json"
+        if not path.is_file():
+            raise NotFound(f"run {run_id} has no change report")
+        return {"run_id": run_id, **json.loads(path.read_text())}
+
     def remove_run(self, run_id: str):
         if run_id == self.current():
             raise StoreError(f"run {run_id} is published and cannot be removed")
         shutil.rmtree(self.runs_dir / run_id)
+
+
+class ScanLock:
+    """A lock file created atomically (O_EXCL) holding the owner's pid. A lock whose process is
+    gone (a scan killed mid-way) is stale: it is detected, removed and taken."""
+
+    def __init__(self, path: Path, owner: str):
+        self.path, self.owner = path, owner
+
+    def holder(self) -> dict | None:
+        try:
+            return json.loads(self.path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                held = self.holder()
+                if held and _pid_alive(held.get("pid")):
+                    raise Busy(f"a scan is already running in store {self.path.parent} "
+                               f"(pid {held['pid']}, {held.get('owner')}, since {held.get('since')})")
+                self.path.unlink(missing_ok=True)     # stale: its process died
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump({"pid": os.getpid(), "owner": self.owner, "since": _now()}, f)
+            return self
+        raise Busy(f"could not take the scan lock of store {self.path.parent}")
+
+    def __exit__(self, *exc):
+        held = self.holder()
+        if held and held.get("pid") == os.getpid():
+            self.path.unlink(missing_ok=True)

@@ -48,10 +48,10 @@ bp AS (
     FROM bp x JOIN bp y ON x.patient = y.patient AND x.provider < y.provider
     GROUP BY ALL HAVING count(*) >= $min_shared
 )
-SELECT p.a, p.b, p.shared, sum(xa.n * yb.n / na.n) AS expected
+SELECT p.a, p.b, p.shared, round(sum(xa.n * yb.n / na.n), 6) AS expected
 FROM pairs p JOIN pa xa ON xa.provider = p.a JOIN pa yb ON yb.provider = p.b AND yb.area = xa.area
 JOIN na ON na.area = xa.area
-GROUP BY ALL HAVING p.shared >= $min_lift * sum(xa.n * yb.n / na.n)
+GROUP BY ALL HAVING p.shared >= $min_lift * round(sum(xa.n * yb.n / na.n), 6)
 ORDER BY a, b
 """
 

@@ -27,7 +27,7 @@ from .sql import query
 _REBILLED = """
 WITH g AS (
     SELECT provider_id, patient_id, service_code, service_date, centre_id, count(*) AS lines,
-           sum(amount) AS amount
+           round(sum(amount), 2) AS amount
     FROM claims GROUP BY ALL
 ), per AS (
     SELECT provider_id, service_code, count(*) AS groups,

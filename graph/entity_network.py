@@ -58,7 +58,7 @@ _BILLING = """
 WITH peer AS (   -- median amount per patient of each kind and specialty
     SELECT kind, specialty, median(amount / patients) AS per_patient FROM (
         SELECT c.provider_id, p.kind, coalesce(p.specialty, '') AS specialty,
-               sum(c.amount) AS amount, count(DISTINCT c.patient_id) AS patients
+               round(sum(c.amount), 2) AS amount, count(DISTINCT c.patient_id) AS patients
         FROM claims c JOIN providers p USING (provider_id) GROUP BY ALL
     ) GROUP BY ALL
 ), mine AS (
@@ -69,14 +69,14 @@ WITH peer AS (   -- median amount per patient of each kind and specialty
     FROM claims c JOIN providers p USING (provider_id) JOIN grp g ON g.node_id = 'legal_entity:' || p.legal_entity_id
     WHERE c.centre_id IS NULL OR 'centre:' || c.centre_id NOT IN (SELECT node_id FROM grp)
 ), per_provider AS (
-    SELECT m.group_id, m.provider_id, sum(m.amount) AS amount, count(DISTINCT m.patient_id) AS patients,
+    SELECT m.group_id, m.provider_id, round(sum(m.amount), 2) AS amount, count(DISTINCT m.patient_id) AS patients,
            any_value(peer.per_patient) AS peer_per_patient
     FROM mine m JOIN providers p USING (provider_id)
     LEFT JOIN peer ON peer.kind = p.kind AND peer.specialty = coalesce(p.specialty, '')
     GROUP BY ALL
 )
-SELECT group_id, sum(amount) AS amount, sum(patients) AS patients,
-       sum(patients * coalesce(peer_per_patient, amount / patients)) AS expected,
+SELECT group_id, round(sum(amount), 2) AS amount, sum(patients)::BIGINT AS patients,
+       round(sum(patients * coalesce(peer_per_patient, amount / patients)), 2) AS expected,
        list(provider_id ORDER BY provider_id) AS billers
 FROM per_provider GROUP BY group_id ORDER BY group_id
 """

@@ -130,19 +130,19 @@ WITH c AS (
 )
 SELECT 'provider:' || provider_id, 'patient:' || patient_id,
        CASE WHEN provider_kind = 'pharmacy' THEN 'DISPENSED_TO' ELSE 'BILLED' END,
-       count(*), sum(amount), NULL::BIGINT, min(service_date), max(service_date), {_NO_LINK}
+       count(*), round(sum(amount), 2), NULL::BIGINT, min(service_date), max(service_date), {_NO_LINK}
 FROM c GROUP BY ALL
 UNION ALL
 SELECT 'centre:' || centre_id, 'patient:' || patient_id, 'BILLED',
-       count(*), sum(amount), NULL, min(service_date), max(service_date), {_NO_LINK}
+       count(*), round(sum(amount), 2), NULL, min(service_date), max(service_date), {_NO_LINK}
 FROM c WHERE centre_id IS NOT NULL GROUP BY ALL
 UNION ALL
 SELECT 'provider:' || prescriber_id, 'patient:' || patient_id, 'PRESCRIBED_FOR',
-       count(*), sum(amount), NULL, min(service_date), max(service_date), {_NO_LINK}
+       count(*), round(sum(amount), 2), NULL, min(service_date), max(service_date), {_NO_LINK}
 FROM c WHERE prescriber_id IS NOT NULL GROUP BY ALL
 UNION ALL
 SELECT 'provider:' || prescriber_id, 'provider:' || provider_id, 'FLOWS_TO',
-       count(*), sum(amount), count(DISTINCT patient_id), min(service_date), max(service_date), {_NO_LINK}
+       count(*), round(sum(amount), 2), count(DISTINCT patient_id), min(service_date), max(service_date), {_NO_LINK}
 FROM c WHERE prescriber_id IS NOT NULL AND prescriber_id <> provider_id GROUP BY ALL
 UNION ALL
 SELECT 'provider:' || provider_id, 'centre:' || centre_id, 'WORKS_AT', {_NO_AGG},

@@ -174,7 +174,7 @@ def risk_network(graph: Graph, shared: pa.Table, flows: pa.Table) -> pa.Table:
     (log-weighted, so a big practice does not drown the rest) plus the structural links
     (works at, operated by, bills under, officer of, shares identifier) at weight 1."""
     return query("""
-        SELECT src, dst, sum(weight) AS weight FROM (
+        SELECT src, dst, round(sum(weight), 9) AS weight FROM (
             SELECT src, dst, ln(1 + weight) AS weight FROM sp
             UNION ALL SELECT src, dst, ln(1 + weight) FROM rx
             UNION ALL SELECT src, dst, 1.0 FROM e
@@ -201,7 +201,7 @@ def community_summary(communities: pa.Table, edges: pa.Table, risk: pa.Table) ->
         )
         SELECT s.community_id, split_part(s.community_id, '-', 1) AS graph, count(*) AS size,
                round(coalesce(any_value(i.links), 0) / greatest(count(*) * (count(*) - 1) / 2, 1), 4) AS density,
-               coalesce(any_value(i.weight), 0) AS internal_weight,
+               round(coalesce(any_value(i.weight), 0), 6) AS internal_weight,
                count(*) FILTER (WHERE s.direct > 0) AS flagged,
                round(avg(s.score) FILTER (WHERE s.k <= 3), 2) AS risk
         FROM scored s LEFT JOIN inside i USING (community_id)

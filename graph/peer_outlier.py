@@ -29,7 +29,7 @@ WITH c AS (
     WHERE NOT $acts_only OR s.kind IS NULL OR s.kind IN ('act', 'lab')
 ), per AS (
     SELECT provider_id, kind, specialty, service_code, count(DISTINCT patient_id) AS patients,
-           count(DISTINCT (patient_id, service_date))::BIGINT AS units, sum(amount) AS amount
+           count(DISTINCT (patient_id, service_date))::BIGINT AS units, round(sum(amount), 2) AS amount
     FROM c GROUP BY ALL
 ), elig AS (
     SELECT *, units / patients AS x FROM per WHERE patients >= $min_patients

@@ -57,12 +57,12 @@ WITH d AS (
     LEFT JOIN area_ph ap ON ap.home = m.home AND ap.pharmacy = f.pharmacy
     LEFT JOIN mine_ph mp ON mp.prescriber_id = f.prescriber_id AND mp.pharmacy = f.pharmacy AND mp.home = m.home
 ), expect AS (
-    SELECT prescriber_id, pharmacy, sum(o)::BIGINT AS observed, sum(e) AS expected,
+    SELECT prescriber_id, pharmacy, sum(o)::BIGINT AS observed, round(sum(e), 6) AS expected,
            coalesce(sum(o) FILTER (WHERE outside), 0)::BIGINT AS outside_observed,
-           coalesce(sum(e) FILTER (WHERE outside), 0) AS outside_expected
+           round(coalesce(sum(e) FILTER (WHERE outside), 0), 6) AS outside_expected
     FROM per_area GROUP BY ALL
 ), figures AS (
-    SELECT prescriber_id, pharmacy, sum(amount) AS amount, sum(amount) FILTER (WHERE watch) AS watched_amount,
+    SELECT prescriber_id, pharmacy, round(sum(amount), 2) AS amount, round(sum(amount) FILTER (WHERE watch), 2) AS watched_amount,
            count(DISTINCT patient_id) FILTER (WHERE left(home, $k) <> left(coalesce(ph_postcode, ''), $k)) AS far_patients,
            list(DISTINCT service_code ORDER BY service_code) FILTER (WHERE watch) AS watched_codes
     FROM d GROUP BY ALL

@@ -52,7 +52,7 @@ def entity_risk(findings: Findings, network: pa.Table | None = None, network_max
             FROM entities e JOIN strength a USING (alert_id) LEFT JOIN weights w USING (role)
         )
         SELECT entity_type, entity_id,
-               100 * (1 - exp(sum(ln(greatest(1 - evidence, 1e-9))))) AS direct_score,
+               round(100 * (1 - exp(sum(ln(greatest(1 - evidence, 1e-9))))), 6) AS direct_score,
                count(DISTINCT alert_id) AS alerts,
                string_agg(pattern || ' as ' || role || ' (' || alert_id || ')', '; '
                           ORDER BY evidence DESC, alert_id) AS reasons

@@ -1,0 +1,37 @@
+"""Communities ranked by risk, and one community with its members and the alerts inside."""
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from .. import explore
+from ..audit import audit
+from ..deps import CurrentUser, ResultsDep
+
+router = APIRouter(prefix="/communities", tags=["communities"])
+RunQuery = Annotated[str | None, Query(description="a run id (default: the published run)")]
+
+
+@router.get("", response_model=dict[str, Any])
+def list_communities(results: ResultsDep, _: CurrentUser,
+                     graph: Annotated[Literal["sp", "rx"] | None, Query(description="sp: shared patients, rx: prescription flows")] = None,
+                     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                     offset: Annotated[int, Query(ge=0)] = 0, run: RunQuery = None):
+    """Communities, riskiest first: size, density, flagged members, risk."""
+    run_id, cur = results.cursor(run)
+    try:
+        data, total = explore.communities(cur, graph, limit, offset)
+    finally:
+        cur.close()
+    return {"run_id": run_id, "data": data, "count": total}
+
+
+@router.get("/{community_id}", response_model=dict[str, Any])
+def get_community(community_id: str, results: ResultsDep, who: CurrentUser, run: RunQuery = None):
+    """One community: its figures, members with their risk, and the alerts naming a member."""
+    run_id, cur = results.cursor(run)
+    try:
+        found = explore.community(cur, community_id)
+    finally:
+        cur.close()
+    audit(results.store, who, "communities.get", f"community:{community_id}")
+    return {"run_id": run_id, **found}
