@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from .auth import KeyRing
 from .deps import Results
+from .models import Message
 from .routes import alerts, audit, communities, entities, health, paths, runs
 from .store import NotFound, Store, StoreError
 
@@ -49,7 +50,11 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None)
     def _close():
         app.state.results.close()
 
-    v1 = APIRouter(prefix="/api/v1")
+    errors = {code: {"model": Message, "description": text} for code, text in (
+        (401, "no API key, or an unknown one"), (403, "the key's role does not allow this"),
+        (404, "no such run, alert, entity or community"), (409, "no published run yet, or a scan is running"),
+        (422, "a parameter is invalid; `detail` names it"))}
+    v1 = APIRouter(prefix="/api/v1", responses=errors)
     v1.include_router(health.router)
     v1.include_router(runs.router)
     v1.include_router(alerts.router)

@@ -257,11 +257,13 @@ def serve(store, host, port, data_root):
 
     from .app import create_app
     from .auth import KeyError_, load_keys
+    from .logs import log_config
     try:
         keys = load_keys()
     except KeyError_ as e:
         _fail(str(e), 2)
-    uvicorn.run(create_app(Store(store), keys, data_root), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(Store(store), keys, data_root), host=host, port=port, log_level="info",
+                log_config=log_config())
 
 
 if __name__ == "__main__":

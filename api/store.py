@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 from datetime import datetime, timezone
@@ -22,6 +23,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+
+
+RUN_ID = re.compile(r"[0-9]{8}T[0-9]{9}-[0-9a-f]{4}")
 
 
 class StoreError(Exception):
@@ -134,8 +138,10 @@ class Store:
             return None
 
     def get_run(self, run_id: str) -> dict:
+        if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+            raise NotFound(f"no run {run_id!r} in store {self.root}")
         path = self.runs_dir / run_id / "run.json"
-        if not run_id or "/" in run_id or not path.is_file():
+        if not path.is_file():
             raise NotFound(f"no run {run_id!r} in store {self.root}")
         record = json.loads(path.read_text())
         if record["status"] == "running" and not _pid_alive(record.get("pid")):

@@ -1,0 +1,238 @@
+"""The HTTP API on a real store built from a generated region: statuses, bodies, exact messages."""
+import json
+import shutil
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import KeyError_, load_keys, parse_keys
+from api.logs import MaskPatients, log_config
+from api.store import Store
+
+ADMIN, ANALYST = "admin-key-0123456789abcdef", "analyst-key-0123456789abcdef"
+KEYS = f"ops:admin:{ADMIN},alice:analyst:{ANALYST}"
+A = {"X-API-Key": ANALYST}
+
+
+@pytest.fixture(scope="module")
+def store(region, tmp_path_factory):
+    """A copy of the region's store, so runs started here do not change other tests' store."""
+    root = tmp_path_factory.mktemp("api") / "store"
+    shutil.copytree(region["store"].root, root)
+    return Store(root)
+
+
+@pytest.fixture(scope="module")
+def client(store, region):
+    app = create_app(store, parse_keys(KEYS, "test"), data_root=region["root"])
+    with TestClient(app) as c:
+        yield c
+
+
+def get(client, url, key=ANALYST, status=200):
+    r = client.get(url, headers={"X-API-Key": key} if key else {})
+    assert r.status_code == status, (url, r.status_code, r.text)
+    return r.json() if r.headers["content-type"].startswith("application/json") else r.text
+
+
+def first(client, pattern):
+    return get(client, f"/api/v1/alerts?pattern={pattern}&limit=1")["data"][0]
+
+
+def test_health_and_ready_need_no_key(client, tmp_path):
+    assert get(client, "/api/v1/health", key=None) == {"status": "ok"}
+    assert get(client, "/health", key=None) == {"status": "ok"}
+    ready = get(client, "/api/v1/ready", key=None)
+    assert ready["status"] == "ready" and ready["run_id"]
+    with TestClient(create_app(Store(tmp_path / "empty"), parse_keys(KEYS, "test"))) as empty:
+        r = empty.get("/api/v1/ready")
+        assert (r.status_code, r.json()) == (503, {"status": "no published run", "run_id": None})
+
+
+def test_authentication_and_roles(client):
+    assert get(client, "/api/v1/alerts", key=None, status=401) == {
+        "detail": "missing API key: send it in the X-API-Key header"}
+    assert get(client, "/api/v1/alerts", key="wrong-key-0123456789", status=401) == {"detail": "invalid API key"}
+    assert get(client, "/api/v1/audit", status=403) == {
+        "detail": "this needs the admin role; key 'alice' has role 'analyst'"}
+    r = client.post("/api/v1/runs", json={"source": "data"}, headers=A)
+    assert (r.status_code, r.json()) == (403, {"detail": "this needs the admin role; key 'alice' has role 'analyst'"})
+
+
+def test_keys_come_only_from_the_environment_and_are_checked():
+    with pytest.raises(KeyError_, match="^no API keys: set FRAUDNET_API_KEYS=name:role:key"):
+        load_keys({})
+    with pytest.raises(KeyError_, match=r"^FRAUDNET_API_KEYS: entry 1 \(bob\) has a placeholder or a key shorter than 16"):
+        load_keys({"FRAUDNET_API_KEYS": "bob:analyst:changeme"})
+    with pytest.raises(KeyError_, match=r"^FRAUDNET_API_KEYS: entry 1 \(bob\) has role 'root', expected one of"):
+        load_keys({"FRAUDNET_API_KEYS": "bob:root:0123456789abcdefgh"})
+    ring = load_keys({"FRAUDNET_API_KEYS": KEYS})
+    assert ring.check(ADMIN).role == "admin" and ring.check("nope") is None
+    assert ADMIN not in repr(ring.__dict__)      # held hashed
+
+
+def test_runs(client, store):
+    runs = get(client, "/api/v1/runs")
+    assert runs["count"] == len(store.list_runs()) and runs["data"][0]["status"] == "succeeded"
+    one = get(client, f"/api/v1/runs/{runs['data'][0]['run_id']}")
+    assert set(one["timings"]) == {"load", "build", "detect", "score", "publish"}
+    assert one["settings"]["double_billing"]["min_repeats"] == 3
+    assert get(client, "/api/v1/runs/20990101T000000000-abcd", status=404)["detail"].startswith(
+        "no run '20990101T000000000-abcd' in store")
+    assert get(client, "/api/v1/runs/a..b", status=404)["detail"].startswith("no run 'a..b'")
+
+
+def test_alert_lists_filter_sort_and_paginate(client):
+    everything = get(client, "/api/v1/alerts?limit=500")
+    assert everything["count"] == len(everything["data"]) > 6
+    scores = [a["score"] for a in everything["data"]]
+    assert scores == sorted(scores, reverse=True)
+    db = get(client, "/api/v1/alerts?pattern=double_billing&limit=500")
+    assert db["count"] == sum(a["pattern"] == "double_billing" for a in everything["data"])
+    assert {a["pattern"] for a in db["data"]} == {"double_billing"}
+    page = get(client, "/api/v1/alerts?pattern=double_billing&limit=2&offset=1")
+    assert [a["alert_id"] for a in page["data"]] == [a["alert_id"] for a in db["data"][1:3]]
+    asc = get(client, "/api/v1/alerts?sort=score&limit=3")
+    assert [a["score"] for a in asc["data"]] == sorted(scores)[:3]
+    top = db["data"][0]
+    high = get(client, f"/api/v1/alerts?min_score={top['score']}")
+    assert all(a["score"] >= top["score"] for a in high["data"]) and high["count"] >= 1
+    biller = top["alert_id"].split(":")[2]
+    mine = get(client, f"/api/v1/alerts?entity=provider:{biller}")
+    assert top["alert_id"] in {a["alert_id"] for a in mine["data"]}
+    assert get(client, "/api/v1/alerts?limit=0", status=422) == {
+        "detail": "query parameter 'limit': Input should be greater than or equal to 1"}
+    assert get(client, "/api/v1/alerts?pattern=fraud", status=422)["detail"].startswith("query parameter 'pattern'")
+    assert get(client, "/api/v1/alerts?entity=nobody", status=422)["detail"].startswith("query parameter 'entity'")
+
+
+def test_a_double_billing_alert_carries_its_path_and_both_claims(client, region):
+    hospital = get(client, "/api/v1/alerts?pattern=double_billing&limit=500")["data"]
+    aid = next(a["alert_id"] for a in hospital if a["alert_id"].startswith("double_billing:hospital:"))
+    alert = get(client, f"/api/v1/alerts/{aid}")
+    _, _, provider, centre = aid.split(":")
+    path = alert["evidence"]["paths"][0]
+    assert path["nodes"][0] == path["nodes"][3] == f"provider:{provider}" and path["nodes"][1] == f"centre:{centre}"
+    assert path["rels"] == ["WORKS_AT", "BILLED", "BILLED"]
+    claims = {r["claim_id"]: r for r in _claims(region, {path["hospital_claim_id"], path["private_claim_id"]})}
+    assert claims[path["hospital_claim_id"]]["centre_id"] == centre
+    assert claims[path["private_claim_id"]]["centre_id"] == ""
+    assert {"entity_type": "provider", "entity_id": provider, "role": "biller"} in alert["entities"]
+    assert get(client, "/api/v1/alerts/nope", status=404)["detail"].startswith("no alert 'nope' in run ")
+
+
+def _claims(region, ids):
+    import csv
+    with open(region["data"] / "claims.csv", newline="") as f:
+        return [r for r in csv.DictReader(f) if r["claim_id"] in ids]
+
+
+def test_entity_with_risk_alerts_community_and_centrality(client):
+    top = first(client, "peer_outlier")
+    pid = top["alert_id"].split(":")[1]
+    e = get(client, f"/api/v1/entities/provider/{pid}")
+    assert e["node_id"] == f"provider:{pid}" and e["kind"]
+    assert e["risk"]["score"] > 0 and top["alert_id"] in e["risk"]["reasons"]
+    assert [a["alert_id"] for a in e["alerts"] if a["pattern"] == "peer_outlier"] == [top["alert_id"]]
+    assert e["communities"] and e["centrality"]["degree"] >= 1
+    assert get(client, "/api/v1/entities/provider/nobody", status=404) == {"detail": "no provider 'nobody' in this run"}
+    assert get(client, "/api/v1/entities/wizard/x", status=422)["detail"].startswith("path parameter 'entity_type'")
+
+
+def test_neighbourhood_is_capped_and_does_not_expand_hubs(client):
+    pid = first(client, "dense_block")["alert_id"].split(":")[1]
+    n = get(client, f"/api/v1/entities/provider/{pid}/neighbourhood?depth=2&max_nodes=50&hub_degree=100")
+    ids = {x["node_id"] for x in n["nodes"]}
+    assert len(ids) <= 50 and n["truncated"] and f"provider:{pid}" in ids
+    assert all(e["src"] in ids and e["dst"] in ids for e in n["edges"])
+    assert all(x["hub"] == (x["degree"] > 100) for x in n["nodes"] if x["node_id"] != f"provider:{pid}")
+    one = get(client, f"/api/v1/entities/provider/{pid}/neighbourhood?depth=1&max_nodes=2000")
+    assert all(f"provider:{pid}" in (e["src"], e["dst"]) for e in one["edges"])
+    assert get(client, f"/api/v1/entities/provider/{pid}/neighbourhood?depth=4", status=422)["detail"].startswith(
+        "query parameter 'depth'")
+
+
+def test_paths_between_two_entities_avoid_hubs(client):
+    aid = next(a["alert_id"] for a in get(client, "/api/v1/alerts?pattern=double_billing&limit=500")["data"]
+               if a["alert_id"].startswith("double_billing:hospital:"))
+    _, _, provider, centre = aid.split(":")
+    p = get(client, f"/api/v1/paths?from=provider:{provider}&to=centre:{centre}&k=2&max_hops=3")
+    assert p["paths"][0]["nodes"] == [f"provider:{provider}", f"centre:{centre}"]
+    assert p["paths"][0]["edges"][0]["rel"] == "WORKS_AT"
+    assert all(path["hops"] <= 3 for path in p["paths"]) and len(p["paths"]) <= 2
+    none = get(client, f"/api/v1/paths?from=provider:{provider}&to=centre:{centre}&k=2&max_hops=3&hub_degree=1")
+    assert [x["nodes"] for x in none["paths"]] == [[f"provider:{provider}", f"centre:{centre}"]]
+    assert get(client, "/api/v1/paths?from=provider:x&to=nobody", status=422)["detail"].startswith("query parameter 'to'")
+
+
+def test_communities_ranked_by_risk(client):
+    cs = get(client, "/api/v1/communities?limit=500")
+    risks = [c["risk"] for c in cs["data"]]
+    assert cs["count"] == len(cs["data"]) > 0 and risks == sorted(risks, reverse=True)
+    one = get(client, f"/api/v1/communities/{cs['data'][0]['community_id']}")
+    assert len(one["members"]) == one["size"] and one["flagged"] > 0 and one["alerts"]
+    assert get(client, "/api/v1/communities?graph=rx")["data"][0]["graph"] == "rx"
+    assert get(client, "/api/v1/communities/zz-0001", status=404) == {"detail": "no community 'zz-0001' in this run"}
+
+
+def test_changes_and_exports(client, store):
+    ch = get(client, "/api/v1/runs/latest/changes")
+    assert ch["previous_run"] is None and len(ch["new"]) == get(client, "/api/v1/alerts")["count"]
+    csv = get(client, "/api/v1/runs/latest/export/alerts.csv")
+    assert csv.splitlines()[0] == "alert_id,pattern,score,summary,evidence"
+    assert get(client, "/api/v1/runs/latest/export/secrets.csv", status=422)["detail"].startswith("path parameter 'name'")
+
+
+def test_every_read_is_audited_and_only_admins_read_the_audit_log(client):
+    pid = first(client, "peer_outlier")["alert_id"].split(":")[1]
+    get(client, f"/api/v1/entities/provider/{pid}")
+    log = get(client, "/api/v1/audit?limit=5", key=ADMIN)
+    assert log["data"][0]["who"] == "alice" and log["data"][0]["action"] == "entities.get"
+    assert log["data"][0]["target"] == f"provider:{pid}"
+
+
+def test_post_runs_starts_a_scan_one_at_a_time(client, store, region):
+    r = client.post("/api/v1/runs", json={"source": "data"}, headers={"X-API-Key": ADMIN})
+    assert r.status_code == 202 and r.json()["status"] == "running"
+    run_id = r.json()["run_id"]
+    busy = client.post("/api/v1/runs", json={"source": "data"}, headers={"X-API-Key": ADMIN})
+    if busy.status_code == 409:       # the first scan still holds the lock
+        assert busy.json()["detail"].startswith(f"a scan is already running in store {store.root}")
+    for _ in range(600):
+        state = get(client, f"/api/v1/runs/{run_id}")
+        if state["status"] != "running":
+            break
+        time.sleep(0.1)
+    assert state["status"] == "succeeded" and state["published"]
+    with store.lock("test"):
+        r = client.post("/api/v1/runs", json={"source": "data"}, headers={"X-API-Key": ADMIN})
+        assert r.status_code == 409 and r.json()["detail"].startswith("a scan is already running")
+    for body, detail in (({"source": "../.."}, "source '../..' is outside the data root"),
+                         ({"source": "nowhere"}, "no dataset folder 'nowhere' under the data root")):
+        r = client.post("/api/v1/runs", json=body, headers={"X-API-Key": ADMIN})
+        assert r.json() == {"detail": detail}
+    r = client.post("/api/v1/runs", json={"source": "data", "settings": {"seed": "x"}}, headers={"X-API-Key": ADMIN})
+    assert r.status_code == 422 and r.json()["detail"].startswith("invalid settings: seed:")
+
+
+def test_access_log_masks_patient_identifiers():
+    import logging
+    rec = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+                            ("127.0.0.1:5", "GET", "/api/v1/entities/patient/P0001234?x=patient:P9", "1.1", 200), None)
+    MaskPatients().filter(rec)
+    assert "P0001234" not in rec.getMessage() and "P9" not in rec.getMessage()
+    assert rec.getMessage() == '127.0.0.1:5 - "GET /api/v1/entities/patient/***?x=patient:*** HTTP/1.1" 200'
+    assert all(h["filters"] == ["mask_patients"] for h in log_config()["handlers"].values())
+
+
+def test_openapi_documents_every_endpoint(client):
+    spec = client.get("/openapi.json").json()
+    assert {"/api/v1/health", "/api/v1/ready", "/api/v1/runs", "/api/v1/runs/{run_id}", "/api/v1/runs/{run_id}/changes",
+            "/api/v1/runs/{run_id}/export/{name}", "/api/v1/alerts", "/api/v1/alerts/{alert_id}",
+            "/api/v1/entities/{entity_type}/{entity_id}", "/api/v1/entities/{entity_type}/{entity_id}/neighbourhood",
+            "/api/v1/paths", "/api/v1/communities", "/api/v1/communities/{community_id}", "/api/v1/audit"} == set(spec["paths"])
+    assert json.dumps(spec["components"]["securitySchemes"]) == json.dumps(
+        {"APIKeyHeader": {"type": "apiKey", "description": "an API key from FRAUDNET_API_KEYS", "in": "header",
+                          "name": "X-API-Key"}})
