@@ -15,50 +15,70 @@ from .store import NotFound
 EDGE_FIELDS = ("src", "dst", "rel", "n", "amount", "patients", "first_date", "last_date", "role", "kind")
 
 
+_NODE = """
+    SELECT n.node_id, n.entity_type, n.entity_id, n.kind, n.specialty, n.name, n.postcode, n.roles,
+           coalesce(d.degree, 0), r.score
+    FROM nodes n LEFT JOIN node_degree d USING (node_id)
+    LEFT JOIN entity_risk r ON r.entity_type = n.entity_type AND r.entity_id = n.entity_id
+"""
+
+
 def _node_rows(cur, ids: list[str]) -> dict[str, dict]:
-    rows = cur.execute("""
-        SELECT n.node_id, n.entity_type, n.entity_id, n.kind, n.specialty, n.name, n.postcode, n.roles,
-               coalesce(d.degree, 0), r.score
-        FROM nodes n LEFT JOIN node_degree d USING (node_id)
-        LEFT JOIN entity_risk r ON r.entity_type = n.entity_type AND r.entity_id = n.entity_id
-        WHERE n.node_id IN (SELECT unnest($ids))""", {"ids": ids}).fetchall()
+    if len(ids) == 1:      # a point lookup uses the index
+        rows = cur.execute(_NODE + "WHERE n.node_id = $id", {"id": ids[0]}).fetchall()
+    else:
+        rows = cur.execute(_NODE + "WHERE n.node_id IN (SELECT unnest($ids))", {"ids": ids}).fetchall()
     keys = ("node_id", "entity_type", "entity_id", "kind", "specialty", "name", "postcode", "roles", "degree", "risk")
     return {r[0]: dict(zip(keys, r)) for r in rows}
 
 
 def _edges_of(cur, ids: list[str]) -> list[dict]:
+    """Every edge touching `ids`, strongest first (point lookups on the indexes for a few ids)."""
     if not ids:
         return []
-    rows = cur.execute(f"""
-        SELECT {', '.join(EDGE_FIELDS)} FROM edges
-        WHERE src IN (SELECT unnest($ids)) OR dst IN (SELECT unnest($ids))
-        ORDER BY amount DESC NULLS LAST, n DESC NULLS LAST, rel, src, dst""", {"ids": ids}).fetchall()
+    order = "ORDER BY amount DESC NULLS LAST, n DESC NULLS LAST, rel, src, dst"
+    cols = ", ".join(EDGE_FIELDS)
+    if len(ids) <= 8:
+        rows = []
+        for i in ids:
+            rows += cur.execute(f"SELECT {cols} FROM edges WHERE src = $id UNION ALL "
+                                f"SELECT {cols} FROM edges WHERE dst = $id", {"id": i}).fetchall()
+        rows = sorted(set(rows), key=lambda r: (-(r[4] or 0), -(r[3] or 0), r[2], r[0], r[1]))
+    else:
+        rows = cur.execute(f"SELECT {cols} FROM edges WHERE src IN (SELECT unnest($ids)) "
+                           f"OR dst IN (SELECT unnest($ids)) {order}", {"ids": ids}).fetchall()
     return [dict(zip(EDGE_FIELDS, r)) for r in rows]
 
 
+def _one(cur, sql: str, params: dict) -> dict | None:
+    res = cur.execute(sql, params)
+    rows = res.fetchall()
+    return dict(zip([x[0] for x in res.description], rows[0])) if rows else None
+
+
 def entity(cur, entity_type: str, entity_id: str) -> dict:
+    """Point lookups only (each on an index), so the cost does not grow with the graph."""
     node_id = f"{entity_type}:{entity_id}"
-    nodes = _node_rows(cur, [node_id])
-    if node_id not in nodes:
+    node = _one(cur, "SELECT node_id, entity_type, entity_id, kind, specialty, name, postcode, roles "
+                     "FROM nodes WHERE node_id = $n", {"n": node_id})
+    if node is None:
         raise NotFound(f"no {entity_type} {entity_id!r} in this run")
-    risk = cur.execute("SELECT score, direct_score, network_score, reasons FROM entity_risk "
-                       "WHERE entity_type = $t AND entity_id = $i", {"t": entity_type, "i": entity_id}).fetchall()
-    alerts = cur.execute("""SELECT a.alert_id, a.pattern, a.score, e.role, a.summary
-                            FROM alert_entities e JOIN alerts a USING (alert_id)
-                            WHERE e.entity_type = $t AND e.entity_id = $i ORDER BY a.score DESC, a.alert_id""",
-                         {"t": entity_type, "i": entity_id}).fetchall()
+    degree = _one(cur, "SELECT degree FROM node_degree WHERE node_id = $n", {"n": node_id})
+    risk = _one(cur, "SELECT score, direct_score, network_score, reasons FROM entity_risk "
+                     "WHERE entity_type = $t AND entity_id = $i", {"t": entity_type, "i": entity_id})
+    cen = _one(cur, "SELECT degree, strength, pagerank, betweenness, participation, broker FROM centrality "
+                    "WHERE node_id = $n", {"n": node_id})
     comms = [c for (c,) in cur.execute("SELECT community_id FROM communities WHERE node_id = $n ORDER BY 1",
                                        {"n": node_id}).fetchall()]
-    cen = cur.execute("SELECT degree, strength, pagerank, betweenness, participation, broker FROM centrality "
-                      "WHERE node_id = $n", {"n": node_id}).fetchall()
-    return {
-        **{k: v for k, v in nodes[node_id].items() if k != "risk"},
-        "risk": dict(zip(("score", "direct_score", "network_score", "reasons"), risk[0])) if risk else None,
-        "alerts": [dict(zip(("alert_id", "pattern", "score", "role", "summary"), a)) for a in alerts],
-        "communities": comms,
-        "centrality": dict(zip(("degree", "strength", "pagerank", "betweenness", "participation", "broker"), cen[0]))
-        if cen else None,
-    }
+    roles = cur.execute("SELECT alert_id, role FROM alert_entities WHERE entity_type = $t AND entity_id = $i",
+                        {"t": entity_type, "i": entity_id}).fetchall()
+    alerts = []
+    for alert_id, role in roles:
+        a = _one(cur, "SELECT alert_id, pattern, score, summary FROM alerts WHERE alert_id = $a", {"a": alert_id})
+        alerts.append({**a, "role": role})
+    alerts.sort(key=lambda a: (-a["score"], a["alert_id"], a["role"]))
+    return {**node, "degree": degree["degree"] if degree else 0, "risk": risk, "alerts": alerts,
+            "communities": comms, "centrality": cen}
 
 
 def neighbourhood(cur, node_id: str, depth: int, max_nodes: int, hub_degree: int) -> dict:
@@ -69,6 +89,9 @@ def neighbourhood(cur, node_id: str, depth: int, max_nodes: int, hub_degree: int
     kept, frontier, edges, truncated = {node_id}, [node_id], {}, False
     degree = {node_id: start[node_id]["degree"]}
     for _ in range(depth):
+        if len(kept) >= max_nodes:       # full: expanding further could only be cut
+            truncated = truncated or bool(frontier)
+            break
         expand = [n for n in frontier if n == node_id or degree.get(n, 0) <= hub_degree]
         nxt = []
         for e in _edges_of(cur, expand):

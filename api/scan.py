@@ -26,6 +26,9 @@ from .changes import compare
 from .store import NotFound, Store
 
 STAGES = ("load", "build", "detect", "score", "publish")
+INDEXES = {"nodes": ["node_id"], "edges": ["src", "dst"], "node_degree": ["node_id"], "alerts": ["alert_id"],
+           "alert_entities": ["alert_id", "entity_type, entity_id"], "entity_risk": ["entity_type, entity_id"],
+           "communities": ["node_id", "community_id"], "centrality": ["node_id"]}
 Progress = Callable[[str, str, float | None], None]   # (stage, "start"|"done", seconds)
 
 
@@ -120,7 +123,7 @@ def _scan(data, store: Store, settings: ScanSettings, progress: Progress | None,
                        "alerts": findings.alerts, "alert_entities": findings.entities,
                        "entity_risk": risk, "communities": communities,
                        "community_summary": summary, "centrality": central}
-            run.write_results(results)
+            run.write_results(results, INDEXES)
             previous = store.current()
             changes = compare(run.dir / "results.duckdb",
                               store.runs_dir / previous / "results.duckdb" if previous else None, previous)

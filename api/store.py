@@ -84,7 +84,8 @@ class Run:
             self.record["timings"][name] = round(seconds, 3)
         self.save()
 
-    def write_results(self, tables: dict[str, pa.Table]):
+    def write_results(self, tables: dict[str, pa.Table], indexes: dict[str, list[str]] | None = None):
+        """Write the result tables, with indexes (table -> column lists) for the API's point lookups."""
         partial = self.dir / "results.duckdb.partial"
         partial.unlink(missing_ok=True)
         con = duckdb.connect(str(partial))
@@ -93,6 +94,9 @@ class Run:
                 con.register("t", table)
                 con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM t')
                 con.unregister("t")
+            for name, columns in (indexes or {}).items():
+                for i, cols in enumerate(columns):
+                    con.execute(f'CREATE INDEX "{name}_{i}" ON "{name}" ({cols})')
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -166,10 +170,14 @@ class Store:
             raise NotFound(f"run {run_id} has no results (status {record['status']})")
         return run_id
 
-    def connect(self, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
-        """A read-only connection to a finished run's results (the published run by default)."""
+    def connect(self, run_id: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to a finished run's results (the published run by default).
+
+        `threads=1` suits a server answering many small queries at once: parallelism comes from
+        concurrent requests, not from splitting each point lookup across cores."""
         run_id = self.resolve(run_id)
-        return duckdb.connect(str(self.runs_dir / run_id / "results.duckdb"), read_only=True)
+        config = {"threads": threads} if threads else {}
+        return duckdb.connect(str(self.runs_dir / run_id / "results.duckdb"), read_only=True, config=config)
 
     def lock(self, owner: str = "scan") -> "ScanLock":
         """The store's one-scan-at-a-time lock (a context manager); raises `Busy` if held."""

@@ -33,6 +33,15 @@ def test_readme_console_examples_run(tmp_path):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "COLUMNS": "200"}
     env.pop("FRAUDNET_STORE", None)
+    try:
+        _run(blocks, tmp_path, env)
+    finally:   # a server an example started must not outlive the test
+        pid = tmp_path / "serve.pid"
+        if pid.exists():
+            subprocess.run(["bash", "-c", f"kill $(cat {pid}) 2>/dev/null"], check=False)
+
+
+def _run(blocks, tmp_path, env):
     for steps in blocks:
         for command, expected in steps:
             done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True,

@@ -14,7 +14,7 @@ Pattern = Literal["double_billing", "pharmacy_collusion", "doctor_shopping", "de
                   "entity_network", "peer_outlier"]
 
 
-@router.get("", response_model=AlertsPublic)
+@router.get("", response_model=AlertsPublic, response_model_exclude_none=True)
 def list_alerts(results: ResultsDep, who: CurrentUser,
                 pattern: Pattern | None = None,
                 min_score: Annotated[float | None, Query(description="lowest score kept")] = None,
