@@ -14,7 +14,7 @@ from rich.table import Table
 from graph.settings import ScanSettings
 from loaders.errors import DatasetError
 
-from .store import Store, StoreError
+from .store import Busy, Store, StoreError
 
 STORE_HELP = "store folder (env FRAUDNET_STORE, default ./fraudnet-store)"
 
@@ -108,6 +108,8 @@ def scan(data, store, export_dir, settings_file, start, end, seed):
         run = run_scan(data, Store(store), settings, progress)
     except DatasetError as e:
         _fail(f"{e}\nscan stopped; the published results are unchanged.", 2)
+    except Busy as e:
+        _fail(f"{e}; nothing was scanned.", 3)
     c = run["counts"]
     click.echo(f"run {run['run_id']} published: {c['claims']:,} claims, {c['nodes']:,} nodes, "
                f"{c['edges']:,} edges, {c['alerts']} alerts, {c['communities']} communities")
@@ -229,6 +231,59 @@ def evaluate(truth_file, store, run_id, k_factor, as_json):
     er = result["entity_risk"]
     click.echo(f"entity risk: {er['known']} known entities, precision@K {er['precision_at_k']:.2f}, "
                f"average precision {er['average_precision']:.2f}")
+
+
+@main.group()
+def schedule():
+    """Scheduled scans from a schedule file (TOML; see README)."""
+
+
+def _schedule(config):
+    import logging
+
+    from .schedule import ScheduleError, load_schedule
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return load_schedule(config)
+    except ScheduleError as e:
+        _fail(str(e), 2)
+
+
+@schedule.command("check")
+@click.option("--config", required=True, type=click.Path(dir_okay=False), help="the schedule file")
+def schedule_check(config):
+    """Validate the schedule file and print its jobs."""
+    sched = _schedule(config)
+    for j in sched.jobs:
+        click.echo(f"{j.name}: {j.cron or f'every {j.interval_seconds:g} s'}, source {j.source}, "
+                   f"timeout {j.timeout_seconds:g} s, {j.retries} retr{'y' if j.retries == 1 else 'ies'}")
+    click.echo(f"store {sched.store}, keeping {sched.keep_runs} runs: valid")
+
+
+@schedule.command("run")
+@click.option("--config", required=True, type=click.Path(dir_okay=False), help="the schedule file")
+@click.option("--stop-after", type=float, default=None, help="stop after this many seconds (for tests)")
+def schedule_run(config, stop_after):
+    """Run the scheduler in the foreground (Ctrl-C stops it)."""
+    from .schedule import run_scheduler
+    run_scheduler(_schedule(config), stop_after)
+
+
+@schedule.command("once")
+@click.argument("name")
+@click.option("--config", required=True, type=click.Path(dir_okay=False), help="the schedule file")
+def schedule_once(name, config):
+    """Run the job NAME now, once, and print its outcome as JSON."""
+    from .schedule import ScheduleError, run_job
+    sched = _schedule(config)
+    try:
+        outcome = run_job(sched, sched.job(name))
+    except ScheduleError as e:
+        _fail(str(e), 2)
+    click.echo(json.dumps(outcome, indent=2))
+    if outcome["status"] != "succeeded":
+        sys.exit({"bad_input": 2, "refused": 3}.get(outcome["status"], 1))
 
 
 @main.command("export")

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 
 
-RUN_ID = re.compile(r"[0-9]{8}T[0-9]{9}-[0-9a-f]{4}")
+RUN_ID = re.compile(r"[0-9]{8}T[0-9]{12}-[0-9a-f]{4}")
 
 
 class StoreError(Exception):
@@ -123,7 +123,7 @@ class Store:
 
     def new_run(self, source: str, settings: dict, kind: str = "scan") -> Run:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")[:-4] + "-" + secrets.token_hex(2)
+        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(2)
         (self.runs_dir / run_id).mkdir()
         record = {"run_id": run_id, "kind": kind, "status": "running", "source": source,
                   "settings": settings, "started_at": _now(), "finished_at": None, "stage": None,

@@ -94,7 +94,16 @@ def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
     assert runs[0]["status"] == "interrupted" and runs[0]["stage"] == killed_in
     assert store.current() == good["run_id"]
     assert not (store.runs_dir / runs[0]["run_id"] / "results.duckdb").exists()
-    again = scan(data, store)      # the next run starts cleanly and publishes
+    assert json.loads((store.root / "scan.lock").read_text())["pid"] == proc.pid    # left behind, stale
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.auth import parse_keys
+    with TestClient(create_app(store, parse_keys("a:analyst:0123456789abcdefgh", "t"))) as client:
+        assert client.get("/api/v1/ready").json() == {"status": "ready", "run_id": good["run_id"]}
+        served = client.get("/api/v1/alerts", headers={"X-API-Key": "0123456789abcdefgh"}).json()
+        assert served["count"] == good["counts"]["alerts"] and served["data"][0]["run_id"] == good["run_id"]
+    again = scan(data, store)      # the next run clears the stale lock, starts cleanly and publishes
     assert again["status"] == "succeeded" and store.current() == again["run_id"]
 
 

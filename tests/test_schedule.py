@@ -1,0 +1,196 @@
+"""Scheduled scans: change reports between runs, ticks and refused overlaps, webhook, retention."""
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pytest
+
+from api.schedule import ScheduleError, apply_retention, load_schedule, run_job
+from api.store import Store
+from loaders.synthetic import generate
+
+from .conftest import REPO, read_csv
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sched")
+    generate(root / "extracts" / "2025-01", patients=5000, seed=7, truth=root / "truth.csv")
+    return root
+
+
+def write_schedule(root: Path, body: str) -> Path:
+    path = root / "schedule.toml"
+    path.write_text(body)
+    return path
+
+
+def read_claims(folder: Path) -> pa.Table:
+    return pacsv.read_csv(folder / "claims.csv", convert_options=pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in ("claim_id", "patient_id", "provider_id", "prescriber_id",
+                                               "centre_id", "service_code", "service_date")}))
+
+
+def copy_with_claims(src: Path, dst: Path, claims: pa.Table):
+    shutil.copytree(src, dst)
+    pacsv.write_csv(claims, dst / "claims.csv", pacsv.WriteOptions(quoting_style="needed"))
+
+
+def test_two_scheduled_scans_report_exactly_what_changed_and_a_third_reports_nothing(base, tmp_path):
+    root = tmp_path
+    shutil.copytree(base / "extracts" / "2025-01", root / "extracts" / "2025-01")
+    sched = load_schedule(write_schedule(root, 'store = "store"\n[[jobs]]\nname = "weekly"\n'
+                                                'source = "extracts/*"\ncron = "0 3 * * 1"\n'))
+    first = run_job(sched, sched.jobs[0])
+    assert first["status"] == "succeeded" and first["source"].endswith("2025-01")
+    report = Store(root / "store").changes(first["run_id"])
+    assert report["previous_run"] is None and report["new"] and not report["resolved"]
+
+    truth = read_csv(base / "truth.csv")
+    providers = {p["provider_id"]: p["kind"] for p in read_csv(base / "extracts" / "2025-01" / "providers.csv")}
+    planted = sorted(t["entity_id"] for t in truth if t["pattern"] == "double_billing"
+                     and providers[t["entity_id"]] == "dentist")
+    worse, cured = planted[0], planted[1]
+    everyone = {t["entity_id"] for t in truth} | {x["entity_id"] for x in read_csv(base / "lookalikes.csv")}
+    claims = read_claims(root / "extracts" / "2025-01")
+    honest = sorted(p for p, k in providers.items() if k == "dentist" and p not in everyone
+                    and pc.sum(pc.equal(claims["provider_id"], p)).as_py() >= 40)[0]
+    # the new fraud: an honest dentist re-bills 30 lines; `worse` re-bills every line once more
+    new_lines = pa.concat_tables([claims.filter(pc.equal(claims["provider_id"], honest)).slice(0, 30),
+                                  claims.filter(pc.equal(claims["provider_id"], worse))])
+    n = claims.num_rows
+    new_lines = new_lines.set_column(0, "claim_id", pa.array([f"X{i:09d}" for i in range(new_lines.num_rows)]))
+    # and `cured` stops: its same-day duplicates are gone
+    keys = ["provider_id", "patient_id", "service_code", "service_date", "centre_id"]
+    mine = claims.filter(pc.equal(claims["provider_id"], cured)).to_pylist()
+    seen, drop = set(), set()
+    for c in mine:
+        k = tuple(c[x] for x in keys)
+        (drop if k in seen else seen).add(c["claim_id"] if k in seen else k)
+    kept = claims.filter(pc.invert(pc.is_in(claims["claim_id"], pa.array(sorted(drop)))))
+    copy_with_claims(root / "extracts" / "2025-01", root / "extracts" / "2025-02", pa.concat_tables([kept, new_lines]))
+    assert kept.num_rows + new_lines.num_rows != n
+
+    second = run_job(sched, sched.jobs[0])
+    assert second["source"].endswith("2025-02")
+    report = Store(root / "store").changes(second["run_id"])
+    assert report["previous_run"] == first["run_id"]
+    assert [a["alert_id"] for a in report["new"]] == [f"double_billing:rebilled:{honest}"]
+    assert [a["alert_id"] for a in report["escalated"]] == [f"double_billing:rebilled:{worse}"]
+    assert report["escalated"][0]["score"] > 1.2 * report["escalated"][0]["previous_score"]
+    assert [a["alert_id"] for a in report["resolved"]] == [f"double_billing:rebilled:{cured}"]
+
+    shutil.copytree(root / "extracts" / "2025-02", root / "extracts" / "2025-03")
+    third = run_job(sched, sched.jobs[0])
+    report = Store(root / "store").changes(third["run_id"])
+    assert (report["new"], report["escalated"], report["resolved"]) == ([], [], [])
+    assert (report["new_communities"], report["dissolved_communities"]) == ([], [])
+    assert report["summary"] == "0 new, 0 escalated, 0 resolved alert(s); 0 new, 0 dissolved communities"
+
+
+def test_the_scheduler_ticks_and_refuses_overlapping_runs(base, tmp_path):
+    shutil.copytree(base / "extracts" / "2025-01", tmp_path / "data")
+    config = write_schedule(tmp_path, 'store = "store"\nkeep_runs = 50\n'
+                                      '[[jobs]]\nname = "a"\nsource = "data"\ninterval_seconds = 1\n'
+                                      '[[jobs]]\nname = "b"\nsource = "data"\ninterval_seconds = 1\n')
+    done = subprocess.run([sys.executable, "-m", "api.cli", "schedule", "run", "--config", str(config),
+                           "--stop-after", "12"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    log = done.stderr
+    runs = Store(tmp_path / "store").list_runs()
+    assert sum(r["status"] == "succeeded" for r in runs) >= 2, log
+    assert "refused" in log                                    # the store's lock: one scan at a time
+    assert "maximum number of running instances reached" in log   # a job never overlaps itself
+    assert all(r["status"] in ("succeeded", "interrupted") for r in runs)
+
+
+class Hook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_webhook_gets_the_change_report_and_a_dead_one_does_not_fail_the_scan(base, tmp_path):
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        shutil.copytree(base / "extracts" / "2025-01", tmp_path / "data")
+        port = server.server_address[1]
+        sched = load_schedule(write_schedule(tmp_path, f'''store = "store"
+[[jobs]]
+name = "live"
+source = "data"
+cron = "0 3 * * *"
+webhook = "http://127.0.0.1:{port}/hook"
+[[jobs]]
+name = "dead"
+source = "data"
+cron = "0 3 * * *"
+webhook = "http://127.0.0.1:9/hook"
+webhook_timeout_seconds = 2
+'''))
+        live = run_job(sched, sched.job("live"))
+        assert live["webhook"] == "delivered (200)"
+        assert Hook.received[-1]["run_id"] == live["run_id"] and "summary" in Hook.received[-1]
+        dead = run_job(sched, sched.job("dead"))
+        assert dead["status"] == "succeeded" and dead["webhook"].startswith("failed: ")
+    finally:
+        server.shutdown()
+
+
+def test_retention_keeps_the_last_runs_and_never_the_published_one(region, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(region["store"].root, root)
+    store = Store(root)
+    published = store.current()
+    for i in range(3):    # three failed runs, newer than the published one
+        store.new_run("x", {}).fail(RuntimeError(f"failure {i}"))
+    assert apply_retention(store, keep=3) == []     # beyond the 3 newest is only the published run: kept
+    assert [r["status"] for r in store.list_runs()] == ["failed", "failed", "failed", "succeeded"]
+    oldest_failure = store.list_runs()[2]["run_id"]
+    store.new_run("x", {}).fail(RuntimeError("again"))
+    assert apply_retention(store, keep=3) == [oldest_failure]
+    assert store.current() == published
+    assert [r["status"] for r in store.list_runs()] == ["failed", "failed", "failed", "succeeded"]
+
+
+def test_a_window_job_scans_the_last_days(base, tmp_path):
+    shutil.copytree(base / "extracts" / "2025-01", tmp_path / "data")
+    sched = load_schedule(write_schedule(tmp_path, 'store = "store"\n[[jobs]]\nname = "w"\nsource = "data"\n'
+                                                   'cron = "0 3 * * *"\nwindow_days = 90\n'))
+    out = run_job(sched, sched.jobs[0], today=date(2025, 6, 30))
+    run = Store(tmp_path / "store").get_run(out["run_id"])
+    assert (run["settings"]["start"], run["settings"]["end"]) == ("2025-04-01", "2025-06-30")
+    assert 0 < run["counts"]["claims"] < 40000
+
+
+def test_the_schedule_file_is_validated_with_every_problem_at_once(tmp_path):
+    bad = write_schedule(tmp_path, 'keep_runs = 0\nfoo = 1\n[[jobs]]\nname = "x y"\nsource = "d"\n'
+                                   'cron = "61 * * * *"\n[[jobs]]\nname = "z"\nsource = "d"\n')
+    with pytest.raises(ScheduleError) as e:
+        load_schedule(bad)
+    text = str(e.value)
+    assert text.startswith(f"{bad}: 5 problem(s):")
+    for fragment in ("keep_runs: Input should be greater than or equal to 1",
+                     "foo: Extra inputs are not permitted",
+                     "jobs.0.name: String should match pattern",
+                     "jobs.0.cron: Value error, Error validating expression '61'",
+                     "jobs.1: Value error, give exactly one of cron or interval_seconds"):
+        assert fragment in text
+    with pytest.raises(ScheduleError, match="no dataset folder matches"):
+        good = load_schedule(write_schedule(tmp_path, 'store = "s"\n[[jobs]]\nname = "n"\nsource = "nothing/*"\n'
+                                                      'cron = "0 1 * * *"\n'))
+        run_job(good, good.jobs[0])
