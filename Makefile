@@ -50,7 +50,7 @@ test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/python benchmarks/load_build.py
+	$(BIN)/python benchmarks/load_build.py --full
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .hypothesis *.egg-info

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
+from .store import open_results
 
 
 def compare(new_results: Path, previous_results: Path | None, previous_run: str | None,
             escalation: float = 0.2, min_rise: float = 10.0, top: int = 20) -> dict:
-    con = duckdb.connect(str(new_results), read_only=True)
+    con = open_results(new_results)
     try:
         if previous_results is None:
             rows = con.execute("SELECT alert_id, pattern, score, summary FROM alerts ORDER BY score DESC, alert_id").fetchall()

@@ -27,7 +27,7 @@ class Results:
         run_id = self.store.resolve(run_id)
         with self._lock:
             if run_id not in self._open:
-                self._open[run_id] = self.store.connect(run_id, threads=1)
+                self._open[run_id] = self.store.connect(run_id)
             return run_id, self._open[run_id].cursor()
 
     def close(self):

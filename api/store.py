@@ -40,6 +40,16 @@ class Busy(StoreError):
     """Another scan holds the store's lock."""
 
 
+# One configuration for every read of results: DuckDB refuses two connections to one file with
+# different settings in one process (the API reading while a scan it started compares runs).
+# One thread per query: a server's parallelism comes from concurrent requests.
+READ_CONFIG = {"threads": 1}
+
+
+def open_results(path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=True, config=READ_CONFIG)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -170,14 +180,9 @@ class Store:
             raise NotFound(f"run {run_id} has no results (status {record['status']})")
         return run_id
 
-    def connect(self, run_id: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-        """A read-only connection to a finished run's results (the published run by default).
-
-        `threads=1` suits a server answering many small queries at once: parallelism comes from
-        concurrent requests, not from splitting each point lookup across cores."""
-        run_id = self.resolve(run_id)
-        config = {"threads": threads} if threads else {}
-        return duckdb.connect(str(self.runs_dir / run_id / "results.duckdb"), read_only=True, config=config)
+    def connect(self, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to a finished run's results (the published run by default)."""
+        return open_results(self.runs_dir / self.resolve(run_id) / "results.duckdb")
 
     def lock(self, owner: str = "scan") -> "ScanLock":
         """The store's one-scan-at-a-time lock (a context manager); raises `Busy` if held."""
