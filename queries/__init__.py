@@ -1,0 +1,24 @@
+"""The Cypher catalog: one parameterised statement per `queries/<verb_noun>.cypher` file.
+
+Every Cypher statement fraudnet runs is a file here, loaded by name through `cypher()`; values
+always go in as `$parameters`, never into the text. (The Neo4j publishing that fills this
+catalog is issue "Investigators explore the network in the Neo4j Browser".)
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in HERE.glob("*.cypher"))
+
+
+@lru_cache(maxsize=None)
+def cypher(name: str) -> str:
+    path = HERE / f"{name}.cypher"
+    if not path.is_file():
+        raise KeyError(f"no Cypher statement {name!r} in the catalog (have: {', '.join(names()) or 'none'})")
+    return path.read_text()
