@@ -57,6 +57,33 @@ def generate(out, patients, seed, truth):
 
 
 @main.command()
+@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "snds"]))
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--categories", type=click.Path(exists=True, dir_okay=False),
+              help="CSV of code,kind mapping FINESS categories (CAT_ETAB) to contract kinds")
+def convert(source_format, sources, out, categories):
+    """Convert SOURCES into contract tables in the folder OUT.
+
+    finess: FHIR ndjson files, .tar.gz archives of them, bundles or folders → centres,
+    legal_entities, providers (pharmacies, laboratories), identifiers. snds: one DCIR extract
+    folder (ER_PRS_F with ER_PHA_F, ER_CAM_F, ER_ETE_F) → claims and providers."""
+    from loaders.fhir import categories_from_csv, read_finess, write_tables
+    from loaders.snds import read_snds
+    try:
+        if source_format == "finess":
+            tables = read_finess(list(sources), categories_from_csv(categories) if categories else None)
+        else:
+            if len(sources) != 1:
+                _fail("snds takes one extract folder", 2)
+            tables = read_snds(sources[0])
+    except DatasetError as e:
+        _fail(str(e), 2)
+    for path in write_tables(tables, out):
+        click.echo(f"wrote {path}: {tables[path.stem].num_rows:,} rows")
+
+
+@main.command()
 @click.argument("data", type=click.Path(exists=True, file_okay=False))
 @click.option("--max-problems", default=50, show_default=True, type=click.IntRange(min=1))
 def validate(data, max_problems):
