@@ -84,13 +84,13 @@ def convert(source_format, sources, out, categories):
 
 
 @main.command()
-@click.argument("data", type=click.Path(exists=True, file_okay=False))
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--max-problems", default=50, show_default=True, type=click.IntRange(min=1))
 def validate(data, max_problems):
-    """Check the dataset folder DATA against the contract without scanning it."""
+    """Check the dataset folder DATA (or several, merged) against the contract without scanning."""
     from loaders.dataset import load_dataset
     try:
-        ds = load_dataset(data, max_problems)
+        ds = load_dataset(list(data), max_problems)
     except DatasetError as e:
         _fail(str(e), 2)
     for name, t in ds.report.tables.items():
@@ -109,7 +109,7 @@ def _settings(path, start, end, seed) -> ScanSettings:
 
 
 @main.command()
-@click.argument("data", type=click.Path(exists=True, file_okay=False))
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @store_option
 @click.option("--export", "export_dir", type=click.Path(file_okay=False), help="also write the contract CSVs here")
 @click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False),
@@ -118,7 +118,8 @@ def _settings(path, start, end, seed) -> ScanSettings:
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="last service date scanned")
 @click.option("--seed", type=int, help="seed of the randomised algorithms")
 def scan(data, store, export_dir, settings_file, start, end, seed):
-    """Scan the dataset folder DATA: load, build, detect, score, publish."""
+    """Scan the dataset folder DATA — or several, merged (a registry plus claims): load, build,
+    detect, score, publish."""
     from .scan import export, scan as run_scan
     try:
         settings = _settings(settings_file, start and start.date(), end and end.date(), seed)
@@ -130,9 +131,9 @@ def scan(data, store, export_dir, settings_file, start, end, seed):
         if state == "done":
             err.print(f"  {stage:<8} {seconds:7.2f} s")
 
-    err.print(f"scanning {data}")
+    err.print(f"scanning {' + '.join(data)}")
     try:
-        run = run_scan(data, Store(store), settings, progress)
+        run = run_scan(list(data) if len(data) > 1 else data[0], Store(store), settings, progress)
     except DatasetError as e:
         _fail(f"{e}\nscan stopped; the published results are unchanged.", 2)
     except Busy as e:

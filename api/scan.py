@@ -43,16 +43,21 @@ def _previous_communities(store: Store) -> pa.Table | None:
         con.close()
 
 
-def scan(data: str | Path, store: Store, settings: ScanSettings = ScanSettings(),
+def scan(data: str | Path | list, store: Store, settings: ScanSettings = ScanSettings(),
          progress: Progress | None = None) -> dict:
-    """Run a scan of the dataset folder `data` into `store`; returns the finished run record.
+    """Run a scan of the dataset folder `data` (or of several, merged) into `store`; returns the
+    finished run record.
 
     Raises what failed (a `DatasetError` for bad input) after recording the run as failed; the
     published results are then those of the previous good run, untouched. Raises `Busy`, before
     recording anything, when another scan holds the store's lock.
     """
-    with store.lock(f"scan {data}"):
+    with store.lock(f"scan {_label(data)}"):
         return _scan(data, store, settings, progress)
+
+
+def _label(data) -> str:
+    return " + ".join(str(d) for d in data) if isinstance(data, (list, tuple)) else str(data)
 
 
 def start_scan(data: str | Path, store: Store, settings: ScanSettings = ScanSettings()) -> str:
@@ -81,7 +86,7 @@ def start_scan(data: str | Path, store: Store, settings: ScanSettings = ScanSett
 
 
 def _scan(data, store: Store, settings: ScanSettings, progress: Progress | None, run=None) -> dict:
-    run = run or store.new_run(str(data), settings.model_dump(mode="json"))
+    run = run or store.new_run(_label(data), settings.model_dump(mode="json"))
 
     @contextmanager
     def stage(name):

@@ -26,6 +26,7 @@ from .errors import DatasetError, Problem
 
 EXTENSIONS = (".csv", ".csv.gz", ".parquet")
 LINE = "_line"
+FILE = "_file"
 TRUE_WORDS = ("true", "1", "yes", "t", "y")
 BOOL_WORDS = TRUE_WORDS + ("false", "0", "no", "f", "n")
 
@@ -310,7 +311,7 @@ def _load_table(con, spec: Table, path: Path, out: _Collector) -> tuple[pa.Table
     return raw, typed
 
 
-def _check_references(con, raws: dict, files: dict, out: _Collector, report: LoadReport):
+def _check_references(con, raws: dict, files: dict, out: _Collector, report: LoadReport, full_paths=False):
     for ref in REFERENCES:
         if ref.table not in raws or raws[ref.table] is None:
             continue
@@ -331,19 +332,21 @@ def _check_references(con, raws: dict, files: dict, out: _Collector, report: Loa
         if ref.when:
             cond += f' AND s."{ref.when[0]}" = $when'
             params = {"when": ref.when[1]}
-        sql = f"SELECT s.{LINE} AS {LINE}, s.{c} FROM src s WHERE {cond}"
+        sql = f"SELECT s.{LINE} AS {LINE}, s.{c}, s.{FILE} AS {FILE} FROM src s WHERE {cond}"
         sensitive = (ref.table, ref.column) in SENSITIVE_COLUMNS
-        fname = files[ref.table].name
-        unit = "row" if fname.endswith(".parquet") else "line"
-        target_name = files[ref.target].name if ref.target in files else f"{ref.target} (not given)"
+        show = str if full_paths else (lambda p: p.name)
+        fname = " + ".join(show(p) for p in files[ref.table])
+        target_name = " + ".join(show(p) for p in files[ref.target]) if ref.target in files \
+            else f"{ref.target} (not given)"
         message = f"{ref.column} not found in {target_name}"
-        if ref.severity == "error":   # one problem per missing value, at its first line
-            grouped = (f"SELECT min({LINE}) AS {LINE}, \"{ref.column}\", count(*) AS n FROM ({sql}) "
-                       f"GROUP BY \"{ref.column}\"")
+        if ref.severity == "error":   # one problem per missing value and file, at its first line
+            grouped = (f"SELECT min({LINE}) AS {LINE}, \"{ref.column}\", count(*) AS n, {FILE} FROM ({sql}) "
+                       f"GROUP BY \"{ref.column}\", {FILE}")
             total, rows = _rows(con, f"SELECT * FROM ({grouped})", out.room, params)
-            for line, value, n in rows:
+            for line, value, n, file in rows:
+                unit = "row" if file.endswith(".parquet") else "line"
                 more = f" ({n} {unit}s, the first here)" if n > 1 else ""
-                out.add(Problem(fname, message + more, line=line, column=ref.column, unit=unit,
+                out.add(Problem(file, message + more, line=line, column=ref.column, unit=unit,
                                 value=None if sensitive else value))
             if total > len(rows):
                 out.add(Problem(fname, message), count=total - len(rows))
@@ -362,34 +365,77 @@ def _check_references(con, raws: dict, files: dict, out: _Collector, report: Loa
         con.unregister("dst")
 
 
-def load_dataset(folder: str | Path, max_problems: int = 50) -> Dataset:
-    """Read, validate and type every contract table of `folder`.
+def load_dataset(folder: str | Path | list, max_problems: int = 50) -> Dataset:
+    """Read, validate and type every contract table of `folder` — or of several folders merged.
 
-    Raises `DatasetError` listing every problem (up to `max_problems`, all counted).
+    With several folders (a registry's conversion and a claims extract, say), each file is
+    checked on its own; then the tables are merged, the first folder given winning a key found
+    in several (each such conflict counted in the load report), and references are checked
+    across the merged tables. Raises `DatasetError` listing every problem (up to `max_problems`,
+    all counted).
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DatasetError(str(folder), [Problem(str(folder), "is not a folder")])
+    folders = [Path(f) for f in (folder if isinstance(folder, (list, tuple)) else [folder])]
+    source = " + ".join(str(f) for f in folders)
+    for f in folders:
+        if not f.is_dir():
+            raise DatasetError(str(f), [Problem(str(f), "is not a folder")])
     out = _Collector(max_problems)
-    report = LoadReport(str(folder))
-    files = {}
+    report = LoadReport(source)
+    files: dict[str, list[Path]] = {}
     for name, spec in TABLES.items():
-        path = find_table_file(folder, name)
-        if path is None:
-            if spec.required:
-                out.add(Problem(f"{name}.csv", f"required table is missing from {folder} "
-                                               f"(looked for {', '.join(name + e for e in EXTENSIONS)})"))
-            continue
-        files[name] = path
+        for f in folders:
+            path = find_table_file(f, name)
+            if path is not None:
+                files.setdefault(name, []).append(path)
+        if name not in files and spec.required:
+            out.add(Problem(f"{name}.csv", f"required table is missing from {source} "
+                                           f"(looked for {', '.join(name + e for e in EXTENSIONS)})"))
     con = duckdb.connect()
     raws, typed = {}, {}
-    for name, path in files.items():
-        raws[name], typed[name] = _load_table(con, TABLES[name], path, out)
-        if typed[name] is not None:
-            report.tables[name] = {"file": path.name, "rows": typed[name].num_rows}
-    _check_references(con, raws, files, out, report)
+    for name, paths in files.items():
+        parts = []
+        for path in paths:
+            raw, t = _load_table(con, TABLES[name], path, out)
+            if raw is not None and t is not None:
+                keep = [c.name for c in TABLES[name].columns] + [LINE]
+                label = path.name if len(folders) == 1 else str(path)
+                parts.append((raw.select(keep).append_column(FILE, pa.array([label] * raw.num_rows, pa.string())), t))
+        if len(parts) == len(paths):
+            raws[name], typed[name] = _merge(con, TABLES[name], parts, report)
+            report.tables[name] = {"file": " + ".join(p.name if len(folders) == 1 else str(p) for p in paths),
+                                   "rows": typed[name].num_rows}
+        else:
+            raws[name] = typed[name] = None
+    _check_references(con, raws, files, out, report, full_paths=len(folders) > 1)
     con.close()
     if out.total:
-        raise DatasetError(str(folder), out.problems, out.total)
+        raise DatasetError(source, out.problems, out.total)
     tables = {name: typed.get(name) if typed.get(name) is not None else empty_table(name) for name in TABLES}
     return Dataset(tables, report)
+
+
+def _merge(con, spec: Table, parts: list[tuple[pa.Table, pa.Table]], report: LoadReport) -> tuple[pa.Table, pa.Table]:
+    """One table from several files: the first file wins a key found again in a later one."""
+    if len(parts) == 1:
+        return parts[0]
+    raw = pa.concat_tables([r for r, _ in parts])
+    typed = pa.concat_tables([t for _, t in parts])
+    if not spec.key:
+        return raw, typed
+    con.register("t", typed.append_column("_i", pa.array(range(typed.num_rows), pa.int64())))
+    keep, conflicts, repeats = con.execute(f"""
+        WITH r AS (SELECT *, row_number() OVER (PARTITION BY "{spec.key}" ORDER BY _i) AS k,
+                          count(*) OVER (PARTITION BY "{spec.key}") AS n FROM t),
+        firsts AS (SELECT * EXCLUDE (k, n, _i) FROM r WHERE k = 1 AND n > 1)
+        SELECT (SELECT list(_i ORDER BY _i) FROM r WHERE k = 1),
+               (SELECT count(*) FROM (SELECT * EXCLUDE (k, n, _i) FROM r WHERE k > 1 EXCEPT ALL SELECT * FROM firsts)),
+               (SELECT count(*) FROM r WHERE k > 1)""").fetchall()[0]
+    con.unregister("t")
+    if repeats:
+        report.warnings.append({
+            "table": spec.name, "column": spec.key, "target": None, "rows": repeats, "values": conflicts,
+            "examples": [],
+            "message": f"{repeats} {spec.name} row(s) repeat a {spec.key} of an earlier source ({conflicts} with "
+                       f"different values: conflicts); the first source's row is kept"})
+    idx = pa.array(keep, pa.int64())
+    return raw.take(idx), typed.take(idx)

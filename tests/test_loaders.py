@@ -227,3 +227,30 @@ def test_a_missing_reference_is_reported_once_per_value(tmp_path):
                                    claim("C3", "P3", "777", "G", "2025-01-06")])
     assert problems(folder) == ["claims.csv, line 2, column provider_id, value '777': "
                                 "provider_id not found in providers.csv (2 lines, the first here)"]
+
+
+def test_several_sources_merge_with_conflicts_counted_and_references_across_them(tmp_path):
+    registry = tmp_path / "registry"
+    write_table(registry, "providers", [{"provider_id": "690000001", "kind": "pharmacy", "postcode": "69001"},
+                                        {"provider_id": "010000024", "kind": "physician", "postcode": "01000"}])
+    write_table(registry, "centres", [{"centre_id": "H1", "kind": "hospital"}])
+    claims = write_dataset(
+        tmp_path / "claims",
+        claims=[claim("C1", "P1", "690000001", "X", "2025-01-05", prescriber="010000024", centre="H1")],
+        providers=[{"provider_id": "690000001", "kind": "pharmacy"},            # same key, other values
+                   {"provider_id": "777", "kind": "nurse"}])
+    d = load_dataset([registry, claims])
+    assert sorted(d["providers"]["provider_id"].to_pylist()) == ["010000024", "690000001", "777"]
+    kept = next(p for p in d["providers"].to_pylist() if p["provider_id"] == "690000001")
+    assert kept["postcode"] == "69001"                                      # the first source wins
+    assert d.report.warnings == [{
+        "table": "providers", "column": "provider_id", "target": None, "rows": 1, "values": 1, "examples": [],
+        "message": "1 providers row(s) repeat a provider_id of an earlier source (1 with different values: "
+                   "conflicts); the first source's row is kept"}]
+    assert d.report.tables["claims"] == {"file": str(claims / "claims.csv"), "rows": 1}
+    write_table(claims, "claims", [claim("C1", "P1", "999", "X", "2025-01-05")])
+    with pytest.raises(DatasetError) as e:
+        load_dataset([registry, claims])
+    assert [str(p) for p in e.value.problems] == [
+        f"{claims / 'claims.csv'}, line 2, column provider_id, value '999': provider_id not found in "
+        f"{registry / 'providers.csv'} + {claims / 'providers.csv'}"]

@@ -99,14 +99,22 @@ def test_a_consistent_extract_becomes_the_expected_claims(tmp_path):
         "10000000002": ("physician", "chirurgie")}
 
 
-def test_convert_then_scan(tmp_path):
+def test_convert_then_scan_with_a_registry(tmp_path):
     fixture(tmp_path / "dcir")
     done = subprocess.run([sys.executable, "-m", "api.cli", "convert", "snds", str(tmp_path / "dcir"),
-                           str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
+                           str(tmp_path / "claims")], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    write_table(tmp_path / "out", "centres", [{"centre_id": "690000123", "kind": "clinic"}])
-    d = load_dataset(tmp_path / "out")
-    assert d["claims"].num_rows == 4 and d.report.warnings == []
+    registry = tmp_path / "registry"
+    write_table(registry, "centres", [{"centre_id": "690000123", "kind": "clinic"}])
+    write_table(registry, "providers", [{"provider_id": "690000001", "kind": "pharmacy", "postcode": "69001"}])
+    d = load_dataset([tmp_path / "claims", registry])
+    assert d["claims"].num_rows == 4 and d["centres"].num_rows == 1
+    assert [w["rows"] for w in d.report.warnings] == [1]          # the pharmacy is in both sources
+    done = subprocess.run([sys.executable, "-m", "api.cli", "scan", str(tmp_path / "claims"), str(registry),
+                           "--store", str(tmp_path / "store")], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("run ") and " published: 4 claims," in done.stdout
+    assert "warning: 1 providers row(s) repeat a provider_id of an earlier source" in done.stdout
 
 
 def test_malformed_extracts_are_refused_with_file_line_and_column(tmp_path):
