@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from graph.settings import ScanSettings
+from loaders.contract import PATTERNS
 from loaders.errors import DatasetError
 
 from .store import Busy, Store, StoreError
@@ -165,8 +166,7 @@ def runs(store, limit):
 @main.command()
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the published run)")
-@click.option("--pattern", type=click.Choice(["double_billing", "pharmacy_collusion", "doctor_shopping",
-                                              "dense_block", "entity_network", "peer_outlier"]))
+@click.option("--pattern", type=click.Choice(PATTERNS))
 @click.option("--min-score", type=float, default=None)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line instead of a table")

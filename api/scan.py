@@ -5,6 +5,7 @@ while it runs (`fraudnet runs`, the API). Results are published only when every 
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from loaders.dataset import load_dataset
 from .changes import compare
 from .store import NotFound, Store
 
-STAGES = ("load", "build", "detect", "score", "publish")
+log = logging.getLogger("fraudnet.scan")
 INDEXES = {"nodes": ["node_id"], "edges": ["src", "dst"], "node_degree": ["node_id"], "alerts": ["alert_id"],
            "alert_entities": ["alert_id", "entity_type, entity_id"], "entity_risk": ["entity_type, entity_id"],
            "communities": ["node_id", "community_id"], "centrality": ["node_id"]}
@@ -65,10 +66,10 @@ def start_scan(data: str | Path, store: Store, settings: ScanSettings = ScanSett
 
     Raises `Busy` if another scan holds the lock; the run's progress is in its record.
     """
-    lock = store.lock(f"scan {data}")
+    lock = store.lock(f"scan {_label(data)}")
     lock.__enter__()
     try:
-        run = store.new_run(str(data), settings.model_dump(mode="json"))
+        run = store.new_run(_label(data), settings.model_dump(mode="json"))
     except BaseException:
         lock.__exit__(None, None, None)
         raise
@@ -76,8 +77,8 @@ def start_scan(data: str | Path, store: Store, settings: ScanSettings = ScanSett
     def work():
         try:
             _scan(data, store, settings, None, run)
-        except BaseException:
-            pass            # recorded in the run as failed, with its error
+        except Exception as e:    # recorded in the run as failed; said in the log too
+            log.warning("run %s failed: %s", run.id, type(e).__name__)
         finally:
             lock.__exit__(None, None, None)
 

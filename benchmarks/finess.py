@@ -22,8 +22,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "finess-fhir-2021"))
     args = ap.parse_args()
-    from graph.entity_network import _LINKS, _components, detect_entity_networks
+    from graph.entity_network import _LINKS, detect_entity_networks
     from graph.model import build_graph
+    from graph.network import connected_components
     from graph.settings import EntityNetworkSettings
     from graph.sql import query
     from loaders.contract import TABLES, empty_table
@@ -49,7 +50,7 @@ def main():
         print(f"  {r['legal_entity_id']}: {r['sites']} sites ({', '.join(r['kinds'])})")
     links = query(_LINKS, {"days": 180}, e=graph.edges, le=tables["legal_entities"], ident=tables["identifiers"],
                   hubs=graph.hubs, officers=tables["officers"]).to_pylist()
-    groups = [g for g in _components([(l["src"], l["dst"]) for l in links])
+    groups = [g for g in connected_components([(l["src"], l["dst"]) for l in links])
               if sum(n.startswith("legal_entity:") for n in g) >= 2]
     groups.sort(key=lambda g: -sum(n.startswith("legal_entity:") for n in g))
     print(f"{len(groups):,} groups of two or more legal entities linked through their sites' shared addresses or phones;"

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from .findings import Findings, make_findings
 from .model import Graph
+from .network import connected_components
 from .settings import DenseBlockSettings
 from .sql import query
 
@@ -109,26 +110,6 @@ def fraudar_peel(edges: list[tuple[str, str, float]]) -> tuple[set[str], float]:
     return set(adj) - set(order[:removed]), best
 
 
-def _components(pairs: list[tuple[str, str]]) -> list[list[str]]:
-    parent: dict[str, str] = {}
-
-    def find(x):
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[str, list[str]] = {}
-    for x in parent:
-        groups.setdefault(find(x), []).append(x)
-    return sorted(sorted(g) for g in groups.values())
-
-
 def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, settings: DenseBlockSettings,
                         patient_max: int = 40) -> Findings:
     """One alert per dense block (`dense_block:<first provider id of the block>`).
@@ -148,7 +129,7 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, settings: 
     b = query(_BIPARTITE, e=graph.edges)
     pairs = query(_PAIRS, {"patient_max": patient_max, "min_shared": s.min_shared, "min_lift": s.min_lift},
                   b=b, patients=tables["patients"])
-    groups = [g for g in _components(list(zip(pairs["a"].to_pylist(), pairs["b"].to_pylist())))
+    groups = [g for g in connected_components(list(zip(pairs["a"].to_pylist(), pairs["b"].to_pylist())))
               if len(g) >= s.min_providers]
     kinds = {f"provider:{p}": k for p, k in zip(tables["providers"]["provider_id"].to_pylist(),
                                                  tables["providers"]["kind"].to_pylist())}

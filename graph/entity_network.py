@@ -22,9 +22,9 @@ from typing import Mapping
 
 import pyarrow as pa
 
-from .dense_block import _components
 from .findings import Findings, euros, make_findings
 from .model import Graph
+from .network import connected_components
 from .settings import EntityNetworkSettings
 from .sql import query
 
@@ -95,7 +95,7 @@ def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, setting
     s = settings
     links = query(_LINKS, {"days": s.phoenix_days}, e=graph.edges, le=tables["legal_entities"],
                   ident=tables["identifiers"], hubs=graph.hubs, officers=tables["officers"]).to_pylist()
-    groups = [g for g in _components([(l["src"], l["dst"]) for l in links])
+    groups = [g for g in connected_components([(l["src"], l["dst"]) for l in links])
               if sum(n.startswith("legal_entity:") for n in g) >= s.min_entities]
     if not groups:
         return make_findings([], [])

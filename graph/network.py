@@ -207,3 +207,25 @@ def community_summary(communities: pa.Table, edges: pa.Table, risk: pa.Table) ->
         FROM scored s LEFT JOIN inside i USING (community_id)
         GROUP BY s.community_id ORDER BY risk DESC, flagged DESC, community_id
     """, c=communities, e=edges, r=risk)
+
+
+def connected_components(pairs: list[tuple[str, str]]) -> list[list[str]]:
+    """The connected components of the graph whose edges are `pairs` (union-find), each sorted,
+    sorted by first member: the same pairs always give the same list."""
+    parent: dict[str, str] = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, list[str]] = {}
+    for x in parent:
+        groups.setdefault(find(x), []).append(x)
+    return sorted(sorted(g) for g in groups.values())

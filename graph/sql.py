@@ -24,7 +24,3 @@ def query(sql: str, params: dict | None = None, **tables: pa.Table) -> pa.Table:
     finally:
         con.close()
 
-
-def rows(table: pa.Table) -> list[dict]:
-    """A small result as a list of dicts (for alerts and evidence, never for claims)."""
-    return table.to_pylist()

@@ -23,7 +23,7 @@ def list_alerts(results: ResultsDep, who: CurrentUser,
                 run: Annotated[str | None, Query(description="a run id (default: the published run)")] = None,
                 sort: Literal["score", "-score"] = "-score",
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                offset: Annotated[int, Query(ge=0)] = 0) -> AlertsPublic:
+                offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> AlertsPublic:
     """Alerts with filters, by score (highest first unless `sort=score`)."""
     run_id, cur = results.cursor(run)
     try:

@@ -15,7 +15,7 @@ RunQuery = Annotated[str | None, Query(description="a run id (default: the publi
 def list_communities(results: ResultsDep, _: CurrentUser,
                      graph: Annotated[Literal["sp", "rx"] | None, Query(description="sp: shared patients, rx: prescription flows")] = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                     offset: Annotated[int, Query(ge=0)] = 0, run: RunQuery = None):
+                     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0, run: RunQuery = None):
     """Communities, riskiest first: size, density, flagged members, risk."""
     run_id, cur = results.cursor(run)
     try:
