@@ -48,7 +48,7 @@ REQUIRED = {
 }
 ACTIVITY_KINDS = {"19": "dentist", "21": "midwife", "24": "nurse", "26": "physiotherapist", "30": "laboratory",
                   "50": "pharmacy"}
-NOMENCLATURE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "synthetic-snds" / "nomenclatures"
+NOMENCLATURE = Path(__file__).resolve().parent / "data"     # shipped copy of the SNDS nomenclature
 
 
 def specialty_labels(folder: Path | None = None) -> dict[str, str]:

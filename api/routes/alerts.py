@@ -15,7 +15,7 @@ Pattern = Literal["double_billing", "pharmacy_collusion", "doctor_shopping", "de
 
 
 @router.get("", response_model=AlertsPublic, response_model_exclude_none=True)
-def list_alerts(results: ResultsDep, who: CurrentUser,
+async def list_alerts(results: ResultsDep, who: CurrentUser,
                 pattern: Pattern | None = None,
                 min_score: Annotated[float | None, Query(description="lowest score kept")] = None,
                 entity: Annotated[str | None, Query(description="only alerts naming this entity, as type:id",
@@ -46,7 +46,7 @@ def list_alerts(results: ResultsDep, who: CurrentUser,
 
 
 @router.get("/{alert_id}", response_model=AlertPublic)
-def get_alert(alert_id: str, results: ResultsDep, who: CurrentUser,
+async def get_alert(alert_id: str, results: ResultsDep, who: CurrentUser,
               run: Annotated[str | None, Query(description="a run id (default: the published run)")] = None
               ) -> AlertPublic:
     """One alert with its entities (and their roles) and its evidence (paths, claim ids, figures)."""

@@ -14,7 +14,7 @@ RunQuery = Annotated[str | None, Query(description="a run id (default: the publi
 
 
 @router.get("/{entity_type}/{entity_id}", response_model=dict[str, Any])
-def get_entity(entity_type: EntityType, entity_id: str, results: ResultsDep, who: CurrentUser, run: RunQuery = None):
+async def get_entity(entity_type: EntityType, entity_id: str, results: ResultsDep, who: CurrentUser, run: RunQuery = None):
     """An entity's attributes, risk score and reasons, alerts (with its role), communities and centrality."""
     run_id, cur = results.cursor(run)
     try:
