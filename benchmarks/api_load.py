@@ -4,9 +4,9 @@
 
 Generates (once, under .bench/) and scans the demo region, starts `fraudnet serve` on a free
 loopback port, then, for each kind of call — entity, alert list, neighbourhood (depth 2, 200
-nodes) — runs `--clients` concurrent clients sending `--requests` requests each, pausing
-`--think` seconds between requests the way an analyst's browser does (0 for a closed loop, which
-measures saturation throughput), after one unmeasured warm-up request per client (the server
+nodes) — runs `--clients` concurrent clients sending `--requests` requests each, each client
+starting at a random moment and pausing a random 0.5–1.5 × `--think` seconds between requests,
+the way independent analysts do (0 for a closed loop, which measures saturation throughput), after one unmeasured warm-up request per client (the server
 opens the run's results on first use). Prints throughput and p50/p95/max latency per kind. Bounded:
 at most clients × requests × 3 requests, and a 10-minute limit per kind. Target: p95 under
 100 ms for entity and alert calls.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import secrets
 import socket
 import statistics
@@ -45,13 +46,16 @@ def url_of(kind: str, ids: list[str], i: int) -> str:
 
 
 async def client(base, key, ids, kind, n, think, offset, out):
+    rng = random.Random(offset)          # clients are not in lockstep: a random start, jittered pauses
     async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}, timeout=30) as c:
+        if think:
+            await asyncio.sleep(rng.uniform(0, think))
         for i in range(n):
             t = time.perf_counter()
             r = await c.get(url_of(kind, ids, offset + i))
             out.append((time.perf_counter() - t, r.status_code))
             if think:
-                await asyncio.sleep(think)
+                await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
 
 async def run(base, key, ids, kind, clients, n, think):
