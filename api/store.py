@@ -1,14 +1,16 @@
 """The embedded store: a folder of runs, each with its settings, report and DuckDB results.
 
     STORE/
-      current                  the id of the published run (replaced atomically)
-      runs/<run_id>/run.json   id, status, source, settings, counts, stage timings, error
+      current.json                   the published run (replaced atomically)
+      scan.lock                      held by the running scan (its pid); stale once that process is gone
+      runs/<run_id>/run.json         id, status, stage, source, settings, counts, stage timings, error
       runs/<run_id>/results.duckdb   nodes, edges, alerts, alert_entities, entity_risk, ...
+      runs/<run_id>/changes.json     what the run changed against the run published before it
 
 A run writes only inside its own folder; its results file appears under its final name only when
-complete (written as `results.duckdb.partial`, then renamed), and `current` is replaced only after
-that. So a run that fails, or is killed at any instant, never replaces the last good results, and
-readers (the API, the CLI) only ever open finished, immutable files, read-only.
+complete (written as `results.duckdb.partial`, then renamed), and `current.json` is replaced only
+after that. So a run that fails, or is killed at any instant, never replaces the last good
+results, and readers (the API, the CLI) only ever open finished, immutable files, read-only.
 """
 from __future__ import annotations
 
@@ -22,8 +24,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-
-
 
 RUN_ID = re.compile(r"[0-9]{8}T[0-9]{12}-[0-9a-f]{4}")
 
