@@ -48,10 +48,15 @@ def main():
 @click.option("--seed", default=7, show_default=True, type=int, help="same seed, byte-identical output")
 @click.option("--truth", type=click.Path(dir_okay=False), default=None,
               help="where to write truth.csv (default: beside OUT, never inside)")
-def generate(out, patients, seed, truth):
+@click.option("--registry", type=click.Path(exists=True, file_okay=False), default=None,
+              help="a contract folder of real establishments (fraudnet convert finess) to build the region on")
+def generate(out, patients, seed, truth, registry):
     """Write a synthetic region-year with planted fraud to the dataset folder OUT."""
     from loaders.synthetic import generate as run
-    counts = run(out, patients, seed, truth)
+    try:
+        counts = run(out, patients, seed, truth, registry)
+    except ValueError as e:
+        _fail(str(e), 2)
     click.echo(f"wrote {out}: {counts['claims']:,} claims, {counts['patients']:,} patients, "
                f"{counts['providers']:,} providers, {counts['centres']} centres, "
                f"{counts['legal_entities']} legal entities; {counts['planted']} planted cases in {counts['truth']}")

@@ -58,10 +58,54 @@ SPECIALTIES = ("cardiology", "dermatology", "psychiatry", "rheumatology", "ophth
                "endocrinology")
 
 
+class _Registry:
+    """Real establishments to build a region on (a contract folder, e.g. `fraudnet convert finess`):
+    pharmacies by postcode, laboratories and hospitals by département, each used once."""
+
+    def __init__(self, folder: Path):
+        def read(name):
+            path = folder / f"{name}.csv"
+            if not path.is_file():
+                return []
+            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in ("provider_id", "centre_id", "kind", "name", "postcode",
+                                                       "legal_entity_id")})).to_pylist()
+        self.pharmacies: dict[str, list[dict]] = {}
+        self.labs: dict[str, list[dict]] = {}
+        self.hospitals: dict[str, list[dict]] = {}
+        for p in sorted(read("providers"), key=lambda x: x["provider_id"]):
+            pc_ = p.get("postcode") or ""
+            if p["kind"] == "pharmacy" and len(pc_) == 5:
+                self.pharmacies.setdefault(pc_, []).append(p)
+            elif p["kind"] == "laboratory" and len(pc_) == 5:
+                self.labs.setdefault(pc_[:2], []).append(p)
+        for c in sorted(read("centres"), key=lambda x: x["centre_id"]):
+            if c["kind"] == "hospital" and len(c.get("postcode") or "") == 5:
+                self.hospitals.setdefault(c["postcode"][:2], []).append(c)
+        if not self.pharmacies:
+            raise ValueError(f"{folder}: the registry has no pharmacy with a postcode (providers.csv)")
+
+    def departments(self, k: int = 3) -> list[str]:
+        count: dict[str, int] = {}
+        for pc_, ps in self.pharmacies.items():
+            count[pc_[:2]] = count.get(pc_[:2], 0) + len(ps)
+        return sorted(count, key=lambda d: (-count[d], d))[:k]
+
+    def postcodes(self, dept: str) -> list[str]:
+        return sorted((pc_ for pc_ in self.pharmacies if pc_[:2] == dept),
+                      key=lambda pc_: (-len(self.pharmacies[pc_]), pc_))
+
+    def take(self, pool: dict, key: str) -> dict | None:
+        items = pool.get(key, [])
+        return items.pop(0) if items else None
+
+
 @dataclass
 class _Region:
     rng: np.random.Generator
     n_patients: int
+    registry: _Registry | None = None
+    depts: tuple = DEPTS
     town_postcode: list = field(default_factory=list)
     town_dept: np.ndarray = None
     patient_town: np.ndarray = None
@@ -85,11 +129,13 @@ class _Region:
         return f"{prefix}{n:0{width}d}"
 
     # -- entities -------------------------------------------------------------------------
-    def provider(self, kind, specialty, town, legal_entity_id=None) -> int:
+    def provider(self, kind, specialty, town, legal_entity_id=None, pid=None) -> int:
         p = self.providers
         pc_ = self.town_postcode[town]
-        if kind in ("pharmacy", "laboratory"):   # FINESS-like: department then 7 digits
-            pid = self.next_id(pc_[:2], 7)
+        if pid is not None:                       # a real establishment of the registry
+            pass
+        elif kind in ("pharmacy", "laboratory"):  # FINESS-like: department then 7 digits
+            pid = ("S" if self.registry else "") + self.next_id(pc_[:2], 7)
         else:                                     # RPPS-like, 11 digits
             pid = self.next_id("10", 9)
         p["id"].append(pid)
@@ -100,15 +146,17 @@ class _Region:
         p["legal_entity_id"].append(legal_entity_id)
         return len(p["id"]) - 1
 
-    def entity(self, kind, name, created="2010-01-01", dissolved=None) -> str:
-        eid = self.next_id("SIREN", 6)
+    def entity(self, kind, name, created="2010-01-01", dissolved=None, eid=None) -> str:
         e = self.entities
+        if eid is not None and eid in e["legal_entity_id"]:
+            return eid                            # a real legal entity already in the region
+        eid = eid or self.next_id("SIREN", 6)
         for k, v in zip(e, (eid, kind, name, created, dissolved)):
             e[k].append(v)
         return eid
 
-    def centre(self, kind, name, entity_id, town, opened="2005-01-01", closed=None) -> int:
-        cid = self.next_id("FIN", 6)
+    def centre(self, kind, name, entity_id, town, opened="2005-01-01", closed=None, cid=None) -> int:
+        cid = cid or self.next_id("FIN", 6)
         c = self.centres
         for k, v in zip(c, (cid, kind, name, entity_id, self.town_postcode[town], opened, closed)):
             c[k].append(v)
@@ -156,12 +204,22 @@ def _pools(region: _Region, idx: list[int], by: str) -> dict:
     return pools
 
 
-def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str | Path | None = None) -> dict:
-    """Write a dataset folder `out`, `truth.csv` and `lookalikes.csv` beside it. Returns counts."""
+def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str | Path | None = None,
+             registry: str | Path | None = None) -> dict:
+    """Write a dataset folder `out`, `truth.csv` and `lookalikes.csv` beside it. Returns counts.
+
+    `registry`: a contract folder of real establishments (`fraudnet convert finess`): the region
+    then lies in the three départements with the most pharmacies, its towns are their
+    postcodes, and its pharmacies, laboratories and hospitals are the registry's, with their
+    legal entities; the rest (practitioners, patients, claims, fraud) is drawn as usual.
+    """
     if patients < MIN_PATIENTS:
         raise ValueError(f"--patients must be at least {MIN_PATIENTS} to hold every planted pattern")
     rng = np.random.default_rng(seed)
     r = _Region(rng, patients)
+    if registry is not None:
+        r.registry = _Registry(Path(registry))
+        r.depts = tuple(r.registry.departments())
     _towns(r)
     roster = _health_system(r)
     _honest_claims(r, roster)
@@ -171,8 +229,14 @@ def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str |
 
 def _towns(r: _Region):
     n_towns = int(np.clip(r.n_patients // 2500, 9, 90))
-    r.town_dept = np.arange(n_towns) % len(DEPTS)
-    r.town_postcode = [f"{DEPTS[d]}{100 + 10 * t:03d}" for t, d in enumerate(r.town_dept)]
+    if r.registry:   # the départements' postcodes with the most pharmacies, in turn
+        codes = [r.registry.postcodes(d) for d in r.depts]
+        n_towns = min(n_towns, len(r.depts) * min(len(c) for c in codes))
+        r.town_dept = np.arange(n_towns) % len(r.depts)
+        r.town_postcode = [codes[d][t // len(r.depts)] for t, d in enumerate(r.town_dept)]
+    else:
+        r.town_dept = np.arange(n_towns) % len(r.depts)
+        r.town_postcode = [f"{r.depts[d]}{100 + 10 * t:03d}" for t, d in enumerate(r.town_dept)]
     weights = r.rng.pareto(1.5, n_towns) + 1
     weights /= weights.sum()
     r.patient_town = r.rng.choice(n_towns, r.n_patients, p=weights)
@@ -195,8 +259,13 @@ def _health_system(r: _Region) -> dict:
         for _ in range(max(1, pop[t] // 1600)):
             ro["dentist"].append(r.provider("dentist", "dental_surgery", t))
         for _ in range(max(1, pop[t] // 2500)):
-            eid = r.entity("company", f"SELARL pharmacy {len(ro['pharmacy']) + 1:04d}")
-            ph = r.provider("pharmacy", None, t, eid)
+            real = r.registry.take(r.registry.pharmacies, r.town_postcode[t]) if r.registry else None
+            if real:
+                eid = r.entity("company", real.get("name"), eid=real.get("legal_entity_id") or None)
+                ph = r.provider("pharmacy", None, t, eid, pid=real["provider_id"])
+            else:
+                eid = r.entity("company", f"SELARL pharmacy {len(ro['pharmacy']) + 1:04d}")
+                ph = r.provider("pharmacy", None, t, eid)
             ro["pharmacy"].append(ph)
             r.officers.append((r.next_id("PERS", 6), eid, "manager", "2010-01-01", None))
             r.identifiers.append(("legal_entity", eid, "address", r.address(t)))
@@ -213,23 +282,32 @@ def _health_system(r: _Region) -> dict:
     for i in range(12):   # the accountant's other clients: companies outside health care
         eid = r.entity("company", f"SARL client {i + 1:02d} of the accountant")
         r.identifiers.append(("legal_entity", eid, "address", accountant))
-    for d in range(len(DEPTS)):
+    for d, code in enumerate(r.depts):
         towns = np.flatnonzero(r.town_dept == d)
         big = towns[np.argsort(-pop[towns], kind="stable")]
         n_dept = int(pop[towns].sum())
-        lab_co = r.entity("company", f"SELAS lab group {d + 1}")
+        lab_co = None
         for i in range(max(2, n_dept // 8000)):
-            ro["lab"].append(r.provider("laboratory", None, int(big[i % len(big)]), lab_co))
+            real = r.registry.take(r.registry.labs, code) if r.registry else None
+            if real:
+                le = r.entity("company", None, eid=real.get("legal_entity_id") or None)
+                ro["lab"].append(r.provider("laboratory", None, int(big[i % len(big)]), le, pid=real["provider_id"]))
+            else:
+                lab_co = lab_co or r.entity("company", f"SELAS lab group {d + 1}")
+                ro["lab"].append(r.provider("laboratory", None, int(big[i % len(big)]), lab_co))
         for i in range(max(4, n_dept // 1500)):
             ro["spec"].append(r.provider("physician", SPECIALTIES[i % len(SPECIALTIES)], int(big[i % min(3, len(big))])))
         for i in range(max(1, n_dept // 6000)):
             ro["midwife"].append(r.provider("midwife", None, int(big[i % len(big)])))
         # hospitals: public entity per department, each a hospital in the biggest town
-        pub = r.entity("public", f"Centre hospitalier {DEPTS[d]}", "1990-01-01")
-        hosp = r.centre("hospital", f"Hospital {DEPTS[d]}", pub, int(big[0]), "1990-01-01")
+        real = r.registry.take(r.registry.hospitals, code) if r.registry else None
+        pub = r.entity("public", real["name"] if real else f"Centre hospitalier {code}", "1990-01-01",
+                       eid=(real or {}).get("legal_entity_id") or None)
+        hosp = r.centre("hospital", real["name"] if real else f"Hospital {code}", pub, int(big[0]), "1990-01-01",
+                        cid=real["centre_id"] if real else None)
         r.identifiers.append(("legal_entity", pub, "address", r.address(int(big[0]))))
         ro.setdefault("hospitals", []).append(hosp)
-        for k, s in enumerate(x for x in ro["spec"] if r.providers["postcode"][x][:2] == DEPTS[d]):
+        for k, s in enumerate(x for x in ro["spec"] if r.providers["postcode"][x][:2] == code):
             if s not in ro["hospital_of"]:
                 u = 0.0 if k == 0 else rng.random()   # every hospital has a full-time specialist
                 if u < 0.4:
@@ -241,11 +319,11 @@ def _health_system(r: _Region) -> dict:
                     r.affiliations.append((s, hosp, "parttime_hospital", "2015-01-01", None))
                     ro["hospital_of"][s] = hosp
         # an honest dental centre per department, its own association
-        assoc = r.entity("association", f"Association dental care {DEPTS[d]}", "2012-03-01")
+        assoc = r.entity("association", f"Association dental care {code}", "2012-03-01")
         r.officers.append((r.next_id("PERS", 6), assoc, "director", "2012-03-01", None))
         r.identifiers.append(("legal_entity", assoc, "address", r.address(int(big[0]))))
-        dc = r.centre("dental_centre", f"Dental centre {DEPTS[d]}", assoc, int(big[0]), "2012-06-01")
-        for dentist in [x for x in ro["dentist"] if r.providers["postcode"][x][:2] == DEPTS[d]][:2]:
+        dc = r.centre("dental_centre", f"Dental centre {code}", assoc, int(big[0]), "2012-06-01")
+        for dentist in [x for x in ro["dentist"] if r.providers["postcode"][x][:2] == code][:2]:
             r.affiliations.append((dentist, dc, "salaried", "2012-06-01", None))
             ro.setdefault("centre_of", {})[dentist] = dc
     # honest hospital group: several sites under one legal entity, one shared bank account
@@ -410,7 +488,7 @@ def _plant(r: _Region, ro: dict):
         local_gps = [x for x in ro["gp"] if r.providers["postcode"][x][:2] == dept]
         docs = busy(local_gps, int(rng.integers(1, 4)), used)
         used.update(docs + [ph])
-        far = np.flatnonzero(np.array(DEPTS)[r.town_dept[r.patient_town]] != dept)
+        far = np.flatnonzero(np.array(r.depts)[r.town_dept[r.patient_town]] != dept)
         mules = rng.choice(far, int(rng.integers(15, 60)), replace=False)
         months = int(rng.integers(4, 12))
         mp = np.repeat(mules, months)

@@ -44,3 +44,30 @@ def test_honest_lookalikes_are_written_and_not_in_the_truth(tmp_path):
     assert {"twice-daily nursing", "pharmacy next to a group practice", "hospital group running several sites",
             "shares an accountant's address", "monthly pregabalin, two prescribers"} <= whys
     assert not {(x["pattern"], x["entity_id"]) for x in looks} & truth
+
+
+def test_a_region_built_on_a_real_registry(tmp_path):
+    import pytest
+
+    from loaders.fhir import read_finess, write_tables
+
+    from .conftest import SHARED_DATA
+    finess = SHARED_DATA / "finess-fhir-2021" / "etab0-10000.tar.gz"
+    if not finess.is_file():
+        pytest.skip("../shared/data is not beside the repository")
+    registry = read_finess([finess])
+    write_tables(registry, tmp_path / "registry")
+    generate(tmp_path / "a" / "data", patients=5000, seed=4, registry=tmp_path / "registry")
+    generate(tmp_path / "b" / "data", patients=5000, seed=4, registry=tmp_path / "registry")
+    assert filecmp.cmp(tmp_path / "a" / "data" / "claims.csv", tmp_path / "b" / "data" / "claims.csv", shallow=False)
+    ds = load_dataset(tmp_path / "a" / "data")
+    real_pharmacies = {p["provider_id"]: p for p in registry["providers"].to_pylist() if p["kind"] == "pharmacy"}
+    pharmacies = [p for p in ds["providers"].to_pylist() if p["kind"] == "pharmacy"]
+    assert pharmacies and all(p["provider_id"] in real_pharmacies for p in pharmacies)
+    assert all(p["legal_entity_id"] == real_pharmacies[p["provider_id"]]["legal_entity_id"] for p in pharmacies)
+    real_postcodes = {p["postcode"] for p in real_pharmacies.values()}
+    assert {p["postcode"] for p in ds["providers"].to_pylist()} <= real_postcodes
+    real_hospitals = {c["centre_id"] for c in registry["centres"].to_pylist() if c["kind"] == "hospital"}
+    hospitals = [c["centre_id"] for c in ds["centres"].to_pylist() if c["kind"] == "hospital"]
+    assert hospitals and set(hospitals) <= real_hospitals
+    assert {t["pattern"] for t in read_csv(tmp_path / "a" / "truth.csv")} == set(PATTERNS)
