@@ -193,6 +193,14 @@ def _spread(rng, items: int, per: int, first: int, last: int) -> np.ndarray:
     return first + np.repeat(base, per) + step * np.tile(np.arange(per), items)
 
 
+def _lookup(mapping: dict[int, int], size: int) -> np.ndarray:
+    """A dict of provider index -> value as an array (-1 where absent), for vectorised look-ups."""
+    out = np.full(size, -1, np.int64)
+    if mapping:
+        out[list(mapping)] = list(mapping.values())
+    return out
+
+
 def _pools(region: _Region, idx: list[int], by: str) -> dict:
     """Providers `idx` grouped by town (`by='town'`) or department (`by='dept'`)."""
     pcs = region.providers["postcode"]
@@ -387,18 +395,17 @@ def _honest_claims(r: _Region, ro: dict):
     sp = np.repeat(np.arange(n), sv)
     spec = _choose(rng, _pools(r, ro["spec"], "dept"), dept[sp])
     sday = rng.integers(0, DAYS, len(sp))
-    hosp_of = ro["hospital_of"]
-    fulltime = set(ro["fulltime"])
-    parttime = set(ro["parttime"])
-    centre = np.array([hosp_of[s] if s in fulltime or (s in parttime and k % 2) else -1
-                       for k, s in enumerate(spec.tolist())], np.int64) if len(sp) else np.empty(0, np.int64)
-    r.add_claims(sp, spec, CODE["CS"], sday, centre=centre)
+    n_prov = len(r.providers["id"])
+    hospital = _lookup(ro["hospital_of"], n_prov)
+    fulltime, parttime = np.zeros(n_prov, bool), np.zeros(n_prov, bool)
+    fulltime[ro["fulltime"]], parttime[ro["parttime"]] = True, True
+    through = fulltime[spec] | (parttime[spec] & (np.arange(len(sp)) % 2 == 1))   # part-timers: every other visit
+    r.add_claims(sp, spec, CODE["CS"], sday, centre=np.where(through, hospital[spec], -1))
     # dentists (salaried ones bill through their centre)
     dv = rng.poisson(0.6, n)
     dp = np.repeat(np.arange(n), dv)
     dent = _choose(rng, _pools(r, ro["dentist"], "town"), town[dp])
-    centre_of = ro.get("centre_of", {})
-    dcentre = np.array([centre_of.get(x, -1) for x in dent.tolist()], np.int64)
+    dcentre = _lookup(ro.get("centre_of", {}), n_prov)[dent]
     dcode = np.array([CODE["HBBD001"], CODE["HBMD049"], CODE["HBLD036"]])[rng.choice(3, len(dp), p=[.5, .4, .1])]
     r.add_claims(dp, dent, dcode, rng.integers(0, DAYS, len(dp)), centre=dcentre)
     # nursing: insulin injections twice a day for weeks (honest same-day repeats)
