@@ -1,7 +1,7 @@
 """The HTTP API: `create_app(store, keys)` builds it; `fraudnet serve` runs it with uvicorn."""
 from __future__ import annotations
 
-import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
@@ -14,7 +14,6 @@ from .models import Message
 from .routes import alerts, audit, communities, entities, health, paths, runs
 from .store import NotFound, Store, StoreError
 
-log = logging.getLogger("fraudnet.api")
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -26,12 +25,19 @@ def _validation_detail(exc: RequestValidationError) -> str:
 
 
 def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None) -> FastAPI:
-    app = FastAPI(title="fraudnet", version="0.1.0",
+    results = Results(store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        results.close()          # the read-only connections to the runs' results
+
+    app = FastAPI(title="fraudnet", version="0.1.0", lifespan=lifespan,
                   description="Fraud networks in health-insurance billing: alerts, entities, networks. "
                               "Every endpoint but /health and /ready needs an X-API-Key header.")
     app.state.store = store
     app.state.keys = keys
-    app.state.results = Results(store)
+    app.state.results = results
     app.state.data_root = Path(data_root) if data_root else None
 
     @app.exception_handler(NotFound)
@@ -45,10 +51,6 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None)
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         return JSONResponse(status_code=422, content={"detail": _validation_detail(exc)})
-
-    @app.on_event("shutdown")
-    def _close():
-        app.state.results.close()
 
     errors = {code: {"model": Message, "description": text} for code, text in (
         (401, "no API key, or an unknown one"), (403, "the key's role does not allow this"),

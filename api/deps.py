@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Annotated, Iterator
+from typing import Annotated
 
 import duckdb
 from fastapi import Depends, HTTPException, Request, Security
@@ -65,11 +65,3 @@ StoreDep = Annotated[Store, Depends(get_store)]
 ResultsDep = Annotated[Results, Depends(get_results)]
 CurrentUser = Annotated[Principal, Depends(principal)]
 AdminUser = Annotated[Principal, Depends(admin)]
-
-
-def run_cursor(results: Results, run_id: str | None) -> Iterator[tuple[str, duckdb.DuckDBPyConnection]]:
-    run_id, cur = results.cursor(run_id)
-    try:
-        yield run_id, cur
-    finally:
-        cur.close()

@@ -84,7 +84,6 @@ def main():
         scan(data, store)
         con = store.connect()
         ids = [r[0] for r in con.execute("SELECT entity_id FROM nodes WHERE entity_type = 'provider' ORDER BY 1").fetchall()]
-        alert_ids = [r[0] for r in con.execute("SELECT alert_id FROM alerts").fetchall()]
         con.close()
         key, port = secrets.token_urlsafe(24), free_port()
         server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--store", tmp, "--port", str(port)],

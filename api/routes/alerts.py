@@ -2,7 +2,7 @@
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 
 from ..audit import audit
 from ..deps import CurrentUser, ResultsDep
