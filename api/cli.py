@@ -333,6 +333,98 @@ def export_cmd(directory, store, run_id):
         _fail(str(e))
 
 
+@main.group("neo4j")
+def neo4j_group():
+    """Publish runs to Neo4j for investigators (server from NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD,
+    NEO4J_DATABASE; the password only ever from the environment)."""
+
+
+def neo4j_options(f):
+    f = click.option("--database", help="database name (env NEO4J_DATABASE, default neo4j)")(f)
+    f = click.option("--user", help="user (env NEO4J_USER, default neo4j)")(f)
+    return click.option("--uri", help="Bolt URI (env NEO4J_URI), e.g. bolt://localhost:7687")(f)
+
+
+def _neo4j_settings(uri, user, database):
+    from .neo4j_sync import Neo4jError, Neo4jSettings
+    try:
+        return Neo4jSettings.from_env(uri, user, database)
+    except Neo4jError as e:
+        _fail(str(e), 2)
+
+
+@neo4j_group.command("sync")
+@store_option
+@click.option("--run", "run_id", help="a run id (default: the published run)")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1),
+              help="rows per transaction")
+@neo4j_options
+def neo4j_sync_cmd(store, run_id, batch_size, uri, user, database):
+    """Write a run's graph and findings to Neo4j (idempotent; resumes an interrupted sync);
+    prints the report as JSON."""
+    from .neo4j_sync import Neo4jError, sync
+    settings = _neo4j_settings(uri, user, database)
+    err = _console(stderr=True)
+    try:
+        report = sync(Store(store), settings, run_id, batch_size,
+                      progress=lambda s, k, n: err.print(f"  batch {k}/{n} {s}") if k % 10 == 0 or k == n else None)
+    except (Neo4jError, StoreError) as e:
+        _fail(str(e))
+    click.echo(json.dumps(report, indent=2))
+
+
+@neo4j_group.command("schema")
+@neo4j_options
+def neo4j_schema_cmd(uri, user, database):
+    """Create the constraints and indexes (after a bulk import; `sync` does it itself)."""
+    from .neo4j_sync import Neo4jError, schema
+    try:
+        for name in schema(_neo4j_settings(uri, user, database)):
+            click.echo(f"ran {name}")
+    except Neo4jError as e:
+        _fail(str(e))
+
+
+@neo4j_group.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+@store_option
+@click.option("--run", "run_id", help="a run id (default: the published run)")
+def neo4j_export_cmd(directory, store, run_id):
+    """Write a run as CSV files for `neo4j-admin database import full`, with DIRECTORY/import.sh."""
+    from .neo4j_bulk import export
+    try:
+        counts = export(Store(store), directory, run_id)
+    except StoreError as e:
+        _fail(str(e))
+    for stem, n in counts.items():
+        click.echo(f"{stem}: {n:,} rows")
+    click.echo(f"then: sh {Path(directory) / 'import.sh'} (see README, Bulk import)")
+
+
+@neo4j_group.command("query")
+@click.argument("name", required=False)
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="a parameter (text if NAME ends in _id, else a number when it reads as one)")
+@neo4j_options
+def neo4j_query_cmd(name, params, uri, user, database):
+    """Run the saved query NAME (without NAME: list them) and print one JSON object per row."""
+    from .neo4j_sync import parse_param, run_saved, saved_queries
+    from queries import cypher
+    if not name:
+        for q in saved_queries():
+            click.echo(f"{q}: {cypher(q).splitlines()[0].lstrip('/ ')}")
+        return
+    try:
+        values = dict(parse_param(p) for p in params)
+        rows = run_saved(_neo4j_settings(uri, user, database), name, values)
+    except (KeyError, ValueError) as e:
+        _fail(str(e).strip("'\""), 2)
+    except Exception as e:    # the server's own message: a missing parameter, a bad value
+        _fail(f"{type(e).__name__}: {getattr(e, 'message', None) or e}")
+    for row in rows:
+        click.echo(json.dumps(row, ensure_ascii=False, default=str))
+
+
 @main.command()
 @store_option
 @click.option("--host", default="127.0.0.1", show_default=True)

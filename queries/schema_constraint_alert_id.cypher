@@ -1,0 +1,3 @@
+// Schema: Alert.id is unique (and indexed)
+// Run by `fraudnet neo4j sync` (and `fraudnet neo4j schema`) before any write. No parameters.
+CREATE CONSTRAINT alert_id IF NOT EXISTS FOR (n:Alert) REQUIRE n.id IS UNIQUE

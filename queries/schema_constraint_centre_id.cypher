@@ -1,0 +1,3 @@
+// Schema: Centre.id is unique (and indexed)
+// Run by `fraudnet neo4j sync` (and `fraudnet neo4j schema`) before any write. No parameters.
+CREATE CONSTRAINT centre_id IF NOT EXISTS FOR (n:Centre) REQUIRE n.id IS UNIQUE

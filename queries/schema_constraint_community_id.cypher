@@ -1,0 +1,3 @@
+// Schema: Community.id is unique (and indexed)
+// Run by `fraudnet neo4j sync` (and `fraudnet neo4j schema`) before any write. No parameters.
+CREATE CONSTRAINT community_id IF NOT EXISTS FOR (n:Community) REQUIRE n.id IS UNIQUE

@@ -1,0 +1,3 @@
+// Schema: Patient.id is unique (and indexed)
+// Run by `fraudnet neo4j sync` (and `fraudnet neo4j schema`) before any write. No parameters.
+CREATE CONSTRAINT patient_id IF NOT EXISTS FOR (n:Patient) REQUIRE n.id IS UNIQUE

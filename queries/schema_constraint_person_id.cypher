@@ -1,0 +1,3 @@
+// Schema: Person.id is unique (and indexed)
+// Run by `fraudnet neo4j sync` (and `fraudnet neo4j schema`) before any write. No parameters.
+CREATE CONSTRAINT person_id IF NOT EXISTS FOR (n:Person) REQUIRE n.id IS UNIQUE
