@@ -16,9 +16,9 @@ from .store import Store
 
 # derived labels, the same rules as queries/sync_label_*.cypher
 _LABEL_EXPR = """concat_ws(';', 'Entity', $label,
-    CASE WHEN coalesce(roles, '') LIKE '%prescriber%' AND entity_type = 'provider' THEN 'Prescriber' END,
-    CASE WHEN coalesce(kind, '') = 'pharmacy' AND entity_type = 'provider' THEN 'Pharmacy' END,
-    CASE WHEN coalesce(kind, '') = 'laboratory' AND entity_type = 'provider' THEN 'Laboratory' END,
+    CASE WHEN coalesce(roles, '') LIKE '%prescriber%' AND $label = 'Provider' THEN 'Prescriber' END,
+    CASE WHEN coalesce(kind, '') = 'pharmacy' AND $label = 'Provider' THEN 'Pharmacy' END,
+    CASE WHEN coalesce(kind, '') = 'laboratory' AND $label = 'Provider' THEN 'Laboratory' END,
     CASE WHEN coalesce(risk_direct, 0) > 0 THEN 'Flagged' END,
     CASE WHEN coalesce(risk_direct, 0) = 0 AND coalesce(risk, 0) > 0 THEN 'AtRisk' END)"""
 
@@ -85,7 +85,7 @@ def export(store: Store, directory: str | Path, run_id: str | None = None) -> di
                           "SELECT * FROM communities ORDER BY community_id, node_id", {}))
     finally:
         con.close()
-    args = ["neo4j-admin", "database", "import", "full", '"${NEO4J_DATABASE:-neo4j}"', "--overwrite-destination"]
+    args = ['neo4j-admin database import full "${NEO4J_DATABASE:-neo4j}" --overwrite-destination']
     args += [f"--nodes={shlex.quote(n)}" for n in nodes] + [f"--relationships={shlex.quote(r)}" for r in rels]
     script = directory / "import.sh"
     script.write_text(

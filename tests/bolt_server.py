@@ -3,9 +3,9 @@
 Neo4j 5 cannot be installed from the registries our machines reach; the `arcadedb-embedded` wheel
 on PyPI (a test dependency) carries ArcadeDB's server jars and a Java runtime, and its Bolt plugin
 answers the official `neo4j` driver. `bolt_server()` starts one on free loopback ports in a
-temporary folder and stops it after; `NEO4J_URI` set in the environment means "use that server
-instead" (a real Neo4j 5: docker compose, a laptop), with `NEO4J_USER`, `NEO4J_PASSWORD` and
-`NEO4J_DATABASE`.
+temporary folder and stops it after. `NEO4J_TEST_URI` set in the environment means "use that
+server instead" (a real Neo4j 5: docker compose, a laptop), with `NEO4J_TEST_USER`,
+`NEO4J_TEST_PASSWORD` and `NEO4J_TEST_DATABASE`: a scratch database, which the tests empty.
 
     python -m tests.bolt_server      # start one by hand, print its settings, Ctrl-C stops it
 """
@@ -36,15 +36,17 @@ def _package_dir() -> Path:
     spec = importlib.util.find_spec("arcadedb_embedded")
     if spec is None or spec.origin is None:
         raise RuntimeError("the Neo4j tests need a Bolt server: install the test extras "
-                           "(`make install-test`, which brings arcadedb-embedded) or set NEO4J_URI")
+                           "(`make install-test`, which brings arcadedb-embedded) or set NEO4J_TEST_URI")
     return Path(spec.origin).parent
 
 
 @contextmanager
 def bolt_server(timeout: float = 90.0):
     """Yield `Neo4jSettings` of a running Bolt server (started here unless NEO4J_URI is set)."""
-    if os.environ.get("NEO4J_URI"):
-        yield Neo4jSettings.from_env()
+    if os.environ.get("NEO4J_TEST_URI"):
+        env = os.environ
+        yield Neo4jSettings(env["NEO4J_TEST_URI"], env.get("NEO4J_TEST_USER", "neo4j"),
+                            env.get("NEO4J_TEST_PASSWORD", ""), env.get("NEO4J_TEST_DATABASE", "neo4j"))
         return
     pkg = _package_dir()
     password = secrets.token_urlsafe(12)
@@ -83,7 +85,8 @@ def _wait(settings: Neo4jSettings, proc: subprocess.Popen, log: Path, timeout: f
             raise RuntimeError(f"the Bolt test server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
         try:
             with neo4j.GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password)) as d:
-                d.execute_query("RETURN 1", database_=settings.database)
+                with d.session(database=settings.database) as s:
+                    s.run("RETURN 1").consume()
             return
         except Exception:
             if time.monotonic() > deadline:
