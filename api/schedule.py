@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,7 @@ class Job(BaseModel):
     settings: dict = Field(default_factory=dict, description="scan settings, as in --settings")
     webhook: str | None = Field(None, pattern=r"^https?://", description="POST the change report here")
     webhook_timeout_seconds: float = Field(10, gt=0)
+    neo4j: bool = Field(False, description="sync the new run to Neo4j (server from the NEO4J_* environment)")
 
     @field_validator("cron")
     @classmethod
@@ -78,6 +80,10 @@ class Schedule(BaseModel):
         names = [j.name for j in self.jobs]
         if len(set(names)) != len(names):
             raise ValueError(f"job names must be unique: {names}")
+        publishing = [j.name for j in self.jobs if j.neo4j]
+        if publishing and not os.environ.get("NEO4J_URI"):
+            raise ValueError(f"job(s) {', '.join(publishing)} publish to Neo4j: set NEO4J_URI, NEO4J_USER, "
+                             "NEO4J_PASSWORD and NEO4J_DATABASE in the scheduler's environment")
         return self
 
     def job(self, name: str) -> Job:
@@ -130,6 +136,8 @@ def run_job(schedule: Schedule, job: Job, today: date | None = None) -> dict:
     if outcome["status"] == "succeeded":
         store = Store(schedule.store)
         outcome["removed_runs"] = apply_retention(store, schedule.keep_runs)
+        if job.neo4j:
+            outcome["neo4j"] = publish_neo4j(store, outcome["run_id"])
         if job.webhook:
             outcome["webhook"] = notify(job.webhook, store.changes(outcome["run_id"]), job.webhook_timeout_seconds)
     return outcome
@@ -168,6 +176,19 @@ def apply_retention(store: Store, keep: int) -> list[str]:
             store.remove_run(r["run_id"])
             removed.append(r["run_id"])
     return removed
+
+
+def publish_neo4j(store: Store, run_id: str) -> dict:
+    """Sync the run to Neo4j; a failed sync fails the publication (said in the outcome and the
+    log), never the scan, and the next sync of the run resumes where this one stopped."""
+    from .neo4j_sync import Neo4jSettings, sync
+    try:
+        report = sync(store, Neo4jSettings.from_env(), run_id)
+    except Exception as e:
+        log.warning("neo4j sync of run %s failed: %s", run_id, type(e).__name__)
+        return {"status": "failed", "error": f"{type(e).__name__}: {e}"[:500]}
+    return {"status": "synced", **{k: report[k] for k in ("nodes", "relationships", "seconds")},
+            "stale_deleted": report["stale_deleted"]}
 
 
 def notify(url: str, report: dict, timeout: float) -> str:

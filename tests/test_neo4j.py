@@ -346,3 +346,48 @@ def test_the_catalog_reads_as_browser_favourites():
                                        "saved_shortest_path", "saved_community_members"}
     for step in ns.upsert_steps():
         cypher(step.statement)
+
+
+def test_a_schedule_publishes_to_neo4j_and_a_dead_server_fails_only_the_publication(server, region, tmp_path,
+                                                                                      monkeypatch):
+    from api.schedule import ScheduleError, load_schedule, run_job
+    path = tmp_path / "schedule.toml"
+    path.write_text(f'store = "store"\n[[jobs]]\nname = "nightly"\nsource = "{region["data"]}"\n'
+                    'cron = "0 2 * * *"\nretries = 0\nneo4j = true\n')
+    monkeypatch.delenv("NEO4J_URI", raising=False)
+    with pytest.raises(ScheduleError, match="NEO4J_URI"):
+        load_schedule(path)
+    monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:1")
+    schedule = load_schedule(path)
+    dead = run_job(schedule, schedule.job("nightly"))
+    assert dead["status"] == "succeeded" and dead["neo4j"]["status"] == "failed"
+    assert Store(tmp_path / "store").current() == dead["run_id"]
+    for k, v in {"NEO4J_URI": server.uri, "NEO4J_USER": server.user, "NEO4J_PASSWORD": server.password,
+                 "NEO4J_DATABASE": server.database}.items():
+        monkeypatch.setenv(k, v)
+    live = run_job(schedule, schedule.job("nightly"))
+    assert live["status"] == "succeeded" and live["neo4j"]["status"] == "synced"
+    alerts = {a for (a,) in results(Store(tmp_path / "store"), live["run_id"], "SELECT alert_id FROM alerts")}
+    assert {r["id"] for r in q(server, "MATCH (a:Alert) RETURN a.id AS id")} == alerts
+    assert q(server, "MATCH (a:Alert) WHERE a.run_id <> $run RETURN count(a) AS c", run=live["run_id"]) == [{"c": 0}]
+
+
+def test_the_browser_style_covers_every_label_and_sizes_by_risk():
+    import re
+    from queries import HERE
+    text = (HERE / "fraudnet.grass").read_text()
+    rules = {m[0]: dict(re.findall(r"([\w-]+):\s*([^;]+);", m[1]))
+             for m in re.findall(r"^(node(?:\.\w+)?|relationship(?:\.\w+)?) \{(.*?)\}", text, re.S | re.M)}
+    labels = {*ns.LABELS.values(), "Prescriber", "Pharmacy", "Laboratory", "Flagged", "AtRisk", "Alert", "Community"}
+    assert {k.split(".")[1] for k in rules if k.startswith("node.")} == labels
+    assert {k.split(".")[1] for k in rules if k.startswith("relationship.")} == {*ns.RELS, "INVOLVES", "MEMBER_OF"} - {
+        "OPERATED_BY", "BILLS_UNDER"}
+    size = lambda k: int(rules[k].get("diameter", rules["node"]["diameter"]).rstrip("px"))  # noqa: E731
+    assert size("node.Flagged") > size("node.AtRisk") > size("node.Provider") > size("node.Patient")
+    # the risk rules come last, so they resize whatever the entity's colour
+    order = list(rules)
+    assert order.index("node.Flagged") > max(order.index(f"node.{label}") for label in ns.LABELS.values())
+    assert "color" not in rules["node.Flagged"] and "color" not in rules["node.AtRisk"]
+    # captions name things by properties the sync writes
+    assert all(v.get("caption", "{caption}").strip('"') in ("{caption}", "{id}", "<type>", "{n}", "{amount}", "{role}", "{kind}")
+               for v in rules.values())
