@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .bolt_server import bolt_server
 from .conftest import REPO
 
 
@@ -34,7 +35,12 @@ def test_readme_console_examples_run(tmp_path):
            "COLUMNS": "200"}
     env.pop("FRAUDNET_STORE", None)
     try:
-        _run(blocks, tmp_path, env)
+        with bolt_server() as neo4j:    # for the Neo4j examples
+            with neo4j.driver() as d:
+                d.execute_query("MATCH (n) DETACH DELETE n", database_=neo4j.database)
+            env.update(NEO4J_URI=neo4j.uri, NEO4J_USER=neo4j.user, NEO4J_PASSWORD=neo4j.password,
+                       NEO4J_DATABASE=neo4j.database)
+            _run(blocks, tmp_path, env)
     finally:   # a server an example started must not outlive the test
         pid = tmp_path / "serve.pid"
         if pid.exists():
