@@ -63,7 +63,7 @@ def generate(out, patients, seed, truth, registry):
 
 
 @main.command()
-@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "snds"]))
+@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "annuaire", "snds"]))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False),
@@ -72,13 +72,18 @@ def convert(source_format, sources, out, categories):
     """Convert SOURCES into contract tables in the folder OUT.
 
     finess: FHIR ndjson files, .tar.gz archives of them, bundles or folders → centres,
-    legal_entities, providers (pharmacies, laboratories), identifiers. snds: one DCIR extract
-    folder (ER_PRS_F with ER_PHA_F, ER_CAM_F, ER_ETE_F) → claims and providers."""
+    legal_entities, providers (pharmacies, laboratories), identifiers. annuaire: Annuaire Santé
+    (RPPS) FHIR Practitioner and PractitionerRole files or folders → providers, affiliations and
+    the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_CAM_F,
+    ER_ETE_F) → claims and providers."""
     from loaders.fhir import categories_from_csv, read_finess, write_tables
     from loaders.snds import read_snds
     try:
         if source_format == "finess":
             tables = read_finess(list(sources), categories_from_csv(categories) if categories else None)
+        elif source_format == "annuaire":
+            from loaders.annuaire import read_annuaire
+            tables = read_annuaire(list(sources))
         else:
             if len(sources) != 1:
                 _fail("snds takes one extract folder", 2)
