@@ -1,8 +1,9 @@
 """The Cypher catalog: one parameterised statement per `queries/<verb_noun>.cypher` file.
 
 Every Cypher statement fraudnet runs is a file here, loaded by name through `cypher()`; values
-always go in as `$parameters`, never into the text. (The Neo4j publishing that fills this
-catalog is issue "Investigators explore the network in the Neo4j Browser".)
+always go in as `$parameters`, never into the text. `schema_*` create constraints and indexes,
+`sync_*` are the statements of `api.neo4j_sync`, `saved_*` the investigators' saved queries
+(Neo4j Browser favourites); `fraudnet.grass` is the Browser style.
 """
 from __future__ import annotations
 
