@@ -154,14 +154,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def schema(settings: Neo4jSettings) -> list[str]:
-    """Create the constraints and indexes (`IF NOT EXISTS`); returns the statements run."""
-    done = []
-    with settings.driver() as driver:
-        for name in names():
-            if name.startswith("schema_"):
-                driver.execute_query(cypher(name), database_=settings.database)
-                done.append(name)
+def schema(settings: Neo4jSettings, driver=None) -> list[str]:
+    """Create the constraints and indexes (`IF NOT EXISTS`), on `driver` if given (else one of
+    its own); returns the statements run."""
+    if driver is None:
+        with settings.driver() as own:
+            return schema(settings, own)
+    done = [name for name in names() if name.startswith("schema_")]
+    for name in done:
+        driver.execute_query(cypher(name), database_=settings.database)
     return done
 
 
@@ -188,7 +189,7 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
                 driver.verify_connectivity()
             except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.AuthError, OSError) as e:
                 raise Neo4jError(f"cannot reach Neo4j at {settings.uri}: {type(e).__name__}: {e}") from e
-            report["schema"] = len(schema(settings))
+            report["schema"] = len(schema(settings, driver))
             with driver.session(database=settings.database) as session:
                 state = session.execute_read(
                     lambda tx: tx.run(cypher("sync_state_read"), id=STATE_ID).data())

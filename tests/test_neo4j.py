@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -320,34 +319,6 @@ def test_the_cli_syncs_and_runs_saved_queries(server, synced):
     assert bad.returncode == 1 and "limit" in bad.stderr
 
 
-def test_without_a_server_the_cli_says_what_to_set(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "api.cli", "neo4j", "sync", "--store", str(tmp_path)],
-                         env={"PATH": ""}, capture_output=True, text=True)
-    assert out.returncode == 2 and "NEO4J_URI" in out.stderr
-    out = subprocess.run([sys.executable, "-m", "api.cli", "neo4j", "sync", "--store", str(tmp_path)],
-                         env={"PATH": "", "NEO4J_URI": "bolt://127.0.0.1:1"}, capture_output=True, text=True)
-    assert out.returncode == 1 and "published run" in out.stderr
-
-
-def test_the_catalog_reads_as_browser_favourites():
-    from queries import names
-    for name in names():
-        text = cypher(name)
-        lines = text.splitlines()
-        header = [line for line in lines if line.startswith("//")]
-        body = "\n".join(line for line in lines if not line.startswith("//"))
-        assert lines[0].startswith("// ") and len(lines[0]) > 10, name
-        for param in set(re.findall(r"\$(\w+)", body)):
-            assert any(f"${param}" in h for h in header), (name, param)
-        assert ";" not in body, f"{name}: one statement per file"
-        assert not re.search(r"%s|\{\d*\}|\{[a-z_]+\}", body), f"{name}: a formatting placeholder"
-    assert set(ns.saved_queries()) >= {"saved_top_alerts", "saved_provider_double_billing_paths",
-                                       "saved_pharmacy_prescriber_network", "saved_legal_entity_group",
-                                       "saved_shortest_path", "saved_community_members"}
-    for step in ns.upsert_steps():
-        cypher(step.statement)
-
-
 def test_a_schedule_publishes_to_neo4j_and_a_dead_server_fails_only_the_publication(server, region, tmp_path,
                                                                                       monkeypatch):
     from api.schedule import ScheduleError, load_schedule, run_job
@@ -370,24 +341,3 @@ def test_a_schedule_publishes_to_neo4j_and_a_dead_server_fails_only_the_publicat
     alerts = {a for (a,) in results(Store(tmp_path / "store"), live["run_id"], "SELECT alert_id FROM alerts")}
     assert {r["id"] for r in q(server, "MATCH (a:Alert) RETURN a.id AS id")} == alerts
     assert q(server, "MATCH (a:Alert) WHERE a.run_id <> $run RETURN count(a) AS c", run=live["run_id"]) == [{"c": 0}]
-
-
-def test_the_browser_style_covers_every_label_and_sizes_by_risk():
-    import re
-    from queries import HERE
-    text = (HERE / "fraudnet.grass").read_text()
-    rules = {m[0]: dict(re.findall(r"([\w-]+):\s*([^;]+);", m[1]))
-             for m in re.findall(r"^(node(?:\.\w+)?|relationship(?:\.\w+)?) \{(.*?)\}", text, re.S | re.M)}
-    labels = {*ns.LABELS.values(), "Prescriber", "Pharmacy", "Laboratory", "Flagged", "AtRisk", "Alert", "Community"}
-    assert {k.split(".")[1] for k in rules if k.startswith("node.")} == labels
-    assert {k.split(".")[1] for k in rules if k.startswith("relationship.")} == {*ns.RELS, "INVOLVES", "MEMBER_OF"} - {
-        "OPERATED_BY", "BILLS_UNDER"}
-    size = lambda k: int(rules[k].get("diameter", rules["node"]["diameter"]).rstrip("px"))  # noqa: E731
-    assert size("node.Flagged") > size("node.AtRisk") > size("node.Provider") > size("node.Patient")
-    # the risk rules come last, so they resize whatever the entity's colour
-    order = list(rules)
-    assert order.index("node.Flagged") > max(order.index(f"node.{label}") for label in ns.LABELS.values())
-    assert "color" not in rules["node.Flagged"] and "color" not in rules["node.AtRisk"]
-    # captions name things by properties the sync writes
-    assert all(v.get("caption", "{caption}").strip('"') in ("{caption}", "{id}", "<type>", "{n}", "{amount}", "{role}", "{kind}")
-               for v in rules.values())
