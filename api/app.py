@@ -12,7 +12,7 @@ from .auth import KeyRing
 from .deps import Results
 from .models import Message
 from .routes import alerts, audit, communities, entities, health, paths, runs
-from .store import NotFound, Store, StoreError
+from runs.store import NotFound, Store, StoreError
 
 
 

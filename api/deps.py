@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
 from .auth import Principal
-from .store import Store
+from runs.store import Store
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="an API key from FRAUDNET_API_KEYS")

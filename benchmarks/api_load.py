@@ -73,8 +73,8 @@ def main():
     ap.add_argument("--think", type=float, default=0.5, help="seconds between a client's requests")
     ap.add_argument("--patients", type=int, default=20000)
     args = ap.parse_args()
-    from api.scan import scan
-    from api.store import Store
+    from runs.pipeline import scan
+    from runs.store import Store
     from loaders.synthetic import generate
     data = ROOT / ".bench" / f"region-{args.patients}-7" / "data"
     if not (data / "claims.csv").exists():
@@ -86,7 +86,7 @@ def main():
         ids = [r[0] for r in con.execute("SELECT entity_id FROM nodes WHERE entity_type = 'provider' ORDER BY 1").fetchall()]
         con.close()
         key, port = secrets.token_urlsafe(24), free_port()
-        server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--store", tmp, "--port", str(port)],
+        server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--store", tmp, "--port", str(port)],
                                   cwd=ROOT, env={**os.environ, "FRAUDNET_API_KEYS": f"bench:analyst:{key}"},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

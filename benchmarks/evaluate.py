@@ -25,8 +25,8 @@ def main():
     args = ap.parse_args()
     import pyarrow.csv as pacsv
 
-    from api.scan import scan
-    from api.store import Store
+    from runs.pipeline import scan
+    from runs.store import Store
     from graph.evaluate import evaluate
     from loaders.synthetic import generate
     worst = {"recall": 1.0, "precision_at_k": 1.0}

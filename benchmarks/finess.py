@@ -26,8 +26,8 @@ def main():
     from graph.model import build_graph
     from graph.network import connected_components
     from graph.settings import EntityNetworkSettings
-    from graph.sql import query
-    from loaders.contract import TABLES, empty_table
+    from engine import query
+    from contract.tables import TABLES, empty_table
     from loaders.fhir import read_finess
     t0 = time.perf_counter()
     registry = read_finess([args.data])

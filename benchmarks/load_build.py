@@ -44,8 +44,8 @@ def measure(data: str, full: bool) -> dict:
     if full:
         import tempfile
 
-        from api.scan import scan
-        from api.store import Store
+        from runs.pipeline import scan
+        from runs.store import Store
         del ds, g
         with tempfile.TemporaryDirectory() as tmp:
             t3 = time.perf_counter()

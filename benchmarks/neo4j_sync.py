@@ -26,9 +26,9 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--batch-size", type=int, default=5000)
     args = ap.parse_args()
-    from api.neo4j_sync import sync
-    from api.scan import scan
-    from api.store import Store
+    from publish.neo4j import sync
+    from runs.pipeline import scan
+    from runs.store import Store
     from loaders.synthetic import generate
     from tests.bolt_server import bolt_server
 

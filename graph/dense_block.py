@@ -29,7 +29,7 @@ from .findings import Findings, make_findings
 from .model import Graph
 from .network import connected_components
 from .settings import DenseBlockSettings
-from .sql import query
+from engine import query
 
 _BIPARTITE = """
 SELECT DISTINCT src AS provider, dst AS patient FROM e
@@ -119,7 +119,7 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, settings: 
     out of the candidate search (not of the peeling).
 
     Example:
-        >>> from loaders.contract import empty_table, TABLES
+        >>> from contract.tables import empty_table, TABLES
         >>> from .model import build_graph
         >>> t = {n: empty_table(n) for n in TABLES}
         >>> detect_dense_blocks(t, build_graph(t), DenseBlockSettings()).alerts.num_rows

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from .findings import Findings, make_findings
 from .settings import DoctorShoppingSettings
-from .sql import query
+from engine import query
 
 _SHOPPING = """
 WITH d AS (
@@ -58,7 +58,7 @@ def detect_doctor_shopping(tables: Mapping[str, pa.Table], settings: DoctorShopp
     watched molecule, nothing is flagged.
 
     Example:
-        >>> from loaders.contract import empty_table, TABLES
+        >>> from contract.tables import empty_table, TABLES
         >>> t = {n: empty_table(n) for n in TABLES}
         >>> detect_doctor_shopping(t, DoctorShoppingSettings()).alerts.num_rows
         0

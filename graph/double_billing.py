@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from .findings import Findings, euros, make_findings
 from .settings import DoubleBillingSettings
-from .sql import query
+from engine import query
 
 _REBILLED = """
 WITH g AS (
@@ -93,7 +93,7 @@ def detect_double_billing(tables: Mapping[str, pa.Table], settings: DoubleBillin
     cross-channel case (`double_billing:hospital:<provider>:<centre>`).
 
     Example:
-        >>> from loaders.contract import empty_table, TABLES
+        >>> from contract.tables import empty_table, TABLES
         >>> t = {n: empty_table(n) for n in TABLES}
         >>> detect_double_billing(t, DoubleBillingSettings()).alerts.num_rows
         0

@@ -26,7 +26,7 @@ from .findings import Findings, euros, make_findings
 from .model import Graph
 from .network import connected_components
 from .settings import EntityNetworkSettings
-from .sql import query
+from engine import query
 
 _LINKS = """
 SELECT src, dst, rel, coalesce(kind, role) AS detail, value FROM e
@@ -86,7 +86,7 @@ def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, setting
     """One alert per abnormal group (`entity_network:<first legal entity id of the group>`).
 
     Example:
-        >>> from loaders.contract import empty_table, TABLES
+        >>> from contract.tables import empty_table, TABLES
         >>> from .model import build_graph
         >>> t = {n: empty_table(n) for n in TABLES}
         >>> detect_entity_networks(t, build_graph(t), EntityNetworkSettings()).alerts.num_rows

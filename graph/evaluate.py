@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from .sql import query
+from engine import query
 
 EVAL = pa.schema([("pattern", pa.string()), ("cases", pa.int64()), ("k", pa.int64()), ("alerts", pa.int64()),
                   ("found", pa.int64()), ("recall", pa.float64()), ("precision_at_k", pa.float64())])

@@ -28,7 +28,7 @@ from typing import Mapping
 
 import pyarrow as pa
 
-from .sql import query
+from engine import query
 
 NODE_COLUMNS = ("node_id", "entity_type", "entity_id", "kind", "specialty", "name", "postcode", "roles")
 
@@ -182,7 +182,7 @@ def build_graph(tables: Mapping[str, pa.Table], start: date | None = None, end: 
     Returns a `Graph` of Arrow tables, sorted, so the same input gives the same output.
 
     Example:
-        >>> from loaders.contract import empty_table, TABLES
+        >>> from contract.tables import empty_table, TABLES
         >>> t = {n: empty_table(n) for n in TABLES}
         >>> build_graph(t).nodes.num_rows
         0

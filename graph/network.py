@@ -19,7 +19,7 @@ import leidenalg
 import pyarrow as pa
 
 from .model import Graph
-from .sql import query
+from engine import query
 
 COMMUNITIES = pa.schema([("community_id", pa.string()), ("entity_type", pa.string()),
                          ("entity_id", pa.string()), ("node_id", pa.string())])

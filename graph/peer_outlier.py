@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from .findings import Findings, euros, make_findings
 from .settings import PeerOutlierSettings
-from .sql import query
+from engine import query
 
 _OUTLIERS = """
 WITH c AS (
@@ -53,7 +53,7 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], settings: PeerOutlierSe
     """One alert per provider (`peer_outlier:<provider>`), listing each act on which it stands out.
 
     Example:
-        >>> from loaders.contract import empty_table, TABLES
+        >>> from contract.tables import empty_table, TABLES
         >>> t = {n: empty_table(n) for n in TABLES}
         >>> detect_peer_outliers(t, PeerOutlierSettings()).alerts.num_rows
         0

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from .findings import Findings, euros, make_findings
 from .settings import PharmacyCollusionSettings
-from .sql import query
+from engine import query
 
 _FLOWS = """
 WITH d AS (
@@ -99,7 +99,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     molecules); settings. Returns `Findings`.
 
     Example:
-        >>> from loaders.contract import empty_table, TABLES
+        >>> from contract.tables import empty_table, TABLES
         >>> t = {n: empty_table(n) for n in TABLES}
         >>> detect_pharmacy_collusion(t, PharmacyCollusionSettings()).alerts.num_rows
         0

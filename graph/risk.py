@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from .findings import Findings
 from .network import propagate
-from .sql import query
+from engine import query
 
 # roles that are context rather than the suspected actor count for less
 ROLE_WEIGHTS = {"billed_twice": 0.3, "hospital": 0.5, "patient": 0.3, "officer": 0.5,

@@ -34,7 +34,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from .errors import DatasetError, Problem
+from contract.errors import DatasetError, Problem
 from .fhir import _table
 
 PROFESSION_SYSTEM = "urn:oid:1.2.250.1.71.1.2.7"

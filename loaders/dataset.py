@@ -20,9 +20,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .contract import (AMOUNT, BOOL, DATE, ENUM, QUANTITY, REFERENCES, SENSITIVE_COLUMNS, TABLES,
+from contract.tables import (AMOUNT, BOOL, DATE, ENUM, QUANTITY, REFERENCES, SENSITIVE_COLUMNS, TABLES,
                        YEAR, Table, empty_table)
-from .errors import DatasetError, Problem
+from contract.errors import DatasetError, Problem
 
 EXTENSIONS = (".csv", ".csv.gz", ".parquet")
 LINE = "_line"

@@ -23,8 +23,8 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from .contract import CENTRE_KINDS, TABLES
-from .errors import DatasetError, Problem
+from contract.tables import CENTRE_KINDS, TABLES
+from contract.errors import DatasetError, Problem
 
 CAT_ETAB = "CAT_ETAB"
 CATEGORIES: dict[str, str] = {

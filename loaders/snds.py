@@ -32,10 +32,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from graph.sql import query
+from engine import query
 
 from .dataset import _Collector, read_raw
-from .errors import DatasetError, Problem
+from contract.errors import DatasetError, Problem
 
 KEYS = ("flx_dis_dtd", "flx_trt_dtd", "flx_emt_typ", "flx_emt_num", "flx_emt_ord", "org_cle_num",
         "dct_ord_num", "prs_ord_num", "rem_typ_aff")

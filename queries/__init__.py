@@ -2,7 +2,7 @@
 
 Every Cypher statement fraudnet runs is a file here, loaded by name through `cypher()`; values
 always go in as `$parameters`, never into the text. `schema_*` create constraints and indexes,
-`sync_*` are the statements of `api.neo4j_sync`, `saved_*` the investigators' saved queries
+`sync_*` are the statements of `publish.neo4j`, `saved_*` the investigators' saved queries
 (Neo4j Browser favourites); `fraudnet.grass` is the Browser style.
 """
 from __future__ import annotations

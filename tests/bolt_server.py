@@ -21,7 +21,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from api.neo4j_sync import Neo4jSettings
+from publish.neo4j import Neo4jSettings
 
 DATABASE = "fraud"
 

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 
 import pyarrow as pa
 
-from loaders.contract import TABLES
+from contract.tables import TABLES
 
 from .conftest import tables_of
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from loaders.contract import TABLES, empty_table
+from contract.tables import TABLES, empty_table
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -41,8 +41,8 @@ def tables_of(**given) -> dict:
 @pytest.fixture(scope="session")
 def region(tmp_path_factory):
     """A generated region (6,000 patients), scanned once into a store."""
-    from api.scan import scan
-    from api.store import Store
+    from runs.pipeline import scan
+    from runs.store import Store
     from loaders.synthetic import generate
     root = tmp_path_factory.mktemp("region")
     generate(root / "data", patients=6000, seed=11)

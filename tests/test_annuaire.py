@@ -4,10 +4,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from api.cli import main
+from cli.main import main
 from loaders.annuaire import read_annuaire
 from loaders.dataset import load_dataset
-from loaders.errors import DatasetError
+from contract.errors import DatasetError
 
 from .conftest import SHARED_DATA, read_csv
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import KeyError_, load_keys, parse_keys
 from api.logs import MaskPatients, log_config
-from api.store import Store
+from runs.store import Store
 
 ADMIN, ANALYST = "admin-key-0123456789abcdef", "analyst-key-0123456789abcdef"
 KEYS = f"ops:admin:{ADMIN},alice:analyst:{ANALYST}"

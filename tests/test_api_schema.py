@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 from api.app import create_app
 from api.auth import parse_keys
-from api.store import Store
+from runs.store import Store
 
 ADMIN = "admin-key-0123456789abcdef"
 

@@ -5,7 +5,7 @@ import pyarrow as pa
 
 from graph.double_billing import detect_double_billing
 from graph.settings import DoubleBillingSettings
-from loaders.contract import TABLES
+from contract.tables import TABLES
 
 from .conftest import tables_of
 

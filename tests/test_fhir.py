@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 import pytest
 
 from loaders.dataset import load_dataset
-from loaders.errors import DatasetError
+from contract.errors import DatasetError
 from loaders.fhir import CATEGORIES, read_finess
 
 from .conftest import REPO, SHARED_DATA, claim, write_table
@@ -56,7 +56,7 @@ def test_it_streams_in_bounded_memory():
 
 def test_converted_tables_are_contract_tables(tmp_path):
     out = tmp_path / "registry"
-    done = subprocess.run([sys.executable, "-m", "api.cli", "convert", "finess",
+    done = subprocess.run([sys.executable, "-m", "cli.main", "convert", "finess",
                            str(FINESS / "etab0-10000.tar.gz"), str(out)], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].startswith(f"wrote {out / 'centres.csv'}: ")

@@ -1,6 +1,6 @@
 import filecmp
 
-from loaders.contract import PATTERNS
+from graph.detect import DETECTORS
 from loaders.dataset import load_dataset
 from loaders.synthetic import generate
 
@@ -27,7 +27,7 @@ def test_every_pattern_is_planted_several_times_and_the_dataset_is_valid(tmp_pat
     groups = {}
     for t in truth:
         groups.setdefault(t["pattern"], set()).add(t["group_id"])
-    assert set(groups) == set(PATTERNS)
+    assert set(groups) == set(DETECTORS)
     assert all(len(g) >= 2 for g in groups.values())
     ds = load_dataset(tmp_path / "data")
     assert ds["claims"].num_rows == counts["claims"]
@@ -70,4 +70,4 @@ def test_a_region_built_on_a_real_registry(tmp_path):
     real_hospitals = {c["centre_id"] for c in registry["centres"].to_pylist() if c["kind"] == "hospital"}
     hospitals = [c["centre_id"] for c in ds["centres"].to_pylist() if c["kind"] == "hospital"]
     assert hospitals and set(hospitals) <= real_hospitals
-    assert {t["pattern"] for t in read_csv(tmp_path / "a" / "truth.csv")} == set(PATTERNS)
+    assert {t["pattern"] for t in read_csv(tmp_path / "a" / "truth.csv")} == set(DETECTORS)

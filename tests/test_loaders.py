@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from loaders.dataset import load_dataset
-from loaders.errors import DatasetError
+from contract.errors import DatasetError
 
 from .conftest import claim, write_dataset, write_table
 

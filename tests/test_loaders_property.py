@@ -6,7 +6,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from loaders.dataset import load_dataset
-from loaders.errors import DatasetError, Problem
+from contract.errors import DatasetError, Problem
 
 CLAIM_HEADER = "claim_id,patient_id,provider_id,service_code,service_date,amount"
 cell = st.one_of(st.text(alphabet=string.printable, max_size=12),

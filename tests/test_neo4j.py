@@ -13,10 +13,10 @@ from datetime import date
 import networkx as nx
 import pytest
 
-import api.neo4j_sync as ns
-from api.neo4j_bulk import export
-from api.scan import scan
-from api.store import Store
+import publish.neo4j as ns
+from publish.neo4j_bulk import export
+from runs.pipeline import scan
+from runs.store import Store
 from graph.settings import ScanSettings
 from queries import cypher
 
@@ -306,7 +306,7 @@ def test_an_interrupted_sync_resumes_and_a_newer_run_leaves_nothing_stale(server
 def test_the_cli_syncs_and_runs_saved_queries(server, synced):
     env = {"NEO4J_URI": server.uri, "NEO4J_USER": server.user, "NEO4J_PASSWORD": server.password,
            "NEO4J_DATABASE": server.database, "PATH": ""}
-    cli = [sys.executable, "-m", "api.cli"]
+    cli = [sys.executable, "-m", "cli.main"]
     out = subprocess.run([*cli, "neo4j", "sync", "--store", str(synced["store"].root), "--run", synced["second"]],
                          env=env, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["run_id"] == synced["second"]
@@ -321,7 +321,7 @@ def test_the_cli_syncs_and_runs_saved_queries(server, synced):
 
 def test_a_schedule_publishes_to_neo4j_and_a_dead_server_fails_only_the_publication(server, region, tmp_path,
                                                                                       monkeypatch):
-    from api.schedule import ScheduleError, load_schedule, run_job
+    from scheduler.schedule import ScheduleError, load_schedule, run_job
     path = tmp_path / "schedule.toml"
     path.write_text(f'store = "store"\n[[jobs]]\nname = "nightly"\nsource = "{region["data"]}"\n'
                     'cron = "0 2 * * *"\nretries = 0\nneo4j = true\n')

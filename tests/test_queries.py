@@ -4,15 +4,15 @@ import re
 import subprocess
 import sys
 
-import api.neo4j_sync as ns
+import publish.neo4j as ns
 from queries import HERE, cypher, names
 
 
 def test_without_a_server_the_cli_says_what_to_set(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "api.cli", "neo4j", "sync", "--store", str(tmp_path)],
+    out = subprocess.run([sys.executable, "-m", "cli.main", "neo4j", "sync", "--store", str(tmp_path)],
                          env={"PATH": ""}, capture_output=True, text=True)
     assert out.returncode == 2 and "NEO4J_URI" in out.stderr
-    out = subprocess.run([sys.executable, "-m", "api.cli", "neo4j", "sync", "--store", str(tmp_path)],
+    out = subprocess.run([sys.executable, "-m", "cli.main", "neo4j", "sync", "--store", str(tmp_path)],
                          env={"PATH": "", "NEO4J_URI": "bolt://127.0.0.1:1"}, capture_output=True, text=True)
     assert out.returncode == 1 and "published run" in out.stderr
 

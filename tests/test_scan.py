@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from api.scan import export, scan
-from api.store import NotFound, Store
+from runs.pipeline import export, scan
+from runs.store import NotFound, Store
 from graph.settings import ScanSettings
-from loaders.errors import DatasetError
+from contract.errors import DatasetError
 from loaders.synthetic import generate
 
 from .conftest import REPO, read_csv, write_table
@@ -77,7 +77,7 @@ def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
     generate(data, patients=40000, seed=2)
     store = Store(tmp_path / "store")
     good = scan(data, store)
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "scan", str(data), "--store", str(store.root)],
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "scan", str(data), "--store", str(store.root)],
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     killed_in = None

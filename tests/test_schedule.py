@@ -13,8 +13,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
 
-from api.schedule import ScheduleError, apply_retention, load_schedule, run_job
-from api.store import Store
+from scheduler.schedule import ScheduleError, apply_retention, load_schedule, run_job
+from runs.store import Store
 from loaders.synthetic import generate
 
 from .conftest import REPO, read_csv
@@ -101,7 +101,7 @@ def test_the_scheduler_ticks_and_refuses_overlapping_runs(base, tmp_path):
     config = write_schedule(tmp_path, 'store = "store"\nkeep_runs = 50\n'
                                       '[[jobs]]\nname = "a"\nsource = "data"\ninterval_seconds = 1\n'
                                       '[[jobs]]\nname = "b"\nsource = "data"\ninterval_seconds = 1\n')
-    done = subprocess.run([sys.executable, "-m", "api.cli", "schedule", "run", "--config", str(config),
+    done = subprocess.run([sys.executable, "-m", "cli.main", "schedule", "run", "--config", str(config),
                            "--stop-after", "12"], cwd=REPO, capture_output=True, text=True, timeout=120)
     log = done.stderr
     runs = Store(tmp_path / "store").list_runs()

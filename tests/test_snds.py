@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from loaders.dataset import load_dataset
-from loaders.errors import DatasetError
+from contract.errors import DatasetError
 from loaders.snds import KEYS, read_snds
 
 from .conftest import REPO, SHARED_DATA, write_table
@@ -101,7 +101,7 @@ def test_a_consistent_extract_becomes_the_expected_claims(tmp_path):
 
 def test_convert_then_scan_with_a_registry(tmp_path):
     fixture(tmp_path / "dcir")
-    done = subprocess.run([sys.executable, "-m", "api.cli", "convert", "snds", str(tmp_path / "dcir"),
+    done = subprocess.run([sys.executable, "-m", "cli.main", "convert", "snds", str(tmp_path / "dcir"),
                            str(tmp_path / "claims")], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     registry = tmp_path / "registry"
@@ -110,7 +110,7 @@ def test_convert_then_scan_with_a_registry(tmp_path):
     d = load_dataset([tmp_path / "claims", registry])
     assert d["claims"].num_rows == 4 and d["centres"].num_rows == 1
     assert [w["rows"] for w in d.report.warnings] == [1]          # the pharmacy is in both sources
-    done = subprocess.run([sys.executable, "-m", "api.cli", "scan", str(tmp_path / "claims"), str(registry),
+    done = subprocess.run([sys.executable, "-m", "cli.main", "scan", str(tmp_path / "claims"), str(registry),
                            "--store", str(tmp_path / "store")], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("run ") and " published: 4 claims," in done.stdout

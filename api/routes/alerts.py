@@ -2,16 +2,16 @@
 import json
 from typing import Annotated, Literal
 
+from contract.vocab import PATTERNS
 from fastapi import APIRouter, HTTPException, Query
 
-from ..audit import audit
+from runs.audit import audit
 from ..deps import CurrentUser, ResultsDep
 from ..models import AlertPublic, AlertsPublic
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
-Pattern = Literal["double_billing", "pharmacy_collusion", "doctor_shopping", "dense_block",
-                  "entity_network", "peer_outlier"]
+Pattern = Literal[PATTERNS]
 
 
 @router.get("", response_model=AlertsPublic, response_model_exclude_none=True)

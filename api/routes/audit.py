@@ -3,7 +3,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ..audit import read_audit
+from runs.audit import read_audit
 from ..deps import AdminUser, StoreDep
 
 router = APIRouter(prefix="/audit", tags=["audit"])

@@ -3,8 +3,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from .. import explore
-from ..audit import audit
+from runs import results as explore
+from runs.audit import audit
 from ..deps import CurrentUser, ResultsDep
 
 router = APIRouter(prefix="/entities", tags=["entities"])

@@ -4,7 +4,7 @@ from fastapi.responses import JSONResponse
 
 from ..deps import StoreDep
 from ..models import Health, Ready
-from ..store import NotFound
+from runs.store import NotFound
 
 router = APIRouter(tags=["health"])
 

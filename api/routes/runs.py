@@ -12,7 +12,7 @@ from graph.settings import ScanSettings
 
 from ..deps import AdminUser, CurrentUser, ResultsDep, StoreDep
 from ..models import RunPublic, RunsPublic
-from ..scan import export_csv, start_scan
+from runs.pipeline import export_csv, start_scan
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from .neo4j_sync import LABELS, RELS, _ALERT_ROWS, _COMMUNITY_ROWS, _NODE_ROWS
-from .store import Store
+from .neo4j import LABELS, RELS, _ALERT_ROWS, _COMMUNITY_ROWS, _NODE_ROWS
+from runs.store import Store
 
 # derived labels, the same rules as queries/sync_label_*.cypher
 _LABEL_EXPR = """concat_ws(';', 'Entity', $label,

@@ -20,7 +20,7 @@ from graph.network import (centrality, community_summary, flow_edges, leiden, ri
                            shared_patient_edges, stable_ids)
 from graph.risk import entity_risk
 from graph.settings import ScanSettings
-from graph.sql import query
+from engine import query
 from loaders.dataset import load_dataset
 
 from .changes import compare

@@ -8,18 +8,17 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from .vocab import ENTITY_TYPES
+
 PROVIDER_KINDS = ("physician", "dentist", "nurse", "physiotherapist", "midwife", "pharmacy",
                   "laboratory", "other")
 CENTRE_KINDS = ("hospital", "health_centre", "dental_centre", "clinic", "laboratory", "other")
 LEGAL_ENTITY_KINDS = ("company", "association", "public", "other")
 AFFILIATION_ROLES = ("fulltime_hospital", "parttime_hospital", "salaried", "liberal", "other")
 OFFICER_ROLES = ("director", "manager", "shareholder", "treasurer", "other")
-ENTITY_TYPES = ("provider", "centre", "legal_entity", "person", "patient")
 IDENTIFIER_KINDS = ("address", "phone", "email", "bank_account", "other")
 SERVICE_KINDS = ("act", "lab", "drug", "device")
 SEXES = ("F", "M", "U")
-PATTERNS = ("double_billing", "pharmacy_collusion", "doctor_shopping", "dense_block",
-            "entity_network", "peer_outlier")
 
 # Column types: how a text cell is checked and what it becomes.
 ID, TEXT, DATE, AMOUNT, QUANTITY, YEAR, BOOL, ENUM = (

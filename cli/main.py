@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from graph.settings import ScanSettings
-from loaders.contract import PATTERNS
-from loaders.errors import DatasetError
+from contract.vocab import PATTERNS
+from contract.errors import DatasetError
 
-from .store import Busy, Store, StoreError
+from runs.store import Busy, Store, StoreError
 
 STORE_HELP = "store folder (env FRAUDNET_STORE, default ./fraudnet-store)"
 
@@ -131,7 +131,7 @@ def _settings(path, start, end, seed) -> ScanSettings:
 def scan(data, store, export_dir, settings_file, start, end, seed):
     """Scan the dataset folder DATA — or several, merged (a registry plus claims): load, build,
     detect, score, publish."""
-    from .scan import export, scan as run_scan
+    from runs.pipeline import export, scan as run_scan
     try:
         settings = _settings(settings_file, start and start.date(), end and end.date(), seed)
     except (ValidationError, json.JSONDecodeError) as e:
@@ -279,7 +279,7 @@ def schedule():
 def _schedule(config):
     import logging
 
-    from .schedule import ScheduleError, load_schedule
+    from scheduler.schedule import ScheduleError, load_schedule
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -304,7 +304,7 @@ def schedule_check(config):
 @click.option("--stop-after", type=float, default=None, help="stop after this many seconds (for tests)")
 def schedule_run(config, stop_after):
     """Run the scheduler in the foreground (Ctrl-C stops it)."""
-    from .schedule import run_scheduler
+    from scheduler.schedule import run_scheduler
     run_scheduler(_schedule(config), stop_after)
 
 
@@ -313,7 +313,7 @@ def schedule_run(config, stop_after):
 @click.option("--config", required=True, type=click.Path(dir_okay=False), help="the schedule file")
 def schedule_once(name, config):
     """Run the job NAME now, once, and print its outcome as JSON."""
-    from .schedule import ScheduleError, run_job
+    from scheduler.schedule import ScheduleError, run_job
     sched = _schedule(config)
     try:
         outcome = run_job(sched, sched.job(name))
@@ -330,7 +330,7 @@ def schedule_once(name, config):
 @click.option("--run", "run_id", help="a run id (default: the published run)")
 def export_cmd(directory, store, run_id):
     """Write a run's contract CSVs (alerts, alert_entities, entity_risk, communities) to DIRECTORY."""
-    from .scan import export
+    from runs.pipeline import export
     try:
         for path in export(Store(store), directory, run_id):
             click.echo(f"exported {path}")
@@ -351,7 +351,7 @@ def neo4j_options(f):
 
 
 def _neo4j_settings(uri, user, database):
-    from .neo4j_sync import Neo4jError, Neo4jSettings
+    from publish.neo4j import Neo4jError, Neo4jSettings
     try:
         return Neo4jSettings.from_env(uri, user, database)
     except Neo4jError as e:
@@ -367,7 +367,7 @@ def _neo4j_settings(uri, user, database):
 def neo4j_sync_cmd(store, run_id, batch_size, uri, user, database):
     """Write a run's graph and findings to Neo4j (idempotent; resumes an interrupted sync);
     prints the report as JSON."""
-    from .neo4j_sync import Neo4jError, sync
+    from publish.neo4j import Neo4jError, sync
     settings = _neo4j_settings(uri, user, database)
     err = _console(stderr=True)
     try:
@@ -382,7 +382,7 @@ def neo4j_sync_cmd(store, run_id, batch_size, uri, user, database):
 @neo4j_options
 def neo4j_schema_cmd(uri, user, database):
     """Create the constraints and indexes (after a bulk import; `sync` does it itself)."""
-    from .neo4j_sync import Neo4jError, schema
+    from publish.neo4j import Neo4jError, schema
     try:
         for name in schema(_neo4j_settings(uri, user, database)):
             click.echo(f"ran {name}")
@@ -396,7 +396,7 @@ def neo4j_schema_cmd(uri, user, database):
 @click.option("--run", "run_id", help="a run id (default: the published run)")
 def neo4j_export_cmd(directory, store, run_id):
     """Write a run as CSV files for `neo4j-admin database import full`, with DIRECTORY/import.sh."""
-    from .neo4j_bulk import export
+    from publish.neo4j_bulk import export
     try:
         counts = export(Store(store), directory, run_id)
     except StoreError as e:
@@ -413,7 +413,7 @@ def neo4j_export_cmd(directory, store, run_id):
 @neo4j_options
 def neo4j_query_cmd(name, params, uri, user, database):
     """Run the saved query NAME (without NAME: list them) and print one JSON object per row."""
-    from .neo4j_sync import parse_param, run_saved, saved_queries
+    from publish.neo4j import parse_param, run_saved, saved_queries
     from queries import cypher
     if not name:
         for q in saved_queries():
@@ -440,9 +440,9 @@ def serve(store, host, port, data_root):
     """Serve the HTTP API over the store (API keys from FRAUDNET_API_KEYS or FRAUDNET_API_KEYS_FILE)."""
     import uvicorn
 
-    from .app import create_app
-    from .auth import KeyError_, load_keys
-    from .logs import log_config
+    from api.app import create_app
+    from api.auth import KeyError_, load_keys
+    from api.logs import log_config
     try:
         keys = load_keys()
     except KeyError_ as e:

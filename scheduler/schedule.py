@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from graph.settings import ScanSettings
 
-from .store import Store
+from runs.store import Store
 
 log = logging.getLogger("fraudnet.schedule")
 
@@ -146,7 +146,7 @@ def run_job(schedule: Schedule, job: Job, today: date | None = None) -> dict:
 def _scan_once(store: str, source: Path, settings: dict, timeout: float) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(settings, f)
-    cmd = [sys.executable, "-m", "api.cli", "scan", str(source), "--store", store, "--settings", f.name]
+    cmd = [sys.executable, "-m", "cli.main", "scan", str(source), "--store", store, "--settings", f.name]
     before = {r["run_id"] for r in Store(store).list_runs()}
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
@@ -181,7 +181,7 @@ def apply_retention(store: Store, keep: int) -> list[str]:
 def publish_neo4j(store: Store, run_id: str) -> dict:
     """Sync the run to Neo4j; a failed sync fails the publication (said in the outcome and the
     log), never the scan, and the next sync of the run resumes where this one stopped."""
-    from .neo4j_sync import Neo4jSettings, sync
+    from publish.neo4j import Neo4jSettings, sync
     try:
         report = sync(store, Neo4jSettings.from_env(), run_id)
     except Exception as e:

@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 
 from queries import cypher, names
 
-from .store import Store
+from runs.store import Store
 
 log = logging.getLogger("fraudnet.neo4j")
 

@@ -12,13 +12,12 @@ import os
 import threading
 from datetime import datetime, timezone
 
-from .auth import Principal
 from .store import Store
 
 _lock = threading.Lock()
 
 
-def audit(store: Store, who: Principal, action: str, target: str):
+def audit(store: Store, who, action: str, target: str):
     now = datetime.now(timezone.utc)
     line = json.dumps({"at": now.isoformat(timespec="milliseconds"), "who": who.name, "role": who.role,
                        "action": action, "target": target}, sort_keys=True) + "\n"

@@ -1,4 +1,9 @@
-"""Problems found in input data, and the exception that carries them all at once."""
+"""The error root, and the problems found in input data.
+
+Every error fraudnet raises on purpose is a `FraudnetError`; each subclass carries its facts as
+fields, and each face (the CLI, the HTTP API, the scheduler) words its own message from them.
+`str(error)` is a default wording that names no server path, process or patient.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,7 +30,11 @@ class Problem:
         return f"{', '.join(where)}: {self.message}"
 
 
-class DatasetError(Exception):
+class FraudnetError(Exception):
+    """Root of the errors fraudnet raises on purpose (not bugs)."""
+
+
+class DatasetError(FraudnetError):
     """The dataset cannot be scanned. `problems` lists them (up to a cap); `total` counts all."""
 
     def __init__(self, source: str, problems: list[Problem], total: int | None = None):

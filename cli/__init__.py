@@ -1,0 +1,1 @@
+"""The `fraudnet` command line (`cli.main`)."""

@@ -1,0 +1,49 @@
+"""The words every layer shares, written once: entity types, node ids, patterns, standings and
+relationship types (../shared/CONTRACT.md and the graph model of `graph.model`).
+
+A node of the graph is named by a stable string id, `<entity_type>:<entity_id>`
+(`provider:10000000042`). Only `node_id` builds one and only `split_node_id` reads one back.
+
+    >>> node_id("provider", "010000024")
+    'provider:010000024'
+    >>> split_node_id("legal_entity:SIREN:123")
+    ('legal_entity', 'SIREN:123')
+"""
+from __future__ import annotations
+
+ENTITY_TYPES = ("provider", "centre", "legal_entity", "person", "patient")
+
+# The contract's pattern names, in the order alerts are listed when patterns are interleaved.
+PATTERNS = ("double_billing", "pharmacy_collusion", "doctor_shopping", "dense_block",
+            "entity_network", "peer_outlier", "mega_consumer", "atypical_private_practice",
+            "indicator_outlier")
+
+# An alert entity's standing (CONTRACT.md, alert_entities.csv): only accused and participant
+# entities carry the alert's risk.
+STANDINGS = ("accused", "participant", "victim")
+RISK_STANDINGS = ("accused", "participant")
+
+# Relationship types of the graph (graph.model), also the Neo4j relationship types.
+RELS = ("BILLED", "DISPENSED_TO", "PRESCRIBED_FOR", "FLOWS_TO", "WORKS_AT", "OPERATED_BY",
+        "BILLS_UNDER", "OFFICER_OF", "SHARES_IDENTIFIER")
+
+# Neo4j labels of the entity types.
+LABELS = {"provider": "Provider", "patient": "Patient", "centre": "Centre",
+          "legal_entity": "LegalEntity", "person": "Person"}
+
+_SEP = ":"
+
+
+def node_id(entity_type: str, entity_id: str) -> str:
+    """The graph's id of an entity. Raises ValueError for an unknown entity type."""
+    if entity_type not in ENTITY_TYPES:
+        raise ValueError(f"unknown entity type {entity_type!r} (expected one of {', '.join(ENTITY_TYPES)})")
+    return f"{entity_type}{_SEP}{entity_id}"
+
+
+def split_node_id(node: str) -> tuple[str, str]:
+    """(entity_type, entity_id) of a node id. Raises ValueError if it is not `type:id`."""
+    entity_type, sep, entity_id = node.partition(_SEP)
+    if not sep or entity_type not in ENTITY_TYPES or not entity_id:
+        raise ValueError(f"{node!r} is not an entity id of the form type:id")
+    return entity_type, entity_id
