@@ -32,6 +32,7 @@ LABELS = {"provider": "Provider", "patient": "Patient", "centre": "Centre",
           "legal_entity": "LegalEntity", "person": "Person"}
 
 _SEP = ":"
+NODE_ID_PATTERN = "^(" + "|".join(ENTITY_TYPES) + "):.+$"     # a node id, as a regular expression
 
 
 def node_id(entity_type: str, entity_id: str) -> str:

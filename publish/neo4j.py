@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
+from contract.errors import FraudnetError
 from queries import cypher, names
 
 from runs.store import Store
@@ -41,7 +42,7 @@ RELS = ("BILLED", "DISPENSED_TO", "PRESCRIBED_FOR", "FLOWS_TO", "WORKS_AT", "OPE
 DERIVED_LABELS = ("prescriber", "pharmacy", "laboratory", "flagged", "at_risk")
 
 
-class Neo4jError(Exception):
+class Neo4jError(FraudnetError):
     """The Neo4j target is not configured or cannot be reached; the message says what to set."""
 
 
