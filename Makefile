@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install install-test demo scan-demo test bench clean
+.PHONY: install install-test demo scan-demo test test-fast bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,14 @@ demo: scan-demo
 	  exec $(BIN)/fraudnet serve --store $(DEMO)/store --host $(HOST) --port $(PORT); \
 	fi
 
+# Every tier (what CI runs: .ci/run).
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The everyday tier: no server, no large region (under 2 minutes on 2 cores).
+FAST_TIERS ?= not neo4j and not browser and not spark and not slow
+test-fast: install-test
+	$(BIN)/python -m pytest -m "$(FAST_TIERS)" $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python benchmarks/load_build.py --full

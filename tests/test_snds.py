@@ -113,7 +113,7 @@ def test_convert_then_scan_with_a_registry(tmp_path):
     done = subprocess.run([sys.executable, "-m", "cli.main", "scan", str(tmp_path / "claims"), str(registry),
                            "--store", str(tmp_path / "store")], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("run ") and " published: 4 claims," in done.stdout
+    assert done.stdout.startswith("run ") and " is current: 4 claims," in done.stdout
     assert "warning: 1 providers row(s) repeat a provider_id of an earlier source" in done.stdout
 
 
