@@ -1559,7 +1559,7 @@ def plant_structures(w):
     # Honest GP propensity to add a central antihypertensive for 65+ hypertensive patients.
     for i, p in enumerate(w.prov):
         if p["specialty"] == "general_practice":
-            p["c02a"] = float(rng.beta(2.5, 60))
+            p["c02a"] = float(rng.beta(4, 90))
         elif p["specialty"] == "cardiology":
             p["c02a"] = float(rng.beta(4, 45))
     # -- entity_network
@@ -1621,7 +1621,7 @@ def plant_structures(w):
                 w.dental.append(dict(town=t, dentists=staff, centre=c, weight=1.2 * len(staff), network=g))
             else:
                 staff = [w.add_provider("physician", "general_practice", t, weight=1.0, same_day=0.0025,
-                                        c02a=float(rng.beta(2.5, 60))) for _ in range(int(rng.integers(2, 4)))]
+                                        c02a=float(rng.beta(4, 90))) for _ in range(int(rng.integers(2, 4)))]
                 prac = dict(type="health_centre", town=t, gps=staff, centre=c, le=le, adjacent_pharmacy=-1,
                             network=True)
                 w.gp_practices.append(prac)
@@ -1653,7 +1653,7 @@ def plant_indicators(w):
                             and not p.get("practice", {}).get("network")])
             cands = [x for x in cands if eligible[x] >= 40] or sorted(cands, key=lambda x: -eligible[x])[:5]
             p = int(rng.choice(cands))
-            w.prov[p]["c02a"] = 0.2 + 0.35 * u
+            w.prov[p]["c02a"] = 0.25 + 0.35 * u
         elif which == 1:
             cands = w.free([x for d in w.dental if d["network"] is None for x in d["dentists"]
                             if w.prov[x]["specialty"] == "general_dentistry"])
