@@ -231,6 +231,7 @@ for _i, _sp in enumerate(SPECIALTIES):
 
 
 def _profile(weekday_w, month_w, holiday_w):
+    """Cumulative probabilities over the 365 days of the year from weights by weekday, month and holiday."""
     w = np.asarray(weekday_w)[WEEKDAY] * np.asarray(month_w)[MONTH - 1]
     w = np.where(HOLIDAY, w * holiday_w, w)
     return np.cumsum(w / w.sum())
@@ -247,7 +248,10 @@ PROFILES = {
     "daily": _profile([1, 1, 1, 1, 1, 1, 1], [1] * 12, 1.0),
 }
 # The next day a pharmacy (Mon-Sat, not holidays) or an office (Mon-Fri) is open.
+
+
 def _next_open(open_mask):
+    """For each day of the year, the same or next day on which `open_mask` is true (the last day if none)."""
     nxt = np.arange(NDAYS)
     for d in range(NDAYS - 1, -1, -1):
         if not open_mask[d]:
@@ -281,6 +285,8 @@ class Claims:
         self.bim_factor = bim_factor      # per patient: 1.0, or more for preferential-rate patients
 
     def add(self, patient, provider, code, day, prescriber=-1, centre=-1, qty=1, cents=None):
+        """Appends lines (scalars are broadcast; -1 means none). The amount, in cents, defaults to
+        the tariff x quantity, x the patient's preferential factor for acts and lab tests."""
         patient = np.asarray(patient, np.int64)
         n = len(patient)
         if n == 0:
@@ -295,6 +301,7 @@ class Claims:
                            "qty": qty, "cents": col(cents)})
 
     def table(self):
+        """All lines as one dict of numpy columns."""
         keys = ("patient", "provider", "code", "day", "prescriber", "centre", "qty", "cents")
         return {k: np.concatenate([p[k] for p in self.parts]) for k in keys}
 
@@ -310,7 +317,6 @@ class World:
         self.persons = 0
         self.truth, self.looks = [], []
         self.used_prov, self.used_pat = set(), set()
-        self.indicator_plants = []
 
     # -- small helpers ------------------------------------------------------------------------
     def groups(self, base, minimum=2):
@@ -322,6 +328,7 @@ class World:
         return self.rng.permutation(np.linspace(0.0, 1.0, k)) if k > 1 else np.array([0.0])
 
     def sround(self, x):
+        """x rounded up or down at random, in proportion to its fractional part."""
         return int(math.floor(x + self.rng.random()))
 
     def past(self, lo=1995, hi=2024):
@@ -329,18 +336,22 @@ class World:
         return "%d-%02d-01" % (self.rng.integers(lo, hi), self.rng.integers(1, 13))
 
     def days(self, n, profile):
+        """n days of the year (0 = 1 January) drawn from a day profile."""
         return np.minimum(np.searchsorted(PROFILES[profile], self.rng.random(n)), NDAYS - 1)
 
     def add_provider(self, kind, specialty, town, **tags):
-        self.prov.append(dict(kind=kind, specialty=specialty, town=town, le=-1, name="", **tags))
+        """A new provider; returns its index."""
+        self.prov.append(dict(kind=kind, specialty=specialty, town=town, le=-1, **tags))
         return len(self.prov) - 1
 
     def add_centre(self, kind, town, le, name, opened="", closed=""):
+        """A new centre (opened on a past date unless given); returns its index."""
         opened = opened or self.past(1970 if kind == "hospital" else 1990)
         self.centres.append(dict(kind=kind, town=town, le=le, name=name, opened=opened, closed=closed))
         return len(self.centres) - 1
 
     def add_le(self, kind, name, created="", dissolved=""):
+        """A new legal entity (created on a past date unless given); returns its index."""
         if not created:
             created = date(int(self.rng.integers(1975, 2023)), int(self.rng.integers(1, 13)),
                            int(self.rng.integers(1, 29))).isoformat()
@@ -348,26 +359,32 @@ class World:
         return len(self.les) - 1
 
     def add_person(self):
+        """A new person (an officer who is not a provider); returns its index."""
         self.persons += 1
         return self.persons - 1
 
     def address(self, town):
+        """A synthetic street address in a town."""
         return "street %d no %d, %s" % (self.rng.integers(1, 400), self.rng.integers(1, 180),
                                         self.towns[town]["pc"])
 
     def bank(self):
+        """A new Belgian-style bank account (IBAN)."""
         return iban("%010d" % self.rng.integers(0, 10 ** 10))
 
     def ident(self, etype, idx, kind, value):
+        """An identifiers row."""
         self.idents.append((etype, idx, kind, value))
 
     def plant(self, pattern, group, members):
+        """Truth rows for one planted group; its providers and patients are not planted again."""
         for etype, idx in members:
             self.truth.append((pattern, "%s-%02d" % (pattern, group), etype, int(idx)))
             (self.used_prov if etype == "provider" else self.used_pat if etype == "patient"
              else set()).add(int(idx))
 
     def look(self, pattern, etype, idx, family, why):
+        """A look-alike row."""
         self.looks.append((pattern, etype, int(idx), "%s: %s" % (family, why)))
 
     def attr(self, name, default=0.0):
@@ -375,11 +392,14 @@ class World:
         return np.array([p.get(name, default) for p in self.prov])
 
     def free(self, candidates):
+        """The candidates neither planted nor kept as look-alikes."""
         return [c for c in candidates if c not in self.used_prov and c not in self.look_prov]
 
 
 # ---------------------------------------------------------------------------------------------
 # Geography
+
+
 def build_geography(w):
     """Towns: city districts (4000, 4010, ...), market towns and villages in a northern and a
     rural southern province; coordinates in km, the city at the origin; population shares."""
@@ -414,10 +434,10 @@ def build_geography(w):
     nv = max(8, int(round(18 * s ** 0.6)))
     for i in range(nv):
         parent = towns[town_idx[i % nt]] if i % 5 else towns[0]
-        south = parent["prov"] == "south" or (parent["kind"] == "city" and i % 2)
+        south = parent["prov"] == "south"
         r, a = rng.uniform(4, 14), rng.uniform(0, 2 * np.pi)
         x, y = parent["x"] + r * np.cos(a), parent["y"] + r * np.sin(a)
-        if parent["kind"] == "city":
+        if parent["kind"] == "city":      # the city's villages lie 10-35 km out
             x, y = x * 2.5, y * 2.5
         pc = postcode(6600, 7000) if south else postcode(4200, 5000)
         towns.append(dict(pc=str(pc), x=x, y=y, kind="village", prov="south" if south else "north",
@@ -446,35 +466,63 @@ def alloc(w, per_patients, min_pop=0, kinds=("city", "town", "village")):
 
 # ---------------------------------------------------------------------------------------------
 # Organisations and providers
+
+
+def company(w, name, town, kind="company", accountant_p=0.25):
+    """A legal entity with an address (a quarter at the accountant's office, some of those paid
+    on its pooled client account) and a bank account."""
+    le = w.add_le(kind, name)
+    bank = w.bank()
+    if w.rng.random() < accountant_p or (accountant_p > 0 and len(w.accountant_clients) < 3):
+        w.ident("legal_entity", le, "address", w.accountant_addr)
+        w.accountant_clients.append(le)
+        if w.rng.random() < 0.4:
+            bank = w.pooled_le_account
+            w.pooled_les.append(le)
+    else:
+        w.ident("legal_entity", le, "address", w.address(town))
+    w.ident("legal_entity", le, "bank_account", bank)
+    return le
+
+
+def officer(w, person, le, role, provider=False):
+    """An officer row: a person (or a provider) holding a role in a legal entity since a past date."""
+    w.officers.append((("provider" if provider else "person"), person, le, role, w.past(1990), ""))
+
+
+def new_pharmacy(w, town):
+    """A community pharmacy with its company, manager and address."""
+    ph = w.add_provider("pharmacy", "community_pharmacy", town, weight=float(w.rng.lognormal(0, 0.3)))
+    w.prov[ph]["le"] = company(w, "pharmacy company", town)
+    officer(w, w.add_person(), w.prov[ph]["le"], "manager")
+    w.ident("provider", ph, "address", w.address(town))
+    w.pharmacies.append(ph)
+    return ph
+
+
 def build_providers(w):
-    rng, s = w.rng, w.s
-    T = len(w.towns)
+    """Every organisation and provider of the region, with their legal entities, officers,
+    affiliations and identifiers; the honest look-alikes among them are kept out of plants."""
     w.look_prov = set()
-    # Legal-entity helpers: an accountant's office hosting many small companies' seats.
+    # An accountant's office hosting many small companies' seats, and its pooled client account.
     w.accountant_addr = "street 12 no 3, %s" % w.towns[0]["pc"]
     w.accountant_clients = []
-    # A pooled client account at the accountant's bank, used by some of its clients.
     w.pooled_le_account, w.pooled_les = w.bank(), []
+    build_gps(w)
+    build_pharmacies(w)
+    build_labs(w)
+    build_hospitals(w)
+    build_specialists(w)
+    build_home_care(w)
+    build_dental(w)
+    build_nursing_homes(w)
+    build_successions(w)
 
-    def company(name, town, kind="company", accountant_p=0.25):
-        le = w.add_le(kind, name)
-        bank = w.bank()
-        if rng.random() < accountant_p or (accountant_p > 0 and len(w.accountant_clients) < 3):
-            w.ident("legal_entity", le, "address", w.accountant_addr)
-            w.accountant_clients.append(le)
-            if rng.random() < 0.4:
-                bank = w.pooled_le_account
-                w.pooled_les.append(le)
-        else:
-            w.ident("legal_entity", le, "address", w.address(town))
-        w.ident("legal_entity", le, "bank_account", bank)
-        return le
 
-    def officer(person, le, role, provider=False):
-        w.officers.append((("provider" if provider else "person"), person, le, role,
-                           w.past(1990), ""))
-
-    # -- GPs: solo practices, group practices (one company), health centres (one association).
+def build_gps(w):
+    """GPs in solo practices, group practices (one company, the GPs its shareholders) and health
+    centres (an association and a centre), by town population; a busy GP and on-call GPs."""
+    rng, s = w.rng, w.s
     w.gp_practices = []
     gp_counts = alloc(w, 690, min_pop=150)
     n_hc = max(2, int(round(2 * s ** 0.6)))       # health centres, in the city and the towns
@@ -494,14 +542,14 @@ def build_providers(w):
             prac = dict(type=ptype if size > 1 or ptype == "health_centre" else "solo", town=t,
                         gps=gps, centre=-1, le=-1, adjacent_pharmacy=-1, network=False)
             if prac["type"] == "group":
-                prac["le"] = company("group practice company", t)
+                prac["le"] = company(w, "group practice company", t)
                 for g in gps:
                     w.prov[g]["le"] = prac["le"]
-                    officer(g, prac["le"], "shareholder", provider=True)
+                    officer(w, g, prac["le"], "shareholder", provider=True)
             elif prac["type"] == "health_centre":
-                le = company("health centre association", t, kind="association", accountant_p=0.1)
+                le = company(w, "health centre association", t, kind="association", accountant_p=0.1)
                 prac["le"], prac["centre"] = le, w.add_centre("health_centre", t, le, "health centre")
-                officer(w.add_person(), le, "director")
+                officer(w, w.add_person(), le, "director")
                 for g in gps:
                     w.affil.append((g, prac["centre"], "liberal", w.past(2000), ""))
             addr = w.address(t)
@@ -529,16 +577,15 @@ def build_providers(w):
         w.prov[g]["same_day"] = 0.012
         w.look_prov.add(g)
 
-    # -- Pharmacies by town size (an SRL each, the pharmacist its manager).
+
+def build_pharmacies(w):
+    """Community pharmacies by town size (a company each, a pharmacist its manager); a pharmacist
+    with two pharmacies; a pharmacy next to each of the biggest group practices."""
+    rng = w.rng
     w.pharmacies = []
     for t, k in enumerate(alloc(w, 1800, min_pop=700, kinds=("city", "town", "village"))):
         for _ in range(max(k, 1 if w.towns[t]["kind"] != "village" else k)):
-            ph = w.add_provider("pharmacy", "community_pharmacy", t, weight=float(rng.lognormal(0, 0.3)))
-            le = company("pharmacy company", t)
-            w.prov[ph]["le"] = le
-            officer(w.add_person(), le, "manager")
-            w.ident("provider", ph, "address", w.address(t))
-            w.pharmacies.append(ph)
+            new_pharmacy(w, t)
     # A pharmacist running two pharmacies through two companies (honest shared officer).
     w.pharmacist_pairs = []
     if len(w.pharmacies) >= 6:
@@ -548,7 +595,7 @@ def build_providers(w):
                 continue
             person = w.add_person()
             for ph in (a, b):
-                officer(person, w.prov[ph]["le"], "manager")
+                officer(w, person, w.prov[ph]["le"], "manager")
                 w.look_prov.add(ph)
             w.pharmacist_pairs.append((person, w.prov[a]["le"], w.prov[b]["le"]))
     # A pharmacy next to each of the biggest group practices (look-alike).
@@ -557,34 +604,36 @@ def build_providers(w):
     for prac in big:
         cands = [ph for ph in w.pharmacies if w.prov[ph]["town"] == prac["town"] and ph not in w.look_prov]
         if not cands:
-            ph = w.add_provider("pharmacy", "community_pharmacy", prac["town"], weight=1.0)
-            w.prov[ph]["le"] = company("pharmacy company", prac["town"])
-            officer(w.add_person(), w.prov[ph]["le"], "manager")
-            w.ident("provider", ph, "address", w.address(prac["town"]))
-            w.pharmacies.append(ph)
-            cands = [ph]
+            cands = [new_pharmacy(w, prac["town"])]
         prac["adjacent_pharmacy"] = cands[0]
         w.look_prov.add(cands[0])
 
-    # -- Laboratories: companies with sampling sites (centres of kind laboratory).
+
+def build_labs(w):
+    """Laboratory companies, each a provider billing through 2-5 sampling sites (centres)."""
+    rng = w.rng
+    main = main_towns(w)
     w.labs = []
-    main = [t for t in range(T) if w.towns[t]["kind"] != "village"]
     for i in range(max(3, int(round(w.n / 12000)))):
         sites = sorted(set(int(x) for x in rng.choice(main, min(len(main), int(rng.integers(2, 6))), replace=False)))
-        le = company("clinical laboratory company", sites[0], accountant_p=0.0)
-        officer(w.add_person(), le, "director")
+        le = company(w, "clinical laboratory company", sites[0], accountant_p=0.0)
+        officer(w, w.add_person(), le, "director")
         lab = w.add_provider("laboratory", "clinical_biology", sites[0])
         w.prov[lab]["le"] = le
         centres = [w.add_centre("laboratory", t, le, "laboratory sampling site") for t in sites]
         for c, t in zip(centres, sites):
             w.ident("centre", c, "address", w.address(t))
         w.labs.append(dict(prov=lab, sites=sites, centres=centres))
-    w.lab_site = np.zeros((len(w.labs), T), np.int64)      # nearest site of each lab to each town
+    w.lab_site = np.zeros((len(w.labs), len(w.towns)), np.int64)      # nearest site of each lab to each town
     for i, lab in enumerate(w.labs):
         d = w.dist[:, lab["sites"]]
         w.lab_site[i] = np.array(lab["centres"])[d.argmin(1)]
 
-    # -- Hospitals: a public network and a mutualist (Christian) network, some multi-site.
+
+def build_hospitals(w):
+    """Hospital sites of a public and a mutualist network; a hospital pharmacy at each; the
+    community pharmacy next to the reference hospital (HIV, oncology)."""
+    T = len(w.towns)
     nh = max(3, int(round(w.n / 25000)))
     towns_by_size = sorted([t for t in range(T) if w.towns[t]["kind"] == "town"],
                            key=lambda t: -w.town_pop[t])
@@ -593,8 +642,8 @@ def build_providers(w):
     for le in (public, mutual):
         w.ident("legal_entity", le, "address", w.address(0))
         w.ident("legal_entity", le, "bank_account", w.bank())
-        officer(w.add_person(), le, "director")
-        officer(w.add_person(), le, "treasurer")
+        officer(w, w.add_person(), le, "director")
+        officer(w, w.add_person(), le, "treasurer")
     w.hospitals = []
     for i in range(nh):
         town = (0 if i == 0 else 1 % T) if i < 2 else towns_by_size[(i - 2) % len(towns_by_size)]
@@ -605,18 +654,21 @@ def build_providers(w):
         w.prov[hph]["le"] = le
         w.affil.append((hph, c, "other", w.past(1990), ""))
         w.hospitals.append(dict(centre=c, town=town, le=le, pharmacy=hph, staff={}))
-    w.public_network, w.mutual_network = public, mutual
+    w.public_network = public
     # The pharmacy next to the reference hospital (HIV, oncology) in the city.
     ref_town = w.hospitals[0]["town"]
     cands = [ph for ph in w.pharmacies if w.prov[ph]["town"] == ref_town and ph not in w.look_prov]
     if not cands:
-        cands = [w.add_provider("pharmacy", "community_pharmacy", ref_town, weight=1.0)]
-        w.prov[cands[0]]["le"] = company("pharmacy company", ref_town)
-        w.pharmacies.append(cands[0])
+        cands = [new_pharmacy(w, ref_town)]
     w.ref_pharmacy = cands[0]
     w.look_prov.add(w.ref_pharmacy)
 
-    # -- Specialists: full-time, part-time or private only; hospital of practice.
+
+def build_specialists(w):
+    """Specialists: full-time, part-time or private only, at a hospital of their network."""
+    rng, s = w.rng, w.s
+    main = main_towns(w)
+    nh = len(w.hospitals)
     w.spec = {}
     hweights = np.array([3.0 if w.towns[h["town"]]["kind"] == "city" else 1.5 for h in w.hospitals])
     for sp, per20k in SPECIALTIES.items():
@@ -665,7 +717,12 @@ def build_providers(w):
                     other = w.hospitals[(h + 1) % nh]["centre"]
                     w.affil.append((p, other, "parttime_hospital", w.past(1985, 1995), start))
 
-    # -- Home nursing practices (teams of 1-4 nurses), physiotherapists, midwives.
+
+def build_home_care(w):
+    """Home nursing practices (teams of 1-4), physiotherapists (solo or duos, and neuro-
+    rehabilitation ones), midwives."""
+    rng = w.rng
+    main = main_towns(w)
     w.nurse_practices = []
     biggest = int(np.argmax(w.town_pop))
     for t, k in enumerate(alloc(w, 450, min_pop=200)):
@@ -697,7 +754,7 @@ def build_providers(w):
             w.physio_practices.append(dict(town=t, physios=ph))
     # Neuro-rehabilitation physiotherapists (long, legitimate heavy-pathology courses).
     w.neuro_physios = []
-    for i in range(max(1, w.groups(2, 1))):
+    for _ in range(max(1, w.groups(2, 1))):
         t = int(rng.choice(main))
         p = w.add_provider("physiotherapist", "physiotherapy", t, course=float(rng.uniform(9, 14)))
         w.ident("provider", p, "address", w.address(t))
@@ -707,21 +764,26 @@ def build_providers(w):
     w.midwives = [w.add_provider("midwife", "midwifery", int(rng.choice(main)))
                   for _ in range(max(1, int(round(w.n / 5000))))]
 
-    # -- Dental practices: private solos, a mutualist network of dental centres (one legal
-    # entity, normal billing), independent dental centres; orthodontists, oral surgeons.
+
+def build_dental(w):
+    """Dental practices: private solos, the mutualist network of dental centres, independent
+    dental centres; orthodontists and oral surgeons."""
+    rng, s = w.rng, w.s
+    main = main_towns(w)
+    nh = len(w.hospitals)
     w.dental = []
     for t, k in enumerate(alloc(w, 1500, min_pop=500)):
         for _ in range(k):
             d = w.add_provider("dentist", "general_dentistry", t, cbct=float(rng.uniform(0.004, 0.025)))
             if rng.random() < 0.5:
-                w.prov[d]["le"] = company("dental practice company", t)
-                officer(d, w.prov[d]["le"], "manager", provider=True)
+                w.prov[d]["le"] = company(w, "dental practice company", t)
+                officer(w, d, w.prov[d]["le"], "manager", provider=True)
             w.ident("provider", d, "address", w.address(t))
             w.dental.append(dict(town=t, dentists=[d], centre=-1, weight=1.0, network=None))
     w.mutualist_dental = w.add_le("association", "mutualist dental centres", created="1992-03-01")
     w.ident("legal_entity", w.mutualist_dental, "address", w.address(0))
     w.ident("legal_entity", w.mutualist_dental, "bank_account", w.bank())
-    officer(w.add_person(), w.mutualist_dental, "director")
+    officer(w, w.add_person(), w.mutualist_dental, "director")
     w.mutualist_centres = []
     for i in range(max(2, int(round(3 * s ** 0.7)))):
         t = int(rng.choice(main))
@@ -735,8 +797,8 @@ def build_providers(w):
         w.mutualist_centres.append(c)
     for i in range(max(1, int(round(1.5 * s ** 0.7)))):
         t = int(rng.choice(main))
-        le = company("dental centre association", t, kind="association")
-        officer(w.add_person(), le, "director")
+        le = company(w, "dental centre association", t, kind="association")
+        officer(w, w.add_person(), le, "director")
         c = w.add_centre("dental_centre", t, le, "dental centre")
         w.ident("centre", c, "address", w.address(t))
         ds = [w.add_provider("dentist", "general_dentistry", t, cbct=float(rng.uniform(0.004, 0.025)))
@@ -755,7 +817,11 @@ def build_providers(w):
         w.oral_surgeons.append(d)
         w.look_prov.add(d)
 
-    # -- Nursing homes: each with a team of nurses, a physiotherapist and a coordinating GP.
+
+def build_nursing_homes(w):
+    """Nursing homes: each a centre with a team of nurses, a physiotherapist and a coordinating GP."""
+    rng = w.rng
+    main = main_towns(w)
     w.nursing_homes = []
     for i in range(max(2, int(round(w.n / 7000)))):
         t = int(rng.choice(main))
@@ -763,7 +829,7 @@ def build_providers(w):
         le = w.add_le(kind, "nursing home operator")
         w.ident("legal_entity", le, "address", w.address(t))
         w.ident("legal_entity", le, "bank_account", w.bank())
-        officer(w.add_person(), le, "director")
+        officer(w, w.add_person(), le, "director")
         c = w.add_centre("other", t, le, "nursing home")
         w.ident("centre", c, "address", w.address(t))
         nurses = [w.add_provider("nurse", "home_nursing", t) for _ in range(int(rng.integers(2, 5)))]
@@ -777,7 +843,11 @@ def build_providers(w):
         w.affil.append((gp, c, "other", w.past(2000), ""))
         w.nursing_homes.append(dict(town=t, centre=c, nurses=nurses, physio=physio, gp=gp))
         w.look_prov.update(nurses + [physio, gp])
-    # An honest succession: a practice company converted into a new company form.
+
+
+def build_successions(w):
+    """Honest successions: a practice company converted into a new company, same manager and address."""
+    rng = w.rng
     w.successions = []
     for _ in range(w.groups(1, 1)):
         g = int(rng.choice([g for p in w.gp_practices for g in p["gps"] if w.prov[g]["le"] == -1
@@ -788,7 +858,7 @@ def build_providers(w):
         new = w.add_le("company", "group practice company", created="2025-03-15")
         for le in (old, new):
             w.ident("legal_entity", le, "address", addr)
-            officer(g, le, "manager", provider=True)
+            officer(w, g, le, "manager", provider=True)
         w.ident("legal_entity", old, "bank_account", w.bank())
         w.ident("legal_entity", new, "bank_account", w.bank())
         w.prov[g]["le"] = new
@@ -802,6 +872,8 @@ AGE_BANDS = [(0, 4, .055), (5, 14, .112), (15, 24, .113), (25, 44, .26), (45, 64
 
 
 def build_patients(w):
+    """Patients: town, age (a Belgian-like pyramid, older in the south), sex, preferential-rate
+    factor for reimbursement, and conditions (boolean arrays by name) by age-band prevalence."""
     rng, n = w.rng, w.n
     town = np.repeat(np.arange(len(w.towns)), w.town_pop)
     town = town[rng.permutation(n)]
@@ -959,6 +1031,8 @@ def assign(w):
 
 # ---------------------------------------------------------------------------------------------
 # Honest care
+
+
 def series(w, owners, period, jitter=3, start=None, end=None):
     """Events every `period` days (± jitter) for each owner between start and end (days of the
     year). Returns (position of the owner in `owners`, day)."""
@@ -1058,6 +1132,9 @@ def lab_event(w, C, pats, days, prescribers, tests):
 
 
 def honest_care(w):
+    """Every honest claim line of the year: GP visits (with acute prescriptions and lab requests),
+    chronic drugs, specialist and hospital care, nursing, physiotherapy, dentistry, midwifery.
+    Returns the Claims accumulator (also w.C)."""
     rng, n, c, age = w.rng, w.n, w.cond, w.age
     C = Claims(w.bim)
     w.C = C
@@ -1117,7 +1194,7 @@ def honest_care(w):
               {"lab_cbc": 0.8, "lab_crp": 0.45, "lab_glucose": 0.5, "lab_lipids": 0.35 * old,
                "lab_creat": np.where(old, 0.7, 0.3), "lab_tsh": 0.2, "lab_liver": 0.3,
                "lab_vitd": 0.1, "lab_hba1c": c["diab"][pt] * 0.9})
-    # Diabetics' quarterly monitoring, anticoagulated patients' kidney checks.
+    # Diabetics' quarterly monitoring.
     d = np.flatnonzero(c["diab"])
     pos, dd = series(w, d, 91, 10)
     lab_event(w, C, d[pos], dd, w.gp[d[pos]], {"lab_hba1c": 1.0, "lab_glucose": 1.0, "lab_creat": 0.8,
@@ -1156,14 +1233,15 @@ def honest_care(w):
 
 
 def chronic_drugs(w, C):
+    """Chronic dispensings: monthly (or three-monthly, quantity 3) boxes of each patient's
+    molecules at the usual pharmacy, naming the GP or a specialist as prescriber."""
     rng, n, c, age = w.rng, w.n, w.cond, w.age
     gp = w.gp
     # Hypertension: 1-3 molecules of C03/C07/C08/C09; GP or cardiologist prescribes; C02A add-on
-    # at the prescriber's own propensity (GPs about 5%; cardiologists somewhat more).
+    # at the prescriber's own propensity (GPs about 4%; cardiologists somewhat more).
     h = np.flatnonzero(c["htn"])
     by_cardio = rng.random(len(h)) < 0.15
     presc = np.where(by_cardio, w.spec_of["cardiology"][h], gp[h])
-    w.htn_presc = dict(zip(h.tolist(), presc.tolist()))
     nmol = rng.choice([1, 2, 3], len(h), p=[0.45, 0.35, 0.2])
     quarterly = rng.random(len(h)) < 0.35
     for cls, prob in (("C09", 0.8), ("C08", 0.45), ("C07", 0.4), ("C03", 0.35)):
@@ -1245,7 +1323,6 @@ def chronic_drugs(w, C):
     ph = np.where(at_ref & (rng.random(len(oc)) < 0.5), w.ref_pharmacy, w.pharmacy[oc])
     mols = ["letrozole", "capecitabine", "imatinib", "palbociclib", "lenalidomide"]
     pick = rng.choice(len(mols), len(oc), p=[0.5, 0.15, 0.1, 0.15, 0.1])
-    w.oral_cancer_pick = dict(zip(oc.tolist(), pick.tolist()))
     for j, mol in enumerate(mols):
         m = pick == j
         pr = np.where((j == 0) & (rng.random(m.sum()) < 0.5), gp[oc[m]], onc[m])
@@ -1270,6 +1347,8 @@ def consults(w, C, pats, sp, days, tech=()):
 
 
 def specialist_care(w, C):
+    """Specialist consultations and technical acts by condition and age (private or at the
+    hospital), and hospital imaging prescribed by GPs."""
     rng, n, c, age, f = w.rng, w.n, w.cond, w.age, w.female
     rules = [  # (specialty, who, probability, mean visits, technical acts)
         ("cardiology", c["htn"], 0.35, 1.3, (("ecg", 0.9), ("echo_heart", 0.25), ("holter", 0.05))),
@@ -1301,7 +1380,6 @@ def specialist_care(w, C):
         consults(w, C, pats, sp, w.days(len(pats), "planned"), tech)
     # Imaging at the hospital, prescribed by the GP.
     who = np.flatnonzero(rng.random(n) < np.where(age >= 45, 0.28, 0.15))
-    rad = w.spec["radiology"]
     keys = np.array([K["xray_chest"], K["us_abdomen"], K["ct_scan"], K["mri"]])
     hosp = w.hosp_of[who]
     doc = radiologist(w, hosp)
@@ -1320,6 +1398,8 @@ def radiologist(w, hosp):
 
 
 def hospital_care(w, C):
+    """Inpatient stays (a daily visit by the attending physician, surgery and anaesthesia, imaging,
+    home injections afterwards), dialysis, chemotherapy cycles and HIV follow-up tests."""
     rng, n, c, age = w.rng, w.n, w.cond, w.age
     hs = w.hospitals
     # Inpatient stays: a daily visit by the attending physician; surgery and anaesthesia.
@@ -1404,6 +1484,8 @@ def hospital_care(w, C):
 
 
 def nursing_care(w, C):
+    """Home nursing: daily forfaits for dependent patients, twice-daily insulin visits, wound-care
+    courses, nursing-home residents' forfaits and physiotherapy, palliative home care."""
     rng, n, c, age = w.rng, w.n, w.cond, w.age
     teams = [p["nurses"] for p in w.nurse_practices]
     # Dependent patients at home: a daily forfait, the practice's nurses taking turns.
@@ -1471,6 +1553,8 @@ def nursing_care(w, C):
 
 
 def physio_care(w, C):
+    """Physiotherapy: common-pathology courses (each physiotherapist's usual length, at most 18
+    sessions) and heavy-pathology sessions all year for neurological patients."""
     rng, n, c, age = w.rng, w.n, w.cond, w.age
     # Common-pathology courses: 2-3 sessions a week; each physiotherapist has its own usual
     # course length (9-14 sessions), at most 18 sessions for a common pathology.
@@ -1508,6 +1592,8 @@ def physio_care(w, C):
 
 
 def dental_care(w, C):
+    """Dentistry: a yearly examination, treatment visits, radiographs, cone-beam CTs at each
+    dentist's own rate per patient, monthly orthodontic sessions for children."""
     rng, n, age = w.rng, w.n, w.age
     attend = rng.random(n) < np.select([age < 5, age < 18, age < 65], [0.25, 0.72, 0.55], 0.4)
     pats = np.flatnonzero(attend)
@@ -1546,24 +1632,25 @@ def dental_care(w, C):
                                               [1.0] * len(w.orthodontists), 15, o)]
     pos, d = series(w, o, 30, 4)
     C.add(o[pos], ortho[pos], K["ortho_session"], NEXT_OFFICE[d])
-    w.dental_patients = (pats, dentist, centre)
 
 
 # ---------------------------------------------------------------------------------------------
 # Plants that change how honest care is produced (decided before it is generated)
+
+
 def plant_structures(w):
     """Entity networks (legal entities, centres, practitioners, phoenix successions) and the
     indicator outliers' prescribing habits; both must exist before care is generated."""
     rng = w.rng
-    main = [t for t in range(len(w.towns)) if w.towns[t]["kind"] != "village"]
+    main = main_towns(w)
     # Honest GP propensity to add a central antihypertensive for 65+ hypertensive patients.
-    for i, p in enumerate(w.prov):
+    for p in w.prov:
         if p["specialty"] == "general_practice":
             p["c02a"] = float(rng.beta(4, 90))
         elif p["specialty"] == "cardiology":
             p["c02a"] = float(rng.beta(4, 45))
     # -- entity_network
-    w.networks = []
+    w.networks, w.phoenix = [], []
     ng = w.groups(3)
     for g, u in enumerate(w.levels(ng)):
         n_ent = int(round(2 + 3 * u))
@@ -1602,7 +1689,7 @@ def plant_structures(w):
                 c = w.add_centre(ckind, t, le, cname, opened=DATES[opened])
                 old = centres[-1]
                 w.centres[old]["closed"] = DATES[dissolve]
-                w.phoenix = getattr(w, "phoenix", []) + [(old, c, dissolve, opened)]
+                w.phoenix.append((old, c, dissolve, opened))
                 staff = practs[-1]
                 for p in staff:
                     w.affil.append((p, c, "salaried", DATES[opened], ""))
@@ -1645,7 +1732,6 @@ def plant_indicators(w):
     rng = w.rng
     eligible = np.bincount(w.gp[w.cond["htn"] & (w.age >= 65)], minlength=len(w.prov))
     ni = w.groups(3, 3)
-    w.indicator_groups = []
     for g, u in enumerate(w.levels(ni)):
         which = g % 3
         if which == 0:
@@ -1665,14 +1751,13 @@ def plant_indicators(w):
             w.prov[p]["course"] = 22 + 23 * u
             w.prov[p]["course_cap"] = 60
         w.plant("indicator_outlier", g, [("provider", p)])
-        w.indicator_groups.append((g, ["c02a", "cbct", "physio_course"][which], p))
 
 
 def apply_structures(w, T):
     """After honest care: phoenix centres take over in the claims from their opening day (no
     claims between closure and opening), and network centres bill far more per patient."""
     rng = w.rng
-    for old, new, dissolve, opened in getattr(w, "phoenix", []):
+    for old, new, dissolve, opened in w.phoenix:
         m = T["centre"] == old
         gap = m & (T["day"] > dissolve) & (T["day"] < opened)
         T["centre"][m & (T["day"] >= opened)] = new
@@ -1698,33 +1783,53 @@ def apply_structures(w, T):
 
 # ---------------------------------------------------------------------------------------------
 # Plants added on top of honest care
+
+
 def plant_additions(w, T):
-    rng = w.rng
-    P = Claims(w.bim)            # new lines
-    DB = Claims(w.bim)           # re-billed lines (double billing), repeats on purpose
-    n = w.n
-    age, c = w.age, w.cond
-    prov_kind = np.array([p["kind"] for p in w.prov])
-    prov_spec = np.array([p["specialty"] for p in w.prov])
-    lines_of = np.bincount(T["provider"], minlength=len(w.prov))
-    hosp_lines_of = np.bincount(T["provider"][T["centre"] >= 0], minlength=len(w.prov))
-    special = np.zeros(n, bool)
+    """Plants added on top of honest care. Returns (new lines, re-billed lines): the second are
+    repeats on purpose (double billing); the first must repeat no existing line."""
+    special = np.zeros(w.n, bool)
     for k in ("dialysis", "chemo", "palliative", "nursing_home", "hiv", "insulin_nursing", "dependent",
               "neuro", "oral_cancer", "pregnant"):
-        special |= c[k]
+        special |= w.cond[k]
     w.special = special
+    P = Claims(w.bim)            # new lines
+    DB = Claims(w.bim)           # re-billed lines (double billing), repeats on purpose
+    plant_double_billing(w, T, DB)
+    plant_collusion(w, P)
+    plant_shopping(w, P)
+    plant_dense_blocks(w, P)
+    plant_peer_outliers(w, T, P)
+    plant_mega_consumers(w, P)
+    plant_atypical_private(w, T, P)
+    return P, DB
 
-    def free_patients(mask):
-        idx = np.flatnonzero(mask & ~special)
-        return [int(i) for i in idx if int(i) not in w.used_pat and int(i) not in w.look_pat]
 
-    def pick_patients(mask, k):
-        cand = free_patients(mask)
-        k = min(k, len(cand))
-        return np.array(sorted(rng.choice(cand, k, replace=False)), np.int64)
+def pick_patients(w, mask, k):
+    """Up to k patients of `mask`, none with a special condition, planted or a look-alike."""
+    idx = np.flatnonzero(mask & ~w.special)
+    cand = [int(i) for i in idx if int(i) not in w.used_pat and int(i) not in w.look_pat]
+    k = min(k, len(cand))
+    return np.array(sorted(w.rng.choice(cand, k, replace=False)), np.int64)
 
-    # -- double_billing: re-billed lines at several rates; full-time hospital practitioners
-    # billing privately patients their hospital billed the same day.
+
+def fulltime_consultants(w):
+    """Full-time hospital practitioners of a specialty that consults."""
+    return [i for i, p in enumerate(w.prov) if p.get("role") == "fulltime_hospital" and p["specialty"] in CONSULT]
+
+
+def main_towns(w):
+    """The towns that are not villages (city districts and market towns)."""
+    return [t for t in range(len(w.towns)) if w.towns[t]["kind"] != "village"]
+
+
+def plant_double_billing(w, T, DB):
+    """double_billing: a provider re-billing 5% to 35% of its act lines (same patient, act and
+    day, same amount); and full-time hospital practitioners billing privately (no centre) 10 to
+    120 patient-days that their hospital billed, with the same act."""
+    rng = w.rng
+    lines_of = np.bincount(T["provider"], minlength=len(w.prov))
+    hosp_lines_of = np.bincount(T["provider"][T["centre"] >= 0], minlength=len(w.prov))
     ng = w.groups(5)
     n_cross = max(1, int(round(ng * 0.35)))
     kinds = [("nurse", None), ("physiotherapist", None), ("physician", "general_practice"),
@@ -1746,11 +1851,9 @@ def plant_additions(w, T):
         DB.add(T["patient"][dup], p, T["code"][dup], T["day"][dup], prescriber=T["prescriber"][dup],
               centre=T["centre"][dup], qty=T["qty"][dup], cents=T["cents"][dup])
         w.plant("double_billing", group, [("provider", p)])
-        w.rebill = getattr(w, "rebill", []) + [(p, rate)]
         group += 1
-    fulltime = [i for i, p in enumerate(w.prov) if p.get("role") == "fulltime_hospital" and p["specialty"] in CONSULT]
     for u in w.levels(n_cross):
-        cands = [x for x in w.free(fulltime) if hosp_lines_of[x] >= 150]
+        cands = [x for x in w.free(fulltime_consultants(w)) if hosp_lines_of[x] >= 150]
         if not cands:
             break
         p = int(rng.choice(cands))
@@ -1763,8 +1866,13 @@ def plant_additions(w, T):
         w.plant("double_billing", group, [("provider", p)])
         group += 1
 
-    # -- pharmacy_collusion: a pharmacy and 2-4 prescribers, mule patients from far away,
-    # watched and costly molecules.
+
+def plant_collusion(w, P):
+    """pharmacy_collusion: a pharmacy and 2 to 4 prescribers (GPs near it, a private specialist
+    in the stronger groups) sharing 10 to 70 patients who live 15 to 30 km or more away, for 1 to
+    3 watched, often costly molecules, dispensed every 2 or 4 weeks for 3 to 12 months, with a
+    consultation at every other dispensing."""
+    rng, age = w.rng, w.age
     mols_all = ["oxycodone", "fentanyl", "pregabalin", "methylphenidate", "semaglutide", "arv_triple",
                 "lenalidomide", "buprenorphine"]
     for g, u in enumerate(w.levels(w.groups(3))):
@@ -1789,7 +1897,7 @@ def plant_additions(w, T):
         mols = [K[m] for m in rng.choice(mols_all, int(round(1 + 2 * u)), replace=False)]
         dmin = 15 + 15 * u
         far = w.dist[w.town, t] >= dmin
-        mules = pick_patients(far & (age >= 18) & (age <= 70), int(round(10 + 60 * u)))
+        mules = pick_patients(w, far & (age >= 18) & (age <= 70), int(round(10 + 60 * u)))
         for i, pt in enumerate(mules):
             doc = presc[i % len(presc)]
             mol = mols[i % len(mols)]
@@ -1806,8 +1914,12 @@ def plant_additions(w, T):
         w.plant("pharmacy_collusion", g, [("provider", ph)] + [("provider", x) for x in presc])
         w.used_pat.update(int(x) for x in mules)
 
-    # -- doctor_shopping: one patient, one watched molecule, many prescribers and pharmacies,
-    # overlapping supplies; some active a few months only.
+
+def plant_shopping(w, P):
+    """doctor_shopping: a patient aged 18-62 collecting one watched molecule from 3 to 12
+    prescribers (each seen that day or shortly before) and 2 to 8 pharmacies, a box every 10 to
+    5 days (boxes last about 28 days), for 3, 4, 6, 9 or 12 months of the year."""
+    rng, age = w.rng, w.age
     shop_mols = ["buprenorphine", "oxycodone", "pregabalin", "methylphenidate", "fentanyl", "tramadol", "zolpidem"]
     gps_all = [x for x, p in enumerate(w.prov) if p["specialty"] == "general_practice"]
     others = [x for x, p in enumerate(w.prov) if p["specialty"] in ("psychiatry", "neurology", "internal_medicine", "orthopaedics")]
@@ -1815,7 +1927,7 @@ def plant_additions(w, T):
     for g, u in enumerate(w.levels(w.groups(6))):
         mol = shop_mols[g % len(shop_mols)]
         lo, hi = (18, 35) if mol == "methylphenidate" else (18, 62)
-        pt = int(pick_patients((age >= lo) & (age <= hi), 1)[0])
+        pt = int(pick_patients(w, (age >= lo) & (age <= hi), 1)[0])
         npres = int(round(3 + 9 * u))
         nph = int(round(2 + 6 * u))
         t = w.town[pt]
@@ -1839,9 +1951,14 @@ def plant_additions(w, T):
         P.add(np.full(len(d), pt), who, cons_code, NEXT_OFFICE[np.maximum(d - rng.integers(0, 3, len(d)), 0)])
         w.plant("doctor_shopping", g, [("patient", pt)])
 
-    # -- dense_block: 3-15 providers of mixed professions billing a borrowed patient list,
-    # each a quarter to nine tenths of it, while keeping their own practice.
-    main = [t for t in range(len(w.towns)) if w.towns[t]["kind"] != "village"]
+
+def plant_dense_blocks(w, P):
+    """dense_block: 3 to 15 providers near one town (nurses, physiotherapists, a laboratory in
+    every other block, a GP in most large ones) billing a borrowed list of 25 to 140 patients
+    (70% from anywhere in the region, 30% from one remote town), each member a quarter to nine
+    tenths of the list, with a few weeks of care per patient, on top of its honest practice."""
+    rng, age = w.rng, w.age
+    main = main_towns(w)
     for g, u in enumerate(w.levels(w.groups(3))):
         size = int(round(3 + 12 * u))
         town = int(rng.choice(main))
@@ -1859,8 +1976,8 @@ def plant_additions(w, T):
             + near("physician")[:n_gp]
         L = int(round(25 + 115 * u))
         remote = int(rng.choice([t for t in range(len(w.towns)) if w.dist[t, town] > 20] or [0]))
-        lst = np.concatenate([pick_patients((age >= 18) & (age <= 85) & (w.town != town), int(L * 0.7)),
-                              pick_patients((age >= 18) & (age <= 85) & (w.town == remote), L - int(L * 0.7))])
+        lst = np.concatenate([pick_patients(w, (age >= 18) & (age <= 85) & (w.town != town), int(L * 0.7)),
+                              pick_patients(w, (age >= 18) & (age <= 85) & (w.town == remote), L - int(L * 0.7))])
         lst = np.unique(lst)
         w.used_pat.update(int(x) for x in lst)
         gp_member = [x for x in members if w.prov[x]["kind"] == "physician"]
@@ -1890,8 +2007,15 @@ def plant_additions(w, T):
                 P.add(pts[pos], mbr, np.where(rng.random(len(pos)) < 0.5, K["gp_consult"], K["gp_home"]), d)
         w.plant("dense_block", g, [("provider", x) for x in members])
 
-    # -- peer_outlier: far beyond peers of the same kind and specialty on one act per patient;
-    # some with only 6-15 patients.
+
+def plant_peer_outliers(w, T, P):
+    """peer_outlier: a provider billing one act 2.5 to 8 times its peers' median per patient
+    (peers: same kind and specialty); every third plant a small practice of 6 to 15 patients
+    (at least 4 times the median)."""
+    rng, age, n = w.rng, w.age, w.n
+    main = main_towns(w)
+    prov_kind = np.array([p["kind"] for p in w.prov])
+    prov_spec = np.array([p["specialty"] for p in w.prov])
     specs = [("physiotherapist", "physiotherapy", "physio_session"), ("physician", "general_practice", "gp_home"),
              ("nurse", "home_nursing", "nurse_wound"), ("dentist", "general_dentistry", "dent_filling3"),
              ("physician", "cardiology", "echo_heart"), ("physician", "ophthalmology", "fundus"),
@@ -1926,7 +2050,7 @@ def plant_additions(w, T):
             town = int(rng.choice(main))
             p = w.add_provider(kind, sp, town, course=12.0, weight=0.0)
             w.ident("provider", p, "address", w.address(town))
-            pts = pick_patients((age >= 20) & (w.dist[w.town, town] < 25), int(rng.integers(6, 16)))
+            pts = pick_patients(w, (age >= 20) & (w.dist[w.town, town] < 25), int(rng.integers(6, 16)))
             factor = max(factor, 4.0)
             have = np.zeros(len(pts))
         else:
@@ -1942,17 +2066,21 @@ def plant_additions(w, T):
             centre = [cc for lab in w.labs if lab["prov"] == p for cc in lab["centres"]][0]
         P.add(pts[pos], p, K[key], d, prescriber=presc, centre=centre)
         w.plant("peer_outlier", g, [("provider", p)])
-        w.peer_plants = getattr(w, "peer_plants", []) + [(p, key, round(factor, 1), len(pts))]
         g += 1
 
-    # -- mega_consumer: extreme consumption for age, sex and conditions, billed by one or two
-    # providers.
+
+def plant_mega_consumers(w, P):
+    """mega_consumer: a patient aged 22-64 without chronic treatment receiving, from one or
+    two nearby providers who bill nearly all of it: daily nursing on 150 to 365 days (wound care
+    every other day too in the strongest), 80 to 140 GP visits, 100 to 250 physiotherapy
+    sessions, or nursing forfaits with 30 to 60 GP visits."""
+    rng, age = w.rng, w.age
     nurses = [x for x, p in enumerate(w.prov) if p["specialty"] == "home_nursing"]
     gps = [x for x, p in enumerate(w.prov) if p["specialty"] == "general_practice" and not p.get("practice", {}).get("network")]
     physios = [x for pp in w.physio_practices if not pp.get("neuro") for x in pp["physios"]]
     for g, u in enumerate(w.levels(w.groups(5))):
         variant = g % 4
-        pt = int(pick_patients((age >= 22) & (age <= 64) & (w.n_chronic == 0), 1)[0])
+        pt = int(pick_patients(w, (age >= 22) & (age <= 64) & (w.n_chronic == 0), 1)[0])
         t = w.town[pt]
         close = lambda lst: (sorted(w.free(lst), key=lambda x: (w.dist[w.prov[x]["town"], t], x)) or [None])[0]
         members = [("patient", pt)]
@@ -1983,8 +2111,14 @@ def plant_additions(w, T):
             members.append(("provider", ph))
         w.plant("mega_consumer", g, members)
 
-    # -- atypical_private_practice: full-time hospital practitioners with a private activity a
-    # full-time post leaves no room for.
+
+def plant_atypical_private(w, T, P):
+    """atypical_private_practice: a full-time hospital practitioner billing privately (no
+    centre), on working days, 0.6 to 2.5 times its own hospital activity (honest full-timers:
+    none, or 2-10% of their consultations), to patients living within 30 km."""
+    rng, age = w.rng, w.age
+    hosp_lines_of = np.bincount(T["provider"][T["centre"] >= 0], minlength=len(w.prov))
+    fulltime = fulltime_consultants(w)
     for g, u in enumerate(w.levels(w.groups(3))):
         cands = [x for x in w.free(fulltime) if w.prov[x]["specialty"] not in HOSPITAL_ONLY]
         hl = hosp_lines_of
@@ -1995,7 +2129,7 @@ def plant_additions(w, T):
         target = int(round(hl[p] * (0.6 + 1.9 * u)))
         t = w.prov[p]["town"]
         npat = max(30, target // 3)
-        pts = pick_patients((age >= 15) & (w.dist[w.town, t] < 30), npat)
+        pts = pick_patients(w, (age >= 15) & (w.dist[w.town, t] < 30), npat)
         pos, d = distinct_days(w, rng.multinomial(target, np.ones(len(pts)) / len(pts)), OFFICE)
         sp = w.prov[p]["specialty"]
         P.add(pts[pos], p, K[CONSULT[sp]], d)
@@ -2005,11 +2139,12 @@ def plant_additions(w, T):
             m = rng.random(len(pos)) < 0.5
             P.add(pts[pos][m], p, K[tech], d[m])
         w.plant("atypical_private_practice", g, [("provider", p)])
-    return P, DB
 
 
 # ---------------------------------------------------------------------------------------------
 # Honest look-alikes
+
+
 def reserve_lookalikes(w, T):
     """After honest care, before plants: the nurses doing most twice-daily insulin rounds and the
     laboratory doing most glucose curves are look-alikes, never plants."""
@@ -2025,7 +2160,8 @@ def reserve_lookalikes(w, T):
 
 
 def lookalikes(w, T):
-    c = w.cond
+    """The honest look-alikes, each as (pattern resembled, entity type, entity, "family: why"),
+    none of them planted."""
     L = w.look
     truth_prov = {i for p, _, e, i in w.truth if e == "provider"}
     truth_pat = {i for p, _, e, i in w.truth if e == "patient"}
@@ -2132,7 +2268,7 @@ def lookalikes(w, T):
         for le in (old, new):
             L("entity_network", "legal_entity", le, "honest_succession",
               "practice company converted into a new company form: same manager and address, usual billing")
-    for person, a, b in w.pharmacist_pairs:
+    for _, a, b in w.pharmacist_pairs:
         for le in (a, b):
             L("entity_network", "legal_entity", le, "pharmacist_two_pharmacies",
               "pharmacist managing two pharmacies through two companies")
@@ -2143,6 +2279,8 @@ def lookalikes(w, T):
 
 # ---------------------------------------------------------------------------------------------
 # Identifiers and output
+
+
 def unique_numbers(rng, count, lo, hi):
     """`count` distinct random integers in [lo, hi), in random order."""
     out, seen = [], set()
@@ -2158,6 +2296,8 @@ def unique_numbers(rng, count, lo, hi):
 
 
 def make_ids(w):
+    """Identifiers by entity type: INAMI-style provider numbers (11 digits), 8-digit centre
+    numbers, KBO-style legal-entity numbers (10 digits with check), person and patient pseudonyms."""
     rng = w.rng
     serial = unique_numbers(rng, len(w.prov), 10000, 100000)
     pid = []
@@ -2179,6 +2319,7 @@ def make_ids(w):
 
 
 def write_csv(path, header, rows):
+    """Writes one CSV file (UTF-8, comma-separated, newline line ends)."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         wr = csv.writer(f, lineterminator="\n")
         wr.writerow(header)
@@ -2186,6 +2327,7 @@ def write_csv(path, header, rows):
 
 
 def write_claims(path, T, ids):
+    """Writes claims.csv from the claim columns, 500,000 lines at a time (amounts in euros)."""
     n = len(T["day"])
     prov = np.array(ids["provider"], dtype=object)
     pat = np.array(ids["patient"], dtype=object)
@@ -2209,6 +2351,7 @@ def write_claims(path, T, ids):
 
 
 def indicators():
+    """The three control-campaign indicators of the indicator_outlier plants, as written to indicators.json."""
     return {"indicators": [
         {"name": "central_antihypertensives_65plus",
          "label": "share of hypertension patients aged 65 or more given a central antihypertensive (ATC C02A)",
@@ -2330,6 +2473,7 @@ def generate(data_dir, truth_file, patients=20000, seed=1):
 
 
 def main(argv=None):
+    """The command line: generates the region and prints what was written."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data_dir")
     ap.add_argument("truth_file")
