@@ -1085,7 +1085,10 @@ def drop_repeats(T, E, nprov):
     ke = line_keys(E, nprov)
     keep = np.zeros(len(ke), bool)
     keep[np.unique(ke, return_index=True)[1]] = True
-    keep &= ~np.isin(ke, line_keys(T, nprov))
+    mine = np.zeros(int(max(T["patient"].max(), E["patient"].max())) + 1, bool)
+    mine[E["patient"]] = True                  # only these patients' lines can be repeated
+    near = {k: v[mine[T["patient"]]] for k, v in T.items()}
+    keep &= ~np.isin(ke, line_keys(near, nprov))
     return {k: v[keep] for k, v in E.items()}
 
 
@@ -1807,10 +1810,11 @@ def plant_additions(w, T):
 
 def pick_patients(w, mask, k):
     """Up to k patients of `mask`, none with a special condition, planted or a look-alike."""
-    idx = np.flatnonzero(mask & ~w.special)
-    cand = [int(i) for i in idx if int(i) not in w.used_pat and int(i) not in w.look_pat]
+    taken = np.zeros(w.n, bool)
+    taken[sorted(w.used_pat | w.look_pat)] = True
+    cand = np.flatnonzero(mask & ~w.special & ~taken)
     k = min(k, len(cand))
-    return np.array(sorted(w.rng.choice(cand, k, replace=False)), np.int64)
+    return np.sort(w.rng.choice(cand, k, replace=False)).astype(np.int64)
 
 
 def fulltime_consultants(w):
@@ -2014,8 +2018,8 @@ def plant_peer_outliers(w, T, P):
     (at least 4 times the median)."""
     rng, age, n = w.rng, w.age, w.n
     main = main_towns(w)
-    prov_kind = np.array([p["kind"] for p in w.prov])
-    prov_spec = np.array([p["specialty"] for p in w.prov])
+    peer_ids = {}
+    peer_of = np.array([peer_ids.setdefault((p["kind"], p["specialty"]), len(peer_ids)) for p in w.prov])
     specs = [("physiotherapist", "physiotherapy", "physio_session"), ("physician", "general_practice", "gp_home"),
              ("nurse", "home_nursing", "nurse_wound"), ("dentist", "general_dentistry", "dent_filling3"),
              ("physician", "cardiology", "echo_heart"), ("physician", "ophthalmology", "fundus"),
@@ -2024,7 +2028,9 @@ def plant_peer_outliers(w, T, P):
     def peer_act(kind, sp, key):
         """Lines of the act by the peer group: (providers, patients, median of the peers'
         lines per patient, free providers billing it to at least 20 patients)."""
-        m = (prov_kind[T["provider"]] == kind) & (prov_spec[T["provider"]] == sp) & (T["code"] == K[key])
+        if (kind, sp) not in peer_ids:
+            return None
+        m = (T["code"] == K[key]) & (peer_of[T["provider"]] == peer_ids[(kind, sp)])
         pp, pt = T["provider"][m], T["patient"][m]
         provs = np.unique(pp)
         if len(provs) < 5:
