@@ -1021,6 +1021,12 @@ def assign(w):
     w.priv = w.attr("priv")
     hc = np.array([h["centre"] for h in w.hospitals] + [-1])
     w.hosp_centre = hc[w.attr("hospital", -1).astype(np.int64)]
+    # The centre a GP of a health centre or a dentist of a dental centre bills through.
+    w.home_centre = np.full(len(w.prov), -1, np.int64)
+    for prac in w.gp_practices:
+        w.home_centre[prac["gps"]] = prac["centre"]
+    for d in w.dental:
+        w.home_centre[d["dentists"]] = d["centre"]
     w.spec_of = {}
     for sp, lst in w.spec.items():
         wt = [w.prov[x]["weight"] * (1.4 if w.towns[w.prov[x]["town"]]["kind"] == "city" else 1.0) for x in lst]
@@ -1226,8 +1232,8 @@ def honest_care(w):
     k = rng.integers(0, 5, len(preg))
     pos = np.repeat(np.arange(len(preg)), k)
     j = np.arange(len(pos)) - np.repeat(np.cumsum(k) - k, k)
-    d = NEXT_OFFICE[np.maximum(birth[pos] - 30 * (j + 1) + rng.integers(0, 7, len(pos)), 0)]
-    C.add(preg[pos], mw[pos], K["mw_prenatal"], d)
+    d = birth[pos] - 30 * (j + 1) + rng.integers(0, 7, len(pos))
+    C.add(preg[pos][d >= 0], mw[pos][d >= 0], K["mw_prenatal"], NEXT_OFFICE[d[d >= 0]])
     k = rng.integers(0, 4, len(preg))
     pos = np.repeat(np.arange(len(preg)), k)
     j = np.arange(len(pos)) - np.repeat(np.cumsum(k) - k, k)
@@ -1817,6 +1823,17 @@ def pick_patients(w, mask, k):
     return np.sort(w.rng.choice(cand, k, replace=False)).astype(np.int64)
 
 
+def channel(w, provs):
+    """The centre each line of these providers is billed through, as in their honest care: a
+    hospital doctor's hospital (at its hospital share), a health-centre GP's or a dental-centre
+    dentist's centre, otherwise none (private practice)."""
+    provs = np.asarray(provs, np.int64)
+    known = provs < len(w.priv)          # providers made for a plant after assignment: private
+    p = np.where(known, provs, 0)
+    at_hospital = known & (w.hosp_centre[p] >= 0) & (w.rng.random(len(provs)) >= w.priv[p])
+    return np.where(at_hospital, w.hosp_centre[p], np.where(known, w.home_centre[p], -1))
+
+
 def fulltime_consultants(w):
     """Full-time hospital practitioners of a specialty that consults."""
     return [i for i, p in enumerate(w.prov) if p.get("role") == "fulltime_hospital" and p["specialty"] in CONSULT]
@@ -1914,7 +1931,8 @@ def plant_collusion(w, P):
             qty = 2 if rng.random() < 0.3 * u else 1
             P.add(np.full(len(d), pt), ph, mol, d, prescriber=doc, qty=qty)
             cons = np.maximum(d - rng.integers(0, 3, len(d)), 0)
-            P.add(np.full(len(d), pt)[::2], doc, K["gp_consult"], NEXT_OFFICE[cons][::2])
+            P.add(np.full(len(d), pt)[::2], doc, K["gp_consult"], NEXT_OFFICE[cons][::2],
+                  centre=channel(w, np.full(len(d[::2]), doc)))
         w.plant("pharmacy_collusion", g, [("provider", ph)] + [("provider", x) for x in presc])
         w.used_pat.update(int(x) for x in mules)
 
@@ -1952,7 +1970,8 @@ def plant_shopping(w, P):
         P.add(np.full(len(d), pt), where, K[mol], d, prescriber=who)
         cons_code = np.array([K[CONSULT.get(w.prov[x]["specialty"], "gp_consult")] if w.prov[x]["specialty"] != "general_practice"
                               else K["gp_consult"] for x in who])
-        P.add(np.full(len(d), pt), who, cons_code, NEXT_OFFICE[np.maximum(d - rng.integers(0, 3, len(d)), 0)])
+        P.add(np.full(len(d), pt), who, cons_code, NEXT_OFFICE[np.maximum(d - rng.integers(0, 3, len(d)), 0)],
+              centre=channel(w, who))
         w.plant("doctor_shopping", g, [("patient", pt)])
 
 
@@ -2008,7 +2027,8 @@ def plant_dense_blocks(w, P):
                     P.add(pts[pos], mbr, K[key], d, prescriber=presc[pos], centre=site)
             else:
                 pos, d = distinct_days(w, rng.integers(2, 6, len(pts)), OFFICE)
-                P.add(pts[pos], mbr, np.where(rng.random(len(pos)) < 0.5, K["gp_consult"], K["gp_home"]), d)
+                P.add(pts[pos], mbr, np.where(rng.random(len(pos)) < 0.5, K["gp_consult"], K["gp_home"]), d,
+                      centre=channel(w, np.full(len(pos), mbr)))
         w.plant("dense_block", g, [("provider", x) for x in members])
 
 
@@ -2067,9 +2087,10 @@ def plant_peer_outliers(w, T, P):
         add = np.maximum(0, np.round(target * rng.uniform(0.8, 1.2, len(pts)) - have)).astype(np.int64)
         pos, d = distinct_days(w, add, OFFICE if kind != "nurse" else np.arange(NDAYS))
         presc = w.gp[pts[pos]] if kind in ("nurse", "physiotherapist", "laboratory") else -1
-        centre = -1
         if kind == "laboratory":
             centre = [cc for lab in w.labs if lab["prov"] == p for cc in lab["centres"]][0]
+        else:
+            centre = channel(w, np.full(len(pos), p))
         P.add(pts[pos], p, K[key], d, prescriber=presc, centre=centre)
         w.plant("peer_outlier", g, [("provider", p)])
         g += 1
@@ -2106,7 +2127,8 @@ def plant_mega_consumers(w, P):
             gp = close(gps)
             v = int(round(80 + 60 * u if variant == 1 else 30 + 30 * u))
             d = np.sort(rng.choice(OFFICE, v, replace=False))
-            P.add(np.full(v, pt), gp, np.where(rng.random(v) < 0.5, K["gp_consult"], K["gp_home"]), d)
+            P.add(np.full(v, pt), gp, np.where(rng.random(v) < 0.5, K["gp_consult"], K["gp_home"]), d,
+                  centre=channel(w, np.full(v, gp)))
             members.append(("provider", gp))
             w.used_prov.add(gp)
         if variant == 2:
