@@ -1004,6 +1004,7 @@ def assign(w):
     w.pharmacy2 = ph[gravity(w, [w.prov[x]["town"] for x in ph], pw, 8)]
     # Nursing practice, physiotherapist, dental practice, lab company.
     npr = w.nurse_practices
+    w.main_nurse_key = rng.integers(0, 1 << 30, n)     # which team member is a patient's main nurse
     w.nurse_prac = gravity(w, [p["town"] for p in npr], [len(p["nurses"]) for p in npr], 4)
     phys = [(x, p["town"]) for p in w.physio_practices if not p.get("neuro") for x in p["physios"]]
     w.physio = np.array([x for x, _ in phys])[gravity(w, [t for _, t in phys], [1.0] * len(phys), 5)]
@@ -1098,15 +1099,16 @@ def drop_repeats(T, E, nprov):
     return {k: v[keep] for k, v in E.items()}
 
 
-def team_member(w, practice_index, members_lists, primary_share=0.6):
-    """Per event, a member of the team: the first (primary) member with `primary_share`,
-    otherwise any member."""
+def team_member(w, pats, practice_index, members_lists, primary_share=0.6):
+    """Per event (one patient's care by one team), a member of the team: the patient's own main
+    nurse with `primary_share`, otherwise any member (they take turns)."""
     rng = w.rng
     sizes = np.array([len(m) for m in members_lists])
     flat = np.concatenate([np.asarray(m) for m in members_lists])
     off = np.cumsum(np.r_[0, sizes[:-1]])
     k = (rng.random(len(practice_index)) * sizes[practice_index]).astype(np.int64)
-    k = np.where(rng.random(len(practice_index)) < primary_share, 0, k)
+    main = w.main_nurse_key[pats] % sizes[practice_index]
+    k = np.where(rng.random(len(practice_index)) < primary_share, main, k)
     return flat[off[practice_index] + k]
 
 
@@ -1454,7 +1456,7 @@ def hospital_care(w, C):
     start = np.minimum(adm[inj] + los[inj], NDAYS - 1)
     pos, d = series(w, inj, 1, 0, start, start + length)
     pt = pat[inj][pos]
-    nurse = team_member(w, w.nurse_prac[pt], [p["nurses"] for p in w.nurse_practices])
+    nurse = team_member(w, pt, w.nurse_prac[pt], [p["nurses"] for p in w.nurse_practices])
     C.add(pt, nurse, K["nurse_injection"], d, prescriber=surgeon[inj][pos])
     # Dialysis: three sessions a week, darbepoetin monthly from the hospital pharmacy.
     dia = np.flatnonzero(c["dialysis"])
@@ -1503,7 +1505,7 @@ def nursing_care(w, C):
     start = np.where(rng.random(len(dep)) < 0.8, 0, rng.integers(0, 330, len(dep)))
     pos, d = series(w, dep, 1, 0, start)
     pt = dep[pos]
-    C.add(pt, team_member(w, w.nurse_prac[pt], teams), np.array([K["nurse_fa"], K["nurse_fb"], K["nurse_fc"]])[sev[pos]],
+    C.add(pt, team_member(w, pt, w.nurse_prac[pt], teams), np.array([K["nurse_fa"], K["nurse_fb"], K["nurse_fc"]])[sev[pos]],
           d, prescriber=w.gp[pt])
     # Insulin-dependent elderly at home: two injection visits a day.
     ins = np.flatnonzero(c["insulin_nursing"])
@@ -1511,7 +1513,7 @@ def nursing_care(w, C):
     pos, d = series(w, ins, 1, 0, np.zeros(len(ins), np.int64))
     for _ in range(2):
         pt = ins[pos]
-        C.add(pt, team_member(w, w.nurse_prac[pt], teams), K["nurse_insulin"], d, prescriber=w.gp[pt])
+        C.add(pt, team_member(w, pt, w.nurse_prac[pt], teams), K["nurse_insulin"], d, prescriber=w.gp[pt])
     # Wound-care courses.
     wd = np.flatnonzero((age >= 50) & (rng.random(n) < 0.025) | c["diab"] & (rng.random(n) < 0.03))
     length = rng.integers(14, 60, len(wd))
@@ -1521,14 +1523,14 @@ def nursing_care(w, C):
         m = every == e
         pos, d = series(w, wd[m], e, 0, start[m], start[m] + length[m])
         pt = wd[m][pos]
-        C.add(pt, team_member(w, w.nurse_prac[pt], teams), K["nurse_wound"], d, prescriber=w.gp[pt])
+        C.add(pt, team_member(w, pt, w.nurse_prac[pt], teams), K["nurse_wound"], d, prescriber=w.gp[pt])
     # Nursing homes: the home's nurses bill a daily forfait for each resident; the home's
     # physiotherapist treats some residents twice a week.
     res = np.flatnonzero(c["nursing_home"])
     sev = rng.choice(2, len(res), p=[0.55, 0.45])
     pos, d = series(w, res, 1, 0, np.zeros(len(res), np.int64))
     pt = res[pos]
-    C.add(pt, team_member(w, w.home_of[pt], [h["nurses"] for h in w.nursing_homes], 0.3),
+    C.add(pt, team_member(w, pt, w.home_of[pt], [h["nurses"] for h in w.nursing_homes], 0.3),
           np.array([K["nurse_fb"], K["nurse_fc"]])[sev[pos]], d, prescriber=w.gp[pt])
     ph = res[rng.random(len(res)) < 0.4]
     pos, i = office_series(w, ph, 2.5, np.zeros(len(ph), np.int64))
@@ -1544,7 +1546,7 @@ def nursing_care(w, C):
     w.palliative = pal
     pos, d = series(w, pal, 1, 0, start, death)
     pt = pal[pos]
-    C.add(pt, team_member(w, w.nurse_prac[pt], teams), K["nurse_palliative"], d, prescriber=w.gp[pt])
+    C.add(pt, team_member(w, pt, w.nurse_prac[pt], teams), K["nurse_palliative"], d, prescriber=w.gp[pt])
     pos, d = series(w, pal, 7, 1, start, death)
     C.add(pal[pos], w.gp[pal[pos]], K["gp_home"], d)
     pteam = w.spec_of["palliative_care"][pal]
@@ -1586,6 +1588,9 @@ def physio_care(w, C):
     i = np.searchsorted(OFFICE, start)[pos] + off
     keep = i < len(OFFICE)
     pos, d, k = pos[keep], OFFICE[i[keep]], k[keep]
+    # A patient's two courses with the same physiotherapist never give two sessions in a day.
+    first = np.unique((pat[pos] * len(w.prov) + phys[pos]) * NDAYS + d, return_index=True)[1]
+    pos, d, k = pos[first], d[first], k[first]
     C.add(pat[pos], phys[pos], np.where(k == 0, K["physio_first"], K["physio_session"]), d, prescriber=presc[pos])
     # Neurological patients: heavy-pathology sessions 2-3 times a week through the year, most
     # with a neuro-rehabilitation physiotherapist.
@@ -2215,6 +2220,17 @@ def lookalikes(w, T):
             L("dense_block", "provider", x, "nursing_home_team",
               "team of a nursing home (postcode %s): the same nurses, physiotherapist and GP for the same residents"
               % w.towns[h["town"]]["pc"])
+    for h in w.nursing_homes:
+        for x in h["nurses"]:
+            L("peer_outlier", "provider", x, "nursing_home_team",
+              "nursing-home nurse billing a daily forfait all year for every resident")
+    for hd in w.hospitals:
+        team = [d for sp in ("surgery", "anaesthesiology", "radiology") for d in hd["staff"].get(sp, [])]
+        for x in team:
+            L("dense_block", "provider", x, "hospital_surgical_team",
+              "hospital surgeon, anaesthetist or radiologist: the same few of them for every operated patient")
+        L("pharmacy_collusion", "provider", hd["pharmacy"], "hospital_pharmacy",
+          "hospital pharmacy dispensing dialysis and chemotherapy drugs to patients from the whole region")
     for p in w.nurse_practices:
         if len(p["nurses"]) >= 3:
             for x in p["nurses"]:
