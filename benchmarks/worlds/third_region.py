@@ -248,8 +248,6 @@ PROFILES = {
     "daily": _profile([1, 1, 1, 1, 1, 1, 1], [1] * 12, 1.0),
 }
 # The next day a pharmacy (Mon-Sat, not holidays) or an office (Mon-Fri) is open.
-
-
 def _next_open(open_mask):
     """For each day of the year, the same or next day on which `open_mask` is true (the last day if none)."""
     nxt = np.arange(NDAYS)
@@ -398,8 +396,6 @@ class World:
 
 # ---------------------------------------------------------------------------------------------
 # Geography
-
-
 def build_geography(w):
     """Towns: city districts (4000, 4010, ...), market towns and villages in a northern and a
     rural southern province; coordinates in km, the city at the origin; population shares."""
@@ -466,8 +462,6 @@ def alloc(w, per_patients, min_pop=0, kinds=("city", "town", "village")):
 
 # ---------------------------------------------------------------------------------------------
 # Organisations and providers
-
-
 def company(w, name, town, kind="company", accountant_p=0.25):
     """A legal entity with an address (a quarter at the accountant's office, some of those paid
     on its pooled client account) and a bank account."""
@@ -1038,8 +1032,6 @@ def assign(w):
 
 # ---------------------------------------------------------------------------------------------
 # Honest care
-
-
 def series(w, owners, period, jitter=3, start=None, end=None):
     """Events every `period` days (± jitter) for each owner between start and end (days of the
     year). Returns (position of the owner in `owners`, day)."""
@@ -1650,11 +1642,10 @@ def dental_care(w, C):
 
 # ---------------------------------------------------------------------------------------------
 # Plants that change how honest care is produced (decided before it is generated)
-
-
 def plant_structures(w):
-    """Entity networks (legal entities, centres, practitioners, phoenix successions) and the
-    indicator outliers' prescribing habits; both must exist before care is generated."""
+    """The honest prescribing habits for central antihypertensives, and the entity networks
+    (legal entities, centres, their practitioners, phoenix successions): both must exist before
+    care is generated."""
     rng = w.rng
     main = main_towns(w)
     # Honest GP propensity to add a central antihypertensive for 65+ hypertensive patients.
@@ -1797,8 +1788,6 @@ def apply_structures(w, T):
 
 # ---------------------------------------------------------------------------------------------
 # Plants added on top of honest care
-
-
 def plant_additions(w, T):
     """Plants added on top of honest care. Returns (new lines, re-billed lines): the second are
     repeats on purpose (double billing); the first must repeat no existing line."""
@@ -2176,8 +2165,6 @@ def plant_atypical_private(w, T, P):
 
 # ---------------------------------------------------------------------------------------------
 # Honest look-alikes
-
-
 def reserve_lookalikes(w, T):
     """After honest care, before plants: the nurses doing most twice-daily insulin rounds and the
     laboratory doing most glucose curves are look-alikes, never plants."""
@@ -2323,8 +2310,6 @@ def lookalikes(w, T):
 
 # ---------------------------------------------------------------------------------------------
 # Identifiers and output
-
-
 def unique_numbers(rng, count, lo, hi):
     """`count` distinct random integers in [lo, hi), in random order."""
     out, seen = [], set()
