@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from .auth import KeyRing
 from .deps import Results
 from .models import Message
-from .routes import alerts, audit, communities, entities, health, paths, runs
+from .routes import alerts, audit, browser, communities, entities, health, paths, runs
 from runs.store import NotFound, Store, StoreError
 
 
@@ -67,4 +67,5 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None)
     app.include_router(v1)
     # the bare paths a load balancer or orchestrator probes
     app.include_router(health.router, include_in_schema=False)
+    app.include_router(browser.router)     # the Neo4j Browser's style, guide and favourites: public
     return app
