@@ -335,3 +335,57 @@ def test_a_schedule_publishes_to_neo4j_and_a_dead_server_fails_only_the_publicat
     alerts = {a for (a,) in results(Store(tmp_path / "store"), live["run_id"], "SELECT alert_id FROM alerts")}
     assert {r["id"] for r in q(server, "MATCH (a:Alert) RETURN a.id AS id")} == alerts
     assert q(server, "MATCH (a:Alert) WHERE a.run_id <> $run RETURN count(a) AS c", run=live["run_id"]) == [{"c": 0}]
+
+
+def test_every_guide_slide_runs_on_the_synced_data(server, synced):
+    """Each slide's step 1 (the example parameters) gives exactly the parameters its saved query
+    needs, and step 2 then finds something (GDS statements: see the next test)."""
+    from queries import HERE, parameters
+    ns.sync(synced["store"], server, synced["first"], batch_size=4000)
+    pairs = re.findall(r"\{\{example:(\w+) for ([\w ]+)\}\}", (HERE / "guide.html").read_text())
+    assert len(pairs) == 10
+    for example, statements in pairs:
+        rows = q(server, cypher(f"guide_example_{example}"))
+        assert len(rows) == 1, example
+        statements = statements.split()
+        assert set(rows[0]) == {p for s in statements for p in parameters(s)}, example
+        for name in statements:
+            if name.startswith("saved_"):
+                assert ns.run_saved(server, name, rows[0]), (example, name, rows[0])
+
+
+def test_gds_recomputes_communities_and_pagerank_of_an_investigators_subgraph(neo4j_server, server, synced):
+    assert neo4j_server.gds, "OpenGDS should load as a plugin of the test server (tests/neo4j_server.py)"
+    store, run = synced["store"], synced["first"]
+    ns.sync(store, server, run, batch_size=4000)      # (a resync when the test before ran)
+    params = q(server, cypher("guide_example_gds_neighbourhood"))[0]
+    q(server, cypher("gds_drop_graph"), graph_name=params["graph_name"])
+    projected = q(server, cypher("gds_project_neighbourhood"), **params)[0]
+    members = q(server, "MATCH path = (s:Entity {id: $entity_id})-[*0..2]-(n:Entity) "
+                        "WHERE all(x IN nodes(path)[1..] WHERE coalesce(x.degree, 0) <= $max_degree) "
+                        "RETURN count(DISTINCT n) AS c", **params)[0]["c"]
+    assert projected["nodes"] == members > 20 and projected["relationships"] > projected["nodes"]
+    communities = q(server, cypher("gds_leiden_stream"), graph_name=params["graph_name"])
+    assert sum(c["size"] for c in communities) == members
+    # the planted dense block's providers end up in one community of their neighbourhood
+    alert, = results(store, run, f"SELECT alert_id FROM alert_entities WHERE entity_id = '{params['entity_id']}' "
+                                 "AND alert_id LIKE 'dense_block:%' ORDER BY 1 LIMIT 1")[0]
+    block = {e for (e,) in results(store, run, f"SELECT entity_id FROM alert_entities WHERE alert_id = '{alert}' "
+                                               "AND role = 'biller'")}
+    homes = {c["community"] for c in communities for m in c["members"] if m["id"] in block}
+    assert len(block) >= 3 and len(homes) == 1
+    ranks = q(server, cypher("gds_pagerank_stream"), graph_name=params["graph_name"], limit=params["limit"])
+    scores = [r["pagerank"] for r in ranks]
+    assert len(ranks) == min(params["limit"], members) and scores == sorted(scores, reverse=True)
+    # against networkx on the same undirected, weighted subgraph: the same most central entity
+    edges = q(server, "MATCH path = (s:Entity {id: $entity_id})-[*0..2]-(n:Entity) "
+                      "WHERE all(x IN nodes(path)[1..] WHERE coalesce(x.degree, 0) <= $max_degree) "
+                      "WITH collect(DISTINCT n) AS m UNWIND m AS a MATCH (a)-[r]->(b) WHERE b IN m "
+                      "RETURN a.id AS a, b.id AS b, toFloat(coalesce(r.n, 1)) AS w", **params)
+    g = nx.MultiDiGraph()
+    for e in edges:
+        g.add_edge(e["a"], e["b"], weight=e["w"])
+        g.add_edge(e["b"], e["a"], weight=e["w"])
+    want = nx.pagerank(g, weight="weight")
+    assert ranks[0]["entity_id"] == max(want, key=want.get)
+    assert q(server, cypher("gds_drop_graph"), graph_name=params["graph_name"]) == [{"dropped": params["graph_name"]}]
