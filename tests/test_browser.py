@@ -125,7 +125,7 @@ def drawn(graph) -> list[dict]:
     out = []
     for node in graph.locator("g.node").all():
         circle = node.locator("circle.b-outline")
-        out.append({"caption": "".join(t.strip() for t in node.locator("text.caption").all_inner_texts()),
+        out.append({"caption": "".join(t.strip() for t in node.locator("text.caption").all_text_contents()),
                     "fill": circle.get_attribute("fill").upper(), "ring": circle.get_attribute("stroke").upper()})
     return out
 
@@ -168,7 +168,7 @@ def test_the_double_billing_slide_draws_the_styled_path(browser_page, neo4j_serv
     assert {"Provider", "Centre", "Patient", "Flagged"} <= kinds      # a hospital path, not only re-billed lines
     check_drawing(graph, want)
     # relationships carry their captions: the practitioner's full-time post, the lines billed
-    captions = graph.locator("g.relationship text").all_inner_texts()
+    captions = graph.locator("g.relationship text").all_text_contents()
     assert any(c.startswith("fulltime") for c in captions) and any(c.strip().isdigit() for c in captions)
 
 
