@@ -19,7 +19,7 @@ from runs.store import Store
 from . import errors
 from .auth import KeyRing
 from .deps import Results
-from .routes import alerts, audit, communities, entities, health, paths, runs
+from .routes import alerts, audit, browser, communities, entities, health, paths, runs
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -62,4 +62,5 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
     app.include_router(v1)
     # the bare paths a load balancer or orchestrator probes
     app.include_router(health.router, include_in_schema=False)
+    app.include_router(browser.router)     # the Neo4j Browser's style, guide and favourites: public
     return app

@@ -8,11 +8,11 @@
    `Centre`, `LegalEntity` or `Person`, keyed by `key` = `<entity_type>:<id>`, risk, reasons,
    communities and centrality as properties), their relationships with the aggregates, `Alert`
    nodes linked to their entities by `INVOLVES {role}`, `Community` nodes linked by `MEMBER_OF`.
+   An entity's derived labels (`Prescriber`, `Pharmacy`, `Laboratory`, `Flagged`, `AtRisk`) are
+   set and removed in the statement that upserts it (Cypher's dynamic labels, Neo4j 5.26+).
    Each batch's transaction also records how many batches are done in a `SyncState` node, so an
    interrupted sync of the same run resumes after the last committed batch.
-3. `sync_label_*`: derived labels (`Prescriber`, `Pharmacy`, `Laboratory`, `Flagged`,
-   `AtRisk`), set and removed in rounds until nothing changes.
-4. `sync_stale_*`: whatever an older run wrote and this one did not (alerts, communities,
+3. `sync_stale_*`: whatever an older run wrote and this one did not (alerts, communities,
    entities, relationships) is deleted, so nothing old looks current.
 
 Everything is MERGE on keys, so a rerun changes nothing. The rows come from the run's results
@@ -39,7 +39,7 @@ LABELS = {"provider": "Provider", "patient": "Patient", "centre": "Centre",
           "legal_entity": "LegalEntity", "person": "Person"}
 RELS = ("BILLED", "DISPENSED_TO", "PRESCRIBED_FOR", "FLOWS_TO", "WORKS_AT", "OPERATED_BY",
         "BILLS_UNDER", "OFFICER_OF", "SHARES_IDENTIFIER")
-DERIVED_LABELS = ("prescriber", "pharmacy", "laboratory", "flagged", "at_risk")
+DERIVED_LABELS = ("Prescriber", "Pharmacy", "Laboratory", "Flagged", "AtRisk")
 
 
 class Neo4jError(FraudnetError):
@@ -67,7 +67,9 @@ class Neo4jSettings:
 
     def driver(self):
         import neo4j
-        return neo4j.GraphDatabase.driver(self.uri, auth=(self.user, self.password))
+        # notifications off: a first sync's reads of properties not yet written are not warnings
+        return neo4j.GraphDatabase.driver(self.uri, auth=(self.user, self.password),
+                                          notifications_min_severity="OFF")
 
 
 # --- what is read from the results file: one SQL per upsert step --------------------------------
@@ -77,7 +79,14 @@ SELECT n.node_id AS key, n.entity_id AS id, n.kind, n.specialty, n.name, n.postc
        CASE WHEN n.name IS NULL THEN n.entity_id ELSE n.name || ' (' || n.entity_id || ')' END AS caption,
        d.degree, r.score AS risk, r.direct_score AS risk_direct, r.network_score AS risk_network,
        r.reasons, r.alerts AS alert_count, c.pagerank, c.betweenness, c.participation, c.broker,
-       m.communities
+       m.communities,
+       -- the derived labels (the same rules in the sync and the bulk import files)
+       list_filter([CASE WHEN n.entity_type = 'provider' AND coalesce(n.roles, '') LIKE '%prescriber%' THEN 'Prescriber' END,
+                    CASE WHEN n.entity_type = 'provider' AND n.kind = 'pharmacy' THEN 'Pharmacy' END,
+                    CASE WHEN n.entity_type = 'provider' AND n.kind = 'laboratory' THEN 'Laboratory' END,
+                    CASE WHEN coalesce(r.direct_score, 0) > 0 THEN 'Flagged' END,
+                    CASE WHEN coalesce(r.direct_score, 0) = 0 AND coalesce(r.score, 0) > 0 THEN 'AtRisk' END],
+                   lambda x: x IS NOT NULL) AS labels
 FROM nodes n
 LEFT JOIN node_degree d USING (node_id)
 LEFT JOIN entity_risk r ON r.entity_type = n.entity_type AND r.entity_id = n.entity_id
@@ -116,11 +125,11 @@ class Step:
     sql: str                # rows, from the results file
     params: tuple = ()      # SQL parameters, as (name, value) pairs
     top: tuple = ()         # columns passed as row fields; the others go into row["props"]
-    props: bool = True
+    props: bool = True      # (but for src, dst and labels, which are never properties)
 
 
 def upsert_steps() -> list[Step]:
-    steps = [Step(f"sync_nodes_{t}", _NODE_ROWS, (("entity_type", t),), ("key",)) for t in LABELS]
+    steps = [Step(f"sync_nodes_{t}", _NODE_ROWS, (("entity_type", t),), ("key", "labels")) for t in LABELS]
     steps += [Step(f"sync_rels_{r.lower()}", _REL_ROWS, (("rel", r),), ("src", "dst", "key")) for r in RELS]
     steps += [Step("sync_alerts", _ALERT_ROWS, (), ("id",)),
               Step("sync_alert_entities", _ALERT_ENTITY_ROWS, (), ("alert_id", "key", "role"), False),
@@ -136,7 +145,7 @@ def _rows(con, step: Step, batch_size: int) -> Iterator[list[dict]]:
         for r in batch.to_pylist():
             row = {k: r[k] for k in step.top}
             if step.props:
-                row["props"] = {k: v for k, v in r.items() if v is not None and k not in ("src", "dst")}
+                row["props"] = {k: v for k, v in r.items() if v is not None and k not in ("src", "dst", "labels")}
             out.append(row)
         if out:
             yield out
@@ -169,17 +178,16 @@ def schema(settings: Neo4jSettings, driver=None) -> list[str]:
 
 def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch_size: int = 5000,
          progress: Progress | None = None) -> dict:
-    """Write run `run_id` (the published one by default) of `store` to Neo4j; returns a report:
-    rows written per statement, batches skipped by a resume, labels changed, stale items deleted.
+    """Write run `run_id` (the current one by default) of `store` to Neo4j; returns a report:
+    rows written per statement, batches skipped by a resume, labels added and removed, stale items
+    deleted.
 
     Raises `Neo4jError` if the server cannot be reached; a failure part-way leaves a state from
     which the next `sync` of the same run resumes.
     """
     import neo4j
 
-    run_id = run_id or store.current()
-    if run_id is None:
-        raise Neo4jError("nothing to sync: the store has no published run yet (run `fraudnet scan` first)")
+    run_id = store.resolve(run_id)
     con = store.connect(run_id)
     t0 = time.perf_counter()
     report = {"run_id": run_id, "database": settings.database, "written": {}, "seconds_by_statement": {},
@@ -208,6 +216,7 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
                 steps = upsert_steps()
                 total = sum(-(-_count_rows(con, s) // batch_size) for s in steps)
                 k = 0
+                labels = {"added": 0, "removed": 0}
                 for step in steps:
                     text = cypher(step.statement)
                     written, t1 = 0, time.perf_counter()
@@ -216,15 +225,15 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
                         written += len(rows)
                         if k <= skip:
                             continue
-                        _write_batch(session, text, rows, run_id, step.statement, k)
+                        counters = _write_batch(session, text, rows, run_id, step.statement, k)
+                        labels["added"] += counters.labels_added
+                        labels["removed"] += counters.labels_removed
                         if progress:
                             progress(step.statement, k, total)
                     report["written"][step.statement] = written
                     report["seconds_by_statement"][step.statement] = round(time.perf_counter() - t1, 2)
                 report["batches"] = k
-                report["labels_changed"] = {
-                    name: _until_done(session, cypher(f"sync_label_{name}"), {"limit": batch_size}, "changed")
-                    for name in DERIVED_LABELS}
+                report["labels"] = labels
                 report["stale_deleted"] = {
                     what: _until_done(session, cypher(f"sync_stale_{what}"),
                                       {"run_id": run_id, "limit": batch_size}, "deleted")
@@ -248,10 +257,11 @@ def _write_batch(session, text: str, rows: list[dict], run_id: str, statement: s
     @neo4j.unit_of_work(metadata={"app": "fraudnet", "fraudnet_run": run_id, "statement": statement,
                                   "batch": k})
     def work(tx):
-        tx.run(text, rows=rows, run_id=run_id).consume()
+        summary = tx.run(text, rows=rows, run_id=run_id, derived=list(DERIVED_LABELS)).consume()
         tx.run(cypher("sync_state_write"), id=STATE_ID, props={"done": k}).consume()
+        return summary.counters
 
-    session.execute_write(work)
+    return session.execute_write(work)
 
 
 def _until_done(session, text: str, params: dict, column: str) -> int:

@@ -14,13 +14,8 @@ from pathlib import Path
 from .neo4j import LABELS, RELS, _ALERT_ROWS, _COMMUNITY_ROWS, _NODE_ROWS
 from runs.store import Store
 
-# derived labels, the same rules as queries/sync_label_*.cypher
-_LABEL_EXPR = """concat_ws(';', 'Entity', $label,
-    CASE WHEN coalesce(roles, '') LIKE '%prescriber%' AND $label = 'Provider' THEN 'Prescriber' END,
-    CASE WHEN coalesce(kind, '') = 'pharmacy' AND $label = 'Provider' THEN 'Pharmacy' END,
-    CASE WHEN coalesce(kind, '') = 'laboratory' AND $label = 'Provider' THEN 'Laboratory' END,
-    CASE WHEN coalesce(risk_direct, 0) > 0 THEN 'Flagged' END,
-    CASE WHEN coalesce(risk_direct, 0) = 0 AND coalesce(risk, 0) > 0 THEN 'AtRisk' END)"""
+# the type label and the derived labels the sync sets (computed by the same SQL, _NODE_ROWS)
+_LABEL_EXPR = "array_to_string(['Entity', $label] || labels, ';')"
 
 _NODE_COLUMNS = [("key", "key:ID(Entity)"), ("id", "id"), ("kind", "kind"), ("specialty", "specialty"),
                  ("name", "name"), ("postcode", "postcode"), ("roles", "roles"), ("caption", "caption"),
@@ -54,7 +49,7 @@ def export(store: Store, directory: str | Path, run_id: str | None = None) -> di
     returns {file stem: rows}. The folder's `import.sh` runs neo4j-admin on them."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    run_id = run_id or store.current()
+    run_id = store.resolve(run_id)
     con = store.connect(run_id)
     nodes, rels, counts = [], [], {}
 
