@@ -1,13 +1,16 @@
-"""Request dependencies: the store's results, the caller's identity and role, shared parameters."""
+"""Request dependencies: the store's results, the caller's identity and role, the heavy calls'
+per-key limit, the audit of reads, shared parameters."""
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from typing import Annotated
 
 import duckdb
 from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
+from runs.audit import audit
 from runs.store import Store
 
 from .auth import Principal
@@ -50,7 +53,37 @@ def get_results(request: Request) -> Results:
     return request.app.state.results
 
 
+class HeavyCalls:
+    """At most `limit` heavy calls (neighbourhoods, paths, exports, change reports) running at
+    once per key; one more is refused with 429, so one analyst's burst cannot take the threads
+    and cores every other analyst needs."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._running: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def take(self, name: str):
+        with self._lock:
+            if self._running[name] >= self.limit:
+                raise HTTPException(429, f"key {name!r} already has {self.limit} heavy call(s) running "
+                                         f"(neighbourhoods, paths, exports, change reports): retry when one ends",
+                                    headers={"Retry-After": "1"})
+            self._running[name] += 1
+
+    def give_back(self, name: str):
+        with self._lock:
+            self._running[name] -= 1
+            if not self._running[name]:
+                del self._running[name]
+
+
 def principal(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
+    """The caller, as `api.guard.Guard` authenticated it before the body was read (or checked
+    here when the app runs without it)."""
+    who = getattr(request.state, "principal", None)
+    if who is not None:
+        return who
     if not key:
         raise HTTPException(401, "missing API key: send it in the X-API-Key header")
     who = request.app.state.keys.check(key)
@@ -66,8 +99,35 @@ def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
     return who
 
 
+def heavy(request: Request, who: Annotated[Principal, Depends(principal)]):
+    """A heavy call's slot for the caller's key, held until the call ends. Raises 429."""
+    calls: HeavyCalls = request.app.state.heavy_calls
+    calls.take(who.name)
+    try:
+        yield who
+    finally:
+        calls.give_back(who.name)
+
+
+class Auditor:
+    """Writes the caller's reads to the store's audit log (`runs.audit`); raises
+    `AuditUnavailable` (503) when it cannot, so the read is refused, not served unaudited."""
+
+    def __init__(self, store: Store, who: Principal):
+        self.store, self.who = store, who
+
+    def __call__(self, action: str, target: str, run_id: str | None = None, rows: int | None = None):
+        audit(self.store, self.who.name, self.who.role, action, target, run_id, rows)
+
+
+def auditor(request: Request, who: Annotated[Principal, Depends(principal)]) -> Auditor:
+    return Auditor(request.app.state.store, who)
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 ResultsDep = Annotated[Results, Depends(get_results)]
 CurrentUser = Annotated[Principal, Depends(principal)]
 AdminUser = Annotated[Principal, Depends(admin)]
+HeavyUser = Annotated[Principal, Depends(heavy)]
+Audit = Annotated[Auditor, Depends(auditor)]
 RunQuery = Annotated[str | None, Query(description="a run id (default: the current run)")]

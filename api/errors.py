@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from contract.errors import (Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound, NotReady, Refused,
+from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound, NotReady, Refused,
                              SettingsError)
 
 from .models import Message
@@ -18,6 +18,7 @@ DESCRIPTIONS = {
     403: "the key's role does not allow this",
     404: "no such run, alert, entity, community or case; or no current run yet",
     409: "the run has no results in its state, a scan is running, or the request conflicts with the state",
+    408: "the request body did not arrive in time",
     413: "the request body is too large",
     422: "a parameter or the body is invalid; `detail` names it",
     429: "too many heavy calls at once for this key",
@@ -45,6 +46,8 @@ def status_and_detail(e: FraudnetError) -> tuple[int, str]:
         return 422, "invalid settings: " + "; ".join(e.problems)
     if isinstance(e, DatasetError):
         return 422, f"{e.total} problem(s) in the dataset: " + "; ".join(str(p) for p in e.problems)
+    if isinstance(e, AuditUnavailable):
+        return 503, f"the audit log cannot be written ({e.reason}): reads of entity-level data are refused until it can"
     return 500, f"{type(e).__name__}"
 
 

@@ -5,17 +5,15 @@ from fastapi import APIRouter, Query
 
 from contract.vocab import NODE_ID_PATTERN
 from runs import results
-from runs.audit import audit
-
-from ..deps import CurrentUser, ResultsDep, RunQuery
+from ..deps import Audit, HeavyUser, ResultsDep, RunQuery
 from ..errors import responses
 
 router = APIRouter(prefix="/paths", tags=["paths"])
 NODE = NODE_ID_PATTERN
 
 
-@router.get("", response_model=dict[str, Any], responses=responses(401, 404, 409, 422, 503))
-def get_paths(reader: ResultsDep, who: CurrentUser,
+@router.get("", response_model=dict[str, Any], responses=responses(401, 404, 409, 422, 429, 503))
+def get_paths(reader: ResultsDep, _: HeavyUser, audit: Audit,
               source: Annotated[str, Query(alias="from", pattern=NODE, description="type:id")],
               target: Annotated[str, Query(alias="to", pattern=NODE, description="type:id")],
               k: Annotated[int, Query(ge=1, le=10)] = 3,
@@ -29,5 +27,5 @@ def get_paths(reader: ResultsDep, who: CurrentUser,
         found = results.paths(cur, source, target, k, max_hops, hub_degree)
     finally:
         cur.close()
-    audit(reader.store, who, "paths.get", f"{source} -> {target}")
+    audit("paths.get", f"{source} -> {target}", run_id, len(found["paths"]))
     return {"run_id": run_id, **found}
