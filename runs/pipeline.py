@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,9 +19,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
+import duckdb
 import pyarrow as pa
 
-from contract.errors import Busy, NotReady
+from contract.errors import Busy, FraudnetError, NotReady, withheld
 from engine import query
 from graph.detect import detect
 from graph.model import build_graph, in_window
@@ -33,6 +35,7 @@ from . import results
 from .changes import compare
 from .checks import check_run
 from .settings import RunSettings
+from .sources import confine
 from .store import Run, Store, open_results
 
 log = logging.getLogger("fraudnet.scan")
@@ -115,6 +118,9 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
     try:
         previous = Previous.read(store)
         with stage("load"):
+            if run.record.get("data_root"):      # asked for over the network: nothing outside the root
+                for source in sources:
+                    confine(source, run.record["data_root"])
             dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems)
             run.record["load_report"] = dataset.report.to_dict()
         with stage("build"):
@@ -169,9 +175,26 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
             run.finish("succeeded")
             store.promote(run)
     except BaseException as e:
-        run.finish("failed", error={"type": type(e).__name__, "message": str(e)})
+        run.finish("failed", error=failure(e))
         raise
     return store.get_run(run.id)
+
+
+def failure(e: BaseException) -> dict:
+    """A failure as a run records it, {"type", "message"}, naming no patient: fraudnet's own
+    errors (`FraudnetError`) are worded to name none; a system error keeps the system's words
+    ("No space left on device") without file names; anything else — a bug, whose message may quote
+    data — is told by its type and where it was raised (`contract.errors.withheld`; its stack is
+    in the scan log)."""
+    if isinstance(e, FraudnetError):
+        message = str(e)
+    elif isinstance(e, OSError):
+        message = e.strerror or type(e).__name__
+    elif isinstance(e, (duckdb.IOException, duckdb.OutOfMemoryException)):
+        message = re.sub(r'"[^"]*"', '"…"', str(e).splitlines()[0])
+    else:
+        message = withheld(e)
+    return {"type": type(e).__name__, "message": message}
 
 
 def accept(store: Store, run_id: str, by: str) -> dict:

@@ -201,9 +201,10 @@ class Store:
         self.runs_dir = self.root / "runs"
 
     # --- writing runs ---------------------------------------------------------------------------
-    def new_run(self, sources: list[str], settings: dict, kind: str = "scan") -> Run:
+    def new_run(self, sources: list[str], settings: dict, kind: str = "scan", data_root: str | None = None) -> Run:
         """Create a run folder and its record (status `running`), with a fresh id: its UTC start
-        time to the microsecond and a random suffix."""
+        time to the microsecond and a random suffix. `data_root`: the folder its sources must
+        stay under (a scan asked for over the network; `runs.sources`)."""
         self.runs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(2)
         (self.runs_dir / run_id).mkdir(mode=0o700)
@@ -211,9 +212,11 @@ class Store:
                   "settings": settings, "started_at": now(), "finished_at": None, "stage": None,
                   "timings": {}, "counts": {}, "error": None, "checks": None, "warnings": [],
                   "promoted_at": None, "accepted_by": None}
+        if data_root:
+            record["data_root"] = data_root
         run = Run(self, record)
         run.save()
-        with open(run.dir / "outcome.json", "wb") as f:      # room for the end, if the disk fills
+        with open(os.open(run.dir / "outcome.json", os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:   # room for the end, if the disk fills
             f.write(b" " * OUTCOME_BYTES)
             f.flush()
             os.fsync(f.fileno())
@@ -271,10 +274,13 @@ class Store:
         holder = (self.lock().holder() or {}).get("run_id")
         old = time.time() - tmp_age
         for d in [d for d in self.runs_dir.iterdir() if d.is_dir()] + [self.root]:
-            leftovers = [] if d.name == holder else list(d.glob("*.partial")) + list(d.glob("*.partial.wal"))
+            leftovers = [] if d.name == holder else list(d.glob("*.partial*"))
             leftovers += [f for f in d.glob(".*.tmp") if _mtime(f) < old]
             for f in leftovers:
-                f.unlink(missing_ok=True)
+                if f.is_dir():           # DuckDB's spill folder
+                    shutil.rmtree(f, ignore_errors=True)
+                else:
+                    f.unlink(missing_ok=True)
                 removed.append(f"{d.name}/{f.name}")
         return removed
 
