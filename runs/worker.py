@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 
-from contract.errors import Busy, FraudnetError, Stopped, TimedOut
+from contract.errors import Busy, FraudnetError, Stopped, TimedOut, trace
 
 EXIT = {"succeeded": 0, "failed": 1, "bad_input": 2, "busy": 3, "held": 4, "timeout": 5, "interrupted": 1}
 
@@ -52,10 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         run = store.open_run(args.run_id)
         try:
             record = execute(store, run)
-        except Exception as e:       # recorded in the run by execute; said in the log
-            logging.getLogger("fraudnet.scan").error("run %s failed: %s", args.run_id, type(e).__name__,
-                                                     exc_info=not isinstance(e, FraudnetError))
+        except Exception as e:       # recorded in the run by execute; said in the log, never its data
             record = store.get_run(args.run_id)
+            logging.getLogger("fraudnet.scan").error(
+                "run %s failed: %s", args.run_id, (record.get("error") or {}).get("message", type(e).__name__)
+                + ("" if isinstance(e, FraudnetError) else "\n" + trace(e)))
         return EXIT[outcome(record)]
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
