@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound, NotReady, Refused,
-                             SettingsError)
+                             SettingsError, StoreUnwritable)
 
 from .models import Message
 
@@ -22,7 +22,7 @@ DESCRIPTIONS = {
     413: "the request body is too large",
     422: "a parameter or the body is invalid; `detail` names it",
     429: "too many heavy calls at once for this key",
-    503: "the audit log cannot be written: reads are refused until it can",
+    503: "the audit log cannot be written (reads are refused until it can), or the store cannot be written",
 }
 
 
@@ -48,6 +48,8 @@ def status_and_detail(e: FraudnetError) -> tuple[int, str]:
         return 422, f"{e.total} problem(s) in the dataset: " + "; ".join(str(p) for p in e.problems)
     if isinstance(e, AuditUnavailable):
         return 503, f"the audit log cannot be written ({e.reason}): reads of entity-level data are refused until it can"
+    if isinstance(e, StoreUnwritable):
+        return 503, f"{e}: nothing was started or changed"
     return 500, f"{type(e).__name__}"
 
 

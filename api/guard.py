@@ -84,24 +84,24 @@ class Guard:
                      status[0] if status else "-", (time.perf_counter() - t0) * 1000, who.name if who else "-")
 
     def _check(self, scope) -> tuple[int, str] | None:
-        """A refusal from the headers alone, or None."""
+        """A refusal from the headers alone — the key first, then the body's declared size — or
+        None."""
         headers = dict(scope["headers"])
+        path = scope["path"]
+        if path.startswith(API) and path not in PUBLIC:
+            key = headers.get(b"x-api-key")
+            if not key:
+                return 401, "missing API key: send it in the X-API-Key header"
+            who = self.keys.check(key.decode("latin-1"))
+            if who is None:
+                return 401, "invalid API key"
+            scope.setdefault("state", {})["principal"] = who
         length = headers.get(b"content-length")
         if length is not None:
             if not length.isdigit():
                 return 400, "invalid Content-Length header"
             if int(length) > self.max_body:
                 return 413, f"the request body is larger than {self.max_body:,} bytes"
-        path = scope["path"]
-        if not path.startswith(API) or path in PUBLIC:
-            return None
-        key = headers.get(b"x-api-key")
-        if not key:
-            return 401, "missing API key: send it in the X-API-Key header"
-        who = self.keys.check(key.decode("latin-1"))
-        if who is None:
-            return 401, "invalid API key"
-        scope.setdefault("state", {})["principal"] = who
         return None
 
     async def _body(self, scope, receive):

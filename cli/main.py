@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound,
-                             NotReady, Refused, SettingsError)
+                             NotReady, Refused, SettingsError, StoreUnwritable)
 from contract.vocab import PATTERNS
 from runs.store import Store
 
@@ -53,6 +53,8 @@ def _worded(e: FraudnetError, store: str | None = None) -> tuple[str, int]:
     if isinstance(e, Busy):
         who = f" (run {e.holder}, since {e.since})" if e.holder else ""
         return f"a scan is already running in store {store}{who}; nothing was scanned", 3
+    if isinstance(e, StoreUnwritable):
+        return f"store {store}: {e}; nothing was scanned and the current results are unchanged", 1
     if isinstance(e, (DatasetError, SettingsError)):
         return str(e), 2
     if isinstance(e, (NotFound, Refused)):
@@ -188,7 +190,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
     try:
         record = run_scan(Store(store), [str(Path(d).resolve()) for d in data], settings, timeout,
                           progress=lambda stage, seconds: err.print(f"  {stage:<8} {seconds:7.2f} s"))
-    except Busy as e:
+    except (Busy, StoreUnwritable) as e:
         _failed(e, store)
     result = outcome(record)
     if result in ("succeeded", "held"):

@@ -85,6 +85,15 @@ class AuditUnavailable(FraudnetError):
         super().__init__(f"the audit log cannot be written ({reason})")
 
 
+class StoreUnwritable(FraudnetError):
+    """The store cannot be written (`reason`: the system's words, e.g. "No space left on
+    device"); nothing was started or changed."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(f"the store cannot be written ({reason})")
+
+
 class TimedOut(FraudnetError):
     """A scan ran past its time limit of `seconds`."""
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from contract.errors import AuditUnavailable, Busy, NotFound, SettingsError
+from contract.errors import AuditUnavailable, Busy, NotFound, SettingsError, StoreUnwritable
 from publish.webhook import body, check_url, notify, where
 from runs.audit import audit
 from runs.launch import outcome, run as run_scan
@@ -145,6 +145,8 @@ def run_job(schedule: Schedule, job: Job) -> dict:
                 result["checks_failed"] = record["checks"]["failed"]
         except Busy as e:
             result = {"status": "refused", "error": str(e)}
+        except StoreUnwritable as e:          # a full disk: retried, like a failure
+            result = {"status": "failed", "error": str(e)}
         result.update(job=job.name, source=str(source), attempt=attempt + 1)
         log.info("job %s: %s (attempt %d, run %s)", job.name, result["status"], attempt + 1, result.get("run_id", "-"))
         if result["status"] not in ("failed", "timeout", "interrupted") or attempt == job.retries:

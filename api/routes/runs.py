@@ -58,7 +58,7 @@ def list_runs(request: Request, store: StoreDep, _: CurrentUser,
                       count=len(runs))
 
 
-@router.post("", response_model=RunStarted, status_code=202, responses=responses(401, 403, 404, 408, 409, 413, 422))
+@router.post("", response_model=RunStarted, status_code=202, responses=responses(401, 403, 404, 408, 409, 413, 422, 503))
 def create_run(body: RunCreate, request: Request, store: StoreDep, _: AdminUser) -> RunStarted:
     """Start a scan of a dataset folder under the server's data root, in a child process with the
     server's time limit; returns at once with the run id. Follow it with GET /runs/{run_id}
