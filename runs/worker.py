@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from .launch import outcome
-    from .pipeline import execute
+    from .pipeline import execute, failure
     from .store import Store
     store = Store(args.store)
     try:
@@ -39,20 +39,25 @@ def main(argv: list[str] | None = None) -> int:
         print("busy" + json.dumps({"run_id": e.holder, "since": e.since}), flush=True)
         return EXIT["busy"]
     print("locked", flush=True)
+    causes: list[Exception] = []
+
+    def stop(cause: Exception):
+        def handler(*_):
+            causes.append(cause)
+            raise cause
+        return handler
     if args.timeout:
-        def stop(*_):
-            raise TimedOut(args.timeout)
-        signal.signal(signal.SIGALRM, stop)
+        signal.signal(signal.SIGALRM, stop(TimedOut(args.timeout)))
         signal.setitimer(signal.ITIMER_REAL, args.timeout)
-    def stopped(*_):
-        raise Stopped("SIGTERM")
-    signal.signal(signal.SIGTERM, stopped)      # the parent stops us: recorded as a failure
+    signal.signal(signal.SIGTERM, stop(Stopped("SIGTERM")))     # the parent stops us: recorded as a failure
     try:
         store.clean_leftovers()
         run = store.open_run(args.run_id)
         try:
             record = execute(store, run)
         except Exception as e:       # recorded in the run by execute; said in the log, never its data
+            if causes and e is not causes[0]:      # DuckDB turned the signal's exception into its own
+                run.finish("failed", error=failure(causes[0]))
             record = store.get_run(args.run_id)
             logging.getLogger("fraudnet.scan").error(
                 "run %s failed: %s", args.run_id, (record.get("error") or {}).get("message", type(e).__name__)
