@@ -6,6 +6,7 @@ and the one mapping of errors to statuses (`api.errors`); what they serve is rea
 """
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
     `scan_timeout` seconds. Request bodies: at most `max_body_bytes`, within `client_timeout`
     seconds; heavy calls (neighbourhoods, paths, exports, change reports): at most
     `heavy_calls_per_key` at once per key (`api.deps.HeavyCalls`)."""
-    results = Results(store)
+    # one worker process per core, and one more than a key may use at once: one key never holds them all
+    results = Results(store, heavy_workers=max(os.cpu_count() or 1, heavy_calls_per_key + 1))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

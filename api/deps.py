@@ -2,6 +2,7 @@
 per-key limit, the audit of reads, shared parameters."""
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
 from typing import Annotated
@@ -14,20 +15,28 @@ from runs.audit import audit
 from runs.store import Store
 
 from .auth import Principal
+from .workers import HeavyReads
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="an API key from FRAUDNET_API_KEYS")
 
 
 class Results:
-    """Read-only connections to finished runs, opened once per run and shared by cursors. A
-    connection to a run whose results file was removed (retention) is closed at the next call,
-    so the disk space is freed."""
+    """Read-only connections to finished runs, opened once per run and shared by cursors, and
+    the worker processes of the heavy reads. A connection to a run whose results file was
+    removed (retention) is closed at the next call, so the disk space is freed."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, heavy_workers: int = 2):
         self.store = store
+        self.workers = HeavyReads(heavy_workers)
         self._open: dict[str, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
+
+    def heavy(self, run_id: str | None, name: str, *args) -> tuple[str, object]:
+        """(run id, `runs.results.<name>(cursor, *args)`) computed in a worker process
+        (`api.workers`): neighbourhoods and paths."""
+        run_id, path = self.store.readable(run_id)
+        return run_id, self.workers.run(path, name, *args)
 
     def cursor(self, run_id: str | None = None) -> tuple[str, duckdb.DuckDBPyConnection]:
         run_id = self.store.resolve(run_id)
@@ -39,6 +48,7 @@ class Results:
             return run_id, self._open[run_id].cursor()
 
     def close(self):
+        self.workers.close()
         with self._lock:
             for con in self._open.values():
                 con.close()
@@ -57,6 +67,7 @@ class HeavyCalls:
     """At most `limit` heavy calls (neighbourhoods, paths, exports, change reports) running at
     once per key; one more is refused with 429, so one analyst's burst cannot take the threads
     and cores every other analyst needs."""
+    REFUSAL_DELAY = 1.0        # seconds; the refusal says Retry-After: 1
 
     def __init__(self, limit: int):
         self.limit = limit
@@ -99,10 +110,16 @@ def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
     return who
 
 
-def heavy(request: Request, who: Annotated[Principal, Depends(principal)]):
-    """A heavy call's slot for the caller's key, held until the call ends. Raises 429."""
+async def heavy(request: Request, who: Annotated[Principal, Depends(principal)]):
+    """A heavy call's slot for the caller's key, held until the call ends. Raises 429 — after a
+    second's wait (`HeavyCalls.REFUSAL_DELAY`), so that a client resending at once cannot turn
+    its refusals into a load of their own."""
     calls: HeavyCalls = request.app.state.heavy_calls
-    calls.take(who.name)
+    try:
+        calls.take(who.name)
+    except HTTPException:
+        await asyncio.sleep(calls.REFUSAL_DELAY)
+        raise
     try:
         yield who
     finally:

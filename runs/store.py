@@ -366,17 +366,22 @@ class Store:
     def results_path(self, run_id: str) -> Path:
         return self.runs_dir / self._checked(run_id) / "results.duckdb"
 
-    def connect(self, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
-        """A read-only connection to a finished run's results (the current run by default).
-        Raises `NotReady` (status `damaged`) when the file's size is not the size its run
-        recorded when it wrote it (a file cut by a copy or a disk): DuckDB would open it and fail
-        later, on the first block read that is missing."""
+    def readable(self, run_id: str | None = None) -> tuple[str, Path]:
+        """(run id, results file) of a finished run (the current run by default). Raises
+        `NotReady` (status `damaged`) when the file's size is not the size its run recorded when
+        it wrote it (a file cut by a copy or a disk): DuckDB would open it and fail later, on the
+        first block read that is missing."""
         run_id = self.resolve(run_id)
         path = self.results_path(run_id)
         expected = self._record(run_id).get("results_bytes")
         if expected is not None and path.stat().st_size != expected:
             raise NotReady(run_id, "damaged", "readable results")
-        return open_results(path)
+        return run_id, path
+
+    def connect(self, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to a finished run's results (the current run by default).
+        Raises as `readable`."""
+        return open_results(self.readable(run_id)[1])
 
     def changes(self, run_id: str | None = None) -> dict:
         """The change report of a finished run (the current one by default)."""

@@ -34,10 +34,6 @@ def get_neighbourhood(entity_type: EntityType, entity_id: str, reader: ResultsDe
                       run: RunQuery = None):
     """The ego network up to `depth` hops as nodes and edges, strongest links first, capped at
     `max_nodes`; hubs are shown but not expanded (`hub: true`); `truncated` says if the cap cut."""
-    run_id, cur = reader.cursor(run)
-    try:
-        found = results.neighbourhood(cur, node_id(entity_type, entity_id), depth, max_nodes, hub_degree)
-    finally:
-        cur.close()
+    run_id, found = reader.heavy(run, "neighbourhood", node_id(entity_type, entity_id), depth, max_nodes, hub_degree)
     audit("entities.neighbourhood", node_id(entity_type, entity_id), run_id, len(found["nodes"]))
     return {"run_id": run_id, **found}

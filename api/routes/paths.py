@@ -4,7 +4,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from contract.vocab import NODE_ID_PATTERN
-from runs import results
 from ..deps import Audit, HeavyUser, ResultsDep, RunQuery
 from ..errors import responses
 
@@ -22,10 +21,6 @@ def get_paths(reader: ResultsDep, _: HeavyUser, audit: Audit,
               run: RunQuery = None):
     """Up to `k` shortest paths of at most `max_hops` links, never through a node of more than
     `hub_degree` links (the endpoints excepted); each path lists its nodes and edges."""
-    run_id, cur = reader.cursor(run)
-    try:
-        found = results.paths(cur, source, target, k, max_hops, hub_degree)
-    finally:
-        cur.close()
+    run_id, found = reader.heavy(run, "paths", source, target, k, max_hops, hub_degree)
     audit("paths.get", f"{source} -> {target}", run_id, len(found["paths"]))
     return {"run_id": run_id, **found}

@@ -1,0 +1,77 @@
+"""Heavy reads — neighbourhoods and paths — in worker processes of their own, at a lower CPU
+priority (nice 10).
+
+A neighbourhood of depth 3 or a path search walks thousands of edges in Python. Run in the
+server's threads, two of them hold the interpreter's lock often enough to make every other
+analyst's entity and alert calls wait (from 20 ms to 200–500 ms on two cores; see
+`benchmarks/api_load.py`). In processes of their own they cannot take that lock, and at nice 10
+the kernel gives the interactive calls the cores first. Each worker keeps one read-only
+connection per run it has served and closes those whose results file was removed (retention).
+The pool starts on the first heavy call (spawned, so it inherits no thread or open connection of
+the server) and stops with the app.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from contract.errors import NotFound, withheld
+
+_open: dict = {}        # in a worker: results file -> read-only connection
+
+
+def _start():
+    os.nice(10)
+
+
+def _call(path: str, name: str, args: tuple):
+    """In a worker: `runs.results.<name>(cursor, *args)` on the results file `path`, as
+    ("ok", result), ("not_found", kind, key) or ("error", what, without its message)."""
+    from runs import results
+    from runs.store import open_results
+    for gone in [p for p in _open if not Path(p).is_file()]:
+        _open.pop(gone).close()
+    try:
+        if path not in _open:
+            _open[path] = open_results(Path(path))
+        cur = _open[path].cursor()
+        try:
+            return ("ok", getattr(results, name)(cur, *args))
+        finally:
+            cur.close()
+    except NotFound as e:
+        return ("not_found", e.kind, e.key)
+    except Exception as e:          # pickled back as words only: its message may quote data
+        return ("error", withheld(e))
+
+
+class HeavyReads:
+    """A pool of `workers` processes running `runs.results` functions on results files."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def run(self, path: Path, name: str, *args):
+        """`runs.results.<name>(cursor on path, *args)` in a worker. Raises `NotFound`."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_start)
+            pool = self._pool
+        outcome = pool.submit(_call, str(path), name, args).result()
+        if outcome[0] == "not_found":
+            raise NotFound(outcome[1], outcome[2])
+        if outcome[0] == "error":
+            raise RuntimeError(outcome[1])
+        return outcome[1]
+
+    def close(self):
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
