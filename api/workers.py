@@ -5,9 +5,9 @@ A neighbourhood of depth 3 or a path search walks thousands of edges in Python. 
 server's threads, two of them hold the interpreter's lock often enough to make every other
 analyst's entity and alert calls wait (from 20 ms to 200–500 ms on two cores; see
 `benchmarks/api_load.py`). In processes of their own they cannot take that lock, and at nice 10
-the kernel gives the interactive calls the cores first. Each worker keeps one read-only
-connection per run it has served and closes those whose results file was removed (retention).
-The pool starts on the first heavy call (spawned, so it inherits no thread or open connection of
+the kernel gives the interactive calls the cores first. A worker opens the results file for each
+call and closes it after (a few milliseconds against a call's hundreds), so it never holds a file
+that retention removed. The pool starts on the first heavy call (spawned, so it inherits no thread or open connection of
 the server) and stops with the app.
 """
 from __future__ import annotations
@@ -20,9 +20,6 @@ from pathlib import Path
 
 from contract.errors import NotFound, withheld
 
-_open: dict = {}        # in a worker: results file -> read-only connection
-
-
 def _start():
     os.nice(10)
 
@@ -32,19 +29,15 @@ def _call(path: str, name: str, args: tuple):
     ("ok", result), ("not_found", kind, key) or ("error", what, without its message)."""
     from runs import results
     from runs.store import open_results
-    for gone in [p for p in _open if not Path(p).is_file()]:
-        _open.pop(gone).close()
     try:
-        if path not in _open:
-            _open[path] = open_results(Path(path))
-        cur = _open[path].cursor()
+        con = open_results(Path(path))
         try:
-            return ("ok", getattr(results, name)(cur, *args))
+            return ("ok", getattr(results, name)(con, *args))
         finally:
-            cur.close()
+            con.close()
     except NotFound as e:
         return ("not_found", e.kind, e.key)
-    except Exception as e:          # pickled back as words only: its message may quote data
+    except Exception as e:          # sent back as words only: its message may quote data
         return ("error", withheld(e))
 
 
