@@ -37,7 +37,7 @@ PUBLIC = ("/api/v1/health", "/api/v1/ready")
 
 
 async def answer(send, status: int, detail: str, close: bool = True):
-    body = json.dumps({"detail": detail}).encode()
+    body = json.dumps({"detail": detail}, separators=(",", ":"), ensure_ascii=False).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if close:           # the body was not read: the connection cannot carry another request
         headers.append((b"connection", b"close"))
