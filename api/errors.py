@@ -8,8 +8,8 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound, NotReady, Refused,
-                             SettingsError, StoreUnwritable)
+from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound,
+                             NotReady, Refused, SettingsError, StoreUnwritable)
 
 from .models import Message
 
@@ -17,8 +17,8 @@ DESCRIPTIONS = {
     401: "no API key, or an unknown one",
     403: "the key's role does not allow this",
     404: "no such run, alert, entity, community or case; or no current run yet",
-    409: "the run has no results in its state, a scan is running, or the request conflicts with the state",
     408: "the request body did not arrive in time",
+    409: "the run has no results in its state, a scan is running, or the request conflicts with the state",
     413: "the request body is too large",
     422: "a parameter or the body is invalid; `detail` names it",
     429: "too many heavy calls at once for this key",

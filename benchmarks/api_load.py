@@ -156,7 +156,8 @@ def main():
         server = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "serve", "--store", tmp, "--port", str(port)], cwd=ROOT,
             env={**os.environ, "FRAUDNET_API_KEYS": ",".join(f"analyst{i}:analyst:{k}" for i, k in enumerate(keys)),
-                 **({"FRAUDNET_HEAVY_CALLS_PER_KEY": str(args.heavy_calls_per_key)} if args.heavy_calls_per_key else {})},
+                 **({"FRAUDNET_HEAVY_CALLS_PER_KEY": str(args.heavy_calls_per_key)}
+                    if args.heavy_calls_per_key else {})},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"

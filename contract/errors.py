@@ -146,4 +146,5 @@ def withheld(e: BaseException) -> str:
 def trace(e: BaseException) -> str:
     """An exception's stack (files, lines, code) and type, without its message: what logs may
     say about an unexpected error."""
-    return "".join(traceback.format_tb(e.__traceback__)) + f"{type(e).__module__}.{type(e).__name__} (message withheld)"
+    return ("".join(traceback.format_tb(e.__traceback__))
+            + f"{type(e).__module__}.{type(e).__name__} (message withheld)")

@@ -185,9 +185,8 @@ def failure(e: BaseException) -> dict:
     """A failure as a run records it, {"type", "message"}, naming no patient: fraudnet's own
     errors (`FraudnetError`) are worded to name none; a system error (or DuckDB's I/O, memory and
     commit errors) keeps the system's words ("No space left on device") without file names;
-    anything else — a bug, whose message may quote
-    data — is told by its type and where it was raised (`contract.errors.withheld`; its stack is
-    in the scan log)."""
+    anything else — a bug, whose message may quote data — is told by its type and where it was
+    raised (`contract.errors.withheld`; its stack is in the scan log)."""
     if isinstance(e, FraudnetError):
         message = str(e)
     elif isinstance(e, OSError):

@@ -6,8 +6,8 @@ limit, the run id chosen here, so an outcome always names its own run); retries 
 timeout a bounded number of times (not bad input, which would fail again, nor a refused
 overlap or a run held by its checks); then, for a current run, applies the store's retention,
 syncs Neo4j if asked and POSTs the change report to the job's webhook, each publication written
-to the store's audit log first (who: the job, role `scheduler`; not made if it cannot be). A run held by its checks
-is reported to the webhook as held. Two scans never run on one store at once: the store's lock
+to the store's audit log first (who: the job, role `scheduler`; not made if it cannot be). A run
+held by its checks is reported to the webhook as held. Two scans never run on one store at once: the store's lock
 refuses the second (logged as refused), and APScheduler runs at most one instance of a job.
 """
 from __future__ import annotations
@@ -156,12 +156,14 @@ def run_job(schedule: Schedule, job: Job) -> dict:
         result["removed_runs"] = apply_retention(store, schedule.keep_runs)
         if job.neo4j:
             refused = _audited(store, job, "neo4j.sync", "neo4j", result["run_id"])
-            result["neo4j"] = {"status": "failed", "error": refused} if refused else publish_neo4j(store, result["run_id"])
+            result["neo4j"] = ({"status": "failed", "error": refused} if refused
+                               else publish_neo4j(store, result["run_id"]))
     if job.webhook and result["status"] in ("succeeded", "held"):
         payload = body(store.changes(result["run_id"]), result["status"])
         refused = _audited(store, job, "webhook", f"webhook:{where(job.webhook)}", result["run_id"],
                            sum(len(payload[k]) for k in ("new", "escalated", "resolved", "risk_risers")))
-        result["webhook"] = f"failed: {refused}" if refused else notify(job.webhook, payload, job.webhook_timeout_seconds)
+        result["webhook"] = (f"failed: {refused}" if refused
+                             else notify(job.webhook, payload, job.webhook_timeout_seconds))
     return result
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from contract.vocab import NODE_ID_PATTERN, PATTERNS, split_node_id
 from runs import results
+
 from ..deps import Audit, ResultsDep, RunQuery
 from ..errors import responses
 from ..models import AlertPublic, AlertsPublic
@@ -36,7 +37,8 @@ async def list_alerts(reader: ResultsDep, audit: Audit,
                                      sort, limit, offset)
     finally:
         cur.close()
-    given = {"pattern": pattern, "min_score": min_score, "entity": entity, "sort": sort, "limit": limit, "offset": offset}
+    given = {"pattern": pattern, "min_score": min_score, "entity": entity, "sort": sort, "limit": limit,
+             "offset": offset}
     audit("alerts.list", "alerts?" + urlencode({k: v for k, v in given.items() if v is not None}), run_id, len(rows))
     return AlertsPublic(count=total, data=[AlertPublic(run_id=run_id, **r) for r in rows])
 

@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from runs import results
+
 from ..deps import Audit, CurrentUser, ResultsDep, RunQuery
 from ..errors import responses
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query
 
 from contract.vocab import ENTITY_TYPES, node_id
 from runs import results
+
 from ..deps import Audit, HeavyUser, ResultsDep, RunQuery
 from ..errors import responses
 

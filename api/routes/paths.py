@@ -4,6 +4,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from contract.vocab import NODE_ID_PATTERN
+
 from ..deps import Audit, HeavyUser, ResultsDep, RunQuery
 from ..errors import responses
 

@@ -54,11 +54,13 @@ def list_runs(request: Request, store: StoreDep, _: CurrentUser,
               offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> RunsPublic:
     """Runs, newest first, without their settings and load report."""
     runs = store.list_runs()
-    return RunsPublic(data=[public(r, request.app.state.data_root, store, full=False) for r in runs[offset:offset + limit]],
+    root = request.app.state.data_root
+    return RunsPublic(data=[public(r, root, store, full=False) for r in runs[offset:offset + limit]],
                       count=len(runs))
 
 
-@router.post("", response_model=RunStarted, status_code=202, responses=responses(401, 403, 404, 408, 409, 413, 422, 503))
+@router.post("", response_model=RunStarted, status_code=202,
+             responses=responses(401, 403, 404, 408, 409, 413, 422, 503))
 def create_run(body: RunCreate, request: Request, store: StoreDep, _: AdminUser) -> RunStarted:
     """Start a scan of a dataset folder under the server's data root, in a child process with the
     server's time limit; returns at once with the run id. Follow it with GET /runs/{run_id}
