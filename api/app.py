@@ -46,8 +46,8 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
     `scan_timeout` seconds. Request bodies: at most `max_body_bytes`, within `client_timeout`
     seconds; heavy calls (neighbourhoods, paths, exports, change reports): at most
     `heavy_calls_per_key` at once per key (`api.deps.HeavyCalls`)."""
-    # one worker process per core, and one more than a key may use at once: one key never holds them all
-    results = Results(store, heavy_workers=max(os.cpu_count() or 1, heavy_calls_per_key + 1))
+    # heavy reads: a worker process per core and one more, so one key at the default limit never holds them all
+    results = Results(store, heavy_workers=(os.cpu_count() or 1) + 1)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
