@@ -121,7 +121,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
             start, end = window(dataset.tables, settings)
             tables = in_window(dataset.tables, start, end)
             loaded, kept = dataset.tables["claims"].num_rows, tables["claims"].num_rows
-            run.record["window"] = {"start": start and str(start), "end": end and str(end), "claims_loaded": loaded, "claims_in_window": kept}
+            run.record["window"] = {"start": start and str(start), "end": end and str(end),
+                                    "claims_loaded": loaded, "claims_in_window": kept}
             if kept < loaded / 2:
                 run.record["warnings"].append(
                     f"the window {start or '…'} to {end or '…'} keeps {kept:,} of the {loaded:,} claims loaded "
@@ -153,11 +154,12 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
             changes = compare(out, previous.tables if previous else None, previous.run_id if previous else None)
             run.save_json("changes.json", changes)
             run.record["changes"] = changes["summary"]
+            figures = _figures(tables["claims"])
             run.record["counts"] = {**graph.count(), "claims": kept, "alerts": alerts.num_rows,
                                     "communities": summary.num_rows, "risky_entities": risk.num_rows,
+                                    "providers": figures["providers"], "patients": figures["patients"],
                                     **{f"alerts.{p}": c for p, c in _count_by(alerts, "pattern").items()}}
-            run.record.update(_figures(tables["claims"]))
-            run.record["counts"].update(providers=run.record.pop("providers"), patients=run.record.pop("patients"))
+            run.record.update(coverage=figures["coverage"], claims_by_month=figures["claims_by_month"])
         with stage("check"):
             checks = check_run(run.record, previous.record if previous else None, settings.checks)
             run.record["checks"] = checks
