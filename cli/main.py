@@ -106,9 +106,20 @@ def validate(data, max_problems):
         _fail(str(e), 2)
     for name, t in ds.report.tables.items():
         click.echo(f"{t['file']}: {t['rows']:,} rows")
-    for w in ds.report.warnings:
-        click.echo(f"warning: {w['message']}")
+    _print_load_report(ds.report.to_dict())
     click.echo("valid")
+
+
+SEVERITY_PREFIX = {"info": "note", "warning": "warning", "critical": "CRITICAL WARNING"}
+
+
+def _print_load_report(report: dict):
+    """The load report's links and warnings, one line each; critical ones stand out."""
+    for link in report.get("links", []):
+        if link["severity"] != "critical":      # a critical link is also among the warnings
+            click.echo(f"link: {link['message']}")
+    for w in report.get("warnings", []):
+        click.echo(f"{SEVERITY_PREFIX.get(w.get('severity'), 'warning')}: {w['message']}")
 
 
 def _settings(path, start, end, seed) -> ScanSettings:
@@ -152,8 +163,7 @@ def scan(data, store, export_dir, settings_file, start, end, seed):
     c = run["counts"]
     click.echo(f"run {run['run_id']} published: {c['claims']:,} claims, {c['nodes']:,} nodes, "
                f"{c['edges']:,} edges, {c['alerts']} alerts, {c['communities']} communities")
-    for w in run.get("load_report", {}).get("warnings", []):
-        click.echo(f"warning: {w['message']}")
+    _print_load_report(run.get("load_report", {}))
     if export_dir:
         for path in export(Store(store), export_dir, run["run_id"]):
             click.echo(f"exported {path}")

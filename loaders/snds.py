@@ -84,9 +84,10 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
             if name == "er_prs_f":
                 out.add(Problem(f"{name.upper()}.csv", f"required table is missing from {folder}"))
             continue
-        raw = read_raw(path, out)
+        raw = read_raw(path, out, delimiter=None)
         if raw is None:
             continue
+        raw = raw.table
         missing = [c for c in columns if c not in raw.column_names]
         for c in missing:
             out.add(Problem(path.name, "missing required column", line=1, column=c.upper()))
