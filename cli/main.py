@@ -69,29 +69,39 @@ def generate(out, patients, seed, truth, registry):
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False),
               help="CSV of code,kind mapping FINESS categories (CAT_ETAB) to contract kinds")
 def convert(source_format, sources, out, categories):
-    """Convert SOURCES into contract tables in the folder OUT.
+    """Convert SOURCES into contract tables in the folder OUT, with OUT/conversion_report.json.
 
     finess: FHIR ndjson files, .tar.gz archives of them, bundles or folders → centres,
     legal_entities, providers (pharmacies, laboratories), identifiers. annuaire: Annuaire Santé
     (RPPS) FHIR Practitioner and PractitionerRole files or folders → providers, affiliations and
-    the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_CAM_F,
-    ER_ETE_F) → claims and providers."""
-    from loaders.fhir import categories_from_csv, read_finess, write_tables
-    from loaders.snds import read_snds
+    the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_BIO_F,
+    ER_CAM_F, ER_ETE_F) → claims and providers."""
+    from loaders.conversion import Conversion, REPORT_FILE, write_conversion
+    from loaders.fhir import categories_from_csv, read_finess
+    lines = []
     try:
         if source_format == "finess":
             tables = read_finess(list(sources), categories_from_csv(categories) if categories else None)
+            conversion = Conversion(tables, {"format": "FINESS FHIR", "source": ", ".join(sources),
+                                             "tables": {n: t.num_rows for n, t in tables.items()}})
         elif source_format == "annuaire":
-            from loaders.annuaire import read_annuaire
-            tables = read_annuaire(list(sources))
+            from loaders.annuaire import read_annuaire, report_lines
+            conversion = read_annuaire(list(sources))
+            lines = report_lines(conversion.report)
         else:
+            from loaders.snds import read_snds, report_lines
             if len(sources) != 1:
                 _fail("snds takes one extract folder", 2)
-            tables = read_snds(sources[0])
+            conversion = read_snds(sources[0])
+            lines = report_lines(conversion.report)
     except DatasetError as e:
         _fail(str(e), 2)
-    for path in write_tables(tables, out):
-        click.echo(f"wrote {path}: {tables[path.stem].num_rows:,} rows")
+    for path in write_conversion(conversion, out):
+        if path.name != REPORT_FILE:
+            click.echo(f"wrote {path}: {conversion.tables[path.stem].num_rows:,} rows")
+    click.echo(f"wrote {Path(out) / REPORT_FILE}" + (":" if lines else ""))
+    for line in lines:
+        click.echo(f"  {line}")
 
 
 @main.command()

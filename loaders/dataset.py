@@ -134,6 +134,7 @@ class RawFile:
     delimiter: str | None = None                # CSV only
     nulls: dict[str, dict[str, int]] = field(default_factory=dict)   # column -> token -> cells
     stored_as: dict[str, str] = field(default_factory=dict)         # Parquet column -> non-text type read
+    header: dict[str, str] = field(default_factory=dict)            # column -> its name as the file writes it
 
 
 def _open_text(path: Path) -> io.BufferedIOBase:
@@ -151,8 +152,10 @@ def _named(delimiter: str) -> str:
     return {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}[delimiter]
 
 
-def _read_header(path: Path, out: _Collector, delimiter: str | None, encoding: str) -> tuple[list[str], str] | None:
-    """(lower-cased column names, delimiter), or None after reporting why the header is unusable."""
+def _read_header(path: Path, out: _Collector, delimiter: str | None,
+                 encoding: str) -> tuple[list[str], str, list[str]] | None:
+    """(lower-cased column names, delimiter, names as written), or None after reporting why the
+    header is unusable."""
     try:
         with _open_text(path) as f:
             first = f.readline()
@@ -190,7 +193,7 @@ def _read_header(path: Path, out: _Collector, delimiter: str | None, encoding: s
         if n in seen:
             out.add(Problem(path.name, "column named twice in the header", line=1, column=n))
         seen.add(n)
-    return (names, delimiter) if len(seen) == len(names) else None
+    return (names, delimiter, [n.strip() for n in row]) if len(seen) == len(names) else None
 
 
 def _shown(encoding: str) -> str:
@@ -349,12 +352,12 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
         cols = _parquet_as_text(table.rename_columns(names), stored_as)
         text, nulls = _null_tokens(pa.table(dict(zip(names, cols))), null_tokens)
         text = text.append_column(LINE, pa.array(range(1, table.num_rows + 1), pa.int64()))
-        return RawFile(text, "row", None, nulls, stored_as)
+        return RawFile(text, "row", None, nulls, stored_as, dict(zip(names, table.column_names)))
 
     header = _read_header(path, out, delimiter, encoding)
     if header is None:
         return None
-    names, delimiter = header
+    names, delimiter, written = header
     bad_rows = []
     try:
         with pa.input_stream(str(path), compression="gzip" if path.name.endswith(".gz") else None) as stream:
@@ -381,7 +384,8 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
     multiline = any(pc.any(pc.match_substring(c, "\n")).as_py() for c in table.columns)
     lines = _line_numbers(path, table.num_rows, multiline, delimiter, encoding)
     table, nulls = _null_tokens(table, null_tokens)
-    return RawFile(table.append_column(LINE, pa.array(lines, pa.int64())), "line", delimiter, nulls)
+    return RawFile(table.append_column(LINE, pa.array(lines, pa.int64())), "line", delimiter, nulls, {},
+                   dict(zip(names, written)))
 
 
 # --- checks of one file --------------------------------------------------------------------------
