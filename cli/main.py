@@ -63,7 +63,7 @@ def generate(out, patients, seed, truth, registry):
 
 
 @main.command()
-@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "annuaire", "snds"]))
+@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "annuaire", "snds", "mapped"]))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False),
@@ -75,7 +75,8 @@ def convert(source_format, sources, out, categories):
     legal_entities, providers (pharmacies, laboratories), identifiers. annuaire: Annuaire Santé
     (RPPS) FHIR Practitioner and PractitionerRole files or folders → providers, affiliations and
     the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_BIO_F,
-    ER_CAM_F, ER_ETE_F) → claims and providers."""
+    ER_CAM_F, ER_ETE_F) → claims and providers. mapped: MAPPING SOURCE, a mapping file (TOML)
+    and the claims or provider extract it describes → the contract tables it names."""
     from loaders.conversion import Conversion, REPORT_FILE, write_conversion
     from loaders.fhir import categories_from_csv, read_finess
     lines = []
@@ -88,11 +89,20 @@ def convert(source_format, sources, out, categories):
             from loaders.annuaire import read_annuaire, report_lines
             conversion = read_annuaire(list(sources))
             lines = report_lines(conversion.report)
-        else:
+        elif source_format == "snds":
             from loaders.snds import read_snds, report_lines
             if len(sources) != 1:
                 _fail("snds takes one extract folder", 2)
             conversion = read_snds(sources[0])
+            lines = report_lines(conversion.report)
+        else:
+            from loaders.mapping import MappingError, convert_mapped, report_lines
+            if len(sources) != 2:
+                _fail("mapped takes a mapping file and one source file: convert mapped MAPPING SOURCE OUT", 2)
+            try:
+                conversion = convert_mapped(sources[0], sources[1])
+            except MappingError as e:
+                _fail(str(e), 2)
             lines = report_lines(conversion.report)
     except DatasetError as e:
         _fail(str(e), 2)
