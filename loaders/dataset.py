@@ -16,7 +16,7 @@ import csv
 import gzip
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -124,6 +124,16 @@ def find_table_file(folder: Path, table: str) -> Path | None:
     return found[0] if found else None
 
 
+def shown(value: str | None, sensitive: bool = False) -> str | None:
+    """A cell's value as a problem or a warning may print it: never a patient column's, and never
+    a value spanning lines — the sign of a quote left open, which makes one cell of the next ones
+    (a patient id among them). A row whose quotes merge cells on one line has too few fields, and
+    is refused without printing any of its values."""
+    if value is None or sensitive or "\n" in value or "\r" in value:
+        return None
+    return value
+
+
 # --- reading -------------------------------------------------------------------------------------
 
 @dataclass
@@ -229,7 +239,7 @@ def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, de
             name = names[col] if col is not None and col < len(names) else None
             out.add(Problem(path.name, f"is not valid {_shown(encoding)}: {_encoding_hint(line, encoding)}", line=number,
                             column=name or (None if col is None else f"#{col + 1}"),
-                            value=None if col is None or name in sensitive else fields[col]))
+                            value=None if col is None else shown(fields[col], name in sensitive)))
             found += 1
     if found:
         return
@@ -316,7 +326,7 @@ def _null_tokens(table: pa.Table, tokens: tuple[str, ...]) -> tuple[pa.Table, di
     value_set = pa.array(list(tokens), pa.string())
     cols = []
     for name, col in zip(table.column_names, table.columns):
-        blank = pc.match_substring_regex(col, r"^\s+$")
+        blank = pc.utf8_is_space(col)
         mask = pc.or_(pc.is_in(col, value_set=value_set), blank) if tokens else blank
         mask = pc.fill_null(mask, False)
         n = pc.sum(mask).as_py() or 0
@@ -403,55 +413,77 @@ def _missing_note(nulls: dict[str, int] | None) -> str:
            f"read as missing)"
 
 
+ISO_DATE = "'\\d{4}-\\d{2}-\\d{2}'"
+WITH_TIME = "'\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}.*'"
+DAY_MONTH = "'\\d{1,2}[/.-]\\d{1,2}[/.-]\\d{2,4}'"
+SCIENTIFIC = "'[0-9](\\.[0-9]+)?[eE]\\+?[0-9]+'"
+DECIMAL_COMMA = "'-?[0-9][0-9 .]*,[0-9]+'"
+
+
+def _column_rules(col, nulls: dict | None) -> tuple[str, list[tuple[str, str]]]:
+    """(what a valid cell of `col` satisfies, [(condition, message)] saying what a cell that is
+    not valid looks like, the first that holds naming it). SQL over the column `"name"`."""
+    c = f'"{col.name}"'
+    valid, rules = [], []
+    if col.not_null:
+        valid.append(f"{c} IS NOT NULL")
+        rules.append((f"{c} IS NULL", f"missing value{_missing_note(nulls)}: this column is required"))
+    if col.type == ID:
+        valid.append(f"({c} IS NULL OR strpos({c}, '+') = 0 OR NOT regexp_full_match({c}, {SCIENTIFIC}))")
+        rules.append(("true", "is a number rewritten by a spreadsheet in scientific notation: the identifier's digits "
+                              "are lost (format the column as text before exporting)"))
+    elif col.type == DATE:
+        valid.append(f"({c} IS NULL OR (regexp_full_match({c}, {ISO_DATE}) AND try_cast({c} AS DATE) IS NOT NULL))")
+        rules += [(f"regexp_full_match({c}, {WITH_TIME})", "has a time of day: expected a date (YYYY-MM-DD)"),
+                  (f"regexp_full_match({c}, {DAY_MONTH})", "is not a date (expected YYYY-MM-DD; this looks like "
+                   "DD/MM/YYYY or MM/DD/YYYY: convert the file with a mapping that names the format)"),
+                  ("true", "is not a date (expected YYYY-MM-DD)")]
+    elif col.type == AMOUNT:
+        num = f"try_cast({c} AS DOUBLE)"
+        valid.append(f"({c} IS NULL OR ({num} IS NOT NULL AND isfinite({num}) AND {num} >= 0))")
+        rules += [(f"regexp_full_match({c}, {DECIMAL_COMMA})", "is not a number: it has a decimal comma (amounts use "
+                   "'.', as in 12.50; convert the file with a mapping: decimal = \",\")"),
+                  (f"{num} IS NULL OR NOT isfinite({num})", "is not a number"),
+                  ("true", "is negative: amounts are ≥ 0 (a cancellation line? net it with the line it corrects)")]
+    elif col.type == QUANTITY:
+        valid.append(f"({c} IS NULL OR (regexp_full_match({c}, '\\d{{1,9}}') AND try_cast({c} AS INTEGER) >= 1))")
+        rules.append(("true", "is not a whole number ≥ 1"))
+    elif col.type == YEAR:
+        valid.append(f"({c} IS NULL OR (regexp_full_match({c}, '\\d{{4}}') "
+                     f"AND try_cast({c} AS INTEGER) BETWEEN 1880 AND 2100))")
+        rules.append(("true", "is not a year (1880-2100)"))
+    elif col.type == BOOL:
+        valid.append(f"({c} IS NULL OR lower({c}) IN {BOOL_WORDS})")
+        rules.append(("true", "is not true or false"))
+    elif col.type == ENUM:
+        valid.append(f"({c} IS NULL OR {c} IN {tuple(col.values) + ('',)})")
+        rules.append(("true", f"is not one of: {', '.join(col.values)}"))
+    return " AND ".join(valid) or "true", rules
+
+
 def _check_columns(con, spec: Table, fname: str, unit: str, out: _Collector, nulls: dict):
-    """Type, null and enum rules, each a query over the whole column."""
+    """Type, null and enum rules: one pass over each column checks that its cells are valid (the
+    cheap test every cell takes); only the cells that are not are told apart by rule."""
     sensitive = sensitive_columns(spec.name)
     for col in spec.columns:
+        valid, rules = _column_rules(col, nulls.get(col.name))
+        if not rules:
+            continue
         c = f'"{col.name}"'
-        rules = []
-        if col.not_null:
-            rules.append((f"{c} IS NULL", f"missing value{_missing_note(nulls.get(col.name))}: this column is required"))
-        if col.type == ID:
-            rules.append((f"regexp_full_match({c}, '[0-9](\\.[0-9]+)?[eE]\\+?[0-9]+')",
-                          "is a number rewritten by a spreadsheet in scientific notation: the identifier's digits "
-                          "are lost (format the column as text before exporting)"))
-        elif col.type == DATE:
-            iso = f"regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}')"
-            rules.append((f"{c} IS NOT NULL AND regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]\\d{{2}}:\\d{{2}}.*')",
-                          "has a time of day: expected a date (YYYY-MM-DD)"))
-            rules.append((f"{c} IS NOT NULL AND regexp_full_match({c}, '\\d{{1,2}}[/.-]\\d{{1,2}}[/.-]\\d{{2,4}}')",
-                          "is not a date (expected YYYY-MM-DD; this looks like DD/MM/YYYY or MM/DD/YYYY: convert "
-                          "the file with a mapping that names the format)"))
-            rules.append((f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}[ T]\\d{{2}}:\\d{{2}}.*') "
-                          f"AND NOT regexp_full_match({c}, '\\d{{1,2}}[/.-]\\d{{1,2}}[/.-]\\d{{2,4}}') "
-                          f"AND NOT ({iso} AND try_cast({c} AS DATE) IS NOT NULL)", "is not a date (expected YYYY-MM-DD)"))
-        elif col.type == AMOUNT:
-            num = f"try_cast({c} AS DOUBLE)"
-            comma = f"regexp_full_match({c}, '-?[0-9][0-9 .]*,[0-9]+')"
-            rules.append((f"{c} IS NOT NULL AND {comma}",
-                          "is not a number: it has a decimal comma (amounts use '.', as in 12.50; convert the file "
-                          "with a mapping: decimal = \",\")"))
-            rules.append((f"{c} IS NOT NULL AND NOT {comma} AND ({num} IS NULL OR NOT isfinite({num}))", "is not a number"))
-            rules.append((f"{c} IS NOT NULL AND {num} < 0", "is negative: amounts are ≥ 0 (a cancellation line? "
-                                                              "net it with the line it corrects)"))
-        elif col.type == QUANTITY:
-            rules.append((f"{c} IS NOT NULL AND NOT (regexp_full_match({c}, '\\d{{1,9}}') "
-                          f"AND try_cast({c} AS INTEGER) >= 1)", "is not a whole number ≥ 1"))
-        elif col.type == YEAR:
-            rules.append((f"{c} IS NOT NULL AND NOT (regexp_full_match({c}, '\\d{{4}}') "
-                          f"AND try_cast({c} AS INTEGER) BETWEEN 1880 AND 2100)", "is not a year (1880-2100)"))
-        elif col.type == BOOL:
-            rules.append((f"{c} IS NOT NULL AND lower({c}) NOT IN {BOOL_WORDS}", "is not true or false"))
-        elif col.type == ENUM:
-            rules.append((f"{c} IS NOT NULL AND {c} NOT IN {tuple(col.values) + ('',)}",
-                          f"is not one of: {', '.join(col.values)}"))
-        for where, message in rules:
-            total, rows = _rows(con, f"SELECT {LINE}, {c} FROM raw WHERE {where}", out.room)
-            for line, value in rows:
-                out.add(Problem(fname, message, line=line, column=col.name, unit=unit,
-                                value=None if col.name in sensitive or value is None else value))
-            if total > len(rows):
-                out.add(Problem(fname, message), count=total - len(rows))
+        which = " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _) in enumerate(rules))
+        found = con.execute(f"""
+            SELECT rule, count(*), list(struct_pack(l := {LINE}, v := {c}) ORDER BY {LINE})[1:{int(out.room)}]
+            FROM (SELECT {LINE}, {c}, CASE {which} ELSE {len(rules) - 1} END AS rule FROM raw
+                  WHERE NOT coalesce({valid}, false))
+            GROUP BY rule ORDER BY rule""").fetchall()
+        for rule, total, first in found:
+            message = rules[rule][1]
+            for cell in first[:out.room]:
+                out.add(Problem(fname, message, line=cell["l"], column=col.name, unit=unit,
+                                value=shown(cell["v"], col.name in sensitive)))
+            shown_here = min(len(first), total)
+            if total > shown_here:
+                out.add(Problem(fname, message), count=total - shown_here)
 
 
 def _check_key(con, spec: Table, fname: str, unit: str, out: _Collector):
@@ -462,7 +494,7 @@ def _check_key(con, spec: Table, fname: str, unit: str, out: _Collector):
     sensitive = spec.key in sensitive_columns(spec.name)
     for line, value, first in rows:
         out.add(Problem(fname, f"duplicate {spec.key} (first on {unit} {first})", line=line,
-                        column=spec.key, value=None if sensitive else value, unit=unit))
+                        column=spec.key, value=shown(value, sensitive), unit=unit))
     if total > len(rows):
         out.add(Problem(fname, f"duplicate {spec.key}"), count=total - len(rows))
 
@@ -484,8 +516,8 @@ def _check_fixed_formats(con, spec: Table, fname: str, report: LoadReport):
         examples = [] if col.name in sensitive else [v for (v,) in con.execute(
             f"SELECT DISTINCT {c} FROM raw WHERE regexp_full_match({c}, '[0-9]{{{dominant - 1}}}') ORDER BY 1 LIMIT 5"
         ).fetchall()]
-        shown = f" (e.g. {', '.join(repr(e) for e in examples[:3])})" if examples else ""
-        report.warn(f"{fname}: {rows} {col.name} value(s) have {dominant - 1} digits{shown} where the others have "
+        listed = f" (e.g. {', '.join(repr(e) for e in examples[:3])})" if examples else ""
+        report.warn(f"{fname}: {rows} {col.name} value(s) have {dominant - 1} digits{listed} where the others have "
                     f"{dominant}, as {FIXED_LENGTHS[dominant]} has: a spreadsheet may have dropped a leading zero "
                     f"(format the column as text before exporting)",
                     table=spec.name, column=col.name, rows=rows, examples=examples)
@@ -511,8 +543,18 @@ def _typed(con, spec: Table) -> pa.Table:
     return con.sql(f"SELECT {', '.join(exprs)}, {LINE} FROM raw ORDER BY {LINE}").to_arrow_table()
 
 
-def _load_table(con, spec: Table, path: Path, out: _Collector, report: LoadReport) -> pa.Table | None:
-    """The typed table with its `_line` column, or None when there were problems."""
+def _load_table(con, spec: Table, path: Path, out: _Collector, report: LoadReport,
+                label: str | None = None) -> pa.Table | None:
+    """The typed table with its `_line` column, or None when there were problems. Problems and
+    warnings name the file `label` (its path when several folders are read), else its name."""
+    first = len(out.problems)
+    typed = _load_file(con, spec, path, out, report, label or path.name)
+    out.problems[first:] = [replace(p, file=label) if label and p.file == path.name else p
+                            for p in out.problems[first:]]
+    return typed
+
+
+def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport, label: str) -> pa.Table | None:
     before = out.total
     sensitive = sensitive_columns(spec.name)
     raw = read_raw(path, out, sensitive=sensitive)
@@ -535,19 +577,19 @@ def _load_table(con, spec: Table, path: Path, out: _Collector, report: LoadRepor
     for name, tokens in raw.nulls.items():
         if name in contract:
             cells = sum(tokens.values())
-            report.warn(f"{path.name}: {cells} {name} cell(s) read as missing values "
+            report.warn(f"{label}: {cells} {name} cell(s) read as missing values "
                         f"({', '.join(f'{t!r} × {n}' if t != BLANK else f'blank × {n}' for t, n in tokens.items())})",
                         severity="info", table=spec.name, column=name, rows=cells, tokens=tokens)
     for name, stored in raw.stored_as.items():
         if name in contract and spec.column(name).type == ID and stored != "timestamp at midnight":
-            report.warn(f"{path.name} stores {name} as {stored} numbers: identifiers are text, and a number loses "
+            report.warn(f"{label} stores {name} as {stored} numbers: identifiers are text, and a number loses "
                         f"leading zeros (010000024 becomes 10000024); store the column as strings",
                         table=spec.name, column=name, rows=table.num_rows)
     con.register("raw", table)
     _check_columns(con, spec, path.name, unit, out, raw.nulls)
     if spec.key:
         _check_key(con, spec, path.name, unit, out)
-    _check_fixed_formats(con, spec, path.name, report)
+    _check_fixed_formats(con, spec, label, report)
     typed = _typed(con, spec).cast(pa.schema(list(spec.schema) + [pa.field(LINE, pa.int64())])) \
         if out.total == before else None
     con.unregister("raw")
@@ -610,7 +652,7 @@ def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: Loa
                                f"across sources"
                                + (" (claim ids that restart in each extract: make them unique per extract, e.g. "
                                   "with a mapping prefix)" if spec.name == "claims" else ""),
-                        line=line2, column=spec.key, value=None if sensitive else k, unit=unit2))
+                        line=line2, column=spec.key, value=shown(k, sensitive), unit=unit2))
     if conflicts and conflicts[0][-1] > len(conflicts):
         out.add(Problem(report.source, f"{spec.key} repeated across sources with different values"),
                 count=conflicts[0][-1] - len(conflicts))
@@ -638,7 +680,8 @@ def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: Loa
             if n:
                 report.warn(f"{n} {spec.name} described differently by two sources ({', '.join(described)}): the "
                             f"first source's values are kept, missing ones taken from the next",
-                            table=spec.name, column=spec.key, rows=n, examples=[] if sensitive else examples)
+                            table=spec.name, column=spec.key, rows=n,
+                            examples=[e for e in examples if shown(e, sensitive) is not None])
     con.unregister("t")
     report.warn(f"{repeats} {spec.name} row(s) repeat a {spec.key} of an earlier source ({keys} key(s)): merged into "
                 f"one row each", severity="info", table=spec.name, column=spec.key, rows=repeats)
@@ -682,9 +725,9 @@ def _check_references(con, tables: dict, files: dict, out: _Collector, report: L
                 unit = "row" if file.endswith(".parquet") else "line"
                 more = f" ({n} {unit}s, the first here)" if n > 1 else ""
                 hint = (f"; {pad!r} is there: a spreadsheet may have dropped or added leading zeros"
-                        if pad is not None and not sensitive else "")
+                        if shown(pad, sensitive) is not None else "")
                 out.add(Problem(file, message + more + hint, line=line, column=ref.column, unit=unit,
-                                value=None if sensitive else value))
+                                value=shown(value, sensitive)))
             if total > len(rows):
                 out.add(Problem(fname, message), count=total - len(rows))
         else:
@@ -693,7 +736,8 @@ def _check_references(con, tables: dict, files: dict, out: _Collector, report: L
                 f"(WHERE padded IS NOT NULL) FROM ({sql})", params).fetchall()[0]
             if n_rows:
                 examples = [] if sensitive else [v for (v,) in con.execute(
-                    f"SELECT DISTINCT {ref.column} FROM ({sql}) ORDER BY 1 LIMIT 5", params).fetchall()]
+                    f"SELECT DISTINCT {ref.column} FROM ({sql}) ORDER BY 1 LIMIT 5", params).fetchall()
+                    if shown(v) is not None]
                 hint = (f"; {n_padded} of them match an id there once leading zeros are added or removed (a "
                         f"spreadsheet's doing?)" if n_padded else "")
                 report.warn(f"{n_rows} row(s) of {fname} name {n_values} {ref.column} value(s) absent from "
@@ -814,7 +858,7 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50) -> Dataset:
     for name, paths in files.items():
         parts[name] = []
         for path in paths:
-            t = _load_table(con, TABLES[name], path, out, report)
+            t = _load_table(con, TABLES[name], path, out, report, label(path))
             if t is not None:
                 src = next(i for i, f in enumerate(folders) if path.parent == f)
                 parts[name].append(t.append_column(FILE, pa.array([label(path)] * t.num_rows, pa.string()))

@@ -47,7 +47,7 @@ from contract.tables import AMOUNT, DATE, QUANTITY, TABLES, YEAR, sensitive_colu
 from engine import query
 
 from .conversion import Conversion
-from .dataset import NULL_TOKENS, _Collector, read_raw
+from .dataset import NULL_TOKENS, _Collector, read_raw, shown
 
 SOURCE_KEYS = {"delimiter", "decimal", "encoding", "null", "date_format"}
 SPEC_KEYS = {"column", "value", "format", "prefix", "values", "default"}
@@ -208,7 +208,7 @@ def _dates(values: pa.Array, fmt: str, lines, fname: str, column: str, out: _Col
         rows = pa.table({"line": lines, "value": values}).filter(bad)
         for line, value in zip(rows["line"].to_pylist()[:out.room or 1], rows["value"].to_pylist()):
             out.add(Problem(fname, f"is not a date in the format {fmt!r} the mapping gives", line=line, column=column,
-                            value=None if hide else value))
+                            value=shown(value, hide)))
         if rows.num_rows > (out.room or 1):
             out.add(Problem(fname, f"is not a date in the format {fmt!r}"), count=rows.num_rows - (out.room or 1))
     return pc.strftime(parsed, format="%Y-%m-%d")
@@ -247,7 +247,7 @@ def _combine(name: str, parts: list[pa.Table], sets: list[dict]) -> tuple[pa.Tab
     return merged.select(contract), {
         "rows": merged.num_rows, "from": "one row per distinct key", "sets": described,
         "keys_with_differing_rows": differing.num_rows,
-        "examples": [] if sensitive else differing[key].to_pylist()[:LISTED]}
+        "examples": [e for e in differing[key].to_pylist()[:LISTED] if shown(e, sensitive) is not None]}
 
 
 def report_lines(report: dict) -> list[str]:

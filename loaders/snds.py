@@ -76,7 +76,7 @@ import pyarrow.compute as pc
 
 from contract.errors import DatasetError, Problem
 from .conversion import Conversion, Query, sql_session
-from .dataset import _Collector, read_raw
+from .dataset import _Collector, read_raw, shown
 
 KEYS = ("flx_dis_dtd", "flx_trt_dtd", "flx_emt_typ", "flx_emt_num", "flx_emt_ord", "org_cle_num",
         "dct_ord_num", "prs_ord_num", "rem_typ_aff")
@@ -113,6 +113,7 @@ CATEGORY_KINDS = {"1": "physician", "3": "laboratory", "4": "dentist", "5": "mid
                   "7": "physiotherapist"}
 NOMENCLATURE = Path(__file__).resolve().parent / "data"     # shipped copy of the SNDS nomenclature
 LISTED = 20                   # line numbers and conflicts listed in the report (all are counted)
+MAX_DETAILS = 100_000         # detail lines of one service line, at most (PHA_ORD_NUM has 2 digits)
 
 
 def specialty_labels(folder: Path | None = None) -> dict[str, str]:
@@ -140,7 +141,8 @@ def _find(folder: Path, name: str) -> Path | None:
 
 def _int(c: str) -> str:
     """A number written `001`, `1.0`, ` 1` as the text `1`; anything else trimmed as it is."""
-    return (f"CASE WHEN regexp_full_match(trim({c}), '[+-]?[0-9]+(\\.0*)?') "
+    return (f"CASE WHEN regexp_full_match({c}, '[1-9][0-9]{{0,17}}') THEN {c} "      # the usual case, as it is
+            f"WHEN regexp_full_match(trim({c}), '[+-]?[0-9]+(\\.0*)?') "
             f"THEN CAST(CAST(regexp_replace(trim({c}), '\\.0*$', '') AS HUGEINT) AS VARCHAR) ELSE trim({c}) END")
 
 
@@ -151,7 +153,8 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-
 def _date(c: str) -> str:
     """A date written in any of `DATE_FORMATS` as `YYYY-MM-DD`; anything else trimmed as it is."""
     formats = ", ".join(f"'{f}'" for f in DATE_FORMATS)
-    return f"coalesce(strftime(try_strptime(trim({c}), [{formats}]), '%Y-%m-%d'), trim({c}))"
+    return (f"CASE WHEN regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN {c} "   # already ISO
+            f"ELSE coalesce(strftime(try_strptime(trim({c}), [{formats}]), '%Y-%m-%d'), trim({c})) END")
 
 
 def _number(c: str) -> str:
@@ -251,15 +254,15 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
     built = query(f"""
         WITH e AS (SELECT {keys}, min(etb) FILTER (WHERE NOT sentinel) AS centre_id,
                           count(DISTINCT etb) FILTER (WHERE NOT sentinel) AS centres FROM ete GROUP BY ALL),
+        d AS (SELECT *, count(*) OVER w AS n_lines, row_number() OVER (w ORDER BY tag, try_cast(ord AS HUGEINT), ord) - 1 AS k
+              FROM detail WINDOW w AS (PARTITION BY {keys})),
         p AS (SELECT l.*, e.centre_id, coalesce(e.centres, 0) AS centres,
                      coalesce(regexp_full_match(exe, '{SENTINEL}') OR stj = '{FICTITIOUS}', exe IS NULL) AS no_exe,
                      coalesce(regexp_full_match(pre, '{SENTINEL}') OR pstj = '{FICTITIOUS}', pre IS NULL) AS no_pre
               FROM l LEFT JOIN e USING ({keys}))
-        SELECT p.*, d.tag, d.code, d.ord, d.dqty, d.dline,
-               count(*) OVER (PARTITION BY p._line) AS n_lines,
-               row_number() OVER (PARTITION BY p._line ORDER BY d.tag, try_cast(d.ord AS HUGEINT), d.ord) - 1 AS k
-        FROM p LEFT JOIN detail d USING ({keys})
-        ORDER BY p._line, k""", l=lines, ete=ete, detail=detail)
+        SELECT p.*, d.tag, d.code, d.ord, d.dqty, d.dline, coalesce(d.n_lines, 1) AS n_lines, coalesce(d.k, 0) AS k,
+               p._line * {MAX_DETAILS} + coalesce(d.k, 0) AS seq
+        FROM p LEFT JOIN d USING ({keys})""", l=lines, ete=ete, detail=detail)
 
     claims_all = query(f"""
         WITH c AS (
@@ -273,14 +276,17 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
             SELECT *, CAST(CAST(sign(cents) * (abs(cents) // n_lines + CASE WHEN k < abs(cents) % n_lines THEN 1 ELSE 0 END)
                                 AS DOUBLE) / 100 AS DECIMAL(18, 2)) AS line_amount,
                    coalesce(dqty, qty, CAST(sign(amount) AS DECIMAL(18, 2))) AS line_qty,
-                   row_number() OVER (ORDER BY _line, k) AS seq
-            FROM c WHERE provider_id IS NOT NULL)
-        SELECT *, bool_or(line_amount < 0 OR line_qty < 0) OVER g AS netted,
-               sum(line_amount) OVER g AS net_amount, sum(line_qty) OVER g AS net_qty,
-               coalesce(min(CASE WHEN line_amount >= 0 AND line_qty > 0 THEN seq END) OVER g, min(seq) OVER g) AS keeper,
-               min(seq) OVER g AS group_id
-        FROM s
-        WINDOW g AS (PARTITION BY patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date)
+                   hash(patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date) AS g
+            FROM c WHERE provider_id IS NOT NULL),
+        n AS (   -- only the services with a negative line are netted: the others keep every line
+            SELECT seq, bool_or(line_amount < 0 OR line_qty < 0) OVER w AS netted,
+                   sum(line_amount) OVER w AS net_amount, sum(line_qty) OVER w AS net_qty,
+                   coalesce(min(CASE WHEN line_amount >= 0 AND line_qty > 0 THEN seq END) OVER w, min(seq) OVER w) AS keeper,
+                   min(seq) OVER w AS group_id
+            FROM s WHERE g IN (SELECT g FROM s WHERE line_amount < 0 OR line_qty < 0)
+            WINDOW w AS (PARTITION BY patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date))
+        SELECT s.*, coalesce(n.netted, false) AS netted, n.net_amount, n.net_qty, n.keeper, n.group_id
+        FROM s LEFT JOIN n USING (seq)
         ORDER BY seq""", b=built)
     claims = query("""
         SELECT claim_id, patient_id, provider_id, prescriber_id, centre_id, service_code, service_date,
@@ -305,7 +311,7 @@ def _check_numbers(query: Query, lines: pa.Table, file: str, out: _Collector):
                    ORDER BY _line, k""", l=lines).to_pylist()
     for r in bad[:out.room or 1]:
         message = "missing value: a service line needs its amount" if r["value"] is None else "is not a number"
-        out.add(Problem(file, message, line=r["_line"], column=r["col"], value=r["value"]))
+        out.add(Problem(file, message, line=r["_line"], column=r["col"], value=shown(r["value"])))
     if len(bad) > (out.room or 1):
         out.add(Problem(file, "is not a number"), count=len(bad) - (out.room or 1))
 
