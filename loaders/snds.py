@@ -359,9 +359,13 @@ def _providers(query: Query, claims: pa.Table, nomenclature: Path | None) -> tup
     conflicts = query("SELECT provider_id, seen, kind, rule FROM d WHERE kinds > 1 ORDER BY provider_id", d=decided)
     listed = [{"provider_id": r["provider_id"], "kinds": dict(r["seen"]), "kind": r["kind"], "rule": r["rule"]}
               for r in conflicts.slice(0, LISTED).to_pylist()]
-    unknown = query("""SELECT code, count(*) AS n FROM (SELECT spe AS code FROM c UNION ALL SELECT pspe FROM c)
-                       WHERE code IS NOT NULL AND code NOT IN (SELECT code FROM spec) AND code NOT IN ('0', '99')
-                       GROUP BY code ORDER BY code""", c=claims, spec=spec)
+    unknown = query(f"""   -- specialty codes a line's kind was read from, unknown to the nomenclature
+        SELECT code, count(*) AS n FROM (
+            SELECT spe AS code FROM c WHERE NOT no_exe AND coalesce(act, '0') IN ('0', '99')
+            UNION ALL SELECT pspe FROM c WHERE prescriber_id IS NOT NULL AND coalesce(pact, '0') IN ('0', '99'))
+        WHERE code IS NOT NULL AND code NOT IN (SELECT code FROM spec)
+              AND code NOT IN ({', '.join(repr(k) for k in SPECIALTY_KINDS)})
+        GROUP BY code ORDER BY code""", c=claims, spec=spec)
     by_kind = query("SELECT kind, count(*) AS n FROM d GROUP BY kind ORDER BY kind", d=decided).to_pylist()
     kinds_report = {"rows": decided.num_rows, "kinds": {r["kind"]: r["n"] for r in by_kind},
                     "kind_conflicts": {"providers": conflicts.num_rows, "listed": listed,
@@ -464,17 +468,21 @@ def _euros(x) -> float:
     return float(x) if x is not None else 0.0
 
 
+def _eur(x: float) -> str:
+    return f"-€{-x:,.2f}" if x < 0 else f"€{x:,.2f}"
+
+
 def report_lines(report: dict) -> list[str]:
     """The conversion report in a few human lines (the JSON file has every figure)."""
     s, n, sen = report["service_lines"], report["netting"], report["sentinels"]
     info, orphan = s["left_out"]["information_only"], s["left_out"]["no_practitioner_no_establishment"]
-    out = [f"{s['file']}: {s['read']:,} service lines, €{s['amount']:,.2f}"]
-    out.append(f"  left out: {info['lines']:,} information-only (DPN_QLF/PRS_DPN_QLP 71, €{info['amount']:,.2f}); "
-               f"{orphan['lines']:,} with no practitioner and no establishment (€{orphan['amount']:,.2f})")
+    out = [f"{s['file']}: {s['read']:,} service lines, {_eur(s['amount'])}"]
+    out.append(f"  left out: {info['lines']:,} information-only (DPN_QLF/PRS_DPN_QLP 71, {_eur(info['amount'])}); "
+               f"{orphan['lines']:,} with no practitioner and no establishment ({_eur(orphan['amount'])})")
     out.append(f"  netted: {n['regularisation_lines']:,} regularisation lines on {n['kept']['services'] + n['netted_to_zero']['services'] + n['unmatched']['services']:,} "
-               f"services: {n['kept']['services']:,} corrected (€{n['kept']['amount']:,.2f}), "
+               f"services: {n['kept']['services']:,} corrected ({_eur(n['kept']['amount'])}), "
                f"{n['netted_to_zero']['services']:,} cancelled, {n['unmatched']['services']:,} without their original "
-               f"left out (€{n['unmatched']['amount']:,.2f})")
+               f"left out ({_eur(n['unmatched']['amount'])})")
     out.append(f"  sentinels: {sen['executing_provider_none']:,} lines with no executing practitioner "
                f"({sen['attributed_to_establishment']:,} attributed to their establishment), "
                f"{sen['prescriber_none']:,} prescriber numbers meaning none")
@@ -488,5 +496,5 @@ def report_lines(report: dict) -> list[str]:
         out.append(f"    {c['provider_id']}: {', '.join(f'{k} on {v} line(s)' for k, v in c['kinds'].items())} "
                    f"→ {c['kind']} ({c['rule']})")
     c = report["claims"]
-    out.append(f"  claims written: {c['rows']:,} lines, €{c['amount']:,.2f}")
+    out.append(f"  claims written: {c['rows']:,} lines, {_eur(c['amount'])}")
     return out
