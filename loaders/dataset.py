@@ -63,6 +63,8 @@ IDENTITY = {"providers": {"kind": "other"}, "centres": {"kind": "other"}, "legal
 # A registry linking fewer than this share of the claims' entities of its kinds is reported as
 # a critical warning (see `link_report`).
 LINK_MIN_SHARE = 0.1
+SINGULAR = {"claims": "claim", "providers": "provider", "centres": "centre", "legal_entities": "legal entity",
+            "patients": "patient", "services": "service"}
 
 
 @dataclass
@@ -648,8 +650,7 @@ def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: Loa
         unit2 = "row" if file2.endswith(".parquet") else "line"
         unit1 = "row" if file1.endswith(".parquet") else "line"
         out.add(Problem(file2, f"{spec.key} repeated from {file1}, {unit1} {line1}, with different "
-                               f"{', '.join(names)}: one key must name one {spec.name[:-1] if spec.name != 'centres' else 'centre'} "
-                               f"across sources"
+                               f"{', '.join(names)}: one key must name one {SINGULAR[spec.name]} across sources"
                                + (" (claim ids that restart in each extract: make them unique per extract, e.g. "
                                   "with a mapping prefix)" if spec.name == "claims" else ""),
                         line=line2, column=spec.key, value=shown(k, sensitive), unit=unit2))
@@ -673,12 +674,15 @@ def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: Loa
         merged = con.sql(f"SELECT {key}, {select}, arg_min({LINE}, _i) AS {LINE}, arg_min({FILE}, _i) AS {FILE}, "
                              f"arg_min({SRC}, _i) AS {SRC} FROM t GROUP BY {key} ORDER BY min(_i)").to_arrow_table()
         merged = merged.select([c.name for c in spec.columns] + [LINE, FILE, SRC])
-        disagree = " OR ".join(f"count(DISTINCT \"{c}\") > 1" for c in described)
-        if disagree:
-            n, examples = con.execute(f"SELECT count(*), list({key} ORDER BY {key})[1:5] FROM "
-                                      f"(SELECT {key} FROM t GROUP BY {key} HAVING {disagree})").fetchall()[0]
+        if described:
+            quoted = [f'"{c}"' for c in described]
+            flags = ", ".join(f"count(DISTINCT {q}) > 1 AS {q}" for q in quoted)
+            anyone = ", ".join(f"bool_or({q})" for q in quoted)
+            row = con.execute(f"SELECT count(*), list({key} ORDER BY {key})[1:5], {anyone} FROM "
+                              f"(SELECT {key}, {flags} FROM t GROUP BY {key}) WHERE {' OR '.join(quoted)}").fetchall()[0]
+            n, examples, differing = row[0], row[1], [c for c, f in zip(described, row[2:]) if f]
             if n:
-                report.warn(f"{n} {spec.name} described differently by two sources ({', '.join(described)}): the "
+                report.warn(f"{n} {spec.name} described differently by two sources ({', '.join(differing)}): the "
                             f"first source's values are kept, missing ones taken from the next",
                             table=spec.name, column=spec.key, rows=n,
                             examples=[e for e in examples if shown(e, sensitive) is not None])

@@ -206,7 +206,7 @@ def test_descriptive_differences_across_sources_are_counted_and_the_first_source
     assert d["providers"].to_pylist()[0]["postcode"] == "01000"
     warning = next(w for w in d.report.warnings if w["severity"] == "warning")
     assert warning["examples"] == ["010000024"] and warning["message"].startswith(
-        "1 providers described differently by two sources (specialty, name, postcode, legal_entity_id)")
+        "1 providers described differently by two sources (postcode): the first source")
 
 
 # --- how much a registry links -------------------------------------------------------------------

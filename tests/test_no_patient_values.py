@@ -16,6 +16,9 @@ from loaders.dataset import load_dataset
 from loaders.mapping import convert_mapped
 from loaders.snds import read_snds
 
+# pyarrow cannot decode a row with a wrong field count and a byte that is not UTF-8 for its
+# invalid-row handler and says so as an "unraisable" exception; the file is then reported all the same.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 MARK = "ZQXPAT"
 patient = st.integers(0, 999).map(lambda n: f"{MARK}{n:03d}")
 FAULTS = ["none", "latin1_in_patient", "extra_field", "missing_field", "duplicate_id", "bad_date", "negative_amount",
@@ -46,9 +49,6 @@ def cells(row: list[str], f: str, pid_index: int) -> bytes:
     return text
 
 
-# pyarrow cannot decode a row with a wrong field count and a byte that is not UTF-8 for its
-# invalid-row handler and says so as an "unraisable" exception; the file is then reported all the same.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(st.tuples(patient, fault), min_size=1, max_size=8),
        patients_faults=st.lists(st.tuples(patient, st.sampled_from(["none", "duplicate", "bad_year", "bad_sex",
