@@ -16,7 +16,7 @@ file is written; one section per contract table says where each contract column 
     service_date = { column = "Date des soins", format = "%d/%m/%y" }   # a format for this column
     service_code = { column = ["Code acte", "Code NGAP"] }              # the first of these with a value
     quantity = { column = "Quantité", default = "1" }                   # a value where the column has none
-    claim_id = { column = "Line", prefix = "2025-01:" }                 # text put in front (unique per extract)
+    patient_id = { column = "Bénéficiaire", prefix = "FR:" }           # text put in front (e.g. per extract)
 
     [[providers]]                # one row per distinct value of the key column (provider_id here)
     provider_id = "N° PS"
