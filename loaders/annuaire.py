@@ -35,8 +35,6 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-import pyarrow as pa
-
 from contract.errors import DatasetError, Problem
 
 from .conversion import Conversion
