@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CLAIMS_PER_PATIENT = 16.8   # what the generator draws, on average
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_build import region  # noqa: E402
 
 
 def plain_read(data: Path):
@@ -100,13 +101,7 @@ def main():
     if args.claims:
         print(f"{'claims':>10} {'plain read s':>13} {'validate s':>11} {'ratio':>6}")
     for n in args.claims:
-        from loaders.synthetic import generate
-        patients = max(5000, int(n / CLAIMS_PER_PATIENT))
-        data = Path(args.dir) / f"region-{patients}-{args.seed}" / "data"
-        if not (data / "claims.csv").exists():
-            t = time.perf_counter()
-            generate(data, patients, args.seed)
-            print(f"(generated {data} in {time.perf_counter() - t:.1f} s)", file=sys.stderr)
+        data = region(n, args.dir, args.seed)      # the regions load_build.py generates and caches
         cmd = [sys.executable, __file__, "--measure", str(data)]
         r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
         print(f"{r['claims']:>10,} {r['plain_s']:>13.2f} {r['load_s']:>11.2f} {r['load_s'] / r['plain_s']:>6.1f}")
