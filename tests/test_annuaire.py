@@ -12,10 +12,12 @@ from contract.errors import DatasetError
 from .conftest import CASES, SHARED_DATA, read_csv
 
 SAMPLES = SHARED_DATA / "annuaire-sante-fhir"
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/data is not beside the repository")
 VALID = ["PP16-Practitioner.json", "PP16-organizationalRole_SituExe.json", "PP16-professionalRole_ExePro.json",
          "PP19-Practitioner.json", "PP19-professionalRole_ExePro.json"]
 
 
+@needs_samples
 def test_the_samples_load_into_providers_and_affiliations_with_their_roles():
     t = read_annuaire([SAMPLES / f for f in VALID])
     providers = {r["provider_id"]: r for r in t["providers"].to_pylist()}
@@ -28,6 +30,7 @@ def test_the_samples_load_into_providers_and_affiliations_with_their_roles():
     assert t["centres"]["centre_id"].to_pylist() == ["580008803"]
 
 
+@needs_samples
 def test_broken_samples_are_reported_with_file_line_and_column_and_nothing_is_written(tmp_path):
     with pytest.raises(DatasetError) as e:
         read_annuaire([SAMPLES])
