@@ -86,35 +86,55 @@ def generate(out, patients, seed, truth, registry):
 
 
 @main.command()
-@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "annuaire", "snds"]))
+@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "annuaire", "snds", "mapped"]))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False),
               help="CSV of code,kind mapping FINESS categories (CAT_ETAB) to contract kinds")
 def convert(source_format, sources, out, categories):
-    """Convert SOURCES into contract tables in the folder OUT.
+    """Convert SOURCES into contract tables in the folder OUT, with OUT/conversion_report.json.
 
     finess: FHIR ndjson files, .tar.gz archives of them, bundles or folders → centres,
     legal_entities, providers (pharmacies, laboratories), identifiers. annuaire: Annuaire Santé
     (RPPS) FHIR Practitioner and PractitionerRole files or folders → providers, affiliations and
-    the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_CAM_F,
-    ER_ETE_F) → claims and providers."""
-    from loaders.fhir import categories_from_csv, read_finess, write_tables
-    from loaders.snds import read_snds
+    the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_BIO_F,
+    ER_CAM_F, ER_ETE_F) → claims and providers. mapped: MAPPING SOURCE, a mapping file (TOML)
+    and the claims or provider extract it describes → the contract tables it names."""
+    from loaders.conversion import Conversion, REPORT_FILE, write_conversion
+    from loaders.fhir import categories_from_csv, read_finess
+    lines = []
     try:
         if source_format == "finess":
             tables = read_finess(list(sources), categories_from_csv(categories) if categories else None)
+            conversion = Conversion(tables, {"format": "FINESS FHIR", "source": ", ".join(sources),
+                                             "tables": {n: t.num_rows for n, t in tables.items()}})
         elif source_format == "annuaire":
-            from loaders.annuaire import read_annuaire
-            tables = read_annuaire(list(sources))
-        else:
+            from loaders.annuaire import read_annuaire, report_lines
+            conversion = read_annuaire(list(sources))
+            lines = report_lines(conversion.report)
+        elif source_format == "snds":
+            from loaders.snds import read_snds, report_lines
             if len(sources) != 1:
                 _fail("snds takes one extract folder", 2)
-            tables = read_snds(sources[0])
+            conversion = read_snds(sources[0])
+            lines = report_lines(conversion.report)
+        else:
+            from loaders.mapping import MappingError, convert_mapped, report_lines
+            if len(sources) != 2:
+                _fail("mapped takes a mapping file and one source file: convert mapped MAPPING SOURCE OUT", 2)
+            try:
+                conversion = convert_mapped(sources[0], sources[1])
+            except MappingError as e:
+                _fail(str(e), 2)
+            lines = report_lines(conversion.report)
     except DatasetError as e:
         _fail(str(e), 2)
-    for path in write_tables(tables, out):
-        click.echo(f"wrote {path}: {tables[path.stem].num_rows:,} rows")
+    for path in write_conversion(conversion, out):
+        if path.name != REPORT_FILE:
+            click.echo(f"wrote {path}: {conversion.tables[path.stem].num_rows:,} rows")
+    click.echo(f"wrote {Path(out) / REPORT_FILE}" + (":" if lines else ""))
+    for line in lines:
+        click.echo(f"  {line}")
 
 
 @main.command()
@@ -129,9 +149,20 @@ def validate(data, max_problems):
         _fail(str(e), 2)
     for name, t in ds.report.tables.items():
         click.echo(f"{t['file']}: {t['rows']:,} rows")
-    for w in ds.report.warnings:
-        click.echo(f"warning: {w['message']}")
+    _print_load_report(ds.report.to_dict())
     click.echo("valid")
+
+
+SEVERITY_PREFIX = {"info": "note", "warning": "warning", "critical": "CRITICAL WARNING"}
+
+
+def _print_load_report(report: dict):
+    """The load report's links and warnings, one line each; critical ones stand out."""
+    for link in report.get("links", []):
+        if link["severity"] != "critical":      # a critical link is also among the warnings
+            click.echo(f"link: {link['message']}")
+    for w in report.get("warnings", []):
+        click.echo(f"{SEVERITY_PREFIX.get(w.get('severity'), 'warning')}: {w['message']}")
 
 
 def _run_settings(path, start, end, seed, window_days):
@@ -175,8 +206,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
         click.echo(f"run {record['run_id']} {'is current' if result == 'succeeded' else 'HELD by its checks'}: "
                    f"{c['claims']:,} claims, {c['nodes']:,} nodes, {c['edges']:,} edges, {c['alerts']} alerts, "
                    f"{c['communities']} communities")
-    for w in record.get("load_report", {}).get("warnings", []):
-        click.echo(f"warning: {w['message']}")
+    _print_load_report(record.get("load_report", {}))
     for w in record.get("warnings", []):
         click.echo(f"warning: {w}")
     if result == "held":

@@ -7,6 +7,7 @@ from contract.tables import TABLES, empty_table
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+CASES = REPO.parent / "shared" / "cases"        # field cases: inputs as users really have them
 
 
 def write_table(folder: Path, name: str, rows: list[dict], header: list[str] | None = None):
