@@ -241,7 +241,8 @@ def runs(ctx, store, limit):
         table.add_row(r["run_id"], r["status"], "yes" if r["current"] else "",
                       r["started_at"][:19], f"{r['counts'].get('claims', ''):,}" if r["counts"] else "",
                       str(r["counts"].get("alerts", "")), f"{sum(r['timings'].values()):.1f}",
-                      (error[0] if error else "") or held or r.get("stage") or "")
+                      (error[0] if error else "") or held or r.get("stage")
+                      or (f"{len(r['warnings'])} warning(s)" if r.get("warnings") else ""))
     _console().print(table)
 
 

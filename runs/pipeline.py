@@ -117,6 +117,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
         with stage("load"):
             dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems)
             run.record["load_report"] = dataset.report.to_dict()
+            run.record["warnings"] += [w["message"] for w in run.record["load_report"]["warnings"]
+                                       if w.get("severity") == "critical"]    # loud: in every listing
         with stage("build"):
             start, end = window(dataset.tables, settings)
             tables = in_window(dataset.tables, start, end)
