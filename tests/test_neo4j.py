@@ -278,7 +278,7 @@ def test_an_interrupted_sync_resumes_and_a_newer_run_leaves_nothing_stale(server
         if len(calls) == 3:
             raise ConnectionError("the network went away")
         calls.append(args)
-        real(*args)
+        return real(*args)
 
     monkeypatch.setattr(ns, "_write_batch", failing)
     with pytest.raises(ConnectionError):
@@ -361,31 +361,44 @@ def test_gds_recomputes_communities_and_pagerank_of_an_investigators_subgraph(ne
     params = q(server, cypher("guide_example_gds_neighbourhood"))[0]
     q(server, cypher("gds_drop_graph"), graph_name=params["graph_name"])
     projected = q(server, cypher("gds_project_neighbourhood"), **params)[0]
-    members = q(server, "MATCH path = (s:Entity {id: $entity_id})-[*0..2]-(n:Entity) "
-                        "WHERE all(x IN nodes(path)[1..] WHERE coalesce(x.degree, 0) <= $max_degree) "
-                        "RETURN count(DISTINCT n) AS c", **params)[0]["c"]
-    assert projected["nodes"] == members > 20 and projected["relationships"] > projected["nodes"]
+    # the same subgraph read with the driver: entities within two graph links, never through a
+    # hub (nor through an Alert or a Community), and the graph's relationships among them
+    rels = "|".join(ns.RELS)
+    edges = q(server, f"MATCH path = (s:Entity {{id: $entity_id}})-[:{rels}*0..2]-(n:Entity) "
+                      "WHERE all(x IN nodes(path)[1..] WHERE coalesce(x.degree, 0) <= $max_degree) "
+                      f"WITH collect(DISTINCT n) AS m UNWIND m AS a OPTIONAL MATCH (a)-[r:{rels}]->(b) WHERE b IN m "
+                      "RETURN a.key AS a, b.key AS b, toFloat(coalesce(r.n, 1)) AS w", **params)
+    g = nx.Graph()
+    g.add_nodes_from(e["a"] for e in edges)
+    for e in (e for e in edges if e["b"] is not None):   # parallel relationships add up
+        g.add_edge(e["a"], e["b"], weight=g.get_edge_data(e["a"], e["b"], {"weight": 0})["weight"] + e["w"])
+    assert projected["nodes"] == len(g) > 20
+    assert projected["relationships"] == 2 * sum(1 for e in edges if e["b"] is not None)   # undirected
     communities = q(server, cypher("gds_leiden_stream"), graph_name=params["graph_name"])
-    assert sum(c["size"] for c in communities) == members
-    # the planted dense block's providers end up in one community of their neighbourhood
+    partition = [{m["key"] for m in c["members"]} for c in communities]
+    assert sorted(x for p in partition for x in p) == sorted(g)       # a partition of the subgraph
+    # as good a partition as leidenalg's (the library fraudnet's own communities use) on the same graph
+    import igraph as ig
+    import leidenalg
+    h = ig.Graph.from_networkx(g)
+    ours = leidenalg.find_partition(h, leidenalg.ModularityVertexPartition, weights="weight", seed=42)
+    theirs = nx.community.modularity(g, partition, weight="weight")
+    best = nx.community.modularity(g, [{h.vs[i]["_nx_name"] for i in c} for c in ours], weight="weight")
+    assert theirs >= 0.95 * best > 0.2
+    # the planted dense block's other providers fall in one community; the entity the subgraph is
+    # centred on is linked to every one of its patients, so Leiden may place it anywhere
     alert, = results(store, run, f"SELECT alert_id FROM alert_entities WHERE entity_id = '{params['entity_id']}' "
                                  "AND alert_id LIKE 'dense_block:%' ORDER BY 1 LIMIT 1")[0]
     block = {e for (e,) in results(store, run, f"SELECT entity_id FROM alert_entities WHERE alert_id = '{alert}' "
                                                "AND role = 'biller'")}
-    homes = {c["community"] for c in communities for m in c["members"] if m["id"] in block}
-    assert len(block) >= 3 and len(homes) == 1
+    block = {f"provider:{e}" for e in block} & set(g) - {f"provider:{params['entity_id']}"}
+    homes = {i for i, p in enumerate(partition) if p & block}
+    assert len(block) >= 2 and len(homes) == 1
     ranks = q(server, cypher("gds_pagerank_stream"), graph_name=params["graph_name"], limit=params["limit"])
     scores = [r["pagerank"] for r in ranks]
-    assert len(ranks) == min(params["limit"], members) and scores == sorted(scores, reverse=True)
-    # against networkx on the same undirected, weighted subgraph: the same most central entity
-    edges = q(server, "MATCH path = (s:Entity {id: $entity_id})-[*0..2]-(n:Entity) "
-                      "WHERE all(x IN nodes(path)[1..] WHERE coalesce(x.degree, 0) <= $max_degree) "
-                      "WITH collect(DISTINCT n) AS m UNWIND m AS a MATCH (a)-[r]->(b) WHERE b IN m "
-                      "RETURN a.id AS a, b.id AS b, toFloat(coalesce(r.n, 1)) AS w", **params)
-    g = nx.MultiDiGraph()
-    for e in edges:
-        g.add_edge(e["a"], e["b"], weight=e["w"])
-        g.add_edge(e["b"], e["a"], weight=e["w"])
+    assert len(ranks) == min(params["limit"], len(g)) and scores == sorted(scores, reverse=True)
+    # against networkx on the same undirected, weighted subgraph: the same most central entities
     want = nx.pagerank(g, weight="weight")
-    assert ranks[0]["entity_id"] == max(want, key=want.get)
+    top = sorted(want, key=want.get, reverse=True)[:3]
+    assert [r["n"]["key"] for r in ranks[:3]] == top
     assert q(server, cypher("gds_drop_graph"), graph_name=params["graph_name"]) == [{"dropped": params["graph_name"]}]
