@@ -199,6 +199,18 @@ def test_every_saved_query_answers_from_the_data(server, synced):
     assert risks == sorted(risks, reverse=True) and risks[0] > 0
 
 
+def hub_free_lengths(g: nx.Graph, degree: dict, source: str, cap: int, cutoff: int = 6) -> dict:
+    """networkx's answer: the length of the shortest path from `source` to every node within
+    `cutoff` links, through no node of more than `cap` links (the two ends may be hubs)."""
+    inner = g.subgraph([n for n in g if degree[n] <= cap or n == source])
+    dist = nx.single_source_shortest_path_length(inner, source, cutoff=cutoff)
+    for hub in (n for n in g if degree[n] > cap and n != source):     # reached as an end only
+        steps = [dist[m] + 1 for m in g[hub] if m in dist and dist[m] < cutoff and (degree[m] <= cap or m == source)]
+        if steps:
+            dist[hub] = min(steps)
+    return dist
+
+
 def test_shortest_path_avoids_hubs_like_networkx(server, synced):
     store, run = synced["store"], synced["first"]
     g = nx.Graph()
@@ -207,36 +219,34 @@ def test_shortest_path_avoids_hubs_like_networkx(server, synced):
     ids = dict(results(store, run, "SELECT node_id, entity_id FROM nodes"))
     ends = [k for (k,) in results(store, run, "SELECT DISTINCT entity_type || ':' || entity_id FROM alert_entities "
                                               "WHERE entity_type IN ('provider', 'legal_entity') ORDER BY 1")]
-
-    def restricted(a, b, cap):
-        keep = [n for n in g if n in (a, b) or degree[n] <= cap]
-        try:
-            return nx.shortest_path_length(g.subgraph(keep), a, b)
-        except nx.NetworkXNoPath:
-            return None
-
-    def pair(crosses_hub: bool, cap: int = 60):
-        """Two alerted entities whose plain shortest path does (or does not) cross a hub of more
-        than `cap` links, and are still linked within 6 hops around the hubs."""
-        for a in ends:
+    cases = {"around a hub": [], "unchanged": [], "no hub-free path": []}
+    for cap in (60, 200):
+        for a in ends[::4]:
+            plain = nx.single_source_shortest_path_length(g, a, cutoff=6)
+            avoid = hub_free_lengths(g, degree, a, cap)
             for b in ends:
-                if a < b and nx.has_path(g, a, b):
-                    plain, avoid = nx.shortest_path_length(g, a, b), restricted(a, b, cap)
-                    if avoid is not None and avoid <= 6 and (avoid > plain) == crosses_hub:
-                        return a, b, cap, plain, avoid
-        raise AssertionError("the region should hold such a pair")
-
-    a, b, cap, plain, avoid = pair(crosses_hub=False)
-    rows = ns.run_saved(server, "saved_shortest_path", {"from_id": ids[a], "to_id": ids[b], "max_degree": cap})
-    assert [r["hops"] for r in rows] == [avoid] and rows[0]["through"][0] and len(rows[0]["through"]) == avoid + 1
-
-    a, b, cap, plain, avoid = pair(crosses_hub=True)
-    rows = ns.run_saved(server, "saved_shortest_path", {"from_id": ids[a], "to_id": ids[b], "max_degree": 10**9})
+                if a < b and b in plain:
+                    kind = ("no hub-free path" if b not in avoid else
+                            "around a hub" if avoid[b] > plain[b] else "unchanged" if plain[b] > 1 else None)
+                    if kind:
+                        cases[kind].append((a, b, cap, plain[b], avoid.get(b)))
+    assert all(cases.values()), {k: len(v) for k, v in cases.items()}
+    checked = [c for kind in cases.values() for c in kind[:3]]
+    for a, b, cap, plain, avoid in checked:
+        rows = q(server, cypher("saved_shortest_path"), from_id=ids[a], to_id=ids[b], max_degree=cap)
+        if avoid is None:                               # every path within six links crosses a hub
+            assert rows == [], (a, b, cap)
+            continue
+        # Neo4j searches around the hubs: the hub-free shortest length, not the plain path filtered away
+        assert [r["hops"] for r in rows] == [avoid], (a, b, cap, plain, avoid)
+        keys = rows[0]["keys"]
+        assert (keys[0], keys[-1]) == (a, b) and len(keys) == avoid + 1
+        assert all(g.has_edge(x, y) for x, y in zip(keys, keys[1:]))
+        assert all(degree[k] <= cap for k in keys[1:-1])
+    # without a cap, the plain shortest length
+    a, b, _, plain, _ = cases["around a hub"][0]
+    rows = q(server, cypher("saved_shortest_path"), from_id=ids[a], to_id=ids[b], max_degree=10**9)
     assert [r["hops"] for r in rows] == [plain]
-    # Neo4j searches around the hubs: the longer hub-free path, not the plain one filtered away
-    rows = ns.run_saved(server, "saved_shortest_path", {"from_id": ids[a], "to_id": ids[b], "max_degree": cap})
-    assert [r["hops"] for r in rows] == [avoid] and avoid > plain
-    assert all(degree[k] <= cap for k in rows[0]["keys"][1:-1])
 
 
 def test_bulk_import_files_match_what_the_sync_wrote(server, synced, tmp_path):
