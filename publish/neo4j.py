@@ -16,7 +16,8 @@
    entities, relationships) is deleted, so nothing old looks current.
 
 Everything is MERGE on keys, so a rerun changes nothing. The rows come from the run's results
-file (read-only, streamed in batches), never from string formatting: values go in as parameters.
+file through `runs.results` (`graph_*`: read-only, streamed in batches), never from string
+formatting: values go in as parameters.
 """
 from __future__ import annotations
 
@@ -25,21 +26,20 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from typing import Callable, Iterator
 
-from contract.errors import FraudnetError
-from queries import cypher, names
+import duckdb
 
+from contract.errors import FraudnetError
+from contract.vocab import DERIVED_LABELS, LABELS, RELS
+from queries import cypher, names
+from runs import results
 from runs.store import Store
 
 log = logging.getLogger("fraudnet.neo4j")
 
 STATE_ID = "fraudnet"
-LABELS = {"provider": "Provider", "patient": "Patient", "centre": "Centre",
-          "legal_entity": "LegalEntity", "person": "Person"}
-RELS = ("BILLED", "DISPENSED_TO", "PRESCRIBED_FOR", "FLOWS_TO", "WORKS_AT", "OPERATED_BY",
-        "BILLS_UNDER", "OFFICER_OF", "SHARES_IDENTIFIER")
-DERIVED_LABELS = ("Prescriber", "Pharmacy", "Laboratory", "Flagged", "AtRisk")
 
 
 class Neo4jError(FraudnetError):
@@ -72,75 +72,29 @@ class Neo4jSettings:
                                           notifications_min_severity="OFF")
 
 
-# --- what is read from the results file: one SQL per upsert step --------------------------------
-
-_NODE_ROWS = """
-SELECT n.node_id AS key, n.entity_id AS id, n.kind, n.specialty, n.name, n.postcode, n.roles,
-       CASE WHEN n.name IS NULL THEN n.entity_id ELSE n.name || ' (' || n.entity_id || ')' END AS caption,
-       d.degree, r.score AS risk, r.direct_score AS risk_direct, r.network_score AS risk_network,
-       r.reasons, r.alerts AS alert_count, c.pagerank, c.betweenness, c.participation, c.broker,
-       m.communities,
-       -- the derived labels (the same rules in the sync and the bulk import files)
-       list_filter([CASE WHEN n.entity_type = 'provider' AND coalesce(n.roles, '') LIKE '%prescriber%' THEN 'Prescriber' END,
-                    CASE WHEN n.entity_type = 'provider' AND n.kind = 'pharmacy' THEN 'Pharmacy' END,
-                    CASE WHEN n.entity_type = 'provider' AND n.kind = 'laboratory' THEN 'Laboratory' END,
-                    CASE WHEN coalesce(r.direct_score, 0) > 0 THEN 'Flagged' END,
-                    CASE WHEN coalesce(r.direct_score, 0) = 0 AND coalesce(r.score, 0) > 0 THEN 'AtRisk' END],
-                   lambda x: x IS NOT NULL) AS labels
-FROM nodes n
-LEFT JOIN node_degree d USING (node_id)
-LEFT JOIN entity_risk r ON r.entity_type = n.entity_type AND r.entity_id = n.entity_id
-LEFT JOIN centrality c USING (node_id)
-LEFT JOIN (SELECT node_id, list(community_id ORDER BY community_id) AS communities
-           FROM communities GROUP BY node_id) m USING (node_id)
-WHERE n.entity_type = $entity_type
-ORDER BY key
-"""
-_REL_ROWS = """
-SELECT src, dst, concat_ws('|', role, kind, value, start_date) AS key,
-       n, amount, patients, first_date, last_date, role, kind, value, start_date, end_date
-FROM edges WHERE rel = $rel
-ORDER BY src, dst, key
-"""
-_ALERT_ROWS = """
-SELECT alert_id AS id, pattern, score, summary, evidence,
-       pattern || ' ' || CAST(round(score, 1) AS VARCHAR) AS caption
-FROM alerts ORDER BY id
-"""
-_ALERT_ENTITY_ROWS = """
-SELECT alert_id, entity_type || ':' || entity_id AS key, role
-FROM alert_entities ORDER BY alert_id, key, role
-"""
-_COMMUNITY_ROWS = """
-SELECT community_id AS id, graph, size, density, internal_weight, flagged, risk,
-       community_id || ' (' || size || ')' AS caption
-FROM community_summary ORDER BY id
-"""
-_MEMBER_ROWS = "SELECT community_id, node_id AS key FROM communities ORDER BY community_id, key"
-
+# --- what each upsert step writes: rows from the run's results (runs.results) -------------------
 
 @dataclass(frozen=True)
 class Step:
-    statement: str          # catalog name
-    sql: str                # rows, from the results file
-    params: tuple = ()      # SQL parameters, as (name, value) pairs
+    statement: str                                        # catalog name
+    rows: Callable[[object], duckdb.DuckDBPyRelation]     # cursor -> the rows (a runs.results function)
     top: tuple = ()         # columns passed as row fields; the others go into row["props"]
     props: bool = True      # (but for src, dst and labels, which are never properties)
 
 
 def upsert_steps() -> list[Step]:
-    steps = [Step(f"sync_nodes_{t}", _NODE_ROWS, (("entity_type", t),), ("key", "labels")) for t in LABELS]
-    steps += [Step(f"sync_rels_{r.lower()}", _REL_ROWS, (("rel", r),), ("src", "dst", "key")) for r in RELS]
-    steps += [Step("sync_alerts", _ALERT_ROWS, (), ("id",)),
-              Step("sync_alert_entities", _ALERT_ENTITY_ROWS, (), ("alert_id", "key", "role"), False),
-              Step("sync_communities", _COMMUNITY_ROWS, (), ("id",)),
-              Step("sync_community_members", _MEMBER_ROWS, (), ("community_id", "key"), False)]
+    steps = [Step(f"sync_nodes_{t}", partial(results.graph_nodes, entity_type=t), ("key", "labels")) for t in LABELS]
+    steps += [Step(f"sync_rels_{r.lower()}", partial(results.graph_relationships, rel=r), ("src", "dst", "key"))
+              for r in RELS]
+    steps += [Step("sync_alerts", results.graph_alerts, ("id",)),
+              Step("sync_alert_entities", results.graph_alert_entities, ("alert_id", "key", "role"), False),
+              Step("sync_communities", results.graph_communities, ("id",)),
+              Step("sync_community_members", results.graph_members, ("community_id", "key"), False)]
     return steps
 
 
 def _rows(con, step: Step, batch_size: int) -> Iterator[list[dict]]:
-    reader = con.sql(step.sql, params=dict(step.params)).to_arrow_reader(batch_size)
-    for batch in reader:
+    for batch in step.rows(con).to_arrow_reader(batch_size):
         out = []
         for r in batch.to_pylist():
             row = {k: r[k] for k in step.top}
@@ -149,10 +103,6 @@ def _rows(con, step: Step, batch_size: int) -> Iterator[list[dict]]:
             out.append(row)
         if out:
             yield out
-
-
-def _count_rows(con, step: Step) -> int:
-    return con.execute(f"SELECT count(*) FROM ({step.sql})", dict(step.params)).fetchall()[0][0]
 
 
 # --- the sync ------------------------------------------------------------------------------------
@@ -214,7 +164,7 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
                     "started_at": _now(), "finished_at": None}).consume())
 
                 steps = upsert_steps()
-                total = sum(-(-_count_rows(con, s) // batch_size) for s in steps)
+                total = sum(-(-results.count(s.rows(con)) // batch_size) for s in steps)
                 k = 0
                 labels = {"added": 0, "removed": 0}
                 for step in steps:

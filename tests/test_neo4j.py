@@ -14,7 +14,7 @@ import networkx as nx
 import pytest
 
 import publish.neo4j as ns
-from publish.neo4j_bulk import export
+from publish.neo4j_bulk import import_files
 from runs.pipeline import scan
 from runs.store import Store
 from graph.settings import ScanSettings
@@ -251,7 +251,7 @@ def test_shortest_path_avoids_hubs_like_networkx(server, synced):
 
 def test_bulk_import_files_match_what_the_sync_wrote(server, synced, tmp_path):
     store, run = synced["store"], synced["first"]
-    counts = export(store, tmp_path, run)
+    counts = import_files(store, tmp_path, run)
     ids: dict[str, set] = {}
     labels = {}
     for stem, n in counts.items():
