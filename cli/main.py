@@ -453,15 +453,16 @@ def neo4j_schema_cmd(uri, user, database):
         _fail(str(e))
 
 
-@neo4j_group.command("export")
+@neo4j_group.command("import-files")
 @click.argument("directory", type=click.Path(file_okay=False))
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
-def neo4j_export_cmd(directory, store, run_id):
-    """Write a run as CSV files for `neo4j-admin database import full`, with DIRECTORY/import.sh."""
-    from publish.neo4j_bulk import export
+def neo4j_import_files_cmd(directory, store, run_id):
+    """Write a run as the files of `neo4j-admin database import full` (a bulk import of a
+    national graph), with DIRECTORY/import.sh."""
+    from publish.neo4j_bulk import import_files
     try:
-        counts = export(Store(store), directory, run_id)
+        counts = import_files(Store(store), directory, run_id)
     except FraudnetError as e:
         _failed(e, store)
     for stem, n in counts.items():
