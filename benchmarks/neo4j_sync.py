@@ -27,7 +27,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--batch-size", type=int, default=5000)
     args = ap.parse_args()
-    from publish.neo4j import sync
+    from publish.neo4j import driver, sync
     from runs.pipeline import scan
     from runs.store import Store
     from loaders.synthetic import generate
@@ -44,7 +44,7 @@ def main():
         with neo4j_server(heap="2g") as running:
             server = running.settings
             empty_neo4j(server)
-            with server.driver() as d:
+            with driver(server) as d:
                 agent = d.get_server_info().agent
             print(f"server: {agent}; batch size {args.batch_size:,}")
             for label in ("first sync", "resync"):

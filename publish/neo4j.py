@@ -22,8 +22,8 @@ formatting: values go in as parameters.
 from __future__ import annotations
 
 import logging
-import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
@@ -31,6 +31,7 @@ from typing import Callable, Iterator
 
 import duckdb
 
+from config import Neo4jSettings
 from contract.errors import FraudnetError
 from contract.vocab import DERIVED_LABELS, LABELS, RELS
 from queries import cypher, names
@@ -43,33 +44,30 @@ STATE_ID = "fraudnet"
 
 
 class Neo4jError(FraudnetError):
-    """The Neo4j target is not configured or cannot be reached; the message says what to set."""
+    """The Neo4j server cannot be reached (or refuses the credentials); the message names it by
+    its URI without credentials."""
 
 
-@dataclass(frozen=True)
-class Neo4jSettings:
-    uri: str
-    user: str = "neo4j"
-    password: str = ""
-    database: str = "neo4j"
+def driver(settings: Neo4jSettings):
+    """A Bolt driver for `settings` (close it: `with driver(settings) as d:`)."""
+    import neo4j
+    # notifications off: a first sync's reads of properties not yet written are not warnings
+    return neo4j.GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password.get_secret_value()),
+                                      notifications_min_severity="OFF")
 
-    @classmethod
-    def from_env(cls, uri: str | None = None, user: str | None = None,
-                 database: str | None = None) -> "Neo4jSettings":
-        """Settings from the arguments, else from NEO4J_URI, NEO4J_USER, NEO4J_DATABASE; the
-        password only ever from NEO4J_PASSWORD."""
-        uri = uri or os.environ.get("NEO4J_URI")
-        if not uri:
-            raise Neo4jError("no Neo4j server: set NEO4J_URI (e.g. bolt://localhost:7687), NEO4J_USER, "
-                             "NEO4J_PASSWORD and NEO4J_DATABASE, or pass --uri")
-        return cls(uri, user or os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""),
-                   database or os.environ.get("NEO4J_DATABASE", "neo4j"))
 
-    def driver(self):
-        import neo4j
-        # notifications off: a first sync's reads of properties not yet written are not warnings
-        return neo4j.GraphDatabase.driver(self.uri, auth=(self.user, self.password),
-                                          notifications_min_severity="OFF")
+@contextmanager
+def connected(settings: Neo4jSettings):
+    """A driver whose server answered (`with connected(settings) as d:`). Raises `Neo4jError`
+    at once when the server cannot be reached or refuses the credentials, rather than after the
+    driver's retries."""
+    import neo4j
+    with driver(settings) as bolt:
+        try:
+            bolt.verify_connectivity()
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.AuthError, OSError) as e:
+            raise Neo4jError(f"cannot reach Neo4j at {settings.shown_uri}: {type(e).__name__}: {e}") from e
+        yield bolt
 
 
 # --- what each upsert step writes: rows from the run's results (runs.results) -------------------
@@ -114,15 +112,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def schema(settings: Neo4jSettings, driver=None) -> list[str]:
-    """Create the constraints and indexes (`IF NOT EXISTS`), on `driver` if given (else one of
-    its own); returns the statements run."""
-    if driver is None:
-        with settings.driver() as own:
+def schema(settings: Neo4jSettings, bolt=None) -> list[str]:
+    """Create the constraints and indexes (`IF NOT EXISTS`), on the driver `bolt` if given (else
+    one of its own); returns the statements run. Raises `Neo4jError` when the server cannot be
+    reached."""
+    if bolt is None:
+        with connected(settings) as own:
             return schema(settings, own)
     done = [name for name in names() if name.startswith("schema_")]
     for name in done:
-        driver.execute_query(cypher(name), database_=settings.database)
+        bolt.execute_query(cypher(name), database_=settings.database)
     return done
 
 
@@ -132,8 +131,9 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
     rows written per statement, batches skipped by a resume, labels added and removed, stale items
     deleted.
 
-    Raises `Neo4jError` if the server cannot be reached; a failure part-way leaves a state from
-    which the next `sync` of the same run resumes.
+    Raises `Neo4jError` if the server cannot be reached or fails part-way (a failure part-way
+    leaves a state from which the next `sync` of the same run resumes); `NoPublishedRun`,
+    `NotReady` from the store.
     """
     import neo4j
 
@@ -143,13 +143,9 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
     report = {"run_id": run_id, "database": settings.database, "written": {}, "seconds_by_statement": {},
               "resumed_after_batches": 0}
     try:
-        with settings.driver() as driver:
-            try:
-                driver.verify_connectivity()
-            except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.AuthError, OSError) as e:
-                raise Neo4jError(f"cannot reach Neo4j at {settings.uri}: {type(e).__name__}: {e}") from e
-            report["schema"] = len(schema(settings, driver))
-            with driver.session(database=settings.database) as session:
+        with connected(settings) as bolt:
+            report["schema"] = len(schema(settings, bolt))
+            with bolt.session(database=settings.database) as session:
                 state = session.execute_read(
                     lambda tx: tx.run(cypher("sync_state_read"), id=STATE_ID).data())
                 state = state[0] if state else {}
@@ -190,6 +186,9 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
                     for what in ("relationships", "nodes")}
                 session.execute_write(lambda tx: tx.run(cypher("sync_state_write"), id=STATE_ID, props={
                     "status": "done", "done": k, "finished_at": _now()}).consume())
+    except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as e:
+        raise Neo4jError(f"the sync to Neo4j at {settings.shown_uri} stopped ({type(e).__name__}: {e}); "
+                         "run it again to resume") from e
     finally:
         con.close()
     report["nodes"] = sum(v for s, v in report["written"].items()
@@ -252,11 +251,13 @@ def parse_param(text: str) -> tuple[str, object]:
 
 def run_saved(settings: Neo4jSettings, name: str, params: dict) -> list[dict]:
     """Run the saved query `name` with `params`; rows with nodes, relationships and paths made
-    plain (a node as its labels, id and caption; a path as the captions and types along it)."""
+    plain (a node as its labels, id and caption; a path as the captions and types along it).
+    Raises `KeyError` for an unknown query, `Neo4jError` when the server cannot be reached, and
+    the driver's own errors (a missing parameter…) as they come."""
     if name not in saved_queries():
         raise KeyError(f"no saved query {name!r} (have: {', '.join(saved_queries())})")
-    with settings.driver() as driver:
-        records, _, _ = driver.execute_query(cypher(name), params, database_=settings.database)
+    with connected(settings) as bolt:
+        records, _, _ = bolt.execute_query(cypher(name), params, database_=settings.database)
     return [{k: _plain(v) for k, v in r.items()} for r in records]
 
 

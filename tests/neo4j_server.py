@@ -30,7 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publish.neo4j import Neo4jSettings
+from config import Neo4jSettings
+from publish.neo4j import driver
 
 VERSION = "5.26.24"          # the Neo4j OpenGDS 2.13.9 was built against; the pom pins the same
 POM = Path(__file__).resolve().parent / "neo4j" / "pom.xml"
@@ -152,8 +153,9 @@ def neo4j_server(extra_config: dict | None = None, timeout: float = 180.0, heap:
     Browser's `browser.post_connect_cmd`)."""
     env = os.environ
     if env.get("NEO4J_TEST_URI"):
-        settings = Neo4jSettings(env["NEO4J_TEST_URI"], env.get("NEO4J_TEST_USER", "neo4j"),
-                                 env.get("NEO4J_TEST_PASSWORD", ""), env.get("NEO4J_TEST_DATABASE", "neo4j"))
+        settings = Neo4jSettings(uri=env["NEO4J_TEST_URI"], user=env.get("NEO4J_TEST_USER", "neo4j"),
+                                 password=env.get("NEO4J_TEST_PASSWORD", ""),
+                                 database=env.get("NEO4J_TEST_DATABASE", "neo4j"))
         browser = env.get("NEO4J_TEST_BROWSER_URL")
         yield Neo4jServer(settings, browser.rstrip("/").removesuffix("/browser") if browser else None,
                           gds=_gds_version(settings))
@@ -200,7 +202,7 @@ def _stop(proc: subprocess.Popen):
 
 def _gds_version(settings: Neo4jSettings) -> str | None:
     import neo4j
-    with settings.driver() as d:
+    with driver(settings) as d:
         try:
             records, _, _ = d.execute_query("CALL gds.version() YIELD gdsVersion", database_=settings.database)
         except neo4j.exceptions.ClientError:      # an unknown procedure: no GDS on this server
@@ -216,7 +218,7 @@ def _wait(settings: Neo4jSettings, proc: subprocess.Popen, log: Path, timeout: f
             raise Neo4jServerError(f"Neo4j exited ({proc.returncode}) while starting:\n{log.read_text()[-3000:]}")
         if "Started." in log.read_text(errors="replace"):
             try:
-                with settings.driver() as d:
+                with driver(settings) as d:
                     d.verify_connectivity()
                 return
             except (neo4j.exceptions.ServiceUnavailable, OSError):

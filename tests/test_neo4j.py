@@ -42,7 +42,7 @@ def runs(region, tmp_path_factory):
 
 
 def q(server, text, **params):
-    with server.driver() as d:
+    with ns.driver(server) as d:
         records, _, _ = d.execute_query(text, params, database_=server.database)
     return [r.data() for r in records]
 
@@ -308,7 +308,7 @@ def test_an_interrupted_sync_resumes_and_a_newer_run_leaves_nothing_stale(server
 
 
 def test_the_cli_syncs_and_runs_saved_queries(server, synced):
-    env = {"NEO4J_URI": server.uri, "NEO4J_USER": server.user, "NEO4J_PASSWORD": server.password,
+    env = {"NEO4J_URI": server.uri, "NEO4J_USER": server.user, "NEO4J_PASSWORD": server.password.get_secret_value(),
            "NEO4J_DATABASE": server.database, "PATH": ""}
     cli = [sys.executable, "-m", "cli.main"]
     out = subprocess.run([*cli, "neo4j", "sync", "--store", str(synced["store"].root), "--run", synced["second"]],
@@ -337,9 +337,10 @@ def test_a_schedule_publishes_to_neo4j_and_a_dead_server_fails_only_the_publicat
     dead = run_job(schedule, schedule.job("nightly"))
     assert dead["status"] == "succeeded" and dead["neo4j"]["status"] == "failed"
     assert Store(tmp_path / "store").current() == dead["run_id"]
-    for k, v in {"NEO4J_URI": server.uri, "NEO4J_USER": server.user, "NEO4J_PASSWORD": server.password,
-                 "NEO4J_DATABASE": server.database}.items():
+    for k, v in {"NEO4J_URI": server.uri, "NEO4J_USER": server.user,
+                 "NEO4J_PASSWORD": server.password.get_secret_value(), "NEO4J_DATABASE": server.database}.items():
         monkeypatch.setenv(k, v)
+    schedule = load_schedule(path)          # the Neo4j settings are read once, when the file loads
     live = run_job(schedule, schedule.job("nightly"))
     assert live["status"] == "succeeded" and live["neo4j"]["status"] == "synced"
     alerts = {a for (a,) in results(Store(tmp_path / "store"), live["run_id"], "SELECT alert_id FROM alerts")}
