@@ -11,7 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO, empty_neo4j
+
+# the README's Neo4j examples run against the session's Neo4j server: a `neo4j` tier test (make
+# test), so that the everyday tier (make test-fast) starts no server
+pytestmark = pytest.mark.neo4j
 
 
 def console_blocks(text: str) -> list[list[tuple[str, list[str]]]]:
