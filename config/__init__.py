@@ -11,6 +11,8 @@ and the store's) and `Neo4jSettings` (the Neo4j server runs are published to).
 | `FRAUDNET_MAX_BODY_BYTES` | the largest request body the API reads (1 MB) |
 | `FRAUDNET_HEAVY_CALLS_PER_KEY` | neighbourhood, path and report calls one key may run at once (2) |
 
+| variable | meaning (default) |
+|---|---|
 | `NEO4J_URI` | the Bolt URI of the Neo4j server (`bolt://host:7687`, `neo4j+s://host`…), without user or password |
 | `NEO4J_USER` | (`neo4j`) |
 | `NEO4J_PASSWORD` | (a secret; empty for a server without auth) |
@@ -80,7 +82,7 @@ class Neo4jSettings(BaseSettings):
         scheme, sep, rest = v.partition("://")
         authority = rest.split("/")[0].split("?")[0].split("#")[0]
         if "@" in authority:
-            # (pydantic's messages name the field, never the value: the URI is not repeated as given)
+            # the message shows the URI without its credentials
             raise ValueError(f"holds a user or password ({safe_uri(v)}): give them in NEO4J_USER and "
                              "NEO4J_PASSWORD, never in the URI")
         if not sep or scheme not in NEO4J_SCHEMES or not authority:
