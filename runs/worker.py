@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from .launch import outcome
-    from .pipeline import execute, failure
+    from .pipeline import execute
     from .store import Store
     store = Store(args.store)
     try:
@@ -39,29 +39,28 @@ def main(argv: list[str] | None = None) -> int:
         print("busy" + json.dumps({"run_id": e.holder, "since": e.since}), flush=True)
         return EXIT["busy"]
     print("locked", flush=True)
-    causes: list[Exception] = []
+    why: list[BaseException] = []      # the time limit or a SIGTERM, once either arrived
 
-    def stop(cause: Exception):
+    def stop(error: BaseException):
         def handler(*_):
-            causes.append(cause)
-            raise cause
+            why.append(error)
+            raise error
         return handler
-    if args.timeout:
-        signal.signal(signal.SIGALRM, stop(TimedOut(args.timeout)))
-        signal.setitimer(signal.ITIMER_REAL, args.timeout)
-    signal.signal(signal.SIGTERM, stop(Stopped("SIGTERM")))     # the parent stops us: recorded as a failure
+    signal.signal(signal.SIGTERM, stop(Stopped("SIGTERM")))     # the parent stops us: a failure
     try:
         store.clean_leftovers()
         run = store.open_run(args.run_id)
+        if args.timeout:
+            signal.signal(signal.SIGALRM, stop(TimedOut(args.timeout)))
+            signal.setitimer(signal.ITIMER_REAL, args.timeout)
         try:
-            record = execute(store, run)
-        except Exception as e:       # recorded in the run by execute; said in the log, never its data
-            if causes and e is not causes[0]:      # DuckDB turned the signal's exception into its own
-                run.finish("failed", error=failure(causes[0]))
+            record = execute(store, run, stopped=lambda: why[0] if why else None)
+        except BaseException as e:       # recorded in the run by execute; said in the log, never its data
+            signal.setitimer(signal.ITIMER_REAL, 0)
             record = store.get_run(args.run_id)
             logging.getLogger("fraudnet.scan").error(
                 "run %s failed: %s", args.run_id, (record.get("error") or {}).get("message", type(e).__name__)
-                + ("" if isinstance(e, FraudnetError) else "\n" + trace(e)))
+                + ("" if isinstance(e, FraudnetError) or why else "\n" + trace(e)))
         return EXIT[outcome(record)]
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
