@@ -32,11 +32,12 @@ class Results:
         self._open: dict[str, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
 
-    def heavy(self, run_id: str | None, name: str, *args) -> tuple[str, object]:
-        """(run id, `runs.results.<name>(cursor, *args)`) computed in a worker process
-        (`api.workers`): neighbourhoods and paths."""
+    def heavy(self, run_id: str | None, name: str, *args) -> tuple[str, bytes, dict[str, int]]:
+        """(run id, the JSON body {"run_id", **`runs.results.<name>(cursor, *args)`}, the length
+        of each of its lists) computed and encoded in a worker process (`api.workers`):
+        neighbourhoods and paths."""
         run_id, path = self.store.readable(run_id)
-        return run_id, self.workers.run(path, name, *args)
+        return (run_id, *self.workers.run(path, run_id, name, *args))
 
     def cursor(self, run_id: str | None = None) -> tuple[str, duckdb.DuckDBPyConnection]:
         run_id = self.store.resolve(run_id)

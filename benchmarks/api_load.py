@@ -20,7 +20,10 @@ requests, throughput, statuses and p50/p95/max latency:
 One unmeasured warm-up request per client first (the server opens the run's results on first
 use). Bounded: at most clients × requests requests per scenario and a 10-minute limit. Target:
 p95 under 100 ms for the analysts' entity and alert calls, in both scenarios. Server and load
-generator share the machine's cores: the load average is printed before and after.
+generator share the machine's cores: the load average is printed before and after, and the CPU
+time the server's process and its heavy-read workers used in each scenario (from /proc), which
+other jobs on the machine do not inflate: the server's milliseconds per analyst request say how
+many requests a second one core would serve.
 """
 from __future__ import annotations
 
@@ -49,6 +52,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds used so far by process `pid` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu(server: int) -> tuple[float, float]:
+    """CPU seconds of the server's process and of its children (the heavy-read workers)."""
+    children = [c for task in Path(f"/proc/{server}/task").iterdir() for c in (task / "children").read_text().split()]
+    return cpu_seconds(server), sum(cpu_seconds(int(c)) for c in children)
 
 
 def url_of(kind: str, ids: dict, rng: random.Random) -> str:
@@ -107,8 +122,11 @@ async def scenario(base, keys, ids, args, abusive: bool):
     return out, time.perf_counter() - t
 
 
-def report(title: str, out: list, seconds: float):
+def report(title: str, out: list, seconds: float, used: tuple[float, float]):
     print(f"\n{title}")
+    analysts = sum(1 for k, _, _ in out if k in KINDS)
+    print(f"server CPU {used[0]:.1f} s ({1000 * used[0] / analysts:.1f} ms per analyst request), heavy-read "
+          f"workers {used[1]:.1f} s, in {seconds:.0f} s")
     print(f"{'kind':<22} {'requests':>8} {'req/s':>6} {'200':>6} {'429':>6} {'other':>6} {'p50 ms':>7} "
           f"{'p95 ms':>7} {'max ms':>7}")
     for kind in KINDS + ("abusive neighbourhood",):
@@ -171,11 +189,12 @@ def main():
                   f"heavy calls per key {args.heavy_calls_per_key or 2}; "
                   f"{os.cpu_count()} cores shared by server and clients; load average before: "
                   f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-            out, seconds = asyncio.run(scenario(base, keys, ids, args, abusive=False))
-            report(f"1. {args.clients} analysts", out, seconds)
-            out, seconds = asyncio.run(scenario(base, keys, ids, args, abusive=True))
-            report(f"2. {args.clients - 1} analysts and one abusive key ({args.burst} neighbourhoods of depth 3 "
-                   f"in flight, resent at once)", out, seconds)
+            for abusive in (False, True):
+                before = cpu(server.pid)
+                out, seconds = asyncio.run(scenario(base, keys, ids, args, abusive=abusive))
+                used = tuple(b - a for a, b in zip(before, cpu(server.pid)))
+                report(f"2. {args.clients - 1} analysts and one abusive key ({args.burst} neighbourhoods of depth 3 "
+                       f"in flight, resent at once)" if abusive else f"1. {args.clients} analysts", out, seconds, used)
             print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         finally:
             server.terminate()

@@ -178,6 +178,27 @@ def test_paths_between_two_entities_avoid_hubs(client):
     assert get(client, "/api/v1/paths?from=provider:x&to=nobody", status=422)["detail"].startswith("query parameter 'to'")
 
 
+def test_heavy_reads_are_sent_as_fastapi_would_encode_them(client, store):
+    """Neighbourhoods and paths are encoded in the worker (`api.workers.encode`): byte for byte
+    what FastAPI writes for the same answer, dates included."""
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.responses import JSONResponse
+
+    from runs import results
+    aid = first(client, "dense_block")["alert_id"]
+    pid = aid.split(":")[1]
+    run_id, cur = store.current(), store.connect().cursor()
+    hub = cur.execute("SELECT node_id FROM node_degree ORDER BY degree DESC LIMIT 1").fetchall()[0][0]
+    for url, found in ((f"/api/v1/entities/provider/{pid}/neighbourhood?depth=2&max_nodes=300",
+                        results.neighbourhood(cur, f"provider:{pid}", 2, 300, 500)),
+                       (f"/api/v1/paths?from=provider:{pid}&to={hub}&k=2&hub_degree=100000",
+                        results.paths(cur, f"provider:{pid}", hub, 2, 4, 100000))):
+        r = client.get(url, headers=A)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        assert r.content == JSONResponse(jsonable_encoder({"run_id": run_id, **found})).body
+    assert "first_date" in r.text
+
+
 def test_communities_ranked_by_risk(client):
     cs = get(client, "/api/v1/communities?limit=500")
     risks = [c["risk"] for c in cs["data"]]

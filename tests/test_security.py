@@ -8,11 +8,12 @@ them; those that take long are marked `slow`.
 3. the scan lock across pid namespaces;
 4. a full disk: the previous run served, the failure recorded with its cause, leftovers cleaned,
    retention freeing space;
-5. a validation error naming a patient: replayed by the loaders' `tests/test_no_patient_values.py`
-   (a property test over every fault around patient cells, merged into main with their fix);
+5. a validation error naming a patient: the review's attempt through `fraudnet scan` here, every
+   fault around patient cells in the loaders' property test (`tests/test_no_patient_values.py`);
 6. unauthenticated bodies, sizes, slow clients;
-7. links out of the data root, duplicate keys, file modes, a store path with `'`, formula cells,
-   damaged records, `/ready` on a cut results file, one analyst's burst of heavy calls;
+7. links out of the data root, a Neo4j URI with a password, duplicate keys, file modes, a store
+   path with `'`, formula cells, damaged records, `/ready` on a cut results file, one analyst's
+   burst of heavy calls;
 8. schedule paths relative to the schedule file, a rolling window anchored on the data.
 """
 from __future__ import annotations
@@ -486,6 +487,27 @@ def test_a_full_disk_keeps_the_previous_run_served_records_the_failure_and_the_n
     client.__exit__(None, None, None)
 
 
+# --- 5. a validation error naming a patient -------------------------------------------------------
+
+def test_a_patient_cell_that_is_not_utf8_is_named_by_place_never_by_value(tmp_path):
+    """The review's attempt end to end (the loaders' property test covers every fault):
+    `fraudnet scan` on claims whose patient cell holds a Latin-1 byte."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "claims.csv").write_bytes(b"claim_id,patient_id,provider_id,service_code,service_date,amount\n"
+                                      b"C1,PZQX\xe9041,D1,G,2025-01-05,26.5\nC2,PZQX0042,D1,G,2025-01-06,26.5\n")
+    (data / "providers.csv").write_text("provider_id,kind\nD1,physician\n")
+    store = Store(tmp_path / "store")
+    done = subprocess.run([sys.executable, "-m", "cli.main", "scan", str(data), "--store", str(store.root)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "claims.csv" in done.stderr, done.stderr
+    record = store.list_runs()[0]
+    assert record["status"] == "failed" and "claims.csv" in record["error"]["message"]
+    for text in (done.stdout, done.stderr, json.dumps(record),
+                 (store.runs_dir / record["run_id"] / "scan.log").read_text(errors="replace")):
+        assert "ZQX" not in text, text
+
+
 # --- 6. requests: authentication before the body, sizes, slow clients ---------------------------
 
 def _send_big(port: int, headers: str, chunked: bool, total: int = 200 * 1000 * 1000) -> bytes:
@@ -605,6 +627,14 @@ def test_one_keys_burst_of_heavy_calls_is_limited_and_others_are_served(site):
 def test_two_keys_with_one_secret_are_refused():
     with pytest.raises(KeyConfigError, match=r"entry 2 \(b\) has the same key as another entry"):
         parse_keys(f"a:analyst:{ADMIN},b:admin:{ADMIN}", "FRAUDNET_API_KEYS")
+
+
+def test_a_neo4j_uri_with_a_password_is_refused_without_showing_it(region):
+    done = subprocess.run([sys.executable, "-m", "cli.main", "neo4j", "sync", "--store", str(region["store"].root)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "NEO4J_URI": "bolt://neo4j:s3cret-pw@db.example.org:7687"})
+    assert done.returncode == 2 and "db.example.org:7687" in done.stderr, done.stderr
+    assert "s3cret" not in done.stderr + done.stdout
 
 
 # --- 7. the data root, file modes, the store path, formula cells, damaged records, readiness ----

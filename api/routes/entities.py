@@ -1,7 +1,7 @@
 """Entities: attributes, risk, alerts, communities, centrality; and their neighbourhood."""
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from contract.vocab import ENTITY_TYPES, node_id
 from runs import results
@@ -35,6 +35,7 @@ def get_neighbourhood(entity_type: EntityType, entity_id: str, reader: ResultsDe
                       run: RunQuery = None):
     """The ego network up to `depth` hops as nodes and edges, strongest links first, capped at
     `max_nodes`; hubs are shown but not expanded (`hub: true`); `truncated` says if the cap cut."""
-    run_id, found = reader.heavy(run, "neighbourhood", node_id(entity_type, entity_id), depth, max_nodes, hub_degree)
-    audit("entities.neighbourhood", node_id(entity_type, entity_id), run_id, len(found["nodes"]))
-    return {"run_id": run_id, **found}
+    run_id, body, counts = reader.heavy(run, "neighbourhood", node_id(entity_type, entity_id), depth, max_nodes,
+                                        hub_degree)
+    audit("entities.neighbourhood", node_id(entity_type, entity_id), run_id, counts["nodes"])
+    return Response(body, media_type="application/json")      # encoded by the worker

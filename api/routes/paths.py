@@ -1,7 +1,7 @@
 """Shortest paths between two entities, avoiding hubs."""
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from contract.vocab import NODE_ID_PATTERN
 
@@ -22,6 +22,6 @@ def get_paths(reader: ResultsDep, _: HeavyUser, audit: Audit,
               run: RunQuery = None):
     """Up to `k` shortest paths of at most `max_hops` links, never through a node of more than
     `hub_degree` links (the endpoints excepted); each path lists its nodes and edges."""
-    run_id, found = reader.heavy(run, "paths", source, target, k, max_hops, hub_degree)
-    audit("paths.get", f"{source} -> {target}", run_id, len(found["paths"]))
-    return {"run_id": run_id, **found}
+    run_id, body, counts = reader.heavy(run, "paths", source, target, k, max_hops, hub_degree)
+    audit("paths.get", f"{source} -> {target}", run_id, counts["paths"])
+    return Response(body, media_type="application/json")      # encoded by the worker
