@@ -1,5 +1,8 @@
 """Request dependencies: the store's results, the caller's identity and role, the heavy calls'
-per-key limit, the audit of reads, shared parameters."""
+per-key limit, the audit of reads, shared parameters.
+
+The dependencies are `async`: none waits on I/O, and FastAPI runs a plain `def` dependency in
+its thread pool, a thread hop per dependency and request."""
 from __future__ import annotations
 
 import asyncio
@@ -56,11 +59,11 @@ class Results:
             self._open.clear()
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_results(request: Request) -> Results:
+async def get_results(request: Request) -> Results:
     return request.app.state.results
 
 
@@ -90,7 +93,7 @@ class HeavyCalls:
                 del self._running[name]
 
 
-def principal(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
+async def principal(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
     """The caller, as `api.guard.Guard` authenticated it before the body was read (or checked
     here when the app runs without it)."""
     who = getattr(request.state, "principal", None)
@@ -105,7 +108,7 @@ def principal(request: Request, key: Annotated[str | None, Security(api_key_head
     return who
 
 
-def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+async def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
     if who.role != "admin":
         raise HTTPException(403, f"this needs the admin role; key {who.name!r} has role {who.role!r}")
     return who
@@ -138,7 +141,7 @@ class Auditor:
         audit(self.store, self.who.name, self.who.role, action, target, run_id, rows)
 
 
-def auditor(request: Request, who: Annotated[Principal, Depends(principal)]) -> Auditor:
+async def auditor(request: Request, who: Annotated[Principal, Depends(principal)]) -> Auditor:
     return Auditor(request.app.state.store, who)
 
 
