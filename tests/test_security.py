@@ -179,9 +179,9 @@ def test_no_patient_id_in_the_server_log_after_opening_every_kind_of_alert_and_e
     assert r.status_code == 422
     assert len(statuses) > 100 and {200, 401, 404, 422} <= set(statuses)
     log = server.log.read_text()
+    assert not leaked(log, patients)
     assert log.count('"GET /api/v1/alerts/{alert_id}" 200') == len(alerts)     # every request was logged
     assert '"GET /api/v1/entities/{entity_type}/{entity_id}" 200' in log and '"GET -" 404' in log
-    assert not leaked(log, patients)
 
 
 @pytest.mark.slow
