@@ -6,6 +6,7 @@ while it runs (`fraudnet runs`, the API). Results are published only when every 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -16,10 +17,10 @@ import pyarrow as pa
 
 from graph.detect import detect
 from graph.model import build_graph, in_window
-from graph.network import (centrality, community_summary, flow_edges, leiden, risk_network,
-                           shared_patient_edges, stable_ids)
+from graph.network import centrality, community_summary, flow_edges, leiden, risk_network, stable_ids
 from graph.risk import entity_risk
 from graph.settings import ScanSettings
+from graph.shared import build_shared
 from engine import query
 from loaders.dataset import load_dataset
 
@@ -108,10 +109,11 @@ def _scan(data, store: Store, settings: ScanSettings, progress: Progress | None,
             tables = in_window(dataset.tables, settings.start, settings.end)
             graph = build_graph(tables, identifier_hub_max=settings.identifier_hub_max)
         with stage("detect"):
-            findings = detect(tables, graph, settings)
+            intermediates = build_shared(tables, graph, settings.network.patient_max)
+            findings = detect(tables, graph, settings, _alert_id_key(store), intermediates)
         with stage("score"):
             n = settings.network
-            shared = shared_patient_edges(graph, n.patient_max)
+            shared = intermediates.projection
             flows = flow_edges(graph)
             previous = _previous_communities(store)
             communities = pa.concat_tables([
@@ -120,7 +122,7 @@ def _scan(data, store: Store, settings: ScanSettings, progress: Progress | None,
             membership = dict(zip(communities["node_id"].to_pylist(), communities["community_id"].to_pylist()))
             both = pa.concat_tables([shared, flows])
             central = centrality(both, membership, settings.seed, n.betweenness_sample)
-            risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_max)
+            risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_share)
             summary = community_summary(communities, both, risk)
         with stage("publish"):
             degree = query("SELECT node_id, count(*) AS degree FROM (SELECT src AS node_id FROM e UNION ALL "
@@ -146,6 +148,21 @@ def _scan(data, store: Store, settings: ScanSettings, progress: Progress | None,
     return store.get_run(run.id)
 
 
+def _alert_id_key(store: Store) -> bytes:
+    """The store's secret keying opaque alert ids (graph.findings.opaque_id): made once, kept in
+    the store (owner-only), so ids stay the same run after run. (Placeholder until the store
+    manages its secrets.)"""
+    path = Path(store.root) / "alert-id.key"
+    if not path.exists():
+        import secrets
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+        os.replace(tmp, path)
+    return path.read_bytes()
+
+
 def _count_by(table: pa.Table, column: str) -> dict:
     out: dict = {}
     for v in table[column].to_pylist():
@@ -155,7 +172,7 @@ def _count_by(table: pa.Table, column: str) -> dict:
 
 EXPORTS = {
     "alerts.csv": "SELECT alert_id, pattern, score, summary, evidence FROM alerts ORDER BY pattern, score DESC, alert_id",
-    "alert_entities.csv": "SELECT alert_id, entity_type, entity_id, role FROM alert_entities "
+    "alert_entities.csv": "SELECT alert_id, entity_type, entity_id, role, standing FROM alert_entities "
                           "ORDER BY alert_id, entity_type, entity_id, role",
     "entity_risk.csv": "SELECT entity_type, entity_id, score, reasons, direct_score, network_score, alerts "
                        "FROM entity_risk ORDER BY score DESC, entity_type, entity_id",
