@@ -13,19 +13,27 @@ quarter; members keep their honest practice beside it (camouflage), and several 
    share patients because they are that area's carers.
 2. **Statistically validated links** (Tumminello et al., "Statistically validated networks in
    bipartite complex systems", PLoS ONE 6, 2011), with geography in the null. Null model (a
-   configuration model within each area and provider kind): each provider a of kind k bills, in
-   each area A, n_a(A) of its patients, each patient j of A with probability proportional to j's
-   number of providers of kind k, d_j,k (a chronic patient sees several specialists); two
+   configuration model within each area and class of provider — kind and specialty): each
+   provider a of class k bills, in each area A, n_a(A) of its patients, each patient j of A with
+   probability proportional to j's number of providers of class k, d_j,k (a chronic patient sees
+   several GPs, a traveller several pharmacies); two
    providers of kinds k and l then share on average
    E = Σ_A n_a(A) n_b(A) Σ_{j∈A} d_j,k d_j,l / (D_k(A) D_l(A)) patients (d_j,k(d_j,k − 1) when
-   k = l; D_k(A) = Σ_{j∈A} d_j,k). Observed: the patients they share outside their local areas;
-   tail probability P(Poisson(E) ≥ shared). Links survive Benjamini–Hochberg at `fdr` over every
-   pair sharing a patient.
-3. **Blocks.** In each connected group of validated links, FRAUDAR's greedy peeling (Hooi et
-   al., "FRAUDAR: bounding graph fraud in the face of camouflage", KDD 2016) on the providers and
-   the patients two of them share, edges weighted 1/log(d + c), finds the densest block; it is
-   taken out and peeling repeats on the rest (several blocks). A block keeps the providers
-   validated with another member; with `min_providers` it is an alert.
+   k = l; D_k(A) = Σ_{j∈A} d_j,k). Observed: the patients they share outside their local areas,
+   except those one of them sent to the other (a prescription explains why a GP's patient is
+   also its pharmacy's, laboratory's or nurse's: pharmacy_collusion judges such flows). No
+   model of patients' choices is exact: the expectation is calibrated on the pairs of the same
+   kinds (two pharmacies, a GP and a nurse…) — the median ratio c of observed to expected, and
+   the pairs' spread around it as a gamma mixing (`graph.stats.grouped_count_calibration`) — so
+   the tail probability is P(X ≥ shared) for X negative binomial with mean c·E. Links survive Benjamini–Hochberg at `fdr` over every pair sharing a
+   patient.
+3. **Blocks.** The validated links' 2-core (every member tied to two others or more: a single
+   coincidental link does not enlist a provider) falls into connected groups, one per block —
+   several blocks in one region stay apart. A block's list is the patients (outside local
+   areas) that two or more of its members billed: a sparse block, each member billing a
+   quarter of the list (a link of a pair then rests on one or two patients), holds together by
+   its many links. With `min_providers` providers and a list of `min_patients` patients, it is
+   an alert.
 
 Score: the block's billed provider-patient pairs beyond chance (Σ over its providers i of kind k
 and patients j of n_i(A_j) d_j,k / D_k(A_j)); `excess_euros` prices them at the block's euros per
@@ -33,8 +41,6 @@ billed pair. Providers are accused, the borrowed patients victims.
 """
 from __future__ import annotations
 
-import heapq
-import math
 from typing import Mapping
 
 import numpy as np
@@ -45,7 +51,7 @@ from .model import Graph
 from .network import connected_components
 from .settings import DenseBlockSettings
 from .shared import Shared
-from .stats import benjamini_hochberg, poisson_logsf, surprise_bits
+from .stats import benjamini_hochberg, grouped_count_calibration, negbin_logsf, surprise_bits
 from engine import query
 
 _NONLOCAL = """
@@ -59,15 +65,18 @@ local AS (      -- its postcode, and the areas it serves at least as much as the
     WHERE c.n / a.n >= m.n / (SELECT n FROM total)
     UNION SELECT 'provider:' || provider_id, postcode FROM providers WHERE postcode IS NOT NULL
 )
-SELECT b.provider, b.patient, b.area, b.degree FROM b
+SELECT b.provider, b.patient, b.area, b.degree,
+       coalesce(p.kind, '?') || '|' || coalesce(p.specialty, '') AS kind FROM b
+LEFT JOIN providers p ON b.provider = 'provider:' || p.provider_id
 WHERE (b.provider, b.area) NOT IN (SELECT (provider, area) FROM local)
 ORDER BY b.provider, b.patient
 """
 
 _PAIRS = """
-WITH b AS (
-    SELECT b.provider, b.patient, b.area, coalesce(p.kind, '?') AS kind FROM billing b
-    LEFT JOIN providers p ON b.provider = 'provider:' || p.provider_id WHERE b.degree <= $patient_max
+WITH b AS (      -- all billing, providers classed by kind and specialty
+    SELECT b.provider, b.patient, b.area, coalesce(p.kind, '?') || '|' || coalesce(p.specialty, '') AS kind
+    FROM billing b LEFT JOIN providers p ON b.provider = 'provider:' || p.provider_id
+    WHERE b.degree <= $patient_max
 ), kd AS (SELECT patient, area, kind, count(*) AS d FROM b GROUP BY ALL      -- degree by provider kind
 ), dk AS (SELECT area, kind, sum(d)::DOUBLE AS d FROM kd GROUP BY ALL
 ), q AS (      -- per area and pair of kinds k ≤ l: Σ_j d_k d_l (d_k (d_k − 1) when k = l) / (D_k D_l)
@@ -76,29 +85,41 @@ WITH b AS (
     FROM kd x JOIN kd y ON x.patient = y.patient AND x.kind <= y.kind
     JOIN dk u ON u.area = x.area AND u.kind = x.kind JOIN dk v ON v.area = y.area AND v.kind = y.kind
     GROUP BY ALL
-), na AS (SELECT nl.provider, nl.area, any_value(b.kind) AS kind, count(*) AS n
-          FROM nl JOIN b USING (provider, patient) GROUP BY ALL
-), pairs AS (
+), na AS (SELECT provider, area, any_value(kind) AS kind, count(*) AS n FROM nl GROUP BY ALL
+), ref AS (     -- a prescriber and the provider it sent a patient to (pharmacy, laboratory, nurse…)
+    SELECT DISTINCT 'provider:' || prescriber_id AS prescriber, 'provider:' || provider_id AS provider,
+           'patient:' || patient_id AS patient
+    FROM g WHERE prescriber_id IS NOT NULL AND prescriber_id <> provider_id
+), pairs AS (   -- patients shared outside local areas, but not those one of the pair sent to the other
     SELECT x.provider AS a, y.provider AS b, count(*) AS shared
-    FROM nl x JOIN nl y ON x.patient = y.patient AND x.provider < y.provider GROUP BY ALL
+    FROM nl x JOIN nl y ON x.patient = y.patient AND x.provider < y.provider
+    LEFT JOIN ref r1 ON r1.patient = x.patient AND r1.prescriber = x.provider AND r1.provider = y.provider
+    LEFT JOIN ref r2 ON r2.patient = x.patient AND r2.prescriber = y.provider AND r2.provider = x.provider
+    WHERE r1.patient IS NULL AND r2.patient IS NULL
+    GROUP BY ALL
 ), expected AS (
     SELECT p.a, p.b, sum(xa.n * yb.n * q.q) AS expected
     FROM pairs p JOIN na xa ON xa.provider = p.a JOIN na yb ON yb.provider = p.b AND yb.area = xa.area
     JOIN q ON q.area = xa.area AND q.k = least(xa.kind, yb.kind) AND q.l = greatest(xa.kind, yb.kind)
     GROUP BY ALL
 )
-SELECT p.a, p.b, p.shared, coalesce(e.expected, 0) AS expected
-FROM pairs p LEFT JOIN expected e USING (a, b) ORDER BY a, b
+SELECT p.a, p.b, p.shared, coalesce(e.expected, 0) AS expected,
+       split_part(least(ka.kind, kb.kind), '|', 1) AS kind_a, split_part(greatest(ka.kind, kb.kind), '|', 1) AS kind_b
+FROM pairs p LEFT JOIN expected e USING (a, b)
+JOIN (SELECT DISTINCT provider, kind FROM nl) ka ON ka.provider = p.a
+JOIN (SELECT DISTINCT provider, kind FROM nl) kb ON kb.provider = p.b
+ORDER BY a, b
 """
 
 _CHANCE = """
-WITH b AS (
-    SELECT b.provider, b.patient, b.area, coalesce(p.kind, '?') AS kind FROM billing b
-    LEFT JOIN providers p ON b.provider = 'provider:' || p.provider_id WHERE b.degree <= $patient_max
+WITH b AS (      -- all billing, providers classed by kind and specialty
+    SELECT b.provider, b.patient, b.area, coalesce(p.kind, '?') || '|' || coalesce(p.specialty, '') AS kind
+    FROM billing b LEFT JOIN providers p ON b.provider = 'provider:' || p.provider_id
+    WHERE b.degree <= $patient_max
 ), kd AS (SELECT patient, area, kind, count(*) AS d FROM b GROUP BY ALL
 ), dk AS (SELECT area, kind, sum(d)::DOUBLE AS d FROM kd GROUP BY ALL
-), na AS (SELECT nl.provider, nl.area, any_value(b.kind) AS kind, count(*) AS n
-          FROM nl JOIN b USING (provider, patient) WHERE nl.provider IN (SELECT provider FROM sel) GROUP BY ALL
+), na AS (SELECT provider, area, any_value(kind) AS kind, count(*) AS n FROM nl
+           WHERE provider IN (SELECT provider FROM sel) GROUP BY ALL
 ), pts AS (SELECT DISTINCT patient, area FROM nl WHERE patient IN (SELECT patient FROM tp))
 SELECT coalesce(sum(na.n * coalesce(kd.d, 0) / dk.d), 0) AS chance, count(DISTINCT pts.area) AS areas
 FROM pts JOIN na USING (area) JOIN dk ON dk.area = pts.area AND dk.kind = na.kind
@@ -111,43 +132,25 @@ WHERE rel IN ('BILLED', 'DISPENSED_TO') AND src IN (SELECT provider FROM sel) AN
 """
 
 
-def fraudar_peel(edges: list[tuple[str, str, float]]) -> tuple[set[str], float]:
-    """Greedy peeling of a weighted bipartite graph: the node set of highest weight per node.
-
-    `edges`: (row, column, weight). Removes, one at a time, the node whose incident weight in the
-    remaining graph is smallest, and returns the densest remaining set seen and its density.
-    O(E log V) with a lazy heap. Ties are broken by node id, so the result is deterministic.
+def two_core(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The links of the 2-core: providers with a single link are removed, repeatedly, so that a
+    block is a group whose every member is tied to two others or more (Seidman, "Network
+    structure and minimum degree", Social Networks 5, 1983). Deterministic.
 
     Example:
-        >>> s, g = fraudar_peel([("a", "x", 1.0), ("b", "x", 1.0), ("a", "y", 1.0), ("b", "y", 1.0), ("c", "z", 1.0)])
-        >>> sorted(s), g
-        (['a', 'b', 'x', 'y'], 1.0)
+        >>> two_core([("a", "b"), ("b", "c"), ("a", "c"), ("c", "d")])
+        [('a', 'b'), ('a', 'c'), ('b', 'c')]
     """
-    adj: dict[str, dict[str, float]] = {}
-    for r, c, w in edges:
-        adj.setdefault(r, {})[c] = adj.setdefault(r, {}).get(c, 0.0) + w
-        adj.setdefault(c, {})[r] = adj.setdefault(c, {}).get(r, 0.0) + w
-    prio = {n: sum(nb.values()) for n, nb in adj.items()}
-    total = sum(prio.values()) / 2
-    alive = set(adj)
-    heap = [(p, n) for n, p in prio.items()]
-    heapq.heapify(heap)
-    best, best_size, order = total / max(len(alive), 1), len(alive), []
-    while heap:
-        p, n = heapq.heappop(heap)
-        if n not in alive or p != prio[n]:
-            continue
-        alive.discard(n)
-        order.append(n)
-        total -= prio[n]
-        for m, w in adj[n].items():
-            if m in alive:
-                prio[m] -= w
-                heapq.heappush(heap, (prio[m], m))
-        if alive and total / len(alive) > best + 1e-12:
-            best, best_size = total / len(alive), len(alive)
-    removed = len(adj) - best_size
-    return set(adj) - set(order[:removed]), best
+    links = sorted({(min(x, y), max(x, y)) for x, y in links if x != y})
+    while True:
+        degree: dict[str, int] = {}
+        for x, y in links:
+            degree[x] = degree.get(x, 0) + 1
+            degree[y] = degree.get(y, 0) + 1
+        kept = [(x, y) for x, y in links if degree[x] >= 2 and degree[y] >= 2]
+        if len(kept) == len(links):
+            return kept
+        links = kept
 
 
 def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Shared, settings: DenseBlockSettings,
@@ -170,39 +173,27 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
     s = settings
     p = {"patient_max": patient_max}
     nl = query(_NONLOCAL, p, billing=shared.billing, providers=tables["providers"])
-    pairs = query(_PAIRS, p, nl=nl, billing=shared.billing, providers=tables["providers"])
+    pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"])
     shared_n, expected = pairs["shared"].to_numpy().astype(float), pairs["expected"].to_numpy()
-    log_p = poisson_logsf(shared_n, expected)
-    ok = benjamini_hochberg(log_p, s.fdr) & (shared_n > expected)
+    kind = lambda col: pairs[col].to_numpy(zero_copy_only=False)
+    c, shape = grouped_count_calibration(shared_n, expected, kind("kind_a"), kind("kind_b"))
+    log_p = negbin_logsf(shared_n, c * expected, shape)
+    ok = benjamini_hochberg(log_p, s.fdr) & (shared_n > c * expected)
     a, b = pairs["a"].to_numpy(zero_copy_only=False)[ok], pairs["b"].to_numpy(zero_copy_only=False)[ok]
     link_bits = {(x, y): float(v) for x, y, v in zip(a.tolist(), b.tolist(), surprise_bits(log_p[ok]).tolist())}
-    groups = [g for g in connected_components(list(link_bits)) if len(g) >= s.min_providers]
+    groups = [g for g in connected_components(two_core(list(link_bits))) if len(g) >= s.min_providers]
     kinds = {f"provider:{x}": k for x, k in zip(tables["providers"]["provider_id"].to_pylist(),
                                                 tables["providers"]["kind"].to_pylist())}
     blocks = []
-    for group in groups:
-        rows = query("SELECT provider, patient, degree FROM nl WHERE provider IN (SELECT provider FROM sel) "
-                     "ORDER BY provider, patient", nl=nl, sel=pa.table({"provider": group})).to_pylist()
-        left = set(group)
-        while len(left) >= s.min_providers and len(blocks) < s.max_blocks:
-            count: dict[str, int] = {}
-            for r in rows:
-                if r["provider"] in left:
-                    count[r["patient"]] = count.get(r["patient"], 0) + 1
-            sub = [r for r in rows if r["provider"] in left and count[r["patient"]] >= 2]
-            block, _ = fraudar_peel([(r["provider"], r["patient"], 1.0 / math.log(r["degree"] + s.column_c))
-                                     for r in sub])
-            members = sorted(n for n in block if n.startswith("provider:"))
-            if not members:
-                break
-            left -= set(members)
-            linked = sorted(x for x in members if any((min(x, y), max(x, y)) in link_bits for y in members if y != x))
-            patients = sorted(n for n in block if n.startswith("patient:"))
-            if len(linked) >= s.min_providers:
-                pts = set(patients)
-                billed = len({(r["provider"], r["patient"]) for r in rows
-                              if r["provider"] in set(linked) and r["patient"] in pts})
-                blocks.append((linked, patients, billed))
+    for members in groups[: s.max_blocks]:
+        rows = query("SELECT provider, patient FROM nl WHERE provider IN (SELECT provider FROM sel) "
+                     "ORDER BY provider, patient", nl=nl, sel=pa.table({"provider": members})).to_pylist()
+        count: dict[str, int] = {}
+        for r in rows:
+            count[r["patient"]] = count.get(r["patient"], 0) + 1
+        patients = sorted(x for x, c in count.items() if c >= 2)      # the list: billed by two members or more
+        if len(patients) >= s.min_patients:
+            blocks.append((members, patients, sum(count[x] for x in patients)))
     alerts, entities = [], []
     for members, patients, billed in blocks:
         inside = set(members)
@@ -222,8 +213,8 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
                         f"their local areas: {billed} of the {pairs_n} provider-patient pairs ({billed / pairs_n:.0%}), "
                         f"against {chance['chance']:.1f} expected from where the patients live; they live in "
                         f"{chance['areas']} postcode(s)."),
-            "evidence": {"test": "Poisson tail of shared patients per pair (validated links), Benjamini-Hochberg, "
-                                 "FRAUDAR peeling", "fdr": s.fdr,
+            "evidence": {"test": "negative-binomial tail of shared patients per pair (validated links), "
+                                 "Benjamini-Hochberg, 2-core", "fdr": s.fdr,
                          "providers": members, "patients": len(patients), "billed_pairs": billed,
                          "possible_pairs": pairs_n, "expected_pairs": chance["chance"], "fill": billed / pairs_n,
                          "areas": chance["areas"], "amount": amount,

@@ -5,14 +5,17 @@ patients: how many of them filled its prescriptions at that pharmacy.
 
 Null model: a patient fills a prescription near home, or — when they travelled to see the
 prescriber — near the place they were prescribed. So the chance that a patient of prescriber P
-from A fills at pharmacy X is the larger of
+from A fills at pharmacy X is the largest of
 * X's share of the patients of A that other prescribers practising mostly in A (their postcode,
   or the centre they bill most through) prescribed for (how A's residents fill near home; shares are of prescriber–patient relations, with one pseudo-relation at X's
   share of the whole region so that no pharmacy is ever impossible), and
-* for a pharmacy X at the postcode of one of P's places (its postcode, and every centre it bills
-  through — a hospital) and a patient who came there from elsewhere, X's share of the patients
-  other prescribers saw at that place coming from elsewhere,
-both computed without P's own patients (leave-one-out). A pharmacy next to a group practice, or
+* for a pharmacy X at the postcode of one of P's places — a centre it bills through or works at
+  (a hospital, a group practice's health centre), or its own postcode for a patient who came
+  there from elsewhere — X's share of the patients other prescribers saw at that place (all of
+  a centre's; those who came from elsewhere, at a postcode), and
+* at least the chance that any prescription of the region is filled at X by a patient living
+  elsewhere (people travel, fill on holiday, near work),
+all computed without P's own patients (leave-one-out). A pharmacy next to a group practice, or
 next to a regional hospital whose patients come from everywhere, serves their patients because
 of where they are prescribed; mules from other towns, sent by complicit prescribers to one
 pharmacy, are explained neither by their homes nor by where others' travelling patients fill.
@@ -60,42 +63,55 @@ WITH d AS (
                 ELSE coalesce(p.postcode, '?') END AS postcode
     FROM (SELECT DISTINCT prescriber_id FROM d) x LEFT JOIN providers p ON p.provider_id = x.prescriber_id
     LEFT JOIN own o ON o.provider_id = x.prescriber_id LEFT JOIN centres ce ON ce.centre_id = o.centre
-), places AS (  -- where a prescriber sees patients: its postcode, and every centre it bills through
-    SELECT prescriber_id, 'postcode:' || own_postcode AS place, own_postcode AS place_postcode FROM who
+), places AS (  -- where a prescriber sees patients: its postcode, every centre it bills through or
+                -- works at (a hospital, a group practice's health centre)
+    SELECT prescriber_id, 'postcode:' || own_postcode AS place, own_postcode AS place_postcode, false AS centre
+    FROM who
     UNION
-    SELECT DISTINCT c.provider_id, 'centre:' || c.centre_id, coalesce(ce.postcode, '?')
-    FROM claims c JOIN who w ON w.prescriber_id = c.provider_id LEFT JOIN centres ce USING (centre_id)
-    WHERE c.centre_id IS NOT NULL
+    SELECT w.prescriber_id, 'centre:' || x.centre_id, coalesce(ce.postcode, '?'), true
+    FROM who w JOIN (SELECT provider_id, centre_id FROM claims WHERE centre_id IS NOT NULL
+                     UNION SELECT provider_id, centre_id FROM affiliations) x ON x.provider_id = w.prescriber_id
+    LEFT JOIN centres ce USING (centre_id)
 ), t AS (SELECT DISTINCT prescriber_id, pharmacy, patient_id, home FROM d   -- prescriber, patient, pharmacy
 ), rel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM t           -- the unit of every share
 ), region AS (SELECT pharmacy, count(*) / (SELECT count(*) FROM rel) AS share FROM t GROUP BY ALL
+), away AS (    -- relations filled at a pharmacy by patients living elsewhere than its postcode
+    SELECT t.prescriber_id, t.pharmacy, count(*) AS n FROM t JOIN providers ph ON ph.provider_id = t.pharmacy
+    WHERE t.home <> coalesce(ph.postcode, '?') GROUP BY ALL
+), away_all AS (SELECT pharmacy, sum(n) AS n FROM away GROUP BY ALL
+), mine_all AS (SELECT prescriber_id, count(*) AS n FROM rel GROUP BY ALL
 ), loc AS (SELECT t.* FROM t JOIN who USING (prescriber_id) WHERE t.home = who.postcode
 ), locrel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM loc
 ), local_ph AS (SELECT home, pharmacy, count(*) AS n FROM loc GROUP BY ALL
 ), local_all AS (SELECT home, count(*) AS n FROM locrel GROUP BY ALL
 ), mine_local_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM loc GROUP BY ALL
 ), mine_local AS (SELECT prescriber_id, home, count(*) AS n FROM locrel GROUP BY ALL
-), trav AS (    -- relations of patients who came to a place from elsewhere
-    SELECT t.*, pl.place FROM t JOIN places pl USING (prescriber_id) WHERE t.home <> pl.place_postcode
-), travrel AS (SELECT DISTINCT prescriber_id, patient_id, place FROM trav
-), place_ph AS (SELECT place, pharmacy, count(*) AS n FROM trav GROUP BY ALL
-), place_all AS (SELECT place, count(*) AS n FROM travrel GROUP BY ALL
-), mine_place_ph AS (SELECT prescriber_id, place, pharmacy, count(*) AS n FROM trav GROUP BY ALL
-), mine_place AS (SELECT prescriber_id, place, count(*) AS n FROM travrel GROUP BY ALL
+), seen AS (    -- relations of a place: all those of a centre, those who came from elsewhere to a postcode
+    SELECT t.*, pl.place FROM t JOIN places pl USING (prescriber_id) WHERE pl.centre OR t.home <> pl.place_postcode
+), seenrel AS (SELECT DISTINCT prescriber_id, patient_id, place FROM seen
+), place_ph AS (SELECT place, pharmacy, count(*) AS n FROM seen GROUP BY ALL
+), place_all AS (SELECT place, count(*) AS n FROM seenrel GROUP BY ALL
+), mine_place_ph AS (SELECT prescriber_id, place, pharmacy, count(*) AS n FROM seen GROUP BY ALL
+), mine_place AS (SELECT prescriber_id, place, count(*) AS n FROM seenrel GROUP BY ALL
 ), flows AS (SELECT DISTINCT prescriber_id, pharmacy FROM t
 ), near AS (    -- a pharmacy at the postcode of one of the prescriber's places: its share of the
-                -- patients other prescribers saw there coming from elsewhere
+                -- patients other prescribers saw there
     SELECT f.prescriber_id, f.pharmacy, ph.postcode,
-           max((coalesce(pp.n, 0) - coalesce(mpp.n, 0) + coalesce(rg.share, 0))
-               / (coalesce(pa.n, 0) - coalesce(mp.n, 0) + 1)) AS share
-    FROM flows f JOIN providers ph ON ph.provider_id = f.pharmacy
-    JOIN places pl ON pl.prescriber_id = f.prescriber_id AND pl.place_postcode = ph.postcode
-    LEFT JOIN place_ph pp ON pp.place = pl.place AND pp.pharmacy = f.pharmacy
-    LEFT JOIN place_all pa ON pa.place = pl.place
-    LEFT JOIN mine_place_ph mpp ON mpp.prescriber_id = f.prescriber_id AND mpp.place = pl.place
-                               AND mpp.pharmacy = f.pharmacy
-    LEFT JOIN mine_place mp ON mp.prescriber_id = f.prescriber_id AND mp.place = pl.place
-    LEFT JOIN region rg ON rg.pharmacy = f.pharmacy
+           coalesce(max(share) FILTER (WHERE centre), 0) AS centre_share,
+           coalesce(max(share) FILTER (WHERE NOT centre), 0) AS postcode_share
+    FROM (
+        SELECT f.prescriber_id, f.pharmacy, pl.centre,
+               (coalesce(pp.n, 0) - coalesce(mpp.n, 0) + coalesce(rg.share, 0))
+               / (coalesce(pa.n, 0) - coalesce(mp.n, 0) + 1) AS share
+        FROM flows f JOIN providers ph ON ph.provider_id = f.pharmacy
+        JOIN places pl ON pl.prescriber_id = f.prescriber_id AND pl.place_postcode = ph.postcode
+        LEFT JOIN place_ph pp ON pp.place = pl.place AND pp.pharmacy = f.pharmacy
+        LEFT JOIN place_all pa ON pa.place = pl.place
+        LEFT JOIN mine_place_ph mpp ON mpp.prescriber_id = f.prescriber_id AND mpp.place = pl.place
+                                   AND mpp.pharmacy = f.pharmacy
+        LEFT JOIN mine_place mp ON mp.prescriber_id = f.prescriber_id AND mp.place = pl.place
+        LEFT JOIN region rg ON rg.pharmacy = f.pharmacy
+    ) x JOIN flows f USING (prescriber_id, pharmacy) JOIN providers ph ON ph.provider_id = f.pharmacy
     GROUP BY ALL
 ), mine_area_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM t GROUP BY ALL
 ), mine_area AS (SELECT prescriber_id, home, count(*) AS n FROM rel GROUP BY ALL
@@ -120,8 +136,14 @@ WITH d AS (
     LEFT JOIN region rg ON rg.pharmacy = f.pharmacy
 )
 SELECT h.prescriber_id, h.pharmacy, h.home, h.patients, h.observed, h.watched_patients, h.watched_observed,
-       least(1.0, greatest(h.share, CASE WHEN h.home <> nr.postcode THEN nr.share ELSE 0 END)) AS chance
+       least(1.0, greatest(h.share, coalesce(nr.centre_share, 0),
+                           CASE WHEN h.home <> nr.postcode THEN nr.postcode_share ELSE 0 END,
+                           -- a floor: the chance that any relation is filled there from elsewhere
+                           (coalesce(aa.n, 0) - coalesce(aw.n, 0)) / ((SELECT count(*) FROM rel) - ma.n + 1))) AS chance
 FROM home_share h LEFT JOIN near nr USING (prescriber_id, pharmacy)
+LEFT JOIN away_all aa ON aa.pharmacy = h.pharmacy
+LEFT JOIN away aw ON aw.prescriber_id = h.prescriber_id AND aw.pharmacy = h.pharmacy
+JOIN mine_all ma ON ma.prescriber_id = h.prescriber_id
 ORDER BY h.pharmacy, h.prescriber_id, h.home
 """
 
@@ -160,7 +182,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     """
     s = settings
     per = query(_FLOWS, claims=tables["claims"], providers=tables["providers"], services=tables["services"],
-                patients=tables["patients"], centres=tables["centres"])
+                patients=tables["patients"], centres=tables["centres"], affiliations=tables["affiliations"])
     if per.num_rows == 0:
         return make_findings([], [])
     chance = per["chance"].to_numpy().astype(float)
@@ -195,6 +217,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         observed_, expected_ = sum(x["observed"] for x in flows), sum(x["expected"] for x in flows)
         amount, watched = sum(x["amount"] for x in flows), sum(x["watched_amount"] for x in flows)
         far = sum(x["far_patients"] for x in flows)
+        w_observed, w_expected = sum(x["watched_observed"] for x in flows), sum(x["watched_expected"] for x in flows)
         excess = sum(x["excess_amount"] for x in flows)
         codes = sorted({c for x in flows for c in x["watched_codes"]})
         names = ", ".join(labels.get(c) or c for c in codes[:4]) or "none"
@@ -203,7 +226,8 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
             "surprise_bits": float(surprise_bits(sum(x["log_p"] for x in flows))),
             "summary": (f"Pharmacy {pharmacy} filled the prescriptions of {len(flows)} prescriber(s) for "
                         f"{observed_:.0f} patient(s) where their homes and where they were prescribed predict "
-                        f"{expected_:.1f}; {far / observed_:.0%} live in another area and "
+                        f"{expected_:.1f} (watched molecules: {w_observed:.0f} where {w_expected:.1f}); "
+                        f"{far / observed_:.0%} live in another area and "
                         f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
                         f"{euros(excess)} beyond geography."),
             "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination, Benjamini-Hochberg",

@@ -36,7 +36,8 @@ class DoctorShoppingSettings(_Frozen):
 class DenseBlockSettings(_Frozen):
     fdr: float = FDR
     min_providers: int = Field(3, ge=2, description="providers a block needs (a block is a group, not a pair)")
-    column_c: float = Field(5.0, gt=1, description="FRAUDAR's column weight 1/log(degree + c) (Hooi et al. 2016: c = 5)")
+    min_patients: int = Field(5, ge=2, description="patients a block's list needs (billed by two members or more): "
+                                                   "a list, not a few patients who travelled")
     max_blocks: int = Field(200, ge=1, description="blocks looked at, at most, in one scan")
 
 

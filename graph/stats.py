@@ -89,6 +89,55 @@ def betabinom_logsf(observed, n, mean, rho) -> np.ndarray:
     return np.where(o <= 0, 0.0, np.minimum(out, 0.0))
 
 
+def negbin_logsf(observed, mean, shape) -> np.ndarray:
+    """log P(X ≥ observed) for X negative binomial (Poisson–gamma) with `mean` and gamma `shape`
+    κ (variance mean + mean²/κ); κ = inf is Poisson."""
+    o = np.asarray(observed, dtype=float)
+    mean = np.maximum(np.asarray(mean, dtype=float), 1e-12)
+    shape = np.broadcast_to(np.asarray(shape, dtype=float), o.shape)
+    finite = np.isfinite(shape)
+    kappa = np.where(finite, shape, 1.0)
+    nb = stats.nbinom.logsf(o - 1, kappa, kappa / (kappa + mean))
+    return np.where(o <= 0, 0.0, np.where(finite, nb, stats.poisson.logsf(o - 1, mean)))
+
+
+# units expecting one event or more needed to calibrate a count model
+MIN_CALIBRATION = 20
+
+
+def count_calibration(observed: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
+    """How a model's expected counts must be corrected for the units it describes honestly: the
+    median ratio c of observed to expected (over units expecting one or more), and the gamma
+    shape κ of the units' spread around c·expected (Poisson–gamma; τ² of the ratios from
+    `robust_tau2`, κ = c²/τ², inf when no spread). (1, inf) with fewer than `MIN_CALIBRATION`
+    such units: too few to tell a model's bias from the units under suspicion."""
+    o, e = np.asarray(observed, float), np.asarray(expected, float)
+    keep = e >= 1
+    if keep.sum() < MIN_CALIBRATION:
+        return 1.0, float("inf")
+    ratio = o[keep] / e[keep]
+    c = max(float(np.median(ratio)), 1e-9)
+    tau2 = robust_tau2(ratio, c / e[keep], c)
+    return c, (c * c / tau2 if tau2 > 0 else float("inf"))
+
+
+def grouped_count_calibration(observed: np.ndarray, expected: np.ndarray,
+                              *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`count_calibration` within each group of units sharing `keys`, each row's (c, κ); a group
+    with too few units to calibrate takes the calibration of all the units."""
+    o, e = np.asarray(observed, float), np.asarray(expected, float)
+    c_all, k_all = count_calibration(o, e)
+    idx, k = group_index(*keys)
+    c, shape = np.full(k, c_all), np.full(k, k_all)
+    order = np.argsort(idx, kind="stable")
+    bounds = np.searchsorted(idx[order], np.arange(k + 1))
+    for a in range(k):
+        rows = order[bounds[a]:bounds[a + 1]]
+        if (e[rows] >= 1).sum() >= MIN_CALIBRATION:
+            c[a], shape[a] = count_calibration(o[rows], e[rows])
+    return c[idx], shape[idx]
+
+
 def normal_logsf(z) -> np.ndarray:
     """log P(Z ≥ z) for a standard normal Z."""
     return stats.norm.logsf(np.asarray(z, dtype=float))
