@@ -22,7 +22,8 @@ pharmacy, are explained neither by their homes nor by where others' travelling p
 
 Per area, the observed count is judged against its expectation, beta-binomial: the patients of
 one prescriber choose alike (its own habits, its street), an intra-class correlation ρ estimated
-robustly over all flows and areas (`graph.stats.grouped_rho`); the areas' tail probabilities are
+over all flows and areas (`graph.stats.robust_tau2`: prescribers' honest habits are many and
+wide, the colluding flows few); the areas' tail probabilities are
 combined with Fisher's method (Fisher, Statistical Methods for Research Workers, 1932), so that
 a few mules from each of many towns add up. The test is made twice: on all the prescriber's
 patients, and on those it prescribed watched molecules (`services.watch`: mules are recruited

@@ -16,9 +16,9 @@ A detector states a **null model** (what honest behaviour predicts), computes fo
 Overdispersion (honest units differ more than a binomial or Poisson allows) is an additive
 random effect τ², as in Spiegelhalter's funnel plots for comparing institutions ("Funnel plots for
 comparing institutional performance", Stat. Med. 24, 2005; "Handling over-dispersion of
-performance indicators", Qual. Saf. Health Care 14, 2005), estimated robustly (`robust_tau2`) so
-that the units under suspicion do not set the yardstick; on rates it becomes the intra-class
-correlation of a beta-binomial (`rate_null`).
+performance indicators", Qual. Saf. Health Care 14, 2005), estimated robustly (`robust_tau2`)
+so that the units under suspicion do not set the yardstick; on rates it becomes
+the intra-class correlation of a beta-binomial (`rate_null`).
 
     >>> import numpy as np
     >>> benjamini_hochberg(np.log([0.001, 0.02, 0.04, 0.9]), q=0.05).tolist()
@@ -109,7 +109,8 @@ def count_calibration(observed: np.ndarray, expected: np.ndarray) -> tuple[float
     """How a model's expected counts must be corrected for the units it describes honestly: the
     median ratio c of observed to expected (over units expecting one or more), and the gamma
     shape κ of the units' spread around c·expected (Poisson–gamma; τ² of the ratios from
-    `robust_tau2`, κ = c²/τ², inf when no spread). (1, inf) with fewer than `MIN_CALIBRATION`
+    `robust_tau2`: honest pairs are many and their differences wide, κ = c²/τ², inf when no
+    spread). (1, inf) with fewer than `MIN_CALIBRATION`
     such units: too few to tell a model's bias from the units under suspicion."""
     o, e = np.asarray(observed, float), np.asarray(expected, float)
     keep = e >= 1
@@ -143,31 +144,27 @@ def normal_logsf(z) -> np.ndarray:
     return stats.norm.logsf(np.asarray(z, dtype=float))
 
 
-# the units allowed to be under suspicion without widening the yardstick: a quarter
-TRIM = 0.75
-CHI2_1_Q = float(stats.chi2.ppf(TRIM, 1))   # 1.3233…
-
-
-def robust_tau2(estimate: np.ndarray, variance: np.ndarray, centre) -> float:
+def robust_tau2(estimate: np.ndarray, variance: np.ndarray, centre, q: float = 0.75) -> float:
     """Between-unit variance τ² of honest units around `centre` (one value, or one per unit),
-    each `estimate` known with sampling `variance`: the τ² for which the upper quartile of the
-    squared standardised residuals (estimate − centre)² / (variance + τ²) equals the upper
-    quartile of χ²₁ — Paule & Mandel's moment equation (J. Res. NBS 87, 1982) with the mean
-    replaced by a quantile, as in Rousseeuw's least median (or quantile) of squares (JASA 79,
-    1984). A quarter of the units may be far off (the suspects) without widening the
-    yardstick, while honest differences among the other three quarters (patients of a one-dentist
-    town, specialised practices) widen it. 0 with fewer than three units or no excess.
-    """
+    each `estimate` known with sampling `variance`: the τ² for which the `q` quantile of the
+    squared standardised residuals (estimate − centre)² / (variance + τ²) equals that of χ²₁ —
+    Paule & Mandel's moment equation (J. Res. NBS 87, 1982) with the mean replaced by a
+    quantile, as in Rousseeuw's least quantile of squares (JASA 79, 1984). The units beyond the
+    quantile — a quarter, the suspects — do not set it; the others all do, however far their
+    honest differences take them (patients of a one-dentist town, nurses with many insulin
+    patients, a prescriber whose patients favour one pharmacy). 0 with fewer than three units or
+    no excess."""
     estimate, variance = np.asarray(estimate, float), np.asarray(variance, float)
     centre = np.broadcast_to(np.asarray(centre, float), estimate.shape)
     keep = variance > 0
     d2, v = (estimate[keep] - centre[keep]) ** 2, variance[keep]
-    if len(d2) < 3 or np.quantile(d2 / v, TRIM) <= CHI2_1_Q:
+    target = float(stats.chi2.ppf(q, 1))
+    if len(d2) < 3 or np.quantile(d2 / v, q) <= target:
         return 0.0
-    lo, hi = 0.0, float(np.quantile(d2, TRIM)) / CHI2_1_Q + float(v.max())
+    lo, hi = 0.0, float(np.quantile(d2, q)) / target + float(v.max())
     for _ in range(60):
         mid = (lo + hi) / 2
-        if np.quantile(d2 / (v + mid), TRIM) > CHI2_1_Q:
+        if np.quantile(d2 / (v + mid), q) > target:
             lo = mid
         else:
             hi = mid
@@ -227,8 +224,8 @@ def grouped_rho(n: np.ndarray, observed: np.ndarray, expected: np.ndarray, *keys
         p = e[rows] / n[rows]
         pbar = e[rows].sum() / n[rows].sum()
         if 0 < pbar < 1:
-            tau2 = robust_tau2(o[rows] / n[rows], np.clip(p * (1 - p), 1e-12, None) / n[rows], p)
-            rho[a] = min(tau2 / (pbar * (1 - pbar)), 0.999)
+            t2 = robust_tau2(o[rows] / n[rows], np.clip(p * (1 - p), 1e-12, None) / n[rows], p)
+            rho[a] = min(t2 / (pbar * (1 - pbar)), 0.999)
     return rho[idx]
 
 
