@@ -98,7 +98,7 @@ WITH b AS (      -- all billing, providers classed by kind and specialty
     WHERE r1.patient IS NULL AND r2.patient IS NULL
     GROUP BY ALL
 ), expected AS (
-    SELECT p.a, p.b, sum(xa.n * yb.n * q.q) AS expected
+    SELECT p.a, p.b, round(sum(xa.n * yb.n * q.q), 9) AS expected
     FROM pairs p JOIN na xa ON xa.provider = p.a JOIN na yb ON yb.provider = p.b AND yb.area = xa.area
     JOIN q ON q.area = xa.area AND q.k = least(xa.kind, yb.kind) AND q.l = greatest(xa.kind, yb.kind)
     GROUP BY ALL
@@ -121,13 +121,13 @@ WITH b AS (      -- all billing, providers classed by kind and specialty
 ), na AS (SELECT provider, area, any_value(kind) AS kind, count(*) AS n FROM nl
            WHERE provider IN (SELECT provider FROM sel) GROUP BY ALL
 ), pts AS (SELECT DISTINCT patient, area FROM nl WHERE patient IN (SELECT patient FROM tp))
-SELECT coalesce(sum(na.n * coalesce(kd.d, 0) / dk.d), 0) AS chance, count(DISTINCT pts.area) AS areas
+SELECT round(coalesce(sum(na.n * coalesce(kd.d, 0) / dk.d), 0), 9) AS chance, count(DISTINCT pts.area) AS areas
 FROM pts JOIN na USING (area) JOIN dk ON dk.area = pts.area AND dk.kind = na.kind
 LEFT JOIN kd ON kd.patient = pts.patient AND kd.kind = na.kind
 """
 
 _AMOUNT = """
-SELECT coalesce(sum(amount), 0) AS amount FROM e
+SELECT round(coalesce(sum(amount), 0), 2) AS amount FROM e
 WHERE rel IN ('BILLED', 'DISPENSED_TO') AND src IN (SELECT provider FROM sel) AND dst IN (SELECT patient FROM tp)
 """
 
@@ -193,9 +193,11 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
             count[r["patient"]] = count.get(r["patient"], 0) + 1
         patients = sorted(x for x, c in count.items() if c >= 2)      # the list: billed by two members or more
         if len(patients) >= s.min_patients:
-            blocks.append((members, patients, sum(count[x] for x in patients)))
+            on_list = set(patients)
+            pairs_of = {m: sum(1 for r in rows if r["provider"] == m and r["patient"] in on_list) for m in members}
+            blocks.append((members, patients, sum(count[x] for x in patients), pairs_of))
     alerts, entities = [], []
-    for members, patients, billed in blocks:
+    for members, patients, billed, pairs_of in blocks:
         inside = set(members)
         sel, tp = pa.table({"provider": members}), pa.table({"patient": patients})
         chance = query(_CHANCE, p, nl=nl, billing=shared.billing, providers=tables["providers"], sel=sel,
@@ -221,9 +223,10 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
                          "links": [{"a": x, "b": y, "surprise_bits": v} for (x, y), v in sorted(link_bits.items())
                                    if x in inside and y in inside]},
         })
-        for m in members:
+        for m in members:      # each member answers for its share of the billed pairs
             entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": m.split(":", 1)[1],
-                             "role": "biller", "standing": "accused"})
+                             "role": "biller", "standing": "accused",
+                             "excess_euros": excess * amount / max(billed, 1) * pairs_of[m] / max(billed, 1)})
         for x in patients[:10]:
             entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": x.split(":", 1)[1],
                              "role": "patient", "standing": "victim"})

@@ -11,11 +11,13 @@ a closed entity succeeded by a new one (phoenix), whose billing is abnormal.
 3. **Billing**, judged as a test. Unit: a group. Observed: the euros each of its billing
    providers (through the group's centres, or billing under its entities) billed each patient.
    Null model: a group's patients cost what its billers' peers' patients cost (same provider
-   kind and specialty): each is beyond the peers' 90 % quantile of euros per patient with the
-   peers' exceedance probability p₀, and honest providers differ around it (intra-class
-   correlation ρ of the peer group, estimated robustly by `graph.stats.rate_null` on the providers
-   outside every network judged, the largest of the group's peer groups). The count c of the group's patients beyond is beta-binomial; tail
-   probability P(C ≥ c); Benjamini–Hochberg at `fdr` over all groups.
+   kind and specialty; the peers are the providers billing for no network judged, so that a
+   chain does not set its own yardstick): each is beyond the peers' 90 % quantile of euros per
+   patient with the peers' exceedance probability p₀ (plus half a patient), and honest
+   providers differ around it (intra-class correlation ρ of the peer group, estimated robustly
+   by `graph.stats.rate_null`, the largest of the group's peer groups). The count c of the
+   group's patients beyond is beta-binomial; tail probability P(C ≥ c); Benjamini–Hochberg at
+   `fdr` over all groups.
 
 Score: the euros billed beyond what peers bill for as many patients (Σ patients × the peers'
 median euros per patient). A hospital group running several sites under one entity, a
@@ -63,23 +65,29 @@ WHERE a.value IS NOT NULL OR o.person_id IS NOT NULL
 ORDER BY 1, 2, 3
 """
 
-_BILLING = """
-WITH pair AS (    -- what each provider billed each patient, all channels
+_NETWORK_BILLING = """
+WITH mine AS (    -- what the networks billed: through their centres, or by providers billing under them
+    SELECT g.group_id, c.provider_id, c.patient_id, c.amount, c.centre_id
+    FROM claims c JOIN grp g ON g.node_id = 'centre:' || c.centre_id
+    UNION ALL
+    SELECT g.group_id, c.provider_id, c.patient_id, c.amount, NULL
+    FROM claims c JOIN providers p USING (provider_id) JOIN grp g ON g.node_id = 'legal_entity:' || p.legal_entity_id
+    WHERE c.centre_id IS NULL OR 'centre:' || c.centre_id NOT IN (SELECT node_id FROM grp)
+), pair AS (      -- what each provider outside the networks billed each patient, all channels: the peers
     SELECT c.provider_id, c.patient_id, p.kind, coalesce(p.specialty, '') AS specialty, sum(c.amount) AS amount
-    FROM claims c JOIN providers p USING (provider_id) GROUP BY ALL
+    FROM claims c JOIN providers p USING (provider_id)
+    WHERE c.provider_id NOT IN (SELECT provider_id FROM mine) GROUP BY ALL
 ), ref AS (       -- peers: per kind and specialty, the quantile and median of euros per patient
     SELECT kind, specialty, quantile_disc(amount, $q) AS q_amount, median(amount) AS median_amount
     FROM pair GROUP BY ALL
 ), share AS (
-    SELECT kind, specialty, avg((amount > q_amount)::INT) AS p0 FROM pair JOIN ref USING (kind, specialty) GROUP BY ALL
-), mine AS (
-    SELECT g.group_id, c.provider_id, c.patient_id, c.amount
-    FROM claims c JOIN grp g ON g.node_id = 'centre:' || c.centre_id
-    UNION ALL
-    SELECT g.group_id, c.provider_id, c.patient_id, c.amount
-    FROM claims c JOIN providers p USING (provider_id) JOIN grp g ON g.node_id = 'legal_entity:' || p.legal_entity_id
-    WHERE c.centre_id IS NULL OR 'centre:' || c.centre_id NOT IN (SELECT node_id FROM grp)
-), here AS (
+    SELECT kind, specialty, (count(*) FILTER (WHERE amount > q_amount) + 0.5) / (count(*) + 1) AS p0
+    FROM pair JOIN ref USING (kind, specialty) GROUP BY ALL
+)
+"""
+
+_BILLING = _NETWORK_BILLING + """
+, here AS (
     SELECT m.group_id, m.provider_id, m.patient_id, p.kind, coalesce(p.specialty, '') AS specialty,
            sum(m.amount) AS amount
     FROM mine m JOIN providers p USING (provider_id) GROUP BY ALL
@@ -90,6 +98,15 @@ SELECT h.group_id, round(sum(h.amount), 2) AS amount, count(*) AS patients,
        list(DISTINCT h.kind || '|' || h.specialty ORDER BY h.kind || '|' || h.specialty) AS peer_groups
 FROM here h JOIN ref r USING (kind, specialty) JOIN share s USING (kind, specialty)
 GROUP BY h.group_id ORDER BY h.group_id
+"""
+
+_PARTS = _NETWORK_BILLING + """
+-- each biller's and centre's part: euros billed beyond its patients × the peers' median
+SELECT m.group_id, m.provider_id, m.centre_id, p.legal_entity_id,
+       round(sum(m.amount) - count(DISTINCT m.patient_id) * any_value(r.median_amount), 2) AS excess
+FROM mine m JOIN providers p USING (provider_id)
+JOIN ref r ON r.kind = p.kind AND r.specialty = coalesce(p.specialty, '')
+GROUP BY ALL ORDER BY ALL
 """
 
 _PEER_SPREAD = """
@@ -145,9 +162,16 @@ def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, setting
     log_p = betabinom_logsf(c, n, e / np.maximum(n, 1), rho)
     hit = benjamini_hochberg(log_p, s.fdr) & (c > e) & \
         np.array([billing[k]["amount"] > billing[k]["expected"] for k in judged], bool)
+    parts = query(_PARTS, p, claims=tables["claims"], providers=tables["providers"], grp=grp).to_pylist()
+    operator = dict(zip(tables["centres"]["centre_id"].to_pylist(), tables["centres"]["legal_entity_id"].to_pylist()))
     alerts, entities = [], []
     for key, lp in zip(np.array(judged, object)[hit].tolist(), log_p[hit]):
         members, b = names[key], billing[key]
+        own: dict[str, float] = {}        # each biller's, centre's and legal entity's part of the excess
+        for x in (x for x in parts if x["group_id"] == key):
+            entity = operator.get(x["centre_id"]) if x["centre_id"] else x["legal_entity_id"]
+            for node in (f"provider:{x['provider_id']}", f"centre:{x['centre_id']}", f"legal_entity:{entity}"):
+                own[node] = own.get(node, 0.0) + x["excess"]
         inside = set(members)
         glinks = [l for l in links if l["src"] in inside]
         les = [n for n in members if n.startswith("legal_entity:")]
@@ -181,10 +205,10 @@ def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, setting
         for n in les:
             role = "dissolved" if n in dissolved else "successor" if n in successors else "legal_entity"
             entities.append({"alert_id": aid, "entity_type": "legal_entity", "entity_id": n.split(":", 1)[1], "role": role,
-                             "standing": "accused"})
+                             "standing": "accused", "excess_euros": own.get(n, 0.0)})
         for n in centres:
             entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": n.split(":", 1)[1], "role": "centre",
-                             "standing": "participant"})
+                             "standing": "participant", "excess_euros": own.get(n, 0.0)})
         for n in officers:
             etype, eid = n.split(":", 1)
             entities.append({"alert_id": aid, "entity_type": etype, "entity_id": eid,
@@ -192,7 +216,7 @@ def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, setting
                              "standing": "accused" if n in shared_officers else "participant"})
         for p in b["billers"]:
             entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": p, "role": "biller",
-                             "standing": "participant"})
+                             "standing": "participant", "excess_euros": own.get(f"provider:{p}", 0.0)})
     return make_findings(alerts, entities)
 
 

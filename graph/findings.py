@@ -7,10 +7,12 @@ how surprising its facts are under honest behaviour), excess_euros (the money be
 behaviour explains, the alert's weight in entity risk).
 
 `alert_entities`: alert_id, entity_type, entity_id, role (the entity's part: biller, pharmacy,
-shopper, …) and standing (`contract.vocab.STANDINGS`): `accused` (the alert is about it),
+shopper, …), standing (`contract.vocab.STANDINGS`): `accused` (the alert is about it),
 `participant` (took part, knowingly or not: a lead) or `victim` (deceived or used: a doctor
-shopper's prescribers and pharmacies, the patients of a borrowed list). Only accused and
-participant entities carry the alert's risk (`graph.risk`).
+shopper's prescribers and pharmacies, the patients of a borrowed list), and excess_euros: the
+part of the alert's euros that is this entity's own (a block member's share of the billed pairs,
+a prescriber's flow), null when the entity answers for the whole alert. Only accused and
+participant entities carry risk (`graph.risk`).
 
 Alert ids never contain a patient id: an alert about a patient is named by a keyed digest of its
 natural key (`opaque_id`), stable across runs for the same key and facts.
@@ -30,7 +32,8 @@ ALERTS = pa.schema([("alert_id", pa.string()), ("pattern", pa.string()), ("score
                     ("summary", pa.string()), ("evidence", pa.string()), ("surprise_bits", pa.float64()),
                     ("excess_euros", pa.float64())])
 ENTITIES = pa.schema([("alert_id", pa.string()), ("entity_type", pa.string()),
-                      ("entity_id", pa.string()), ("role", pa.string()), ("standing", pa.string())])
+                      ("entity_id", pa.string()), ("role", pa.string()), ("standing", pa.string()),
+                      ("excess_euros", pa.float64())])
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,12 @@ def make_findings(alerts: list[dict], entities: list[dict]) -> Findings:
     """From a detector's (few) alerts as dicts; evidence dicts become JSON text.
 
     Each alert: alert_id, pattern, score, summary, evidence (dict), surprise_bits, excess_euros.
-    Each entity: alert_id, entity_type, entity_id, role, standing. Raises ValueError for a
-    standing outside the contract's.
+    Each entity: alert_id, entity_type, entity_id, role, standing, and optionally excess_euros
+    (its own part). Raises ValueError for a standing outside the contract's.
     """
     rows = [{"alert_id": a["alert_id"], "pattern": a["pattern"], "score": round(float(a["score"]), 4),
              "summary": a["summary"],
-             "evidence": json.dumps(a.get("evidence", {}), sort_keys=True, default=str),
+             "evidence": json.dumps(_rounded(a.get("evidence", {})), sort_keys=True, default=str),
              "surprise_bits": round(float(a.get("surprise_bits", 0.0)), 4),
              "excess_euros": round(float(a.get("excess_euros", 0.0)), 2)} for a in alerts]
     rows.sort(key=lambda a: (-a["score"], a["alert_id"]))
@@ -71,11 +74,26 @@ def make_findings(alerts: list[dict], entities: list[dict]) -> Findings:
     for e in entities:
         k = (e["alert_id"], e["entity_type"], e["entity_id"], e["role"])
         rank = STANDINGS.index(e["standing"])
+        euros = None if e.get("excess_euros") is None else round(float(e["excess_euros"]), 2)
         if k not in best or rank < best[k][0]:
-            best[k] = (rank, e["standing"])
-    ents = sorted((*k, s) for k, (_, s) in best.items())
+            best[k] = (rank, e["standing"], euros)
+    ents = sorted((*k, s, x) for k, (_, s, x) in best.items())
     return Findings(pa.Table.from_pylist(rows, ALERTS),
                     pa.Table.from_pylist([dict(zip(ENTITIES.names, e)) for e in ents], ENTITIES))
+
+
+def _rounded(x):
+    """Evidence with its floats rounded to 6 decimals: the same facts always give the same text,
+    although DuckDB adds in parallel."""
+    if isinstance(x, float):
+        return round(x, 6)
+    if isinstance(x, dict):
+        return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_rounded(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):      # numpy scalars
+        return _rounded(x.item())
+    return x
 
 
 def combine(parts: list[Findings]) -> Findings:

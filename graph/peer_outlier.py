@@ -43,9 +43,9 @@ from engine import query
 
 _VOLUMES = """
 WITH d AS (       -- per provider, patient and act: days, whether twice a day, the prescriber
-    SELECT provider_id, patient_id, service_code, count(DISTINCT service_date) AS days, sum(amount) AS amount,
+    SELECT provider_id, patient_id, service_code, count(DISTINCT service_date) AS days, round(sum(amount), 2) AS amount,
            count(*) FILTER (WHERE lines >= 2) * 2 >= count(*) AND count(DISTINCT service_date) >= $heavy AS twice,
-           mode(prescriber_id) AS prescriber_id
+           min(prescriber_id) AS prescriber_id
     FROM g GROUP BY ALL
 ), care AS (      -- who cares for a patient on at least $heavy days
     SELECT provider_id, patient_id FROM g GROUP BY ALL HAVING count(DISTINCT service_date) >= $heavy
@@ -163,6 +163,8 @@ def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: i
     stratum with fewer than 1 / (1 − q) other patients has no estimable quantile and is not judged.
     """
     beyond, expected = np.zeros(k), np.zeros(k)
+    if len(days) == 0:
+        return beyond, expected
     order = np.lexsort((days, stratum))
     bounds = np.flatnonzero(np.diff(stratum[order])) + 1
     for rows in np.split(order, bounds):

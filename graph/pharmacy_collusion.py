@@ -7,8 +7,7 @@ Null model: a patient fills a prescription near home, or — when they travelled
 prescriber — near the place they were prescribed. So the chance that a patient of prescriber P
 from A fills at pharmacy X is the largest of
 * X's share of the patients of A that other prescribers practising mostly in A (their postcode,
-  or the centre they bill most through) prescribed for (how A's residents fill near home; shares are of prescriber–patient relations, with one pseudo-relation at X's
-  share of the whole region so that no pharmacy is ever impossible), and
+  or the centre they bill most through) prescribed for: how A's residents fill near home
 * for a pharmacy X at the postcode of one of P's places — a centre it bills through or works at
   (a hospital, a group practice's health centre), or its own postcode for a patient who came
   there from elsewhere — X's share of the patients other prescribers saw at that place (all of
@@ -33,7 +32,8 @@ probability is kept, times two (Bonferroni). Decision:
 Benjamini–Hochberg at `fdr` over every flow. Score: the euros of the flow beyond what geography
 predicts, (observed − expected patients) × euros per patient of the flow (of its watched
 part, when that is larger). One alert per pharmacy
-(accused) gathers its flagged prescribers (accused) and example patients (participants).
+(accused) gathers its flagged prescribers (accused, each answering for its flow) and example
+patients (participants, each answering for the watched molecules it collected).
 """
 from __future__ import annotations
 
@@ -55,9 +55,10 @@ WITH d AS (
     FROM claims c JOIN providers ph ON c.provider_id = ph.provider_id AND ph.kind = 'pharmacy'
     LEFT JOIN patients pt USING (patient_id) LEFT JOIN services s USING (service_code)
     WHERE c.prescriber_id IS NOT NULL AND c.prescriber_id <> c.provider_id
-), own AS (
-    SELECT provider_id, count(*) AS n, count(centre_id) AS at_centre, mode(centre_id) AS centre
-    FROM claims GROUP BY provider_id
+), own AS (     -- per provider: its claims, those through a centre, and the centre it bills most through
+    SELECT provider_id, sum(n) AS n, sum(n) FILTER (WHERE centre_id IS NOT NULL) AS at_centre,
+           arg_max(centre_id, (n, centre_id)) FILTER (WHERE centre_id IS NOT NULL) AS centre
+    FROM (SELECT provider_id, centre_id, count(*) AS n FROM claims GROUP BY ALL) GROUP BY provider_id
 ), who AS (     -- where a prescriber mostly practises: the centre it bills most through, else its postcode
     SELECT x.prescriber_id, coalesce(p.postcode, '?') AS own_postcode,
            CASE WHEN o.at_centre * 2 > o.n THEN coalesce(ce.postcode, p.postcode, '?')
@@ -119,11 +120,15 @@ WITH d AS (
 ), tw AS (SELECT DISTINCT prescriber_id, pharmacy, patient_id, home FROM d WHERE watch   -- watched molecules
 ), watched_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM tw GROUP BY ALL
 ), watched AS (SELECT prescriber_id, home, count(DISTINCT patient_id) AS n FROM tw GROUP BY ALL
+), area_ph AS (SELECT home, pharmacy, count(*) AS n FROM t GROUP BY ALL
+), area_all AS (SELECT home, count(*) AS n FROM rel GROUP BY ALL
 ), home_share AS (   -- the pharmacy's share of the patients of the same area whom prescribers
-                     -- practising there saw (one pseudo-relation at its share of the whole region)
+                     -- practising there saw; one pseudo-relation at its share of all the area's
+                     -- relations, itself with one at its share of the whole region
     SELECT f.prescriber_id, f.pharmacy, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed,
            coalesce(w.n, 0) AS watched_patients, coalesce(wp.n, 0) AS watched_observed,
-           (coalesce(lp.n, 0) - coalesce(mlp.n, 0) + coalesce(rg.share, 0))
+           (coalesce(lp.n, 0) - coalesce(mlp.n, 0)
+            + (coalesce(ap.n, 0) - coalesce(mp.n, 0) + coalesce(rg.share, 0)) / (aa.n - m.n + 1))
            / (coalesce(la.n, 0) - coalesce(ml.n, 0) + 1) AS share
     FROM flows f
     JOIN mine_area m ON m.prescriber_id = f.prescriber_id
@@ -135,6 +140,8 @@ WITH d AS (
     LEFT JOIN mine_local_ph mlp ON mlp.prescriber_id = f.prescriber_id AND mlp.pharmacy = f.pharmacy AND mlp.home = m.home
     LEFT JOIN mine_local ml ON ml.prescriber_id = f.prescriber_id AND ml.home = m.home
     LEFT JOIN region rg ON rg.pharmacy = f.pharmacy
+    LEFT JOIN area_ph ap ON ap.home = m.home AND ap.pharmacy = f.pharmacy
+    JOIN area_all aa ON aa.home = m.home
 )
 SELECT h.prescriber_id, h.pharmacy, h.home, h.patients, h.observed, h.watched_patients, h.watched_observed,
        least(1.0, greatest(h.share, coalesce(nr.centre_share, 0),
@@ -161,10 +168,11 @@ GROUP BY ALL ORDER BY 2, 1
 """
 
 _PATIENTS = """
-SELECT DISTINCT c.provider_id AS pharmacy, c.patient_id, coalesce(s.watch, false) AS watch
+SELECT c.provider_id AS pharmacy, c.patient_id, bool_or(coalesce(s.watch, false)) AS watch,
+       round(coalesce(sum(c.amount) FILTER (WHERE coalesce(s.watch, false)), 0), 2) AS watched_amount
 FROM claims c JOIN f ON c.provider_id = f.pharmacy AND c.prescriber_id = f.prescriber_id
 LEFT JOIN services s USING (service_code)
-ORDER BY 1, 3 DESC, 2
+GROUP BY ALL ORDER BY 1, 3 DESC, 4 DESC, 2
 """
 
 
@@ -243,12 +251,12 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         })
         entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": pharmacy, "role": "pharmacy",
                          "standing": "accused"})
-        for x in flows:
+        for x in flows:        # a prescriber answers for its own flow
             entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": x["prescriber_id"],
-                             "role": "prescriber", "standing": "accused"})
+                             "role": "prescriber", "standing": "accused", "excess_euros": x["excess_amount"]})
         for m in [m for m in patients if m["pharmacy"] == pharmacy][: s.max_examples]:
             entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": m["patient_id"],
-                             "role": "patient", "standing": "participant"})
+                             "role": "patient", "standing": "participant", "excess_euros": m["watched_amount"] or 0.0})
     return make_findings(alerts, entities)
 
 

@@ -1,9 +1,10 @@
 """Entity risk: one score per entity that an analyst can sort by, with readable reasons.
 
 **Direct risk** is the money at stake in the alerts that accuse an entity or in which it took
-part: Σ over its alerts of weight(standing) × the alert's `excess_euros` (the euros beyond what
-honest behaviour explains), weight 1 for `accused` and `STANDING_WEIGHTS["participant"]` for a
-participant. Victims (a shopper's deceived prescribers, a borrowed list's patients) carry no
+part: Σ over its alerts of weight(standing) × its euros in the alert — its own part when the
+detector attributes one (a block member's share of the pairs, a prescriber's flow, a centre's
+billing), else the alert's `excess_euros` (the euros beyond what honest behaviour explains) —
+weight 1 for `accused` and `STANDING_WEIGHTS["participant"]` for a participant. Victims (a shopper's deceived prescribers, a borrowed list's patients) carry no
 risk. So the score is
 
 * **monotone**: a new alert never lowers an entity's risk, a resolved one never raises it;
@@ -38,16 +39,16 @@ RISK = pa.schema([("entity_type", pa.string()), ("entity_id", pa.string()), ("sc
 
 _DIRECT = """
 WITH e AS (     -- an entity named twice in one alert counts once, at its heaviest standing
-    SELECT e.alert_id, e.entity_type, e.entity_id, max(w.weight) AS weight,
+    SELECT e.alert_id, e.entity_type, e.entity_id, max(w.weight) AS weight, max(e.excess_euros) AS own,
            string_agg(DISTINCT e.role, '/' ORDER BY e.role) AS role
     FROM entities e JOIN weights w USING (standing) GROUP BY ALL
 )
-SELECT e.entity_type, e.entity_id, round(sum(e.weight * greatest(a.excess_euros, 0)), 2) AS direct_score,
-       count(*) AS alerts,
+SELECT e.entity_type, e.entity_id, round(sum(e.weight * e.euros), 2) AS direct_score, count(*) AS alerts,
        string_agg(a.pattern || ' as ' || e.role || ' (' || a.alert_id || '): ' ||
-                  format('€{:,.2f}', round(e.weight * greatest(a.excess_euros, 0), 2)), '; '
-                  ORDER BY e.weight * greatest(a.excess_euros, 0) DESC, a.alert_id) AS reasons
-FROM e JOIN alerts a USING (alert_id) GROUP BY ALL
+                  format('€{:,.2f}', round(e.weight * e.euros, 2)), '; '
+                  ORDER BY e.weight * e.euros DESC, a.alert_id) AS reasons
+FROM (SELECT e.*, greatest(coalesce(e.own, a.excess_euros), 0) AS euros FROM e JOIN alerts a USING (alert_id)) e
+JOIN alerts a USING (alert_id) GROUP BY ALL
 """
 
 _NETWORK = """
@@ -63,7 +64,7 @@ FROM tied GROUP BY node
 """
 
 
-def entity_risk(findings: Findings, network: pa.Table | None = None, network_share: float = 0.2) -> pa.Table:
+def entity_risk(findings: Findings, network: pa.Table | None = None, network_share: float = 0.1) -> pa.Table:
     """entity_type, entity_id, score, direct_score, network_score (euros), alerts, reasons.
 
     `findings`: alerts (with `excess_euros`) and their entities (with `standing`); `network`: src,

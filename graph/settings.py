@@ -60,7 +60,7 @@ class NetworkSettings(_Frozen):
     resolution: float = Field(1.0, gt=0, description="Leiden resolution: higher gives smaller communities")
     min_community_size: int = Field(3, ge=2, description="smaller communities are not reported")
     betweenness_sample: int = Field(300, ge=10, description="betweenness is estimated from this many sources above this size")
-    network_share: float = Field(0.2, ge=0, le=1, description="guilt by association: at most this share of the "
+    network_share: float = Field(0.1, ge=0, le=1, description="guilt by association: at most this share of the "
                                                              "riskiest tied neighbour's direct risk")
 
 

@@ -726,8 +726,9 @@ def _plant(r: _Region, ro: dict):
     #    list, each member only part of it (fill), while keeping its honest practice: a small tight
     #    block, a mid-sized half-filled one, a big sparse one, and more in larger regions
     for g in range(inst + 1):
+        big = int(rng.integers(10, 16)) if n >= 15000 else int(rng.integers(6, 10))   # small regions: fewer carers
         size, fill = [(3, rng.uniform(0.8, 1.0)), (int(rng.integers(5, 9)), rng.uniform(0.45, 0.6)),
-                      (int(rng.integers(10, 16)), rng.uniform(0.3, 0.4))][g % 3]
+                      (big, rng.uniform(0.3, 0.4))][g % 3]
         nurses = busy(ro["nurse"], max(1, size // 2), used, "dense_block")
         used.update(nurses)
         physios = busy(ro["physio"], max(1, (size - len(nurses)) // 2), used, "dense_block")
