@@ -9,7 +9,8 @@ Null model: an honest provider's patients are like its peers' patients *alike* â
 patients (the provider billing them the act most often among its kind) with regular patients,
 occasional ones with occasional ones, same act prescribed by the same kind of prescriber (a neurologist's rehabilitation course is not a GP's
 sprain), same regimen (an act billed twice a day for a course of at least `HEAVY_DAYS` days, insulin,
-is compared with twice-daily regimens), and as many other carers who see the patient at least monthly (`HEAVY_DAYS`): a
+is compared with twice-daily regimens), and as many other carers (not pharmacies or laboratories) who see the patient at
+least monthly (`HEAVY_DAYS`): a
 nursing-home resident cared for daily by a team is compared with patients cared for like that
 (a heavy use corroborated by independent carers), and not judged where no other provider has
 enough such patients to estimate the quantile. Each of its patients exceeds a quantile of
@@ -47,8 +48,10 @@ WITH d AS (       -- per provider, patient and act: days, whether twice a day, t
            count(*) FILTER (WHERE lines >= 2) * 2 >= count(*) AND count(DISTINCT service_date) >= $heavy AS twice,
            min(prescriber_id) AS prescriber_id
     FROM g GROUP BY ALL
-), care AS (      -- who cares for a patient on at least $heavy days
-    SELECT provider_id, patient_id FROM g GROUP BY ALL HAVING count(DISTINCT service_date) >= $heavy
+), care AS (      -- who cares for a patient on at least $heavy days (pharmacies and laboratories serve, not care)
+    SELECT g.provider_id, g.patient_id FROM g JOIN providers p USING (provider_id)
+    WHERE p.kind NOT IN ('pharmacy', 'laboratory')
+    GROUP BY ALL HAVING count(DISTINCT g.service_date) >= $heavy
 ), heavy AS (SELECT patient_id, count(*) AS n FROM care GROUP BY ALL
 ), c AS (
     SELECT d.*, p.kind, coalesce(p.specialty, '') AS specialty,

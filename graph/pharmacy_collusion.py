@@ -1,16 +1,20 @@
 """pharmacy_collusion: prescribers and a pharmacy sharing a flow far beyond what geography explains.
 
 Unit: a prescriber → pharmacy flow. Observed, for each home postcode A of the prescriber's
-patients: how many of them filled its prescriptions at that pharmacy.
+patients: how many of them filled its prescriptions mostly at that pharmacy (a prescriber–patient
+relation counts once, at its main pharmacy, however many prescriptions it holds).
 
 Null model: a patient fills a prescription near home, or — when they travelled to see the
 prescriber — near the place they were prescribed. So the chance that a patient of prescriber P
 from A fills at pharmacy X is the largest of
-* X's share of the patients of A that other prescribers practising mostly in A (their postcode,
-  or the centre they bill most through) prescribed for: how A's residents fill near home
+* X's share of the patients of A that other independent prescribers (working at no centre) of
+  P's kind and specialty practising in A prescribed for: how A's residents fill a GP's (or a
+  dentist's…) prescriptions near home, shrunk towards the same share for all of A's independent
+  prescribers, all the area's prescriptions, the whole region's (a prescriber alone of its kind
+  in its town has no yardstick for its town's patients: they are not judged);
 * for a pharmacy X at the postcode of one of P's places — a centre it bills through or works at
-  (a hospital, a group practice's health centre), or its own postcode for a patient who came
-  there from elsewhere — X's share of the patients other prescribers saw at that place (all of
+  (a hospital, a group practice's health centre), or, for a patient who came there from
+  elsewhere, the postcode where it practises privately — X's share of the patients other prescribers saw at that place (all of
   a centre's; those who came from elsewhere, at a postcode), and
 * at least the chance that any prescription of the region is filled at X by a patient living
   elsewhere (people travel, fill on holiday, near work),
@@ -19,10 +23,10 @@ next to a regional hospital whose patients come from everywhere, serves their pa
 of where they are prescribed; mules from other towns, sent by complicit prescribers to one
 pharmacy, are explained neither by their homes nor by where others' travelling patients fill.
 
-Per area, the observed count is judged against its expectation, beta-binomial: the patients of
-one prescriber choose alike (its own habits, its street), an intra-class correlation ρ estimated
-over all flows and areas (`graph.stats.robust_tau2`: prescribers' honest habits are many and
-wide, the colluding flows few); the areas' tail probabilities are
+Per area, the observed count is judged against its expectation: binomial, with the chance's odds
+varying between prescribers (its own habits, its street: a prescriber whose patients like a
+pharmacy twice as much as others'), a logit-normal variance τ² estimated over all flows and
+areas (`graph.stats.logit_tau2`; honest habits are many, colluding flows few); the areas' tail probabilities are
 combined with Fisher's method (Fisher, Statistical Methods for Research Workers, 1932), so that
 a few mules from each of many towns add up. The test is made twice: on all the prescriber's
 patients, and on those it prescribed watched molecules (`services.watch`: mules are recruited
@@ -45,7 +49,7 @@ from scipy import stats
 
 from .findings import Findings, euros, make_findings
 from .settings import PharmacyCollusionSettings
-from .stats import benjamini_hochberg, betabinom_logsf, group_index, grouped_rho, surprise_bits
+from .stats import benjamini_hochberg, group_index, logit_tau2, logitnormal_binom_logsf, surprise_bits
 from engine import query
 
 _FLOWS = """
@@ -61,20 +65,24 @@ WITH d AS (
     FROM (SELECT provider_id, centre_id, count(*) AS n FROM claims GROUP BY ALL) GROUP BY provider_id
 ), who AS (     -- where a prescriber mostly practises: the centre it bills most through, else its postcode
     SELECT x.prescriber_id, coalesce(p.postcode, '?') AS own_postcode,
+           coalesce(p.kind, '?') || '|' || coalesce(p.specialty, '') AS class,
            CASE WHEN o.at_centre * 2 > o.n THEN coalesce(ce.postcode, p.postcode, '?')
-                ELSE coalesce(p.postcode, '?') END AS postcode
+                ELSE coalesce(p.postcode, '?') END AS postcode,
+           coalesce(o.at_centre * 2 <= o.n, true) AS private
     FROM (SELECT DISTINCT prescriber_id FROM d) x LEFT JOIN providers p ON p.provider_id = x.prescriber_id
     LEFT JOIN own o ON o.provider_id = x.prescriber_id LEFT JOIN centres ce ON ce.centre_id = o.centre
-), places AS (  -- where a prescriber sees patients: its postcode, every centre it bills through or
-                -- works at (a hospital, a group practice's health centre)
+), places AS (  -- where a prescriber sees patients: its postcode when it practises mostly there,
+                -- every centre it bills through or works at (a hospital, a group practice's health centre)
     SELECT prescriber_id, 'postcode:' || own_postcode AS place, own_postcode AS place_postcode, false AS centre
-    FROM who
+    FROM who WHERE private
     UNION
     SELECT w.prescriber_id, 'centre:' || x.centre_id, coalesce(ce.postcode, '?'), true
     FROM who w JOIN (SELECT provider_id, centre_id FROM claims WHERE centre_id IS NOT NULL
                      UNION SELECT provider_id, centre_id FROM affiliations) x ON x.provider_id = w.prescriber_id
     LEFT JOIN centres ce USING (centre_id)
-), t AS (SELECT DISTINCT prescriber_id, pharmacy, patient_id, home FROM d   -- prescriber, patient, pharmacy
+), t AS (       -- prescriber, patient and the pharmacy that filled most of its prescriptions for them
+    SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy
+    FROM (SELECT prescriber_id, patient_id, home, pharmacy, count(*) AS n FROM d GROUP BY ALL) GROUP BY ALL
 ), rel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM t           -- the unit of every share
 ), region AS (SELECT pharmacy, count(*) / (SELECT count(*) FROM rel) AS share FROM t GROUP BY ALL
 ), away AS (    -- relations filled at a pharmacy by patients living elsewhere than its postcode
@@ -82,7 +90,11 @@ WITH d AS (
     WHERE t.home <> coalesce(ph.postcode, '?') GROUP BY ALL
 ), away_all AS (SELECT pharmacy, sum(n) AS n FROM away GROUP BY ALL
 ), mine_all AS (SELECT prescriber_id, count(*) AS n FROM rel GROUP BY ALL
-), loc AS (SELECT t.* FROM t JOIN who USING (prescriber_id) WHERE t.home = who.postcode
+), loc AS (     -- relations of independent prescribers (no centre) with patients of their own postcode
+    SELECT t.*, who.class FROM t JOIN who USING (prescriber_id)
+    WHERE t.home = who.postcode AND prescriber_id NOT IN (SELECT prescriber_id FROM places WHERE centre)
+), class_ph AS (SELECT home, class, pharmacy, count(*) AS n FROM loc GROUP BY ALL
+), class_all AS (SELECT home, class, count(*) AS n FROM loc GROUP BY ALL
 ), locrel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM loc
 ), local_ph AS (SELECT home, pharmacy, count(*) AS n FROM loc GROUP BY ALL
 ), local_all AS (SELECT home, count(*) AS n FROM locrel GROUP BY ALL
@@ -117,19 +129,26 @@ WITH d AS (
     GROUP BY ALL
 ), mine_area_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM t GROUP BY ALL
 ), mine_area AS (SELECT prescriber_id, home, count(*) AS n FROM rel GROUP BY ALL
-), tw AS (SELECT DISTINCT prescriber_id, pharmacy, patient_id, home FROM d WHERE watch   -- watched molecules
+), tw AS (      -- the same, for watched molecules
+    SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy
+    FROM (SELECT prescriber_id, patient_id, home, pharmacy, count(*) AS n FROM d WHERE watch GROUP BY ALL)
+    GROUP BY ALL
 ), watched_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM tw GROUP BY ALL
 ), watched AS (SELECT prescriber_id, home, count(DISTINCT patient_id) AS n FROM tw GROUP BY ALL
 ), area_ph AS (SELECT home, pharmacy, count(*) AS n FROM t GROUP BY ALL
 ), area_all AS (SELECT home, count(*) AS n FROM rel GROUP BY ALL
-), home_share AS (   -- the pharmacy's share of the patients of the same area whom prescribers
-                     -- practising there saw; one pseudo-relation at its share of all the area's
-                     -- relations, itself with one at its share of the whole region
+), home_share AS (   -- the pharmacy's share of the patients of the same area whom prescribers of
+                     -- the same kind and specialty practising there saw; one pseudo-relation at its
+                     -- share for all prescribers practising there, itself with one at its share of
+                     -- all the area's relations, itself with one at its share of the whole region
     SELECT f.prescriber_id, f.pharmacy, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed,
            coalesce(w.n, 0) AS watched_patients, coalesce(wp.n, 0) AS watched_observed,
-           (coalesce(lp.n, 0) - coalesce(mlp.n, 0)
-            + (coalesce(ap.n, 0) - coalesce(mp.n, 0) + coalesce(rg.share, 0)) / (aa.n - m.n + 1))
-           / (coalesce(la.n, 0) - coalesce(ml.n, 0) + 1) AS share
+           CASE WHEN m.home = wh.postcode AND coalesce(ca.n, 0) - coalesce(ml.n, 0) = 0 THEN 1.0   -- no yardstick
+           ELSE (coalesce(cp.n, 0) - coalesce(mlp.n, 0)
+                 + (coalesce(lp.n, 0) - coalesce(mlp.n, 0)
+                    + (coalesce(ap.n, 0) - coalesce(mp.n, 0) + coalesce(rg.share, 0)) / (aa.n - m.n + 1))
+                   / (coalesce(la.n, 0) - coalesce(ml.n, 0) + 1))
+                / (coalesce(ca.n, 0) - coalesce(ml.n, 0) + 1) END AS share
     FROM flows f
     JOIN mine_area m ON m.prescriber_id = f.prescriber_id
     LEFT JOIN mine_area_ph mp ON mp.prescriber_id = f.prescriber_id AND mp.pharmacy = f.pharmacy AND mp.home = m.home
@@ -142,6 +161,9 @@ WITH d AS (
     LEFT JOIN region rg ON rg.pharmacy = f.pharmacy
     LEFT JOIN area_ph ap ON ap.home = m.home AND ap.pharmacy = f.pharmacy
     JOIN area_all aa ON aa.home = m.home
+    JOIN who wh ON wh.prescriber_id = f.prescriber_id
+    LEFT JOIN class_ph cp ON cp.home = m.home AND cp.class = wh.class AND cp.pharmacy = f.pharmacy
+    LEFT JOIN class_all ca ON ca.home = m.home AND ca.class = wh.class
 )
 SELECT h.prescriber_id, h.pharmacy, h.home, h.patients, h.observed, h.watched_patients, h.watched_observed,
        least(1.0, greatest(h.share, coalesce(nr.centre_share, 0),
@@ -261,12 +283,12 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
 
 
 def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, k: int):
-    """Per flow (one of `k`): Fisher's combination of the per-area beta-binomial tails of `o` of
-    `n` patients at a pharmacy whose chance is `chance`, and the flow's observed and expected totals.
-    One intra-class correlation for all areas and flows (patients of one prescriber choose alike)."""
+    """Per flow (one of `k`): Fisher's combination of the per-area tails of `o` of `n` patients at
+    a pharmacy whose chance is `chance` — binomial, the chance's odds varying between prescribers
+    by one variance τ² for all areas and flows — and the flow's observed and expected totals."""
     tested = n > 0
-    rho = grouped_rho(n[tested], o[tested], (n * chance)[tested], np.zeros(int(tested.sum()), np.int64))
-    area_log_p = np.where(tested, betabinom_logsf(o, np.maximum(n, 1), chance, rho[0] if len(rho) else 0.0), 0.0)
+    tau2 = logit_tau2(o[tested], n[tested], chance[tested]) if tested.any() else 0.0
+    area_log_p = np.where(tested, logitnormal_binom_logsf(o, np.maximum(n, 1), chance, tau2), 0.0)
     fisher = np.bincount(flow, -2 * area_log_p, k)
     areas = np.bincount(flow, tested.astype(float), k)
     log_p = np.where(areas > 0, stats.chi2.logsf(fisher, 2 * np.maximum(areas, 1)), 0.0)

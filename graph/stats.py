@@ -139,6 +139,38 @@ def grouped_count_calibration(observed: np.ndarray, expected: np.ndarray,
     return c[idx], shape[idx]
 
 
+def logit(p) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
+    return np.log(p) - np.log1p(-p)
+
+
+def logit_tau2(observed, n, chance) -> float:
+    """Between-unit variance, on the log-odds scale, of units each seeing `observed` of `n` where
+    `chance` was expected (`robust_tau2` on the empirical log-odds ratios, each with its sampling
+    variance 1/(o + ½) + 1/(n − o + ½), over units expecting at least one event and one
+    non-event): honest units differ by odds ratios — a prescriber whose patients prefer a pharmacy
+    twice as much as others do — not by fixed amounts."""
+    o, n, c = np.asarray(observed, float), np.asarray(n, float), np.asarray(chance, float)
+    keep = (n * c >= 1) & (n * (1 - c) >= 1)      # units whose empirical log-odds mean something
+    o, n, c = o[keep], n[keep], c[keep]
+    lor = np.log(o + 0.5) - np.log(n - o + 0.5)
+    return robust_tau2(lor, 1 / (o + 0.5) + 1 / (n - o + 0.5), logit(c))
+
+
+def logitnormal_binom_logsf(observed, n, chance, tau2: float, nodes: int = 24) -> np.ndarray:
+    """log P(X ≥ observed) for X ~ Binomial(n, p), logit p ~ Normal(logit chance, τ²): the
+    binomial tail averaged over honest units' odds-ratio differences (Gauss–Hermite quadrature)."""
+    o, n = np.asarray(observed, float), np.asarray(n, float)
+    if tau2 <= 0:
+        return binom_logsf(o, n, chance)
+    x, w = np.polynomial.hermite.hermgauss(nodes)
+    centre = logit(chance)[..., None] + np.sqrt(2 * tau2) * x
+    p = np.clip(1 / (1 + np.exp(-centre)), 1e-12, 1 - 1e-12)
+    tails = stats.binom.logsf(o[..., None] - 1, n[..., None], p)
+    out = np.logaddexp.reduce(tails + np.log(w / np.sqrt(np.pi)), axis=-1)
+    return np.where(o <= 0, 0.0, np.minimum(out, 0.0))
+
+
 def normal_logsf(z) -> np.ndarray:
     """log P(Z ≥ z) for a standard normal Z."""
     return stats.norm.logsf(np.asarray(z, dtype=float))

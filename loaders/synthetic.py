@@ -637,12 +637,12 @@ def _plant(r: _Region, ro: dict):
     def truth(pattern, g, etype, eid):
         r.truth.append((pattern, f"{pattern}-{g}", etype, eid))
 
-    def busy(pool, k, exclude=(), pattern=""):   # providers with enough activity to plant into
+    def busy(pool, k, exclude=(), pattern="", need=True):   # providers with enough activity to plant into
         cand = [x for x in pool if claims_of[x] >= 20 and x not in exclude and x not in looks.get(pattern, ())]
-        if not cand:
+        if not cand and need:
             raise ValueError(f"the region is too small to plant every pattern: use more --patients "
                              f"(got {r.n_patients})")
-        return [cand[i] for i in rng.choice(len(cand), min(k, len(cand)), replace=False)]
+        return [cand[i] for i in rng.choice(len(cand), min(k, len(cand)), replace=False)] if cand else []
 
     index = {x: i for i, x in enumerate(r.providers["id"])}
     used = set(ro["group_practice"]) | {ro["next_door"]} | set(ro["owned"]) | set(ro["home_team"]) \
@@ -722,21 +722,42 @@ def _plant(r: _Region, ro: dict):
         r.add_claims(np.full(visits, pt), phs[np.arange(visits) % len(phs)], drug, vday + 1, prescriber=doc,
                      qty=np.full(visits, 2))
         truth("doctor_shopping", g, "patient", f"P{pt + 1:07d}")
-    # 4. dense blocks: providers of several professions and towns billing one borrowed patient
+    # 4. peer outliers (before the blocks take the busy carers): a provider billing an act three
+    #    to five times as often per patient as peers, to many new patients; or a small practice (a
+    #    physiotherapist just settled) whose handful of patients all get far more sessions
+    for g, (pool, code, lo, hi) in enumerate([(ro["physio"], "AMK8", 40, 70), (ro["physio"], "AMK8", 30, 60),
+                                              (ro["nurse"], "AMI4", 30, 50), (ro["gp"], "VG", 6, 14),
+                                              (ro["physio"], "AMK8", 40, 70)][:inst]):
+        small = g % 3 == 1
+        x = r.provider(r.providers["kind"][pool[0]], None, int(rng.integers(0, len(r.town_postcode)))) if small \
+            else busy(pool, 1, used, "peer_outlier")[0]
+        used.add(x)
+        home = r.town_postcode.index(r.providers["postcode"][x])
+        known = np.unique(all_claims["patient"][all_claims["provider"] == x])
+        count = int(rng.integers(6, 16)) if small else int(rng.integers(15, 80))
+        pts = np.setdiff1d(np.flatnonzero(r.patient_town == home), known)[:count]
+        per = int(rng.integers(lo, hi))
+        pp = np.repeat(pts, per)
+        r.add_claims(pp, x, CODE[code], _spread(rng, len(pts), per, 0, DAYS),
+                     prescriber=-1 if code == "VG" else r.gp_of[pp])
+        truth("peer_outlier", g, "provider", r.providers["id"][x])
+    # 5. dense blocks: providers of several professions and towns billing one borrowed patient
     #    list, each member only part of it (fill), while keeping its honest practice: a small tight
     #    block, a mid-sized half-filled one, a big sparse one, and more in larger regions
     for g in range(inst + 1):
         big = int(rng.integers(10, 16)) if n >= 15000 else int(rng.integers(6, 10))   # small regions: fewer carers
         size, fill = [(3, rng.uniform(0.8, 1.0)), (int(rng.integers(5, 9)), rng.uniform(0.45, 0.6)),
                       (big, rng.uniform(0.3, 0.4))][g % 3]
-        nurses = busy(ro["nurse"], max(1, size // 2), used, "dense_block")
+        nurses = busy(ro["nurse"], max(1, size // 2), used, "dense_block", need=False)
         used.update(nurses)
-        physios = busy(ro["physio"], max(1, (size - len(nurses)) // 2), used, "dense_block")
+        physios = busy(ro["physio"], max(1, (size - len(nurses)) // 2), used, "dense_block", need=False)
         used.update(physios)
-        labs = busy(ro["lab"], 1, used, "dense_block") if g % 2 == 0 else []
+        labs = busy(ro["lab"], 1, used, "dense_block", need=False) if g % 2 == 0 else []
         used.update(labs)
-        gps = busy(ro["gp"], size - len(nurses) - len(physios) - len(labs), used, "dense_block")
+        gps = busy(ro["gp"], size - len(nurses) - len(physios) - len(labs), used, "dense_block", need=False)
         team = (nurses + physios + labs + gps)[:size]
+        if len(team) < 3:
+            raise ValueError(f"the region is too small to plant every pattern: use more --patients (got {n})")
         used.update(team)
         borrowed = rng.choice(n, int(rng.integers(40, 150)), replace=False)
         for x in team:
@@ -749,7 +770,7 @@ def _plant(r: _Region, ro: dict):
             r.add_claims(bp, x, code, _spread(rng, len(mine), times, 0, DAYS),
                          prescriber=-1 if kind == "physician" else r.gp_of[bp])
             truth("dense_block", g, "provider", r.providers["id"][x])
-    # 5. entity networks: associations sharing a director and a bank account, a phoenix, dental
+    # 6. entity networks: associations sharing a director and a bank account, a phoenix, dental
     #    centres billing far more per patient than peers
     for g in range(max(2, inst - 1)):
         t = int(rng.integers(0, len(r.town_postcode)))
@@ -791,25 +812,6 @@ def _plant(r: _Region, ro: dict):
             pp = np.repeat(pts, per)
             codes = np.tile([CODE["HBLD036"], CODE["HBMD049"], CODE["HBBD001"]], len(pts))
             r.add_claims(pp, dentist, codes, _spread(rng, len(pts), per, max(first, 0), last), centre=c)
-    # 6. peer outliers: a provider billing an act three to five times as often per patient as
-    #    peers, to many new patients; or a small practice (a physiotherapist just settled) whose
-    #    handful of patients all get far more sessions than anywhere else
-    for g, (pool, code, lo, hi) in enumerate([(ro["physio"], "AMK8", 40, 70), (ro["physio"], "AMK8", 30, 60),
-                                              (ro["nurse"], "AMI4", 30, 50), (ro["gp"], "VG", 6, 14),
-                                              (ro["physio"], "AMK8", 40, 70)][:inst]):
-        small = g % 3 == 1
-        x = r.provider(r.providers["kind"][pool[0]], None, int(rng.integers(0, len(r.town_postcode)))) if small \
-            else busy(pool, 1, used, "peer_outlier")[0]
-        used.add(x)
-        home = r.town_postcode.index(r.providers["postcode"][x])
-        known = np.unique(all_claims["patient"][all_claims["provider"] == x])
-        count = int(rng.integers(6, 16)) if small else int(rng.integers(15, 80))
-        pts = np.setdiff1d(np.flatnonzero(r.patient_town == home), known)[:count]
-        per = int(rng.integers(lo, hi))
-        pp = np.repeat(pts, per)
-        r.add_claims(pp, x, CODE[code], _spread(rng, len(pts), per, 0, DAYS),
-                     prescriber=-1 if code == "VG" else r.gp_of[pp])
-        truth("peer_outlier", g, "provider", r.providers["id"][x])
 
 
 def _write(r: _Region, out: Path, truth_path: Path | None) -> dict:

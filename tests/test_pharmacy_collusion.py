@@ -93,7 +93,7 @@ def test_geography_explains_the_group_practice_the_towns_and_the_hiv_service():
 
 
 def test_a_handful_of_mules_is_enough_one_is_not():
-    assert [a["alert_id"] for a in run(region(mules=5)).alerts.to_pylist()] == ["pharmacy_collusion:PX1"]
+    assert [a["alert_id"] for a in run(region(mules=8)).alerts.to_pylist()] == ["pharmacy_collusion:PX1"]
     assert run(region(mules=1)).alerts.num_rows == 0
 
 
