@@ -5,24 +5,34 @@ specialty, at least `min_peers` providers billing the act). Volume of a patient:
 which the provider billed the act to that patient (same-day repeats are double billing's
 business).
 
-Null model: an honest provider's patients are like its peers' patients *alike* — regular
-patients (the provider billing them the act most often among its kind) with regular patients,
-occasional ones with occasional ones, same act prescribed by the same kind of prescriber (a neurologist's rehabilitation course is not a GP's
-sprain), same regimen (an act billed twice a day for a course of at least `HEAVY_DAYS` days, insulin,
-is compared with twice-daily regimens), and as many other carers (not pharmacies or laboratories) who see the patient at
-least monthly (`HEAVY_DAYS`): a
-nursing-home resident cared for daily by a team is compared with patients cared for like that
-(a heavy use corroborated by independent carers), and not judged where no other provider has
-enough such patients to estimate the quantile. Each of its patients exceeds a quantile of
-the volumes of the peers' patients alike (`QUANTILES`: 90 % and 99 %) with the share p of the
-*other* providers' patients alike who do (leave-one-out, so that a provider does not set its
-own yardstick), so its expected count is E = Σ p; honest providers differ around it — some
-specialise in heavier cases — by a between-provider variance τ² estimated robustly
-(`graph.stats.grouped_rho`) at each level, the largest applying to both. Observed: the number c of the provider's n patients beyond;
-c ~ beta-binomial(n, E/n, ρ = τ²/(p̄(1 − p̄))); tail probability P(C ≥ c) at each level, the
-smaller times two (Bonferroni): many patients moderately beyond, or a few far beyond. Being
-a count of patients, it is exact for small counts: six patients all beyond the 90 % quantile
-are beyond doubt (0.1⁶ = 10⁻⁶), two are not (10⁻²).
+Null model: an honest provider's patients are like its peers' patients *alike*:
+* regular patients (the provider billing them the act most often among its kind) with regular
+  patients, occasional ones with occasional ones;
+* care billed through a centre with care billed through a centre (a chain of centres billing
+  crowns does not set private dentists' yardstick);
+* the act prescribed by the same kind of prescriber (a neurologist's rehabilitation course is not
+  a GP's sprain);
+* the same regimen: an act billed twice a day over a course of at least `HEAVY_DAYS` days
+  (insulin) is compared with twice-daily regimens;
+* as many other carers (not pharmacies or laboratories) seeing the patient at least weekly
+  (`CARE_DAYS`): a nursing-home resident cared for daily by a team is compared with patients cared
+  for like that — a heavy use corroborated by independent carers — and not judged where no other
+  provider has enough such patients to estimate the quantile.
+
+Each of its patients exceeds a quantile of the volumes of the *other* providers' patients alike
+(`QUANTILES`: 90 % and 99 %; leave-one-out, so that a provider does not set its own yardstick,
+and leaving out providers far beyond, so that several plants in one peer group do not hide each
+other) with the share p of those patients who do; its expected count is E = Σ p, and, the
+peers' tail being known only so well, the test uses the upper 95 % bound of each share
+(Clopper–Pearson), never below the quantile's own 10 % or 1 % (peers' volumes tied at the
+quantile do not make the tail beyond it thinner), and only where ten peers' patients lie beyond
+it. Honest providers' differences (specialised practices, heavier patients) are carried by the
+strata "alike" and by that conservative bound, not by a variance fitted to the providers, which
+the plants of a small peer group would widen. Observed: the number c of the provider's n
+patients beyond; c ~ binomial(n, E⁺/n); the smaller tail probability of the two levels, times two
+(Bonferroni): many patients moderately beyond, or fewer far beyond. Being
+a count of patients, it is exact for small counts: six patients all beyond the 90 % quantile are
+beyond doubt (0.1⁶ = 10⁻⁶), two are not (10⁻²).
 
 Decision: Benjamini–Hochberg at `fdr` over every provider × act tested. Score: the excess
 euros, Σ over the provider's patients of (days − the median days of peers' patients alike) ×
@@ -35,23 +45,25 @@ from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
+from scipy import stats
 
 from .findings import Findings, euros, make_findings
 from .settings import PeerOutlierSettings
 from .shared import Shared
-from .stats import benjamini_hochberg, betabinom_logsf, group_index, grouped_rho, surprise_bits
+from .stats import benjamini_hochberg, binom_logsf, group_index, surprise_bits
 from engine import query
 
 _VOLUMES = """
 WITH d AS (       -- per provider, patient and act: days, whether twice a day, the prescriber
     SELECT provider_id, patient_id, service_code, count(DISTINCT service_date) AS days, round(sum(amount), 2) AS amount,
            count(*) FILTER (WHERE lines >= 2) * 2 >= count(*) AND count(DISTINCT service_date) >= $heavy AS twice,
+           count(centre_id) * 2 > count(*) AS at_centre,
            min(prescriber_id) AS prescriber_id
     FROM g GROUP BY ALL
-), care AS (      -- who cares for a patient on at least $heavy days (pharmacies and laboratories serve, not care)
+), care AS (      -- who cares for a patient on at least $care days (pharmacies and laboratories serve, not care)
     SELECT g.provider_id, g.patient_id FROM g JOIN providers p USING (provider_id)
     WHERE p.kind NOT IN ('pharmacy', 'laboratory')
-    GROUP BY ALL HAVING count(DISTINCT g.service_date) >= $heavy
+    GROUP BY ALL HAVING count(DISTINCT g.service_date) >= $care
 ), heavy AS (SELECT patient_id, count(*) AS n FROM care GROUP BY ALL
 ), c AS (
     SELECT d.*, p.kind, coalesce(p.specialty, '') AS specialty,
@@ -67,20 +79,23 @@ WITH d AS (       -- per provider, patient and act: days, whether twice a day, t
 ), peers AS (
     SELECT kind, specialty, service_code FROM c GROUP BY ALL HAVING count(DISTINCT provider_id) >= $min_peers
 ), ref AS (
-    SELECT kind, specialty, service_code, prescribed_by, twice, others, main, median(days) AS median_days
+    SELECT kind, specialty, service_code, prescribed_by, twice, others, main, at_centre, median(days) AS median_days
     FROM c JOIN peers USING (kind, specialty, service_code) GROUP BY ALL
 )
 SELECT c.provider_id, c.kind, c.specialty, c.service_code,
-       c.prescribed_by || '|' || c.twice || '|' || c.others || '|' || c.main AS stratum, c.days, c.amount,
+       c.prescribed_by || '|' || c.twice || '|' || c.others || '|' || c.main || '|' || c.at_centre AS stratum,
+       c.days, c.amount,
        c.days - r.median_days AS excess_days
-FROM c JOIN ref r USING (kind, specialty, service_code, prescribed_by, twice, others, main)
+FROM c JOIN ref r USING (kind, specialty, service_code, prescribed_by, twice, others, main, at_centre)
 ORDER BY c.kind, c.specialty, c.service_code, c.provider_id, c.patient_id
 """
 
-# a carer billing a patient on this many days or more (monthly or more often) cares for them heavily
+# a course of at least this many days (monthly or more often) can be a regimen
 HEAVY_DAYS = 12
+# a carer billing a patient on this many days or more (weekly or more often) cares for them heavily
+CARE_DAYS = 52
 # the levels of the peers' distribution a provider's patients are counted beyond: many patients
-# moderately beyond, or a few far beyond
+# moderately beyond, or fewer far beyond
 QUANTILES = (0.9, 0.99)
 
 
@@ -100,7 +115,8 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
         0
     """
     s = settings
-    pts = query(_VOLUMES, {"acts_only": s.acts_only, "min_peers": s.min_peers, "heavy": HEAVY_DAYS},
+    pts = query(_VOLUMES, {"acts_only": s.acts_only, "min_peers": s.min_peers, "heavy": HEAVY_DAYS,
+                           "care": CARE_DAYS},
                 g=shared.patient_days, providers=tables["providers"], services=tables["services"])
     col = lambda k: pts[k].to_numpy(zero_copy_only=False)
     unit, k = group_index(col("provider_id"), col("service_code"))
@@ -111,18 +127,15 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     n = np.bincount(unit, minlength=k).astype(float)
     group = [per[c].to_numpy(zero_copy_only=False) for c in ("kind", "specialty", "service_code")]
     counts = [loo_exceedance(days, stratum, unit, k, q) for q in QUANTILES]
-    # how much honest providers differ is a property of the providers: estimated at each level,
-    # the largest applies to all (at the 99 % level most providers have no patient beyond, and
-    # their differences do not show)
-    rho = np.max([grouped_rho(n, b, e, *group) for b, e in counts], axis=0) if k else np.zeros(0)
-    tests = [(np.where(b > e, betabinom_logsf(b, n, e / np.maximum(n, 1), rho), 0.0), b, e, rho) for b, e in counts]
-    # the strongest of the levels, Bonferroni-corrected for their number
-    level = np.argmin(np.stack([t[0] for t in tests]), axis=0) if k else np.zeros(0, int)
-    pick = lambda j: np.choose(level, [t[j] for t in tests]) if k else np.zeros(0)
-    log_p = np.minimum(pick(0) + np.log(len(QUANTILES)), 0.0)
-    c, e, rho = pick(1), pick(2), pick(3)
+    # each level judged against the upper 95 % bound of the peers' share (their tail is known only
+    # so well); the stronger level kept, Bonferroni-corrected for their number
+    tests = [np.where(b > top, binom_logsf(b, n, top / np.maximum(n, 1)), 0.0) for b, _, top in counts]
+    level = np.argmin(np.stack(tests), axis=0) if k else np.zeros(0, int)
+    pick = lambda arrays: np.choose(level, arrays) if k else np.zeros(0)
+    log_p = np.minimum(pick(tests) + np.log(len(QUANTILES)), 0.0)
+    c, e, upper = (pick([x[j] for x in counts]) for j in range(3))
     excess_days = np.bincount(unit, col("excess_days").astype(float), k)
-    hit = benjamini_hochberg(log_p, s.fdr) & (c > e) & (excess_days > 0)
+    hit = benjamini_hochberg(log_p, s.fdr) & (c > upper) & (excess_days > 0)
     amount, total_days = np.bincount(unit, col("amount").astype(float), k), np.bincount(unit, days, k)
     rows = per.filter(pa.array(hit)).to_pylist()
     labels = dict(zip(tables["services"]["service_code"].to_pylist(), tables["services"]["label"].to_pylist()))
@@ -130,7 +143,8 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     for r, i in zip(rows, np.flatnonzero(hit)):
         r.update(patients=int(n[i]), days=int(total_days[i]), excess_days=float(excess_days[i]),
                  excess_amount=excess_days[i] * amount[i] / total_days[i], log10_p=log_p[i] / np.log(10),
-                 quantile=QUANTILES[level[i]], beyond=int(c[i]), expected_beyond=float(e[i]), rho=float(rho[i]))
+                 quantile=QUANTILES[level[i]], beyond=int(c[i]), expected_beyond=float(e[i]),
+                 bound=float(upper[i]))
         by_provider.setdefault(r["provider_id"], []).append(r)
     alerts, entities = [], []
     for provider, acts in by_provider.items():
@@ -149,7 +163,7 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
             "evidence": {"test": "beta-binomial tail of patients beyond the peers' quantiles, Bonferroni over "
                                  "the quantiles, Benjamini-Hochberg", "fdr": s.fdr,
                          "acts": [{k: a[k] for k in ("service_code", "kind", "specialty", "patients", "days", "quantile",
-                                                    "beyond", "expected_beyond", "rho", "excess_days",
+                                                    "beyond", "expected_beyond", "bound", "excess_days",
                                                     "excess_amount", "log10_p")} for a in acts]},
         })
         entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
@@ -158,34 +172,57 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
 
 
 def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: int,
-                   q: float) -> tuple[np.ndarray, np.ndarray]:
+                   q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per unit (one of `k`): how many of its patients lie beyond the `q` quantile of the *other*
-    units' patients of the same stratum, and how many would (their share beyond, plus half a
-    patient, times its patients), summed over its strata. One row per patient: its `days`, its
-    `stratum`, its `unit`. Leave-one-out, so that a unit's own patients never set its yardstick; a
-    stratum with fewer than 1 / (1 − q) other patients has no estimable quantile and is not judged.
+    units' patients of the same stratum, how many would (their share beyond, plus half a
+    patient, times its patients), and at most (the share's upper 95 % bound), summed over its
+    strata. One row per patient: its `days`, its
+    `stratum`, its `unit`.
+
+    Leave-one-out, so that a unit's own patients never set its yardstick; and in two passes: the
+    units far beyond the others in a stratum (a binomial tail below the Bonferroni bound 0.05 / the
+    stratum's units) are left out of everyone else's yardstick in the second — several plants in
+    one peer group do not hide each other. A stratum with fewer than 10 / (1 − q) other patients
+    (ten in the tail) has no estimable tail and is not judged at that level.
     """
-    beyond, expected = np.zeros(k), np.zeros(k)
+    beyond, expected, upper = np.zeros(k), np.zeros(k), np.zeros(k)
     if len(days) == 0:
-        return beyond, expected
+        return beyond, expected, upper
     order = np.lexsort((days, stratum))
     bounds = np.flatnonzero(np.diff(stratum[order])) + 1
     for rows in np.split(order, bounds):
-        d, u = days[rows], unit[rows]
-        values, pos = np.unique(d, return_inverse=True)
-        units, ui = np.unique(u, return_inverse=True)
+        values, pos = np.unique(days[rows], return_inverse=True)
+        units, ui = np.unique(unit[rows], return_inverse=True)
         hist = np.zeros((len(units), len(values)))
         np.add.at(hist, (ui, pos), 1)
         own = np.cumsum(hist, axis=1)                  # each unit's patients at or below each value
-        total = own.sum(axis=0)                        # everyone's
-        mine = own[:, -1]
-        others = len(d) - mine
-        ok = others * (1 - q) >= 1                     # a quantile needs 1 / (1 - q) others to be estimated
-        rank = np.ceil(q * others)
-        at = np.argmax((total - own) >= rank[:, None], axis=1)   # the others' q quantile, per unit
-        idx = np.arange(len(units))
-        b = mine - own[idx, at]
-        share = ((others - (total[at] - own[idx, at])) + 0.5) / (others + 1)
+        b, share, top, ok = _beyond(own, np.ones(len(units), bool), q)
+        far = ok & (stats.binom.logsf(b - 1, own[:, -1], share) < np.log(0.05 / len(units))) & (b > 0)
+        if far.any() and (~far).sum() >= 1:
+            b, share, top, ok = _beyond(own, ~far, q)
         beyond[units[ok]] += b[ok]
-        expected[units[ok]] += (mine * share)[ok]
-    return beyond, expected
+        expected[units[ok]] += (own[:, -1] * share)[ok]
+        upper[units[ok]] += (own[:, -1] * top)[ok]
+    return beyond, expected, upper
+
+
+def _beyond(own: np.ndarray, ref: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each unit (row of `own`, its cumulative counts of patients at or below each value):
+    its patients beyond the `q` quantile of the reference units' patients (`ref`, itself left
+    out), their share beyond it (plus half a patient), the upper 95 % Clopper–Pearson bound of that
+    share (at least 1 − q: ties at the quantile do not make the tail thinner than a quantile's),
+    and whether there were enough of them."""
+    total = own[ref].sum(axis=0)
+    mine = own[:, -1]
+    others_cum = total - np.where(ref[:, None], own, 0)
+    others = others_cum[:, -1]
+    ok = others * (1 - q) >= 10                    # a tail is estimated from ten patients in it
+    at = np.argmax(others_cum >= np.ceil(q * others)[:, None], axis=1)   # the others' q quantile, per unit
+    idx = np.arange(len(own))
+    b = mine - own[idx, at]
+    past = others - others_cum[idx, at]
+    share = (past + 0.5) / (others + 1)
+    # a volume's tail past its 90 % quantile holds 10 % of patients; where ties hide it (every
+    # peer's patient at or below the quantile), it is not taken to be thinner
+    top = np.maximum(stats.beta.ppf(0.95, past + 1, np.maximum(others - past, 1)), 1 - q)
+    return b, share, top, ok

@@ -176,7 +176,8 @@ def normal_logsf(z) -> np.ndarray:
     return stats.norm.logsf(np.asarray(z, dtype=float))
 
 
-def robust_tau2(estimate: np.ndarray, variance: np.ndarray, centre, q: float = 0.75) -> float:
+def robust_tau2(estimate: np.ndarray, variance: np.ndarray, centre, q: float = 0.75,
+                one_sided: bool = False) -> float:
     """Between-unit variance τ² of honest units around `centre` (one value, or one per unit),
     each `estimate` known with sampling `variance`: the τ² for which the `q` quantile of the
     squared standardised residuals (estimate − centre)² / (variance + τ²) equals that of χ²₁ —
@@ -184,13 +185,16 @@ def robust_tau2(estimate: np.ndarray, variance: np.ndarray, centre, q: float = 0
     quantile, as in Rousseeuw's least quantile of squares (JASA 79, 1984). The units beyond the
     quantile — a quarter, the suspects — do not set it; the others all do, however far their
     honest differences take them (patients of a one-dentist town, nurses with many insulin
-    patients, a prescriber whose patients favour one pharmacy). 0 with fewer than three units or
-    no excess."""
+    patients, a prescriber whose patients favour one pharmacy). `one_sided`: only excesses over the
+    centre count. 0 with fewer than three units or no excess."""
     estimate, variance = np.asarray(estimate, float), np.asarray(variance, float)
     centre = np.broadcast_to(np.asarray(centre, float), estimate.shape)
     keep = variance > 0
-    d2, v = (estimate[keep] - centre[keep]) ** 2, variance[keep]
-    target = float(stats.chi2.ppf(q, 1))
+    d = estimate[keep] - centre[keep]
+    d2, v = (np.maximum(d, 0) if one_sided else d) ** 2, variance[keep]
+    # one-sided: only excesses count (a unit below its conservative expectation is no evidence of
+    # spread); the q quantile of max(0, Z)² is χ²₁'s at 2q − 1
+    target = float(stats.chi2.ppf(2 * q - 1 if one_sided else q, 1))
     if len(d2) < 3 or np.quantile(d2 / v, q) <= target:
         return 0.0
     lo, hi = 0.0, float(np.quantile(d2, q)) / target + float(v.max())
@@ -242,7 +246,8 @@ def grouped_rate_null(n: np.ndarray, r: np.ndarray, *keys: np.ndarray) -> tuple[
     return p0[idx], rho[idx]
 
 
-def grouped_rho(n: np.ndarray, observed: np.ndarray, expected: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+def grouped_rho(n: np.ndarray, observed: np.ndarray, expected: np.ndarray, *keys: np.ndarray,
+                one_sided: bool = False) -> np.ndarray:
     """Per group of units sharing `keys`, the intra-class correlation ρ of units that each
     expect `expected` events of `n` trials and saw `observed`: τ² from `robust_tau2` on the
     units' rates around their own expectations, over the group's pooled expected rate."""
@@ -256,7 +261,7 @@ def grouped_rho(n: np.ndarray, observed: np.ndarray, expected: np.ndarray, *keys
         p = e[rows] / n[rows]
         pbar = e[rows].sum() / n[rows].sum()
         if 0 < pbar < 1:
-            t2 = robust_tau2(o[rows] / n[rows], np.clip(p * (1 - p), 1e-12, None) / n[rows], p)
+            t2 = robust_tau2(o[rows] / n[rows], np.clip(p * (1 - p), 1e-12, None) / n[rows], p, one_sided=one_sided)
             rho[a] = min(t2 / (pbar * (1 - pbar)), 0.999)
     return rho[idx]
 

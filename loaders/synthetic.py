@@ -374,12 +374,21 @@ def _care_teams(r: _Region, ro: dict, pop: np.ndarray):
     # patients come from the whole region; a pharmacy opens next to the hospital
     ro["id_specialist"] = r.provider("physician", "infectious_diseases", home_town)
     r.affiliations.append((ro["id_specialist"], hospital, "fulltime_hospital", "2012-01-01", None))
-    eid = r.entity("company", "SELARL pharmacie de l'hôpital")
-    ro["hospital_pharmacy"] = r.provider("pharmacy", None, home_town, eid)
+    real = r.registry.take(r.registry.pharmacies, r.town_postcode[home_town]) if r.registry else None
+    if real:
+        eid = r.entity("company", real.get("name"), eid=real.get("legal_entity_id") or None)
+        ro["hospital_pharmacy"] = r.provider("pharmacy", None, home_town, eid, pid=real["provider_id"])
+    elif r.registry:      # no real pharmacy left in that town: the town's first one is next to the hospital
+        ro["hospital_pharmacy"] = _pools(r, ro["pharmacy"], "town")[home_town][0]
+        eid = None
+    else:
+        eid = r.entity("company", "SELARL pharmacie de l'hôpital")
+        ro["hospital_pharmacy"] = r.provider("pharmacy", None, home_town, eid)
     ro["hospital_pharmacy_town"] = home_town
-    ro["pharmacy"].append(ro["hospital_pharmacy"])
-    r.officers.append((r.next_id("PERS", 6), eid, "manager", "2012-01-01", None))
-    r.identifiers.append(("legal_entity", eid, "address", r.address(home_town)))
+    if eid is not None:
+        ro["pharmacy"].append(ro["hospital_pharmacy"])
+        r.officers.append((r.next_id("PERS", 6), eid, "manager", "2012-01-01", None))
+        r.identifiers.append(("legal_entity", eid, "address", r.address(home_town)))
     ro["oncologist"] = r.provider("physician", "oncology", home_town)
     r.affiliations.append((ro["oncologist"], hospital, "parttime_hospital", "2015-01-01", None))
     ro["palliative"] = r.provider("physician", "palliative_care", home_town)

@@ -60,9 +60,9 @@ def region():
             r.claim(f"R{p}", f"HOME{(d + p) % 3}", "AMI1", d, 3.15, prescriber="GP")
         for d in range(0, 300, 3):
             r.claim(f"R{p}", "HOMEK", "AMK8", d, 17.2, prescriber="GP")
-    for i in range(6):                       # pharmacies: one dispenses far more per patient
+    for i in range(8):                       # pharmacies: one dispenses far more per patient
         r.provider(f"PH{i}", "pharmacy")
-        for p in range(15):
+        for p in range(20):
             for k in range(30 if i == 0 else 2):
                 r.claim(f"D{i}-{p}", f"PH{i}", "DRUG", k, 5.0)
     return r.tables()
