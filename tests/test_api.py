@@ -78,7 +78,7 @@ def test_runs(client, store):
     assert runs["count"] == len(store.list_runs()) and runs["data"][0]["status"] == "succeeded"
     one = get(client, f"/api/v1/runs/{runs['data'][0]['run_id']}")
     assert set(one["timings"]) == {"load", "build", "detect", "score", "publish"}
-    assert one["settings"]["double_billing"]["min_repeats"] == 3
+    assert one["settings"]["double_billing"]["fdr"] == 0.01
     assert get(client, "/api/v1/runs/20990101T000000000000-abcd", status=404)["detail"].startswith(
         "no run '20990101T000000000000-abcd' in store")
     assert get(client, "/api/v1/runs/a..b", status=404)["detail"].startswith("no run 'a..b'")

@@ -199,4 +199,4 @@ def test_the_schedule_file_is_validated_with_every_problem_at_once(tmp_path):
 def test_the_example_schedule_is_valid():
     s = load_schedule(REPO / "schedule.example.toml")
     assert [j.name for j in s.jobs] == ["nightly", "weekly-full"] and s.store == "/store"
-    assert s.job("nightly").settings == {"seed": 42, "double_billing": {"min_repeats": 3}}
+    assert s.job("nightly").settings == {"seed": 42, "double_billing": {"fdr": 0.01}}
