@@ -109,8 +109,8 @@ def count_calibration(observed: np.ndarray, expected: np.ndarray) -> tuple[float
     """How a model's expected counts must be corrected for the units it describes honestly: the
     median ratio c of observed to expected (over units expecting one or more), and the gamma
     shape κ of the units' spread around c·expected (Poisson–gamma; τ² of the ratios from
-    `robust_tau2`: honest pairs are many and their differences wide, κ = c²/τ², inf when no
-    spread). (1, inf) with fewer than `MIN_CALIBRATION`
+    `robust_tau2` at the median, as the suspects may be many among the few units expecting one
+    event or more; κ = c²/τ², inf when no spread). (1, inf) with fewer than `MIN_CALIBRATION`
     such units: too few to tell a model's bias from the units under suspicion."""
     o, e = np.asarray(observed, float), np.asarray(expected, float)
     keep = e >= 1
@@ -118,7 +118,7 @@ def count_calibration(observed: np.ndarray, expected: np.ndarray) -> tuple[float
         return 1.0, float("inf")
     ratio = o[keep] / e[keep]
     c = max(float(np.median(ratio)), 1e-9)
-    tau2 = robust_tau2(ratio, c / e[keep], c)
+    tau2 = robust_tau2(ratio, c / e[keep], c, q=0.5)
     return c, (c * c / tau2 if tau2 > 0 else float("inf"))
 
 
