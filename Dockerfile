@@ -1,12 +1,22 @@
-# fraudnet: the API and the scheduler (docker-compose.yml runs both from this image).
+# fraudnet: the API, the scheduler and the demo (docker-compose.yml runs them from this image).
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
-COPY graph graph
-COPY api api
+COPY config config
+COPY contract contract
+COPY engine engine
 COPY loaders loaders
+COPY graph graph
+COPY runs runs
+COPY publish publish
+COPY api api
+COPY cli cli
+COPY scheduler scheduler
 COPY queries queries
-RUN pip install --no-cache-dir -c constraints.txt . && useradd --create-home fraudnet
+# /store belongs to the image's user, so a new named volume mounted there is writable by it
+RUN pip install --no-cache-dir -c constraints.txt . \
+ && useradd --create-home fraudnet \
+ && mkdir /store && chown fraudnet:fraudnet /store
 USER fraudnet
 ENV FRAUDNET_STORE=/store
 EXPOSE 8000

@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install install-test demo scan-demo test bench clean
+.PHONY: install install-test demo scan-demo test test-fast bench clean neo4j-test-server browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,29 @@ demo: scan-demo
 	  exec $(BIN)/fraudnet serve --store $(DEMO)/store --host $(HOST) --port $(PORT); \
 	fi
 
-test: install-test
+# Every tier (what CI runs: .ci/run), with the servers they need.
+test: install-test neo4j-test-server browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The everyday tier: no server, no large region (under 2 minutes on 2 cores).
+FAST_TIERS ?= not neo4j and not browser and not spark and not slow
+test-fast: install-test
+	$(BIN)/python -m pytest -m "$(FAST_TIERS)" $(PYTEST_ARGS)
+
+# Debian packages the test servers need, installed only when missing (as root, or through sudo).
+APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
+
+# A real Neo4j 5.26 Community (+ Browser, + OpenGDS) for the `neo4j` and `browser` tests: Maven
+# resolves it from Maven Central into ~/.cache/fraudnet/neo4j (never into the repository); the
+# tests start and stop it themselves (tests/neo4j_server.py).
+neo4j-test-server: $(VENV)/.test-deps
+	@command -v mvn >/dev/null && command -v java >/dev/null || \
+	  { $(APT) update -qq && $(APT) install -y -qq maven openjdk-17-jre-headless; }
+	$(BIN)/python -m tests.neo4j_server prepare
+
+# Debian's Chromium, which Playwright drives for the `browser` tests (its own download cannot be used).
+browser-deps:
+	@command -v chromium >/dev/null || { $(APT) update -qq && $(APT) install -y -qq chromium; }
 
 bench: install
 	$(BIN)/python benchmarks/load_build.py --full

@@ -1,4 +1,9 @@
-"""The HTTP API: `create_app(store, keys)` builds it; `fraudnet serve` runs it with uvicorn."""
+"""The HTTP API: `create_app(store, keys, ...)` builds it; `fraudnet serve` runs it with uvicorn.
+
+This package is the HTTP face only: routes (one module per resource), their dependencies, models
+and the one mapping of errors to statuses (`api.errors`); what they serve is read through
+`runs.results`, started through `runs.launch`, exported through `publish`.
+"""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
@@ -8,12 +13,13 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from contract.errors import FraudnetError
+from runs.store import Store
+
+from . import errors
 from .auth import KeyRing
 from .deps import Results
-from .models import Message
-from .routes import alerts, audit, communities, entities, health, paths, runs
-from runs.store import NotFound, Store, StoreError
-
+from .routes import alerts, audit, browser, communities, entities, health, paths, runs
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -24,7 +30,10 @@ def _validation_detail(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
-def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None) -> FastAPI:
+def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
+               scan_timeout: float = 3600.0) -> FastAPI:
+    """The API over `store`, authenticating with `keys`; `POST /runs` scans folders under
+    `data_root` (off when None) with a time limit of `scan_timeout` seconds."""
     results = Results(store)
 
     @asynccontextmanager
@@ -39,32 +48,19 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None)
     app.state.keys = keys
     app.state.results = results
     app.state.data_root = Path(data_root) if data_root else None
+    app.state.scan_timeout = scan_timeout
 
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound):
-        return JSONResponse(status_code=404, content={"detail": str(exc)})
-
-    @app.exception_handler(StoreError)
-    async def store_error(request: Request, exc: StoreError):   # Busy included: a scan is running
-        return JSONResponse(status_code=409, content={"detail": str(exc)})
+    app.add_exception_handler(FraudnetError, errors.handle)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         return JSONResponse(status_code=422, content={"detail": _validation_detail(exc)})
 
-    errors = {code: {"model": Message, "description": text} for code, text in (
-        (401, "no API key, or an unknown one"), (403, "the key's role does not allow this"),
-        (404, "no such run, alert, entity or community"), (409, "no published run yet, or a scan is running"),
-        (422, "a parameter is invalid; `detail` names it"))}
-    v1 = APIRouter(prefix="/api/v1", responses=errors)
-    v1.include_router(health.router)
-    v1.include_router(runs.router)
-    v1.include_router(alerts.router)
-    v1.include_router(entities.router)
-    v1.include_router(paths.router)
-    v1.include_router(communities.router)
-    v1.include_router(audit.router)
+    v1 = APIRouter(prefix="/api/v1")
+    for r in (health, runs, alerts, entities, paths, communities, audit):
+        v1.include_router(r.router)
     app.include_router(v1)
     # the bare paths a load balancer or orchestrator probes
     app.include_router(health.router, include_in_schema=False)
+    app.include_router(browser.router)     # the Neo4j Browser's style, guide and favourites: public
     return app

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from contract.errors import SettingsError
 
 ROLES = ("analyst", "admin")
 PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "key", "apikey", "api-key", "xxx"}
 MIN_KEY_LENGTH = 16
 
 
-class KeyError_(Exception):
-    """The key configuration is unusable; the message says which entry and why."""
+class KeyConfigError(SettingsError):
+    """The key configuration is unusable; `problems` says which entry and why."""
+
+    def __init__(self, origin: str, problem: str):
+        super().__init__(origin, [problem])
+        self.args = (f"{origin}: {problem}",)
 
 
 @dataclass(frozen=True)
@@ -57,26 +62,30 @@ def parse_keys(text: str, origin: str) -> KeyRing:
             continue
         parts = item.split(":", 2)
         if len(parts) != 3:
-            raise KeyError_(f"{origin}: entry {n} is not name:role:key")
+            raise KeyConfigError(origin, f"entry {n} is not name:role:key")
         name, role, key = (p.strip() for p in parts)
         if role not in ROLES:
-            raise KeyError_(f"{origin}: entry {n} ({name}) has role {role!r}, expected one of {', '.join(ROLES)}")
+            raise KeyConfigError(origin, f"entry {n} ({name}) has role {role!r}, expected one of {', '.join(ROLES)}")
         if key.lower() in PLACEHOLDERS or len(key) < MIN_KEY_LENGTH:
-            raise KeyError_(f"{origin}: entry {n} ({name}) has a placeholder or a key shorter than "
-                            f"{MIN_KEY_LENGTH} characters")
+            raise KeyConfigError(origin, f"entry {n} ({name}) has a placeholder or a key shorter than "
+                                         f"{MIN_KEY_LENGTH} characters")
+        if any(key == k for _, _, k in entries):
+            raise KeyConfigError(origin, f"entry {n} ({name}) has the same key as another entry: every key must be unique")
         entries.append((name, role, key))
     if not entries:
-        raise KeyError_(f"{origin}: no API key configured")
+        raise KeyConfigError(origin, "no API key configured")
     return KeyRing(entries)
 
 
-def load_keys(env: dict | None = None) -> KeyRing:
-    env = os.environ if env is None else env
-    if env.get("FRAUDNET_API_KEYS_FILE"):
-        path = Path(env["FRAUDNET_API_KEYS_FILE"])
+def load_keys(env) -> KeyRing:
+    """The keys of `env` (a `config.Environment`): its `api_keys_file`, else its `api_keys`.
+    Raises `KeyConfigError`."""
+    if env.api_keys_file:
+        path = Path(env.api_keys_file)
         if not path.is_file():
-            raise KeyError_(f"FRAUDNET_API_KEYS_FILE: {path} is not a file")
-        return parse_keys(path.read_text(), str(path))
-    if env.get("FRAUDNET_API_KEYS"):
-        return parse_keys(env["FRAUDNET_API_KEYS"], "FRAUDNET_API_KEYS")
-    raise KeyError_("no API keys: set FRAUDNET_API_KEYS=name:role:key[,...] or FRAUDNET_API_KEYS_FILE")
+            raise KeyConfigError("FRAUDNET_API_KEYS_FILE", "is not a file")
+        return parse_keys(path.read_text(), "FRAUDNET_API_KEYS_FILE")
+    if env.api_keys:
+        return parse_keys(env.api_keys.get_secret_value(), "FRAUDNET_API_KEYS")
+    raise KeyConfigError("the environment", "no API keys: set FRAUDNET_API_KEYS=name:role:key[,...] or "
+                                            "FRAUDNET_API_KEYS_FILE")

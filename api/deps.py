@@ -1,22 +1,25 @@
-"""Request dependencies: the store's results, the caller's identity and role."""
+"""Request dependencies: the store's results, the caller's identity and role, shared parameters."""
 from __future__ import annotations
 
 import threading
 from typing import Annotated
 
 import duckdb
-from fastapi import Depends, HTTPException, Request, Security
+from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
-from .auth import Principal
 from runs.store import Store
+
+from .auth import Principal
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="an API key from FRAUDNET_API_KEYS")
 
 
 class Results:
-    """Read-only connections to finished runs, opened once per run and shared by cursors."""
+    """Read-only connections to finished runs, opened once per run and shared by cursors. A
+    connection to a run whose results file was removed (retention) is closed at the next call,
+    so the disk space is freed."""
 
     def __init__(self, store: Store):
         self.store = store
@@ -26,6 +29,8 @@ class Results:
     def cursor(self, run_id: str | None = None) -> tuple[str, duckdb.DuckDBPyConnection]:
         run_id = self.store.resolve(run_id)
         with self._lock:
+            for gone in [r for r in self._open if not self.store.results_path(r).is_file()]:
+                self._open.pop(gone).close()
             if run_id not in self._open:
                 self._open[run_id] = self.store.connect(run_id)
             return run_id, self._open[run_id].cursor()
@@ -65,3 +70,4 @@ StoreDep = Annotated[Store, Depends(get_store)]
 ResultsDep = Annotated[Results, Depends(get_results)]
 CurrentUser = Annotated[Principal, Depends(principal)]
 AdminUser = Annotated[Principal, Depends(admin)]
+RunQuery = Annotated[str | None, Query(description="a run id (default: the current run)")]

@@ -34,6 +34,72 @@ class FraudnetError(Exception):
     """Root of the errors fraudnet raises on purpose (not bugs)."""
 
 
+class NotFound(FraudnetError):
+    """No `kind` (run, alert, entity, community, case, dataset, query…) named `key`."""
+
+    def __init__(self, kind: str, key: str, detail: str = ""):
+        self.kind, self.key, self.detail = kind, key, detail
+        super().__init__(f"no {kind} {key!r}" + (f" {detail}" if detail else ""))
+
+
+class NoPublishedRun(NotFound):
+    """The store has no current run yet."""
+
+    def __init__(self):
+        super().__init__("current run", "", "")
+        self.args = ("no current run yet",)
+
+
+class NotReady(FraudnetError):
+    """Run `run_id` exists but cannot serve this request in its `status` (no results yet, …)."""
+
+    def __init__(self, run_id: str, status: str, wanted: str = "results"):
+        self.run_id, self.status, self.wanted = run_id, status, wanted
+        super().__init__(f"run {run_id} has no {wanted} (status {status})")
+
+
+class Busy(FraudnetError):
+    """Another scan holds the store's lock: `holder` is its run id (None if unknown), `since` when."""
+
+    def __init__(self, holder: str | None = None, since: str | None = None):
+        self.holder, self.since = holder, since
+        super().__init__("a scan is already running" + (f" (run {holder}, since {since})" if holder else ""))
+
+
+class Refused(FraudnetError):
+    """The request is understood but not allowed in the current state (`reason`)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+class TimedOut(FraudnetError):
+    """A scan ran past its time limit of `seconds`."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        super().__init__(f"stopped after its time limit of {seconds:g} s")
+
+
+class Stopped(FraudnetError):
+    """A scan was stopped from outside (signal `signal`)."""
+
+    def __init__(self, signal: str):
+        self.signal = signal
+        super().__init__(f"stopped from outside ({signal})")
+
+
+class SettingsError(FraudnetError):
+    """Settings, a schedule file or the environment are invalid: `problems`, every one at once;
+    `origin` names where they came from (a file the user gave, an environment variable)."""
+
+    def __init__(self, origin: str, problems: list[str]):
+        self.origin, self.problems = origin, list(problems)
+        super().__init__(f"{origin}: {len(self.problems)} problem(s):\n"
+                         + "\n".join(f"  - {p}" for p in self.problems))
+
+
 class DatasetError(FraudnetError):
     """The dataset cannot be scanned. `problems` lists them (up to a cap); `total` counts all."""
 

@@ -7,6 +7,7 @@ always go in as `$parameters`, never into the text. `schema_*` create constraint
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,3 +24,17 @@ def cypher(name: str) -> str:
     if not path.is_file():
         raise KeyError(f"no Cypher statement {name!r} in the catalog (have: {', '.join(names()) or 'none'})")
     return path.read_text()
+
+
+def body(name: str) -> str:
+    """The statement `name` without its header comment lines."""
+    return "\n".join(line for line in cypher(name).splitlines() if not line.lstrip().startswith("//"))
+
+
+def parameters(name: str) -> list[str]:
+    """The `$parameters` of statement `name`, in order of first use.
+
+        >>> parameters("saved_shortest_path")
+        ['from_id', 'to_id', 'max_degree']
+    """
+    return list(dict.fromkeys(re.findall(r"\$(\w+)", body(name))))

@@ -1,10 +1,9 @@
-// Sync: upsert Centre nodes (with their risk, reasons, communities and centrality as properties)
-// Parameters: $rows (list of {key, props}: key is 'centre:<id>', props every property, key included), $run_id
-// (An upsert by OPTIONAL MATCH + FOREACH rather than MERGE (n:Entity:Centre {key}): the same effect,
-// and the form ArcadeDB's Bolt server, our test server, both accepts and runs fast; see README.)
+// Sync: upsert Centre nodes (with their risk, reasons, communities and centrality as properties) and their derived labels
+// Parameters: $rows (list of {key, labels, props}: key is 'centre:<id>', labels the derived labels the node
+// carries now, props every property, key included), $derived (every derived label: Prescriber, Pharmacy,
+// Laboratory, Flagged, AtRisk; those not in row.labels are removed), $run_id
 UNWIND $rows AS row
-OPTIONAL MATCH (old:Entity {key: row.key})
-FOREACH (_ IN CASE WHEN old IS NULL THEN [1] ELSE [] END |
-  CREATE (n:Entity:Centre) SET n = row.props, n.run_id = $run_id)
-FOREACH (_ IN CASE WHEN old IS NULL THEN [] ELSE [1] END |
-  SET old = row.props, old.run_id = $run_id)
+MERGE (n:Entity {key: row.key})
+SET n:Centre, n = row.props, n.run_id = $run_id
+REMOVE n:$([label IN $derived WHERE NOT label IN row.labels])
+SET n:$(row.labels)

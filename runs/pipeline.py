@@ -1,94 +1,110 @@
-"""A scan: load → build → detect → score → publish, as one recorded run of the store.
+"""A scan: load → build → detect → score → write → check → promote, as one recorded run.
 
-Every stage is timed and recorded in the run as it starts and ends, so progress can be read
-while it runs (`fraudnet runs`, the API). Results are published only when every stage succeeded.
+`execute(store, run)` runs the stages in the process that holds the store's scan lock (see
+`runs.launch` for how every face starts one). Each stage is recorded in the run as it starts and
+ends, so progress can be read while it runs. The previous current run is read once, up front
+(its counts, communities, alerts and risk: what the checks, the stable community ids and the
+change report compare with). The results are written, then checked against that run; only a
+run whose checks pass is promoted (made current); one that fails them is **held**.
 """
 from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
 
+from contract.errors import Busy, NotReady
+from engine import query
 from graph.detect import detect
 from graph.model import build_graph, in_window
 from graph.network import centrality, community_summary, flow_edges, leiden, risk_network, stable_ids
-from graph.risk import entity_risk
-from graph.settings import ScanSettings
 from graph.shared import build_shared
-from engine import query
+from graph.risk import entity_risk
 from loaders.dataset import load_dataset
 
+from . import results
 from .changes import compare
-from .store import NotFound, Store
+from .checks import check_run
+from .settings import RunSettings
+from .store import Run, Store, open_results
 
 log = logging.getLogger("fraudnet.scan")
-INDEXES = {"nodes": ["node_id"], "edges": ["src", "dst"], "node_degree": ["node_id"], "alerts": ["alert_id"],
-           "alert_entities": ["alert_id", "entity_type, entity_id"], "entity_risk": ["entity_type, entity_id"],
-           "communities": ["node_id", "community_id"], "centrality": ["node_id"]}
+STAGES = ("load", "build", "detect", "score", "write", "check", "promote")
 Progress = Callable[[str, str, float | None], None]   # (stage, "start"|"done", seconds)
 
 
-def _previous_communities(store: Store) -> pa.Table | None:
-    try:
-        con = store.connect()
-    except NotFound:
-        return None
-    try:
-        return con.sql("SELECT community_id, node_id FROM communities").to_arrow_table()
-    finally:
-        con.close()
+@dataclass(frozen=True)
+class Previous:
+    """The run current before this one, read once: its record and its small result tables."""
+    run_id: str
+    record: dict
+    tables: dict[str, pa.Table]     # alerts, communities, entity_risk
 
-
-def scan(data: str | Path | list, store: Store, settings: ScanSettings = ScanSettings(),
-         progress: Progress | None = None) -> dict:
-    """Run a scan of the dataset folder `data` (or of several, merged) into `store`; returns the
-    finished run record.
-
-    Raises what failed (a `DatasetError` for bad input) after recording the run as failed; the
-    published results are then those of the previous good run, untouched. Raises `Busy`, before
-    recording anything, when another scan holds the store's lock.
-    """
-    with store.lock(f"scan {_label(data)}"):
-        return _scan(data, store, settings, progress)
-
-
-def _label(data) -> str:
-    return " + ".join(str(d) for d in data) if isinstance(data, (list, tuple)) else str(data)
-
-
-def start_scan(data: str | Path, store: Store, settings: ScanSettings = ScanSettings()) -> str:
-    """Start a scan in a background thread and return its run id at once (the API's POST /runs).
-
-    Raises `Busy` if another scan holds the lock; the run's progress is in its record.
-    """
-    lock = store.lock(f"scan {_label(data)}")
-    lock.__enter__()
-    try:
-        run = store.new_run(_label(data), settings.model_dump(mode="json"))
-    except BaseException:
-        lock.__exit__(None, None, None)
-        raise
-
-    def work():
+    @classmethod
+    def read(cls, store: Store) -> "Previous | None":
+        run_id = store.current()
+        if run_id is None:
+            return None
+        con = open_results(store.results_path(run_id))
         try:
-            _scan(data, store, settings, None, run)
-        except Exception as e:    # recorded in the run as failed; said in the log too
-            log.warning("run %s failed: %s", run.id, type(e).__name__)
+            tables = {name: results.table(con, name) for name in ("alerts", "communities", "entity_risk")}
         finally:
-            lock.__exit__(None, None, None)
-
-    threading.Thread(target=work, name=f"scan-{run.id}", daemon=True).start()
-    return run.id
+            con.close()
+        return cls(run_id, store.get_run(run_id), tables)
 
 
-def _scan(data, store: Store, settings: ScanSettings, progress: Progress | None, run=None) -> dict:
-    run = run or store.new_run(_label(data), settings.model_dump(mode="json"))
+def window(tables: dict[str, pa.Table], settings: RunSettings, today: date | None = None) -> tuple[date | None, date | None]:
+    """The [start, end] of claims scanned: `start`/`end` (either may be open); with
+    `window_days`, the last N days ending at `end`, else at the data's last service date
+    (`window_anchor = "data"`) or today, and never before `start`."""
+    if not settings.window_days:
+        return settings.start, settings.end
+    end = settings.end
+    if end is None and settings.window_anchor == "today":
+        end = today or datetime.now(timezone.utc).date()
+    elif end is None:
+        end = query("SELECT max(service_date) AS d FROM c", c=tables["claims"])["d"][0].as_py()
+    if end is None:
+        return settings.start, None
+    start = end - timedelta(days=settings.window_days - 1)
+    return (max(start, settings.start) if settings.start else start), end
+
+
+def _figures(claims: pa.Table) -> dict:
+    row = query("""SELECT count(DISTINCT provider_id) AS providers, count(DISTINCT patient_id) AS patients,
+                          min(service_date)::VARCHAR AS first, max(service_date)::VARCHAR AS last FROM c""",
+                c=claims).to_pylist()[0]
+    months = query("SELECT strftime(service_date, '%Y-%m') AS m, count(*) AS n FROM c GROUP BY 1 ORDER BY 1",
+                   c=claims).to_pylist()
+    return {"providers": row["providers"], "patients": row["patients"],
+            "coverage": {"first": row["first"], "last": row["last"]},
+            "claims_by_month": {r["m"]: r["n"] for r in months}}
+
+
+def _ranked(alerts: pa.Table) -> pa.Table:
+    return query("SELECT *, row_number() OVER (PARTITION BY pattern ORDER BY score DESC, alert_id) AS rank "
+                 "FROM a ORDER BY rank, pattern, alert_id", a=alerts)
+
+
+def execute(store: Store, run: Run, progress: Progress | None = None,
+            stopped: Callable[[], BaseException | None] = lambda: None) -> dict:
+    """Run every stage of `run` (whose record names its sources and settings) and return its
+    final record: status `succeeded` (made current), `held` (checks failed) or `failed` (with the
+    error's type and message). Raises what failed after recording it; the current results
+    are then those of the previous good run, untouched.
+
+    `stopped()` names why the scan was stopped from outside (its time limit, a SIGTERM), if it
+    was: that cause is recorded rather than what it surfaced as (DuckDB turns a signal that
+    arrives during a query into `RuntimeError: Query interrupted`)."""
+    settings = RunSettings.model_validate(run.record["settings"])
+    sources = run.record["sources"]
 
     @contextmanager
     def stage(name):
@@ -102,65 +118,109 @@ def _scan(data, store: Store, settings: ScanSettings, progress: Progress | None,
             progress(name, "done", time.perf_counter() - t0)
 
     try:
+        previous = Previous.read(store)
         with stage("load"):
-            dataset = load_dataset(data, settings.max_problems)
+            dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems)
             run.record["load_report"] = dataset.report.to_dict()
+            run.record["warnings"] += [w["message"] for w in run.record["load_report"]["warnings"]
+                                       if w.get("severity") == "critical"]    # loud: in every listing
         with stage("build"):
-            tables = in_window(dataset.tables, settings.start, settings.end)
+            start, end = window(dataset.tables, settings)
+            tables = in_window(dataset.tables, start, end)
+            loaded, kept = dataset.tables["claims"].num_rows, tables["claims"].num_rows
+            run.record["window"] = {"start": start and str(start), "end": end and str(end),
+                                    "claims_loaded": loaded, "claims_in_window": kept}
+            if kept < loaded / 2:
+                run.record["warnings"].append(
+                    f"the window {start or '…'} to {end or '…'} keeps {kept:,} of the {loaded:,} claims loaded "
+                    f"({kept / loaded:.0%})")
             graph = build_graph(tables, identifier_hub_max=settings.identifier_hub_max)
         with stage("detect"):
             intermediates = build_shared(tables, graph, settings.network.patient_max)
-            findings = detect(tables, graph, settings, _alert_id_key(store), intermediates)
+            findings = detect(tables, graph, settings, store.secret(), intermediates)
         with stage("score"):
             n = settings.network
             shared = intermediates.projection
             flows = flow_edges(graph)
-            previous = _previous_communities(store)
+            before = previous.tables["communities"] if previous else None
             communities = pa.concat_tables([
-                stable_ids(leiden(shared, settings.seed, n.resolution), previous, "sp", n.min_community_size),
-                stable_ids(leiden(flows, settings.seed, n.resolution), previous, "rx", n.min_community_size)])
+                stable_ids(leiden(shared, settings.seed, n.resolution), before, "sp", n.min_community_size),
+                stable_ids(leiden(flows, settings.seed, n.resolution), before, "rx", n.min_community_size)])
             membership = dict(zip(communities["node_id"].to_pylist(), communities["community_id"].to_pylist()))
             both = pa.concat_tables([shared, flows])
             central = centrality(both, membership, settings.seed, n.betweenness_sample)
             risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_share)
             summary = community_summary(communities, both, risk)
-        with stage("publish"):
+        with stage("write"):
             degree = query("SELECT node_id, count(*) AS degree FROM (SELECT src AS node_id FROM e UNION ALL "
                            "SELECT dst FROM e) GROUP BY node_id ORDER BY node_id", e=graph.edges)
-            results = {"nodes": graph.nodes, "edges": graph.edges, "hubs": graph.hubs, "node_degree": degree,
-                       "alerts": findings.alerts, "alert_entities": findings.entities,
-                       "entity_risk": risk, "communities": communities,
-                       "community_summary": summary, "centrality": central}
-            run.write_results(results, INDEXES)
-            previous = store.current()
-            changes = compare(run.dir / "results.duckdb",
-                              store.runs_dir / previous / "results.duckdb" if previous else None, previous)
-            run.write_json("changes.json", changes)
+            alerts = _ranked(findings.alerts)
+            out = {"nodes": graph.nodes, "edges": graph.edges, "hubs": graph.hubs, "node_degree": degree,
+                   "alerts": alerts, "alert_entities": findings.entities, "entity_risk": risk,
+                   "communities": communities, "community_summary": summary, "centrality": central}
+            results.write(run.dir / "results.duckdb", out)
+            changes = compare(out, previous.tables if previous else None, previous.run_id if previous else None)
+            run.save_json("changes.json", changes)
             run.record["changes"] = changes["summary"]
-            counts = {**graph.count(), "claims": tables["claims"].num_rows,
-                      "alerts": findings.alerts.num_rows, "communities": summary.num_rows,
-                      "risky_entities": risk.num_rows,
-                      **{f"alerts.{p}": c for p, c in _count_by(findings.alerts, "pattern").items()}}
-        run.succeed(counts)
+            figures = _figures(tables["claims"])
+            run.record["counts"] = {**graph.count(), "claims": kept, "alerts": alerts.num_rows,
+                                    "communities": summary.num_rows, "risky_entities": risk.num_rows,
+                                    "providers": figures["providers"], "patients": figures["patients"],
+                                    **{f"alerts.{p}": c for p, c in _count_by(alerts, "pattern").items()}}
+            run.record.update(coverage=figures["coverage"], claims_by_month=figures["claims_by_month"])
+        with stage("check"):
+            checks = check_run(run.record, previous.record if previous else None, settings.checks)
+            run.record["checks"] = checks
+        if not checks["passed"]:
+            run.finish("held")
+            log.warning("run %s held: checks failed (%s)", run.id, ", ".join(checks["failed"]))
+            return store.get_run(run.id)
+        with stage("promote"):
+            run.finish("succeeded")
+            store.promote(run)
     except BaseException as e:
-        run.fail(e)
+        cause = stopped() or e
+        run.finish("failed", error={"type": type(cause).__name__, "message": str(cause)})
         raise
     return store.get_run(run.id)
 
 
-def _alert_id_key(store: Store) -> bytes:
-    """The store's secret keying opaque alert ids (graph.findings.opaque_id): made once, kept in
-    the store (owner-only), so ids stay the same run after run. (Placeholder until the store
-    manages its secrets.)"""
-    path = Path(store.root) / "alert-id.key"
-    if not path.exists():
-        import secrets
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(secrets.token_bytes(32))
-        os.replace(tmp, path)
-    return path.read_bytes()
+def accept(store: Store, run_id: str, by: str) -> dict:
+    """Promote a held run on an admin's word (`by`): its change report is recomputed against
+    the current run, then it becomes current. Raises `NotReady` if it is not held."""
+    record = store.get_run(run_id)
+    if record["status"] != "held":
+        raise NotReady(run_id, record["status"], "held results to accept")
+    previous = Previous.read(store)
+    con = open_results(store.results_path(run_id))
+    try:
+        mine = {name: results.table(con, name) for name in ("alerts", "communities", "entity_risk")}
+    finally:
+        con.close()
+    changes = compare(mine, previous.tables if previous else None, previous.run_id if previous else None)
+    store.open_run(run_id).save_json("changes.json", changes)
+    store.promote(run_id, by=by)
+    return store.get_run(run_id)
+
+
+def scan(data: str | Path | list, store: Store, settings: RunSettings | None = None,
+         progress: Progress | None = None) -> dict:
+    """Scan in this process: take the store's lock, create the run and execute it (a library
+    call for tests, benchmarks and notebooks; the faces use `runs.launch`). Raises `Busy` before
+    creating anything when another scan holds the lock, else what `execute` raises."""
+    settings = settings or RunSettings()
+    sources = [str(d) for d in (data if isinstance(data, (list, tuple)) else [data])]
+    run = store.new_run(sources, settings.model_dump(mode="json"))
+    try:
+        fd = store.lock().acquire(run.id)
+    except Busy:
+        store.discard(run.id)
+        raise
+    try:
+        store.clean_leftovers()
+        return execute(store, run, progress)
+    finally:
+        os.close(fd)
 
 
 def _count_by(table: pa.Table, column: str) -> dict:
@@ -168,32 +228,3 @@ def _count_by(table: pa.Table, column: str) -> dict:
     for v in table[column].to_pylist():
         out[v] = out.get(v, 0) + 1
     return dict(sorted(out.items()))
-
-
-EXPORTS = {
-    "alerts.csv": "SELECT alert_id, pattern, score, summary, evidence FROM alerts ORDER BY pattern, score DESC, alert_id",
-    "alert_entities.csv": "SELECT alert_id, entity_type, entity_id, role, standing FROM alert_entities "
-                          "ORDER BY alert_id, entity_type, entity_id, role",
-    "entity_risk.csv": "SELECT entity_type, entity_id, score, reasons, direct_score, network_score, alerts "
-                       "FROM entity_risk ORDER BY score DESC, entity_type, entity_id",
-    "communities.csv": "SELECT community_id, entity_type, entity_id FROM communities "
-                       "ORDER BY community_id, entity_type, entity_id",
-}
-
-
-def export_csv(con, name: str, path: Path):
-    """One contract file of the results `con` is connected to, written by DuckDB (quoted only where needed)."""
-    con.sql(EXPORTS[name]).to_csv(str(path))
-
-
-def export(store: Store, directory: str | Path, run_id: str | None = None) -> list[Path]:
-    """Write the contract's CSV files of a run (the published one by default) into `directory`."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    con = store.connect(run_id)
-    try:
-        for name in EXPORTS:
-            export_csv(con, name, directory / name)
-    finally:
-        con.close()
-    return [directory / name for name in EXPORTS]

@@ -1,19 +1,171 @@
-"""Reading a run's results for investigators: entities, neighbourhoods, paths, communities.
+"""A run's results: their schema, declared once, their writing, and every read of a finished run.
 
-Every function takes a DuckDB cursor on a finished run's results (read-only) and returns plain
-dicts. Hubs — nodes with more than `hub_degree` links, a big pharmacy or a hospital — are shown
-but never expanded, so a neighbourhood or a path does not run through the whole region.
+`RESULTS` lists the tables of `runs/<run_id>/results.duckdb` with their columns, types and
+indexes; `write()` checks each table against it before anything is written, and every reader
+(the API, the CLI, exports, the change report, the Neo4j publication) reads through the
+functions below, each taking a DuckDB cursor on the finished, read-only file.
+
+Alerts are listed in one order everywhere: by their **rank within their pattern** (the best
+alert of every pattern first, then the second of each, …), since scores are comparable only
+within a pattern; then by pattern and alert id. `sort="-score"` orders by score instead (for
+one pattern's list).
+
+Hubs — nodes with more than `hub_degree` links, a big pharmacy or a hospital — are shown but
+never expanded, so a neighbourhood or a path does not run through the whole region.
 """
 from __future__ import annotations
 
+import json
 import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
 
+import duckdb
 import networkx as nx
+import pyarrow as pa
 
-from .store import NotFound
+from contract.errors import NotFound
+from contract.vocab import node_id, split_node_id
+
+_S, _F, _I, _D, _B = pa.string(), pa.float64(), pa.int64(), pa.date32(), pa.bool_()
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    name: str
+    schema: pa.Schema
+    indexes: tuple[str, ...] = ()     # each a column list, for the API's point lookups
+    about: str = ""
+
+
+def _t(name, about, indexes, *cols):
+    return ResultTable(name, pa.schema(list(cols)), indexes, about)
+
+
+RESULTS: dict[str, ResultTable] = {t.name: t for t in (
+    _t("nodes", "every entity of the graph", ("node_id",),
+       ("node_id", _S), ("entity_type", _S), ("entity_id", _S), ("kind", _S), ("specialty", _S),
+       ("name", _S), ("postcode", _S), ("roles", _S)),
+    _t("edges", "the graph's aggregated, typed relationships (graph.model)", ("src", "dst"),
+       ("src", _S), ("dst", _S), ("rel", _S), ("n", _I), ("amount", _F), ("patients", _I),
+       ("first_date", _D), ("last_date", _D), ("role", _S), ("kind", _S), ("value", _S),
+       ("start_date", _D), ("end_date", _D)),
+    _t("hubs", "identifiers shared by too many entities to link them", (),
+       ("kind", _S), ("value", _S), ("entities", _I)),
+    _t("node_degree", "links per node", ("node_id",), ("node_id", _S), ("degree", _I)),
+    _t("alerts", "one row per alert; rank = rank within its pattern (1 = best)", ("alert_id",),
+       ("alert_id", _S), ("pattern", _S), ("score", _F), ("summary", _S), ("evidence", _S), ("rank", _I),
+       ("surprise_bits", _F), ("excess_euros", _F)),
+    _t("alert_entities", "the entities each alert names, with their role, standing and own excess (euros)",
+       ("alert_id", "entity_type, entity_id"),
+       ("alert_id", _S), ("entity_type", _S), ("entity_id", _S), ("role", _S), ("standing", _S),
+       ("excess_euros", _F)),
+    _t("entity_risk", "risk score per entity, with reasons", ("entity_type, entity_id",),
+       ("entity_type", _S), ("entity_id", _S), ("score", _F), ("direct_score", _F),
+       ("network_score", _F), ("alerts", _I), ("reasons", _S)),
+    _t("communities", "community memberships", ("node_id", "community_id"),
+       ("community_id", _S), ("entity_type", _S), ("entity_id", _S), ("node_id", _S)),
+    _t("community_summary", "per community: size, density, flagged members, risk", (),
+       ("community_id", _S), ("graph", _S), ("size", _I), ("density", _F), ("internal_weight", _F),
+       ("flagged", _I), ("risk", _F)),
+    _t("centrality", "per provider-level node: degree, strength, PageRank, betweenness, broker", ("node_id",),
+       ("node_id", _S), ("degree", _I), ("strength", _F), ("pagerank", _F), ("betweenness", _F),
+       ("participation", _F), ("broker", _B)),
+)}
+
+
+class SchemaMismatch(RuntimeError):
+    """A table does not have the declared columns (a bug, not a user's problem)."""
+
+
+def conform(name: str, table: pa.Table) -> pa.Table:
+    """`table` with exactly the declared columns of result table `name`, in order and cast to
+    their types. Raises `SchemaMismatch` naming the missing or unexpected columns."""
+    spec = RESULTS[name].schema
+    if set(table.column_names) != set(spec.names):
+        raise SchemaMismatch(f"result table {name}: missing {sorted(set(spec.names) - set(table.column_names))}, "
+                             f"unexpected {sorted(set(table.column_names) - set(spec.names))}")
+    return table.select(spec.names).cast(spec)
+
+
+def write(path: Path, tables: dict[str, pa.Table]):
+    """Write every result table to the DuckDB file `path` (readable by its owner only), with the
+    declared indexes: first as `path.partial`, flushed, then renamed, so `path` only ever names
+    a complete file. Raises `SchemaMismatch` before writing anything if a table is off."""
+    missing = set(RESULTS) - set(tables)
+    if missing:
+        raise SchemaMismatch(f"result tables missing: {sorted(missing)}")
+    conformed = {name: conform(name, t) for name, t in tables.items()}
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    con = duckdb.connect(str(partial))
+    try:
+        for name, table in conformed.items():
+            con.register("t", table)
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM t')
+            con.unregister("t")
+            for i, cols in enumerate(RESULTS[name].indexes):
+                con.execute(f'CREATE INDEX "{name}_{i}" ON "{name}" ({cols})')
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.chmod(partial, 0o600)
+    with open(partial, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(partial, path)
+
+
+def table(cur, name: str) -> pa.Table:
+    """A whole result table as Arrow (small tables: alerts, entities, risk, communities)."""
+    if name not in RESULTS:
+        raise KeyError(name)
+    return cur.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+
+
+def _dicts(res) -> list[dict]:
+    names = [d[0] for d in res.description]
+    return [dict(zip(names, r)) for r in res.fetchall()]
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+ORDER = {"rank": "rank, pattern, alert_id", "-score": "score DESC, alert_id", "score": "score ASC, alert_id"}
+
+
+def alerts(cur, pattern: str | None = None, min_score: float | None = None,
+           entity: tuple[str, str] | None = None, sort: str = "rank", limit: int = 50,
+           offset: int = 0) -> tuple[list[dict], int]:
+    """Alerts (alert_id, pattern, score, rank, summary) with filters, and how many match.
+    `entity` = (entity_type, entity_id): only alerts naming it."""
+    where = """($pattern IS NULL OR pattern = $pattern) AND ($min IS NULL OR score >= $min)
+               AND ($etype IS NULL OR alert_id IN (SELECT alert_id FROM alert_entities
+                                                   WHERE entity_type = $etype AND entity_id = $eid))"""
+    etype, eid = entity or (None, None)
+    params = {"pattern": pattern, "min": min_score, "etype": etype, "eid": eid}
+    total = cur.execute(f"SELECT count(*) FROM alerts WHERE {where}", params).fetchall()[0][0]
+    rows = _dicts(cur.execute(f"SELECT alert_id, pattern, score, rank, summary FROM alerts WHERE {where} "
+                              f"ORDER BY {ORDER[sort]} LIMIT $limit OFFSET $offset",
+                              {**params, "limit": limit, "offset": offset}))
+    return rows, total
+
+
+def alert(cur, alert_id: str) -> dict:
+    """One alert with its evidence (parsed) and its entities. Raises `NotFound`."""
+    found = _dicts(cur.execute("SELECT alert_id, pattern, score, rank, summary, evidence FROM alerts "
+                               "WHERE alert_id = $id", {"id": alert_id}))
+    if not found:
+        raise NotFound("alert", alert_id)
+    a = found[0]
+    a["evidence"] = json.loads(a["evidence"])
+    a["entities"] = _dicts(cur.execute("SELECT entity_type, entity_id, role, standing, excess_euros FROM alert_entities "
+                                       "WHERE alert_id = $id ORDER BY entity_type, entity_id, role", {"id": alert_id}))
+    return a
+
+
+# --- entities, neighbourhoods, paths ----------------------------------------------------------
 
 EDGE_FIELDS = ("src", "dst", "rel", "n", "amount", "patients", "first_date", "last_date", "role", "kind")
-
 
 _NODE = """
     SELECT n.node_id, n.entity_type, n.entity_id, n.kind, n.specialty, n.name, n.postcode, n.roles,
@@ -51,48 +203,50 @@ def _edges_of(cur, ids: list[str]) -> list[dict]:
 
 
 def _one(cur, sql: str, params: dict) -> dict | None:
-    res = cur.execute(sql, params)
-    rows = res.fetchall()
-    return dict(zip([x[0] for x in res.description], rows[0])) if rows else None
+    rows = _dicts(cur.execute(sql, params))
+    return rows[0] if rows else None
 
 
 def entity(cur, entity_type: str, entity_id: str) -> dict:
-    """Point lookups only (each on an index), so the cost does not grow with the graph."""
-    node_id = f"{entity_type}:{entity_id}"
+    """An entity's attributes, degree, risk, alerts (with its role), communities and centrality.
+    Point lookups only (each on an index), so the cost does not grow with the graph. Raises
+    `NotFound`."""
+    nid = node_id(entity_type, entity_id)
     node = _one(cur, "SELECT node_id, entity_type, entity_id, kind, specialty, name, postcode, roles "
-                     "FROM nodes WHERE node_id = $n", {"n": node_id})
+                     "FROM nodes WHERE node_id = $n", {"n": nid})
     if node is None:
-        raise NotFound(f"no {entity_type} {entity_id!r} in this run")
-    degree = _one(cur, "SELECT degree FROM node_degree WHERE node_id = $n", {"n": node_id})
+        raise NotFound(entity_type, entity_id)
+    degree = _one(cur, "SELECT degree FROM node_degree WHERE node_id = $n", {"n": nid})
     risk = _one(cur, "SELECT score, direct_score, network_score, reasons FROM entity_risk "
                      "WHERE entity_type = $t AND entity_id = $i", {"t": entity_type, "i": entity_id})
     cen = _one(cur, "SELECT degree, strength, pagerank, betweenness, participation, broker FROM centrality "
-                    "WHERE node_id = $n", {"n": node_id})
+                    "WHERE node_id = $n", {"n": nid})
     comms = [c for (c,) in cur.execute("SELECT community_id FROM communities WHERE node_id = $n ORDER BY 1",
-                                       {"n": node_id}).fetchall()]
-    roles = cur.execute("SELECT alert_id, role FROM alert_entities WHERE entity_type = $t AND entity_id = $i",
+                                       {"n": nid}).fetchall()]
+    named = cur.execute("SELECT alert_id, role, standing FROM alert_entities WHERE entity_type = $t AND entity_id = $i",
                         {"t": entity_type, "i": entity_id}).fetchall()
-    alerts = []
-    for alert_id, role in roles:
-        a = _one(cur, "SELECT alert_id, pattern, score, summary FROM alerts WHERE alert_id = $a", {"a": alert_id})
-        alerts.append({**a, "role": role})
-    alerts.sort(key=lambda a: (-a["score"], a["alert_id"], a["role"]))
-    return {**node, "degree": degree["degree"] if degree else 0, "risk": risk, "alerts": alerts,
+    found = []
+    for alert_id, role, standing in named:
+        a = _one(cur, "SELECT alert_id, pattern, score, rank, summary FROM alerts WHERE alert_id = $a", {"a": alert_id})
+        found.append({**a, "role": role, "standing": standing})
+    found.sort(key=lambda a: (a["rank"], a["pattern"], a["alert_id"], a["role"]))
+    return {**node, "degree": degree["degree"] if degree else 0, "risk": risk, "alerts": found,
             "communities": comms, "centrality": cen}
 
 
-def neighbourhood(cur, node_id: str, depth: int, max_nodes: int, hub_degree: int) -> dict:
-    """The ego network up to `depth` hops, strongest links first, at most `max_nodes` nodes."""
-    start = _node_rows(cur, [node_id])
-    if node_id not in start:
-        raise NotFound(f"no entity {node_id!r} in this run")
-    kept, frontier, edges, truncated = {node_id}, [node_id], {}, False
-    degree = {node_id: start[node_id]["degree"]}
+def neighbourhood(cur, node: str, depth: int, max_nodes: int, hub_degree: int) -> dict:
+    """The ego network of node id `node` up to `depth` hops, strongest links first, at most
+    `max_nodes` nodes; hubs are shown (`hub: true`) but not expanded. Raises `NotFound`."""
+    start = _node_rows(cur, [node])
+    if node not in start:
+        raise NotFound(*split_node_id(node))
+    kept, frontier, edges, truncated = {node}, [node], {}, False
+    degree = {node: start[node]["degree"]}
     for _ in range(depth):
         if len(kept) >= max_nodes:       # full: expanding further could only be cut
             truncated = truncated or bool(frontier)
             break
-        expand = [n for n in frontier if n == node_id or degree.get(n, 0) <= hub_degree]
+        expand = [n for n in frontier if n == node or degree.get(n, 0) <= hub_degree]
         nxt = []
         for e in _edges_of(cur, expand):
             for other in (e["src"], e["dst"]):
@@ -111,18 +265,19 @@ def neighbourhood(cur, node_id: str, depth: int, max_nodes: int, hub_degree: int
             break
     nodes = _node_rows(cur, sorted(kept))
     for n in nodes.values():
-        n["hub"] = n["degree"] > hub_degree and n["node_id"] != node_id
-    return {"center": node_id, "depth": depth, "truncated": truncated,
+        n["hub"] = n["degree"] > hub_degree and n["node_id"] != node
+    return {"center": node, "depth": depth, "truncated": truncated,
             "nodes": [nodes[n] for n in sorted(nodes)],
             "edges": sorted(edges.values(), key=lambda e: (e["src"], e["dst"], e["rel"]))}
 
 
 def paths(cur, source: str, target: str, k: int, max_hops: int, hub_degree: int, max_nodes: int = 20000) -> dict:
-    """Up to `k` shortest paths of at most `max_hops` links, never through a hub."""
+    """Up to `k` shortest paths of at most `max_hops` links between node ids, never through a
+    hub (the endpoints excepted). Raises `NotFound` for an unknown endpoint."""
     ends = _node_rows(cur, [source, target])
     for n in (source, target):
         if n not in ends:
-            raise NotFound(f"no entity {n!r} in this run")
+            raise NotFound(*split_node_id(n))
     g = nx.Graph()
     g.add_nodes_from([source, target])
     links: dict[tuple, dict] = {}
@@ -152,31 +307,137 @@ def paths(cur, source: str, target: str, k: int, max_hops: int, hub_degree: int,
     return {"source": source, "target": target, "paths": found, "hubs_avoided": len(hubs)}
 
 
+# --- communities ------------------------------------------------------------------------------
+
 def communities(cur, graph: str | None, limit: int, offset: int) -> tuple[list[dict], int]:
+    """Communities of one graph (`sp`, `rx`) or both, riskiest first, and how many there are."""
     where = "WHERE $g IS NULL OR graph = $g"
     total = cur.execute(f"SELECT count(*) FROM community_summary {where}", {"g": graph}).fetchall()[0][0]
-    rows = cur.execute(f"SELECT * FROM community_summary {where} ORDER BY risk DESC, flagged DESC, community_id "
-                       f"LIMIT $l OFFSET $o", {"g": graph, "l": limit, "o": offset})
-    names = [d[0] for d in rows.description]
-    return [dict(zip(names, r)) for r in rows.fetchall()], total
+    rows = _dicts(cur.execute(f"SELECT * FROM community_summary {where} ORDER BY risk DESC, flagged DESC, "
+                              f"community_id LIMIT $l OFFSET $o", {"g": graph, "l": limit, "o": offset}))
+    return rows, total
 
 
 def community(cur, community_id: str) -> dict:
-    rows = cur.execute("SELECT * FROM community_summary WHERE community_id = $c", {"c": community_id})
-    names = [d[0] for d in rows.description]
-    found = rows.fetchall()
+    """One community: its figures, members (riskiest first) and the alerts naming a member.
+    Raises `NotFound`."""
+    found = _dicts(cur.execute("SELECT * FROM community_summary WHERE community_id = $c", {"c": community_id}))
     if not found:
-        raise NotFound(f"no community {community_id!r} in this run")
-    members = cur.execute("""
-        SELECT c.entity_type, c.entity_id, n.kind, n.specialty, n.name, r.score
+        raise NotFound("community", community_id)
+    members = _dicts(cur.execute("""
+        SELECT c.entity_type, c.entity_id, n.kind, n.specialty, n.name, r.score AS risk
         FROM communities c JOIN nodes n USING (node_id)
         LEFT JOIN entity_risk r ON r.entity_type = c.entity_type AND r.entity_id = c.entity_id
-        WHERE c.community_id = $c ORDER BY r.score DESC NULLS LAST, c.entity_id""", {"c": community_id}).fetchall()
-    alerts = cur.execute("""
-        SELECT DISTINCT a.alert_id, a.pattern, a.score, a.summary FROM alerts a
+        WHERE c.community_id = $c ORDER BY r.score DESC NULLS LAST, c.entity_id""", {"c": community_id}))
+    named = _dicts(cur.execute("""
+        SELECT DISTINCT a.alert_id, a.pattern, a.score, a.rank, a.summary FROM alerts a
         JOIN alert_entities e USING (alert_id)
         JOIN communities c ON c.entity_type = e.entity_type AND c.entity_id = e.entity_id
-        WHERE c.community_id = $c ORDER BY a.score DESC, a.alert_id""", {"c": community_id}).fetchall()
-    return {**dict(zip(names, found[0])),
-            "members": [dict(zip(("entity_type", "entity_id", "kind", "specialty", "name", "risk"), m)) for m in members],
-            "alerts": [dict(zip(("alert_id", "pattern", "score", "summary"), a)) for a in alerts]}
+        WHERE c.community_id = $c ORDER BY a.rank, a.pattern, a.alert_id""", {"c": community_id}))
+    return {**found[0], "members": members, "alerts": named}
+
+
+# --- the contract's export files --------------------------------------------------------------
+
+EXPORTS = {
+    "alerts.csv": "SELECT alert_id, pattern, score, summary, rank, excess_euros, surprise_bits, evidence FROM alerts "
+                  "ORDER BY rank, pattern, alert_id",
+    "alert_entities.csv": "SELECT alert_id, entity_type, entity_id, role, standing, excess_euros FROM alert_entities "
+                          "ORDER BY alert_id, entity_type, entity_id, role",
+    "entity_risk.csv": "SELECT entity_type, entity_id, score, reasons, direct_score, network_score, alerts "
+                       "FROM entity_risk ORDER BY score DESC, entity_type, entity_id",
+    "communities.csv": "SELECT community_id, entity_type, entity_id FROM communities "
+                       "ORDER BY community_id, entity_type, entity_id",
+}
+
+
+def export_relation(cur, name: str) -> duckdb.DuckDBPyRelation:
+    """The rows of the contract file `name` (one of `EXPORTS`), as a DuckDB relation."""
+    if name not in EXPORTS:
+        raise NotFound("export file", name)
+    return cur.sql(EXPORTS[name])
+
+
+# --- the investigators' graph: the rows publish.neo4j (sync) and publish.neo4j_bulk (import files) write
+
+_GRAPH_NODES = """
+SELECT n.node_id AS key, n.entity_id AS id, n.kind, n.specialty, n.name, n.postcode, n.roles,
+       CASE WHEN n.name IS NULL THEN n.entity_id ELSE n.name || ' (' || n.entity_id || ')' END AS caption,
+       d.degree, r.score AS risk, r.direct_score AS risk_direct, r.network_score AS risk_network,
+       r.reasons, r.alerts AS alert_count, c.pagerank, c.betweenness, c.participation, c.broker,
+       m.communities,
+       list_filter([CASE WHEN n.entity_type = 'provider' AND coalesce(n.roles, '') LIKE '%prescriber%' THEN 'Prescriber' END,
+                    CASE WHEN n.entity_type = 'provider' AND n.kind = 'pharmacy' THEN 'Pharmacy' END,
+                    CASE WHEN n.entity_type = 'provider' AND n.kind = 'laboratory' THEN 'Laboratory' END,
+                    CASE WHEN coalesce(r.direct_score, 0) > 0 THEN 'Flagged' END,
+                    CASE WHEN coalesce(r.direct_score, 0) = 0 AND coalesce(r.score, 0) > 0 THEN 'AtRisk' END],
+                   lambda x: x IS NOT NULL) AS labels
+FROM nodes n
+LEFT JOIN node_degree d USING (node_id)
+LEFT JOIN entity_risk r ON r.entity_type = n.entity_type AND r.entity_id = n.entity_id
+LEFT JOIN centrality c USING (node_id)
+LEFT JOIN (SELECT node_id, list(community_id ORDER BY community_id) AS communities
+           FROM communities GROUP BY node_id) m USING (node_id)
+WHERE n.entity_type = $entity_type
+ORDER BY key
+"""
+
+
+def graph_nodes(cur, entity_type: str) -> duckdb.DuckDBPyRelation:
+    """The entities of one type (`contract.vocab.ENTITY_TYPES`) as the investigators' graph shows
+    them, one row each, by key: `key` (node id), `id` (the entity's number), `kind`, `specialty`,
+    `name`, `postcode`, `roles`, `caption` (name and number), `degree` (links), `risk`,
+    `risk_direct`, `risk_network` (0-100 points), `reasons`, `alert_count`, `pagerank`,
+    `betweenness`, `participation`, `broker`, `communities` (list of ids) and `labels`: the
+    entity's `contract.vocab.DERIVED_LABELS` (Prescriber: a provider that prescribes; Pharmacy,
+    Laboratory: its kind; Flagged: named by an alert, direct risk > 0; AtRisk: risk through its
+    network only)."""
+    return cur.sql(_GRAPH_NODES, params={"entity_type": entity_type})
+
+
+def graph_relationships(cur, rel: str) -> duckdb.DuckDBPyRelation:
+    """The graph's relationships of type `rel` (`contract.vocab.RELS`), by src, dst, key: `src`,
+    `dst` (node ids), `key` (tells parallel relationships apart: role, identifier kind and value,
+    start date), `n` (lines), `amount` (euros), `patients`, `first_date`, `last_date`, `role`,
+    `kind`, `value`, `start_date`, `end_date`."""
+    return cur.sql("""
+        SELECT src, dst, concat_ws('|', role, kind, value, start_date) AS key,
+               n, amount, patients, first_date, last_date, role, kind, value, start_date, end_date
+        FROM edges WHERE rel = $rel
+        ORDER BY src, dst, key""", params={"rel": rel})
+
+
+def graph_alerts(cur) -> duckdb.DuckDBPyRelation:
+    """Every alert, by id: `id`, `pattern`, `score`, `summary`, `evidence` (JSON text), `caption`
+    (pattern and score)."""
+    return cur.sql("""
+        SELECT alert_id AS id, pattern, score, summary, evidence,
+               pattern || ' ' || CAST(round(score, 1) AS VARCHAR) AS caption
+        FROM alerts ORDER BY id""")
+
+
+def graph_alert_entities(cur) -> duckdb.DuckDBPyRelation:
+    """The entities each alert names: `alert_id`, `key` (node id), `role`, `standing` (accused,
+    participant, victim: `contract.vocab.STANDINGS`)."""
+    return cur.sql("""
+        SELECT alert_id, entity_type || ':' || entity_id AS key, role, standing
+        FROM alert_entities ORDER BY alert_id, key, role""")
+
+
+def graph_communities(cur) -> duckdb.DuckDBPyRelation:
+    """Every community, by id: `id`, `graph` (sp, rx), `size` (members), `density`,
+    `internal_weight`, `flagged` (members), `risk`, `caption` (id and size)."""
+    return cur.sql("""
+        SELECT community_id AS id, graph, size, density, internal_weight, flagged, risk,
+               community_id || ' (' || size || ')' AS caption
+        FROM community_summary ORDER BY id""")
+
+
+def graph_members(cur) -> duckdb.DuckDBPyRelation:
+    """Community memberships: `community_id`, `key` (node id)."""
+    return cur.sql("SELECT community_id, node_id AS key FROM communities ORDER BY community_id, key")
+
+
+def count(rows: duckdb.DuckDBPyRelation) -> int:
+    """The number of rows of a relation (it runs the relation's query)."""
+    return rows.aggregate("count(*)").fetchall()[0][0]

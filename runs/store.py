@@ -1,79 +1,99 @@
-"""The embedded store: a folder of runs, each with its settings, report and DuckDB results.
+"""The embedded store: a folder of runs, each with its record, results and change report.
 
     STORE/
-      current.json                   the published run (replaced atomically)
-      scan.lock                      held by the running scan (its pid); stale once that process is gone
-      runs/<run_id>/run.json         id, status, stage, source, settings, counts, stage timings, error
-      runs/<run_id>/results.duckdb   nodes, edges, alerts, alert_entities, entity_risk, ...
-      runs/<run_id>/changes.json     what the run changed against the run published before it
+      current.json                   the current run: the one readers are served (replaced atomically)
+      scan.lock                      the scan lock (an OS lock, `fcntl.flock`, held by the scanning process)
+      secret.key                     the store's key for opaque alert ids (0600, made on first use)
+      runs/<run_id>/run.json         id, status, stage, sources, settings, counts, timings, checks, error
+      runs/<run_id>/results.duckdb   the results tables (`runs.results.RESULTS`)
+      runs/<run_id>/changes.json     what the run changed against the run current before it
+      audit/<YYYY-MM-DD>.jsonl       the audit log of reads (`runs.audit`)
+      cases/                         the analysts' cases (`cases`)
 
 A run writes only inside its own folder; its results file appears under its final name only when
 complete (written as `results.duckdb.partial`, then renamed), and `current.json` is replaced only
-after that. So a run that fails, or is killed at any instant, never replaces the last good
-results, and readers (the API, the CLI) only ever open finished, immutable files, read-only.
+after its checks passed. So a run that fails, is held by its checks, or is killed at any instant
+never replaces the last good results, and readers only ever open finished, immutable files,
+read-only. Every JSON file is written to a temporary name, flushed to disk and renamed.
+
+**The scan lock** is `fcntl.flock` on `STORE/scan.lock`, taken by the process that scans (never
+by a pid written in a file): the kernel releases it when that process ends, however it ends, so
+there is no stale lock to detect; it works across containers sharing the store's volume on one
+host (one kernel, whatever the pid namespaces) and across hosts on NFSv4 (the lock lives on the
+server). The file also holds the holder's run id and start time, for messages only. A run whose
+record says `running` while its run does not hold the lock was interrupted (its process died).
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import re
 import secrets
 import shutil
+import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
+from contract.errors import Busy, NoPublishedRun, NotFound, NotReady, Refused
+
+OUTCOME_BYTES = 8192
 RUN_ID = re.compile(r"[0-9]{8}T[0-9]{12}-[0-9a-f]{4}")
-
-
-class StoreError(Exception):
-    """A store problem a user can act on (no such run, nothing published yet)."""
-
-
-class NotFound(StoreError):
-    pass
-
-
-class Busy(StoreError):
-    """Another scan holds the store's lock."""
-
+STATUSES = ("running", "succeeded", "held", "failed", "interrupted")
 
 # One configuration for every read of results: DuckDB refuses two connections to one file with
-# different settings in one process (the API reading while a scan it started compares runs).
-# One thread per query: a server's parallelism comes from concurrent requests.
+# different settings in one process. One thread per query: a server's parallelism comes from
+# concurrent requests.
 READ_CONFIG = {"threads": 1}
 
 
 def open_results(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a finished results file."""
     return duckdb.connect(str(path), read_only=True, config=READ_CONFIG)
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _write_json(path: Path, data: dict):
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
+def write_json(path: Path, data: dict):
+    """Write `data` atomically: a temporary file, flushed to disk, renamed over `path`. On
+    failure (a full disk) the temporary file is removed and the old file is untouched."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(data, indent=2, sort_keys=True, default=str))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _read_json(path: Path) -> dict | None:
+    """The JSON object in `path`, or None when it is absent or damaged (cut by a crash)."""
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")
 
 
 class Run:
-    """A run being written: its record is saved at every stage, so progress can be read."""
+    """A run being written by the process that scans: its record is saved at every change."""
 
     def __init__(self, store: "Store", record: dict):
         self.store, self.record = store, record
@@ -84,7 +104,7 @@ class Run:
         return self.record["run_id"]
 
     def save(self):
-        _write_json(self.dir / "run.json", self.record)
+        write_json(self.dir / "run.json", self.record)
 
     def stage(self, name: str, seconds: float | None = None):
         """Mark `name` as started (seconds None) or finished in `seconds`."""
@@ -94,145 +114,255 @@ class Run:
             self.record["timings"][name] = round(seconds, 3)
         self.save()
 
-    def write_results(self, tables: dict[str, pa.Table], indexes: dict[str, list[str]] | None = None):
-        """Write the result tables, with indexes (table -> column lists) for the API's point lookups."""
-        partial = self.dir / "results.duckdb.partial"
-        partial.unlink(missing_ok=True)
-        con = duckdb.connect(str(partial))
+    def save_json(self, name: str, data: dict):
+        """Write another JSON file of the run (its change report) atomically."""
+        write_json(self.dir / name, data)
+
+    def finish(self, status: str, **fields):
+        """End the run with `status` (succeeded, held or failed) and `fields` (counts, error…).
+        When the record cannot be written (a full disk), a failure is still recorded, in place,
+        in the space `outcome.json` reserved when the run was made."""
+        self.record.update(status=status, finished_at=now(), **fields)
+        if status != "failed":
+            self.record["stage"] = None
         try:
-            for name, table in tables.items():
-                con.register("t", table)
-                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM t')
-                con.unregister("t")
-            for name, columns in (indexes or {}).items():
-                for i, cols in enumerate(columns):
-                    con.execute(f'CREATE INDEX "{name}_{i}" ON "{name}" ({cols})')
-            con.execute("CHECKPOINT")
+            self.save()
+        except OSError as e:
+            if status != "failed":
+                raise
+            self._record_in_place(fields.get("error"), e)
+
+    def _record_in_place(self, error: dict | None, cause: OSError):
+        error = dict(error or {})
+        error["record_error"] = f"the run's record could not be written: {cause.strerror or cause}"
+        text = json.dumps({"status": "failed", "finished_at": self.record["finished_at"], "error": error})
+        data = text.encode()[:OUTCOME_BYTES]
+        if len(text.encode()) > OUTCOME_BYTES:      # cut the message, keep valid JSON
+            error["message"] = error.get("message", "")[:OUTCOME_BYTES // 2] + " …"
+            data = json.dumps({"status": "failed", "finished_at": self.record["finished_at"],
+                               "error": error}).encode()[:OUTCOME_BYTES]
+        fd = os.open(self.dir / "outcome.json", os.O_WRONLY)
+        try:
+            os.pwrite(fd, data.ljust(OUTCOME_BYTES), 0)
+            os.fsync(fd)
         finally:
-            con.close()
-        os.replace(partial, self.dir / "results.duckdb")
+            os.close(fd)
 
-    def write_json(self, name: str, data: dict):
-        _write_json(self.dir / name, data)
 
-    def succeed(self, counts: dict):
-        self.record.update(status="succeeded", finished_at=_now(), stage=None, counts=counts)
-        self.save()
-        self.store.publish(self.id)
+@dataclass(frozen=True)
+class ScanLock:
+    """The store's one-scan-at-a-time lock (see the module docstring)."""
+    path: Path
 
-    def fail(self, error: BaseException):
-        self.record.update(status="failed", finished_at=_now(),
-                           error=f"{type(error).__name__}: {error}".strip())
-        self.save()
+    def acquire(self, run_id: str, wait: float = 1.0) -> int:
+        """Take the lock for `run_id`; returns the open file descriptor that holds it (closing
+        it, or the process ending, releases it). Raises `Busy` if another process holds it after
+        `wait` seconds (readers probing the lock hold it for microseconds)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as e:
+                if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN) or time.monotonic() >= deadline:
+                    os.close(fd)
+                    held = self.holder() or {}
+                    raise Busy(held.get("run_id"), held.get("since")) from None
+                time.sleep(0.02)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"run_id": run_id, "since": now()}).encode(), 0)
+        return fd
+
+    def holder(self) -> dict | None:
+        """{"run_id", "since"} of the scan holding the lock, or None when nobody holds it."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:      # held: the holder wrote who it is
+                return _read_json(self.path) or {"run_id": None, "since": None}
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
 
 
 class Store:
+    """A store folder (see the module docstring). Raises `NotFound`, `NoPublishedRun`,
+    `NotReady` and `Refused` (from `contract.errors`) for what a user can act on."""
+
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.runs_dir = self.root / "runs"
 
-    def new_run(self, source: str, settings: dict, kind: str = "scan") -> Run:
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
+    # --- writing runs ---------------------------------------------------------------------------
+    def new_run(self, sources: list[str], settings: dict, kind: str = "scan") -> Run:
+        """Create a run folder and its record (status `running`), with a fresh id: its UTC start
+        time to the microsecond and a random suffix."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(2)
-        (self.runs_dir / run_id).mkdir()
-        record = {"run_id": run_id, "kind": kind, "status": "running", "source": source,
-                  "settings": settings, "started_at": _now(), "finished_at": None, "stage": None,
-                  "timings": {}, "counts": {}, "error": None, "pid": os.getpid()}
+        (self.runs_dir / run_id).mkdir(mode=0o700)
+        record = {"run_id": run_id, "kind": kind, "status": "running", "sources": list(sources),
+                  "settings": settings, "started_at": now(), "finished_at": None, "stage": None,
+                  "timings": {}, "counts": {}, "error": None, "checks": None, "warnings": [],
+                  "promoted_at": None, "accepted_by": None}
         run = Run(self, record)
         run.save()
+        with open(run.dir / "outcome.json", "wb") as f:      # room for the end, if the disk fills
+            f.write(b" " * OUTCOME_BYTES)
+            f.flush()
+            os.fsync(f.fileno())
         return run
 
-    def publish(self, run_id: str):
-        _write_json(self.root / "current.json", {"run_id": run_id, "published_at": _now()})
+    def open_run(self, run_id: str) -> Run:
+        """The writer's handle of an existing run (the scan process continues a run its parent made)."""
+        record = self._record(run_id)
+        return Run(self, record)
 
-    def current(self) -> str | None:
+    def discard(self, run_id: str):
+        """Remove a run that never started (its scan was refused)."""
+        shutil.rmtree(self.runs_dir / self._checked(run_id), ignore_errors=True)
+
+    def promote(self, run: "Run | str", by: str | None = None):
+        """Make a run (succeeded or held; its writer's handle, or its id) the current run; `by`
+        names who accepted a held run."""
+        run = run if isinstance(run, Run) else self.open_run(run)
+        if run.record["status"] not in ("succeeded", "held"):
+            raise NotReady(run.id, run.record["status"])
+        run.record.update(status="succeeded", promoted_at=now())
+        if by:
+            run.record["accepted_by"] = by
+        run.save()
+        write_json(self.root / "current.json", {"run_id": run.id, "promoted_at": run.record["promoted_at"]})
+
+    def lock(self) -> ScanLock:
+        return ScanLock(self.root / "scan.lock")
+
+    def secret(self) -> bytes:
+        """The store's key for opaque alert ids: 32 random bytes in `secret.key` (0600), made on
+        first use, so ids are stable across runs of one store and meaningless outside it."""
+        path = self.root / "secret.key"
         try:
-            return json.loads((self.root / "current.json").read_text())["run_id"]
-        except FileNotFoundError:
-            return None
+            return bytes.fromhex(path.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            self.root.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_hex(32)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:          # another process made it first
+                return bytes.fromhex(path.read_text().strip())
+            with os.fdopen(fd, "w") as f:
+                f.write(key)
+            return bytes.fromhex(key)
+
+    def clean_leftovers(self, tmp_age: float = 600.0) -> list[str]:
+        """Remove partial results files of runs that are not running (only the lock's holder
+        writes one) and temporary files older than `tmp_age` seconds (a record being written by
+        another process is younger), left by a killed scan or a full disk; returns the names
+        removed. Called by each scan once it holds the lock."""
+        removed = []
+        if not self.runs_dir.is_dir():
+            return removed
+        holder = (self.lock().holder() or {}).get("run_id")
+        old = time.time() - tmp_age
+        for d in [d for d in self.runs_dir.iterdir() if d.is_dir()] + [self.root]:
+            leftovers = [] if d.name == holder else list(d.glob("*.partial")) + list(d.glob("*.partial.wal"))
+            leftovers += [f for f in d.glob(".*.tmp") if _mtime(f) < old]
+            for f in leftovers:
+                f.unlink(missing_ok=True)
+                removed.append(f"{d.name}/{f.name}")
+        return removed
+
+    # --- reading --------------------------------------------------------------------------------
+    def _checked(self, run_id: str) -> str:
+        if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+            raise NotFound("run", str(run_id))
+        return run_id
+
+    def _record(self, run_id: str) -> dict:
+        path = self.runs_dir / self._checked(run_id) / "run.json"
+        if not path.parent.is_dir():
+            raise NotFound("run", run_id)
+        record = _read_json(path)
+        if record is None:      # cut by a crash or a full disk: shown, never blocking the others
+            return {"run_id": run_id, "kind": "scan", "status": "damaged", "sources": [], "settings": {},
+                    "started_at": run_id, "finished_at": None, "stage": None, "timings": {}, "counts": {},
+                    "error": {"type": "DamagedRecord", "message": "the run's record cannot be read"},
+                    "checks": None, "warnings": [], "promoted_at": None, "accepted_by": None}
+        return record
 
     def get_run(self, run_id: str) -> dict:
-        if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
-            raise NotFound(f"no run {run_id!r} in store {self.root}")
-        path = self.runs_dir / run_id / "run.json"
-        if not path.is_file():
-            raise NotFound(f"no run {run_id!r} in store {self.root}")
-        record = json.loads(path.read_text())
-        if record["status"] == "running" and not _pid_alive(record.get("pid")):
-            record["status"] = "interrupted"   # its process died without recording an end
-        record["published"] = record["run_id"] == self.current()
+        """The run's record, with `current` (is it the current run) and `running` runs whose
+        process died shown as `interrupted`."""
+        record = self._record(run_id)
+        if record["status"] == "running" and (self.lock().holder() or {}).get("run_id") != run_id:
+            ended = _read_json(self.runs_dir / run_id / "outcome.json")
+            if ended:                  # its end was recorded in place (the disk was full)
+                record.update(ended)
+            else:                      # its process died without recording an end
+                record["status"] = "interrupted"
+        record["current"] = record["run_id"] == self.current()
         return record
 
     def list_runs(self) -> list[dict]:
+        """Every run's record, newest first."""
         if not self.runs_dir.is_dir():
             return []
-        ids = sorted((p.name for p in self.runs_dir.iterdir() if (p / "run.json").is_file()), reverse=True)
+        ids = sorted((p.name for p in self.runs_dir.iterdir() if RUN_ID.fullmatch(p.name)), reverse=True)
         return [self.get_run(i) for i in ids]
 
+    def current(self) -> str | None:
+        """The current run's id. A damaged `current.json` is recovered from the run records
+        (the run made current last), so it never blocks readers or later scans."""
+        data = _read_json(self.root / "current.json")
+        if data and isinstance(data.get("run_id"), str) and RUN_ID.fullmatch(data["run_id"]) \
+                and (self.runs_dir / data["run_id"] / "results.duckdb").is_file():
+            return data["run_id"]
+        if not (self.root / "current.json").exists():
+            return None
+        best = None
+        for d in (self.runs_dir.iterdir() if self.runs_dir.is_dir() else []):
+            r = _read_json(d / "run.json")
+            if r and r.get("promoted_at") and (d / "results.duckdb").is_file():
+                if best is None or r["promoted_at"] > best[0]:
+                    best = (r["promoted_at"], d.name)
+        return best[1] if best else None
+
     def resolve(self, run_id: str | None) -> str:
-        """The given run if it has results, else the published one."""
+        """The given run if it has results (succeeded or held), else the current one."""
         if run_id is None:
             run_id = self.current()
             if run_id is None:
-                raise NotFound(f"no published run in store {self.root}: run `fraudnet scan` first")
+                raise NoPublishedRun()
         record = self.get_run(run_id)
-        if record["status"] != "succeeded":
-            raise NotFound(f"run {run_id} has no results (status {record['status']})")
+        if record["status"] not in ("succeeded", "held") or not self.results_path(run_id).is_file():
+            raise NotReady(run_id, record["status"])
         return run_id
 
-    def connect(self, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
-        """A read-only connection to a finished run's results (the published run by default)."""
-        return open_results(self.runs_dir / self.resolve(run_id) / "results.duckdb")
+    def results_path(self, run_id: str) -> Path:
+        return self.runs_dir / self._checked(run_id) / "results.duckdb"
 
-    def lock(self, owner: str = "scan") -> "ScanLock":
-        """The store's one-scan-at-a-time lock (a context manager); raises `Busy` if held."""
-        return ScanLock(self.root / "scan.lock", owner)
+    def connect(self, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to a finished run's results (the current run by default)."""
+        return open_results(self.results_path(self.resolve(run_id)))
 
     def changes(self, run_id: str | None = None) -> dict:
-        """The change report of a finished run (the published one by default)."""
+        """The change report of a finished run (the current one by default)."""
         run_id = self.resolve(run_id)
-        path = self.runs_dir / run_id / "changes.json"
-        if not path.is_file():
-            raise NotFound(f"run {run_id} has no change report")
-        return {"run_id": run_id, **json.loads(path.read_text())}
+        data = _read_json(self.runs_dir / run_id / "changes.json")
+        if data is None:
+            raise NotReady(run_id, self.get_run(run_id)["status"], "change report")
+        return {"run_id": run_id, **data}
 
     def remove_run(self, run_id: str):
+        """Delete a finished run; never the current one nor a running one."""
         if run_id == self.current():
-            raise StoreError(f"run {run_id} is published and cannot be removed")
+            raise Refused(f"run {run_id} is the current run and cannot be removed")
+        if self.get_run(run_id)["status"] == "running":
+            raise Refused(f"run {run_id} is running and cannot be removed")
         shutil.rmtree(self.runs_dir / run_id)
-
-
-class ScanLock:
-    """A lock file created atomically (O_EXCL) holding the owner's pid. A lock whose process is
-    gone (a scan killed mid-way) is stale: it is detected, removed and taken."""
-
-    def __init__(self, path: Path, owner: str):
-        self.path, self.owner = path, owner
-
-    def holder(self) -> dict | None:
-        try:
-            return json.loads(self.path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-
-    def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                held = self.holder()
-                if held and _pid_alive(held.get("pid")):
-                    raise Busy(f"a scan is already running in store {self.path.parent} "
-                               f"(pid {held['pid']}, {held.get('owner')}, since {held.get('since')})")
-                self.path.unlink(missing_ok=True)     # stale: its process died
-                continue
-            with os.fdopen(fd, "w") as f:
-                json.dump({"pid": os.getpid(), "owner": self.owner, "since": _now()}, f)
-            return self
-        raise Busy(f"could not take the scan lock of store {self.path.parent}")
-
-    def __exit__(self, *exc):
-        held = self.holder()
-        if held and held.get("pid") == os.getpid():
-            self.path.unlink(missing_ok=True)

@@ -1,41 +1,37 @@
 """Scheduled network scans: a validated schedule file, APScheduler triggers, one job = one scan.
 
 Each job scans the newest dataset folder matching its `source` (a folder, or a glob of dated
-folders), in a subprocess (`fraudnet scan`) so that a time limit can stop it; retries a failure
-a bounded number of times (not bad input, which would fail again); then applies the store's
-retention and POSTs the run's change report to the job's webhook. Two scans never run on one
-store at once: the store's lock refuses the second (logged as refused), and APScheduler runs at
-most one instance of a job.
+folders) the way every face starts a scan (`runs.launch`: a child process with the job's time
+limit, the run id chosen here, so an outcome always names its own run); retries a failure or a
+timeout a bounded number of times (not bad input, which would fail again, nor a refused
+overlap or a run held by its checks); then, for a current run, applies the store's retention,
+syncs Neo4j if asked and POSTs the change report to the job's webhook. A run held by its checks
+is reported to the webhook as held. Two scans never run on one store at once: the store's lock
+refuses the second (logged as refused), and APScheduler runs at most one instance of a job.
 """
 from __future__ import annotations
 
 import glob
-import json
 import logging
-import os
-import subprocess
-import sys
-import tempfile
 import time
 import tomllib
-import urllib.error
-import urllib.request
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from graph.settings import ScanSettings
-
+from config import Neo4jSettings
+from contract.errors import Busy, NotFound, SettingsError
+from publish.webhook import body, check_url, notify, where
+from runs.launch import outcome, run as run_scan
+from runs.settings import RunSettings, settings_problems
 from runs.store import Store
 
 log = logging.getLogger("fraudnet.schedule")
 
-EXIT_BAD_INPUT, EXIT_BUSY = 2, 3
 
-
-class ScheduleError(Exception):
-    """The schedule file is unusable; the message lists every problem."""
+class ScheduleError(SettingsError):
+    """The schedule file is unusable; `problems` lists every problem."""
 
 
 class Job(BaseModel):
@@ -47,9 +43,8 @@ class Job(BaseModel):
     timeout_seconds: float = Field(3600, gt=0, description="a scan running longer is stopped")
     retries: int = Field(1, ge=0, le=10, description="new attempts after a failed scan (not after bad input)")
     retry_delay_seconds: float = Field(60, ge=0)
-    window_days: int | None = Field(None, ge=1, description="scan only the claims of the last N days")
-    settings: dict = Field(default_factory=dict, description="scan settings, as in --settings")
-    webhook: str | None = Field(None, pattern=r"^https?://", description="POST the change report here")
+    settings: RunSettings = Field(default_factory=RunSettings, description="run settings, as in --settings")
+    webhook: str | None = Field(None, description="POST the change report here (https://, or http:// on loopback)")
     webhook_timeout_seconds: float = Field(10, gt=0)
     neo4j: bool = Field(False, description="sync the new run to Neo4j (server from the NEO4J_* environment)")
 
@@ -61,12 +56,24 @@ class Job(BaseModel):
             CronTrigger.from_crontab(v, timezone="UTC")
         return v
 
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, v):
+        return None if v is None else check_url(v)
+
     @model_validator(mode="after")
     def _one_trigger(self):
         if (self.cron is None) == (self.interval_seconds is None):
             raise ValueError("give exactly one of cron or interval_seconds")
-        ScanSettings.model_validate(self.settings)
         return self
+
+    def describe(self) -> str:
+        trigger = self.cron or f"every {self.interval_seconds:g} s"
+        extra = [f"window {self.settings.window_days} days"] if self.settings.window_days else []
+        extra += [f"webhook {where(self.webhook)}"] if self.webhook else []
+        extra += ["neo4j"] if self.neo4j else []
+        return (f"{self.name}: {trigger}, source {self.source}, timeout {self.timeout_seconds:g} s, "
+                f"{self.retries} retr{'y' if self.retries == 1 else 'ies'}" + "".join(f", {e}" for e in extra))
 
 
 class Schedule(BaseModel):
@@ -74,100 +81,96 @@ class Schedule(BaseModel):
     store: str = "fraudnet-store"
     keep_runs: int = Field(30, ge=1, description="runs kept in the store; older ones are removed")
     jobs: list[Job] = Field(min_length=1)
+    # the Neo4j server of the jobs that sync, from the environment, validated when the file loads
+    _neo4j: Neo4jSettings | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _unique(self):
         names = [j.name for j in self.jobs]
         if len(set(names)) != len(names):
             raise ValueError(f"job names must be unique: {names}")
-        publishing = [j.name for j in self.jobs if j.neo4j]
-        if publishing and not os.environ.get("NEO4J_URI"):
-            raise ValueError(f"job(s) {', '.join(publishing)} publish to Neo4j: set NEO4J_URI, NEO4J_USER, "
-                             "NEO4J_PASSWORD and NEO4J_DATABASE in the scheduler's environment")
+        syncing = [j.name for j in self.jobs if j.neo4j]
+        if syncing:
+            try:
+                self._neo4j = Neo4jSettings.load()
+            except SettingsError as e:
+                raise ValueError(f"job(s) {', '.join(syncing)} sync to Neo4j: set NEO4J_URI, NEO4J_USER, "
+                                 "NEO4J_PASSWORD and NEO4J_DATABASE in the scheduler's environment ("
+                                 + "; ".join(e.problems) + ")") from None
         return self
+
+    @property
+    def neo4j(self) -> Neo4jSettings | None:
+        """The Neo4j settings of the jobs that sync (None if no job does)."""
+        return self._neo4j
 
     def job(self, name: str) -> Job:
         for j in self.jobs:
             if j.name == name:
                 return j
-        raise ScheduleError(f"no job {name!r} (jobs: {', '.join(j.name for j in self.jobs)})")
+        raise NotFound("job", name, f"(jobs: {', '.join(j.name for j in self.jobs)})")
 
 
 def load_schedule(path: str | Path) -> Schedule:
+    """The schedule file, validated, its relative paths made absolute against the file's own
+    folder (whatever the current folder). Raises `ScheduleError` with every problem at once."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise ScheduleError(f"{path}: no such file")
+        raise ScheduleError(str(path), ["no such file"]) from None
     except tomllib.TOMLDecodeError as e:
-        raise ScheduleError(f"{path}: not valid TOML: {e}")
+        raise ScheduleError(str(path), [f"not valid TOML: {e}"]) from None
     try:
         schedule = Schedule.model_validate(data)
     except ValidationError as e:
-        raise ScheduleError(f"{path}: {e.error_count()} problem(s):\n" + "\n".join(
-            f"  - {'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()))
-    base = path.parent   # relative paths in the file are relative to it
+        raise ScheduleError(str(path), settings_problems(e)) from None
+    base = path.resolve().parent
     return schedule.model_copy(update={"store": str(base / schedule.store), "jobs": [
         j.model_copy(update={"source": str(base / j.source)}) for j in schedule.jobs]})
 
 
 def resolve_source(pattern: str) -> Path:
+    """The last dataset folder (by name) matching `pattern`. Raises `NotFound`."""
     matches = sorted(p for p in glob.glob(pattern) if Path(p).is_dir())
     if not matches:
-        raise ScheduleError(f"no dataset folder matches {pattern!r}")
+        raise NotFound("dataset folder matching", pattern)
     return Path(matches[-1])
 
 
-def run_job(schedule: Schedule, job: Job, today: date | None = None) -> dict:
-    """Run one job now; returns {"status": succeeded|failed|refused|bad_input|timeout, ...}."""
+def run_job(schedule: Schedule, job: Job) -> dict:
+    """Run one job now; returns its outcome: {"status": succeeded|held|failed|timeout|bad_input|
+    refused, "run_id" (absent when refused), "job", "source", "attempt", …}."""
     source = resolve_source(job.source)
-    settings = dict(job.settings)
-    if job.window_days:
-        end = today or datetime.now(timezone.utc).date()
-        settings.update(start=str(end - timedelta(days=job.window_days)), end=str(end))
-    outcome: dict = {}
+    store = Store(schedule.store)
+    result: dict = {}
     for attempt in range(job.retries + 1):
-        outcome = _scan_once(schedule.store, source, settings, job.timeout_seconds)
-        outcome.update(job=job.name, source=str(source), attempt=attempt + 1)
-        log.info("job %s: %s (attempt %d, %s)", job.name, outcome["status"], attempt + 1, outcome.get("run_id", "-"))
-        if outcome["status"] in ("succeeded", "refused", "bad_input") or attempt == job.retries:
+        try:
+            record = run_scan(store, [str(source)], job.settings, timeout=job.timeout_seconds)
+            result = {"status": outcome(record), "run_id": record["run_id"]}
+            if record.get("error"):
+                result["error"] = record["error"]["message"][:2000]
+            if record["status"] == "held":
+                result["checks_failed"] = record["checks"]["failed"]
+        except Busy as e:
+            result = {"status": "refused", "error": str(e)}
+        result.update(job=job.name, source=str(source), attempt=attempt + 1)
+        log.info("job %s: %s (attempt %d, run %s)", job.name, result["status"], attempt + 1, result.get("run_id", "-"))
+        if result["status"] not in ("failed", "timeout", "interrupted") or attempt == job.retries:
             break
         time.sleep(job.retry_delay_seconds)
-    if outcome["status"] == "succeeded":
-        store = Store(schedule.store)
-        outcome["removed_runs"] = apply_retention(store, schedule.keep_runs)
+    if result["status"] == "succeeded":
+        result["removed_runs"] = apply_retention(store, schedule.keep_runs)
         if job.neo4j:
-            outcome["neo4j"] = publish_neo4j(store, outcome["run_id"])
-        if job.webhook:
-            outcome["webhook"] = notify(job.webhook, store.changes(outcome["run_id"]), job.webhook_timeout_seconds)
-    return outcome
-
-
-def _scan_once(store: str, source: Path, settings: dict, timeout: float) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(settings, f)
-    cmd = [sys.executable, "-m", "cli.main", "scan", str(source), "--store", store, "--settings", f.name]
-    before = {r["run_id"] for r in Store(store).list_runs()}
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              cwd=Path(__file__).resolve().parent.parent)
-    except subprocess.TimeoutExpired:
-        return {"status": "timeout", "error": f"stopped after {timeout:g} s", **_new_run(store, before)}
-    finally:
-        Path(f.name).unlink(missing_ok=True)
-    if done.returncode == 0:
-        return {"status": "succeeded", **_new_run(store, before)}
-    status = {EXIT_BAD_INPUT: "bad_input", EXIT_BUSY: "refused"}.get(done.returncode, "failed")
-    return {"status": status, "error": done.stderr.strip()[-2000:], **_new_run(store, before)}
-
-
-def _new_run(store: str, before: set) -> dict:
-    new = [r["run_id"] for r in Store(store).list_runs() if r["run_id"] not in before]
-    return {"run_id": new[0]} if new else {}
+            result["neo4j"] = publish_neo4j(store, result["run_id"], schedule.neo4j)
+    if job.webhook and result["status"] in ("succeeded", "held"):
+        report = store.changes(result["run_id"])
+        result["webhook"] = notify(job.webhook, body(report, result["status"]), job.webhook_timeout_seconds)
+    return result
 
 
 def apply_retention(store: Store, keep: int) -> list[str]:
-    """Remove the oldest finished runs beyond `keep`; never the published one or a running one."""
+    """Remove the oldest finished runs beyond `keep`; never the current one or a running one."""
     current = store.current()
     finished = [r for r in store.list_runs() if r["status"] != "running"]
     removed = []
@@ -178,29 +181,18 @@ def apply_retention(store: Store, keep: int) -> list[str]:
     return removed
 
 
-def publish_neo4j(store: Store, run_id: str) -> dict:
-    """Sync the run to Neo4j; a failed sync fails the publication (said in the outcome and the
-    log), never the scan, and the next sync of the run resumes where this one stopped."""
-    from publish.neo4j import Neo4jSettings, sync
+def publish_neo4j(store: Store, run_id: str, settings: Neo4jSettings) -> dict:
+    """Sync the run to the Neo4j of `settings`; a failed sync fails the publication (said in the
+    outcome and the log, the server named by its URI without credentials), never the scan, and the
+    next sync of the run resumes where this one stopped."""
+    from publish.neo4j import sync
     try:
-        report = sync(store, Neo4jSettings.from_env(), run_id)
-    except Exception as e:
-        log.warning("neo4j sync of run %s failed: %s", run_id, type(e).__name__)
+        report = sync(store, settings, run_id)
+    except Exception as e:    # any failure of the target: reported in the outcome, the scan stands
+        log.warning("neo4j sync of run %s to %s failed: %s", run_id, settings.shown_uri, type(e).__name__)
         return {"status": "failed", "error": f"{type(e).__name__}: {e}"[:500]}
     return {"status": "synced", **{k: report[k] for k in ("nodes", "relationships", "seconds")},
             "stale_deleted": report["stale_deleted"]}
-
-
-def notify(url: str, report: dict, timeout: float) -> str:
-    """POST the change report; a dead webhook fails the notification, never the scan."""
-    body = json.dumps(report, default=str).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as r:
-            return f"delivered ({r.status})"
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        log.warning("webhook %s failed: %s", url, e)
-        return f"failed: {e}"
 
 
 def run_scheduler(schedule: Schedule, stop_after: float | None = None):
@@ -224,5 +216,5 @@ def run_scheduler(schedule: Schedule, stop_after: float | None = None):
 def _guarded(schedule: Schedule, job: Job):
     try:
         run_job(schedule, job)
-    except ScheduleError as e:
+    except NotFound as e:
         log.error("job %s: %s", job.name, e)

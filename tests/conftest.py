@@ -7,6 +7,7 @@ from contract.tables import TABLES, empty_table
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+CASES = REPO.parent / "shared" / "cases"        # field cases: inputs as users really have them
 
 
 def write_table(folder: Path, name: str, rows: list[dict], header: list[str] | None = None):
@@ -55,3 +56,25 @@ def region(tmp_path_factory):
 def read_csv(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="session")
+def neo4j_server():
+    """One real Neo4j 5 server for the whole session (tests/neo4j_server.py: started on free
+    loopback ports, stopped by its pid at the end, also when tests fail), or the one
+    NEO4J_TEST_URI names. Its Browser loads, on connecting, the fraudnet style and guide from
+    `fraudnet serve` at `guide_url` (which the Browser tests start there)."""
+    from queries.browser import browser_settings
+    from tests.neo4j_server import free_port, neo4j_server as start
+    guide_url = f"http://127.0.0.1:{free_port()}"
+    with start(browser_settings(guide_url)) as server:
+        server.guide_url = guide_url
+        yield server
+
+
+def empty_neo4j(settings):
+    """Delete everything in the (scratch) database, in batches (Community Edition has one user
+    database: nothing to drop and recreate)."""
+    from publish.neo4j import driver
+    with driver(settings) as d, d.session(database=settings.database) as s:
+        s.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import KeyError_, load_keys, parse_keys
+from api.auth import KeyConfigError, load_keys, parse_keys
 from api.logs import MaskPatients, log_config
 from runs.store import Store
 
@@ -48,7 +48,7 @@ def test_health_and_ready_need_no_key(client, tmp_path):
     assert ready["status"] == "ready" and ready["run_id"]
     with TestClient(create_app(Store(tmp_path / "empty"), parse_keys(KEYS, "test"))) as empty:
         r = empty.get("/api/v1/ready")
-        assert (r.status_code, r.json()) == (503, {"status": "no published run", "run_id": None})
+        assert (r.status_code, r.json()) == (503, {"status": "no current run", "run_id": None})
 
 
 def test_authentication_and_roles(client):
@@ -61,34 +61,44 @@ def test_authentication_and_roles(client):
     assert (r.status_code, r.json()) == (403, {"detail": "this needs the admin role; key 'alice' has role 'analyst'"})
 
 
-def test_keys_come_only_from_the_environment_and_are_checked():
-    with pytest.raises(KeyError_, match="^no API keys: set FRAUDNET_API_KEYS=name:role:key"):
-        load_keys({})
-    with pytest.raises(KeyError_, match=r"^FRAUDNET_API_KEYS: entry 1 \(bob\) has a placeholder or a key shorter than 16"):
-        load_keys({"FRAUDNET_API_KEYS": "bob:analyst:changeme"})
-    with pytest.raises(KeyError_, match=r"^FRAUDNET_API_KEYS: entry 1 \(bob\) has role 'root', expected one of"):
-        load_keys({"FRAUDNET_API_KEYS": "bob:root:0123456789abcdefgh"})
-    ring = load_keys({"FRAUDNET_API_KEYS": KEYS})
+def test_keys_come_only_from_the_environment_and_are_checked(monkeypatch):
+    from config import Environment
+    for name in ("FRAUDNET_API_KEYS", "FRAUDNET_API_KEYS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(KeyConfigError, match="no API keys: set FRAUDNET_API_KEYS=name:role:key"):
+        load_keys(Environment())
+    for keys, problem in (
+            ("bob:analyst:changeme", r"^FRAUDNET_API_KEYS: entry 1 \(bob\) has a placeholder or a key shorter than 16"),
+            ("bob:root:0123456789abcdefgh", r"^FRAUDNET_API_KEYS: entry 1 \(bob\) has role 'root', expected one of"),
+            (f"a:analyst:{ADMIN},b:admin:{ADMIN}", r"^FRAUDNET_API_KEYS: entry 2 \(b\) has the same key as another")):
+        monkeypatch.setenv("FRAUDNET_API_KEYS", keys)
+        with pytest.raises(KeyConfigError, match=problem):
+            load_keys(Environment())
+    monkeypatch.setenv("FRAUDNET_API_KEYS", KEYS)
+    env = Environment()
+    ring = load_keys(env)
     assert ring.check(ADMIN).role == "admin" and ring.check("nope") is None
-    assert ADMIN not in repr(ring.__dict__)      # held hashed
+    assert ADMIN not in repr(ring.__dict__) and ADMIN not in repr(env)      # held hashed; a secret in the environment
 
 
 def test_runs(client, store):
     runs = get(client, "/api/v1/runs")
     assert runs["count"] == len(store.list_runs()) and runs["data"][0]["status"] == "succeeded"
     one = get(client, f"/api/v1/runs/{runs['data'][0]['run_id']}")
-    assert set(one["timings"]) == {"load", "build", "detect", "score", "publish"}
-    assert one["settings"]["double_billing"]["fdr"] == 0.01
-    assert get(client, "/api/v1/runs/20990101T000000000000-abcd", status=404)["detail"].startswith(
-        "no run '20990101T000000000000-abcd' in store")
-    assert get(client, "/api/v1/runs/a..b", status=404)["detail"].startswith("no run 'a..b'")
+    assert set(one["timings"]) == {"load", "build", "detect", "score", "write", "check", "promote"}
+    assert one["settings"]["double_billing"]["fdr"] == 0.01 and one["checks"]["passed"]
+    assert one["sources"] == ["data"]            # relative to the data root: no server path
+    assert get(client, "/api/v1/runs/20990101T000000000000-abcd", status=404) == {
+        "detail": "no run '20990101T000000000000-abcd'"}
+    assert get(client, "/api/v1/runs/a..b", status=404) == {"detail": "no run 'a..b'"}
 
 
 def test_alert_lists_filter_sort_and_paginate(client):
     everything = get(client, "/api/v1/alerts?limit=500")
     assert everything["count"] == len(everything["data"]) > 6
+    order = [(a["rank"], a["pattern"], a["alert_id"]) for a in everything["data"]]
+    assert order == sorted(order)                 # the one order of alerts: rank within the pattern
     scores = [a["score"] for a in everything["data"]]
-    assert scores == sorted(scores, reverse=True)
     db = get(client, "/api/v1/alerts?pattern=double_billing&limit=500")
     assert db["count"] == sum(a["pattern"] == "double_billing" for a in everything["data"])
     assert {a["pattern"] for a in db["data"]} == {"double_billing"}
@@ -96,6 +106,7 @@ def test_alert_lists_filter_sort_and_paginate(client):
     assert [a["alert_id"] for a in page["data"]] == [a["alert_id"] for a in db["data"][1:3]]
     asc = get(client, "/api/v1/alerts?sort=score&limit=3")
     assert [a["score"] for a in asc["data"]] == sorted(scores)[:3]
+    assert [a["score"] for a in db["data"]] == sorted((a["score"] for a in db["data"]), reverse=True)
     top = db["data"][0]
     high = get(client, f"/api/v1/alerts?min_score={top['score']}")
     assert all(a["score"] >= top["score"] for a in high["data"]) and high["count"] >= 1
@@ -120,7 +131,7 @@ def test_a_double_billing_alert_carries_its_path_and_both_claims(client, region)
     assert claims[path["hospital_claim_id"]]["centre_id"] == centre
     assert claims[path["private_claim_id"]]["centre_id"] == ""
     assert {"entity_type": "provider", "entity_id": provider, "role": "biller"} in alert["entities"]
-    assert get(client, "/api/v1/alerts/nope", status=404)["detail"].startswith("no alert 'nope' in run ")
+    assert get(client, "/api/v1/alerts/nope", status=404) == {"detail": "no alert 'nope'"}
 
 
 def _claims(region, ids):
@@ -137,7 +148,7 @@ def test_entity_with_risk_alerts_community_and_centrality(client):
     assert e["risk"]["score"] > 0 and top["alert_id"] in e["risk"]["reasons"]
     assert [a["alert_id"] for a in e["alerts"] if a["pattern"] == "peer_outlier"] == [top["alert_id"]]
     assert e["communities"] and e["centrality"]["degree"] >= 1
-    assert get(client, "/api/v1/entities/provider/nobody", status=404) == {"detail": "no provider 'nobody' in this run"}
+    assert get(client, "/api/v1/entities/provider/nobody", status=404) == {"detail": "no provider 'nobody'"}
     assert get(client, "/api/v1/entities/wizard/x", status=422)["detail"].startswith("path parameter 'entity_type'")
 
 
@@ -174,15 +185,15 @@ def test_communities_ranked_by_risk(client):
     one = get(client, f"/api/v1/communities/{cs['data'][0]['community_id']}")
     assert len(one["members"]) == one["size"] and one["flagged"] > 0 and one["alerts"]
     assert get(client, "/api/v1/communities?graph=rx")["data"][0]["graph"] == "rx"
-    assert get(client, "/api/v1/communities/zz-0001", status=404) == {"detail": "no community 'zz-0001' in this run"}
+    assert get(client, "/api/v1/communities/zz-0001", status=404) == {"detail": "no community 'zz-0001'"}
 
 
 def test_changes_and_exports(client, store):
-    ch = get(client, "/api/v1/runs/latest/changes")
+    ch = get(client, "/api/v1/runs/current/changes")
     assert ch["previous_run"] is None and len(ch["new"]) == get(client, "/api/v1/alerts")["count"]
-    csv = get(client, "/api/v1/runs/latest/export/alerts.csv")
-    assert csv.splitlines()[0] == "alert_id,pattern,score,summary,evidence"
-    assert get(client, "/api/v1/runs/latest/export/secrets.csv", status=422)["detail"].startswith("path parameter 'name'")
+    csv = get(client, "/api/v1/runs/current/export/alerts.csv")
+    assert csv.splitlines()[0] == "alert_id,pattern,score,summary,rank,excess_euros,surprise_bits,evidence"
+    assert get(client, "/api/v1/runs/current/export/secrets.csv", status=422)["detail"].startswith("path parameter 'name'")
 
 
 def test_every_read_is_audited_and_only_admins_read_the_audit_log(client):
@@ -197,22 +208,27 @@ def test_post_runs_starts_a_scan_one_at_a_time(client, store, region):
     r = client.post("/api/v1/runs", json={"source": "data"}, headers={"X-API-Key": ADMIN})
     assert r.status_code == 202 and r.json()["status"] == "running"
     run_id = r.json()["run_id"]
-    for _ in range(600):      # a run records `succeeded`, then is published: wait for both
+    for _ in range(600):      # a run records `succeeded`, then becomes current: wait for both
         state = get(client, f"/api/v1/runs/{run_id}")
-        if state["status"] not in ("running", "succeeded") or state["published"]:
+        if state["status"] not in ("running", "succeeded") or state["current"]:
             break
         time.sleep(0.1)
-    assert state["status"] == "succeeded" and state["published"]
-    with store.lock("test"):         # another scan holds the store: refused
+    assert state["status"] == "succeeded" and state["current"]
+    fd = store.lock().acquire("20990101T000000000000-abcd")     # another scan holds the store: refused
+    try:
         r = client.post("/api/v1/runs", json={"source": "data"}, headers={"X-API-Key": ADMIN})
-        assert r.status_code == 409
-        assert r.json()["detail"].startswith(f"a scan is already running in store {store.root} (pid ")
+        assert (r.status_code, r.json()) == (409, {"detail": "a scan is already running (run 20990101T000000000000-abcd)"})
+    finally:
+        import os
+        os.close(fd)
+    r = client.post(f"/api/v1/runs/{run_id}/accept", headers={"X-API-Key": ADMIN})
+    assert (r.status_code, r.json()) == (409, {"detail": f"run {run_id} has no held results to accept (status succeeded)"})
     for body, detail in (({"source": "../.."}, "source '../..' is outside the data root"),
                          ({"source": "nowhere"}, "no dataset folder 'nowhere' under the data root")):
         r = client.post("/api/v1/runs", json=body, headers={"X-API-Key": ADMIN})
         assert r.json() == {"detail": detail}
     r = client.post("/api/v1/runs", json={"source": "data", "settings": {"seed": "x"}}, headers={"X-API-Key": ADMIN})
-    assert r.status_code == 422 and r.json()["detail"].startswith("invalid settings: seed:")
+    assert r.status_code == 422 and r.json()["detail"].startswith("body parameter 'settings.seed': ")
 
 
 def test_access_log_masks_patient_identifiers():
@@ -230,7 +246,13 @@ def test_openapi_documents_every_endpoint(client):
     assert {"/api/v1/health", "/api/v1/ready", "/api/v1/runs", "/api/v1/runs/{run_id}", "/api/v1/runs/{run_id}/changes",
             "/api/v1/runs/{run_id}/export/{name}", "/api/v1/alerts", "/api/v1/alerts/{alert_id}",
             "/api/v1/entities/{entity_type}/{entity_id}", "/api/v1/entities/{entity_type}/{entity_id}/neighbourhood",
-            "/api/v1/paths", "/api/v1/communities", "/api/v1/communities/{community_id}", "/api/v1/audit"} == set(spec["paths"])
+            "/api/v1/paths", "/api/v1/communities", "/api/v1/communities/{community_id}", "/api/v1/audit",
+            "/api/v1/runs/{run_id}/accept",
+            # the Neo4j Browser's style, guide and favourites (public, no data: README, the tour)
+            "/neo4j/fraudnet.grass", "/neo4j/guide.html", "/neo4j/favourites.zip"} == set(spec["paths"])
+    documented = {(path, method): set(op["responses"]) for path, ops in spec["paths"].items() for method, op in ops.items()}
+    assert "409" not in documented[("/api/v1/runs/{run_id}", "get")] and "404" in documented[("/api/v1/runs/{run_id}", "get")]
+    assert "409" in documented[("/api/v1/runs", "post")] and "403" in documented[("/api/v1/runs", "post")]
     assert json.dumps(spec["components"]["securitySchemes"]) == json.dumps(
         {"APIKeyHeader": {"type": "apiKey", "description": "an API key from FRAUDNET_API_KEYS", "in": "header",
                           "name": "X-API-Key"}})

@@ -8,6 +8,7 @@ import shutil
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.app import create_app
 from api.auth import parse_keys
@@ -26,12 +27,15 @@ def api_schema(region, tmp_path_factory):
 
 def test_api_conforms_to_its_openapi_schema(api_schema):
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 15
+    assert len(operations) == 16 + 3      # the API's, and the Neo4j Browser's style, guide and favourites
     for operation in operations:
         @given(case=operation.as_strategy())
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case):
-            case.call_and_validate(headers={"X-API-Key": ADMIN})
+            # POST /runs validates a rule no JSON schema states (settings' start not after their end),
+            # so schema-valid bodies may be refused there with 422, as documented
+            skip = [positive_data_acceptance] if operation.path == "/api/v1/runs" and operation.method == "post" else []
+            case.call_and_validate(headers={"X-API-Key": ADMIN}, excluded_checks=skip)
         try:
             check()
         except Exception as e:

@@ -22,6 +22,7 @@ def finess():
     return read_finess([FINESS], {**CATEGORIES, "603": "other"})
 
 
+@pytest.mark.slow
 def test_the_national_extract_reproduces_the_register_counts(finess):
     c, p, le = finess["centres"], finess["providers"], finess["legal_entities"]
     pharmacies = p.filter(pc.equal(p["kind"], "pharmacy"))
@@ -44,6 +45,7 @@ def test_the_national_extract_reproduces_the_register_counts(finess):
     assert finess["identifiers"].num_rows > 95_333                    # an address for each, phones for many
 
 
+@pytest.mark.slow
 def test_it_streams_in_bounded_memory():
     # VmHWM is this process's own peak (ru_maxrss would carry over the forking parent's)
     code = ("import re, sys; sys.path.insert(0, '.'); from loaders.fhir import read_finess; "

@@ -1,6 +1,9 @@
 """The Cypher catalog and the Browser style, read as files, and the Neo4j CLI without a server
 (no Bolt server needed: these run under `-m "not neo4j"` too)."""
+import html
+import io
 import re
+import zipfile
 import subprocess
 import sys
 
@@ -14,7 +17,7 @@ def test_without_a_server_the_cli_says_what_to_set(tmp_path):
     assert out.returncode == 2 and "NEO4J_URI" in out.stderr
     out = subprocess.run([sys.executable, "-m", "cli.main", "neo4j", "sync", "--store", str(tmp_path)],
                          env={"PATH": "", "NEO4J_URI": "bolt://127.0.0.1:1"}, capture_output=True, text=True)
-    assert out.returncode == 1 and "published run" in out.stderr
+    assert out.returncode == 1 and "no current run in store" in out.stderr
 
 
 def test_the_catalog_reads_as_browser_favourites():
@@ -52,3 +55,57 @@ def test_the_browser_style_covers_every_label_and_sizes_by_risk():
     # captions name things by properties the sync writes
     assert all(v.get("caption", "{caption}").strip('"') in ("{caption}", "{id}", "<type>", "{n}", "{amount}", "{role}", "{kind}")
                for v in rules.values())
+
+
+def guide_slides() -> list[list[str]]:
+    """The guide's slides, each as the texts of its runnable blocks (as the Browser reads them)."""
+    from queries.browser import guide_html
+    return [[html.unescape(b) for b in re.findall(r'<pre class="code runnable">(.*?)</pre>', slide, re.S)]
+            for slide in re.findall(r"<slide\b.*?>(.*?)</slide>", guide_html(), re.S)]
+
+
+def test_the_guide_has_a_runnable_slide_per_question_with_the_catalogs_own_text():
+    from queries import body, parameters
+    slides = guide_slides()
+    assert slides[0] == []                       # what the labels and properties mean
+    used = set()
+    for blocks in slides[1:]:
+        assert blocks and blocks[0].startswith(":param [{")
+        wanted, example = re.fullmatch(r":param \[\{([\w, ]+)\}\] => \{ (.*) \}", blocks[0]).groups()
+        statements = [n for n in names() if cypher(n).strip() in blocks[1:]]
+        assert len(statements) == len(set(blocks[1:])), blocks[1:]     # every other block: a catalog file verbatim
+        used |= set(statements)
+        # the example sets exactly the parameters the slide's statements use, with the catalog's query
+        assert sorted(wanted.split(", ")) == sorted({p for s in statements for p in parameters(s)})
+        assert any(example == " ".join(body(n).split()) for n in names() if n.startswith("guide_example_"))
+        assert not re.search(r"\$\w+", example)
+    assert used >= {"saved_top_alerts", "saved_provider_double_billing_paths", "saved_pharmacy_prescriber_network",
+                    "saved_doctor_shopping", "saved_dense_block", "saved_peer_outliers", "saved_legal_entity_group",
+                    "saved_community_members", "saved_shortest_path", "gds_project_neighbourhood",
+                    "gds_leiden_stream", "gds_pagerank_stream", "gds_drop_graph"}
+    assert len(slides) == 11
+
+
+def test_the_guide_style_and_favourites_are_served_without_a_key_to_any_origin(tmp_path):
+    from fastapi.testclient import TestClient
+    from api.app import create_app
+    from api.auth import parse_keys
+    from queries.browser import favourites, guide_html
+    from runs.store import Store
+    app = create_app(Store(tmp_path / "store"), parse_keys("a:analyst:" + "k" * 24, "test"))
+    with TestClient(app) as client:
+        for path, kind in (("/neo4j/guide.html", "text/html"), ("/neo4j/fraudnet.grass", "text/plain"),
+                           ("/neo4j/favourites.zip", "application/zip")):
+            got = client.get(path, headers={"Origin": "http://localhost:7474", "pragma": "no-cache"})
+            assert got.status_code == 200 and got.headers["content-type"].startswith(kind), path
+            assert got.headers["access-control-allow-origin"] == "*"
+            # the Browser's fetch sends pragma and cache-control: a preflight first
+            pre = client.options(path, headers={"Origin": "http://localhost:7474", "Access-Control-Request-Method": "GET",
+                                                "Access-Control-Request-Headers": "pragma,cache-control"})
+            assert pre.status_code == 204 and "pragma" in pre.headers["access-control-allow-headers"]
+        assert client.get("/neo4j/guide.html").text == guide_html()
+        assert client.get("/neo4j/fraudnet.grass").text == (HERE / "fraudnet.grass").read_text()
+        with zipfile.ZipFile(io.BytesIO(client.get("/neo4j/favourites.zip").content)) as z:
+            assert {n: z.read(n).decode() for n in z.namelist()} == {
+                f"fraudnet/{n}.cypher": cypher(n) for n in favourites()}
+        assert client.get("/api/v1/alerts").status_code == 401      # the data still needs a key

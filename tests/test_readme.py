@@ -11,8 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .bolt_server import bolt_server
-from .conftest import REPO
+import pytest
+
+from .conftest import REPO, empty_neo4j
+
+# the README's Neo4j examples run against the session's Neo4j server: a `neo4j` tier test (make
+# test), so that the everyday tier (make test-fast) starts no server
+pytestmark = pytest.mark.neo4j
 
 
 def console_blocks(text: str) -> list[list[tuple[str, list[str]]]]:
@@ -28,19 +33,18 @@ def console_blocks(text: str) -> list[list[tuple[str, list[str]]]]:
     return blocks
 
 
-def test_readme_console_examples_run(tmp_path):
+def test_readme_console_examples_run(tmp_path, neo4j_server):
     blocks = console_blocks((REPO / "README.md").read_text())
     assert len(blocks) >= 2
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "COLUMNS": "200"}
     env.pop("FRAUDNET_STORE", None)
     try:
-        with bolt_server() as neo4j:    # for the Neo4j examples
-            with neo4j.driver() as d:
-                d.execute_query("MATCH (n) DETACH DELETE n", database_=neo4j.database)
-            env.update(NEO4J_URI=neo4j.uri, NEO4J_USER=neo4j.user, NEO4J_PASSWORD=neo4j.password,
-                       NEO4J_DATABASE=neo4j.database)
-            _run(blocks, tmp_path, env)
+        neo4j = neo4j_server.settings     # for the Neo4j examples
+        empty_neo4j(neo4j)
+        env.update(NEO4J_URI=neo4j.uri, NEO4J_USER=neo4j.user, NEO4J_PASSWORD=neo4j.password.get_secret_value(),
+                   NEO4J_DATABASE=neo4j.database)
+        _run(blocks, tmp_path, env)
     finally:   # a server an example started must not outlive the test
         pid = tmp_path / "serve.pid"
         if pid.exists():

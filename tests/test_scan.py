@@ -1,34 +1,39 @@
+"""A run from start to end: the pipeline, the store, the checks, and the child process every face uses."""
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pytest
 
-from runs.pipeline import export, scan
-from runs.store import NotFound, Store
-from graph.settings import ScanSettings
-from contract.errors import DatasetError
+from contract.errors import Busy, DatasetError, NotReady
 from loaders.synthetic import generate
+from publish.export import export
+from runs import launch
+from runs.pipeline import STAGES, accept, scan
+from runs.settings import RunSettings
+from runs.store import Store
 
-from .conftest import REPO, read_csv, write_table
+from .conftest import read_csv, write_table
 
 
 def test_scan_records_the_run_and_exports_the_contract_files(region, tmp_path):
     run = region["run"]
-    assert run["status"] == "succeeded" and run["published"]
-    assert set(run["timings"]) == {"load", "build", "detect", "score", "publish"}
-    assert run["settings"] == ScanSettings().model_dump(mode="json")
+    assert run["status"] == "succeeded" and run["current"]
+    assert set(run["timings"]) == set(STAGES)
+    assert run["settings"] == RunSettings().model_dump(mode="json")
     assert run["counts"]["claims"] > 50000
     assert run["counts"]["alerts"] == sum(v for k, v in run["counts"].items() if k.startswith("alerts."))
+    assert run["checks"]["passed"] and run["checks"]["against"] is None
     written = export(region["store"], tmp_path / "out")
     assert [p.name for p in written] == ["alerts.csv", "alert_entities.csv", "entity_risk.csv", "communities.csv"]
     headers = {p.name: p.read_text().splitlines()[0] for p in written}
     assert headers == {
-        "alerts.csv": "alert_id,pattern,score,summary,evidence",
-        "alert_entities.csv": "alert_id,entity_type,entity_id,role,standing",
+        "alerts.csv": "alert_id,pattern,score,summary,rank,excess_euros,surprise_bits,evidence",
+        "alert_entities.csv": "alert_id,entity_type,entity_id,role,standing,excess_euros",
         "entity_risk.csv": "entity_type,entity_id,score,reasons,direct_score,network_score,alerts",
         "communities.csv": "community_id,entity_type,entity_id"}
     alerts = read_csv(tmp_path / "out" / "alerts.csv")
@@ -36,6 +41,19 @@ def test_scan_records_the_run_and_exports_the_contract_files(region, tmp_path):
     ids = {a["alert_id"] for a in alerts}
     assert {e["alert_id"] for e in read_csv(tmp_path / "out" / "alert_entities.csv")} == ids
     assert read_csv(tmp_path / "out" / "communities.csv")
+
+
+def test_alerts_are_in_one_order_by_rank_within_their_pattern(region, tmp_path):
+    export(region["store"], tmp_path / "out")
+    alerts = read_csv(tmp_path / "out" / "alerts.csv")
+    keys = [(int(a["rank"]), a["pattern"], a["alert_id"]) for a in alerts]
+    assert keys == sorted(keys)
+    by_pattern: dict = {}
+    for a in alerts:
+        by_pattern.setdefault(a["pattern"], []).append(float(a["score"]))
+    for scores in by_pattern.values():        # within a pattern, rank follows the score
+        assert scores == sorted(scores, reverse=True)
+    assert {int(a["rank"]) for a in alerts if a["pattern"] == alerts[0]["pattern"]} >= {1}
 
 
 def test_double_billing_finds_every_planted_provider_and_no_honest_lookalike(region, tmp_path):
@@ -58,50 +76,139 @@ def test_no_alert_id_names_a_patient(region, tmp_path):
     assert [i for i in ids if i.startswith("doctor_shopping:")]
 
 
-def test_a_failed_scan_leaves_the_published_results_untouched(region, tmp_path):
+def _copy(src, dst, claims: pa.Table | None = None):
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        (dst / f.name).write_bytes(f.read_bytes())
+    if claims is not None:
+        pacsv.write_csv(claims, dst / "claims.csv", pacsv.WriteOptions(quoting_style="needed"))
+    return dst
+
+
+def _claims(folder) -> pa.Table:
+    return pacsv.read_csv(folder / "claims.csv", convert_options=pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in ("claim_id", "patient_id", "provider_id", "prescriber_id",
+                                               "centre_id", "service_code", "service_date")}))
+
+
+def test_a_failed_scan_leaves_the_current_results_untouched(region, tmp_path):
     store = Store(tmp_path / "store")
     good = scan(region["data"], store)
-    before = (store.runs_dir / good["run_id"] / "results.duckdb").read_bytes()
-    bad = tmp_path / "bad"
-    bad.mkdir()
-    for f in region["data"].iterdir():
-        (bad / f.name).write_bytes(f.read_bytes())
+    before = store.results_path(good["run_id"]).read_bytes()
+    bad = _copy(region["data"], tmp_path / "bad")
     write_table(bad, "providers", [{"provider_id": "1", "kind": "wizard"}])
     with pytest.raises(DatasetError):
         scan(bad, store)
     runs = store.list_runs()
     assert [r["status"] for r in runs] == ["failed", "succeeded"]
-    assert runs[0]["error"].startswith("DatasetError: ")
-    assert "providers.csv, line 2, column kind, value 'wizard'" in runs[0]["error"]
+    assert runs[0]["error"]["type"] == "DatasetError"
+    assert "providers.csv, line 2, column kind, value 'wizard'" in runs[0]["error"]["message"]
     assert store.current() == good["run_id"]
-    assert (store.runs_dir / good["run_id"] / "results.duckdb").read_bytes() == before
-    with pytest.raises(NotFound, match="has no results"):
+    assert store.results_path(good["run_id"]).read_bytes() == before
+    with pytest.raises(NotReady, match="has no results"):
         store.connect(runs[0]["run_id"])
 
 
+def test_a_half_delivered_extract_is_held_by_its_checks_until_an_admin_accepts_it(region, tmp_path):
+    store = Store(tmp_path / "store")
+    good = scan(region["data"], store)
+    claims = _claims(region["data"])
+    march = pc.equal(pc.utf8_slice_codeunits(claims["service_date"], 0, 7), "2025-03")
+    keep = pc.or_(pc.invert(march), pc.equal(pc.bit_wise_and(pa.array(range(claims.num_rows)), 1), 0))
+    half = _copy(region["data"], tmp_path / "half", claims.filter(keep))      # half of March is missing
+    held = scan(half, store)
+    assert held["status"] == "held" and not held["current"]
+    assert store.current() == good["run_id"]
+    assert held["checks"]["failed"] == ["claims in 2025-03"]
+    march_check = next(r for r in held["checks"]["results"] if r["check"] == "claims in 2025-03")
+    assert march_check["now"] < 0.6 * march_check["previous"]
+    assert store.results_path(held["run_id"]).is_file()          # kept, readable by run id
+    with pytest.raises(NotReady):
+        accept(store, good["run_id"], by="ops")                  # only a held run can be accepted
+    accepted = accept(store, held["run_id"], by="ops (test)")
+    assert accepted["status"] == "succeeded" and accepted["current"] and accepted["accepted_by"] == "ops (test)"
+    assert store.current() == held["run_id"]
+    assert store.changes()["previous_run"] == good["run_id"]
+
+
+def test_checks_pass_a_run_of_the_same_data_and_can_be_turned_off(region, tmp_path):
+    store = Store(tmp_path / "store")
+    scan(region["data"], store)
+    again = scan(region["data"], store)
+    assert again["status"] == "succeeded" and again["checks"]["passed"]
+    assert {r["check"] for r in again["checks"]["results"]} >= {"claims", "providers", "patients", "claims in 2025-06"}
+    claims = _claims(region["data"])
+    few = _copy(region["data"], tmp_path / "few", claims.slice(0, claims.num_rows // 3))
+    off = scan(few, store, RunSettings.model_validate({"checks": {"enabled": False}}))
+    assert off["status"] == "succeeded" and off["current"]
+
+
+def test_a_scan_runs_in_a_child_process_that_chooses_nothing(region, tmp_path):
+    store = Store(tmp_path / "store")
+    seen = []
+    record = launch.run(store, [str(region["data"])], RunSettings(), progress=lambda s, secs: seen.append(s))
+    assert launch.outcome(record) == "succeeded" and record["current"]
+    assert seen == list(STAGES)
+    assert [r["run_id"] for r in store.list_runs()] == [record["run_id"]]
+
+
+def test_a_busy_store_refuses_the_second_scan_and_leaves_no_run(region, tmp_path):
+    store = Store(tmp_path / "store")
+    first = launch.start(store, [str(region["data"])], RunSettings())
+    with pytest.raises(Busy) as e:
+        launch.start(store, [str(region["data"])], RunSettings())
+    assert e.value.holder == first.run_id
+    assert launch.outcome(first.wait()) == "succeeded"
+    assert [r["run_id"] for r in store.list_runs()] == [first.run_id]
+
+
+def test_a_scan_past_its_time_limit_is_stopped_and_recorded(region, tmp_path):
+    store = Store(tmp_path / "store")
+    record = launch.run(store, [str(region["data"])], RunSettings(), timeout=0.5)
+    assert launch.outcome(record) == "timeout" and record["status"] == "failed"
+    assert record["error"] == {"type": "TimedOut", "message": "stopped after its time limit of 0.5 s"}
+    assert store.current() is None and store.lock().holder() is None
+
+
+def test_a_scan_stopped_from_outside_records_why_not_what_it_surfaced_as(tmp_path):
+    # DuckDB turns a signal that lands in a query into "Query interrupted", a loader wraps it
+    # in its own error: the run must still say it was stopped at its time limit
+    from contract.errors import TimedOut
+    from runs.pipeline import execute
+    store = Store(tmp_path / "store")
+    run = store.new_run([str(tmp_path / "missing")], RunSettings().model_dump(mode="json"))
+    with pytest.raises(Exception):
+        execute(store, run, stopped=lambda: TimedOut(2.0))
+    assert store.get_run(run.id)["error"] == {"type": "TimedOut",
+                                              "message": "stopped after its time limit of 2 s"}
+    other = store.new_run([str(tmp_path / "missing")], RunSettings().model_dump(mode="json"))
+    with pytest.raises(DatasetError):
+        execute(store, other)
+    assert store.get_run(other.id)["error"]["type"] == "DatasetError"
+
+
+@pytest.mark.slow
 def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
     data = tmp_path / "data"
     generate(data, patients=40000, seed=2)
     store = Store(tmp_path / "store")
     good = scan(data, store)
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "scan", str(data), "--store", str(store.root)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
+    running = launch.start(store, [str(data)], RunSettings())
     killed_in = None
+    deadline = time.time() + 60
     while time.time() < deadline and killed_in is None:
-        for r in store.list_runs():
-            if r["run_id"] != good["run_id"] and r.get("stage") in ("build", "detect", "score"):
-                os.kill(proc.pid, signal.SIGKILL)
-                killed_in = r["stage"]
-                break
+        stage = store.get_run(running.run_id).get("stage")
+        if stage in ("build", "detect", "score"):
+            os.kill(running.process.pid, signal.SIGKILL)
+            killed_in = stage
         time.sleep(0.02)
-    proc.wait()
     assert killed_in, "the scan finished before it could be killed"
-    runs = store.list_runs()
-    assert runs[0]["status"] == "interrupted" and runs[0]["stage"] == killed_in
+    record = running.wait()
+    assert record["status"] == "failed" and record["stage"] == killed_in
+    assert record["error"]["message"] == "the scan process ended (killed by signal 9) without recording its end"
     assert store.current() == good["run_id"]
-    assert not (store.runs_dir / runs[0]["run_id"] / "results.duckdb").exists()
-    assert json.loads((store.root / "scan.lock").read_text())["pid"] == proc.pid    # left behind, stale
+    assert not store.results_path(record["run_id"]).exists()
+    assert store.lock().holder() is None        # the OS released the lock with the process
     from fastapi.testclient import TestClient
 
     from api.app import create_app
@@ -110,18 +217,26 @@ def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
         assert client.get("/api/v1/ready").json() == {"status": "ready", "run_id": good["run_id"]}
         served = client.get("/api/v1/alerts", headers={"X-API-Key": "0123456789abcdefgh"}).json()
         assert served["count"] == good["counts"]["alerts"] and served["data"][0]["run_id"] == good["run_id"]
-    again = scan(data, store)      # the next run clears the stale lock, starts cleanly and publishes
+    again = scan(data, store)      # the next run starts cleanly and becomes current
     assert again["status"] == "succeeded" and store.current() == again["run_id"]
 
 
 def test_a_window_scans_only_its_claims(region, tmp_path):
     store = Store(tmp_path / "store")
-    run = scan(region["data"], store, ScanSettings.model_validate({"start": "2025-03-01", "end": "2025-05-31"}))
+    run = scan(region["data"], store, RunSettings.model_validate({"start": "2025-03-01", "end": "2025-05-31"}))
     assert 0 < run["counts"]["claims"] < region["run"]["counts"]["claims"]
+    assert run["window"]["claims_loaded"] == region["run"]["counts"]["claims"]
+    assert run["warnings"] and "keeps" in run["warnings"][0]       # a window keeping little is said
     con = store.connect()
     lo, hi = con.execute("SELECT min(first_date), max(last_date) FROM edges WHERE rel = 'BILLED'").fetchall()[0]
     con.close()
     assert str(lo) >= "2025-03-01" and str(hi) <= "2025-05-31"
+
+
+def test_a_rolling_window_ends_at_the_data_not_at_today(region, tmp_path):
+    store = Store(tmp_path / "store")
+    run = scan(region["data"], store, RunSettings.model_validate({"window_days": 90}))
+    assert run["window"]["end"] == "2025-12-31" and run["window"]["start"] == "2025-10-03"
 
 
 def test_runs_are_listed_newest_first_with_their_record(region):
@@ -129,6 +244,21 @@ def test_runs_are_listed_newest_first_with_their_record(region):
     assert runs[0]["run_id"] == region["run"]["run_id"]
     on_disk = json.loads((region["store"].runs_dir / runs[0]["run_id"] / "run.json").read_text())
     assert on_disk["load_report"]["tables"]["claims"]["rows"] == runs[0]["counts"]["claims"]
+
+
+def test_a_damaged_record_or_pointer_blocks_nothing(region, tmp_path):
+    import shutil
+    root = tmp_path / "store"
+    shutil.copytree(region["store"].root, root)
+    store = Store(root)
+    current = store.current()
+    (root / "current.json").write_text('{"run_id": "2025')          # cut by a crash
+    assert store.current() == current                                # recovered from the run records
+    broken = store.new_run(["x"], {})
+    (broken.dir / "run.json").write_text("{")
+    assert [r["status"] for r in store.list_runs()][:2] == ["damaged", "succeeded"]
+    again = scan(region["data"], store)
+    assert again["status"] == "succeeded" and store.current() == again["run_id"]
 
 
 def test_every_pattern_finds_its_planted_cases_and_leaves_the_lookalikes_alone(region, tmp_path):
@@ -147,3 +277,22 @@ def test_every_pattern_finds_its_planted_cases_and_leaves_the_lookalikes_alone(r
         "dense_block", "doctor_shopping", "double_billing", "entity_network", "peer_outlier", "pharmacy_collusion"}
     for r in result["patterns"]:
         assert r["recall"] == 1.0 and r["precision_at_k"] >= 0.85 and r["lookalikes_in_top_k"] == 0, r
+
+
+def test_a_registry_linking_nothing_is_a_warning_of_the_run_in_every_listing(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.auth import parse_keys
+
+    from .conftest import claim, write_dataset
+    claims = write_dataset(tmp_path / "claims", providers=[{"provider_id": "691234567", "kind": "nurse"}],
+                           claims=[claim("C1", "P1", "691234567", "AMI1", "2025-01-05")])
+    registry = write_dataset(tmp_path / "registry", providers=[{"provider_id": "0691234567", "kind": "nurse"}])
+    store = Store(tmp_path / "store")
+    run = scan([claims, registry], store)
+    assert run["status"] == "succeeded" and len(run["warnings"]) == 1
+    assert run["warnings"][0].startswith(f"registry {registry} links none of the claims' entities")
+    with TestClient(create_app(store, parse_keys("a:analyst:0123456789abcdefgh", "t"))) as client:
+        listed = client.get("/api/v1/runs", headers={"X-API-Key": "0123456789abcdefgh"}).json()["data"][0]
+    assert listed["warnings"] == run["warnings"]

@@ -3,35 +3,36 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from runs import results as explore
+from runs import results
 from runs.audit import audit
-from ..deps import CurrentUser, ResultsDep
+
+from ..deps import CurrentUser, ResultsDep, RunQuery
+from ..errors import responses
 
 router = APIRouter(prefix="/communities", tags=["communities"])
-RunQuery = Annotated[str | None, Query(description="a run id (default: the published run)")]
 
 
-@router.get("", response_model=dict[str, Any])
-def list_communities(results: ResultsDep, _: CurrentUser,
+@router.get("", response_model=dict[str, Any], responses=responses(401, 404, 409, 422))
+def list_communities(reader: ResultsDep, _: CurrentUser,
                      graph: Annotated[Literal["sp", "rx"] | None, Query(description="sp: shared patients, rx: prescription flows")] = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50,
                      offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0, run: RunQuery = None):
     """Communities, riskiest first: size, density, flagged members, risk."""
-    run_id, cur = results.cursor(run)
+    run_id, cur = reader.cursor(run)
     try:
-        data, total = explore.communities(cur, graph, limit, offset)
+        data, total = results.communities(cur, graph, limit, offset)
     finally:
         cur.close()
     return {"run_id": run_id, "data": data, "count": total}
 
 
-@router.get("/{community_id}", response_model=dict[str, Any])
-def get_community(community_id: str, results: ResultsDep, who: CurrentUser, run: RunQuery = None):
+@router.get("/{community_id}", response_model=dict[str, Any], responses=responses(401, 404, 409, 503))
+def get_community(community_id: str, reader: ResultsDep, who: CurrentUser, run: RunQuery = None):
     """One community: its figures, members with their risk, and the alerts naming a member."""
-    run_id, cur = results.cursor(run)
+    run_id, cur = reader.cursor(run)
     try:
-        found = explore.community(cur, community_id)
+        found = results.community(cur, community_id)
     finally:
         cur.close()
-    audit(results.store, who, "communities.get", f"community:{community_id}")
+    audit(reader.store, who, "communities.get", f"community:{community_id}")
     return {"run_id": run_id, **found}

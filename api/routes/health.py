@@ -2,9 +2,10 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from contract.errors import FraudnetError
+
 from ..deps import StoreDep
 from ..models import Health, Ready
-from runs.store import NotFound
 
 router = APIRouter(tags=["health"])
 
@@ -17,9 +18,13 @@ def health() -> Health:
 
 @router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
 def ready(store: StoreDep):
-    """The store is reachable and a published run exists."""
+    """The store is reachable and a current run exists whose results can be opened."""
     try:
         run_id = store.resolve(None)
-    except NotFound:
-        return JSONResponse(status_code=503, content={"status": "no published run", "run_id": None})
+        store.connect(run_id).close()
+    except FraudnetError:
+        return JSONResponse(status_code=503, content={"status": "no current run", "run_id": None})
+    except Exception:      # a results file that cannot be opened (truncated, damaged): not ready
+        return JSONResponse(status_code=503, content={"status": "the current run's results cannot be read",
+                                                      "run_id": None})
     return Ready(status="ready", run_id=run_id)

@@ -1,0 +1,53 @@
+"""Errors to HTTP, in one place: a `FraudnetError` raised anywhere below the routes becomes a
+status and a `{"detail": …}` message worded for an HTTP client (no server path, process or
+patient). Routes declare the statuses they can answer with `responses(...)`, so the OpenAPI page
+says what the server returns.
+"""
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from contract.errors import (Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound, NotReady, Refused,
+                             SettingsError)
+
+from .models import Message
+
+DESCRIPTIONS = {
+    401: "no API key, or an unknown one",
+    403: "the key's role does not allow this",
+    404: "no such run, alert, entity, community or case; or no current run yet",
+    409: "the run has no results in its state, a scan is running, or the request conflicts with the state",
+    413: "the request body is too large",
+    422: "a parameter or the body is invalid; `detail` names it",
+    429: "too many heavy calls at once for this key",
+    503: "the audit log cannot be written: reads are refused until it can",
+}
+
+
+def responses(*codes: int) -> dict:
+    """OpenAPI `responses` for these statuses, each with the error shape."""
+    return {c: {"model": Message, "description": DESCRIPTIONS[c]} for c in codes}
+
+
+def status_and_detail(e: FraudnetError) -> tuple[int, str]:
+    if isinstance(e, NoPublishedRun):
+        return 404, "no current run yet"
+    if isinstance(e, NotFound):
+        return 404, f"no {e.kind} {e.key!r}"
+    if isinstance(e, NotReady):
+        return 409, f"run {e.run_id} has no {e.wanted} (status {e.status})"
+    if isinstance(e, Busy):
+        return 409, "a scan is already running" + (f" (run {e.holder})" if e.holder else "")
+    if isinstance(e, Refused):
+        return 409, e.reason
+    if isinstance(e, SettingsError):
+        return 422, "invalid settings: " + "; ".join(e.problems)
+    if isinstance(e, DatasetError):
+        return 422, f"{e.total} problem(s) in the dataset: " + "; ".join(str(p) for p in e.problems)
+    return 500, f"{type(e).__name__}"
+
+
+async def handle(request: Request, exc: FraudnetError) -> JSONResponse:
+    status, detail = status_and_detail(exc)
+    return JSONResponse(status_code=status, content={"detail": detail})
