@@ -202,8 +202,6 @@ def test_a_scan_started_over_the_api_logs_and_records_no_patient_id(site):
     assert not leaked(server.log.read_text(), site["patients"])
 
 
-@pytest.mark.xfail(strict=True, reason="doctor-shopping alert ids are `doctor_shopping:<patient>` until the "
-                                       "detection developer's opaque ids land (#15, item 1)")
 def test_no_alert_id_names_a_patient(site):
     con = site["store"].connect()
     ids = [a for (a,) in con.execute("SELECT alert_id FROM alerts").fetchall()]
@@ -211,8 +209,6 @@ def test_no_alert_id_names_a_patient(site):
     assert ids and not leaked(" ".join(ids), site["patients"])
 
 
-@pytest.mark.xfail(strict=True, reason="the change report lists doctor-shopping alerts by their ids, which name "
-                                       "the patient until opaque ids land (#15, item 1)")
 def test_a_webhook_body_names_no_patient(site, region):
     payload = body(region["store"].changes(region["run"]["run_id"]), "succeeded")     # a first run: all new
     assert payload["new"] and not leaked(json.dumps(payload), site["patients"])
