@@ -8,8 +8,8 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from contract.errors import (Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound, NotReady, Refused,
-                             SettingsError)
+from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound,
+                             NotReady, Refused, SettingsError, StoreUnwritable)
 
 from .models import Message
 
@@ -17,11 +17,12 @@ DESCRIPTIONS = {
     401: "no API key, or an unknown one",
     403: "the key's role does not allow this",
     404: "no such run, alert, entity, community or case; or no current run yet",
+    408: "the request body did not arrive in time",
     409: "the run has no results in its state, a scan is running, or the request conflicts with the state",
     413: "the request body is too large",
     422: "a parameter or the body is invalid; `detail` names it",
     429: "too many heavy calls at once for this key",
-    503: "the audit log cannot be written: reads are refused until it can",
+    503: "the audit log cannot be written (reads are refused until it can), or the store cannot be written",
 }
 
 
@@ -45,6 +46,10 @@ def status_and_detail(e: FraudnetError) -> tuple[int, str]:
         return 422, "invalid settings: " + "; ".join(e.problems)
     if isinstance(e, DatasetError):
         return 422, f"{e.total} problem(s) in the dataset: " + "; ".join(str(p) for p in e.problems)
+    if isinstance(e, AuditUnavailable):
+        return 503, f"the audit log cannot be written ({e.reason}): reads of entity-level data are refused until it can"
+    if isinstance(e, StoreUnwritable):
+        return 503, f"{e}: nothing was started or changed"
     return 500, f"{type(e).__name__}"
 
 

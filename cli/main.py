@@ -3,10 +3,15 @@
 Errors are worded here, for a terminal, from the fields of the `FraudnetError` raised below;
 exit codes: 1 a failure, 2 bad input or settings, 3 busy (another scan holds the store's lock),
 4 a run held by its checks, 5 a scan stopped at its time limit.
+
+Commands that read entity-level data from a store (`alerts`, `changes`, `export`, `runs show`,
+`scan --export`, `neo4j sync`, `neo4j import-files`) write it to the store's audit log as the system
+user with role `cli`, like the API's reads; one that cannot be audited is refused.
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,8 +19,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from contract.errors import (Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound, NotReady,
-                             Refused, SettingsError)
+from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound,
+                             NotReady, Refused, SettingsError, StoreUnwritable)
 from contract.vocab import PATTERNS
 from runs.store import Store
 
@@ -48,6 +53,8 @@ def _worded(e: FraudnetError, store: str | None = None) -> tuple[str, int]:
     if isinstance(e, Busy):
         who = f" (run {e.holder}, since {e.since})" if e.holder else ""
         return f"a scan is already running in store {store}{who}; nothing was scanned", 3
+    if isinstance(e, StoreUnwritable):
+        return f"store {store}: {e}; nothing was scanned and the current results are unchanged", 1
     if isinstance(e, (DatasetError, SettingsError)):
         return str(e), 2
     if isinstance(e, (NotFound, Refused)):
@@ -57,6 +64,22 @@ def _worded(e: FraudnetError, store: str | None = None) -> tuple[str, int]:
 
 def _failed(e: FraudnetError, store: str | None = None):
     _fail(*_worded(e, store))
+
+
+def _audit(store: str, action: str, target: str, run_id: str | None, rows: int | None = None):
+    """Write a read to the store's audit log as the system user (role `cli`); exit 1 if it
+    cannot be written: nothing is read unaudited."""
+    import getpass
+
+    from runs.audit import audit
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):          # no name for this uid (a container without a passwd entry)
+        user = f"uid {os.getuid()}"
+    try:
+        audit(Store(store), user, "cli", action, target, run_id, rows)
+    except AuditUnavailable as e:
+        _fail(f"{e}: reads of entity-level data are refused until it can")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -198,7 +221,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
     try:
         record = run_scan(Store(store), [str(Path(d).resolve()) for d in data], settings, timeout,
                           progress=lambda stage, seconds: err.print(f"  {stage:<8} {seconds:7.2f} s"))
-    except Busy as e:
+    except (Busy, StoreUnwritable) as e:
         _failed(e, store)
     result = outcome(record)
     if result in ("succeeded", "held"):
@@ -221,6 +244,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
               "the current results are unchanged.", EXIT_CODES.get(result, 1))
     if export_dir and result == "succeeded":
         from publish.export import export
+        _audit(store, "export", f"export:{export_dir}", record["run_id"])
         for path in export(Store(store), export_dir, record["run_id"]):
             click.echo(f"exported {path}")
     sys.exit(EXIT_CODES[result])
@@ -252,9 +276,11 @@ def runs(ctx, store, limit):
 def runs_show(run_id, store):
     """One run's record as JSON: status, stages, counts, checks, warnings, error."""
     try:
-        click.echo(json.dumps(Store(store).get_run(run_id), indent=2, ensure_ascii=False, default=str))
+        record = Store(store).get_run(run_id)
     except FraudnetError as e:
         _failed(e, store)
+    _audit(store, "runs.get", f"run:{record['run_id']}", record["run_id"])
+    click.echo(json.dumps(record, indent=2, ensure_ascii=False, default=str))
 
 
 @runs.command("accept")
@@ -283,6 +309,7 @@ def alerts(store, run_id, pattern, min_score, limit, as_json):
     """The top alerts of a run, by rank within their pattern (each pattern's best first)."""
     from runs import results
     try:
+        run_id = Store(store).resolve(run_id)
         con = Store(store).connect(run_id)
     except FraudnetError as e:
         _failed(e, store)
@@ -290,6 +317,8 @@ def alerts(store, run_id, pattern, min_score, limit, as_json):
         rows, _ = results.alerts(con, pattern, min_score, limit=limit)
     finally:
         con.close()
+    _audit(store, "alerts.list", f"alerts?pattern={pattern or ''}&min_score={min_score or ''}&limit={limit}",
+           run_id, len(rows))
     if as_json:
         for r in rows:
             click.echo(json.dumps({k: r[k] for k in ("alert_id", "pattern", "score", "rank", "summary")},
@@ -311,6 +340,8 @@ def changes(store, run_id, as_json):
         report = Store(store).changes(run_id)
     except FraudnetError as e:
         _failed(e, store)
+    _audit(store, "runs.changes", f"changes:{report['run_id']}", report["run_id"],
+           sum(len(report[k]) for k in ("new", "escalated", "resolved", "risk_risers")))
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, default=str))
         return
@@ -426,6 +457,11 @@ def export_cmd(directory, store, run_id):
     """Write a run's contract CSVs (alerts, alert_entities, entity_risk, communities) to DIRECTORY."""
     from publish.export import export
     try:
+        run_id = Store(store).resolve(run_id)
+    except FraudnetError as e:
+        _failed(e, store)
+    _audit(store, "export", f"export:{directory}", run_id)
+    try:
         for path in export(Store(store), directory, run_id):
             click.echo(f"exported {path}")
     except FraudnetError as e:
@@ -471,6 +507,11 @@ def neo4j_sync_cmd(store, run_id, batch_size, uri, user, database):
     settings = _neo4j_settings(uri, user, database)
     err = _console(stderr=True)
     try:
+        run_id = Store(store).resolve(run_id)
+    except FraudnetError as e:
+        _failed(e, store)
+    _audit(store, "neo4j.sync", "neo4j", run_id)
+    try:
         report = sync(Store(store), settings, run_id, batch_size,
                       progress=lambda s, k, n: err.print(f"  batch {k}/{n} {s}") if k % 10 == 0 or k == n else None)
     except FraudnetError as e:
@@ -501,6 +542,11 @@ def neo4j_import_files_cmd(directory, store, run_id):
     """Write a run as the files of `neo4j-admin database import full` (a bulk import of a
     national graph), with DIRECTORY/import.sh."""
     from publish.neo4j_bulk import import_files
+    try:
+        run_id = Store(store).resolve(run_id)
+    except FraudnetError as e:
+        _failed(e, store)
+    _audit(store, "neo4j.import_files", f"import-files:{directory}", run_id)
     try:
         counts = import_files(Store(store), directory, run_id)
     except FraudnetError as e:
@@ -546,12 +592,11 @@ def neo4j_query_cmd(name, params, uri, user, database):
 def serve(store, host, port, data_root):
     """Serve the HTTP API over the store (API keys from FRAUDNET_API_KEYS or FRAUDNET_API_KEYS_FILE;
     the other settings from the environment: see README, HTTP API)."""
-    import uvicorn
     from pydantic import ValidationError
 
     from api.app import create_app
     from api.auth import load_keys
-    from api.logs import log_config
+    from api.server import serve as run_server
     from config import Environment
     from runs.settings import settings_problems
     try:
@@ -561,8 +606,9 @@ def serve(store, host, port, data_root):
         _failed(SettingsError("the environment", settings_problems(e)))
     except SettingsError as e:
         _failed(e)
-    uvicorn.run(create_app(Store(store), keys, data_root, env.scan_timeout), host=host, port=port,
-                log_level="info", log_config=log_config())
+    app = create_app(Store(store), keys, data_root, env.scan_timeout, max_body_bytes=env.max_body_bytes,
+                     client_timeout=env.client_timeout, heavy_calls_per_key=env.heavy_calls_per_key)
+    run_server(app, host, port, env.client_timeout)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,9 +19,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
+import duckdb
 import pyarrow as pa
 
-from contract.errors import Busy, NotReady
+from contract.errors import Busy, FraudnetError, NotReady, StoreUnwritable, withheld
 from engine import query
 from graph.detect import detect
 from graph.model import build_graph, in_window
@@ -33,6 +35,7 @@ from . import results
 from .changes import compare
 from .checks import check_run
 from .settings import RunSettings
+from .sources import confine
 from .store import Run, Store, open_results
 
 log = logging.getLogger("fraudnet.scan")
@@ -120,6 +123,9 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
     try:
         previous = Previous.read(store)
         with stage("load"):
+            if run.record.get("data_root"):      # asked for over the network: nothing outside the root
+                for source in sources:
+                    confine(source, run.record["data_root"])
             dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems)
             run.record["load_report"] = dataset.report.to_dict()
             run.record["warnings"] += [w["message"] for w in run.record["load_report"]["warnings"]
@@ -159,6 +165,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
                    "alerts": alerts, "alert_entities": findings.entities, "entity_risk": risk,
                    "communities": communities, "community_summary": summary, "centrality": central}
             results.write(run.dir / "results.duckdb", out)
+            run.record["results_bytes"] = (run.dir / "results.duckdb").stat().st_size
             changes = compare(out, previous.tables if previous else None, previous.run_id if previous else None)
             run.save_json("changes.json", changes)
             run.record["changes"] = changes["summary"]
@@ -179,15 +186,39 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
             run.finish("succeeded")
             store.promote(run)
     except BaseException as e:
-        cause = stopped() or e
-        run.finish("failed", error={"type": type(cause).__name__, "message": str(cause)})
+        run.finish("failed", error=failure(stopped() or e))
         raise
     return store.get_run(run.id)
 
 
+def failure(e: BaseException) -> dict:
+    """A failure as a run records it, {"type", "message"}, naming no patient: fraudnet's own
+    errors (`FraudnetError`) are worded to name none; a system error (or DuckDB's I/O, memory and
+    commit errors) keeps the system's words ("No space left on device") without file names;
+    anything else — a bug, whose message may quote data — is told by its type and where it was
+    raised (`contract.errors.withheld`; its stack is in the scan log)."""
+    if isinstance(e, FraudnetError):
+        message = str(e)
+    elif isinstance(e, OSError):
+        message = e.strerror or type(e).__name__
+    elif isinstance(e, (duckdb.IOException, duckdb.OutOfMemoryException, duckdb.TransactionException)):
+        message = re.sub(r'"[^"]*"', '"…"', str(e).splitlines()[0])     # the engine's system errors: no file names
+    else:
+        message = withheld(e)
+    return {"type": type(e).__name__, "message": message}
+
+
 def accept(store: Store, run_id: str, by: str) -> dict:
     """Promote a held run on an admin's word (`by`): its change report is recomputed against
-    the current run, then it becomes current. Raises `NotReady` if it is not held."""
+    the current run, then it becomes current. Raises `NotReady` if it is not held,
+    `StoreUnwritable` if the store cannot be written (the current run is then unchanged)."""
+    try:
+        return _accept(store, run_id, by)
+    except OSError as e:
+        raise StoreUnwritable(e.strerror or type(e).__name__) from None
+
+
+def _accept(store: Store, run_id: str, by: str) -> dict:
     record = store.get_run(run_id)
     if record["status"] != "held":
         raise NotReady(run_id, record["status"], "held results to accept")

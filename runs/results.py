@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,22 +99,33 @@ def write(path: Path, tables: dict[str, pa.Table]):
         raise SchemaMismatch(f"result tables missing: {sorted(missing)}")
     conformed = {name: conform(name, t) for name, t in tables.items()}
     partial = path.with_name(path.name + ".partial")
-    partial.unlink(missing_ok=True)
-    con = duckdb.connect(str(partial))
+    remove_partial(partial)
     try:
-        for name, table in conformed.items():
-            con.register("t", table)
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM t')
-            con.unregister("t")
-            for i, cols in enumerate(RESULTS[name].indexes):
-                con.execute(f'CREATE INDEX "{name}_{i}" ON "{name}" ({cols})')
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    os.chmod(partial, 0o600)
-    with open(partial, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+        con = duckdb.connect(str(partial))
+        os.chmod(partial, 0o600)       # the scan process's umask is 077 already; a library call's may not be
+        try:
+            for name, table in conformed.items():
+                con.register("t", table)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM t')
+                con.unregister("t")
+                for i, cols in enumerate(RESULTS[name].indexes):
+                    con.execute(f'CREATE INDEX "{name}_{i}" ON "{name}" ({cols})')
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        with open(partial, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except BaseException:      # a full disk, a kill: free the space now, not at the next scan
+        remove_partial(partial)
+        raise
+
+
+def remove_partial(partial: Path):
+    """Remove a results file being written and DuckDB's companions (`.wal`, the `.tmp` folder)."""
+    for leftover in (partial, partial.with_name(partial.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(partial.with_name(partial.name + ".tmp"), ignore_errors=True)
 
 
 def table(cur, name: str) -> pa.Table:
