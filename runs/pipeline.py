@@ -5,7 +5,9 @@
 ends, so progress can be read while it runs. The previous current run is read once, up front
 (its counts, communities, alerts and risk: what the checks, the stable community ids and the
 change report compare with). The results are written, then checked against that run; only a
-run whose checks pass is promoted (made current); one that fails them is **held**.
+run whose checks pass is promoted (made current); one that fails them is **held**. The store's
+history across runs (`runs.history`: alerts seen, alerts reviewed, decisions to measure) is read
+once up front too, and the run's alerts are recorded in it when the run becomes current.
 """
 from __future__ import annotations
 
@@ -23,13 +25,16 @@ import pyarrow as pa
 from contract.errors import Busy, NotReady
 from engine import query
 from graph.detect import detect
+from graph.evidence import evidence_lines
+from graph.impact import measure, peer_distribution
 from graph.model import build_graph, in_window
 from graph.network import (centrality, community_summary, flow_edges, leiden, risk_network,
                            shared_patient_edges, stable_ids)
+from graph.profile import billing_profile
 from graph.risk import entity_risk
 from loaders.dataset import load_dataset
 
-from . import results
+from . import history, results
 from .changes import compare
 from .checks import check_run
 from .settings import RunSettings
@@ -114,6 +119,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
 
     try:
         previous = Previous.read(store)
+        known = history.read(store)
         with stage("load"):
             dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems)
             run.record["load_report"] = dataset.report.to_dict()
@@ -142,15 +148,23 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
             central = centrality(both, membership, settings.seed, n.betweenness_sample)
             risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_max)
             summary = community_summary(communities, both, risk)
+            peers = peer_distribution(tables, findings.alerts, findings.entities, settings.impact)
+            lines = evidence_lines(tables, findings.alerts, findings.entities,
+                                   peers.select(["alert_id", "detail"]).rename_columns(["alert_id", "service_code"]),
+                                   settings.impact.area_prefix, settings.impact.supply_days)
+            impact = measure(tables, known["impact_watches"], settings.impact)
         with stage("write"):
             degree = query("SELECT node_id, count(*) AS degree FROM (SELECT src AS node_id FROM e UNION ALL "
                            "SELECT dst FROM e) GROUP BY node_id ORDER BY node_id", e=graph.edges)
             alerts = _ranked(findings.alerts)
             out = {"nodes": graph.nodes, "edges": graph.edges, "hubs": graph.hubs, "node_degree": degree,
                    "alerts": alerts, "alert_entities": findings.entities, "entity_risk": risk,
-                   "communities": communities, "community_summary": summary, "centrality": central}
+                   "communities": communities, "community_summary": summary, "centrality": central,
+                   "evidence": lines, "peer_distribution": peers, "billing_profile": billing_profile(tables),
+                   "impact": impact}
             results.write(run.dir / "results.duckdb", out)
-            changes = compare(out, previous.tables if previous else None, previous.run_id if previous else None)
+            changes = compare(out, previous.tables if previous else None, previous.run_id if previous else None,
+                              known, settings.changes.escalation, settings.changes.realert_margin)
             run.save_json("changes.json", changes)
             run.record["changes"] = changes["summary"]
             run.record["counts"] = {**graph.count(), "claims": kept, "alerts": alerts.num_rows,
@@ -168,6 +182,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
         with stage("promote"):
             run.finish("succeeded")
             store.promote(run)
+            history.record_run(store, run.id, alerts, changes["realerted"])
     except BaseException as e:
         run.finish("failed", error={"type": type(e).__name__, "message": str(e)})
         raise
@@ -183,12 +198,15 @@ def accept(store: Store, run_id: str, by: str) -> dict:
     previous = Previous.read(store)
     con = open_results(store.results_path(run_id))
     try:
-        mine = {name: results.table(con, name) for name in ("alerts", "communities", "entity_risk")}
+        mine = {name: results.table(con, name) for name in ("alerts", "alert_entities", "communities", "entity_risk")}
     finally:
         con.close()
-    changes = compare(mine, previous.tables if previous else None, previous.run_id if previous else None)
+    settings = RunSettings.model_validate(record["settings"])
+    changes = compare(mine, previous.tables if previous else None, previous.run_id if previous else None,
+                      history.read(store), settings.changes.escalation, settings.changes.realert_margin)
     store.open_run(run_id).save_json("changes.json", changes)
     store.promote(run_id, by=by)
+    history.record_run(store, run_id, mine["alerts"], changes["realerted"])
     return store.get_run(run_id)
 
 
