@@ -10,7 +10,7 @@ from fastapi.security import APIKeyHeader
 
 from runs.store import Store
 
-from .auth import Principal
+from .auth import CASE_WORKERS, Principal
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="an API key from FRAUDNET_API_KEYS")
@@ -66,8 +66,15 @@ def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
     return who
 
 
+def analyst(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    if who.role not in CASE_WORKERS:
+        raise HTTPException(403, f"this needs the analyst or admin role; key {who.name!r} has role {who.role!r}")
+    return who
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 ResultsDep = Annotated[Results, Depends(get_results)]
 CurrentUser = Annotated[Principal, Depends(principal)]
 AdminUser = Annotated[Principal, Depends(admin)]
+AnalystUser = Annotated[Principal, Depends(analyst)]
 RunQuery = Annotated[str | None, Query(description="a run id (default: the current run)")]
