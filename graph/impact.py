@@ -27,7 +27,9 @@ Two uses:
   Econometrics*, 2009, ch. 5) — with a 95 % interval from the Poisson variance of each rate,
   (x + 0.5) / n² (the 0.5 keeps a rate of zero from having no uncertainty). The verdict:
   - `not_enough_data`: fewer than `min_days` days of data after D, fewer than `min_exposure`
-    units of exposure for the subjects or the peers in a period, or fewer than `min_peers` peers;
+    units of exposure for the subjects before D or for the peers in a period, fewer than
+    `min_exposure_after` for the subjects after D (they stopped more than the behaviour: a closed
+    practice says nothing about its billing), or fewer than `min_peers` peers;
   - `changed`: the interval lies below 0 and at least `min_reduction` (half) of the subjects'
     excess over peers is gone;
   - `worse`: the interval lies above 0;
@@ -58,7 +60,10 @@ class ImpactSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     min_days: int = Field(30, ge=1, description="days of data after the decision needed to judge")
     min_exposure: int = Field(20, ge=1, description="units of exposure (patient-days, patients, dispensings) "
-                                                    "the subjects and the peers need in each period")
+                                                    "the subjects need before the decision, and the peers in "
+                                                    "each period")
+    min_exposure_after: int = Field(5, ge=1, description="units of exposure the subjects need after the decision "
+                                                         "(less: they stopped more than the behaviour)")
     min_peers: int = Field(3, ge=1, description="peers needed in each period")
     min_reduction: float = Field(0.5, gt=0, le=1, description="share of the excess over peers that must be gone "
                                                               "for `changed`")
@@ -343,9 +348,11 @@ def judge(sx_b: float, sn_b: float, sx_a: float, sn_a: float, px_b: float, pn_b:
     short = []
     if days < s.min_days:
         short.append(f"{max(days, 0)} day(s) of data after the decision (needs {s.min_days})")
-    for who, n_b, n_a in (("the subjects", sn_b, sn_a), ("the peers", pn_b, pn_a)):
-        if min(n_b, n_a) < s.min_exposure:
-            short.append(f"{who} have {min(n_b, n_a):,.0f} unit(s) of exposure in a period (needs {s.min_exposure})")
+    for who, n, least in (("the subjects", sn_b, s.min_exposure), ("the subjects", sn_a, s.min_exposure_after),
+                          ("the peers", min(pn_b, pn_a), s.min_exposure)):
+        if n < least:
+            short.append(f"{who} have {n:,.0f} unit(s) of exposure {'after' if n is sn_a else 'in a period'} "
+                         f"(needs {least})")
     if min(peers_b, peers_a) < s.min_peers:
         short.append(f"{min(peers_b, peers_a)} peer(s) in a period (needs {s.min_peers})")
     if short:
