@@ -3,7 +3,8 @@ and they print.
 
 - `network_svg`: the network around a case — its providers, centres, legal entities and people,
   the links between them and their direct neighbours, and its patients as one node that counts
-  them (never names them). A deterministic layout (networkx's spring layout, seeded).
+  them (never names them). A deterministic layout in rings (networkx's shell layout): the
+  patients in the middle, the case's entities around them, their neighbours outside.
 - `peer_chart_svg`: the distribution of a pattern's statistic among peers (a histogram), with
   the case's entities marked and the peers' median dashed.
 
@@ -13,14 +14,12 @@ the entities the case is about have a red ring.
 """
 from __future__ import annotations
 
+import math
 from html import escape
-
-import networkx as nx
 
 COLOURS = {"provider": "#4C8EDA", "pharmacy": "#57C7E3", "laboratory": "#8DCC93", "centre": "#F79767",
            "legal_entity": "#C990C0", "person": "#FFC454", "patients": "#D9C8AE"}
 RING = "#DA113B"
-SEED = 7
 
 
 def _fmt(x: float) -> str:
@@ -38,17 +37,16 @@ def network_svg(nodes: list[dict], links: list[dict], width: int = 900, height: 
     case is about it). `links`: src, dst, label. Returns the `<svg>` element (with a `<title>` and
     a class `network` on it, one `<g class="node">` per node with `data-key`, and one `<g
     class="link">` per link)."""
-    g = nx.Graph()
-    for n in nodes:
-        g.add_node(n["key"])
-    for link in links:
-        g.add_edge(link["src"], link["dst"])
-    pos = nx.spring_layout(g, seed=SEED, iterations=300) if len(g) > 1 else {n: (0.0, 0.0) for n in g}
-    margin_x, margin_y = 90, 50
+    # rings: the counted patients in the middle, what the case is about around them, neighbours outside
+    shells = [[n["key"] for n in nodes if n["entity_type"] == "patients"],
+              sorted(n["key"] for n in nodes if n.get("core")),
+              sorted(n["key"] for n in nodes if not n.get("core") and n["entity_type"] != "patients")]
+    pos = _rings([s for s in shells if s])
+    margin_x, margin_y = 110, 50
 
     def xy(key):
         x, y = pos[key]
-        return margin_x + (x + 1) / 2 * (width - 2 * margin_x), margin_y + (y + 1) / 2 * (height - 2 * margin_y)
+        return margin_x + (x + 1) / 2 * (width - 2 * margin_x), margin_y + (y + 1) / 2 * (height - 2 * margin_y - 20)
     by_key = {n["key"]: n for n in nodes}
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="network" viewBox="0 0 {width} {height}" '
              f'width="{width}" height="{height}" role="img" aria-labelledby="network-title">',
@@ -58,10 +56,11 @@ def network_svg(nodes: list[dict], links: list[dict], width: int = 900, height: 
     for link in sorted(links, key=lambda l: (l["src"], l["dst"])):
         (x1, y1), (x2, y2) = xy(link["src"]), xy(link["dst"])
         shown = link["src"] in core and link["dst"] in core     # labels between what the case is about
+        t = 0.7 if link["src"] == "patients" else 0.3 if link["dst"] == "patients" else 0.5   # off the middle
         parts.append(f'<g class="link"><title>{escape(link["label"])}</title>'
                      f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
                      f'stroke="{"#616e7c" if shown else "#bcccdc"}" stroke-width="{1.6 if shown else 1}"/>'
-                     + (f'<text x="{(x1 + x2) / 2:.1f}" y="{(y1 + y2) / 2 - 3:.1f}" font-size="9" fill="#52606d" '
+                     + (f'<text x="{x1 + t * (x2 - x1):.1f}" y="{y1 + t * (y2 - y1) - 3:.1f}" font-size="9" fill="#52606d" '
                         f'text-anchor="middle">{escape(_short(link["label"], 30))}</text>' if shown else "")
                      + "</g>")
     for key in sorted(by_key):
@@ -85,6 +84,24 @@ def network_svg(nodes: list[dict], links: list[dict], width: int = 900, height: 
                  f'stroke-width="3"/><text x="{width - 138}" y="18" font-size="10">what the case is about</text></g>')
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _rings(shells: list[list[str]]) -> dict[str, tuple[float, float]]:
+    """Positions in [-1, 1]² on concentric rings, one per shell, evenly spaced and staggered from
+    one ring to the next; a first shell of one node sits in the middle.
+
+        >>> _rings([["p"], ["a", "b"]])
+        {'p': (0.0, 0.0), 'a': (0.0, 1.0), 'b': (0.0, -1.0)}
+    """
+    n = len(shells)
+    radii = [0.0] + [i / (n - 1) for i in range(1, n)] if shells and len(shells[0]) == 1 and n > 1 else \
+        [(i + 1) / n for i in range(n)] if n > 1 or (shells and len(shells[0]) > 1) else [0.0]
+    pos = {}
+    for i, (shell, r) in enumerate(zip(shells, radii)):
+        for k, key in enumerate(shell):
+            angle = 2 * math.pi * k / len(shell) + (math.pi / len(shell)) * (i % 2)
+            pos[key] = (round(r * math.cos(angle), 6) + 0.0, round(r * math.sin(angle), 6) + 0.0)
+    return pos
 
 
 def peer_chart_svg(dist: dict, subject_label: str, width: int = 900, height: int = 260) -> str:
