@@ -440,7 +440,8 @@ def _print_case(case: dict):
                  f"{m['verdict']}: {m['why']}")
     for h in case["history"]:
         echo(f"  v{h['version']} {h['at'][:19].replace('T', ' ')} {h['who']} ({h['role']}) {h['action']} "
-             + ", ".join(f"{k}={v}" for k, v in sorted(h["detail"].items())))
+             + ", ".join(f"{k}={' '.join(map(str, v)) if isinstance(v, list) else v}"
+                         for k, v in sorted(h["detail"].items())))
 
 
 def _done(case: dict, as_json: bool, said: str):
