@@ -118,6 +118,13 @@ def evidence_lines(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_entit
     postcode characters of an area; `supply_days`: days a unit of a dispensing lasts."""
     acts = peer_acts if peer_acts is not None else pa.table({"alert_id": pa.array([], pa.string()),
                                                             "service_code": pa.array([], pa.string())})
+    # one pass over the claims: those of the alerts' providers, centres and patients, all any
+    # pattern's lines can come from
+    claims = query("""SELECT c.* FROM claims c
+                      WHERE c.provider_id IN (SELECT entity_id FROM e WHERE entity_type = 'provider')
+                         OR c.centre_id IN (SELECT entity_id FROM e WHERE entity_type = 'centre')
+                         OR c.patient_id IN (SELECT entity_id FROM e WHERE entity_type = 'patient')""",
+                   claims=tables["claims"], e=alert_entities)
     parts = []
     for pattern, sql in _SQL.items():
         e = query("SELECT e.alert_id, e.entity_type, e.entity_id FROM e JOIN a USING (alert_id) WHERE a.pattern = $p",
@@ -125,7 +132,7 @@ def evidence_lines(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_entit
         if e.num_rows == 0:
             continue
         params = {k: v for k, v in (("area_prefix", area_prefix), ("supply_days", supply_days)) if f"${k}" in sql}
-        parts.append(query(sql, params, e=e, acts=acts, claims=tables["claims"], providers=tables["providers"],
+        parts.append(query(sql, params, e=e, acts=acts, claims=claims, providers=tables["providers"],
                            patients=tables["patients"], services=tables["services"]).select(EVIDENCE.names).cast(EVIDENCE))
     if not parts:
         return EVIDENCE.empty_table()

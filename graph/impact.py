@@ -51,6 +51,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine import query
 
+from .profile import DAYS, patient_days
+
 VERDICTS = ("changed", "unchanged", "worse", "not_enough_data")
 Z95 = 1.959964
 
@@ -79,32 +81,31 @@ class Statistic:
     scale: float       # rate × scale is shown (100: a percentage)
     sql: str           # → grp, period, unit, peer_key, x, n, detail
     subject_type: str = "provider"
+    from_days: bool = True          # reads `days`
 
 
-# Each statistic's SQL sees the contract tables claims, providers, patients, services, and
+# Each statistic's SQL sees `days` (`graph.profile.patient_days` of the periods: period, provider,
+# patient, act, day, lines), the contract tables claims, providers, patients, services, and
 # `periods` (period, first_day, last_day); it returns one row per period and unit (and act for
 # peer_outlier: `detail`) with its events x, its exposure n and its peer group (`peer_key`). Only
 # dense_block depends on the subjects (`s`: grp, entity_type, entity_id): its rows are per group;
 # the others' `grp` is ''.
 
-_IN_PERIODS = "cp AS (SELECT c.*, p.period FROM claims c JOIN periods p ON c.service_date BETWEEN p.first_day AND p.last_day)"
 _PEER_KEY = "pr.kind || '|' || coalesce(pr.specialty, '')"
 
 _DOUBLE_BILLING = f"""
-WITH {_IN_PERIODS},
-g AS (SELECT period, provider_id, patient_id, service_code, service_date, count(*) AS lines FROM cp GROUP BY ALL)
 SELECT '' AS grp, period, provider_id AS unit, any_value({_PEER_KEY}) AS peer_key, sum(lines - 1)::DOUBLE AS x,
        count(*)::DOUBLE AS n, NULL AS detail
-FROM g JOIN providers pr USING (provider_id) GROUP BY period, provider_id
+FROM days JOIN providers pr USING (provider_id) GROUP BY period, provider_id
 """
 
-_PHARMACY_COLLUSION = f"""
-WITH {_IN_PERIODS},
-pp AS (SELECT DISTINCT cp.period, cp.provider_id, cp.patient_id,
-              left(pt.postcode, $area_prefix) <> left(pr.postcode, $area_prefix) AS outside
-       FROM cp JOIN providers pr ON pr.provider_id = cp.provider_id AND pr.kind = 'pharmacy'
-       JOIN patients pt USING (patient_id)
-       WHERE pt.postcode IS NOT NULL AND pr.postcode IS NOT NULL)
+_PHARMACY_COLLUSION = """
+WITH pp AS (
+    SELECT DISTINCT d.period, d.provider_id, d.patient_id,
+           left(pt.postcode, $area_prefix) <> left(pr.postcode, $area_prefix) AS outside
+    FROM days d JOIN providers pr ON pr.provider_id = d.provider_id AND pr.kind = 'pharmacy'
+    JOIN patients pt USING (patient_id)
+    WHERE pt.postcode IS NOT NULL AND pr.postcode IS NOT NULL)
 SELECT '' AS grp, period, provider_id AS unit, 'pharmacy' AS peer_key,
        count(*) FILTER (WHERE outside)::DOUBLE AS x, count(*)::DOUBLE AS n, NULL AS detail
 FROM pp GROUP BY ALL
@@ -114,8 +115,8 @@ _DOCTOR_SHOPPING = """
 WITH d AS (
     SELECT c.patient_id, c.service_code, c.service_date, c.claim_id,
            c.service_date + CAST(coalesce(c.quantity, 1) * $supply_days AS INTEGER) AS runs_until
-    FROM claims c JOIN providers pr ON pr.provider_id = c.provider_id AND pr.kind = 'pharmacy'
-    JOIN services sv USING (service_code) WHERE sv.watch
+    FROM claims c JOIN services sv ON sv.service_code = c.service_code AND sv.watch
+    JOIN providers pr ON pr.provider_id = c.provider_id AND pr.kind = 'pharmacy'
 ), o AS (
     SELECT *, coalesce(service_date < max(runs_until) OVER (
                PARTITION BY patient_id, service_code ORDER BY service_date, claim_id
@@ -128,11 +129,11 @@ FROM o JOIN periods p ON o.service_date BETWEEN p.first_day AND p.last_day GROUP
 """
 
 _DENSE_BLOCK = f"""
-WITH {_IN_PERIODS},
-block AS (SELECT DISTINCT grp, entity_id AS provider_id FROM s WHERE entity_type = 'provider'),
+WITH block AS (SELECT DISTINCT grp, entity_id AS provider_id FROM s WHERE entity_type = 'provider'),
 keys AS (SELECT DISTINCT b.grp, {_PEER_KEY} AS peer_key FROM block b JOIN providers pr USING (provider_id)),
-pp AS (SELECT DISTINCT cp.period, cp.provider_id, cp.patient_id, {_PEER_KEY} AS peer_key
-       FROM cp JOIN providers pr USING (provider_id)),
+pp AS (SELECT DISTINCT d.period, d.provider_id, d.patient_id, {_PEER_KEY} AS peer_key
+       FROM days d JOIN providers pr USING (provider_id)
+       WHERE {_PEER_KEY} IN (SELECT peer_key FROM keys)),
 bp AS (   -- per block, period and patient: how many of the block's providers billed them
     SELECT b.grp, pp.period, pp.patient_id, count(*) AS k FROM pp JOIN block b USING (provider_id) GROUP BY ALL
 )
@@ -146,20 +147,18 @@ GROUP BY k.grp, pp.period, pp.provider_id, pp.peer_key
 """
 
 _ENTITY_NETWORK = f"""
-WITH {_IN_PERIODS}
+WITH pd AS (SELECT DISTINCT period, provider_id, patient_id, service_date FROM days)
 SELECT '' AS grp, period, provider_id AS unit, any_value({_PEER_KEY}) AS peer_key,
-       count(DISTINCT (patient_id, service_date))::DOUBLE AS x, count(DISTINCT patient_id)::DOUBLE AS n, NULL AS detail
-FROM cp JOIN providers pr USING (provider_id) GROUP BY period, provider_id
+       count(*)::DOUBLE AS x, count(DISTINCT patient_id)::DOUBLE AS n, NULL AS detail
+FROM pd JOIN providers pr USING (provider_id) GROUP BY period, provider_id
 """
 
 _PEER_OUTLIER = f"""
-WITH {_IN_PERIODS}
-SELECT '' AS grp, period, provider_id AS unit, any_value({_PEER_KEY}) AS peer_key,
-       count(DISTINCT (patient_id, service_date))::DOUBLE AS x, count(DISTINCT patient_id)::DOUBLE AS n,
-       service_code AS detail
-FROM cp JOIN providers pr USING (provider_id) LEFT JOIN services sv USING (service_code)
+SELECT '' AS grp, d.period, d.provider_id AS unit, any_value({_PEER_KEY}) AS peer_key,
+       count(*)::DOUBLE AS x, count(DISTINCT d.patient_id)::DOUBLE AS n, d.service_code AS detail
+FROM days d JOIN providers pr USING (provider_id) LEFT JOIN services sv USING (service_code)
 WHERE sv.kind IS NULL OR sv.kind IN ('act', 'lab')
-GROUP BY period, provider_id, service_code
+GROUP BY d.period, d.provider_id, d.service_code
 """
 
 STATISTICS: dict[str, Statistic] = {
@@ -168,7 +167,7 @@ STATISTICS: dict[str, Statistic] = {
     "pharmacy_collusion": Statistic("patients from outside the pharmacy's area", "% of its patients", 100.0,
                                     _PHARMACY_COLLUSION),
     "doctor_shopping": Statistic("dispensings of a watched molecule overlapping a supply still running",
-                                 "% of such dispensings", 100.0, _DOCTOR_SHOPPING, "patient"),
+                                 "% of such dispensings", 100.0, _DOCTOR_SHOPPING, "patient", from_days=False),
     "dense_block": Statistic("patients also billed by another provider of the block", "% of its patients", 100.0,
                              _DENSE_BLOCK),
     "entity_network": Statistic("days billed per patient", "patient-days per patient", 1.0, _ENTITY_NETWORK),
@@ -204,13 +203,14 @@ _SUBJECTS = pa.schema([("grp", pa.string()), ("entity_type", pa.string()), ("ent
 
 def unit_rates(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table,
                periods: list[tuple[str, date, date]], settings: ImpactSettings = ImpactSettings(),
-               pick: str | None = None) -> pa.Table:
+               pick: str | None = None, days: pa.Table | None = None) -> pa.Table:
     """The statistic of `pattern` for the subjects of each group and their peers: `UNITS` rows
     (grp, period, unit, subject, x events, n exposure, detail: the act for peer_outlier).
 
     `subjects`: grp, entity_type, entity_id. `periods`: (name, first day, last day), inclusive.
-    `pick`: the period in which peer_outlier picks its act (default: the first). A pattern
-    without a statistic, or subjects it does not apply to, give no rows."""
+    `pick`: the period in which peer_outlier picks its act (default: the first). `days`:
+    `graph.profile.patient_days(claims, periods)` when already made. A pattern without a
+    statistic, or subjects it does not apply to, give no rows."""
     if pattern not in STATISTICS or subjects.num_rows == 0 or not periods:
         return UNITS.empty_table()
     stat = STATISTICS[pattern]
@@ -219,14 +219,17 @@ def unit_rates(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table,
     params = {k: v for k, v in (("area_prefix", settings.area_prefix), ("supply_days", settings.supply_days))
               if f"${k}" in stat.sql}
     s = subjects.select(_SUBJECTS.names).cast(_SUBJECTS)
+    if days is None and stat.from_days:
+        days = patient_days(tables["claims"], periods)
     units = query(stat.sql, params, claims=tables["claims"], providers=tables["providers"], patients=tables["patients"],
-                  services=tables["services"], periods=per, s=s)
+                  services=tables["services"], periods=per, s=s, days=days if days is not None else DAYS.empty_table())
     out = query(_MEMBERS, {"etype": stat.subject_type, "pick": pick or periods[0][0],
                            "min_exposure": settings.min_exposure}, u=units, s=s)
     return out.cast(UNITS)
 
 
-def _span(claims: pa.Table) -> tuple[date | None, date | None]:
+def span(claims: pa.Table) -> tuple[date | None, date | None]:
+    """The first and last service dates of the claims (None, None without claims)."""
     row = query("SELECT min(service_date) AS a, max(service_date) AS b FROM c", c=claims).to_pylist()[0]
     return row["a"], row["b"]
 
@@ -242,22 +245,26 @@ PEER_DISTRIBUTION = pa.schema([
 
 
 def peer_distribution(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_entities: pa.Table,
-                      settings: ImpactSettings = ImpactSettings(), bins: int = 30) -> pa.Table:
+                      settings: ImpactSettings = ImpactSettings(), bins: int = 30,
+                      days: pa.Table | None = None) -> pa.Table:
     """Per alert, its pattern's statistic over the whole window: the value of each subject entity
     (scaled: a percentage, days per patient…), the subjects pooled (`subject_value`), the peers'
     count, median and 90th percentile, the share of peers below the pooled subjects, and a
     histogram of the peers' values (`bins` equal bins from 0 to the largest of the peers' 99th
     percentile and the subjects' values; larger values fall in the last). `PEER_DISTRIBUTION`
-    rows; alerts whose pattern has no statistic, or without peers, have none."""
-    first, last = _span(tables["claims"])
+    rows; alerts whose pattern has no statistic, or without peers, have none. `days`: the
+    window's `graph.profile.patient_days` (period `window`) when already made."""
+    first, last = span(tables["claims"])
     if first is None:
         return PEER_DISTRIBUTION.empty_table()
+    window = [("window", first, last)]
+    days = days if days is not None else patient_days(tables["claims"], window)
     rows = []
     for pattern in sorted(set(alerts["pattern"].to_pylist()) & set(STATISTICS)):
         stat = STATISTICS[pattern]
         subjects = query("SELECT e.alert_id AS grp, e.entity_type, e.entity_id FROM e JOIN a USING (alert_id) "
                          "WHERE a.pattern = $p ORDER BY 1, 2, 3", {"p": pattern}, e=alert_entities, a=alerts)
-        units = unit_rates(tables, pattern, subjects, [("window", first, last)], settings)
+        units = unit_rates(tables, pattern, subjects, window, settings, days=days)
         for grp, part in _groups(units):
             subj = part["subject"]
             peers = part["n"][~subj] > 0
@@ -384,7 +391,7 @@ def measure(tables: Mapping[str, pa.Table], watches: pa.Table, settings: ImpactS
     subjects' and peers' counts and rates (in the statistic's unit) before and after, the
     subjects' excess over peers, Δ with its 95 % interval, the verdict (`VERDICTS`) and why. A
     pattern without a statistic gives `not_enough_data`, saying so."""
-    first, last = _span(tables["claims"])
+    first, last = span(tables["claims"])
     rows = []
     for w in watches.to_pylist():
         stat = STATISTICS.get(w["pattern"])

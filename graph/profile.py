@@ -1,13 +1,18 @@
-"""Each provider's billing over the scanned window, to set beside its peers' medians.
+"""Providers' billing aggregated from the claims, once per scan.
 
-`billing_profile(tables)` → one row per billing provider: kind, specialty, patients, lines,
-patient-days (days on which it billed a patient), amount (euros), and per patient: lines,
-patient-days and amount. Peers are providers of the same kind and specialty (read with
-`runs.results.profile`). A pure function of the contract tables; column-wise SQL.
+- `patient_days(claims, periods)`: the claims of each period grouped by provider, patient, act
+  and day — the table every behaviour statistic (`graph.impact`) and the billing profiles start
+  from, so the claims are grouped once, not once per use;
+- `billing_profile(days)` → one row per billing provider: kind, specialty, patients, lines,
+  patient-days (days on which it billed a patient), amount (euros), and per patient: lines,
+  patient-days and amount. Peers are providers of the same kind and specialty (read with
+  `runs.results.profile`).
+
+Pure functions of the contract tables; column-wise SQL.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from datetime import date
 
 import pyarrow as pa
 
@@ -19,15 +24,32 @@ PROFILE = pa.schema([
     ("lines_per_patient", pa.float64()), ("days_per_patient", pa.float64()), ("amount_per_patient", pa.float64())])
 
 
-def billing_profile(tables: Mapping[str, pa.Table]) -> pa.Table:
-    """`PROFILE` rows, by provider id; amounts rounded to the cent, ratios to 1e-6."""
+DAYS = pa.schema([("period", pa.string()), ("provider_id", pa.string()), ("patient_id", pa.string()),
+                  ("service_code", pa.string()), ("service_date", pa.date32()), ("lines", pa.int64()),
+                  ("amount", pa.float64())])
+
+
+def patient_days(claims: pa.Table, periods: list[tuple[str, date, date]]) -> pa.Table:
+    """`DAYS` rows: per period (name, first day, last day, inclusive), provider, patient, act and
+    day, the lines billed and their amount in euros."""
+    per = pa.table({"period": [p[0] for p in periods], "first_day": pa.array([p[1] for p in periods], pa.date32()),
+                    "last_day": pa.array([p[2] for p in periods], pa.date32())})
+    return query("""SELECT p.period, c.provider_id, c.patient_id, c.service_code, c.service_date,
+                           count(*) AS lines, sum(c.amount) AS amount
+                    FROM claims c JOIN periods p ON c.service_date BETWEEN p.first_day AND p.last_day
+                    GROUP BY ALL""", claims=claims, periods=per).cast(DAYS)
+
+
+def billing_profile(days: pa.Table, providers: pa.Table) -> pa.Table:
+    """`PROFILE` rows, by provider id, from one period of `patient_days`; amounts rounded to the
+    cent, ratios to 1e-6."""
     return query("""
-        SELECT c.provider_id, any_value(p.kind) AS kind, any_value(p.specialty) AS specialty,
-               count(DISTINCT c.patient_id) AS patients, count(*) AS lines,
-               count(DISTINCT (c.patient_id, c.service_date)) AS patient_days, round(sum(c.amount), 2) AS amount,
-               round(count(*) / count(DISTINCT c.patient_id), 6) AS lines_per_patient,
-               round(count(DISTINCT (c.patient_id, c.service_date)) / count(DISTINCT c.patient_id), 6) AS days_per_patient,
-               round(sum(c.amount) / count(DISTINCT c.patient_id), 6) AS amount_per_patient
-        FROM claims c LEFT JOIN providers p USING (provider_id)
-        GROUP BY c.provider_id ORDER BY c.provider_id""",
-                 claims=tables["claims"], providers=tables["providers"]).cast(PROFILE)
+        WITH d AS (SELECT provider_id, patient_id, service_date, sum(lines) AS lines, sum(amount) AS amount
+                   FROM days GROUP BY ALL),
+        per AS (SELECT provider_id, count(DISTINCT patient_id) AS patients, sum(lines) AS lines,
+                       count(*) AS patient_days, round(sum(amount), 2) AS amount FROM d GROUP BY ALL)
+        SELECT per.provider_id, p.kind, p.specialty, patients, lines, patient_days, amount,
+               round(lines / patients, 6) AS lines_per_patient, round(patient_days / patients, 6) AS days_per_patient,
+               round(amount / patients, 6) AS amount_per_patient
+        FROM per LEFT JOIN providers p USING (provider_id) ORDER BY per.provider_id""",
+                 days=days, providers=providers).cast(PROFILE)

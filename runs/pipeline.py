@@ -26,11 +26,11 @@ from contract.errors import Busy, NotReady
 from engine import query
 from graph.detect import detect
 from graph.evidence import evidence_lines
-from graph.impact import measure, peer_distribution
+from graph.impact import measure, peer_distribution, span
 from graph.model import build_graph, in_window
 from graph.network import (centrality, community_summary, flow_edges, leiden, risk_network,
                            shared_patient_edges, stable_ids)
-from graph.profile import billing_profile
+from graph.profile import billing_profile, patient_days
 from graph.risk import entity_risk
 from loaders.dataset import load_dataset
 
@@ -148,7 +148,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
             central = centrality(both, membership, settings.seed, n.betweenness_sample)
             risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_max)
             summary = community_summary(communities, both, risk)
-            peers = peer_distribution(tables, findings.alerts, findings.entities, settings.impact)
+            days = patient_days(tables["claims"], [("window", *span(tables["claims"]))])
+            peers = peer_distribution(tables, findings.alerts, findings.entities, settings.impact, days=days)
             lines = evidence_lines(tables, findings.alerts, findings.entities,
                                    peers.select(["alert_id", "detail"]).rename_columns(["alert_id", "service_code"]),
                                    settings.impact.area_prefix, settings.impact.supply_days)
@@ -160,7 +161,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
             out = {"nodes": graph.nodes, "edges": graph.edges, "hubs": graph.hubs, "node_degree": degree,
                    "alerts": alerts, "alert_entities": findings.entities, "entity_risk": risk,
                    "communities": communities, "community_summary": summary, "centrality": central,
-                   "evidence": lines, "peer_distribution": peers, "billing_profile": billing_profile(tables),
+                   "evidence": lines, "peer_distribution": peers, "billing_profile": billing_profile(days, tables["providers"]),
                    "impact": impact}
             results.write(run.dir / "results.duckdb", out)
             changes = compare(out, previous.tables if previous else None, previous.run_id if previous else None,
