@@ -16,9 +16,9 @@ Why SQLite: several processes write (the API's workers, the CLI, the scheduler) 
 be append-only and never lost. SQLite serialises writers with a file lock (`BEGIN IMMEDIATE`
 takes it up front, so a transaction never fails half-way on a lock), WAL mode lets readers read
 while one writes, and a committed transaction survives a crash (`synchronous=FULL`). It is in the
-standard library and lives in the store folder, with nothing to run. WAL needs every process on
-one host (as the scan lock does not): the API, the CLI and the scheduler of docker-compose share
-one. The file is readable by its owner only.
+standard library and lives in the store folder, with nothing to run. WAL needs every writer on
+one host (the scan lock works across hosts; this does not): the API, the CLI and the scheduler of
+docker-compose share one. The file is readable by its owner only.
 
 The pipeline reads everything once, up front (`read`), as Arrow tables, and never writes but
 through `record_run`.

@@ -154,6 +154,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
                                    peers.select(["alert_id", "detail"]).rename_columns(["alert_id", "service_code"]),
                                    settings.impact.area_prefix, settings.impact.supply_days)
             impact = measure(tables, known["impact_watches"], settings.impact)
+            profile = billing_profile(days, tables["providers"])
         with stage("write"):
             degree = query("SELECT node_id, count(*) AS degree FROM (SELECT src AS node_id FROM e UNION ALL "
                            "SELECT dst FROM e) GROUP BY node_id ORDER BY node_id", e=graph.edges)
@@ -161,8 +162,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
             out = {"nodes": graph.nodes, "edges": graph.edges, "hubs": graph.hubs, "node_degree": degree,
                    "alerts": alerts, "alert_entities": findings.entities, "entity_risk": risk,
                    "communities": communities, "community_summary": summary, "centrality": central,
-                   "evidence": lines, "peer_distribution": peers, "billing_profile": billing_profile(days, tables["providers"]),
-                   "impact": impact}
+                   "evidence": lines, "peer_distribution": peers, "billing_profile": profile, "impact": impact}
             results.write(run.dir / "results.duckdb", out)
             changes = compare(out, previous.tables if previous else None, previous.run_id if previous else None,
                               known, settings.changes.escalation, settings.changes.realert_margin)

@@ -186,5 +186,6 @@ def get_report(case_id: CaseId, store: StoreDep, who: CurrentUser):
     notes and history. Patients are counted, not named."""
     html = render(store, case_id)
     audit(store, who, "cases.report", f"case:{case_id}")
-    return HTMLResponse(html)
+    # the page needs nothing but its own inline styles: nothing else may load or run in it
+    return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
