@@ -51,7 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine import query
 
-from .profile import DAYS, patient_days
+from .profile import DAYS, PROVIDER_DAYS, patient_days, provider_days
 
 VERDICTS = ("changed", "unchanged", "worse", "not_enough_data")
 Z95 = 1.959964
@@ -81,11 +81,12 @@ class Statistic:
     scale: float       # rate × scale is shown (100: a percentage)
     sql: str           # → grp, period, unit, peer_key, x, n, detail
     subject_type: str = "provider"
-    from_days: bool = True          # reads `days`
+    reads: tuple = ("days",)        # which of `days` (by act) and `pdays` (by day) it reads
 
 
 # Each statistic's SQL sees `days` (`graph.profile.patient_days` of the periods: period, provider,
-# patient, act, day, lines), the contract tables claims, providers, patients, services, and
+# patient, act, day, lines) or `pdays` (`provider_days`: the same without the act), the contract
+# tables claims, providers, patients, services, and
 # `periods` (period, first_day, last_day); it returns one row per period and unit (and act for
 # peer_outlier: `detail`) with its events x, its exposure n and its peer group (`peer_key`). Only
 # dense_block depends on the subjects (`s`: grp, entity_type, entity_id): its rows are per group;
@@ -103,7 +104,7 @@ _PHARMACY_COLLUSION = """
 WITH pp AS (
     SELECT DISTINCT d.period, d.provider_id, d.patient_id,
            left(pt.postcode, $area_prefix) <> left(pr.postcode, $area_prefix) AS outside
-    FROM days d JOIN providers pr ON pr.provider_id = d.provider_id AND pr.kind = 'pharmacy'
+    FROM pdays d JOIN providers pr ON pr.provider_id = d.provider_id AND pr.kind = 'pharmacy'
     JOIN patients pt USING (patient_id)
     WHERE pt.postcode IS NOT NULL AND pr.postcode IS NOT NULL)
 SELECT '' AS grp, period, provider_id AS unit, 'pharmacy' AS peer_key,
@@ -132,7 +133,7 @@ _DENSE_BLOCK = f"""
 WITH block AS (SELECT DISTINCT grp, entity_id AS provider_id FROM s WHERE entity_type = 'provider'),
 keys AS (SELECT DISTINCT b.grp, {_PEER_KEY} AS peer_key FROM block b JOIN providers pr USING (provider_id)),
 pp AS (SELECT DISTINCT d.period, d.provider_id, d.patient_id, {_PEER_KEY} AS peer_key
-       FROM days d JOIN providers pr USING (provider_id)
+       FROM pdays d JOIN providers pr USING (provider_id)
        WHERE {_PEER_KEY} IN (SELECT peer_key FROM keys)),
 bp AS (   -- per block, period and patient: how many of the block's providers billed them
     SELECT b.grp, pp.period, pp.patient_id, count(*) AS k FROM pp JOIN block b USING (provider_id) GROUP BY ALL
@@ -147,10 +148,9 @@ GROUP BY k.grp, pp.period, pp.provider_id, pp.peer_key
 """
 
 _ENTITY_NETWORK = f"""
-WITH pd AS (SELECT DISTINCT period, provider_id, patient_id, service_date FROM days)
 SELECT '' AS grp, period, provider_id AS unit, any_value({_PEER_KEY}) AS peer_key,
        count(*)::DOUBLE AS x, count(DISTINCT patient_id)::DOUBLE AS n, NULL AS detail
-FROM pd JOIN providers pr USING (provider_id) GROUP BY period, provider_id
+FROM pdays JOIN providers pr USING (provider_id) GROUP BY period, provider_id
 """
 
 _PEER_OUTLIER = f"""
@@ -165,12 +165,13 @@ STATISTICS: dict[str, Statistic] = {
     "double_billing": Statistic("lines billed again for the same patient, act and day", "per 100 patient-act-days",
                                 100.0, _DOUBLE_BILLING),
     "pharmacy_collusion": Statistic("patients from outside the pharmacy's area", "% of its patients", 100.0,
-                                    _PHARMACY_COLLUSION),
+                                    _PHARMACY_COLLUSION, reads=("pdays",)),
     "doctor_shopping": Statistic("dispensings of a watched molecule overlapping a supply still running",
-                                 "% of such dispensings", 100.0, _DOCTOR_SHOPPING, "patient", from_days=False),
+                                 "% of such dispensings", 100.0, _DOCTOR_SHOPPING, "patient", reads=()),
     "dense_block": Statistic("patients also billed by another provider of the block", "% of its patients", 100.0,
-                             _DENSE_BLOCK),
-    "entity_network": Statistic("days billed per patient", "patient-days per patient", 1.0, _ENTITY_NETWORK),
+                             _DENSE_BLOCK, reads=("pdays",)),
+    "entity_network": Statistic("days billed per patient", "patient-days per patient", 1.0, _ENTITY_NETWORK,
+                                reads=("pdays",)),
     "peer_outlier": Statistic("days of the act per patient", "days per patient", 1.0, _PEER_OUTLIER),
 }
 
@@ -203,14 +204,14 @@ _SUBJECTS = pa.schema([("grp", pa.string()), ("entity_type", pa.string()), ("ent
 
 def unit_rates(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table,
                periods: list[tuple[str, date, date]], settings: ImpactSettings = ImpactSettings(),
-               pick: str | None = None, days: pa.Table | None = None) -> pa.Table:
+               pick: str | None = None, days: pa.Table | None = None, pdays: pa.Table | None = None) -> pa.Table:
     """The statistic of `pattern` for the subjects of each group and their peers: `UNITS` rows
     (grp, period, unit, subject, x events, n exposure, detail: the act for peer_outlier).
 
     `subjects`: grp, entity_type, entity_id. `periods`: (name, first day, last day), inclusive.
-    `pick`: the period in which peer_outlier picks its act (default: the first). `days`:
-    `graph.profile.patient_days(claims, periods)` when already made. A pattern without a
-    statistic, or subjects it does not apply to, give no rows."""
+    `pick`: the period in which peer_outlier picks its act (default: the first). `days`, `pdays`:
+    `graph.profile.patient_days(claims, periods)` and `provider_days(days)` when already made. A
+    pattern without a statistic, or subjects it does not apply to, give no rows."""
     if pattern not in STATISTICS or subjects.num_rows == 0 or not periods:
         return UNITS.empty_table()
     stat = STATISTICS[pattern]
@@ -219,10 +220,14 @@ def unit_rates(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table,
     params = {k: v for k, v in (("area_prefix", settings.area_prefix), ("supply_days", settings.supply_days))
               if f"${k}" in stat.sql}
     s = subjects.select(_SUBJECTS.names).cast(_SUBJECTS)
-    if days is None and stat.from_days:
+    if days is None and stat.reads:
         days = patient_days(tables["claims"], periods)
+    if pdays is None and "pdays" in stat.reads:
+        pdays = provider_days(days)
     units = query(stat.sql, params, claims=tables["claims"], providers=tables["providers"], patients=tables["patients"],
-                  services=tables["services"], periods=per, s=s, days=days if days is not None else DAYS.empty_table())
+                  services=tables["services"], periods=per, s=s,
+                  days=days if "days" in stat.reads else DAYS.empty_table(),
+                  pdays=pdays if "pdays" in stat.reads else PROVIDER_DAYS.empty_table())
     out = query(_MEMBERS, {"etype": stat.subject_type, "pick": pick or periods[0][0],
                            "min_exposure": settings.min_exposure}, u=units, s=s)
     return out.cast(UNITS)
@@ -246,25 +251,26 @@ PEER_DISTRIBUTION = pa.schema([
 
 def peer_distribution(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_entities: pa.Table,
                       settings: ImpactSettings = ImpactSettings(), bins: int = 30,
-                      days: pa.Table | None = None) -> pa.Table:
+                      days: pa.Table | None = None, pdays: pa.Table | None = None) -> pa.Table:
     """Per alert, its pattern's statistic over the whole window: the value of each subject entity
     (scaled: a percentage, days per patient…), the subjects pooled (`subject_value`), the peers'
     count, median and 90th percentile, the share of peers below the pooled subjects, and a
     histogram of the peers' values (`bins` equal bins from 0 to the largest of the peers' 99th
     percentile and the subjects' values; larger values fall in the last). `PEER_DISTRIBUTION`
-    rows; alerts whose pattern has no statistic, or without peers, have none. `days`: the
-    window's `graph.profile.patient_days` (period `window`) when already made."""
+    rows; alerts whose pattern has no statistic, or without peers, have none. `days`, `pdays`: the
+    window's `graph.profile.patient_days` and `provider_days` (period `window`) when already made."""
     first, last = span(tables["claims"])
     if first is None:
         return PEER_DISTRIBUTION.empty_table()
     window = [("window", first, last)]
     days = days if days is not None else patient_days(tables["claims"], window)
+    pdays = pdays if pdays is not None else provider_days(days)
     rows = []
     for pattern in sorted(set(alerts["pattern"].to_pylist()) & set(STATISTICS)):
         stat = STATISTICS[pattern]
         subjects = query("SELECT e.alert_id AS grp, e.entity_type, e.entity_id FROM e JOIN a USING (alert_id) "
                          "WHERE a.pattern = $p ORDER BY 1, 2, 3", {"p": pattern}, e=alert_entities, a=alerts)
-        units = unit_rates(tables, pattern, subjects, window, settings, days=days)
+        units = unit_rates(tables, pattern, subjects, window, settings, days=days, pdays=pdays)
         for grp, part in _groups(units):
             subj = part["subject"]
             peers = part["n"][~subj] > 0

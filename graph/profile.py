@@ -1,9 +1,10 @@
 """Providers' billing aggregated from the claims, once per scan.
 
 - `patient_days(claims, periods)`: the claims of each period grouped by provider, patient, act
-  and day — the table every behaviour statistic (`graph.impact`) and the billing profiles start
-  from, so the claims are grouped once, not once per use;
-- `billing_profile(days)` → one row per billing provider: kind, specialty, patients, lines,
+  and day, and `provider_days(days)` the same without the act — the tables every behaviour
+  statistic (`graph.impact`) and the billing profiles start from, so the claims are grouped
+  once, not once per use;
+- `billing_profile(pdays)` → one row per billing provider: kind, specialty, patients, lines,
   patient-days (days on which it billed a patient), amount (euros), and per patient: lines,
   patient-days and amount. Peers are providers of the same kind and specialty (read with
   `runs.results.profile`).
@@ -27,6 +28,7 @@ PROFILE = pa.schema([
 DAYS = pa.schema([("period", pa.string()), ("provider_id", pa.string()), ("patient_id", pa.string()),
                   ("service_code", pa.string()), ("service_date", pa.date32()), ("lines", pa.int64()),
                   ("amount", pa.float64())])
+PROVIDER_DAYS = pa.schema([f for f in DAYS if f.name != "service_code"])
 
 
 def patient_days(claims: pa.Table, periods: list[tuple[str, date, date]]) -> pa.Table:
@@ -40,16 +42,21 @@ def patient_days(claims: pa.Table, periods: list[tuple[str, date, date]]) -> pa.
                     GROUP BY ALL""", claims=claims, periods=per).cast(DAYS)
 
 
-def billing_profile(days: pa.Table, providers: pa.Table) -> pa.Table:
-    """`PROFILE` rows, by provider id, from one period of `patient_days`; amounts rounded to the
+def provider_days(days: pa.Table) -> pa.Table:
+    """`PROVIDER_DAYS` rows: `patient_days` without the act — per period, provider, patient and
+    day, the lines and euros billed."""
+    return query("""SELECT period, provider_id, patient_id, service_date, sum(lines) AS lines, sum(amount) AS amount
+                    FROM days GROUP BY ALL""", days=days).cast(PROVIDER_DAYS)
+
+
+def billing_profile(pdays: pa.Table, providers: pa.Table) -> pa.Table:
+    """`PROFILE` rows, by provider id, from one period of `provider_days`; amounts rounded to the
     cent, ratios to 1e-6."""
     return query("""
-        WITH d AS (SELECT provider_id, patient_id, service_date, sum(lines) AS lines, sum(amount) AS amount
-                   FROM days GROUP BY ALL),
-        per AS (SELECT provider_id, count(DISTINCT patient_id) AS patients, sum(lines) AS lines,
-                       count(*) AS patient_days, round(sum(amount), 2) AS amount FROM d GROUP BY ALL)
+        WITH per AS (SELECT provider_id, count(DISTINCT patient_id) AS patients, sum(lines) AS lines,
+                            count(*) AS patient_days, round(sum(amount), 2) AS amount FROM pdays GROUP BY ALL)
         SELECT per.provider_id, p.kind, p.specialty, patients, lines, patient_days, amount,
                round(lines / patients, 6) AS lines_per_patient, round(patient_days / patients, 6) AS days_per_patient,
                round(amount / patients, 6) AS amount_per_patient
         FROM per LEFT JOIN providers p USING (provider_id) ORDER BY per.provider_id""",
-                 days=days, providers=providers).cast(PROFILE)
+                 pdays=pdays, providers=providers).cast(PROFILE)

@@ -30,7 +30,7 @@ from graph.impact import measure, peer_distribution, span
 from graph.model import build_graph, in_window
 from graph.network import (centrality, community_summary, flow_edges, leiden, risk_network,
                            shared_patient_edges, stable_ids)
-from graph.profile import billing_profile, patient_days
+from graph.profile import billing_profile, patient_days, provider_days
 from graph.risk import entity_risk
 from loaders.dataset import load_dataset
 
@@ -149,12 +149,13 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
             risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_max)
             summary = community_summary(communities, both, risk)
             days = patient_days(tables["claims"], [("window", *span(tables["claims"]))])
-            peers = peer_distribution(tables, findings.alerts, findings.entities, settings.impact, days=days)
+            pdays = provider_days(days)
+            peers = peer_distribution(tables, findings.alerts, findings.entities, settings.impact, days=days, pdays=pdays)
             lines = evidence_lines(tables, findings.alerts, findings.entities,
                                    peers.select(["alert_id", "detail"]).rename_columns(["alert_id", "service_code"]),
                                    settings.impact.area_prefix, settings.impact.supply_days)
             impact = measure(tables, known["impact_watches"], settings.impact)
-            profile = billing_profile(days, tables["providers"])
+            profile = billing_profile(pdays, tables["providers"])
         with stage("write"):
             degree = query("SELECT node_id, count(*) AS degree FROM (SELECT src AS node_id FROM e UNION ALL "
                            "SELECT dst FROM e) GROUP BY node_id ORDER BY node_id", e=graph.edges)
