@@ -110,6 +110,13 @@ def test_lists_filters_exports_and_indicators(client):
     assert kp["cases_by_status"] == [{"status": "open", "cases": 2}]
     assert client.get("/api/v1/cases/kpis.csv", headers=h()).content.decode("utf-8-sig").splitlines()[0] == \
         "year,indicator,status,assignee,action,profession,value"
+    case = client.get("/api/v1/cases/C-00001", headers=h()).json()
+    provider = next(e["entity_id"] for e in case["entities"] if e["entity_type"] == "provider")
+    prof = client.get(f"/api/v1/entities/provider/{provider}/profile", headers=h(VIEWER)).json()
+    assert prof["profile"]["provider_id"] == provider and prof["profile"]["peer_medians"]["peers"] >= 3
+    assert [c["case_id"] for c in prof["cases"]] == ["C-00001"]
+    assert prof["risk_history"][0]["current"] and prof["risk_history"][0]["alerts"] >= 1
+    assert client.get("/api/v1/entities/provider/nobody/profile", headers=h()).status_code == 404
     actions = client.get("/api/v1/cases/actions", headers=h(VIEWER)).json()
     assert actions["count"] == 13 and {"id", "label", "insurer", "level", "source", "deadline"} == set(actions["data"][0])
 
