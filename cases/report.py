@@ -123,7 +123,7 @@ def _network(con, case: dict, patient_ids: set[str]) -> tuple[list[dict], list[d
         per = con.execute("""
             SELECT src, count(DISTINCT dst) AS patients, sum(n) AS lines FROM edges
             WHERE src IN (SELECT unnest($core)) AND dst IN (SELECT unnest($patients))
-            GROUP BY src ORDER BY src""", {"core": sorted(core), "patients": [f"patient:{p}" for p in patient_ids]}
+            GROUP BY src ORDER BY src""", {"core": sorted(core), "patients": [f"patient:{p}" for p in sorted(patient_ids)]}
         ).fetchall()
         nodes.append({"key": "patients", "entity_type": "patients", "kind": None, "core": False,
                       "caption": f"{len(patient_ids):,} patient{'s' if len(patient_ids) > 1 else ''}"})
@@ -162,8 +162,7 @@ def render(store: Store, case_id: str) -> str:
             charts.append((a, dist, "this patient" if about_patient else
                            "this provider" if len(dist["subject_values"]) == 1 else "provider"))
         evidence_parts.append((a, lines))
-    net_run = store.current() if store.current() and store.results_path(store.current()).is_file() else \
-        (case["run_id"] if case["run_id"] and store.results_path(case["run_id"]).is_file() else None)
+    net_run = next((r for r in (store.current(), case["run_id"]) if r and store.results_path(r).is_file()), None)
     nodes, links = [], []
     if net_run:
         con = store.connect(net_run)

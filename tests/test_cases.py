@@ -10,7 +10,7 @@ import pytest
 from cases.actions import SHIPPED, catalogue
 from cases.export import csv_bytes
 from cases.kpis import kpis, rows
-from cases.store import Actor, CaseStore
+from cases.store import QUALIFICATIONS, STATUSES, Actor, CaseStore
 from contract.errors import Invalid, NotFound, Refused, SettingsError, Stale
 from runs import history
 from runs.store import Store
@@ -226,3 +226,11 @@ def test_filters_indicators_and_spreadsheet_csv(store):
     assert csv_bytes(("b",), [{"b": 1200.5}]).decode("utf-8-sig") == "b\r\n1200.5\r\n"
     with pytest.raises(ValueError):
         csv_bytes(("a",), [], "|")
+
+
+def test_the_command_line_offers_the_store_s_statuses_and_qualifications():
+    from cli.main import cases_list, cases_status
+    options = {p.name: p for p in cases_status.params}
+    assert tuple(options["status"].type.choices) == STATUSES
+    assert tuple(options["qualification"].type.choices) == QUALIFICATIONS
+    assert tuple(next(p for p in cases_list.params if p.name == "status").type.choices) == STATUSES

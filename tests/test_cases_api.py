@@ -221,7 +221,7 @@ def test_the_command_line_walks_a_case(store, tmp_path):
     assert listed == f"wrote {tmp_path / 'cases.csv'}: 1 case(s)\n"
     assert (tmp_path / "cases.csv").read_bytes().startswith(b"\xef\xbb\xbfcase_id;title;status;outcome;assignee")
     one = run("alert", a, "--evidence", str(tmp_path / "lines.csv"))
-    assert f"case C-00001 (confirmed)" in one and "evidence: " in one
+    assert "case C-00001 (confirmed)" in one and "evidence: " in one
     assert re.search(r"P\d{7}", (tmp_path / "lines.csv").read_text()) is None
     ent = run("entity", "provider", provider)
     assert "billing against" in ent and "case C-00001 (confirmed)" in ent and "(current): risk" in ent
