@@ -27,8 +27,7 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 CSV = {200: {"content": {"text/csv": {}}, "description": "UTF-8 with a byte order mark"}}
 Sep = Annotated[Literal[",", ";"], Query(description="the CSV separator; `;` also writes decimal commas")]
 VERSION = r'^\s*(?:W/)?"?(\d{1,12})"?\s*$'
-IfMatch = Annotated[str, Header(alias="If-Match", pattern=VERSION,
-                                       description='the case\'s ETag from GET, e.g. "3"')]
+IfMatch = Annotated[str, Header(alias="If-Match", pattern=VERSION, description='the case\'s ETag from GET, e.g. "3"')]
 CaseId = Annotated[str, Path(max_length=40, description="e.g. C-00001")]
 
 
