@@ -42,7 +42,8 @@ class RunPublic(BaseModel):
     counts: dict[str, int]
     error: RunError | None
     checks: dict[str, Any] | None = Field(None, description="the checks against the previous run")
-    warnings: list[str] = []
+    warnings: list[str] = Field([], description="what the run's users must know: a registry linking nothing, "
+                                                 "a window keeping little of the data")
     promoted_at: str | None = None
     accepted_by: str | None = None
     changes: str | None = Field(None, description="the change report's one-line summary")

@@ -57,6 +57,18 @@ def measure(data: str, full: bool) -> dict:
     return out
 
 
+def region(claims: int, folder: str, seed: int) -> Path:
+    """The folder of a generated region of about `claims` claims, generated once under `folder`."""
+    from loaders.synthetic import generate
+    patients = max(5000, int(claims / CLAIMS_PER_PATIENT))
+    data = Path(folder) / f"region-{patients}-{seed}" / "data"
+    if not (data / "claims.csv").exists():
+        t = time.perf_counter()
+        generate(data, patients, seed)
+        print(f"(generated {data} in {time.perf_counter() - t:.1f} s)", file=sys.stderr)
+    return data
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--claims", type=int, nargs="+", default=[1_000_000, 5_000_000])
@@ -69,16 +81,10 @@ def main():
         print(json.dumps(measure(args.measure, args.full)))
         return
     sys.path.insert(0, str(ROOT))
-    from loaders.synthetic import generate
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     print(f"{'claims':>10} {'nodes':>9} {'edges':>10} {'load s':>7} {'build s':>8} {'total s':>8} {'peak MB':>8}")
     for n in args.claims:
-        patients = max(5000, int(n / CLAIMS_PER_PATIENT))
-        data = Path(args.dir) / f"region-{patients}-{args.seed}" / "data"
-        if not (data / "claims.csv").exists():
-            t = time.perf_counter()
-            generate(data, patients, args.seed)
-            print(f"(generated {data} in {time.perf_counter() - t:.1f} s)", file=sys.stderr)
+        data = region(n, args.dir, args.seed)
         cmd = [sys.executable, __file__, "--measure", str(data)] + (["--full"] if args.full else [])
         r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
         print(f"{r['claims']:>10,} {r['nodes']:>9,} {r['edges']:>10,} {r['load_s']:>7.2f} {r['build_s']:>8.2f} "

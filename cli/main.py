@@ -91,35 +91,55 @@ def generate(out, patients, seed, truth, registry):
 
 
 @main.command()
-@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "annuaire", "snds"]))
+@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "annuaire", "snds", "mapped"]))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False),
               help="CSV of code,kind mapping FINESS categories (CAT_ETAB) to contract kinds")
 def convert(source_format, sources, out, categories):
-    """Convert SOURCES into contract tables in the folder OUT.
+    """Convert SOURCES into contract tables in the folder OUT, with OUT/conversion_report.json.
 
     finess: FHIR ndjson files, .tar.gz archives of them, bundles or folders → centres,
     legal_entities, providers (pharmacies, laboratories), identifiers. annuaire: Annuaire Santé
     (RPPS) FHIR Practitioner and PractitionerRole files or folders → providers, affiliations and
-    the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_CAM_F,
-    ER_ETE_F) → claims and providers."""
-    from loaders.fhir import categories_from_csv, read_finess, write_tables
-    from loaders.snds import read_snds
+    the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_BIO_F,
+    ER_CAM_F, ER_ETE_F) → claims and providers. mapped: MAPPING SOURCE, a mapping file (TOML)
+    and the claims or provider extract it describes → the contract tables it names."""
+    from loaders.conversion import Conversion, REPORT_FILE, write_conversion
+    from loaders.fhir import categories_from_csv, read_finess
+    lines = []
     try:
         if source_format == "finess":
             tables = read_finess(list(sources), categories_from_csv(categories) if categories else None)
+            conversion = Conversion(tables, {"format": "FINESS FHIR", "source": ", ".join(sources),
+                                             "tables": {n: t.num_rows for n, t in tables.items()}})
         elif source_format == "annuaire":
-            from loaders.annuaire import read_annuaire
-            tables = read_annuaire(list(sources))
-        else:
+            from loaders.annuaire import read_annuaire, report_lines
+            conversion = read_annuaire(list(sources))
+            lines = report_lines(conversion.report)
+        elif source_format == "snds":
+            from loaders.snds import read_snds, report_lines
             if len(sources) != 1:
                 _fail("snds takes one extract folder", 2)
-            tables = read_snds(sources[0])
+            conversion = read_snds(sources[0])
+            lines = report_lines(conversion.report)
+        else:
+            from loaders.mapping import MappingError, convert_mapped, report_lines
+            if len(sources) != 2:
+                _fail("mapped takes a mapping file and one source file: convert mapped MAPPING SOURCE OUT", 2)
+            try:
+                conversion = convert_mapped(sources[0], sources[1])
+            except MappingError as e:
+                _fail(str(e), 2)
+            lines = report_lines(conversion.report)
     except DatasetError as e:
         _fail(str(e), 2)
-    for path in write_tables(tables, out):
-        click.echo(f"wrote {path}: {tables[path.stem].num_rows:,} rows")
+    for path in write_conversion(conversion, out):
+        if path.name != REPORT_FILE:
+            click.echo(f"wrote {path}: {conversion.tables[path.stem].num_rows:,} rows")
+    click.echo(f"wrote {Path(out) / REPORT_FILE}" + (":" if lines else ""))
+    for line in lines:
+        click.echo(f"  {line}")
 
 
 @main.command()
@@ -134,9 +154,20 @@ def validate(data, max_problems):
         _fail(str(e), 2)
     for name, t in ds.report.tables.items():
         click.echo(f"{t['file']}: {t['rows']:,} rows")
-    for w in ds.report.warnings:
-        click.echo(f"warning: {w['message']}")
+    _print_load_report(ds.report.to_dict())
     click.echo("valid")
+
+
+SEVERITY_PREFIX = {"info": "note", "warning": "warning", "critical": "CRITICAL WARNING"}
+
+
+def _print_load_report(report: dict):
+    """The load report's links and warnings, one line each; critical ones stand out."""
+    for link in report.get("links", []):
+        if link["severity"] != "critical":      # a critical link is also among the warnings
+            click.echo(f"link: {link['message']}")
+    for w in report.get("warnings", []):
+        click.echo(f"{SEVERITY_PREFIX.get(w.get('severity'), 'warning')}: {w['message']}")
 
 
 def _run_settings(path, start, end, seed, window_days):
@@ -180,8 +211,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
         click.echo(f"run {record['run_id']} {'is current' if result == 'succeeded' else 'HELD by its checks'}: "
                    f"{c['claims']:,} claims, {c['nodes']:,} nodes, {c['edges']:,} edges, {c['alerts']} alerts, "
                    f"{c['communities']} communities")
-    for w in record.get("load_report", {}).get("warnings", []):
-        click.echo(f"warning: {w['message']}")
+    _print_load_report(record.get("load_report", {}))
     for w in record.get("warnings", []):
         click.echo(f"warning: {w}")
     if result == "held":
@@ -216,7 +246,8 @@ def runs(ctx, store, limit):
         table.add_row(r["run_id"], r["status"], "yes" if r["current"] else "",
                       r["started_at"][:19], f"{r['counts'].get('claims', ''):,}" if r["counts"] else "",
                       str(r["counts"].get("alerts", "")), f"{sum(r['timings'].values()):.1f}",
-                      (error[0] if error else "") or held or r.get("stage") or "")
+                      (error[0] if error else "") or held or r.get("stage")
+                      or (f"{len(r['warnings'])} warning(s)" if r.get("warnings") else ""))
     _console().print(table)
 
 
@@ -801,11 +832,17 @@ def neo4j_options(f):
 
 
 def _neo4j_settings(uri, user, database):
-    from publish.neo4j import Neo4jError, Neo4jSettings
+    """The Neo4j settings, validated once (exit code 2, every problem listed, never a password)."""
+    from config import Neo4jSettings
     try:
-        return Neo4jSettings.from_env(uri, user, database)
-    except Neo4jError as e:
-        _fail(str(e), 2)
+        return Neo4jSettings.load(uri=uri, user=user, database=database)
+    except SettingsError as e:
+        _failed(e)
+
+
+def _neo4j_failed(settings, e: Exception):
+    """A failure of the server or the driver, named by the server's URI without credentials."""
+    _fail(f"Neo4j at {settings.shown_uri}: {type(e).__name__}: {getattr(e, 'message', None) or e}")
 
 
 @neo4j_group.command("sync")
@@ -832,23 +869,27 @@ def neo4j_sync_cmd(store, run_id, batch_size, uri, user, database):
 @neo4j_options
 def neo4j_schema_cmd(uri, user, database):
     """Create the constraints and indexes (after a bulk import; `sync` does it itself)."""
-    from publish.neo4j import Neo4jError, schema
+    from publish.neo4j import schema
+    settings = _neo4j_settings(uri, user, database)
     try:
-        for name in schema(_neo4j_settings(uri, user, database)):
+        for name in schema(settings):
             click.echo(f"ran {name}")
-    except Neo4jError as e:
-        _fail(str(e))
+    except FraudnetError as e:
+        _failed(e)
+    except Exception as e:    # the server's or the driver's own message
+        _neo4j_failed(settings, e)
 
 
-@neo4j_group.command("export")
+@neo4j_group.command("import-files")
 @click.argument("directory", type=click.Path(file_okay=False))
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
-def neo4j_export_cmd(directory, store, run_id):
-    """Write a run as CSV files for `neo4j-admin database import full`, with DIRECTORY/import.sh."""
-    from publish.neo4j_bulk import export
+def neo4j_import_files_cmd(directory, store, run_id):
+    """Write a run as the files of `neo4j-admin database import full` (a bulk import of a
+    national graph), with DIRECTORY/import.sh."""
+    from publish.neo4j_bulk import import_files
     try:
-        counts = export(Store(store), directory, run_id)
+        counts = import_files(Store(store), directory, run_id)
     except FraudnetError as e:
         _failed(e, store)
     for stem, n in counts.items():
@@ -869,13 +910,16 @@ def neo4j_query_cmd(name, params, uri, user, database):
         for q in saved_queries():
             click.echo(f"{q}: {cypher(q).splitlines()[0].lstrip('/ ')}")
         return
+    settings = _neo4j_settings(uri, user, database)
     try:
         values = dict(parse_param(p) for p in params)
-        rows = run_saved(_neo4j_settings(uri, user, database), name, values)
+        rows = run_saved(settings, name, values)
     except (KeyError, ValueError) as e:
         _fail(str(e).strip("'\""), 2)
+    except FraudnetError as e:
+        _failed(e)
     except Exception as e:    # the server's own message: a missing parameter, a bad value
-        _fail(f"{type(e).__name__}: {getattr(e, 'message', None) or e}")
+        _neo4j_failed(settings, e)
     for row in rows:
         click.echo(json.dumps(row, ensure_ascii=False, default=str))
 

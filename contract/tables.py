@@ -161,8 +161,19 @@ REFERENCES: tuple[Reference, ...] = (
               when=("entity_type", "legal_entity")),
 )
 
-# Values of these columns are never printed: patients are pseudonymised, not anonymous.
-SENSITIVE_COLUMNS = frozenset({("claims", "patient_id"), ("patients", "patient_id")})
+# Values of these columns are never printed — in a problem, a warning, a report or a list of
+# examples: patients are pseudonymised, not anonymous. Every column of `patients` is there (a
+# birth year with a postcode narrows a person down), and so are `identifiers.entity_id` and
+# `identifiers.value`, which hold a patient's id and contact details when `entity_type` is
+# `patient`.
+SENSITIVE_COLUMNS = frozenset(
+    {("claims", "patient_id"), ("identifiers", "entity_id"), ("identifiers", "value")}
+    | {("patients", c.name) for c in TABLES["patients"].columns})
+
+
+def sensitive_columns(table: str) -> frozenset[str]:
+    """The columns of contract table `table` whose values are never printed."""
+    return frozenset(c for t, c in SENSITIVE_COLUMNS if t == table)
 
 
 def empty_table(name: str) -> pa.Table:

@@ -4,15 +4,18 @@ Reads `Practitioner` and `PractitionerRole` resources as the national directory 
 one resource, one bundle entry (`{"fullUrl", "resource"}`), a `Bundle`, or ndjson, in files or
 folders. Mapping:
 
-- `Practitioner` → a provider: `provider_id` = its RPPS number (identifier of type `RPPS`, else
-  its IDNPS without the leading type digit); `name` is left empty: the directory's names are
+- `Practitioner` → a provider: `provider_id` = its RPPS number (identifier of type `RPPS`), else
+  its ADELI number (type `ADELI`), else its IDNPS without the type digit the standard puts in
+  front of the number (`8` + RPPS, `0` + ADELI; see `loaders.identifiers`); an IDNPS of another
+  type is kept whole and counted in the report. `name` is left empty: the directory's names are
   personal data a fraud graph does not need.
 - professional role (`PractitionerRole` with a profession code, system
   urn:oid:1.2.250.1.71.1.2.7) → the provider's `kind` through `PROFESSIONS` (10 physician,
   40 dentist, 50 midwife, 60 nurse, 70 physiotherapist; 21 pharmacist → `other`, specialty
   `pharmacist`: a pharmacist is a person, the pharmacy is a FINESS establishment).
 - organisational role (`PractitionerRole` naming an `organization` by identifier, type IDNST)
-  → an affiliation: `centre_id` = the FINESS number (IDNST without its leading `1`), `role`
+  → an affiliation: `centre_id` = the FINESS number (IDNST `1` + FINESS; any other IDNST — a
+  SIRET, a SIREN, a practice — is kept whole and counted in the report), `role`
   from the exercise mode (urn:oid:1.2.250.1.213.1.6.1.18: `L` liberal, `S` salaried, else
   `other`), `start_date`/`end_date` from its period. The centre is written as a bare row
   (`kind` other): give the FINESS conversion first to `fraudnet scan`, so its full rows win.
@@ -32,10 +35,11 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-import pyarrow as pa
-
 from contract.errors import DatasetError, Problem
+
+from .conversion import Conversion
 from .fhir import _table
+from .identifiers import national_id, structure_id
 
 PROFESSION_SYSTEM = "urn:oid:1.2.250.1.71.1.2.7"
 MODE_SYSTEM = "urn:oid:1.2.250.1.213.1.6.1.18"
@@ -88,29 +92,35 @@ def _codes(resource: dict, system: str) -> list[str]:
             if c.get("system") == system and c.get("code")]
 
 
-def _rpps(practitioner: dict) -> str | None:
+def _practitioner_id(practitioner: dict) -> tuple[str | None, str | None]:
+    """(provider id, the register it comes from) of a Practitioner."""
     by_type = {}
     for ident in practitioner.get("identifier", []):
         codes = [c.get("code") for c in (ident.get("type") or {}).get("coding", [])]
         for code in codes:
-            by_type[code] = ident.get("value")
-    if by_type.get("RPPS"):
-        return by_type["RPPS"]
-    idnps = by_type.get("IDNPS")
-    return idnps[1:] if idnps and idnps[0] == "8" else idnps
+            if ident.get("value"):
+                by_type[code] = str(ident["value"]).strip()
+    for register in ("RPPS", "ADELI"):
+        if by_type.get(register):
+            return by_type[register], register
+    if by_type.get("IDNPS"):
+        return national_id(by_type["IDNPS"])
+    return None, None
 
 
-def _finess(role: dict) -> str | None:
+def _centre_id(role: dict) -> tuple[str | None, str | None]:
+    """(centre id, the register it comes from) of the organisation an organisational role names."""
     ident = (role.get("organization") or {}).get("identifier") or {}
     codes = [c.get("code") for c in (ident.get("type") or {}).get("coding", [])]
-    value = ident.get("value")
-    if value and "IDNST" in codes and value.startswith("1"):
-        return value[1:]
-    return value
+    value = str(ident["value"]).strip() if ident.get("value") else None
+    if value and "IDNST" in codes:
+        return structure_id(value)
+    return (value, "FINESS" if "FINESS" in codes or "FINEG" in codes else "other") if value else (None, None)
 
 
-def read_annuaire(paths: list[str | Path], max_problems: int = 50) -> dict[str, pa.Table]:
-    """Contract `providers`, `affiliations` and `centres` from Annuaire Santé FHIR files.
+def read_annuaire(paths: list[str | Path], max_problems: int = 50) -> Conversion:
+    """Contract `providers`, `affiliations` and `centres` from Annuaire Santé FHIR files, with a
+    report counting practitioners and centres by the register their id comes from.
 
     Raises `DatasetError` with every problem (file, line, column, value) if any file is not
     JSON or a role cannot be tied to a practitioner; then nothing is returned.
@@ -118,23 +128,27 @@ def read_annuaire(paths: list[str | Path], max_problems: int = 50) -> dict[str, 
     problems: list[Problem] = []
     practitioners: dict[str, str] = {}          # resource id -> provider id
     by_prefix: dict[str, str] = {}              # file prefix -> provider id
+    registers: dict[str, str] = {}              # provider id -> RPPS, ADELI or IDNPS (kept whole)
     roles: list[tuple[Path, dict]] = []
-    for path in _files(paths):
+    files = _files(paths)
+    for path in files:
         for res in _resources(path):
             if isinstance(res, Problem):
                 problems.append(res)
             elif res.get("resourceType") == "Practitioner":
-                rpps = _rpps(res)
-                if not rpps:
-                    problems.append(Problem(str(path), "Practitioner without an RPPS or IDNPS identifier",
+                provider, register = _practitioner_id(res)
+                if not provider:
+                    problems.append(Problem(str(path), "Practitioner without an RPPS, ADELI or IDNPS identifier",
                                             column="identifier", value=res.get("id")))
                     continue
-                practitioners[str(res.get("id"))] = rpps
-                by_prefix[path.name.split("-", 1)[0]] = rpps
+                practitioners[str(res.get("id"))] = provider
+                registers[provider] = register
+                by_prefix[path.name.split("-", 1)[0]] = provider
             elif res.get("resourceType") == "PractitionerRole":
                 roles.append((path, res))
     providers: dict[str, dict] = {p: {"provider_id": p, "kind": "other"} for p in practitioners.values()}
-    affiliations, centres = [], {}
+    affiliations, centres, centre_registers = [], {}, {}
+    professional = 0
     for path, role in roles:
         ref = ((role.get("practitioner") or {}).get("reference") or "").rsplit("/", 1)[-1]
         provider = practitioners.get(ref) if ref else by_prefix.get(path.name.split("-", 1)[0])
@@ -144,9 +158,10 @@ def read_annuaire(paths: list[str | Path], max_problems: int = 50) -> dict[str, 
             continue
         professions = _codes(role, PROFESSION_SYSTEM)
         if professions:
+            professional += 1
             kind, specialty = PROFESSIONS.get(professions[0], ("other", None))
             providers[provider].update(kind=kind, specialty=specialty)
-        centre = _finess(role)
+        centre, register = _centre_id(role)
         if centre:
             modes = _codes(role, MODE_SYSTEM)
             period = role.get("period") or {}
@@ -154,8 +169,38 @@ def read_annuaire(paths: list[str | Path], max_problems: int = 50) -> dict[str, 
                                  "role": MODES.get(modes[0], "other") if modes else "other",
                                  "start_date": period.get("start"), "end_date": period.get("end")})
             centres.setdefault(centre, {"centre_id": centre, "kind": "other"})
+            centre_registers[centre] = register
     if problems:
         raise DatasetError(", ".join(map(str, paths)), problems[:max_problems], len(problems))
-    return {"providers": _table("providers", sorted(providers.values(), key=lambda r: r["provider_id"])),
-            "affiliations": _table("affiliations", affiliations),
-            "centres": _table("centres", sorted(centres.values(), key=lambda r: r["centre_id"]))}
+    report = {
+        "format": "Annuaire Santé FHIR", "source": ", ".join(map(str, paths)), "files": len(files),
+        "practitioners": {"rows": len(providers), "by_register": _count(registers.values()),
+                          "kept_whole": sorted(p for p, r in registers.items() if r == "IDNPS")[:20]},
+        "roles": {"professional": professional, "organisational": len(affiliations)},
+        "centres": {"rows": len(centres), "by_register": _count(centre_registers.values()),
+                    "kept_whole": sorted(c for c, r in centre_registers.items() if r != "FINESS")[:20]},
+    }
+    return Conversion({"providers": _table("providers", sorted(providers.values(), key=lambda r: r["provider_id"])),
+                       "affiliations": _table("affiliations", affiliations),
+                       "centres": _table("centres", sorted(centres.values(), key=lambda r: r["centre_id"]))}, report)
+
+
+def _count(values) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def report_lines(report: dict) -> list[str]:
+    """The conversion report in a few human lines."""
+    p, c = report["practitioners"], report["centres"]
+    by = lambda d: ", ".join(f"{n:,} {r}" for r, n in d.items()) or "none"   # noqa: E731
+    lines = [f"{report['files']} file(s): {p['rows']:,} practitioners ({by(p['by_register'])}), "
+             f"{report['roles']['professional']:,} professional and {report['roles']['organisational']:,} "
+             f"organisational roles, {c['rows']:,} centres ({by(c['by_register'])})"]
+    if p["kept_whole"]:
+        lines.append(f"  IDNPS of no national register, kept whole: {', '.join(p['kept_whole'])}")
+    if c["kept_whole"]:
+        lines.append(f"  structures that are no FINESS establishment, kept as their IDNST: {', '.join(c['kept_whole'])}")
+    return lines

@@ -1,17 +1,22 @@
-"""Read and validate a contract dataset folder into typed Arrow tables.
+"""Read and validate a contract dataset folder (or several, merged) into typed Arrow tables.
 
 Every cell is first read as text with its line number (pyarrow, multi-threaded); each rule of the
 contract is then checked column-wise in DuckDB, never row by row in Python. All problems are
 collected (up to `max_problems`) and raised together as a `DatasetError`; nothing is built from a
-dataset with errors. Warnings (references to entities absent from an optional table) are counted
-in the `LoadReport` and the rows kept.
+dataset with errors. What is accepted but worth knowing (null tokens read as missing values, ids
+that look cut by a spreadsheet, references to entities absent from an optional table, how much a
+registry links) is counted in the `LoadReport`, and the rows are kept.
+
+Values of patient columns (`contract.tables.SENSITIVE_COLUMNS`) never appear in a problem, a
+warning or an example list: a problem on them names the file, line and column only.
 """
 from __future__ import annotations
 
 import csv
 import gzip
 import io
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -20,25 +25,68 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from contract.tables import (AMOUNT, BOOL, DATE, ENUM, QUANTITY, REFERENCES, SENSITIVE_COLUMNS, TABLES,
-                       YEAR, Table, empty_table)
 from contract.errors import DatasetError, Problem
+from contract.tables import (AMOUNT, BOOL, DATE, ENUM, ID, QUANTITY, REFERENCES, TABLES, YEAR, Table, empty_table,
+                             sensitive_columns)
 
 EXTENSIONS = (".csv", ".csv.gz", ".parquet")
-LINE = "_line"
-FILE = "_file"
+LINE, FILE, SRC = "_line", "_file", "_src"
 TRUE_WORDS = ("true", "1", "yes", "t", "y")
 BOOL_WORDS = TRUE_WORDS + ("false", "0", "no", "f", "n")
+
+# Cells holding one of these are missing values, as an empty cell is: the tokens that R, pandas,
+# SAS, SQL exports and spreadsheets write for "no value" (`NA` of R and of the CMS claims files,
+# `#N/A` of Excel, `NULL` of database dumps, `None` and `NaN` of pandas, `-` of reports). Each is
+# counted per file and column in the load report.
+NULL_TOKENS = ("NA", "N/A", "#N/A", "NULL", "null", "None", "NaN", "nan", "-")
+BLANK = "(blank)"            # how cells of spaces only are named in the counts
+DELIMITERS = (",", ";", "\t", "|")
+
+# Fixed-length identifier formats a spreadsheet breaks by reading them as numbers: a French
+# postcode (5 digits: 01000 for Bourg-en-Bresse), a FINESS number (9 characters; FINESS of the
+# départements 01–09 start with 0) or a SIREN (9 digits), a SIRET (14 digits). A column whose
+# values mostly have one of these lengths, and some one digit less, has lost leading zeros.
+FIXED_LENGTHS = {5: "a postcode", 9: "a FINESS or SIREN number", 14: "a SIRET number"}
+FIXED_FORMAT_COLUMNS = {("providers", "postcode"), ("centres", "postcode"), ("patients", "postcode"),
+                        ("claims", "centre_id"), ("centres", "centre_id"), ("affiliations", "centre_id"),
+                        ("providers", "legal_entity_id"), ("centres", "legal_entity_id"),
+                        ("legal_entities", "legal_entity_id"), ("officers", "legal_entity_id")}
+DOMINANT_SHARE = 0.8
+
+# When two sources give the same key, these columns say *what* the row is: a different value is
+# an error (two different things under one key), not a detail to choose from. Every column of a
+# claim is such a column. The value after the column is the one meaning "not known precisely",
+# which yields to a precise one (a registry's `pharmacy` over a converter's `other`).
+IDENTITY = {"providers": {"kind": "other"}, "centres": {"kind": "other"}, "legal_entities": {"kind": "other"},
+            "patients": {"birth_year": None, "sex": "U"}, "services": {"kind": None}}
+
+# A registry linking fewer than this share of the claims' entities of its kinds is reported as
+# a critical warning (see `link_report`).
+LINK_MIN_SHARE = 0.1
+SINGULAR = {"claims": "claim", "providers": "provider", "centres": "centre", "legal_entities": "legal entity",
+            "patients": "patient", "services": "service"}
 
 
 @dataclass
 class LoadReport:
+    """What loading found besides errors: tables read, warnings, and how registries link.
+
+    `warnings` are dicts with at least `severity` (`info`: counted, nothing wrong; `warning`:
+    likely a data problem, rows kept; `critical`: the scan will run but its result is probably
+    not what the user wants, e.g. a registry that links nothing) and `message`; most also carry
+    `table`, `column`, `rows` and `examples` (never values of patient columns). `links` has one
+    entry per registry (see `link_report`).
+    """
     source: str
     tables: dict[str, dict] = field(default_factory=dict)   # name -> {file, rows}
-    warnings: list[dict] = field(default_factory=list)     # {table, column, target, rows, values, message}
+    warnings: list[dict] = field(default_factory=list)
+    links: list[dict] = field(default_factory=list)
+
+    def warn(self, message: str, severity: str = "warning", **facts):
+        self.warnings.append({**facts, "severity": severity, "message": message})
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "tables": self.tables, "warnings": self.warnings}
+        return {"source": self.source, "tables": self.tables, "warnings": self.warnings, "links": self.links}
 
 
 @dataclass
@@ -78,23 +126,78 @@ def find_table_file(folder: Path, table: str) -> Path | None:
     return found[0] if found else None
 
 
+def shown(value: str | None, sensitive: bool = False) -> str | None:
+    """A cell's value as a problem or a warning may print it: never a patient column's, and never
+    a value spanning lines — the sign of a quote left open, which makes one cell of the next ones
+    (a patient id among them). A row whose quotes merge cells on one line has too few fields, and
+    is refused without printing any of its values."""
+    if value is None or sensitive or "\n" in value or "\r" in value:
+        return None
+    return value
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+@dataclass
+class RawFile:
+    """A file read as text: every column a string column, plus `_line`."""
+    table: pa.Table
+    unit: str                                   # "line" (CSV) or "row" (Parquet)
+    delimiter: str | None = None                # CSV only
+    nulls: dict[str, dict[str, int]] = field(default_factory=dict)   # column -> token -> cells
+    stored_as: dict[str, str] = field(default_factory=dict)         # Parquet column -> non-text type read
+    header: dict[str, str] = field(default_factory=dict)            # column -> its name as the file writes it
+
+
 def _open_text(path: Path) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
 
 
-def _read_header(path: Path, out: _Collector) -> list[str] | None:
+def sniff_delimiter(header: str) -> str:
+    """The most frequent of `,` `;` tab `|` in a header line (`,` when none is there)."""
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _named(delimiter: str) -> str:
+    return {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}[delimiter]
+
+
+def _read_header(path: Path, out: _Collector, delimiter: str | None,
+                 encoding: str) -> tuple[list[str], str, list[str]] | None:
+    """(lower-cased column names, delimiter, names as written), or None after reporting why the
+    header is unusable."""
     try:
         with _open_text(path) as f:
-            first = f.readline().split(b"\r")[0].rstrip(b"\n")
-        row = next(csv.reader([first.decode("utf-8-sig")]), None)
-    except UnicodeDecodeError:
-        out.add(Problem(path.name, "the header is not valid UTF-8 (save the file as UTF-8)", line=1))
+            first = f.readline()
+    except (OSError, EOFError) as e:
+        out.add(Problem(path.name, f"cannot be read: {type(e).__name__}"))
         return None
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+        out.add(Problem(path.name, "the file is UTF-16 (a spreadsheet's 'Unicode text'): save it as CSV UTF-8", line=1))
+        return None
+    try:
+        text = first.split(b"\r")[0].rstrip(b"\n").decode("utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding)
+    except (UnicodeDecodeError, LookupError):
+        out.add(Problem(path.name, f"the header is not valid {_shown(encoding)}: {_encoding_hint(first, encoding)}",
+                        line=1))
+        return None
+    sniffed = sniff_delimiter(text)
+    if delimiter is None:
+        delimiter = sniffed
+    try:
+        row = next(csv.reader([text], delimiter=delimiter), None)
     except csv.Error as e:
         out.add(Problem(path.name, f"the header cannot be read as CSV: {e}", line=1))
         return None
     if not row or not any(c.strip() for c in row):
         out.add(Problem(path.name, "the file is empty: expected a header row naming the columns"))
+        return None
+    if len(row) == 1 and sniffed != delimiter:
+        out.add(Problem(path.name, f"the header has a single column: this file seems to use {_named(sniffed)} as its "
+                                   f"separator, and this reader expects {_named(delimiter)} (export it comma-separated, "
+                                   f"or convert it with a mapping: delimiter = \"{sniffed}\")", line=1))
         return None
     names = [n.strip().lower() for n in row]
     seen = set()
@@ -102,11 +205,27 @@ def _read_header(path: Path, out: _Collector) -> list[str] | None:
         if n in seen:
             out.add(Problem(path.name, "column named twice in the header", line=1, column=n))
         seen.add(n)
-    return names if len(seen) == len(names) else None
+    return (names, delimiter, [n.strip() for n in row]) if len(seen) == len(names) else None
 
 
-def _scan_csv_rows(path: Path, width: int, out: _Collector, limit: int):
-    """Error path only: find rows whose field count or encoding is wrong, with their line."""
+def _shown(encoding: str) -> str:
+    return "UTF-8" if encoding.lower() in ("utf-8", "utf8") else encoding
+
+
+def _encoding_hint(raw: bytes, encoding: str) -> str:
+    if encoding.lower() in ("utf-8", "utf8"):
+        try:
+            raw.decode("cp1252")
+            return ("it looks like Latin-1 or Windows-1252 (a spreadsheet's default, é written as one byte): save "
+                    "the file as UTF-8, or convert it with a mapping: encoding = \"cp1252\"")
+        except UnicodeDecodeError:
+            return "save the file as UTF-8"
+    return "check the encoding named in the mapping"
+
+
+def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, delimiter: str, encoding: str,
+                   sensitive: frozenset[str]):
+    """Error path only: find rows whose encoding or field count is wrong, with their line."""
     with _open_text(path) as f:
         raw = f.read()
     lines = raw.split(b"\n")
@@ -115,34 +234,35 @@ def _scan_csv_rows(path: Path, width: int, out: _Collector, limit: int):
         if found >= limit:
             break
         try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            fields = next(csv.reader([line.decode("utf-8", "replace")]), [])
+            line.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            fields = next(csv.reader([line.decode(encoding, "replace")], delimiter=delimiter), [])
             col = next((i for i, v in enumerate(fields) if "\ufffd" in v), None)
-            out.add(Problem(path.name, "is not valid UTF-8 (save the file as UTF-8)", line=number,
-                            column=None if col is None else f"#{col + 1}",
-                            value=None if col is None else fields[col]))
+            name = names[col] if col is not None and col < len(names) else None
+            out.add(Problem(path.name, f"is not valid {_shown(encoding)}: {_encoding_hint(line, encoding)}", line=number,
+                            column=name or (None if col is None else f"#{col + 1}"),
+                            value=None if col is None else shown(fields[col], name in sensitive)))
             found += 1
     if found:
         return
-    reader = csv.reader(io.StringIO(raw.decode("utf-8-sig", "replace"), newline=""))
+    reader = csv.reader(io.StringIO(raw.decode(encoding, "replace").lstrip("\ufeff"), newline=""), delimiter=delimiter)
     try:
         next(reader, None)
         for row in reader:
             if found >= limit:
                 break
-            if row and len(row) != width:
-                out.add(Problem(path.name, f"has {len(row)} fields, the header has {width}",
-                                line=reader.line_num))
+            if row and len(row) != len(names):
+                out.add(Problem(path.name, f"has {len(row)} fields, the header has {len(names)}", line=reader.line_num))
                 found += 1
     except csv.Error as e:
         out.add(Problem(path.name, f"cannot be read as CSV: {e}", line=reader.line_num))
 
 
-def _physical_lines(path: Path) -> list[int]:
+def _physical_lines(path: Path, delimiter: str, encoding: str) -> list[int]:
     """Line on which each record starts, for files with line breaks inside quoted cells."""
     with _open_text(path) as f:
-        reader = csv.reader(io.TextIOWrapper(f, encoding="utf-8-sig", newline=""))
+        reader = csv.reader(io.TextIOWrapper(f, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline=""),
+                            delimiter=delimiter)
         next(reader, None)
         starts, previous = [], 1
         for _ in reader:
@@ -151,63 +271,136 @@ def _physical_lines(path: Path) -> list[int]:
     return starts
 
 
-def _line_numbers(path: Path, rows: int, multiline: bool) -> list[int] | range:
+def _line_numbers(path: Path, rows: int, multiline: bool, delimiter: str, encoding: str) -> list[int] | range:
     if multiline:
         try:
-            starts = _physical_lines(path)
+            starts = _physical_lines(path, delimiter, encoding)
             if len(starts) == rows:
                 return starts
-        except csv.Error:
+        except (csv.Error, UnicodeDecodeError):
             pass
     return range(2, rows + 2)
 
 
-def read_raw(path: Path, out: _Collector) -> pa.Table | None:
-    """Every column as text plus `_line`, or None when the file itself cannot be read."""
+def _parse_error(e: Exception) -> str:
+    """pyarrow's parse message without the row text it quotes (which may hold a patient id)."""
+    m = re.search(r"Expected \d+ columns, got \d+", str(e))
+    return f"cannot be read as CSV ({m.group(0)})" if m else "cannot be read as CSV (a quote left open, or not a text file)"
+
+
+def _parquet_as_text(table: pa.Table, stored_as: dict[str, str]) -> list[pa.Array]:
+    """Every column as text. Timestamps at midnight become dates; integer and floating-point
+    columns their digits (recorded in `stored_as`, since ids stored as numbers lose leading zeros)."""
+    cols = []
+    for name, col in zip(table.column_names, table.columns):
+        t = col.type
+        if pa.types.is_dictionary(t):
+            col = col.cast(t.value_type)
+            t = col.type
+        if pa.types.is_string(t):
+            pass
+        elif pa.types.is_large_string(t):
+            col = col.cast(pa.string())
+        elif pa.types.is_timestamp(t):
+            valid = col.drop_null()
+            midnight = len(valid) == 0 or pc.all(pc.equal(pc.floor_temporal(valid, unit="day"), valid)).as_py()
+            col = pc.utf8_slice_codeunits(pc.strftime(col, format="%Y-%m-%d %H:%M:%S"), 0, 10 if midnight else 19)
+            stored_as[name] = "timestamp at midnight" if midnight else "timestamp"
+        elif pa.types.is_date(t):
+            col = col.cast(pa.date32()).cast(pa.string())
+        elif pa.types.is_integer(t):
+            col = col.cast(pa.string())
+            stored_as[name] = "integer"
+        elif pa.types.is_floating(t):
+            valid = col.drop_null()
+            whole = len(valid) == 0 or pc.all(pc.and_(pc.is_finite(valid), pc.equal(valid, pc.floor(valid)))).as_py()
+            col = (col.cast(pa.int64()) if whole else col).cast(pa.string())
+            stored_as[name] = "floating point"
+        else:
+            col = col.cast(pa.string())
+        cols.append(col)
+    return cols
+
+
+def _null_tokens(table: pa.Table, tokens: tuple[str, ...]) -> tuple[pa.Table, dict[str, dict[str, int]]]:
+    """Cells equal to a token, or of spaces only, become missing values; counted per column."""
+    counts: dict[str, dict[str, int]] = {}
+    value_set = pa.array(list(tokens), pa.string())
+    cols = []
+    for name, col in zip(table.column_names, table.columns):
+        blank = pc.utf8_is_space(col)
+        mask = pc.or_(pc.is_in(col, value_set=value_set), blank) if tokens else blank
+        mask = pc.fill_null(mask, False)
+        n = pc.sum(mask).as_py() or 0
+        if n:
+            found = pc.if_else(blank.fill_null(False), pa.scalar(BLANK), col).filter(mask)
+            counts[name] = {v["values"]: v["counts"] for v in pc.value_counts(found).to_pylist()}
+            col = pc.if_else(mask, pa.scalar(None, pa.string()), col)
+        cols.append(col)
+    return pa.table(dict(zip(table.column_names, cols))), counts
+
+
+def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encoding: str = "utf-8",
+             null_tokens: tuple[str, ...] = NULL_TOKENS, sensitive: frozenset[str] = frozenset()) -> RawFile | None:
+    """Every column of a CSV (`.csv`, `.csv.gz`) or Parquet file as text plus `_line`, or None
+    after reporting (in `out`) why the file cannot be read.
+
+    Column names are lower-cased and stripped. `delimiter=None` detects `,` `;` tab or `|` from
+    the header; with a given delimiter, a header that seems to use another one is reported as
+    such. Cells that are empty, of spaces only, or one of `null_tokens` are missing values
+    (counted in `RawFile.nulls`). Values of the `sensitive` columns never appear in a problem.
+    """
     if path.name.endswith(".parquet"):
         try:
             table = pq.read_table(path)
         except Exception as e:  # pyarrow raises several types for a broken file
-            out.add(Problem(path.name, f"cannot be read as Parquet: {e}"))
+            out.add(Problem(path.name, f"cannot be read as Parquet ({type(e).__name__})"))
             return None
         names = [n.strip().lower() for n in table.column_names]
         if len(set(names)) != len(names):
             out.add(Problem(path.name, "a column is named twice"))
             return None
-        cols = [pc.cast(c, pa.string()) if c.type != pa.string() else c for c in table.columns]
-        table = pa.table(dict(zip(names, cols)))
-        return table.append_column(LINE, pa.array(range(1, table.num_rows + 1), pa.int64()))
+        stored_as: dict[str, str] = {}
+        cols = _parquet_as_text(table.rename_columns(names), stored_as)
+        text, nulls = _null_tokens(pa.table(dict(zip(names, cols))), null_tokens)
+        text = text.append_column(LINE, pa.array(range(1, table.num_rows + 1), pa.int64()))
+        return RawFile(text, "row", None, nulls, stored_as, dict(zip(names, table.column_names)))
 
-    names = _read_header(path, out)
-    if names is None:
+    header = _read_header(path, out, delimiter, encoding)
+    if header is None:
         return None
+    names, delimiter, written = header
     bad_rows = []
     try:
         with pa.input_stream(str(path), compression="gzip" if path.name.endswith(".gz") else None) as stream:
             table = pacsv.read_csv(
                 stream,
-                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                                  invalid_row_handler=lambda r: bad_rows.append(r) or "skip"),
                 convert_options=pacsv.ConvertOptions(
                     column_types={n: pa.string() for n in names}, strings_can_be_null=True,
                     null_values=[""], quoted_strings_can_be_null=True))
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as e:
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, LookupError) as e:
         before = out.total
-        _scan_csv_rows(path, len(names), out, out.room or 1)
+        _scan_csv_rows(path, names, out, out.room or 1, delimiter, encoding, sensitive)
         if out.total == before:
-            out.add(Problem(path.name, f"cannot be read as CSV: {e}"))
+            out.add(Problem(path.name, _parse_error(e)))
         return None
     if bad_rows:
         before = out.total
-        _scan_csv_rows(path, len(names), out, out.room or 1)
+        _scan_csv_rows(path, names, out, out.room or 1, delimiter, encoding, sensitive)
         if out.total == before:
             out.add(Problem(path.name, f"{len(bad_rows)} row(s) have the wrong number of fields"))
         return None
     multiline = any(pc.any(pc.match_substring(c, "\n")).as_py() for c in table.columns)
-    lines = _line_numbers(path, table.num_rows, multiline)
-    return table.append_column(LINE, pa.array(lines, pa.int64()))
+    lines = _line_numbers(path, table.num_rows, multiline, delimiter, encoding)
+    table, nulls = _null_tokens(table, null_tokens)
+    return RawFile(table.append_column(LINE, pa.array(lines, pa.int64())), "line", delimiter, nulls, {},
+                   dict(zip(names, written)))
 
+
+# --- checks of one file --------------------------------------------------------------------------
 
 def _rows(con, sql: str, limit: int, params=None) -> tuple[int, list[tuple]]:
     total = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]
@@ -215,39 +408,84 @@ def _rows(con, sql: str, limit: int, params=None) -> tuple[int, list[tuple]]:
     return total, rows
 
 
-def _check_columns(con, spec: Table, fname: str, unit: str, out: _Collector):
-    """Type, null and enum rules, each a query over the whole column."""
+def _missing_note(nulls: dict[str, int] | None) -> str:
+    if not nulls:
+        return ""
+    return f" (the file has {', '.join(repr(t) if t != BLANK else 'blank cells' for t in nulls)} in this column, " \
+           f"read as missing)"
+
+
+ISO_DATE = "'\\d{4}-\\d{2}-\\d{2}'"
+WITH_TIME = "'\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}.*'"
+DAY_MONTH = "'\\d{1,2}[/.-]\\d{1,2}[/.-]\\d{2,4}'"
+SCIENTIFIC = "'[0-9](\\.[0-9]+)?[eE]\\+?[0-9]+'"
+DECIMAL_COMMA = "'-?[0-9][0-9 .]*,[0-9]+'"
+
+
+def _column_rules(col, nulls: dict | None) -> tuple[str, list[tuple[str, str]]]:
+    """(what a valid cell of `col` satisfies, [(condition, message)] saying what a cell that is
+    not valid looks like, the first that holds naming it). SQL over the column `"name"`."""
+    c = f'"{col.name}"'
+    valid, rules = [], []
+    if col.not_null:
+        valid.append(f"{c} IS NOT NULL")
+        rules.append((f"{c} IS NULL", f"missing value{_missing_note(nulls)}: this column is required"))
+    if col.type == ID:
+        valid.append(f"({c} IS NULL OR strpos({c}, '+') = 0 OR NOT regexp_full_match({c}, {SCIENTIFIC}))")
+        rules.append(("true", "is a number rewritten by a spreadsheet in scientific notation: the identifier's digits "
+                              "are lost (format the column as text before exporting)"))
+    elif col.type == DATE:
+        valid.append(f"({c} IS NULL OR (regexp_full_match({c}, {ISO_DATE}) AND try_cast({c} AS DATE) IS NOT NULL))")
+        rules += [(f"regexp_full_match({c}, {WITH_TIME})", "has a time of day: expected a date (YYYY-MM-DD)"),
+                  (f"regexp_full_match({c}, {DAY_MONTH})", "is not a date (expected YYYY-MM-DD; this looks like "
+                   "DD/MM/YYYY or MM/DD/YYYY: convert the file with a mapping that names the format)"),
+                  ("true", "is not a date (expected YYYY-MM-DD)")]
+    elif col.type == AMOUNT:
+        num = f"try_cast({c} AS DOUBLE)"
+        valid.append(f"({c} IS NULL OR ({num} IS NOT NULL AND isfinite({num}) AND {num} >= 0))")
+        rules += [(f"regexp_full_match({c}, {DECIMAL_COMMA})", "is not a number: it has a decimal comma (amounts use "
+                   "'.', as in 12.50; convert the file with a mapping: decimal = \",\")"),
+                  (f"{num} IS NULL OR NOT isfinite({num})", "is not a number"),
+                  ("true", "is negative: amounts are ≥ 0 (a cancellation line? net it with the line it corrects)")]
+    elif col.type == QUANTITY:
+        valid.append(f"({c} IS NULL OR (regexp_full_match({c}, '\\d{{1,9}}') AND try_cast({c} AS INTEGER) >= 1))")
+        rules.append(("true", "is not a whole number ≥ 1"))
+    elif col.type == YEAR:
+        valid.append(f"({c} IS NULL OR (regexp_full_match({c}, '\\d{{4}}') "
+                     f"AND try_cast({c} AS INTEGER) BETWEEN 1880 AND 2100))")
+        rules.append(("true", "is not a year (1880-2100)"))
+    elif col.type == BOOL:
+        valid.append(f"({c} IS NULL OR lower({c}) IN {BOOL_WORDS})")
+        rules.append(("true", "is not true or false"))
+    elif col.type == ENUM:
+        valid.append(f"({c} IS NULL OR {c} IN {tuple(col.values) + ('',)})")
+        rules.append(("true", f"is not one of: {', '.join(col.values)}"))
+    return " AND ".join(valid) or "true", rules
+
+
+def _check_columns(con, spec: Table, fname: str, unit: str, out: _Collector, nulls: dict):
+    """Type, null and enum rules: one pass over each column checks that its cells are valid (the
+    cheap test every cell takes); only the cells that are not are told apart by rule."""
+    sensitive = sensitive_columns(spec.name)
     for col in spec.columns:
+        valid, rules = _column_rules(col, nulls.get(col.name))
+        if not rules:
+            continue
         c = f'"{col.name}"'
-        rules = []
-        if col.not_null:
-            rules.append((f"{c} IS NULL", "missing value: this column is required"))
-        if col.type == DATE:
-            rules.append((f"{c} IS NOT NULL AND NOT (regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') "
-                          f"AND try_cast({c} AS DATE) IS NOT NULL)", "is not a date (expected YYYY-MM-DD)"))
-        elif col.type == AMOUNT:
-            num = f"try_cast({c} AS DOUBLE)"
-            rules.append((f"{c} IS NOT NULL AND ({num} IS NULL OR NOT isfinite({num}))", "is not a number"))
-            rules.append((f"{c} IS NOT NULL AND {num} < 0", "is negative: amounts are ≥ 0"))
-        elif col.type == QUANTITY:
-            rules.append((f"{c} IS NOT NULL AND NOT (regexp_full_match({c}, '\\d{{1,9}}') "
-                          f"AND try_cast({c} AS INTEGER) >= 1)", "is not a whole number ≥ 1"))
-        elif col.type == YEAR:
-            rules.append((f"{c} IS NOT NULL AND NOT (regexp_full_match({c}, '\\d{{4}}') "
-                          f"AND try_cast({c} AS INTEGER) BETWEEN 1880 AND 2100)", "is not a year (1880-2100)"))
-        elif col.type == BOOL:
-            rules.append((f"{c} IS NOT NULL AND lower({c}) NOT IN {BOOL_WORDS}", "is not true or false"))
-        elif col.type == ENUM:
-            rules.append((f"{c} IS NOT NULL AND {c} NOT IN {tuple(col.values) + ('',)}",
-                          f"is not one of: {', '.join(col.values)}"))
-        sensitive = (spec.name, col.name) in SENSITIVE_COLUMNS
-        for where, message in rules:
-            total, rows = _rows(con, f"SELECT {LINE}, {c} FROM raw WHERE {where}", out.room)
-            for i, (line, value) in enumerate(rows):
-                out.add(Problem(fname, message, line=line, column=col.name, unit=unit,
-                                value=None if sensitive or value is None else value))
-            if total > len(rows):
-                out.add(Problem(fname, message), count=total - len(rows))
+        which = " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _) in enumerate(rules))
+        found = con.execute(f"""
+            SELECT rule, count(*), list(struct_pack(l := {LINE}, v := {c}) ORDER BY {LINE})[1:{int(out.room)}]
+            FROM (SELECT {LINE}, {c}, CASE {which} ELSE {len(rules) - 1} END AS rule FROM raw
+                  WHERE NOT coalesce({valid}, false))
+            GROUP BY rule ORDER BY rule""").fetchall()
+        for rule, total, first in found:
+            message = rules[rule][1]
+            for cell in first[:out.room]:
+                out.add(Problem(fname, message, line=cell["l"], column=col.name, unit=unit,
+                                value=shown(cell["v"], col.name in sensitive)))
+            shown_here = min(len(first), total)
+            if total > shown_here:
+                out.add(Problem(fname, message), count=total - shown_here)
 
 
 def _check_key(con, spec: Table, fname: str, unit: str, out: _Collector):
@@ -255,12 +493,36 @@ def _check_key(con, spec: Table, fname: str, unit: str, out: _Collector):
     sql = (f"SELECT {LINE}, {k}, first FROM (SELECT {LINE}, {k}, min({LINE}) OVER (PARTITION BY {k}) "
            f"AS first FROM raw WHERE {k} IS NOT NULL) WHERE {LINE} > first")
     total, rows = _rows(con, sql, out.room)
-    sensitive = (spec.name, spec.key) in SENSITIVE_COLUMNS
+    sensitive = spec.key in sensitive_columns(spec.name)
     for line, value, first in rows:
         out.add(Problem(fname, f"duplicate {spec.key} (first on {unit} {first})", line=line,
-                        column=spec.key, value=None if sensitive else value, unit=unit))
+                        column=spec.key, value=shown(value, sensitive), unit=unit))
     if total > len(rows):
         out.add(Problem(fname, f"duplicate {spec.key}"), count=total - len(rows))
+
+
+def _check_fixed_formats(con, spec: Table, fname: str, report: LoadReport):
+    """Warn about ids of a fixed-length format that look cut by a spreadsheet (leading zeros lost)."""
+    sensitive = sensitive_columns(spec.name)
+    for col in spec.columns:
+        if (spec.name, col.name) not in FIXED_FORMAT_COLUMNS:
+            continue
+        c = f'"{col.name}"'
+        lengths = dict(con.execute(f"SELECT length({c}), count(*) FROM raw WHERE {c} IS NOT NULL "
+                                   f"AND regexp_full_match({c}, '[0-9]+') GROUP BY 1").fetchall())
+        total = con.execute(f"SELECT count({c}) FROM raw").fetchall()[0][0]
+        dominant = max(lengths, key=lengths.get) if lengths else None
+        if dominant not in FIXED_LENGTHS or lengths[dominant] < DOMINANT_SHARE * total or not lengths.get(dominant - 1):
+            continue
+        rows = lengths[dominant - 1]
+        examples = [] if col.name in sensitive else [v for (v,) in con.execute(
+            f"SELECT DISTINCT {c} FROM raw WHERE regexp_full_match({c}, '[0-9]{{{dominant - 1}}}') ORDER BY 1 LIMIT 5"
+        ).fetchall()]
+        listed = f" (e.g. {', '.join(repr(e) for e in examples[:3])})" if examples else ""
+        report.warn(f"{fname}: {rows} {col.name} value(s) have {dominant - 1} digits{listed} where the others have "
+                    f"{dominant}, as {FIXED_LENGTHS[dominant]} has: a spreadsheet may have dropped a leading zero "
+                    f"(format the column as text before exporting)",
+                    table=spec.name, column=col.name, rows=rows, examples=examples)
 
 
 def _typed(con, spec: Table) -> pa.Table:
@@ -280,99 +542,302 @@ def _typed(con, spec: Table) -> pa.Table:
         if col.default is not None:
             e = f"coalesce({e}, {col.default!r})" if col.type != BOOL else f"coalesce({e}, false)"
         exprs.append(f"{e} AS {c}")
-    return con.sql(f"SELECT {', '.join(exprs)} FROM raw ORDER BY {LINE}").to_arrow_table().cast(spec.schema)
+    return con.sql(f"SELECT {', '.join(exprs)}, {LINE} FROM raw ORDER BY {LINE}").to_arrow_table()
 
 
-def _load_table(con, spec: Table, path: Path, out: _Collector) -> tuple[pa.Table | None, pa.Table | None]:
-    """Returns (raw text table, typed table); either may be None when there were problems."""
+def _load_table(con, spec: Table, path: Path, out: _Collector, report: LoadReport,
+                label: str | None = None) -> pa.Table | None:
+    """The typed table with its `_line` column, or None when there were problems. Problems and
+    warnings name the file `label` (its path when several folders are read), else its name."""
+    first = len(out.problems)
+    typed = _load_file(con, spec, path, out, report, label or path.name)
+    out.problems[first:] = [replace(p, file=label) if label and p.file == path.name else p
+                            for p in out.problems[first:]]
+    return typed
+
+
+def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport, label: str) -> pa.Table | None:
     before = out.total
-    raw = read_raw(path, out)
+    sensitive = sensitive_columns(spec.name)
+    raw = read_raw(path, out, sensitive=sensitive)
     if raw is None:
-        return None, None
-    unit = "row" if path.name.endswith(".parquet") else "line"
-    missing = [c.name for c in spec.columns if c.in_header and c.name not in raw.column_names]
+        return None
+    table, unit = raw.table, raw.unit
+    missing = [c.name for c in spec.columns if c.in_header and c.name not in table.column_names]
     for name in missing:
-        out.add(Problem(path.name, f"missing required column (the header has: {', '.join(raw.column_names[:-1])})",
+        out.add(Problem(path.name, f"missing required column (the header has: {', '.join(table.column_names[:-1])})",
                         line=1 if unit == "line" else None, column=name))
     if missing:
-        return None, None
+        return None
     for col in spec.columns:   # optional columns left out of the header are all missing values
-        if col.name not in raw.column_names:
-            raw = raw.append_column(col.name, pa.nulls(raw.num_rows, pa.string()))
-    if spec.required and raw.num_rows == 0:
+        if col.name not in table.column_names:
+            table = table.append_column(col.name, pa.nulls(table.num_rows, pa.string()))
+    if spec.required and table.num_rows == 0:
         out.add(Problem(path.name, f"has a header but no rows: {spec.name} cannot be empty"))
-        return None, None
-    con.register("raw", raw)
-    _check_columns(con, spec, path.name, unit, out)
+        return None
+    contract = {c.name for c in spec.columns}
+    for name, tokens in raw.nulls.items():
+        if name in contract:
+            cells = sum(tokens.values())
+            report.warn(f"{label}: {cells} {name} cell(s) read as missing values "
+                        f"({', '.join(f'{t!r} × {n}' if t != BLANK else f'blank × {n}' for t, n in tokens.items())})",
+                        severity="info", table=spec.name, column=name, rows=cells, tokens=tokens)
+    for name, stored in raw.stored_as.items():
+        if name in contract and spec.column(name).type == ID and stored != "timestamp at midnight":
+            report.warn(f"{label} stores {name} as {stored} numbers: identifiers are text, and a number loses "
+                        f"leading zeros (010000024 becomes 10000024); store the column as strings",
+                        table=spec.name, column=name, rows=table.num_rows)
+    con.register("raw", table)
+    _check_columns(con, spec, path.name, unit, out, raw.nulls)
     if spec.key:
         _check_key(con, spec, path.name, unit, out)
-    typed = _typed(con, spec) if out.total == before else None
+    _check_fixed_formats(con, spec, label, report)
+    typed = _typed(con, spec).cast(pa.schema(list(spec.schema) + [pa.field(LINE, pa.int64())])) \
+        if out.total == before else None
     con.unregister("raw")
-    return raw, typed
+    return typed
 
 
-def _check_references(con, raws: dict, files: dict, out: _Collector, report: LoadReport, full_paths=False):
+# --- several sources -----------------------------------------------------------------------------
+
+def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: LoadReport) -> pa.Table:
+    """One table from the files of several sources (each with `_line`, `_file`, `_src`).
+
+    A key found in several sources is one row: identity columns (every column of a claim; an
+    entity's `kind`, a patient's birth year and sex) must agree — else each such key is a
+    problem naming both files, lines and the key; a value saying "not known precisely" (`other`,
+    `U`) yields to a precise one. Other columns take the first source's value, or the next
+    source's when the first has none; disagreements there are counted as a warning.
+    """
+    table = pa.concat_tables(parts)
+    if len(parts) == 1 or not spec.key:
+        return table
+    table = table.append_column("_i", pa.array(range(table.num_rows), pa.int64()))
+    con.register("t", table)
+    key = f'"{spec.key}"'
+    sensitive = spec.key in sensitive_columns(spec.name)
+    columns = [c.name for c in spec.columns if c.name != spec.key]
+    identity = columns if spec.name == "claims" else list(IDENTITY.get(spec.name, {}))
+    unknown = IDENTITY.get(spec.name, {})
+
+    def counted(c):   # the value compared, NULL when it says nothing
+        if spec.name == "claims":
+            return f"coalesce(CAST(\"{c}\" AS VARCHAR), chr(0))"
+        vague = f" OR \"{c}\" = '{unknown[c]}'" if unknown.get(c) else ""
+        return f"CASE WHEN \"{c}\" IS NULL{vague} THEN NULL ELSE CAST(\"{c}\" AS VARCHAR) END"
+
+    repeats, keys = con.execute(f"SELECT count(*) - count(DISTINCT {key}), "
+                                f"count(DISTINCT {key}) FILTER (WHERE n > 1) FROM "
+                                f"(SELECT {key}, count(*) OVER (PARTITION BY {key}) AS n FROM t)").fetchall()[0]
+    if not repeats:
+        con.unregister("t")
+        return table.drop_columns(["_i"])
+    v = ", ".join(f"{counted(c)} AS \"v_{c}\"" for c in identity)
+    firsts = ", ".join(f"arg_min(\"v_{c}\", _i) FILTER (WHERE \"v_{c}\" IS NOT NULL) AS \"f_{c}\"" for c in identity)
+    differs = " OR ".join(f"(\"v_{c}\" IS NOT NULL AND \"v_{c}\" <> \"f_{c}\")" for c in identity) or "false"
+    which = ", ".join(f"bool_or(\"v_{c}\" IS NOT NULL AND \"v_{c}\" <> \"f_{c}\")" for c in identity)
+    conflicts = con.execute(f"""
+        WITH v AS (SELECT {key} AS k, _i, {FILE}, {LINE}{', ' + v if v else ''}, count(*) OVER (PARTITION BY {key}) AS n
+                   FROM t),
+        g AS (SELECT k{', ' + firsts if firsts else ''}, arg_min({FILE}, _i) AS file1, arg_min({LINE}, _i) AS line1
+              FROM v WHERE n > 1 GROUP BY k)
+        SELECT k, file1, line1, arg_min({FILE}, _i), arg_min({LINE}, _i), {'list_value(' + which + ')' if which else '[]'},
+               count(*) OVER () AS total
+        FROM v JOIN g USING (k) WHERE {differs} GROUP BY k, file1, line1 ORDER BY min(_i) LIMIT {int(out.room) or 1}
+    """).fetchall() if identity else []
+    for k, file1, line1, file2, line2, flags, total in conflicts:
+        names = [c for c, f in zip(identity, flags) if f]
+        unit2 = "row" if file2.endswith(".parquet") else "line"
+        unit1 = "row" if file1.endswith(".parquet") else "line"
+        out.add(Problem(file2, f"{spec.key} repeated from {file1}, {unit1} {line1}, with different "
+                               f"{', '.join(names)}: one key must name one {SINGULAR[spec.name]} across sources"
+                               + (" (claim ids that restart in each extract: make them unique per extract, e.g. "
+                                  "with a mapping prefix)" if spec.name == "claims" else ""),
+                        line=line2, column=spec.key, value=shown(k, sensitive), unit=unit2))
+    if conflicts and conflicts[0][-1] > len(conflicts):
+        out.add(Problem(report.source, f"{spec.key} repeated across sources with different values"),
+                count=conflicts[0][-1] - len(conflicts))
+    described = [c for c in columns if c not in identity]
+    firsts = [f"arg_min(\"{c}\", _i) FILTER (WHERE \"{c}\" IS NOT NULL)" for c in described]
+    for c, vague in unknown.items():
+        if vague:
+            firsts_c = f"coalesce(arg_min(\"{c}\", _i) FILTER (WHERE \"{c}\" <> '{vague}'), arg_min(\"{c}\", _i))"
+        else:
+            firsts_c = f"arg_min(\"{c}\", _i) FILTER (WHERE \"{c}\" IS NOT NULL)"
+        firsts.append(firsts_c)
+    merged_cols = described + list(unknown)
+    if spec.name == "claims":
+        merged = con.sql(f"SELECT * EXCLUDE (_i) FROM t QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _i) = 1 "
+                             f"ORDER BY _i").to_arrow_table()
+    else:
+        select = ", ".join(f"{e} AS \"{c}\"" for e, c in zip(firsts, merged_cols))
+        merged = con.sql(f"SELECT {key}, {select}, arg_min({LINE}, _i) AS {LINE}, arg_min({FILE}, _i) AS {FILE}, "
+                             f"arg_min({SRC}, _i) AS {SRC} FROM t GROUP BY {key} ORDER BY min(_i)").to_arrow_table()
+        merged = merged.select([c.name for c in spec.columns] + [LINE, FILE, SRC])
+        if described:
+            quoted = [f'"{c}"' for c in described]
+            flags = ", ".join(f"count(DISTINCT {q}) > 1 AS {q}" for q in quoted)
+            anyone = ", ".join(f"bool_or({q})" for q in quoted)
+            row = con.execute(f"SELECT count(*), list({key} ORDER BY {key})[1:5], {anyone} FROM "
+                              f"(SELECT {key}, {flags} FROM t GROUP BY {key}) WHERE {' OR '.join(quoted)}").fetchall()[0]
+            n, examples, differing = row[0], row[1], [c for c, f in zip(described, row[2:]) if f]
+            if n:
+                report.warn(f"{n} {spec.name} described differently by two sources ({', '.join(differing)}): the "
+                            f"first source's values are kept, missing ones taken from the next",
+                            table=spec.name, column=spec.key, rows=n,
+                            examples=[e for e in examples if shown(e, sensitive) is not None])
+    con.unregister("t")
+    report.warn(f"{repeats} {spec.name} row(s) repeat a {spec.key} of an earlier source ({keys} key(s)): merged into "
+                f"one row each", severity="info", table=spec.name, column=spec.key, rows=repeats)
+    return merged.cast(pa.schema([table.schema.field(n) for n in merged.column_names]))
+
+
+def _check_references(con, tables: dict, files: dict, out: _Collector, report: LoadReport, full_paths=False):
     for ref in REFERENCES:
-        if ref.table not in raws or raws[ref.table] is None:
+        if tables.get(ref.table) is None:
             continue
-        if (ref.target in files and raws.get(ref.target) is None) or \
+        if (ref.target in files and tables.get(ref.target) is None) or \
                 (ref.target not in files and TABLES[ref.target].required):
             continue   # the target could not be read, or is missing: that is reported already
-        target = raws.get(ref.target)
+        target = tables.get(ref.target)
         if target is None and ref.severity == "warning":
             continue   # the optional target table is not given: nothing to check against
-        con.register("src", raws[ref.table])
-        if target is not None:
-            con.register("dst", target.select([ref.target_column]))
-        else:
-            con.register("dst", pa.table({ref.target_column: pa.array([], pa.string())}))
+        con.register("src", tables[ref.table].select([ref.column, LINE, FILE] + ([ref.when[0]] if ref.when else [])))
+        con.register("dst", target.select([ref.target_column]) if target is not None else
+                     pa.table({ref.target_column: pa.array([], pa.string())}))
         c = f'"{ref.column}"'
-        cond = f"s.{c} IS NOT NULL AND s.{c} NOT IN (SELECT \"{ref.target_column}\" FROM dst WHERE \"{ref.target_column}\" IS NOT NULL)"
+        tc = f'"{ref.target_column}"'
+        cond = f"s.{c} IS NOT NULL AND s.{c} NOT IN (SELECT {tc} FROM dst WHERE {tc} IS NOT NULL)"
         params = None
         if ref.when:
             cond += f' AND s."{ref.when[0]}" = $when'
             params = {"when": ref.when[1]}
-        sql = f"SELECT s.{LINE} AS {LINE}, s.{c}, s.{FILE} AS {FILE} FROM src s WHERE {cond}"
-        sensitive = (ref.table, ref.column) in SENSITIVE_COLUMNS
+        # an id found once its leading zeros are put back (or taken away): a spreadsheet's doing
+        padded = (f"(SELECT min({tc}) FROM dst WHERE ltrim({tc}, '0') = ltrim(s.{c}, '0') AND {tc} <> s.{c})")
+        sql = f"SELECT s.{LINE} AS {LINE}, s.{c}, s.{FILE} AS {FILE}, {padded} AS padded FROM src s WHERE {cond}"
+        sensitive = ref.column in sensitive_columns(ref.table)
         show = str if full_paths else (lambda p: p.name)
         fname = " + ".join(show(p) for p in files[ref.table])
         target_name = " + ".join(show(p) for p in files[ref.target]) if ref.target in files \
             else f"{ref.target} (not given)"
         message = f"{ref.column} not found in {target_name}"
         if ref.severity == "error":   # one problem per missing value and file, at its first line
-            grouped = (f"SELECT min({LINE}) AS {LINE}, \"{ref.column}\", count(*) AS n, {FILE} FROM ({sql}) "
-                       f"GROUP BY \"{ref.column}\", {FILE}")
+            grouped = (f"SELECT min({LINE}) AS {LINE}, \"{ref.column}\", count(*) AS n, {FILE}, min(padded) "
+                       f"FROM ({sql}) GROUP BY \"{ref.column}\", {FILE}")
             total, rows = _rows(con, f"SELECT * FROM ({grouped})", out.room, params)
-            for line, value, n, file in rows:
+            for line, value, n, file, pad in rows:
                 unit = "row" if file.endswith(".parquet") else "line"
                 more = f" ({n} {unit}s, the first here)" if n > 1 else ""
-                out.add(Problem(file, message + more, line=line, column=ref.column, unit=unit,
-                                value=None if sensitive else value))
+                hint = (f"; {pad!r} is there: a spreadsheet may have dropped or added leading zeros"
+                        if shown(pad, sensitive) is not None else "")
+                out.add(Problem(file, message + more + hint, line=line, column=ref.column, unit=unit,
+                                value=shown(value, sensitive)))
             if total > len(rows):
                 out.add(Problem(fname, message), count=total - len(rows))
         else:
-            n_rows, n_values = con.execute(f"SELECT count(*), count(DISTINCT {ref.column}) FROM ({sql})",
-                                           params).fetchall()[0]
+            n_rows, n_values, n_padded = con.execute(
+                f"SELECT count(*), count(DISTINCT {ref.column}), count(DISTINCT {ref.column}) FILTER "
+                f"(WHERE padded IS NOT NULL) FROM ({sql})", params).fetchall()[0]
             if n_rows:
                 examples = [] if sensitive else [v for (v,) in con.execute(
-                    f"SELECT DISTINCT {ref.column} FROM ({sql}) ORDER BY 1 LIMIT 5", params).fetchall()]
-                report.warnings.append({
-                    "table": ref.table, "column": ref.column, "target": ref.target,
-                    "rows": n_rows, "values": n_values, "examples": examples,
-                    "message": f"{n_rows} row(s) of {fname} name {n_values} {ref.column} value(s) "
-                               f"absent from {target_name}; kept as entities of unknown kind"})
+                    f"SELECT DISTINCT {ref.column} FROM ({sql}) ORDER BY 1 LIMIT 5", params).fetchall()
+                    if shown(v) is not None]
+                hint = (f"; {n_padded} of them match an id there once leading zeros are added or removed (a "
+                        f"spreadsheet's doing?)" if n_padded else "")
+                report.warn(f"{n_rows} row(s) of {fname} name {n_values} {ref.column} value(s) absent from "
+                            f"{target_name}; kept as entities of unknown kind{hint}",
+                            table=ref.table, column=ref.column, target=ref.target, rows=n_rows, values=n_values,
+                            examples=examples)
         con.unregister("src")
         con.unregister("dst")
+
+
+def link_report(con, sources: list[str], parts: dict[str, list[pa.Table]], claims: pa.Table,
+                providers: pa.Table | None) -> list[dict]:
+    """How much each registry (a source without claims) links to the claims of the others.
+
+    For a registry: the distinct claim providers (`claims.provider_id`), prescribers and centres
+    of the merged claims that it lists. `of` counts those it could list — providers and
+    prescribers whose kind (from the merged `providers`) is one of the kinds the registry lists,
+    every claim centre if it lists centres — and `all` every distinct one. A registry that lists
+    none of them gets `severity` `critical`; one that lists fewer than `LINK_MIN_SHARE` of those
+    it could list, too.
+    """
+    links = []
+    con.register("c", claims.select(["provider_id", "prescriber_id", "centre_id"]))
+    con.register("p", providers.select(["provider_id", "kind"]) if providers is not None
+                 else pa.table({"provider_id": pa.array([], pa.string()), "kind": pa.array([], pa.string())}))
+    claim_sources = {int(s) for s in pc.unique(claims[SRC]).to_pylist()}
+    for s, label in enumerate(sources):
+        if s in claim_sources:
+            continue
+        mine = {name: [t.filter(pc.equal(t[SRC], s)) for t in tabs] for name, tabs in parts.items()
+                if name in ("providers", "centres")}
+        reg_p = pa.concat_tables(mine["providers"]).select(["provider_id", "kind"]) if mine.get("providers") else None
+        reg_c = pa.concat_tables(mine["centres"]).select(["centre_id"]) if mine.get("centres") else None
+        if (reg_p is None or reg_p.num_rows == 0) and (reg_c is None or reg_c.num_rows == 0):
+            continue
+        con.register("rp", reg_p if reg_p is not None else
+                     pa.table({"provider_id": pa.array([], pa.string()), "kind": pa.array([], pa.string())}))
+        con.register("rc", reg_c if reg_c is not None else pa.table({"centre_id": pa.array([], pa.string())}))
+        entry = {"source": label, "providers_listed": reg_p.num_rows if reg_p is not None else 0,
+                 "centres_listed": reg_c.num_rows if reg_c is not None else 0}
+        for what, col, listed in (("providers", "provider_id", "rp"), ("prescribers", "prescriber_id", "rp"),
+                                  ("centres", "centre_id", "rc")):
+            if what == "centres":
+                of = f"(SELECT count(DISTINCT centre_id) FROM c) * (SELECT count(*) > 0 FROM rc)::INT"
+            else:
+                of = (f"(SELECT count(DISTINCT c.{col}) FROM c JOIN p ON p.provider_id = c.{col} "
+                      f"WHERE p.kind IN (SELECT kind FROM rp))")
+            target = "centre_id" if what == "centres" else "provider_id"
+            found, n_of, n_all = con.execute(
+                f"SELECT (SELECT count(DISTINCT {col}) FROM c WHERE {col} IN (SELECT {target} FROM {listed})), {of}, "
+                f"(SELECT count(DISTINCT {col}) FROM c)").fetchall()[0]
+            entry[what] = {"found": found, "of": n_of, "all": n_all}
+        found = sum(entry[w]["found"] for w in ("providers", "prescribers", "centres"))
+        could = sum(entry[w]["of"] for w in ("providers", "prescribers", "centres"))
+        entry["share"] = round(found / could, 4) if could else None
+        figures = (f"{entry['providers']['found']} of {entry['providers']['of']} claim providers of its kinds, "
+                   f"{entry['prescribers']['found']} of {entry['prescribers']['of']} prescribers, "
+                   f"{entry['centres']['found']} of {entry['centres']['of']} centres")
+        if found == 0 or (could and found / could < LINK_MIN_SHARE):
+            entry["severity"] = "critical"
+            hint = _id_shape_hint(con)
+            entry["message"] = (f"registry {label} links {'none' if found == 0 else 'almost none'} of the claims' "
+                                f"entities ({figures}): the graph falls apart into claims on one side and the registry "
+                                f"on the other. Check that both write identifiers the same way{hint}.")
+        else:
+            entry["severity"] = "info"
+            entry["message"] = f"registry {label} links {figures}"
+        links.append(entry)
+        con.unregister("rp")
+        con.unregister("rc")
+    con.unregister("c")
+    con.unregister("p")
+    return links
+
+
+def _id_shape_hint(con) -> str:
+    """Why ids might not match: their usual lengths differ between the claims and the registry."""
+    hints = []
+    for what, claims_col, reg, reg_col in (("provider", "provider_id", "rp", "provider_id"),
+                                           ("centre", "centre_id", "rc", "centre_id")):
+        a = con.execute(f"SELECT mode(length({claims_col})) FROM c").fetchall()[0][0]
+        b = con.execute(f"SELECT mode(length({reg_col})) FROM {reg}").fetchall()[0][0]
+        if a and b and a != b:
+            hints.append(f"{what} ids have {a} characters in the claims and {b} in the registry")
+    return (" (" + "; ".join(hints) + ": a type digit, a check digit or leading zeros?)") if hints else \
+        " (type digits, check digits, leading zeros)"
 
 
 def load_dataset(folder: str | Path | list, max_problems: int = 50) -> Dataset:
     """Read, validate and type every contract table of `folder` — or of several folders merged.
 
     With several folders (a registry's conversion and a claims extract, say), each file is
-    checked on its own; then the tables are merged, the first folder given winning a key found
-    in several (each such conflict counted in the load report), and references are checked
-    across the merged tables. Raises `DatasetError` listing every problem (up to `max_problems`,
-    all counted).
+    checked on its own; then the tables are merged (see `_merge`: a key repeated with different
+    identity values is a problem naming both files and lines), references are checked across
+    the merged tables, and each folder without claims gets a link report entry (`link_report`).
+    Raises `DatasetError` listing every problem (up to `max_problems`, all counted).
     """
     folders = [Path(f) for f in (folder if isinstance(folder, (list, tuple)) else [folder])]
     source = " + ".join(str(f) for f in folders)
@@ -391,51 +856,31 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50) -> Dataset:
             out.add(Problem(f"{name}.csv", f"required table is missing from {source} "
                                            f"(looked for {', '.join(name + e for e in EXTENSIONS)})"))
     con = duckdb.connect()
-    raws, typed = {}, {}
+    label = (lambda p: p.name) if len(folders) == 1 else str
+    merged: dict[str, pa.Table | None] = {}
+    parts: dict[str, list[pa.Table]] = {}
     for name, paths in files.items():
-        parts = []
+        parts[name] = []
         for path in paths:
-            raw, t = _load_table(con, TABLES[name], path, out)
-            if raw is not None and t is not None:
-                keep = [c.name for c in TABLES[name].columns] + [LINE]
-                label = path.name if len(folders) == 1 else str(path)
-                parts.append((raw.select(keep).append_column(FILE, pa.array([label] * raw.num_rows, pa.string())), t))
-        if len(parts) == len(paths):
-            raws[name], typed[name] = _merge(con, TABLES[name], parts, report)
-            report.tables[name] = {"file": " + ".join(p.name if len(folders) == 1 else str(p) for p in paths),
-                                   "rows": typed[name].num_rows}
+            t = _load_table(con, TABLES[name], path, out, report, label(path))
+            if t is not None:
+                src = next(i for i, f in enumerate(folders) if path.parent == f)
+                parts[name].append(t.append_column(FILE, pa.array([label(path)] * t.num_rows, pa.string()))
+                                   .append_column(SRC, pa.array([src] * t.num_rows, pa.int32())))
+        if len(parts[name]) == len(paths):
+            merged[name] = _merge(con, TABLES[name], parts[name], out, report)
+            report.tables[name] = {"file": " + ".join(label(p) for p in paths), "rows": merged[name].num_rows}
         else:
-            raws[name] = typed[name] = None
-    _check_references(con, raws, files, out, report, full_paths=len(folders) > 1)
+            merged[name] = None
+    _check_references(con, merged, files, out, report, full_paths=len(folders) > 1)
+    if len(folders) > 1 and merged.get("claims") is not None and not out.total:
+        report.links = link_report(con, [str(f) for f in folders], parts, merged["claims"], merged.get("providers"))
+        for entry in report.links:
+            if entry["severity"] == "critical":
+                report.warn(entry["message"], severity="critical", table="claims", source=entry["source"])
     con.close()
     if out.total:
         raise DatasetError(source, out.problems, out.total)
-    tables = {name: typed.get(name) if typed.get(name) is not None else empty_table(name) for name in TABLES}
+    tables = {name: merged[name].select([c.name for c in TABLES[name].columns]).cast(TABLES[name].schema)
+              if merged.get(name) is not None else empty_table(name) for name in TABLES}
     return Dataset(tables, report)
-
-
-def _merge(con, spec: Table, parts: list[tuple[pa.Table, pa.Table]], report: LoadReport) -> tuple[pa.Table, pa.Table]:
-    """One table from several files: the first file wins a key found again in a later one."""
-    if len(parts) == 1:
-        return parts[0]
-    raw = pa.concat_tables([r for r, _ in parts])
-    typed = pa.concat_tables([t for _, t in parts])
-    if not spec.key:
-        return raw, typed
-    con.register("t", typed.append_column("_i", pa.array(range(typed.num_rows), pa.int64())))
-    keep, conflicts, repeats = con.execute(f"""
-        WITH r AS (SELECT *, row_number() OVER (PARTITION BY "{spec.key}" ORDER BY _i) AS k,
-                          count(*) OVER (PARTITION BY "{spec.key}") AS n FROM t),
-        firsts AS (SELECT * EXCLUDE (k, n, _i) FROM r WHERE k = 1 AND n > 1)
-        SELECT (SELECT list(_i ORDER BY _i) FROM r WHERE k = 1),
-               (SELECT count(*) FROM (SELECT * EXCLUDE (k, n, _i) FROM r WHERE k > 1 EXCEPT ALL SELECT * FROM firsts)),
-               (SELECT count(*) FROM r WHERE k > 1)""").fetchall()[0]
-    con.unregister("t")
-    if repeats:
-        report.warnings.append({
-            "table": spec.name, "column": spec.key, "target": None, "rows": repeats, "values": conflicts,
-            "examples": [],
-            "message": f"{repeats} {spec.name} row(s) repeat a {spec.key} of an earlier source ({conflicts} with "
-                       f"different values: conflicts); the first source's row is kept"})
-    idx = pa.array(keep, pa.int64())
-    return raw.take(idx), typed.take(idx)

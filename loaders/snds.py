@@ -1,54 +1,119 @@
-"""SNDS DCIR extracts → contract `claims` and `providers`.
+"""SNDS DCIR extracts → contract `claims` and `providers`, with a conversion report.
 
-`ER_PRS_F` holds one row per service (prestation); its pharmacy detail (`ER_PHA_F`, one row
-per drug), CCAM act detail (`ER_CAM_F`) and executing establishment (`ER_ETE_F`) join on the
-nine DCIR keys. Each drug or CCAM detail row becomes a claim line; a service without detail is
-one line. Column names are matched without regard to case; files may be CSV (`,` or `;`),
-`.csv.gz` or Parquet.
+`ER_PRS_F` holds one row per service line (prestation); its pharmacy detail (`ER_PHA_F`, one row
+per drug), biology detail (`ER_BIO_F`, one row per NABM act), CCAM act detail (`ER_CAM_F`) and
+executing establishment (`ER_ETE_F`) join it on the nine DCIR keys. Column names are matched
+without regard to case; files may be CSV (separated by `,`, `;`, tab or `|`, detected from the
+header; a decimal comma is accepted in amounts and quantities), `.csv.gz` or Parquet.
 
 | contract | SNDS |
 |---|---|
-| claim_id | the nine keys joined by `|`, plus `|pha<PHA_ORD_NUM>` or `|cam<CAM_ORD_NUM>` for detail lines |
+| claim_id | the nine keys joined by `|`, plus `|pha<PHA_ORD_NUM>`, `|bio<BIO_ORD_NUM>` or `|cam<CAM_ORD_NUM>` for detail lines |
 | patient_id | `BEN_NIR_PSA` |
-| provider_id | `PFS_EXE_NUM` |
-| prescriber_id | `PFS_PRE_NUM` (empty or all zeros: none) |
-| centre_id | `ER_ETE_F.ETB_EXE_FIN` (the smallest, should an extract repeat a service) |
-| service_code | `ER_PHA_F.PHA_PRS_C13` (CIP13), else `ER_CAM_F.CAM_PRS_IDE` (CCAM), else `PRS_NAT_REF` |
+| provider_id | `PFS_EXE_NUM`; no practitioner known: the executing establishment |
+| prescriber_id | `PFS_PRE_NUM` (a sentinel number: none) |
+| centre_id | `ER_ETE_F.ETB_EXE_FIN` (a sentinel number: none, private practice) |
+| service_code | `PHA_PRS_C13` (CIP13), `BIO_PRS_IDE` (NABM), `CAM_PRS_IDE` (CCAM), else `PRS_NAT_REF` |
 | service_date | `EXE_SOI_DTD` |
-| amount | `PRS_PAI_MNT`, shared equally among the service's detail lines |
-| quantity | `PHA_ACT_QSN` for a drug line, else `PRS_ACT_QTE` |
+| amount | `PRS_PAI_MNT`, shared among the service's detail lines to the cent |
+| quantity | `PHA_ACT_QSN` / `BIO_ACT_QSN` for a detail line, else `PRS_ACT_QTE` |
 | snds_line | the `ER_PRS_F` line the claim came from (extra column, for tracing problems back) |
 
-Providers: every executing provider and prescriber; kind from the nature of activity
-`PSE_ACT_NAT` (`ACTIVITY_KINDS`), else `physician` for a medical specialty; specialty from
-`PSE_SPE_COD` / `PSP_SPE_COD` through the shipped nomenclature, as a lower-case label. Values
-are carried over as text: the contract loader then checks them with file, line, column and
-value when the converted folder is scanned.
+The rules, each counted in the conversion report (`Conversion.report`), with their sources —
+the SNDS documentation of the Health Data Hub (documentation-snds, "Requête type dans la table
+prestations du DCIR", "ER_PRS_F", "Numéro du Professionnel de Santé", "Notions autour du
+Professionnel de santé"):
+
+1. **Information-only lines** (`DPN_QLF = 71` or `PRS_DPN_QLP = 71`: public hospitals' outpatient
+   activity "remontée pour information", paid elsewhere) are left out.
+2. **Join keys** are normalised to one type before joining: the two flow dates to `YYYY-MM-DD`
+   (from ISO dates, timestamps, `DD/MM/YYYY`, `YYYYMMDD`, SAS `DDMONYYYY[:hh:mm:ss]`), the six
+   numbers to plain integers (`001`, `1.0` → `1`), `ORG_CLE_NUM` trimmed. A detail or
+   establishment row matching no service line is counted (`details`), never silently lost.
+   Nine keys repeated on two `ER_PRS_F` lines are an error (the extract was given twice).
+3. **Sentinel numbers mean "none"**: a `PFS_EXE_NUM`, `PFS_PRE_NUM` or `ETB_EXE_FIN` that is
+   blank, only zeros (`0`, `00000000`, `000000000`) or only nines (`99999999`), and a
+   practitioner whose exercise mode (`PSE_STJ_COD` / `PSP_STJ_COD`) is 99 ("praticiens
+   fictifs": numbers the local funds use for a practitioner they do not know, e.g. care
+   abroad). No establishment: private practice, `centre_id` empty. No executing practitioner:
+   the line is attributed to its establishment (`provider_id` = the FINESS number, a provider of
+   kind `other`, as FINESS pharmacies and laboratories are providers by their number); with no
+   establishment either, it is left out.
+4. **Regularisation lines** — a cancellation or correction is a line "identical in every
+   point to the initial line but with a negative quantity" (and amount): claim lines with the
+   same patient, executing provider, prescriber, establishment, nature, code and date of care
+   are netted when one of them is negative (quantities and amounts summed): a positive result
+   is one claim (the id of the first positive line); a service netted to zero disappears;
+   anything else (a cancellation whose original is in an earlier extract) is left out. Lines
+   without a negative one are never summed: two identical positive lines stay two claims (a
+   re-billing is what double_billing looks for). A missing quantity counts as 1 (−1 on a
+   negative line).
+5. **Providers**: every executing provider and prescriber of the claims. The kind a line gives:
+   the nature of activity (`PSE_ACT_NAT`, `PSP_ACT_NAT`; `ACTIVITY_KINDS`), else the specialty
+   (`PSE_SPE_COD`, `PSP_SPE_COD`): a medical specialty is `physician`, 36 (dental surgery,
+   ODF) `dentist`, and codes naming no profession — 0 not given, 90 salaried prescribers, 98
+   "prescribers other than physicians", 99 unknown — give `other`, as do professions the
+   contract has no kind for (podiatrists, speech therapists, transporters…). `other` yields to
+   a precise kind. When the lines of one number give several kinds (a laboratory's number
+   billing a salaried nurse's acts), the conflict is reported with the kinds and their line
+   counts, and decided by the number's category (its third character: 1 physician, 3
+   laboratory, 4 dentist, 5 midwife, 6 nurse, 7 physiotherapist — the category of whoever
+   holds the number), else by the kind on most lines, a tie by the earliest line. The specialty
+   is the label (`medecine_generale`) most lines of that kind give.
+
+Values are carried over as text (amounts with two decimals): the contract loader then checks
+them with file, line, column and value when the converted folder is scanned. The patient
+pseudonym `BEN_NIR_PSA` is never printed.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from engine import query
-
-from .dataset import _Collector, read_raw
 from contract.errors import DatasetError, Problem
+from .conversion import Conversion, Query, sql_session
+from .dataset import _Collector, read_raw, shown
 
 KEYS = ("flx_dis_dtd", "flx_trt_dtd", "flx_emt_typ", "flx_emt_num", "flx_emt_ord", "org_cle_num",
         "dct_ord_num", "prs_ord_num", "rem_typ_aff")
+DATE_KEYS = ("flx_dis_dtd", "flx_trt_dtd")
+TEXT_KEYS = ("org_cle_num",)
 REQUIRED = {
     "er_prs_f": KEYS + ("ben_nir_psa", "pfs_exe_num", "pfs_pre_num", "prs_nat_ref", "exe_soi_dtd", "prs_pai_mnt",
                         "prs_act_qte", "pse_act_nat", "pse_spe_cod", "psp_spe_cod"),
     "er_pha_f": KEYS + ("pha_prs_c13", "pha_ord_num", "pha_act_qsn"),
+    "er_bio_f": KEYS + ("bio_prs_ide", "bio_ord_num", "bio_act_qsn"),
     "er_cam_f": KEYS + ("cam_prs_ide", "cam_ord_num"),
     "er_ete_f": KEYS + ("etb_exe_fin",),
 }
-ACTIVITY_KINDS = {"19": "dentist", "21": "midwife", "24": "nurse", "26": "physiotherapist", "30": "laboratory",
-                  "50": "pharmacy"}
+OPTIONAL = {"er_prs_f": ("dpn_qlf", "prs_dpn_qlp", "pse_stj_cod", "psp_stj_cod", "psp_act_nat")}
+DETAILS = {"er_pha_f": ("pha", "pha_prs_c13", "pha_ord_num", "pha_act_qsn"),
+           "er_bio_f": ("bio", "bio_prs_ide", "bio_ord_num", "bio_act_qsn"),
+           "er_cam_f": ("cam", "cam_prs_ide", "cam_ord_num", None)}   # CCAM: PRS_ACT_QTE (documentation-snds)
+SENSITIVE = frozenset({"ben_nir_psa"})
+NULL_TOKENS = (".",)          # how SAS writes a missing number
+
+INFORMATION_ONLY = "71"       # DPN_QLF / PRS_DPN_QLP: "prestation remontée pour information" (IR_DEP_V)
+FICTITIOUS = "99"             # PSE_STJ_COD / PSP_STJ_COD: "praticiens fictifs" (IR_SJP_V)
+SENTINEL = "([0 ]*|9+)"       # a number that is blank, zeros only or nines only
+
+# PSE_ACT_NAT / PSP_ACT_NAT (nomenclature IR_ACT_V) → contract kind; None: not given.
+ACTIVITY_KINDS = {"19": "dentist", "53": "dentist", "54": "dentist", "21": "midwife", "24": "nurse",
+                  "26": "physiotherapist", "30": "laboratory", "50": "pharmacy",
+                  "27": "other", "28": "other", "29": "other", "55": "other", "60": "other", "90": "other",
+                  "0": None, "99": None}
+# PSE_SPE_COD / PSP_SPE_COD (IR_SPE_V): every other code of the nomenclature is a medical specialty.
+SPECIALTY_KINDS = {"36": "dentist", "0": "other", "90": "other", "98": "other", "99": "other"}
+# The third character of a provider number in clear (8 characters, or 9 with its key), IR_CAT_V.
+CATEGORY_KINDS = {"1": "physician", "3": "laboratory", "4": "dentist", "5": "midwife", "6": "nurse",
+                  "7": "physiotherapist"}
 NOMENCLATURE = Path(__file__).resolve().parent / "data"     # shipped copy of the SNDS nomenclature
+LISTED = 20                   # line numbers and conflicts listed in the report (all are counted)
+MAX_DETAILS = 100_000         # detail lines of one service line, at most (PHA_ORD_NUM has 2 digits)
 
 
 def specialty_labels(folder: Path | None = None) -> dict[str, str]:
@@ -59,7 +124,8 @@ def specialty_labels(folder: Path | None = None) -> dict[str, str]:
     labels = {}
     for line in path.read_text(encoding="utf-8").splitlines()[1:]:
         code, _, label = line.partition(";")
-        label = re.sub(r"[^a-z0-9]+", "_", label.strip().lower()).strip("_")
+        plain = unicodedata.normalize("NFKD", label.strip().lower()).encode("ascii", "ignore").decode()
+        label = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
         if code.strip() not in ("0", "99") and label:
             labels[code.strip()] = label
     return labels
@@ -73,71 +139,362 @@ def _find(folder: Path, name: str) -> Path | None:
     return None
 
 
-def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_problems: int = 50) -> dict[str, pa.Table]:
-    """Contract `claims` and `providers` (as text columns) from a DCIR extract folder."""
-    folder = Path(folder)
-    out = _Collector(max_problems)
-    tables: dict[str, pa.Table] = {}
+def _int(c: str) -> str:
+    """A number written `001`, `1.0`, ` 1` as the text `1`; anything else trimmed as it is."""
+    return (f"CASE WHEN regexp_full_match({c}, '[1-9][0-9]{{0,17}}') THEN {c} "      # the usual case, as it is
+            f"WHEN regexp_full_match(trim({c}), '[+-]?[0-9]+(\\.0*)?') "
+            f"THEN CAST(CAST(regexp_replace(trim({c}), '\\.0*$', '') AS HUGEINT) AS VARCHAR) ELSE trim({c}) END")
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y",
+                "%d/%m/%Y %H:%M:%S", "%Y%m%d", "%d%b%Y", "%d%b%Y:%H:%M:%S")
+
+
+def _date(c: str) -> str:
+    """A date written in any of `DATE_FORMATS` as `YYYY-MM-DD`; anything else trimmed as it is."""
+    formats = ", ".join(f"'{f}'" for f in DATE_FORMATS)
+    return (f"CASE WHEN regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN {c} "   # already ISO
+            f"ELSE coalesce(strftime(try_strptime(trim({c}), [{formats}]), '%Y-%m-%d'), trim({c})) END")
+
+
+def _number(c: str) -> str:
+    return f"try_cast(replace(trim({c}), ',', '.') AS DECIMAL(18, 2))"
+
+
+def _keys(alias: str = "") -> str:
+    a = f"{alias}." if alias else ""
+    return ", ".join(f"{_date(a + k) if k in DATE_KEYS else 'trim(' + a + k + ')' if k in TEXT_KEYS else _int(a + k)}"
+                     f" AS {k}" for k in KEYS)
+
+
+def _read(folder: Path, out: _Collector) -> tuple[dict[str, pa.Table], dict[str, dict], dict[str, str]]:
+    tables, files, names = {}, {}, {}
     for name, columns in REQUIRED.items():
         path = _find(folder, name)
         if path is None:
             if name == "er_prs_f":
                 out.add(Problem(f"{name.upper()}.csv", f"required table is missing from {folder}"))
             continue
-        raw = read_raw(path, out)
+        raw = read_raw(path, out, delimiter=None, null_tokens=NULL_TOKENS, sensitive=SENSITIVE)
         if raw is None:
             continue
-        missing = [c for c in columns if c not in raw.column_names]
+        table = raw.table
+        missing = [c for c in columns if c not in table.column_names]
         for c in missing:
-            out.add(Problem(path.name, "missing required column", line=1, column=c.upper()))
-        if not missing:
-            tables[name] = raw
+            out.add(Problem(path.name, "missing required column", line=1 if raw.unit == "line" else None,
+                            column=c.upper()))
+        if missing:
+            continue
+        for c in OPTIONAL.get(name, ()):
+            if c not in table.column_names:
+                table = table.append_column(c, pa.nulls(table.num_rows, pa.string()))
+        tables[name] = table.select(list(columns) + list(OPTIONAL.get(name, ())) + ["_line"])
+        files[path.name] = {"table": name.upper(), "rows": table.num_rows,
+                            **({"separator": raw.delimiter} if raw.delimiter else {})}
+        names[name] = path.name
+    return tables, files, names
+
+
+def _empty(name: str) -> pa.Table:
+    return pa.table({c: pa.array([], pa.string()) for c in REQUIRED[name] + OPTIONAL.get(name, ())} |
+                    {"_line": pa.array([], pa.int64())})
+
+
+def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_problems: int = 50) -> Conversion:
+    """Contract `claims` and `providers` (text columns) from a DCIR extract folder, and the
+    conversion report (see the module docstring for the rules it counts).
+
+    Raises `DatasetError` (file, line, column, value; never a patient pseudonym) when a table
+    or column is missing, a file cannot be read, an amount or quantity is not a number, or two
+    service lines share their nine keys; then nothing is returned.
+    """
+    folder = Path(folder)
+    out = _Collector(max_problems)
+    tables, files, names = _read(folder, out)
     if out.total:
         raise DatasetError(str(folder), out.problems, out.total)
-    empty = {n: pa.table({c: pa.array([], pa.string()) for c in cols + ("_line",)})
-             for n, cols in REQUIRED.items()}
-    t = {n: tables.get(n, empty[n]) for n in REQUIRED}
+    with sql_session() as query:
+        return _convert(query, folder, {n: tables.get(n, _empty(n)) for n in REQUIRED}, files, names,
+                        Path(nomenclature) if nomenclature else None, out)
+
+
+def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, names: dict, nomenclature: Path | None,
+             out: _Collector) -> Conversion:
+    prs_file = names["er_prs_f"]
+
+    lines = query(f"""
+        SELECT _line, {_keys()}, trim(ben_nir_psa) AS patient_id, trim(pfs_exe_num) AS exe, trim(pfs_pre_num) AS pre,
+               {_int('prs_nat_ref')} AS nat, {_date('exe_soi_dtd')} AS service_date,
+               prs_pai_mnt, {_number('prs_pai_mnt')} AS amount, prs_act_qte, {_number('prs_act_qte')} AS qty,
+               {_int('pse_act_nat')} AS act, {_int('pse_spe_cod')} AS spe, {_int('psp_act_nat')} AS pact,
+               {_int('psp_spe_cod')} AS pspe, {_int('pse_stj_cod')} AS stj, {_int('psp_stj_cod')} AS pstj,
+               coalesce({_int('dpn_qlf')} = '{INFORMATION_ONLY}' OR {_int('prs_dpn_qlp')} = '{INFORMATION_ONLY}', false)
+                   AS info
+        FROM prs ORDER BY _line""", prs=t["er_prs_f"])
+    _check_numbers(query, lines, prs_file, out)
+    dupes = query(f"""SELECT _line, first FROM (SELECT _line, min(_line) OVER (PARTITION BY {', '.join(KEYS)}) AS first
+                      FROM l) WHERE _line > first ORDER BY _line""", l=lines)
+    room = out.room or 1
+    for r in dupes.slice(0, room).to_pylist():
+        out.add(Problem(prs_file, f"repeats the nine DCIR keys of line {r['first']}: the same service line twice (an "
+                                  f"extract given twice?)", line=r["_line"]))
+    if dupes.num_rows > room:
+        out.add(Problem(prs_file, "repeats the nine DCIR keys of an earlier line"), count=dupes.num_rows - room)
+    if out.total:
+        raise DatasetError(str(folder), out.problems, out.total)
+
+    details = [query(f"""SELECT _line AS dline, '{tag}' AS tag, {_keys()}, trim({code}) AS code,
+                                 {_int(order)} AS ord, {_number(qty) if qty else 'NULL::DECIMAL(18, 2)'} AS dqty
+                          FROM d""", d=t[name])
+               for name, (tag, code, order, qty) in DETAILS.items()]
+    detail = pa.concat_tables(details)
+    ete = query(f"SELECT _line AS eline, {_keys()}, trim(etb_exe_fin) AS etb, "
+                f"coalesce(regexp_full_match(trim(etb_exe_fin), '{SENTINEL}'), true) AS sentinel FROM e", e=t["er_ete_f"])
     keys = ", ".join(KEYS)
-    claims = query(f"""
-        WITH d AS (
-            SELECT {keys}, pha_prs_c13 AS code, 'pha' || pha_ord_num AS ord, pha_act_qsn AS qty FROM pha
+    built = query(f"""
+        WITH e AS (SELECT {keys}, min(etb) FILTER (WHERE NOT sentinel) AS centre_id,
+                          count(DISTINCT etb) FILTER (WHERE NOT sentinel) AS centres FROM ete GROUP BY ALL),
+        d AS (SELECT *, count(*) OVER w AS n_lines, row_number() OVER (w ORDER BY tag, try_cast(ord AS HUGEINT), ord) - 1 AS k
+              FROM detail WINDOW w AS (PARTITION BY {keys})),
+        p AS (SELECT l.*, e.centre_id, coalesce(e.centres, 0) AS centres,
+                     coalesce(regexp_full_match(exe, '{SENTINEL}') OR stj = '{FICTITIOUS}', exe IS NULL) AS no_exe,
+                     coalesce(regexp_full_match(pre, '{SENTINEL}') OR pstj = '{FICTITIOUS}', pre IS NULL) AS no_pre
+              FROM l LEFT JOIN e USING ({keys}))
+        SELECT p.*, d.tag, d.code, d.ord, d.dqty, d.dline, coalesce(d.n_lines, 1) AS n_lines, coalesce(d.k, 0) AS k,
+               p._line * {MAX_DETAILS} + coalesce(d.k, 0) AS seq
+        FROM p LEFT JOIN d USING ({keys})""", l=lines, ete=ete, detail=detail)
+
+    claims_all = query(f"""
+        WITH c AS (
+            SELECT *, CAST(round(amount * 100) AS BIGINT) AS cents,
+                   CASE WHEN no_exe THEN centre_id ELSE exe END AS provider_id,
+                   CASE WHEN no_pre THEN NULL ELSE pre END AS prescriber_id,
+                   coalesce(code, nat) AS service_code,
+                   concat_ws('|', {keys}) || coalesce('|' || tag || ord, '') AS claim_id
+            FROM b WHERE NOT info),
+        s AS (   -- the service's amount shared among its detail lines to the cent
+            SELECT *, CAST(CAST(sign(cents) * (abs(cents) // n_lines + CASE WHEN k < abs(cents) % n_lines THEN 1 ELSE 0 END)
+                                AS DOUBLE) / 100 AS DECIMAL(18, 2)) AS line_amount,
+                   coalesce(dqty, qty, CAST(sign(amount) AS DECIMAL(18, 2))) AS line_qty,
+                   hash(patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date) AS g
+            FROM c WHERE provider_id IS NOT NULL),
+        n AS (   -- only the services with a negative line are netted: the others keep every line
+            SELECT seq, bool_or(line_amount < 0 OR line_qty < 0) OVER w AS netted,
+                   sum(line_amount) OVER w AS net_amount, sum(line_qty) OVER w AS net_qty,
+                   coalesce(min(CASE WHEN line_amount >= 0 AND line_qty > 0 THEN seq END) OVER w, min(seq) OVER w) AS keeper,
+                   min(seq) OVER w AS group_id
+            FROM s WHERE g IN (SELECT g FROM s WHERE line_amount < 0 OR line_qty < 0)
+            WINDOW w AS (PARTITION BY patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date))
+        SELECT s.*, coalesce(n.netted, false) AS netted, n.net_amount, n.net_qty, n.keeper, n.group_id
+        FROM s LEFT JOIN n USING (seq)
+        ORDER BY seq""", b=built)
+    claims = query("""
+        SELECT claim_id, patient_id, provider_id, prescriber_id, centre_id, service_code, service_date,
+               CAST(CASE WHEN netted THEN net_amount ELSE line_amount END AS VARCHAR) AS amount,
+               regexp_replace(CAST(CASE WHEN netted THEN net_qty ELSE line_qty END AS VARCHAR), '\\.00$', '') AS quantity,
+               CAST(_line AS VARCHAR) AS snds_line,
+               no_exe, exe, act, spe, pact, pspe, seq
+        FROM c
+        WHERE NOT netted OR (seq = keeper AND net_qty > 0 AND net_amount >= 0)
+        ORDER BY seq""", c=claims_all)
+    providers, kinds_report = _providers(query, claims, nomenclature)
+    report = _report(query, folder, files, names, lines, built, claims_all, claims, detail, ete, kinds_report)
+    contract = ("claim_id", "patient_id", "provider_id", "prescriber_id", "centre_id", "service_code", "service_date",
+                "amount", "quantity", "snds_line")
+    return Conversion({"claims": claims.select(list(contract)), "providers": providers}, report)
+
+
+def _check_numbers(query: Query, lines: pa.Table, file: str, out: _Collector):
+    bad = query("""SELECT _line, 1 AS k, 'PRS_PAI_MNT' AS col, prs_pai_mnt AS value FROM l WHERE amount IS NULL
+                   UNION ALL
+                   SELECT _line, 2, 'PRS_ACT_QTE', prs_act_qte FROM l WHERE qty IS NULL AND prs_act_qte IS NOT NULL
+                   ORDER BY _line, k""", l=lines).to_pylist()
+    for r in bad[:out.room or 1]:
+        message = "missing value: a service line needs its amount" if r["value"] is None else "is not a number"
+        out.add(Problem(file, message, line=r["_line"], column=r["col"], value=shown(r["value"])))
+    if len(bad) > (out.room or 1):
+        out.add(Problem(file, "is not a number"), count=len(bad) - (out.room or 1))
+
+
+def _line_kind(act: str, spe: str) -> str:
+    """SQL: the kind a line gives from its activity nature and specialty columns."""
+    acts = " ".join(f"WHEN '{c}' THEN {repr(k) if k else 'NULL'}" for c, k in ACTIVITY_KINDS.items())
+    spes = " ".join(f"WHEN '{c}' THEN '{k}'" for c, k in SPECIALTY_KINDS.items())
+    return (f"coalesce(CASE {act} {acts} END, "
+            f"CASE {spe} {spes} ELSE CASE WHEN {spe} IN (SELECT code FROM spec) THEN 'physician' END END, 'other')")
+
+
+def _providers(query: Query, claims: pa.Table, nomenclature: Path | None) -> tuple[pa.Table, dict]:
+    labels = specialty_labels(nomenclature)
+    spec = pa.table({"code": pa.array(list(labels), pa.string()), "label": pa.array(list(labels.values()), pa.string())})
+    categories = " ".join(f"WHEN '{c}' THEN '{k}'" for c, k in CATEGORY_KINDS.items())
+    category = (f"CASE WHEN regexp_full_match(provider_id, '([0-9]{{2}}|2[AB])[0-9]{{6,7}}') "
+                f"THEN CASE substr(provider_id, 3, 1) {categories} END END")
+    decided = query(f"""
+        WITH ev AS (   -- one row of evidence per line and role: who, which kind, which specialty label
+            SELECT provider_id, CASE WHEN no_exe THEN 'other' ELSE {_line_kind('act', 'spe')} END AS kind,
+                   CASE WHEN no_exe THEN NULL ELSE spe END AS code, seq FROM c
             UNION ALL
-            SELECT {keys}, cam_prs_ide, 'cam' || cam_ord_num, NULL FROM cam
-        ), e AS (   -- one establishment per service (the smallest id, should an extract repeat it)
-            SELECT {keys}, min(etb_exe_fin) AS etb_exe_fin FROM ete WHERE etb_exe_fin IS NOT NULL GROUP BY ALL
-        )
-        SELECT concat_ws('|', {', '.join('p.' + k for k in KEYS)}) || coalesce('|' || d.ord, '') AS claim_id,
-               p.ben_nir_psa AS patient_id, p.pfs_exe_num AS provider_id,
-               CASE WHEN regexp_full_match(coalesce(p.pfs_pre_num, ''), '0*') THEN NULL ELSE p.pfs_pre_num END
-                   AS prescriber_id,
-               e.etb_exe_fin AS centre_id,
-               coalesce(d.code, p.prs_nat_ref) AS service_code,
-               p.exe_soi_dtd AS service_date,
-               CASE WHEN try_cast(p.prs_pai_mnt AS DOUBLE) IS NULL THEN p.prs_pai_mnt
-                    ELSE CAST(round(CAST(p.prs_pai_mnt AS DOUBLE)
-                                    / count(*) OVER (PARTITION BY p._line), 2) AS VARCHAR) END AS amount,
-               coalesce(d.qty, p.prs_act_qte) AS quantity,
-               CAST(p._line AS VARCHAR) AS snds_line
-        FROM prs p LEFT JOIN d USING ({keys}) LEFT JOIN e USING ({keys})
-        ORDER BY p._line, d.ord
-    """, prs=t["er_prs_f"], pha=t["er_pha_f"], cam=t["er_cam_f"], ete=t["er_ete_f"])
-    labels = specialty_labels(Path(nomenclature) if nomenclature else None)
-    spec = pa.table({"code": list(labels), "label": list(labels.values())})
-    act = pa.table({"code": list(ACTIVITY_KINDS), "kind": list(ACTIVITY_KINDS.values())})
-    providers = query("""
-        WITH x AS (
-            SELECT pfs_exe_num AS provider_id, a.kind AS act_kind, s.label AS specialty, 0 AS pref, _line FROM prs
-            LEFT JOIN act a ON a.code = prs.pse_act_nat LEFT JOIN spec s ON s.code = prs.pse_spe_cod
-            UNION ALL
-            SELECT pfs_pre_num, NULL, s.label, 1, _line FROM prs LEFT JOIN spec s ON s.code = prs.psp_spe_cod
-            WHERE NOT regexp_full_match(coalesce(pfs_pre_num, ''), '0*')
-        )
-        SELECT provider_id,
-               coalesce(arg_min(act_kind, (pref, _line)) FILTER (WHERE act_kind IS NOT NULL),
-                        CASE WHEN arg_min(specialty, (pref, _line)) FILTER (WHERE specialty IS NOT NULL) IS NOT NULL
-                             THEN 'physician' ELSE 'other' END) AS kind,
-               arg_min(specialty, (pref, _line)) FILTER (WHERE specialty IS NOT NULL) AS specialty,
-               NULL::VARCHAR AS name, NULL::VARCHAR AS postcode, NULL::VARCHAR AS legal_entity_id
-        FROM x WHERE provider_id IS NOT NULL GROUP BY provider_id ORDER BY provider_id
-    """, prs=t["er_prs_f"], act=act, spec=spec)
-    return {"claims": claims, "providers": providers}
+            SELECT prescriber_id, {_line_kind('pact', 'pspe')}, pspe, seq FROM c WHERE prescriber_id IS NOT NULL),
+        k AS (SELECT provider_id, kind, count(*) AS n, min(seq) AS first FROM ev WHERE kind <> 'other' GROUP BY ALL),
+        d AS (SELECT provider_id, count(*) AS kinds, map(list(kind), list(n)) AS seen,
+                     arg_max(kind, (n, -first)) AS majority, any_value({category}) AS category
+              FROM k GROUP BY provider_id),
+        chosen AS (
+            SELECT DISTINCT ev.provider_id,
+                   CASE WHEN d.kinds IS NULL THEN 'other' WHEN d.kinds = 1 OR d.category IS NULL THEN d.majority
+                        ELSE d.category END AS kind,
+                   d.kinds, d.seen, d.category,
+                   CASE WHEN d.kinds > 1 AND d.category IS NOT NULL THEN 'the number''s category digit'
+                        WHEN d.kinds > 1 THEN 'the kind on most lines' END AS rule
+            FROM ev LEFT JOIN d USING (provider_id)),
+        lab AS (SELECT ev.provider_id, s.label, count(*) AS n, min(ev.seq) AS first
+                FROM ev JOIN chosen USING (provider_id) JOIN spec s ON s.code = ev.code
+                WHERE ev.kind = chosen.kind GROUP BY ALL)
+        SELECT chosen.provider_id, chosen.kind,
+               (SELECT arg_max(label, (n, -first)) FROM lab WHERE lab.provider_id = chosen.provider_id) AS specialty,
+               NULL::VARCHAR AS name, NULL::VARCHAR AS postcode, NULL::VARCHAR AS legal_entity_id,
+               chosen.kinds, chosen.seen, chosen.rule
+        FROM chosen ORDER BY chosen.provider_id""", c=claims, spec=spec)
+    conflicts = query("SELECT provider_id, seen, kind, rule FROM d WHERE kinds > 1 ORDER BY provider_id", d=decided)
+    listed = [{"provider_id": r["provider_id"], "kinds": dict(r["seen"]), "kind": r["kind"], "rule": r["rule"]}
+              for r in conflicts.slice(0, LISTED).to_pylist()]
+    unknown = query(f"""   -- specialty codes a line's kind was read from, unknown to the nomenclature
+        SELECT code, count(*) AS n FROM (
+            SELECT spe AS code FROM c WHERE NOT no_exe AND coalesce(act, '0') IN ('0', '99')
+            UNION ALL SELECT pspe FROM c WHERE prescriber_id IS NOT NULL AND coalesce(pact, '0') IN ('0', '99'))
+        WHERE code IS NOT NULL AND code NOT IN (SELECT code FROM spec)
+              AND code NOT IN ({', '.join(repr(k) for k in SPECIALTY_KINDS)})
+        GROUP BY code ORDER BY code""", c=claims, spec=spec)
+    by_kind = query("SELECT kind, count(*) AS n FROM d GROUP BY kind ORDER BY kind", d=decided).to_pylist()
+    kinds_report = {"rows": decided.num_rows, "kinds": {r["kind"]: r["n"] for r in by_kind},
+                    "kind_conflicts": {"providers": conflicts.num_rows, "listed": listed,
+                                       "rule": "the number's category digit (3rd character), else the kind on most "
+                                               "lines, a tie by the earliest line"},
+                    "specialty_codes_not_in_nomenclature": dict(zip(unknown["code"].to_pylist(),
+                                                                    unknown["n"].to_pylist()))}
+    return decided.select(["provider_id", "kind", "specialty", "name", "postcode", "legal_entity_id"]), kinds_report
+
+
+def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Table, built: pa.Table, claims_all: pa.Table,
+            claims: pa.Table, detail: pa.Table, ete: pa.Table, kinds: dict) -> dict:
+    """The conversion report: every ER_PRS_F line, detail row and euro accounted for."""
+    prs = names["er_prs_f"]
+    counts = query(f"""
+        WITH one AS (SELECT DISTINCT ON (_line) * FROM b)
+        SELECT count(*) AS read, sum(amount) AS amount_read,
+               count(*) FILTER (WHERE info) AS info, sum(amount) FILTER (WHERE info) AS info_amount,
+               list(_line ORDER BY _line) FILTER (WHERE info)[1:{LISTED}] AS info_lines,
+               count(*) FILTER (WHERE NOT info AND no_exe AND centre_id IS NULL) AS orphan,
+               sum(amount) FILTER (WHERE NOT info AND no_exe AND centre_id IS NULL) AS orphan_amount,
+               list(_line ORDER BY _line) FILTER (WHERE NOT info AND no_exe AND centre_id IS NULL)[1:{LISTED}] AS orphan_lines,
+               count(*) FILTER (WHERE NOT info AND no_exe AND centre_id IS NOT NULL) AS to_centre,
+               count(*) FILTER (WHERE NOT info AND no_exe) AS no_exe,
+               count(*) FILTER (WHERE NOT info AND no_pre AND pre IS NOT NULL) AS pre_sentinel,
+               count(*) FILTER (WHERE centres > 1) AS several_centres
+        FROM one""", b=built).to_pylist()[0]
+    net = query("""
+        WITH g AS (SELECT group_id, any_value(net_amount) AS amount, any_value(net_qty) AS qty, count(*) AS lines,
+                          count(*) FILTER (WHERE line_amount < 0 OR line_qty < 0) AS negative,
+                          list(DISTINCT _line ORDER BY _line) AS prs_lines
+                   FROM c WHERE netted GROUP BY group_id),
+        o AS (SELECT *, CASE WHEN qty > 0 AND amount >= 0 THEN 'kept' WHEN qty = 0 AND amount = 0 THEN 'zero'
+                             ELSE 'unmatched' END AS outcome FROM g)
+        SELECT outcome, count(*) AS services, sum(lines) AS lines, sum(negative) AS negative, sum(amount) AS amount,
+               flatten(list(prs_lines ORDER BY group_id))[1:20] AS prs_lines
+        FROM o GROUP BY outcome""", c=claims_all).to_pylist()
+    by = {r["outcome"]: r for r in net}
+
+    def outcome(name):
+        r = by.get(name) or {"services": 0, "lines": 0, "amount": 0, "prs_lines": [], "negative": 0}
+        return {"services": r["services"], "claim_lines": int(r["lines"]), "amount": _euros(r["amount"]),
+                "first_lines": r["prs_lines"] or []}
+
+    unmatched = query(f"""
+        SELECT tag, count(*) AS n, list(dline ORDER BY dline)[1:{LISTED}] AS lines
+        FROM d ANTI JOIN l USING ({', '.join(KEYS)}) GROUP BY tag""", d=detail, l=lines).to_pylist()
+    ete_unmatched = query(f"""
+        SELECT count(*) AS n, list(eline ORDER BY eline)[1:{LISTED}] AS lines
+        FROM e ANTI JOIN l USING ({', '.join(KEYS)})""", e=ete, l=lines).to_pylist()[0]
+    details = {}
+    for name, (tag, *_rest) in DETAILS.items():
+        if name in names:
+            u = next((r for r in unmatched if r["tag"] == tag), {"n": 0, "lines": []})
+            total = detail.filter(pc.equal(detail["tag"], tag)).num_rows
+            details[names[name]] = {"rows": total, "matched": total - u["n"], "unmatched": u["n"],
+                                    "unmatched_lines": u["lines"] or []}
+    if "er_ete_f" in names:
+        sentinel = ete.filter(ete["sentinel"]).num_rows
+        details[names["er_ete_f"]] = {"rows": ete.num_rows, "matched": ete.num_rows - ete_unmatched["n"],
+                                      "unmatched": ete_unmatched["n"], "unmatched_lines": ete_unmatched["lines"] or [],
+                                      "no_establishment": sentinel,
+                                      "services_with_several_establishments": counts["several_centres"]}
+    written = query("SELECT count(*) AS n, sum(CAST(amount AS DECIMAL(18, 2))) AS amount FROM c", c=claims).to_pylist()[0]
+    kept_plain = claims_all.filter(pc.invert(claims_all["netted"])).num_rows
+    regularisation = query("SELECT count(*) AS n FROM c WHERE line_amount < 0 OR line_qty < 0", c=claims_all)["n"][0].as_py()
+    return {
+        "format": "snds DCIR",
+        "source": str(folder),
+        "files": files,
+        "service_lines": {
+            "file": prs, "read": counts["read"], "amount": _euros(counts["amount_read"]),
+            "left_out": {
+                "information_only": {"rule": "DPN_QLF or PRS_DPN_QLP = 71", "lines": counts["info"],
+                                     "amount": _euros(counts["info_amount"]), "first_lines": counts["info_lines"] or []},
+                "no_practitioner_no_establishment": {
+                    "rule": "sentinel PFS_EXE_NUM and no ETB_EXE_FIN", "lines": counts["orphan"],
+                    "amount": _euros(counts["orphan_amount"]), "first_lines": counts["orphan_lines"] or []},
+            },
+            "claim_lines_built": claims_all.num_rows,
+        },
+        "netting": {
+            "regularisation_lines": regularisation,
+            "kept": {**outcome("kept"), "rule": "netted to a positive service: one claim"},
+            "netted_to_zero": {**outcome("zero"), "rule": "cancelled: removed"},
+            "unmatched": {**outcome("unmatched"), "rule": "negative or inconsistent once netted (original not in the "
+                                                          "extract?): left out"},
+        },
+        "sentinels": {
+            "executing_provider_none": counts["no_exe"], "attributed_to_establishment": counts["to_centre"],
+            "prescriber_none": counts["pre_sentinel"],
+        },
+        "details": details,
+        "claims": {"rows": written["n"], "amount": _euros(written["amount"]), "plain_lines": kept_plain},
+        "providers": kinds,
+    }
+
+
+def _euros(x) -> float:
+    return float(x) if x is not None else 0.0
+
+
+def _eur(x: float) -> str:
+    return f"-€{-x:,.2f}" if x < 0 else f"€{x:,.2f}"
+
+
+def report_lines(report: dict) -> list[str]:
+    """The conversion report in a few human lines (the JSON file has every figure)."""
+    s, n, sen = report["service_lines"], report["netting"], report["sentinels"]
+    info, orphan = s["left_out"]["information_only"], s["left_out"]["no_practitioner_no_establishment"]
+    out = [f"{s['file']}: {s['read']:,} service lines, {_eur(s['amount'])}"]
+    out.append(f"  left out: {info['lines']:,} information-only (DPN_QLF/PRS_DPN_QLP 71, {_eur(info['amount'])}); "
+               f"{orphan['lines']:,} with no practitioner and no establishment ({_eur(orphan['amount'])})")
+    out.append(f"  netted: {n['regularisation_lines']:,} regularisation lines on {n['kept']['services'] + n['netted_to_zero']['services'] + n['unmatched']['services']:,} "
+               f"services: {n['kept']['services']:,} corrected ({_eur(n['kept']['amount'])}), "
+               f"{n['netted_to_zero']['services']:,} cancelled, {n['unmatched']['services']:,} without their original "
+               f"left out ({_eur(n['unmatched']['amount'])})")
+    out.append(f"  sentinels: {sen['executing_provider_none']:,} lines with no executing practitioner "
+               f"({sen['attributed_to_establishment']:,} attributed to their establishment), "
+               f"{sen['prescriber_none']:,} prescriber numbers meaning none")
+    for name, d in report["details"].items():
+        extra = f", {d['no_establishment']:,} meaning no establishment" if "no_establishment" in d else ""
+        out.append(f"  {name}: {d['rows']:,} rows, {d['unmatched']:,} matching no service line{extra}")
+    p = report["providers"]
+    out.append(f"  providers: {p['rows']:,} ({', '.join(f'{v:,} {k}' for k, v in p['kinds'].items())}); "
+               f"{p['kind_conflicts']['providers']:,} seen with two kinds")
+    for c in p["kind_conflicts"]["listed"]:
+        out.append(f"    {c['provider_id']}: {', '.join(f'{k} on {v} line(s)' for k, v in c['kinds'].items())} "
+                   f"→ {c['kind']} ({c['rule']})")
+    c = report["claims"]
+    out.append(f"  claims written: {c['rows']:,} lines, {_eur(c['amount'])}")
+    return out

@@ -98,11 +98,16 @@ def _ranked(alerts: pa.Table) -> pa.Table:
                  "FROM a ORDER BY rank, pattern, alert_id", a=alerts)
 
 
-def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
+def execute(store: Store, run: Run, progress: Progress | None = None,
+            stopped: Callable[[], BaseException | None] = lambda: None) -> dict:
     """Run every stage of `run` (whose record names its sources and settings) and return its
     final record: status `succeeded` (made current), `held` (checks failed) or `failed` (with the
     error's type and message). Raises what failed after recording it; the current results
-    are then those of the previous good run, untouched."""
+    are then those of the previous good run, untouched.
+
+    `stopped()` names why the scan was stopped from outside (its time limit, a SIGTERM), if it
+    was: that cause is recorded rather than what it surfaced as (DuckDB turns a signal that
+    arrives during a query into `RuntimeError: Query interrupted`)."""
     settings = RunSettings.model_validate(run.record["settings"])
     sources = run.record["sources"]
 
@@ -123,11 +128,14 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
         with stage("load"):
             dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems)
             run.record["load_report"] = dataset.report.to_dict()
+            run.record["warnings"] += [w["message"] for w in run.record["load_report"]["warnings"]
+                                       if w.get("severity") == "critical"]    # loud: in every listing
         with stage("build"):
             start, end = window(dataset.tables, settings)
             tables = in_window(dataset.tables, start, end)
             loaded, kept = dataset.tables["claims"].num_rows, tables["claims"].num_rows
-            run.record["window"] = {"start": start and str(start), "end": end and str(end), "claims_loaded": loaded, "claims_in_window": kept}
+            run.record["window"] = {"start": start and str(start), "end": end and str(end),
+                                    "claims_loaded": loaded, "claims_in_window": kept}
             if kept < loaded / 2:
                 run.record["warnings"].append(
                     f"the window {start or '…'} to {end or '…'} keeps {kept:,} of the {loaded:,} claims loaded "
@@ -169,11 +177,12 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
                               known, settings.changes.escalation, settings.changes.realert_margin)
             run.save_json("changes.json", changes)
             run.record["changes"] = changes["summary"]
+            figures = _figures(tables["claims"])
             run.record["counts"] = {**graph.count(), "claims": kept, "alerts": alerts.num_rows,
                                     "communities": summary.num_rows, "risky_entities": risk.num_rows,
+                                    "providers": figures["providers"], "patients": figures["patients"],
                                     **{f"alerts.{p}": c for p, c in _count_by(alerts, "pattern").items()}}
-            run.record.update(_figures(tables["claims"]))
-            run.record["counts"].update(providers=run.record.pop("providers"), patients=run.record.pop("patients"))
+            run.record.update(coverage=figures["coverage"], claims_by_month=figures["claims_by_month"])
         with stage("check"):
             checks = check_run(run.record, previous.record if previous else None, settings.checks)
             run.record["checks"] = checks
@@ -186,7 +195,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
             store.promote(run)
             history.record_run(store, run.id, alerts, changes["realerted"])
     except BaseException as e:
-        run.finish("failed", error={"type": type(e).__name__, "message": str(e)})
+        cause = stopped() or e
+        run.finish("failed", error={"type": type(cause).__name__, "message": str(cause)})
         raise
     return store.get_run(run.id)
 

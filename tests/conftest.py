@@ -7,6 +7,7 @@ from contract.tables import TABLES, empty_table
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+CASES = REPO.parent / "shared" / "cases"        # field cases: inputs as users really have them
 
 
 def write_table(folder: Path, name: str, rows: list[dict], header: list[str] | None = None):
@@ -74,5 +75,6 @@ def neo4j_server():
 def empty_neo4j(settings):
     """Delete everything in the (scratch) database, in batches (Community Edition has one user
     database: nothing to drop and recreate)."""
-    with settings.driver() as d, d.session(database=settings.database) as s:
+    from publish.neo4j import driver
+    with driver(settings) as d, d.session(database=settings.database) as s:
         s.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()

@@ -9,13 +9,13 @@ from loaders.annuaire import read_annuaire
 from loaders.dataset import load_dataset
 from contract.errors import DatasetError
 
-from .conftest import SHARED_DATA, read_csv
+from .conftest import CASES, SHARED_DATA, read_csv
 
 SAMPLES = SHARED_DATA / "annuaire-sante-fhir"
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/data is not beside the repository")
 VALID = ["PP16-Practitioner.json", "PP16-organizationalRole_SituExe.json", "PP16-professionalRole_ExePro.json",
          "PP19-Practitioner.json", "PP19-professionalRole_ExePro.json"]
 
-needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/data is not beside the repository")
 
 
 @needs_samples
@@ -94,3 +94,36 @@ def test_a_role_whose_practitioner_is_missing_is_an_error(tmp_path):
     with pytest.raises(DatasetError) as e:
         read_annuaire([tmp_path / "roles.ndjson"])
     assert "practitioner is not among the files read" in str(e.value) and "nobody" in str(e.value)
+
+
+# --- national identifiers: the type digit of IDNPS and IDNST -------------------------------------
+
+@pytest.mark.skipif(not CASES.is_dir(), reason="../shared/cases is not beside the repository")
+def test_case_an_adeli_idnps_links_the_registry_to_the_claims(tmp_path):
+    case = CASES / "annuaire-idnps-prefix"
+    out = CliRunner().invoke(main, ["convert", "annuaire", str(case / "annuaire"), str(tmp_path / "registry")])
+    assert out.exit_code == 0, out.output
+    assert "1 practitioners (1 ADELI)" in out.output
+    assert read_csv(tmp_path / "registry" / "providers.csv")[0]["provider_id"] == "691234567"
+    d = load_dataset([case / "claims", tmp_path / "registry"])
+    (link,) = d.report.links
+    assert (link["providers"], link["severity"]) == ({"found": 1, "of": 1, "all": 1}, "info")
+    assert not [w for w in d.report.warnings if w["severity"] == "critical"]
+    assert set(d["providers"]["provider_id"].to_pylist()) == {"691234567"}      # one graph, not two
+
+
+def test_every_idnps_and_idnst_type_is_handled_as_the_standard_defines(tmp_path):
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in [
+        practitioner("a", idnps="810000000001"), practitioner("b", idnps="0331234567"),
+        practitioner("c", idnps="3330000001/0042"), practitioner("d", idnps="02B1234567"),
+        role("r1", "a", finess="330000001", mode="S"), role("r2", "b", profession="60"),
+        {**role("r3", "c", mode="S"), "organization": {"identifier": {"type": {"coding": [{"code": "IDNST"}]},
+                                                                      "value": "312345678900012"}}}]]}
+    (tmp_path / "b.json").write_text(json.dumps(bundle))
+    t = read_annuaire([tmp_path / "b.json"])
+    assert sorted(t["providers"]["provider_id"].to_pylist()) == ["10000000001", "2B1234567", "331234567",
+                                                                 "3330000001/0042"]
+    assert sorted(t["centres"]["centre_id"].to_pylist()) == ["312345678900012", "330000001"]
+    assert t.report["practitioners"]["by_register"] == {"ADELI": 2, "IDNPS": 1, "RPPS": 1}
+    assert t.report["practitioners"]["kept_whole"] == ["3330000001/0042"]
+    assert t.report["centres"]["by_register"] == {"FINESS": 1, "IDNST": 1}

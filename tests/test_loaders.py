@@ -106,7 +106,8 @@ def test_bad_date(tmp_path):
     folder = good(tmp_path)
     write_table(folder, "claims", [claim("C1", "P1", "010000024", "G", "05/01/2025")])
     assert problems(folder) == ["claims.csv, line 2, column service_date, value '05/01/2025': "
-                                "is not a date (expected YYYY-MM-DD)"]
+                                "is not a date (expected YYYY-MM-DD; this looks like DD/MM/YYYY or MM/DD/YYYY: "
+                                "convert the file with a mapping that names the format)"]
 
 
 def test_impossible_date(tmp_path):
@@ -121,8 +122,10 @@ def test_negative_amount_and_bad_quantity(tmp_path):
     write_table(folder, "claims", [claim("C1", "P1", "010000024", "G", "2025-01-05", -3),
                                    claim("C2", "P1", "010000024", "G", "2025-01-05", "12,5", quantity=0)])
     assert problems(folder) == [
-        "claims.csv, line 3, column amount, value '12,5': is not a number",
-        "claims.csv, line 2, column amount, value '-3': is negative: amounts are ≥ 0",
+        "claims.csv, line 3, column amount, value '12,5': is not a number: it has a decimal comma (amounts use "
+        "'.', as in 12.50; convert the file with a mapping: decimal = \",\")",
+        "claims.csv, line 2, column amount, value '-3': is negative: amounts are ≥ 0 (a cancellation line? net it "
+        "with the line it corrects)",
         "claims.csv, line 3, column quantity, value '0': is not a whole number ≥ 1"]
 
 
@@ -137,7 +140,8 @@ def test_unknown_reference_is_an_error_for_the_billing_provider(tmp_path):
     folder = good(tmp_path)
     write_table(folder, "claims", [claim("C1", "P1", "10000024", "G", "2025-01-05")])
     assert problems(folder) == ["claims.csv, line 2, column provider_id, value '10000024': "
-                                "provider_id not found in providers.csv"]
+                                "provider_id not found in providers.csv; '010000024' is there: a spreadsheet may have "
+                                "dropped or added leading zeros"]
 
 
 def test_unknown_prescriber_is_a_counted_warning_and_the_row_is_kept(tmp_path):
@@ -148,7 +152,7 @@ def test_unknown_prescriber_is_a_counted_warning_and_the_row_is_kept(tmp_path):
     assert d["claims"].num_rows == 2
     assert d.report.warnings == [{
         "table": "claims", "column": "prescriber_id", "target": "providers", "rows": 2, "values": 1,
-        "examples": ["999"],
+        "examples": ["999"], "severity": "warning",
         "message": "2 row(s) of claims.csv name 1 prescriber_id value(s) absent from providers.csv; "
                    "kept as entities of unknown kind"}]
 
@@ -176,8 +180,9 @@ def test_wrong_encoding(tmp_path):
     folder = good(tmp_path)
     (folder / "providers.csv").write_bytes(
         "provider_id,kind,name\n010000024,physician,Cl\xe9ment\n690000001,pharmacy,\n".encode("latin-1"))
-    assert problems(folder) == ["providers.csv, line 2, column #3, value 'Cl\ufffdment': "
-                                "is not valid UTF-8 (save the file as UTF-8)"]
+    assert problems(folder) == ["providers.csv, line 2, column name, value 'Cl\ufffdment': is not valid UTF-8: it "
+                                "looks like Latin-1 or Windows-1252 (a spreadsheet's default, é written as one byte): "
+                                "save the file as UTF-8, or convert it with a mapping: encoding = \"cp1252\""]
 
 
 def test_wrong_number_of_fields(tmp_path):
@@ -229,7 +234,7 @@ def test_a_missing_reference_is_reported_once_per_value(tmp_path):
                                 "provider_id not found in providers.csv (2 lines, the first here)"]
 
 
-def test_several_sources_merge_with_conflicts_counted_and_references_across_them(tmp_path):
+def test_several_sources_merge_one_row_per_key_and_check_references_across_them(tmp_path):
     registry = tmp_path / "registry"
     write_table(registry, "providers", [{"provider_id": "690000001", "kind": "pharmacy", "postcode": "69001"},
                                         {"provider_id": "010000024", "kind": "physician", "postcode": "01000"}])
@@ -237,16 +242,14 @@ def test_several_sources_merge_with_conflicts_counted_and_references_across_them
     claims = write_dataset(
         tmp_path / "claims",
         claims=[claim("C1", "P1", "690000001", "X", "2025-01-05", prescriber="010000024", centre="H1")],
-        providers=[{"provider_id": "690000001", "kind": "pharmacy"},            # same key, other values
+        providers=[{"provider_id": "690000001", "kind": "pharmacy", "name": "Pharmacie du Parc"},  # same key, more
                    {"provider_id": "777", "kind": "nurse"}])
     d = load_dataset([registry, claims])
     assert sorted(d["providers"]["provider_id"].to_pylist()) == ["010000024", "690000001", "777"]
     kept = next(p for p in d["providers"].to_pylist() if p["provider_id"] == "690000001")
-    assert kept["postcode"] == "69001"                                      # the first source wins
-    assert d.report.warnings == [{
-        "table": "providers", "column": "provider_id", "target": None, "rows": 1, "values": 1, "examples": [],
-        "message": "1 providers row(s) repeat a provider_id of an earlier source (1 with different values: "
-                   "conflicts); the first source's row is kept"}]
+    assert (kept["postcode"], kept["name"]) == ("69001", "Pharmacie du Parc")   # each source fills the other's gaps
+    assert [(w["severity"], w["message"]) for w in d.report.warnings] == [
+        ("info", "1 providers row(s) repeat a provider_id of an earlier source (1 key(s)): merged into one row each")]
     assert d.report.tables["claims"] == {"file": str(claims / "claims.csv"), "rows": 1}
     write_table(claims, "claims", [claim("C1", "P1", "999", "X", "2025-01-05")])
     with pytest.raises(DatasetError) as e:

@@ -163,6 +163,23 @@ def test_a_scan_past_its_time_limit_is_stopped_and_recorded(region, tmp_path):
     assert store.current() is None and store.lock().holder() is None
 
 
+def test_a_scan_stopped_from_outside_records_why_not_what_it_surfaced_as(tmp_path):
+    # DuckDB turns a signal that lands in a query into "Query interrupted", a loader wraps it
+    # in its own error: the run must still say it was stopped at its time limit
+    from contract.errors import TimedOut
+    from runs.pipeline import execute
+    store = Store(tmp_path / "store")
+    run = store.new_run([str(tmp_path / "missing")], RunSettings().model_dump(mode="json"))
+    with pytest.raises(Exception):
+        execute(store, run, stopped=lambda: TimedOut(2.0))
+    assert store.get_run(run.id)["error"] == {"type": "TimedOut",
+                                              "message": "stopped after its time limit of 2 s"}
+    other = store.new_run([str(tmp_path / "missing")], RunSettings().model_dump(mode="json"))
+    with pytest.raises(DatasetError):
+        execute(store, other)
+    assert store.get_run(other.id)["error"]["type"] == "DatasetError"
+
+
 @pytest.mark.slow
 def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
     data = tmp_path / "data"
@@ -257,3 +274,22 @@ def test_every_pattern_finds_its_planted_cases_and_leaves_the_lookalikes_alone(r
                                                         entities["entity_id"].to_pylist())}
     looks = {(x["pattern"], x["entity_type"], x["entity_id"]) for x in read_csv(region["lookalikes"])}
     assert looks and not looks & flagged
+
+
+def test_a_registry_linking_nothing_is_a_warning_of_the_run_in_every_listing(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.auth import parse_keys
+
+    from .conftest import claim, write_dataset
+    claims = write_dataset(tmp_path / "claims", providers=[{"provider_id": "691234567", "kind": "nurse"}],
+                           claims=[claim("C1", "P1", "691234567", "AMI1", "2025-01-05")])
+    registry = write_dataset(tmp_path / "registry", providers=[{"provider_id": "0691234567", "kind": "nurse"}])
+    store = Store(tmp_path / "store")
+    run = scan([claims, registry], store)
+    assert run["status"] == "succeeded" and len(run["warnings"]) == 1
+    assert run["warnings"][0].startswith(f"registry {registry} links none of the claims' entities")
+    with TestClient(create_app(store, parse_keys("a:analyst:0123456789abcdefgh", "t"))) as client:
+        listed = client.get("/api/v1/runs", headers={"X-API-Key": "0123456789abcdefgh"}).json()["data"][0]
+    assert listed["warnings"] == run["warnings"]

@@ -1,120 +1,129 @@
-"""SNDS DCIR loader: the shipped synthetic tables column by column, and a consistent fixture."""
+"""SNDS DCIR converter: the shipped synthetic tables against the oracle, every field case of
+../shared/cases as its README row says a user expects, and each case's family on hand-made
+extracts (information lines, regularisations, sentinel numbers, key types, separators, kinds)."""
 import csv
+import json
 import subprocess
 import sys
+from datetime import datetime
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from loaders.dataset import load_dataset
 from contract.errors import DatasetError
+from graph.double_billing import detect_double_billing
+from graph.settings import DoubleBillingSettings
+from loaders.dataset import load_dataset
 from loaders.snds import KEYS, read_snds
 
-from .conftest import REPO, SHARED_DATA, write_table
+from .conftest import CASES, REPO, SHARED_DATA, write_table
+from .snds_oracle import converted, expected_claims
 
 DCIR = SHARED_DATA / "synthetic-snds" / "DCIR"
+needs_cases = pytest.mark.skipif(not CASES.is_dir(), reason="../shared/cases is not beside the repository")
 
 
-def rows(name):
-    with open(DCIR / f"{name}.csv", newline="") as f:
-        return list(csv.DictReader(f))
+def read_tables(folder):
+    """Every CSV of a DCIR folder as lists of dicts, by upper-case table name."""
+    tables = {}
+    for p in Path(folder).iterdir():
+        if p.suffix == ".csv":
+            text = p.read_text(encoding="utf-8").splitlines()
+            tables[p.stem.upper()] = list(csv.DictReader(text, delimiter=";" if ";" in text[0] else ","))
+    return tables
 
 
 @pytest.mark.skipif(not DCIR.is_dir(), reason="../shared/data is not beside the repository")
-def test_the_shipped_tables_map_column_by_column():
-    claims = read_snds(DCIR)["claims"].to_pylist()
-    key = lambda r: tuple(r[k.upper()] for k in KEYS)   # noqa: E731
-    pha, cam = {}, {}
-    for r in rows("ER_PHA_F"):
-        pha.setdefault(key(r), []).append(r)
-    for r in rows("ER_CAM_F"):
-        cam.setdefault(key(r), []).append(r)
-    prs = rows("ER_PRS_F")
-    assert {c["snds_line"] for c in claims} == {str(i + 2) for i in range(len(prs))}
-    for i, p in enumerate(prs):
-        mine = [c for c in claims if c["snds_line"] == str(i + 2)]
-        details = pha.get(key(p), []) + cam.get(key(p), [])
-        assert len(mine) == max(len(details), 1)
-        for c in mine:
-            assert (c["patient_id"], c["provider_id"], c["service_date"]) == \
-                (p["BEN_NIR_PSA"], p["PFS_EXE_NUM"], p["EXE_SOI_DTD"])
-            assert c["prescriber_id"] == (None if set(p["PFS_PRE_NUM"]) <= {"0"} else p["PFS_PRE_NUM"])
-            assert float(c["amount"]) == pytest.approx(float(p["PRS_PAI_MNT"]) / len(mine), abs=0.0051)
-            assert c["claim_id"].startswith("|".join(p[k.upper()] for k in KEYS))
-        codes = sorted(c["service_code"] for c in mine)
-        expected = sorted([d["PHA_PRS_C13"] for d in pha.get(key(p), [])] + [d["CAM_PRS_IDE"] for d in cam.get(key(p), [])])
-        assert codes == (expected or [p["PRS_NAT_REF"]])
-        if not details:
-            assert mine[0]["quantity"] == p["PRS_ACT_QTE"]
+def test_the_shipped_synthetic_tables_convert_as_the_oracle_says():
+    tables = read_tables(DCIR)
+    conversion = read_snds(DCIR)
+    assert converted(conversion) == expected_claims(tables)
+    report = conversion.report
+    assert report["service_lines"]["read"] == len(tables["ER_PRS_F"]) == 10
+    assert set(report["details"]) == {"ER_PHA_F.csv", "ER_BIO_F.csv", "ER_CAM_F.csv", "ER_ETE_F.csv"}
 
+
+# --- a small consistent extract -----------------------------------------------------------------
 
 PRS_HEADER = ["flx_dis_dtd", "FLX_TRT_DTD", "FLX_EMT_TYP", "FLX_EMT_NUM", "FLX_EMT_ORD", "ORG_CLE_NUM", "DCT_ORD_NUM",
               "PRS_ORD_NUM", "REM_TYP_AFF", "BEN_NIR_PSA", "PFS_EXE_NUM", "PFS_PRE_NUM", "PRS_NAT_REF", "EXE_SOI_DTD",
               "PRS_PAI_MNT", "PRS_ACT_QTE", "PSE_ACT_NAT", "PSE_SPE_COD", "PSP_SPE_COD"]
 
 
+def k(n):
+    return ["2025-02-01", "2025-02-03", "1", "01C", "1", "01C", f"{n}", "1", "0"]
+
+
 def fixture(folder):
-    k = lambda n: ["2025-02-01", "2025-02-03", "1", "01C", "1", "01C", f"{n}", "1", "0"]   # noqa: E731
     prs = [k(1) + ["BEN1", "690000001", "10000000001", "1111", "2025-01-10", "30.00", "1", "50", "0", "1"],   # pharmacy, 2 drugs
            k(2) + ["BEN1", "10000000001", "", "1111", "2025-01-08", "25.00", "1", "0", "1", "0"],            # GP consultation
            k(3) + ["BEN2", "10000000002", "0000000000", "1352", "2025-01-09", "80.00", "1", "0", "4", "0"]]  # CCAM act in a clinic
-    folder.mkdir()
-    with open(folder / "ER_PRS_F.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(PRS_HEADER)
-        w.writerows(prs)
-    with open(folder / "er_pha_f.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([x.upper() for x in KEYS] + ["PHA_PRS_C13", "PHA_ORD_NUM", "PHA_ACT_QSN"])
-        w.writerow(k(1) + ["3400930000011", "1", "2"])
-        w.writerow(k(1) + ["3400930000028", "2", "1"])
-    with open(folder / "ER_CAM_F.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([x.upper() for x in KEYS] + ["CAM_PRS_IDE", "CAM_ORD_NUM"])
-        w.writerow(k(3) + ["QZFA001", "1"])
-    with open(folder / "ER_ETE_F.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([x.upper() for x in KEYS] + ["ETB_EXE_FIN"])
-        w.writerow(k(3) + ["690000123"])
+    write_dcir(folder, prs, pha=[k(1) + ["3400930000011", "1", "2"], k(1) + ["3400930000028", "2", "1"]],
+               cam=[k(3) + ["QZFA001", "1"]], ete=[k(3) + ["690000123"]])
+
+
+def write_dcir(folder, prs, pha=(), cam=(), ete=(), header=PRS_HEADER, sep=",", extra=()):
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def put(name, head, body):
+        with open(folder / name, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, delimiter=sep)
+            w.writerow(head)
+            w.writerows(body)
+    put("ER_PRS_F.csv", list(header) + list(extra), prs)
+    if pha:
+        put("er_pha_f.csv", [x.upper() for x in KEYS] + ["PHA_PRS_C13", "PHA_ORD_NUM", "PHA_ACT_QSN"], pha)
+    if cam:
+        put("ER_CAM_F.csv", [x.upper() for x in KEYS] + ["CAM_PRS_IDE", "CAM_ORD_NUM"], cam)
+    if ete:
+        put("ER_ETE_F.csv", [x.upper() for x in KEYS] + ["ETB_EXE_FIN"], ete)
+    return folder
 
 
 def test_a_consistent_extract_becomes_the_expected_claims(tmp_path):
     fixture(tmp_path / "dcir")
     t = read_snds(tmp_path / "dcir")
     base = "2025-02-01|2025-02-03|1|01C|1|01C|{}|1|0"
-    assert [{k: c[k] for k in ("claim_id", "patient_id", "provider_id", "prescriber_id", "centre_id", "service_code",
-                                "service_date", "amount", "quantity")} for c in t["claims"].to_pylist()] == [
+    assert [{c: r[c] for c in ("claim_id", "patient_id", "provider_id", "prescriber_id", "centre_id", "service_code",
+                                "service_date", "amount", "quantity")} for r in t["claims"].to_pylist()] == [
         {"claim_id": base.format(1) + "|pha1", "patient_id": "BEN1", "provider_id": "690000001",
          "prescriber_id": "10000000001", "centre_id": None, "service_code": "3400930000011",
-         "service_date": "2025-01-10", "amount": "15.0", "quantity": "2"},
+         "service_date": "2025-01-10", "amount": "15.00", "quantity": "2"},
         {"claim_id": base.format(1) + "|pha2", "patient_id": "BEN1", "provider_id": "690000001",
          "prescriber_id": "10000000001", "centre_id": None, "service_code": "3400930000028",
-         "service_date": "2025-01-10", "amount": "15.0", "quantity": "1"},
+         "service_date": "2025-01-10", "amount": "15.00", "quantity": "1"},
         {"claim_id": base.format(2), "patient_id": "BEN1", "provider_id": "10000000001", "prescriber_id": None,
-         "centre_id": None, "service_code": "1111", "service_date": "2025-01-08", "amount": "25.0", "quantity": "1"},
+         "centre_id": None, "service_code": "1111", "service_date": "2025-01-08", "amount": "25.00", "quantity": "1"},
         {"claim_id": base.format(3) + "|cam1", "patient_id": "BEN2", "provider_id": "10000000002",
          "prescriber_id": None, "centre_id": "690000123", "service_code": "QZFA001", "service_date": "2025-01-09",
-         "amount": "80.0", "quantity": "1"}]
+         "amount": "80.00", "quantity": "1"}]
     assert {p["provider_id"]: (p["kind"], p["specialty"]) for p in t["providers"].to_pylist()} == {
         "690000001": ("pharmacy", None), "10000000001": ("physician", "medecine_generale"),
         "10000000002": ("physician", "chirurgie")}
 
 
-def test_convert_then_scan_with_a_registry(tmp_path):
+def test_convert_writes_the_report_beside_the_tables_then_scans_with_a_registry(tmp_path):
     fixture(tmp_path / "dcir")
     done = subprocess.run([sys.executable, "-m", "cli.main", "convert", "snds", str(tmp_path / "dcir"),
                            str(tmp_path / "claims")], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    assert "  ER_PRS_F.csv: 3 service lines, €135.00" in done.stdout
+    report = json.loads((tmp_path / "claims" / "conversion_report.json").read_text())
+    assert report["claims"] == {"rows": 4, "amount": 135.0, "plain_lines": 4}
     registry = tmp_path / "registry"
     write_table(registry, "centres", [{"centre_id": "690000123", "kind": "clinic"}])
     write_table(registry, "providers", [{"provider_id": "690000001", "kind": "pharmacy", "postcode": "69001"}])
     d = load_dataset([tmp_path / "claims", registry])
     assert d["claims"].num_rows == 4 and d["centres"].num_rows == 1
-    assert [w["rows"] for w in d.report.warnings] == [1]          # the pharmacy is in both sources
+    assert [(link["providers"]["found"], link["centres"]["found"]) for link in d.report.links] == [(1, 1)]
     done = subprocess.run([sys.executable, "-m", "cli.main", "scan", str(tmp_path / "claims"), str(registry),
                            "--store", str(tmp_path / "store")], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("run ") and " is current: 4 claims," in done.stdout
-    assert "warning: 1 providers row(s) repeat a provider_id of an earlier source" in done.stdout
+    assert f"link: registry {registry} links 1 of 1 claim providers of its kinds, 0 of 0 prescribers, 1 of 1 " \
+           f"centres" in done.stdout
 
 
 def test_malformed_extracts_are_refused_with_file_line_and_column(tmp_path):
@@ -127,3 +136,219 @@ def test_malformed_extracts_are_refused_with_file_line_and_column(tmp_path):
     with pytest.raises(DatasetError) as e:
         read_snds(tmp_path / "dcir")
     assert [str(p) for p in e.value.problems] == ["ER_PRS_F.csv, line 1, column BEN_NIR_PSA: missing required column"]
+
+
+def test_amounts_that_are_not_numbers_and_service_lines_given_twice_are_errors(tmp_path):
+    prs = [k(1) + ["BEN1", "75123456", "", "1111", "2025-01-10", "26,50", "1", "0", "1", "0"],    # decimal comma: fine
+           k(2) + ["BEN1", "75123456", "", "1111", "2025-01-10", "26.5O", "1", "0", "1", "0"],
+           k(3) + ["BEN1", "75123456", "", "1111", "2025-01-10", "", "x", "0", "1", "0"],
+           k(1) + ["BEN2", "75123456", "", "1111", "2025-01-11", "26.50", "1", "0", "1", "0"]]
+    write_dcir(tmp_path / "x", prs)
+    with pytest.raises(DatasetError) as e:
+        read_snds(tmp_path / "x")
+    assert [str(p) for p in e.value.problems] == [
+        "ER_PRS_F.csv, line 3, column PRS_PAI_MNT, value '26.5O': is not a number",
+        "ER_PRS_F.csv, line 4, column PRS_PAI_MNT: missing value: a service line needs its amount",
+        "ER_PRS_F.csv, line 4, column PRS_ACT_QTE, value 'x': is not a number",
+        "ER_PRS_F.csv, line 5: repeats the nine DCIR keys of line 2: the same service line twice (an extract given "
+        "twice?)"]
+    write_dcir(tmp_path / "y", [prs[0], prs[3]])
+    with pytest.raises(DatasetError) as e:
+        read_snds(tmp_path / "y")
+    assert [str(p) for p in e.value.problems] == [
+        "ER_PRS_F.csv, line 3: repeats the nine DCIR keys of line 2: the same service line twice (an extract given "
+        "twice?)"]
+
+
+# --- the field cases -----------------------------------------------------------------------------
+
+def claims_of(conversion):
+    return conversion["claims"].to_pylist()
+
+
+@needs_cases
+def test_case_information_only_lines_are_left_out_and_counted():
+    c = read_snds(CASES / "snds-information-lines")
+    assert [(r["snds_line"], r["provider_id"]) for r in claims_of(c)] == [("2", "75123456")]
+    info = c.report["service_lines"]["left_out"]["information_only"]
+    assert (info["lines"], info["amount"], info["first_lines"]) == (1, 30.0, [3])
+    assert "75198765" not in c["providers"]["provider_id"].to_pylist()
+
+
+@needs_cases
+def test_case_regularisation_lines_are_netted_and_the_extract_validates(tmp_path):
+    c = read_snds(CASES / "snds-regularisation-lines")
+    assert [(r["patient_id"], r["amount"], r["quantity"]) for r in claims_of(c)] == [("PSEUDO_B", "26.50", "1")]
+    n = c.report["netting"]
+    assert (n["regularisation_lines"], n["netted_to_zero"]["services"], n["kept"]["services"],
+            n["unmatched"]["services"]) == (2, 1, 1, 0)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "cli.main", "convert", "snds", str(CASES / "snds-regularisation-lines"),
+                           str(out)], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert load_dataset(out)["claims"]["amount"].to_pylist() == [26.5]
+
+
+@needs_cases
+def test_case_establishment_zero_means_private_practice():
+    c = read_snds(CASES / "snds-no-establishment-zero")
+    assert [r["centre_id"] for r in claims_of(c)] == [None, None]
+    assert c.report["details"]["ER_ETE_F.csv"]["no_establishment"] == 2
+
+
+@needs_cases
+def test_case_placeholder_provider_numbers_are_never_a_provider(tmp_path):
+    c = read_snds(CASES / "snds-placeholder-provider")
+    assert [(r["provider_id"], r["centre_id"]) for r in claims_of(c)] == [("750100000", "750100000"),
+                                                                          ("130700000", "130700000")]
+    assert sorted(c["providers"]["provider_id"].to_pylist()) == ["130700000", "750100000"]
+    orphans = c.report["service_lines"]["left_out"]["no_practitioner_no_establishment"]
+    assert (orphans["lines"], orphans["amount"], orphans["first_lines"]) == (2, 50.0, [4, 5])
+    assert c.report["sentinels"]["executing_provider_none"] == 4
+    done = subprocess.run([sys.executable, "-m", "cli.main", "convert", "snds", str(CASES / "snds-placeholder-provider"),
+                           str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert load_dataset(tmp_path / "out")["claims"].num_rows == 2      # validates: no empty provider
+
+
+@needs_cases
+def test_case_a_provider_of_two_kinds_is_reported_and_decided_by_one_rule():
+    c = read_snds(CASES / "snds-provider-two-kinds")
+    kinds = {p["provider_id"]: p["kind"] for p in c["providers"].to_pylist()}
+    assert kinds == {"69300001": "laboratory", "13400002": "other", "69100003": "physician"}
+    conflicts = c.report["providers"]["kind_conflicts"]
+    assert conflicts["providers"] == 1
+    assert conflicts["listed"] == [{"provider_id": "69300001", "kinds": {"laboratory": 2, "nurse": 1},
+                                    "kind": "laboratory", "rule": "the number's category digit"}]
+
+
+@needs_cases
+def test_case_a_semicolon_export_is_read():
+    c = read_snds(CASES / "snds-semicolon-export")
+    assert [(r["provider_id"], r["amount"]) for r in claims_of(c)] == [("75123456", "26.50")]
+    assert c.report["files"]["ER_PRS_F.csv"]["separator"] == ";"
+
+
+@needs_cases
+def test_case_detail_keys_written_as_timestamps_still_join():
+    bad, good = (read_snds(CASES / "snds-detail-key-types" / x) for x in ("extract", "extract-consistent"))
+    assert converted(bad) == converted(good)
+    assert [(r["service_code"], r["amount"], r["quantity"]) for r in claims_of(bad)] == [
+        ("3400930000001", "90.00", "1"), ("3400930000002", "90.00", "2")]
+    assert bad.report["details"]["ER_PHA_F.csv"]["unmatched"] == 0
+
+
+# --- each case's family --------------------------------------------------------------------------
+
+def line(n, patient, exe, pre="", nat="1111", day="2025-01-10", amount="26.50", qty="1", act="0", spe="1", pspe="0"):
+    return k(n) + [patient, exe, pre, nat, day, amount, qty, act, spe, pspe]
+
+
+def test_either_information_qualifier_leaves_a_line_out(tmp_path):
+    extra = ["DPN_QLF", "PRS_DPN_QLP"]
+    write_dcir(tmp_path / "x", [line(1, "A", "75123456") + ["0", "71"], line(2, "A", "75123457") + ["71.0", ""],
+                                line(3, "A", "75123458") + ["", ""]], extra=extra)
+    c = read_snds(tmp_path / "x")
+    assert [r["provider_id"] for r in claims_of(c)] == ["75123458"]
+    assert c.report["service_lines"]["left_out"]["information_only"]["first_lines"] == [2, 3]
+
+
+def test_a_correction_nets_to_the_new_amount_and_identical_positive_lines_stay_two(tmp_path):
+    write_dcir(tmp_path / "x", [
+        line(1, "A", "75123456", amount="30.00"), line(2, "A", "75123456", amount="-30.00", qty="-1"),
+        line(3, "A", "75123456", amount="26.50"),                                     # billed again, corrected
+        line(4, "B", "75612345", nat="3122", amount="3.15", act="24", spe="24"),
+        line(5, "B", "75612345", nat="3122", amount="3.15", act="24", spe="24"),     # twice the same day: kept twice
+        line(6, "C", "75123456", amount="-26.50", qty="-1", day="2024-12-30")])       # original in an earlier extract
+    c = read_snds(tmp_path / "x")
+    assert [(r["patient_id"], r["amount"], r["quantity"], r["snds_line"]) for r in claims_of(c)] == [
+        ("A", "26.50", "1", "2"), ("B", "3.15", "1", "5"), ("B", "3.15", "1", "6")]
+    n = c.report["netting"]
+    assert (n["kept"]["services"], n["kept"]["claim_lines"], n["unmatched"]["amount"], n["unmatched"]["first_lines"]) \
+        == (1, 3, -26.5, [7])
+
+
+@pytest.mark.parametrize("etb", ["", " ", "0", "00000000", "000000000", "99999999", "999999999"])
+def test_every_sentinel_establishment_means_private_practice(tmp_path, etb):
+    write_dcir(tmp_path / "x", [line(1, "A", "75123456")], ete=[k(1) + [etb]])
+    assert [r["centre_id"] for r in claims_of(read_snds(tmp_path / "x"))] == [None]
+
+
+@pytest.mark.parametrize("exe, mode", [("00000000", "50"), ("99999999", "50"), ("", "50"), ("0", "50"),
+                                       ("75199999", "99")])
+def test_every_sentinel_practitioner_is_attributed_to_its_establishment_and_never_shared(tmp_path, exe, mode):
+    header = PRS_HEADER + ["PSE_STJ_COD", "PSP_STJ_COD"]
+    write_dcir(tmp_path / "x", [line(1, "A", exe, pre="99999999") + [mode, ""],
+                                line(2, "B", exe, pre="75100001") + [mode, "99"],
+                                line(3, "C", exe) + [mode, ""],
+                                line(4, "D", "75123456", pre="75100001") + ["50", "50"]],
+               ete=[k(1) + ["750100000"], k(2) + ["130700000"]], header=header)
+    c = read_snds(tmp_path / "x")
+    assert [(r["provider_id"], r["prescriber_id"]) for r in claims_of(c)] == [
+        ("750100000", None), ("130700000", None), ("75123456", "75100001")]
+    assert exe not in c["providers"]["provider_id"].to_pylist()
+    assert c.report["service_lines"]["left_out"]["no_practitioner_no_establishment"]["first_lines"] == [4]
+    assert c.report["sentinels"]["prescriber_none"] == 2
+
+
+def test_detail_and_establishment_keys_of_other_types_join(tmp_path):
+    prs = [line(1, "A", "75200001", nat="3317", amount="10.00", act="50"),
+           line(2, "B", "75200001", nat="3317", amount="20.00", act="50")]
+    folder = write_dcir(tmp_path / "x", prs)
+    pha = pa.table({
+        **{c.upper(): pa.array(v) for c, v in zip(KEYS, zip(*[k(1)] * 2))},
+        "PHA_PRS_C13": ["3400930000011", "3400930000028"], "PHA_ORD_NUM": pa.array([1, 2], pa.int64()),
+        "PHA_ACT_QSN": pa.array([1, 1], pa.int64())})
+    pha = pha.set_column(0, "FLX_DIS_DTD", pa.array([datetime(2025, 2, 1)] * 2, pa.timestamp("s")))
+    pha = pha.set_column(6, "DCT_ORD_NUM", pa.array([1, 1], pa.int64()))                 # numbers, not text
+    pq.write_table(pha, folder / "ER_PHA_F.parquet")
+    with open(folder / "ER_ETE_F.csv", "w") as f:                                       # SAS dates, padded numbers
+        f.write("FLX_DIS_DTD,FLX_TRT_DTD,FLX_EMT_TYP,FLX_EMT_NUM,FLX_EMT_ORD,ORG_CLE_NUM,DCT_ORD_NUM,PRS_ORD_NUM,"
+                "REM_TYP_AFF,ETB_EXE_FIN\n01FEB2025:00:00:00,03/02/2025,01,01C,001,01C ,0002,1.0,0,690000123\n"
+                "2025-02-01,2025-02-03,1,01C,1,01C,77,1,0,690000124\n")
+    c = read_snds(folder)
+    assert [(r["snds_line"], r["service_code"], r["centre_id"]) for r in claims_of(c)] == [
+        ("2", "3400930000011", None), ("2", "3400930000028", None), ("3", "3317", "690000123")]
+    assert c.report["details"]["ER_PHA_F.parquet"]["unmatched"] == 0
+    assert c.report["details"]["ER_ETE_F.csv"]["unmatched_lines"] == [3]
+
+
+@pytest.mark.parametrize("sep", ["\t", "|", ";"])
+def test_any_usual_separator_is_detected(tmp_path, sep):
+    write_dcir(tmp_path / "x", [line(1, "A", "75123456", amount="26,50" if sep == ";" else "26.50")], sep=sep)
+    assert [r["amount"] for r in claims_of(read_snds(tmp_path / "x"))] == ["26.50"]
+
+
+def test_kinds_from_natures_specialties_and_conflicts_without_a_category(tmp_path):
+    write_dcir(tmp_path / "x", [
+        line(1, "A", "X1", act="24", spe="24"), line(2, "B", "X1", act="24", spe="24"),
+        line(3, "C", "X1", act="26", spe="26"),                          # no category in X1: most lines win
+        line(4, "A", "X2", act="26", spe="26"), line(5, "B", "X2", act="24", spe="24"),   # a tie: earliest line
+        line(6, "A", "75412345", spe="36"),                             # ODF specialist: a dentist
+        line(7, "A", "75812345", act="27", spe="0", pre="75112345", pspe="90"),   # podiatrist: other; salaried: other
+        line(8, "A", "75112399", pre="75112345", pspe="3")])             # the prescriber is a cardiologist after all
+    c = read_snds(tmp_path / "x")
+    got = {p["provider_id"]: (p["kind"], p["specialty"]) for p in c["providers"].to_pylist()}
+    assert got == {"X1": ("nurse", None), "X2": ("physiotherapist", None),
+                   "75412345": ("dentist", "chirurgie_dentaire_specialiste_o_d_f"), "75812345": ("other", None),
+                   "75112345": ("physician", "pathologie_cardio_vasculaire"),
+                   "75112399": ("physician", "medecine_generale")}
+    assert [(x["provider_id"], x["rule"]) for x in c.report["providers"]["kind_conflicts"]["listed"]] == [
+        ("X1", "the kind on most lines"), ("X2", "the kind on most lines")]
+
+
+def test_a_zero_establishment_keeps_the_hospital_practitioners_double_billing_visible(tmp_path):
+    # a full-time hospital practitioner bills privately (establishment 0) a patient the hospital billed that day
+    header = PRS_HEADER + ["PSE_STJ_COD"]
+    write_dcir(tmp_path / "x", [line(1, "A", "75123456") + ["50"], line(2, "A", "00000000", spe="3") + ["50"],
+                                line(3, "B", "75123456") + ["50"], line(4, "B", "00000000", spe="3") + ["50"]],
+               ete=[k(1) + ["0"], k(2) + ["750100000"], k(3) + ["000000000"], k(4) + ["750100000"]], header=header)
+    subprocess.run([sys.executable, "-m", "cli.main", "convert", "snds", str(tmp_path / "x"), str(tmp_path / "claims")],
+                   cwd=REPO, check=True, capture_output=True)
+    write_table(tmp_path / "registry", "centres", [{"centre_id": "750100000", "kind": "hospital"}])
+    write_table(tmp_path / "registry", "providers", [{"provider_id": "75123456", "kind": "physician"}])
+    write_table(tmp_path / "registry", "affiliations", [{"provider_id": "75123456", "centre_id": "750100000",
+                                                         "role": "fulltime_hospital"}])
+    d = load_dataset([tmp_path / "claims", tmp_path / "registry"])
+    found = detect_double_billing(d.tables, DoubleBillingSettings())
+    assert found.alerts["alert_id"].to_pylist() == ["double_billing:hospital:75123456:750100000"]

@@ -1,0 +1,268 @@
+"""Any claims or provider extract → contract tables, described by a mapping file instead of code.
+
+A mapping is a TOML file (`fraudnet convert mapped MAPPING SOURCE OUT`). `[source]` says how the
+file is written; one section per contract table says where each contract column comes from:
+
+    [source]
+    delimiter = ";"              # default ","; tab is "\\t"
+    decimal = ","                # default "."; the other of "," and "." is then a thousands separator
+    encoding = "cp1252"          # default "utf-8" (any Python codec name)
+    null = ["NA", "-"]           # cells meaning "no value" (default: loaders.dataset.NULL_TOKENS)
+    date_format = "%d/%m/%Y"     # default "%Y-%m-%d" (strptime codes: %d day, %m month, %Y year)
+
+    [claims]                     # one claim per source row, in order
+    claim_id = "N° ligne"        # a source column (names are matched without regard to case)
+    amount = "Montant remboursé"
+    service_date = { column = "Date des soins", format = "%d/%m/%y" }   # a format for this column
+    service_code = { column = ["Code acte", "Code NGAP"] }              # the first of these with a value
+    quantity = { column = "Quantité", default = "1" }                   # a value where the column has none
+    patient_id = { column = "Bénéficiaire", prefix = "FR:" }           # text put in front (e.g. per extract)
+
+    [[providers]]                # one row per distinct value of the key column (provider_id here)
+    provider_id = "N° PS"
+    kind = { column = "Profession", values = { "Médecin" = "physician", "Infirmier" = "nurse" } }
+    [[providers]]                # several sets of one table are merged on the key
+    provider_id = "N° prescripteur"
+    kind = { value = "physician" }                                      # a constant
+
+`claims` (and any table without a key: affiliations, officers, identifiers) has one row per
+source row: nothing is dropped. A keyed entity table (providers, centres, legal_entities,
+patients, services) gets one row per distinct key value; source rows without a key value are
+counted, and a key given different values by several rows keeps the first row's and is counted.
+Dates are rewritten `YYYY-MM-DD`, amounts and quantities with a `.` decimal point and no
+thousands separator. Every other check is the contract loader's, when the output is validated
+or scanned. Values that cannot be converted (a date not in its format) are problems naming the
+source file, line, column and value — never the value of a column mapped to a patient column.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from contract.errors import DatasetError, FraudnetError, Problem
+from contract.tables import AMOUNT, DATE, QUANTITY, TABLES, YEAR, sensitive_columns
+from engine import query
+
+from .conversion import Conversion
+from .dataset import NULL_TOKENS, _Collector, read_raw, shown
+
+SOURCE_KEYS = {"delimiter", "decimal", "encoding", "null", "date_format"}
+SPEC_KEYS = {"column", "value", "format", "prefix", "values", "default"}
+ENTITY_TABLES = ("providers", "centres", "legal_entities", "patients", "services")
+LISTED = 20
+
+
+class MappingError(FraudnetError):
+    """The mapping file itself is wrong; `messages` lists every fault found."""
+
+    def __init__(self, mapping: str, messages: list[str]):
+        self.mapping, self.messages = mapping, messages
+        super().__init__(f"{len(messages)} problem(s) in the mapping {mapping}:\n" +
+                         "\n".join(f"  - {m}" for m in messages))
+
+
+def _spec(raw) -> dict:
+    return {"column": raw} if isinstance(raw, str) else dict(raw) if isinstance(raw, dict) else {"bad": raw}
+
+
+def load_mapping(path: str | Path) -> dict:
+    """The mapping file, checked against the contract: every fault at once as a `MappingError`."""
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise MappingError(str(path), [f"is not valid TOML: {e}"]) from None
+    faults = []
+    source = doc.get("source", {})
+    if not isinstance(source, dict):
+        faults.append("[source] must be a table of settings")
+        source = {}
+    for k in set(source) - SOURCE_KEYS:
+        faults.append(f"[source] has an unknown setting {k!r} (known: {', '.join(sorted(SOURCE_KEYS))})")
+    if source.get("decimal", ".") not in (".", ","):
+        faults.append("[source] decimal must be \".\" or \",\"")
+    if len(source.get("delimiter", ",")) != 1:
+        faults.append("[source] delimiter must be one character")
+    try:
+        "".encode(source.get("encoding", "utf-8"))
+    except LookupError:
+        faults.append(f"[source] encoding {source.get('encoding')!r} is not an encoding Python knows")
+    tables = {}
+    for name, sets in doc.items():
+        if name == "source":
+            continue
+        if name not in TABLES:
+            faults.append(f"[{name}] is not a contract table (tables: {', '.join(TABLES)})")
+            continue
+        sets = sets if isinstance(sets, list) else [sets]
+        spec = TABLES[name]
+        for i, columns in enumerate(sets, start=1):
+            where = f"[{name}]" if len(sets) == 1 else f"[[{name}]] #{i}"
+            if not isinstance(columns, dict):
+                faults.append(f"{where} must map contract columns to source columns")
+                continue
+            for col, raw in columns.items():
+                if col not in {c.name for c in spec.columns}:
+                    faults.append(f"{where} {col}: not a column of {name} "
+                                  f"({', '.join(c.name for c in spec.columns)})")
+                    continue
+                s = _spec(raw)
+                unknown = set(s) - SPEC_KEYS
+                if unknown or ("column" in s) == ("value" in s):
+                    faults.append(f"{where} {col}: give a source column name, or a table with either `column` or "
+                                  f"`value` (and optionally {', '.join(sorted(SPEC_KEYS - {'column', 'value'}))})")
+            for c in spec.columns:
+                if c.in_header and c.name not in columns:
+                    faults.append(f"{where}: the contract column {c.name} is required (map it to a source column "
+                                  f"or give it a value)")
+            if spec.key and name != "claims" and spec.key in columns and "value" in _spec(columns[spec.key]):
+                faults.append(f"{where} {spec.key}: a key cannot be a constant")
+        tables[name] = sets
+    if not tables:
+        faults.append("names no contract table ([claims], [[providers]], …)")
+    if faults:
+        raise MappingError(str(path), faults)
+    return {"source": source, "tables": tables}
+
+
+def _columns_of(spec: dict) -> list[str]:
+    col = spec.get("column")
+    return [] if col is None else [col] if isinstance(col, str) else list(col)
+
+
+def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 50) -> Conversion:
+    """Contract tables (text columns) from `source` as the mapping file describes, and the
+    conversion report. Raises `MappingError` for a wrong mapping (or one naming a column the
+    source lacks), `DatasetError` for a source that cannot be read or values that cannot be
+    converted (file, line, column, value)."""
+    m = load_mapping(mapping)
+    source = Path(source)
+    settings = m["source"]
+    out = _Collector(max_problems)
+    sensitive = {c.lower() for name, sets in m["tables"].items() for cols in sets for col, raw in cols.items()
+                 if col in sensitive_columns(name) for c in _columns_of(_spec(raw))}
+    raw = read_raw(source, out, delimiter=settings.get("delimiter", ","), encoding=settings.get("encoding", "utf-8"),
+                   null_tokens=tuple(settings.get("null", NULL_TOKENS)), sensitive=frozenset(sensitive))
+    if raw is None:
+        raise DatasetError(str(source), out.problems, out.total)
+    table = raw.table
+    missing = sorted({c for sets in m["tables"].values() for cols in sets for r in cols.values()
+                      for c in _columns_of(_spec(r)) if c.lower() not in table.column_names})
+    if missing:
+        raise MappingError(str(mapping), [f"names the column {c!r}, which {source.name} does not have (its columns: "
+                                          f"{', '.join(table.column_names[:-1])})" for c in missing])
+    used = {c.lower() for sets in m["tables"].values() for cols in sets for r in cols.values()
+            for c in _columns_of(_spec(r))}
+    tables, report_tables = {}, {}
+    for name, sets in m["tables"].items():
+        parts = [_project(TABLES[name], cols, table, settings, source.name, out, sensitive) for cols in sets]
+        tables[name], report_tables[name] = _combine(name, parts, sets)
+    if out.total:
+        raise DatasetError(str(source), out.problems, out.total)
+    report = {"format": "mapped", "mapping": str(mapping), "source": str(source),
+              "source_rows": table.num_rows, "separator": raw.delimiter, "decimal": settings.get("decimal", "."),
+              "encoding": settings.get("encoding", "utf-8"),
+              "missing_values": {raw.header.get(c, c): n for c, n in raw.nulls.items() if c in used},
+              "tables": report_tables}
+    return Conversion(tables, report)
+
+
+def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, out: _Collector,
+             sensitive: set[str]) -> pa.Table:
+    """One set of a table: each contract column computed column-wise from the source."""
+    n = table.num_rows
+    cols = {}
+    for col in spec.columns:
+        s = _spec(columns[col.name]) if col.name in columns else {"value": None}
+        names = _columns_of(s)
+        if names:
+            values = table[names[0].lower()]
+            for other in names[1:]:
+                values = pc.coalesce(values, table[other.lower()])
+        else:
+            values = pa.nulls(n, pa.string()) if s["value"] is None else pa.array([str(s["value"])] * n, pa.string())
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        for before, after in (s.get("values") or {}).items():
+            values = pc.if_else(pc.fill_null(pc.equal(values, before), False), pa.scalar(str(after)), values)
+        if s.get("default") is not None:
+            values = pc.fill_null(values, str(s["default"]))
+        if s.get("prefix"):
+            values = pc.binary_join_element_wise(pa.scalar(str(s["prefix"])), values, "")
+        if col.type == DATE and names:
+            values = _dates(values, s.get("format", settings.get("date_format", "%Y-%m-%d")),
+                            table["_line"].combine_chunks(),
+                            fname, names[0], out, hide=names[0].lower() in sensitive)
+        elif col.type in (AMOUNT, QUANTITY, YEAR) and names:
+            values = _decimal_point(values, settings.get("decimal", "."))
+        cols[col.name] = values
+    return pa.table(cols).append_column("_line", table["_line"])
+
+
+def _dates(values: pa.Array, fmt: str, lines, fname: str, column: str, out: _Collector, hide: bool) -> pa.Array:
+    parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+    bad = pc.and_(pc.is_valid(values), pc.is_null(parsed))
+    if pc.any(bad).as_py():
+        rows = pa.table({"line": lines, "value": values}).filter(bad)
+        for line, value in zip(rows["line"].to_pylist()[:out.room or 1], rows["value"].to_pylist()):
+            out.add(Problem(fname, f"is not a date in the format {fmt!r} the mapping gives", line=line, column=column,
+                            value=shown(value, hide)))
+        if rows.num_rows > (out.room or 1):
+            out.add(Problem(fname, f"is not a date in the format {fmt!r}"), count=rows.num_rows - (out.room or 1))
+    return pc.strftime(parsed, format="%Y-%m-%d")
+
+
+def _decimal_point(values: pa.Array, decimal: str) -> pa.Array:
+    """`1 234,50` (decimal ",") or `1,234.50` (decimal ".") → `1234.50`."""
+    values = pc.utf8_trim_whitespace(values)
+    values = pc.replace_substring_regex(values, pattern="[\u00a0\u202f ]", replacement="")
+    if decimal == ",":
+        return pc.replace_substring(pc.replace_substring(values, ".", ""), ",", ".")
+    return pc.replace_substring(values, ",", "")
+
+
+def _combine(name: str, parts: list[pa.Table], sets: list[dict]) -> tuple[pa.Table, dict]:
+    """The table from its sets, and what the report says of it."""
+    spec = TABLES[name]
+    contract = [c.name for c in spec.columns]
+    if name not in ENTITY_TABLES:
+        t = pa.concat_tables(parts)
+        return t.select(contract), {"rows": t.num_rows, "from": "one row per source row"}
+    key = spec.key
+    described = []
+    for cols, part in zip(sets, parts):
+        key_columns = _columns_of(_spec(cols[key]))
+        described.append({"key_from": key_columns[0] if len(key_columns) == 1 else key_columns,
+                          "rows_without_key": part[key].null_count})
+    others = [c for c in contract if c != key]
+    merged = query(f"""
+        WITH t AS (SELECT *, row_number() OVER () AS _i FROM t WHERE "{key}" IS NOT NULL)
+        SELECT "{key}", {', '.join(f'arg_min("{c}", _i) FILTER (WHERE "{c}" IS NOT NULL) AS "{c}"' for c in others)},
+               count(*) > 1 AND ({' OR '.join(f'count(DISTINCT "{c}") > 1' for c in others) or 'false'}) AS differs
+        FROM t GROUP BY "{key}" ORDER BY min(_i)""", t=pa.concat_tables(parts))
+    differing = merged.filter(merged["differs"])
+    sensitive = key in sensitive_columns(name)
+    return merged.select(contract), {
+        "rows": merged.num_rows, "from": "one row per distinct key", "sets": described,
+        "keys_with_differing_rows": differing.num_rows,
+        "examples": [e for e in differing[key].to_pylist()[:LISTED] if shown(e, sensitive) is not None]}
+
+
+def report_lines(report: dict) -> list[str]:
+    """The conversion report in a few human lines."""
+    lines = [f"{Path(report['source']).name}: {report['source_rows']:,} rows (separator {report['separator']!r}, "
+             f"decimal {report['decimal']!r}, {report['encoding']})"]
+    for column, tokens in report["missing_values"].items():
+        shown = ", ".join(f"{t!r} × {n:,}" for t, n in tokens.items())
+        lines.append(f"  {column}: {sum(tokens.values()):,} cells read as missing ({shown})")
+    for name, t in report["tables"].items():
+        line = f"  {name}: {t['rows']:,} rows, {t['from']}"
+        for s in t.get("sets", []):
+            if s["rows_without_key"]:
+                line += f"; {s['rows_without_key']:,} source rows have no {s['key_from']}"
+        if t.get("keys_with_differing_rows"):
+            line += f"; {t['keys_with_differing_rows']:,} keys given different values by several rows (the first kept)"
+        lines.append(line)
+    return lines

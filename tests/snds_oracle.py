@@ -1,0 +1,93 @@
+"""The SNDS conversion rules of `loaders.snds` written again, plainly, row by row in Python: an
+oracle for the column-wise implementation (tests only; rows are dicts of the DCIR columns)."""
+import re
+from decimal import Decimal
+
+KEYS = ("FLX_DIS_DTD", "FLX_TRT_DTD", "FLX_EMT_TYP", "FLX_EMT_NUM", "FLX_EMT_ORD", "ORG_CLE_NUM", "DCT_ORD_NUM",
+        "PRS_ORD_NUM", "REM_TYP_AFF")
+SENTINEL = re.compile(r"[0 ]*|9+")
+DETAILS = {"ER_BIO_F": ("bio", "BIO_PRS_IDE", "BIO_ORD_NUM", "BIO_ACT_QSN"),
+           "ER_CAM_F": ("cam", "CAM_PRS_IDE", "CAM_ORD_NUM", None),
+           "ER_PHA_F": ("pha", "PHA_PRS_C13", "PHA_ORD_NUM", "PHA_ACT_QSN")}
+
+
+def _int(v):
+    v = (v or "").strip()
+    return str(int(float(v))) if re.fullmatch(r"[+-]?\d+(\.0*)?", v) else (v or None)
+
+
+def _key(row):
+    return tuple(row[k].strip()[:10] if k.startswith("FLX_") and k.endswith("DTD") else
+                 row[k].strip() if k == "ORG_CLE_NUM" else _int(row[k]) for k in KEYS)
+
+
+def _none(number, mode):
+    number = (number or "").strip()
+    return None if SENTINEL.fullmatch(number) or _int(mode) == "99" else number
+
+
+def _split(cents: int, n: int) -> list[int]:
+    sign, a = (-1 if cents < 0 else 1), abs(cents)
+    return [sign * (a // n + (1 if k < a % n else 0)) for k in range(n)]
+
+
+def _text(d: Decimal) -> str:
+    return re.sub(r"\.00$", "", f"{d:.2f}")
+
+
+def expected_claims(tables: dict[str, list[dict]]) -> list[tuple]:
+    """(claim_id, patient, provider, prescriber, centre, code, date, amount, quantity) per claim."""
+    centres = {}
+    for r in tables.get("ER_ETE_F", []):
+        etb = (r["ETB_EXE_FIN"] or "").strip()
+        if not SENTINEL.fullmatch(etb):
+            centres[_key(r)] = min(etb, centres.get(_key(r), etb))
+    details = {}
+    for name, (tag, code, order, qty) in DETAILS.items():
+        for r in tables.get(name, []):
+            q = Decimal(r[qty].replace(",", ".")) if qty and r[qty] else None
+            details.setdefault(_key(r), []).append((tag, int(_int(r[order])), r[code].strip(), q))
+    lines = []
+    for r in tables["ER_PRS_F"]:
+        if _int(r.get("DPN_QLF")) == "71" or _int(r.get("PRS_DPN_QLP")) == "71":
+            continue
+        centre = centres.get(_key(r))
+        provider = _none(r["PFS_EXE_NUM"], r.get("PSE_STJ_COD")) or centre
+        if provider is None:
+            continue
+        prescriber = _none(r["PFS_PRE_NUM"], r.get("PSP_STJ_COD"))
+        amount = Decimal(r["PRS_PAI_MNT"].replace(",", "."))
+        qty = Decimal(r["PRS_ACT_QTE"].replace(",", ".")) if r["PRS_ACT_QTE"] else None
+        found = sorted(details.get(_key(r), []))
+        base = "|".join(k for k in _key(r))
+        shares = _split(int(round(amount * 100)), max(len(found), 1))
+        for k, share in enumerate(shares):
+            tag, order, code, dq = found[k] if found else (None, None, _int(r["PRS_NAT_REF"]), None)
+            q = dq if dq is not None else qty if qty is not None else Decimal(amount > 0) - Decimal(amount < 0)
+            lines.append({"id": base + (f"|{tag}{order}" if tag else ""), "patient": r["BEN_NIR_PSA"].strip(),
+                          "provider": provider, "prescriber": prescriber, "centre": centre,
+                          "nat": _int(r["PRS_NAT_REF"]), "code": code, "date": r["EXE_SOI_DTD"].strip()[:10],
+                          "amount": Decimal(share) / 100, "qty": q})
+    groups = {}
+    for n, line in enumerate(lines):
+        groups.setdefault(tuple(line[k] for k in ("patient", "provider", "prescriber", "centre", "nat", "code", "date")),
+                          []).append(n)
+    claims = []
+    for n, line in enumerate(lines):
+        group = [lines[i] for i in groups[tuple(line[k] for k in ("patient", "provider", "prescriber", "centre",
+                                                                     "nat", "code", "date"))]]
+        if not any(g["amount"] < 0 or g["qty"] < 0 for g in group):
+            claims.append((n, line, line["amount"], line["qty"]))
+            continue
+        keeper = next((g for g in group if g["amount"] >= 0 and g["qty"] > 0), group[0])
+        amount, qty = sum(g["amount"] for g in group), sum(g["qty"] for g in group)
+        if line is keeper and qty > 0 and amount >= 0:
+            claims.append((n, line, amount, qty))
+    return [(c["id"], c["patient"], c["provider"], c["prescriber"], c["centre"], c["code"], c["date"],
+             f"{amount:.2f}", _text(qty)) for _, c, amount, qty in claims]
+
+
+def converted(conversion) -> list[tuple]:
+    cols = ("claim_id", "patient_id", "provider_id", "prescriber_id", "centre_id", "service_code", "service_date",
+            "amount", "quantity")
+    return [tuple(r[c] for c in cols) for r in conversion["claims"].to_pylist()]

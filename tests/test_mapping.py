@@ -1,0 +1,173 @@
+"""Declarative mappings: the two shipped examples convert into datasets that validate, every
+mapping fault is reported at once, values that cannot be converted name their line, and a
+per-extract prefix keeps claim ids that restart each month apart."""
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from contract.errors import DatasetError
+from loaders import EXAMPLES
+from loaders.dataset import load_dataset
+from loaders.mapping import MappingError, convert_mapped, load_mapping
+
+from .conftest import CASES, REPO, read_csv
+
+MAPPINGS = EXAMPLES / "mappings"
+
+
+def test_the_us_claims_example_reads_na_as_missing_and_us_dates(tmp_path):
+    out = CliRunner().invoke(main, ["convert", "mapped", str(MAPPINGS / "us-claims.toml"),
+                                    str(MAPPINGS / "us-claims.csv"), str(tmp_path / "us")])
+    assert out.exit_code == 0, out.output
+    assert "    AttendingPhysician: 2 cells read as missing ('NA' × 2)" in out.output
+    d = load_dataset(tmp_path / "us")
+    claims = d["claims"].to_pylist()
+    assert len(claims) == 12 and str(claims[0]["service_date"]) == "2009-03-12"
+    assert "NA" not in {c["prescriber_id"] for c in claims} | {c["service_code"] for c in claims}
+    assert [c["service_code"] for c in claims[:3]] == ["71947", "2724", "9904"]   # procedure, else diagnosis
+    kinds = {p["provider_id"]: p["kind"] for p in d["providers"].to_pylist()}
+    assert kinds["PRV56011"] == "other" and kinds["PHY326117"] == "physician" and "NA" not in kinds
+    report = json.loads((tmp_path / "us" / "conversion_report.json").read_text())
+    assert report["tables"]["providers"]["sets"][1] == {"key_from": "AttendingPhysician", "rows_without_key": 2}
+
+
+def test_the_french_spreadsheet_example_reads_cp1252_semicolons_and_decimal_commas(tmp_path):
+    c = convert_mapped(MAPPINGS / "french-spreadsheet.toml", MAPPINGS / "french-spreadsheet.csv")
+    claims = c["claims"].to_pylist()
+    assert [(r["amount"], r["service_date"]) for r in claims[6:8]] == [("26.50", "2025-01-10"), ("1034.72", "2025-01-10")]
+    assert c.report["missing_values"] == {"N° PS prescripteur": {"-": 2}}
+    assert {p["provider_id"]: p["kind"] for p in c["providers"].to_pylist()}["75712345"] == "physiotherapist"
+    (tmp_path / "fr").mkdir()
+    from loaders.conversion import write_conversion
+    write_conversion(c, tmp_path / "fr")
+    assert load_dataset(tmp_path / "fr")["claims"]["amount"].to_pylist()[7] == 1034.72
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_every_fault_of_a_mapping_is_reported_at_once(tmp_path):
+    mapping = write(tmp_path / "m.toml", """
+[source]
+delimiter = ";;"
+separator = ","
+[claim]
+claim_id = "a"
+[claims]
+claim_id = "id"
+patient = "p"
+amount = { column = "x", value = "1" }
+[[providers]]
+provider_id = { value = "P" }
+""")
+    with pytest.raises(MappingError) as e:
+        load_mapping(mapping)
+    assert e.value.messages == [
+        "[source] has an unknown setting 'separator' (known: date_format, decimal, delimiter, encoding, null)",
+        "[source] delimiter must be one character",
+        "[claim] is not a contract table (tables: claims, providers, centres, legal_entities, affiliations, officers, "
+        "identifiers, patients, services)",
+        "[claims] patient: not a column of claims (claim_id, patient_id, provider_id, prescriber_id, centre_id, "
+        "service_code, service_date, amount, quantity)",
+        "[claims] amount: give a source column name, or a table with either `column` or `value` (and optionally "
+        "default, format, prefix, values)",
+        "[claims]: the contract column patient_id is required (map it to a source column or give it a value)",
+        "[claims]: the contract column provider_id is required (map it to a source column or give it a value)",
+        "[claims]: the contract column service_code is required (map it to a source column or give it a value)",
+        "[claims]: the contract column service_date is required (map it to a source column or give it a value)",
+        "[providers]: the contract column kind is required (map it to a source column or give it a value)",
+        "[providers] provider_id: a key cannot be a constant"]
+
+
+def test_a_column_the_source_lacks_is_named_with_the_columns_it_has(tmp_path):
+    mapping = write(tmp_path / "m.toml", '[providers]\nprovider_id = "Id"\nkind = "Kind"\n')
+    source = write(tmp_path / "s.csv", "ID,Profession\n1,nurse\n")
+    with pytest.raises(MappingError) as e:
+        convert_mapped(mapping, source)
+    assert e.value.messages == ["names the column 'Kind', which s.csv does not have (its columns: id, profession)"]
+
+
+def test_dates_not_in_the_format_name_their_line_but_never_a_patient_value(tmp_path):
+    mapping = write(tmp_path / "m.toml", """
+[source]
+date_format = "%d/%m/%Y"
+[claims]
+claim_id = "id"
+patient_id = "bene"
+provider_id = "prv"
+service_code = "code"
+service_date = "day"
+amount = "paid"
+[patients]
+patient_id = "bene"
+birth_year = "born"
+""")
+    source = write(tmp_path / "s.csv", "id,bene,prv,code,day,paid,born\n1,ZQXPAT01,P1,G,05/01/2025,10,1950\n"
+                                       "2,ZQXPAT02,P1,G,2025-01-06,10,1950\n")
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    assert [str(p) for p in e.value.problems] == [
+        "s.csv, line 3, column day, value '2025-01-06': is not a date in the format '%d/%m/%Y' the mapping gives"]
+    write(source, source.read_text().replace("2025-01-06", "06/01/2025").replace("1,ZQXPAT01", "1,ZQX\xe9PAT01"),
+          "latin-1")
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    assert "ZQX" not in str(e.value) and "s.csv, line 2, column bene: is not valid UTF-8" in str(e.value)
+
+
+def test_thousands_separators_constants_defaults_and_translated_values(tmp_path):
+    mapping = write(tmp_path / "m.toml", """
+[source]
+decimal = ","
+[claims]
+claim_id = { column = "id", prefix = "X-" }
+patient_id = "p"
+provider_id = "prv"
+service_code = { column = "code", default = "C" }
+service_date = "day"
+amount = "paid"
+quantity = "n"
+[[providers]]
+provider_id = "prv"
+kind = { column = "job", values = { "Infirmière" = "nurse", "Infirmier" = "nurse" } }
+legal_entity_id = { value = "E1" }
+""")
+    source = write(tmp_path / "s.csv", 'id,p,prv,code,day,paid,n,job\n1,A,N1,,2025-01-05,"1 234,5",1,Infirmière\n'
+                                       '2,A,N2,AMI,2025-01-05,"1.234,50",2,Infirmier\n3,B,N1,AMI,2025-01-06,"3,15",1,\n')
+    c = convert_mapped(mapping, source)
+    assert [(r["claim_id"], r["service_code"], r["amount"]) for r in c["claims"].to_pylist()] == [
+        ("X-1", "C", "1234.5"), ("X-2", "AMI", "1234.50"), ("X-3", "AMI", "3.15")]
+    assert [(p["provider_id"], p["kind"], p["legal_entity_id"]) for p in c["providers"].to_pylist()] == [
+        ("N1", "nurse", "E1"), ("N2", "nurse", "E1")]
+    assert c.report["tables"]["providers"]["keys_with_differing_rows"] == 0
+
+
+@pytest.mark.skipif(not CASES.is_dir(), reason="../shared/cases is not beside the repository")
+def test_monthly_extracts_with_restarting_ids_are_kept_apart_by_a_prefix(tmp_path):
+    folders = []
+    for month in ("2025-01", "2025-02"):
+        mapping = write(tmp_path / f"{month}.toml", f"""
+[claims]
+claim_id = {{ column = "claim_id", prefix = "{month}:" }}
+patient_id = "patient_id"
+provider_id = "provider_id"
+service_code = "service_code"
+service_date = "service_date"
+amount = "amount"
+""")
+        out = tmp_path / month
+        done = subprocess.run([sys.executable, "-m", "cli.main", "convert", "mapped", str(mapping),
+                               str(CASES / "claim-ids-restart-per-extract" / month / "claims.csv"), str(out)],
+                              cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        (out / "providers.csv").write_text((CASES / "claim-ids-restart-per-extract" / month / "providers.csv").read_text())
+        folders.append(out)
+    d = load_dataset(folders)
+    assert d["claims"].num_rows == 7
+    assert read_csv(folders[1] / "claims.csv")[0]["claim_id"] == "2025-02:L000001"
