@@ -16,7 +16,7 @@ ALICE = Actor("alice", "analyst")
 
 
 def q(server, text, **params):
-    with server.driver() as d:
+    with ns.driver(server) as d:
         records, _, _ = d.execute_query(text, params, database_=server.database)
     return [r.data() for r in records]
 
