@@ -21,7 +21,7 @@ from . import errors
 from .auth import KeyRing
 from .deps import HeavyCalls, Results
 from .guard import Guard
-from .routes import alerts, audit, browser, communities, entities, health, paths, runs
+from .routes import alerts, audit, browser, cases, communities, entities, health, paths, runs
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -55,7 +55,7 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
         results.close()          # the read-only connections to the runs' results
 
     app = FastAPI(title="fraudnet", version="0.1.0", lifespan=lifespan,
-                  description="Fraud networks in health-insurance billing: alerts, entities, networks. "
+                  description="Fraud networks in health-insurance billing: alerts, entities, networks, cases. "
                               "Every endpoint but /health and /ready needs an X-API-Key header.")
     app.state.store = store
     app.state.keys = keys
@@ -73,7 +73,7 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
         return JSONResponse(status_code=422, content={"detail": _validation_detail(exc)})
 
     v1 = APIRouter(prefix="/api/v1")
-    for r in (health, runs, alerts, entities, paths, communities, audit):
+    for r in (health, runs, alerts, entities, paths, communities, cases, audit):
         v1.include_router(r.router)
     app.include_router(v1)
     # the bare paths a load balancer or orchestrator probes

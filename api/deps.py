@@ -17,7 +17,7 @@ from fastapi.security import APIKeyHeader
 from runs.audit import audit
 from runs.store import Store
 
-from .auth import Principal
+from .auth import CASE_WORKERS, Principal
 from .workers import HeavyReads
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
@@ -145,10 +145,17 @@ async def auditor(request: Request, who: Annotated[Principal, Depends(principal)
     return Auditor(request.app.state.store, who)
 
 
+def analyst(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    if who.role not in CASE_WORKERS:
+        raise HTTPException(403, f"this needs the analyst or admin role; key {who.name!r} has role {who.role!r}")
+    return who
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 ResultsDep = Annotated[Results, Depends(get_results)]
 CurrentUser = Annotated[Principal, Depends(principal)]
 AdminUser = Annotated[Principal, Depends(admin)]
 HeavyUser = Annotated[Principal, Depends(heavy)]
 Audit = Annotated[Auditor, Depends(auditor)]
+AnalystUser = Annotated[Principal, Depends(analyst)]
 RunQuery = Annotated[str | None, Query(description="a run id (default: the current run)")]

@@ -94,6 +94,23 @@ class StoreUnwritable(FraudnetError):
         super().__init__(f"the store cannot be written ({reason})")
 
 
+class Stale(FraudnetError):
+    """`kind` `key` changed since the caller read it: it is at `version`, the caller expected
+    `expected` (an edit made on an old copy would lose the other one)."""
+
+    def __init__(self, kind: str, key: str, expected: int, version: int):
+        self.kind, self.key, self.expected, self.version = kind, key, expected, version
+        super().__init__(f"{kind} {key} changed since it was read (version {version}, expected {expected})")
+
+
+class Invalid(FraudnetError):
+    """A request's values are invalid: `problems`, every one at once, each naming its field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
 class TimedOut(FraudnetError):
     """A scan ran past its time limit of `seconds`."""
 

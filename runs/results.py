@@ -28,6 +28,9 @@ import pyarrow as pa
 
 from contract.errors import NotFound
 from contract.vocab import node_id, split_node_id
+from graph.evidence import EVIDENCE
+from graph.impact import IMPACT, PEER_DISTRIBUTION
+from graph.profile import PROFILE
 
 _S, _F, _I, _D, _B = pa.string(), pa.float64(), pa.int64(), pa.date32(), pa.bool_()
 
@@ -73,7 +76,15 @@ RESULTS: dict[str, ResultTable] = {t.name: t for t in (
     _t("centrality", "per provider-level node: degree, strength, PageRank, betweenness, broker", ("node_id",),
        ("node_id", _S), ("degree", _I), ("strength", _F), ("pagerank", _F), ("betweenness", _F),
        ("participation", _F), ("broker", _B)),
+    ResultTable("evidence", EVIDENCE, ("alert_id",), "every claim line behind each alert (graph.evidence)"),
+    ResultTable("peer_distribution", PEER_DISTRIBUTION, ("alert_id",),
+                "per alert, its pattern's statistic for its entities and its peers (graph.impact)"),
+    ResultTable("billing_profile", PROFILE, ("provider_id",), "each provider's billing (graph.profile)"),
+    ResultTable("impact", IMPACT, ("case_id",), "the impact of each watched case's decision (graph.impact)"),
 )}
+
+# tables added after the first release: a run written before them reads as if they were empty
+LATER = ("evidence", "peer_distribution", "billing_profile", "impact")
 
 
 class SchemaMismatch(RuntimeError):
@@ -132,7 +143,15 @@ def table(cur, name: str) -> pa.Table:
     """A whole result table as Arrow (small tables: alerts, entities, risk, communities)."""
     if name not in RESULTS:
         raise KeyError(name)
+    if not _has(cur, name):
+        return RESULTS[name].schema.empty_table()
     return cur.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+
+
+def _has(cur, name: str) -> bool:
+    """Does the results file have table `name` (`LATER` tables are absent from older runs)?"""
+    return name not in LATER or bool(cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $n", {"n": name}).fetchall()[0][0])
 
 
 def _dicts(res) -> list[dict]:
@@ -347,6 +366,50 @@ def community(cur, community_id: str) -> dict:
         JOIN communities c ON c.entity_type = e.entity_type AND c.entity_id = e.entity_id
         WHERE c.community_id = $c ORDER BY a.rank, a.pattern, a.alert_id""", {"c": community_id}))
     return {**found[0], "members": members, "alerts": named}
+
+
+# --- evidence, peers, billing profiles and impact ------------------------------------------------
+
+def evidence(cur, alert_id: str) -> list[dict]:
+    """Every claim line behind an alert (`graph.evidence.EVIDENCE` rows, patient ids included:
+    the caller decides what to show), by item and date."""
+    if not _has(cur, "evidence"):
+        return []
+    return _dicts(cur.execute("SELECT * FROM evidence WHERE alert_id = $a ORDER BY item, service_date, claim_id",
+                              {"a": alert_id}))
+
+
+def peer_distribution(cur, alert_id: str) -> dict | None:
+    """An alert's statistic for its entities and its peers (`graph.impact.PEER_DISTRIBUTION`),
+    or None when its pattern has none."""
+    if not _has(cur, "peer_distribution"):
+        return None
+    return _one(cur, "SELECT * FROM peer_distribution WHERE alert_id = $a", {"a": alert_id})
+
+
+def profile(cur, provider_id: str) -> dict | None:
+    """A provider's billing profile (`graph.profile.PROFILE`) with its peers' medians (same kind
+    and specialty, the provider aside) and their count; None when it billed nothing."""
+    if not _has(cur, "billing_profile"):
+        return None
+    mine = _one(cur, "SELECT * FROM billing_profile WHERE provider_id = $p", {"p": provider_id})
+    if mine is None:
+        return None
+    peers = _one(cur, """
+        SELECT count(*) AS peers, median(patients) AS patients, median(lines) AS lines,
+               median(patient_days) AS patient_days, median(amount) AS amount,
+               median(lines_per_patient) AS lines_per_patient, median(days_per_patient) AS days_per_patient,
+               median(amount_per_patient) AS amount_per_patient
+        FROM billing_profile WHERE kind IS NOT DISTINCT FROM $k AND specialty IS NOT DISTINCT FROM $s
+          AND provider_id <> $p""", {"k": mine["kind"], "s": mine["specialty"], "p": provider_id})
+    return {**mine, "peer_medians": peers}
+
+
+def impact(cur, case_id: str) -> list[dict]:
+    """The impact measured in this run for a case, one row per pattern (`graph.impact.IMPACT`)."""
+    if not _has(cur, "impact"):
+        return []
+    return _dicts(cur.execute("SELECT * FROM impact WHERE case_id = $c ORDER BY pattern", {"c": case_id}))
 
 
 # --- the contract's export files --------------------------------------------------------------

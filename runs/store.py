@@ -8,7 +8,7 @@
       runs/<run_id>/results.duckdb   the results tables (`runs.results.RESULTS`)
       runs/<run_id>/changes.json     what the run changed against the run current before it
       audit/<YYYY-MM-DD>.jsonl       the audit log of reads (`runs.audit`)
-      cases/                         the analysts' cases (`cases`)
+      history.sqlite                 alerts across runs and the analysts' cases (`runs.history`, `cases`)
 
 A run writes only inside its own folder; its results file appears under its final name only when
 complete (written as `results.duckdb.partial`, then renamed), and `current.json` is replaced only

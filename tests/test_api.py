@@ -272,7 +272,11 @@ def test_openapi_documents_every_endpoint(client):
             "/api/v1/runs/{run_id}/export/{name}", "/api/v1/alerts", "/api/v1/alerts/{alert_id}",
             "/api/v1/entities/{entity_type}/{entity_id}", "/api/v1/entities/{entity_type}/{entity_id}/neighbourhood",
             "/api/v1/paths", "/api/v1/communities", "/api/v1/communities/{community_id}", "/api/v1/audit",
-            "/api/v1/runs/{run_id}/accept",
+            "/api/v1/runs/{run_id}/accept", "/api/v1/entities/{entity_type}/{entity_id}/profile",
+            "/api/v1/cases", "/api/v1/cases/export.csv", "/api/v1/cases/actions", "/api/v1/cases/kpis",
+            "/api/v1/cases/kpis.csv", "/api/v1/cases/{case_id}", "/api/v1/cases/{case_id}/notes",
+            "/api/v1/cases/{case_id}/decisions", "/api/v1/cases/{case_id}/decisions/{decision_id}",
+            "/api/v1/cases/{case_id}/report",
             # the Neo4j Browser's style, guide and favourites (public, no data: README, the tour)
             "/neo4j/fraudnet.grass", "/neo4j/guide.html", "/neo4j/favourites.zip"} == set(spec["paths"])
     documented = {(path, method): set(op["responses"]) for path, ops in spec["paths"].items() for method, op in ops.items()}

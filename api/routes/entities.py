@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from contract.vocab import ENTITY_TYPES, node_id
+from cases.views import entity_extras
 from runs import results
 
 from ..deps import Audit, HeavyUser, ResultsDep, RunQuery
@@ -39,3 +40,19 @@ def get_neighbourhood(entity_type: EntityType, entity_id: str, reader: ResultsDe
                                         hub_degree)
     audit("entities.neighbourhood", node_id(entity_type, entity_id), run_id, counts["nodes"])
     return Response(body, media_type="application/json")      # encoded by the worker
+
+
+@router.get("/{entity_type}/{entity_id}/profile", response_model=dict[str, Any],
+            responses=responses(401, 404, 409, 422, 503))
+def get_profile(entity_type: EntityType, entity_id: str, reader: ResultsDep, audit: Audit, run: RunQuery = None):
+    """What an investigator weighs an entity by: its billing profile against its peers' medians
+    (providers: patients, lines, patient-days and euros, in all and per patient), the cases naming
+    it, and its risk score in every run that was current."""
+    run_id, cur = reader.cursor(run)
+    try:
+        results.entity(cur, entity_type, entity_id)       # 404 for an unknown entity
+    finally:
+        cur.close()
+    found = entity_extras(reader.store, entity_type, entity_id, run_id)
+    audit("entities.profile", node_id(entity_type, entity_id), run_id)
+    return {"run_id": run_id, "entity_type": entity_type, "entity_id": entity_id, **found}
