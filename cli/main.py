@@ -445,11 +445,17 @@ def neo4j_options(f):
 
 
 def _neo4j_settings(uri, user, database):
-    from publish.neo4j import Neo4jError, Neo4jSettings
+    """The Neo4j settings, validated once (exit code 2, every problem listed, never a password)."""
+    from config import Neo4jSettings
     try:
-        return Neo4jSettings.from_env(uri, user, database)
-    except Neo4jError as e:
-        _fail(str(e), 2)
+        return Neo4jSettings.load(uri=uri, user=user, database=database)
+    except SettingsError as e:
+        _failed(e)
+
+
+def _neo4j_failed(settings, e: Exception):
+    """A failure of the server or the driver, named by the server's URI without credentials."""
+    _fail(f"Neo4j at {settings.shown_uri}: {type(e).__name__}: {getattr(e, 'message', None) or e}")
 
 
 @neo4j_group.command("sync")
@@ -476,23 +482,27 @@ def neo4j_sync_cmd(store, run_id, batch_size, uri, user, database):
 @neo4j_options
 def neo4j_schema_cmd(uri, user, database):
     """Create the constraints and indexes (after a bulk import; `sync` does it itself)."""
-    from publish.neo4j import Neo4jError, schema
+    from publish.neo4j import schema
+    settings = _neo4j_settings(uri, user, database)
     try:
-        for name in schema(_neo4j_settings(uri, user, database)):
+        for name in schema(settings):
             click.echo(f"ran {name}")
-    except Neo4jError as e:
-        _fail(str(e))
+    except FraudnetError as e:
+        _failed(e)
+    except Exception as e:    # the server's or the driver's own message
+        _neo4j_failed(settings, e)
 
 
-@neo4j_group.command("export")
+@neo4j_group.command("import-files")
 @click.argument("directory", type=click.Path(file_okay=False))
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
-def neo4j_export_cmd(directory, store, run_id):
-    """Write a run as CSV files for `neo4j-admin database import full`, with DIRECTORY/import.sh."""
-    from publish.neo4j_bulk import export
+def neo4j_import_files_cmd(directory, store, run_id):
+    """Write a run as the files of `neo4j-admin database import full` (a bulk import of a
+    national graph), with DIRECTORY/import.sh."""
+    from publish.neo4j_bulk import import_files
     try:
-        counts = export(Store(store), directory, run_id)
+        counts = import_files(Store(store), directory, run_id)
     except FraudnetError as e:
         _failed(e, store)
     for stem, n in counts.items():
@@ -513,13 +523,16 @@ def neo4j_query_cmd(name, params, uri, user, database):
         for q in saved_queries():
             click.echo(f"{q}: {cypher(q).splitlines()[0].lstrip('/ ')}")
         return
+    settings = _neo4j_settings(uri, user, database)
     try:
         values = dict(parse_param(p) for p in params)
-        rows = run_saved(_neo4j_settings(uri, user, database), name, values)
+        rows = run_saved(settings, name, values)
     except (KeyError, ValueError) as e:
         _fail(str(e).strip("'\""), 2)
+    except FraudnetError as e:
+        _failed(e)
     except Exception as e:    # the server's own message: a missing parameter, a bad value
-        _fail(f"{type(e).__name__}: {getattr(e, 'message', None) or e}")
+        _neo4j_failed(settings, e)
     for row in rows:
         click.echo(json.dumps(row, ensure_ascii=False, default=str))
 

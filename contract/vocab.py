@@ -31,6 +31,11 @@ RELS = ("BILLED", "DISPENSED_TO", "PRESCRIBED_FOR", "FLOWS_TO", "WORKS_AT", "OPE
 LABELS = {"provider": "Provider", "patient": "Patient", "centre": "Centre",
           "legal_entity": "LegalEntity", "person": "Person"}
 
+# Neo4j labels an entity carries besides its type's, derived from the results (runs.results.graph_nodes):
+# a provider that prescribes, a pharmacy, a laboratory; named by an alert (Flagged), at risk
+# through its network only (AtRisk).
+DERIVED_LABELS = ("Prescriber", "Pharmacy", "Laboratory", "Flagged", "AtRisk")
+
 _SEP = ":"
 NODE_ID_PATTERN = "^(" + "|".join(ENTITY_TYPES) + "):.+$"     # a node id, as a regular expression
 

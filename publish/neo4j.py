@@ -16,131 +16,83 @@
    entities, relationships) is deleted, so nothing old looks current.
 
 Everything is MERGE on keys, so a rerun changes nothing. The rows come from the run's results
-file (read-only, streamed in batches), never from string formatting: values go in as parameters.
+file through `runs.results` (`graph_*`: read-only, streamed in batches), never from string
+formatting: values go in as parameters.
 """
 from __future__ import annotations
 
 import logging
-import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from typing import Callable, Iterator
 
-from contract.errors import FraudnetError
-from queries import cypher, names
+import duckdb
 
+from config import Neo4jSettings
+from contract.errors import FraudnetError
+from contract.vocab import DERIVED_LABELS, LABELS, RELS
+from queries import cypher, names
+from runs import results
 from runs.store import Store
 
 log = logging.getLogger("fraudnet.neo4j")
 
 STATE_ID = "fraudnet"
-LABELS = {"provider": "Provider", "patient": "Patient", "centre": "Centre",
-          "legal_entity": "LegalEntity", "person": "Person"}
-RELS = ("BILLED", "DISPENSED_TO", "PRESCRIBED_FOR", "FLOWS_TO", "WORKS_AT", "OPERATED_BY",
-        "BILLS_UNDER", "OFFICER_OF", "SHARES_IDENTIFIER")
-DERIVED_LABELS = ("Prescriber", "Pharmacy", "Laboratory", "Flagged", "AtRisk")
 
 
 class Neo4jError(FraudnetError):
-    """The Neo4j target is not configured or cannot be reached; the message says what to set."""
+    """The Neo4j server cannot be reached (or refuses the credentials); the message names it by
+    its URI without credentials."""
 
 
-@dataclass(frozen=True)
-class Neo4jSettings:
-    uri: str
-    user: str = "neo4j"
-    password: str = ""
-    database: str = "neo4j"
-
-    @classmethod
-    def from_env(cls, uri: str | None = None, user: str | None = None,
-                 database: str | None = None) -> "Neo4jSettings":
-        """Settings from the arguments, else from NEO4J_URI, NEO4J_USER, NEO4J_DATABASE; the
-        password only ever from NEO4J_PASSWORD."""
-        uri = uri or os.environ.get("NEO4J_URI")
-        if not uri:
-            raise Neo4jError("no Neo4j server: set NEO4J_URI (e.g. bolt://localhost:7687), NEO4J_USER, "
-                             "NEO4J_PASSWORD and NEO4J_DATABASE, or pass --uri")
-        return cls(uri, user or os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""),
-                   database or os.environ.get("NEO4J_DATABASE", "neo4j"))
-
-    def driver(self):
-        import neo4j
-        # notifications off: a first sync's reads of properties not yet written are not warnings
-        return neo4j.GraphDatabase.driver(self.uri, auth=(self.user, self.password),
-                                          notifications_min_severity="OFF")
+def driver(settings: Neo4jSettings):
+    """A Bolt driver for `settings` (close it: `with driver(settings) as d:`)."""
+    import neo4j
+    # notifications off: a first sync's reads of properties not yet written are not warnings
+    return neo4j.GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password.get_secret_value()),
+                                      notifications_min_severity="OFF")
 
 
-# --- what is read from the results file: one SQL per upsert step --------------------------------
+@contextmanager
+def connected(settings: Neo4jSettings):
+    """A driver whose server answered (`with connected(settings) as d:`). Raises `Neo4jError`
+    at once when the server cannot be reached or refuses the credentials, rather than after the
+    driver's retries."""
+    import neo4j
+    with driver(settings) as bolt:
+        try:
+            bolt.verify_connectivity()
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.AuthError, OSError) as e:
+            raise Neo4jError(f"cannot reach Neo4j at {settings.shown_uri}: {type(e).__name__}: {e}") from e
+        yield bolt
 
-_NODE_ROWS = """
-SELECT n.node_id AS key, n.entity_id AS id, n.kind, n.specialty, n.name, n.postcode, n.roles,
-       CASE WHEN n.name IS NULL THEN n.entity_id ELSE n.name || ' (' || n.entity_id || ')' END AS caption,
-       d.degree, r.score AS risk, r.direct_score AS risk_direct, r.network_score AS risk_network,
-       r.reasons, r.alerts AS alert_count, c.pagerank, c.betweenness, c.participation, c.broker,
-       m.communities,
-       -- the derived labels (the same rules in the sync and the bulk import files)
-       list_filter([CASE WHEN n.entity_type = 'provider' AND coalesce(n.roles, '') LIKE '%prescriber%' THEN 'Prescriber' END,
-                    CASE WHEN n.entity_type = 'provider' AND n.kind = 'pharmacy' THEN 'Pharmacy' END,
-                    CASE WHEN n.entity_type = 'provider' AND n.kind = 'laboratory' THEN 'Laboratory' END,
-                    CASE WHEN coalesce(r.direct_score, 0) > 0 THEN 'Flagged' END,
-                    CASE WHEN coalesce(r.direct_score, 0) = 0 AND coalesce(r.score, 0) > 0 THEN 'AtRisk' END],
-                   lambda x: x IS NOT NULL) AS labels
-FROM nodes n
-LEFT JOIN node_degree d USING (node_id)
-LEFT JOIN entity_risk r ON r.entity_type = n.entity_type AND r.entity_id = n.entity_id
-LEFT JOIN centrality c USING (node_id)
-LEFT JOIN (SELECT node_id, list(community_id ORDER BY community_id) AS communities
-           FROM communities GROUP BY node_id) m USING (node_id)
-WHERE n.entity_type = $entity_type
-ORDER BY key
-"""
-_REL_ROWS = """
-SELECT src, dst, concat_ws('|', role, kind, value, start_date) AS key,
-       n, amount, patients, first_date, last_date, role, kind, value, start_date, end_date
-FROM edges WHERE rel = $rel
-ORDER BY src, dst, key
-"""
-_ALERT_ROWS = """
-SELECT alert_id AS id, pattern, score, summary, evidence,
-       pattern || ' ' || CAST(round(score, 1) AS VARCHAR) AS caption
-FROM alerts ORDER BY id
-"""
-_ALERT_ENTITY_ROWS = """
-SELECT alert_id, entity_type || ':' || entity_id AS key, role
-FROM alert_entities ORDER BY alert_id, key, role
-"""
-_COMMUNITY_ROWS = """
-SELECT community_id AS id, graph, size, density, internal_weight, flagged, risk,
-       community_id || ' (' || size || ')' AS caption
-FROM community_summary ORDER BY id
-"""
-_MEMBER_ROWS = "SELECT community_id, node_id AS key FROM communities ORDER BY community_id, key"
 
+# --- what each upsert step writes: rows from the run's results (runs.results) -------------------
 
 @dataclass(frozen=True)
 class Step:
-    statement: str          # catalog name
-    sql: str                # rows, from the results file
-    params: tuple = ()      # SQL parameters, as (name, value) pairs
+    statement: str                                        # catalog name
+    rows: Callable[[object], duckdb.DuckDBPyRelation]     # cursor -> the rows (a runs.results function)
     top: tuple = ()         # columns passed as row fields; the others go into row["props"]
     props: bool = True      # (but for src, dst and labels, which are never properties)
 
 
 def upsert_steps() -> list[Step]:
-    steps = [Step(f"sync_nodes_{t}", _NODE_ROWS, (("entity_type", t),), ("key", "labels")) for t in LABELS]
-    steps += [Step(f"sync_rels_{r.lower()}", _REL_ROWS, (("rel", r),), ("src", "dst", "key")) for r in RELS]
-    steps += [Step("sync_alerts", _ALERT_ROWS, (), ("id",)),
-              Step("sync_alert_entities", _ALERT_ENTITY_ROWS, (), ("alert_id", "key", "role"), False),
-              Step("sync_communities", _COMMUNITY_ROWS, (), ("id",)),
-              Step("sync_community_members", _MEMBER_ROWS, (), ("community_id", "key"), False)]
+    steps = [Step(f"sync_nodes_{t}", partial(results.graph_nodes, entity_type=t), ("key", "labels")) for t in LABELS]
+    steps += [Step(f"sync_rels_{r.lower()}", partial(results.graph_relationships, rel=r), ("src", "dst", "key"))
+              for r in RELS]
+    steps += [Step("sync_alerts", results.graph_alerts, ("id",)),
+              Step("sync_alert_entities", results.graph_alert_entities, ("alert_id", "key", "role"), False),
+              Step("sync_communities", results.graph_communities, ("id",)),
+              Step("sync_community_members", results.graph_members, ("community_id", "key"), False)]
     return steps
 
 
 def _rows(con, step: Step, batch_size: int) -> Iterator[list[dict]]:
-    reader = con.sql(step.sql, params=dict(step.params)).to_arrow_reader(batch_size)
-    for batch in reader:
+    for batch in step.rows(con).to_arrow_reader(batch_size):
         out = []
         for r in batch.to_pylist():
             row = {k: r[k] for k in step.top}
@@ -149,10 +101,6 @@ def _rows(con, step: Step, batch_size: int) -> Iterator[list[dict]]:
             out.append(row)
         if out:
             yield out
-
-
-def _count_rows(con, step: Step) -> int:
-    return con.execute(f"SELECT count(*) FROM ({step.sql})", dict(step.params)).fetchall()[0][0]
 
 
 # --- the sync ------------------------------------------------------------------------------------
@@ -164,15 +112,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def schema(settings: Neo4jSettings, driver=None) -> list[str]:
-    """Create the constraints and indexes (`IF NOT EXISTS`), on `driver` if given (else one of
-    its own); returns the statements run."""
-    if driver is None:
-        with settings.driver() as own:
+def schema(settings: Neo4jSettings, bolt=None) -> list[str]:
+    """Create the constraints and indexes (`IF NOT EXISTS`), on the driver `bolt` if given (else
+    one of its own); returns the statements run. Raises `Neo4jError` when the server cannot be
+    reached."""
+    if bolt is None:
+        with connected(settings) as own:
             return schema(settings, own)
     done = [name for name in names() if name.startswith("schema_")]
     for name in done:
-        driver.execute_query(cypher(name), database_=settings.database)
+        bolt.execute_query(cypher(name), database_=settings.database)
     return done
 
 
@@ -182,8 +131,9 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
     rows written per statement, batches skipped by a resume, labels added and removed, stale items
     deleted.
 
-    Raises `Neo4jError` if the server cannot be reached; a failure part-way leaves a state from
-    which the next `sync` of the same run resumes.
+    Raises `Neo4jError` if the server cannot be reached or fails part-way (a failure part-way
+    leaves a state from which the next `sync` of the same run resumes); `NoPublishedRun`,
+    `NotReady` from the store.
     """
     import neo4j
 
@@ -193,13 +143,9 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
     report = {"run_id": run_id, "database": settings.database, "written": {}, "seconds_by_statement": {},
               "resumed_after_batches": 0}
     try:
-        with settings.driver() as driver:
-            try:
-                driver.verify_connectivity()
-            except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.AuthError, OSError) as e:
-                raise Neo4jError(f"cannot reach Neo4j at {settings.uri}: {type(e).__name__}: {e}") from e
-            report["schema"] = len(schema(settings, driver))
-            with driver.session(database=settings.database) as session:
+        with connected(settings) as bolt:
+            report["schema"] = len(schema(settings, bolt))
+            with bolt.session(database=settings.database) as session:
                 state = session.execute_read(
                     lambda tx: tx.run(cypher("sync_state_read"), id=STATE_ID).data())
                 state = state[0] if state else {}
@@ -214,7 +160,7 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
                     "started_at": _now(), "finished_at": None}).consume())
 
                 steps = upsert_steps()
-                total = sum(-(-_count_rows(con, s) // batch_size) for s in steps)
+                total = sum(-(-results.count(s.rows(con)) // batch_size) for s in steps)
                 k = 0
                 labels = {"added": 0, "removed": 0}
                 for step in steps:
@@ -240,6 +186,9 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
                     for what in ("relationships", "nodes")}
                 session.execute_write(lambda tx: tx.run(cypher("sync_state_write"), id=STATE_ID, props={
                     "status": "done", "done": k, "finished_at": _now()}).consume())
+    except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as e:
+        raise Neo4jError(f"the sync to Neo4j at {settings.shown_uri} stopped ({type(e).__name__}: {e}); "
+                         "run it again to resume") from e
     finally:
         con.close()
     report["nodes"] = sum(v for s, v in report["written"].items()
@@ -302,11 +251,13 @@ def parse_param(text: str) -> tuple[str, object]:
 
 def run_saved(settings: Neo4jSettings, name: str, params: dict) -> list[dict]:
     """Run the saved query `name` with `params`; rows with nodes, relationships and paths made
-    plain (a node as its labels, id and caption; a path as the captions and types along it)."""
+    plain (a node as its labels, id and caption; a path as the captions and types along it).
+    Raises `KeyError` for an unknown query, `Neo4jError` when the server cannot be reached, and
+    the driver's own errors (a missing parameter…) as they come."""
     if name not in saved_queries():
         raise KeyError(f"no saved query {name!r} (have: {', '.join(saved_queries())})")
-    with settings.driver() as driver:
-        records, _, _ = driver.execute_query(cypher(name), params, database_=settings.database)
+    with connected(settings) as bolt:
+        records, _, _ = bolt.execute_query(cypher(name), params, database_=settings.database)
     return [{k: _plain(v) for k, v in r.items()} for r in records]
 
 

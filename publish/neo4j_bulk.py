@@ -1,83 +1,97 @@
 """The bulk path for national graphs: CSV files for `neo4j-admin database import full`.
 
-`export()` writes, for one run, a header file and a data file per node label and relationship
-type, with the same properties, labels and keys as `fraudnet neo4j sync` writes (so a later sync
-of the same or a newer run updates the imported graph in place), and `import.sh`, the exact
-`neo4j-admin` command. Three ID spaces: `Entity` (key `<entity_type>:<id>`), `Alert` and
-`Community`. Lists (a node's communities) use `;`, neo4j-admin's default array delimiter.
+`import_files()` writes, for one run, a header file and a data file per node label and
+relationship type, with the same properties, labels and keys as `fraudnet neo4j sync` writes (the
+same rows, from `runs.results.graph_*`), so a later sync of the same or a newer run updates the
+imported graph in place, and `import.sh`, the exact `neo4j-admin` command. Three ID spaces:
+`Entity` (key `<entity_type>:<id>`), `Alert` and `Community`. Lists (a node's communities, its
+labels) use `;`, neo4j-admin's default array delimiter. Source: Neo4j Operations Manual 5,
+"neo4j-admin database import" (header format, ID spaces, array delimiter).
 """
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
 
-from .neo4j import LABELS, RELS, _ALERT_ROWS, _COMMUNITY_ROWS, _NODE_ROWS
+from duckdb import ColumnExpression, ConstantExpression, FunctionExpression
+
+from contract.vocab import LABELS, RELS
+from runs import results
 from runs.store import Store
 
-# the type label and the derived labels the sync sets (computed by the same SQL, _NODE_ROWS)
-_LABEL_EXPR = "array_to_string(['Entity', $label] || labels, ';')"
 
-_NODE_COLUMNS = [("key", "key:ID(Entity)"), ("id", "id"), ("kind", "kind"), ("specialty", "specialty"),
-                 ("name", "name"), ("postcode", "postcode"), ("roles", "roles"), ("caption", "caption"),
-                 ("degree", "degree:long"), ("risk", "risk:double"), ("risk_direct", "risk_direct:double"),
-                 ("risk_network", "risk_network:double"), ("reasons", "reasons"),
-                 ("alert_count", "alert_count:long"), ("pagerank", "pagerank:double"),
-                 ("betweenness", "betweenness:double"), ("participation", "participation:double"),
-                 ("broker", "broker:boolean"), ("array_to_string(communities, ';')", "communities:string[]"),
-                 ("$run_id", "run_id"), (_LABEL_EXPR, ":LABEL")]
-_REL_COLUMNS = [("src", ":START_ID(Entity)"), ("dst", ":END_ID(Entity)"),
-                ("concat_ws('|', role, kind, value, start_date)", "key"), ("n", "n:long"),
-                ("amount", "amount:double"), ("patients", "patients:long"), ("first_date", "first_date:date"),
-                ("last_date", "last_date:date"), ("role", "role"), ("kind", "kind"), ("value", "value"),
-                ("start_date", "start_date:date"), ("end_date", "end_date:date"), ("$run_id", "run_id"),
-                ("rel", ":TYPE")]
-_ALERT_COLUMNS = [("id", "id:ID(Alert)"), ("pattern", "pattern"), ("score", "score:double"),
-                  ("summary", "summary"), ("evidence", "evidence"), ("caption", "caption"),
-                  ("$run_id", "run_id"), ("'Alert'", ":LABEL")]
-_COMMUNITY_COLUMNS = [("id", "id:ID(Community)"), ("graph", "graph"), ("size", "size:long"),
-                      ("density", "density:double"), ("internal_weight", "internal_weight:double"),
-                      ("flagged", "flagged:long"), ("risk", "risk:double"), ("caption", "caption"),
-                      ("$run_id", "run_id"), ("'Community'", ":LABEL")]
+def _col(name: str, header: str):
+    return ColumnExpression(name), header
 
 
-def _select(columns, source: str) -> str:
-    return f"SELECT {', '.join(f'{expr} AS c{i}' for i, (expr, _) in enumerate(columns))} FROM ({source})"
+def _const(value: str, header: str):
+    return ConstantExpression(value), header
 
 
-def export(store: Store, directory: str | Path, run_id: str | None = None) -> dict:
-    """Write the import files of run `run_id` (default: the published one) into `directory`;
-    returns {file stem: rows}. The folder's `import.sh` runs neo4j-admin on them."""
+def _joined(expression, header: str):
+    """A list as neo4j-admin reads an array: its items joined by `;`."""
+    return FunctionExpression("array_to_string", expression, ConstantExpression(";")), header
+
+
+def _node_columns(label: str, run_id: str) -> list:
+    return [_col("key", "key:ID(Entity)"), _col("id", "id"), _col("kind", "kind"), _col("specialty", "specialty"),
+            _col("name", "name"), _col("postcode", "postcode"), _col("roles", "roles"), _col("caption", "caption"),
+            _col("degree", "degree:long"), _col("risk", "risk:double"), _col("risk_direct", "risk_direct:double"),
+            _col("risk_network", "risk_network:double"), _col("reasons", "reasons"),
+            _col("alert_count", "alert_count:long"), _col("pagerank", "pagerank:double"),
+            _col("betweenness", "betweenness:double"), _col("participation", "participation:double"),
+            _col("broker", "broker:boolean"), _joined(ColumnExpression("communities"), "communities:string[]"),
+            _const(run_id, "run_id"),
+            # the type label and the derived labels the sync sets
+            _joined(FunctionExpression("list_concat", ConstantExpression(["Entity", label]), ColumnExpression("labels")),
+                    ":LABEL")]
+
+
+def _rel_columns(rel: str, run_id: str) -> list:
+    return [_col("src", ":START_ID(Entity)"), _col("dst", ":END_ID(Entity)"), _col("key", "key"),
+            _col("n", "n:long"), _col("amount", "amount:double"), _col("patients", "patients:long"),
+            _col("first_date", "first_date:date"), _col("last_date", "last_date:date"), _col("role", "role"),
+            _col("kind", "kind"), _col("value", "value"), _col("start_date", "start_date:date"),
+            _col("end_date", "end_date:date"), _const(run_id, "run_id"), _const(rel, ":TYPE")]
+
+
+def import_files(store: Store, directory: str | Path, run_id: str | None = None) -> dict:
+    """Write the import files of run `run_id` (default: the current one) into `directory`;
+    returns {file stem: rows}. The folder's `import.sh` runs neo4j-admin on them.
+
+    Raises `NoPublishedRun` or `NotReady` (from the store) when there is no such finished run."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     run_id = store.resolve(run_id)
     con = store.connect(run_id)
     nodes, rels, counts = [], [], {}
 
-    def write(stem: str, columns, source: str, params: dict):
+    def write(stem: str, rows, columns: list) -> str:
         (directory / f"{stem}.header.csv").write_text(",".join(h for _, h in columns) + "\n")
-        rel = con.sql(_select(columns, source), params={**params, "run_id": run_id})
-        rel.to_csv(str(directory / f"{stem}.csv"), header=False)
-        counts[stem] = con.sql(f"SELECT count(*) FROM ({source})", params={
-            k: v for k, v in params.items() if f"${k}" in source}).fetchall()[0][0]
+        rows.select(*(e for e, _ in columns)).to_csv(str(directory / f"{stem}.csv"), header=False)
+        counts[stem] = results.count(rows)
         return f"{stem}.header.csv,{stem}.csv"
 
     try:
         for entity_type, label in LABELS.items():
-            nodes.append(write(f"nodes-{label}", _NODE_COLUMNS, _NODE_ROWS,
-                               {"entity_type": entity_type, "label": label}))
-        nodes.append(write("nodes-Alert", _ALERT_COLUMNS, _ALERT_ROWS, {}))
-        nodes.append(write("nodes-Community", _COMMUNITY_COLUMNS, _COMMUNITY_ROWS, {}))
+            nodes.append(write(f"nodes-{label}", results.graph_nodes(con, entity_type), _node_columns(label, run_id)))
+        nodes.append(write("nodes-Alert", results.graph_alerts(con), [
+            _col("id", "id:ID(Alert)"), _col("pattern", "pattern"), _col("score", "score:double"),
+            _col("summary", "summary"), _col("evidence", "evidence"), _col("caption", "caption"),
+            _const(run_id, "run_id"), _const("Alert", ":LABEL")]))
+        nodes.append(write("nodes-Community", results.graph_communities(con), [
+            _col("id", "id:ID(Community)"), _col("graph", "graph"), _col("size", "size:long"),
+            _col("density", "density:double"), _col("internal_weight", "internal_weight:double"),
+            _col("flagged", "flagged:long"), _col("risk", "risk:double"), _col("caption", "caption"),
+            _const(run_id, "run_id"), _const("Community", ":LABEL")]))
         for r in RELS:
-            rels.append(write(f"relationships-{r}", _REL_COLUMNS,
-                              "SELECT * FROM edges WHERE rel = $rel ORDER BY src, dst", {"rel": r}))
-        rels.append(write("relationships-INVOLVES",
-                          [("alert_id", ":START_ID(Alert)"), ("entity_type || ':' || entity_id", ":END_ID(Entity)"),
-                           ("role", "role"), ("$run_id", "run_id"), ("'INVOLVES'", ":TYPE")],
-                          "SELECT * FROM alert_entities ORDER BY alert_id, entity_type, entity_id, role", {}))
-        rels.append(write("relationships-MEMBER_OF",
-                          [("node_id", ":START_ID(Entity)"), ("community_id", ":END_ID(Community)"),
-                           ("$run_id", "run_id"), ("'MEMBER_OF'", ":TYPE")],
-                          "SELECT * FROM communities ORDER BY community_id, node_id", {}))
+            rels.append(write(f"relationships-{r}", results.graph_relationships(con, r), _rel_columns(r, run_id)))
+        rels.append(write("relationships-INVOLVES", results.graph_alert_entities(con), [
+            _col("alert_id", ":START_ID(Alert)"), _col("key", ":END_ID(Entity)"), _col("role", "role"),
+            _const(run_id, "run_id"), _const("INVOLVES", ":TYPE")]))
+        rels.append(write("relationships-MEMBER_OF", results.graph_members(con), [
+            _col("key", ":START_ID(Entity)"), _col("community_id", ":END_ID(Community)"),
+            _const(run_id, "run_id"), _const("MEMBER_OF", ":TYPE")]))
     finally:
         con.close()
     args = ['neo4j-admin database import full "${NEO4J_DATABASE:-neo4j}" --overwrite-destination']

@@ -93,11 +93,16 @@ def _ranked(alerts: pa.Table) -> pa.Table:
                  "FROM a ORDER BY rank, pattern, alert_id", a=alerts)
 
 
-def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
+def execute(store: Store, run: Run, progress: Progress | None = None,
+            stopped: Callable[[], BaseException | None] = lambda: None) -> dict:
     """Run every stage of `run` (whose record names its sources and settings) and return its
     final record: status `succeeded` (made current), `held` (checks failed) or `failed` (with the
     error's type and message). Raises what failed after recording it; the current results
-    are then those of the previous good run, untouched."""
+    are then those of the previous good run, untouched.
+
+    `stopped()` names why the scan was stopped from outside (its time limit, a SIGTERM), if it
+    was: that cause is recorded rather than what it surfaced as (DuckDB turns a signal that
+    arrives during a query into `RuntimeError: Query interrupted`)."""
     settings = RunSettings.model_validate(run.record["settings"])
     sources = run.record["sources"]
 
@@ -173,7 +178,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None) -> dict:
             run.finish("succeeded")
             store.promote(run)
     except BaseException as e:
-        run.finish("failed", error={"type": type(e).__name__, "message": str(e)})
+        cause = stopped() or e
+        run.finish("failed", error={"type": type(cause).__name__, "message": str(cause)})
         raise
     return store.get_run(run.id)
 

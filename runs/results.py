@@ -352,3 +352,87 @@ def export_relation(cur, name: str) -> duckdb.DuckDBPyRelation:
     if name not in EXPORTS:
         raise NotFound("export file", name)
     return cur.sql(EXPORTS[name])
+
+
+# --- the investigators' graph: the rows publish.neo4j (sync) and publish.neo4j_bulk (import files) write
+
+_GRAPH_NODES = """
+SELECT n.node_id AS key, n.entity_id AS id, n.kind, n.specialty, n.name, n.postcode, n.roles,
+       CASE WHEN n.name IS NULL THEN n.entity_id ELSE n.name || ' (' || n.entity_id || ')' END AS caption,
+       d.degree, r.score AS risk, r.direct_score AS risk_direct, r.network_score AS risk_network,
+       r.reasons, r.alerts AS alert_count, c.pagerank, c.betweenness, c.participation, c.broker,
+       m.communities,
+       list_filter([CASE WHEN n.entity_type = 'provider' AND coalesce(n.roles, '') LIKE '%prescriber%' THEN 'Prescriber' END,
+                    CASE WHEN n.entity_type = 'provider' AND n.kind = 'pharmacy' THEN 'Pharmacy' END,
+                    CASE WHEN n.entity_type = 'provider' AND n.kind = 'laboratory' THEN 'Laboratory' END,
+                    CASE WHEN coalesce(r.direct_score, 0) > 0 THEN 'Flagged' END,
+                    CASE WHEN coalesce(r.direct_score, 0) = 0 AND coalesce(r.score, 0) > 0 THEN 'AtRisk' END],
+                   lambda x: x IS NOT NULL) AS labels
+FROM nodes n
+LEFT JOIN node_degree d USING (node_id)
+LEFT JOIN entity_risk r ON r.entity_type = n.entity_type AND r.entity_id = n.entity_id
+LEFT JOIN centrality c USING (node_id)
+LEFT JOIN (SELECT node_id, list(community_id ORDER BY community_id) AS communities
+           FROM communities GROUP BY node_id) m USING (node_id)
+WHERE n.entity_type = $entity_type
+ORDER BY key
+"""
+
+
+def graph_nodes(cur, entity_type: str) -> duckdb.DuckDBPyRelation:
+    """The entities of one type (`contract.vocab.ENTITY_TYPES`) as the investigators' graph shows
+    them, one row each, by key: `key` (node id), `id` (the entity's number), `kind`, `specialty`,
+    `name`, `postcode`, `roles`, `caption` (name and number), `degree` (links), `risk`,
+    `risk_direct`, `risk_network` (0-100 points), `reasons`, `alert_count`, `pagerank`,
+    `betweenness`, `participation`, `broker`, `communities` (list of ids) and `labels`: the
+    entity's `contract.vocab.DERIVED_LABELS` (Prescriber: a provider that prescribes; Pharmacy,
+    Laboratory: its kind; Flagged: named by an alert, direct risk > 0; AtRisk: risk through its
+    network only)."""
+    return cur.sql(_GRAPH_NODES, params={"entity_type": entity_type})
+
+
+def graph_relationships(cur, rel: str) -> duckdb.DuckDBPyRelation:
+    """The graph's relationships of type `rel` (`contract.vocab.RELS`), by src, dst, key: `src`,
+    `dst` (node ids), `key` (tells parallel relationships apart: role, identifier kind and value,
+    start date), `n` (lines), `amount` (euros), `patients`, `first_date`, `last_date`, `role`,
+    `kind`, `value`, `start_date`, `end_date`."""
+    return cur.sql("""
+        SELECT src, dst, concat_ws('|', role, kind, value, start_date) AS key,
+               n, amount, patients, first_date, last_date, role, kind, value, start_date, end_date
+        FROM edges WHERE rel = $rel
+        ORDER BY src, dst, key""", params={"rel": rel})
+
+
+def graph_alerts(cur) -> duckdb.DuckDBPyRelation:
+    """Every alert, by id: `id`, `pattern`, `score`, `summary`, `evidence` (JSON text), `caption`
+    (pattern and score)."""
+    return cur.sql("""
+        SELECT alert_id AS id, pattern, score, summary, evidence,
+               pattern || ' ' || CAST(round(score, 1) AS VARCHAR) AS caption
+        FROM alerts ORDER BY id""")
+
+
+def graph_alert_entities(cur) -> duckdb.DuckDBPyRelation:
+    """The entities each alert names: `alert_id`, `key` (node id), `role`."""
+    return cur.sql("""
+        SELECT alert_id, entity_type || ':' || entity_id AS key, role
+        FROM alert_entities ORDER BY alert_id, key, role""")
+
+
+def graph_communities(cur) -> duckdb.DuckDBPyRelation:
+    """Every community, by id: `id`, `graph` (sp, rx), `size` (members), `density`,
+    `internal_weight`, `flagged` (members), `risk`, `caption` (id and size)."""
+    return cur.sql("""
+        SELECT community_id AS id, graph, size, density, internal_weight, flagged, risk,
+               community_id || ' (' || size || ')' AS caption
+        FROM community_summary ORDER BY id""")
+
+
+def graph_members(cur) -> duckdb.DuckDBPyRelation:
+    """Community memberships: `community_id`, `key` (node id)."""
+    return cur.sql("SELECT community_id, node_id AS key FROM communities ORDER BY community_id, key")
+
+
+def count(rows: duckdb.DuckDBPyRelation) -> int:
+    """The number of rows of a relation (it runs the relation's query)."""
+    return rows.aggregate("count(*)").fetchall()[0][0]

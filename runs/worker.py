@@ -39,28 +39,32 @@ def main(argv: list[str] | None = None) -> int:
         print("busy" + json.dumps({"run_id": e.holder, "since": e.since}), flush=True)
         return EXIT["busy"]
     print("locked", flush=True)
-    if args.timeout:
-        def stop(*_):
-            raise TimedOut(args.timeout)
-        signal.signal(signal.SIGALRM, stop)
-        signal.setitimer(signal.ITIMER_REAL, args.timeout)
-    def stopped(*_):
-        raise Stopped("SIGTERM")
-    signal.signal(signal.SIGTERM, stopped)      # the parent stops us: recorded as a failure
+    why: list[BaseException] = []      # the time limit or a SIGTERM, once either arrived
+
+    def stop(error: BaseException):
+        def handler(*_):
+            why.append(error)
+            raise error
+        return handler
+    signal.signal(signal.SIGTERM, stop(Stopped("SIGTERM")))     # the parent stops us: a failure
     try:
         store.clean_leftovers()
         run = store.open_run(args.run_id)
+        if args.timeout:
+            signal.signal(signal.SIGALRM, stop(TimedOut(args.timeout)))
+            signal.setitimer(signal.ITIMER_REAL, args.timeout)
         try:
-            record = execute(store, run)
-        except Exception as e:       # recorded in the run by execute; said in the log
-            logging.getLogger("fraudnet.scan").error("run %s failed: %s", args.run_id, type(e).__name__,
-                                                     exc_info=not isinstance(e, FraudnetError))
+            record = execute(store, run, stopped=lambda: why[0] if why else None)
+        except BaseException as e:       # recorded in the run by execute; said in the log
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            logging.getLogger("fraudnet.scan").error(
+                "run %s failed: %s", args.run_id, type(why[0] if why else e).__name__,
+                exc_info=not isinstance(e, FraudnetError) and not why)
             record = store.get_run(args.run_id)
         return EXIT[outcome(record)]
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         os.close(fd)
-
 
 if __name__ == "__main__":
     sys.exit(main())

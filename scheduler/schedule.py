@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import glob
 import logging
-import os
 import time
 import tomllib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from config import Neo4jSettings
 from contract.errors import Busy, NotFound, SettingsError
 from publish.webhook import body, check_url, notify, where
 from runs.launch import outcome, run as run_scan
@@ -81,6 +81,8 @@ class Schedule(BaseModel):
     store: str = "fraudnet-store"
     keep_runs: int = Field(30, ge=1, description="runs kept in the store; older ones are removed")
     jobs: list[Job] = Field(min_length=1)
+    # the Neo4j server of the jobs that sync, from the environment, validated when the file loads
+    _neo4j: Neo4jSettings | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _unique(self):
@@ -88,10 +90,19 @@ class Schedule(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError(f"job names must be unique: {names}")
         syncing = [j.name for j in self.jobs if j.neo4j]
-        if syncing and not os.environ.get("NEO4J_URI"):
-            raise ValueError(f"job(s) {', '.join(syncing)} sync to Neo4j: set NEO4J_URI, NEO4J_USER, "
-                             "NEO4J_PASSWORD and NEO4J_DATABASE in the scheduler's environment")
+        if syncing:
+            try:
+                self._neo4j = Neo4jSettings.load()
+            except SettingsError as e:
+                raise ValueError(f"job(s) {', '.join(syncing)} sync to Neo4j: set NEO4J_URI, NEO4J_USER, "
+                                 "NEO4J_PASSWORD and NEO4J_DATABASE in the scheduler's environment ("
+                                 + "; ".join(e.problems) + ")") from None
         return self
+
+    @property
+    def neo4j(self) -> Neo4jSettings | None:
+        """The Neo4j settings of the jobs that sync (None if no job does)."""
+        return self._neo4j
 
     def job(self, name: str) -> Job:
         for j in self.jobs:
@@ -151,7 +162,7 @@ def run_job(schedule: Schedule, job: Job) -> dict:
     if result["status"] == "succeeded":
         result["removed_runs"] = apply_retention(store, schedule.keep_runs)
         if job.neo4j:
-            result["neo4j"] = publish_neo4j(store, result["run_id"])
+            result["neo4j"] = publish_neo4j(store, result["run_id"], schedule.neo4j)
     if job.webhook and result["status"] in ("succeeded", "held"):
         report = store.changes(result["run_id"])
         result["webhook"] = notify(job.webhook, body(report, result["status"]), job.webhook_timeout_seconds)
@@ -170,14 +181,15 @@ def apply_retention(store: Store, keep: int) -> list[str]:
     return removed
 
 
-def publish_neo4j(store: Store, run_id: str) -> dict:
-    """Sync the run to Neo4j; a failed sync fails the publication (said in the outcome and the
-    log), never the scan, and the next sync of the run resumes where this one stopped."""
-    from publish.neo4j import Neo4jSettings, sync
+def publish_neo4j(store: Store, run_id: str, settings: Neo4jSettings) -> dict:
+    """Sync the run to the Neo4j of `settings`; a failed sync fails the publication (said in the
+    outcome and the log, the server named by its URI without credentials), never the scan, and the
+    next sync of the run resumes where this one stopped."""
+    from publish.neo4j import sync
     try:
-        report = sync(store, Neo4jSettings.from_env(), run_id)
+        report = sync(store, settings, run_id)
     except Exception as e:    # any failure of the target: reported in the outcome, the scan stands
-        log.warning("neo4j sync of run %s failed: %s", run_id, type(e).__name__)
+        log.warning("neo4j sync of run %s to %s failed: %s", run_id, settings.shown_uri, type(e).__name__)
         return {"status": "failed", "error": f"{type(e).__name__}: {e}"[:500]}
     return {"status": "synced", **{k: report[k] for k in ("nodes", "relationships", "seconds")},
             "stale_deleted": report["stale_deleted"]}

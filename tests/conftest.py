@@ -75,5 +75,6 @@ def neo4j_server():
 def empty_neo4j(settings):
     """Delete everything in the (scratch) database, in batches (Community Edition has one user
     database: nothing to drop and recreate)."""
-    with settings.driver() as d, d.session(database=settings.database) as s:
+    from publish.neo4j import driver
+    with driver(settings) as d, d.session(database=settings.database) as s:
         s.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()

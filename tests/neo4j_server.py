@@ -14,13 +14,14 @@ runs) on free loopback ports in a temporary folder, waits for Bolt, and stops it
 tests empty; `NEO4J_TEST_BROWSER_URL` is then its Browser (`http://host:7474/browser/`).
 
     python -m tests.neo4j_server prepare   # resolve the jars (what `make neo4j-test-server` runs)
-    python -m tests.neo4j_server           # start one by hand, print its settings; Ctrl-C stops it
+    python -m tests.neo4j_server           # start one by hand, print its settings; Ctrl-C or kill PID stops it
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -30,7 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publish.neo4j import Neo4jSettings
+from config import Neo4jSettings
+from publish.neo4j import driver
 
 VERSION = "5.26.24"          # the Neo4j OpenGDS 2.13.9 was built against; the pom pins the same
 POM = Path(__file__).resolve().parent / "neo4j" / "pom.xml"
@@ -152,8 +154,9 @@ def neo4j_server(extra_config: dict | None = None, timeout: float = 180.0, heap:
     Browser's `browser.post_connect_cmd`)."""
     env = os.environ
     if env.get("NEO4J_TEST_URI"):
-        settings = Neo4jSettings(env["NEO4J_TEST_URI"], env.get("NEO4J_TEST_USER", "neo4j"),
-                                 env.get("NEO4J_TEST_PASSWORD", ""), env.get("NEO4J_TEST_DATABASE", "neo4j"))
+        settings = Neo4jSettings(uri=env["NEO4J_TEST_URI"], user=env.get("NEO4J_TEST_USER", "neo4j"),
+                                 password=env.get("NEO4J_TEST_PASSWORD", ""),
+                                 database=env.get("NEO4J_TEST_DATABASE", "neo4j"))
         browser = env.get("NEO4J_TEST_BROWSER_URL")
         yield Neo4jServer(settings, browser.rstrip("/").removesuffix("/browser") if browser else None,
                           gds=_gds_version(settings))
@@ -176,7 +179,7 @@ def neo4j_server(extra_config: dict | None = None, timeout: float = 180.0, heap:
              "-cp", f"{lib}/plugins/*:{run}/conf/*:{lib}/lib/*",
              "org.neo4j.server.CommunityEntryPoint", f"--home-dir={run}", f"--config-dir={run / 'conf'}",
              "--console-mode"],
-            cwd=run, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            cwd=run, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         settings = Neo4jSettings(uri=f"bolt://127.0.0.1:{bolt}", user="neo4j", password="", database="neo4j")
         try:
             _wait(settings, proc, log_path, timeout)
@@ -185,6 +188,14 @@ def neo4j_server(extra_config: dict | None = None, timeout: float = 180.0, heap:
         finally:
             _stop(proc)
             log.close()
+
+
+def _die_with_parent():
+    """In the server's process, before Java starts: SIGTERM it when the process that started it
+    dies, however it dies (Linux's PR_SET_PDEATHSIG), so a killed test run leaves no server."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)      # 1 = PR_SET_PDEATHSIG
 
 
 def _stop(proc: subprocess.Popen):
@@ -200,7 +211,7 @@ def _stop(proc: subprocess.Popen):
 
 def _gds_version(settings: Neo4jSettings) -> str | None:
     import neo4j
-    with settings.driver() as d:
+    with driver(settings) as d:
         try:
             records, _, _ = d.execute_query("CALL gds.version() YIELD gdsVersion", database_=settings.database)
         except neo4j.exceptions.ClientError:      # an unknown procedure: no GDS on this server
@@ -216,7 +227,7 @@ def _wait(settings: Neo4jSettings, proc: subprocess.Popen, log: Path, timeout: f
             raise Neo4jServerError(f"Neo4j exited ({proc.returncode}) while starting:\n{log.read_text()[-3000:]}")
         if "Started." in log.read_text(errors="replace"):
             try:
-                with settings.driver() as d:
+                with driver(settings) as d:
                     d.verify_connectivity()
                 return
             except (neo4j.exceptions.ServiceUnavailable, OSError):
@@ -230,6 +241,10 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["prepare"]:
         print(json.dumps({**prepare(), "home": str(cache_dir())}))
         sys.exit(0)
+    # SIGTERM (kill PID) and SIGINT (Ctrl-C, also when started in the background, where SIGINT
+    # comes ignored) end the block below, so the server is stopped and its folder removed
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with neo4j_server() as s:
         print(f"NEO4J_URI={s.settings.uri} NEO4J_USER={s.settings.user} NEO4J_PASSWORD= "
               f"NEO4J_DATABASE={s.settings.database}  Browser: {s.browser_url}  GDS: {s.gds}  pid {s.pid}",

@@ -247,7 +247,9 @@ def test_openapi_documents_every_endpoint(client):
             "/api/v1/runs/{run_id}/export/{name}", "/api/v1/alerts", "/api/v1/alerts/{alert_id}",
             "/api/v1/entities/{entity_type}/{entity_id}", "/api/v1/entities/{entity_type}/{entity_id}/neighbourhood",
             "/api/v1/paths", "/api/v1/communities", "/api/v1/communities/{community_id}", "/api/v1/audit",
-            "/api/v1/runs/{run_id}/accept"} == set(spec["paths"])
+            "/api/v1/runs/{run_id}/accept",
+            # the Neo4j Browser's style, guide and favourites (public, no data: README, the tour)
+            "/neo4j/fraudnet.grass", "/neo4j/guide.html", "/neo4j/favourites.zip"} == set(spec["paths"])
     documented = {(path, method): set(op["responses"]) for path, ops in spec["paths"].items() for method, op in ops.items()}
     assert "409" not in documented[("/api/v1/runs/{run_id}", "get")] and "404" in documented[("/api/v1/runs/{run_id}", "get")]
     assert "409" in documented[("/api/v1/runs", "post")] and "403" in documented[("/api/v1/runs", "post")]

@@ -97,7 +97,7 @@ def run_slide(page, number: int, name: str):
 def expected(settings, example: str, saved: str) -> dict:
     """What the slide's two statements return, read with the driver: nodes by element id."""
     import neo4j.graph
-    with settings.driver() as d:
+    with ns.driver(settings) as d:
         params = d.execute_query(cypher(f"guide_example_{example}"), database_=settings.database).records[0].data()
         records = d.execute_query(cypher(saved), params, database_=settings.database).records
     nodes, rels = {}, set()

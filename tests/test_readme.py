@@ -11,7 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO, empty_neo4j
+
+# the README's Neo4j examples run against the session's Neo4j server: a `neo4j` tier test (make
+# test), so that the everyday tier (make test-fast) starts no server
+pytestmark = pytest.mark.neo4j
 
 
 def console_blocks(text: str) -> list[list[tuple[str, list[str]]]]:
@@ -36,7 +42,7 @@ def test_readme_console_examples_run(tmp_path, neo4j_server):
     try:
         neo4j = neo4j_server.settings     # for the Neo4j examples
         empty_neo4j(neo4j)
-        env.update(NEO4J_URI=neo4j.uri, NEO4J_USER=neo4j.user, NEO4J_PASSWORD=neo4j.password,
+        env.update(NEO4J_URI=neo4j.uri, NEO4J_USER=neo4j.user, NEO4J_PASSWORD=neo4j.password.get_secret_value(),
                    NEO4J_DATABASE=neo4j.database)
         _run(blocks, tmp_path, env)
     finally:   # a server an example started must not outlive the test

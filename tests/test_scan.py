@@ -163,6 +163,23 @@ def test_a_scan_past_its_time_limit_is_stopped_and_recorded(region, tmp_path):
     assert store.current() is None and store.lock().holder() is None
 
 
+def test_a_scan_stopped_from_outside_records_why_not_what_it_surfaced_as(tmp_path):
+    # DuckDB turns a signal that lands in a query into "Query interrupted", a loader wraps it
+    # in its own error: the run must still say it was stopped at its time limit
+    from contract.errors import TimedOut
+    from runs.pipeline import execute
+    store = Store(tmp_path / "store")
+    run = store.new_run([str(tmp_path / "missing")], RunSettings().model_dump(mode="json"))
+    with pytest.raises(Exception):
+        execute(store, run, stopped=lambda: TimedOut(2.0))
+    assert store.get_run(run.id)["error"] == {"type": "TimedOut",
+                                              "message": "stopped after its time limit of 2 s"}
+    other = store.new_run([str(tmp_path / "missing")], RunSettings().model_dump(mode="json"))
+    with pytest.raises(DatasetError):
+        execute(store, other)
+    assert store.get_run(other.id)["error"]["type"] == "DatasetError"
+
+
 @pytest.mark.slow
 def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
     data = tmp_path / "data"
