@@ -462,8 +462,15 @@ def _chunks(values: pa.ChunkedArray):
 
 
 def _has_byte(values: pa.ChunkedArray, byte: int) -> bool:
-    """Whether any cell of a string column holds `byte`."""
-    return any((data[off[0]:off[-1]] == byte).any() for off, data, _ in _chunks(values))
+    """Whether any cell of a string column holds `byte` (one chunk's bytes at a time, searched by
+    `bytes.find`, i.e. memchr: several times faster than a numpy comparison, and no mask)."""
+    wanted = bytes([byte])
+    for chunk in values.chunks:
+        if len(chunk):
+            off, data = _cells(chunk)
+            if data[off[0]:off[-1]].tobytes().find(wanted) >= 0:
+                return True
+    return False
 
 
 def _has_missing(values: pa.ChunkedArray, tokens: tuple[str, ...]) -> bool:
