@@ -126,9 +126,8 @@ def convert(source_format, sources, out, categories):
             conversion = convert_parquet(sources[0])
             try:
                 written = write_parquet(conversion, out)
-            except FileExistsError as e:
-                _fail(f"{out} already holds {Path(e.args[0]).name}: the loader would find that table twice; "
-                      "write the Parquet files to another folder", 2)
+            except Refused as e:
+                _fail(e.reason, 2)
             _print_written(conversion, written, report_lines(conversion.report))
             return
         else:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from contract.errors import Refused
+
 from .conversion import REPORT_FILE, Conversion
 from .dataset import EXTENSIONS, _Collector, _read_header, find_table_file, load_dataset
 
@@ -44,13 +46,14 @@ def _columns(path: Path) -> list[str]:
 
 def write_parquet(conversion: Conversion, out: str | Path) -> list[Path]:
     """Write each table as `OUT/<table>.parquet` and the report as `OUT/conversion_report.json`.
-    Raises `FileExistsError` when OUT holds a file of one of these tables in another format (the
-    loader would refuse a table given twice)."""
+    Raises `Refused` (before writing anything) when OUT holds a file of one of these tables in
+    another format: the loader would refuse a table given twice."""
     out = Path(out)
-    clashes = [out / f"{name}{ext}" for name in conversion.tables for ext in EXTENSIONS
+    clashes = [f"{name}{ext}" for name in conversion.tables for ext in EXTENSIONS
                if ext != ".parquet" and (out / f"{name}{ext}").exists()]
     if clashes:
-        raise FileExistsError(clashes[0])
+        raise Refused(f"{out} already holds {clashes[0]}: the loader would find that table twice; "
+                      "write the Parquet files to another folder")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, table in conversion.tables.items():
