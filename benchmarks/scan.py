@@ -1,7 +1,7 @@
 """Full-scan benchmark (issue #18): each stage's seconds and peak memory against the floor.
 
     python benchmarks/scan.py [--regions generator second] [--claims 5000000] [--x4 generator]
-                              [--repeat N] [--dir .bench] [--worlds ../shared/worlds]
+                              [--parquet] [--digest] [--repeat N] [--dir .bench] [--worlds ../shared/worlds]
 
 Regions, generated once and cached under --dir (git-ignored):
 
@@ -14,6 +14,9 @@ Regions, generated once and cached under --dir (git-ignored):
   so do identifier values; postcodes move to other départements (the two leading digits + 25 × the
   region's index, modulo 100), so the four regions are four disjoint départements' worth of
   patients, providers and centres sharing one code catalogue (`services` of the first region).
+
+`--parquet` also measures each dataset converted once to Parquet (`fraudnet convert parquet`,
+cached beside it as `data-parquet`): the loader's fast path, against a floor reading that Parquet.
 
 Each dataset is measured `--repeat` times; each time, in fresh processes one after the other:
 
@@ -123,6 +126,17 @@ def x4(folder: Path, parts: list[Path], name: str) -> Path:
     return data
 
 
+def as_parquet(data: Path) -> Path:
+    """`data` converted to Parquet by `fraudnet convert parquet` (in a fresh process), once."""
+    out = data.parent / f"{data.name}-parquet"
+    if not (out / "claims.parquet").exists():
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "convert", "parquet", str(data),
+                        str(out)], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+        print(f"(converted {data} to Parquet in {time.perf_counter() - t:.0f} s)", file=sys.stderr)
+    return out
+
+
 def dataset(name: str, args) -> Path:
     if name == "generator":
         return generator_region(args.claims, args.dir, args.seed)
@@ -230,6 +244,7 @@ def main():
     ap.add_argument("--worlds", default=str(ROOT.parent / "shared" / "worlds"))
     ap.add_argument("--dir", default=str(ROOT / ".bench"))
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--parquet", action="store_true", help="each dataset converted to Parquet too")
     ap.add_argument("--digest", action="store_true", help="print a digest of each scan's results")
     ap.add_argument("--floor", help=argparse.SUPPRESS)
     ap.add_argument("--scan", help=argparse.SUPPRESS)
@@ -246,10 +261,12 @@ def main():
     Path(args.dir).mkdir(parents=True, exist_ok=True)
     todo = [(name, dataset(name, args)) for name in args.regions] + \
            [(f"{name} x4", dataset_x4(name, args)) for name in args.x4]
+    if args.parquet:
+        todo += [(f"{name} parquet", as_parquet(data)) for name, data in todo]
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.node()}: {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2 ** 30:.0f} GB; python "
           f"{sys.version.split()[0]}")
-    print(f"{'region':<14} {'claims':>10} " + " ".join(f"{s:>7}" for s in STAGES) +
+    print(f"{'region':<18} {'claims':>10} " + " ".join(f"{s:>7}" for s in STAGES) +
           f" {'scan s':>7} {'wall s':>7} {'peak MB':>8} {'floor s':>8} {'floor MB':>9} {'ratio':>6}  "
           f"load avg before / after")
     for name, data in todo:
@@ -258,7 +275,7 @@ def main():
             f = fresh("--floor", str(data))
             s = fresh("--scan", str(data), *(["--digest"] if args.digest else []))
             total = sum(s["timings"].get(k, 0) for k in STAGES)
-            print(f"{name:<14} {s['claims']:>10,} " + " ".join(f"{s['timings'].get(k, 0):>7.2f}" for k in STAGES) +
+            print(f"{name:<18} {s['claims']:>10,} " + " ".join(f"{s['timings'].get(k, 0):>7.2f}" for k in STAGES) +
                   f" {total:>7.2f} {s['seconds']:>7.2f} {s['peak_mb']:>8,} {f['seconds']:>8.2f} {f['peak_mb']:>9,} "
                   f"{total / f['seconds']:>6.1f}  {before} / {load_average()}"
                   + (f"  results {s['digest']}" if s["digest"] else ""), flush=True)
