@@ -1,177 +1,235 @@
-"""dense_block: providers billing the same set of patients far more densely than chance.
+"""dense_block: providers billing the same patients far more than where the patients live explains
+(borrowed or phantom patient lists).
 
-Borrowed or phantom patient lists show up as a block of the provider × patient billing graph in
-which every provider bills nearly every patient, although the patients live all over the region.
+Borrowed lists are not filled like a generator's: in the canonical field case, a Medicare block
+of 122 providers × 181 patients, each provider billed 47 or more of the 181 patients, about a
+quarter; members keep their honest practice beside it (camouflage), and several professions mix.
 
-1. **Candidates.** Two providers are linked when they share `min_shared` patients and at least
-   `min_lift` times what the patients' home postcodes predict if each patient chose providers
-   independently: expected = Σ_area n_a(area) · n_b(area) / N(area). Colleagues of one town share
-   patients because they are the town's providers (lift ≈ 1); a borrowed list does not.
-2. **Peeling.** In each connected group of linked providers, FRAUDAR's greedy peeling (Hooi et
-   al., KDD 2016) runs on the providers and all their patients: edges weigh 1/log(d + c), d the
-   patient's number of providers (so popular patients, the camouflage, count less), and the node
-   whose removal loses least weight is peeled until nothing is left; the densest set seen (weight
-   per node) is a block. Its providers are taken out and the peeling repeats on the rest, as
-   FRAUDAR does for several blocks, until fewer than `min_providers` remain.
-3. **Judgement.** A block with `min_providers`, `min_patients` and a fill (billed pairs over all
-   provider-patient pairs) of `min_fill` is an alert. Density versus chance: the billed pairs
-   against the pairs the home-area model predicts. The score is the excess of billed pairs.
+1. **Local care is honest.** A provider's local areas are its own postcode and the areas it
+   serves at least as much as it serves the region: its share of the area's patients is at least
+   its share of the region's (a location quotient ≥ 1). Patients of an area local to either of two
+   providers are left out of their judgement: a town's nurses, GP and pharmacy, a nursing home's
+   team, nurses sharing twice-daily insulin rounds, a département's specialists and laboratory
+   share patients because they are that area's carers.
+2. **Statistically validated links** (Tumminello et al., "Statistically validated networks in
+   bipartite complex systems", PLoS ONE 6, 2011), with geography in the null. Null model (a
+   configuration model within each area and class of provider — kind and specialty): each
+   provider a of class k bills, in each area A, n_a(A) of its patients, each patient j of A with
+   probability proportional to j's number of providers of class k, d_j,k (a chronic patient sees
+   several GPs, a traveller several pharmacies); two
+   providers of kinds k and l then share on average
+   E = Σ_A n_a(A) n_b(A) Σ_{j∈A} d_j,k d_j,l / (D_k(A) D_l(A)) patients (d_j,k(d_j,k − 1) when
+   k = l; D_k(A) = Σ_{j∈A} d_j,k). Observed: the patients they share outside their local areas,
+   except those one of them sent to the other (a prescription explains why a GP's patient is
+   also its pharmacy's, laboratory's or nurse's: pharmacy_collusion judges such flows). No
+   model of patients' choices is exact: the expectation is calibrated on the pairs of the same
+   kinds (two pharmacies, a GP and a nurse…) — the median ratio c of observed to expected, and
+   the pairs' spread around it as a gamma mixing (`graph.stats.grouped_count_calibration`) — so
+   the tail probability is P(X ≥ shared) for X negative binomial with mean c·E. Links survive Benjamini–Hochberg at `fdr` over every pair sharing a
+   patient.
+3. **Blocks.** The validated links' 2-core (every member tied to two others or more: a single
+   coincidental link does not enlist a provider) falls into connected groups, one per block —
+   several blocks in one region stay apart. A block's list is the patients (outside local
+   areas) that two or more of its members billed: a sparse block, each member billing a
+   quarter of the list (a link of a pair then rests on one or two patients), holds together by
+   its many links. With `min_providers` providers and a list of `min_patients` patients, it is
+   an alert.
+
+Score: the block's billed provider-patient pairs beyond chance (Σ over its providers i of kind k
+and patients j of n_i(A_j) d_j,k / D_k(A_j)); `excess_euros` prices them at the block's euros per
+billed pair. Providers are accused, the borrowed patients victims.
 """
 from __future__ import annotations
 
-import heapq
-import math
 from typing import Mapping
 
+import numpy as np
 import pyarrow as pa
 
 from .findings import Findings, make_findings
 from .model import Graph
 from .network import connected_components
 from .settings import DenseBlockSettings
+from .shared import Shared
+from .stats import benjamini_hochberg, grouped_count_calibration, negbin_logsf, surprise_bits
 from engine import query
 
-_BIPARTITE = """
-SELECT DISTINCT src AS provider, dst AS patient FROM e
-WHERE rel IN ('BILLED', 'DISPENSED_TO') AND src LIKE 'provider:%'
+_NONLOCAL = """
+WITH b AS (SELECT * FROM billing WHERE degree <= $patient_max),
+counts AS (SELECT provider, area, count(*) AS n FROM b GROUP BY ALL),
+area AS (SELECT area, count(DISTINCT patient) AS n FROM b GROUP BY ALL),
+total AS (SELECT count(DISTINCT patient) AS n FROM b),
+mine AS (SELECT provider, sum(n) AS n FROM counts GROUP BY ALL),
+local AS (      -- its postcode, and the areas it serves at least as much as the region (location quotient ≥ 1)
+    SELECT c.provider, c.area FROM counts c JOIN area a USING (area) JOIN mine m USING (provider)
+    WHERE c.n / a.n >= m.n / (SELECT n FROM total)
+    UNION SELECT 'provider:' || provider_id, postcode FROM providers WHERE postcode IS NOT NULL
+)
+SELECT b.provider, b.patient, b.area, b.degree,
+       coalesce(p.kind, '?') || '|' || coalesce(p.specialty, '') AS kind FROM b
+LEFT JOIN providers p ON b.provider = 'provider:' || p.provider_id
+WHERE (b.provider, b.area) NOT IN (SELECT (provider, area) FROM local)
+ORDER BY b.provider, b.patient
 """
 
 _PAIRS = """
-WITH deg AS (SELECT patient, count(*) AS d FROM b GROUP BY patient),
-home AS (SELECT 'patient:' || patient_id AS patient, postcode FROM patients),
-bp AS (
-    SELECT b.provider, b.patient, coalesce(h.postcode, '?') AS area FROM b
-    JOIN deg USING (patient) LEFT JOIN home h USING (patient) WHERE deg.d BETWEEN 2 AND $patient_max
-), pa AS (SELECT provider, area, count(*) AS n FROM bp GROUP BY ALL
-), na AS (SELECT area, count(DISTINCT patient) AS n FROM bp GROUP BY area
-), pairs AS (
+WITH b AS (      -- all billing, providers classed by kind and specialty
+    SELECT b.provider, b.patient, b.area, coalesce(p.kind, '?') || '|' || coalesce(p.specialty, '') AS kind
+    FROM billing b LEFT JOIN providers p ON b.provider = 'provider:' || p.provider_id
+    WHERE b.degree <= $patient_max
+), kd AS (SELECT patient, area, kind, count(*) AS d FROM b GROUP BY ALL      -- degree by provider kind
+), dk AS (SELECT area, kind, sum(d)::DOUBLE AS d FROM kd GROUP BY ALL
+), q AS (      -- per area and pair of kinds k ≤ l: Σ_j d_k d_l (d_k (d_k − 1) when k = l) / (D_k D_l)
+    SELECT x.area, x.kind AS k, y.kind AS l,
+           sum(CASE WHEN x.kind = y.kind THEN x.d * (x.d - 1) ELSE x.d * y.d END) / (any_value(u.d) * any_value(v.d)) AS q
+    FROM kd x JOIN kd y ON x.patient = y.patient AND x.kind <= y.kind
+    JOIN dk u ON u.area = x.area AND u.kind = x.kind JOIN dk v ON v.area = y.area AND v.kind = y.kind
+    GROUP BY ALL
+), na AS (SELECT provider, area, any_value(kind) AS kind, count(*) AS n FROM nl GROUP BY ALL
+), ref AS (     -- a prescriber and the provider it sent a patient to (pharmacy, laboratory, nurse…)
+    SELECT DISTINCT 'provider:' || prescriber_id AS prescriber, 'provider:' || provider_id AS provider,
+           'patient:' || patient_id AS patient
+    FROM g WHERE prescriber_id IS NOT NULL AND prescriber_id <> provider_id
+), pairs AS (   -- patients shared outside local areas, but not those one of the pair sent to the other
     SELECT x.provider AS a, y.provider AS b, count(*) AS shared
-    FROM bp x JOIN bp y ON x.patient = y.patient AND x.provider < y.provider
-    GROUP BY ALL HAVING count(*) >= $min_shared
+    FROM nl x JOIN nl y ON x.patient = y.patient AND x.provider < y.provider
+    LEFT JOIN ref r1 ON r1.patient = x.patient AND r1.prescriber = x.provider AND r1.provider = y.provider
+    LEFT JOIN ref r2 ON r2.patient = x.patient AND r2.prescriber = y.provider AND r2.provider = x.provider
+    WHERE r1.patient IS NULL AND r2.patient IS NULL
+    GROUP BY ALL
+), expected AS (
+    SELECT p.a, p.b, round(sum(xa.n * yb.n * q.q), 9) AS expected
+    FROM pairs p JOIN na xa ON xa.provider = p.a JOIN na yb ON yb.provider = p.b AND yb.area = xa.area
+    JOIN q ON q.area = xa.area AND q.k = least(xa.kind, yb.kind) AND q.l = greatest(xa.kind, yb.kind)
+    GROUP BY ALL
 )
-SELECT p.a, p.b, p.shared, round(sum(xa.n * yb.n / na.n), 6) AS expected
-FROM pairs p JOIN pa xa ON xa.provider = p.a JOIN pa yb ON yb.provider = p.b AND yb.area = xa.area
-JOIN na ON na.area = xa.area
-GROUP BY ALL HAVING p.shared >= $min_lift * round(sum(xa.n * yb.n / na.n), 6)
+SELECT p.a, p.b, p.shared, coalesce(e.expected, 0) AS expected,
+       split_part(least(ka.kind, kb.kind), '|', 1) AS kind_a, split_part(greatest(ka.kind, kb.kind), '|', 1) AS kind_b
+FROM pairs p LEFT JOIN expected e USING (a, b)
+JOIN (SELECT DISTINCT provider, kind FROM nl) ka ON ka.provider = p.a
+JOIN (SELECT DISTINCT provider, kind FROM nl) kb ON kb.provider = p.b
 ORDER BY a, b
 """
 
-_SUB = """
-WITH deg AS (SELECT patient, count(*) AS d FROM b GROUP BY patient)
-SELECT b.provider, b.patient, deg.d FROM b JOIN deg USING (patient)
-WHERE b.provider IN (SELECT provider FROM sel) ORDER BY b.provider, b.patient
+_CHANCE = """
+WITH b AS (      -- all billing, providers classed by kind and specialty
+    SELECT b.provider, b.patient, b.area, coalesce(p.kind, '?') || '|' || coalesce(p.specialty, '') AS kind
+    FROM billing b LEFT JOIN providers p ON b.provider = 'provider:' || p.provider_id
+    WHERE b.degree <= $patient_max
+), kd AS (SELECT patient, area, kind, count(*) AS d FROM b GROUP BY ALL
+), dk AS (SELECT area, kind, sum(d)::DOUBLE AS d FROM kd GROUP BY ALL
+), na AS (SELECT provider, area, any_value(kind) AS kind, count(*) AS n FROM nl
+           WHERE provider IN (SELECT provider FROM sel) GROUP BY ALL
+), pts AS (SELECT DISTINCT patient, area FROM nl WHERE patient IN (SELECT patient FROM tp))
+SELECT round(coalesce(sum(na.n * coalesce(kd.d, 0) / dk.d), 0), 9) AS chance, count(DISTINCT pts.area) AS areas
+FROM pts JOIN na USING (area) JOIN dk ON dk.area = pts.area AND dk.kind = na.kind
+LEFT JOIN kd ON kd.patient = pts.patient AND kd.kind = na.kind
 """
 
-_AREAS = """
-WITH home AS (SELECT 'patient:' || patient_id AS patient, coalesce(postcode, '?') AS area FROM patients),
-bp AS (SELECT b.provider, b.patient, coalesce(h.area, '?') AS area FROM b LEFT JOIN home h USING (patient))
-SELECT 'n' AS t, provider AS k, area, count(*) AS n FROM bp WHERE provider IN (SELECT provider FROM sel) GROUP BY ALL
-UNION ALL SELECT 'N', NULL, area, count(DISTINCT patient) FROM bp GROUP BY area
-UNION ALL SELECT 'h', patient, area, 1 FROM bp WHERE patient IN (SELECT patient FROM pts) GROUP BY ALL
+_AMOUNT = """
+SELECT round(coalesce(sum(amount), 0), 2) AS amount FROM e
+WHERE rel IN ('BILLED', 'DISPENSED_TO') AND src IN (SELECT provider FROM sel) AND dst IN (SELECT patient FROM tp)
 """
 
 
-def fraudar_peel(edges: list[tuple[str, str, float]]) -> tuple[set[str], float]:
-    """Greedy peeling of a weighted bipartite graph: the node set of highest weight per node.
-
-    `edges`: (row, column, weight). Removes, one at a time, the node whose incident weight in the
-    remaining graph is smallest, and returns the densest remaining set seen and its density.
-    O(E log V) with a lazy heap. Ties are broken by node id, so the result is deterministic.
+def two_core(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The links of the 2-core: providers with a single link are removed, repeatedly, so that a
+    block is a group whose every member is tied to two others or more (Seidman, "Network
+    structure and minimum degree", Social Networks 5, 1983). Deterministic.
 
     Example:
-        >>> s, g = fraudar_peel([("a", "x", 1.0), ("b", "x", 1.0), ("a", "y", 1.0), ("b", "y", 1.0), ("c", "z", 1.0)])
-        >>> sorted(s), g
-        (['a', 'b', 'x', 'y'], 1.0)
+        >>> two_core([("a", "b"), ("b", "c"), ("a", "c"), ("c", "d")])
+        [('a', 'b'), ('a', 'c'), ('b', 'c')]
     """
-    adj: dict[str, dict[str, float]] = {}
-    for r, c, w in edges:
-        adj.setdefault(r, {})[c] = adj.setdefault(r, {}).get(c, 0.0) + w
-        adj.setdefault(c, {})[r] = adj.setdefault(c, {}).get(r, 0.0) + w
-    prio = {n: sum(nb.values()) for n, nb in adj.items()}
-    total = sum(prio.values()) / 2
-    alive = set(adj)
-    heap = [(p, n) for n, p in prio.items()]
-    heapq.heapify(heap)
-    best, best_size, order = total / max(len(alive), 1), len(alive), []
-    while heap:
-        p, n = heapq.heappop(heap)
-        if n not in alive or p != prio[n]:
-            continue
-        alive.discard(n)
-        order.append(n)
-        total -= prio[n]
-        for m, w in adj[n].items():
-            if m in alive:
-                prio[m] -= w
-                heapq.heappush(heap, (prio[m], m))
-        if alive and total / len(alive) > best + 1e-12:
-            best, best_size = total / len(alive), len(alive)
-    removed = len(adj) - best_size
-    return set(adj) - set(order[:removed]), best
+    links = sorted({(min(x, y), max(x, y)) for x, y in links if x != y})
+    while True:
+        degree: dict[str, int] = {}
+        for x, y in links:
+            degree[x] = degree.get(x, 0) + 1
+            degree[y] = degree.get(y, 0) + 1
+        kept = [(x, y) for x, y in links if degree[x] >= 2 and degree[y] >= 2]
+        if len(kept) == len(links):
+            return kept
+        links = kept
 
 
-def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, settings: DenseBlockSettings,
+def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Shared, settings: DenseBlockSettings,
                         patient_max: int = 40) -> Findings:
     """One alert per dense block (`dense_block:<first provider id of the block>`).
 
-    Parameters: `patients` (home postcodes; without them every patient is of one area), the
-    graph's billing edges, settings; `patient_max`: patients billed by more providers are left
-    out of the candidate search (not of the peeling).
+    Parameters: `providers` (postcodes), the graph's billing edges (amounts), the scan's
+    `Shared` intermediates (`billing`: patients' areas and degrees), settings; `patient_max`:
+    patients billed by more providers are left out (they would link everyone).
 
     Example:
         >>> from contract.tables import empty_table, TABLES
         >>> from .model import build_graph
+        >>> from .shared import build_shared
         >>> t = {n: empty_table(n) for n in TABLES}
-        >>> detect_dense_blocks(t, build_graph(t), DenseBlockSettings()).alerts.num_rows
+        >>> g = build_graph(t)
+        >>> detect_dense_blocks(t, g, build_shared(t, g), DenseBlockSettings()).alerts.num_rows
         0
     """
     s = settings
-    b = query(_BIPARTITE, e=graph.edges)
-    pairs = query(_PAIRS, {"patient_max": patient_max, "min_shared": s.min_shared, "min_lift": s.min_lift},
-                  b=b, patients=tables["patients"])
-    groups = [g for g in connected_components(list(zip(pairs["a"].to_pylist(), pairs["b"].to_pylist())))
-              if len(g) >= s.min_providers]
-    kinds = {f"provider:{p}": k for p, k in zip(tables["providers"]["provider_id"].to_pylist(),
-                                                 tables["providers"]["kind"].to_pylist())}
-    alerts, entities = [], []
+    p = {"patient_max": patient_max}
+    nl = query(_NONLOCAL, p, billing=shared.billing, providers=tables["providers"])
+    pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"])
+    shared_n, expected = pairs["shared"].to_numpy().astype(float), pairs["expected"].to_numpy()
+    kind = lambda col: pairs[col].to_numpy(zero_copy_only=False)
+    c, shape = grouped_count_calibration(shared_n, expected, kind("kind_a"), kind("kind_b"))
+    log_p = negbin_logsf(shared_n, c * expected, shape)
+    ok = benjamini_hochberg(log_p, s.fdr) & (shared_n > c * expected)
+    a, b = pairs["a"].to_numpy(zero_copy_only=False)[ok], pairs["b"].to_numpy(zero_copy_only=False)[ok]
+    link_bits = {(x, y): float(v) for x, y, v in zip(a.tolist(), b.tolist(), surprise_bits(log_p[ok]).tolist())}
+    groups = [g for g in connected_components(two_core(list(link_bits))) if len(g) >= s.min_providers]
+    kinds = {f"provider:{x}": k for x, k in zip(tables["providers"]["provider_id"].to_pylist(),
+                                                tables["providers"]["kind"].to_pylist())}
     blocks = []
-    for group in groups:
-        edges = query(_SUB, b=b, sel=pa.table({"provider": group})).to_pylist()
-        left = set(group)
-        while len(left) >= s.min_providers and len(blocks) < s.max_blocks:
-            sub = [r for r in edges if r["provider"] in left]
-            block, density = fraudar_peel([(r["provider"], r["patient"], 1.0 / math.log(r["d"] + s.column_c))
-                                           for r in sub])
-            providers = sorted(n for n in block if n.startswith("provider:"))
-            if not providers:
-                break
-            left -= set(providers)          # take the block out and peel what is left
-            patients = sorted(n for n in block if n.startswith("patient:"))
-            billed = sum(1 for r in sub if r["provider"] in block and r["patient"] in block)
-            if len(providers) >= s.min_providers and len(patients) >= s.min_patients \
-                    and billed >= s.min_fill * len(providers) * len(patients):
-                blocks.append((providers, patients, billed, density))
-    for providers, patients, billed, density in blocks:
-        pairs_n = len(providers) * len(patients)
-        expected, n_areas = _expected_pairs(b, tables["patients"], providers, patients)
-        aid = f"dense_block:{providers[0].split(':', 1)[1]}"
-        mix = ", ".join(f"{n} {k}" for k, n in sorted(_count(kinds.get(p) or "unknown" for p in providers).items()))
+    for members in groups[: s.max_blocks]:
+        rows = query("SELECT provider, patient FROM nl WHERE provider IN (SELECT provider FROM sel) "
+                     "ORDER BY provider, patient", nl=nl, sel=pa.table({"provider": members})).to_pylist()
+        count: dict[str, int] = {}
+        for r in rows:
+            count[r["patient"]] = count.get(r["patient"], 0) + 1
+        patients = sorted(x for x, c in count.items() if c >= 2)      # the list: billed by two members or more
+        if len(patients) >= s.min_patients:
+            on_list = set(patients)
+            pairs_of = {m: sum(1 for r in rows if r["provider"] == m and r["patient"] in on_list) for m in members}
+            blocks.append((members, patients, sum(count[x] for x in patients), pairs_of))
+    alerts, entities = [], []
+    for members, patients, billed, pairs_of in blocks:
+        inside = set(members)
+        sel, tp = pa.table({"provider": members}), pa.table({"patient": patients})
+        chance = query(_CHANCE, p, nl=nl, billing=shared.billing, providers=tables["providers"], sel=sel,
+                       tp=tp).to_pylist()[0]
+        amount = query(_AMOUNT, e=graph.edges, sel=sel, tp=tp)["amount"][0].as_py()
+        excess = billed - chance["chance"]
+        bits = sum(v for (x, y), v in link_bits.items() if x in inside and y in inside)
+        pairs_n = len(members) * len(patients)
+        aid = f"dense_block:{members[0].split(':', 1)[1]}"
+        mix = ", ".join(f"{n} {k}" for k, n in sorted(_count(kinds.get(m) or "unknown" for m in members).items()))
         alerts.append({
-            "alert_id": aid, "pattern": "dense_block", "score": billed - expected,
-            "summary": (f"{len(providers)} providers ({mix}) billed the same {len(patients)} patients: "
-                        f"{billed} of the {pairs_n} provider-patient pairs ({billed / pairs_n:.0%}), against "
-                        f"{expected:.1f} expected from where the patients live; they live in {n_areas} postcode(s)."),
-            "evidence": {"providers": providers, "patients": len(patients), "billed_pairs": billed,
-                         "possible_pairs": pairs_n, "expected_pairs": expected, "fill": billed / pairs_n,
-                         "fraudar_density": density, "areas": n_areas,
-                         "links": [p for p in pairs.to_pylist() if p["a"] in providers and p["b"] in providers]},
+            "alert_id": aid, "pattern": "dense_block", "score": excess,
+            "excess_euros": excess * amount / max(billed, 1), "surprise_bits": bits,
+            "summary": (f"{len(members)} providers ({mix}) billed the same {len(patients)} patients from outside "
+                        f"their local areas: {billed} of the {pairs_n} provider-patient pairs ({billed / pairs_n:.0%}), "
+                        f"against {chance['chance']:.1f} expected from where the patients live; they live in "
+                        f"{chance['areas']} postcode(s)."),
+            "evidence": {"test": "negative-binomial tail of shared patients per pair (validated links), "
+                                 "Benjamini-Hochberg, 2-core", "fdr": s.fdr,
+                         "providers": members, "patients": len(patients), "billed_pairs": billed,
+                         "possible_pairs": pairs_n, "expected_pairs": chance["chance"], "fill": billed / pairs_n,
+                         "areas": chance["areas"], "amount": amount,
+                         "links": [{"a": x, "b": y, "surprise_bits": v} for (x, y), v in sorted(link_bits.items())
+                                   if x in inside and y in inside]},
         })
-        for p in providers:
-            entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": p.split(":", 1)[1],
-                             "role": "biller"})
-        for p in patients[:10]:
-            entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": p.split(":", 1)[1],
-                             "role": "patient"})
+        for m in members:      # each member answers for its share of the billed pairs
+            entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": m.split(":", 1)[1],
+                             "role": "biller", "standing": "accused",
+                             "excess_euros": excess * amount / max(billed, 1) * pairs_of[m] / max(billed, 1)})
+        for x in patients[:10]:
+            entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": x.split(":", 1)[1],
+                             "role": "patient", "standing": "victim"})
     return make_findings(alerts, entities)
 
 
@@ -180,14 +238,3 @@ def _count(items) -> dict:
     for x in items:
         out[x] = out.get(x, 0) + 1
     return out
-
-
-def _expected_pairs(b: pa.Table, patients: pa.Table, providers: list[str], block_patients: list[str]) -> tuple[float, int]:
-    """Σ over block providers i and patients j of n_i(area_j) / N(area_j): chance given homes."""
-    rows = query(_AREAS, b=b, patients=patients, sel=pa.table({"provider": providers}),
-                 pts=pa.table({"patient": block_patients})).to_pylist()
-    n = {(r["k"], r["area"]): r["n"] for r in rows if r["t"] == "n"}
-    total = {r["area"]: r["n"] for r in rows if r["t"] == "N"}
-    home = {r["k"]: r["area"] for r in rows if r["t"] == "h"}
-    expected = sum(n.get((p, home[j]), 0) / total[home[j]] for p in providers for j in block_patients)
-    return expected, len(set(home.values()))

@@ -1,53 +1,48 @@
 """double_billing: the same care billed twice.
 
-Two cases, both scored in euros billed twice (comparable within the pattern):
+**Re-billed lines.** Unit: a provider and an act. Observed: of its `n` patient-days of the act
+(one patient, one day, one channel: the same centre, or private practice), the `r` that carry the
+act more than once. Null model: honest providers repeat an act the same day at the act's usual
+rate — twice-daily insulin injections repeat nearly always, a GP's second visit of the day now
+and then, a glucose curve thrice, a crown never — and honest providers differ around that rate
+(their patients differ). The usual rate p₀ is the act's providers' pooled rate, each provider
+winsorised at its binomial 99.5 % quantile, and the between-provider variance τ² is estimated robustly
+(`graph.stats.rate_null`: up to half the providers may be re-billing without widening it); so
+r ~ beta-binomial(n, mean p₀, intra-class correlation τ²/(p₀(1 − p₀))). Tail probability
+P(R ≥ r).
 
-* **Re-billed lines**: lines of one provider for the same patient, act and day through the same
-  channel (the same centre, or private practice). Some acts repeat
-  legitimately (twice-daily nursing injections); so each act's usual same-day repeat rate is the
-  median, over providers with at least `min_peer_groups` (patient, day) groups of that act, of
-  their share of groups with a repeat (floored at `baseline_floor`). A provider is flagged on an
-  act when its repeated groups reach `min_repeats`, exceed `min_ratio` times what the usual rate
-  predicts, and do so by `min_z` standard deviations (Poisson approximation).
-* **Cross-channel**: a practitioner affiliated `fulltime_hospital` to a hospital who bills
-  privately (no centre) a patient that hospital billed the same day. The alert carries the
-  double-billing path practitioner -WORKS_AT-> hospital -BILLED-> patient <-BILLED- practitioner
-  with both claim ids.
+**Cross-channel.** Unit: a practitioner affiliated `fulltime_hospital` to a hospital. Observed:
+its private claims (no centre) on a patient that hospital billed the same day. Null model: a
+private patient is at the hospital on a given day by coincidence, with probability (the patient's
+days billed at that hospital) / (days of the window); expected matches E = Σ over its private
+claims. Tail probability P(Poisson(E) ≥ matches). The alert carries the double-billing path
+practitioner -WORKS_AT-> hospital -BILLED-> patient <-BILLED- practitioner with both claim ids.
+
+**Decision**: Benjamini–Hochberg at `fdr` over all tests of each kind (every provider × act with a
+patient-day; every full-time practitioner billing privately). **Score**: the euros billed beyond
+what the null expects: (r − n·p₀) × the euros of a repeat, or (matches − E) × the euros of a
+matched private claim.
 """
 from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
 import pyarrow as pa
 
 from .findings import Findings, euros, make_findings
 from .settings import DoubleBillingSettings
+from .shared import Shared
+from .stats import benjamini_hochberg, betabinom_logsf, grouped_rate_null, poisson_logsf, surprise_bits
 from engine import query
 
-_REBILLED = """
-WITH g AS (
-    SELECT provider_id, patient_id, service_code, service_date, centre_id, count(*) AS lines,
-           round(sum(amount), 2) AS amount
-    FROM claims GROUP BY ALL
-), per AS (
-    SELECT provider_id, service_code, count(*) AS groups,
-           count(*) FILTER (WHERE lines > 1) AS repeated,
-           sum(lines - 1)::BIGINT AS extra_lines,
-           round(coalesce(sum(amount * (lines - 1) / lines) FILTER (WHERE lines > 1), 0), 2) AS extra_amount
-    FROM g GROUP BY ALL
-), act AS (
-    SELECT service_code,
-           coalesce(median(repeated / groups) FILTER (WHERE groups >= $min_peer_groups), 0) AS usual
-    FROM per GROUP BY ALL
-), judged AS (
-    SELECT per.*, greatest(act.usual, $floor) AS usual_rate,
-           per.groups * greatest(act.usual, $floor) AS expected
-    FROM per JOIN act USING (service_code)
-    WHERE per.repeated >= $min_repeats
-)
-SELECT *, (repeated - expected) / sqrt(expected + 1) AS z FROM judged
-WHERE repeated >= $min_ratio * expected AND (repeated - expected) / sqrt(expected + 1) >= $min_z
-ORDER BY provider_id, service_code
+_PER_ACT = """
+SELECT provider_id, service_code, count(*) AS groups,
+       count(*) FILTER (WHERE lines > 1) AS repeated,
+       coalesce(sum(lines - 1), 0)::BIGINT AS extra_lines,
+       round(coalesce(sum(amount * (lines - 1) / lines) FILTER (WHERE lines > 1), 0), 2) AS extra_amount,
+       sum(amount) / sum(lines) AS unit_amount
+FROM g GROUP BY ALL ORDER BY provider_id, service_code
 """
 
 _REBILLED_EXAMPLES = """
@@ -71,96 +66,143 @@ WITH ft AS (
     FROM claims c JOIN ft ON c.provider_id = ft.provider_id
     WHERE c.centre_id IS NULL
       AND c.service_date BETWEEN coalesce(ft.start_date, DATE '0001-01-01') AND coalesce(ft.end_date, DATE '9999-12-31')
+), window_days AS (
+    SELECT greatest(date_diff('day', min(service_date), max(service_date)) + 1, 1) AS days FROM claims
+), at_hospital AS (     -- days each patient was billed at each centre
+    SELECT centre_id, patient_id, count(DISTINCT service_date) AS days FROM claims
+    WHERE centre_id IN (SELECT centre_id FROM ft) GROUP BY ALL
 ), matched AS (
-    SELECT p.*, h.claim_id AS hospital_claim_id, h.provider_id AS hospital_provider_id,
-           h.service_code AS hospital_service_code,
+    SELECT p.*, h.claim_id AS hospital_claim_id, h.service_code AS hospital_service_code,
            row_number() OVER (PARTITION BY p.claim_id
                               ORDER BY (h.service_code = p.service_code) DESC, h.claim_id) AS pick
     FROM private p JOIN claims h
       ON h.centre_id = p.centre_id AND h.patient_id = p.patient_id AND h.service_date = p.service_date
 )
-SELECT * EXCLUDE (pick) FROM matched WHERE pick = 1
-ORDER BY provider_id, centre_id, service_date, claim_id
+SELECT p.provider_id, p.centre_id, count(*) AS private_claims,
+       round(sum(coalesce(a.days, 0) / (SELECT days FROM window_days)), 6) AS expected,
+       count(m.claim_id) AS matches, round(coalesce(sum(m.amount), 0), 2) AS matched_amount,
+       round(sum(p.amount) / count(*), 2) AS mean_amount
+FROM private p
+LEFT JOIN at_hospital a ON a.centre_id = p.centre_id AND a.patient_id = p.patient_id
+LEFT JOIN (SELECT * FROM matched WHERE pick = 1) m ON m.claim_id = p.claim_id
+GROUP BY ALL ORDER BY p.provider_id, p.centre_id
+"""
+
+_CROSS_EXAMPLES = """
+SELECT p.claim_id, p.provider_id, p.hospital AS centre_id, p.patient_id, p.service_date, p.service_code,
+       h.claim_id AS hospital_claim_id, h.service_code AS hospital_service_code,
+       row_number() OVER (PARTITION BY p.claim_id ORDER BY (h.service_code = p.service_code) DESC, h.claim_id) AS pick
+FROM (SELECT c.claim_id, c.provider_id, c.patient_id, c.service_date, c.service_code, f.centre_id AS hospital
+      FROM claims c JOIN f USING (provider_id) WHERE c.centre_id IS NULL) p
+JOIN claims h ON h.centre_id = p.hospital AND h.patient_id = p.patient_id AND h.service_date = p.service_date
+QUALIFY pick = 1
+ORDER BY p.provider_id, p.service_date, p.claim_id
 """
 
 
-def detect_double_billing(tables: Mapping[str, pa.Table], settings: DoubleBillingSettings) -> Findings:
+def detect_double_billing(tables: Mapping[str, pa.Table], shared: Shared, settings: DoubleBillingSettings) -> Findings:
     """Alerts for re-billed lines and cross-channel double billing (see module docstring).
 
-    Parameters: contract tables `claims`, `providers`, `centres`, `affiliations`; settings.
-    Returns `Findings` with one alert per provider for re-billed lines
-    (`double_billing:rebilled:<provider>`) and one per provider and hospital for the
-    cross-channel case (`double_billing:hospital:<provider>:<centre>`).
+    Parameters: contract tables `claims` and `affiliations`; the scan's `Shared` intermediates
+    (`patient_days`); settings. Returns `Findings`: one alert per provider for re-billed lines
+    (`double_billing:rebilled:<provider>`, the provider accused, up to five patients billed twice
+    as victims) and one per practitioner and hospital for the cross-channel case
+    (`double_billing:hospital:<provider>:<centre>`, the practitioner accused, the hospital and
+    patients as victims: the channel used). Score and `excess_euros`: euros beyond the null.
 
     Example:
         >>> from contract.tables import empty_table, TABLES
+        >>> from .model import build_graph
+        >>> from .shared import build_shared
         >>> t = {n: empty_table(n) for n in TABLES}
-        >>> detect_double_billing(t, DoubleBillingSettings()).alerts.num_rows
+        >>> detect_double_billing(t, build_shared(t, build_graph(t)), DoubleBillingSettings()).alerts.num_rows
         0
 
-    Notes: two aggregations over the claims (columnar, DuckDB); evidence is fetched only for
-    flagged providers.
+    Notes: one aggregation of the patient-days; the beta-binomial tails are vectorised (scipy);
+    evidence is fetched only for flagged providers.
     """
     s = settings
-    alerts, entities = [], []
-    flagged = query(_REBILLED, {"min_peer_groups": s.min_peer_groups, "floor": s.baseline_floor,
-                                "min_repeats": s.min_repeats, "min_ratio": s.min_ratio, "min_z": s.min_z},
-                    claims=tables["claims"])
+    per = query(_PER_ACT, g=shared.patient_days)
+    n, r = per["groups"].to_numpy(), per["repeated"].to_numpy()
+    p0, rho = grouped_rate_null(n, r, per["service_code"].to_numpy(zero_copy_only=False))
+    log_p = betabinom_logsf(r, n, p0, rho)
+    hit = benjamini_hochberg(log_p, s.fdr) & (r > n * p0)
+    flagged = per.filter(pa.array(hit)).append_column("usual_rate", pa.array(p0[hit])) \
+        .append_column("expected", pa.array(n[hit] * p0[hit])).append_column("log_p", pa.array(log_p[hit]))
     examples = query(_REBILLED_EXAMPLES, {"max_examples": s.max_examples},
                      claims=tables["claims"], f=flagged).to_pylist()
+    alerts, entities = [], []
     by_provider: dict[str, list[dict]] = {}
     for row in flagged.to_pylist():
+        row["excess_amount"] = (row["repeated"] - row["expected"]) * row["extra_amount"] / row["repeated"]
         by_provider.setdefault(row["provider_id"], []).append(row)
     for provider, acts in by_provider.items():
         aid = f"double_billing:rebilled:{provider}"
-        amount = sum(a["extra_amount"] for a in acts)
+        excess = sum(a["excess_amount"] for a in acts)
         lines = sum(a["extra_lines"] for a in acts)
-        worst = max(acts, key=lambda a: (a["extra_lines"], a["service_code"]))
+        worst = max(acts, key=lambda a: (a["excess_amount"], a["service_code"]))
+        bits = float(surprise_bits(sum(a["log_p"] for a in acts)))
         alerts.append({
-            "alert_id": aid, "pattern": "double_billing", "score": amount,
-            "summary": (f"Provider {provider} billed {lines} line(s) twice for the same patient, act and day "
-                        f"({euros(amount)}); on act {worst['service_code']} {worst['repeated']} of "
-                        f"{worst['groups']} patient-days repeat, against a usual rate of "
-                        f"{worst['usual_rate']:.1%}."),
-            "evidence": {"kind": "rebilled", "acts": [
-                {k: a[k] for k in ("service_code", "groups", "repeated", "extra_lines", "extra_amount",
-                                   "usual_rate", "expected", "z")} for a in acts],
-                "examples": [{k: e[k] for k in ("service_code", "patient_id", "service_date", "claim_ids")}
-                             for e in examples if e["provider_id"] == provider]},
+            "alert_id": aid, "pattern": "double_billing", "score": excess, "excess_euros": excess,
+            "surprise_bits": bits,
+            "summary": (f"Provider {provider} billed {lines} line(s) twice for the same patient, act and day; on act "
+                        f"{worst['service_code']} {worst['repeated']} of {worst['groups']} patient-days repeat where "
+                        f"peers' usual rate predicts {worst['expected']:.1f} ({worst['usual_rate']:.1%}); "
+                        f"{euros(excess)} beyond it."),
+            "evidence": {"kind": "rebilled", "test": "beta-binomial tail, Benjamini-Hochberg", "fdr": s.fdr,
+                         "acts": [{k: a[k] for k in ("service_code", "groups", "repeated", "extra_lines", "extra_amount",
+                                                     "usual_rate", "expected", "excess_amount")}
+                                  | {"log10_p": a["log_p"] / np.log(10)} for a in acts],
+                         "examples": [{k: e[k] for k in ("service_code", "patient_id", "service_date", "claim_ids")}
+                                      for e in examples if e["provider_id"] == provider]},
         })
-        entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller"})
+        entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
+                         "standing": "accused"})
         for e in examples:
             if e["provider_id"] == provider and e["k"] <= 5:
                 entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": e["patient_id"],
-                                 "role": "billed_twice"})
+                                 "role": "billed_twice", "standing": "victim"})
+    _cross_channel(tables, s, alerts, entities)
+    return make_findings(alerts, entities)
 
-    cross = query(_CROSS, claims=tables["claims"], affiliations=tables["affiliations"]).to_pylist()
-    groups: dict[tuple, list[dict]] = {}
-    for row in cross:
-        groups.setdefault((row["provider_id"], row["centre_id"]), []).append(row)
-    for (provider, centre), rows in groups.items():
-        if len(rows) < s.min_cross_channel:
-            continue
+
+def _cross_channel(tables, s: DoubleBillingSettings, alerts: list, entities: list):
+    per = query(_CROSS, claims=tables["claims"], affiliations=tables["affiliations"])
+    if per.num_rows == 0:
+        return
+    m, e = per["matches"].to_numpy(), per["expected"].to_numpy()
+    log_p = poisson_logsf(m, e)
+    hit = benjamini_hochberg(log_p, s.fdr) & (m > e)
+    flagged = per.filter(pa.array(hit))
+    examples = query(_CROSS_EXAMPLES, claims=tables["claims"], f=flagged).to_pylist()
+    for row, lp in zip(flagged.to_pylist(), log_p[hit]):
+        provider, centre = row["provider_id"], row["centre_id"]
+        rows = [x for x in examples if x["provider_id"] == provider and x["centre_id"] == centre]
         aid = f"double_billing:hospital:{provider}:{centre}"
-        amount = sum(r["amount"] for r in rows)
-        same_act = sum(r["service_code"] == r["hospital_service_code"] for r in rows)
+        excess = row["matched_amount"] - row["expected"] * row["mean_amount"]
+        same_act = sum(x["service_code"] == x["hospital_service_code"] for x in rows)
         alerts.append({
-            "alert_id": aid, "pattern": "double_billing", "score": amount,
-            "summary": (f"Full-time hospital practitioner {provider} billed privately {len(rows)} service(s) "
-                        f"({euros(amount)}) to patients that hospital {centre} billed the same day "
-                        f"({same_act} for the same act)."),
-            "evidence": {"kind": "hospital", "matches": len(rows), "same_act": same_act, "paths": [
-                {"nodes": [f"provider:{provider}", f"centre:{centre}", f"patient:{r['patient_id']}",
+            "alert_id": aid, "pattern": "double_billing", "score": excess, "excess_euros": excess,
+            "surprise_bits": float(surprise_bits(lp)),
+            "summary": (f"Full-time hospital practitioner {provider} billed privately {row['matches']} service(s) "
+                        f"({euros(row['matched_amount'])}) to patients that hospital {centre} billed the same day "
+                        f"({same_act} for the same act), where coincidence predicts {row['expected']:.1f}."),
+            "evidence": {"kind": "hospital", "test": "Poisson tail, Benjamini-Hochberg", "fdr": s.fdr,
+                         "matches": row["matches"], "expected": row["expected"],
+                         "private_claims": row["private_claims"], "same_act": same_act, "log10_p": lp / np.log(10),
+                         "paths": [
+                {"nodes": [f"provider:{provider}", f"centre:{centre}", f"patient:{x['patient_id']}",
                            f"provider:{provider}"],
                  "rels": ["WORKS_AT", "BILLED", "BILLED"],
-                 "role": "fulltime_hospital", "service_date": r["service_date"],
-                 "hospital_claim_id": r["hospital_claim_id"], "private_claim_id": r["claim_id"],
-                 "service_code": r["service_code"], "hospital_service_code": r["hospital_service_code"]}
-                for r in rows[: s.max_examples]]},
+                 "role": "fulltime_hospital", "service_date": x["service_date"],
+                 "hospital_claim_id": x["hospital_claim_id"], "private_claim_id": x["claim_id"],
+                 "service_code": x["service_code"], "hospital_service_code": x["hospital_service_code"]}
+                for x in rows[: s.max_examples]]},
         })
-        entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller"})
-        entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": centre, "role": "hospital"})
-        for r in rows[:5]:
-            entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": r["patient_id"],
-                             "role": "billed_twice"})
-    return make_findings(alerts, entities)
+        entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
+                         "standing": "accused"})
+        entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": centre, "role": "hospital",
+                         "standing": "victim"})
+        for x in rows[:5]:
+            entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": x["patient_id"],
+                             "role": "billed_twice", "standing": "victim"})

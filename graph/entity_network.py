@@ -8,24 +8,35 @@ a closed entity succeeded by a new one (phoenix), whose billing is abnormal.
    are hubs and link nothing), and **succession**: an entity created within `phoenix_days` after
    another was dissolved, at the same (non-hub) address or with an officer in common.
 2. **Groups**: connected components with at least `min_entities` legal entities.
-3. **Billing**: the claims billed through the group's centres or by providers billing under its
-   entities, against peers: for each billing provider, its patients here times the median amount
-   per patient of providers of its kind and specialty. A group billing `min_ratio` times that, for
-   at least `min_patients` patients, is an alert; the score is the excess amount in euros.
+3. **Billing**, judged as a test. Unit: a group. Observed: the euros each of its billing
+   providers (through the group's centres, or billing under its entities) billed each patient.
+   Null model: a group's patients cost what its billers' peers' patients cost (same provider
+   kind and specialty; the peers are the providers billing for no network judged, so that a
+   chain does not set its own yardstick): each is beyond the peers' 90 % quantile of euros per
+   patient with the peers' exceedance probability p₀ (plus half a patient), and honest
+   providers differ around it (intra-class correlation ρ of the peer group, estimated robustly
+   by `graph.stats.rate_null`, the largest of the group's peer groups). The count c of the
+   group's patients beyond is beta-binomial; tail probability P(C ≥ c); Benjamini–Hochberg at
+   `fdr` over all groups.
 
-A hospital group running several sites under one entity, or one owner of two pharmacies billing
-like their peers, is a network but not an alert.
+Score: the euros billed beyond what peers bill for as many patients (Σ patients × the peers'
+median euros per patient). A hospital group running several sites under one entity, a
+mutualist network of dental centres, or one owner of two pharmacies billing like their peers, is
+a network but not an alert. Legal entities and shared officers are accused; centres, other
+officers and billers participants.
 """
 from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
 import pyarrow as pa
 
 from .findings import Findings, euros, make_findings
 from .model import Graph
 from .network import connected_components
 from .settings import EntityNetworkSettings
+from .stats import benjamini_hochberg, betabinom_logsf, rate_null, surprise_bits
 from engine import query
 
 _LINKS = """
@@ -54,36 +65,71 @@ WHERE a.value IS NOT NULL OR o.person_id IS NOT NULL
 ORDER BY 1, 2, 3
 """
 
-_BILLING = """
-WITH peer AS (   -- median amount per patient of each kind and specialty
-    SELECT kind, specialty, median(amount / patients) AS per_patient FROM (
-        SELECT c.provider_id, p.kind, coalesce(p.specialty, '') AS specialty,
-               round(sum(c.amount), 2) AS amount, count(DISTINCT c.patient_id) AS patients
-        FROM claims c JOIN providers p USING (provider_id) GROUP BY ALL
-    ) GROUP BY ALL
-), mine AS (
-    SELECT g.group_id, c.provider_id, c.patient_id, c.amount
+_NETWORK_BILLING = """
+WITH mine AS (    -- what the networks billed: through their centres, or by providers billing under them
+    SELECT g.group_id, c.provider_id, c.patient_id, c.amount, c.centre_id
     FROM claims c JOIN grp g ON g.node_id = 'centre:' || c.centre_id
     UNION ALL
-    SELECT g.group_id, c.provider_id, c.patient_id, c.amount
+    SELECT g.group_id, c.provider_id, c.patient_id, c.amount, NULL
     FROM claims c JOIN providers p USING (provider_id) JOIN grp g ON g.node_id = 'legal_entity:' || p.legal_entity_id
     WHERE c.centre_id IS NULL OR 'centre:' || c.centre_id NOT IN (SELECT node_id FROM grp)
-), per_provider AS (
-    SELECT m.group_id, m.provider_id, round(sum(m.amount), 2) AS amount, count(DISTINCT m.patient_id) AS patients,
-           any_value(peer.per_patient) AS peer_per_patient
-    FROM mine m JOIN providers p USING (provider_id)
-    LEFT JOIN peer ON peer.kind = p.kind AND peer.specialty = coalesce(p.specialty, '')
-    GROUP BY ALL
+), pair AS (      -- what each provider outside the networks billed each patient, all channels: the peers
+    SELECT c.provider_id, c.patient_id, p.kind, coalesce(p.specialty, '') AS specialty, sum(c.amount) AS amount
+    FROM claims c JOIN providers p USING (provider_id)
+    WHERE c.provider_id NOT IN (SELECT provider_id FROM mine) GROUP BY ALL
+), ref AS (       -- peers: per kind and specialty, the quantile and median of euros per patient
+    SELECT kind, specialty, quantile_disc(amount, $q) AS q_amount, median(amount) AS median_amount
+    FROM pair GROUP BY ALL
+), share AS (
+    SELECT kind, specialty, (count(*) FILTER (WHERE amount > q_amount) + 0.5) / (count(*) + 1) AS p0
+    FROM pair JOIN ref USING (kind, specialty) GROUP BY ALL
 )
-SELECT group_id, round(sum(amount), 2) AS amount, sum(patients)::BIGINT AS patients,
-       round(sum(patients * coalesce(peer_per_patient, amount / patients)), 2) AS expected,
-       list(provider_id ORDER BY provider_id) AS billers
-FROM per_provider GROUP BY group_id ORDER BY group_id
 """
+
+_BILLING = _NETWORK_BILLING + """
+, here AS (
+    SELECT m.group_id, m.provider_id, m.patient_id, p.kind, coalesce(p.specialty, '') AS specialty,
+           sum(m.amount) AS amount
+    FROM mine m JOIN providers p USING (provider_id) GROUP BY ALL
+)
+SELECT h.group_id, round(sum(h.amount), 2) AS amount, count(*) AS patients,
+       count(*) FILTER (WHERE h.amount > r.q_amount) AS beyond, sum(s.p0) AS expected_beyond,
+       round(sum(r.median_amount), 2) AS expected, list(DISTINCT h.provider_id ORDER BY h.provider_id) AS billers,
+       list(DISTINCT h.kind || '|' || h.specialty ORDER BY h.kind || '|' || h.specialty) AS peer_groups
+FROM here h JOIN ref r USING (kind, specialty) JOIN share s USING (kind, specialty)
+GROUP BY h.group_id ORDER BY h.group_id
+"""
+
+_PARTS = _NETWORK_BILLING + """
+-- each biller's and centre's part: euros billed beyond its patients × the peers' median
+SELECT m.group_id, m.provider_id, m.centre_id, p.legal_entity_id,
+       round(sum(m.amount) - count(DISTINCT m.patient_id) * any_value(r.median_amount), 2) AS excess
+FROM mine m JOIN providers p USING (provider_id)
+JOIN ref r ON r.kind = p.kind AND r.specialty = coalesce(p.specialty, '')
+GROUP BY ALL ORDER BY ALL
+"""
+
+_PEER_SPREAD = """
+WITH pair AS (
+    SELECT c.provider_id, c.patient_id, p.kind, coalesce(p.specialty, '') AS specialty, sum(c.amount) AS amount
+    FROM claims c JOIN providers p USING (provider_id) GROUP BY ALL
+), ref AS (SELECT kind, specialty, quantile_disc(amount, $q) AS q_amount FROM pair GROUP BY ALL)
+SELECT kind || '|' || specialty AS peer_group, provider_id, count(*) AS n,
+       count(*) FILTER (WHERE amount > q_amount) AS beyond
+FROM pair JOIN ref USING (kind, specialty)
+WHERE provider_id NOT IN (SELECT unnest(billers) FROM judged)   -- the yardstick: providers outside the networks
+GROUP BY ALL ORDER BY 1, 2
+"""
+
+# a patient billed beyond this quantile of its peers' patients (euros per patient) counts as beyond peers
+QUANTILE = 0.9
 
 
 def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, settings: EntityNetworkSettings) -> Findings:
     """One alert per abnormal group (`entity_network:<first legal entity id of the group>`).
+
+    Parameters: contract tables `claims`, `providers`, `legal_entities`, `officers`,
+    `identifiers`; the graph (its links and hubs); settings. Score and `excess_euros`: euros.
 
     Example:
         >>> from contract.tables import empty_table, TABLES
@@ -101,13 +147,31 @@ def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, setting
         return make_findings([], [])
     names = {f"group-{i}": g for i, g in enumerate(groups)}
     grp = pa.table({"group_id": [k for k, g in names.items() for _ in g], "node_id": [n for g in names.values() for n in g]})
-    billing = {r["group_id"]: r for r in query(_BILLING, claims=tables["claims"], providers=tables["providers"],
+    p = {"q": QUANTILE}
+    billing = {r["group_id"]: r for r in query(_BILLING, p, claims=tables["claims"], providers=tables["providers"],
                                                 grp=grp).to_pylist()}
+    spread = query(_PEER_SPREAD, p, claims=tables["claims"], providers=tables["providers"],
+                   judged=pa.table({"billers": pa.array([b["billers"] for b in billing.values()],
+                                                        pa.list_(pa.string()))}))
+    rho_of = _peer_rho(spread)
+    judged = [k for k in names if k in billing]
+    n = np.array([billing[k]["patients"] for k in judged], float)
+    c = np.array([billing[k]["beyond"] for k in judged], float)
+    e = np.array([billing[k]["expected_beyond"] for k in judged], float)
+    rho = np.array([max(rho_of.get(g, 0.0) for g in billing[k]["peer_groups"]) for k in judged])
+    log_p = betabinom_logsf(c, n, e / np.maximum(n, 1), rho)
+    hit = benjamini_hochberg(log_p, s.fdr) & (c > e) & \
+        np.array([billing[k]["amount"] > billing[k]["expected"] for k in judged], bool)
+    parts = query(_PARTS, p, claims=tables["claims"], providers=tables["providers"], grp=grp).to_pylist()
+    operator = dict(zip(tables["centres"]["centre_id"].to_pylist(), tables["centres"]["legal_entity_id"].to_pylist()))
     alerts, entities = [], []
-    for key, members in names.items():
-        b = billing.get(key)
-        if not b or b["patients"] < s.min_patients or b["amount"] < s.min_ratio * b["expected"]:
-            continue
+    for key, lp in zip(np.array(judged, object)[hit].tolist(), log_p[hit]):
+        members, b = names[key], billing[key]
+        own: dict[str, float] = {}        # each biller's, centre's and legal entity's part of the excess
+        for x in (x for x in parts if x["group_id"] == key):
+            entity = operator.get(x["centre_id"]) if x["centre_id"] else x["legal_entity_id"]
+            for node in (f"provider:{x['provider_id']}", f"centre:{x['centre_id']}", f"legal_entity:{entity}"):
+                own[node] = own.get(node, 0.0) + x["excess"]
         inside = set(members)
         glinks = [l for l in links if l["src"] in inside]
         les = [n for n in members if n.startswith("legal_entity:")]
@@ -124,25 +188,45 @@ def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, setting
                               for l in succ)
         alerts.append({
             "alert_id": aid, "pattern": "entity_network", "score": b["amount"] - b["expected"],
+            "excess_euros": b["amount"] - b["expected"], "surprise_bits": float(surprise_bits(lp)),
             "summary": (f"{len(les)} legal entities and {len(centres)} centre(s) tied by {', '.join(ties) or 'links'}"
                         + (f" ({succ_text})" if succ else "")
                         + f" billed {euros(b['amount'])} for {b['patients']} patients, {ratio:.1f}× what peers bill "
-                          f"for as many patients ({euros(b['expected'])})."),
-            "evidence": {"members": sorted(members), "links": glinks, "amount": b["amount"],
+                          f"for as many patients ({euros(b['expected'])}); {b['beyond']} patients beyond the "
+                          f"{QUANTILE:.0%} quantile of peers' patients, where {b['expected_beyond']:.1f} would be."),
+            "evidence": {"test": "beta-binomial tail of patients beyond peers' quantile, Benjamini-Hochberg",
+                         "fdr": s.fdr, "members": sorted(members), "links": glinks, "amount": b["amount"],
                          "expected": b["expected"], "patients": b["patients"], "ratio": ratio,
-                         "billers": b["billers"]},
+                         "beyond": b["beyond"], "expected_beyond": b["expected_beyond"],
+                         "log10_p": lp / np.log(10), "billers": b["billers"]},
         })
         dissolved = {l["src"] for l in succ}
         successors = {l["dst"] for l in succ}
         for n in les:
             role = "dissolved" if n in dissolved else "successor" if n in successors else "legal_entity"
-            entities.append({"alert_id": aid, "entity_type": "legal_entity", "entity_id": n.split(":", 1)[1], "role": role})
+            entities.append({"alert_id": aid, "entity_type": "legal_entity", "entity_id": n.split(":", 1)[1], "role": role,
+                             "standing": "accused", "excess_euros": own.get(n, 0.0)})
         for n in centres:
-            entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": n.split(":", 1)[1], "role": "centre"})
+            entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": n.split(":", 1)[1], "role": "centre",
+                             "standing": "participant", "excess_euros": own.get(n, 0.0)})
         for n in officers:
             etype, eid = n.split(":", 1)
             entities.append({"alert_id": aid, "entity_type": etype, "entity_id": eid,
-                             "role": "shared_officer" if n in shared_officers else "officer"})
+                             "role": "shared_officer" if n in shared_officers else "officer",
+                             "standing": "accused" if n in shared_officers else "participant"})
         for p in b["billers"]:
-            entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": p, "role": "biller"})
+            entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": p, "role": "biller",
+                             "standing": "participant", "excess_euros": own.get(f"provider:{p}", 0.0)})
     return make_findings(alerts, entities)
+
+
+def _peer_rho(spread: pa.Table) -> dict[str, float]:
+    """Per peer group (kind|specialty): how much honest providers' shares of patients beyond the
+    quantile vary (intra-class correlation, `graph.stats.rate_null`)."""
+    out: dict[str, float] = {}
+    rows: dict[str, list] = {}
+    for g, n, c in zip(spread["peer_group"].to_pylist(), spread["n"].to_pylist(), spread["beyond"].to_pylist()):
+        rows.setdefault(g, []).append((n, c))
+    for g, nc in rows.items():
+        out[g] = rate_null(np.array([x[0] for x in nc], float), np.array([x[1] for x in nc], float))[1]
+    return out

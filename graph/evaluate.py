@@ -1,57 +1,76 @@
 """Scoring a run against known cases (planted truth, or an analyst's confirmed frauds).
 
-Per pattern, with K = `k_factor` × the number of known cases of that pattern:
-- **recall**: the share of known cases (groups) named by at least one of the top-K alerts;
-- **precision@K**: the share of the top-K alerts (or of all, if fewer) naming a known case.
-An alert names a case when one of its entities belongs to that case's group. For entity risk,
-with K = the number of known entities: precision@K of the riskiest entities, and average
-precision over the whole ranking.
+The definitions are those of the independent yardstick `../shared/worlds/score.py`. Per pattern,
+with its planted groups (`group_id`; each truth row its own group when absent):
+
+- a group is **found** when one alert of the pattern names at least half of the group's entities;
+- **recall**: found groups / groups;
+- **K** = max(5, `k_factor` × groups); **precision@K**: the share of the pattern's top-K alerts (by
+  score; all of them if fewer) that name any planted entity, of any pattern (a true lead);
+- **look-alikes in the top K**: those top-K alerts naming an honest look-alike of the pattern
+  (a world's `lookalikes.csv`: pattern, entity_type, entity_id); **false leads**: top-K alerts
+  naming no planted entity (what a world without a look-alike list can tell).
+
+For entity risk, with K = the number of known entities: precision@K of the riskiest entities, and
+average precision over the whole ranking.
 """
 from __future__ import annotations
 
+from collections import defaultdict
+
 import pyarrow as pa
 
-from engine import query
-
-EVAL = pa.schema([("pattern", pa.string()), ("cases", pa.int64()), ("k", pa.int64()), ("alerts", pa.int64()),
-                  ("found", pa.int64()), ("recall", pa.float64()), ("precision_at_k", pa.float64())])
+EVAL = ("pattern", "cases", "k", "alerts", "found", "recall", "precision_at_k", "lookalikes_in_top_k",
+        "false_leads")
 
 
 def evaluate(alerts: pa.Table, alert_entities: pa.Table, risk: pa.Table, truth: pa.Table,
-             k_factor: float = 2.0) -> dict:
-    """Returns {"patterns": table as rows, "entity_risk": {...}}; `truth` columns: pattern,
-    group_id (optional: each row its own case when absent), entity_type, entity_id."""
-    if "group_id" not in truth.column_names:
-        truth = truth.append_column("group_id", pa.array([f"case-{i}" for i in range(truth.num_rows)]))
-    per_pattern = query("""
-        WITH cases AS (SELECT pattern, count(DISTINCT group_id) AS cases FROM truth GROUP BY pattern),
-        ranked AS (
-            SELECT a.alert_id, a.pattern, row_number() OVER (PARTITION BY a.pattern ORDER BY a.score DESC, a.alert_id) AS rank
-            FROM alerts a
-        ), top AS (
-            SELECT r.* FROM ranked r JOIN cases c USING (pattern) WHERE r.rank <= ceil($k * c.cases)
-        ), hits AS (
-            SELECT DISTINCT t.pattern, t.alert_id, tr.group_id
-            FROM top t JOIN ae USING (alert_id)
-            JOIN truth tr ON tr.pattern = t.pattern AND tr.entity_type = ae.entity_type AND tr.entity_id = ae.entity_id
-        ), n_top AS (SELECT pattern, count(*) AS alerts FROM top GROUP BY pattern
-        ), n_hit AS (SELECT pattern, count(DISTINCT group_id) AS found, count(DISTINCT alert_id) AS good
-                     FROM hits GROUP BY pattern)
-        SELECT c.pattern, c.cases, ceil($k * c.cases)::BIGINT AS k, coalesce(t.alerts, 0) AS alerts,
-               coalesce(h.found, 0) AS found, coalesce(h.found, 0) / c.cases AS recall,
-               CASE WHEN coalesce(t.alerts, 0) = 0 THEN 0 ELSE coalesce(h.good, 0) / t.alerts END AS precision_at_k
-        FROM cases c LEFT JOIN n_top t USING (pattern) LEFT JOIN n_hit h USING (pattern) ORDER BY c.pattern
-    """, {"k": k_factor}, alerts=alerts, ae=alert_entities, truth=truth).cast(EVAL)
-    known = {(t, i) for t, i in zip(truth["entity_type"].to_pylist(), truth["entity_id"].to_pylist())}
-    ranking = [(t, i) for t, i in zip(risk["entity_type"].to_pylist(), risk["entity_id"].to_pylist())]
-    k = len(known)
+             k_factor: float = 2.0, lookalikes: pa.Table | None = None) -> dict:
+    """Returns {"patterns": [one dict per planted pattern, keys `EVAL`], "entity_risk": {known,
+    precision_at_k, average_precision, found}}.
+
+    `alerts`: alert_id, pattern, score; `alert_entities`: alert_id, entity_type, entity_id;
+    `risk`: entity_type, entity_id, riskiest first; `truth`: pattern, [group_id,] entity_type,
+    entity_id; `lookalikes`: pattern, entity_type, entity_id (optional).
+    """
+    cols = lambda t, *names: zip(*(t[n].to_pylist() for n in names))
+    groups: dict[tuple, set] = defaultdict(set)
+    has_group = "group_id" in truth.column_names
+    for i, row in enumerate(cols(truth, "pattern", "entity_type", "entity_id",
+                                 *(("group_id",) if has_group else ()))):
+        pattern, etype, eid = row[:3]
+        groups[(pattern, row[3] if has_group else f"case-{i}")].add((etype, eid))
+    planted = set().union(*groups.values()) if groups else set()
+    looks: dict[str, set] = defaultdict(set)
+    if lookalikes is not None:
+        for pattern, etype, eid in cols(lookalikes, "pattern", "entity_type", "entity_id"):
+            looks[pattern].add((etype, eid))
+    members: dict[str, set] = defaultdict(set)
+    for aid, etype, eid in cols(alert_entities, "alert_id", "entity_type", "entity_id"):
+        members[aid].add((etype, eid))
+    ranked: dict[str, list] = defaultdict(list)
+    for aid, pattern, score in cols(alerts, "alert_id", "pattern", "score"):
+        ranked[pattern].append((-float(score or 0), aid))
+    rows = []
+    for pattern in sorted({p for p, _ in groups}):
+        cases = [ents for (p, _), ents in groups.items() if p == pattern]
+        order = [aid for _, aid in sorted(ranked.get(pattern, []))]
+        found = sum(1 for ents in cases if any(2 * len(members[a] & ents) >= len(ents) for a in order))
+        k = max(5, int(round(k_factor * len(cases))))
+        top = order[:k]
+        leads = sum(1 for a in top if members[a] & planted)
+        rows.append({"pattern": pattern, "cases": len(cases), "k": k, "alerts": len(top), "found": found,
+                     "recall": found / len(cases), "precision_at_k": leads / len(top) if top else 0.0,
+                     "lookalikes_in_top_k": sum(1 for a in top if members[a] & looks[pattern]),
+                     "false_leads": len(top) - leads})
+    ranking = list(cols(risk, "entity_type", "entity_id"))
     hits, precisions = 0, []
     for rank, key in enumerate(ranking, start=1):
-        if key in known:
+        if key in planted:
             hits += 1
             precisions.append(hits / rank)
-    top_hits = sum(1 for key in ranking[:k] if key in known)
-    return {"patterns": per_pattern.to_pylist(),
-            "entity_risk": {"known": k, "precision_at_k": top_hits / k if k else 0.0,
-                            "average_precision": sum(precisions) / k if k else 0.0,
-                            "found": hits}}
+    known = len(planted)
+    top_hits = sum(1 for key in ranking[:known] if key in planted)
+    return {"patterns": rows,
+            "entity_risk": {"known": known, "precision_at_k": top_hits / known if known else 0.0,
+                            "average_precision": sum(precisions) / known if known else 0.0, "found": hits}}

@@ -1,10 +1,9 @@
-"""Network analytics on provider-level graphs: communities, centrality, risk propagation.
+"""Network analytics on provider-level graphs: communities, centrality, the network risk is judged on.
 
-Two graphs are analysed, both built from `Graph.edges`:
+Two graphs are analysed:
 
 * the **shared-patient projection** (`sp`): providers linked by the number of patients they both
-  billed; patients billed by more than `patient_max` providers are left out (they would link
-  everyone, and their pairs grow with the square of their degree);
+  billed (`graph.shared.Shared.projection`, computed once per scan);
 * the **prescription-flow graph** (`rx`): prescriber → pharmacy, weighted by patients.
 
 igraph does the arithmetic; vertex integers never leave this module (the adapter `_igraph` maps
@@ -26,17 +25,6 @@ COMMUNITIES = pa.schema([("community_id", pa.string()), ("entity_type", pa.strin
 CENTRALITY = pa.schema([("node_id", pa.string()), ("degree", pa.int64()), ("strength", pa.float64()),
                         ("pagerank", pa.float64()), ("betweenness", pa.float64()),
                         ("participation", pa.float64()), ("broker", pa.bool_())])
-
-
-def shared_patient_edges(graph: Graph, patient_max: int = 40) -> pa.Table:
-    """src < dst provider node ids, weight = patients billed by both (hub patients left out)."""
-    return query("""
-        WITH b AS (SELECT src, dst FROM e WHERE rel IN ('BILLED', 'DISPENSED_TO') AND src LIKE 'provider:%'),
-        ok AS (SELECT dst FROM b GROUP BY dst HAVING count(*) BETWEEN 2 AND $patient_max)
-        SELECT x.src AS src, y.src AS dst, count(*)::DOUBLE AS weight
-        FROM b x JOIN b y ON x.dst = y.dst AND x.src < y.src
-        WHERE x.dst IN (SELECT dst FROM ok)
-        GROUP BY ALL ORDER BY src, dst""", {"patient_max": patient_max}, e=graph.edges)
 
 
 def flow_edges(graph: Graph) -> pa.Table:
@@ -147,30 +135,9 @@ def centrality(edges: pa.Table, membership: dict[str, str], seed: int, sample: i
     return pa.Table.from_pylist(rows, CENTRALITY)
 
 
-def propagate(edges: pa.Table, seeds: dict[str, float], damping: float = 0.85) -> dict[str, float]:
-    """Personalised PageRank from flagged nodes (restart weights = their direct risk).
-
-    Returns each node's mass relative to the mean mass of the seeds, so 1.0 means "as central to
-    the flagged set as a flagged node is"; nodes absent from `edges` are left out.
-    """
-    if edges.num_rows == 0 or not seeds:
-        return {}
-    g, names = _igraph(edges)
-    index = {n: i for i, n in enumerate(names)}
-    reset = [0.0] * len(names)
-    for node, weight in seeds.items():
-        if node in index:
-            reset[index[node]] = weight
-    if not any(reset):
-        return {}
-    ppr = g.personalized_pagerank(damping=damping, reset=reset, weights="weight", directed=False)
-    seeded = [ppr[index[n]] for n in seeds if n in index]
-    ref = sum(seeded) / len(seeded)
-    return {n: ppr[i] / ref for i, n in enumerate(names)}
-
-
 def risk_network(graph: Graph, shared: pa.Table, flows: pa.Table) -> pa.Table:
-    """The undirected network risk spreads over: shared patients and prescription flows
+    """The undirected network guilt by association is judged on (`graph.risk`): shared patients
+    (`shared`: the shared-patient projection) and prescription flows
     (log-weighted, so a big practice does not drown the rest) plus the structural links
     (works at, operated by, bills under, officer of, shares identifier) at weight 1."""
     return query("""

@@ -1,86 +1,228 @@
 """peer_outlier: a provider whose volume of an act per patient is far beyond its peers.
 
-National-control style: for every act and every peer group (provider kind + specialty), each
-provider's volume of the act per patient — days on which it billed the act to the patient, so
-that same-day repeats, double billing's business, do not count twice — is compared with the
-group's median on a
-robust scale: z = (x - median) / (1.4826 · MAD), the MAD floored at 5 % of the median so that a
-group of identical peers does not make every small difference infinite. A provider is flagged on
-an act with at least `min_patients` patients of that act, at least `min_peers` peers, a z of
-`min_z` and `min_ratio` times the median. Drugs are left out by default (`acts_only`): dispensing
-volumes follow prescriptions, and abnormal flows are pharmacy_collusion's business. The score is
-the excess amount: (x - median) × patients × the provider's average amount per day of the act.
+National-control style. Unit: a provider and an act, within its peer group (provider kind and
+specialty, at least `min_peers` providers billing the act). Volume of a patient: the days on
+which the provider billed the act to that patient (same-day repeats are double billing's
+business).
+
+Null model: an honest provider's patients are like its peers' patients *alike*:
+* regular patients (the provider billing them the act most often among its kind) with regular
+  patients, occasional ones with occasional ones;
+* care billed through a centre with care billed through a centre (a chain of centres billing
+  crowns does not set private dentists' yardstick);
+* the act prescribed by the same kind of prescriber (a neurologist's rehabilitation course is not
+  a GP's sprain);
+* the same regimen: an act billed twice a day over a course of at least `HEAVY_DAYS` days
+  (insulin) is compared with twice-daily regimens;
+* as many other carers (not pharmacies or laboratories) seeing the patient at least weekly
+  (`CARE_DAYS`): a nursing-home resident cared for daily by a team is compared with patients cared
+  for like that — a heavy use corroborated by independent carers — and not judged where no other
+  provider has enough such patients to estimate the quantile.
+
+Each of its patients exceeds a quantile of the volumes of the *other* providers' patients alike
+(`QUANTILES`: 90 % and 99 %; leave-one-out, so that a provider does not set its own yardstick,
+and leaving out providers far beyond, so that several plants in one peer group do not hide each
+other) with the share p of those patients who do; its expected count is E = Σ p, and, the
+peers' tail being known only so well, the test uses the upper 95 % bound of each share
+(Clopper–Pearson), never below the quantile's own 10 % or 1 % (peers' volumes tied at the
+quantile do not make the tail beyond it thinner), and only where ten peers' patients lie beyond
+it. Honest providers' differences (specialised practices, heavier patients) are carried by the
+strata "alike" and by that conservative bound, not by a variance fitted to the providers, which
+the plants of a small peer group would widen. Observed: the number c of the provider's n
+patients beyond; c ~ binomial(n, E⁺/n); the smaller tail probability of the two levels, times two
+(Bonferroni): many patients moderately beyond, or fewer far beyond. Being
+a count of patients, it is exact for small counts: six patients all beyond the 90 % quantile are
+beyond doubt (0.1⁶ = 10⁻⁶), two are not (10⁻²).
+
+Decision: Benjamini–Hochberg at `fdr` over every provider × act tested. Score: the excess
+euros, Σ over the provider's patients of (days − the median days of peers' patients alike) ×
+the provider's euros per day of the act. Drugs are left out by default (`acts_only`): dispensing
+volumes follow prescriptions, and abnormal flows are pharmacy_collusion's business.
 """
 from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
 import pyarrow as pa
+from scipy import stats
 
 from .findings import Findings, euros, make_findings
 from .settings import PeerOutlierSettings
+from .shared import Shared
+from .stats import benjamini_hochberg, binom_logsf, group_index, surprise_bits
 from engine import query
 
-_OUTLIERS = """
-WITH c AS (
-    SELECT c.provider_id, c.patient_id, c.service_code, c.service_date, c.amount,
-           p.kind, coalesce(p.specialty, '') AS specialty
-    FROM claims c JOIN providers p USING (provider_id) LEFT JOIN services s USING (service_code)
+_VOLUMES = """
+WITH d AS (       -- per provider, patient and act: days, whether twice a day, the prescriber
+    SELECT provider_id, patient_id, service_code, count(DISTINCT service_date) AS days, round(sum(amount), 2) AS amount,
+           count(*) FILTER (WHERE lines >= 2) * 2 >= count(*) AND count(DISTINCT service_date) >= $heavy AS twice,
+           count(centre_id) * 2 > count(*) AS at_centre,
+           min(prescriber_id) AS prescriber_id
+    FROM g GROUP BY ALL
+), care AS (      -- who cares for a patient on at least $care days (pharmacies and laboratories serve, not care)
+    SELECT g.provider_id, g.patient_id FROM g JOIN providers p USING (provider_id)
+    WHERE p.kind NOT IN ('pharmacy', 'laboratory')
+    GROUP BY ALL HAVING count(DISTINCT g.service_date) >= $care
+), heavy AS (SELECT patient_id, count(*) AS n FROM care GROUP BY ALL
+), c AS (
+    SELECT d.*, p.kind, coalesce(p.specialty, '') AS specialty,
+           row_number() OVER (PARTITION BY d.patient_id, d.service_code, p.kind
+                              ORDER BY d.days DESC, d.provider_id) = 1 AS main,
+           coalesce(pr.kind || '|' || coalesce(pr.specialty, ''), CASE WHEN d.prescriber_id IS NULL THEN '' ELSE '?' END)
+               AS prescribed_by,
+           coalesce(h.n, 0) - (cr.provider_id IS NOT NULL)::INT AS others
+    FROM d JOIN providers p USING (provider_id) LEFT JOIN services s USING (service_code)
+    LEFT JOIN providers pr ON pr.provider_id = d.prescriber_id
+    LEFT JOIN heavy h USING (patient_id) LEFT JOIN care cr USING (provider_id, patient_id)
     WHERE NOT $acts_only OR s.kind IS NULL OR s.kind IN ('act', 'lab')
-), per AS (
-    SELECT provider_id, kind, specialty, service_code, count(DISTINCT patient_id) AS patients,
-           count(DISTINCT (patient_id, service_date))::BIGINT AS units, round(sum(amount), 2) AS amount
-    FROM c GROUP BY ALL
-), elig AS (
-    SELECT *, units / patients AS x FROM per WHERE patients >= $min_patients
-), med AS (
-    SELECT kind, specialty, service_code, count(*) AS peers, median(x) AS median
-    FROM elig GROUP BY ALL HAVING count(*) >= $min_peers
-), mad AS (
-    SELECT e.kind, e.specialty, e.service_code, median(abs(e.x - m.median)) AS mad
-    FROM elig e JOIN med m USING (kind, specialty, service_code) GROUP BY ALL
+), peers AS (
+    SELECT kind, specialty, service_code FROM c GROUP BY ALL HAVING count(DISTINCT provider_id) >= $min_peers
+), ref AS (
+    SELECT kind, specialty, service_code, prescribed_by, twice, others, main, at_centre, median(days) AS median_days
+    FROM c JOIN peers USING (kind, specialty, service_code) GROUP BY ALL
 )
-SELECT e.*, m.peers, m.median, d.mad,
-       (e.x - m.median) / greatest(1.4826 * d.mad, 0.05 * m.median, 1e-9) AS z
-FROM elig e JOIN med m USING (kind, specialty, service_code) JOIN mad d USING (kind, specialty, service_code)
-WHERE e.x >= $min_ratio * m.median
-  AND (e.x - m.median) / greatest(1.4826 * d.mad, 0.05 * m.median, 1e-9) >= $min_z
-ORDER BY provider_id, service_code
+SELECT c.provider_id, c.kind, c.specialty, c.service_code,
+       c.prescribed_by || '|' || c.twice || '|' || c.others || '|' || c.main || '|' || c.at_centre AS stratum,
+       c.days, c.amount,
+       c.days - r.median_days AS excess_days
+FROM c JOIN ref r USING (kind, specialty, service_code, prescribed_by, twice, others, main, at_centre)
+ORDER BY c.kind, c.specialty, c.service_code, c.provider_id, c.patient_id
 """
 
+# a course of at least this many days (monthly or more often) can be a regimen
+HEAVY_DAYS = 12
+# a carer billing a patient on this many days or more (weekly or more often) cares for them heavily
+CARE_DAYS = 52
+# the levels of the peers' distribution a provider's patients are counted beyond: many patients
+# moderately beyond, or fewer far beyond
+QUANTILES = (0.9, 0.99)
 
-def detect_peer_outliers(tables: Mapping[str, pa.Table], settings: PeerOutlierSettings) -> Findings:
-    """One alert per provider (`peer_outlier:<provider>`), listing each act on which it stands out.
+
+def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, settings: PeerOutlierSettings) -> Findings:
+    """One alert per provider (`peer_outlier:<provider>`, the provider accused), listing each act
+    on which it stands out (see module docstring). Score and `excess_euros`: euros.
+
+    Parameters: contract tables `providers` (kind, specialty) and `services` (act or drug); the
+    scan's `Shared` intermediates (`patient_days`); settings.
 
     Example:
         >>> from contract.tables import empty_table, TABLES
+        >>> from .model import build_graph
+        >>> from .shared import build_shared
         >>> t = {n: empty_table(n) for n in TABLES}
-        >>> detect_peer_outliers(t, PeerOutlierSettings()).alerts.num_rows
+        >>> detect_peer_outliers(t, build_shared(t, build_graph(t)), PeerOutlierSettings()).alerts.num_rows
         0
     """
     s = settings
-    rows = query(_OUTLIERS, {"acts_only": s.acts_only, "min_patients": s.min_patients, "min_peers": s.min_peers,
-                             "min_ratio": s.min_ratio, "min_z": s.min_z},
-                 claims=tables["claims"], providers=tables["providers"], services=tables["services"]).to_pylist()
+    pts = query(_VOLUMES, {"acts_only": s.acts_only, "min_peers": s.min_peers, "heavy": HEAVY_DAYS,
+                           "care": CARE_DAYS},
+                g=shared.patient_days, providers=tables["providers"], services=tables["services"])
+    col = lambda k: pts[k].to_numpy(zero_copy_only=False)
+    unit, k = group_index(col("provider_id"), col("service_code"))
+    stratum = group_index(col("kind"), col("specialty"), col("service_code"), col("stratum"))[0]
+    days = col("days").astype(float)
+    first = np.unique(unit, return_index=True)[1]
+    per = pts.select(["provider_id", "kind", "specialty", "service_code"]).take(pa.array(first))
+    n = np.bincount(unit, minlength=k).astype(float)
+    group = [per[c].to_numpy(zero_copy_only=False) for c in ("kind", "specialty", "service_code")]
+    counts = [loo_exceedance(days, stratum, unit, k, q) for q in QUANTILES]
+    # each level judged against the upper 95 % bound of the peers' share (their tail is known only
+    # so well); the stronger level kept, Bonferroni-corrected for their number
+    tests = [np.where(b > top, binom_logsf(b, n, top / np.maximum(n, 1)), 0.0) for b, _, top in counts]
+    level = np.argmin(np.stack(tests), axis=0) if k else np.zeros(0, int)
+    pick = lambda arrays: np.choose(level, arrays) if k else np.zeros(0)
+    log_p = np.minimum(pick(tests) + np.log(len(QUANTILES)), 0.0)
+    c, e, upper = (pick([x[j] for x in counts]) for j in range(3))
+    excess_days = np.bincount(unit, col("excess_days").astype(float), k)
+    hit = benjamini_hochberg(log_p, s.fdr) & (c > upper) & (excess_days > 0)
+    amount, total_days = np.bincount(unit, col("amount").astype(float), k), np.bincount(unit, days, k)
+    rows = per.filter(pa.array(hit)).to_pylist()
     labels = dict(zip(tables["services"]["service_code"].to_pylist(), tables["services"]["label"].to_pylist()))
     by_provider: dict[str, list[dict]] = {}
-    for r in rows:
-        r["excess_amount"] = (r["x"] - r["median"]) * r["patients"] * r["amount"] / r["units"]
+    for r, i in zip(rows, np.flatnonzero(hit)):
+        r.update(patients=int(n[i]), days=int(total_days[i]), excess_days=float(excess_days[i]),
+                 excess_amount=excess_days[i] * amount[i] / total_days[i], log10_p=log_p[i] / np.log(10),
+                 quantile=QUANTILES[level[i]], beyond=int(c[i]), expected_beyond=float(e[i]),
+                 bound=float(upper[i]))
         by_provider.setdefault(r["provider_id"], []).append(r)
     alerts, entities = [], []
     for provider, acts in by_provider.items():
         aid = f"peer_outlier:{provider}"
         top = max(acts, key=lambda a: (a["excess_amount"], a["service_code"]))
         peer = f"{top['kind']}" + (f" ({top['specialty'].replace('_', ' ')})" if top["specialty"] else "")
+        excess = sum(a["excess_amount"] for a in acts)
         alerts.append({
-            "alert_id": aid, "pattern": "peer_outlier", "score": sum(a["excess_amount"] for a in acts),
+            "alert_id": aid, "pattern": "peer_outlier", "score": excess, "excess_euros": excess,
+            "surprise_bits": float(surprise_bits(sum(a["log10_p"] for a in acts) * np.log(10))),
             "summary": (f"Provider {provider} billed {labels.get(top['service_code']) or top['service_code']} on "
-                        f"{top['x']:.1f} days per patient to {top['patients']} patients, {top['x'] / top['median']:.1f}× the median of "
-                        f"{top['peers']} {peer} peers ({top['median']:.1f}; robust z {top['z']:.0f}); "
-                        f"excess {euros(sum(a['excess_amount'] for a in acts))}"
-                        + (f" over {len(acts)} acts." if len(acts) > 1 else ".")),
-            "evidence": {"acts": [{k: a[k] for k in ("service_code", "kind", "specialty", "patients", "units", "x",
-                                                    "peers", "median", "mad", "z", "excess_amount")} for a in acts]},
+                        f"{top['days'] / top['patients']:.1f} days per patient to {top['patients']} patients; "
+                        f"{top['beyond']} of them beyond the {top['quantile']:.1%} quantile of {peer} peers' patients "
+                        f"alike, where {top['expected_beyond']:.1f} would be; excess "
+                        f"{euros(excess)}" + (f" over {len(acts)} acts." if len(acts) > 1 else ".")),
+            "evidence": {"test": "beta-binomial tail of patients beyond the peers' quantiles, Bonferroni over "
+                                 "the quantiles, Benjamini-Hochberg", "fdr": s.fdr,
+                         "acts": [{k: a[k] for k in ("service_code", "kind", "specialty", "patients", "days", "quantile",
+                                                    "beyond", "expected_beyond", "bound", "excess_days",
+                                                    "excess_amount", "log10_p")} for a in acts]},
         })
-        entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller"})
+        entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
+                         "standing": "accused"})
     return make_findings(alerts, entities)
+
+
+def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: int,
+                   q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per unit (one of `k`): how many of its patients lie beyond the `q` quantile of the *other*
+    units' patients of the same stratum, how many would (their share beyond, plus half a
+    patient, times its patients), and at most (the share's upper 95 % bound), summed over its
+    strata. One row per patient: its `days`, its
+    `stratum`, its `unit`.
+
+    Leave-one-out, so that a unit's own patients never set its yardstick; and in two passes: the
+    units far beyond the others in a stratum (a binomial tail below the Bonferroni bound 0.05 / the
+    stratum's units) are left out of everyone else's yardstick in the second — several plants in
+    one peer group do not hide each other. A stratum with fewer than 10 / (1 − q) other patients
+    (ten in the tail) has no estimable tail and is not judged at that level.
+    """
+    beyond, expected, upper = np.zeros(k), np.zeros(k), np.zeros(k)
+    if len(days) == 0:
+        return beyond, expected, upper
+    order = np.lexsort((days, stratum))
+    bounds = np.flatnonzero(np.diff(stratum[order])) + 1
+    for rows in np.split(order, bounds):
+        values, pos = np.unique(days[rows], return_inverse=True)
+        units, ui = np.unique(unit[rows], return_inverse=True)
+        hist = np.zeros((len(units), len(values)))
+        np.add.at(hist, (ui, pos), 1)
+        own = np.cumsum(hist, axis=1)                  # each unit's patients at or below each value
+        b, share, top, ok = _beyond(own, np.ones(len(units), bool), q)
+        far = ok & (stats.binom.logsf(b - 1, own[:, -1], share) < np.log(0.05 / len(units))) & (b > 0)
+        if far.any() and (~far).sum() >= 1:
+            b, share, top, ok = _beyond(own, ~far, q)
+        beyond[units[ok]] += b[ok]
+        expected[units[ok]] += (own[:, -1] * share)[ok]
+        upper[units[ok]] += (own[:, -1] * top)[ok]
+    return beyond, expected, upper
+
+
+def _beyond(own: np.ndarray, ref: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each unit (row of `own`, its cumulative counts of patients at or below each value):
+    its patients beyond the `q` quantile of the reference units' patients (`ref`, itself left
+    out), their share beyond it (plus half a patient), the upper 95 % Clopper–Pearson bound of that
+    share (at least 1 − q: ties at the quantile do not make the tail thinner than a quantile's),
+    and whether there were enough of them."""
+    total = own[ref].sum(axis=0)
+    mine = own[:, -1]
+    others_cum = total - np.where(ref[:, None], own, 0)
+    others = others_cum[:, -1]
+    ok = others * (1 - q) >= 10                    # a tail is estimated from ten patients in it
+    at = np.argmax(others_cum >= np.ceil(q * others)[:, None], axis=1)   # the others' q quantile, per unit
+    idx = np.arange(len(own))
+    b = mine - own[idx, at]
+    past = others - others_cum[idx, at]
+    share = (past + 0.5) / (others + 1)
+    # a volume's tail past its 90 % quantile holds 10 % of patients; where ties hide it (every
+    # peer's patient at or below the quantile), it is not taken to be thinner
+    top = np.maximum(stats.beta.ppf(0.95, past + 1, np.maximum(others - past, 1)), 1 - q)
+    return b, share, top, ok

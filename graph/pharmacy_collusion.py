@@ -1,102 +1,209 @@
 """pharmacy_collusion: prescribers and a pharmacy sharing a flow far beyond what geography explains.
 
-For every prescriber → pharmacy flow, the **observed** number of the prescriber's patients served
-by that pharmacy is compared with the number **expected** from the pharmacy's market share in
-each patient's home postcode, computed without the prescriber's own patients (leave-one-out):
+Unit: a prescriber → pharmacy flow. Observed, for each home postcode A of the prescriber's
+patients: how many of them filled its prescriptions mostly at that pharmacy (a prescriber–patient
+relation counts once, at its main pharmacy, however many prescriptions it holds).
 
-    expected = Σ_postcode  (prescriber's patients from postcode) × share(pharmacy | postcode)
+Null model: a patient fills a prescription near home, or — when they travelled to see the
+prescriber — near the place they were prescribed. So the chance that a patient of prescriber P
+from A fills at pharmacy X is the largest of
+* X's share of the patients of A that other independent prescribers (working at no centre) of
+  P's kind and specialty practising in A prescribed for: how A's residents fill a GP's (or a
+  dentist's…) prescriptions near home, shrunk towards the same share for all of A's independent
+  prescribers, all the area's prescriptions, the whole region's (a prescriber alone of its kind
+  in its town has no yardstick for its town's patients: they are not judged);
+* for a pharmacy X at the postcode of one of P's places — a centre it bills through or works at
+  (a hospital, a group practice's health centre), or, for a patient who came there from
+  elsewhere, the postcode where it practises privately — X's share of the patients other prescribers saw at that place (all of
+  a centre's; those who came from elsewhere, at a postcode), and
+* at least the chance that any prescription of the region is filled at X by a patient living
+  elsewhere (people travel, fill on holiday, near work),
+all computed without P's own patients (leave-one-out). A pharmacy next to a group practice, or
+next to a regional hospital whose patients come from everywhere, serves their patients because
+of where they are prescribed; mules from other towns, sent by complicit prescribers to one
+pharmacy, are explained neither by their homes nor by where others' travelling patients fill.
 
-Patients from postcodes where that share is below `market_share` are **outside the pharmacy's
-market**: there, nothing but the prescriber explains the flow.
-
-A pharmacy next to a busy practice serves most of its patients because they live there: its
-share of their postcode is high, so expected ≈ observed. Mule patients from other towns, sent to
-one pharmacy by complicit prescribers, come from postcodes where the pharmacy has no market:
-expected ≈ 0. A flow of at least `min_patients` is flagged when its patients from outside the
-pharmacy's market exceed what is expected there by `min_excess` and `min_z` standard deviations
-(Poisson), or when the whole flow does so with a lift (observed / expected) of `min_lift` while
-prescriber and pharmacy are in different postcodes (a prescriber steering patients to a distant
-pharmacy). A pharmacy in the same postcode as a practice — next door to it — is judged only on
-patients from outside its market: proximity explains the rest. The
-score is the excess, weighted towards watched molecules and patients from other areas:
-`excess × (1 + watched share of the amount) × (1 + share of patients from another area)`.
-One alert per pharmacy gathers its flagged prescribers.
+Per area, the observed count is judged against its expectation: binomial, with the chance's odds
+varying between prescribers (its own habits, its street: a prescriber whose patients like a
+pharmacy twice as much as others'), a logit-normal variance τ² estimated over all flows and
+areas (`graph.stats.logit_tau2`; honest habits are many, colluding flows few); the areas' tail probabilities are
+combined with Fisher's method (Fisher, Statistical Methods for Research Workers, 1932), so that
+a few mules from each of many towns add up. The test is made twice: on all the prescriber's
+patients, and on those it prescribed watched molecules (`services.watch`: mules are recruited
+for resalable drugs, and a busy practice's local patients would drown them), the chance being the
+same — patients fill watched prescriptions where they fill the others — and the smaller tail
+probability is kept, times two (Bonferroni). Decision:
+Benjamini–Hochberg at `fdr` over every flow. Score: the euros of the flow beyond what geography
+predicts, (observed − expected patients) × euros per patient of the flow (of its watched
+part, when that is larger). One alert per pharmacy
+(accused) gathers its flagged prescribers (accused, each answering for its flow) and example
+patients (participants, each answering for the watched molecules it collected).
 """
 from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
 import pyarrow as pa
+from scipy import stats
 
 from .findings import Findings, euros, make_findings
 from .settings import PharmacyCollusionSettings
+from .stats import benjamini_hochberg, group_index, logit_tau2, logitnormal_binom_logsf, surprise_bits
 from engine import query
 
 _FLOWS = """
 WITH d AS (
-    SELECT c.prescriber_id, c.provider_id AS pharmacy, c.patient_id, c.amount, c.service_code,
-           coalesce(s.watch, false) AS watch, coalesce(p.postcode, '?') AS home, ph.postcode AS ph_postcode
+    SELECT c.prescriber_id, c.provider_id AS pharmacy, c.patient_id, coalesce(pt.postcode, '?') AS home,
+           coalesce(s.watch, false) AS watch
     FROM claims c JOIN providers ph ON c.provider_id = ph.provider_id AND ph.kind = 'pharmacy'
-    LEFT JOIN services s USING (service_code) LEFT JOIN patients p USING (patient_id)
+    LEFT JOIN patients pt USING (patient_id) LEFT JOIN services s USING (service_code)
     WHERE c.prescriber_id IS NOT NULL AND c.prescriber_id <> c.provider_id
-), t AS (   -- one row per prescriber, patient and pharmacy
-    SELECT DISTINCT prescriber_id, pharmacy, patient_id, home FROM d
+), own AS (     -- per provider: its claims, those through a centre, and the centre it bills most through
+    SELECT provider_id, sum(n) AS n, sum(n) FILTER (WHERE centre_id IS NOT NULL) AS at_centre,
+           arg_max(centre_id, (n, centre_id)) FILTER (WHERE centre_id IS NOT NULL) AS centre
+    FROM (SELECT provider_id, centre_id, count(*) AS n FROM claims GROUP BY ALL) GROUP BY provider_id
+), who AS (     -- where a prescriber mostly practises: the centre it bills most through, else its postcode
+    SELECT x.prescriber_id, coalesce(p.postcode, '?') AS own_postcode,
+           coalesce(p.kind, '?') || '|' || coalesce(p.specialty, '') AS class,
+           CASE WHEN o.at_centre * 2 > o.n THEN coalesce(ce.postcode, p.postcode, '?')
+                ELSE coalesce(p.postcode, '?') END AS postcode,
+           coalesce(o.at_centre * 2 <= o.n, true) AS private
+    FROM (SELECT DISTINCT prescriber_id FROM d) x LEFT JOIN providers p ON p.provider_id = x.prescriber_id
+    LEFT JOIN own o ON o.provider_id = x.prescriber_id LEFT JOIN centres ce ON ce.centre_id = o.centre
+), places AS (  -- where a prescriber sees patients: its postcode when it practises mostly there,
+                -- every centre it bills through or works at (a hospital, a group practice's health centre)
+    SELECT prescriber_id, 'postcode:' || own_postcode AS place, own_postcode AS place_postcode, false AS centre
+    FROM who WHERE private
+    UNION
+    SELECT w.prescriber_id, 'centre:' || x.centre_id, coalesce(ce.postcode, '?'), true
+    FROM who w JOIN (SELECT provider_id, centre_id FROM claims WHERE centre_id IS NOT NULL
+                     UNION SELECT provider_id, centre_id FROM affiliations) x ON x.provider_id = w.prescriber_id
+    LEFT JOIN centres ce USING (centre_id)
+), t AS (       -- prescriber, patient and the pharmacy that filled most of its prescriptions for them
+    SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy
+    FROM (SELECT prescriber_id, patient_id, home, pharmacy, count(*) AS n FROM d GROUP BY ALL) GROUP BY ALL
+), rel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM t           -- the unit of every share
+), region AS (SELECT pharmacy, count(*) / (SELECT count(*) FROM rel) AS share FROM t GROUP BY ALL
+), away AS (    -- relations filled at a pharmacy by patients living elsewhere than its postcode
+    SELECT t.prescriber_id, t.pharmacy, count(*) AS n FROM t JOIN providers ph ON ph.provider_id = t.pharmacy
+    WHERE t.home <> coalesce(ph.postcode, '?') GROUP BY ALL
+), away_all AS (SELECT pharmacy, sum(n) AS n FROM away GROUP BY ALL
+), mine_all AS (SELECT prescriber_id, count(*) AS n FROM rel GROUP BY ALL
+), loc AS (     -- relations of independent prescribers (no centre) with patients of their own postcode
+    SELECT t.*, who.class FROM t JOIN who USING (prescriber_id)
+    WHERE t.home = who.postcode AND prescriber_id NOT IN (SELECT prescriber_id FROM places WHERE centre)
+), class_ph AS (SELECT home, class, pharmacy, count(*) AS n FROM loc GROUP BY ALL
+), class_all AS (SELECT home, class, count(*) AS n FROM loc GROUP BY ALL
+), locrel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM loc
+), local_ph AS (SELECT home, pharmacy, count(*) AS n FROM loc GROUP BY ALL
+), local_all AS (SELECT home, count(*) AS n FROM locrel GROUP BY ALL
+), mine_local_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM loc GROUP BY ALL
+), mine_local AS (SELECT prescriber_id, home, count(*) AS n FROM locrel GROUP BY ALL
+), seen AS (    -- relations of a place: all those of a centre, those who came from elsewhere to a postcode
+    SELECT t.*, pl.place FROM t JOIN places pl USING (prescriber_id) WHERE pl.centre OR t.home <> pl.place_postcode
+), seenrel AS (SELECT DISTINCT prescriber_id, patient_id, place FROM seen
+), place_ph AS (SELECT place, pharmacy, count(*) AS n FROM seen GROUP BY ALL
+), place_all AS (SELECT place, count(*) AS n FROM seenrel GROUP BY ALL
+), mine_place_ph AS (SELECT prescriber_id, place, pharmacy, count(*) AS n FROM seen GROUP BY ALL
+), mine_place AS (SELECT prescriber_id, place, count(*) AS n FROM seenrel GROUP BY ALL
+), flows AS (SELECT DISTINCT prescriber_id, pharmacy FROM t
+), near AS (    -- a pharmacy at the postcode of one of the prescriber's places: its share of the
+                -- patients other prescribers saw there
+    SELECT f.prescriber_id, f.pharmacy, ph.postcode,
+           coalesce(max(share) FILTER (WHERE centre), 0) AS centre_share,
+           coalesce(max(share) FILTER (WHERE NOT centre), 0) AS postcode_share
+    FROM (
+        SELECT f.prescriber_id, f.pharmacy, pl.centre,
+               (coalesce(pp.n, 0) - coalesce(mpp.n, 0) + coalesce(rg.share, 0))
+               / (coalesce(pa.n, 0) - coalesce(mp.n, 0) + 1) AS share
+        FROM flows f JOIN providers ph ON ph.provider_id = f.pharmacy
+        JOIN places pl ON pl.prescriber_id = f.prescriber_id AND pl.place_postcode = ph.postcode
+        LEFT JOIN place_ph pp ON pp.place = pl.place AND pp.pharmacy = f.pharmacy
+        LEFT JOIN place_all pa ON pa.place = pl.place
+        LEFT JOIN mine_place_ph mpp ON mpp.prescriber_id = f.prescriber_id AND mpp.place = pl.place
+                                   AND mpp.pharmacy = f.pharmacy
+        LEFT JOIN mine_place mp ON mp.prescriber_id = f.prescriber_id AND mp.place = pl.place
+        LEFT JOIN region rg ON rg.pharmacy = f.pharmacy
+    ) x JOIN flows f USING (prescriber_id, pharmacy) JOIN providers ph ON ph.provider_id = f.pharmacy
+    GROUP BY ALL
+), mine_area_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM t GROUP BY ALL
+), mine_area AS (SELECT prescriber_id, home, count(*) AS n FROM rel GROUP BY ALL
+), tw AS (      -- the same, for watched molecules
+    SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy
+    FROM (SELECT prescriber_id, patient_id, home, pharmacy, count(*) AS n FROM d WHERE watch GROUP BY ALL)
+    GROUP BY ALL
+), watched_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM tw GROUP BY ALL
+), watched AS (SELECT prescriber_id, home, count(DISTINCT patient_id) AS n FROM tw GROUP BY ALL
 ), area_ph AS (SELECT home, pharmacy, count(*) AS n FROM t GROUP BY ALL
-), area AS (SELECT home, count(*) AS n FROM t GROUP BY ALL
-), mine AS (SELECT prescriber_id, home, count(*) AS n FROM t GROUP BY ALL
-), mine_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM t GROUP BY ALL
-), flows AS (
-    SELECT prescriber_id, pharmacy, count(*) AS observed FROM t GROUP BY ALL HAVING count(*) >= $min_patients
-), per_area AS (
-    SELECT f.prescriber_id, f.pharmacy, coalesce(mp.n, 0) AS o,
-           m.n * (coalesce(ap.n, 0) - coalesce(mp.n, 0)) / greatest(a.n - m.n, 1) AS e,
-           (coalesce(ap.n, 0) - coalesce(mp.n, 0)) / greatest(a.n - m.n, 1) < $market_share AS outside
+), area_all AS (SELECT home, count(*) AS n FROM rel GROUP BY ALL
+), home_share AS (   -- the pharmacy's share of the patients of the same area whom prescribers of
+                     -- the same kind and specialty practising there saw; one pseudo-relation at its
+                     -- share for all prescribers practising there, itself with one at its share of
+                     -- all the area's relations, itself with one at its share of the whole region
+    SELECT f.prescriber_id, f.pharmacy, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed,
+           coalesce(w.n, 0) AS watched_patients, coalesce(wp.n, 0) AS watched_observed,
+           CASE WHEN m.home = wh.postcode AND coalesce(ca.n, 0) - coalesce(ml.n, 0) = 0 THEN 1.0   -- no yardstick
+           ELSE (coalesce(cp.n, 0) - coalesce(mlp.n, 0)
+                 + (coalesce(lp.n, 0) - coalesce(mlp.n, 0)
+                    + (coalesce(ap.n, 0) - coalesce(mp.n, 0) + coalesce(rg.share, 0)) / (aa.n - m.n + 1))
+                   / (coalesce(la.n, 0) - coalesce(ml.n, 0) + 1))
+                / (coalesce(ca.n, 0) - coalesce(ml.n, 0) + 1) END AS share
     FROM flows f
-    JOIN mine m ON m.prescriber_id = f.prescriber_id
-    JOIN area a ON a.home = m.home
+    JOIN mine_area m ON m.prescriber_id = f.prescriber_id
+    LEFT JOIN mine_area_ph mp ON mp.prescriber_id = f.prescriber_id AND mp.pharmacy = f.pharmacy AND mp.home = m.home
+    LEFT JOIN watched w ON w.prescriber_id = f.prescriber_id AND w.home = m.home
+    LEFT JOIN watched_ph wp ON wp.prescriber_id = f.prescriber_id AND wp.pharmacy = f.pharmacy AND wp.home = m.home
+    LEFT JOIN local_ph lp ON lp.home = m.home AND lp.pharmacy = f.pharmacy
+    LEFT JOIN local_all la ON la.home = m.home
+    LEFT JOIN mine_local_ph mlp ON mlp.prescriber_id = f.prescriber_id AND mlp.pharmacy = f.pharmacy AND mlp.home = m.home
+    LEFT JOIN mine_local ml ON ml.prescriber_id = f.prescriber_id AND ml.home = m.home
+    LEFT JOIN region rg ON rg.pharmacy = f.pharmacy
     LEFT JOIN area_ph ap ON ap.home = m.home AND ap.pharmacy = f.pharmacy
-    LEFT JOIN mine_ph mp ON mp.prescriber_id = f.prescriber_id AND mp.pharmacy = f.pharmacy AND mp.home = m.home
-), expect AS (
-    SELECT prescriber_id, pharmacy, sum(o)::BIGINT AS observed, round(sum(e), 6) AS expected,
-           coalesce(sum(o) FILTER (WHERE outside), 0)::BIGINT AS outside_observed,
-           round(coalesce(sum(e) FILTER (WHERE outside), 0), 6) AS outside_expected
-    FROM per_area GROUP BY ALL
-), figures AS (
-    SELECT prescriber_id, pharmacy, round(sum(amount), 2) AS amount, round(sum(amount) FILTER (WHERE watch), 2) AS watched_amount,
-           count(DISTINCT patient_id) FILTER (WHERE left(home, $k) <> left(coalesce(ph_postcode, ''), $k)) AS far_patients,
-           list(DISTINCT service_code ORDER BY service_code) FILTER (WHERE watch) AS watched_codes
-    FROM d GROUP BY ALL
+    JOIN area_all aa ON aa.home = m.home
+    JOIN who wh ON wh.prescriber_id = f.prescriber_id
+    LEFT JOIN class_ph cp ON cp.home = m.home AND cp.class = wh.class AND cp.pharmacy = f.pharmacy
+    LEFT JOIN class_all ca ON ca.home = m.home AND ca.class = wh.class
 )
-SELECT e.*, f.amount, coalesce(f.watched_amount, 0) AS watched_amount, f.far_patients,
-       coalesce(f.watched_codes, []) AS watched_codes,
-       (e.observed + 1) / (e.expected + 1) AS lift,
-       (e.observed - e.expected) / sqrt(e.expected + 1) AS z
-FROM expect e JOIN figures f USING (prescriber_id, pharmacy)
-LEFT JOIN providers pr ON pr.provider_id = e.prescriber_id
-LEFT JOIN providers ph ON ph.provider_id = e.pharmacy
-WHERE (e.outside_observed - e.outside_expected >= $min_excess
-       AND (e.outside_observed - e.outside_expected) / sqrt(e.outside_expected + 1) >= $min_z)
-   OR (coalesce(pr.postcode, '') <> coalesce(ph.postcode, '-')
-       AND (e.observed + 1) / (e.expected + 1) >= $min_lift
-       AND e.observed - e.expected >= $min_excess
-       AND (e.observed - e.expected) / sqrt(e.expected + 1) >= $min_z)
-ORDER BY pharmacy, prescriber_id
+SELECT h.prescriber_id, h.pharmacy, h.home, h.patients, h.observed, h.watched_patients, h.watched_observed,
+       least(1.0, greatest(h.share, coalesce(nr.centre_share, 0),
+                           CASE WHEN h.home <> nr.postcode THEN nr.postcode_share ELSE 0 END,
+                           -- a floor: the chance that any relation is filled there from elsewhere
+                           (coalesce(aa.n, 0) - coalesce(aw.n, 0)) / ((SELECT count(*) FROM rel) - ma.n + 1))) AS chance
+FROM home_share h LEFT JOIN near nr USING (prescriber_id, pharmacy)
+LEFT JOIN away_all aa ON aa.pharmacy = h.pharmacy
+LEFT JOIN away aw ON aw.prescriber_id = h.prescriber_id AND aw.pharmacy = h.pharmacy
+JOIN mine_all ma ON ma.prescriber_id = h.prescriber_id
+ORDER BY h.pharmacy, h.prescriber_id, h.home
 """
 
-_MULES = """
-SELECT DISTINCT c.provider_id AS pharmacy, c.patient_id
+_FIGURES = """
+SELECT c.prescriber_id, c.provider_id AS pharmacy, round(sum(c.amount), 2) AS amount,
+       round(coalesce(sum(c.amount) FILTER (WHERE s.watch), 0), 2) AS watched_amount,
+       count(DISTINCT c.patient_id) FILTER (WHERE left(coalesce(pt.postcode, ''), $k)
+                                            <> left(coalesce(ph.postcode, '-'), $k)) AS far_patients,
+       coalesce(list(DISTINCT c.service_code ORDER BY c.service_code) FILTER (WHERE s.watch), []) AS watched_codes
+FROM claims c JOIN f ON c.prescriber_id = f.prescriber_id AND c.provider_id = f.pharmacy
+JOIN providers ph ON ph.provider_id = c.provider_id
+LEFT JOIN services s USING (service_code) LEFT JOIN patients pt USING (patient_id)
+GROUP BY ALL ORDER BY 2, 1
+"""
+
+_PATIENTS = """
+SELECT c.provider_id AS pharmacy, c.patient_id, bool_or(coalesce(s.watch, false)) AS watch,
+       round(coalesce(sum(c.amount) FILTER (WHERE coalesce(s.watch, false)), 0), 2) AS watched_amount
 FROM claims c JOIN f ON c.provider_id = f.pharmacy AND c.prescriber_id = f.prescriber_id
-JOIN services s USING (service_code)
-WHERE s.watch ORDER BY 1, 2
+LEFT JOIN services s USING (service_code)
+GROUP BY ALL ORDER BY 1, 3 DESC, 4 DESC, 2
 """
 
 
 def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: PharmacyCollusionSettings) -> Findings:
     """One alert per pharmacy with flagged prescriber flows (`pharmacy_collusion:<pharmacy>`).
 
-    Parameters: contract tables `claims`, `providers`, `patients` (home postcodes; without it every
-    patient is of one unknown area and only the market-share test applies), `services` (watched
-    molecules); settings. Returns `Findings`.
+    Parameters: contract tables `claims`, `providers` (pharmacies, postcodes), `patients` (home
+    postcodes; without it every patient is of one unknown area), `services` (watched molecules,
+    for the summary); settings. Returns `Findings`; score and `excess_euros` in euros.
 
     Example:
         >>> from contract.tables import empty_table, TABLES
@@ -105,44 +212,84 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         0
     """
     s = settings
-    flagged = query(_FLOWS, {"min_patients": s.min_patients, "min_lift": s.min_lift, "min_excess": s.min_excess,
-                             "min_z": s.min_z, "k": s.local_prefix, "market_share": s.market_share},
-                    claims=tables["claims"], providers=tables["providers"], services=tables["services"],
-                    patients=tables["patients"])
-    mules = query(_MULES, claims=tables["claims"], services=tables["services"], f=flagged).to_pylist()
+    per = query(_FLOWS, claims=tables["claims"], providers=tables["providers"], services=tables["services"],
+                patients=tables["patients"], centres=tables["centres"], affiliations=tables["affiliations"])
+    if per.num_rows == 0:
+        return make_findings([], [])
+    chance = per["chance"].to_numpy().astype(float)
+    flow, k = group_index(per["prescriber_id"].to_numpy(zero_copy_only=False),
+                          per["pharmacy"].to_numpy(zero_copy_only=False))
+    tests = [_fisher(per[n_].to_numpy().astype(float), per[o_].to_numpy().astype(float), chance, flow, k)
+             for n_, o_ in (("patients", "observed"), ("watched_patients", "watched_observed"))]
+    # the stronger of the two tests (all prescriptions; watched molecules only), Bonferroni-corrected
+    log_p = np.minimum(np.minimum(tests[0][0], tests[1][0]) + np.log(2), 0.0)
+    observed, expected = tests[0][1], tests[0][2]
+    hit = benjamini_hochberg(log_p, s.fdr) & ((tests[0][1] > tests[0][2]) | (tests[1][1] > tests[1][2]))
+    first = np.unique(flow, return_index=True)[1]
+    keys = per.select(["prescriber_id", "pharmacy"]).take(pa.array(first[hit]))
+    f = keys.append_column("observed", pa.array(observed[hit])).append_column("expected", pa.array(expected[hit])) \
+        .append_column("watched_observed", pa.array(tests[1][1][hit])) \
+        .append_column("watched_expected", pa.array(tests[1][2][hit])).append_column("log_p", pa.array(log_p[hit]))
+    figures = {(r["prescriber_id"], r["pharmacy"]): r for r in query(
+        _FIGURES, {"k": s.local_prefix}, claims=tables["claims"], f=f, providers=tables["providers"],
+        services=tables["services"], patients=tables["patients"]).to_pylist()}
+    patients = query(_PATIENTS, claims=tables["claims"], services=tables["services"], f=f).to_pylist()
     labels = dict(zip(tables["services"]["service_code"].to_pylist(), tables["services"]["label"].to_pylist()))
     by_pharmacy: dict[str, list[dict]] = {}
-    for row in flagged.to_pylist():
+    for row in f.to_pylist():
+        row.update(figures[(row["prescriber_id"], row["pharmacy"])])
+        row["excess_amount"] = max(
+            (row["observed"] - row["expected"]) * row["amount"] / max(row["observed"], 1),
+            (row["watched_observed"] - row["watched_expected"]) * row["watched_amount"] / max(row["watched_observed"], 1))
         by_pharmacy.setdefault(row["pharmacy"], []).append(row)
     alerts, entities = [], []
     for pharmacy, flows in by_pharmacy.items():
         aid = f"pharmacy_collusion:{pharmacy}"
-        observed = sum(f["observed"] for f in flows)
-        expected = sum(f["expected"] for f in flows)
-        amount = sum(f["amount"] for f in flows)
-        watched = sum(f["watched_amount"] for f in flows)
-        far = sum(f["far_patients"] for f in flows)
-        score = sum((f["observed"] - f["expected"]) * (1 + f["watched_amount"] / max(f["amount"], 1e-9))
-                    * (1 + f["far_patients"] / f["observed"]) for f in flows)
-        codes = sorted({c for f in flows for c in f["watched_codes"]})
+        observed_, expected_ = sum(x["observed"] for x in flows), sum(x["expected"] for x in flows)
+        amount, watched = sum(x["amount"] for x in flows), sum(x["watched_amount"] for x in flows)
+        far = sum(x["far_patients"] for x in flows)
+        w_observed, w_expected = sum(x["watched_observed"] for x in flows), sum(x["watched_expected"] for x in flows)
+        excess = sum(x["excess_amount"] for x in flows)
+        codes = sorted({c for x in flows for c in x["watched_codes"]})
         names = ", ".join(labels.get(c) or c for c in codes[:4]) or "none"
         alerts.append({
-            "alert_id": aid, "pattern": "pharmacy_collusion", "score": score,
-            "summary": (f"Pharmacy {pharmacy} filled the prescriptions of {len(flows)} prescriber(s) for {observed} patient(s) where its "
-                        f"market share in their home postcodes predicts {expected:.1f} (lift {(observed + 1) / (expected + 1):.1f}×); "
-                        f"{far / observed:.0%} live in another area and {watched / max(amount, 1e-9):.0%} of "
-                        f"{euros(amount)} is watched molecules ({names})."),
-            "evidence": {"flows": [{k: f[k] for k in ("prescriber_id", "observed", "expected", "outside_observed",
-                                                     "outside_expected", "lift", "z", "amount",
-                                                     "watched_amount", "far_patients", "watched_codes")}
-                                   for f in flows],
-                         "paths": [{"nodes": [f"provider:{f['prescriber_id']}", f"provider:{pharmacy}"],
-                                    "rels": ["FLOWS_TO"]} for f in flows]},
+            "alert_id": aid, "pattern": "pharmacy_collusion", "score": excess, "excess_euros": excess,
+            "surprise_bits": float(surprise_bits(sum(x["log_p"] for x in flows))),
+            "summary": (f"Pharmacy {pharmacy} filled the prescriptions of {len(flows)} prescriber(s) for "
+                        f"{observed_:.0f} patient(s) where their homes and where they were prescribed predict "
+                        f"{expected_:.1f} (watched molecules: {w_observed:.0f} where {w_expected:.1f}); "
+                        f"{far / observed_:.0%} live in another area and "
+                        f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
+                        f"{euros(excess)} beyond geography."),
+            "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination, Benjamini-Hochberg",
+                         "fdr": s.fdr,
+                         "flows": [{k: x[k] for k in ("prescriber_id", "observed", "expected", "watched_observed",
+                                                     "watched_expected", "amount", "watched_amount", "far_patients",
+                                                     "watched_codes",
+                                                     "excess_amount")} | {"log10_p": x["log_p"] / np.log(10)}
+                                   for x in flows],
+                         "paths": [{"nodes": [f"provider:{x['prescriber_id']}", f"provider:{pharmacy}"],
+                                    "rels": ["FLOWS_TO"]} for x in flows]},
         })
-        entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": pharmacy, "role": "pharmacy"})
-        for f in flows:
-            entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": f["prescriber_id"],
-                             "role": "prescriber"})
-        for m in [m for m in mules if m["pharmacy"] == pharmacy][: s.max_examples]:
-            entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": m["patient_id"], "role": "patient"})
+        entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": pharmacy, "role": "pharmacy",
+                         "standing": "accused"})
+        for x in flows:        # a prescriber answers for its own flow
+            entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": x["prescriber_id"],
+                             "role": "prescriber", "standing": "accused", "excess_euros": x["excess_amount"]})
+        for m in [m for m in patients if m["pharmacy"] == pharmacy][: s.max_examples]:
+            entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": m["patient_id"],
+                             "role": "patient", "standing": "participant", "excess_euros": m["watched_amount"] or 0.0})
     return make_findings(alerts, entities)
+
+
+def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, k: int):
+    """Per flow (one of `k`): Fisher's combination of the per-area tails of `o` of `n` patients at
+    a pharmacy whose chance is `chance` — binomial, the chance's odds varying between prescribers
+    by one variance τ² for all areas and flows — and the flow's observed and expected totals."""
+    tested = n > 0
+    tau2 = logit_tau2(o[tested], n[tested], chance[tested]) if tested.any() else 0.0
+    area_log_p = np.where(tested, logitnormal_binom_logsf(o, np.maximum(n, 1), chance, tau2), 0.0)
+    fisher = np.bincount(flow, -2 * area_log_p, k)
+    areas = np.bincount(flow, tested.astype(float), k)
+    log_p = np.where(areas > 0, stats.chi2.logsf(fisher, 2 * np.maximum(areas, 1)), 0.0)
+    return log_p, np.bincount(flow, o, k), np.bincount(flow, n * chance, k)

@@ -1,90 +1,96 @@
-"""Entity risk: one score per entity from the alerts that name it, with readable reasons.
+"""Entity risk: one score per entity that an analyst can sort by, with readable reasons.
 
-Each alert's score is first made comparable across patterns: its rank within its pattern, as a
-fraction in (0, 1] (the pattern's top alert is 1). An entity's direct risk combines its alerts as
-independent pieces of evidence (noisy-OR), each weighted by the entity's role in the alert:
-`1 - prod(1 - weight * strength)`, scaled to 0-100.
+**Direct risk** is the money at stake in the alerts that accuse an entity or in which it took
+part: Σ over its alerts of weight(standing) × its euros in the alert — its own part when the
+detector attributes one (a block member's share of the pairs, a prescriber's flow, a centre's
+billing), else the alert's `excess_euros` (the euros beyond what honest behaviour explains) —
+weight 1 for `accused` and `STANDING_WEIGHTS["participant"]` for a participant. Victims (a shopper's deceived prescribers, a borrowed list's patients) carry no
+risk. So the score is
 
-Network risk ("guilt by association") is kept apart: personalised PageRank restarting at the
-flagged entities (weighted by direct risk) over the provider and entity network; a node whose
-mass reaches that of an average flagged node gets `network_max` points. The final score combines
-both as noisy-OR; reasons say which part came from where.
+* **monotone**: a new alert never lowers an entity's risk, a resolved one never raises it;
+* **stable**: an alert that does not name an entity leaves its direct risk unchanged (each
+  alert's weight is its own figure, not a rank among the others);
+* **unsaturated**: a sum of euros has no ceiling, so the riskiest entities stay ordered.
+
+**Guilt by association** is kept apart and bounded: an entity tied to entities with direct risk
+(shared patients, prescription flows, works at, operated by, bills under, officer of, shared
+identifier: `graph.network.risk_network`) gets `network_share` × the largest of tie × the
+neighbour's direct risk, the tie t = w / (w + 1) of the link's weight w in (0, 1). It never
+exceeds that share of its riskiest neighbour's risk, depends only on its own neighbours, and
+never lowers anything. `score` = direct + network; `reasons` say which alerts, or which
+neighbours, explain it.
 """
 from __future__ import annotations
 
 import pyarrow as pa
 
-from .findings import Findings
-from .network import propagate
+from contract.vocab import RISK_STANDINGS
 from engine import query
 
-# roles that are context rather than the suspected actor count for less
-ROLE_WEIGHTS = {"billed_twice": 0.3, "hospital": 0.5, "patient": 0.3, "officer": 0.5,
-                "shopped_prescriber": 0.1, "shopped_pharmacy": 0.1}
+from .findings import Findings
+
+# what an alert's standing makes an entity carry of the alert's euros
+STANDING_WEIGHTS = {"accused": 1.0, "participant": 0.5}
+assert set(STANDING_WEIGHTS) == set(RISK_STANDINGS)
 
 RISK = pa.schema([("entity_type", pa.string()), ("entity_id", pa.string()), ("score", pa.float64()),
                   ("direct_score", pa.float64()), ("network_score", pa.float64()),
                   ("alerts", pa.int64()), ("reasons", pa.string())])
 
+_DIRECT = """
+WITH e AS (     -- an entity named twice in one alert counts once, at its heaviest standing
+    SELECT e.alert_id, e.entity_type, e.entity_id, max(w.weight) AS weight, max(e.excess_euros) AS own,
+           string_agg(DISTINCT e.role, '/' ORDER BY e.role) AS role
+    FROM entities e JOIN weights w USING (standing) GROUP BY ALL
+)
+SELECT e.entity_type, e.entity_id, round(sum(e.weight * e.euros), 2) AS direct_score, count(*) AS alerts,
+       string_agg(a.pattern || ' as ' || e.role || ' (' || a.alert_id || '): ' ||
+                  format('€{:,.2f}', round(e.weight * e.euros, 2)), '; '
+                  ORDER BY e.weight * e.euros DESC, a.alert_id) AS reasons
+FROM (SELECT e.*, greatest(coalesce(e.own, a.excess_euros), 0) AS euros FROM e JOIN alerts a USING (alert_id)) e
+JOIN alerts a USING (alert_id) GROUP BY ALL
+"""
 
-def alert_strength(findings: Findings) -> pa.Table:
-    """alert_id, pattern, strength: the alert's rank within its pattern as a fraction in (0, 1]."""
-    return query("""
-        SELECT alert_id, pattern,
-               1 - (rank() OVER (PARTITION BY pattern ORDER BY score DESC) - 1)
-                   / count(*) OVER (PARTITION BY pattern) AS strength
-        FROM a ORDER BY alert_id""", a=findings.alerts)
+_NETWORK = """
+WITH d AS (SELECT entity_type || ':' || entity_id AS node, direct_score FROM direct WHERE direct_score > 0),
+links AS (SELECT src AS a, dst AS b, weight FROM net UNION ALL SELECT dst, src, weight FROM net),
+tied AS (
+    SELECT l.a AS node, d.node AS neighbour, $share * l.weight / (l.weight + 1) * d.direct_score AS part
+    FROM links l JOIN d ON d.node = l.b WHERE l.a <> l.b
+)
+SELECT node, round(max(part), 2) AS network_score, count(DISTINCT neighbour) AS neighbours,
+       string_agg(neighbour, ', ' ORDER BY part DESC, neighbour) AS via
+FROM tied GROUP BY node
+"""
 
 
-def entity_risk(findings: Findings, network: pa.Table | None = None, network_max: float = 50.0,
-                min_network: float = 5.0) -> pa.Table:
-    """entity_type, entity_id, score (0-100), direct_score, network_score, alerts, reasons.
+def entity_risk(findings: Findings, network: pa.Table | None = None, network_share: float = 0.1) -> pa.Table:
+    """entity_type, entity_id, score, direct_score, network_score (euros), alerts, reasons.
 
-    `network`: src, dst, weight edges between node ids (`provider:…`) over which risk spreads;
-    None for direct evidence only. Entities with no alert appear when their network score
-    reaches `min_network`.
+    `findings`: alerts (with `excess_euros`) and their entities (with `standing`); `network`: src,
+    dst, weight edges between node ids (`provider:…`) over which association is judged, None for
+    direct evidence only. Rows: every entity with a direct or network score above zero, riskiest
+    first. Deterministic: ties are ordered by entity.
     """
-    weights = pa.table({"role": list(ROLE_WEIGHTS), "weight": list(ROLE_WEIGHTS.values())})
-    direct = query("""
-        WITH e AS (
-            SELECT e.entity_type, e.entity_id, e.role, a.pattern, a.alert_id,
-                   a.strength * coalesce(w.weight, 1.0) AS evidence
-            FROM entities e JOIN strength a USING (alert_id) LEFT JOIN weights w USING (role)
-        )
-        SELECT entity_type, entity_id,
-               round(100 * (1 - exp(sum(ln(greatest(1 - evidence, 1e-9))))), 6) AS direct_score,
-               count(DISTINCT alert_id) AS alerts,
-               string_agg(pattern || ' as ' || role || ' (' || alert_id || ')', '; '
-                          ORDER BY evidence DESC, alert_id) AS reasons
-        FROM e GROUP BY entity_type, entity_id
-    """, entities=findings.entities, strength=alert_strength(findings), weights=weights)
-    seeds = {f"{t}:{i}": s / 100 for t, i, s in zip(direct["entity_type"].to_pylist(),
-                                                   direct["entity_id"].to_pylist(),
-                                                   direct["direct_score"].to_pylist())}
-    mass = propagate(network, seeds) if network is not None else {}
-    near: dict[str, list[str]] = {}
-    if mass:
-        for s_, d_ in zip(network["src"].to_pylist(), network["dst"].to_pylist()):
-            for a, b in ((s_, d_), (d_, s_)):
-                if b in seeds and a not in seeds:
-                    near.setdefault(a, []).append(b)
-    spread = [{"node_id": n, "network_score": min(1.0, m) * network_max,
-               "network_reason": f"network: tied to {len(set(near.get(n, [])))} flagged "
-                                 f"entit{'y' if len(set(near.get(n, []))) == 1 else 'ies'}"
-                                 + (f" ({', '.join(sorted(set(near[n]))[:3])})" if near.get(n) else "")}
-              for n, m in sorted(mass.items()) if n not in seeds and min(1.0, m) * network_max >= min_network]
-    spread_t = pa.Table.from_pylist(spread, pa.schema([("node_id", pa.string()), ("network_score", pa.float64()),
-                                                       ("network_reason", pa.string())]))
+    weights = pa.table({"standing": list(STANDING_WEIGHTS), "weight": list(STANDING_WEIGHTS.values())})
+    direct = query(_DIRECT, alerts=findings.alerts, entities=findings.entities, weights=weights)
+    if network is None:
+        network = pa.table({"src": pa.array([], pa.string()), "dst": pa.array([], pa.string()),
+                            "weight": pa.array([], pa.float64())})
+    spread = query(_NETWORK, {"share": network_share}, direct=direct, net=network)
     out = query("""
-        SELECT coalesce(d.entity_type, split_part(s.node_id, ':', 1)) AS entity_type,
-               coalesce(d.entity_id, substr(s.node_id, strpos(s.node_id, ':') + 1)) AS entity_id,
-               round(100 * (1 - (1 - coalesce(d.direct_score, 0) / 100)
-                               * (1 - coalesce(s.network_score, 0) / 100)), 2) AS score,
-               round(coalesce(d.direct_score, 0), 2) AS direct_score,
-               round(coalesce(s.network_score, 0), 2) AS network_score,
+        WITH s AS (SELECT split_part(node, ':', 1) AS entity_type, substr(node, strpos(node, ':') + 1) AS entity_id,
+                          network_score, neighbours, via FROM spread)
+        SELECT coalesce(d.entity_type, s.entity_type) AS entity_type, coalesce(d.entity_id, s.entity_id) AS entity_id,
+               round(coalesce(d.direct_score, 0) + coalesce(s.network_score, 0), 2) AS score,
+               coalesce(d.direct_score, 0) AS direct_score, coalesce(s.network_score, 0) AS network_score,
                coalesce(d.alerts, 0) AS alerts,
-               coalesce(d.reasons, s.network_reason) AS reasons
-        FROM direct d FULL JOIN spread s ON s.node_id = d.entity_type || ':' || d.entity_id
+               concat_ws('; ', nullif(d.reasons, ''),
+                         CASE WHEN s.network_score > 0 THEN 'network: tied to ' || s.neighbours || ' entit'
+                              || CASE WHEN s.neighbours = 1 THEN 'y' ELSE 'ies' END || ' at risk ('
+                              || array_to_string(list_slice(string_split(s.via, ', '), 1, 3), ', ') || ')' END) AS reasons
+        FROM direct d FULL JOIN s ON s.entity_type = d.entity_type AND s.entity_id = d.entity_id
+        WHERE coalesce(d.direct_score, 0) + coalesce(s.network_score, 0) > 0
         ORDER BY score DESC, entity_type, entity_id
-    """, direct=direct, spread=spread_t)
+    """, direct=direct, spread=spread)
     return out.cast(RISK)

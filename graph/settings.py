@@ -10,55 +10,48 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+FDR = Field(0.01, gt=0, lt=0.5, description="false-discovery rate at which the detector's tests are judged "
+                                             "(Benjamini-Hochberg over all its tests)")
+
+
 class DoubleBillingSettings(_Frozen):
-    min_repeats: int = Field(3, ge=1, description="same-day repeats of an act a provider needs before it is judged")
-    min_ratio: float = Field(5.0, gt=1, description="repeats must exceed the act's usual rate by this factor")
-    min_z: float = Field(3.0, ge=0, description="and by this many standard deviations")
-    baseline_floor: float = Field(0.002, gt=0, lt=1, description="lowest usual repeat rate assumed for an act")
-    min_peer_groups: int = Field(10, ge=1, description="(patient, day) groups a provider needs to count in an act's baseline")
-    min_cross_channel: int = Field(2, ge=1, description="private claims on a hospital-billed patient-day that make an alert")
+    fdr: float = FDR
     max_examples: int = Field(10, ge=1, le=100, description="claim pairs kept as evidence per alert")
 
 
 class PharmacyCollusionSettings(_Frozen):
-    min_patients: int = Field(5, ge=1, description="patients a prescriber → pharmacy flow needs before it is judged")
-    min_lift: float = Field(3.0, gt=1, description="a whole flow exceeding what market share predicts by this factor is flagged too")
-    market_share: float = Field(0.05, gt=0, lt=1, description="postcodes where the pharmacy's share is below this are outside its market")
-    min_excess: float = Field(5.0, ge=0, description="patients beyond what is expected")
-    min_z: float = Field(3.0, ge=0, description="standard deviations beyond what is expected")
-    local_prefix: int = Field(2, ge=1, le=5, description="postcodes sharing this many leading characters are one area (2: a French département)")
-    max_examples: int = Field(10, ge=1, le=100)
+    fdr: float = FDR
+    local_prefix: int = Field(2, ge=1, le=5, description="postcodes sharing this many leading characters are one area in "
+                                                         "summaries (2: a French département)")
+    max_examples: int = Field(10, ge=1, le=100, description="patients named per alert")
 
 
 class DoctorShoppingSettings(_Frozen):
-    min_prescribers: int = Field(4, ge=2, description="distinct prescribers of the same watched molecule")
-    min_pharmacies: int = Field(3, ge=1, description="distinct pharmacies dispensing it")
-    min_overlaps: int = Field(3, ge=1, description="dispensings made while a previous supply still ran")
-    supply_days: int = Field(28, ge=1, description="days one unit (box) of a dispensing lasts")
+    fdr: float = FDR
+    supply_days: int = Field(28, ge=1, description="days one unit (box) of a watched molecule lasts: the longest "
+                                                   "prescription of a narcotic in France (Code de la santé publique, "
+                                                   "art. R5132-30)")
 
 
 class DenseBlockSettings(_Frozen):
-    min_providers: int = Field(3, ge=2, description="providers a block needs")
-    min_patients: int = Field(20, ge=2, description="patients a block needs")
-    min_shared: int = Field(10, ge=2, description="patients two providers must share to be linked")
-    min_lift: float = Field(5.0, gt=1, description="shared patients over what the patients' home areas predict")
-    column_c: float = Field(5.0, gt=1, description="FRAUDAR's column weight 1/log(degree + c)")
-    min_fill: float = Field(0.8, gt=0, le=1, description="share of the block's provider-patient pairs that must be billed")
+    fdr: float = FDR
+    min_providers: int = Field(3, ge=2, description="providers a block needs (a block is a group, not a pair)")
+    min_patients: int = Field(5, ge=2, description="patients a block's list needs (billed by two members or more): "
+                                                   "a list, not a few patients who travelled")
     max_blocks: int = Field(200, ge=1, description="blocks looked at, at most, in one scan")
 
 
 class EntityNetworkSettings(_Frozen):
-    phoenix_days: int = Field(180, ge=0, description="a new entity created this many days after one dissolved, at its address or with its officer, succeeds it")
-    min_entities: int = Field(2, ge=2, description="legal entities a group needs")
-    min_ratio: float = Field(2.0, gt=1, description="the group's amount per patient over the peer median")
-    min_patients: int = Field(20, ge=1, description="patients the group's centres must have billed")
+    fdr: float = FDR
+    phoenix_days: int = Field(180, ge=0, description="a new entity created this many days after one dissolved, at its "
+                                                     "address or with its officer, succeeds it")
+    min_entities: int = Field(2, ge=2, description="legal entities a network needs")
 
 
 class PeerOutlierSettings(_Frozen):
-    min_peers: int = Field(5, ge=3, description="providers of the same kind and specialty billing the act")
-    min_patients: int = Field(10, ge=1, description="patients a provider must have billed the act to")
-    min_z: float = Field(5.0, ge=0, description="robust z-score (median/MAD) of days of the act per patient")
-    min_ratio: float = Field(1.5, gt=1, description="days of the act per patient over the peer median")
+    fdr: float = FDR
+    min_peers: int = Field(3, ge=3, description="providers of the same kind and specialty billing the act, for it to "
+                                                "have peers at all")
     acts_only: bool = Field(True, description="judge acts and lab tests only, not drugs or devices (needs services)")
 
 
@@ -67,7 +60,8 @@ class NetworkSettings(_Frozen):
     resolution: float = Field(1.0, gt=0, description="Leiden resolution: higher gives smaller communities")
     min_community_size: int = Field(3, ge=2, description="smaller communities are not reported")
     betweenness_sample: int = Field(300, ge=10, description="betweenness is estimated from this many sources above this size")
-    network_max: float = Field(50.0, ge=0, le=100, description="most points guilt by association can add to an entity's risk")
+    network_share: float = Field(0.1, ge=0, le=1, description="guilt by association: at most this share of the "
+                                                             "riskiest tied neighbour's direct risk")
 
 
 class ScanSettings(_Frozen):

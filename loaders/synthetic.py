@@ -248,6 +248,8 @@ def _towns(r: _Region):
     weights = r.rng.pareto(1.5, n_towns) + 1
     weights /= weights.sum()
     r.patient_town = r.rng.choice(n_towns, r.n_patients, p=weights)
+    r.birth_year = r.rng.integers(1930, 2024, r.n_patients)
+    r.sex = np.array(["F", "M"])[r.rng.integers(0, 2, r.n_patients)]
 
 
 def _health_system(r: _Region) -> dict:
@@ -356,14 +358,90 @@ def _health_system(r: _Region) -> dict:
                          "pharmacy next to a group practice"))
     for g in ro["group_practice"]:
         r.lookalikes.append(("pharmacy_collusion", "provider", r.providers["id"][g], "group practice GP"))
+    _care_teams(r, ro, pop)
     return ro
+
+
+def _care_teams(r: _Region, ro: dict, pop: np.ndarray):
+    """Honest structures that look like fraud to a naive rule (their care is drawn later, in
+    `_lookalike_care`): a regional HIV reference service with the pharmacy next to its hospital,
+    an oncologist and a palliative team, a neurologist and a neuro-rehabilitation
+    physiotherapist, a nursing home, and a mutualist network running dental centres."""
+    depts = [np.flatnonzero(r.town_dept == d) for d in range(len(r.depts))]
+    big = [int(t[np.argmax(pop[t])]) for t in depts]           # each département's biggest town
+    hospital, home_town = ro["hospitals"][0], big[0]
+    # the reference service: an infectious-disease specialist, full time at the hospital, whose
+    # patients come from the whole region; a pharmacy opens next to the hospital
+    ro["id_specialist"] = r.provider("physician", "infectious_diseases", home_town)
+    r.affiliations.append((ro["id_specialist"], hospital, "fulltime_hospital", "2012-01-01", None))
+    real = r.registry.take(r.registry.pharmacies, r.town_postcode[home_town]) if r.registry else None
+    if real:
+        eid = r.entity("company", real.get("name"), eid=real.get("legal_entity_id") or None)
+        ro["hospital_pharmacy"] = r.provider("pharmacy", None, home_town, eid, pid=real["provider_id"])
+    elif r.registry:      # no real pharmacy left in that town: the town's first one is next to the hospital
+        ro["hospital_pharmacy"] = _pools(r, ro["pharmacy"], "town")[home_town][0]
+        eid = None
+    else:
+        eid = r.entity("company", "SELARL pharmacie de l'hôpital")
+        ro["hospital_pharmacy"] = r.provider("pharmacy", None, home_town, eid)
+    ro["hospital_pharmacy_town"] = home_town
+    if eid is not None:
+        ro["pharmacy"].append(ro["hospital_pharmacy"])
+        r.officers.append((r.next_id("PERS", 6), eid, "manager", "2012-01-01", None))
+        r.identifiers.append(("legal_entity", eid, "address", r.address(home_town)))
+    ro["oncologist"] = r.provider("physician", "oncology", home_town)
+    r.affiliations.append((ro["oncologist"], hospital, "parttime_hospital", "2015-01-01", None))
+    ro["palliative"] = r.provider("physician", "palliative_care", home_town)
+    r.affiliations.append((ro["palliative"], hospital, "fulltime_hospital", "2016-01-01", None))
+    for x, why in ((ro["id_specialist"], "regional HIV reference service"),
+                   (ro["hospital_pharmacy"], "pharmacy next to the reference hospital")):
+        r.lookalikes.append(("pharmacy_collusion", "provider", r.providers["id"][x], why))
+    for x in (ro["oncologist"], ro["palliative"]):
+        r.lookalikes.append(("doctor_shopping", "provider", r.providers["id"][x], "palliative opioid prescriber"))
+    # neuro-rehabilitation: a neurologist and the physiotherapist taking long courses
+    rehab_town = big[1 % len(big)]
+    ro["neurologist"] = r.provider("physician", "neurology", rehab_town)
+    ro["neuro_physio"] = r.provider("physiotherapist", None, rehab_town)
+    r.lookalikes.append(("peer_outlier", "provider", r.providers["id"][ro["neuro_physio"]],
+                         "neuro-rehabilitation physiotherapist, long courses"))
+    # a nursing home in the second most populated town: its residents are cared for by the same
+    # few local nurses, one physiotherapist and one GP
+    order = np.argsort(-pop, kind="stable")
+    t = int(order[1])
+    assoc = r.entity("association", "EHPAD les Tilleuls", "2001-01-01")
+    r.officers.append((r.next_id("PERS", 6), assoc, "director", "2001-01-01", None))
+    ro["nursing_home"] = r.centre("other", "EHPAD les Tilleuls", assoc, t, "2001-01-01")
+    ro["nursing_home_town"] = t
+    local = lambda pool: [x for x in ro[pool] if r.providers["postcode"][x] == r.town_postcode[t]]
+    ro["home_team"] = local("nurse")[:3] + local("physio")[:1] + local("gp")[-1:]
+    for x in ro["home_team"]:
+        r.affiliations.append((x, ro["nursing_home"], "liberal", "2015-01-01", None))
+        for pattern in ("dense_block", "peer_outlier"):
+            r.lookalikes.append((pattern, "provider", r.providers["id"][x], "nursing-home care team"))
+    # a mutualist network: one legal entity running a dental centre in each of the biggest towns,
+    # sharing the entity's address and bank account, billing like any dentist
+    mutual = r.entity("association", "Mutualité dentaire régionale", "1998-01-01")
+    r.officers.append((r.next_id("PERS", 6), mutual, "director", "1998-01-01", None))
+    bank = f"FR76{r.next_id('BK', 9)}"
+    r.identifiers.append(("legal_entity", mutual, "bank_account", bank))
+    r.identifiers.append(("legal_entity", mutual, "address", r.address(int(order[0]))))
+    r.lookalikes.append(("entity_network", "legal_entity", mutual, "mutualist network of dental centres"))
+    for i, town in enumerate(order[: min(6, len(order))].tolist()):
+        c = r.centre("dental_centre", f"Centre dentaire mutualiste {i + 1}", mutual, town, "2000-01-01")
+        r.identifiers.append(("centre", r.centres["centre_id"][c], "bank_account", bank))
+        dentist = r.provider("dentist", "dental_surgery", town)
+        ro["dentist"].append(dentist)
+        r.affiliations.append((dentist, c, "salaried", "2000-01-01", None))
+        ro.setdefault("centre_of", {})[dentist] = c
+        r.lookalikes.append(("entity_network", "centre", r.centres["centre_id"][c], "mutualist dental centre"))
 
 
 def _honest_claims(r: _Region, ro: dict):
     rng, n = r.rng, r.n_patients
     town = r.patient_town
     dept = r.town_dept[town]
-    chronic = rng.random(n) < 0.15
+    age = 2025 - r.birth_year
+    chronic = rng.random(n) < np.where(age >= 65, 0.3, 0.08)
     gp_of = _choose(rng, _pools(r, ro["gp"], "town"), town)
     ph_of = _choose(rng, _pools(r, ro["pharmacy"], "town"), town)
     in_group = np.isin(gp_of, ro["group_practice"])
@@ -375,6 +453,13 @@ def _honest_claims(r: _Region, ro: dict):
     gp = np.where(rng.random(len(p)) < 0.85, gp_of[p], _choose(rng, _pools(r, ro["gp"], "town"), town[p]))
     home = rng.random(len(p)) < 0.05
     r.add_claims(p, gp, np.where(home, CODE["VG"], CODE["G"]), day)
+    # honest same-day second visits: some GPs see a patient again the same day (a worsening
+    # child, a result to read), on 0.5 to 3 % of their consultations
+    second_rate = np.where(rng.random(len(r.providers["id"])) < 0.5, rng.uniform(0.005, 0.03, len(r.providers["id"])), 0)
+    again = np.flatnonzero(~home & (rng.random(len(p)) < second_rate[gp]))
+    r.add_claims(p[again], gp[again], CODE["G"], day[again])
+    for x in np.unique(gp[again]).tolist():
+        r.lookalikes.append(("double_billing", "provider", r.providers["id"][x], "occasional same-day second visit"))
     rx = rng.random(len(p)) < 0.7
     lines = np.where(rx, rng.integers(1, 3, len(p)), 0)
     q = np.repeat(np.arange(len(p)), lines)
@@ -390,6 +475,16 @@ def _honest_claims(r: _Region, ro: dict):
     for code in ("B0552", "B1208", "B0323"):
         keep = rng.random(len(lab_v)) < 0.7
         r.add_claims(p[lab_v][keep], labs[keep], CODE[code], day[lab_v][keep] + 1, prescriber=gp[lab_v][keep])
+    # glucose curves (oral glucose tolerance tests of pregnancy): three glucose tests the same day,
+    # mostly at each département's first laboratory, next to the maternity
+    curve = np.flatnonzero((r.sex == "F") & (age >= 18) & (age <= 42) & (rng.random(n) < 0.04))
+    maternity = np.array([_pools(r, ro["lab"], "dept")[int(d)][0] for d in dept[curve]], np.int64)
+    clab = np.where(rng.random(len(curve)) < 0.7, maternity, _choose(rng, _pools(r, ro["lab"], "dept"), dept[curve]))
+    cday = rng.integers(0, DAYS, len(curve))
+    for _ in range(3):
+        r.add_claims(curve, clab, CODE["B1208"], cday, prescriber=gp_of[curve])
+    for x in np.unique(clab).tolist():
+        r.lookalikes.append(("double_billing", "provider", r.providers["id"][x], "glucose curves (three tests a day)"))
     # specialists: chronic patients see several (honest look-alike for shopping rules)
     sv = rng.poisson(np.where(chronic, 3.0, 0.6))
     sp = np.repeat(np.arange(n), sv)
@@ -401,6 +496,18 @@ def _honest_claims(r: _Region, ro: dict):
     fulltime[ro["fulltime"]], parttime[ro["parttime"]] = True, True
     through = fulltime[spec] | (parttime[spec] & (np.arange(len(sp)) % 2 == 1))   # part-timers: every other visit
     r.add_claims(sp, spec, CODE["CS"], sday, centre=np.where(through, hospital[spec], -1))
+    # a prescription after a third of specialist visits; a patient seen at a hospital away from
+    # home fills it next to the hospital more often than not (at a pharmacy of the hospital's town)
+    srx = np.flatnonzero(rng.random(len(sp)) < 0.35)
+    hosp_town = np.array([r.town_postcode.index(r.centres["postcode"][h]) if h >= 0 else -1
+                          for h in hospital[spec[srx]].tolist()], np.int64)
+    away = through[srx] & (hosp_town >= 0) & (hosp_town != town[sp[srx]])
+    near = np.array([_pools(r, ro["pharmacy"], "town").get(int(t), [-1])[0] if t >= 0 else -1
+                     for t in hosp_town.tolist()], np.int64)
+    near[hosp_town == ro.get("hospital_pharmacy_town", -2)] = ro["hospital_pharmacy"]
+    spharm = np.where(away & (near >= 0) & (rng.random(len(srx)) < 0.6), near, ph_of[sp[srx]])
+    r.add_claims(sp[srx], spharm, COMMON_DRUGS[rng.integers(0, len(COMMON_DRUGS), len(srx))], sday[srx],
+                 prescriber=spec[srx], qty=rng.integers(1, 4, len(srx)))
     # dentists (salaried ones bill through their centre)
     dv = rng.poisson(0.6, n)
     dp = np.repeat(np.arange(n), dv)
@@ -408,15 +515,26 @@ def _honest_claims(r: _Region, ro: dict):
     dcentre = _lookup(ro.get("centre_of", {}), n_prov)[dent]
     dcode = np.array([CODE["HBBD001"], CODE["HBMD049"], CODE["HBLD036"]])[rng.choice(3, len(dp), p=[.5, .4, .1])]
     r.add_claims(dp, dent, dcode, rng.integers(0, DAYS, len(dp)), centre=dcentre)
-    # nursing: insulin injections twice a day for weeks (honest same-day repeats)
+    # nursing: injections once a day for weeks (anticoagulants after surgery), and for
+    # insulin-dependent patients twice a day for months (honest same-day repeats), half of them
+    # followed by their town's diabetes nurse
     nursed = np.flatnonzero(chronic & (rng.random(n) < 0.4))
     nurse = _choose(rng, _pools(r, ro["nurse"], "town"), town[nursed])
-    length = rng.integers(10, 60, len(nursed))
-    start = rng.integers(0, DAYS - 60, len(nursed))
-    k = np.repeat(np.arange(len(nursed)), length)
-    offs = np.arange(len(k)) - np.repeat(np.cumsum(length) - length, length)
-    for _ in range(2):
-        r.add_claims(nursed[k], nurse[k], CODE["AMI1"], start[k] + offs, prescriber=gp_of[nursed[k]])
+    insulin = rng.random(len(nursed)) < 0.3
+    diabetes_nurse = np.array([_pools(r, ro["nurse"], "town")[int(t)][0] for t in town[nursed]], np.int64)
+    nurse = np.where(insulin & (rng.random(len(nursed)) < 0.5), diabetes_nurse, nurse)
+    length = np.where(insulin, rng.integers(90, DAYS, len(nursed)), rng.integers(10, 60, len(nursed)))
+    start = np.where(insulin, rng.integers(0, DAYS - length + 1), rng.integers(0, DAYS - 60, len(nursed)))
+    k, offs = _courses(length)
+    r.add_claims(nursed[k], nurse[k], CODE["AMI1"], start[k] + offs, prescriber=gp_of[nursed[k]])
+    twice = insulin[k]
+    r.add_claims(nursed[k][twice], nurse[k][twice], CODE["AMI1"], (start[k] + offs)[twice],
+                 prescriber=gp_of[nursed[k][twice]])
+    for x in np.unique(nurse[insulin]).tolist():
+        r.lookalikes.append(("double_billing", "provider", r.providers["id"][x], "twice-daily nursing"))
+    for x in np.unique(nurse[insulin & (nurse == diabetes_nurse)]).tolist():
+        for pattern in ("peer_outlier", "dense_block"):
+            r.lookalikes.append((pattern, "provider", r.providers["id"][x], "diabetes nurse: twice-daily insulin"))
     dressed = np.flatnonzero(rng.random(n) < 0.03)   # wound dressings every other day
     dnurse = _choose(rng, _pools(r, ro["nurse"], "town"), town[dressed])
     per = rng.integers(4, 12, len(dressed))
@@ -424,8 +542,6 @@ def _honest_claims(r: _Region, ro: dict):
     offs = np.arange(len(k)) - np.repeat(np.cumsum(per) - per, per)
     r.add_claims(dressed[k], dnurse[k], CODE["AMI4"], rng.integers(0, DAYS - 30, len(dressed))[k] + 2 * offs,
                  prescriber=gp_of[dressed[k]])
-    for x in np.unique(nurse)[:20].tolist():
-        r.lookalikes.append(("double_billing", "provider", r.providers["id"][x], "twice-daily nursing"))
     # physiotherapy series
     treated = np.flatnonzero(rng.random(n) < 0.08)
     physio = _choose(rng, _pools(r, ro["physio"], "town"), town[treated])
@@ -444,6 +560,81 @@ def _honest_claims(r: _Region, ro: dict):
                      for x in pain[:20].tolist()]
     r.chronic = chronic
     r.gp_of, r.ph_of = gp_of, ph_of
+    _lookalike_care(r, ro)
+
+
+def _courses(length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For items with `length` sessions each: the item of every session and its rank (0, 1, …)."""
+    k = np.repeat(np.arange(len(length)), length)
+    return k, np.arange(len(k)) - np.repeat(np.cumsum(length) - length, length)
+
+
+def _lookalike_care(r: _Region, ro: dict):
+    """The care of the honest structures of `_care_teams`."""
+    rng, n = r.rng, r.n_patients
+    town, age = r.patient_town, 2025 - r.birth_year
+    pid = lambda x: f"P{x + 1:07d}"
+    hospital = ro["hospitals"][0]
+    # HIV patients from the whole region: monthly triple therapy prescribed by the reference
+    # service, a consultation there each quarter; three in four fill next to the hospital
+    hiv = rng.choice(np.flatnonzero((age >= 20) & (age <= 70)), max(25, n // 800), replace=False)
+    first = rng.integers(0, 3, len(hiv))
+    months = 12 - first
+    k, offs = _courses(months)
+    month = first[k] + offs
+    near = rng.random(len(hiv)) < 0.75
+    pharmacy = np.where(near, ro["hospital_pharmacy"], r.ph_of[hiv])
+    r.add_claims(hiv[k], pharmacy[k], CODE["3400930000127"], month * 30 + rng.integers(0, 4, len(k)),
+                 prescriber=ro["id_specialist"])
+    quarter = k[offs % 3 == 0]
+    r.add_claims(hiv[quarter], ro["id_specialist"], CODE["CS"], (first[quarter] + offs[offs % 3 == 0]) * 30,
+                 centre=hospital)
+    # palliative patients: oxycodone every week or so for their last months, prescribed in turn
+    # by the oncologist, their GP and the palliative team, dispensed at their usual pharmacy
+    pal = rng.choice(np.flatnonzero(age >= 50), max(8, n // 2500), replace=False)
+    count = rng.integers(8, 16, len(pal))
+    k, offs = _courses(count)
+    start = rng.integers(0, DAYS - 130, len(pal))
+    pday = start[k] + offs * rng.integers(6, 9, len(k))
+    who = np.stack([np.full(len(k), ro["oncologist"]), r.gp_of[pal[k]], np.full(len(k), ro["palliative"])])
+    presc = who[(offs + rng.integers(0, 3, len(pal))[k]) % 3, np.arange(len(k))]
+    r.add_claims(pal[k], presc, CODE["CS"], pday - 1, centre=np.where(presc == r.gp_of[pal[k]], -1, hospital))
+    r.add_claims(pal[k], r.ph_of[pal[k]], CODE["3400930000073"], pday, prescriber=presc,
+                 qty=rng.integers(1, 3, len(k)))
+    r.lookalikes += [("doctor_shopping", "patient", pid(x), "palliative care: opioids from three prescribers")
+                     for x in pal.tolist()]
+    # neuro-rehabilitation: stroke patients of the neurologist's département, three sessions a
+    # week for five to ten months with the neuro physiotherapist, a neurology visit every two months
+    rehab = rng.choice(np.flatnonzero((r.town_dept[town] == r.town_dept[r.town_postcode.index(
+        r.providers["postcode"][ro["neuro_physio"]])]) & (age >= 45)), int(rng.integers(12, 25)), replace=False)
+    weeks = rng.integers(20, 45, len(rehab))
+    k, offs = _courses(3 * weeks)
+    begin = rng.integers(0, DAYS - 320, len(rehab))
+    r.add_claims(rehab[k], ro["neuro_physio"], CODE["AMK8"], begin[k] + 7 * (offs // 3) + 2 * (offs % 3),
+                 prescriber=ro["neurologist"])
+    k, offs = _courses(weeks // 8 + 1)
+    r.add_claims(rehab[k], ro["neurologist"], CODE["CS"], begin[k] + 56 * offs)
+    # the nursing home: residents of its town, nursed every day by the team's nurses in turn,
+    # physiotherapy twice a week for half of them, a GP visit every two weeks
+    t = ro["nursing_home_town"]
+    here = np.flatnonzero(town == t)
+    residents = rng.choice(here, int(np.clip(len(here) // 40, 20, 80)), replace=False)
+    r.birth_year[residents] = rng.integers(1925, 1945, len(residents))
+    team = np.array(ro["home_team"])
+    kinds = np.array([r.providers["kind"][x] for x in team])
+    nurses, physio, gp = team[kinds == "nurse"], team[kinds == "physiotherapist"], team[kinds == "physician"]
+    days = np.arange(DAYS)
+    rp, rd = np.repeat(residents, DAYS), np.tile(days, len(residents))
+    r.add_claims(rp, nurses[(rd + np.repeat(np.arange(len(residents)), DAYS)) % len(nurses)], CODE["AMI1"], rd,
+                 prescriber=gp[0] if len(gp) else -1)
+    if len(physio):
+        half = residents[: len(residents) // 2]
+        sessions = np.flatnonzero(np.isin(days % 7, (0, 3)))
+        r.add_claims(np.repeat(half, len(sessions)), physio[0], CODE["AMK8"], np.tile(sessions, len(half)),
+                     prescriber=gp[0] if len(gp) else -1)
+    if len(gp):
+        r.add_claims(np.repeat(residents, 26), gp[0], CODE["VG"], np.tile(np.arange(26) * 14, len(residents))
+                     + np.repeat(rng.integers(0, 14, len(residents)), 26))
 
 
 def _plant(r: _Region, ro: dict):
@@ -455,22 +646,31 @@ def _plant(r: _Region, ro: dict):
     def truth(pattern, g, etype, eid):
         r.truth.append((pattern, f"{pattern}-{g}", etype, eid))
 
-    def busy(pool, k, exclude=()):   # providers with enough activity to plant into
-        cand = [x for x in pool if claims_of[x] >= 20 and x not in exclude]
-        if not cand:
+    def busy(pool, k, exclude=(), pattern="", need=True):   # providers with enough activity to plant into
+        cand = [x for x in pool if claims_of[x] >= 20 and x not in exclude and x not in looks.get(pattern, ())]
+        if not cand and need:
             raise ValueError(f"the region is too small to plant every pattern: use more --patients "
                              f"(got {r.n_patients})")
-        return [cand[i] for i in rng.choice(len(cand), min(k, len(cand)), replace=False)]
+        return [cand[i] for i in rng.choice(len(cand), min(k, len(cand)), replace=False)] if cand else []
 
-    used = set(ro["group_practice"]) | {ro["next_door"]} | set(ro["owned"])
+    index = {x: i for i, x in enumerate(r.providers["id"])}
+    used = set(ro["group_practice"]) | {ro["next_door"]} | set(ro["owned"]) | set(ro["home_team"]) \
+        | {ro[k] for k in ("id_specialist", "hospital_pharmacy", "oncologist", "palliative", "neurologist",
+                           "neuro_physio")}
+
+    looks: dict = {}      # a look-alike of a pattern is never planted in that pattern
+    for pattern, etype, eid, _ in r.lookalikes:
+        if etype == "provider":
+            looks.setdefault(pattern, set()).add(index[eid])
     all_claims = {k: np.concatenate([c[k] for c in r.claims]) for k in r.claims[0]}
 
-    # 1. double billing: dentists and a GP re-billing lines; full-time hospital doctors billing privately
+    # 1. double billing: dentists and a GP re-billing 5 to 40 % of their lines; full-time hospital
+    #    doctors billing privately 5 to 30 % of what the hospital billed
     g = 0
-    for x in busy(ro["dentist"], inst, used) + busy(ro["gp"], 1, used):
+    for x in busy(ro["dentist"], inst, used, "double_billing") + busy(ro["gp"], 1, used, "double_billing"):
         used.add(x)
         mine = np.flatnonzero(all_claims["provider"] == x)
-        rate = rng.uniform(0.15, 0.5)
+        rate = rng.uniform(0.05, 0.4)
         dup = mine[rng.random(len(mine)) < rate][:200]
         if len(dup) < 3:
             dup = mine[:3]
@@ -478,10 +678,10 @@ def _plant(r: _Region, ro: dict):
                      centre=all_claims["centre"][dup])
         truth("double_billing", g, "provider", r.providers["id"][x])
         g += 1
-    for x in busy(ro["fulltime"], inst, used):
+    for x in busy(ro["fulltime"], inst, used, "double_billing"):
         used.add(x)
         mine = np.flatnonzero((all_claims["provider"] == x) & (all_claims["centre"] >= 0))
-        dup = mine[rng.random(len(mine)) < rng.uniform(0.1, 0.4)][:200]
+        dup = mine[rng.random(len(mine)) < rng.uniform(0.05, 0.3)][:200]
         if len(dup) < 3:
             dup = mine[:3]
         r.add_claims(all_claims["patient"][dup], x, all_claims["code"][dup], all_claims["day"][dup])
@@ -490,13 +690,13 @@ def _plant(r: _Region, ro: dict):
     # 2. pharmacy collusion: prescribers and a pharmacy moving watched costly drugs for mules
     costly = [CODE[c] for c in ("3400930000110", "3400930000127", "3400930000073", "3400930000097")]
     for g in range(inst):
-        ph = busy(ro["pharmacy"], 1, used)[0]
+        ph = busy(ro["pharmacy"], 1, used, "pharmacy_collusion")[0]
         dept = r.providers["postcode"][ph][:2]
         local_gps = [x for x in ro["gp"] if r.providers["postcode"][x][:2] == dept]
-        docs = busy(local_gps, int(rng.integers(1, 4)), used)
+        docs = busy(local_gps, int(rng.integers(1, 4)), used, "pharmacy_collusion")
         used.update(docs + [ph])
         far = np.flatnonzero(np.array(r.depts)[r.town_dept[r.patient_town]] != dept)
-        mules = rng.choice(far, int(rng.integers(15, 60)), replace=False)
+        mules = rng.choice(far, int(rng.integers(10, 50)), replace=False)
         months = int(rng.integers(4, 12))
         mp = np.repeat(mules, months)
         mday = np.tile(np.arange(months) * 30, len(mules)) + rng.integers(0, 5, len(mp))
@@ -507,37 +707,79 @@ def _plant(r: _Region, ro: dict):
         truth("pharmacy_collusion", g, "provider", r.providers["id"][ph])
         for d in docs:
             truth("pharmacy_collusion", g, "provider", r.providers["id"][d])
-    # 3. doctor shopping: one patient, many prescribers and pharmacies, overlapping opioid supplies
+    # 3. doctor shopping: one patient, several prescribers and pharmacies, overlapping opioid
+    #    supplies: blatant (5 to 10 prescribers all year), discreet (3 prescribers, 3 pharmacies)
+    #    or brief (a few months)
+    calm = ~r.chronic
+    calm[[int(x[2][1:]) - 1 for x in r.lookalikes if x[1] == "patient"]] = False
     for g in range(inst + 2):
-        pt = int(rng.integers(0, n))
-        while r.chronic[pt]:
-            pt = int(rng.integers(0, n))
+        pt = int(rng.choice(np.flatnonzero(calm)))
+        calm[pt] = False
         dept = r.town_dept[r.patient_town[pt]]
         gp_pool, ph_pool = _pools(r, ro["gp"], "dept")[int(dept)], _pools(r, ro["pharmacy"], "dept")[int(dept)]
-        docs = rng.choice(gp_pool, min(len(gp_pool), int(rng.integers(5, 11))), replace=False)
-        phs = rng.choice(ph_pool, min(len(ph_pool), int(rng.integers(3, 7))), replace=False)
-        visits = int(rng.integers(12, 30))
-        vday = np.sort(rng.integers(0, DAYS - 10, visits))
+        style = g % 3
+        n_docs = (int(rng.integers(5, 11)), 3, int(rng.integers(3, 6)))[style]
+        n_phs = (int(rng.integers(3, 7)), 3, int(rng.integers(2, 4)))[style]
+        docs = rng.choice(gp_pool, min(len(gp_pool), n_docs), replace=False)
+        phs = rng.choice(ph_pool, min(len(ph_pool), n_phs), replace=False)
+        first, span = (0, DAYS - 10) if style < 2 else (int(rng.integers(0, DAYS - 120)), int(rng.integers(60, 120)))
+        visits = (int(rng.integers(12, 30)), int(rng.integers(10, 18)), int(rng.integers(6, 10)))[style]
+        vday = np.sort(first + rng.integers(0, span, visits))
         doc = docs[np.arange(visits) % len(docs)]
         drug = CODE["3400930000073"] if g % 2 == 0 else CODE["3400930000080"]
         r.add_claims(np.full(visits, pt), doc, CODE["G"], vday)
         r.add_claims(np.full(visits, pt), phs[np.arange(visits) % len(phs)], drug, vday + 1, prescriber=doc,
                      qty=np.full(visits, 2))
         truth("doctor_shopping", g, "patient", f"P{pt + 1:07d}")
-    # 4. dense blocks: nurses, physiotherapists and a lab billing one borrowed patient list
-    for g in range(inst):
-        team = busy(ro["nurse"], int(rng.integers(2, 4)), used) + busy(ro["physio"], int(rng.integers(1, 3)), used) \
-            + busy(ro["lab"], 1, used)
+    # 4. peer outliers (before the blocks take the busy carers): a provider billing an act three
+    #    to five times as often per patient as peers, to many new patients; or a small practice (a
+    #    physiotherapist just settled) whose handful of patients all get far more sessions
+    for g, (pool, code, lo, hi) in enumerate([(ro["physio"], "AMK8", 40, 70), (ro["physio"], "AMK8", 30, 60),
+                                              (ro["nurse"], "AMI4", 30, 50), (ro["gp"], "VG", 6, 14),
+                                              (ro["physio"], "AMK8", 40, 70)][:inst]):
+        small = g % 3 == 1
+        x = r.provider(r.providers["kind"][pool[0]], None, int(rng.integers(0, len(r.town_postcode)))) if small \
+            else busy(pool, 1, used, "peer_outlier")[0]
+        used.add(x)
+        home = r.town_postcode.index(r.providers["postcode"][x])
+        known = np.unique(all_claims["patient"][all_claims["provider"] == x])
+        count = int(rng.integers(6, 16)) if small else int(rng.integers(15, 80))
+        pts = np.setdiff1d(np.flatnonzero(r.patient_town == home), known)[:count]
+        per = int(rng.integers(lo, hi))
+        pp = np.repeat(pts, per)
+        r.add_claims(pp, x, CODE[code], _spread(rng, len(pts), per, 0, DAYS),
+                     prescriber=-1 if code == "VG" else r.gp_of[pp])
+        truth("peer_outlier", g, "provider", r.providers["id"][x])
+    # 5. dense blocks: providers of several professions and towns billing one borrowed patient
+    #    list, each member only part of it (fill), while keeping its honest practice: a small tight
+    #    block, a mid-sized half-filled one, a big sparse one, and more in larger regions
+    for g in range(inst + 1):
+        big = int(rng.integers(10, 16)) if n >= 15000 else int(rng.integers(6, 10))   # small regions: fewer carers
+        size, fill = [(3, rng.uniform(0.8, 1.0)), (int(rng.integers(5, 9)), rng.uniform(0.45, 0.6)),
+                      (big, rng.uniform(0.3, 0.4))][g % 3]
+        nurses = busy(ro["nurse"], max(1, size // 2), used, "dense_block", need=False)
+        used.update(nurses)
+        physios = busy(ro["physio"], max(1, (size - len(nurses)) // 2), used, "dense_block", need=False)
+        used.update(physios)
+        labs = busy(ro["lab"], 1, used, "dense_block", need=False) if g % 2 == 0 else []
+        used.update(labs)
+        gps = busy(ro["gp"], size - len(nurses) - len(physios) - len(labs), used, "dense_block", need=False)
+        team = (nurses + physios + labs + gps)[:size]
+        if len(team) < 3:
+            raise ValueError(f"the region is too small to plant every pattern: use more --patients (got {n})")
         used.update(team)
         borrowed = rng.choice(n, int(rng.integers(40, 150)), replace=False)
         for x in team:
             kind = r.providers["kind"][x]
-            code = {"nurse": CODE["AMI4"], "physiotherapist": CODE["AMK8"], "laboratory": CODE["B0552"]}[kind]
-            times = int(rng.integers(1, 3)) if kind == "laboratory" else int(rng.integers(3, 8))
-            bp = np.repeat(borrowed, times)
-            r.add_claims(bp, x, code, _spread(rng, len(borrowed), times, 0, DAYS), prescriber=r.gp_of[bp])
+            code = {"nurse": CODE["AMI4"], "physiotherapist": CODE["AMK8"], "laboratory": CODE["B0552"],
+                    "physician": CODE["VG"]}[kind]
+            mine = borrowed[rng.random(len(borrowed)) < fill]
+            times = int(rng.integers(1, 3)) if kind in ("laboratory", "physician") else int(rng.integers(3, 8))
+            bp = np.repeat(mine, times)
+            r.add_claims(bp, x, code, _spread(rng, len(mine), times, 0, DAYS),
+                         prescriber=-1 if kind == "physician" else r.gp_of[bp])
             truth("dense_block", g, "provider", r.providers["id"][x])
-    # 5. entity networks: associations sharing a director and a bank account, a phoenix, dental
+    # 6. entity networks: associations sharing a director and a bank account, a phoenix, dental
     #    centres billing far more per patient than peers
     for g in range(max(2, inst - 1)):
         t = int(rng.integers(0, len(r.town_postcode)))
@@ -579,19 +821,6 @@ def _plant(r: _Region, ro: dict):
             pp = np.repeat(pts, per)
             codes = np.tile([CODE["HBLD036"], CODE["HBMD049"], CODE["HBBD001"]], len(pts))
             r.add_claims(pp, dentist, codes, _spread(rng, len(pts), per, max(first, 0), last), centre=c)
-    # 6. peer outliers: a provider billing an act three to five times as often per patient as peers
-    for g, (pool, code, lo, hi) in enumerate([(ro["physio"], "AMK8", 40, 70), (ro["gp"], "VG", 6, 14),
-                                              (ro["nurse"], "AMI4", 30, 50), (ro["physio"], "AMK8", 40, 70),
-                                              (ro["gp"], "VG", 6, 14)][:inst]):
-        x = busy(pool, 1, used)[0]
-        used.add(x)
-        home = r.town_postcode.index(r.providers["postcode"][x])
-        known = np.unique(all_claims["patient"][all_claims["provider"] == x])
-        pts = np.setdiff1d(np.flatnonzero(r.patient_town == home), known)[: int(rng.integers(30, 80))]
-        per = int(rng.integers(lo, hi))
-        pp = np.repeat(pts, per)
-        r.add_claims(pp, x, CODE[code], _spread(rng, len(pts), per, 0, DAYS))
-        truth("peer_outlier", g, "provider", r.providers["id"][x])
 
 
 def _write(r: _Region, out: Path, truth_path: Path | None) -> dict:
@@ -632,8 +861,8 @@ def _write(r: _Region, out: Path, truth_path: Path | None) -> dict:
                                          map(list, zip(*r.identifiers))))),
         "patients": pa.table({
             "patient_id": patient_ids,
-            "birth_year": pa.array(r.rng.integers(1930, 2024, r.n_patients)),
-            "sex": pa.array(np.array(["F", "M"])[r.rng.integers(0, 2, r.n_patients)]),
+            "birth_year": pa.array(r.birth_year),
+            "sex": pa.array(r.sex),
             "postcode": pa.array(np.array(r.town_postcode)[r.patient_town])}),
         "services": pa.table(dict(zip(("service_code", "kind", "label", "price", "watch"),
                                       map(list, zip(*[(s[0], s[1], s[2], s[3], "true" if s[4] else "false")

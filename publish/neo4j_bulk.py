@@ -88,7 +88,7 @@ def import_files(store: Store, directory: str | Path, run_id: str | None = None)
             rels.append(write(f"relationships-{r}", results.graph_relationships(con, r), _rel_columns(r, run_id)))
         rels.append(write("relationships-INVOLVES", results.graph_alert_entities(con), [
             _col("alert_id", ":START_ID(Alert)"), _col("key", ":END_ID(Entity)"), _col("role", "role"),
-            _const(run_id, "run_id"), _const("INVOLVES", ":TYPE")]))
+            _col("standing", "standing"), _const(run_id, "run_id"), _const("INVOLVES", ":TYPE")]))
         rels.append(write("relationships-MEMBER_OF", results.graph_members(con), [
             _col("key", ":START_ID(Entity)"), _col("community_id", ":END_ID(Community)"),
             _const(run_id, "run_id"), _const("MEMBER_OF", ":TYPE")]))

@@ -24,8 +24,8 @@ from contract.errors import Busy, NotReady
 from engine import query
 from graph.detect import detect
 from graph.model import build_graph, in_window
-from graph.network import (centrality, community_summary, flow_edges, leiden, risk_network,
-                           shared_patient_edges, stable_ids)
+from graph.network import centrality, community_summary, flow_edges, leiden, risk_network, stable_ids
+from graph.shared import build_shared
 from graph.risk import entity_risk
 from loaders.dataset import load_dataset
 
@@ -136,10 +136,11 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
                     f"({kept / loaded:.0%})")
             graph = build_graph(tables, identifier_hub_max=settings.identifier_hub_max)
         with stage("detect"):
-            findings = detect(tables, graph, settings)
+            intermediates = build_shared(tables, graph, settings.network.patient_max)
+            findings = detect(tables, graph, settings, store.secret(), intermediates)
         with stage("score"):
             n = settings.network
-            shared = shared_patient_edges(graph, n.patient_max)
+            shared = intermediates.projection
             flows = flow_edges(graph)
             before = previous.tables["communities"] if previous else None
             communities = pa.concat_tables([
@@ -148,7 +149,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
             membership = dict(zip(communities["node_id"].to_pylist(), communities["community_id"].to_pylist()))
             both = pa.concat_tables([shared, flows])
             central = centrality(both, membership, settings.seed, n.betweenness_sample)
-            risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_max)
+            risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_share)
             summary = community_summary(communities, both, risk)
         with stage("write"):
             degree = query("SELECT node_id, count(*) AS degree FROM (SELECT src AS node_id FROM e UNION ALL "

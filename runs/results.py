@@ -55,9 +55,12 @@ RESULTS: dict[str, ResultTable] = {t.name: t for t in (
        ("kind", _S), ("value", _S), ("entities", _I)),
     _t("node_degree", "links per node", ("node_id",), ("node_id", _S), ("degree", _I)),
     _t("alerts", "one row per alert; rank = rank within its pattern (1 = best)", ("alert_id",),
-       ("alert_id", _S), ("pattern", _S), ("score", _F), ("summary", _S), ("evidence", _S), ("rank", _I)),
-    _t("alert_entities", "the entities each alert names, with their role", ("alert_id", "entity_type, entity_id"),
-       ("alert_id", _S), ("entity_type", _S), ("entity_id", _S), ("role", _S)),
+       ("alert_id", _S), ("pattern", _S), ("score", _F), ("summary", _S), ("evidence", _S), ("rank", _I),
+       ("surprise_bits", _F), ("excess_euros", _F)),
+    _t("alert_entities", "the entities each alert names, with their role, standing and own excess (euros)",
+       ("alert_id", "entity_type, entity_id"),
+       ("alert_id", _S), ("entity_type", _S), ("entity_id", _S), ("role", _S), ("standing", _S),
+       ("excess_euros", _F)),
     _t("entity_risk", "risk score per entity, with reasons", ("entity_type, entity_id",),
        ("entity_type", _S), ("entity_id", _S), ("score", _F), ("direct_score", _F),
        ("network_score", _F), ("alerts", _I), ("reasons", _S)),
@@ -155,7 +158,7 @@ def alert(cur, alert_id: str) -> dict:
         raise NotFound("alert", alert_id)
     a = found[0]
     a["evidence"] = json.loads(a["evidence"])
-    a["entities"] = _dicts(cur.execute("SELECT entity_type, entity_id, role FROM alert_entities "
+    a["entities"] = _dicts(cur.execute("SELECT entity_type, entity_id, role, standing, excess_euros FROM alert_entities "
                                        "WHERE alert_id = $id ORDER BY entity_type, entity_id, role", {"id": alert_id}))
     return a
 
@@ -220,12 +223,12 @@ def entity(cur, entity_type: str, entity_id: str) -> dict:
                     "WHERE node_id = $n", {"n": nid})
     comms = [c for (c,) in cur.execute("SELECT community_id FROM communities WHERE node_id = $n ORDER BY 1",
                                        {"n": nid}).fetchall()]
-    named = cur.execute("SELECT alert_id, role FROM alert_entities WHERE entity_type = $t AND entity_id = $i",
+    named = cur.execute("SELECT alert_id, role, standing FROM alert_entities WHERE entity_type = $t AND entity_id = $i",
                         {"t": entity_type, "i": entity_id}).fetchall()
     found = []
-    for alert_id, role in named:
+    for alert_id, role, standing in named:
         a = _one(cur, "SELECT alert_id, pattern, score, rank, summary FROM alerts WHERE alert_id = $a", {"a": alert_id})
-        found.append({**a, "role": role})
+        found.append({**a, "role": role, "standing": standing})
     found.sort(key=lambda a: (a["rank"], a["pattern"], a["alert_id"], a["role"]))
     return {**node, "degree": degree["degree"] if degree else 0, "risk": risk, "alerts": found,
             "communities": comms, "centrality": cen}
@@ -337,8 +340,9 @@ def community(cur, community_id: str) -> dict:
 # --- the contract's export files --------------------------------------------------------------
 
 EXPORTS = {
-    "alerts.csv": "SELECT alert_id, pattern, score, summary, rank, evidence FROM alerts ORDER BY rank, pattern, alert_id",
-    "alert_entities.csv": "SELECT alert_id, entity_type, entity_id, role FROM alert_entities "
+    "alerts.csv": "SELECT alert_id, pattern, score, summary, rank, excess_euros, surprise_bits, evidence FROM alerts "
+                  "ORDER BY rank, pattern, alert_id",
+    "alert_entities.csv": "SELECT alert_id, entity_type, entity_id, role, standing, excess_euros FROM alert_entities "
                           "ORDER BY alert_id, entity_type, entity_id, role",
     "entity_risk.csv": "SELECT entity_type, entity_id, score, reasons, direct_score, network_score, alerts "
                        "FROM entity_risk ORDER BY score DESC, entity_type, entity_id",
@@ -413,9 +417,10 @@ def graph_alerts(cur) -> duckdb.DuckDBPyRelation:
 
 
 def graph_alert_entities(cur) -> duckdb.DuckDBPyRelation:
-    """The entities each alert names: `alert_id`, `key` (node id), `role`."""
+    """The entities each alert names: `alert_id`, `key` (node id), `role`, `standing` (accused,
+    participant, victim: `contract.vocab.STANDINGS`)."""
     return cur.sql("""
-        SELECT alert_id, entity_type || ':' || entity_id AS key, role
+        SELECT alert_id, entity_type || ':' || entity_id AS key, role, standing
         FROM alert_entities ORDER BY alert_id, key, role""")
 
 

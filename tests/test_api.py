@@ -86,7 +86,7 @@ def test_runs(client, store):
     assert runs["count"] == len(store.list_runs()) and runs["data"][0]["status"] == "succeeded"
     one = get(client, f"/api/v1/runs/{runs['data'][0]['run_id']}")
     assert set(one["timings"]) == {"load", "build", "detect", "score", "write", "check", "promote"}
-    assert one["settings"]["double_billing"]["min_repeats"] == 3 and one["checks"]["passed"]
+    assert one["settings"]["double_billing"]["fdr"] == 0.01 and one["checks"]["passed"]
     assert one["sources"] == ["data"]            # relative to the data root: no server path
     assert get(client, "/api/v1/runs/20990101T000000000000-abcd", status=404) == {
         "detail": "no run '20990101T000000000000-abcd'"}
@@ -192,7 +192,7 @@ def test_changes_and_exports(client, store):
     ch = get(client, "/api/v1/runs/current/changes")
     assert ch["previous_run"] is None and len(ch["new"]) == get(client, "/api/v1/alerts")["count"]
     csv = get(client, "/api/v1/runs/current/export/alerts.csv")
-    assert csv.splitlines()[0] == "alert_id,pattern,score,summary,rank,evidence"
+    assert csv.splitlines()[0] == "alert_id,pattern,score,summary,rank,excess_euros,surprise_bits,evidence"
     assert get(client, "/api/v1/runs/current/export/secrets.csv", status=422)["detail"].startswith("path parameter 'name'")
 
 

@@ -1,19 +1,29 @@
-from graph.dense_block import detect_dense_blocks, fraudar_peel
+"""dense_block on hand-built billing: borrowed lists as they occur (partial fill, camouflage,
+mixed professions, a small and a large block in one region) and the local care that looks like
+them (a town's team, a nursing home's team, a GP and its pharmacy)."""
+import json
+import random
+
+from graph.dense_block import detect_dense_blocks, two_core
 from graph.model import build_graph
 from graph.settings import DenseBlockSettings
+from graph.shared import build_shared
 
 from .builders import Region
 
-TOWNS = ("69100", "69200", "69300", "01100", "01200", "38100", "38200", "38300")
+TOWNS = ("69100", "69200", "69300", "01100", "01200", "01300", "38100", "38200", "38300", "38400")
 
 
-def region(with_block=True):
-    """Eight towns, each with a GP, a nurse, a physiotherapist and a pharmacy shared by its 100
-    residents (a dense but honest local team); plus, optionally, a nurse, a physiotherapist and a
-    laboratory from three towns billing the same 32 patients borrowed from all eight."""
+def region(blocks=True, fill=0.5):
+    """Ten towns, each with a GP, two nurses, a physiotherapist and a pharmacy caring for its 100
+    residents (honest local teams; the GP prescribes the pharmacy's, nurses' and physiotherapist's
+    care); a nursing home in 69100 whose 20 residents the same nurses, physiotherapist and GP see
+    every week; and, optionally, two borrowed lists of patients from every town: one billed by 6
+    providers of 6 towns (each billing `fill` of the list), one by 3 providers with every patient."""
     r = Region()
     for t, pc in enumerate(TOWNS):
-        for kind, p in (("physician", "GP"), ("nurse", "N"), ("physiotherapist", "K"), ("pharmacy", "PH")):
+        for kind, p in (("physician", "GP"), ("nurse", "N"), ("nurse", "M"), ("physiotherapist", "K"),
+                        ("pharmacy", "PH")):
             r.provider(f"{p}{t}", kind, postcode=pc)
         for i in range(100):
             pt = f"T{t}-{i}"
@@ -21,50 +31,82 @@ def region(with_block=True):
             r.claim(pt, f"GP{t}", "G", i)
             r.claim(pt, f"PH{t}", "DRUG", i + 1, prescriber=f"GP{t}")
             if i % 2:
-                r.claim(pt, f"N{t}", "AMI4", i + 2, prescriber=f"GP{t}")
+                r.claim(pt, f"N{t}" if i % 4 == 1 else f"M{t}", "AMI4", i + 2, prescriber=f"GP{t}")
             if i % 3 == 0:
                 r.claim(pt, f"K{t}", "AMK8", i + 3, prescriber=f"GP{t}")
+    for i in range(20):                       # the nursing home's residents
+        pt = f"R{i}"
+        r.patient(pt, "69100")
+        for w in range(40):
+            for p, code in (("N0", "AMI1"), ("M0", "AMI1"), ("K0", "AMK8"), ("GP0", "VG")):
+                r.claim(pt, p, code, 7 * w + (p == "M0") * 3)
     r.provider("LAB", "laboratory", postcode="38100")
-    if with_block:
-        borrowed = [f"T{t}-{i}" for t in range(8) for i in range(90, 94)]
-        for pt in borrowed:
-            for p, code in (("N0", "AMI4"), ("K1", "AMK8"), ("LAB", "B0552")):
-                for k in range(3):
-                    r.claim(pt, p, code, 100 + 30 * k)
+    if blocks:
+        borrowed = [f"T{t}-{i}" for t in range(10) for i in range(90, 98)]          # 80 patients
+        members = [("N1", "AMI4"), ("K2", "AMK8"), ("M3", "AMI4"), ("GP4", "VG"), ("N5", "AMI4"), ("LAB", "B0552")]
+        for j, (p, code) in enumerate(members):
+            draw = random.Random(j)
+            for pt in borrowed:
+                if draw.random() < fill:                                            # each bills part of the list
+                    for k in range(3):
+                        r.claim(pt, p, code, 100 + 30 * k + j)
+        small = [f"T{t}-{i}" for t in range(10) for i in range(80, 84)]             # 40 patients
+        for p, code in (("N6", "AMI4"), ("K7", "AMK8"), ("M8", "AMI4")):
+            for pt in small:
+                r.claim(pt, p, code, 200)
+                r.claim(pt, p, code, 230)
     return r.tables()
 
 
-def test_finds_the_borrowed_list_and_not_the_local_teams():
-    t = region()
-    f = detect_dense_blocks(t, build_graph(t), DenseBlockSettings())
-    alerts = f.alerts.to_pylist()
-    assert [a["alert_id"] for a in alerts] == ["dense_block:K1"]
-    providers = {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "provider"}
-    assert providers == {"N0", "K1", "LAB"}
-    assert alerts[0]["summary"].startswith(
-        "3 providers (1 laboratory, 1 nurse, 1 physiotherapist) billed the same 32 patients: 96 of the 96 "
-        "provider-patient pairs (100%), against ")
-    assert alerts[0]["summary"].endswith("they live in 8 postcode(s).")
+def run(t, settings=DenseBlockSettings()):
+    g = build_graph(t)
+    return detect_dense_blocks(t, g, build_shared(t, g), settings)
 
 
-def test_honest_local_teams_alone_are_not_blocks():
-    t = region(with_block=False)
-    assert detect_dense_blocks(t, build_graph(t), DenseBlockSettings()).alerts.num_rows == 0
+def members(f):
+    out: dict[str, set] = {}
+    for e in f.entities.to_pylist():
+        if e["entity_type"] == "provider":
+            out.setdefault(e["alert_id"], set()).add(e["entity_id"])
+    return out
+
+
+def test_finds_both_borrowed_lists_half_filled_and_full_and_not_the_local_teams():
+    f = run(region())
+    assert members(f) == {"dense_block:GP4": {"N1", "K2", "M3", "GP4", "N5", "LAB"},
+                          "dense_block:K7": {"N6", "K7", "M8"}}
+    a = {x["alert_id"]: x for x in f.alerts.to_pylist()}["dense_block:K7"]
+    assert a["summary"].startswith("3 providers (2 nurse, 1 physiotherapist) billed the same 40 patients from outside "
+                                   "their local areas: ")
+    assert a["summary"].endswith("they live in 10 postcode(s).")
+    ev = json.loads(a["evidence"])
+    assert ev["billed_pairs"] > 100 and ev["expected_pairs"] < ev["billed_pairs"] / 5
+    assert a["score"] == round(ev["billed_pairs"] - ev["expected_pairs"], 4)
+
+
+def test_a_block_billing_a_quarter_of_its_list_is_still_found():
+    assert "dense_block:GP4" in members(run(region(fill=0.3)))
+
+
+def test_local_teams_nursing_homes_and_referrals_alone_are_not_blocks():
+    assert run(region(blocks=False)).alerts.num_rows == 0
+
+
+def test_standing_providers_accused_patients_victims():
+    f = run(region())
+    standing = {(e["entity_type"], e["standing"]) for e in f.entities.to_pylist()}
+    assert standing == {("provider", "accused"), ("patient", "victim")}
 
 
 def test_thresholds_and_determinism():
     t = region()
-    g = build_graph(t)
-    assert detect_dense_blocks(t, g, DenseBlockSettings(min_patients=33)).alerts.num_rows == 0
-    assert detect_dense_blocks(t, g, DenseBlockSettings(min_providers=4)).alerts.num_rows == 0
-    a, b = detect_dense_blocks(t, g, DenseBlockSettings()), detect_dense_blocks(t, g, DenseBlockSettings())
-    assert a.alerts.equals(b.alerts)
+    assert run(t, DenseBlockSettings(min_providers=7)).alerts.num_rows == 0
+    assert set(members(run(t, DenseBlockSettings(min_patients=45)))) == {"dense_block:GP4"}
+    a, b = run(t), run(t)
+    assert a.alerts.equals(b.alerts) and a.entities.equals(b.entities)
 
 
-def test_fraudar_peel_finds_the_densest_set_despite_camouflage():
-    # a 3 x 4 complete block, plus the block's rows each billing 5 other columns (camouflage)
-    edges = [(f"r{i}", f"c{j}", 1.0) for i in range(3) for j in range(4)]
-    edges += [(f"r{i}", f"x{i}-{j}", 1.0) for i in range(3) for j in range(5)]
-    block, density = fraudar_peel(edges)
-    assert block == {"r0", "r1", "r2", "c0", "c1", "c2", "c3"}
-    assert density == 12 / 7
+def test_two_core_drops_providers_tied_by_a_single_link():
+    links = [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "e")]
+    assert two_core(links) == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert two_core([("a", "b")]) == []

@@ -42,6 +42,15 @@ def region(abnormal=True):
             r.claim(f"R{i}-{p}", f"PH{i}", "DRUG", p, 20.0)
     for i in range(2):
         r.add("officers", person_id="OWNER", legal_entity_id=f"PHCO{i}", role="shareholder")
+    # honest: a mutualist network running four dental centres under one entity, billing like peers
+    r.add("legal_entities", legal_entity_id="MUTUAL", kind="association")
+    r.add("identifiers", entity_type="legal_entity", entity_id="MUTUAL", kind="bank_account", value="IBAN-M")
+    for i in range(4):
+        r.add("centres", centre_id=f"MDC{i}", kind="dental_centre", legal_entity_id="MUTUAL")
+        r.add("identifiers", entity_type="centre", entity_id=f"MDC{i}", kind="bank_account", value="IBAN-M")
+        r.provider(f"MDENT{i}", "dentist", "dental_surgery")
+        for p in range(25):
+            r.claim(f"U{i}-{p}", f"MDENT{i}", "FILL", p, 45.0, centre=f"MDC{i}")
     # honest: an accountant's address shared by 12 companies, one dissolved, one created after it
     for i in range(12):
         r.add("legal_entities", legal_entity_id=f"ACC{i}", kind="company",
@@ -59,11 +68,15 @@ def test_finds_the_chain_with_its_phoenix_and_not_the_honest_networks():
     assert {("legal_entity", "LE1", "dissolved"), ("legal_entity", "LE2", "successor"),
             ("legal_entity", "LE3", "legal_entity"), ("centre", "DC0", "centre"),
             ("person", "BOSS", "shared_officer"), ("provider", "DENT2", "biller")} <= roles
-    assert not {r for r in roles if r[1] in ("GROUP", "SITE0", "PHCO0", "OWNER", "ACC0", "ACC1")}
+    standing = {(e["entity_id"], e["standing"]) for e in f.entities.to_pylist()}
+    assert {("LE1", "accused"), ("BOSS", "accused"), ("DC0", "participant"), ("DENT2", "participant")} <= standing
+    assert not {r for r in roles if r[1] in ("GROUP", "SITE0", "PHCO0", "OWNER", "ACC0", "ACC1", "MUTUAL", "MDC0")}
     assert "LE1 succeeded by LE2 (same address)" in alerts[0]["summary"]
-    # the peer median (€45 per patient) is over all nine dentists, the chain's included
+    # the peers are the six private dentists (€45 per patient), not the chain's
     assert alerts[0]["summary"].endswith("billed €17,100.00 for 90 patients, 4.2× what peers bill for as many "
-                                         "patients (€4,050.00).")
+                                         "patients (€4,050.00); 90 patients beyond the 90% quantile of peers' "
+                                         "patients, where 0.2 would be.")
+    assert alerts[0]["score"] == alerts[0]["excess_euros"] == 17100.0 - 4050.0
 
 
 def test_a_network_billing_like_its_peers_is_not_an_alert():
@@ -74,6 +87,5 @@ def test_a_network_billing_like_its_peers_is_not_an_alert():
 def test_hub_addresses_make_no_succession():
     t = region()
     g = build_graph(t, identifier_hub_max=20)     # the accountant's address is no longer a hub
-    ids = {a["alert_id"] for a in detect_entity_networks(t, g, EntityNetworkSettings(min_ratio=1.01,
-                                                                                      min_patients=1)).alerts.to_pylist()}
+    ids = {a["alert_id"] for a in detect_entity_networks(t, g, EntityNetworkSettings(fdr=0.49)).alerts.to_pylist()}
     assert "entity_network:ACC0" not in ids      # no billing: still not an alert, linked or not

@@ -40,10 +40,36 @@ def test_honest_lookalikes_are_written_and_not_in_the_truth(tmp_path):
     generate(tmp_path / "data", patients=5000, seed=3)
     looks = read_csv(tmp_path / "lookalikes.csv")
     truth = {(t["pattern"], t["entity_id"]) for t in read_csv(tmp_path / "truth.csv")}
-    whys = {x["why"] for x in looks}
-    assert {"twice-daily nursing", "pharmacy next to a group practice", "hospital group running several sites",
-            "shares an accountant's address", "monthly pregabalin, two prescribers"} <= whys
+    whys = {(x["pattern"], x["why"]) for x in looks}
+    assert {("double_billing", "twice-daily nursing"), ("double_billing", "occasional same-day second visit"),
+            ("double_billing", "glucose curves (three tests a day)"),
+            ("peer_outlier", "nursing-home care team"), ("dense_block", "nursing-home care team"),
+            ("peer_outlier", "diabetes nurse: twice-daily insulin"),
+            ("peer_outlier", "neuro-rehabilitation physiotherapist, long courses"),
+            ("pharmacy_collusion", "regional HIV reference service"),
+            ("pharmacy_collusion", "pharmacy next to the reference hospital"),
+            ("pharmacy_collusion", "pharmacy next to a group practice"),
+            ("doctor_shopping", "palliative care: opioids from three prescribers"),
+            ("doctor_shopping", "monthly pregabalin, two prescribers"),
+            ("entity_network", "mutualist network of dental centres"),
+            ("entity_network", "hospital group running several sites"),
+            ("entity_network", "shares an accountant's address")} <= whys
     assert not {(x["pattern"], x["entity_id"]) for x in looks} & truth
+
+
+def test_plants_are_as_they_occur_in_the_field(tmp_path):
+    """Blocks of 3 and of several professions, partly filled; discreet shoppers; a small practice."""
+    generate(tmp_path / "data", patients=16000, seed=3)
+    truth = read_csv(tmp_path / "truth.csv")
+    blocks: dict[str, set] = {}
+    for t in truth:
+        if t["pattern"] == "dense_block":
+            blocks.setdefault(t["group_id"], set()).add(t["entity_id"])
+    sizes = sorted(len(b) for b in blocks.values())
+    assert sizes[0] == 3 and sizes[-1] >= 10
+    kinds = {p["provider_id"]: p["kind"] for p in read_csv(tmp_path / "data" / "providers.csv")}
+    assert len({kinds[x] for b in blocks.values() for x in b}) >= 3
+    assert len({t["group_id"] for t in truth if t["pattern"] == "doctor_shopping"}) == 5
 
 
 def test_a_region_built_on_a_real_registry(tmp_path):

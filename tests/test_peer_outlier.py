@@ -1,5 +1,12 @@
+"""peer_outlier on hand-built claims: the outliers it finds, large and small, and the honest heavy
+care it leaves alone (a busy practice, twice-a-day billing, a nursing-home team, long courses
+prescribed by a neurologist)."""
+import json
+
+from graph.model import build_graph
 from graph.peer_outlier import detect_peer_outliers
 from graph.settings import PeerOutlierSettings
+from graph.shared import build_shared
 
 from .builders import Region
 
@@ -7,46 +14,102 @@ from .builders import Region
 def region():
     r = Region()
     r.service("AMK8", "act", "physiotherapy session")
+    r.service("AMI1", "act", "nursing: injection")
+    r.service("VG", "act", "GP home visit")
     r.service("DRUG", "drug", "a drug")
-    for i in range(8):                       # peers: 12 to 14 sessions per patient
+    r.provider("GP", "physician", "general_practice")
+    r.provider("NEURO", "physician", "neurology")
+    for i in range(8):                       # peers: 12 to 14 sessions per patient, prescribed by the GP
         r.provider(f"K{i}", "physiotherapist")
         for p in range(15):
             for k in range(12 + (p + i) % 3):
-                r.claim(f"P{i}-{p}", f"K{i}", "AMK8", 2 * k, 17.2)
+                r.claim(f"P{i}-{p}", f"K{i}", "AMK8", 2 * k, 17.2, prescriber="GP")
     r.provider("BUSY", "physiotherapist")    # many patients, usual volume each
     for p in range(100):
         for k in range(13):
-            r.claim(f"B{p}", "BUSY", "AMK8", 2 * k, 17.2)
+            r.claim(f"B{p}", "BUSY", "AMK8", 2 * k, 17.2, prescriber="GP")
     r.provider("OUT", "physiotherapist")     # 45 sessions per patient
     for p in range(20):
         for k in range(45):
-            r.claim(f"O{p}", "OUT", "AMK8", k, 17.2)
+            r.claim(f"O{p}", "OUT", "AMK8", 3 * k, 17.2, prescriber="GP")
+    r.provider("SIX", "physiotherapist")     # a small practice: six patients, 45 sessions each
+    r.provider("TWO", "physiotherapist")     # two patients only: 45 sessions each
+    for pid, n in (("SIX", 6), ("TWO", 2)):
+        for p in range(n):
+            for k in range(45):
+                r.claim(f"{pid}{p}", pid, "AMK8", 3 * k, 17.2, prescriber="GP")
     r.provider("TWICE", "physiotherapist")   # 13 days per patient, billed twice a day: double billing's business
     for p in range(15):
         for k in range(13):
-            r.claim(f"W{p}", "TWICE", "AMK8", 2 * k, 17.2)
-            r.claim(f"W{p}", "TWICE", "AMK8", 2 * k, 17.2)
-    for i in range(6):                       # pharmacies: one dispenses far more per patient
+            r.claim(f"W{p}", "TWICE", "AMK8", 2 * k, 17.2, prescriber="GP")
+            r.claim(f"W{p}", "TWICE", "AMK8", 2 * k, 17.2, prescriber="GP")
+    r.provider("REHAB", "physiotherapist")   # neuro-rehabilitation: 90 sessions a stroke patient, on a neurologist's prescription
+    for p in range(12):
+        for k in range(90):
+            r.claim(f"S{p}", "REHAB", "AMK8", 7 * (k // 3) + 2 * (k % 3), 17.2, prescriber="NEURO")
+    for i in range(6):                       # nurses: injections for 10 to 20 days
+        r.provider(f"N{i}", "nurse")
+        for p in range(20):
+            for k in range(10 + (p * 7 + i) % 11):
+                r.claim(f"Q{i}-{p}", f"N{i}", "AMI1", 5 + k, 3.15, prescriber="GP")
+    for i in range(3):                       # a nursing home's team: its 25 residents nursed daily in turn,
+        r.provider(f"HOME{i}", "nurse")      # and the team's physiotherapist twice a week
+    r.provider("HOMEK", "physiotherapist")
+    for p in range(25):
+        for d in range(300):
+            r.claim(f"R{p}", f"HOME{(d + p) % 3}", "AMI1", d, 3.15, prescriber="GP")
+        for d in range(0, 300, 3):
+            r.claim(f"R{p}", "HOMEK", "AMK8", d, 17.2, prescriber="GP")
+    for i in range(8):                       # pharmacies: one dispenses far more per patient
         r.provider(f"PH{i}", "pharmacy")
-        for p in range(15):
+        for p in range(20):
             for k in range(30 if i == 0 else 2):
                 r.claim(f"D{i}-{p}", f"PH{i}", "DRUG", k, 5.0)
     return r.tables()
 
 
-def test_finds_the_outlier_and_not_the_busy_or_the_twice_a_day_provider():
-    f = detect_peer_outliers(region(), PeerOutlierSettings())
-    alerts = f.alerts.to_pylist()
-    assert [a["alert_id"] for a in alerts] == ["peer_outlier:OUT"]
-    assert alerts[0]["summary"].startswith("Provider OUT billed physiotherapy session on 45.0 days per patient to "
-                                           "20 patients, 3.5× the median of 11 physiotherapist peers (13.0; robust z ")
-    assert round(alerts[0]["score"], 2) == round((45 - 13) * 20 * 17.2, 2)
+def run(settings=PeerOutlierSettings(), t=None):
+    t = t or region()
+    return detect_peer_outliers(t, build_shared(t, build_graph(t)), settings)
+
+
+def test_finds_the_outliers_large_and_small_and_not_the_honest_heavy_care():
+    f = run()
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["peer_outlier:OUT", "peer_outlier:SIX"]
+    # left alone: BUSY, TWICE (days, not lines), TWO (two patients cannot be told from chance),
+    # REHAB (a neurologist's courses), the nursing-home team HOME0-2 and HOMEK (residents cared
+    # for by several providers), the nurses
+
+
+def test_the_alert_states_the_test_and_the_excess():
+    a = run().alerts.to_pylist()[0]
+    assert a["summary"].startswith("Provider OUT billed physiotherapy session on 45.0 days per patient to 20 patients; "
+                                   "20 of them beyond the 90.0% quantile of physiotherapist peers' patients alike, "
+                                   "where ")
+    act = json.loads(a["evidence"])["acts"][0]
+    assert (act["patients"], act["beyond"], act["quantile"]) == (20, 20, 0.9)
+    assert act["log10_p"] < -6
+    # 45 days against the peers' median of 13, for 20 patients, at 17.20 a day
+    assert a["score"] == a["excess_euros"] == round((45 - 13) * 20 * 17.2, 2)
+
+
+def test_small_counts_six_patients_are_enough_two_are_not():
+    """All six beyond the peers' 90 % quantile: about 10⁻⁶ under the null; two: 10⁻²."""
+    ev = {a["alert_id"]: json.loads(a["evidence"]) for a in run().alerts.to_pylist()}
+    assert ev["peer_outlier:SIX"]["acts"][0]["patients"] == 6
+    assert "peer_outlier:TWO" not in ev
 
 
 def test_drugs_are_judged_only_when_asked():
-    ids = {a["alert_id"] for a in detect_peer_outliers(region(), PeerOutlierSettings(acts_only=False)).alerts.to_pylist()}
-    assert ids == {"peer_outlier:OUT", "peer_outlier:PH0"}
+    ids = {a["alert_id"] for a in run(PeerOutlierSettings(acts_only=False)).alerts.to_pylist()}
+    assert ids == {"peer_outlier:OUT", "peer_outlier:SIX", "peer_outlier:PH0"}
 
 
 def test_too_few_peers_judges_nothing():
-    assert detect_peer_outliers(region(), PeerOutlierSettings(min_peers=20)).alerts.num_rows == 0
+    assert run(PeerOutlierSettings(min_peers=30)).alerts.num_rows == 0
+
+
+def test_standing_and_determinism():
+    a, b = run(), run()
+    assert a.alerts.equals(b.alerts) and a.entities.equals(b.entities)
+    assert {(e["entity_id"], e["standing"]) for e in a.entities.to_pylist()} == {("OUT", "accused"), ("SIX", "accused")}

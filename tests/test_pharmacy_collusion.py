@@ -1,62 +1,103 @@
+"""pharmacy_collusion on hand-built dispensings: the colluding flow it finds, and the flows that
+geography explains (a pharmacy next to a group practice, towns sharing their pharmacies, a
+regional HIV service whose patients fill next to its hospital)."""
+import json
+
 from graph.pharmacy_collusion import detect_pharmacy_collusion
 from graph.settings import PharmacyCollusionSettings
 
 from .builders import Region
 
-OXY, PARA = "OXY", "PARA"
+OXY, PARA, HIV = "OXY", "PARA", "HIV"
+TOWNS = ("69100", "69200", "69300", "01100", "01200", "01300")
 
 
-def region(with_collusion=True):
+def region(with_collusion=True, mules=15):
     r = Region()
     r.service(OXY, "drug", "oxycodone", watch=True)
     r.service(PARA, "drug", "paracetamol")
-    # town 69100: a group practice (GP1-GP3) with the pharmacy next door filling 90 % of its scripts
-    for p, k in (("NEXT", "pharmacy"), ("OTHER", "pharmacy")):
-        r.provider(p, k, postcode="69100")
+    r.service(HIV, "drug", "HIV triple therapy", watch=True)
+    r.add("centres", centre_id="HC", kind="health_centre", postcode="69100")
+    r.add("centres", centre_id="HOSP", kind="hospital", postcode="69400")
+    # 69100: a group practice (GP1-GP3, at the health centre HC) with the pharmacy next door filling
+    # most of its prescriptions, and another pharmacy in town
+    for p in ("NEXT", "OTHER"):
+        r.provider(p, "pharmacy", postcode="69100")
     for g in ("GP1", "GP2", "GP3"):
         r.provider(g, "physician", "general_practice", "69100")
-    for i in range(90):
+        r.add("affiliations", provider_id=g, centre_id="HC", role="liberal")
+    for i in range(120):
         pt, gp = f"A{i}", f"GP{i % 3 + 1}"
         r.patient(pt, "69100")
         r.claim(pt, "NEXT" if i % 10 else "OTHER", PARA, i % 300, 2.0, prescriber=gp)
         if i % 15 == 0:
             r.claim(pt, "NEXT", OXY, i % 300, 48.0, prescriber=gp)   # some legitimate opioids
-    # town 69200: two pharmacies sharing the patients of DX and DY evenly
-    for p in ("PX", "PY"):
-        r.provider(p, "pharmacy", postcode="69200")
-    for d in ("DX", "DY"):
-        r.provider(d, "physician", "general_practice", "69200")
+    # the other towns: a GP and two pharmacies each, shared evenly by the town's patients
+    for t, pc in enumerate(TOWNS[1:], start=1):
+        r.provider(f"D{t}", "physician", "general_practice", pc)
+        for p in ("X", "Y"):
+            r.provider(f"P{p}{t}", "pharmacy", postcode=pc)
+        for i in range(80):
+            pt = f"B{t}-{i}"
+            r.patient(pt, pc)
+            r.claim(pt, f"PX{t}" if i % 2 else f"PY{t}", PARA, i, 2.0, prescriber=f"D{t}")
+    # 69400: a regional hospital; its specialists see patients from every town, who fill their
+    # prescriptions next to it (HOSPPH) more often than not; the HIV service's patients too
+    r.provider("HOSPPH", "pharmacy", postcode="69400")
+    for s in ("SPEC1", "SPEC2", "HIVDOC"):
+        r.provider(s, "physician", "infectious_diseases" if s == "HIVDOC" else "cardiology", "69400")
+        r.add("affiliations", provider_id=s, centre_id="HOSP", role="fulltime_hospital")
+    def visitor(i, base):      # a patient of the i-th town, and their pharmacy at home
+        t, n = i % 6, base + i
+        return (f"B{t}-{n}", f"PX{t}" if n % 2 else f"PY{t}") if t else (f"A{n}", "NEXT" if n % 10 else "OTHER")
+
     for i in range(60):
-        pt = f"B{i}"
-        r.patient(pt, "69200")
-        r.claim(pt, "PX" if i % 2 else "PY", PARA, i, 2.0, prescriber="DX" if i < 30 else "DY")
-    if with_collusion:   # DX sends 15 patients from another département to PX for oxycodone
-        for i in range(15):
+        pt, home_pharmacy = visitor(i, 10)
+        spec = f"SPEC{i % 2 + 1}"
+        r.claim(pt, spec, "CS", 200 + i, 30.0, centre="HOSP")
+        r.claim(pt, "HOSPPH" if i % 3 else home_pharmacy, PARA, 200 + i, 2.0, prescriber=spec)
+    for i in range(30):
+        pt, home_pharmacy = visitor(i, 10)
+        r.claim(pt, "HIVDOC", "CS", i, 30.0, centre="HOSP")
+        for month in range(6):
+            r.claim(pt, "HOSPPH" if i % 4 else home_pharmacy, HIV, 30 * month + i, 640.0, prescriber="HIVDOC")
+    if with_collusion:   # D1 sends patients from other towns to PX1 for oxycodone
+        for i in range(mules):
             pt = f"M{i}"
-            r.patient(pt, f"01{100 + 10 * (i % 4)}")
+            r.patient(pt, TOWNS[2 + i % 4])
             for month in range(5):
-                r.claim(pt, "PX", OXY, 30 * month + i, 96.0, prescriber="DX", quantity=2)
+                r.claim(pt, "PX1", OXY, 30 * month + i, 96.0, prescriber="D1", quantity=2)
     return r.tables()
 
 
-def test_finds_the_pharmacy_and_prescriber_moving_watched_drugs_for_far_patients():
-    f = detect_pharmacy_collusion(region(), PharmacyCollusionSettings())
+def run(t=None, settings=PharmacyCollusionSettings()):
+    return detect_pharmacy_collusion(t or region(), settings)
+
+
+def test_finds_the_pharmacy_and_prescriber_moving_watched_drugs_for_patients_from_elsewhere():
+    f = run()
     alerts = f.alerts.to_pylist()
-    assert [a["alert_id"] for a in alerts] == ["pharmacy_collusion:PX"]
-    roles = {(e["entity_id"], e["role"]) for e in f.entities.to_pylist() if e["entity_type"] == "provider"}
-    assert roles == {("PX", "pharmacy"), ("DX", "prescriber")}
-    patients = {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "patient"}
-    assert patients and patients <= {f"M{i}" for i in range(15)}
-    assert alerts[0]["summary"].startswith("Pharmacy PX filled the prescriptions of 1 prescriber(s) for 30 patient(s)")
+    assert [a["alert_id"] for a in alerts] == ["pharmacy_collusion:PX1"]
+    roles = {(e["entity_id"], e["role"], e["standing"]) for e in f.entities.to_pylist() if e["entity_type"] == "provider"}
+    assert roles == {("PX1", "pharmacy", "accused"), ("D1", "prescriber", "accused")}
+    patients = {e["entity_id"]: e["standing"] for e in f.entities.to_pylist() if e["entity_type"] == "patient"}
+    assert patients and set(patients) <= {f"M{i}" for i in range(15)} and set(patients.values()) == {"participant"}
+    assert alerts[0]["summary"].startswith("Pharmacy PX1 filled the prescriptions of 1 prescriber(s) for ")
     assert "watched molecules (oxycodone)" in alerts[0]["summary"]
+    flow = json.loads(alerts[0]["evidence"])["flows"][0]
+    assert flow["watched_observed"] == 15 and flow["watched_expected"] < 2 and flow["log10_p"] < -6
 
 
-def test_pharmacy_next_to_a_group_practice_and_evenly_shared_towns_are_not_alerts():
-    assert detect_pharmacy_collusion(region(with_collusion=False), PharmacyCollusionSettings()).alerts.num_rows == 0
+def test_geography_explains_the_group_practice_the_towns_and_the_hiv_service():
+    assert run(region(with_collusion=False)).alerts.num_rows == 0
 
 
-def test_thresholds_and_determinism():
+def test_a_handful_of_mules_is_enough_one_is_not():
+    assert [a["alert_id"] for a in run(region(mules=8)).alerts.to_pylist()] == ["pharmacy_collusion:PX1"]
+    assert run(region(mules=1)).alerts.num_rows == 0
+
+
+def test_deterministic():
     t = region()
-    assert detect_pharmacy_collusion(t, PharmacyCollusionSettings(min_excess=1000)).alerts.num_rows == 0
-    a, b = detect_pharmacy_collusion(t, PharmacyCollusionSettings()), detect_pharmacy_collusion(t, PharmacyCollusionSettings())
+    a, b = run(t), run(t)
     assert a.alerts.equals(b.alerts) and a.entities.equals(b.entities)

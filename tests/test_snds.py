@@ -14,7 +14,9 @@ import pytest
 
 from contract.errors import DatasetError
 from graph.double_billing import detect_double_billing
+from graph.model import build_graph
 from graph.settings import DoubleBillingSettings
+from graph.shared import build_shared
 from loaders.dataset import load_dataset
 from loaders.snds import KEYS, read_snds
 
@@ -338,11 +340,21 @@ def test_kinds_from_natures_specialties_and_conflicts_without_a_category(tmp_pat
 
 
 def test_a_zero_establishment_keeps_the_hospital_practitioners_double_billing_visible(tmp_path):
-    # a full-time hospital practitioner bills privately (establishment 0) a patient the hospital billed that day
+    # a full-time hospital practitioner bills privately (establishment 0) six patients the hospital
+    # billed the same day, over half a year in which it also sees six patients the hospital did not
     header = PRS_HEADER + ["PSE_STJ_COD"]
-    write_dcir(tmp_path / "x", [line(1, "A", "75123456") + ["50"], line(2, "A", "00000000", spe="3") + ["50"],
-                                line(3, "B", "75123456") + ["50"], line(4, "B", "00000000", spe="3") + ["50"]],
-               ete=[k(1) + ["0"], k(2) + ["750100000"], k(3) + ["000000000"], k(4) + ["750100000"]], header=header)
+    prs, ete, n = [], [], 0
+    for month in range(1, 7):
+        day = f"2025-0{month}-1{month}"
+        for patient, hospital in ((f"A{month}", True), (f"B{month}", False)):
+            n += 1
+            prs.append(line(n, patient, "75123456", day=day) + ["50"])
+            ete.append(k(n) + ["0"])
+            if hospital:
+                n += 1
+                prs.append(line(n, patient, "00000000", spe="3", day=day) + ["50"])
+                ete.append(k(n) + ["750100000"])
+    write_dcir(tmp_path / "x", prs, ete=ete, header=header)
     subprocess.run([sys.executable, "-m", "cli.main", "convert", "snds", str(tmp_path / "x"), str(tmp_path / "claims")],
                    cwd=REPO, check=True, capture_output=True)
     write_table(tmp_path / "registry", "centres", [{"centre_id": "750100000", "kind": "hospital"}])
@@ -350,5 +362,5 @@ def test_a_zero_establishment_keeps_the_hospital_practitioners_double_billing_vi
     write_table(tmp_path / "registry", "affiliations", [{"provider_id": "75123456", "centre_id": "750100000",
                                                          "role": "fulltime_hospital"}])
     d = load_dataset([tmp_path / "claims", tmp_path / "registry"])
-    found = detect_double_billing(d.tables, DoubleBillingSettings())
+    found = detect_double_billing(d.tables, build_shared(d.tables, build_graph(d.tables)), DoubleBillingSettings())
     assert found.alerts["alert_id"].to_pylist() == ["double_billing:hospital:75123456:750100000"]

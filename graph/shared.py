@@ -1,0 +1,65 @@
+"""Intermediates several detectors (and the network analytics) need, computed once per scan.
+
+* `patient_days`: claims aggregated per provider, patient, act, day and channel (the centre, or
+  private practice): `provider_id, patient_id, service_code, service_date, centre_id, lines,
+  amount` (euros), `prescriber_id` (the first, when several). Double billing judges its same-day repeats; peer_outlier counts days per patient.
+* `billing`: who bills (or dispenses to) whom, one row per provider and patient, as node ids:
+  `provider, patient, area` (the patient's home postcode, `?` when unknown), `degree` (the
+  patient's number of providers).
+* `projection`: the provider–provider shared-patient projection, `src < dst` provider node ids,
+  `weight` = patients billed by both, over patients billed by 2 to `patient_max` providers
+  (patients billed by more would link everyone; their pairs grow with the square of their degree).
+
+The projection is also the graph the `sp` communities are found on (`graph.network`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import pyarrow as pa
+
+from .model import Graph
+from engine import query
+
+
+@dataclass(frozen=True)
+class Shared:
+    patient_days: pa.Table
+    billing: pa.Table
+    projection: pa.Table
+
+
+_PATIENT_DAYS = """
+SELECT provider_id, patient_id, service_code, service_date, centre_id, count(*) AS lines,
+       round(sum(amount), 2) AS amount, min(prescriber_id) AS prescriber_id
+FROM claims GROUP BY ALL
+"""
+
+_BILLING = """
+WITH b AS (SELECT DISTINCT src AS provider, dst AS patient FROM e
+           WHERE rel IN ('BILLED', 'DISPENSED_TO') AND src LIKE 'provider:%'),
+deg AS (SELECT patient, count(*) AS degree FROM b GROUP BY patient),
+home AS (SELECT 'patient:' || patient_id AS patient, any_value(postcode) AS area FROM patients GROUP BY ALL)
+SELECT b.provider, b.patient, coalesce(h.area, '?') AS area, deg.degree
+FROM b JOIN deg USING (patient) LEFT JOIN home h USING (patient)
+ORDER BY b.provider, b.patient
+"""
+
+_PROJECTION = """
+WITH b AS (SELECT provider, patient FROM billing WHERE degree BETWEEN 2 AND $patient_max)
+SELECT x.provider AS src, y.provider AS dst, count(*)::DOUBLE AS weight
+FROM b x JOIN b y ON x.patient = y.patient AND x.provider < y.provider
+GROUP BY ALL ORDER BY src, dst
+"""
+
+
+def build_shared(tables: Mapping[str, pa.Table], graph: Graph, patient_max: int = 40) -> Shared:
+    """The intermediates of one scan (see the module docstring) from the window's contract tables
+    and its graph. Deterministic: every table is sorted or keyed."""
+    billing = query(_BILLING, e=graph.edges, patients=tables["patients"])
+    return Shared(
+        patient_days=query(_PATIENT_DAYS, claims=tables["claims"]),
+        billing=billing,
+        projection=query(_PROJECTION, {"patient_max": patient_max}, billing=billing),
+    )

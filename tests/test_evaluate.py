@@ -1,0 +1,30 @@
+"""graph.evaluate: the definitions of ../shared/worlds/score.py, plus look-alikes in the top K."""
+import pyarrow as pa
+
+from graph.evaluate import evaluate
+from graph.findings import make_findings
+
+
+def test_found_precision_at_k_lookalikes_and_false_leads():
+    f = make_findings(
+        [{"alert_id": f"a{i}", "pattern": "dense_block", "score": 10 - i, "summary": "s"} for i in range(7)],
+        [{"alert_id": "a0", "entity_type": "provider", "entity_id": e, "role": "biller", "standing": "accused"}
+         for e in ("p1", "p2")] +
+        [{"alert_id": "a1", "entity_type": "provider", "entity_id": "p3", "role": "biller", "standing": "accused"},
+         {"alert_id": "a2", "entity_type": "provider", "entity_id": "honest", "role": "biller", "standing": "accused"},
+         {"alert_id": "a3", "entity_type": "provider", "entity_id": "q1", "role": "biller", "standing": "accused"},
+         {"alert_id": "a6", "entity_type": "provider", "entity_id": "p5", "role": "biller", "standing": "accused"}])
+    truth = pa.table({"pattern": ["dense_block"] * 5 + ["peer_outlier"],
+                      "group_id": ["g1", "g1", "g1", "g2", "g2", "g3"],
+                      "entity_type": ["provider"] * 6, "entity_id": ["p1", "p2", "p3", "p4", "p5", "q1"]})
+    looks = pa.table({"pattern": ["dense_block"], "entity_type": ["provider"], "entity_id": ["honest"]})
+    risk = pa.table({"entity_type": ["provider"] * 3, "entity_id": ["p1", "zz", "p2"]})
+    r = evaluate(f.alerts, f.entities, risk, truth, lookalikes=looks)
+    rows = {x["pattern"]: x for x in r["patterns"]}
+    db = rows["dense_block"]
+    # g1 (p1 p2 p3): a0 names two of three, found; g2 (p4 p5): a6 names one of two, found (half),
+    # K = max(5, 2 x 2) = 5: a0..a4, of which a0, a1 and a3 (q1, planted in another pattern) are leads
+    assert (db["cases"], db["k"], db["alerts"], db["found"], db["recall"]) == (2, 5, 5, 2, 1.0)
+    assert db["precision_at_k"] == 3 / 5 and db["lookalikes_in_top_k"] == 1 and db["false_leads"] == 2
+    assert (rows["peer_outlier"]["recall"], rows["peer_outlier"]["alerts"]) == (0.0, 0)
+    assert r["entity_risk"] == {"known": 6, "precision_at_k": 2 / 6, "average_precision": (1 + 2 / 3) / 6, "found": 2}
