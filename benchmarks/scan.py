@@ -99,7 +99,8 @@ def x4(folder: Path, parts: list[Path], name: str) -> Path:
             continue
         if table == "services":      # one national catalogue, the same in every region
             sources = sources[:1]
-        header = con.execute(f"SELECT * FROM read_csv($p, all_varchar=true) LIMIT 0", {"p": str(sources[0])}).columns
+        header = [d[0] for d in con.execute("SELECT * FROM read_csv($p, all_varchar=true) LIMIT 0",
+                                             {"p": str(sources[0])}).description]
         selects = []
         for k, src in enumerate(sources):
             exprs = []
