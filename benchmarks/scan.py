@@ -6,7 +6,8 @@
 Regions, generated once and cached under --dir (git-ignored):
 
 - `generator`: the project's generator (`loaders.synthetic.generate`, as `fraudnet generate`), with
-  as many patients as give about --claims claims (16.8 claims a patient);
+  as many patients as `load_build.py` reckons give --claims claims (at 16.8 claims a patient,
+  what the generator drew before #13; it now draws about 23, so 5M asks give 6.7M claims);
 - `second`: `../shared/worlds/second_region.py` (written independently of the project) at
   --second-patients patients (160,000: about 4.9M claims);
 - `--x4 NAME`: four regions NAME of seeds S..S+3 merged into one dataset of four times the claims
