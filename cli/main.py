@@ -114,7 +114,7 @@ def generate(out, patients, seed, truth, registry):
 
 
 @main.command()
-@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "annuaire", "snds", "mapped"]))
+@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "annuaire", "snds", "mapped", "parquet"]))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False),
@@ -127,8 +127,9 @@ def convert(source_format, sources, out, categories):
     (RPPS) FHIR Practitioner and PractitionerRole files or folders → providers, affiliations and
     the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_BIO_F,
     ER_CAM_F, ER_ETE_F) → claims and providers. mapped: MAPPING SOURCE, a mapping file (TOML)
-    and the claims or provider extract it describes → the contract tables it names."""
-    from loaders.conversion import Conversion, REPORT_FILE, write_conversion
+    and the claims or provider extract it describes → the contract tables it names. parquet: a
+    contract dataset folder → its tables, validated, as Parquet files with the contract's types."""
+    from loaders.conversion import Conversion, write_conversion
     from loaders.fhir import categories_from_csv, read_finess
     lines = []
     try:
@@ -146,6 +147,17 @@ def convert(source_format, sources, out, categories):
                 _fail("snds takes one extract folder", 2)
             conversion = read_snds(sources[0])
             lines = report_lines(conversion.report)
+        elif source_format == "parquet":
+            from loaders.parquet import convert_parquet, report_lines, write_parquet
+            if len(sources) != 1:
+                _fail("parquet takes one dataset folder: convert parquet DATA OUT", 2)
+            conversion = convert_parquet(sources[0])
+            try:
+                written = write_parquet(conversion, out)
+            except Refused as e:
+                _fail(e.reason, 2)
+            _print_written(conversion, written, report_lines(conversion.report))
+            return
         else:
             from loaders.mapping import MappingError, convert_mapped, report_lines
             if len(sources) != 2:
@@ -157,10 +169,14 @@ def convert(source_format, sources, out, categories):
             lines = report_lines(conversion.report)
     except DatasetError as e:
         _fail(str(e), 2)
-    for path in write_conversion(conversion, out):
-        if path.name != REPORT_FILE:
-            click.echo(f"wrote {path}: {conversion.tables[path.stem].num_rows:,} rows")
-    click.echo(f"wrote {Path(out) / REPORT_FILE}" + (":" if lines else ""))
+    _print_written(conversion, write_conversion(conversion, out), lines)
+
+
+def _print_written(conversion, written: list[Path], lines: list[str]):
+    """What `convert` wrote: each table with its rows, then the report file and its lines."""
+    for path in written[:-1]:
+        click.echo(f"wrote {path}: {conversion.tables[path.stem].num_rows:,} rows")
+    click.echo(f"wrote {written[-1]}" + (":" if lines else ""))
     for line in lines:
         click.echo(f"  {line}")
 
