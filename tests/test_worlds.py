@@ -27,7 +27,6 @@ WORLDS = {"generator": ("generator", 8000),
 KNOWN_MISSES = {
     ("third_region", "dense_block"): "0 of 3 blocks found, a look-alike among the alerts",
     ("third_region", "doctor_shopping"): "5 honest look-alikes in the top K",
-    ("third_region", "peer_outlier"): "precision@K 0.10",
     ("third_region", "pharmacy_collusion"): "recall 0.33, 2 look-alikes in the top K",
     ("third_region", "mega_consumer"): "no detector yet (issue #17)",
     ("third_region", "atypical_private_practice"): "no detector yet (issue #17)",
