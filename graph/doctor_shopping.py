@@ -13,9 +13,8 @@ nothing: the pharmacist sees every supply. Nor does a care team: two prescribers
 **follow** the patient — each sees them (bills them anything) on more days than it has the
 molecule dispensed to them, as a GP's weekly home visits or a palliative team's rounds do — know
 each other's supplies, even when one in three is filled at a second pharmacy; a shopper's
-prescribers see the patient only to prescribe (Pradel's indicator counts prescribers *unaware*
-of each other; cancer and palliative patients are the usual honest exception, e.g. Chenaf et al.,
-"Prescription opioid analgesic use in France", Eur. J. Pain 23, 2019). Each unit lasts
+prescribers see the patient only to prescribe (the overlaps Pradel's indicator counts are those
+of prescribers unaware of each other). Each unit lasts
 `supply_days` (28: the longest prescription of a narcotic in France).
 
 Null model: honest patients have a concealed dispensing now and then (a pharmacy closed, a
