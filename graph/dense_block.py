@@ -25,7 +25,11 @@ quarter; members keep their honest practice beside it (camouflage), and several 
    model of patients' choices is exact: the expectation is calibrated on the pairs of the same
    kinds (two pharmacies, a GP and a nurse…) — the median ratio c of observed to expected, and
    the pairs' spread around it as a gamma mixing (`graph.stats.grouped_count_calibration`) — so
-   the tail probability is P(X ≥ shared) for X negative binomial with mean c·E. Links survive Benjamini–Hochberg at `fdr` over every pair sharing a
+   the tail probability is P(X ≥ shared) for X negative binomial with mean c·E. The pairs that
+   calibrate are independent of each other (a greedy matching: no provider in two of them): a
+   block's m members make m(m − 1)/2 pairs, all expecting much where they bill their list, and
+   would otherwise set their own yardstick, being the only pairs of their kinds expecting one
+   patient or more. Links survive Benjamini–Hochberg at `fdr` over every pair sharing a
    patient.
 3. **Blocks.** The validated links' 2-core (every member tied to two others or more: a single
    coincidental link does not enlist a provider) falls into connected groups, one per block —
@@ -51,7 +55,7 @@ from .model import Graph
 from .network import connected_components
 from .settings import DenseBlockSettings
 from .shared import Shared
-from .stats import benjamini_hochberg, grouped_count_calibration, negbin_logsf, surprise_bits
+from .stats import benjamini_hochberg, greedy_matching, grouped_count_calibration, negbin_logsf, surprise_bits
 from engine import query
 
 _NONLOCAL = """
@@ -176,7 +180,9 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
     pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"])
     shared_n, expected = pairs["shared"].to_numpy().astype(float), pairs["expected"].to_numpy()
     kind = lambda col: pairs[col].to_numpy(zero_copy_only=False)
-    c, shape = grouped_count_calibration(shared_n, expected, kind("kind_a"), kind("kind_b"))
+    a_all, b_all = pairs["a"].to_numpy(zero_copy_only=False), pairs["b"].to_numpy(zero_copy_only=False)
+    independent = greedy_matching(a_all, b_all, expected >= 1)
+    c, shape = grouped_count_calibration(shared_n, expected, kind("kind_a"), kind("kind_b"), use=independent)
     log_p = negbin_logsf(shared_n, c * expected, shape)
     ok = benjamini_hochberg(log_p, s.fdr) & (shared_n > c * expected)
     a, b = pairs["a"].to_numpy(zero_copy_only=False)[ok], pairs["b"].to_numpy(zero_copy_only=False)[ok]
