@@ -146,7 +146,12 @@ def grouped_count_calibration(observed: np.ndarray, expected: np.ndarray,
 def greedy_matching(a: np.ndarray, b: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     """Mask of a maximal set of `eligible` pairs (a, b) no two of which share a member, taken in
     the given order (deterministic): independent units among pairs, where a clique of m members
-    gives m/2 of its m(m − 1)/2 pairs. Loops over the eligible pairs only (they are few)."""
+    gives m/2 of its m(m − 1)/2 pairs. Loops over the eligible pairs only (they are few).
+
+    >>> a, b = np.array(["x", "x", "y", "u"]), np.array(["y", "z", "z", "v"])
+    >>> greedy_matching(a, b, np.ones(4, bool)).tolist()
+    [True, False, False, True]
+    """
     taken: set = set()
     out = np.zeros(len(a), bool)
     for i in np.flatnonzero(eligible):
