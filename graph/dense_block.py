@@ -26,7 +26,8 @@ quarter; members keep their honest practice beside it (camouflage), and several 
    kinds (two pharmacies, a GP and a nurse…) — the median ratio c of observed to expected, and
    the pairs' spread around it as a gamma mixing (`graph.stats.grouped_count_calibration`) — so
    the tail probability is P(X ≥ shared) for X negative binomial with mean c·E. The pairs that
-   calibrate are independent of each other (a greedy matching: no provider in two of them): a
+   calibrate are independent of each other (a greedy matching: no provider in two pairs of the
+   same kinds): a
    block's m members make m(m − 1)/2 pairs, all expecting much where they bill their list, and
    would otherwise set their own yardstick, being the only pairs of their kinds expecting one
    patient or more. Links survive Benjamini–Hochberg at `fdr` over every pair sharing a
@@ -94,12 +95,21 @@ WITH b AS (      -- all billing, providers classed by kind and specialty
     SELECT DISTINCT 'provider:' || prescriber_id AS prescriber, 'provider:' || provider_id AS provider,
            'patient:' || patient_id AS patient
     FROM g WHERE prescriber_id IS NOT NULL AND prescriber_id <> provider_id
-), pairs AS (   -- patients shared outside local areas, but not those one of the pair sent to the other
+), practice AS ( -- where a provider practises: centres it bills through or is affiliated to, its company
+    SELECT DISTINCT 'provider:' || provider_id AS provider, 'centre:' || centre_id AS practice FROM g
+    WHERE centre_id IS NOT NULL
+    UNION SELECT 'provider:' || provider_id, 'centre:' || centre_id FROM affiliations WHERE centre_id IS NOT NULL
+    UNION SELECT 'provider:' || provider_id, 'entity:' || legal_entity_id FROM providers WHERE legal_entity_id IS NOT NULL
+), colleagues AS (SELECT DISTINCT x.provider AS a, y.provider AS b FROM practice x JOIN practice y
+                  ON x.practice = y.practice AND x.provider < y.provider
+), pairs AS (   -- patients shared outside local areas, but not those one of the pair sent to the other,
+                -- nor by colleagues (they replace each other)
     SELECT x.provider AS a, y.provider AS b, count(*) AS shared
     FROM nl x JOIN nl y ON x.patient = y.patient AND x.provider < y.provider
     LEFT JOIN ref r1 ON r1.patient = x.patient AND r1.prescriber = x.provider AND r1.provider = y.provider
     LEFT JOIN ref r2 ON r2.patient = x.patient AND r2.prescriber = y.provider AND r2.provider = x.provider
     WHERE r1.patient IS NULL AND r2.patient IS NULL
+      AND (x.provider, y.provider) NOT IN (SELECT (a, b) FROM colleagues)
     GROUP BY ALL
 ), expected AS (
     SELECT p.a, p.b, round(sum(xa.n * yb.n * q.q), 9) AS expected
@@ -177,11 +187,14 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
     s = settings
     p = {"patient_max": patient_max}
     nl = query(_NONLOCAL, p, billing=shared.billing, providers=tables["providers"])
-    pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"])
+    pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"],
+                  affiliations=tables["affiliations"])
     shared_n, expected = pairs["shared"].to_numpy().astype(float), pairs["expected"].to_numpy()
     kind = lambda col: pairs[col].to_numpy(zero_copy_only=False)
-    a_all, b_all = pairs["a"].to_numpy(zero_copy_only=False), pairs["b"].to_numpy(zero_copy_only=False)
-    independent = greedy_matching(a_all, b_all, expected >= 1)
+    # independent within each kind pair: no provider in two of its pairs
+    group = np.char.add(np.char.add(kind("kind_a").astype(str), "|"), kind("kind_b").astype(str))
+    member = lambda col: np.char.add(np.char.add(group, " "), kind(col).astype(str))
+    independent = greedy_matching(member("a"), member("b"), expected >= 1)
     c, shape = grouped_count_calibration(shared_n, expected, kind("kind_a"), kind("kind_b"), use=independent)
     log_p = negbin_logsf(shared_n, c * expected, shape)
     ok = benjamini_hochberg(log_p, s.fdr) & (shared_n > c * expected)
