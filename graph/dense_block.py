@@ -10,7 +10,10 @@ quarter; members keep their honest practice beside it (camouflage), and several 
    its share of the region's (a location quotient ≥ 1). Patients of an area local to either of two
    providers are left out of their judgement: a town's nurses, GP and pharmacy, a nursing home's
    team, nurses sharing twice-daily insulin rounds, a département's specialists and laboratory
-   share patients because they are that area's carers.
+   share patients because they are that area's carers. So do colleagues — two providers billing
+   through or affiliated to one centre, or billing under one company (`legal_entity_id`) — who
+   replace each other: their pairs are not judged (a block inside one practice is left to
+   peer_outlier and entity_network).
 2. **Statistically validated links** (Tumminello et al., "Statistically validated networks in
    bipartite complex systems", PLoS ONE 6, 2011), with geography in the null. Null model (a
    configuration model within each area and class of provider — kind and specialty): each
