@@ -30,11 +30,10 @@ quarter; members keep their honest practice beside it (camouflage), and several 
    the pairs' spread around it as a gamma mixing (`graph.stats.grouped_count_calibration`) — so
    the tail probability is P(X ≥ shared) for X negative binomial with mean c·E. The pairs that
    calibrate are independent of each other (a greedy matching: no provider in two pairs of the
-   same kinds): a
-   block's m members make m(m − 1)/2 pairs, all expecting much where they bill their list, and
-   would otherwise set their own yardstick, being the only pairs of their kinds expecting one
-   patient or more. Links survive Benjamini–Hochberg at `fdr` over every pair sharing a
-   patient.
+   same kinds): a block's m members make m(m − 1)/2 pairs, all expecting much where they bill
+   their list, and would otherwise set their own yardstick, being the only pairs of their kinds
+   expecting one patient or more. Links survive Benjamini–Hochberg at `fdr` over every pair
+   sharing a patient.
 3. **Blocks.** The validated links' 2-core (every member tied to two others or more: a single
    coincidental link does not enlist a provider) falls into connected groups, one per block —
    several blocks in one region stay apart. A block's list is the patients (outside local

@@ -14,8 +14,8 @@ nothing: the pharmacist sees every supply. Nor does a care team: two prescribers
 molecule dispensed to them, as a GP's weekly home visits or a palliative team's rounds do — know
 each other's supplies, even when one in three is filled at a second pharmacy; a shopper's
 prescribers see the patient only to prescribe (the overlaps Pradel's indicator counts are those
-of prescribers unaware of each other). Each unit lasts
-`supply_days` (28: the longest prescription of a narcotic in France).
+of prescribers unaware of each other). Each unit lasts `supply_days` (28: the longest
+prescription of a narcotic in France).
 
 Null model: honest patients have a concealed dispensing now and then (a pharmacy closed, a
 locum) at the population's usual rate p₀ (the pooled rate, each patient winsorised), and patients

@@ -3,9 +3,10 @@
 Unit: a prescriber → pharmacy flow. A dispensing billed through a centre where the prescriber
 works (`claims.centre_id`; a hospital pharmacy supplying dialysis or chemotherapy drugs its own
 physicians prescribed, the *pharmacie à usage intérieur*, Code de la santé publique art. L5126-1)
-never left the establishment: it is no flow between a prescriber and a pharmacy and is left out. Observed, for each home postcode A of the prescriber's
-patients: how many of them filled its prescriptions mostly at that pharmacy (a prescriber–patient
-relation counts once, at its main pharmacy, however many prescriptions it holds).
+never left the establishment: it is no flow between a prescriber and a pharmacy and is left out.
+Observed, for each home postcode A of the prescriber's patients: how many of them filled its
+prescriptions mostly at that pharmacy (a prescriber–patient relation counts once, at its main
+pharmacy, however many prescriptions it holds).
 
 Null model: a patient fills a prescription near home, or — when they travelled to see the
 prescriber — near the place they were prescribed. So the chance that a patient of prescriber P
