@@ -162,6 +162,13 @@ def test_every_saved_query_answers_from_the_data(server, synced):
         rows = ns.run_saved(server, "saved_top_alerts", {"pattern": pattern, "limit": 3})
         assert list(dict.fromkeys(r["alert_id"] for r in rows)) == want
         assert all(r["n"] is not None and r["role"] for r in rows)
+        assert {r["standing"] for r in rows} <= {"accused", "participant", "victim"}
+    # only accused and participant entities are Flagged: an entity named by alerts as a victim only is not
+    victims = {eid for (eid,) in results(store, run, "SELECT entity_id FROM alert_entities GROUP BY entity_type, entity_id "
+                                                     "HAVING bool_and(standing = 'victim')")}
+    rows = ns.run_saved(server, "saved_top_alerts", {"pattern": "doctor_shopping", "limit": 100})
+    seen = [r["n"] for r in rows if r["standing"] == "victim" and r["n"]["id"] in victims]
+    assert seen and not any("Flagged" in n["labels"] for n in seen)
     # a provider's lookup lists exactly its alerts
     pid, = results(store, run, "SELECT entity_id FROM alert_entities WHERE entity_type = 'provider' "
                                "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")[0]
