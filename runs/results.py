@@ -445,10 +445,15 @@ SELECT n.node_id AS key, n.entity_id AS id, n.kind, n.specialty, n.name, n.postc
                     CASE WHEN n.entity_type = 'provider' AND n.kind = 'pharmacy' THEN 'Pharmacy' END,
                     CASE WHEN n.entity_type = 'provider' AND n.kind = 'laboratory' THEN 'Laboratory' END,
                     CASE WHEN coalesce(r.direct_score, 0) > 0 THEN 'Flagged' END,
-                    CASE WHEN coalesce(r.direct_score, 0) = 0 AND coalesce(r.score, 0) > 0 THEN 'AtRisk' END],
+                    CASE WHEN coalesce(r.direct_score, 0) = 0 AND coalesce(r.score, 0) > 0 THEN 'AtRisk' END,
+                    CASE st.standing WHEN 1 THEN 'Accused' WHEN 2 THEN 'Participant' WHEN 3 THEN 'Victim' END],
                    lambda x: x IS NOT NULL) AS labels
 FROM nodes n
 LEFT JOIN node_degree d USING (node_id)
+LEFT JOIN (SELECT entity_type, entity_id,     -- its strongest standing in any alert
+                  min(CASE standing WHEN 'accused' THEN 1 WHEN 'participant' THEN 2 ELSE 3 END) AS standing
+           FROM alert_entities GROUP BY entity_type, entity_id) st
+       ON st.entity_type = n.entity_type AND st.entity_id = n.entity_id
 LEFT JOIN entity_risk r ON r.entity_type = n.entity_type AND r.entity_id = n.entity_id
 LEFT JOIN centrality c USING (node_id)
 LEFT JOIN (SELECT node_id, list(community_id ORDER BY community_id) AS communities
@@ -466,7 +471,7 @@ def graph_nodes(cur, entity_type: str) -> duckdb.DuckDBPyRelation:
     `betweenness`, `participation`, `broker`, `communities` (list of ids) and `labels`: the
     entity's `contract.vocab.DERIVED_LABELS` (Prescriber: a provider that prescribes; Pharmacy,
     Laboratory: its kind; Flagged: named by an alert, direct risk > 0; AtRisk: risk through its
-    network only)."""
+    network only; Accused, Participant or Victim: its strongest standing in any alert)."""
     return cur.sql(_GRAPH_NODES, params={"entity_type": entity_type})
 
 
