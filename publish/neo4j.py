@@ -87,7 +87,7 @@ def upsert_steps() -> list[Step]:
     steps += [Step(f"sync_rels_{r.lower()}", partial(results.graph_relationships, rel=r), ("src", "dst", "key"))
               for r in RELS]
     steps += [Step("sync_alerts", results.graph_alerts, ("id",)),
-              Step("sync_alert_entities", results.graph_alert_entities, ("alert_id", "key", "role"), False),
+              Step("sync_alert_entities", results.graph_alert_entities, ("alert_id", "key", "role", "standing"), False),
               Step("sync_communities", results.graph_communities, ("id",)),
               Step("sync_community_members", results.graph_members, ("community_id", "key"), False)]
     return steps
