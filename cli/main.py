@@ -71,6 +71,15 @@ def _failed(e: FraudnetError, store: str | None = None):
     _fail(*_worded(e, store))
 
 
+def _write_private(path, data: bytes):
+    """Write a file of case or claim data readable by its owner only (0600), as exports are,
+    whatever the umask; an existing file is truncated and made owner-only too."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
 def _audit(store: str, action: str, target: str, run_id: str | None, rows: int | None = None):
     """Write a read to the store's audit log as the system user (role `cli`); exit 1 if it
     cannot be written: nothing is read unaudited."""
@@ -586,7 +595,7 @@ def cases_list(status, assignee, pattern, region, profession, limit, csv_file, s
     rows, total = cs.list(status, assignee, pattern, region, profession, 1_000_000_000 if csv_file else limit)
     _audit(store, "cases.export" if csv_file else "cases.list", "cases", None, len(rows))
     if csv_file:
-        Path(csv_file).write_bytes(csv_bytes(LIST_COLUMNS, rows, sep))
+        _write_private(csv_file, csv_bytes(LIST_COLUMNS, rows, sep))
         click.echo(f"wrote {csv_file}: {total} case(s)")
         return
     if as_json:
@@ -715,7 +724,7 @@ def cases_report(case_id, out, store):
     except FraudnetError as e:
         _failed(e, store)
     _audit(store, "cases.report", f"case:{case_id}", None)
-    Path(out).write_text(html, encoding="utf-8")
+    _write_private(out, html.encode("utf-8"))
     click.echo(f"wrote {out}")
 
 
@@ -749,7 +758,7 @@ def cases_kpis(year, csv_file, sep, store, as_json):
     from cases.kpis import KPI_COLUMNS, kpis, rows
     report = kpis(Store(store), year)
     if csv_file:
-        Path(csv_file).write_bytes(csv_bytes(KPI_COLUMNS, rows(report), sep))
+        _write_private(csv_file, csv_bytes(KPI_COLUMNS, rows(report), sep))
         click.echo(f"wrote {csv_file}")
         return
     if as_json:
@@ -792,7 +801,7 @@ def alert_cmd(alert_id, run_id, evidence_file, sep, store, as_json):
                 lines = evidence(con, alert_id)
             finally:
                 con.close()
-            Path(evidence_file).write_bytes(csv_bytes(EVIDENCE_COLUMNS, lines, sep))
+            _write_private(evidence_file, csv_bytes(EVIDENCE_COLUMNS, lines, sep))
     except FraudnetError as e:
         _failed(e, store)
     if as_json:

@@ -223,6 +223,8 @@ def test_the_command_line_walks_a_case(store, tmp_path):
     one = run("alert", a, "--evidence", str(tmp_path / "lines.csv"))
     assert "case C-00001 (confirmed)" in one and "evidence: " in one
     assert re.search(r"P\d{7}", (tmp_path / "lines.csv").read_text()) is None
+    for written in ("c.html", "cases.csv", "lines.csv"):       # case and claim data: owner-only, as exports
+        assert (tmp_path / written).stat().st_mode & 0o777 == 0o600, written
     ent = run("entity", "provider", provider)
     assert "billing against" in ent and "case C-00001 (confirmed)" in ent and "(current): risk" in ent
     assert "secm_compliance_request" in run("cases", "actions")
