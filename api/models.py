@@ -107,6 +107,8 @@ class CaseCreate(BaseModel):
     assignee: str = Field(None, max_length=100)
     note: str = Field(None, max_length=10_000, description="a first note")
     run: str = Field(None, max_length=100, description="the run whose alerts these are (default: the current)")
+    opened_on: date = Field(None, description="the day the control began, if before today (a case taken over); "
+                                              "decisions may not predate it")
 
 
 class CaseUpdate(BaseModel):
@@ -123,7 +125,8 @@ class NoteCreate(BaseModel):
     text: str = Field(min_length=1, max_length=10_000, pattern=r"\S")
 
 
-_EUROS = Field(None, ge=0, le=1e12, description="euros")
+# amounts and dates are checked in one place, cases.store, whose messages name the field and the value
+_EUROS = Field(None, le=1e12, description="euros, ≥ 0")
 
 
 class DecisionCreate(BaseModel):

@@ -31,7 +31,7 @@ def kpis(store: Store, year: int | None = None) -> dict:
     con = CaseStore(store)._connect()
     try:
         cases = [dict(r) for r in con.execute("""
-            SELECT c.case_id, c.status, coalesce(c.assignee, '') AS assignee, substr(c.opened_at, 1, 10) AS opened_on,
+            SELECT c.case_id, c.status, coalesce(c.assignee, '') AS assignee, coalesce(c.opened_on, substr(c.opened_at, 1, 10)) AS opened_on,
                    coalesce((SELECT group_concat(kind, '+') FROM (SELECT DISTINCT kind FROM case_entities e
                              WHERE e.case_id = c.case_id AND e.entity_type = 'provider' AND kind IS NOT NULL
                              ORDER BY kind)), 'none') AS profession,

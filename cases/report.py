@@ -93,7 +93,7 @@ def _network(con, case: dict, patient_ids: set[str]) -> tuple[list[dict], list[d
     direct non-patient neighbours (strongest links first, at most `MAX_NEIGHBOURS`), and its
     patients as one counted node linked to each core entity that billed, prescribed for or
     dispensed to them."""
-    core = {f"{e['entity_type']}:{e['entity_id']}" for e in case["entities"]}
+    core = {f"{e['entity_type']}:{e['entity_id']}" for e in case["entities"] if e["entity_type"] != "patient"}
     if not core:
         return [], []
     links = con.execute("""
@@ -206,7 +206,9 @@ def _page(case, alerts, charts, evidence_parts, nodes, links, patients, net_run)
     out.append("<h3>Entities</h3>")
     out.append(_table([("entity_type", "type"), ("entity_id", "id"), ("name", "name"), ("kind", "kind"),
                        ("specialty", "specialty"), ("postcode", "postcode"), ("roles", "roles")], case["entities"]))
-    out.append(f"<p>and {case['patients']:,} patient(s) named by the alerts ({patients:,} in the evidence lines).</p>")
+    opened = "not counted" if case["patients"] is None else f"{case['patients']:,}"
+    out.append(f"<p>Patients: {patients:,} in the evidence lines below ({opened} when the case was opened), "
+               f"of whom the alerts name {case['patients_sampled']:,}.</p>")
     out.append("</section>")
 
     out.append("<section id='network'><h2>The network</h2>")

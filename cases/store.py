@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 
 from contract.errors import Invalid, NotFound, Refused, Stale
 from contract.vocab import ENTITY_TYPES, split_node_id
@@ -64,6 +64,8 @@ LIST_COLUMNS = ("case_id", "title", "status", "outcome", "assignee", "qualificat
                 "providers", "patients", "decisions", "last_action", "last_decided_on", "overpayment_notified",
                 "recovered", "opened_at", "opened_by", "updated_at", "version")   # a case list's row
 
+ADDED = (("opened_on", "TEXT"), ("patients", "INTEGER"))   # columns stores made before them lack
+
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS cases (
     seq           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -75,6 +77,8 @@ CREATE TABLE IF NOT EXISTS cases (
     qualification TEXT CHECK (qualification IS NULL OR qualification IN ({", ".join(repr(q) for q in QUALIFICATIONS)})),
     version       INTEGER NOT NULL,
     run_id        TEXT,                -- the run it was opened on
+    opened_on     TEXT,                -- YYYY-MM-DD: when the control began (default: the day of opened_at)
+    patients      INTEGER,             -- distinct patients in its alerts' evidence lines and named, at opening
     opened_at     TEXT NOT NULL,
     opened_by     TEXT NOT NULL,
     updated_at    TEXT NOT NULL,
@@ -179,6 +183,11 @@ def _day(problems: list, field: str, value) -> str | None:
         return None
 
 
+def _today() -> str:
+    """Today, UTC, as YYYY-MM-DD: no case date may be later."""
+    return datetime.now(timezone.utc).date().isoformat()
+
+
 def _euros(problems: list, field: str, value) -> float | None:
     if value is None or value == "":
         return None
@@ -192,6 +201,20 @@ def _euros(problems: list, field: str, value) -> float | None:
     return round(x, 2)
 
 
+def _recovered(problems: list, notified: float | None, recovered: float | None):
+    """What is recovered of a decision's notified overpayment cannot exceed it."""
+    if notified is not None and recovered is not None and recovered > notified:
+        problems.append(f"recovered: {recovered:.2f} is more than the overpayment notified ({notified:.2f} euros)")
+
+
+def _subject(e: dict) -> bool:
+    """Is this case entity a patient the case is about — the accused of a patient's pattern
+    (doctor shopping) or a patient named when the case was opened —, shown by id to readers, rather
+    than one of the patients a provider billed, only counted?"""
+    return e["entity_type"] == "patient" and (bool(set(e["patterns"]) & set(PATIENT_PATTERNS))
+                                              or "named" in e["roles"].split(", "))
+
+
 class CaseStore:
     """The cases of a store (see the module docstring). Each call opens its own connection, so
     one object may serve threads and every process sees the others' commits."""
@@ -200,7 +223,15 @@ class CaseStore:
         self.store = store
 
     def _connect(self):
-        return history.connect(self.store, SCHEMA)
+        con = history.connect(self.store, SCHEMA)
+        if not {c for c, _ in ADDED} <= {r[1] for r in con.execute("PRAGMA table_info(cases)")}:
+            with transaction(con):      # a store made before these columns: add them, once
+                have = {r[1] for r in con.execute("PRAGMA table_info(cases)")}
+                for column, kind in ADDED:
+                    if column not in have:
+                        con.execute(f"ALTER TABLE cases ADD COLUMN {column} {kind}")
+                con.execute("UPDATE cases SET opened_on = substr(opened_at, 1, 10) WHERE opened_on IS NULL")
+        return con
 
     def _empty(self) -> bool:
         """No history database yet: nothing to read (and reads do not make one)."""
@@ -215,7 +246,8 @@ class CaseStore:
         alerts), `region` (a postcode prefix of one of its providers or centres), `profession`
         (the kind or specialty of one of its providers); and how many match. Each row: case_id,
         title, status, outcome, assignee, qualification, version, opened_at, opened_by,
-        updated_at, patterns, alerts, providers, patients, decisions, last_action, last_decided_on,
+        updated_at, patterns, alerts, providers, patients (distinct patients of its alerts' evidence
+        lines, counted at opening), decisions, last_action, last_decided_on,
         overpayment_notified, recovered."""
         where = """($status IS NULL OR c.status = $status) AND ($assignee IS NULL OR c.assignee = $assignee)
             AND ($pattern IS NULL OR EXISTS (SELECT 1 FROM case_alerts a WHERE a.case_id = c.case_id
@@ -239,8 +271,7 @@ class CaseStore:
                        (SELECT count(*) FROM case_alerts a WHERE a.case_id = c.case_id) AS alerts,
                        (SELECT count(*) FROM case_entities e WHERE e.case_id = c.case_id
                          AND e.entity_type = 'provider') AS providers,
-                       (SELECT count(*) FROM case_entities e WHERE e.case_id = c.case_id
-                         AND e.entity_type = 'patient') AS patients,
+                       c.patients,
                        (SELECT count(*) FROM case_decisions d WHERE d.case_id = c.case_id) AS decisions,
                        (SELECT action FROM case_decisions d WHERE d.case_id = c.case_id
                          ORDER BY decided_on DESC, decision_id DESC LIMIT 1) AS last_action,
@@ -257,8 +288,12 @@ class CaseStore:
         return rows, total
 
     def get(self, case_id: str) -> dict:
-        """One case: its fields, alerts (as opened), entities (patients counted, not listed),
-        notes, decisions and history. Raises `NotFound`."""
+        """One case: its fields (`patients`: the distinct patients of its alerts' evidence lines
+        and the patients named, counted when it was opened; None for a case opened before fraudnet
+        counted them), alerts (as opened), entities (the patients it is about — `_subject` — with
+        their pseudonymous ids as the input carries them; the other patients only counted:
+        `patients_sampled`, those its alerts name, at most 5–10 per alert), notes, decisions and
+        history. Raises `NotFound`."""
         con = self._connect()
         try:
             return self._get(con, case_id)
@@ -279,8 +314,8 @@ class CaseStore:
             "WHERE case_id = ? ORDER BY entity_type, entity_id", (case_id,))]
         for e in ents:
             e["patterns"] = json.loads(e["patterns"])
-        case["entities"] = [e for e in ents if e["entity_type"] != "patient"]
-        case["patients"] = sum(e["entity_type"] == "patient" for e in ents)
+        case["entities"] = [e for e in ents if e["entity_type"] != "patient" or _subject(e)]
+        case["patients_sampled"] = sum(e["entity_type"] == "patient" for e in ents)
         case["patterns"] = sorted({a["pattern"] for a in case["alerts"]})
         case["notes"] = [dict(r) for r in con.execute(
             "SELECT note_id, at, who, text FROM case_notes WHERE case_id = ? ORDER BY note_id", (case_id,))]
@@ -369,12 +404,19 @@ class CaseStore:
     # --- writing --------------------------------------------------------------------------------
 
     def open(self, who: Actor, alerts: list[str] = (), entities: list[str] = (), title: str | None = None,
-             assignee: str | None = None, note: str | None = None, run_id: str | None = None) -> dict:
+             assignee: str | None = None, note: str | None = None, run_id: str | None = None,
+             opened_on=None) -> dict:
         """Open a case on `alerts` (ids) and `entities` (`type:id`) of run `run_id` (the current
-        one by default): the alerts' entities come with them, with their roles. Returns the case.
-        Raises `Invalid` (nothing to open on, a bad entity), `NotFound` (an unknown alert or
-        entity, no current run) and `Refused` (an alert already in a case)."""
+        one by default): the alerts' entities come with them, with their roles. `opened_on`
+        (YYYY-MM-DD, default today, UTC): the day the control began, earlier for a case taken over
+        from before fraudnet; decisions may not predate it. The case keeps how many distinct
+        patients its alerts' evidence lines (and the patients named) hold. Returns the case.
+        Raises `Invalid` (nothing to open on, a bad entity or date), `NotFound` (an unknown alert
+        or entity, no current run) and `Refused` (an alert already in a case)."""
         problems = []
+        opened_on = _day(problems, "opened_on", opened_on) or _today()
+        if opened_on and opened_on > _today():
+            problems.append(f"opened_on: {opened_on} is in the future (today is {_today()})")
         title = _text(problems, "title", title, limit=300)
         assignee = _text(problems, "assignee", assignee, limit=100)
         note = _text(problems, "note", note)
@@ -403,6 +445,8 @@ class CaseStore:
             for etype, eid in named:
                 results.entity(con, etype, eid)           # raises NotFound
                 members.setdefault((etype, eid), {"roles": set(), "patterns": set()})["roles"].add("named")
+            patients = results.evidence_patients(con, [a["alert_id"] for a in found],
+                                                 [i for t, i in named if t == "patient"])
             keys = ("entity_type", "entity_id", "kind", "specialty", "postcode", "name")
             attrs = {(r[0], r[1]): dict(zip(keys, r)) for r in con.execute(
                 f"SELECT {', '.join(keys)} FROM nodes WHERE node_id IN (SELECT unnest($ids))",
@@ -426,9 +470,10 @@ class CaseStore:
                                   "closed)")
                 seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM cases").fetchone()[0]
                 case_id = f"C-{seq:05d}"
-                con.execute("INSERT INTO cases (seq, case_id, title, status, assignee, version, run_id, opened_at, "
-                            "opened_by, updated_at, updated_by) VALUES (?, ?, ?, 'open', ?, 1, ?, ?, ?, ?, ?)",
-                            (seq, case_id, title, assignee, run_id, at, who.name, at, who.name))
+                con.execute("INSERT INTO cases (seq, case_id, title, status, assignee, version, run_id, opened_on, "
+                            "patients, opened_at, opened_by, updated_at, updated_by) "
+                            "VALUES (?, ?, ?, 'open', ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+                            (seq, case_id, title, assignee, run_id, opened_on, patients, at, who.name, at, who.name))
                 con.executemany("INSERT INTO case_alerts VALUES (?, ?, ?, ?, ?, ?)",
                                 [(case_id, a["alert_id"], a["pattern"], a["score"], a["rank"], a["summary"])
                                  for a in found])
@@ -439,7 +484,7 @@ class CaseStore:
                     for (t, i), m in sorted(members.items())])
                 detail = {"run_id": run_id, "alerts": [a["alert_id"] for a in found],
                           "entities": sorted(f"{t}:{i}" for t, i in members if t != "patient"),
-                          "patients": sum(t == "patient" for t, _ in members), "title": title}
+                          "patients": patients, "opened_on": opened_on, "title": title}
                 if assignee:
                     detail["assignee"] = assignee
                 self._event(con, case_id, 1, at, who, "opened", detail)
@@ -544,6 +589,8 @@ class CaseStore:
         day = _day(problems, "decided_on", decided_on)
         if day is None and not any(p.startswith("decided_on") for p in problems):
             problems.append("decided_on: the decision's date is needed (YYYY-MM-DD)")
+        if day and day > _today():
+            problems.append(f"decided_on: {day} is in the future (today is {_today()})")
         due = _day(problems, "deadline", deadline)
         if act is not None and act.deadline and due is None and not any(p.startswith("deadline") for p in problems):
             problems.append(f"deadline: action {act.id} needs a deadline (YYYY-MM-DD)")
@@ -552,6 +599,7 @@ class CaseStore:
         amounts = {k: _euros(problems, k, v) for k, v in
                    (("estimated_harm", estimated_harm), ("overpayment_notified", overpayment_notified),
                     ("recovered", recovered))}
+        _recovered(problems, amounts["overpayment_notified"], amounts["recovered"])
         note = _text(problems, "note", note)
         if problems:
             raise Invalid(problems)
@@ -562,6 +610,8 @@ class CaseStore:
                 if case["status"] not in DECIDABLE:
                     raise Refused(f"case {case_id} is {case['status']}: decisions are recorded on cases "
                                   f"{' or '.join(DECIDABLE)}")
+                if day < case["opened_on"]:
+                    raise Invalid([f"decided_on: {day} is before case {case_id} was opened ({case['opened_on']})"])
                 version, at = case["version"] + 1, now()
                 con.execute("INSERT INTO case_decisions (case_id, action, label, insurer, level, decided_on, deadline, "
                             "estimated_harm, overpayment_notified, recovered, note, at, who, updated_at, updated_by) "
@@ -602,6 +652,11 @@ class CaseStore:
                     raise NotFound("decision", f"{case_id}/{decision_id}")
                 if "deadline" in given and given["deadline"] < old["decided_on"]:
                     raise Invalid([f"deadline: {given['deadline']} is before the decision's date {old['decided_on']}"])
+                bad = []
+                _recovered(bad, given.get("overpayment_notified", old["overpayment_notified"]),
+                           given.get("recovered", old["recovered"]))
+                if bad:
+                    raise Invalid(bad)
                 version, at = case["version"] + 1, now()
                 con.execute(f"UPDATE case_decisions SET {', '.join(f'{k} = ?' for k in given)}, updated_at = ?, "
                             "updated_by = ? WHERE decision_id = ?", (*given.values(), at, who.name, decision_id))

@@ -59,7 +59,9 @@ def entity_extras(store: Store, entity_type: str, entity_id: str, run_id: str | 
 
 
 def alert_view(store: Store, alert_id: str, run_id: str | None = None) -> dict:
-    """One alert of a run (the current one by default): its fields, entities (patients counted),
+    """One alert of a run (the current one by default): its fields, entities (patients counted:
+    `patients`, the distinct patients of its evidence lines; `patients_sampled`, the few it names
+    as entities),
     its pattern's statistic against peers, how many evidence lines it has, its first and last
     current runs, and its case (or None). Raises `NotFound`, `NoPublishedRun`, `NotReady`."""
     run_id = store.resolve(run_id)
@@ -68,9 +70,10 @@ def alert_view(store: Store, alert_id: str, run_id: str | None = None) -> dict:
         a = results.alert(con, alert_id)
         peers = results.peer_distribution(con, alert_id)
         lines = len(results.evidence(con, alert_id))
+        a["patients"] = results.evidence_patients(con, [alert_id])
     finally:
         con.close()
-    a["patients"] = sum(e["entity_type"] == "patient" for e in a["entities"])
+    a["patients_sampled"] = sum(e["entity_type"] == "patient" for e in a["entities"])
     a["entities"] = [e for e in a["entities"] if e["entity_type"] != "patient"]
     return {"run_id": run_id, **a, "peers": peers, "evidence_lines": lines, **alert_marks(store, alert_id)}
 

@@ -503,7 +503,8 @@ def _print_case(case: dict):
     echo(f"{case['case_id']}  {case['title']}")
     qual = f" ({case['qualification']})" if case["qualification"] else ""
     echo(f"status {case['status']}{qual}, assigned to {case['assignee'] or 'nobody'}, version {case['version']}; "
-         f"opened {case['opened_at'][:16].replace('T', ' ')} by {case['opened_by']} on run {case['run_id']}")
+         f"opened {case['opened_at'][:16].replace('T', ' ')} by {case['opened_by']} on run {case['run_id']}"
+         + (f", the control having begun on {case['opened_on']}" if case["opened_on"] != case["opened_at"][:10] else ""))
     if case["alerts"]:
         echo("alerts:")
     for a in case["alerts"]:
@@ -513,7 +514,7 @@ def _print_case(case: dict):
     ents = "; ".join(f"{e['entity_type']} {e['entity_id']}" + (f" ({', '.join(x for x in (e['kind'], e['specialty'], e['postcode']) if x)})"
                                                              if e["kind"] or e["postcode"] else "") + f" {e['roles']}"
                      for e in case["entities"])
-    echo(f"entities: {ents or 'none'}; {case['patients']} patient(s)")
+    echo(f"entities: {ents or 'none'}; {_patients(case)}")
     for n in case["notes"]:
         echo(f"note {n['at'][:16].replace('T', ' ')} {n['who']}: {n['text']}")
     for d in case["decisions"]:
@@ -529,6 +530,12 @@ def _print_case(case: dict):
         echo(f"  v{h['version']} {h['at'][:19].replace('T', ' ')} {h['who']} ({h['role']}) {h['action']} "
              + ", ".join(f"{k}={' '.join(map(str, v)) if isinstance(v, list) else v}"
                          for k, v in sorted(h["detail"].items())))
+
+
+def _patients(case: dict) -> str:
+    """A case's two patient counts, told apart."""
+    counted = "?" if case["patients"] is None else case["patients"]
+    return f"{counted} patient(s) in the evidence lines, {case['patients_sampled']} named by the alerts"
 
 
 def _done(case: dict, as_json: bool, said: str):
@@ -560,19 +567,21 @@ def cases_group():
 @click.option("--assignee")
 @click.option("--note", help="a first note")
 @click.option("--run", "run_id", help="the run whose alerts these are (default: the current run)")
+@click.option("--opened-on", help="YYYY-MM-DD: the day the control began, if before today (a case taken over); "
+                                  "decisions may not predate it")
 @store_option
 @json_option
-def cases_open(alert_ids, entities, title, assignee, note, run_id, store, as_json):
+def cases_open(alert_ids, entities, title, assignee, note, run_id, opened_on, store, as_json):
     """Open a case on ALERT_IDS (their entities come with them) and/or --entity TYPE:ID."""
     try:
-        case = _cases(store).open(_me(), list(alert_ids), list(entities), title, assignee, note, run_id)
+        case = _cases(store).open(_me(), list(alert_ids), list(entities), title, assignee, note, run_id, opened_on)
     except FraudnetError as e:
         _failed(e, store)
     if as_json:
         _done(case, True, "")
     else:
         click.echo(f"opened {case['case_id']}: {case['title']} ({len(case['alerts'])} alert(s), "
-                   f"{len(case['entities'])} entities, {case['patients']} patient(s))")
+                   f"{len(case['entities'])} entities, {_patients(case)})")
 
 
 @cases_group.command("list")
@@ -814,7 +823,7 @@ def alert_cmd(alert_id, run_id, evidence_file, sep, store, as_json):
              + (f"case {a['case_id']} ({a['case_status']})" if a["case_id"] else "no case"))
         for e in a["entities"]:
             echo(f"  {e['entity_type']} {e['entity_id']}: {e['role']}")
-        echo(f"  and {a['patients']} patient(s)")
+        echo(f"  and {a['patients']} patient(s) in its evidence lines ({a['patients_sampled']} named by the alert)")
         p = a["peers"]
         if p:
             echo(f"{p['statistic']}" + (f" ({p['detail']})" if p["detail"] else "") + f": {p['subject_value']:,.2f} "

@@ -379,6 +379,17 @@ def evidence(cur, alert_id: str) -> list[dict]:
                               {"a": alert_id}))
 
 
+def evidence_patients(cur, alert_ids: list[str], named: list[str] = ()) -> int:
+    """How many distinct patients the evidence lines of these alerts (every claim line behind
+    them, not only the few patients an alert names) and the patient ids `named` hold together."""
+    if not _has(cur, "evidence"):
+        return len(set(named))
+    return cur.execute("""SELECT count(DISTINCT p) FROM (
+                              SELECT patient_id AS p FROM evidence WHERE alert_id IN (SELECT unnest($a::VARCHAR[]))
+                              UNION ALL SELECT unnest($n::VARCHAR[]))
+                          WHERE p IS NOT NULL""", {"a": list(alert_ids), "n": list(named)}).fetchall()[0][0]
+
+
 def peer_distribution(cur, alert_id: str) -> dict | None:
     """An alert's statistic for its entities and its peers (`graph.impact.PEER_DISTRIBUTION`),
     or None when its pattern has none."""

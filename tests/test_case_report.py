@@ -40,7 +40,7 @@ def case(region, tmp_path_factory):
                        {"a": alert_id}).fetchall()[0]
     con.close()
     cs, who = CaseStore(store), Actor("alice", "analyst")
-    c = cs.open(who, [alert_id], note="the same patients at every provider of the team")
+    c = cs.open(who, [alert_id], note="the same patients at every provider of the team", opened_on="2025-06-01")
     cs.update(c["case_id"], who, 1, status="confirmed", qualification="fraud")
     c = cs.decide(c["case_id"], who, "am_notified_overpayment", "2025-06-15", overpayment_notified=12000)
     return {"store": store, "case": c, "alert_id": alert_id, "lines": lines, "patients": patients,

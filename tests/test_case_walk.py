@@ -80,7 +80,7 @@ def test_a_case_from_alert_to_decision_to_impact_over_three_scans(tmp_path):
     (a, provider_a, _), (b, provider_b, score_b), (c, provider_c, _) = rebilled_alerts(store)[:3]
 
     cases, alice, bob = CaseStore(store), Actor("alice", "analyst"), Actor("bob", "analyst")
-    case = cases.open(alice, [a])
+    case = cases.open(alice, [a], opened_on="2025-06-01")
     cid = case["case_id"]
     case = cases.update(cid, alice, case["version"], assignee="bob")
     case = cases.note(cid, bob, "same scaling billed twice on one day, month after month", case["version"])

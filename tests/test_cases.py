@@ -12,7 +12,7 @@ from cases.export import csv_bytes
 from cases.kpis import kpis, rows
 from cases.store import QUALIFICATIONS, STATUSES, Actor, CaseStore
 from contract.errors import Invalid, NotFound, Refused, SettingsError, Stale
-from runs import history
+from runs import history, results
 from runs.store import Store
 
 ALICE, BOB = Actor("alice", "analyst"), Actor("bob", "admin")
@@ -36,13 +36,25 @@ def top(store, pattern):
 def test_a_case_goes_from_alert_to_decision_and_keeps_every_change(store):
     cs = CaseStore(store)
     alert_id, score = top(store, "double_billing")
-    case = cs.open(ALICE, [alert_id], note="200 lines billed twice")
+    with pytest.raises(Invalid, match=r"opened_on: 2999-01-01 is in the future \(today is "):
+        cs.open(ALICE, [alert_id], opened_on="2999-01-01")
+    case = cs.open(ALICE, [alert_id], note="200 lines billed twice", opened_on="2025-06-15")
     cid = case["case_id"]
     assert (cid, case["status"], case["version"], case["run_id"]) == ("C-00001", "open", 1, store.current())
+    assert case["opened_on"] == "2025-06-15" and case["opened_at"][:10] == date.today().isoformat()
     assert [a["alert_id"] for a in case["alerts"]] == [alert_id] and case["alerts"][0]["score"] == score
     provider = [e for e in case["entities"] if e["entity_type"] == "provider"]
     assert provider and provider[0]["roles"] == "biller" and provider[0]["kind"]
-    assert case["patients"] > 0 and all(e["entity_type"] != "patient" for e in case["entities"])
+    assert all(e["entity_type"] != "patient" for e in case["entities"])     # billed patients: counted only
+    # the patients: every distinct one of the alert's evidence lines, not the few it names
+    con = store.connect()
+    try:
+        lines = results.evidence(con, alert_id)
+        sampled = [e for e in results.alert(con, alert_id)["entities"] if e["entity_type"] == "patient"]
+    finally:
+        con.close()
+    assert case["patients"] == len({r["patient_id"] for r in lines}) > len(sampled) == case["patients_sampled"] > 0
+    assert cs.list()[0][0]["patients"] == case["patients"]
     assert [n["text"] for n in case["notes"]] == ["200 lines billed twice"]
 
     case = cs.update(cid, BOB, 1, assignee="alice")
@@ -66,6 +78,16 @@ def test_a_case_goes_from_alert_to_decision_and_keeps_every_change(store):
         cs.decide(cid, ALICE, "secm_compliance_request", "2025-07-01", "2025-06-01")
     with pytest.raises(Invalid, match="action: 'warning' is not in the catalogue"):
         cs.decide(cid, ALICE, "warning", "2025-07-01")
+    # impossible decisions, each refused naming its field and value
+    with pytest.raises(Invalid, match=r"^decided_on: 2999-01-01 is in the future \(today is \d{4}-\d\d-\d\d\)$"):
+        cs.decide(cid, ALICE, "secm_warning", "2999-01-01")
+    with pytest.raises(Invalid, match=r"^decided_on: 2025-06-14 is before case C-00001 was opened \(2025-06-15\)$"):
+        cs.decide(cid, ALICE, "secm_warning", "2025-06-14")
+    with pytest.raises(Invalid, match=r"^recovered: 300.00 is more than the overpayment notified \(200.00 euros\)$"):
+        cs.decide(cid, ALICE, "am_notified_overpayment", "2025-07-01", overpayment_notified=200, recovered=300)
+    with pytest.raises(Invalid, match=r"^overpayment_notified: -1 is not an amount in euros ≥ 0$"):
+        cs.decide(cid, ALICE, "am_notified_overpayment", "2025-07-01", overpayment_notified=-1)
+    assert cs.get(cid)["decisions"] == [] and cs.get(cid)["version"] == 3       # nothing was recorded
     case = cs.decide(cid, ALICE, "secm_compliance_request", "2025-07-01", "2025-09-30", estimated_harm=score)
     [d] = case["decisions"]
     assert (d["action"], d["insurer"], d["decided_on"], d["deadline"], d["estimated_harm"]) == (
@@ -76,6 +98,10 @@ def test_a_case_goes_from_alert_to_decision_and_keeps_every_change(store):
     assert {"entity_type": "provider", "entity_id": provider[0]["entity_id"]} in w["entities"]
     case = cs.update_decision(cid, d["decision_id"], BOB, case["version"], overpayment_notified=1000, recovered=250.5)
     assert (case["decisions"][0]["overpayment_notified"], case["decisions"][0]["recovered"]) == (1000.0, 250.5)
+    with pytest.raises(Invalid, match=r"^recovered: 1000.01 is more than the overpayment notified \(1000.00 euros\)$"):
+        cs.update_decision(cid, d["decision_id"], BOB, case["version"], recovered=1000.01)
+    with pytest.raises(Invalid, match=r"^recovered: 250.50 is more than the overpayment notified \(250.00 euros\)$"):
+        cs.update_decision(cid, d["decision_id"], BOB, case["version"], overpayment_notified=250)
 
     events = case["history"]
     assert [e["action"] for e in events] == ["opened", "noted", "assigned", "qualified", "status", "decided",
@@ -188,8 +214,9 @@ def test_the_catalogue_ships_both_insurers_graduated_actions_and_a_store_can_rep
 
 def test_filters_indicators_and_spreadsheet_csv(store):
     cs = CaseStore(store)
-    soon = (date.today() + timedelta(days=10)).isoformat()
-    a = cs.open(ALICE, [top(store, "double_billing")[0]], assignee="alice")
+    soon = date.today().isoformat()
+    a = cs.open(ALICE, [top(store, "double_billing")[0]], assignee="alice",
+                opened_on=(date.today() - timedelta(days=10)).isoformat())
     cs.update(a["case_id"], ALICE, 1, status="in_review")
     cs.decide(a["case_id"], ALICE, "am_notified_overpayment", soon, overpayment_notified=1200.5, recovered=300)
     cs.decide(a["case_id"], ALICE, "am_financial_penalty", soon, overpayment_notified=800)

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from datetime import datetime, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -45,7 +46,7 @@ def test_viewers_read_analysts_work_cases_and_changes_need_the_version_read(clie
     a = alert(client, "double_billing")
     r = client.post("/api/v1/cases", json={"alerts": [a]}, headers=h(VIEWER))
     assert (r.status_code, r.json()) == (403, {"detail": "this needs the analyst or admin role; key 'vic' has role 'viewer'"})
-    r = client.post("/api/v1/cases", json={"alerts": [a], "assignee": "alice"}, headers=h())
+    r = client.post("/api/v1/cases", json={"alerts": [a], "assignee": "alice", "opened_on": "2025-06-01"}, headers=h())
     assert r.status_code == 201 and r.headers["location"] == "/api/v1/cases/C-00001" and r.headers["etag"] == '"1"'
     r = client.post("/api/v1/cases", json={"alerts": [a]}, headers=h(ADMIN))
     assert (r.status_code, r.json()) == (409, {"detail": f"alert {a} is already in case C-00001: work it there "
@@ -73,6 +74,17 @@ def test_viewers_read_analysts_work_cases_and_changes_need_the_version_read(clie
                                                              "decided_on": "2025-07-01"}, headers=h())
     assert (r.status_code, r.json()) == (422, {"detail": "deadline: action secm_compliance_request needs a deadline "
                                                          "(YYYY-MM-DD)"})
+    for wrong, said in (({"decided_on": "2999-01-01"}, "decided_on: 2999-01-01 is in the future (today is "),
+                        ({"decided_on": "2025-05-31"}, "decided_on: 2025-05-31 is before case C-00001 was opened "
+                                                       "(2025-06-01)"),
+                        ({"overpayment_notified": 100, "recovered": 150},
+                         "recovered: 150.00 is more than the overpayment notified (100.00 euros)")):
+        r = client.post("/api/v1/cases/C-00001/decisions", json={"action": "am_notified_overpayment",
+                                                                 "decided_on": "2025-07-01", **wrong}, headers=h())
+        assert r.status_code == 422 and r.json()["detail"].startswith(said), r.json()
+    r = client.post("/api/v1/cases/C-00001/decisions", json={"action": "secm_warning", "decided_on": "2025-07-01",
+                                                             "estimated_harm": -1}, headers=h())
+    assert (r.status_code, r.json()) == (422, {"detail": "estimated_harm: -1.0 is not an amount in euros ≥ 0"})
     r = client.post("/api/v1/cases/C-00001/decisions", json={"action": "secm_compliance_request", "decided_on": "2025-07-01",
                                                              "deadline": "2025-09-30", "estimated_harm": 1000},
                     headers=h())
@@ -201,7 +213,8 @@ def test_the_command_line_walks_a_case(store, tmp_path):
     a, provider = con.execute("SELECT a.alert_id, e.entity_id FROM alerts a JOIN alert_entities e USING (alert_id) "
                               "WHERE a.pattern = 'double_billing' AND e.role = 'biller' ORDER BY a.rank LIMIT 1").fetchall()[0]
     con.close()
-    assert run("cases", "open", a, "--assignee", "alice").startswith("opened C-00001: double_billing: ")
+    assert run("cases", "open", a, "--assignee", "alice", "--opened-on", "2025-06-01").startswith(
+        "opened C-00001: double_billing: ")
     assert run("cases", "status", "C-00001", "confirmed", code=1) == \
         "error: confirming case C-00001 needs a qualification (administrative_error, abuse, fraud)\n"
     assert run("cases", "status", "C-00001", "confirmed", "--qualification", "abuse") == \
@@ -210,6 +223,12 @@ def test_the_command_line_walks_a_case(store, tmp_path):
         "error: case C-00001 changed since version 1 (it is at version 2): show it again and retry\n"
     assert run("cases", "decide", "C-00001", "secm_warning", "--date", "2025-13-01", code=2) == \
         "error: invalid:\n  - decided_on: '2025-13-01' is not a date (expected YYYY-MM-DD)\n"
+    assert run("cases", "decide", "C-00001", "am_notified_overpayment", "--date", "2999-01-01", "--notified", "10",
+               "--recovered", "20", code=2) == (
+        f"error: invalid:\n  - decided_on: 2999-01-01 is in the future (today is {datetime.now(timezone.utc).date()})\n"
+        "  - recovered: 20.00 is more than the overpayment notified (10.00 euros)\n")
+    assert run("cases", "decide", "C-00001", "secm_warning", "--date", "2025-05-01", code=2) == \
+        "error: invalid:\n  - decided_on: 2025-05-01 is before case C-00001 was opened (2025-06-01)\n"
     run("cases", "decide", "C-00001", "secm_warning", "--date", "2025-07-01", "--harm", "500")
     run("cases", "decide", "C-00001", "--update", "1", "--recovered", "120")
     shown = run("cases", "show", "C-00001")

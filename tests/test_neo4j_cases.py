@@ -35,7 +35,7 @@ def test_case_labels_follow_the_cases(neo4j_server, region, tmp_path):
     shutil.copytree(region["store"].root, tmp_path / "store")
     store = Store(tmp_path / "store")
     cs = CaseStore(store)
-    fraud = cs.open(ALICE, [top(store, "double_billing")])
+    fraud = cs.open(ALICE, [top(store, "double_billing")], opened_on="2025-06-01")
     cs.update(fraud["case_id"], ALICE, 1, status="confirmed", qualification="fraud")
     cs.decide(fraud["case_id"], ALICE, "am_financial_penalty", "2025-10-01", overpayment_notified=5000)
     shopper = cs.open(ALICE, [top(store, "doctor_shopping")])
