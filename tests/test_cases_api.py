@@ -1,6 +1,7 @@
 """The cases over HTTP and from the command line: roles, If-Match and 409 on a stale version,
 concurrent writers from several processes, exports, the case file's content, the audit log."""
 import base64
+import json
 import re
 import shutil
 import subprocess
@@ -248,3 +249,30 @@ def test_the_command_line_walks_a_case(store, tmp_path):
     assert "billing against" in ent and "case C-00001 (confirmed)" in ent and "(current): risk" in ent
     assert "secm_compliance_request" in run("cases", "actions")
     assert "cases by status: confirmed 1" in run("cases", "kpis")
+
+
+def test_a_case_on_a_patient_names_that_patient_to_its_readers_and_nowhere_else(client, store, caplog):
+    con = store.connect()
+    a, patient = con.execute("SELECT a.alert_id, e.entity_id FROM alerts a JOIN alert_entities e USING (alert_id) "
+                             "WHERE a.pattern = 'doctor_shopping' AND e.role = 'shopper' ORDER BY a.rank LIMIT 1"
+                             ).fetchall()[0]
+    billed = con.execute("SELECT DISTINCT patient_id FROM evidence WHERE alert_id = (SELECT alert_id FROM alerts "
+                         "WHERE pattern = 'double_billing' ORDER BY rank LIMIT 1)").fetchall()
+    con.close()
+    opened = client.post("/api/v1/cases", json={"alerts": [a]}, headers=h())
+    assert opened.status_code == 201
+    for case in (opened.json(), client.get("/api/v1/cases/C-00001", headers=h(VIEWER)).json()):
+        # the accused patient, by the pseudonymous id the input carries, with its role
+        assert [(e["entity_id"], e["roles"]) for e in case["entities"] if e["entity_type"] == "patient"] == \
+            [(patient, "shopper")]
+        assert case["patients"] >= 1 and patient not in case["title"] and patient not in json.dumps(case["history"])
+    report = client.get("/api/v1/cases/C-00001/report", headers=h(VIEWER))
+    assert report.status_code == 200 and f"<td>{patient}</td>" in report.text
+    assert client.get("/api/v1/cases/C-00001").status_code == 401
+    actions = [(e["who"], e["action"], e["target"]) for e in read_audit(store, limit=100)[0]]
+    assert ("vic", "cases.get", "case:C-00001") in actions and ("vic", "cases.report", "case:C-00001") in actions
+    assert patient not in json.dumps(read_audit(store, limit=100)[0]) and patient not in caplog.text
+    # a provider's case names none of the patients it billed: they are counted only
+    client.post("/api/v1/cases", json={"alerts": [alert(client, "double_billing")]}, headers=h())
+    case = client.get("/api/v1/cases/C-00002", headers=h()).json()
+    assert all(e["entity_type"] != "patient" for e in case["entities"]) and case["patients"] == len(billed) > 1
