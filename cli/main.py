@@ -34,7 +34,24 @@ def _console(stderr: bool = False) -> Console:
                    markup=False)
 
 
+def _a_store(ctx, param, value):
+    """Refuse a --store that is not a fraudnet store (a typo must not read as an empty store, nor
+    leave a new folder behind)."""
+    if not Store(value).is_store():
+        why = "no such folder" if not Path(value).exists() else "no scan has written to it"
+        raise click.BadParameter(f"{value} is not a fraudnet store ({why}): check the path, or make it with "
+                                 "`fraudnet scan DATA --store ...`")
+    return value
+
+
 def store_option(f):
+    """--store of a command that reads or changes an existing store: it must be one."""
+    return click.option("--store", "store", envvar="FRAUDNET_STORE", default="fraudnet-store",
+                        show_default=True, type=click.Path(file_okay=False), callback=_a_store, help=STORE_HELP)(f)
+
+
+def new_store_option(f):
+    """--store of a command that may make the store (scan; serve, whose API may scan into it)."""
     return click.option("--store", "store", envvar="FRAUDNET_STORE", default="fraudnet-store",
                         show_default=True, type=click.Path(file_okay=False), help=STORE_HELP)(f)
 
@@ -229,7 +246,7 @@ def _run_settings(path, start, end, seed, window_days):
 
 @main.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@store_option
+@new_store_option
 @click.option("--export", "export_dir", type=click.Path(file_okay=False), help="also write the contract CSVs here")
 @click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False),
               help="JSON file of run settings (see README)")
@@ -281,13 +298,14 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
 
 
 @main.group(invoke_without_command=True)
-@store_option
+@new_store_option       # checked below: `runs show X --store S` must not check the group's default
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.pass_context
 def runs(ctx, store, limit):
     """List the scans of the store, newest first (`runs show`, `runs accept`)."""
     if ctx.invoked_subcommand:
         return
+    _a_store(ctx, None, store)
     table = Table("run", "status", "current", "started", "claims", "alerts", "seconds", "stage/error")
     for r in Store(store).list_runs()[:limit]:
         error = (r.get("error") or {}).get("message", "").splitlines()
@@ -1010,7 +1028,7 @@ def neo4j_query_cmd(name, params, uri, user, database):
 
 
 @main.command()
-@store_option
+@new_store_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--data-root", envvar="FRAUDNET_DATA_ROOT", type=click.Path(exists=True, file_okay=False),

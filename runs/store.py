@@ -328,6 +328,11 @@ class Store:
         record["current"] = record["run_id"] == self.current()
         return record
 
+    def is_store(self) -> bool:
+        """Is the folder a fraudnet store: one a scan has written to (it has `runs/`)? Only a scan
+        makes one; readers refuse anything else, so a mistyped path is not taken for an empty store."""
+        return self.runs_dir.is_dir()
+
     def list_runs(self) -> list[dict]:
         """Every run's record, newest first."""
         if not self.runs_dir.is_dir():

@@ -13,6 +13,7 @@ from queries import HERE, cypher, names
 
 
 def test_without_a_server_the_cli_says_what_to_set(tmp_path):
+    (tmp_path / "runs").mkdir()           # a store no scan has finished in yet
     out = subprocess.run([sys.executable, "-m", "cli.main", "neo4j", "sync", "--store", str(tmp_path)],
                          env={"PATH": ""}, capture_output=True, text=True)
     assert out.returncode == 2 and "NEO4J_URI" in out.stderr

@@ -1,0 +1,47 @@
+"""Every command that reads or changes a store refuses a --store that is not one (a typo), naming
+the path and leaving nothing behind; only a scan (and serve, whose API may scan) makes a store."""
+import click
+import pytest
+from click.testing import CliRunner
+
+from cli.main import _a_store, main
+
+MAKERS = {("scan",), ("serve",)}
+CHECKED_INSIDE = {("runs",)}      # a group: its own --store is checked when no subcommand is given
+
+
+def commands(group=main, path=()):
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            yield from commands(cmd, path + (name,))
+            if any(p.name == "store" for p in cmd.params):
+                yield path + (name,), cmd
+        else:
+            yield path + (name,), cmd
+
+
+def test_every_command_with_a_store_but_scan_and_serve_needs_an_existing_one():
+    with_store = {path: cmd for path, cmd in commands() if any(p.name == "store" for p in cmd.params)}
+    assert MAKERS <= set(with_store) and len(with_store) > 20
+    for path, cmd in with_store.items():
+        [store] = [p for p in cmd.params if p.name == "store"]
+        assert (store.callback is _a_store) == (path not in MAKERS | CHECKED_INSIDE), path
+
+
+@pytest.mark.parametrize("args", [
+    ["cases", "list"], ["cases", "show", "C-00001"], ["cases", "open", "some-alert"], ["cases", "note", "C-00001", "x"],
+    ["cases", "assign", "C-00001", "bob"], ["cases", "status", "C-00001", "in_review"],
+    ["cases", "decide", "C-00001", "secm_warning", "--date", "2025-07-01"], ["cases", "kpis"], ["cases", "actions"],
+    ["cases", "report", "C-00001", "--out", "c.html"], ["alerts"], ["alert", "some-alert"],
+    ["entity", "provider", "1"], ["runs"], ["runs", "show", "x"], ["changes"], ["export", "out"]])
+def test_a_mistyped_store_is_refused_by_name_and_not_made(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FRAUDNET_STORE", raising=False)
+    done = CliRunner().invoke(main, args + ["--store", "TYPO"])
+    assert done.exit_code == 2, done.output
+    assert "TYPO is not a fraudnet store (no such folder)" in done.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []          # nothing made, not even an audit log
+    (tmp_path / "TYPO").mkdir()
+    done = CliRunner().invoke(main, args + ["--store", "TYPO"])
+    assert done.exit_code == 2 and "TYPO is not a fraudnet store (no scan has written to it)" in done.output
+    assert [p.name for p in (tmp_path / "TYPO").iterdir()] == []
