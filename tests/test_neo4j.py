@@ -15,6 +15,7 @@ import pytest
 
 import publish.neo4j as ns
 from publish.neo4j_bulk import import_files
+from cases.store import Actor, CaseStore
 from runs.pipeline import scan
 from runs.store import Store
 from graph.settings import ScanSettings
@@ -89,9 +90,17 @@ def expected_counts(store, run_id) -> dict:
 
 @pytest.fixture(scope="module")
 def synced(server, runs):
-    """The first run synced (the state every query test reads)."""
+    """The first run synced (the state every query test reads), with a confirmed case on its
+    strongest double-billing alert and a dismissed one on its strongest doctor-shopping alert."""
+    cs, who = CaseStore(runs["store"]), Actor("alice", "analyst")
+    cases = []
+    for pattern, status in (("double_billing", "confirmed"), ("doctor_shopping", "dismissed")):
+        alert_id, = results(runs["store"], runs["first"], f"SELECT alert_id FROM alerts WHERE pattern = '{pattern}' "
+                                                          "ORDER BY rank LIMIT 1")[0]
+        case = cs.open(who, [alert_id], run_id=runs["first"])
+        cases.append(cs.update(case["case_id"], who, 1, status=status, qualification="fraud"))
     report = ns.sync(runs["store"], server, runs["first"], batch_size=4000)
-    return {**runs, "report": report}
+    return {**runs, "report": report, "cases": cases}
 
 
 def test_sync_writes_every_node_relationship_and_finding(server, synced):
@@ -207,6 +216,20 @@ def test_every_saved_query_answers_from_the_data(server, synced):
     assert {r["entity_id"] for r in rows} == members
     risks = [r["risk"] or 0 for r in rows]
     assert risks == sorted(risks, reverse=True) and risks[0] > 0
+    # a case's entities: those it is about, with its label and status, and the alerts naming them
+    for case, label in zip(synced["cases"], ("Confirmed", "Dismissed")):
+        rows = ns.run_saved(server, "saved_case_entities", {"case_id": case["case_id"]})
+        assert {r["key"] for r in rows} == {f"{e['entity_type']}:{e['entity_id']}" for e in case["entities"]}
+        assert all(r["case_labels"] == [label] and case["case_id"] in r["case_ids"] for r in rows)
+        [alert] = case["alerts"]
+        named = {f"{t}:{i}": role for t, i, role in results(store, run, "SELECT entity_type, entity_id, role FROM "
+                                                           f"alert_entities WHERE alert_id = '{alert['alert_id']}'")}
+        assert {(r["key"], r["role"]) for r in rows if r["alert_id"] == alert["alert_id"]} == \
+            {(k, role) for k, role in named.items() if k in {r["key"] for r in rows}}
+    shopper = [e for e in synced["cases"][1]["entities"] if e["entity_type"] == "patient"]
+    assert [e["roles"] for e in shopper] == ["shopper"]         # a doctor-shopping case names its patient
+    assert all(e["entity_type"] != "patient" for e in synced["cases"][0]["entities"])   # billed patients: not
+    assert ns.run_saved(server, "saved_case_entities", {"case_id": "C-99999"}) == []
 
 
 def hub_free_lengths(g: nx.Graph, degree: dict, source: str, cap: int, cutoff: int = 6) -> dict:
@@ -279,7 +302,8 @@ def test_bulk_import_files_match_what_the_sync_wrote(server, synced, tmp_path):
                 assert {r[value] for r in rows} <= ids[space], (stem, col)
     assert sum(n for s, n in counts.items() if s.startswith("nodes-")) == graph_counts(server)["Entity"] + \
         graph_counts(server)["Alert"] + graph_counts(server)["Community"]
-    synced_labels = {r["key"]: set(r["labels"]) for r in q(server, "MATCH (n:Entity) RETURN n.key AS key, labels(n) AS labels")}
+    synced_labels = {r["key"]: set(r["labels"]) - {"Confirmed", "Dismissed"}     # cases: put on by a sync only
+                     for r in q(server, "MATCH (n:Entity) RETURN n.key AS key, labels(n) AS labels")}
     assert labels == synced_labels
     script = (tmp_path / "import.sh").read_text()
     assert "neo4j-admin database import full" in script
@@ -363,7 +387,7 @@ def test_every_guide_slide_runs_on_the_synced_data(server, synced):
     from queries import HERE, parameters
     ns.sync(synced["store"], server, synced["first"], batch_size=4000)
     pairs = re.findall(r"\{\{example:(\w+) for ([\w ]+)\}\}", (HERE / "guide.html").read_text())
-    assert len(pairs) == 10
+    assert len(pairs) == 11
     for example, statements in pairs:
         rows = q(server, cypher(f"guide_example_{example}"))
         assert len(rows) == 1, example

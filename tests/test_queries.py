@@ -87,8 +87,8 @@ def test_the_guide_has_a_runnable_slide_per_question_with_the_catalogs_own_text(
     assert used >= {"saved_top_alerts", "saved_provider_double_billing_paths", "saved_pharmacy_prescriber_network",
                     "saved_doctor_shopping", "saved_dense_block", "saved_peer_outliers", "saved_legal_entity_group",
                     "saved_community_members", "saved_shortest_path", "gds_project_neighbourhood",
-                    "gds_leiden_stream", "gds_pagerank_stream", "gds_drop_graph"}
-    assert len(slides) == 11
+                    "gds_leiden_stream", "gds_pagerank_stream", "gds_drop_graph", "saved_case_entities"}
+    assert len(slides) == 12
 
 
 def test_the_guide_style_and_favourites_are_served_without_a_key_to_any_origin(tmp_path):
