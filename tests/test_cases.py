@@ -11,6 +11,7 @@ from cases.actions import SHIPPED, catalogue
 from cases.export import csv_bytes
 from cases.kpis import kpis, rows
 from cases.store import QUALIFICATIONS, STATUSES, Actor, CaseStore
+from cases.views import alert_view
 from contract.errors import Invalid, NotFound, Refused, SettingsError, Stale
 from runs import history, results
 from runs.store import Store
@@ -55,6 +56,8 @@ def test_a_case_goes_from_alert_to_decision_and_keeps_every_change(store):
         con.close()
     assert case["patients"] == len({r["patient_id"] for r in lines}) > len(sampled) == case["patients_sampled"] > 0
     assert cs.list()[0][0]["patients"] == case["patients"]
+    seen = alert_view(store, alert_id)
+    assert (seen["patients"], seen["patients_sampled"]) == (case["patients"], case["patients_sampled"])
     assert [n["text"] for n in case["notes"]] == ["200 lines billed twice"]
 
     case = cs.update(cid, BOB, 1, assignee="alice")
