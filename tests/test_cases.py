@@ -264,3 +264,18 @@ def test_the_command_line_offers_the_store_s_statuses_and_qualifications():
     assert tuple(options["status"].type.choices) == STATUSES
     assert tuple(options["qualification"].type.choices) == QUALIFICATIONS
     assert tuple(next(p for p in cases_list.params if p.name == "status").type.choices) == STATUSES
+
+
+def test_a_store_made_before_the_patient_count_and_opening_day_gets_them(store):
+    cs = CaseStore(store)
+    cid = cs.open(ALICE, [top(store, "dense_block")[0]])["case_id"]
+    con = sqlite3.connect(store.root / "history.sqlite")
+    con.execute("ALTER TABLE cases DROP COLUMN patients")
+    con.execute("ALTER TABLE cases DROP COLUMN opened_on")
+    con.commit()
+    con.close()
+    case = cs.get(cid)
+    assert (case["opened_on"], case["patients"]) == (case["opened_at"][:10], None)     # not counted then: unknown
+    assert cs.list()[0][0]["patients"] is None
+    cs.update(cid, ALICE, 1, status="in_review")
+    assert cs.decide(cid, ALICE, "secm_warning", case["opened_on"])["decisions"][0]["decided_on"] == case["opened_on"]
