@@ -33,10 +33,12 @@ def test_api_conforms_to_its_openapi_schema(api_schema):
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case):
             # some rules no JSON schema states, so schema-valid requests may be refused there, as
-            # documented: POST /runs (settings' start not after their end: 422), a decision (its action
-            # in the store's own catalogue, a deadline where the action needs one and not before its
-            # date: 422), and the changes that need an If-Match header (428 without one)
-            refusing = {("/api/v1/runs", "post"), ("/api/v1/cases/{case_id}/decisions", "post"),
+            # documented: POST /runs (settings' start not after their end: 422), opening a case (its
+            # opened_on not in the future: 422), a decision (its action in the store's own catalogue, a
+            # deadline where the action needs one and not before its date, a date neither in the future
+            # nor before the case was opened, amounts ≥ 0, no more recovered than notified: 422), and
+            # the changes that need an If-Match header (428 without one)
+            refusing = {("/api/v1/runs", "post"), ("/api/v1/cases", "post"), ("/api/v1/cases/{case_id}/decisions", "post"),
                         ("/api/v1/cases/{case_id}", "patch"), ("/api/v1/cases/{case_id}/decisions/{decision_id}", "patch")}
             skip = [positive_data_acceptance] if (operation.path, operation.method) in refusing else []
             case.call_and_validate(headers={"X-API-Key": ADMIN}, excluded_checks=skip)
