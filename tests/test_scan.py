@@ -296,3 +296,37 @@ def test_a_registry_linking_nothing_is_a_warning_of_the_run_in_every_listing(tmp
     with TestClient(create_app(store, parse_keys("a:analyst:0123456789abcdefgh", "t"))) as client:
         listed = client.get("/api/v1/runs", headers={"X-API-Key": "0123456789abcdefgh"}).json()["data"][0]
     assert listed["warnings"] == run["warnings"]
+
+
+def test_a_run_whose_results_file_is_cut_overwritten_or_gone_is_listed_as_unreadable(region, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+    root = tmp_path / "store"
+    shutil.copytree(region["store"].root, root)
+    store = Store(root)
+    run_id = store.current()
+    path = store.results_path(run_id)
+    whole = path.read_bytes()
+    assert store.get_run(run_id)["results"] == "readable"
+    assert "results unreadable" not in CliRunner().invoke(main, ["runs", "--store", str(root)]).output
+
+    path.write_bytes(whole[: len(whole) // 2])                       # cut by a copy
+    record = store.list_runs()[0]
+    assert (record["status"], record["results"]) == (
+        "succeeded", f"unreadable: the results file has {len(whole) // 2:,} bytes, its run wrote {len(whole):,}")
+    listed = CliRunner().invoke(main, ["runs", "--store", str(root)], terminal_width=250)
+    assert listed.exit_code == 0 and "succeeded, results unreadable" in listed.output
+    with pytest.raises(NotReady):
+        store.connect(run_id)
+
+    path.write_bytes(b"\0" * len(whole))                             # the right size, not a database
+    assert store.get_run(run_id)["results"] == "unreadable: the results file is not a DuckDB database"
+    path.unlink()
+    assert store.get_run(run_id)["results"] == "unreadable: the results file is missing"
+    failed = store.new_run(["x"], {})
+    failed.record["status"] = "failed"
+    failed.save()
+    assert "results" not in store.get_run(failed.id)                  # no results to judge

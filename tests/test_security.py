@@ -718,6 +718,9 @@ def test_damaged_records_block_nothing_and_ready_sees_a_cut_results_file(site, t
             f.truncate(path.stat().st_size // 2)
         r = client.get("/api/v1/ready")
         assert (r.status_code, r.json()) == (503, {"status": "the current run's results cannot be read", "run_id": None})
+        listed = client.get("/api/v1/runs", headers={"X-API-Key": ANALYST}).json()["data"]
+        assert listed[1]["status"] == "succeeded" and listed[1]["results"].startswith(
+            "unreadable: the results file has ") and listed[0]["results"] is None
 
 
 # --- 8. schedules -------------------------------------------------------------------------------
