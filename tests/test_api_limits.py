@@ -70,8 +70,8 @@ def readme_limits() -> list[str]:
     return [line for line in section.splitlines() if line.startswith("| `")]
 
 
-def test_every_bound_the_api_enforces_is_in_the_readme():
-    app = create_app(Store(REPO / "no-store"), parse_keys("t:admin:" + "k" * 24, "test"))
+def test_every_bound_the_api_enforces_is_in_the_readme(tmp_path):
+    app = create_app(Store(tmp_path / "store"), parse_keys("t:admin:" + "k" * 24, "test"))
     expected = enforced(app.openapi())
     assert ("max_nodes", "2–2000") in expected and ("k", "1–10") in expected and ("max_hops", "1–6") in expected
     rows = readme_limits()

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 from graph.findings import combine, make_findings
 from graph.risk import STANDING_WEIGHTS, entity_risk
 
+from .conftest import examples
+
 
 def alert(aid, pattern, euros, *entities):
     """An alert and its entities: (entity_id, role, standing), all providers."""
@@ -87,14 +89,14 @@ def scores(alerts):
     return {k: v["score"] for k, v in risk_of(build(alerts), NETWORK).items()}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(ALERT, max_size=6), ALERT)
 def test_a_new_alert_never_lowers_any_risk(alerts, new):
     before, after = scores(alerts), scores(alerts + [new])
     assert all(after.get(k, 0.0) >= v - 1e-6 for k, v in before.items())
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(ALERT, min_size=1, max_size=6), st.data())
 def test_removing_an_unrelated_alert_leaves_an_entity_unchanged(alerts, data):
     gone = data.draw(st.integers(0, len(alerts) - 1))

@@ -91,9 +91,9 @@ def _claims(folder) -> pa.Table:
                                                "centre_id", "service_code", "service_date")}))
 
 
-def test_a_failed_scan_leaves_the_current_results_untouched(region, tmp_path):
-    store = Store(tmp_path / "store")
-    good = scan(region["data"], store)
+def test_a_failed_scan_leaves_the_current_results_untouched(region, region_store, tmp_path):
+    store = region_store
+    good = {"run_id": store.current()}
     before = store.results_path(good["run_id"]).read_bytes()
     bad = _copy(region["data"], tmp_path / "bad")
     write_table(bad, "providers", [{"provider_id": "1", "kind": "wizard"}])
@@ -109,9 +109,9 @@ def test_a_failed_scan_leaves_the_current_results_untouched(region, tmp_path):
         store.connect(runs[0]["run_id"])
 
 
-def test_a_half_delivered_extract_is_held_by_its_checks_until_an_admin_accepts_it(region, tmp_path):
-    store = Store(tmp_path / "store")
-    good = scan(region["data"], store)
+def test_a_half_delivered_extract_is_held_by_its_checks_until_an_admin_accepts_it(region, region_store, tmp_path):
+    store = region_store
+    good = {"run_id": store.current()}
     claims = _claims(region["data"])
     march = pc.equal(pc.utf8_slice_codeunits(claims["service_date"], 0, 7), "2025-03")
     keep = pc.or_(pc.invert(march), pc.equal(pc.bit_wise_and(pa.array(range(claims.num_rows)), 1), 0))
@@ -131,9 +131,9 @@ def test_a_half_delivered_extract_is_held_by_its_checks_until_an_admin_accepts_i
     assert store.changes()["previous_run"] == good["run_id"]
 
 
-def test_checks_pass_a_run_of_the_same_data_and_can_be_turned_off(region, tmp_path):
-    store = Store(tmp_path / "store")
-    scan(region["data"], store)
+@pytest.mark.slow
+def test_checks_pass_a_run_of_the_same_data_and_can_be_turned_off(region, region_store, tmp_path):
+    store = region_store
     again = scan(region["data"], store)
     assert again["status"] == "succeeded" and again["checks"]["passed"]
     assert {r["check"] for r in again["checks"]["results"]} >= {"claims", "providers", "patients", "claims in 2025-06"}
@@ -233,6 +233,7 @@ def test_a_window_scans_only_its_claims(region, tmp_path):
     assert str(lo) >= "2025-03-01" and str(hi) <= "2025-05-31"
 
 
+@pytest.mark.slow
 def test_a_rolling_window_ends_at_the_data_not_at_today(region, tmp_path):
     store = Store(tmp_path / "store")
     run = scan(region["data"], store, RunSettings.model_validate({"window_days": 90}))
@@ -246,6 +247,7 @@ def test_runs_are_listed_newest_first_with_their_record(region):
     assert on_disk["load_report"]["tables"]["claims"]["rows"] == runs[0]["counts"]["claims"]
 
 
+@pytest.mark.slow
 def test_a_damaged_record_or_pointer_blocks_nothing(region, tmp_path):
     import shutil
     root = tmp_path / "store"

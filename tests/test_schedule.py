@@ -98,10 +98,10 @@ def test_two_scheduled_scans_report_exactly_what_changed_and_a_third_reports_not
     assert report["summary"] == "0 new, 0 escalated, 0 resolved alert(s); 0 new, 0 dissolved communities"
 
 
-def test_overlapping_jobs_never_misattribute_a_run(base, tmp_path):
+def test_overlapping_jobs_never_misattribute_a_run(region, tmp_path):
     """Job b starts while job a's scan holds the store: b is refused and names no run; a names
     its own run, the only one in the store."""
-    shutil.copytree(base / "extracts" / "2025-01", tmp_path / "data")
+    shutil.copytree(region["data"], tmp_path / "data")
     sched = load_schedule(write_schedule(tmp_path, 'store = "store"\n'
                                                    '[[jobs]]\nname = "a"\nsource = "data"\ncron = "0 1 * * *"\n'
                                                    '[[jobs]]\nname = "b"\nsource = "data"\ncron = "0 1 * * *"\n'))
@@ -131,13 +131,11 @@ def test_the_scheduler_runs_jobs_on_their_triggers(base, tmp_path):
     assert "job a: succeeded" in done.stderr
 
 
-def test_a_webhook_body_names_no_patient(base):
+def test_a_webhook_body_names_no_patient(region):
     from publish.webhook import body
-    from runs.pipeline import scan
-    store = Store(base / "webhook-store")
-    run = scan(base / "extracts" / "2025-01", store)
-    sent = json.dumps(body(store.changes(run["run_id"])))
-    patients = {r["patient_id"] for r in read_csv(base / "extracts" / "2025-01" / "patients.csv")}
+    sent = json.dumps(body(region["store"].changes(region["run"]["run_id"])))
+    patients = {r["patient_id"] for r in read_csv(region["data"] / "patients.csv")}
+    assert len(patients) == 6000 and json.loads(sent)["new"]        # a body with alerts in it
     assert not [p for p in patients if p in sent]
 
 
@@ -153,6 +151,7 @@ class Hook(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_webhook_gets_the_change_report_and_a_dead_one_does_not_fail_the_scan(base, tmp_path):
     server = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -200,6 +199,7 @@ def test_retention_keeps_the_last_runs_and_never_the_published_one(region, tmp_p
     assert [r["status"] for r in store.list_runs()] == ["failed", "failed", "failed", "succeeded"]
 
 
+@pytest.mark.slow
 def test_a_window_job_scans_the_last_days_of_its_data(base, tmp_path):
     shutil.copytree(base / "extracts" / "2025-01", tmp_path / "data")
     sched = load_schedule(write_schedule(tmp_path, 'store = "store"\n[[jobs]]\nname = "w"\nsource = "data"\n'
