@@ -143,6 +143,7 @@ def test_checks_pass_a_run_of_the_same_data_and_can_be_turned_off(region, region
     assert off["status"] == "succeeded" and off["current"]
 
 
+@pytest.mark.slow
 def test_a_scan_runs_in_a_child_process_that_chooses_nothing(region, tmp_path):
     store = Store(tmp_path / "store")
     seen = []
@@ -152,6 +153,7 @@ def test_a_scan_runs_in_a_child_process_that_chooses_nothing(region, tmp_path):
     assert [r["run_id"] for r in store.list_runs()] == [record["run_id"]]
 
 
+@pytest.mark.slow
 def test_a_busy_store_refuses_the_second_scan_and_leaves_no_run(region, tmp_path):
     store = Store(tmp_path / "store")
     first = launch.start(store, [str(region["data"])], RunSettings())

@@ -129,6 +129,7 @@ def site(region, tmp_path_factory):
 
 # --- 1. patient ids in logs, alert ids, webhook bodies --------------------------------------------
 
+@pytest.mark.slow
 def test_no_patient_id_in_the_server_log_after_opening_every_kind_of_alert_and_entity(site):
     server, store, patients = site["server"], site["store"], site["patients"]
     con = store.connect()
@@ -656,6 +657,7 @@ def test_a_link_out_of_the_data_root_is_refused_and_its_content_never_shown(site
     assert "SECRET" not in json.dumps(record) and "SECRET" not in server.log.read_text()
 
 
+@pytest.mark.slow
 def test_results_audit_and_exports_are_readable_by_the_service_only(region, tmp_path):
     store = Store(tmp_path / "store")
     record = launch.run(store, [str(region["data"])], RunSettings())
