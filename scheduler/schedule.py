@@ -98,7 +98,7 @@ class Schedule(BaseModel):
     def _unique(cls, data, handler):
         # judged on the input, so that it is reported beside the jobs' own problems
         jobs = [j for j in (data.get("jobs") or []) if isinstance(j, dict)] if isinstance(data, dict) else []
-        names = [j.get("name") for j in jobs]
+        names = [j["name"] for j in jobs if isinstance(j.get("name"), str)]     # a missing name is its job's problem
         problems = [f"job names must be unique: {names}"] if len(set(names)) != len(names) else []
         syncing = [str(j.get("name")) for j in jobs if j.get("neo4j") is True]
         neo4j = None
