@@ -50,10 +50,13 @@ demo: scan-demo
 test: install-test neo4j-test-server browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The everyday tier: no server, no large region (under 2 minutes on 2 cores).
+# The everyday tier: no server, no large region, property tests on a tenth of their examples
+# (tests/conftest.py), on both cores (pytest-xdist; a test file stays on one worker, so its
+# module fixtures are built once). Under 2 minutes on 2 cores: see README, Tests.
 FAST_TIERS ?= not neo4j and not browser and not spark and not slow
+WORKERS ?= 2
 test-fast: install-test
-	$(BIN)/python -m pytest -m "$(FAST_TIERS)" $(PYTEST_ARGS)
+	FRAUDNET_TEST_TIER=fast $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -m "$(FAST_TIERS)" $(PYTEST_ARGS)
 
 # Debian packages the test servers need, installed only when missing (as root, or through sudo).
 APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get

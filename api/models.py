@@ -46,6 +46,8 @@ class RunPublic(BaseModel):
                                                  "a window keeping little of the data")
     promoted_at: str | None = None
     accepted_by: str | None = None
+    results: str | None = Field(None, description="a succeeded or held run's results file: `readable`, or "
+                                                   "`unreadable: why` (missing, cut, overwritten)")
     changes: str | None = Field(None, description="the change report's one-line summary")
     settings: dict[str, Any] | None = None
     load_report: dict[str, Any] | None = None

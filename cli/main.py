@@ -310,10 +310,12 @@ def runs(ctx, store, limit):
     for r in Store(store).list_runs()[:limit]:
         error = (r.get("error") or {}).get("message", "").splitlines()
         held = ", ".join(r["checks"]["failed"]) if r["status"] == "held" and r.get("checks") else ""
-        table.add_row(r["run_id"], r["status"], "yes" if r["current"] else "",
+        unreadable = r.get("results", "").startswith("unreadable")
+        table.add_row(r["run_id"], r["status"] + (", results unreadable" if unreadable else ""),
+                      "yes" if r["current"] else "",
                       r["started_at"][:19], f"{r['counts'].get('claims', ''):,}" if r["counts"] else "",
                       str(r["counts"].get("alerts", "")), f"{sum(r['timings'].values()):.1f}",
-                      (error[0] if error else "") or held or r.get("stage")
+                      (r["results"] if unreadable else "") or (error[0] if error else "") or held or r.get("stage")
                       or (f"{len(r['warnings'])} warning(s)" if r.get("warnings") else ""))
     _console().print(table)
 

@@ -54,9 +54,10 @@ JOIN alerts a USING (alert_id) GROUP BY ALL
 _NETWORK = """
 WITH d AS (SELECT entity_type || ':' || entity_id AS node, direct_score FROM direct WHERE direct_score > 0),
 links AS (SELECT src AS a, dst AS b, weight FROM net UNION ALL SELECT dst, src, weight FROM net),
-tied AS (
-    SELECT l.a AS node, d.node AS neighbour, $share * l.weight / (l.weight + 1) * d.direct_score AS part
-    FROM links l JOIN d ON d.node = l.b WHERE l.a <> l.b
+tied AS (      -- one row per neighbour, at its strongest tie: a pair linked both ways, or by
+               -- several edges, is one neighbour (counted and named once)
+    SELECT l.a AS node, d.node AS neighbour, max($share * l.weight / (l.weight + 1) * d.direct_score) AS part
+    FROM links l JOIN d ON d.node = l.b WHERE l.a <> l.b GROUP BY l.a, d.node
 )
 SELECT node, round(max(part), 2) AS network_score, count(DISTINCT neighbour) AS neighbours,
        string_agg(neighbour, ', ' ORDER BY part DESC, neighbour) AS via

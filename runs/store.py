@@ -49,6 +49,7 @@ STATUSES = ("running", "succeeded", "held", "failed", "interrupted")
 # different settings in one process. One thread per query: a server's parallelism comes from
 # concurrent requests.
 READ_CONFIG = {"threads": 1}
+DUCKDB_MAGIC = b"DUCK"       # bytes 8-11 of every DuckDB database file (its main header)
 
 
 def open_results(path: Path) -> duckdb.DuckDBPyConnection:
@@ -326,12 +327,36 @@ class Store:
             else:                      # its process died without recording an end
                 record["status"] = "interrupted"
         record["current"] = record["run_id"] == self.current()
+        if record["status"] in ("succeeded", "held"):
+            problem = self._results_problem(run_id, record)
+            record["results"] = f"unreadable: {problem}" if problem else "readable"
         return record
 
     def is_store(self) -> bool:
         """Is the folder a fraudnet store: one a scan has written to (it has `runs/`)? Only a scan
         makes one; readers refuse anything else, so a mistyped path is not taken for an empty store."""
         return self.runs_dir.is_dir()
+
+    def _results_problem(self, run_id: str, record: dict) -> str | None:
+        """Why a finished run's results file cannot be read, judged cheaply (no query): it is
+        missing, its size is not the `results_bytes` its run recorded when it wrote it (cut by a
+        copy or a full disk), or its header is not DuckDB's (overwritten); None when it looks whole.
+        Damage inside a block of the right size is DuckDB's to find (its blocks carry checksums)."""
+        path = self.results_path(run_id)
+        try:
+            size = path.stat().st_size
+            with open(path, "rb") as f:
+                header = f.read(12)
+        except FileNotFoundError:
+            return "the results file is missing"
+        except OSError as e:
+            return f"the results file cannot be opened ({e.strerror or type(e).__name__})"
+        expected = record.get("results_bytes")
+        if expected is not None and size != expected:
+            return f"the results file has {size:,} bytes, its run wrote {expected:,}"
+        if header[8:12] != DUCKDB_MAGIC:
+            return "the results file is not a DuckDB database"
+        return None
 
     def list_runs(self) -> list[dict]:
         """Every run's record, newest first."""
@@ -373,15 +398,13 @@ class Store:
 
     def readable(self, run_id: str | None = None) -> tuple[str, Path]:
         """(run id, results file) of a finished run (the current run by default). Raises
-        `NotReady` (status `damaged`) when the file's size is not the size its run recorded when
-        it wrote it (a file cut by a copy or a disk): DuckDB would open it and fail later, on the
-        first block read that is missing."""
+        `NotReady` (status `damaged`) when the file is missing, its size is not the size its run
+        recorded when it wrote it (a file cut by a copy or a disk: DuckDB would open it and fail
+        later, on the first block read that is missing) or its header is not DuckDB's."""
         run_id = self.resolve(run_id)
-        path = self.results_path(run_id)
-        expected = self._record(run_id).get("results_bytes")
-        if expected is not None and path.stat().st_size != expected:
+        if self._results_problem(run_id, self._record(run_id)):
             raise NotReady(run_id, "damaged", "readable results")
-        return run_id, path
+        return run_id, self.results_path(run_id)
 
     def connect(self, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
         """A read-only connection to a finished run's results (the current run by default).

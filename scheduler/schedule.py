@@ -20,13 +20,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from config import Neo4jSettings
 from contract.errors import AuditUnavailable, Busy, NotFound, SettingsError, StoreUnwritable
 from publish.webhook import body, check_url, notify, where
 from runs.audit import audit
 from runs.launch import outcome, run as run_scan
-from runs.settings import RunSettings, settings_problems
+from runs.settings import RunSettings
 from runs.store import Store
 
 log = logging.getLogger("fraudnet.schedule")
@@ -63,11 +64,17 @@ class Job(BaseModel):
     def _webhook(cls, v):
         return None if v is None else check_url(v)
 
-    @model_validator(mode="after")
-    def _one_trigger(self):
-        if (self.cron is None) == (self.interval_seconds is None):
-            raise ValueError("give exactly one of cron or interval_seconds")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_trigger(cls, data, handler):
+        # judged on the input, so that it is reported beside the fields' own problems
+        given = {k: data.get(k) for k in ("cron", "interval_seconds")} if isinstance(data, dict) else {}
+        problems = []
+        if given and (given["cron"] is None) == (given["interval_seconds"] is None):
+            problems.append("give exactly one of cron or interval_seconds (" + (
+                f"both given: cron {given['cron']!r}, interval_seconds {given['interval_seconds']!r})"
+                if given["cron"] is not None else "neither given)"))
+        return _with_problems(cls, data, handler, problems)
 
     def describe(self) -> str:
         trigger = self.cron or f"every {self.interval_seconds:g} s"
@@ -86,20 +93,25 @@ class Schedule(BaseModel):
     # the Neo4j server of the jobs that sync, from the environment, validated when the file loads
     _neo4j: Neo4jSettings | None = PrivateAttr(None)
 
-    @model_validator(mode="after")
-    def _unique(self):
-        names = [j.name for j in self.jobs]
-        if len(set(names)) != len(names):
-            raise ValueError(f"job names must be unique: {names}")
-        syncing = [j.name for j in self.jobs if j.neo4j]
+    @model_validator(mode="wrap")
+    @classmethod
+    def _unique(cls, data, handler):
+        # judged on the input, so that it is reported beside the jobs' own problems
+        jobs = [j for j in (data.get("jobs") or []) if isinstance(j, dict)] if isinstance(data, dict) else []
+        names = [j["name"] for j in jobs if isinstance(j.get("name"), str)]     # a missing name is its job's problem
+        problems = [f"job names must be unique: {names}"] if len(set(names)) != len(names) else []
+        syncing = [str(j.get("name")) for j in jobs if j.get("neo4j") is True]
+        neo4j = None
         if syncing:
             try:
-                self._neo4j = Neo4jSettings.load()
+                neo4j = Neo4jSettings.load()
             except SettingsError as e:
-                raise ValueError(f"job(s) {', '.join(syncing)} sync to Neo4j: set NEO4J_URI, NEO4J_USER, "
-                                 "NEO4J_PASSWORD and NEO4J_DATABASE in the scheduler's environment ("
-                                 + "; ".join(e.problems) + ")") from None
-        return self
+                problems.append(f"job(s) {', '.join(syncing)} sync to Neo4j: set NEO4J_URI, NEO4J_USER, "
+                                "NEO4J_PASSWORD and NEO4J_DATABASE in the scheduler's environment ("
+                                + "; ".join(e.problems) + ")")
+        schedule = _with_problems(cls, data, handler, problems)
+        schedule._neo4j = neo4j
+        return schedule
 
     @property
     def neo4j(self) -> Neo4jSettings | None:
@@ -111,6 +123,43 @@ class Schedule(BaseModel):
             if j.name == name:
                 return j
         raise NotFound("job", name, f"(jobs: {', '.join(j.name for j in self.jobs)})")
+
+
+def _with_problems(model: type[BaseModel], data, handler, problems: list[str]):
+    """`handler(data)` (pydantic's validation of `model`), raising one `ValidationError` with its
+    own errors and `problems` (the whole object's) together, so a file's report is complete."""
+    mine = [{"type": PydanticCustomError("schedule_rule", p), "loc": (), "input": data} for p in problems]
+    try:
+        out = handler(data)
+    except ValidationError as e:
+        if not mine:
+            raise
+        fields = [{"type": PydanticCustomError(x["type"], x["msg"]), "loc": x["loc"], "input": x["input"]}
+                  for x in e.errors()]
+        raise ValidationError.from_exception_data(e.title, fields + mine) from None
+    if mine:
+        raise ValidationError.from_exception_data(model.__name__, mine)
+    return out
+
+
+def schedule_problems(e: ValidationError, data: dict) -> list[str]:
+    """One line per problem of a schedule file: where (the job by name and position, the key),
+    the value given and what is wrong with it."""
+    jobs = data.get("jobs") if isinstance(data.get("jobs"), list) else []
+    lines = []
+    for x in e.errors():
+        loc, where = list(x["loc"]), []
+        if loc[:1] == ["jobs"] and len(loc) > 1 and isinstance(loc[1], int):
+            job = jobs[loc[1]] if loc[1] < len(jobs) and isinstance(jobs[loc[1]], dict) else {}
+            where.append(f"job {job['name']!r} (jobs[{loc[1]}])" if isinstance(job.get("name"), str)
+                         else f"jobs[{loc[1]}]")
+            loc = loc[2:]
+        if loc:
+            key = ".".join(map(str, loc))
+            where.append(f"key {key}" if x["type"] == "missing" else f"key {key}, value {x['input']!r}")
+        message = x["msg"].removeprefix("Value error, ")
+        lines.append(f"{', '.join(where) or '(schedule)'}: {message}")
+    return lines
 
 
 def load_schedule(path: str | Path) -> Schedule:
@@ -126,7 +175,7 @@ def load_schedule(path: str | Path) -> Schedule:
     try:
         schedule = Schedule.model_validate(data)
     except ValidationError as e:
-        raise ScheduleError(str(path), settings_problems(e)) from None
+        raise ScheduleError(str(path), schedule_problems(e, data)) from None
     base = path.resolve().parent
     return schedule.model_copy(update={"store": str(base / schedule.store), "jobs": [
         j.model_copy(update={"source": str(base / j.source)}) for j in schedule.jobs]})

@@ -1,4 +1,6 @@
 import csv
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,17 @@ from contract.tables import TABLES, empty_table
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 CASES = REPO.parent / "shared" / "cases"        # field cases: inputs as users really have them
+
+
+# The everyday tier (`make test-fast` sets FRAUDNET_TEST_TIER=fast) runs each property test on a
+# tenth of its examples, at least 5: the same properties, asserted the same way, a shorter search.
+# `make test` runs every example.
+FAST_TIER = os.environ.get("FRAUDNET_TEST_TIER") == "fast"
+
+
+def examples(n: int) -> int:
+    """A property test's number of Hypothesis examples in this tier: `n`, or n/10 in the fast one."""
+    return max(5, n // 10) if FAST_TIER else n
 
 
 def write_table(folder: Path, name: str, rows: list[dict], header: list[str] | None = None):
@@ -51,6 +64,15 @@ def region(tmp_path_factory):
     run = scan(root / "data", store)
     return {"root": root, "data": root / "data", "store": store, "run": run,
             "truth": root / "truth.csv", "lookalikes": root / "lookalikes.csv"}
+
+
+@pytest.fixture
+def region_store(region, tmp_path):
+    """A copy of the region's store, its scan the current run: for tests that need a good run
+    before theirs (the same run a scan of `region["data"]` makes, without scanning it again)."""
+    from runs.store import Store
+    shutil.copytree(region["store"].root, tmp_path / "store")
+    return Store(tmp_path / "store")
 
 
 def read_csv(path: Path) -> list[dict]:

@@ -225,6 +225,7 @@ def test_every_read_is_audited_and_only_admins_read_the_audit_log(client):
     assert log["data"][0]["target"] == f"provider:{pid}"
 
 
+@pytest.mark.slow
 def test_post_runs_starts_a_scan_one_at_a_time(client, store, region):
     r = client.post("/api/v1/runs", json={"source": "data"}, headers={"X-API-Key": ADMIN})
     assert r.status_code == 202 and r.json()["status"] == "running"

@@ -14,6 +14,8 @@ from api.app import create_app
 from api.auth import parse_keys
 from runs.store import Store
 
+from .conftest import examples
+
 ADMIN = "admin-key-0123456789abcdef"
 
 
@@ -30,7 +32,7 @@ def test_api_conforms_to_its_openapi_schema(api_schema):
     assert len(operations) == 29 + 3      # the API's, and the Neo4j Browser's style, guide and favourites
     for operation in operations:
         @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case):
             # some rules no JSON schema states, so schema-valid requests may be refused there, as
             # documented: POST /runs (settings' start not after their end: 422), opening a case (its

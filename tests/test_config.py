@@ -76,6 +76,7 @@ def fraudnet(*args: str, **env: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_credentials_in_a_uri_and_names_a_dead_server_without_them(region):
     store = str(region["store"].root)
     printed = []

@@ -20,7 +20,7 @@ import loaders.dataset as dataset
 from contract.errors import DatasetError
 from loaders.dataset import load_dataset
 
-from .conftest import claim, write_dataset
+from .conftest import claim, examples, write_dataset
 
 
 @contextmanager
@@ -109,7 +109,7 @@ claims_rows = st.lists(st.tuples(st.sampled_from(["C1", "C2", "C3", "C4", "C5", 
                                  days, amounts, quantities), min_size=1, max_size=8)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=claims_rows,
        providers=st.lists(st.tuples(ids, kinds), min_size=1, max_size=4),
        patients=st.lists(st.tuples(ids, years, sexes), max_size=4),
@@ -129,7 +129,7 @@ def test_csv_cells_of_every_type_give_what_the_sql_checks_give(rows, providers, 
         same_outcome(folder)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(good=st.lists(st.tuples(st.dates(dt.date(2024, 1, 1), dt.date(2025, 12, 31)),
                                st.decimals(0, 10 ** 5, places=2), st.integers(1, 20)), min_size=1, max_size=30))
 def test_valid_claims_load_the_same(good):
@@ -192,7 +192,7 @@ parquet_amounts = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.s
 parquet_ints = st.one_of(st.integers(-5, 3_000_000_000), st.none())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(1, 6), data=st.data())
 def test_typed_parquet_columns_give_what_their_text_gives(n, data):
     dates = data.draw(st.one_of(st.lists(parquet_days, min_size=n, max_size=n).map(lambda v: pa.array(v, pa.date32())),

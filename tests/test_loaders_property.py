@@ -8,6 +8,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from loaders.dataset import load_dataset
 from contract.errors import DatasetError, Problem
 
+from .conftest import examples
+
 CLAIM_HEADER = "claim_id,patient_id,provider_id,service_code,service_date,amount"
 cell = st.one_of(st.text(alphabet=string.printable, max_size=12),
                  st.sampled_from(["", "2025-01-01", "-1", "1e309", "NaN", "nurse", '"', "\"a,b\"", "\x00"]))
@@ -19,7 +21,7 @@ body = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(claims_header=header, claims_body=body, providers_body=body,
        raw=st.one_of(st.none(), st.binary(max_size=120)))
 def test_malformed_input_gives_problems_not_tracebacks(claims_header, claims_body, providers_body, raw):

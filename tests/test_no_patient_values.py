@@ -16,6 +16,8 @@ from loaders.dataset import load_dataset
 from loaders.mapping import convert_mapped
 from loaders.snds import read_snds
 
+from .conftest import examples
+
 # pyarrow cannot decode a row with a wrong field count and a byte that is not UTF-8 for its
 # invalid-row handler and says so as an "unraisable" exception; the file is then reported all the same.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -49,7 +51,7 @@ def cells(row: list[str], f: str, pid_index: int) -> bytes:
     return text
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(st.tuples(patient, fault), min_size=1, max_size=8),
        patients_faults=st.lists(st.tuples(patient, st.sampled_from(["none", "duplicate", "bad_year", "bad_sex",
                                                                     "latin1"])), max_size=4),
@@ -98,7 +100,7 @@ SNDS_HEADER = ("FLX_DIS_DTD;FLX_TRT_DTD;FLX_EMT_TYP;FLX_EMT_NUM;FLX_EMT_ORD;ORG_
                "PSE_ACT_NAT;PSE_SPE_COD;PSP_SPE_COD")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(st.tuples(patient, st.sampled_from(["none", "latin1_in_patient", "bad_amount", "duplicate_keys",
                                                           "extra_field", "open_quote", "negative"])),
                      min_size=1, max_size=6))
@@ -126,7 +128,7 @@ def test_an_snds_extract_never_prints_a_patient_value(rows):
             assert not leaks(json.dumps(report)), report
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(st.tuples(patient, st.sampled_from(["none", "latin1_in_patient", "bad_date", "extra_field",
                                                           "open_quote"])), min_size=1, max_size=6))
 def test_a_mapped_extract_never_prints_a_patient_value(rows):

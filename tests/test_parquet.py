@@ -1,6 +1,8 @@
 """Parquet, the loader's fast path: `fraudnet convert parquet DATA OUT` and a scan of its output."""
 import shutil
 
+import pytest
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 from click.testing import CliRunner
@@ -15,6 +17,7 @@ from runs.store import Store
 from .conftest import claim, write_dataset, write_table
 
 
+@pytest.mark.slow
 def test_a_region_in_parquet_scans_to_the_same_results_as_in_csv(region, tmp_path):
     out = CliRunner().invoke(main, ["convert", "parquet", str(region["data"]), str(tmp_path / "pq")])
     assert out.exit_code == 0, out.output

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 from graph.findings import combine, make_findings
 from graph.risk import STANDING_WEIGHTS, entity_risk
 
+from .conftest import examples
+
 
 def alert(aid, pattern, euros, *entities):
     """An alert and its entities: (entity_id, role, standing), all providers."""
@@ -50,6 +52,19 @@ def test_guilt_by_association_is_apart_bounded_and_local():
     assert risk_of(f, network, share=0.0).keys() == {"X"}
 
 
+def test_a_neighbour_linked_both_ways_or_by_several_edges_is_named_and_counted_once():
+    """A user saw `tied to 2 entities at risk (provider:X, provider:X, provider:X)`: X was tied to Y
+    both ways and by a second edge. X is one neighbour, at its strongest tie; W, another
+    neighbour, is still named beside it."""
+    f = combine([alert("a", "peer_outlier", 10000.0, ("X", "biller", "accused")),
+                 alert("b", "peer_outlier", 2000.0, ("W", "biller", "accused"))])
+    network = net([("provider:X", "provider:Y", 3.0), ("provider:Y", "provider:X", 1.0),
+                   ("provider:X", "provider:Y", 0.5), ("provider:Y", "provider:W", 1.0)])
+    y = risk_of(f, network)["Y"]
+    assert y["reasons"] == "network: tied to 2 entities at risk (provider:X, provider:W)"
+    assert y["network_score"] == round(0.1 * 0.75 * 10000.0, 2)     # the strongest tie to X, once
+
+
 def test_the_riskiest_stay_ordered_no_ceiling():
     big = [alert(f"a{i}", "peer_outlier", 10.0 ** (3 + i), (f"P{i}", "biller", "accused")) for i in range(6)]
     scores = [r["score"] for r in entity_risk(combine(big)).to_pylist()]
@@ -74,14 +89,14 @@ def scores(alerts):
     return {k: v["score"] for k, v in risk_of(build(alerts), NETWORK).items()}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(ALERT, max_size=6), ALERT)
 def test_a_new_alert_never_lowers_any_risk(alerts, new):
     before, after = scores(alerts), scores(alerts + [new])
     assert all(after.get(k, 0.0) >= v - 1e-6 for k, v in before.items())
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(ALERT, min_size=1, max_size=6), st.data())
 def test_removing_an_unrelated_alert_leaves_an_entity_unchanged(alerts, data):
     gone = data.draw(st.integers(0, len(alerts) - 1))

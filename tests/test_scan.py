@@ -91,9 +91,9 @@ def _claims(folder) -> pa.Table:
                                                "centre_id", "service_code", "service_date")}))
 
 
-def test_a_failed_scan_leaves_the_current_results_untouched(region, tmp_path):
-    store = Store(tmp_path / "store")
-    good = scan(region["data"], store)
+def test_a_failed_scan_leaves_the_current_results_untouched(region, region_store, tmp_path):
+    store = region_store
+    good = {"run_id": store.current()}
     before = store.results_path(good["run_id"]).read_bytes()
     bad = _copy(region["data"], tmp_path / "bad")
     write_table(bad, "providers", [{"provider_id": "1", "kind": "wizard"}])
@@ -109,9 +109,9 @@ def test_a_failed_scan_leaves_the_current_results_untouched(region, tmp_path):
         store.connect(runs[0]["run_id"])
 
 
-def test_a_half_delivered_extract_is_held_by_its_checks_until_an_admin_accepts_it(region, tmp_path):
-    store = Store(tmp_path / "store")
-    good = scan(region["data"], store)
+def test_a_half_delivered_extract_is_held_by_its_checks_until_an_admin_accepts_it(region, region_store, tmp_path):
+    store = region_store
+    good = {"run_id": store.current()}
     claims = _claims(region["data"])
     march = pc.equal(pc.utf8_slice_codeunits(claims["service_date"], 0, 7), "2025-03")
     keep = pc.or_(pc.invert(march), pc.equal(pc.bit_wise_and(pa.array(range(claims.num_rows)), 1), 0))
@@ -131,9 +131,9 @@ def test_a_half_delivered_extract_is_held_by_its_checks_until_an_admin_accepts_i
     assert store.changes()["previous_run"] == good["run_id"]
 
 
-def test_checks_pass_a_run_of_the_same_data_and_can_be_turned_off(region, tmp_path):
-    store = Store(tmp_path / "store")
-    scan(region["data"], store)
+@pytest.mark.slow
+def test_checks_pass_a_run_of_the_same_data_and_can_be_turned_off(region, region_store, tmp_path):
+    store = region_store
     again = scan(region["data"], store)
     assert again["status"] == "succeeded" and again["checks"]["passed"]
     assert {r["check"] for r in again["checks"]["results"]} >= {"claims", "providers", "patients", "claims in 2025-06"}
@@ -143,6 +143,7 @@ def test_checks_pass_a_run_of_the_same_data_and_can_be_turned_off(region, tmp_pa
     assert off["status"] == "succeeded" and off["current"]
 
 
+@pytest.mark.slow
 def test_a_scan_runs_in_a_child_process_that_chooses_nothing(region, tmp_path):
     store = Store(tmp_path / "store")
     seen = []
@@ -152,6 +153,7 @@ def test_a_scan_runs_in_a_child_process_that_chooses_nothing(region, tmp_path):
     assert [r["run_id"] for r in store.list_runs()] == [record["run_id"]]
 
 
+@pytest.mark.slow
 def test_a_busy_store_refuses_the_second_scan_and_leaves_no_run(region, tmp_path):
     store = Store(tmp_path / "store")
     first = launch.start(store, [str(region["data"])], RunSettings())
@@ -233,6 +235,7 @@ def test_a_window_scans_only_its_claims(region, tmp_path):
     assert str(lo) >= "2025-03-01" and str(hi) <= "2025-05-31"
 
 
+@pytest.mark.slow
 def test_a_rolling_window_ends_at_the_data_not_at_today(region, tmp_path):
     store = Store(tmp_path / "store")
     run = scan(region["data"], store, RunSettings.model_validate({"window_days": 90}))
@@ -246,6 +249,7 @@ def test_runs_are_listed_newest_first_with_their_record(region):
     assert on_disk["load_report"]["tables"]["claims"]["rows"] == runs[0]["counts"]["claims"]
 
 
+@pytest.mark.slow
 def test_a_damaged_record_or_pointer_blocks_nothing(region, tmp_path):
     import shutil
     root = tmp_path / "store"
@@ -296,3 +300,37 @@ def test_a_registry_linking_nothing_is_a_warning_of_the_run_in_every_listing(tmp
     with TestClient(create_app(store, parse_keys("a:analyst:0123456789abcdefgh", "t"))) as client:
         listed = client.get("/api/v1/runs", headers={"X-API-Key": "0123456789abcdefgh"}).json()["data"][0]
     assert listed["warnings"] == run["warnings"]
+
+
+def test_a_run_whose_results_file_is_cut_overwritten_or_gone_is_listed_as_unreadable(region, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+    root = tmp_path / "store"
+    shutil.copytree(region["store"].root, root)
+    store = Store(root)
+    run_id = store.current()
+    path = store.results_path(run_id)
+    whole = path.read_bytes()
+    assert store.get_run(run_id)["results"] == "readable"
+    assert "results unreadable" not in CliRunner().invoke(main, ["runs", "--store", str(root)]).output
+
+    path.write_bytes(whole[: len(whole) // 2])                       # cut by a copy
+    record = store.list_runs()[0]
+    assert (record["status"], record["results"]) == (
+        "succeeded", f"unreadable: the results file has {len(whole) // 2:,} bytes, its run wrote {len(whole):,}")
+    listed = CliRunner().invoke(main, ["runs", "--store", str(root)], terminal_width=250)
+    assert listed.exit_code == 0 and "succeeded, results unreadable" in listed.output
+    with pytest.raises(NotReady):
+        store.connect(run_id)
+
+    path.write_bytes(b"\0" * len(whole))                             # the right size, not a database
+    assert store.get_run(run_id)["results"] == "unreadable: the results file is not a DuckDB database"
+    path.unlink()
+    assert store.get_run(run_id)["results"] == "unreadable: the results file is missing"
+    failed = store.new_run(["x"], {})
+    failed.record["status"] = "failed"
+    failed.save()
+    assert "results" not in store.get_run(failed.id)                  # no results to judge

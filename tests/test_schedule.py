@@ -98,10 +98,10 @@ def test_two_scheduled_scans_report_exactly_what_changed_and_a_third_reports_not
     assert report["summary"] == "0 new, 0 escalated, 0 resolved alert(s); 0 new, 0 dissolved communities"
 
 
-def test_overlapping_jobs_never_misattribute_a_run(base, tmp_path):
+def test_overlapping_jobs_never_misattribute_a_run(region, tmp_path):
     """Job b starts while job a's scan holds the store: b is refused and names no run; a names
     its own run, the only one in the store."""
-    shutil.copytree(base / "extracts" / "2025-01", tmp_path / "data")
+    shutil.copytree(region["data"], tmp_path / "data")
     sched = load_schedule(write_schedule(tmp_path, 'store = "store"\n'
                                                    '[[jobs]]\nname = "a"\nsource = "data"\ncron = "0 1 * * *"\n'
                                                    '[[jobs]]\nname = "b"\nsource = "data"\ncron = "0 1 * * *"\n'))
@@ -131,13 +131,11 @@ def test_the_scheduler_runs_jobs_on_their_triggers(base, tmp_path):
     assert "job a: succeeded" in done.stderr
 
 
-def test_a_webhook_body_names_no_patient(base):
+def test_a_webhook_body_names_no_patient(region):
     from publish.webhook import body
-    from runs.pipeline import scan
-    store = Store(base / "webhook-store")
-    run = scan(base / "extracts" / "2025-01", store)
-    sent = json.dumps(body(store.changes(run["run_id"])))
-    patients = {r["patient_id"] for r in read_csv(base / "extracts" / "2025-01" / "patients.csv")}
+    sent = json.dumps(body(region["store"].changes(region["run"]["run_id"])))
+    patients = {r["patient_id"] for r in read_csv(region["data"] / "patients.csv")}
+    assert len(patients) == 6000 and json.loads(sent)["new"]        # a body with alerts in it
     assert not [p for p in patients if p in sent]
 
 
@@ -153,6 +151,7 @@ class Hook(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_webhook_gets_the_change_report_and_a_dead_one_does_not_fail_the_scan(base, tmp_path):
     server = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -200,6 +199,7 @@ def test_retention_keeps_the_last_runs_and_never_the_published_one(region, tmp_p
     assert [r["status"] for r in store.list_runs()] == ["failed", "failed", "failed", "succeeded"]
 
 
+@pytest.mark.slow
 def test_a_window_job_scans_the_last_days_of_its_data(base, tmp_path):
     shutil.copytree(base / "extracts" / "2025-01", tmp_path / "data")
     sched = load_schedule(write_schedule(tmp_path, 'store = "store"\n[[jobs]]\nname = "w"\nsource = "data"\n'
@@ -229,16 +229,43 @@ def test_the_schedule_file_is_validated_with_every_problem_at_once(tmp_path):
         load_schedule(bad)
     text = str(e.value)
     assert text.startswith(f"{bad}: 5 problem(s):") and len(e.value.problems) == 5
-    for fragment in ("keep_runs: Input should be greater than or equal to 1",
-                     "foo: Extra inputs are not permitted",
-                     "jobs.0.name: String should match pattern",
-                     "jobs.0.cron: Value error, Error validating expression '61'",
-                     "jobs.1: Value error, give exactly one of cron or interval_seconds"):
+    for fragment in ("key keep_runs, value 0: Input should be greater than or equal to 1",
+                     "key foo, value 1: Extra inputs are not permitted",
+                     "job 'x y' (jobs[0]), key name, value 'x y': String should match pattern",
+                     "(jobs[0]), key cron, value '61 * * * *': Error validating expression '61'",
+                     "job 'z' (jobs[1]): give exactly one of cron or interval_seconds (neither given)"):
         assert fragment in text
     with pytest.raises(NotFound, match="no dataset folder matching"):
         good = load_schedule(write_schedule(tmp_path, 'store = "s"\n[[jobs]]\nname = "n"\nsource = "nothing/*"\n'
                                                       'cron = "0 1 * * *"\n'))
         run_job(good, good.jobs[0])
+
+
+def test_a_job_with_cron_and_interval_gets_every_problem_of_the_file_in_one_report(tmp_path):
+    """A user's file: a bad cron *and* an interval, a bad retry count, a second job of the same
+    name syncing to Neo4j without a server set: five problems, each naming job, key and value."""
+    bad = write_schedule(tmp_path, 'store = "s"\n[[jobs]]\nname = "a"\nsource = "d"\ncron = "61 * * * *"\n'
+                                   'interval_seconds = 5\nretries = 99\n'
+                                   '[[jobs]]\nname = "a"\nsource = "d"\ncron = "0 1 * * *"\nneo4j = true\n')
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE"):
+            env.delenv(name, raising=False)
+        with pytest.raises(ScheduleError) as e:
+            load_schedule(bad)
+    assert e.value.problems == [
+        "job 'a' (jobs[0]), key cron, value '61 * * * *': Error validating expression '61': "
+        "the last value (61) is higher than the maximum value (59)",
+        "job 'a' (jobs[0]), key retries, value 99: Input should be less than or equal to 10",
+        "job 'a' (jobs[0]): give exactly one of cron or interval_seconds "
+        "(both given: cron '61 * * * *', interval_seconds 5)",
+        "(schedule): job names must be unique: ['a', 'a']",
+        "(schedule): job(s) a sync to Neo4j: set NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD and NEO4J_DATABASE "
+        "in the scheduler's environment (NEO4J_URI: not set (e.g. bolt://localhost:7687))"]
+    assert str(e.value).startswith(f"{bad}: 5 problem(s):")
+    # a valid cron beside an interval is still one problem, not silently accepted
+    with pytest.raises(ScheduleError, match=r"both given: cron '0 1 \* \* \*', interval_seconds 5"):
+        load_schedule(write_schedule(tmp_path, 'store = "s"\n[[jobs]]\nname = "a"\nsource = "d"\n'
+                                               'cron = "0 1 * * *"\ninterval_seconds = 5\n'))
 
 
 def test_the_example_schedule_is_valid(tmp_path):

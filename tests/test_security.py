@@ -129,6 +129,7 @@ def site(region, tmp_path_factory):
 
 # --- 1. patient ids in logs, alert ids, webhook bodies --------------------------------------------
 
+@pytest.mark.slow
 def test_no_patient_id_in_the_server_log_after_opening_every_kind_of_alert_and_entity(site):
     server, store, patients = site["server"], site["store"], site["patients"]
     con = store.connect()
@@ -656,6 +657,7 @@ def test_a_link_out_of_the_data_root_is_refused_and_its_content_never_shown(site
     assert "SECRET" not in json.dumps(record) and "SECRET" not in server.log.read_text()
 
 
+@pytest.mark.slow
 def test_results_audit_and_exports_are_readable_by_the_service_only(region, tmp_path):
     store = Store(tmp_path / "store")
     record = launch.run(store, [str(region["data"])], RunSettings())
@@ -718,6 +720,9 @@ def test_damaged_records_block_nothing_and_ready_sees_a_cut_results_file(site, t
             f.truncate(path.stat().st_size // 2)
         r = client.get("/api/v1/ready")
         assert (r.status_code, r.json()) == (503, {"status": "the current run's results cannot be read", "run_id": None})
+        listed = client.get("/api/v1/runs", headers={"X-API-Key": ANALYST}).json()["data"]
+        assert listed[1]["status"] == "succeeded" and listed[1]["results"].startswith(
+            "unreadable: the results file has ") and listed[0]["results"] is None
 
 
 # --- 8. schedules -------------------------------------------------------------------------------

@@ -106,6 +106,7 @@ def test_a_consistent_extract_becomes_the_expected_claims(tmp_path):
         "10000000002": ("physician", "chirurgie")}
 
 
+@pytest.mark.slow
 def test_convert_writes_the_report_beside_the_tables_then_scans_with_a_registry(tmp_path):
     fixture(tmp_path / "dcir")
     done = subprocess.run([sys.executable, "-m", "cli.main", "convert", "snds", str(tmp_path / "dcir"),

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from loaders.snds import read_snds
 
+from .conftest import examples
 from .snds_oracle import KEYS, converted, expected_claims
 
 PATIENTS = ["ZQXPAT000000001", "ZQXPAT000000002", "ZQXPAT000000003"]
@@ -92,7 +93,7 @@ def cents(x) -> int:
     return int(round(Decimal(str(x)) * 100))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(services=st.lists(service, min_size=1, max_size=12), orphan_cancellations=orphans,
        orphan_details=st.integers(0, 2))
 def test_netting_matches_the_oracle_and_every_line_and_euro_is_accounted_for(services, orphan_cancellations,

@@ -19,6 +19,11 @@ from .conftest import REPO
 sys.path.insert(0, str(REPO))
 from benchmarks.evaluate import MIN_PRECISION, MIN_RECALL, make_world, score_world  # noqa: E402
 
+# Three worlds of 8,000 to 20,000 patients, each scanned: `make test` runs them, not `make test-fast`
+# (each detector's own tests, and the region scanned in test_scan.py, check planted cases and
+# look-alikes there).
+pytestmark = pytest.mark.slow
+
 # world: (script, patients). The second region plants about one pharmacy per 2,500 patients: below
 # 20,000 its few pharmacies serve most of every town, and no flow can stand out from them.
 WORLDS = {"generator": ("generator", 8000),
