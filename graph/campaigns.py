@@ -15,9 +15,9 @@ Null model, over the peers (providers of the campaign's kind and specialty with 
 * a share: r ~ beta-binomial(n, p₀, ρ), p₀ the peers' winsorised pooled share and ρ their
   intra-class correlation fitted robustly (`graph.stats.rate_null`, as double billing does):
   honest peers differ, a few far beyond do not set the yardstick;
-* a rate (acts, sessions): r ~ negative binomial with mean c·n·λ and gamma shape κ, λ the pooled
-  rate and (c, κ) the median ratio and robust spread of the peers around it
-  (`graph.stats.count_calibration`; Spiegelhalter's overdispersed funnel, Stat. Med. 24, 2005).
+* a rate (acts, sessions): r ~ negative binomial with mean n·λ₀ and gamma shape κ, λ₀ the peers'
+  median rate and κ from their robust one-sided spread (`count_rate_null`;
+  Spiegelhalter's overdispersed funnel, Stat. Med. 24, 2005).
 Small denominators are handled by these exact tails: a prescriber with 3 of 4 patients is not
 judged like one with 300 of 400. Each unit's rate comes with its 95 % confidence interval
 (Clopper–Pearson for a share, Garwood's exact Poisson interval for a rate).
@@ -36,7 +36,7 @@ from scipy import stats
 
 from .campaign_model import Campaign, Codes
 from .findings import Findings, euros, make_findings
-from .stats import (benjamini_hochberg, betabinom_logsf, count_calibration, negbin_logsf, rate_null,
+from .stats import (benjamini_hochberg, betabinom_logsf, negbin_logsf, rate_null, robust_tau2,
                     surprise_bits)
 from engine import query
 
@@ -127,13 +127,12 @@ def indicator(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Ta
         high = np.where(r < n, stats.beta.ppf(0.975, r + 1, np.maximum(n - r, 1)), 1.0)
         null_rate, spread = p0, rho
     else:
-        pooled = r.sum() / n.sum() if len(n) and n.sum() else 0.0
-        cal, kappa = count_calibration(r, n * pooled) if len(n) else (1.0, np.inf)
-        expected = cal * n * pooled
+        lam, kappa = count_rate_null(n, r)
+        expected = n * lam
         log_p = negbin_logsf(r, np.maximum(expected, 1e-9), kappa)
         low = np.where(r > 0, stats.chi2.ppf(0.025, 2 * r) / 2, 0.0) / n
         high = stats.chi2.ppf(0.975, 2 * (r + 1)) / 2 / n
-        null_rate, spread = cal * pooled, (1 / kappa if np.isfinite(kappa) else 0.0)
+        null_rate, spread = lam, (1 / kappa if np.isfinite(kappa) else 0.0)
     outlier = (benjamini_hochberg(log_p, cp.fdr) & (r > expected)) if judged else np.zeros(len(n), bool)
     table = pa.table({"unit_id": per["unit_id"], "denominator": pa.array(n.astype(np.int64)),
                       "numerator": pa.array(r.astype(np.int64)), "rate": rate, "low": low, "high": high,
@@ -146,6 +145,25 @@ def indicator(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Ta
                            for q in (0.1, 0.25, 0.5, 0.75, 0.9)},
              "histogram": {"edges": [float(x) for x in edges], "counts": [int(x) for x in counts]}}
     return table, peers
+
+
+def count_rate_null(n: np.ndarray, r: np.ndarray) -> tuple[float, float]:
+    """The usual rate λ₀ of honest units (`r` events over `n` patients or courses) and the gamma
+    shape κ of their rates around it: r ~ negative binomial(mean n·λ₀, shape κ).
+
+    λ₀ is the peers' median rate, one vote per unit (a robust centre: up to half the units may be
+    far beyond, or far below, without moving it; weighted by denominators, a few large units
+    billing in an unusual way would set it). The spread τ² of the
+    units' rates comes from `graph.stats.robust_tau2`, one-sided (a unit below the usual rate is
+    no evidence that honest units exceed it; up to a quarter of them may be far beyond without
+    widening it); κ = λ₀²/τ², inf when the units differ no more than Poisson. (0, inf) without
+    events."""
+    n, r = np.asarray(n, float), np.asarray(r, float)
+    if len(n) == 0 or r.sum() <= 0:
+        return 0.0, float("inf")
+    lam = max(float(np.median(r / n)), 0.5 / n.sum())
+    tau2 = robust_tau2(r / n, lam / n, lam, one_sided=True)
+    return float(lam), (lam * lam / tau2 if tau2 > 0 else float("inf"))
 
 
 def detect_indicator_outliers(tables: Mapping[str, pa.Table], campaigns: tuple[Campaign, ...]) -> Findings:

@@ -1,27 +1,38 @@
 """mega_consumer: a patient whose consumption of care is extreme for their age, sex and conditions.
 
-The Assurance Maladie's *méga-consommants* programme. Unit: a patient and a **kind of care** —
-the providers' kind and specialty, and the channel (billed through a centre, or in private
-practice): a patient's GP visits, private nursing, hospital nephrology, dispensings. Volume: the
-days on which providers of that kind billed the patient (a provider-day counts once: same-day
-repeats are double billing's business); money: the euros they billed.
+The Assurance Maladie's *méga-consommants* programme. Unit: a patient and a **care**: an act,
+drug or test (service code) and its channel (billed through a centre, or in private practice):
+a patient's GP home visits, private basic nursing visits, physiotherapy sessions, dispensings of
+a drug. Volume: the days on which providers billed the patient that care (a provider-day counts
+once: same-day repeats are double billing's business); money: the euros they billed. Judging
+each care against the patients who receive *that* care is what keeps honest heavy care apart:
+dialysis sessions are compared with dialysis sessions, a dependent patient's daily nursing
+forfait with other dependent patients', a neuro-rehabilitation course with neuro-rehabilitation
+courses; a patient visited daily with a basic nursing act, or seen by a GP 80 times a year,
+with everyone who gets those acts.
 
 Conditions are read from the patient's own claims: a drug class (the ATC level-3 prefix of an
 ATC code, e.g. `A10A` insulins, else the code itself) dispensed in `chronic_months` distinct
-months or more is a chronic condition. Null model: an honest patient's volume of a kind of care
+months or more is a chronic condition. Null model: an honest patient's volume of a care
 is that of the patients of the same **stratum** who receive it — age band (0-17, 18-44, 45-64,
 65-79, 80+; age = year of the last service date − birth year), sex, number of chronic conditions
-(0, 1, 2, 3 or more), and the kind of care — distributed as a negative binomial (Poisson–gamma:
+(0 to 4, 5 or more), whether other carers corroborate the patient's needs (a carer other than
+those billing this care — not a pharmacy or laboratory — billing the patient on `CARE_DAYS` days
+or more, weekly: a palliative patient's weekly GP visits beside daily nursing are compared with
+the GP visits of patients nursed like that), and the care (a drug of a class the patient is chronically treated with is
+compared with the patients chronically treated with it: a palliative patient's weekly opioids
+with other chronic users', not with a sprain's box) — distributed as a negative binomial (Poisson–gamma:
 patients' needs differ, Greenwood & Yule 1920), with the stratum's mean (winsorised at its 97.5 %
 quantile, so that a few extreme patients do not set it) and a between-patient variance τ² fitted
 robustly (`graph.stats.robust_tau2` at the 75 % quantile: up to a quarter of the stratum may be
 heavy users of that care without widening it, and a stratum where more than a quarter are —
-dialysis, insulin-dependent elderly nursed twice a day, palliative home care, nursing-home
-residents, patients with many conditions — gets the wide spread it needs). A stratum with fewer
+insulin-dependent elderly nursed twice a day, palliative home care, patients with many
+conditions — gets the wide spread it needs). A stratum with fewer
 than `min_stratum` patients receiving the care is pooled: sex is dropped, then the age band, then
-the conditions. Statistic: P(X ≥ days) under that negative binomial.
+the conditions (a stratum of patients with as many conditions needs only a third as many).
+Statistic: P(X ≥ days) under that negative binomial.
 
-Decision: Benjamini–Hochberg at `fdr` over every patient × kind of care. Score and
+Decision: Benjamini–Hochberg at `fdr` over every patient × care. Score and
 `excess_euros`: the euros of the flagged care beyond the stratum's mean, (days − mean) / days ×
 the euros billed. The alert names the patient (accused) and the providers who billed the bulk of
 the excess (largest share first, until `bulk_share` of it), each with its share, and the centre
@@ -42,6 +53,7 @@ import pyarrow as pa
 from .findings import Findings, euros, make_findings, opaque_id
 from .settings import MegaConsumerSettings
 from .shared import Shared
+from .peer_outlier import CARE_DAYS
 from .stats import (benjamini_hochberg, binom_logsf, group_index, negbin_logsf, robust_tau2,
                     surprise_bits)
 from engine import query
@@ -56,13 +68,28 @@ drug AS (     -- a drug class dispensed in $months distinct months: a chronic co
     FROM g JOIN providers p USING (provider_id) LEFT JOIN services s USING (service_code)
     WHERE s.kind = 'drug' OR (s.kind IS NULL AND p.kind = 'pharmacy')
     GROUP BY ALL HAVING count(DISTINCT date_trunc('month', g.service_date)) >= $months
-), cond AS (SELECT patient_id, least(count(*), 3) AS conditions FROM drug GROUP BY ALL),
-care AS (
+), cond AS (SELECT patient_id, least(count(*), $max_conditions) AS conditions FROM drug GROUP BY ALL),
+heavy AS (     -- carers (not pharmacies or laboratories) billing a patient on $care_days days or more
+    SELECT g.patient_id, g.provider_id FROM g JOIN providers p USING (provider_id)
+    WHERE p.kind NOT IN ('pharmacy', 'laboratory')
+    GROUP BY ALL HAVING count(DISTINCT g.service_date) >= $care_days
+), own AS (    -- per care, the patient's heavy carers among those billing it
+    SELECT c.patient_id, c.care, count(*) AS n
+    FROM (SELECT DISTINCT patient_id, provider_id,
+                 service_code || '|' || CASE WHEN centre_id IS NULL THEN 'private' ELSE 'centre' END AS care FROM g) c
+    JOIN heavy USING (patient_id, provider_id) GROUP BY ALL
+), heavies AS (SELECT patient_id, count(*) AS n FROM heavy GROUP BY ALL),
+care AS (       -- chronic: a drug of a class the patient is chronically treated with
     SELECT g.patient_id, g.service_code || '|' || CASE WHEN g.centre_id IS NULL THEN 'private' ELSE 'centre' END AS care,
-           count(DISTINCT (g.provider_id, g.service_date)) AS days, sum(g.amount) AS amount
-    FROM g GROUP BY ALL
+           count(DISTINCT (g.provider_id, g.service_date)) AS days, sum(g.amount) AS amount,
+           bool_or(d.class IS NOT NULL) AS chronic
+    FROM g LEFT JOIN drug d ON d.patient_id = g.patient_id
+        AND d.class = CASE WHEN regexp_matches(g.service_code, '^[A-Z][0-9][0-9][A-Z]') THEN left(g.service_code, 4)
+                           ELSE g.service_code END
+    GROUP BY g.patient_id, care
 )
-SELECT care.patient_id, care.care, care.days, care.amount, coalesce(cond.conditions, 0) AS conditions,
+SELECT care.patient_id, care.care, care.days, care.amount, care.chronic, coalesce(cond.conditions, 0) AS conditions,
+       coalesce(heavies.n, 0) - coalesce(own.n, 0) > 0 AS corroborated,
        CASE WHEN pat.birth_year IS NULL THEN '?'
             WHEN (SELECT y FROM last) - pat.birth_year < 18 THEN '0-17'
             WHEN (SELECT y FROM last) - pat.birth_year < 45 THEN '18-44'
@@ -70,6 +97,7 @@ SELECT care.patient_id, care.care, care.days, care.amount, coalesce(cond.conditi
             WHEN (SELECT y FROM last) - pat.birth_year < 80 THEN '65-79' ELSE '80+' END AS band,
        coalesce(pat.sex, '?') AS sex
 FROM care LEFT JOIN cond USING (patient_id) LEFT JOIN pat USING (patient_id)
+LEFT JOIN heavies USING (patient_id) LEFT JOIN own USING (patient_id, care)
 ORDER BY care.patient_id, care.care
 """
 
@@ -94,13 +122,15 @@ FROM g WHERE provider_id IN (SELECT provider_id FROM named) GROUP BY ALL ORDER B
 
 # the stratum's mean is winsorised at this quantile of its patients' volumes
 WINSOR = 0.975
+# conditions are counted up to this many (patients with more are alike)
+MAX_CONDITIONS = 5
 
 
 def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settings: MegaConsumerSettings,
                           key: bytes) -> Findings:
     """One alert per patient (`mega_consumer:<opaque id>`, keyed by `key`: neither the id nor the
     summary names the patient; the patient is an alert entity),
-    listing each kind of care on which the patient is extreme (see module docstring). Score and
+    listing each care on which the patient is extreme (see module docstring). Score and
     `excess_euros`: euros.
 
     Parameters: contract tables `providers` (kind, specialty), `patients` (birth_year, sex) and
@@ -116,15 +146,19 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
         0
     """
     s = settings
-    care = query(_CARE, {"months": s.chronic_months}, g=shared.patient_days, providers=tables["providers"],
+    care = query(_CARE, {"months": s.chronic_months, "care_days": CARE_DAYS, "max_conditions": MAX_CONDITIONS}, g=shared.patient_days, providers=tables["providers"],
                  patients=tables["patients"], services=tables["services"])
     if care.num_rows == 0:
         return make_findings([], [])
     col = lambda k: care[k].to_numpy(zero_copy_only=False)
     days, amount = col("days").astype(float), col("amount").astype(float)
-    kind, band, sex, cond = col("care"), col("band"), col("sex"), col("conditions").astype(int)
-    mean, shape, level = stratum_null(days, s.min_stratum, (kind, band, sex, cond), (kind, band, cond),
-                                      (kind, cond), (kind,))
+    kind = np.char.add(np.char.add(col("care").astype(str), np.where(col("chronic"), "|chronic", "")),
+                       np.where(col("corroborated"), "|corroborated", ""))
+    band, sex, cond = col("band"), col("sex"), col("conditions").astype(int)
+    # conditions are dropped last, and a stratum of patients with as many conditions needs only a
+    # third of `min_stratum` (multimorbid patients are few, and alike)
+    mean, shape, level = stratum_null(days, [s.min_stratum, s.min_stratum, max(s.min_stratum // 3, 5), s.min_stratum],
+                                      (kind, band, sex, cond), (kind, band, cond), (kind, cond), (kind,))
     log_p = np.where(np.isfinite(mean), negbin_logsf(days, np.nan_to_num(mean, nan=1.0), shape), 0.0)
     hit = benjamini_hochberg(log_p, s.fdr) & (days > mean)
     if not hit.any():
@@ -179,7 +213,7 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
                         f"{top['mean']:.1f}; excess {euros(excess)}, "
                         + ", ".join(f"{p} {x / excess:.0%}" for p, x in providers.items()) + " of it."),
             "evidence": {"test": "negative binomial tail of care days against patients of the same age band, sex, "
-                                 "chronic conditions and kind of care, Benjamini-Hochberg", "fdr": s.fdr,
+                                 "chronic conditions and care, Benjamini-Hochberg", "fdr": s.fdr,
                          "band": top["band"], "sex": top["sex"], "conditions": top["conditions"],
                          "care": [{k: r[k] for k in ("care", "days", "amount", "mean", "stratum", "excess_amount",
                                                     "log10_p")} for r in kinds],
@@ -197,12 +231,12 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
     return make_findings(alerts, entities)
 
 
-LEVELS = ("age band, sex, conditions", "age band, conditions", "conditions", "kind of care only")
+LEVELS = ("age band, sex, conditions", "age band, conditions", "conditions", "care only")
 
 
-def stratum_null(days: np.ndarray, min_units: int, *levels: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stratum_null(days: np.ndarray, min_units: list[int], *levels: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per unit: the negative binomial (mean, gamma shape κ) of its stratum at the finest of
-    `levels` (each a tuple of key columns, finest first) with at least `min_units` units, and the
+    `levels` (each a tuple of key columns, finest first) with at least `min_units` (one per level) units, and the
     index of that level; mean NaN where even the coarsest has fewer. Mean: winsorised at the
     `WINSOR` quantile; κ = mean² / τ², τ² from `robust_tau2` (Poisson sampling variance, 75 %
     quantile), inf when no spread beyond Poisson."""
@@ -214,7 +248,7 @@ def stratum_null(days: np.ndarray, min_units: int, *levels: tuple) -> tuple[np.n
         size = np.bincount(idx, minlength=k)
         order = np.argsort(idx, kind="stable")
         bounds = np.searchsorted(idx[order], np.arange(k + 1))
-        for g in np.flatnonzero(size >= min_units):
+        for g in np.flatnonzero(size >= min_units[li]):
             rows = order[bounds[g]:bounds[g + 1]]
             rows = rows[todo[rows]]
             if len(rows) == 0:
