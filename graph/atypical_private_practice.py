@@ -22,7 +22,9 @@ Decision: Benjamini–Hochberg at `fdr` over every full-time practitioner. Score
 (r − A) / r × private euros.
 Evidence: private lines, days and days per week, euros, the top private acts, the peers' figures.
 Part-time practitioners with a large private practice are peers, never units; full-timers with a
-small private activity stay below the allowance.
+small private activity stay below the allowance. A full-timer with no act through a centre in the
+window is not judged: its post cannot be measured (its hospital acts may be billed under the
+establishment's number).
 """
 from __future__ import annotations
 
@@ -113,8 +115,11 @@ def detect_atypical_private_practice(tables: Mapping[str, pa.Table],
     r = np.array([u["lines"] for u in units], float)
     n = r + np.array([u["post_lines"] for u in units], float)
     cap = s.fulltime_share / (1 + s.fulltime_share)
-    log_p = binom_logsf(r, n, cap)
-    hit = benjamini_hochberg(log_p, s.fdr) & (r > n * cap)
+    # a post without acts through a centre in the window cannot be measured (its hospital acts may
+    # be billed under the establishment's number): not judged
+    measured = np.array([u["post_lines"] > 0 for u in units], bool)
+    log_p = np.where(measured, binom_logsf(r, n, cap), 0.0)
+    hit = benjamini_hochberg(log_p, s.fdr) & measured & (r > n * cap)
     flagged = [dict(u, log_p=float(lp)) for u, lp, h in zip(units, log_p, hit) if h]
     if not flagged:
         return make_findings([], [])

@@ -1059,7 +1059,9 @@ def _programmes(r: _Region, ro: dict):
     # 30 to 60 % of its hypertensive patients of 65 or more; a dental surgeon billing cone-beam CTs
     # to 10 to 40 % of its patients; a physiotherapist's courses of 25 to 40 sessions
     old_by_gp = np.bincount(r.gp_of[old], minlength=len(r.providers["id"]))
-    gp = int(max((p for p in ro["gp"] if p not in taken), key=lambda p: (old_by_gp[p], -p)))
+    # (the GPs with the most such patients, the group practice's included: in small regions the
+    # others have too few to tell)
+    gp = int(max((p for p in ro["gp"] if p not in taken - set(ro["group_practice"])), key=lambda p: (old_by_gp[p], -p)))
     theirs = old[(r.gp_of[old] == gp) & ~np.isin(old, central) & ~np.isin(old, theirs)]
     share = rng.uniform(0.3, 0.6)
     monthly(theirs[: int(round(share * len(theirs)))], "C02AC05", gp, first=6)

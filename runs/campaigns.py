@@ -15,6 +15,9 @@ from pydantic import ValidationError
 from contract.errors import SettingsError
 from graph.campaign_model import Campaign
 
+# the example campaigns shipped with fraudnet (README, "Control campaigns")
+EXAMPLES = Path(__file__).resolve().parent.parent / "campaigns"
+
 
 def read_campaign(path: str | Path) -> Campaign:
     """The campaign of one TOML file. Raises `SettingsError` (origin: the file) listing every

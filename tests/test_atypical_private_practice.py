@@ -1,7 +1,7 @@
 """atypical_private_practice on hand-built claims: the full-time hospital practitioner whose
 private activity is beyond what its post leaves room for, and the honest ones it leaves alone
 (a full-timer with a small private activity, one with none, a part-timer with a large private
-practice, private practitioners)."""
+practice, private practitioners) or cannot measure (a full-timer with no hospital act in the data)."""
 import json
 
 from graph.atypical_private_practice import detect_atypical_private_practice
@@ -16,11 +16,12 @@ def region(big_private=300):
     r.service("ECG", "act", "electrocardiogram")
     r.add("centres", centre_id="H", kind="hospital", name="hospital")
     posts = {"FT_BIG": ("fulltime_hospital", big_private), "FT_SMALL": ("fulltime_hospital", 15),
-             "FT_NONE": ("fulltime_hospital", 0), "PT_LARGE": ("parttime_hospital", 300)}
+             "FT_NONE": ("fulltime_hospital", 0), "PT_LARGE": ("parttime_hospital", 300),
+             "FT_UNMEASURED": ("fulltime_hospital", 300)}
     for pid, (role, private) in posts.items():
         r.provider(pid, "physician", "cardiology")
         r.add("affiliations", provider_id=pid, centre_id="H", role=role, start_date="2015-01-01")
-        for k in range(300):                 # 300 acts at the hospital over the year
+        for k in range(300 if pid != "FT_UNMEASURED" else 0):   # 300 acts at the hospital over the year
             r.claim(f"H{pid}{k % 90}", pid, "CS", k % 360, 30.0, centre="H")
         for k in range(private):             # private acts, on working days
             r.claim(f"V{pid}{k % 120}", pid, "ECG" if k % 3 == 0 else "CS", 7 * (k // 5 % 50) + k % 5, 30.0)

@@ -274,7 +274,8 @@ def test_every_pattern_finds_its_planted_cases_and_leaves_the_lookalikes_alone(r
     result = evaluate(alerts, entities, risk, text(region["truth"], ("pattern", "group_id", "entity_type", "entity_id")),
                       lookalikes=text(region["lookalikes"], ("pattern", "entity_type", "entity_id")))
     assert {r["pattern"] for r in result["patterns"]} == {
-        "dense_block", "doctor_shopping", "double_billing", "entity_network", "peer_outlier", "pharmacy_collusion"}
+        "dense_block", "doctor_shopping", "double_billing", "entity_network", "peer_outlier", "pharmacy_collusion",
+        "mega_consumer", "atypical_private_practice", "indicator_outlier"}
     for r in result["patterns"]:
         assert r["recall"] == 1.0 and r["precision_at_k"] >= 0.85 and r["lookalikes_in_top_k"] == 0, r
 
