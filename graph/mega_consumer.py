@@ -129,9 +129,8 @@ MAX_CONDITIONS = 5
 def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settings: MegaConsumerSettings,
                           key: bytes) -> Findings:
     """One alert per patient (`mega_consumer:<opaque id>`, keyed by `key`: neither the id nor the
-    summary names the patient; the patient is an alert entity),
-    listing each care on which the patient is extreme (see module docstring). Score and
-    `excess_euros`: euros.
+    summary names the patient; the patient is an alert entity), listing each care on which the
+    patient is extreme (see module docstring). Score and `excess_euros`: euros.
 
     Parameters: contract tables `providers` (kind, specialty), `patients` (birth_year, sex) and
     `services` (drugs); the scan's `Shared` intermediates (`patient_days`); settings; the key of
@@ -146,8 +145,9 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
         0
     """
     s = settings
-    care = query(_CARE, {"months": s.chronic_months, "care_days": CARE_DAYS, "max_conditions": MAX_CONDITIONS}, g=shared.patient_days, providers=tables["providers"],
-                 patients=tables["patients"], services=tables["services"])
+    care = query(_CARE, {"months": s.chronic_months, "care_days": CARE_DAYS, "max_conditions": MAX_CONDITIONS},
+                 g=shared.patient_days, providers=tables["providers"], patients=tables["patients"],
+                 services=tables["services"])
     if care.num_rows == 0:
         return make_findings([], [])
     col = lambda k: care[k].to_numpy(zero_copy_only=False)
@@ -157,8 +157,8 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
     band, sex, cond = col("band"), col("sex"), col("conditions").astype(int)
     # conditions are dropped last, and a stratum of patients with as many conditions needs only a
     # third of `min_stratum` (multimorbid patients are few, and alike)
-    mean, shape, level = stratum_null(days, [s.min_stratum, s.min_stratum, max(s.min_stratum // 3, 5), s.min_stratum],
-                                      (kind, band, sex, cond), (kind, band, cond), (kind, cond), (kind,))
+    mins = [s.min_stratum, s.min_stratum, max(s.min_stratum // 3, 5), s.min_stratum]
+    mean, shape, level = stratum_null(days, mins, (kind, band, sex, cond), (kind, band, cond), (kind, cond), (kind,))
     log_p = np.where(np.isfinite(mean), negbin_logsf(days, np.nan_to_num(mean, nan=1.0), shape), 0.0)
     hit = benjamini_hochberg(log_p, s.fdr) & (days > mean)
     if not hit.any():
@@ -168,7 +168,7 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
         r.update(mean=float(mean[i]), stratum=LEVELS[level[i]], log10_p=float(log_p[i] / np.log(10)),
                  excess_amount=float((days[i] - mean[i]) / days[i] * amount[i]))
     flagged = pa.table({"patient_id": sorted({r["patient_id"] for r in rows})})
-    by_provider = query(_PROVIDERS, g=shared.patient_days, providers=tables["providers"], f=flagged).to_pylist()
+    by_provider = query(_PROVIDERS, g=shared.patient_days, f=flagged).to_pylist()
     billers: dict[tuple, list] = {}
     for b in by_provider:
         billers.setdefault((b["patient_id"], b["care"]), []).append(b)
@@ -210,8 +210,8 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
             "surprise_bits": float(surprise_bits(sum(r["log10_p"] for r in kinds) * np.log(10))),
             "summary": (f"A patient ({top['band']}, {top['sex']}, {top['conditions']} chronic condition(s)) "
                         f"received {what} on {top['days']} days where patients alike average "
-                        f"{top['mean']:.1f}; excess {euros(excess)}, "
-                        + ", ".join(f"{p} {x / excess:.0%}" for p, x in providers.items()) + " of it."),
+                        f"{top['mean']:.1f}; excess {euros(excess)}, billed by "
+                        + ", ".join(f"{p} ({x / excess:.0%})" for p, x in providers.items()) + "."),
             "evidence": {"test": "negative binomial tail of care days against patients of the same age band, sex, "
                                  "chronic conditions and care, Benjamini-Hochberg", "fdr": s.fdr,
                          "band": top["band"], "sex": top["sex"], "conditions": top["conditions"],

@@ -995,11 +995,31 @@ def _programmes(r: _Region, ro: dict):
                        (r.insulin_nursed, "insulin_elderly_twice_daily: insulin injections twice a day"),
                        (multi, "multimorbid_patient: five chronic treatments, a GP visit a fortnight")):
         r.lookalikes += [("mega_consumer", "patient", pid(x), why) for x in group.tolist()]
-    # full-time practitioners' private activity: a small one for a third of them (look-alikes),
-    # and the part-timers' large one (every other visit, drawn in `_honest_claims`)
+    inst = 3 + n // 60000
     fulltime = [x for x in ro["fulltime"] if x not in planted and x not in special]
     own = {x: np.flatnonzero((c["provider"] == x)) for x in fulltime}
-    for x in fulltime[::3]:
+    # atypical private practice: the busiest free full-timers (a new cardiologist at the first
+    # hospital when none is free) billing privately 0.5 to 1.5 times their hospital acts to
+    # patients of their département, on working days
+    busiest = sorted((x for x in fulltime if len(own[x]) >= 30), key=lambda x: (-len(own[x]), x))
+    chosen = busiest[:max(1, min(inst - 1, len(busiest) // 2))]
+    if not chosen:
+        x = r.provider("physician", "cardiology", t0)
+        r.affiliations.append((x, hospital, "fulltime_hospital", "2015-01-01", None))
+        pts = rng.choice(n, 300)
+        r.add_claims(pts, x, CODE["CS"], rng.integers(0, DAYS, 300), centre=hospital)
+        own[x], chosen = np.arange(300), [x]
+    for g, x in enumerate(chosen):
+        dept = r.providers["postcode"][x][:2]
+        local = np.flatnonzero(np.array(r.depts)[r.town_dept[r.patient_town]] == dept)
+        count = int(len(own[x]) * rng.uniform(0.5, 1.5))
+        pts = rng.choice(local, count)
+        day = rng.integers(0, 52, count) * 7 + rng.integers(0, 5, count)
+        r.add_claims(pts, x, CODE["CS"], day)
+        r.truth.append(("atypical_private_practice", f"atypical_private_practice-{g}", "provider", r.providers["id"][x]))
+    # the other full-timers: a small private activity for every other one (look-alikes); and the
+    # part-timers' large one (every other visit, drawn in `_honest_claims`)
+    for x in [x for x in fulltime if x not in chosen][::2]:
         m = own[x]
         pts = c["patient"][m][rng.random(len(m)) < 0.05]
         r.add_claims(pts, x, CODE["CS"], rng.integers(0, DAYS, len(pts)))
@@ -1009,17 +1029,6 @@ def _programmes(r: _Region, ro: dict):
         if x not in special:
             r.lookalikes.append(("atypical_private_practice", "provider", r.providers["id"][x],
                                  "part-time hospital practitioner with a large private practice"))
-    inst = 3 + n // 60000
-    # atypical private practice: a full-timer billing privately 0.5 to 1.5 times its hospital acts
-    # to patients of its département, on working days
-    for g, x in enumerate([x for x in fulltime[1::3] if len(own[x]) >= 30][:max(2, inst - 1)]):
-        dept = r.providers["postcode"][x][:2]
-        local = np.flatnonzero(np.array(r.depts)[r.town_dept[r.patient_town]] == dept)
-        count = int(len(own[x]) * rng.uniform(0.5, 1.5))
-        pts = rng.choice(local, count)
-        day = rng.integers(0, 52, count) * 7 + rng.integers(0, 5, count)
-        r.add_claims(pts, x, CODE["CS"], day)
-        r.truth.append(("atypical_private_practice", f"atypical_private_practice-{g}", "provider", r.providers["id"][x]))
     # mega-consumers: a patient of 22 to 64 without chronic treatment, billed by one or two
     # providers of their town: injections every day, GP visits, physiotherapy, or dependent-care
     # sessions with GP visits
