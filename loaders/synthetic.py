@@ -998,17 +998,17 @@ def _programmes(r: _Region, ro: dict):
     inst = 3 + n // 60000
     fulltime = [x for x in ro["fulltime"] if x not in planted and x not in special]
     own = {x: np.flatnonzero((c["provider"] == x)) for x in fulltime}
-    # atypical private practice: the busiest free full-timers (a new cardiologist at the first
-    # hospital when none is free) billing privately 0.5 to 1.5 times their hospital acts to
-    # patients of their département, on working days
+    # atypical private practice: the busiest free full-timers (new specialists at the first
+    # hospital when fewer than two are free) billing privately 0.5 to 1.5 times their hospital
+    # acts to patients of their département, on working days
     busiest = sorted((x for x in fulltime if len(own[x]) >= 30), key=lambda x: (-len(own[x]), x))
-    chosen = busiest[:max(1, min(inst - 1, len(busiest) // 2))]
-    if not chosen:
-        x = r.provider("physician", "cardiology", t0)
+    chosen = busiest[:min(inst - 1, len(busiest) // 2)]
+    while len(chosen) < 2:
+        x = r.provider("physician", SPECIALTIES[len(chosen)], t0)
         r.affiliations.append((x, hospital, "fulltime_hospital", "2015-01-01", None))
-        pts = rng.choice(n, 300)
-        r.add_claims(pts, x, CODE["CS"], rng.integers(0, DAYS, 300), centre=hospital)
-        own[x], chosen = np.arange(300), [x]
+        r.add_claims(rng.choice(n, 300), x, CODE["CS"], rng.integers(0, DAYS, 300), centre=hospital)
+        own[x] = np.arange(300)
+        chosen.append(x)
     for g, x in enumerate(chosen):
         dept = r.providers["postcode"][x][:2]
         local = np.flatnonzero(np.array(r.depts)[r.town_dept[r.patient_town]] == dept)
@@ -1036,12 +1036,15 @@ def _programmes(r: _Region, ro: dict):
     calm = np.flatnonzero((age >= 22) & (age <= 64) & ~r.chronic)
     calm = np.setdiff1d(calm, np.concatenate([list(planted_pts) or [-1], dial, chemo_pts, pal, multi, htn,
                                               r.residents]))
+    mega = set()
     for g in range(inst + 1):
         x = int(rng.choice(calm))
         calm = calm[calm != x]
         home = int(r.patient_town[x])
+        # a free provider of the patient's town, else of the region, else (small regions) one
+        # planted in another pattern, never a look-alike
         near = lambda pool: [p for p in _pools(r, ro[pool], "town").get(home, ro[pool]) if p not in taken] \
-            or [p for p in ro[pool] if p not in taken]
+            or [p for p in ro[pool] if p not in taken] or [p for p in ro[pool] if p not in special | mega]
         variant, members = g % 4, [("patient", pid(x))]
         if variant in (0, 3):
             nurse = near("nurse")[0]
@@ -1050,6 +1053,7 @@ def _programmes(r: _Region, ro: dict):
                          prescriber=r.gp_of[x])
             members.append(("provider", r.providers["id"][nurse]))
             taken.add(nurse)
+            mega.add(nurse)
         if variant in (1, 3):
             gp = near("gp")[0]
             v = int(rng.integers(80, 140)) if variant == 1 else int(rng.integers(30, 60))
@@ -1057,16 +1061,18 @@ def _programmes(r: _Region, ro: dict):
             r.add_claims(np.full(v, x), gp, np.where(rng.random(v) < 0.5, CODE["G"], CODE["VG"]), days)
             members.append(("provider", r.providers["id"][gp]))
             taken.add(gp)
+            mega.add(gp)
         if variant == 2:
             physio = near("physio")[0]
             days = np.sort(rng.choice(DAYS, int(rng.integers(100, 250)), replace=False))
             r.add_claims(np.full(len(days), x), physio, CODE["AMK8"], days, prescriber=r.gp_of[x])
             members.append(("provider", r.providers["id"][physio]))
             taken.add(physio)
+            mega.add(physio)
         r.truth += [("mega_consumer", f"mega_consumer-{g}", t, e) for t, e in members]
     # indicator outliers, one per campaign of `campaigns/`: a GP giving central antihypertensives to
     # 30 to 60 % of its hypertensive patients of 65 or more; a dental surgeon billing cone-beam CTs
-    # to 10 to 40 % of its patients; a physiotherapist's courses of 25 to 40 sessions
+    # to 10 to 40 % of its patients; a physiotherapist's courses of 30 to 50 sessions
     old_by_gp = np.bincount(r.gp_of[old], minlength=len(r.providers["id"]))
     # (the GPs with the most such patients, the group practice's included: in small regions the
     # others have too few to tell)
@@ -1082,7 +1088,7 @@ def _programmes(r: _Region, ro: dict):
     physio = [p for p in ro["physio"] if p not in taken and (c["provider"] == p).sum() >= 20][0]
     home = r.town_postcode.index(r.providers["postcode"][physio])
     pts = rng.choice(np.flatnonzero(r.patient_town == home), int(rng.integers(15, 30)), replace=False)
-    length = rng.integers(25, 41, len(pts))
+    length = rng.integers(30, 51, len(pts))
     k, offs = _courses(length)
     r.add_claims(pts[k], physio, CODE["AMK8"], rng.integers(0, DAYS - 90, len(pts))[k] + 2 * offs,
                  prescriber=r.gp_of[pts[k]])

@@ -265,7 +265,7 @@ def test_every_pattern_finds_its_planted_cases_and_leaves_the_lookalikes_alone(r
     import pyarrow.csv as pacsv
 
     from graph.evaluate import evaluate
-    con = region["store"].connect()
+    con = region["store"].connect(region["run"]["run_id"])   # the run scanned with the example campaigns
     alerts, entities, risk = (con.sql(f"SELECT * FROM {t}").to_arrow_table()
                               for t in ("alerts", "alert_entities", "entity_risk"))
     con.close()
