@@ -62,7 +62,7 @@ class MegaConsumerSettings(_Frozen):
     chronic_months: int = Field(3, ge=1, le=12, description="a drug class dispensed to a patient in this many "
                                                           "distinct months is one of the patient's chronic "
                                                           "conditions (read from their own claims)")
-    min_stratum: int = Field(30, ge=5, description="patients receiving a kind of care that a stratum (age band, sex, "
+    min_stratum: int = Field(30, ge=5, description="patients receiving a care that a stratum (age band, sex, "
                                                    "conditions) needs to set its yardstick; smaller ones are pooled")
     bulk_share: float = Field(0.8, gt=0, le=1, description="providers named, largest share first, until they bill "
                                                           "this share of the excess")
