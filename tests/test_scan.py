@@ -13,18 +13,19 @@ from contract.errors import Busy, DatasetError, NotReady
 from loaders.synthetic import generate
 from publish.export import export
 from runs import launch
+from runs.campaigns import read_campaigns
 from runs.pipeline import STAGES, accept, scan
 from runs.settings import RunSettings
 from runs.store import Store
 
-from .conftest import read_csv, write_table
+from .conftest import REPO, read_csv, write_table
 
 
 def test_scan_records_the_run_and_exports_the_contract_files(region, tmp_path):
     run = region["run"]
     assert run["status"] == "succeeded" and run["current"]
     assert set(run["timings"]) == set(STAGES)
-    assert run["settings"] == RunSettings().model_dump(mode="json")
+    assert run["settings"] == RunSettings(campaigns=read_campaigns(REPO / "campaigns")).model_dump(mode="json")
     assert run["counts"]["claims"] > 50000
     assert run["counts"]["alerts"] == sum(v for k, v in run["counts"].items() if k.startswith("alerts."))
     assert run["checks"]["passed"] and run["checks"]["against"] is None
