@@ -45,6 +45,11 @@ INDICATOR = pa.schema([("unit_id", pa.string()), ("denominator", pa.int64()), ("
                        ("expected", pa.float64()), ("numerator_euros", pa.float64()), ("log10_p", pa.float64()),
                        ("outlier", pa.bool_())])
 
+# how each measure's rate is shown (unit, scale: rate × scale is shown), for the case file's chart
+# and the impact of a decision (`graph.impact`)
+MEASURE_UNITS = {"share_of_patients": ("% of patients", 100.0), "acts_per_patient": ("acts per patient", 1.0),
+                 "sessions_per_course": ("sessions per course", 1.0)}
+
 _UNITS = """
 WITH c AS (
     SELECT c.{unit} AS unit_id, c.patient_id, c.service_date, c.amount, c.num, c.den
@@ -86,17 +91,11 @@ def matches(codes: pa.Array, spec: Codes) -> pa.Array:
     return pc.fill_null(out, False)
 
 
-def indicator(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Table, dict]:
-    """Every unit of the campaign's peer group with its measure, judged against its peers.
-
-    Returns (table with columns `INDICATOR`: unit_id, denominator n, numerator r, rate (share or
-    lines per patient or course), low and high (its 95 % confidence interval), expected (r under
-    the peers' null), numerator_euros, log10_p (one-sided tail), outlier (Benjamini–Hochberg at
-    the campaign's fdr, and beyond the expected); highest rate first, and the peers' distribution:
-    {units, null_rate, spread (ρ or 1/κ), quantiles of the units' rates (10 … 90 %), histogram
-    (20 bins: edges, counts), judged (at least `min_peers` units)}.
-    Parameters: contract tables `claims`, `providers`, `patients`; the campaign.
-    """
+def measures(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """Every unit of the campaign's peer group with a denominator: (table unit_id, patients,
+    lines, num_patients, courses, euros — the numerator's euros; the denominators n; the
+    numerators r), n and r as the campaign's measure counts them (module docstring). Contract
+    tables `claims`, `providers`, `patients`; a pure function of them."""
     cp = campaign
     claims = tables["claims"]
     codes = claims["service_code"]
@@ -115,7 +114,22 @@ def indicator(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Ta
     else:
         n, r = col("courses"), col("lines")
     keep = n > 0
-    per, n, r = per.filter(pa.array(keep)), n[keep], r[keep]
+    return per.filter(pa.array(keep)), n[keep], r[keep]
+
+
+def indicator(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Table, dict]:
+    """Every unit of the campaign's peer group with its measure, judged against its peers.
+
+    Returns (table with columns `INDICATOR`: unit_id, denominator n, numerator r, rate (share or
+    lines per patient or course), low and high (its 95 % confidence interval), expected (r under
+    the peers' null), numerator_euros, log10_p (one-sided tail), outlier (Benjamini–Hochberg at
+    the campaign's fdr, and beyond the expected); highest rate first, and the peers' distribution:
+    {units, null_rate, spread (ρ or 1/κ), quantiles of the units' rates (10 … 90 %), histogram
+    (20 bins: edges, counts), judged (at least `min_peers` units)}.
+    Parameters: contract tables `claims`, `providers`, `patients`; the campaign.
+    """
+    cp = campaign
+    per, n, r = measures(tables, cp)
     euros_ = per["euros"].to_numpy(zero_copy_only=False).astype(float)
     judged = len(n) >= cp.min_peers
     rate = np.divide(r, n, out=np.zeros_like(r), where=n > 0)
