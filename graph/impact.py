@@ -58,9 +58,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine import query
-
 from contract.tables import empty_table
+from engine import query
 
 from .campaign_model import Campaign
 from .campaigns import MEASURE_UNITS, measures
@@ -236,19 +235,22 @@ def _campaign_units(tables: Mapping[str, pa.Table], campaigns: tuple[Campaign, .
     """Every campaign unit's numerator x and denominator n in each period: rows (grp '', period,
     unit, peer_key and detail: the campaign's name; detail None with a single campaign, so that
     no campaign has to be picked)."""
-    claims, rows = tables["claims"], []
+    schema = pa.schema([("grp", pa.string()), ("period", pa.string()), ("unit", pa.string()),
+                        ("peer_key", pa.string()), ("x", pa.float64()), ("n", pa.float64()), ("detail", pa.string())])
+    claims, parts = tables["claims"], [schema.empty_table()]
     for cp in campaigns:
         for name, first, last in periods:
             day = claims["service_date"]
             inside = pc.and_(pc.greater_equal(day, pa.scalar(first, pa.date32())),
-                                     pc.less_equal(day, pa.scalar(last, pa.date32())))
+                             pc.less_equal(day, pa.scalar(last, pa.date32())))
             per, n, r = measures({**tables, "claims": claims.filter(inside)}, cp)
-            detail = cp.name if len(campaigns) > 1 else None
-            rows += [{"grp": "", "period": name, "unit": u, "peer_key": cp.name, "x": float(x), "n": float(m),
-                      "detail": detail} for u, x, m in zip(per["unit_id"].to_pylist(), r, n)]
-    return pa.Table.from_pylist(rows, pa.schema([("grp", pa.string()), ("period", pa.string()), ("unit", pa.string()),
-                                                 ("peer_key", pa.string()), ("x", pa.float64()), ("n", pa.float64()),
-                                                 ("detail", pa.string())]))
+            k = per.num_rows
+            parts.append(pa.table({"grp": pa.array([""] * k, pa.string()), "period": pa.array([name] * k, pa.string()),
+                                   "unit": per["unit_id"], "peer_key": pa.array([cp.name] * k, pa.string()),
+                                   "x": pa.array(r, pa.float64()), "n": pa.array(n, pa.float64()),
+                                   "detail": pa.array([cp.name if len(campaigns) > 1 else None] * k, pa.string())},
+                                  schema=schema))
+    return pa.concat_tables(parts)
 
 # each group's subjects and their peers (units of a subject's peer group), with the act picked for
 # peer_outlier: the one where the subjects' rate over the peers' is highest in period $pick
