@@ -923,8 +923,11 @@ def _programmes(r: _Region, ro: dict):
                      if np.ndim(prescriber) else prescriber)
 
     # hypertension: a third of patients of 65 or more, a tenth from 45; one drug each, monthly
-    # from their GP; 4 % of the 65+ also a central antihypertensive (moxonidine)
-    htn = np.flatnonzero((age >= 45) & (rng.random(n) < np.where(age >= 65, 0.33, 0.1)))
+    # from their GP; 4 % of the 65+ also a central antihypertensive (moxonidine). Never the nursing
+    # home's residents, treated by its GP below: two monthly series of one drug would now and then
+    # fall on the same day, a same-day repeat no honest pharmacy bills
+    htn = np.flatnonzero((age >= 45) & (rng.random(n) < np.where(age >= 65, 0.33, 0.1))
+                         & ~np.isin(np.arange(n), r.residents))
     drug = np.array(["C09AA05", "C08CA01", "C07AB07"])[rng.integers(0, 3, len(htn))]
     for code in ("C09AA05", "C08CA01", "C07AB07"):
         pts = htn[drug == code]
@@ -982,8 +985,9 @@ def _programmes(r: _Region, ro: dict):
         days = np.arange(a, min(b, DAYS))
         r.add_claims(np.full(len(days), x), nurse, CODE["AIS3"], days, prescriber=r.gp_of[x])
         r.add_claims(np.full(len(days[::7]), x), r.gp_of[x], CODE["VG"], days[::7])
-    multi = rng.choice(np.setdiff1d(np.flatnonzero(age >= 60), np.concatenate([dial, chemo_pts, pal])),
-                       max(10, n // 1000), replace=False)
+    # (not patients already given one of their drugs monthly: hypertensive, insulin-nursed, residents)
+    multi = rng.choice(np.setdiff1d(np.flatnonzero(age >= 60), np.concatenate(
+        [dial, chemo_pts, pal, htn, r.insulin_nursed, r.residents])), max(10, n // 1000), replace=False)
     for code in ("C09AA05", "C07AB07", "A10AE04", "N05BA12", "3400930000035"):
         monthly(multi, code, r.gp_of[multi])
     visits = np.arange(0, DAYS, 14)
