@@ -14,6 +14,7 @@ COPY api api
 COPY cli cli
 COPY scheduler scheduler
 COPY queries queries
+COPY campaigns campaigns
 # /store belongs to the image's user, so a new named volume mounted there is writable by it
 RUN pip install --no-cache-dir -c constraints.txt . \
  && useradd --create-home fraudnet \

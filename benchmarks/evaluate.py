@@ -13,7 +13,8 @@ writing a contract dataset into DATA_DIR and its planted truth in TRUTH.csv, and
 `lookalikes.csv` beside it (pattern, entity_type, entity_id, why). By default: the generator,
 `../shared/worlds/second_region.py` and `benchmarks/worlds/third_region.py`; a world whose script
 is missing is skipped with a message. Each world is generated once per size and seed under
---dir, scanned with default settings (a fresh store), and scored with `graph.evaluate` (the
+--dir, scanned with default settings and its control campaigns (its `indicators.json`, else
+`campaigns/`) in a fresh store, and scored with `graph.evaluate` (the
 definitions of `../shared/worlds/score.py`; K = max(5, 2 × planted groups)). Targets, on every
 world, size and seed: recall ≥ 0.9 and precision@K ≥ 0.85 for every pattern, and no honest
 look-alike in any pattern's top K. The exit code is 1 when a target is missed.
@@ -51,19 +52,36 @@ def make_world(world: str, folder: Path, patients: int, seed: int) -> tuple[Path
     return data, truth, looks if looks.exists() else None
 
 
+def world_campaigns(truth: Path) -> tuple:
+    """The control campaigns a world's indicator_outlier plants are judged on: the world's own
+    indicators (`indicators.json` beside its truth, in the fields of a campaign file), else the
+    example campaigns of `campaigns/` (the project's generator plants one outlier for each)."""
+    from graph.campaign_model import Campaign
+    from runs.campaigns import read_campaigns
+    described = truth.parent / "indicators.json"
+    if not described.exists():
+        return read_campaigns(ROOT / "campaigns")
+    return tuple(Campaign.model_validate({
+        **{k: v for k, v in i.items() if k != "definition"}, "description": i.get("definition", ""),
+        "patients": {k: v for k, v in i.get("patients", {}).items() if k != "age"}})
+        for i in json.loads(described.read_text())["indicators"])
+
+
 def score_world(data: Path, truth: Path, looks: Path | None) -> dict:
-    """Scan a dataset with default settings into a fresh store and evaluate it."""
+    """Scan a dataset with default settings and the world's campaigns (`world_campaigns`) into a
+    fresh store and evaluate it."""
     import pyarrow.csv as pacsv
 
     from graph.evaluate import evaluate
     from runs.pipeline import scan
+    from runs.settings import RunSettings
     from runs.store import Store
     text = lambda path, columns: pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
         column_types={c: "string" for c in columns}))
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(tmp)
         t = time.perf_counter()
-        run = scan(data, store)
+        run = scan(data, store, RunSettings(campaigns=world_campaigns(truth)))
         seconds = time.perf_counter() - t
         con = store.connect()
         tables = [con.sql(f"SELECT * FROM {n}").to_arrow_table() for n in ("alerts", "alert_entities", "entity_risk")]

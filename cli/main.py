@@ -235,11 +235,13 @@ def _print_load_report(report: dict):
         click.echo(f"{SEVERITY_PREFIX.get(w.get('severity'), 'warning')}: {w['message']}")
 
 
-def _run_settings(path, start, end, seed, window_days):
+def _run_settings(path, start, end, seed, window_days, campaigns=None):
+    from runs.campaigns import read_campaigns
     from runs.settings import RunSettings, parse_settings, read_settings
     settings = read_settings(path) if path else RunSettings()
+    campaigns = [c.model_dump(mode="json") for c in read_campaigns(campaigns)] if campaigns else None
     given = {k: v for k, v in (("start", start and start.date().isoformat()), ("end", end and end.date().isoformat()),
-                               ("seed", seed), ("window_days", window_days)) if v is not None}
+                               ("seed", seed), ("window_days", window_days), ("campaigns", campaigns)) if v is not None}
     return parse_settings({**settings.model_dump(mode="json", exclude_unset=True), **given},
                           path or "the command line") if given else settings
 
@@ -255,12 +257,14 @@ def _run_settings(path, start, end, seed, window_days):
 @click.option("--window-days", type=click.IntRange(min=1), help="scan only the last N days of the data")
 @click.option("--seed", type=int, help="seed of the randomised algorithms")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="stop the scan after this many seconds")
-def scan(data, store, export_dir, settings_file, start, end, window_days, seed, timeout):
+@click.option("--campaigns", "campaigns_dir", type=click.Path(file_okay=False),
+              help="folder of control campaigns (*.toml) judged in the scan (indicator_outlier)")
+def scan(data, store, export_dir, settings_file, start, end, window_days, seed, timeout, campaigns_dir):
     """Scan the dataset folder DATA — or several, merged (a registry plus claims): load, build,
     detect, score, write, check, promote. The scan runs in a child process."""
     from runs.launch import outcome, run as run_scan
     try:
-        settings = _run_settings(settings_file, start, end, seed, window_days)
+        settings = _run_settings(settings_file, start, end, seed, window_days, campaigns_dir)
     except SettingsError as e:
         _failed(e)
     err = _console(stderr=True)
@@ -295,6 +299,51 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
         for path in export(Store(store), export_dir, record["run_id"]):
             click.echo(f"exported {path}")
     sys.exit(EXIT_CODES[result])
+
+
+@main.group()
+def campaign():
+    """Control campaigns: an indicator defined in a TOML file, every provider against its peers."""
+
+
+@campaign.command("run")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1), help="units listed, highest rate first")
+@click.option("--json", "as_json", is_flag=True, help="every unit and the peers' distribution as JSON")
+def campaign_run(file, data, limit, as_json):
+    """Run the campaign FILE on the dataset folder(s) DATA: every unit's rate with its 95%
+    confidence interval, the peers' distribution, and the outliers (indicator_outlier)."""
+    from graph.campaigns import indicator
+    from loaders.dataset import load_dataset
+    from runs.campaigns import read_campaign
+    try:
+        cp = read_campaign(file)
+        tables = load_dataset(list(data) if len(data) > 1 else data[0]).tables
+    except FraudnetError as e:
+        _failed(e)
+    units, peers = indicator(tables, cp)
+    if as_json:
+        click.echo(json.dumps({"campaign": cp.model_dump(mode="json"), "peers": peers, "units": units.to_pylist()},
+                              ensure_ascii=False, default=str))
+        return
+    share = cp.measure == "share_of_patients"
+    shown = (lambda x: f"{x:.1%}") if share else (lambda x: f"{x:.2f}")
+    q = peers["quantiles"]
+    click.echo(f"{cp.name}: {cp.label}")
+    click.echo(f"{peers['units']} {cp.unit}s ({cp.peers.kind}{', ' + cp.peers.specialty if cp.peers.specialty else ''})"
+               f"; usual rate {shown(peers['null_rate'])}; quantiles 10% {shown(q['10%'])}, 50% {shown(q['50%'])}, "
+               f"90% {shown(q['90%'])}" + ("" if peers["judged"] else f"; too few to judge (min_peers {cp.min_peers})"))
+    table = Table(cp.unit, {"share_of_patients": "patients", "acts_per_patient": "patients",
+                            "sessions_per_course": "courses"}[cp.measure],
+                  "given" if share else ("acts" if cp.measure == "acts_per_patient" else "sessions"),
+                  "rate", "95% CI", "expected", "log10 p", "outlier")
+    for u in units.to_pylist()[:limit]:
+        table.add_row(u["unit_id"], str(u["denominator"]), str(u["numerator"]), shown(u["rate"]),
+                      f"{shown(u['low'])}-{shown(u['high'])}", f"{u['expected']:.1f}", f"{u['log10_p']:.1f}",
+                      "yes" if u["outlier"] else "")
+    _console().print(table)
+    click.echo(f"{sum(units['outlier'].to_pylist())} outlier(s) of {units.num_rows}")
 
 
 @main.group(invoke_without_command=True)

@@ -5,11 +5,14 @@ from typing import Callable, Mapping
 
 import pyarrow as pa
 
+from .atypical_private_practice import detect_atypical_private_practice
+from .campaigns import detect_indicator_outliers
 from .dense_block import detect_dense_blocks
 from .doctor_shopping import detect_doctor_shopping
 from .double_billing import detect_double_billing
 from .entity_network import detect_entity_networks
 from .findings import Findings, combine
+from .mega_consumer import detect_mega_consumers
 from .model import Graph
 from .peer_outlier import detect_peer_outliers
 from .pharmacy_collusion import detect_pharmacy_collusion
@@ -26,6 +29,9 @@ DETECTORS: dict[str, Detector] = {
     "dense_block": lambda t, g, sh, s, k: detect_dense_blocks(t, g, sh, s.dense_block, s.network.patient_max),
     "entity_network": lambda t, g, sh, s, k: detect_entity_networks(t, g, s.entity_network),
     "peer_outlier": lambda t, g, sh, s, k: detect_peer_outliers(t, sh, s.peer_outlier),
+    "mega_consumer": lambda t, g, sh, s, k: detect_mega_consumers(t, sh, s.mega_consumer, k),
+    "atypical_private_practice": lambda t, g, sh, s, k: detect_atypical_private_practice(t, s.atypical_private_practice),
+    "indicator_outlier": lambda t, g, sh, s, k: detect_indicator_outliers(t, s.campaigns),
 }
 
 

@@ -11,6 +11,9 @@ the lines, to count, check and hand over. For each alert, from its entities and 
 | dense_block | the block's providers' lines to patients billed by two or more of them | one per patient | how many of the block's providers billed the patient |
 | peer_outlier | the provider's lines of the act it stands out on (`peer_acts`) | one per patient | |
 | entity_network | the lines of its billing providers and of its centres | one per biller | the channel |
+| mega_consumer | the patient's lines of the care it stands out on (`peer_acts`; without it, the lines of the providers it names) | one per provider | whether the alert names the provider |
+| atypical_private_practice | the practitioner's private lines (no centre) during its full-time post | one per week (ISO) | |
+| indicator_outlier | the unit's numerator lines in the campaign (`campaigns`), to the patients of its denominator | one per patient | |
 
 Lines are the claims as given (patient ids included: the results file holds them, the faces
 decide what to show). A pure function of the contract tables; column-wise SQL.
@@ -21,7 +24,11 @@ from typing import Mapping
 
 import pyarrow as pa
 
+from contract.tables import empty_table
 from engine import query
+
+from .campaign_model import Campaign
+from .campaigns import matches
 
 EVIDENCE = pa.schema([
     ("alert_id", pa.string()), ("item", pa.int64()), ("claim_id", pa.string()), ("provider_id", pa.string()),
@@ -94,6 +101,29 @@ SELECT s.alert_id, dense_rank() OVER (PARTITION BY s.alert_id ORDER BY c.patient
        NULL AS note
 FROM s JOIN claims c USING (provider_id, service_code)
 """,
+    "mega_consumer": f"""
+WITH s AS (SELECT DISTINCT alert_id, entity_id AS patient_id FROM e WHERE entity_type = 'patient'),
+named AS (SELECT DISTINCT alert_id, entity_id AS provider_id FROM e WHERE entity_type = 'provider'),
+lines AS (
+    SELECT s.alert_id, {_COLS}, n.provider_id IS NOT NULL AS named
+    FROM s JOIN claims c USING (patient_id) LEFT JOIN acts a ON a.alert_id = s.alert_id
+    LEFT JOIN named n ON n.alert_id = s.alert_id AND n.provider_id = c.provider_id
+    WHERE c.service_code = a.service_code OR (a.service_code IS NULL AND n.provider_id IS NOT NULL)
+)
+SELECT alert_id, dense_rank() OVER (PARTITION BY alert_id ORDER BY provider_id) AS item,
+       claim_id, provider_id, prescriber_id, centre_id, patient_id, service_code, service_date, amount, quantity,
+       CASE WHEN named THEN 'billed by a provider the alert names' ELSE 'billed by another provider' END AS note
+FROM lines
+""",
+    "atypical_private_practice": f"""
+WITH s AS (SELECT DISTINCT alert_id, entity_id AS provider_id FROM e WHERE entity_type = 'provider'),
+post AS (SELECT provider_id, min(start_date) AS since, max(coalesce(end_date, DATE '9999-12-31')) AS until
+         FROM affiliations WHERE role = 'fulltime_hospital' GROUP BY ALL)
+SELECT s.alert_id, dense_rank() OVER (PARTITION BY s.alert_id ORDER BY date_trunc('week', c.service_date)) AS item,
+       {_COLS}, NULL AS note
+FROM s JOIN claims c USING (provider_id) JOIN post p USING (provider_id)
+WHERE c.centre_id IS NULL AND c.service_date BETWEEN coalesce(p.since, DATE '0001-01-01') AND p.until
+""",
     "entity_network": f"""
 WITH b AS (SELECT DISTINCT alert_id, entity_type, entity_id FROM e WHERE entity_type IN ('provider', 'centre')),
 lines AS (
@@ -110,12 +140,14 @@ FROM (SELECT DISTINCT ON (alert_id, claim_id) * FROM lines ORDER BY alert_id, cl
 
 
 def evidence_lines(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_entities: pa.Table,
-                   peer_acts: pa.Table | None = None, area_prefix: int = 2, supply_days: int = 28) -> pa.Table:
+                   peer_acts: pa.Table | None = None, area_prefix: int = 2, supply_days: int = 28,
+                   campaigns: tuple[Campaign, ...] = ()) -> pa.Table:
     """Every claim line behind each alert (`EVIDENCE`: alert_id, item, the claim's columns,
     note), ordered by alert, item and date. `alerts`: alert_id, pattern; `alert_entities`:
     alert_id, entity_type, entity_id. `peer_acts`: alert_id, service_code — the act each
     peer_outlier alert is judged on (`graph.impact.peer_distribution`'s detail). `area_prefix`:
-    postcode characters of an area; `supply_days`: days a unit of a dispensing lasts."""
+    postcode characters of an area; `supply_days`: days a unit of a dispensing lasts;
+    `campaigns`: the scan's (indicator_outlier's lines)."""
     acts = peer_acts if peer_acts is not None else pa.table({"alert_id": pa.array([], pa.string()),
                                                             "service_code": pa.array([], pa.string())})
     # one pass over the claims: those of the alerts' providers, centres and patients, all any
@@ -133,7 +165,41 @@ def evidence_lines(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_entit
             continue
         params = {k: v for k, v in (("area_prefix", area_prefix), ("supply_days", supply_days)) if f"${k}" in sql}
         parts.append(query(sql, params, e=e, acts=acts, claims=claims, providers=tables["providers"],
-                           patients=tables["patients"], services=tables["services"]).select(EVIDENCE.names).cast(EVIDENCE))
+                           patients=tables["patients"], services=tables["services"],
+                           affiliations=tables.get("affiliations", empty_table("affiliations")))
+                     .select(EVIDENCE.names).cast(EVIDENCE))
+    parts += [_campaign_lines(tables, alerts, cp) for cp in campaigns]
     if not parts:
         return EVIDENCE.empty_table()
     return query("SELECT * FROM t ORDER BY alert_id, item, service_date, claim_id", t=pa.concat_tables(parts))
+
+
+def _campaign_lines(tables: Mapping[str, pa.Table], alerts: pa.Table, cp: Campaign) -> pa.Table:
+    """The numerator lines of the campaign's outlying units (`indicator_outlier:<campaign>:<unit>`
+    alerts): the unit's lines (as provider or prescriber) of a numerator code, in the campaign's
+    period, to patients of the filter given a denominator code by the unit."""
+    prefix = f"indicator_outlier:{cp.name}:"
+    ids = [a for a in alerts["alert_id"].to_pylist() if a.startswith(prefix)]
+    if not ids:
+        return EVIDENCE.empty_table()
+    claims = tables["claims"]
+    c = claims.append_column("num", matches(claims["service_code"], cp.numerator)) \
+        .append_column("den", matches(claims["service_code"], cp.denominator))
+    unit = "provider_id" if cp.unit == "provider" else "prescriber_id"
+    return query(f"""
+WITH s AS (SELECT alert_id, substr(alert_id, length($prefix) + 1) AS unit_id FROM a),
+pt AS (SELECT patient_id, any_value(birth_year) AS birth_year, any_value(sex) AS sex FROM patients GROUP BY ALL),
+c AS (SELECT s.alert_id, c.* FROM s JOIN c ON c.{unit} = s.unit_id LEFT JOIN pt USING (patient_id)
+      WHERE c.service_date BETWEEN coalesce($start, DATE '0001-01-01') AND coalesce($end, DATE '9999-12-31')
+        AND ($min_age IS NULL OR year(c.service_date) - pt.birth_year >= $min_age)
+        AND ($max_age IS NULL OR year(c.service_date) - pt.birth_year <= $max_age)
+        AND ($sex IS NULL OR pt.sex = $sex)),
+den AS (SELECT DISTINCT alert_id, patient_id FROM c WHERE den)
+SELECT alert_id, dense_rank() OVER (PARTITION BY alert_id ORDER BY patient_id) AS item,
+       claim_id, provider_id, prescriber_id, centre_id, patient_id, service_code, service_date, amount, quantity,
+       NULL AS note
+FROM c JOIN den USING (alert_id, patient_id) WHERE num
+""", {"prefix": prefix, "start": cp.start, "end": cp.end, "min_age": cp.patients.min_age,
+      "max_age": cp.patients.max_age, "sex": cp.patients.sex},
+        a=pa.table({"alert_id": pa.array(ids, pa.string())}), c=c, patients=tables["patients"]) \
+        .select(EVIDENCE.names).cast(EVIDENCE)

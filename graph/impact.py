@@ -13,6 +13,14 @@ detectors:
 | dense_block | provider of the block | patients also billed by another provider of the block / patients | same kind and specialty as a block member |
 | entity_network | billing provider | patient-days / patients | same kind and specialty |
 | peer_outlier | provider | days of the act per patient, on the act where the subjects stood out most / patients of the act | same kind and specialty, billing the act |
+| mega_consumer | patient | provider-days of a care (act, drug, test) / days of the period, shown a year, on the care where the subjects stood out most | same age band and sex, receiving the care |
+| atypical_private_practice | full-time hospital practitioner (`fulltime_hospital` affiliation) with acts through a centre in the period | private acts (no centre) / all its acts | full-time hospital practitioners of the same kind and specialty |
+| indicator_outlier | the campaign's unit (provider or prescriber) | the campaign's numerator / its denominator (`graph.campaigns.measures`), on the campaign where the subjects stood out most | the campaign's peer group |
+
+mega_consumer's strata here leave the chronic conditions out (the detector's null model keeps
+them): the statistic says what the patient received against patients alike by age and sex, so
+that a chart or a before/after comparison does not depend on the detector's pooling.
+indicator_outlier needs the scan's campaigns (`campaigns`): without them it has no statistic.
 
 Two uses:
 
@@ -47,10 +55,14 @@ from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.tables import empty_table
 from engine import query
 
+from .campaign_model import Campaign
+from .campaigns import MEASURE_UNITS, measures
 from .profile import DAYS, PROVIDER_DAYS, patient_days, provider_days
 
 VERDICTS = ("changed", "unchanged", "worse", "not_enough_data")
@@ -161,6 +173,31 @@ WHERE sv.kind IS NULL OR sv.kind IN ('act', 'lab')
 GROUP BY d.period, d.provider_id, d.service_code
 """
 
+_MEGA_CONSUMER = """
+WITH pt AS (SELECT patient_id, any_value(birth_year) AS birth_year, any_value(sex) AS sex FROM patients GROUP BY ALL)
+SELECT '' AS grp, d.period, d.patient_id AS unit,
+       any_value(CASE WHEN pt.birth_year IS NULL THEN '?'
+                      WHEN year(p.last_day) - pt.birth_year < 18 THEN '0-17'
+                      WHEN year(p.last_day) - pt.birth_year < 45 THEN '18-44'
+                      WHEN year(p.last_day) - pt.birth_year < 65 THEN '45-64'
+                      WHEN year(p.last_day) - pt.birth_year < 80 THEN '65-79' ELSE '80+' END
+                 || '|' || coalesce(pt.sex, '')) AS peer_key,
+       count(*)::DOUBLE AS x, any_value(date_diff('day', p.first_day, p.last_day) + 1)::DOUBLE AS n,
+       d.service_code AS detail
+FROM days d JOIN periods p USING (period) LEFT JOIN pt USING (patient_id)
+GROUP BY d.period, d.patient_id, d.service_code
+"""
+
+_ATYPICAL_PRIVATE_PRACTICE = f"""
+SELECT '' AS grp, p.period, c.provider_id AS unit, any_value({_PEER_KEY}) AS peer_key,
+       count(*) FILTER (WHERE c.centre_id IS NULL)::DOUBLE AS x, count(*)::DOUBLE AS n, NULL AS detail
+FROM claims c JOIN providers pr USING (provider_id)
+JOIN periods p ON c.service_date BETWEEN p.first_day AND p.last_day
+WHERE c.provider_id IN (SELECT provider_id FROM affiliations WHERE role = 'fulltime_hospital')
+GROUP BY p.period, c.provider_id
+HAVING count(*) FILTER (WHERE c.centre_id IS NOT NULL) > 0    -- no act through a centre: its post is not measured
+"""
+
 STATISTICS: dict[str, Statistic] = {
     "double_billing": Statistic("lines billed again for the same patient, act and day", "per 100 patient-act-days",
                                 100.0, _DOUBLE_BILLING),
@@ -173,7 +210,47 @@ STATISTICS: dict[str, Statistic] = {
     "entity_network": Statistic("days billed per patient", "patient-days per patient", 1.0, _ENTITY_NETWORK,
                                 reads=("pdays",)),
     "peer_outlier": Statistic("days of the act per patient", "days per patient", 1.0, _PEER_OUTLIER),
+    "mega_consumer": Statistic("days a provider billed the patient the care", "provider-days a year", 365.0,
+                               _MEGA_CONSUMER, "patient"),
+    "atypical_private_practice": Statistic("acts billed in private practice", "% of its acts", 100.0,
+                                           _ATYPICAL_PRIVATE_PRACTICE, reads=()),
+    # its figures come from the campaigns (`_campaign_units`); name, unit and scale from the campaign
+    "indicator_outlier": Statistic("the campaign's indicator", "the campaign's measure", 1.0, "", reads=()),
 }
+
+
+def shown(pattern: str, detail: str | None, campaigns: tuple[Campaign, ...] = ()) -> tuple[str, str, float]:
+    """(statistic, unit, scale) of a pattern's statistic as shown; for indicator_outlier, those of
+    the campaign named `detail` (its label, its measure's unit)."""
+    stat = STATISTICS[pattern]
+    cp = next((c for c in campaigns if c.name == detail), None) if pattern == "indicator_outlier" else None
+    if cp is None:
+        return stat.name, stat.unit, stat.scale
+    unit, scale = MEASURE_UNITS[cp.measure]
+    return cp.label, unit, scale
+
+
+def _campaign_units(tables: Mapping[str, pa.Table], campaigns: tuple[Campaign, ...],
+                    periods: list[tuple[str, date, date]]) -> pa.Table:
+    """Every campaign unit's numerator x and denominator n in each period: rows (grp '', period,
+    unit, peer_key and detail: the campaign's name; detail None with a single campaign, so that
+    no campaign has to be picked)."""
+    schema = pa.schema([("grp", pa.string()), ("period", pa.string()), ("unit", pa.string()),
+                        ("peer_key", pa.string()), ("x", pa.float64()), ("n", pa.float64()), ("detail", pa.string())])
+    claims, parts = tables["claims"], [schema.empty_table()]
+    for cp in campaigns:
+        for name, first, last in periods:
+            day = claims["service_date"]
+            inside = pc.and_(pc.greater_equal(day, pa.scalar(first, pa.date32())),
+                             pc.less_equal(day, pa.scalar(last, pa.date32())))
+            per, n, r = measures({**tables, "claims": claims.filter(inside)}, cp)
+            k = per.num_rows
+            parts.append(pa.table({"grp": pa.array([""] * k, pa.string()), "period": pa.array([name] * k, pa.string()),
+                                   "unit": per["unit_id"], "peer_key": pa.array([cp.name] * k, pa.string()),
+                                   "x": pa.array(r, pa.float64()), "n": pa.array(n, pa.float64()),
+                                   "detail": pa.array([cp.name if len(campaigns) > 1 else None] * k, pa.string())},
+                                  schema=schema))
+    return pa.concat_tables(parts)
 
 # each group's subjects and their peers (units of a subject's peer group), with the act picked for
 # peer_outlier: the one where the subjects' rate over the peers' is highest in period $pick
@@ -204,15 +281,18 @@ _SUBJECTS = pa.schema([("grp", pa.string()), ("entity_type", pa.string()), ("ent
 
 def unit_rates(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table,
                periods: list[tuple[str, date, date]], settings: ImpactSettings = ImpactSettings(),
-               pick: str | None = None, days: pa.Table | None = None, pdays: pa.Table | None = None) -> pa.Table:
+               pick: str | None = None, days: pa.Table | None = None, pdays: pa.Table | None = None,
+               campaigns: tuple[Campaign, ...] = ()) -> pa.Table:
     """The statistic of `pattern` for the subjects of each group and their peers: `UNITS` rows
     (grp, period, unit, subject, x events, n exposure, detail: the act for peer_outlier).
 
     `subjects`: grp, entity_type, entity_id. `periods`: (name, first day, last day), inclusive.
     `pick`: the period in which peer_outlier picks its act (default: the first). `days`, `pdays`:
-    `graph.profile.patient_days(claims, periods)` and `provider_days(days)` when already made. A
-    pattern without a statistic, or subjects it does not apply to, give no rows."""
-    if pattern not in STATISTICS or subjects.num_rows == 0 or not periods:
+    `graph.profile.patient_days(claims, periods)` and `provider_days(days)` when already made.
+    `campaigns`: the scan's, for indicator_outlier (detail: the campaign's name, with more than
+    one). A pattern without a statistic, or subjects it does not apply to, give no rows."""
+    if pattern not in STATISTICS or subjects.num_rows == 0 or not periods \
+            or (pattern == "indicator_outlier" and not campaigns):
         return UNITS.empty_table()
     stat = STATISTICS[pattern]
     per = pa.table({"period": [p[0] for p in periods], "first_day": pa.array([p[1] for p in periods], pa.date32()),
@@ -224,10 +304,14 @@ def unit_rates(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table,
         days = patient_days(tables["claims"], periods)
     if pdays is None and "pdays" in stat.reads:
         pdays = provider_days(days)
-    units = query(stat.sql, params, claims=tables["claims"], providers=tables["providers"], patients=tables["patients"],
-                  services=tables["services"], periods=per, s=s,
-                  days=days if "days" in stat.reads else DAYS.empty_table(),
-                  pdays=pdays if "pdays" in stat.reads else PROVIDER_DAYS.empty_table())
+    if pattern == "indicator_outlier":
+        units = _campaign_units(tables, campaigns, periods)
+    else:
+        units = query(stat.sql, params, claims=tables["claims"], providers=tables["providers"],
+                      patients=tables["patients"], services=tables["services"],
+                      affiliations=tables.get("affiliations", empty_table("affiliations")), periods=per, s=s,
+                      days=days if "days" in stat.reads else DAYS.empty_table(),
+                      pdays=pdays if "pdays" in stat.reads else PROVIDER_DAYS.empty_table())
     out = query(_MEMBERS, {"etype": stat.subject_type, "pick": pick or periods[0][0],
                            "min_exposure": settings.min_exposure}, u=units, s=s)
     return out.cast(UNITS)
@@ -251,14 +335,17 @@ PEER_DISTRIBUTION = pa.schema([
 
 def peer_distribution(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_entities: pa.Table,
                       settings: ImpactSettings = ImpactSettings(), bins: int = 30,
-                      days: pa.Table | None = None, pdays: pa.Table | None = None) -> pa.Table:
+                      days: pa.Table | None = None, pdays: pa.Table | None = None,
+                      campaigns: tuple[Campaign, ...] = ()) -> pa.Table:
     """Per alert, its pattern's statistic over the whole window: the value of each subject entity
     (scaled: a percentage, days per patient…), the subjects pooled (`subject_value`), the peers'
     count, median and 90th percentile, the share of peers below the pooled subjects, and a
     histogram of the peers' values (`bins` equal bins from 0 to the largest of the peers' 99th
     percentile and the subjects' values; larger values fall in the last). `PEER_DISTRIBUTION`
     rows; alerts whose pattern has no statistic, or without peers, have none. `days`, `pdays`: the
-    window's `graph.profile.patient_days` and `provider_days` (period `window`) when already made."""
+    window's `graph.profile.patient_days` and `provider_days` (period `window`) when already made.
+    `campaigns`: the scan's; an indicator_outlier alert (`indicator_outlier:<campaign>:<unit>`) is
+    shown on its own campaign's indicator, in its measure's unit (`shown`)."""
     first, last = span(tables["claims"])
     if first is None:
         return PEER_DISTRIBUTION.empty_table()
@@ -266,23 +353,29 @@ def peer_distribution(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_en
     days = days if days is not None else patient_days(tables["claims"], window)
     pdays = pdays if pdays is not None else provider_days(days)
     rows = []
+    jobs = []    # (pattern, the campaign judged, alerts' id prefix)
     for pattern in sorted(set(alerts["pattern"].to_pylist()) & set(STATISTICS)):
-        stat = STATISTICS[pattern]
+        jobs += [(pattern, (cp,), f"{pattern}:{cp.name}:") for cp in campaigns] \
+            if pattern == "indicator_outlier" else [(pattern, (), "")]
+    for pattern, judged, prefix in jobs:
+        name, unit, scale = shown(pattern, judged[0].name if judged else None, judged)
         subjects = query("SELECT e.alert_id AS grp, e.entity_type, e.entity_id FROM e JOIN a USING (alert_id) "
-                         "WHERE a.pattern = $p ORDER BY 1, 2, 3", {"p": pattern}, e=alert_entities, a=alerts)
-        units = unit_rates(tables, pattern, subjects, window, settings, days=days, pdays=pdays)
+                         "WHERE a.pattern = $p AND starts_with(a.alert_id, $prefix) ORDER BY 1, 2, 3",
+                         {"p": pattern, "prefix": prefix}, e=alert_entities, a=alerts)
+        units = unit_rates(tables, pattern, subjects, window, settings, days=days, pdays=pdays, campaigns=judged)
         for grp, part in _groups(units):
             subj = part["subject"]
             peers = part["n"][~subj] > 0
-            values = (part["x"][~subj][peers] / part["n"][~subj][peers]) * stat.scale
+            values = (part["x"][~subj][peers] / part["n"][~subj][peers]) * scale
             if not subj.any() or len(values) == 0:
                 continue
-            sv = part["x"][subj] / np.maximum(part["n"][subj], 1e-12) * stat.scale
-            pooled = part["x"][subj].sum() / max(part["n"][subj].sum(), 1e-12) * stat.scale
+            sv = part["x"][subj] / np.maximum(part["n"][subj], 1e-12) * scale
+            pooled = part["x"][subj].sum() / max(part["n"][subj].sum(), 1e-12) * scale
             top = max(float(np.quantile(values, 0.99)), float(sv.max()), 1e-9)
             edges = np.linspace(0.0, top * 1.02, bins + 1)
             counts = np.histogram(np.clip(values, 0, edges[-1]), edges)[0]
-            rows.append({"alert_id": grp, "statistic": stat.name, "unit": stat.unit, "detail": part["detail"][0],
+            rows.append({"alert_id": grp, "statistic": name, "unit": unit,
+                         "detail": judged[0].name if judged else part["detail"][0],
                          "subject_units": part["unit"][subj].tolist(), "subject_values": [round(v, 6) for v in sv],
                          "subject_value": round(pooled, 6), "peers": int(len(values)),
                          "peer_median": round(float(np.median(values)), 6),
@@ -391,27 +484,30 @@ def judge(sx_b: float, sn_b: float, sx_a: float, sn_a: float, px_b: float, pn_b:
             "did_low": round(low, 6), "did_high": round(high, 6), "verdict": verdict, "why": why}
 
 
-def measure(tables: Mapping[str, pa.Table], watches: pa.Table, settings: ImpactSettings = ImpactSettings()) -> pa.Table:
+def measure(tables: Mapping[str, pa.Table], watches: pa.Table, settings: ImpactSettings = ImpactSettings(),
+            campaigns: tuple[Campaign, ...] = ()) -> pa.Table:
     """The impact of each watched decision: `watches` (case_id, pattern, entities: list of
     {entity_type, entity_id}, decided_on) → `IMPACT` rows, one per watch: the periods, the
     subjects' and peers' counts and rates (in the statistic's unit) before and after, the
     subjects' excess over peers, Δ with its 95 % interval, the verdict (`VERDICTS`) and why. A
-    pattern without a statistic gives `not_enough_data`, saying so."""
+    pattern without a statistic gives `not_enough_data`, saying so. `campaigns`: the scan's
+    (indicator_outlier is measured on the campaign where its subjects stood out most before)."""
     first, last = span(tables["claims"])
     rows = []
     for w in watches.to_pylist():
         stat = STATISTICS.get(w["pattern"])
         base = {"case_id": w["case_id"], "pattern": w["pattern"], "decided_on": w["decided_on"],
                 "statistic": stat.name if stat else None, "unit": stat.unit if stat else None}
-        if stat is None or first is None:
+        if stat is None or first is None or (w["pattern"] == "indicator_outlier" and not campaigns):
             rows.append({**base, "verdict": "not_enough_data",
-                         "why": "no claims in the window" if stat else f"no impact statistic for {w['pattern']}"})
+                         "why": f"no impact statistic for {w['pattern']}" if stat is None
+                         else "no claims in the window" if first is None else "no control campaign in the scan"})
             continue
         (b0, b1), (a0, a1) = periods_around(w["decided_on"], first, last)
         days = (a1 - a0).days + 1
         subjects = pa.Table.from_pylist([{"grp": w["case_id"], **e} for e in w["entities"]], _SUBJECTS)
         periods = [("before", b0, b1), ("after", a0, a1)] if days > 0 else []
-        units = unit_rates(tables, w["pattern"], subjects, periods, settings, pick="before")
+        units = unit_rates(tables, w["pattern"], subjects, periods, settings, pick="before", campaigns=campaigns)
         f = query("""SELECT
               coalesce(sum(x) FILTER (WHERE subject AND period = 'before'), 0) AS sx_b,
               coalesce(sum(n) FILTER (WHERE subject AND period = 'before'), 0) AS sn_b,
@@ -424,12 +520,15 @@ def measure(tables: Mapping[str, pa.Table], watches: pa.Table, settings: ImpactS
               count(DISTINCT unit) FILTER (WHERE NOT subject AND period = 'before' AND n > 0) AS peers_b,
               count(DISTINCT unit) FILTER (WHERE NOT subject AND period = 'after' AND n > 0) AS peers_a,
               any_value(detail) AS detail FROM u""", u=units).to_pylist()[0]
+        if w["pattern"] == "indicator_outlier" and len(campaigns) == 1:
+            f["detail"] = campaigns[0].name
+        name, unit, scale = shown(w["pattern"], f["detail"], campaigns)
         verdict = judge(f["sx_b"], f["sn_b"], f["sx_a"], f["sn_a"], f["px_b"], f["pn_b"], f["px_a"], f["pn_a"],
-                        f["peers_b"], f["peers_a"], days, settings, stat.scale)
+                        f["peers_b"], f["peers_a"], days, settings, scale)
 
         def rate(x, n):
-            return round(x / n * stat.scale, 6) if n else None
-        rows.append({**base, "detail": f["detail"], "before_first": b0, "before_last": b1, "after_first": a0,
+            return round(x / n * scale, 6) if n else None
+        rows.append({**base, "statistic": name, "unit": unit, "detail": f["detail"], "before_first": b0, "before_last": b1, "after_first": a0,
                      "after_last": a1, "days_after": max(days, 0),
                      "subject_x_before": f["sx_b"], "subject_n_before": f["sn_b"],
                      "subject_x_after": f["sx_a"], "subject_n_after": f["sn_a"],

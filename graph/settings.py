@@ -5,6 +5,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .campaign_model import Campaign
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -55,6 +57,26 @@ class PeerOutlierSettings(_Frozen):
     acts_only: bool = Field(True, description="judge acts and lab tests only, not drugs or devices (needs services)")
 
 
+class MegaConsumerSettings(_Frozen):
+    fdr: float = FDR
+    chronic_months: int = Field(3, ge=1, le=12, description="a drug class dispensed to a patient in this many "
+                                                          "distinct months is one of the patient's chronic "
+                                                          "conditions (read from their own claims)")
+    min_stratum: int = Field(30, ge=5, description="patients receiving a care that a stratum (age band, sex, "
+                                                   "conditions) needs to set its yardstick; smaller ones are pooled")
+    bulk_share: float = Field(0.8, gt=0, le=1, description="providers named, largest share first, until they bill "
+                                                          "this share of the excess")
+
+
+class AtypicalPrivatePracticeSettings(_Frozen):
+    fdr: float = FDR
+    fulltime_share: float = Field(0.2, gt=0, le=1, description="the private activity a full-time post leaves room "
+                                                              "for, as a share of its hospital activity: 20 % of "
+                                                              "the hospital service time (Code de la santé publique, "
+                                                              "art. L6154-2)")
+    max_acts: int = Field(5, ge=1, le=50, description="top private acts kept as evidence")
+
+
 class NetworkSettings(_Frozen):
     patient_max: int = Field(40, ge=2, description="patients billed by more providers are left out of the shared-patient projection")
     resolution: float = Field(1.0, gt=0, description="Leiden resolution: higher gives smaller communities")
@@ -76,6 +98,10 @@ class ScanSettings(_Frozen):
     dense_block: DenseBlockSettings = DenseBlockSettings()
     entity_network: EntityNetworkSettings = EntityNetworkSettings()
     peer_outlier: PeerOutlierSettings = PeerOutlierSettings()
+    mega_consumer: MegaConsumerSettings = MegaConsumerSettings()
+    atypical_private_practice: AtypicalPrivatePracticeSettings = AtypicalPrivatePracticeSettings()
+    campaigns: tuple[Campaign, ...] = Field((), description="control campaigns' indicators judged in the scan "
+                                                           "(`graph.campaigns`; `fraudnet scan --campaigns DIR`)")
     network: NetworkSettings = NetworkSettings()
 
     @model_validator(mode="after")

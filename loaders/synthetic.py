@@ -49,6 +49,19 @@ SERVICES = [
     ("3400930000103", "drug", "pregabalin 150 mg", 19.5, True),
     ("3400930000110", "drug", "semaglutide 1 mg pen", 219.0, True),
     ("3400930000127", "drug", "HIV triple therapy", 640.0, True),
+    # the control programmes (`_programmes`): drugs by ATC code, as SNDS pharmacy lines can be read
+    ("C09AA05", "drug", "ramipril", 5.6, False),
+    ("C08CA01", "drug", "amlodipine", 4.2, False),
+    ("C07AB07", "drug", "bisoprolol", 3.9, False),
+    ("C02AC05", "drug", "moxonidine (central antihypertensive)", 7.1, False),
+    ("A10AE04", "drug", "insulin glargine", 48.0, False),
+    ("N05BA12", "drug", "alprazolam", 2.1, False),
+    ("AMK9", "act", "physiotherapy session, neurological rehabilitation", 19.6, False),
+    ("AMK6", "act", "physiotherapy session, walking rehabilitation of the elderly", 12.9, False),
+    ("AIS3", "act", "nursing care session, dependent patient", 7.95, False),
+    ("LAQK027", "act", "dental cone-beam CT", 69.0, False),
+    ("HD001", "act", "haemodialysis session", 290.0, False),
+    ("CHIMIO1", "act", "chemotherapy session", 410.0, False),
 ]
 CODE = {s[0]: i for i, s in enumerate(SERVICES)}
 PRICE = np.array([s[3] for s in SERVICES])
@@ -232,6 +245,7 @@ def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str |
     roster = _health_system(r)
     _honest_claims(r, roster)
     _plant(r, roster)
+    _programmes(r, roster)
     return _write(r, Path(out), Path(truth) if truth else None)
 
 
@@ -521,6 +535,7 @@ def _honest_claims(r: _Region, ro: dict):
     nursed = np.flatnonzero(chronic & (rng.random(n) < 0.4))
     nurse = _choose(rng, _pools(r, ro["nurse"], "town"), town[nursed])
     insulin = rng.random(len(nursed)) < 0.3
+    r.insulin_nursed = nursed[insulin]
     diabetes_nurse = np.array([_pools(r, ro["nurse"], "town")[int(t)][0] for t in town[nursed]], np.int64)
     nurse = np.where(insulin & (rng.random(len(nursed)) < 0.5), diabetes_nurse, nurse)
     length = np.where(insulin, rng.integers(90, DAYS, len(nursed)), rng.integers(10, 60, len(nursed)))
@@ -595,6 +610,7 @@ def _lookalike_care(r: _Region, ro: dict):
     count = rng.integers(8, 16, len(pal))
     k, offs = _courses(count)
     start = rng.integers(0, DAYS - 130, len(pal))
+    r.palliative = (pal, start, start + count * 8)
     pday = start[k] + offs * rng.integers(6, 9, len(k))
     who = np.stack([np.full(len(k), ro["oncologist"]), r.gp_of[pal[k]], np.full(len(k), ro["palliative"])])
     presc = who[(offs + rng.integers(0, 3, len(pal))[k]) % 3, np.arange(len(k))]
@@ -610,7 +626,7 @@ def _lookalike_care(r: _Region, ro: dict):
     weeks = rng.integers(20, 45, len(rehab))
     k, offs = _courses(3 * weeks)
     begin = rng.integers(0, DAYS - 320, len(rehab))
-    r.add_claims(rehab[k], ro["neuro_physio"], CODE["AMK8"], begin[k] + 7 * (offs // 3) + 2 * (offs % 3),
+    r.add_claims(rehab[k], ro["neuro_physio"], CODE["AMK9"], begin[k] + 7 * (offs // 3) + 2 * (offs % 3),
                  prescriber=ro["neurologist"])
     k, offs = _courses(weeks // 8 + 1)
     r.add_claims(rehab[k], ro["neurologist"], CODE["CS"], begin[k] + 56 * offs)
@@ -619,6 +635,7 @@ def _lookalike_care(r: _Region, ro: dict):
     t = ro["nursing_home_town"]
     here = np.flatnonzero(town == t)
     residents = rng.choice(here, int(np.clip(len(here) // 40, 20, 80)), replace=False)
+    r.residents = residents
     r.birth_year[residents] = rng.integers(1925, 1945, len(residents))
     team = np.array(ro["home_team"])
     kinds = np.array([r.providers["kind"][x] for x in team])
@@ -630,7 +647,7 @@ def _lookalike_care(r: _Region, ro: dict):
     if len(physio):
         half = residents[: len(residents) // 2]
         sessions = np.flatnonzero(np.isin(days % 7, (0, 3)))
-        r.add_claims(np.repeat(half, len(sessions)), physio[0], CODE["AMK8"], np.tile(sessions, len(half)),
+        r.add_claims(np.repeat(half, len(sessions)), physio[0], CODE["AMK6"], np.tile(sessions, len(half)),
                      prescriber=gp[0] if len(gp) else -1)
     if len(gp):
         r.add_claims(np.repeat(residents, 26), gp[0], CODE["VG"], np.tile(np.arange(26) * 14, len(residents))
@@ -878,3 +895,206 @@ def _write(r: _Region, out: Path, truth_path: Path | None) -> dict:
     return {"claims": n, "patients": r.n_patients, "providers": len(r.providers["id"]),
             "centres": len(r.centres["centre_id"]), "legal_entities": len(r.entities["legal_entity_id"]),
             "planted": len({t[1] for t in r.truth}), "truth": str(truth_path)}
+
+
+def _programmes(r: _Region, ro: dict):
+    """The control programmes of issue #17, drawn after every other plant (the draws before stay
+    as they were): honest chronic treatments read from claims (antihypertensives, insulin, the
+    nursing home's residents' drugs), honest cone-beam CTs, and their look-alikes — dialysis and
+    chemotherapy patients, palliative home care, multimorbid patients, an oral surgeon, a
+    cardiologist; then the plants of `mega_consumer`, `atypical_private_practice` and
+    `indicator_outlier`."""
+    rng, n = r.rng, r.n_patients
+    age = 2025 - r.birth_year
+    pid = lambda x: f"P{x + 1:07d}"
+    index = {x: i for i, x in enumerate(r.providers["id"])}
+    planted = {index[e] for _, _, t, e in r.truth if t == "provider"}
+    planted_pts = {int(e[1:]) - 1 for _, _, t, e in r.truth if t == "patient"}
+    special = set(ro[k] for k in ("id_specialist", "hospital_pharmacy", "oncologist", "palliative", "neurologist",
+                                  "neuro_physio")) | set(ro["home_team"]) | set(ro["group_practice"])
+    hospital = ro["hospitals"][0]
+    months = np.arange(12)
+
+    def monthly(pts, code, prescriber, first=0):
+        """A dispensing a month from `first` at the patient's pharmacy, on the prescriber's order."""
+        k = np.repeat(pts, 12 - first)
+        day = np.tile(months[first:] * 30, len(pts)) + rng.integers(0, 5, len(k))
+        r.add_claims(k, r.ph_of[k], CODE[code], day, prescriber=np.repeat(np.asarray(prescriber), 12 - first)
+                     if np.ndim(prescriber) else prescriber)
+
+    # hypertension: a third of patients of 65 or more, a tenth from 45; one drug each, monthly
+    # from their GP; 4 % of the 65+ also a central antihypertensive (moxonidine). Never the nursing
+    # home's residents, treated by its GP below: two monthly series of one drug would now and then
+    # fall on the same day, a same-day repeat no honest pharmacy bills
+    htn = np.flatnonzero((age >= 45) & (rng.random(n) < np.where(age >= 65, 0.33, 0.1))
+                         & ~np.isin(np.arange(n), r.residents))
+    drug = np.array(["C09AA05", "C08CA01", "C07AB07"])[rng.integers(0, 3, len(htn))]
+    for code in ("C09AA05", "C08CA01", "C07AB07"):
+        pts = htn[drug == code]
+        monthly(pts, code, r.gp_of[pts])
+    central = htn[(age[htn] >= 65) & (rng.random(len(htn)) < 0.04)]
+    monthly(central, "C02AC05", r.gp_of[central])
+    # insulin for the patients nursed twice a day, and the nursing home's residents' treatments
+    monthly(r.insulin_nursed, "A10AE04", r.gp_of[r.insulin_nursed])
+    home_gp = [x for x in ro["home_team"] if r.providers["kind"][x] == "physician"][:1]
+    for code in ("C09AA05", "N05BA12", "3400930000011"):
+        monthly(r.residents, code, home_gp[0] if home_gp else r.gp_of[r.residents])
+    # cone-beam CTs: each dentist for 0.5 to 2.5 % of its patients; an oral surgeon (a look-alike,
+    # not a dental surgeon) for a third of its patients, sent by the dentists around
+    c = {k: np.concatenate([ch[k] for ch in r.claims]) for k in ("patient", "provider", "code", "day")}
+    for d in ro["dentist"]:
+        mine = np.unique(c["patient"][c["provider"] == d])
+        pts = mine[rng.random(len(mine)) < rng.uniform(0.005, 0.025)]
+        r.add_claims(pts, d, CODE["LAQK027"], rng.integers(0, DAYS, len(pts)))
+    t0 = r.town_postcode.index(r.providers["postcode"][ro["hospital_pharmacy"]])
+    surgeon = r.provider("dentist", "oral_surgery", t0)
+    pts = rng.choice(n, max(60, n // 150), replace=False)
+    r.add_claims(pts, surgeon, CODE["HBLD036"], rng.integers(0, DAYS, len(pts)))
+    cb = pts[rng.random(len(pts)) < 0.35]
+    r.add_claims(cb, surgeon, CODE["LAQK027"], rng.integers(0, DAYS, len(cb)))
+    r.lookalikes.append(("indicator_outlier", "provider", r.providers["id"][surgeon],
+                         "oral surgeon planning implants with cone-beam CTs (not a dental surgeon)"))
+    r.lookalikes.append(("indicator_outlier", "provider", r.providers["id"][ro["neuro_physio"]],
+                         "neuro-rehabilitation physiotherapist: long courses, billed as neurological sessions"))
+    # a cardiologist treating resistant hypertension: central antihypertensives for a fifth of
+    # its hypertensive patients of 65 or more (a physician, not a GP: not among the GPs' peers)
+    cardio = r.provider("physician", "cardiology", t0)
+    old = htn[age[htn] >= 65]
+    theirs = rng.choice(old, min(len(old), 60), replace=False)
+    monthly(theirs[: len(theirs) // 5], "C02AC05", cardio)
+    monthly(theirs[len(theirs) // 5:], "C09AA05", cardio)
+    r.lookalikes.append(("indicator_outlier", "provider", r.providers["id"][cardio],
+                         "cardiologist treating resistant hypertension with central antihypertensives"))
+    # mega-consumers' look-alikes: dialysis three times a week, chemotherapy every three weeks,
+    # palliative home care (a dependent-care session every day until death, a GP home visit a
+    # week), multimorbid patients (five chronic treatments, a GP visit a fortnight)
+    nephro = r.provider("physician", "nephrology", t0)
+    r.affiliations.append((nephro, hospital, "fulltime_hospital", "2010-01-01", None))
+    free = np.flatnonzero((age >= 30) & ~r.chronic)
+    free = free[~np.isin(free, list(planted_pts))]
+    dial = rng.choice(free, max(6, n // 2000), replace=False)
+    sessions = np.flatnonzero(np.isin(np.arange(DAYS) % 7, (0, 2, 4)))
+    r.add_claims(np.repeat(dial, len(sessions)), nephro, CODE["HD001"], np.tile(sessions, len(dial)), centre=hospital)
+    chemo_pts = rng.choice(np.setdiff1d(free, dial), max(6, n // 2000), replace=False)
+    start = rng.integers(0, 120, len(chemo_pts))
+    k, offs = _courses(np.full(len(chemo_pts), 8))
+    r.add_claims(chemo_pts[k], ro["oncologist"], CODE["CHIMIO1"], start[k] + 21 * offs, centre=hospital)
+    pal, first, last = r.palliative
+    for x, a, b in zip(pal.tolist(), first.tolist(), last.tolist()):
+        nurse = _pools(r, ro["nurse"], "town")[int(r.patient_town[x])][0]
+        days = np.arange(a, min(b, DAYS))
+        r.add_claims(np.full(len(days), x), nurse, CODE["AIS3"], days, prescriber=r.gp_of[x])
+        r.add_claims(np.full(len(days[::7]), x), r.gp_of[x], CODE["VG"], days[::7])
+    # (not patients already given one of their drugs monthly: hypertensive, insulin-nursed, residents)
+    multi = rng.choice(np.setdiff1d(np.flatnonzero(age >= 60), np.concatenate(
+        [dial, chemo_pts, pal, htn, r.insulin_nursed, r.residents])), max(10, n // 1000), replace=False)
+    for code in ("C09AA05", "C07AB07", "A10AE04", "N05BA12", "3400930000035"):
+        monthly(multi, code, r.gp_of[multi])
+    visits = np.arange(0, DAYS, 14)
+    r.add_claims(np.repeat(multi, len(visits)), r.gp_of[np.repeat(multi, len(visits))], CODE["G"],
+                 np.tile(visits, len(multi)) + 1)
+    for group, why in ((dial, "dialysis_patient: haemodialysis three times a week in hospital"),
+                       (chemo_pts, "chemotherapy_patient: chemotherapy every three weeks"),
+                       (pal, "palliative_home_care: a nursing session every day and a GP visit a week until death"),
+                       (r.insulin_nursed, "insulin_elderly_twice_daily: insulin injections twice a day"),
+                       (multi, "multimorbid_patient: five chronic treatments, a GP visit a fortnight")):
+        r.lookalikes += [("mega_consumer", "patient", pid(x), why) for x in group.tolist()]
+    inst = 3 + n // 60000
+    fulltime = [x for x in ro["fulltime"] if x not in planted and x not in special]
+    own = {x: np.flatnonzero((c["provider"] == x)) for x in fulltime}
+    # atypical private practice: the busiest free full-timers (new specialists at the first
+    # hospital when fewer than two are free) billing privately 0.5 to 1.5 times their hospital
+    # acts to patients of their département, on working days
+    busiest = sorted((x for x in fulltime if len(own[x]) >= 30), key=lambda x: (-len(own[x]), x))
+    chosen = busiest[:min(inst - 1, len(busiest) // 2)]
+    while len(chosen) < 2:
+        x = r.provider("physician", SPECIALTIES[len(chosen)], t0)
+        r.affiliations.append((x, hospital, "fulltime_hospital", "2015-01-01", None))
+        r.add_claims(rng.choice(n, 300), x, CODE["CS"], rng.integers(0, DAYS, 300), centre=hospital)
+        own[x] = np.arange(300)
+        chosen.append(x)
+    for g, x in enumerate(chosen):
+        dept = r.providers["postcode"][x][:2]
+        local = np.flatnonzero(np.array(r.depts)[r.town_dept[r.patient_town]] == dept)
+        count = int(len(own[x]) * rng.uniform(0.5, 1.5))
+        pts = rng.choice(local, count)
+        day = rng.integers(0, 52, count) * 7 + rng.integers(0, 5, count)
+        r.add_claims(pts, x, CODE["CS"], day)
+        r.truth.append(("atypical_private_practice", f"atypical_private_practice-{g}", "provider", r.providers["id"][x]))
+    # the other full-timers: a small private activity for every other one (look-alikes); and the
+    # part-timers' large one (every other visit, drawn in `_honest_claims`)
+    for x in [x for x in fulltime if x not in chosen][::2]:
+        m = own[x]
+        pts = c["patient"][m][rng.random(len(m)) < 0.05]
+        r.add_claims(pts, x, CODE["CS"], rng.integers(0, DAYS, len(pts)))
+        r.lookalikes.append(("atypical_private_practice", "provider", r.providers["id"][x],
+                             "full-time hospital practitioner with a small private activity (5 % of its acts)"))
+    for x in ro["parttime"]:
+        if x not in special:
+            r.lookalikes.append(("atypical_private_practice", "provider", r.providers["id"][x],
+                                 "part-time hospital practitioner with a large private practice"))
+    # mega-consumers: a patient of 22 to 64 without chronic treatment, billed by one or two
+    # providers of their town: injections every day, GP visits, physiotherapy, or dependent-care
+    # sessions with GP visits
+    taken = set(planted) | special
+    calm = np.flatnonzero((age >= 22) & (age <= 64) & ~r.chronic)
+    calm = np.setdiff1d(calm, np.concatenate([list(planted_pts) or [-1], dial, chemo_pts, pal, multi, htn,
+                                              r.residents]))
+    mega = set()
+    for g in range(inst + 1):
+        x = int(rng.choice(calm))
+        calm = calm[calm != x]
+        home = int(r.patient_town[x])
+        # a free provider of the patient's town, else of the region, else (small regions) one
+        # planted in another pattern, never a look-alike
+        near = lambda pool: [p for p in _pools(r, ro[pool], "town").get(home, ro[pool]) if p not in taken] \
+            or [p for p in ro[pool] if p not in taken] or [p for p in ro[pool] if p not in special | mega]
+        variant, members = g % 4, [("patient", pid(x))]
+        if variant in (0, 3):
+            nurse = near("nurse")[0]
+            days = np.sort(rng.choice(DAYS, int(rng.integers(150, 365)), replace=False))
+            r.add_claims(np.full(len(days), x), nurse, CODE["AMI1" if variant == 0 else "AIS3"], days,
+                         prescriber=r.gp_of[x])
+            members.append(("provider", r.providers["id"][nurse]))
+            taken.add(nurse)
+            mega.add(nurse)
+        if variant in (1, 3):
+            gp = near("gp")[0]
+            v = int(rng.integers(80, 140)) if variant == 1 else int(rng.integers(30, 60))
+            days = np.sort(rng.choice(DAYS, v, replace=False))
+            r.add_claims(np.full(v, x), gp, np.where(rng.random(v) < 0.5, CODE["G"], CODE["VG"]), days)
+            members.append(("provider", r.providers["id"][gp]))
+            taken.add(gp)
+            mega.add(gp)
+        if variant == 2:
+            physio = near("physio")[0]
+            days = np.sort(rng.choice(DAYS, int(rng.integers(100, 250)), replace=False))
+            r.add_claims(np.full(len(days), x), physio, CODE["AMK8"], days, prescriber=r.gp_of[x])
+            members.append(("provider", r.providers["id"][physio]))
+            taken.add(physio)
+            mega.add(physio)
+        r.truth += [("mega_consumer", f"mega_consumer-{g}", t, e) for t, e in members]
+    # indicator outliers, one per campaign of `campaigns/`: a GP giving central antihypertensives to
+    # 30 to 60 % of its hypertensive patients of 65 or more; a dental surgeon billing cone-beam CTs
+    # to 10 to 40 % of its patients; a physiotherapist's courses of 30 to 50 sessions
+    old_by_gp = np.bincount(r.gp_of[old], minlength=len(r.providers["id"]))
+    # (the GPs with the most such patients, the group practice's included: in small regions the
+    # others have too few to tell)
+    gp = int(max((p for p in ro["gp"] if p not in taken - set(ro["group_practice"])), key=lambda p: (old_by_gp[p], -p)))
+    theirs = old[(r.gp_of[old] == gp) & ~np.isin(old, central) & ~np.isin(old, theirs)]
+    share = rng.uniform(0.3, 0.6)
+    monthly(theirs[: int(round(share * len(theirs)))], "C02AC05", gp, first=6)
+    dentist = max((d for d in ro["dentist"] if d not in taken and d not in ro.get("centre_of", {})),
+                  key=lambda d: ((c["provider"] == d).sum(), -d))
+    mine = np.unique(c["patient"][c["provider"] == dentist])
+    pts = mine[rng.random(len(mine)) < rng.uniform(0.1, 0.4)]
+    r.add_claims(pts, dentist, CODE["LAQK027"], rng.integers(0, DAYS, len(pts)))
+    physio = [p for p in ro["physio"] if p not in taken and (c["provider"] == p).sum() >= 20][0]
+    home = r.town_postcode.index(r.providers["postcode"][physio])
+    pts = rng.choice(np.flatnonzero(r.patient_town == home), int(rng.integers(15, 30)), replace=False)
+    length = rng.integers(30, 51, len(pts))
+    k, offs = _courses(length)
+    r.add_claims(pts[k], physio, CODE["AMK8"], rng.integers(0, DAYS - 90, len(pts))[k] + 2 * offs,
+                 prescriber=r.gp_of[pts[k]])
+    for g, x in enumerate((gp, dentist, physio)):
+        r.truth.append(("indicator_outlier", f"indicator_outlier-{g}", "provider", r.providers["id"][x]))

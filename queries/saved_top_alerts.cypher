@@ -3,7 +3,8 @@
 // role and standing in the case (accused, participant or victim: only the first two are Flagged);
 // the Browser draws each case as a star around its Alert node.
 // Parameters: $pattern (double_billing, pharmacy_collusion, doctor_shopping, dense_block,
-// entity_network or peer_outlier), $limit (number of alerts, e.g. 10)
+// entity_network, peer_outlier, mega_consumer, atypical_private_practice or indicator_outlier),
+// $limit (number of alerts, e.g. 10)
 MATCH (a:Alert {pattern: $pattern})
 WITH a ORDER BY a.score DESC, a.id LIMIT $limit
 OPTIONAL MATCH (a)-[i:INVOLVES]->(n)

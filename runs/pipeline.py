@@ -166,11 +166,12 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
             summary = community_summary(communities, both, risk)
             days = patient_days(tables["claims"], [("window", *span(tables["claims"]))])
             pdays = provider_days(days)
-            peers = peer_distribution(tables, findings.alerts, findings.entities, settings.impact, days=days, pdays=pdays)
+            peers = peer_distribution(tables, findings.alerts, findings.entities, settings.impact, days=days, pdays=pdays,
+                                      campaigns=settings.campaigns)
             lines = evidence_lines(tables, findings.alerts, findings.entities,
                                    peers.select(["alert_id", "detail"]).rename_columns(["alert_id", "service_code"]),
-                                   settings.impact.area_prefix, settings.impact.supply_days)
-            impact = measure(tables, known["impact_watches"], settings.impact)
+                                   settings.impact.area_prefix, settings.impact.supply_days, settings.campaigns)
+            impact = measure(tables, known["impact_watches"], settings.impact, settings.campaigns)
             profile = billing_profile(pdays, tables["providers"])
         with stage("write"):
             degree = query("SELECT node_id, count(*) AS degree FROM (SELECT src AS node_id FROM e UNION ALL "

@@ -54,14 +54,16 @@ def tables_of(**given) -> dict:
 
 @pytest.fixture(scope="session")
 def region(tmp_path_factory):
-    """A generated region (6,000 patients), scanned once into a store."""
+    """A generated region (6,000 patients), scanned once into a store with the example campaigns."""
+    from runs.campaigns import read_campaigns
     from runs.pipeline import scan
+    from runs.settings import RunSettings
     from runs.store import Store
     from loaders.synthetic import generate
     root = tmp_path_factory.mktemp("region")
     generate(root / "data", patients=6000, seed=11)
     store = Store(root / "store")
-    run = scan(root / "data", store)
+    run = scan(root / "data", store, RunSettings(campaigns=read_campaigns(REPO / "campaigns")))
     return {"root": root, "data": root / "data", "store": store, "run": run,
             "truth": root / "truth.csv", "lookalikes": root / "lookalikes.csv"}
 

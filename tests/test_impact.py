@@ -80,8 +80,8 @@ def test_too_little_data_after_the_decision_says_so():
     few = measure(dentists(subject_after=0.0), watch("double_billing", ("provider", "D00")),
                   ImpactSettings(min_peers=12)).to_pylist()[0]
     assert few["verdict"] == "not_enough_data" and few["why"] == "11 peer(s) in a period (needs 12)"
-    none = verdict(dentists(subject_after=0.0), "mega_consumer", ("patient", "P00000"))
-    assert (none["verdict"], none["why"]) == ("not_enough_data", "no impact statistic for mega_consumer")
+    none = verdict(dentists(subject_after=0.0), "indicator_outlier", ("provider", "D00"))
+    assert (none["verdict"], none["why"]) == ("not_enough_data", "no control campaign in the scan")
 
 
 def physios(outlier_after: int):

@@ -13,18 +13,19 @@ from contract.errors import Busy, DatasetError, NotReady
 from loaders.synthetic import generate
 from publish.export import export
 from runs import launch
+from runs.campaigns import read_campaigns
 from runs.pipeline import STAGES, accept, scan
 from runs.settings import RunSettings
 from runs.store import Store
 
-from .conftest import read_csv, write_table
+from .conftest import REPO, read_csv, write_table
 
 
 def test_scan_records_the_run_and_exports_the_contract_files(region, tmp_path):
     run = region["run"]
     assert run["status"] == "succeeded" and run["current"]
     assert set(run["timings"]) == set(STAGES)
-    assert run["settings"] == RunSettings().model_dump(mode="json")
+    assert run["settings"] == RunSettings(campaigns=read_campaigns(REPO / "campaigns")).model_dump(mode="json")
     assert run["counts"]["claims"] > 50000
     assert run["counts"]["alerts"] == sum(v for k, v in run["counts"].items() if k.startswith("alerts."))
     assert run["checks"]["passed"] and run["checks"]["against"] is None
@@ -269,7 +270,7 @@ def test_every_pattern_finds_its_planted_cases_and_leaves_the_lookalikes_alone(r
     import pyarrow.csv as pacsv
 
     from graph.evaluate import evaluate
-    con = region["store"].connect()
+    con = region["store"].connect(region["run"]["run_id"])   # the run scanned with the example campaigns
     alerts, entities, risk = (con.sql(f"SELECT * FROM {t}").to_arrow_table()
                               for t in ("alerts", "alert_entities", "entity_risk"))
     con.close()
@@ -278,7 +279,8 @@ def test_every_pattern_finds_its_planted_cases_and_leaves_the_lookalikes_alone(r
     result = evaluate(alerts, entities, risk, text(region["truth"], ("pattern", "group_id", "entity_type", "entity_id")),
                       lookalikes=text(region["lookalikes"], ("pattern", "entity_type", "entity_id")))
     assert {r["pattern"] for r in result["patterns"]} == {
-        "dense_block", "doctor_shopping", "double_billing", "entity_network", "peer_outlier", "pharmacy_collusion"}
+        "dense_block", "doctor_shopping", "double_billing", "entity_network", "peer_outlier", "pharmacy_collusion",
+        "mega_consumer", "atypical_private_practice", "indicator_outlier"}
     for r in result["patterns"]:
         assert r["recall"] == 1.0 and r["precision_at_k"] >= 0.85 and r["lookalikes_in_top_k"] == 0, r
 

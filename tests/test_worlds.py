@@ -5,8 +5,8 @@ precision@K 0.85 with no honest look-alike in its top K (benchmarks/evaluate.py 
 two sizes and two seeds).
 
 `KNOWN_MISSES` lists, as strict expected failures, the (world, pattern) pairs that do not hold
-today (measured 2026-11-30, issue #13 still open; the three programmes of issue #17 have no
-detector yet): each turns into a failure the day it holds, so the list can only shrink."""
+today (measured 2026-11-30, issue #13 still open): each turns into a failure the day it holds, so
+the list can only shrink."""
 import sys
 from pathlib import Path
 
@@ -32,9 +32,6 @@ WORLDS = {"generator": ("generator", 8000),
 KNOWN_MISSES = {
     ("third_region", "dense_block"): "2 of 3 blocks (the 3-provider block is missed), a nurses' rotation among the alerts",
     ("third_region", "pharmacy_collusion"): "recall 0.33 (a pharmacy alone in its town: mules explained as travellers)",
-    ("third_region", "mega_consumer"): "no detector yet (issue #17)",
-    ("third_region", "atypical_private_practice"): "no detector yet (issue #17)",
-    ("third_region", "indicator_outlier"): "no detector yet (issue #17)",
 }
 _scored: dict = {}
 

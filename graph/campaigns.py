@@ -1,0 +1,221 @@
+"""indicator_outlier: a provider far beyond its peers on a control campaign's indicator.
+
+A campaign (`graph.campaign_model.Campaign`) defines an indicator; `indicator` measures every
+unit (provider or prescriber) of the peer group, `detect_indicator_outliers` judges them.
+
+Per unit: the denominator n and numerator r of its measure —
+* `share_of_patients`: n = patients (of the patient filter) given a denominator code by the unit
+  (or all its patients), r = those of them given a numerator code by the unit;
+* `acts_per_patient`: n = those patients, r = numerator lines the unit billed (or prescribed) them;
+* `sessions_per_course`: n = courses (a patient's numerator lines by the unit, a new course after
+  a gap of more than `course_gap_days`), r = sessions (lines).
+
+Null model, over the peers (providers of the campaign's kind and specialty with n > 0, at least
+`min_peers` of them):
+* a share: r ~ beta-binomial(n, p₀, ρ), p₀ the peers' winsorised pooled share and ρ their
+  intra-class correlation fitted robustly (`graph.stats.rate_null`, as double billing does):
+  honest peers differ, a few far beyond do not set the yardstick;
+* a rate (acts, sessions): r ~ negative binomial with mean n·λ₀ and gamma shape κ, λ₀ the peers'
+  median rate and κ from their robust one-sided spread (`count_rate_null`;
+  Spiegelhalter's overdispersed funnel, Stat. Med. 24, 2005).
+Small denominators are handled by these exact tails: a prescriber with 3 of 4 patients is not
+judged like one with 300 of 400. Each unit's rate comes with its 95 % confidence interval
+(Clopper–Pearson for a share, Garwood's exact Poisson interval for a rate).
+
+Decision: Benjamini–Hochberg at the campaign's `fdr` over the peers. Score and `excess_euros`:
+(r − expected) × the unit's euros per numerator patient (share) or line (rate).
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy import stats
+
+from .campaign_model import Campaign, Codes
+from .findings import Findings, euros, make_findings
+from .stats import (benjamini_hochberg, betabinom_logsf, negbin_logsf, rate_null, robust_tau2,
+                    surprise_bits)
+from engine import query
+
+INDICATOR = pa.schema([("unit_id", pa.string()), ("denominator", pa.int64()), ("numerator", pa.int64()),
+                       ("rate", pa.float64()), ("low", pa.float64()), ("high", pa.float64()),
+                       ("expected", pa.float64()), ("numerator_euros", pa.float64()), ("log10_p", pa.float64()),
+                       ("outlier", pa.bool_())])
+
+# how each measure's rate is shown (unit, scale: rate × scale is shown), for the case file's chart
+# and the impact of a decision (`graph.impact`)
+MEASURE_UNITS = {"share_of_patients": ("% of patients", 100.0), "acts_per_patient": ("acts per patient", 1.0),
+                 "sessions_per_course": ("sessions per course", 1.0)}
+
+_UNITS = """
+WITH c AS (
+    SELECT c.{unit} AS unit_id, c.patient_id, c.service_date, c.amount, c.num, c.den
+    FROM c JOIN providers p ON p.provider_id = c.{unit}
+    LEFT JOIN (SELECT patient_id, any_value(birth_year) AS birth_year, any_value(sex) AS sex
+               FROM patients GROUP BY ALL) pt USING (patient_id)
+    WHERE p.kind = $kind AND ($specialty IS NULL OR p.specialty = $specialty)
+      AND c.service_date BETWEEN coalesce($start, DATE '0001-01-01') AND coalesce($end, DATE '9999-12-31')
+      AND ($min_age IS NULL OR year(c.service_date) - pt.birth_year >= $min_age)
+      AND ($max_age IS NULL OR year(c.service_date) - pt.birth_year <= $max_age)
+      AND ($sex IS NULL OR pt.sex = $sex)
+), den AS (SELECT DISTINCT unit_id, patient_id FROM c WHERE den),
+num AS (SELECT unit_id, patient_id, service_date, amount FROM c JOIN den USING (unit_id, patient_id) WHERE num),
+gaps AS (
+    SELECT unit_id, patient_id, amount,
+           coalesce(date_diff('day', lag(service_date) OVER (PARTITION BY unit_id, patient_id ORDER BY service_date),
+                              service_date) > $gap, true) AS new_course
+    FROM num
+), per AS (
+    SELECT unit_id, count(*) AS lines, count(DISTINCT patient_id) AS patients,
+           count(*) FILTER (WHERE new_course) AS courses, sum(amount) AS euros
+    FROM gaps GROUP BY ALL
+)
+SELECT d.unit_id, count(DISTINCT d.patient_id) AS patients, coalesce(any_value(per.lines), 0) AS lines,
+       coalesce(any_value(per.patients), 0) AS num_patients, coalesce(any_value(per.courses), 0) AS courses,
+       coalesce(any_value(per.euros), 0) AS euros
+FROM den d LEFT JOIN per USING (unit_id) GROUP BY ALL ORDER BY d.unit_id
+"""
+
+
+def matches(codes: pa.Array, spec: Codes) -> pa.Array:
+    """Which service codes a numerator or denominator takes: any of its codes, or a code starting
+    with any of its prefixes (an ATC class), or all of them (`all_patients`)."""
+    if spec.all_patients:
+        return pa.array(np.ones(len(codes), bool))
+    out = pc.is_in(codes, value_set=pa.array(list(spec.codes), pa.string()))
+    for prefix in spec.prefixes:
+        out = pc.or_(out, pc.starts_with(codes, prefix))
+    return pc.fill_null(out, False)
+
+
+def measures(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """Every unit of the campaign's peer group with a denominator: (table unit_id, patients,
+    lines, num_patients, courses, euros — the numerator's euros; the denominators n; the
+    numerators r), n and r as the campaign's measure counts them (module docstring). Contract
+    tables `claims`, `providers`, `patients`; a pure function of them."""
+    cp = campaign
+    claims = tables["claims"]
+    codes = claims["service_code"]
+    c = claims.select(["provider_id", "prescriber_id", "patient_id", "service_date", "amount"]) \
+        .append_column("num", matches(codes, cp.numerator)).append_column("den", matches(codes, cp.denominator))
+    unit = "provider_id" if cp.unit == "provider" else "prescriber_id"
+    per = query(_UNITS.format(unit=unit), {
+        "kind": cp.peers.kind, "specialty": cp.peers.specialty, "start": cp.start, "end": cp.end,
+        "min_age": cp.patients.min_age, "max_age": cp.patients.max_age, "sex": cp.patients.sex,
+        "gap": cp.course_gap_days}, c=c, providers=tables["providers"], patients=tables["patients"])
+    col = lambda k: per[k].to_numpy(zero_copy_only=False).astype(float)
+    if cp.measure == "share_of_patients":
+        n, r = col("patients"), col("num_patients")
+    elif cp.measure == "acts_per_patient":
+        n, r = col("patients"), col("lines")
+    else:
+        n, r = col("courses"), col("lines")
+    keep = n > 0
+    return per.filter(pa.array(keep)), n[keep], r[keep]
+
+
+def indicator(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Table, dict]:
+    """Every unit of the campaign's peer group with its measure, judged against its peers.
+
+    Returns (table with columns `INDICATOR`: unit_id, denominator n, numerator r, rate (share or
+    lines per patient or course), low and high (its 95 % confidence interval), expected (r under
+    the peers' null), numerator_euros, log10_p (one-sided tail), outlier (Benjamini–Hochberg at
+    the campaign's fdr, and beyond the expected); highest rate first, and the peers' distribution:
+    {units, null_rate, spread (ρ or 1/κ), quantiles of the units' rates (10 … 90 %), histogram
+    (20 bins: edges, counts), judged (at least `min_peers` units)}.
+    Parameters: contract tables `claims`, `providers`, `patients`; the campaign.
+    """
+    cp = campaign
+    per, n, r = measures(tables, cp)
+    euros_ = per["euros"].to_numpy(zero_copy_only=False).astype(float)
+    judged = len(n) >= cp.min_peers
+    rate = np.divide(r, n, out=np.zeros_like(r), where=n > 0)
+    if cp.measure == "share_of_patients":
+        p0, rho = rate_null(n, r) if len(n) else (0.0, 0.0)
+        expected = n * p0
+        log_p = betabinom_logsf(r, n, p0, rho)
+        low = np.where(r > 0, stats.beta.ppf(0.025, r, n - r + 1), 0.0)
+        high = np.where(r < n, stats.beta.ppf(0.975, r + 1, np.maximum(n - r, 1)), 1.0)
+        null_rate, spread = p0, rho
+    else:
+        lam, kappa = count_rate_null(n, r)
+        expected = n * lam
+        log_p = negbin_logsf(r, np.maximum(expected, 1e-9), kappa)
+        low = np.where(r > 0, stats.chi2.ppf(0.025, 2 * r) / 2, 0.0) / n
+        high = stats.chi2.ppf(0.975, 2 * (r + 1)) / 2 / n
+        null_rate, spread = lam, (1 / kappa if np.isfinite(kappa) else 0.0)
+    outlier = (benjamini_hochberg(log_p, cp.fdr) & (r > expected)) if judged else np.zeros(len(n), bool)
+    table = pa.table({"unit_id": per["unit_id"], "denominator": pa.array(n.astype(np.int64)),
+                      "numerator": pa.array(r.astype(np.int64)), "rate": rate, "low": low, "high": high,
+                      "expected": expected, "numerator_euros": euros_, "log10_p": log_p / np.log(10),
+                      "outlier": outlier}, schema=INDICATOR)
+    table = table.take(pa.array(np.lexsort((per["unit_id"].to_numpy(zero_copy_only=False), -rate))))
+    counts, edges = np.histogram(rate, bins=20) if len(rate) else (np.zeros(0), np.zeros(0))
+    peers = {"units": int(len(n)), "judged": judged, "null_rate": float(null_rate), "spread": float(spread),
+             "quantiles": {f"{q:.0%}": float(np.quantile(rate, q)) if len(rate) else 0.0
+                           for q in (0.1, 0.25, 0.5, 0.75, 0.9)},
+             "histogram": {"edges": [float(x) for x in edges], "counts": [int(x) for x in counts]}}
+    return table, peers
+
+
+def count_rate_null(n: np.ndarray, r: np.ndarray) -> tuple[float, float]:
+    """The usual rate λ₀ of honest units (`r` events over `n` patients or courses) and the gamma
+    shape κ of their rates around it: r ~ negative binomial(mean n·λ₀, shape κ).
+
+    λ₀ is the peers' median rate, one vote per unit (a robust centre: up to half the units may be
+    far beyond, or far below, without moving it; weighted by denominators, a few large units
+    billing in an unusual way would set it). The spread τ² of the
+    units' rates comes from `graph.stats.robust_tau2`, one-sided (a unit below the usual rate is
+    no evidence that honest units exceed it; up to a quarter of them may be far beyond without
+    widening it); κ = λ₀²/τ², inf when the units differ no more than Poisson. (0, inf) without
+    events."""
+    n, r = np.asarray(n, float), np.asarray(r, float)
+    if len(n) == 0 or r.sum() <= 0:
+        return 0.0, float("inf")
+    lam = max(float(np.median(r / n)), 0.5 / n.sum())
+    tau2 = robust_tau2(r / n, lam / n, lam, one_sided=True)
+    return float(lam), (lam * lam / tau2 if tau2 > 0 else float("inf"))
+
+
+def detect_indicator_outliers(tables: Mapping[str, pa.Table], campaigns: tuple[Campaign, ...]) -> Findings:
+    """One alert per campaign and outlying unit (`indicator_outlier:<campaign>:<unit>`, the unit
+    accused): see module docstring. Score and `excess_euros`: euros. Nothing without campaigns.
+
+    Example:
+        >>> from contract.tables import empty_table, TABLES
+        >>> t = {n: empty_table(n) for n in TABLES}
+        >>> cp = Campaign(name="x", label="x", numerator={"codes": ["A"]}, peers={"kind": "nurse"})
+        >>> detect_indicator_outliers(t, (cp,)).alerts.num_rows
+        0
+    """
+    alerts, entities = [], []
+    for cp in campaigns:
+        table, peers = indicator(tables, cp)
+        for u in table.filter(table["outlier"]).to_pylist():
+            aid = f"indicator_outlier:{cp.name}:{u['unit_id']}"
+            per_event = u["numerator_euros"] / max(u["numerator"], 1)
+            excess = max(u["numerator"] - u["expected"], 0.0) * per_event
+            shown = (lambda x: f"{x:.1%}") if cp.measure == "share_of_patients" else (lambda x: f"{x:.2f}")
+            per_what = {"share_of_patients": f"of {u['denominator']} patients",
+                        "acts_per_patient": f"per patient ({u['denominator']} patients)",
+                        "sessions_per_course": f"per course ({u['denominator']} courses)"}[cp.measure]
+            alerts.append({
+                "alert_id": aid, "pattern": "indicator_outlier", "score": excess, "excess_euros": excess,
+                "surprise_bits": float(surprise_bits(u["log10_p"] * np.log(10))),
+                "summary": (f"Campaign {cp.name}: {cp.unit} {u['unit_id']} at {shown(u['rate'])} {per_what} "
+                            f"(95% CI {shown(u['low'])}-{shown(u['high'])}), where its {peers['units']} peers' usual "
+                            f"rate predicts {shown(peers['null_rate'])} (median {shown(peers['quantiles']['50%'])}); "
+                            f"{euros(excess)} beyond it."),
+                "evidence": {"test": ("beta-binomial" if cp.measure == "share_of_patients" else "negative binomial")
+                                     + " tail against the peers, Benjamini-Hochberg", "fdr": cp.fdr,
+                             "campaign": cp.name, "label": cp.label, "measure": cp.measure, "unit": cp.unit,
+                             "peers_of": cp.peers.model_dump(), **{k: u[k] for k in (
+                                 "denominator", "numerator", "rate", "low", "high", "expected", "log10_p")},
+                             "peers": peers},
+            })
+            entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": u["unit_id"],
+                             "role": cp.unit, "standing": "accused"})
+    return make_findings(alerts, entities)

@@ -1,0 +1,278 @@
+"""mega_consumer: a patient whose consumption of care is extreme for their age, sex and conditions.
+
+The Assurance Maladie's *méga-consommants* programme. Unit: a patient and a **care**: an act,
+drug or test (service code) and its channel (billed through a centre, or in private practice):
+a patient's GP home visits, private basic nursing visits, physiotherapy sessions, dispensings of
+a drug. Volume: the days on which providers billed the patient that care (a provider-day counts
+once: same-day repeats are double billing's business); money: the euros they billed. Judging
+each care against the patients who receive *that* care is what keeps honest heavy care apart:
+dialysis sessions are compared with dialysis sessions, a dependent patient's daily nursing
+forfait with other dependent patients', a neuro-rehabilitation course with neuro-rehabilitation
+courses; a patient visited daily with a basic nursing act, or seen by a GP 80 times a year,
+with everyone who gets those acts.
+
+Conditions are read from the patient's own claims: a drug class (the ATC level-3 prefix of an
+ATC code, e.g. `A10A` insulins, else the code itself) dispensed in `chronic_months` distinct
+months or more is a chronic condition. Null model: an honest patient's volume of a care
+is that of the patients of the same **stratum** who receive it — age band (0-17, 18-44, 45-64,
+65-79, 80+; age = year of the last service date − birth year), sex, number of chronic conditions
+(0 to 4, 5 or more), whether other carers corroborate the patient's needs (a carer other than
+those billing this care — not a pharmacy or laboratory — billing the patient on `CARE_DAYS` days
+or more, weekly: a palliative patient's weekly GP visits beside daily nursing are compared with
+the GP visits of patients nursed like that), and the care (a drug of a class the patient is chronically treated with is
+compared with the patients chronically treated with it: a palliative patient's weekly opioids
+with other chronic users', not with a sprain's box) — distributed as a negative binomial (Poisson–gamma:
+patients' needs differ, Greenwood & Yule 1920), with the stratum's mean (winsorised at its 97.5 %
+quantile, so that a few extreme patients do not set it) and a between-patient variance τ² fitted
+robustly (`graph.stats.robust_tau2` at the 75 % quantile: up to a quarter of the stratum may be
+heavy users of that care without widening it, and a stratum where more than a quarter are —
+insulin-dependent elderly nursed twice a day, palliative home care, patients with many
+conditions — gets the wide spread it needs). A stratum with fewer
+than `min_stratum` patients receiving the care is pooled: sex is dropped, then the age band, then
+the conditions (a stratum of patients with as many conditions needs only a third as many).
+Statistic: P(X ≥ days) under that negative binomial.
+
+Decision: Benjamini–Hochberg at `fdr` over every patient × care. Score and
+`excess_euros`: the euros of the flagged care beyond the stratum's mean, (days − mean) / days ×
+the euros billed. The alert names the patient (accused) and the providers who billed the bulk of
+the excess (largest share first, until `bulk_share` of it), each with its share, and the centre
+that billed most of a flagged care billed through a centre (participant: the channel).
+
+The providers' side is judged too: a provider whose patients are mega-consumers far more often
+than chance — c of its n patients flagged where the flagged share of all provider–patient links
+predicts n·p̄, binomial tail, Benjamini–Hochberg at `fdr` over every provider named — is
+`accused` in its patients' alerts; the others are `participant` (a lead).
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pyarrow as pa
+
+from .findings import Findings, euros, make_findings, opaque_id
+from .settings import MegaConsumerSettings
+from .shared import Shared
+from .peer_outlier import CARE_DAYS
+from .stats import (benjamini_hochberg, binom_logsf, group_index, negbin_logsf, robust_tau2,
+                    surprise_bits)
+from engine import query
+
+_CARE = """
+WITH last AS (SELECT year(max(service_date)) AS y FROM g),
+pat AS (SELECT patient_id, any_value(birth_year) AS birth_year, any_value(sex) AS sex FROM patients GROUP BY ALL),
+drug AS (     -- a drug class dispensed in $months distinct months: a chronic condition
+    SELECT g.patient_id,
+           CASE WHEN regexp_matches(g.service_code, '^[A-Z][0-9][0-9][A-Z]') THEN left(g.service_code, 4)
+                ELSE g.service_code END AS class
+    FROM g JOIN providers p USING (provider_id) LEFT JOIN services s USING (service_code)
+    WHERE s.kind = 'drug' OR (s.kind IS NULL AND p.kind = 'pharmacy')
+    GROUP BY ALL HAVING count(DISTINCT date_trunc('month', g.service_date)) >= $months
+), cond AS (SELECT patient_id, least(count(*), $max_conditions) AS conditions FROM drug GROUP BY ALL),
+heavy AS (     -- carers (not pharmacies or laboratories) billing a patient on $care_days days or more
+    SELECT g.patient_id, g.provider_id FROM g JOIN providers p USING (provider_id)
+    WHERE p.kind NOT IN ('pharmacy', 'laboratory')
+    GROUP BY ALL HAVING count(DISTINCT g.service_date) >= $care_days
+), own AS (    -- per care, the patient's heavy carers among those billing it
+    SELECT c.patient_id, c.care, count(*) AS n
+    FROM (SELECT DISTINCT patient_id, provider_id,
+                 service_code || '|' || CASE WHEN centre_id IS NULL THEN 'private' ELSE 'centre' END AS care FROM g) c
+    JOIN heavy USING (patient_id, provider_id) GROUP BY ALL
+), heavies AS (SELECT patient_id, count(*) AS n FROM heavy GROUP BY ALL),
+care AS (       -- chronic: a drug of a class the patient is chronically treated with
+    SELECT g.patient_id, g.service_code || '|' || CASE WHEN g.centre_id IS NULL THEN 'private' ELSE 'centre' END AS care,
+           count(DISTINCT (g.provider_id, g.service_date)) AS days, sum(g.amount) AS amount,
+           bool_or(d.class IS NOT NULL) AS chronic
+    FROM g LEFT JOIN drug d ON d.patient_id = g.patient_id
+        AND d.class = CASE WHEN regexp_matches(g.service_code, '^[A-Z][0-9][0-9][A-Z]') THEN left(g.service_code, 4)
+                           ELSE g.service_code END
+    GROUP BY g.patient_id, care
+)
+SELECT care.patient_id, care.care, care.days, care.amount, care.chronic, coalesce(cond.conditions, 0) AS conditions,
+       coalesce(heavies.n, 0) - coalesce(own.n, 0) > 0 AS corroborated,
+       CASE WHEN pat.birth_year IS NULL THEN '?'
+            WHEN (SELECT y FROM last) - pat.birth_year < 18 THEN '0-17'
+            WHEN (SELECT y FROM last) - pat.birth_year < 45 THEN '18-44'
+            WHEN (SELECT y FROM last) - pat.birth_year < 65 THEN '45-64'
+            WHEN (SELECT y FROM last) - pat.birth_year < 80 THEN '65-79' ELSE '80+' END AS band,
+       coalesce(pat.sex, '?') AS sex
+FROM care LEFT JOIN cond USING (patient_id) LEFT JOIN pat USING (patient_id)
+LEFT JOIN heavies USING (patient_id) LEFT JOIN own USING (patient_id, care)
+ORDER BY care.patient_id, care.care
+"""
+
+_CENTRES = """
+SELECT g.patient_id, g.service_code || '|centre' AS care, g.centre_id, sum(g.amount) AS amount
+FROM g JOIN f USING (patient_id) WHERE g.centre_id IS NOT NULL
+GROUP BY ALL ORDER BY g.patient_id, care, amount DESC, g.centre_id
+"""
+
+_PROVIDERS = """
+SELECT g.patient_id, g.service_code || '|' || CASE WHEN g.centre_id IS NULL THEN 'private' ELSE 'centre' END AS care,
+       g.provider_id, count(DISTINCT g.service_date) AS days, sum(g.amount) AS amount
+FROM g JOIN f USING (patient_id)
+GROUP BY ALL ORDER BY g.patient_id, care, amount DESC, g.provider_id
+"""
+
+_PATIENTS_PER_PROVIDER = """
+SELECT provider_id, count(DISTINCT patient_id) AS patients,
+       count(DISTINCT patient_id) FILTER (WHERE patient_id IN (SELECT patient_id FROM f)) AS flagged
+FROM g WHERE provider_id IN (SELECT provider_id FROM named) GROUP BY ALL ORDER BY provider_id
+"""
+
+# the stratum's mean is winsorised at this quantile of its patients' volumes
+WINSOR = 0.975
+# conditions are counted up to this many (patients with more are alike)
+MAX_CONDITIONS = 5
+
+
+def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settings: MegaConsumerSettings,
+                          key: bytes) -> Findings:
+    """One alert per patient (`mega_consumer:<opaque id>`, keyed by `key`: neither the id nor the
+    summary names the patient; the patient is an alert entity), listing each care on which the
+    patient is extreme (see module docstring). Score and `excess_euros`: euros.
+
+    Parameters: contract tables `providers` (kind, specialty), `patients` (birth_year, sex) and
+    `services` (drugs); the scan's `Shared` intermediates (`patient_days`); settings; the key of
+    opaque alert ids.
+
+    Example:
+        >>> from contract.tables import empty_table, TABLES
+        >>> from .model import build_graph
+        >>> from .shared import build_shared
+        >>> t = {n: empty_table(n) for n in TABLES}
+        >>> detect_mega_consumers(t, build_shared(t, build_graph(t)), MegaConsumerSettings(), b"k").alerts.num_rows
+        0
+    """
+    s = settings
+    care = query(_CARE, {"months": s.chronic_months, "care_days": CARE_DAYS, "max_conditions": MAX_CONDITIONS},
+                 g=shared.patient_days, providers=tables["providers"], patients=tables["patients"],
+                 services=tables["services"])
+    if care.num_rows == 0:
+        return make_findings([], [])
+    col = lambda k: care[k].to_numpy(zero_copy_only=False)
+    days, amount = col("days").astype(float), col("amount").astype(float)
+    kind = np.char.add(np.char.add(col("care").astype(str), np.where(col("chronic"), "|chronic", "")),
+                       np.where(col("corroborated"), "|corroborated", ""))
+    band, sex, cond = col("band"), col("sex"), col("conditions").astype(int)
+    # conditions are dropped last, and a stratum of patients with as many conditions needs only a
+    # third of `min_stratum` (multimorbid patients are few, and alike)
+    mins = [s.min_stratum, s.min_stratum, max(s.min_stratum // 3, 5), s.min_stratum]
+    mean, shape, level = stratum_null(days, mins, (kind, band, sex, cond), (kind, band, cond), (kind, cond), (kind,))
+    log_p = np.where(np.isfinite(mean), negbin_logsf(days, np.nan_to_num(mean, nan=1.0), shape), 0.0)
+    hit = benjamini_hochberg(log_p, s.fdr) & (days > mean)
+    if not hit.any():
+        return make_findings([], [])
+    rows = care.filter(pa.array(hit)).to_pylist()
+    for r, i in zip(rows, np.flatnonzero(hit)):
+        r.update(mean=float(mean[i]), stratum=LEVELS[level[i]], log10_p=float(log_p[i] / np.log(10)),
+                 excess_amount=float((days[i] - mean[i]) / days[i] * amount[i]))
+    flagged = pa.table({"patient_id": sorted({r["patient_id"] for r in rows})})
+    by_provider = query(_PROVIDERS, g=shared.patient_days, f=flagged).to_pylist()
+    billers: dict[tuple, list] = {}
+    for b in by_provider:
+        billers.setdefault((b["patient_id"], b["care"]), []).append(b)
+    centres: dict[tuple, list] = {}
+    for c in query(_CENTRES, g=shared.patient_days, f=flagged).to_pylist():
+        centres.setdefault((c["patient_id"], c["care"]), []).append(c["centre_id"])
+    per_patient: dict[str, list] = {}
+    for r in rows:
+        per_patient.setdefault(r["patient_id"], []).append(r)
+    # the providers who bill the bulk of each patient's excess, with their share
+    named: dict[str, dict[str, float]] = {}
+    for patient, kinds in per_patient.items():
+        shares: dict[str, float] = {}
+        for r in kinds:
+            bs = billers.get((patient, r["care"]), [])
+            total = sum(b["amount"] for b in bs) or 1.0
+            for b in bs:
+                shares[b["provider_id"]] = shares.get(b["provider_id"], 0.0) + r["excess_amount"] * b["amount"] / total
+        excess = sum(r["excess_amount"] for r in kinds)
+        chosen, covered = {}, 0.0
+        for provider, x in sorted(shares.items(), key=lambda kv: (-kv[1], kv[0])):
+            if covered >= s.bulk_share * excess:
+                break
+            chosen[provider] = x
+            covered += x
+        named[patient] = chosen
+    labels = dict(zip(tables["services"]["service_code"].to_pylist(), tables["services"]["label"].to_pylist()))
+    accused = _concentrated(shared, flagged, sorted({p for c in named.values() for p in c}), s.fdr)
+    alerts, entities = [], []
+    for patient, kinds in per_patient.items():
+        aid = opaque_id(key, "mega_consumer", patient)
+        excess = sum(r["excess_amount"] for r in kinds)
+        top = max(kinds, key=lambda r: (r["excess_amount"], r["care"]))
+        code, channel = top["care"].rsplit("|", 1)
+        what = (labels.get(code) or code) + (" in private practice" if channel == "private" else " through a centre")
+        providers = named[patient]
+        alerts.append({
+            "alert_id": aid, "pattern": "mega_consumer", "score": excess, "excess_euros": excess,
+            "surprise_bits": float(surprise_bits(sum(r["log10_p"] for r in kinds) * np.log(10))),
+            "summary": (f"A patient ({top['band']}, {top['sex']}, {top['conditions']} chronic condition(s)) "
+                        f"received {what} on {top['days']} days where patients alike average "
+                        f"{top['mean']:.1f}; excess {euros(excess)}, billed by "
+                        + ", ".join(f"{p} ({x / excess:.0%})" for p, x in providers.items()) + "."),
+            "evidence": {"test": "negative binomial tail of care days against patients of the same age band, sex, "
+                                 "chronic conditions and care, Benjamini-Hochberg", "fdr": s.fdr,
+                         "band": top["band"], "sex": top["sex"], "conditions": top["conditions"],
+                         "care": [{k: r[k] for k in ("care", "days", "amount", "mean", "stratum", "excess_amount",
+                                                    "log10_p")} for r in kinds],
+                         "providers": [{"provider_id": p, "excess_euros": x, "share": x / excess,
+                                        "concentrated": p in accused} for p, x in providers.items()]},
+        })
+        entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": patient, "role": "consumer",
+                         "standing": "accused"})
+        for p, x in providers.items():
+            entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": p, "role": "biller",
+                             "standing": "accused" if p in accused else "participant", "excess_euros": x})
+        for c in sorted({c for r in kinds for c in centres.get((patient, r["care"]), [])[:1]}):
+            entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": c, "role": "billed_through",
+                             "standing": "participant"})
+    return make_findings(alerts, entities)
+
+
+LEVELS = ("age band, sex, conditions", "age band, conditions", "conditions", "care only")
+
+
+def stratum_null(days: np.ndarray, min_units: list[int], *levels: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per unit: the negative binomial (mean, gamma shape κ) of its stratum at the finest of
+    `levels` (each a tuple of key columns, finest first) with at least `min_units` (one per level) units, and the
+    index of that level; mean NaN where even the coarsest has fewer. Mean: winsorised at the
+    `WINSOR` quantile; κ = mean² / τ², τ² from `robust_tau2` (Poisson sampling variance, 75 %
+    quantile), inf when no spread beyond Poisson."""
+    n = len(days)
+    mean, shape, level = np.full(n, np.nan), np.full(n, np.inf), np.full(n, len(levels) - 1)
+    todo = np.ones(n, bool)
+    for li, keys in enumerate(levels):
+        idx, k = group_index(*keys)
+        size = np.bincount(idx, minlength=k)
+        order = np.argsort(idx, kind="stable")
+        bounds = np.searchsorted(idx[order], np.arange(k + 1))
+        for g in np.flatnonzero(size >= min_units[li]):
+            rows = order[bounds[g]:bounds[g + 1]]
+            rows = rows[todo[rows]]
+            if len(rows) == 0:
+                continue
+            x = days[order[bounds[g]:bounds[g + 1]]]
+            m = float(np.minimum(x, np.quantile(x, WINSOR)).mean())
+            tau2 = robust_tau2(x, np.full(len(x), m), m)
+            mean[rows], shape[rows], level[rows] = m, (m * m / tau2 if tau2 > 0 else np.inf), li
+            todo[rows] = False
+    return mean, shape, level
+
+
+def _concentrated(shared: Shared, flagged: pa.Table, providers: list[str], fdr: float) -> set[str]:
+    """The named providers whose patients are flagged far more often than chance (binomial tail
+    against the flagged share of all provider–patient links, Benjamini–Hochberg at `fdr`)."""
+    if not providers:
+        return set()
+    per = query(_PATIENTS_PER_PROVIDER, g=shared.patient_days, f=flagged,
+                named=pa.table({"provider_id": providers}))
+    links = shared.billing.num_rows or 1
+    flagged_links = int(np.isin(shared.billing["patient"].to_numpy(zero_copy_only=False),
+                                ["patient:" + p for p in flagged["patient_id"].to_pylist()]).sum())
+    p_bar = max(flagged_links / links, 1e-9)
+    n, c = per["patients"].to_numpy().astype(float), per["flagged"].to_numpy().astype(float)
+    log_p = binom_logsf(c, n, p_bar)
+    hit = benjamini_hochberg(log_p, fdr, m=len(providers)) & (c > n * p_bar)
+    return set(np.asarray(per["provider_id"].to_pylist())[hit].tolist())

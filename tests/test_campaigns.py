@@ -1,0 +1,171 @@
+"""Control campaigns: the TOML files (every problem named with its key and value), every unit's
+rate with its confidence interval against its peers, the outliers it finds and the honest units
+it leaves alone (a small denominator, another specialty, patients outside the filter, long
+courses under another code), and the command line."""
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from contract.errors import SettingsError
+from graph.campaign_model import Campaign
+from graph.campaigns import detect_indicator_outliers, indicator
+from runs.campaigns import read_campaign, read_campaigns
+
+from .builders import Region
+from .conftest import REPO
+
+C02A = Campaign(name="c02a", label="central antihypertensives, 65+", unit="prescriber",
+                numerator={"prefixes": ["C02A"]}, denominator={"prefixes": ["C02", "C07", "C08", "C09"]},
+                patients={"min_age": 65}, peers={"kind": "physician", "specialty": "general_practice"})
+COURSES = Campaign(name="physio", label="sessions per course", measure="sessions_per_course",
+                   numerator={"codes": ["AMK8"]}, peers={"kind": "physiotherapist"})
+
+
+def antihypertensives():
+    r = Region()
+    for code in ("C09AA05", "C02AC05"):
+        r.service(code, "drug", code)
+    r.provider("PH", "pharmacy")
+    gps = [f"GP{i}" for i in range(10)] + ["OUT", "SMALL"]
+    for g in gps:
+        r.provider(g, "physician", "general_practice")
+    r.provider("CARDIO", "physician", "cardiology")
+    for g in gps + ["CARDIO"]:
+        n = 3 if g == "SMALL" else 30
+        given = {"OUT": 15, "SMALL": 2, "CARDIO": 12}[g] if g in ("OUT", "SMALL", "CARDIO") \
+            else int(g[2:]) % 3      # honest GPs: 0 to 2 of 30
+        for p in range(n):
+            pid = f"{g}-{p}"
+            r.add("patients", patient_id=pid, birth_year=1950, sex="F", postcode="69001")
+            r.claim(pid, "PH", "C09AA05", 10, 5.6, prescriber=g)
+            if p < given:
+                r.claim(pid, "PH", "C02AC05", 12, 7.1, prescriber=g)
+    for p in range(20):     # younger patients given moxonidine by GP0: outside the filter
+        r.add("patients", patient_id=f"Y{p}", birth_year=1980, sex="M", postcode="69001")
+        r.claim(f"Y{p}", "PH", "C09AA05", 10, 5.6, prescriber="GP0")
+        r.claim(f"Y{p}", "PH", "C02AC05", 12, 7.1, prescriber="GP0")
+    return r.tables()
+
+
+def physiotherapy():
+    r = Region()
+    r.service("AMK8", "act", "physiotherapy session")
+    r.service("AMK9", "act", "neurological rehabilitation session")
+    for i in range(8):
+        r.provider(f"K{i}", "physiotherapist")
+        for p in range(10):
+            for course in range(2):             # two courses of 10 to 14 sessions, 100 days apart
+                for k in range(10 + (p + i) % 5):
+                    r.claim(f"P{i}-{p}", f"K{i}", "AMK8", 150 * course + 2 * k, 17.2)
+    r.provider("LONG", "physiotherapist")       # courses of 35 sessions
+    for p in range(10):
+        for k in range(35):
+            r.claim(f"L{p}", "LONG", "AMK8", 2 * k, 17.2)
+    r.provider("NEURO", "physiotherapist")      # neuro-rehabilitation all year, under its own code
+    for p in range(10):
+        for k in range(12):
+            r.claim(f"N{p}", "NEURO", "AMK8", 2 * k, 17.2)
+        for k in range(120):
+            r.claim(f"N{p}", "NEURO", "AMK9", 40 + 3 * k, 19.6)
+    return r.tables()
+
+
+def test_share_of_patients_finds_the_outlier_and_leaves_small_and_other_peers_alone():
+    units, peers = indicator(antihypertensives(), C02A)
+    rows = {u["unit_id"]: u for u in units.to_pylist()}
+    assert "CARDIO" not in rows and peers["units"] == 12 and peers["judged"]
+    assert [u for u, x in rows.items() if x["outlier"]] == ["OUT"]
+    assert rows["OUT"]["denominator"] == 30 and rows["OUT"]["numerator"] == 15
+    assert rows["OUT"]["low"] < 0.5 < rows["OUT"]["high"]
+    assert rows["GP0"]["numerator"] == 0          # the younger patients are outside the filter
+    assert rows["SMALL"]["rate"] > rows["OUT"]["rate"] and not rows["SMALL"]["outlier"]   # 2 of 3: too few to tell
+    assert units["unit_id"].to_pylist()[0] == "SMALL"                                    # highest rate first
+    assert 0 < peers["null_rate"] < 0.1
+
+
+def test_sessions_per_course_finds_long_courses_and_leaves_other_codes_alone():
+    units, _ = indicator(physiotherapy(), COURSES)
+    rows = {u["unit_id"]: u for u in units.to_pylist()}
+    assert [u for u, x in rows.items() if x["outlier"]] == ["LONG"]
+    assert rows["K0"]["denominator"] == 20        # two courses per patient: the gap ends a course
+    assert rows["LONG"]["rate"] == 35 and rows["NEURO"]["rate"] == 12
+
+
+def test_alerts_name_the_campaign_and_the_unit():
+    f = detect_indicator_outliers(antihypertensives(), (C02A,))
+    a = f.alerts.to_pylist()
+    assert [x["alert_id"] for x in a] == ["indicator_outlier:c02a:OUT"]
+    assert a[0]["pattern"] == "indicator_outlier" and a[0]["excess_euros"] > 0
+    ev = json.loads(a[0]["evidence"])
+    assert ev["campaign"] == "c02a" and ev["peers"]["units"] == 12 and sum(ev["peers"]["histogram"]["counts"]) == 12
+    assert f.entities.to_pylist()[0] | {"excess_euros": None} == {
+        "alert_id": "indicator_outlier:c02a:OUT", "entity_type": "provider", "entity_id": "OUT",
+        "role": "prescriber", "standing": "accused", "excess_euros": None}
+    assert detect_indicator_outliers(antihypertensives(), ()).alerts.num_rows == 0
+
+
+def test_the_example_campaigns_are_valid():
+    names = [c.name for c in read_campaigns(REPO / "campaigns")]
+    assert names == ["central_antihypertensives_65plus", "dental_cone_beam_ct", "physiotherapy_sessions_per_course"]
+
+
+def test_a_bad_campaign_file_names_every_key_and_value(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text('name = "Bad Name"\nunit = "patient"\n[peers]\nkind = "doctor"\n[patients]\nmin_age = 80\nmax_age = 65\n')
+    with pytest.raises(SettingsError) as e:
+        read_campaign(f)
+    assert e.value.origin == str(f)
+    assert e.value.problems == [
+        "name: String should match pattern '^[a-z0-9_]+$' (got 'Bad Name')",
+        "label: Field required",
+        "unit: Input should be 'provider' or 'prescriber' (got 'patient')",
+        "numerator: Field required",
+        "patients: Value error, min_age 80 is above max_age 65",
+        "peers.kind: Input should be 'physician', 'dentist', 'nurse', 'physiotherapist', 'midwife', 'pharmacy', "
+        "'laboratory' or 'other' (got 'doctor')"]
+    f.write_text('name = "x"\nlabel = = 1\n')
+    with pytest.raises(SettingsError, match="not valid TOML.*line 2"):
+        read_campaign(f)
+
+
+def test_a_campaign_folder_reports_every_file_and_duplicate_names(tmp_path):
+    good = (REPO / "campaigns" / "dental_cone_beam_ct.toml").read_text()
+    (tmp_path / "a.toml").write_text(good)
+    (tmp_path / "b.toml").write_text(good)
+    (tmp_path / "c.toml").write_text('name = "c"\n')
+    with pytest.raises(SettingsError) as e:
+        read_campaigns(tmp_path)
+    assert e.value.problems == ["c.toml: label: Field required", "c.toml: numerator: Field required",
+                                "c.toml: peers: Field required",
+                                "b.toml: name: 'dental_cone_beam_ct' is already the name of a.toml"]
+    with pytest.raises(SettingsError, match="not a folder"):
+        read_campaigns(tmp_path / "a.toml")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SettingsError, match="no campaign file"):
+        read_campaigns(tmp_path / "empty")
+
+
+def test_campaign_run_prints_every_unit_against_its_peers(tmp_path):
+    from pyarrow import csv
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, table in physiotherapy().items():
+        if table.num_rows:
+            csv.write_csv(table, data / f"{name}.csv")
+    f = tmp_path / "physio.toml"
+    f.write_text('name = "physio"\nlabel = "sessions per course"\nmeasure = "sessions_per_course"\n'
+                 '[numerator]\ncodes = ["AMK8"]\n[peers]\nkind = "physiotherapist"\n')
+    out = CliRunner().invoke(main, ["campaign", "run", str(f), str(data), "--limit", "3"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "10 providers (physiotherapist); usual rate 12.00" in out.output
+    assert "│ LONG     │ 10      │ 350      │ 35.00 │" in out.output
+    assert out.output.rstrip().endswith("1 outlier(s) of 10")
+    out = CliRunner().invoke(main, ["campaign", "run", str(f), str(data), "--json"])
+    doc = json.loads(out.output)
+    assert [u["unit_id"] for u in doc["units"] if u["outlier"]] == ["LONG"] and doc["peers"]["units"] == 10
+    f.write_text('name = "physio"\n')
+    out = CliRunner().invoke(main, ["campaign", "run", str(f), str(data)])
+    assert out.exit_code == 2 and "label: Field required" in out.output

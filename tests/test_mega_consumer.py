@@ -1,0 +1,136 @@
+"""mega_consumer on hand-built claims: the patients it finds (daily nursing nobody else gives,
+80 GP visits a year) with the providers who bill the bulk, and the honest heavy care it leaves
+alone (insulin-dependent elderly nursed twice a day, dialysis, palliative home care, patients with
+many chronic conditions)."""
+import json
+
+from graph.mega_consumer import detect_mega_consumers
+from graph.model import build_graph
+from graph.settings import MegaConsumerSettings
+from graph.shared import build_shared
+
+from .builders import Region
+
+KEY = b"test-key"
+
+
+def patient(r, pid, birth_year, sex="F"):
+    r.add("patients", patient_id=pid, birth_year=birth_year, sex=sex, postcode="69001")
+
+
+def region():
+    r = Region()
+    for code, kind, label in (("G", "act", "GP consultation"), ("VG", "act", "GP home visit"),
+                              ("AMI1", "act", "nursing: injection"), ("AIS3", "act", "nursing care, dependent"),
+                              ("HD", "act", "haemodialysis session"), ("C09AA05", "drug", "ramipril"),
+                              ("A10AE04", "drug", "insulin glargine"), ("N02AA05", "drug", "oxycodone"),
+                              ("C10AA05", "drug", "atorvastatin"), ("N05BA12", "drug", "alprazolam"),
+                              ("B01AC06", "drug", "aspirin")):
+        r.service(code, kind, label)
+    for x, kind, sp in (("GP1", "physician", "general_practice"), ("GP2", "physician", "general_practice"),
+                        ("GPX", "physician", "general_practice"), ("N1", "nurse", None), ("N2", "nurse", None),
+                        ("NX", "nurse", None), ("NEPH", "physician", "nephrology"), ("PH", "pharmacy", None)):
+        r.provider(x, kind, sp)
+    r.add("centres", centre_id="H", kind="hospital", name="hospital")
+    # 240 ordinary adults: 2 to 5 GP visits, a fifth nursed 10 to 25 days after an operation
+    for p in range(240):
+        pid = f"A{p}"
+        patient(r, pid, 1975 + p % 20, "FM"[p % 2])
+        for k in range(2 + p % 4):
+            r.claim(pid, f"GP{1 + p % 2}", "G", 20 + 40 * k, 26.5)
+        if p % 5 == 0:
+            for k in range(10 + p % 16):
+                r.claim(pid, f"N{1 + p % 2}", "AMI1", 100 + k, 3.15, prescriber="GP1")
+    # the mega-consumers: a patient nursed every day for 200 days by one nurse nobody else sees
+    # them with; a patient seen 80 times a year by one GP
+    patient(r, "MEGA1", 1980, "M")
+    for k in range(200):
+        r.claim("MEGA1", "NX", "AMI1", k, 3.15, prescriber="GP1")
+    patient(r, "MEGA2", 1985, "F")
+    for k in range(80):
+        r.claim("MEGA2", "GPX", "G", 4 * k, 26.5)
+    # insulin-dependent elderly nursed twice a day all year, insulin every month
+    for p in range(40):
+        pid = f"INS{p}"
+        patient(r, pid, 1938 + p % 8, "FM"[p % 2])
+        for d in range(300):
+            r.claim(pid, "N1", "AMI1", d, 3.15, prescriber="GP1")
+            r.claim(pid, "N1", "AMI1", d, 3.15, prescriber="GP1")
+        for m in range(12):
+            r.claim(pid, "PH", "A10AE04", 30 * m, 48.0, prescriber="GP1")
+        for k in range(4):
+            r.claim(pid, "GP1", "VG", 90 * k + 3, 35.0)
+    # dialysis three times a week in hospital
+    for p in range(35):
+        pid = f"DIA{p}"
+        patient(r, pid, 1960 + p % 15, "FM"[p % 2])
+        for w in range(52):
+            for d in (0, 2, 4):
+                r.claim(pid, "NEPH", "HD", 7 * w + d, 290.0, centre="H")
+    # palliative home care: a nursing session every day, weekly GP home visits, weekly opioids
+    for p in range(12):
+        pid = f"PAL{p}"
+        patient(r, pid, 1950 + p, "FM"[p % 2])
+        for d in range(120):
+            r.claim(pid, "N2", "AIS3", 200 + d, 7.95, prescriber="GP2")
+        for w in range(17):
+            r.claim(pid, "GP2", "VG", 200 + 7 * w, 35.0)
+            r.claim(pid, "PH", "N02AA05", 201 + 7 * w, 48.0, prescriber="GP2")
+    # patients with five chronic treatments seen by their GP every fortnight
+    for p in range(15):
+        pid = f"MUL{p}"
+        patient(r, pid, 1945 + p, "FM"[p % 2])
+        for m in range(12):
+            for code in ("C09AA05", "A10AE04", "C10AA05", "N05BA12", "B01AC06"):
+                r.claim(pid, "PH", code, 30 * m + 1, 5.0, prescriber="GP1")
+        for k in range(26):
+            r.claim(pid, "GP1", "G", 14 * k + 2, 26.5)
+    return r.tables()
+
+
+def run(t, **settings):
+    return detect_mega_consumers(t, build_shared(t, build_graph(t)), MegaConsumerSettings(**settings), KEY)
+
+
+def test_finds_the_mega_consumers_with_the_providers_who_bill_them():
+    f = run(region())
+    ents = f.entities.to_pylist()
+    accused = sorted(e["entity_id"] for e in ents if e["entity_type"] == "patient")
+    assert accused == ["MEGA1", "MEGA2"]
+    by_alert = {}
+    for e in ents:
+        by_alert.setdefault(e["alert_id"], {})[(e["entity_type"], e["entity_id"])] = e
+    billers = {next(k[1] for k in v if k[0] == "patient"): sorted(k[1] for k in v if k[0] == "provider")
+               for v in by_alert.values()}
+    assert billers == {"MEGA1": ["NX"], "MEGA2": ["GPX"]}
+    for a in f.alerts.to_pylist():
+        assert a["pattern"] == "mega_consumer" and abs(a["score"] - a["excess_euros"]) < 0.01 and a["score"] > 0
+        assert "MEGA" not in a["alert_id"] and "MEGA" not in a["summary"]      # no patient id in ids or summaries
+        ev = json.loads(a["evidence"])
+        assert ev["providers"][0]["share"] > 0.99
+        assert ev["care"][0]["days"] > 4 * ev["care"][0]["mean"]
+    mega1 = next(v for v in by_alert.values() if ("patient", "MEGA1") in v)
+    assert mega1[("patient", "MEGA1")]["standing"] == "accused"
+    assert mega1[("provider", "NX")]["standing"] in ("accused", "participant")
+    assert mega1[("provider", "NX")]["excess_euros"] > 400
+
+
+def test_leaves_honest_heavy_care_alone():
+    named = {e["entity_id"] for e in run(region()).entities.to_pylist() if e["entity_type"] == "patient"}
+    for prefix in ("INS", "DIA", "PAL", "MUL", "A"):
+        assert not [p for p in named if p.startswith(prefix) and not p.startswith("MEGA")], prefix
+
+
+def test_same_facts_same_alerts_and_stricter_fdr_keeps_fewer():
+    t = region()
+    a, b = run(t), run(t)
+    assert a.alerts.equals(b.alerts) and a.entities.equals(b.entities)
+    assert run(t, fdr=1e-300).alerts.num_rows <= a.alerts.num_rows
+
+
+def test_without_a_yardstick_nothing_is_judged():
+    r = Region()
+    r.provider("NX", "nurse")
+    for k in range(200):             # one patient alone: no patients alike to compare with
+        r.claim("ALONE", "NX", "AMI1", k, 3.15)
+    assert run(r.tables()).alerts.num_rows == 0
