@@ -227,6 +227,7 @@ def _peer_rho(spread: pa.Table) -> dict[str, float]:
     rows: dict[str, list] = {}
     for g, n, c in zip(spread["peer_group"].to_pylist(), spread["n"].to_pylist(), spread["beyond"].to_pylist()):
         rows.setdefault(g, []).append((n, c))
-    for g, nc in rows.items():
+    for g, nc in rows.items():   # in one order whatever the query's: float sums depend on it
+        nc.sort()
         out[g] = rate_null(np.array([x[0] for x in nc], float), np.array([x[1] for x in nc], float))[1]
     return out

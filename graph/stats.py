@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 LN2 = float(np.log(2.0))
 
@@ -74,6 +74,9 @@ def binom_logsf(observed, n, p) -> np.ndarray:
     return np.where(o <= 0, 0.0, stats.binom.logsf(o - 1, n, p))
 
 
+FAR_TAIL = np.log(1e-6)   # below this, a tail is summed term by term (`betabinom_logsf`)
+
+
 def betabinom_logsf(observed, n, mean, rho) -> np.ndarray:
     """log P(X ≥ observed) for X beta-binomial with success mean `mean` and intra-class
     correlation `rho` (0 = binomial): honest units whose rates themselves vary."""
@@ -86,7 +89,15 @@ def betabinom_logsf(observed, n, mean, rho) -> np.ndarray:
     with np.errstate(all="ignore"):
         bb = stats.betabinom.logsf(o - 1, n, mean * size, (1 - mean) * size)
     out = np.where(rho > 1e-9, bb, binom)
-    out = np.where(np.isfinite(out), out, binom)
+    # far in the tail scipy's survival function is 1 − cdf, rounding noise below ~1e-10, or
+    # underflows (-inf, NaN): there, sum the tail's probabilities in logs instead (exact, finite)
+    for i in np.flatnonzero(~(out > FAR_TAIL) & (o > 0) & (o <= n)):
+        k = np.arange(o.flat[i], n.flat[i] + 1)
+        if rho.flat[i] > 1e-9:
+            terms = stats.betabinom.logpmf(k, n.flat[i], mean.flat[i] * size.flat[i], (1 - mean.flat[i]) * size.flat[i])
+        else:
+            terms = stats.binom.logpmf(k, n.flat[i], mean.flat[i])
+        out.flat[i] = special.logsumexp(terms)
     return np.where(o <= 0, 0.0, np.minimum(out, 0.0))
 
 

@@ -2,6 +2,7 @@
 import itertools
 
 import numpy as np
+import pytest
 
 from graph.stats import greedy_matching, group_index, grouped_count_calibration
 
@@ -40,3 +41,21 @@ def test_group_index_numbers_groups_in_the_sorted_order_of_their_keys():
     order = sorted(set(zip(a, b, c)))
     assert [order.index(t) for t in zip(a[:200], b[:200], c[:200])] == idx[:200].tolist()
     assert group_index(np.array([], dtype=object))[1] == 0
+
+
+def test_the_beta_binomial_tail_is_exact_far_out_where_scipy_rounds_it():
+    from scipy import special, stats
+
+    from graph.stats import betabinom_logsf
+    # all 429 of 429 patients beyond where 1 % are: scipy's 1 - cdf gives rounding noise (about
+    # -25) or -inf here; the tail is the probability of exactly 429, summed in logs
+    got = betabinom_logsf(np.array([429.0]), np.array([429.0]), np.array([0.01]), np.array([0.000125]))[0]
+    size = (1 - 0.000125) / 0.000125
+    assert np.isfinite(got) and got == pytest.approx(stats.betabinom.logpmf(429, 429, 0.01 * size, 0.99 * size))
+    assert got < -1000
+    # where scipy is accurate the two agree, and the binomial case (rho 0) likewise
+    k = np.arange(40, 101)
+    assert betabinom_logsf(np.array([40.0]), np.array([100.0]), np.array([0.1]), np.array([0.05]))[0] == \
+        pytest.approx(special.logsumexp(stats.betabinom.logpmf(k, 100, 0.1 * 19, 0.9 * 19)), rel=1e-9)
+    assert betabinom_logsf(np.array([3000.0]), np.array([3000.0]), np.array([0.001]), np.array([0.0]))[0] == \
+        pytest.approx(3000 * np.log(0.001))
