@@ -165,11 +165,12 @@ def _print_load_report(report: dict):
         click.echo(f"{SEVERITY_PREFIX.get(w.get('severity'), 'warning')}: {w['message']}")
 
 
-def _run_settings(path, start, end, seed, window_days):
+def _run_settings(path, start, end, seed, window_days, engine=None, spark_master=None):
     from runs.settings import RunSettings, parse_settings, read_settings
     settings = read_settings(path) if path else RunSettings()
     given = {k: v for k, v in (("start", start and start.date().isoformat()), ("end", end and end.date().isoformat()),
-                               ("seed", seed), ("window_days", window_days)) if v is not None}
+                               ("seed", seed), ("window_days", window_days), ("engine", engine),
+                               ("spark_master", spark_master)) if v is not None}
     return parse_settings({**settings.model_dump(mode="json", exclude_unset=True), **given},
                           path or "the command line") if given else settings
 
@@ -185,12 +186,14 @@ def _run_settings(path, start, end, seed, window_days):
 @click.option("--window-days", type=click.IntRange(min=1), help="scan only the last N days of the data")
 @click.option("--seed", type=int, help="seed of the randomised algorithms")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="stop the scan after this many seconds")
-def scan(data, store, export_dir, settings_file, start, end, window_days, seed, timeout):
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), help="where the SQL runs (default: duckdb)")
+@click.option("--spark-master", help="Spark master URL with --engine spark (default: local[*])")
+def scan(data, store, export_dir, settings_file, start, end, window_days, seed, timeout, engine, spark_master):
     """Scan the dataset folder DATA — or several, merged (a registry plus claims): load, build,
     detect, score, write, check, promote. The scan runs in a child process."""
     from runs.launch import outcome, run as run_scan
     try:
-        settings = _run_settings(settings_file, start, end, seed, window_days)
+        settings = _run_settings(settings_file, start, end, seed, window_days, engine, spark_master)
     except SettingsError as e:
         _failed(e)
     err = _console(stderr=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Callable
 import pyarrow as pa
 
 from contract.errors import Busy, NotReady
-from engine import query
+from engine import open_engine, query, use
 from graph.detect import detect
 from graph.model import build_graph, in_window
 from graph.network import centrality, community_summary, flow_edges, leiden, risk_network, stable_ids
@@ -117,7 +117,10 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
         if progress:
             progress(name, "done", time.perf_counter() - t0)
 
+    scope = ExitStack()     # the scan's engine (settings.engine): every query() of the stages runs on it
     try:
+        engine = scope.enter_context(use(open_engine(settings.engine, settings.spark_master)))
+        scope.callback(engine.close)
         previous = Previous.read(store)
         with stage("load"):
             dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems)
@@ -182,6 +185,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
         cause = stopped() or e
         run.finish("failed", error={"type": type(cause).__name__, "message": str(cause)})
         raise
+    finally:
+        scope.close()
     return store.get_run(run.id)
 
 

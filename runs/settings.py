@@ -42,6 +42,8 @@ class RunSettings(ScanSettings):
     window_anchor: Literal["data", "today"] = Field(
         "data", description="the window ends at the last service date of the data, or today")
     checks: CheckSettings = CheckSettings()
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="where the claims-scale SQL runs (`engine`)")
+    spark_master: str = Field("local[*]", description="the Spark master URL when engine is spark")
 
 
 def settings_problems(e: ValidationError) -> list[str]:

@@ -1,0 +1,100 @@
+"""The Spark engine: each statement translated (`engine.translate`) and run by a Spark session.
+
+Input Arrow tables become temporary views (through Arrow, `createDataFrame(pa.Table)`), the
+result comes back as Arrow (`DataFrame.toArrow()`), and is given DuckDB's column names, order
+and types: the schema DuckDB gives the same statement over the same tables emptied (a
+zero-row run, milliseconds), so callers cannot tell the engines apart.
+
+pyspark is the optional extra `spark` (`pip install 'fraudnet[spark]'`); it needs Java 17 or
+later. Sources: the PySpark API reference (SparkSession.sql's `args` for named parameters,
+DataFrame.toArrow), Spark's configuration page (https://spark.apache.org/docs/latest/configuration.html).
+"""
+from __future__ import annotations
+
+import itertools
+import os
+
+import pyarrow as pa
+
+from . import DUCKDB, ComputeError
+from .translate import Unportable, to_spark
+
+_views = itertools.count()
+
+
+class SparkEngine:
+    """A Spark session on `master` (`local[*]`: every core of this machine; `spark://host:7077`,
+    `yarn`, `k8s://…`: a cluster). `conf`: more Spark settings (e.g. `spark.driver.memory`),
+    applied when the session is created. Raises `ComputeError` if pyspark is missing."""
+    name = "spark"
+
+    def __init__(self, master: str = "local[*]", conf: dict[str, str] | None = None):
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise ComputeError("the Spark engine needs pyspark: pip install 'fraudnet[spark]' "
+                               "(and Java 17 or later)") from None
+        builder = SparkSession.builder.master(master).appName("fraudnet")
+        local = master.startswith("local")
+        settings = {
+            "spark.sql.session.timeZone": "UTC",
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            # a handful of shuffle partitions on one machine, Spark's default (200) on a cluster
+            **({"spark.sql.shuffle.partitions": str(2 * (os.cpu_count() or 1))} if local else {}),
+            **(conf or {}),
+        }
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        self.master = master
+        self.session = builder.getOrCreate()
+        self.session.sparkContext.setLogLevel("ERROR")
+
+    def run(self, sql: str, params: dict, tables: dict[str, pa.Table]) -> pa.Table:
+        try:
+            text = to_spark(sql)
+        except Unportable as e:
+            raise ComputeError(f"{e}\n--- while translating ---\n{sql}") from e
+        # The views get unique names per call; the SQL's own names are mapped to them by a
+        # WITH clause would change the statement, so they are registered under their names in a
+        # fresh session scope (newSession shares the Spark context, not the temporary views).
+        spark = self.session.newSession()
+        try:
+            for name, table in tables.items():
+                spark.createDataFrame(_spark_ready(table)).createOrReplaceTempView(name)
+            out = spark.sql(text, args=params or None).toArrow()
+        except Exception as e:          # py4j and pyspark raise many types; re-raised with the SQL
+            raise ComputeError(f"{type(e).__name__}: {e}\n--- while running on Spark ---\n{text}") from e
+        finally:
+            for name in tables:
+                spark.catalog.dropTempView(name)
+        return _as_duckdb(out, DUCKDB.run(sql, params, {n: t.schema.empty_table() for n, t in tables.items()}).schema)
+
+    def close(self) -> None:
+        self.session.stop()
+
+
+def _spark_ready(table: pa.Table) -> pa.Table:
+    """Arrow types Spark does not take, as ones it does (null-typed columns as strings,
+    large strings as strings)."""
+    cols = []
+    for f, col in zip(table.schema, table.columns):
+        if pa.types.is_null(f.type) or pa.types.is_large_string(f.type):
+            col = col.cast(pa.string())
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
+def _as_duckdb(out: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`out` with `schema`'s names, order and types (by name when the names match as a set,
+    else by position)."""
+    if len(out.column_names) != len(schema):
+        raise ComputeError(f"Spark returned {len(out.column_names)} columns, DuckDB {len(schema)}")
+    if sorted(out.column_names) == sorted(schema.names) and len(set(schema.names)) == len(schema):
+        out = out.select(schema.names)
+    else:
+        out = out.rename_columns(schema.names)
+    try:
+        return out.cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+        raise ComputeError(f"Spark's result does not cast to DuckDB's types: {e}") from e
