@@ -1,7 +1,10 @@
 """The Spark engine: each statement translated (`engine.translate`) and run by a Spark session.
 
-Input Arrow tables become temporary views (through Arrow, `createDataFrame(pa.Table)`), the
-result comes back as Arrow (`DataFrame.toArrow()`), and is given DuckDB's column names, order
+Input Arrow tables are written once each to Parquet in the engine's scratch folder (the claims
+table of a scan is shared by most statements: it is written once) and read by Spark as
+temporary views — only the tables the statement names; `createDataFrame(pa.Table)` was measured
+at 20 s for 135k claims on this machine, Parquet at under a second. The result comes back as
+Arrow (`DataFrame.toArrow()`), and is given DuckDB's column names, order
 and types: the schema DuckDB gives the same statement over the same tables emptied (a
 zero-row run, milliseconds), so callers cannot tell the engines apart.
 
@@ -11,15 +14,17 @@ DataFrame.toArrow), Spark's configuration page (https://spark.apache.org/docs/la
 """
 from __future__ import annotations
 
-import itertools
 import os
+import shutil
+import tempfile
+import uuid
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlglot import exp
 
 from . import DUCKDB, ComputeError
-from .translate import Unportable, to_spark
-
-_views = itertools.count()
+from .translate import Unportable, parse, to_spark
 
 
 class SparkEngine:
@@ -47,6 +52,8 @@ class SparkEngine:
         for key, value in settings.items():
             builder = builder.config(key, value)
         self.master = master
+        self.scratch = tempfile.mkdtemp(prefix="fraudnet-spark-")
+        self._written: dict[int, tuple[pa.Table, str]] = {}     # id(table) → (table, its Parquet path)
         self.session = builder.getOrCreate()
         self.session.sparkContext.setLogLevel("ERROR")
 
@@ -55,13 +62,12 @@ class SparkEngine:
             text = to_spark(sql)
         except Unportable as e:
             raise ComputeError(f"{e}\n--- while translating ---\n{sql}") from e
-        # The views get unique names per call; the SQL's own names are mapped to them by a
-        # WITH clause would change the statement, so they are registered under their names in a
-        # fresh session scope (newSession shares the Spark context, not the temporary views).
-        spark = self.session.newSession()
+        named = {t.name for t in parse(sql).find_all(exp.Table)}
+        spark = self.session
         try:
             for name, table in tables.items():
-                spark.createDataFrame(_spark_ready(table)).createOrReplaceTempView(name)
+                if name in named:
+                    spark.read.parquet(self._parquet(table)).createOrReplaceTempView(name)
             out = spark.sql(text, args=params or None).toArrow()
         except Exception as e:          # py4j and pyspark raise many types; re-raised with the SQL
             raise ComputeError(f"{type(e).__name__}: {e}\n--- while running on Spark ---\n{text}") from e
@@ -70,8 +76,19 @@ class SparkEngine:
                 spark.catalog.dropTempView(name)
         return _as_duckdb(out, DUCKDB.run(sql, params, {n: t.schema.empty_table() for n, t in tables.items()}).schema)
 
+    def _parquet(self, table: pa.Table) -> str:
+        """`table` as a Parquet folder in the scratch folder, written once per table object."""
+        if id(table) not in self._written:
+            path = os.path.join(self.scratch, uuid.uuid4().hex)
+            os.mkdir(path)
+            pq.write_table(_spark_ready(table), os.path.join(path, "part-0.parquet"))
+            self._written[id(table)] = (table, path)       # the table is held: its id stays unique
+        return self._written[id(table)][1]
+
     def close(self) -> None:
         self.session.stop()
+        self._written.clear()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def _spark_ready(table: pa.Table) -> pa.Table:
