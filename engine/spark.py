@@ -45,8 +45,11 @@ class SparkEngine:
             "spark.sql.session.timeZone": "UTC",
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
-            # a handful of shuffle partitions on one machine, Spark's default (200) on a cluster
-            **({"spark.sql.shuffle.partitions": str(2 * (os.cpu_count() or 1))} if local else {}),
+            # a handful of shuffle partitions on one machine, Spark's default (200) on a cluster; a
+            # local driver on the loopback (else large results are fetched through the host's
+            # address, which timed out for 120 s a fetch on this machine)
+            **({"spark.sql.shuffle.partitions": str(2 * (os.cpu_count() or 1)),
+                "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"} if local else {}),
             **(conf or {}),
         }
         for key, value in settings.items():

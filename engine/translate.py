@@ -11,6 +11,7 @@ on the syntax tree, what sqlglot alone would translate wrongly or not at all:
   of `array_sort`, NULLs last as in DuckDB);
 - `format('€{:,.2f}', x)` (fmt's syntax) becomes `format_string('€%,.2f', x)` (Java's);
   `list_slice(l, a, b)` (a to b, inclusive) becomes `slice(l, a, b - a + 1)`;
+  `quantile_disc(x, q)` becomes `percentile_disc(q) WITHIN GROUP (ORDER BY x)`;
 - `INTERVAL (expr) DAY` (a computed number of days) does not parse in Spark: rewritten to
   `make_dt_interval(expr)`;
 - `a NOT IN (SELECT b …)` is correct on Spark but always planned as a broadcast (null-aware
@@ -164,6 +165,9 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _ordered_string(node)
     if isinstance(node, exp.Format):
         return _format(node)
+    if isinstance(node, exp.PercentileDisc) and node.expression is not None:     # quantile_disc(x, q)
+        return exp.WithinGroup(this=exp.Anonymous(this="percentile_disc", expressions=[node.expression.copy()]),
+                               expression=exp.Order(expressions=[exp.Ordered(this=node.this.copy())]))
     if isinstance(node, exp.Anonymous) and node.name.lower() == "list_slice" and len(node.expressions) == 3:
         a, b, e = (x.sql("spark") for x in node.expressions)
         return _spark(f"slice({a}, {b}, ({e}) - ({b}) + 1)")

@@ -78,6 +78,11 @@ def test_fmt_patterns_and_list_slices_are_translated():
     assert to_spark("SELECT list_slice(l, 2, 4) AS s FROM t") == "SELECT SLICE(l, 2, (4) - (2) + 1) AS s FROM t"
 
 
+def test_a_discrete_quantile_becomes_percentile_disc_within_group():
+    assert to_spark("SELECT quantile_disc(a, $q) AS x FROM t") == \
+        "SELECT PERCENTILE_DISC(:q) WITHIN GROUP (ORDER BY a NULLS LAST) AS x FROM t"
+
+
 def test_a_computed_interval_of_days_becomes_make_dt_interval():
     assert to_spark("SELECT d + INTERVAL (q * $n) DAY AS e FROM t") == "SELECT d + MAKE_DT_INTERVAL((q * :n)) AS e FROM t"
     assert to_spark("SELECT d + INTERVAL 3 DAY FROM t") == "SELECT d + INTERVAL '3' DAY FROM t"
