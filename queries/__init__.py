@@ -35,6 +35,6 @@ def parameters(name: str) -> list[str]:
     """The `$parameters` of statement `name`, in order of first use.
 
         >>> parameters("saved_shortest_path")
-        ['from_id', 'to_id', 'max_degree']
+        ['from_key', 'to_key', 'max_degree']
     """
     return list(dict.fromkeys(re.findall(r"\$(\w+)", body(name))))

@@ -216,7 +216,6 @@ def test_shortest_path_avoids_hubs_like_networkx(server, synced):
     g = nx.Graph()
     g.add_edges_from(results(store, run, "SELECT src, dst FROM edges"))
     degree = dict(results(store, run, "SELECT node_id, degree FROM node_degree"))
-    ids = dict(results(store, run, "SELECT node_id, entity_id FROM nodes"))
     ends = [k for (k,) in results(store, run, "SELECT DISTINCT entity_type || ':' || entity_id FROM alert_entities "
                                               "WHERE entity_type IN ('provider', 'legal_entity') ORDER BY 1")]
     cases = {"around a hub": [], "unchanged": [], "no hub-free path": []}
@@ -233,7 +232,7 @@ def test_shortest_path_avoids_hubs_like_networkx(server, synced):
     assert all(cases.values()), {k: len(v) for k, v in cases.items()}
     checked = [c for kind in cases.values() for c in kind[:3]]
     for a, b, cap, plain, avoid in checked:
-        rows = q(server, cypher("saved_shortest_path"), from_id=ids[a], to_id=ids[b], max_degree=cap)
+        rows = q(server, cypher("saved_shortest_path"), from_key=a, to_key=b, max_degree=cap)
         if avoid is None:                               # every path within six links crosses a hub
             assert rows == [], (a, b, cap)
             continue
@@ -245,7 +244,7 @@ def test_shortest_path_avoids_hubs_like_networkx(server, synced):
         assert all(degree[k] <= cap for k in keys[1:-1])
     # without a cap, the plain shortest length
     a, b, _, plain, _ = cases["around a hub"][0]
-    rows = q(server, cypher("saved_shortest_path"), from_id=ids[a], to_id=ids[b], max_degree=10**9)
+    rows = q(server, cypher("saved_shortest_path"), from_key=a, to_key=b, max_degree=10**9)
     assert [r["hops"] for r in rows] == [plain]
 
 
