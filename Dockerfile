@@ -8,6 +8,7 @@ COPY engine engine
 COPY loaders loaders
 COPY graph graph
 COPY runs runs
+COPY cases cases
 COPY publish publish
 COPY api api
 COPY cli cli

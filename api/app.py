@@ -6,6 +6,7 @@ and the one mapping of errors to statuses (`api.errors`); what they serve is rea
 """
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from runs.store import Store
 
 from . import errors
 from .auth import KeyRing
-from .deps import Results
-from .routes import alerts, audit, browser, communities, entities, health, paths, runs
+from .deps import HeavyCalls, Results
+from .guard import Guard
+from .routes import alerts, audit, browser, cases, communities, entities, health, paths, runs
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -30,11 +32,22 @@ def _validation_detail(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+def _templates(app: FastAPI) -> set[str]:
+    """Every path template the app serves (for the access log)."""
+    return set(app.openapi()["paths"]) | {r.path for r in app.routes if isinstance(getattr(r, "path", None), str)} \
+        | {"/health", "/ready"}
+
+
 def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
-               scan_timeout: float = 3600.0) -> FastAPI:
-    """The API over `store`, authenticating with `keys`; `POST /runs` scans folders under
-    `data_root` (off when None) with a time limit of `scan_timeout` seconds."""
-    results = Results(store)
+               scan_timeout: float = 3600.0, max_body_bytes: int = 1_000_000, client_timeout: float = 10.0,
+               heavy_calls_per_key: int = 2) -> FastAPI:
+    """The API over `store`, authenticating with `keys` before anything else (`api.guard`);
+    `POST /runs` scans folders under `data_root` (off when None) with a time limit of
+    `scan_timeout` seconds. Request bodies: at most `max_body_bytes`, within `client_timeout`
+    seconds; heavy calls (neighbourhoods, paths, exports, change reports): at most
+    `heavy_calls_per_key` at once per key (`api.deps.HeavyCalls`)."""
+    # heavy reads: a worker process per core and one more, so one key at the default limit never holds them all
+    results = Results(store, heavy_workers=(os.cpu_count() or 1) + 1)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -42,13 +55,16 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
         results.close()          # the read-only connections to the runs' results
 
     app = FastAPI(title="fraudnet", version="0.1.0", lifespan=lifespan,
-                  description="Fraud networks in health-insurance billing: alerts, entities, networks. "
+                  description="Fraud networks in health-insurance billing: alerts, entities, networks, cases. "
                               "Every endpoint but /health and /ready needs an X-API-Key header.")
     app.state.store = store
     app.state.keys = keys
     app.state.results = results
     app.state.data_root = Path(data_root) if data_root else None
     app.state.scan_timeout = scan_timeout
+    app.state.heavy_calls = HeavyCalls(heavy_calls_per_key)
+    app.add_middleware(Guard, keys=keys, templates=lambda: _templates(app), max_body_bytes=max_body_bytes,
+                       client_timeout=client_timeout)
 
     app.add_exception_handler(FraudnetError, errors.handle)
 
@@ -57,7 +73,7 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
         return JSONResponse(status_code=422, content={"detail": _validation_detail(exc)})
 
     v1 = APIRouter(prefix="/api/v1")
-    for r in (health, runs, alerts, entities, paths, communities, audit):
+    for r in (health, runs, alerts, entities, paths, communities, cases, audit):
         v1.include_router(r.router)
     app.include_router(v1)
     # the bare paths a load balancer or orchestrator probes

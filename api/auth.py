@@ -1,8 +1,8 @@
 """API keys: read from the environment only, held hashed in memory, compared in constant time.
 
 `FRAUDNET_API_KEYS="name:role:key,name:role:key"` or `FRAUDNET_API_KEYS_FILE=path` (one
-`name:role:key` per line, `#` comments). Roles: `analyst` (read) and `admin` (also starts scans
-and reads the audit log). Keys shorter than 16 characters or left at a placeholder are refused.
+`name:role:key` per line, `#` comments). Roles: `viewer` (reads), `analyst` (reads and works
+cases) and `admin` (also starts and accepts scans and reads the audit log). Keys shorter than 16 characters or left at a placeholder are refused.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pathlib import Path
 
 from contract.errors import SettingsError
 
-ROLES = ("analyst", "admin")
+ROLES = ("viewer", "analyst", "admin")
+CASE_WORKERS = ("analyst", "admin")      # the roles that open and change cases
 PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "key", "apikey", "api-key", "xxx"}
 MIN_KEY_LENGTH = 16
 

@@ -1,30 +1,46 @@
-"""Request dependencies: the store's results, the caller's identity and role, shared parameters."""
+"""Request dependencies: the store's results, the caller's identity and role, the heavy calls'
+per-key limit, the audit of reads, shared parameters.
+
+The dependencies are `async`: none waits on I/O, and FastAPI runs a plain `def` dependency in
+its thread pool, a thread hop per dependency and request."""
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections import Counter
 from typing import Annotated
 
 import duckdb
 from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
+from runs.audit import audit
 from runs.store import Store
 
-from .auth import Principal
+from .auth import CASE_WORKERS, Principal
+from .workers import HeavyReads
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="an API key from FRAUDNET_API_KEYS")
 
 
 class Results:
-    """Read-only connections to finished runs, opened once per run and shared by cursors. A
-    connection to a run whose results file was removed (retention) is closed at the next call,
-    so the disk space is freed."""
+    """Read-only connections to finished runs, opened once per run and shared by cursors, and
+    the worker processes of the heavy reads. A connection to a run whose results file was
+    removed (retention) is closed at the next call, so the disk space is freed."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, heavy_workers: int = 2):
         self.store = store
+        self.workers = HeavyReads(heavy_workers)
         self._open: dict[str, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
+
+    def heavy(self, run_id: str | None, name: str, *args) -> tuple[str, bytes, dict[str, int]]:
+        """(run id, the JSON body {"run_id", **`runs.results.<name>(cursor, *args)`}, the length
+        of each of its lists) computed and encoded in a worker process (`api.workers`):
+        neighbourhoods and paths."""
+        run_id, path = self.store.readable(run_id)
+        return (run_id, *self.workers.run(path, run_id, name, *args))
 
     def cursor(self, run_id: str | None = None) -> tuple[str, duckdb.DuckDBPyConnection]:
         run_id = self.store.resolve(run_id)
@@ -36,21 +52,53 @@ class Results:
             return run_id, self._open[run_id].cursor()
 
     def close(self):
+        self.workers.close()
         with self._lock:
             for con in self._open.values():
                 con.close()
             self._open.clear()
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_results(request: Request) -> Results:
+async def get_results(request: Request) -> Results:
     return request.app.state.results
 
 
-def principal(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
+class HeavyCalls:
+    """At most `limit` heavy calls (neighbourhoods, paths, exports, change reports) running at
+    once per key; one more is refused with 429, so one analyst's burst cannot take the threads
+    and cores every other analyst needs."""
+    REFUSAL_DELAY = 1.0        # seconds; the refusal says Retry-After: 1
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._running: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def take(self, name: str):
+        with self._lock:
+            if self._running[name] >= self.limit:
+                raise HTTPException(429, f"key {name!r} already has {self.limit} heavy call(s) running "
+                                         f"(neighbourhoods, paths, exports, change reports): retry when one ends",
+                                    headers={"Retry-After": "1"})
+            self._running[name] += 1
+
+    def give_back(self, name: str):
+        with self._lock:
+            self._running[name] -= 1
+            if not self._running[name]:
+                del self._running[name]
+
+
+async def principal(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
+    """The caller, as `api.guard.Guard` authenticated it before the body was read (or checked
+    here when the app runs without it)."""
+    who = getattr(request.state, "principal", None)
+    if who is not None:
+        return who
     if not key:
         raise HTTPException(401, "missing API key: send it in the X-API-Key header")
     who = request.app.state.keys.check(key)
@@ -60,9 +108,46 @@ def principal(request: Request, key: Annotated[str | None, Security(api_key_head
     return who
 
 
-def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+async def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
     if who.role != "admin":
         raise HTTPException(403, f"this needs the admin role; key {who.name!r} has role {who.role!r}")
+    return who
+
+
+async def heavy(request: Request, who: Annotated[Principal, Depends(principal)]):
+    """A heavy call's slot for the caller's key, held until the call ends. Raises 429 — after a
+    second's wait (`HeavyCalls.REFUSAL_DELAY`), so that a client resending at once cannot turn
+    its refusals into a load of their own."""
+    calls: HeavyCalls = request.app.state.heavy_calls
+    try:
+        calls.take(who.name)
+    except HTTPException:
+        await asyncio.sleep(calls.REFUSAL_DELAY)
+        raise
+    try:
+        yield who
+    finally:
+        calls.give_back(who.name)
+
+
+class Auditor:
+    """Writes the caller's reads to the store's audit log (`runs.audit`); raises
+    `AuditUnavailable` (503) when it cannot, so the read is refused, not served unaudited."""
+
+    def __init__(self, store: Store, who: Principal):
+        self.store, self.who = store, who
+
+    def __call__(self, action: str, target: str, run_id: str | None = None, rows: int | None = None):
+        audit(self.store, self.who.name, self.who.role, action, target, run_id, rows)
+
+
+async def auditor(request: Request, who: Annotated[Principal, Depends(principal)]) -> Auditor:
+    return Auditor(request.app.state.store, who)
+
+
+def analyst(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    if who.role not in CASE_WORKERS:
+        raise HTTPException(403, f"this needs the analyst or admin role; key {who.name!r} has role {who.role!r}")
     return who
 
 
@@ -70,4 +155,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 ResultsDep = Annotated[Results, Depends(get_results)]
 CurrentUser = Annotated[Principal, Depends(principal)]
 AdminUser = Annotated[Principal, Depends(admin)]
+HeavyUser = Annotated[Principal, Depends(heavy)]
+Audit = Annotated[Auditor, Depends(auditor)]
+AnalystUser = Annotated[Principal, Depends(analyst)]
 RunQuery = Annotated[str | None, Query(description="a run id (default: the current run)")]

@@ -8,8 +8,8 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from contract.errors import (Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound, NotReady, Refused,
-                             SettingsError)
+from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
+                             NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable)
 
 from .models import Message
 
@@ -17,11 +17,14 @@ DESCRIPTIONS = {
     401: "no API key, or an unknown one",
     403: "the key's role does not allow this",
     404: "no such run, alert, entity, community or case; or no current run yet",
-    409: "the run has no results in its state, a scan is running, or the request conflicts with the state",
+    408: "the request body did not arrive in time",
+    409: "the run has no results in its state, a scan is running, the case changed since it was read (reload it), "
+         "or the request conflicts with the state",
     413: "the request body is too large",
     422: "a parameter or the body is invalid; `detail` names it",
+    428: "the change needs an If-Match header with the case's ETag (its version, from GET)",
     429: "too many heavy calls at once for this key",
-    503: "the audit log cannot be written: reads are refused until it can",
+    503: "the audit log cannot be written (reads are refused until it can), or the store cannot be written",
 }
 
 
@@ -41,10 +44,19 @@ def status_and_detail(e: FraudnetError) -> tuple[int, str]:
         return 409, "a scan is already running" + (f" (run {e.holder})" if e.holder else "")
     if isinstance(e, Refused):
         return 409, e.reason
+    if isinstance(e, Stale):
+        return 409, (f"{e.kind} {e.key} changed since you read it (it is at version {e.version}, you sent "
+                     f"{e.expected}): reload it and apply your change again")
+    if isinstance(e, Invalid):
+        return 422, "; ".join(e.problems)
     if isinstance(e, SettingsError):
         return 422, "invalid settings: " + "; ".join(e.problems)
     if isinstance(e, DatasetError):
         return 422, f"{e.total} problem(s) in the dataset: " + "; ".join(str(p) for p in e.problems)
+    if isinstance(e, AuditUnavailable):
+        return 503, f"the audit log cannot be written ({e.reason}): reads of entity-level data are refused until it can"
+    if isinstance(e, StoreUnwritable):
+        return 503, f"{e}: nothing was started or changed"
     return 500, f"{type(e).__name__}"
 
 

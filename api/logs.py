@@ -1,35 +1,39 @@
-"""Logging for `fraudnet serve`: uvicorn's own configuration, with patient identifiers masked.
+"""Logging for `fraudnet serve`: uvicorn's configuration, with fraudnet's access log instead of
+uvicorn's.
 
-The access log prints request paths, and a path may name a patient (`/entities/patient/P123`,
-`?entity=patient:P123`, `?from=patient:P123`): every log record passes through
-`MaskPatients`, which replaces what follows `patient/` or `patient:` (also URL-encoded) by `***`.
+What the server writes: uvicorn's start and stop lines; one access line per request from
+`api.guard` (logger `fraudnet.access`: client address, method, **route template**, status,
+milliseconds, key name — never the path or the query string as sent, so nothing a URL carries,
+encoded or not, reaches the log); unexpected errors with their stack and type, never their
+message (`fraudnet.api`). uvicorn's own access log, which writes the raw path and query, is off
+(`api.server`). An exception that reaches uvicorn's error log anyway is written without its
+message (`WithholdMessages`).
 """
 from __future__ import annotations
 
 import copy
 import logging
-import re
 
-PATIENT = re.compile(r"(patient(?:/|:|%3A|%3a))[^/?&#\s\"']+")
-
-
-def mask(text: str) -> str:
-    return PATIENT.sub(r"\1***", text)
+from contract.errors import trace
 
 
-class MaskPatients(logging.Filter):
+class WithholdMessages(logging.Filter):
+    """Replaces a record's exception by its stack and type, without its message."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = mask(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(mask(a) if isinstance(a, str) else a for a in record.args)
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = trace(record.exc_info[1])
+            record.exc_info = None
         return True
 
 
 def log_config() -> dict:
+    """uvicorn's logging configuration, every handler filtered by `WithholdMessages`, and the
+    `fraudnet` loggers written by its default handler."""
     from uvicorn.config import LOGGING_CONFIG
     cfg = copy.deepcopy(LOGGING_CONFIG)
-    cfg["filters"] = {"mask_patients": {"()": "api.logs.MaskPatients"}}
+    cfg["filters"] = {"withhold_messages": {"()": "api.logs.WithholdMessages"}}
     for handler in cfg["handlers"].values():
-        handler["filters"] = ["mask_patients"]
+        handler["filters"] = ["withhold_messages"]
+    cfg["loggers"]["fraudnet"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return cfg

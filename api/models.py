@@ -1,10 +1,13 @@
 """Response and request models, one family per resource (`XPublic`, `XsPublic{data, count}`)."""
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cases.store import QUALIFICATIONS, STATUSES
+from contract.vocab import NODE_ID_PATTERN
 from runs.settings import RunSettings
 
 
@@ -79,8 +82,64 @@ class AlertPublic(BaseModel):
     summary: str
     entities: list[EntityRef] | None = None
     evidence: dict[str, Any] | None = None
+    first_seen_run: str | None = Field(None, description="the first current run that had it")
+    last_seen_run: str | None = Field(None, description="the last current run that had it")
+    case_id: str | None = Field(None, description="the case it belongs to")
+    case_status: str | None = None
 
 
 class AlertsPublic(BaseModel):
     data: list[AlertPublic]
     count: int
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["alerts"], "properties": {"alerts": {"minItems": 1}}},
+        {"required": ["entities"], "properties": {"entities": {"minItems": 1}}}]})
+    alerts: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
+        default_factory=list, max_length=200, description="alert ids the case is opened on")
+    entities: list[Annotated[str, Field(pattern=NODE_ID_PATTERN, max_length=300)]] = Field(
+        default_factory=list, max_length=200, description="entities the case is opened on, as type:id")
+    title: str = Field(None, max_length=300, description="default: its patterns and main entities")
+    assignee: str = Field(None, max_length=100)
+    note: str = Field(None, max_length=10_000, description="a first note")
+    run: str = Field(None, max_length=100, description="the run whose alerts these are (default: the current)")
+
+
+class CaseUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    status: Literal[STATUSES] = Field(None, description="open → in_review → confirmed or dismissed → closed "
+                                                         "(see README, Cases)")
+    assignee: str = Field(None, max_length=100, description='"" unassigns')
+    qualification: Literal[QUALIFICATIONS] = Field(None, description="needed to confirm")
+    title: str = Field(None, min_length=1, max_length=300, pattern=r"\S")
+
+
+class NoteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=10_000, pattern=r"\S")
+
+
+_EUROS = Field(None, ge=0, le=1e12, description="euros")
+
+
+class DecisionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: str = Field(pattern=r"^[a-z0-9_]{1,64}$", description="an action of GET /cases/actions")
+    decided_on: date = Field(description="the decision's date; the impact is measured from the latest one")
+    deadline: date = Field(None, description="needed by actions that say so (a request for compliance)")
+    estimated_harm: float = _EUROS
+    overpayment_notified: float = _EUROS
+    recovered: float = _EUROS
+    note: str = Field(None, max_length=10_000)
+
+
+class DecisionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    deadline: date = None
+    estimated_harm: float = _EUROS
+    overpayment_notified: float = _EUROS
+    recovered: float = _EUROS

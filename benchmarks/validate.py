@@ -1,14 +1,18 @@
 """Validation and SNDS conversion benchmark: prints seconds, and validation against a plain read.
 
-    python benchmarks/validate.py [--claims 1000000 5000000] [--snds 1000000] [--dir .bench]
+    python benchmarks/validate.py [--claims 1000000 5000000] [--data FOLDER…] [--parquet] [--snds 1000000]
+                                  [--repeat N] [--dir .bench]
 
-For each size, a generated region (cached under --dir, as benchmarks/load_build.py caches it) is
-read twice in a fresh process: a plain typed read of its claims and providers (pyarrow, the
-contract's types, no checks) and `load_dataset` (every check of the contract loader, typed
-tables out); the ratio is the cost of validation. `--snds N` converts a DCIR extract of about N
-service lines, the shipped example extract repeated under fresh keys (with its information
-lines, regularisations, sentinels and detail rows). Timings are wall-clock seconds on whatever
-else the machine is running: compare runs made side by side.
+For each size, a generated region (cached under --dir, as benchmarks/load_build.py caches it),
+and each `--data` folder (e.g. the regions `benchmarks/scan.py` caches), is read twice in a fresh
+process: a plain typed read of every table file of the folder (pyarrow, the contract's types, no
+checks; the same reader and threads the loader uses) and `load_dataset` (every check of the
+contract loader, typed tables out), with the process's peak memory (VmHWM) after both; the ratio
+is the cost of validation (issue #18's target: at most 2). `--parquet` measures the same folders
+converted once to Parquet (`fraudnet convert parquet`, cached beside them) too. `--snds N`
+converts a DCIR extract of about N service lines, the shipped example extract repeated under
+fresh keys (with its information lines, regularisations, sentinels and detail rows). Timings are
+wall-clock seconds on whatever else the machine is running: compare runs made side by side.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,16 +31,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_build import region  # noqa: E402
 
 
-def plain_read(data: Path):
-    import pyarrow as pa
+def plain_read(data: Path) -> dict:
+    """Every contract table file of `data` read with the contract's types and nothing else."""
     import pyarrow.csv as pacsv
-    types = {"claims": {"claim_id": pa.string(), "patient_id": pa.string(), "provider_id": pa.string(),
-                        "prescriber_id": pa.string(), "centre_id": pa.string(), "service_code": pa.string(),
-                        "service_date": pa.date32(), "amount": pa.float64(), "quantity": pa.int32()},
-             "providers": {"provider_id": pa.string(), "kind": pa.string(), "specialty": pa.string(),
-                           "name": pa.string(), "postcode": pa.string(), "legal_entity_id": pa.string()}}
-    return {name: pacsv.read_csv(data / f"{name}.csv", convert_options=pacsv.ConvertOptions(column_types=t))
-            for name, t in types.items()}
+    import pyarrow.parquet as pq
+
+    from contract.tables import TABLES
+    from loaders.dataset import find_table_file
+    tables = {}
+    for name, spec in TABLES.items():
+        path = find_table_file(data, name)
+        if path is None:
+            continue
+        if path.name.endswith(".parquet"):
+            tables[name] = pq.read_table(path)
+        else:
+            types = {f.name: f.type for f in spec.schema}
+            tables[name] = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
+    return tables
+
+
+def peak_mb() -> int:
+    """This process's peak resident memory (VmHWM), in MB."""
+    kb = int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+    return round(kb / 1024)
 
 
 def measure(data: str) -> dict:
@@ -44,10 +63,21 @@ def measure(data: str) -> dict:
     t0 = time.perf_counter()
     plain = plain_read(Path(data))
     t1 = time.perf_counter()
+    del plain
     ds = load_dataset(data)
     t2 = time.perf_counter()
-    return {"claims": ds["claims"].num_rows, "plain_rows": plain["claims"].num_rows,
-            "plain_s": round(t1 - t0, 2), "load_s": round(t2 - t1, 2)}
+    return {"claims": ds["claims"].num_rows, "plain_s": round(t1 - t0, 2), "load_s": round(t2 - t1, 2),
+            "peak_mb": peak_mb()}
+
+
+def as_parquet(data: Path) -> Path:
+    """The folder `data` converted to Parquet (`fraudnet convert parquet`), once, beside it."""
+    sys.path.insert(0, str(ROOT))
+    from loaders.parquet import convert_parquet, write_parquet
+    out = data.parent / f"{data.name}-parquet"
+    if not (out / "claims.parquet").exists():
+        write_parquet(convert_parquet(data), out)
+    return out
 
 
 def snds_extract(folder: Path, lines: int) -> int:
@@ -84,6 +114,9 @@ def measure_snds(folder: str) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--claims", type=int, nargs="*", default=[1_000_000])
+    ap.add_argument("--data", nargs="*", default=[], help="dataset folders measured too")
+    ap.add_argument("--parquet", action="store_true", help="each folder converted to Parquet too")
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--snds", type=int, nargs="*", default=[])
     ap.add_argument("--dir", default=str(ROOT / ".bench"))
     ap.add_argument("--seed", type=int, default=1)
@@ -98,13 +131,17 @@ def main():
         return
     sys.path.insert(0, str(ROOT))
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}")
-    if args.claims:
-        print(f"{'claims':>10} {'plain read s':>13} {'validate s':>11} {'ratio':>6}")
-    for n in args.claims:
-        data = region(n, args.dir, args.seed)      # the regions load_build.py generates and caches
-        cmd = [sys.executable, __file__, "--measure", str(data)]
-        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-        print(f"{r['claims']:>10,} {r['plain_s']:>13.2f} {r['load_s']:>11.2f} {r['load_s'] / r['plain_s']:>6.1f}")
+    folders = [region(n, args.dir, args.seed) for n in args.claims] + [Path(d) for d in args.data]
+    if args.parquet:
+        folders = [f for d in folders for f in (d, as_parquet(d))]
+    if folders:
+        print(f"{'dataset':<40} {'claims':>10} {'plain read s':>13} {'validate s':>11} {'ratio':>6} {'peak MB':>8}")
+    for data in folders:
+        for _ in range(args.repeat):
+            cmd = [sys.executable, __file__, "--measure", str(data)]
+            r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            print(f"{data.parent.name + '/' + data.name:<40} {r['claims']:>10,} {r['plain_s']:>13.2f} "
+                  f"{r['load_s']:>11.2f} {r['load_s'] / r['plain_s']:>6.1f} {r['peak_mb']:>8,}", flush=True)
     for n in args.snds:
         folder = Path(args.dir) / f"snds-{n}"
         if not (folder / "ER_PRS_F.csv").exists():

@@ -3,10 +3,15 @@
 Errors are worded here, for a terminal, from the fields of the `FraudnetError` raised below;
 exit codes: 1 a failure, 2 bad input or settings, 3 busy (another scan holds the store's lock),
 4 a run held by its checks, 5 a scan stopped at its time limit.
+
+Commands that read entity-level data from a store (`alerts`, `changes`, `export`, `runs show`,
+`scan --export`, `neo4j sync`, `neo4j import-files`) write it to the store's audit log as the system
+user with role `cli`, like the API's reads; one that cannot be audited is refused.
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,9 +19,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from contract.errors import (Busy, DatasetError, FraudnetError, NoPublishedRun, NotFound, NotReady,
-                             Refused, SettingsError)
-from contract.vocab import PATTERNS
+from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
+                             NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable)
+from contract.vocab import ENTITY_TYPES, PATTERNS
 from runs.store import Store
 
 STORE_HELP = "store folder (env FRAUDNET_STORE, default ./fraudnet-store)"
@@ -48,8 +53,15 @@ def _worded(e: FraudnetError, store: str | None = None) -> tuple[str, int]:
     if isinstance(e, Busy):
         who = f" (run {e.holder}, since {e.since})" if e.holder else ""
         return f"a scan is already running in store {store}{who}; nothing was scanned", 3
+    if isinstance(e, StoreUnwritable):
+        return f"store {store}: {e}; nothing was scanned and the current results are unchanged", 1
     if isinstance(e, (DatasetError, SettingsError)):
         return str(e), 2
+    if isinstance(e, Invalid):
+        return "\n".join(["invalid:"] + [f"  - {p}" for p in e.problems]), 2
+    if isinstance(e, Stale):
+        return (f"{e.kind} {e.key} changed since version {e.expected} (it is at version {e.version}): "
+                f"show it again and retry"), 1
     if isinstance(e, (NotFound, Refused)):
         return str(e), 1
     return str(e), 1
@@ -57,6 +69,31 @@ def _worded(e: FraudnetError, store: str | None = None) -> tuple[str, int]:
 
 def _failed(e: FraudnetError, store: str | None = None):
     _fail(*_worded(e, store))
+
+
+def _write_private(path, data: bytes):
+    """Write a file of case or claim data readable by its owner only (0600), as exports are,
+    whatever the umask; an existing file is truncated and made owner-only too."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _audit(store: str, action: str, target: str, run_id: str | None, rows: int | None = None):
+    """Write a read to the store's audit log as the system user (role `cli`); exit 1 if it
+    cannot be written: nothing is read unaudited."""
+    import getpass
+
+    from runs.audit import audit
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):          # no name for this uid (a container without a passwd entry)
+        user = f"uid {os.getuid()}"
+    try:
+        audit(Store(store), user, "cli", action, target, run_id, rows)
+    except AuditUnavailable as e:
+        _fail(f"{e}: reads of entity-level data are refused until it can")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,7 +123,7 @@ def generate(out, patients, seed, truth, registry):
 
 
 @main.command()
-@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "annuaire", "snds", "mapped"]))
+@click.argument("source_format", metavar="FORMAT", type=click.Choice(["finess", "annuaire", "snds", "mapped", "parquet"]))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False),
@@ -99,8 +136,9 @@ def convert(source_format, sources, out, categories):
     (RPPS) FHIR Practitioner and PractitionerRole files or folders → providers, affiliations and
     the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_BIO_F,
     ER_CAM_F, ER_ETE_F) → claims and providers. mapped: MAPPING SOURCE, a mapping file (TOML)
-    and the claims or provider extract it describes → the contract tables it names."""
-    from loaders.conversion import Conversion, REPORT_FILE, write_conversion
+    and the claims or provider extract it describes → the contract tables it names. parquet: a
+    contract dataset folder → its tables, validated, as Parquet files with the contract's types."""
+    from loaders.conversion import Conversion, write_conversion
     from loaders.fhir import categories_from_csv, read_finess
     lines = []
     try:
@@ -118,6 +156,17 @@ def convert(source_format, sources, out, categories):
                 _fail("snds takes one extract folder", 2)
             conversion = read_snds(sources[0])
             lines = report_lines(conversion.report)
+        elif source_format == "parquet":
+            from loaders.parquet import convert_parquet, report_lines, write_parquet
+            if len(sources) != 1:
+                _fail("parquet takes one dataset folder: convert parquet DATA OUT", 2)
+            conversion = convert_parquet(sources[0])
+            try:
+                written = write_parquet(conversion, out)
+            except Refused as e:
+                _fail(e.reason, 2)
+            _print_written(conversion, written, report_lines(conversion.report))
+            return
         else:
             from loaders.mapping import MappingError, convert_mapped, report_lines
             if len(sources) != 2:
@@ -129,10 +178,14 @@ def convert(source_format, sources, out, categories):
             lines = report_lines(conversion.report)
     except DatasetError as e:
         _fail(str(e), 2)
-    for path in write_conversion(conversion, out):
-        if path.name != REPORT_FILE:
-            click.echo(f"wrote {path}: {conversion.tables[path.stem].num_rows:,} rows")
-    click.echo(f"wrote {Path(out) / REPORT_FILE}" + (":" if lines else ""))
+    _print_written(conversion, write_conversion(conversion, out), lines)
+
+
+def _print_written(conversion, written: list[Path], lines: list[str]):
+    """What `convert` wrote: each table with its rows, then the report file and its lines."""
+    for path in written[:-1]:
+        click.echo(f"wrote {path}: {conversion.tables[path.stem].num_rows:,} rows")
+    click.echo(f"wrote {written[-1]}" + (":" if lines else ""))
     for line in lines:
         click.echo(f"  {line}")
 
@@ -201,7 +254,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
     try:
         record = run_scan(Store(store), [str(Path(d).resolve()) for d in data], settings, timeout,
                           progress=lambda stage, seconds: err.print(f"  {stage:<8} {seconds:7.2f} s"))
-    except Busy as e:
+    except (Busy, StoreUnwritable) as e:
         _failed(e, store)
     result = outcome(record)
     if result in ("succeeded", "held"):
@@ -224,6 +277,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
               "the current results are unchanged.", EXIT_CODES.get(result, 1))
     if export_dir and result == "succeeded":
         from publish.export import export
+        _audit(store, "export", f"export:{export_dir}", record["run_id"])
         for path in export(Store(store), export_dir, record["run_id"]):
             click.echo(f"exported {path}")
     sys.exit(EXIT_CODES[result])
@@ -255,9 +309,11 @@ def runs(ctx, store, limit):
 def runs_show(run_id, store):
     """One run's record as JSON: status, stages, counts, checks, warnings, error."""
     try:
-        click.echo(json.dumps(Store(store).get_run(run_id), indent=2, ensure_ascii=False, default=str))
+        record = Store(store).get_run(run_id)
     except FraudnetError as e:
         _failed(e, store)
+    _audit(store, "runs.get", f"run:{record['run_id']}", record["run_id"])
+    click.echo(json.dumps(record, indent=2, ensure_ascii=False, default=str))
 
 
 @runs.command("accept")
@@ -286,6 +342,7 @@ def alerts(store, run_id, pattern, min_score, limit, as_json):
     """The top alerts of a run, by rank within their pattern (each pattern's best first)."""
     from runs import results
     try:
+        run_id = Store(store).resolve(run_id)
         con = Store(store).connect(run_id)
     except FraudnetError as e:
         _failed(e, store)
@@ -293,6 +350,8 @@ def alerts(store, run_id, pattern, min_score, limit, as_json):
         rows, _ = results.alerts(con, pattern, min_score, limit=limit)
     finally:
         con.close()
+    _audit(store, "alerts.list", f"alerts?pattern={pattern or ''}&min_score={min_score or ''}&limit={limit}",
+           run_id, len(rows))
     if as_json:
         for r in rows:
             click.echo(json.dumps({k: r[k] for k in ("alert_id", "pattern", "score", "rank", "summary")},
@@ -314,6 +373,8 @@ def changes(store, run_id, as_json):
         report = Store(store).changes(run_id)
     except FraudnetError as e:
         _failed(e, store)
+    _audit(store, "runs.changes", f"changes:{report['run_id']}", report["run_id"],
+           sum(len(report[k]) for k in ("new", "escalated", "resolved", "risk_risers")))
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, default=str))
         return
@@ -421,6 +482,393 @@ def schedule_once(name, config):
     sys.exit(EXIT_CODES.get(result["status"], 1))
 
 
+# --- cases, and one alert or entity across runs -----------------------------------------------
+
+def _cases(store):
+    from cases.store import CaseStore
+    return CaseStore(Store(store))
+
+
+def _me():
+    import getpass
+
+    from cases.store import Actor
+    return Actor(getpass.getuser(), "cli")
+
+
+def _euros(x) -> str:
+    return "" if x is None else f"€{x:,.2f}"
+
+
+def _print_case(case: dict):
+    """A case for a terminal: what it is, its alerts and entities, notes, decisions, impact, history."""
+    echo = click.echo
+    echo(f"{case['case_id']}  {case['title']}")
+    qual = f" ({case['qualification']})" if case["qualification"] else ""
+    echo(f"status {case['status']}{qual}, assigned to {case['assignee'] or 'nobody'}, version {case['version']}; "
+         f"opened {case['opened_at'][:16].replace('T', ' ')} by {case['opened_by']} on run {case['run_id']}")
+    if case["alerts"]:
+        echo("alerts:")
+    for a in case["alerts"]:
+        now = "gone from the current run" if a.get("current_score") is None else f"now {a['current_score']:,.2f}"
+        echo(f"  {a['alert_id']}  {a['pattern']}  score {a['score']:,.2f} ({now}); first seen in run "
+             f"{a.get('first_seen_run') or '-'}, last seen in run {a.get('last_seen_run') or '-'}")
+    ents = "; ".join(f"{e['entity_type']} {e['entity_id']}" + (f" ({', '.join(x for x in (e['kind'], e['specialty'], e['postcode']) if x)})"
+                                                             if e["kind"] or e["postcode"] else "") + f" {e['roles']}"
+                     for e in case["entities"])
+    echo(f"entities: {ents or 'none'}; {case['patients']} patient(s)")
+    for n in case["notes"]:
+        echo(f"note {n['at'][:16].replace('T', ' ')} {n['who']}: {n['text']}")
+    for d in case["decisions"]:
+        amounts = ", ".join(f"{k.replace('_', ' ')} {_euros(d[k])}" for k in ("estimated_harm", "overpayment_notified",
+                                                                             "recovered") if d[k] is not None)
+        echo(f"decision {d['decision_id']}: {d['decided_on']} {d['action']}"
+             + (f", deadline {d['deadline']}" if d["deadline"] else "") + (f"; {amounts}" if amounts else ""))
+    for run in case.get("impact", []):
+        for m in run["measures"]:
+            echo(f"impact in run {run['run_id']}{' (current)' if run['current'] else ''}: {m['pattern']} "
+                 f"{m['verdict']}: {m['why']}")
+    for h in case["history"]:
+        echo(f"  v{h['version']} {h['at'][:19].replace('T', ' ')} {h['who']} ({h['role']}) {h['action']} "
+             + ", ".join(f"{k}={' '.join(map(str, v)) if isinstance(v, list) else v}"
+                         for k, v in sorted(h["detail"].items())))
+
+
+def _done(case: dict, as_json: bool, said: str):
+    if as_json:
+        click.echo(json.dumps(case, indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo(f"{case['case_id']} {said} (version {case['version']})")
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="print the whole case as JSON")(f)
+
+
+def version_option(f):
+    return click.option("--if-version", "version", type=click.IntRange(min=1), default=None,
+                        help="refuse the change if the case is no longer at this version (as read with show)")(f)
+
+
+@main.group("cases")
+def cases_group():
+    """Cases: open them on alerts or entities, assign, note, qualify, decide, measure and report
+    (see README, Cases). The changes are made as the current OS user, role `cli`."""
+
+
+@cases_group.command("open")
+@click.argument("alert_ids", nargs=-1)
+@click.option("--entity", "entities", multiple=True, metavar="TYPE:ID", help="an entity the case is about (repeatable)")
+@click.option("--title", help="default: its patterns and main entities")
+@click.option("--assignee")
+@click.option("--note", help="a first note")
+@click.option("--run", "run_id", help="the run whose alerts these are (default: the current run)")
+@store_option
+@json_option
+def cases_open(alert_ids, entities, title, assignee, note, run_id, store, as_json):
+    """Open a case on ALERT_IDS (their entities come with them) and/or --entity TYPE:ID."""
+    try:
+        case = _cases(store).open(_me(), list(alert_ids), list(entities), title, assignee, note, run_id)
+    except FraudnetError as e:
+        _failed(e, store)
+    if as_json:
+        _done(case, True, "")
+    else:
+        click.echo(f"opened {case['case_id']}: {case['title']} ({len(case['alerts'])} alert(s), "
+                   f"{len(case['entities'])} entities, {case['patients']} patient(s))")
+
+
+@cases_group.command("list")
+@click.option("--status", type=click.Choice(["open", "in_review", "confirmed", "dismissed", "closed"]))
+@click.option("--assignee")
+@click.option("--pattern", type=click.Choice(PATTERNS))
+@click.option("--region", help="a postcode prefix of one of its providers or centres, e.g. 69")
+@click.option("--profession", help="a provider kind or specialty of one of its providers, e.g. dentist")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False), help="write the whole filtered list as CSV here")
+@click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True,
+              help="CSV separator (; also writes decimal commas)")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+def cases_list(status, assignee, pattern, region, profession, limit, csv_file, sep, store, as_json):
+    """The cases, newest first, with filters."""
+    from cases.export import csv_bytes
+    from cases.store import LIST_COLUMNS
+    cs = _cases(store)
+    rows, total = cs.list(status, assignee, pattern, region, profession, 1_000_000_000 if csv_file else limit)
+    _audit(store, "cases.export" if csv_file else "cases.list", "cases", None, len(rows))
+    if csv_file:
+        _write_private(csv_file, csv_bytes(LIST_COLUMNS, rows, sep))
+        click.echo(f"wrote {csv_file}: {total} case(s)")
+        return
+    if as_json:
+        for r in rows:
+            click.echo(json.dumps(r, ensure_ascii=False))
+        return
+    table = Table("case", "status", "assignee", "patterns", "alerts", "providers", "patients", "decisions", "title")
+    for r in rows:
+        table.add_row(r["case_id"], r["status"] + (f" ({r['qualification']})" if r["qualification"] else ""),
+                      r["assignee"] or "", ", ".join(r["patterns"]), str(r["alerts"]), str(r["providers"]),
+                      str(r["patients"]), str(r["decisions"]), r["title"])
+    _console().print(table)
+    click.echo(f"{total} case(s)")
+
+
+@cases_group.command("show")
+@click.argument("case_id")
+@store_option
+@json_option
+def cases_show(case_id, store, as_json):
+    """One case: alerts, entities, notes, decisions, impact across runs and history."""
+    from cases.views import case_view
+    try:
+        case = case_view(Store(store), case_id)
+    except FraudnetError as e:
+        _failed(e, store)
+    _audit(store, "cases.get", f"case:{case_id}", None)
+    if as_json:
+        click.echo(json.dumps(case, indent=2, ensure_ascii=False, default=str))
+    else:
+        _print_case(case)
+
+
+@cases_group.command("assign")
+@click.argument("case_id")
+@click.argument("assignee")
+@version_option
+@store_option
+@json_option
+def cases_assign(case_id, assignee, version, store, as_json):
+    """Assign CASE_ID to ASSIGNEE ('' unassigns)."""
+    try:
+        case = _cases(store).update(case_id, _me(), version, assignee=assignee)
+    except FraudnetError as e:
+        _failed(e, store)
+    _done(case, as_json, f"assigned to {case['assignee'] or 'nobody'}")
+
+
+@cases_group.command("note")
+@click.argument("case_id")
+@click.argument("text")
+@version_option
+@store_option
+@json_option
+def cases_note(case_id, text, version, store, as_json):
+    """Append the note TEXT to CASE_ID."""
+    try:
+        case = _cases(store).note(case_id, _me(), text, version)
+    except FraudnetError as e:
+        _failed(e, store)
+    _done(case, as_json, f"noted ({len(case['notes'])} note(s))")
+
+
+@cases_group.command("status")
+@click.argument("case_id")
+@click.argument("status", type=click.Choice(["open", "in_review", "confirmed", "dismissed", "closed"]))
+@click.option("--qualification", type=click.Choice(["administrative_error", "abuse", "fraud"]),
+              help="needed to confirm")
+@version_option
+@store_option
+@json_option
+def cases_status(case_id, status, qualification, version, store, as_json):
+    """Move CASE_ID to STATUS (open → in_review → confirmed or dismissed → closed; see README)."""
+    try:
+        case = _cases(store).update(case_id, _me(), version, status=status, qualification=qualification)
+    except FraudnetError as e:
+        _failed(e, store)
+    _done(case, as_json, f"is {case['status']}" + (f" ({case['qualification']})" if case["qualification"] else ""))
+
+
+@cases_group.command("decide")
+@click.argument("case_id")
+@click.argument("action", required=False)
+@click.option("--date", "decided_on", help="the decision's date, YYYY-MM-DD (needed for a new decision)")
+@click.option("--deadline", help="YYYY-MM-DD (needed by a request for compliance)")
+@click.option("--harm", "estimated_harm", type=float, help="estimated harm, euros")
+@click.option("--notified", "overpayment_notified", type=float, help="overpayment notified, euros")
+@click.option("--recovered", type=float, help="recovered, euros")
+@click.option("--note", help="what was decided, in words")
+@click.option("--update", "decision_id", type=click.IntRange(min=1),
+              help="change the deadline or amounts of this decision instead")
+@version_option
+@store_option
+@json_option
+def cases_decide(case_id, action, decided_on, deadline, estimated_harm, overpayment_notified, recovered, note,
+                 decision_id, version, store, as_json):
+    """Record a decision on CASE_ID: ACTION (see `fraudnet cases actions`) with --date, --deadline and
+    amounts; or, with --update N, change decision N's deadline or amounts."""
+    try:
+        if decision_id:
+            if action or decided_on or note:
+                _fail("--update changes a decision's deadline and amounts only", 2)
+            case = _cases(store).update_decision(case_id, decision_id, _me(), version, deadline, estimated_harm,
+                                                 overpayment_notified, recovered)
+            said = f"decision {decision_id} updated"
+        else:
+            if not action:
+                _fail("give the ACTION decided (see `fraudnet cases actions`), or --update N", 2)
+            case = _cases(store).decide(case_id, _me(), action, decided_on, deadline, estimated_harm,
+                                        overpayment_notified, recovered, note, version)
+            said = f"decided {action} on {case['decisions'][-1]['decided_on'] if case['decisions'] else decided_on}"
+    except FraudnetError as e:
+        _failed(e, store)
+    _done(case, as_json, said)
+
+
+@cases_group.command("report")
+@click.argument("case_id")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the HTML file to write")
+@store_option
+def cases_report(case_id, out, store):
+    """Write the case file of CASE_ID: one self-contained HTML page to read, print or save as PDF."""
+    from cases.report import render
+    try:
+        html = render(Store(store), case_id)
+    except FraudnetError as e:
+        _failed(e, store)
+    _audit(store, "cases.report", f"case:{case_id}", None)
+    _write_private(out, html.encode("utf-8"))
+    click.echo(f"wrote {out}")
+
+
+@cases_group.command("actions")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+def cases_actions(store, as_json):
+    """The actions a decision may record (the store's actions.toml, or the shipped catalogue)."""
+    from dataclasses import asdict
+
+    from cases.actions import catalogue
+    try:
+        actions = catalogue(Store(store))
+    except FraudnetError as e:
+        _failed(e, store)
+    for a in actions:
+        click.echo(json.dumps(asdict(a), ensure_ascii=False) if as_json else
+                   f"{a.id:<36} {a.insurer:<18} level {a.level}{'  (needs a deadline)' if a.deadline else ''}  {a.label}")
+
+
+@cases_group.command("kpis")
+@click.option("--year", type=click.IntRange(1900, 2200), help="one year only")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False), help="write the indicators as one CSV table here")
+@click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True,
+              help="CSV separator (; also writes decimal commas)")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="print them as JSON")
+def cases_kpis(year, csv_file, sep, store, as_json):
+    """Indicators: cases by status and assignee, time to decision, amounts by action and profession, per year."""
+    from cases.export import csv_bytes
+    from cases.kpis import KPI_COLUMNS, kpis, rows
+    report = kpis(Store(store), year)
+    if csv_file:
+        _write_private(csv_file, csv_bytes(KPI_COLUMNS, rows(report), sep))
+        click.echo(f"wrote {csv_file}")
+        return
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    click.echo("cases by status: " + (", ".join(f"{r['status']} {r['cases']}" for r in report["cases_by_status"]) or "none"))
+    for r in report["cases_by_assignee"]:
+        click.echo(f"  {r['assignee'] or '(unassigned)'}: {r['status']} {r['cases']}")
+    for r in report["cases_opened"]:
+        click.echo(f"{r['year']}: {r['cases']} case(s) opened")
+    for r in report["time_to_decision"]:
+        click.echo(f"{r['year']}: {r['cases']} case(s) decided, median {r['median_days']} day(s) to decision "
+                   f"(mean {r['mean_days']})")
+    for r in report["amounts"]:
+        click.echo(f"{r['year']} {r['action']} ({r['profession']}): {r['decisions']} decision(s), harm "
+                   f"{_euros(r['estimated_harm'])}, notified {_euros(r['overpayment_notified'])}, recovered "
+                   f"{_euros(r['recovered'])}")
+
+
+@main.command("alert")
+@click.argument("alert_id")
+@click.option("--run", "run_id", help="a run id (default: the current run)")
+@click.option("--evidence", "evidence_file", type=click.Path(dir_okay=False),
+              help="also write every claim line behind it as CSV here (patients numbered, not named)")
+@click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True, help="CSV separator")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="print it as JSON")
+def alert_cmd(alert_id, run_id, evidence_file, sep, store, as_json):
+    """One alert: summary, entities, its statistic against peers, its evidence lines, its first and
+    last current runs and its case."""
+    from cases.views import EVIDENCE_COLUMNS, alert_view, evidence
+    from cases.export import csv_bytes
+    st = Store(store)
+    try:
+        a = alert_view(st, alert_id, run_id)
+        _audit(store, "alerts.get", f"alert:{alert_id}", a["run_id"])
+        if evidence_file:
+            con = st.connect(a["run_id"])
+            try:
+                lines = evidence(con, alert_id)
+            finally:
+                con.close()
+            _write_private(evidence_file, csv_bytes(EVIDENCE_COLUMNS, lines, sep))
+    except FraudnetError as e:
+        _failed(e, store)
+    if as_json:
+        click.echo(json.dumps(a, indent=2, ensure_ascii=False, default=str))
+    else:
+        echo = click.echo
+        echo(f"{a['alert_id']}: {a['pattern']}, rank {a['rank']}, score {a['score']:,.2f} in run {a['run_id']}")
+        echo(a["summary"])
+        echo(f"first seen in run {a['first_seen_run'] or '-'}, last seen in run {a['last_seen_run'] or '-'}; "
+             + (f"case {a['case_id']} ({a['case_status']})" if a["case_id"] else "no case"))
+        for e in a["entities"]:
+            echo(f"  {e['entity_type']} {e['entity_id']}: {e['role']}")
+        echo(f"  and {a['patients']} patient(s)")
+        p = a["peers"]
+        if p:
+            echo(f"{p['statistic']}" + (f" ({p['detail']})" if p["detail"] else "") + f": {p['subject_value']:,.2f} "
+                 f"{p['unit']}; {p['peers']} peers: median {p['peer_median']:,.2f}, 90th percentile "
+                 f"{p['peer_p90']:,.2f}; above {p['share_below']:.0%} of peers")
+        echo(f"evidence: {a['evidence_lines']:,} claim line(s)")
+    if evidence_file:
+        click.echo(f"wrote {evidence_file}", err=as_json)
+
+
+@main.command("entity")
+@click.argument("entity_type", metavar="TYPE", type=click.Choice(ENTITY_TYPES))
+@click.argument("entity_id", metavar="ID")
+@click.option("--run", "run_id", help="a run id (default: the current run)")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="print it as JSON")
+def entity_cmd(entity_type, entity_id, run_id, store, as_json):
+    """One entity: attributes, risk, its billing profile against peer medians, its alerts, its
+    cases and its risk across runs."""
+    from cases.views import entity_view
+    try:
+        e = entity_view(Store(store), entity_type, entity_id, run_id)
+    except FraudnetError as err:
+        _failed(err, store)
+    _audit(store, "entities.get", f"{entity_type}:{entity_id}", e["run_id"])
+    if as_json:
+        click.echo(json.dumps(e, indent=2, ensure_ascii=False, default=str))
+        return
+    echo = click.echo
+    name = f" {e['name']}" if e["name"] and entity_type != "patient" else ""
+    echo(f"{entity_type} {entity_id}{name}: " + ", ".join(x for x in (e["kind"], e["specialty"], e["postcode"]) if x))
+    risk = e["risk"]
+    echo(f"risk {risk['score']:.1f} in run {e['run_id']}: {risk['reasons']}" if risk else f"no risk in run {e['run_id']}")
+    p = e["profile"]
+    if p:
+        m = p["peer_medians"]
+        echo(f"billing against {m['peers']} peers of its kind and specialty (median):")
+        for k, label in (("patients", "patients"), ("lines", "lines"), ("patient_days", "patient-days"),
+                         ("amount", "euros"), ("lines_per_patient", "lines per patient"),
+                         ("days_per_patient", "days per patient"), ("amount_per_patient", "euros per patient")):
+            peer = "-" if m[k] is None else f"{m[k]:,.2f}"
+            echo(f"  {label:<20} {p[k]:>14,.2f}   peers {peer:>12}")
+    for a in e["alerts"]:
+        echo(f"alert {a['alert_id']} ({a['role']}): {a['pattern']} rank {a['rank']}, score {a['score']:,.2f}")
+    for c in e["cases"]:
+        echo(f"case {c['case_id']} ({c['status']}): {c['title']}")
+    for r in e["risk_history"]:
+        score = "-" if r["score"] is None else f"{r['score']:.1f}"
+        echo(f"run {r['run_id']}{' (current)' if r['current'] else ''}: risk {score}, {r['alerts']} alert(s)")
+
+
 @main.command("export")
 @click.argument("directory", type=click.Path(file_okay=False))
 @store_option
@@ -428,6 +876,11 @@ def schedule_once(name, config):
 def export_cmd(directory, store, run_id):
     """Write a run's contract CSVs (alerts, alert_entities, entity_risk, communities) to DIRECTORY."""
     from publish.export import export
+    try:
+        run_id = Store(store).resolve(run_id)
+    except FraudnetError as e:
+        _failed(e, store)
+    _audit(store, "export", f"export:{directory}", run_id)
     try:
         for path in export(Store(store), directory, run_id):
             click.echo(f"exported {path}")
@@ -474,6 +927,11 @@ def neo4j_sync_cmd(store, run_id, batch_size, uri, user, database):
     settings = _neo4j_settings(uri, user, database)
     err = _console(stderr=True)
     try:
+        run_id = Store(store).resolve(run_id)
+    except FraudnetError as e:
+        _failed(e, store)
+    _audit(store, "neo4j.sync", "neo4j", run_id)
+    try:
         report = sync(Store(store), settings, run_id, batch_size,
                       progress=lambda s, k, n: err.print(f"  batch {k}/{n} {s}") if k % 10 == 0 or k == n else None)
     except FraudnetError as e:
@@ -504,6 +962,11 @@ def neo4j_import_files_cmd(directory, store, run_id):
     """Write a run as the files of `neo4j-admin database import full` (a bulk import of a
     national graph), with DIRECTORY/import.sh."""
     from publish.neo4j_bulk import import_files
+    try:
+        run_id = Store(store).resolve(run_id)
+    except FraudnetError as e:
+        _failed(e, store)
+    _audit(store, "neo4j.import_files", f"import-files:{directory}", run_id)
     try:
         counts = import_files(Store(store), directory, run_id)
     except FraudnetError as e:
@@ -549,12 +1012,11 @@ def neo4j_query_cmd(name, params, uri, user, database):
 def serve(store, host, port, data_root):
     """Serve the HTTP API over the store (API keys from FRAUDNET_API_KEYS or FRAUDNET_API_KEYS_FILE;
     the other settings from the environment: see README, HTTP API)."""
-    import uvicorn
     from pydantic import ValidationError
 
     from api.app import create_app
     from api.auth import load_keys
-    from api.logs import log_config
+    from api.server import serve as run_server
     from config import Environment
     from runs.settings import settings_problems
     try:
@@ -564,8 +1026,9 @@ def serve(store, host, port, data_root):
         _failed(SettingsError("the environment", settings_problems(e)))
     except SettingsError as e:
         _failed(e)
-    uvicorn.run(create_app(Store(store), keys, data_root, env.scan_timeout), host=host, port=port,
-                log_level="info", log_config=log_config())
+    app = create_app(Store(store), keys, data_root, env.scan_timeout, max_body_bytes=env.max_body_bytes,
+                     client_timeout=env.client_timeout, heavy_calls_per_key=env.heavy_calls_per_key)
+    run_server(app, host, port, env.client_timeout)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ and the store's) and `Neo4jSettings` (the Neo4j server runs are published to).
 | `FRAUDNET_API_KEYS_FILE` | a file of `name:role:key` lines, instead |
 | `FRAUDNET_SCAN_TIMEOUT` | seconds a scan started over the API may run (3600) |
 | `FRAUDNET_MAX_BODY_BYTES` | the largest request body the API reads (1 MB) |
+| `FRAUDNET_CLIENT_TIMEOUT` | seconds a client has to send a request's headers, and then its body (10) |
 | `FRAUDNET_HEAVY_CALLS_PER_KEY` | neighbourhood, path and report calls one key may run at once (2) |
 
 | variable | meaning (default) |
@@ -40,6 +41,7 @@ class Environment(BaseSettings):
     api_keys_file: Path | None = None
     scan_timeout: float = Field(3600.0, gt=0, description="seconds")
     max_body_bytes: int = Field(1_000_000, ge=1024)
+    client_timeout: float = Field(10.0, gt=0, description="seconds")
     heavy_calls_per_key: int = Field(2, ge=1)
 
 

@@ -6,7 +6,9 @@ fields, and each face (the CLI, the HTTP API, the scheduler) words its own messa
 """
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,41 @@ class Refused(FraudnetError):
         super().__init__(reason)
 
 
+class AuditUnavailable(FraudnetError):
+    """The audit log cannot be written (`reason`: the system's words, e.g. "No space left on
+    device"), so reads that must be audited are refused rather than served unaudited."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(f"the audit log cannot be written ({reason})")
+
+
+class StoreUnwritable(FraudnetError):
+    """The store cannot be written (`reason`: the system's words, e.g. "No space left on
+    device"); nothing was started or changed."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(f"the store cannot be written ({reason})")
+
+
+class Stale(FraudnetError):
+    """`kind` `key` changed since the caller read it: it is at `version`, the caller expected
+    `expected` (an edit made on an old copy would lose the other one)."""
+
+    def __init__(self, kind: str, key: str, expected: int, version: int):
+        self.kind, self.key, self.expected, self.version = kind, key, expected, version
+        super().__init__(f"{kind} {key} changed since it was read (version {version}, expected {expected})")
+
+
+class Invalid(FraudnetError):
+    """A request's values are invalid: `problems`, every one at once, each naming its field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
 class TimedOut(FraudnetError):
     """A scan ran past its time limit of `seconds`."""
 
@@ -112,3 +149,19 @@ class DatasetError(FraudnetError):
         if self.total > len(problems):
             lines.append(f"  ... and {self.total - len(problems)} more")
         super().__init__("\n".join(lines))
+
+
+def withheld(e: BaseException) -> str:
+    """Where an unexpected error (a bug) was raised and its type, without its message, which may
+    quote data (a patient id in a `KeyError`, a value in a conversion error): what records and
+    messages may say about it."""
+    frames = traceback.extract_tb(e.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"internal error ({type(e).__name__}{where}); its message is withheld, as it may quote data"
+
+
+def trace(e: BaseException) -> str:
+    """An exception's stack (files, lines, code) and type, without its message: what logs may
+    say about an unexpected error."""
+    return ("".join(traceback.format_tb(e.__traceback__))
+            + f"{type(e).__module__}.{type(e).__name__} (message withheld)")

@@ -34,7 +34,7 @@ LABELS = {"provider": "Provider", "patient": "Patient", "centre": "Centre",
 # Neo4j labels an entity carries besides its type's, derived from the results (runs.results.graph_nodes):
 # a provider that prescribes, a pharmacy, a laboratory; named by an alert (Flagged), at risk
 # through its network only (AtRisk).
-DERIVED_LABELS = ("Prescriber", "Pharmacy", "Laboratory", "Flagged", "AtRisk")
+DERIVED_LABELS = ("Prescriber", "Pharmacy", "Laboratory", "Flagged", "AtRisk", "Accused", "Participant", "Victim")
 
 _SEP = ":"
 NODE_ID_PATTERN = "^(" + "|".join(ENTITY_TYPES) + "):.+$"     # a node id, as a regular expression

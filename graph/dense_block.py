@@ -10,7 +10,10 @@ quarter; members keep their honest practice beside it (camouflage), and several 
    its share of the region's (a location quotient ≥ 1). Patients of an area local to either of two
    providers are left out of their judgement: a town's nurses, GP and pharmacy, a nursing home's
    team, nurses sharing twice-daily insulin rounds, a département's specialists and laboratory
-   share patients because they are that area's carers.
+   share patients because they are that area's carers. So do colleagues — two providers billing
+   through or affiliated to one centre, or billing under one company (`legal_entity_id`) — who
+   replace each other: their pairs are not judged (a block inside one practice is left to
+   peer_outlier and entity_network).
 2. **Statistically validated links** (Tumminello et al., "Statistically validated networks in
    bipartite complex systems", PLoS ONE 6, 2011), with geography in the null. Null model (a
    configuration model within each area and class of provider — kind and specialty): each
@@ -25,8 +28,12 @@ quarter; members keep their honest practice beside it (camouflage), and several 
    model of patients' choices is exact: the expectation is calibrated on the pairs of the same
    kinds (two pharmacies, a GP and a nurse…) — the median ratio c of observed to expected, and
    the pairs' spread around it as a gamma mixing (`graph.stats.grouped_count_calibration`) — so
-   the tail probability is P(X ≥ shared) for X negative binomial with mean c·E. Links survive Benjamini–Hochberg at `fdr` over every pair sharing a
-   patient.
+   the tail probability is P(X ≥ shared) for X negative binomial with mean c·E. The pairs that
+   calibrate are independent of each other (a greedy matching: no provider in two pairs of the
+   same kinds): a block's m members make m(m − 1)/2 pairs, all expecting much where they bill
+   their list, and would otherwise set their own yardstick, being the only pairs of their kinds
+   expecting one patient or more. Links survive Benjamini–Hochberg at `fdr` over every pair
+   sharing a patient.
 3. **Blocks.** The validated links' 2-core (every member tied to two others or more: a single
    coincidental link does not enlist a provider) falls into connected groups, one per block —
    several blocks in one region stay apart. A block's list is the patients (outside local
@@ -51,7 +58,7 @@ from .model import Graph
 from .network import connected_components
 from .settings import DenseBlockSettings
 from .shared import Shared
-from .stats import benjamini_hochberg, grouped_count_calibration, negbin_logsf, surprise_bits
+from .stats import benjamini_hochberg, greedy_matching, grouped_count_calibration, negbin_logsf, surprise_bits
 from engine import query
 
 _NONLOCAL = """
@@ -90,12 +97,21 @@ WITH b AS (      -- all billing, providers classed by kind and specialty
     SELECT DISTINCT 'provider:' || prescriber_id AS prescriber, 'provider:' || provider_id AS provider,
            'patient:' || patient_id AS patient
     FROM g WHERE prescriber_id IS NOT NULL AND prescriber_id <> provider_id
-), pairs AS (   -- patients shared outside local areas, but not those one of the pair sent to the other
+), practice AS ( -- where a provider practises: centres it bills through or is affiliated to, its company
+    SELECT DISTINCT 'provider:' || provider_id AS provider, 'centre:' || centre_id AS practice FROM g
+    WHERE centre_id IS NOT NULL
+    UNION SELECT 'provider:' || provider_id, 'centre:' || centre_id FROM affiliations WHERE centre_id IS NOT NULL
+    UNION SELECT 'provider:' || provider_id, 'entity:' || legal_entity_id FROM providers WHERE legal_entity_id IS NOT NULL
+), colleagues AS (SELECT DISTINCT x.provider AS a, y.provider AS b FROM practice x JOIN practice y
+                  ON x.practice = y.practice AND x.provider < y.provider
+), pairs AS (   -- patients shared outside local areas, but not those one of the pair sent to the other,
+                -- nor by colleagues (they replace each other)
     SELECT x.provider AS a, y.provider AS b, count(*) AS shared
     FROM nl x JOIN nl y ON x.patient = y.patient AND x.provider < y.provider
     LEFT JOIN ref r1 ON r1.patient = x.patient AND r1.prescriber = x.provider AND r1.provider = y.provider
     LEFT JOIN ref r2 ON r2.patient = x.patient AND r2.prescriber = y.provider AND r2.provider = x.provider
     WHERE r1.patient IS NULL AND r2.patient IS NULL
+      AND (x.provider, y.provider) NOT IN (SELECT (a, b) FROM colleagues)
     GROUP BY ALL
 ), expected AS (
     SELECT p.a, p.b, round(sum(xa.n * yb.n * q.q), 9) AS expected
@@ -173,10 +189,15 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
     s = settings
     p = {"patient_max": patient_max}
     nl = query(_NONLOCAL, p, billing=shared.billing, providers=tables["providers"])
-    pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"])
+    pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"],
+                  affiliations=tables["affiliations"])
     shared_n, expected = pairs["shared"].to_numpy().astype(float), pairs["expected"].to_numpy()
     kind = lambda col: pairs[col].to_numpy(zero_copy_only=False)
-    c, shape = grouped_count_calibration(shared_n, expected, kind("kind_a"), kind("kind_b"))
+    # independent within each kind pair: no provider in two of its pairs
+    group = np.char.add(np.char.add(kind("kind_a").astype(str), "|"), kind("kind_b").astype(str))
+    member = lambda col: np.char.add(np.char.add(group, " "), kind(col).astype(str))
+    independent = greedy_matching(member("a"), member("b"), expected >= 1)
+    c, shape = grouped_count_calibration(shared_n, expected, kind("kind_a"), kind("kind_b"), use=independent)
     log_p = negbin_logsf(shared_n, c * expected, shape)
     ok = benjamini_hochberg(log_p, s.fdr) & (shared_n > c * expected)
     a, b = pairs["a"].to_numpy(zero_copy_only=False)[ok], pairs["b"].to_numpy(zero_copy_only=False)[ok]

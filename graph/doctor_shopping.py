@@ -9,7 +9,12 @@ dispensing of a watched molecule (`services.watch`) is **concealed** when, on it
 that molecule is still running that another prescriber prescribed *and another pharmacy
 dispensed* — neither the prescriber nor the pharmacist could see it. A palliative patient whose
 oncologist, GP and palliative team all prescribe the opioid, filled at one pharmacy, conceals
-nothing: the pharmacist sees every supply. Each unit lasts `supply_days` (28: the longest
+nothing: the pharmacist sees every supply. Nor does a care team: two prescribers who both
+**follow** the patient — each sees them (bills them anything) on more days than it has the
+molecule dispensed to them, as a GP's weekly home visits or a palliative team's rounds do — know
+each other's supplies, even when one in three is filled at a second pharmacy; a shopper's
+prescribers see the patient only to prescribe (the overlaps Pradel's indicator counts are those
+of prescribers unaware of each other). Each unit lasts `supply_days` (28: the longest
 prescription of a narcotic in France).
 
 Null model: honest patients have a concealed dispensing now and then (a pharmacy closed, a
@@ -36,20 +41,33 @@ from .stats import benjamini_hochberg, betabinom_logsf, rate_null, surprise_bits
 from engine import query
 
 _DISPENSINGS = """
-WITH d AS (
+WITH d0 AS (
     SELECT c.claim_id, c.patient_id, c.service_code, c.service_date, c.prescriber_id,
            c.provider_id AS pharmacy, coalesce(c.quantity, 1) AS quantity, c.amount,
            c.service_date + INTERVAL (coalesce(c.quantity, 1) * $supply) DAY AS supply_end
     FROM claims c JOIN services s USING (service_code)
     JOIN providers p ON p.provider_id = c.provider_id AND p.kind = 'pharmacy'
     WHERE s.watch
-), concealed AS (   -- a dispensing made while another prescriber's supply from another pharmacy runs
+), seen AS (        -- days each provider billed each of these patients anything
+    SELECT patient_id, provider_id AS prescriber_id, count(DISTINCT service_date) AS days FROM claims
+    WHERE patient_id IN (SELECT patient_id FROM d0) GROUP BY ALL
+), follows AS (     -- a prescriber who sees the patient on more days than it has the molecule dispensed
+    SELECT r.patient_id, r.service_code, r.prescriber_id
+    FROM (SELECT patient_id, service_code, prescriber_id, count(*) AS n FROM d0
+          WHERE prescriber_id IS NOT NULL GROUP BY ALL) r
+    JOIN seen USING (patient_id, prescriber_id) WHERE seen.days > r.n
+), d AS (
+    SELECT d.*, f.prescriber_id IS NOT NULL AS follows FROM d0 d
+    LEFT JOIN follows f USING (patient_id, service_code, prescriber_id)
+), concealed AS (   -- a dispensing made while another prescriber's supply from another pharmacy runs,
+                    -- unless both prescribers follow the patient (a care team)
     SELECT DISTINCT x.claim_id FROM d x JOIN d y
       ON x.patient_id = y.patient_id AND x.service_code = y.service_code
      AND (y.service_date < x.service_date OR (y.service_date = x.service_date AND y.claim_id < x.claim_id))
      AND y.supply_end > x.service_date
      AND y.pharmacy <> x.pharmacy
      AND coalesce(y.prescriber_id, '') <> coalesce(x.prescriber_id, '')
+     AND NOT (x.follows AND y.follows)
 )
 SELECT d.patient_id, d.service_code, count(*) AS dispensings, sum(d.quantity)::BIGINT AS units,
        count(*) FILTER (WHERE d.claim_id IN (SELECT claim_id FROM concealed)) AS concealed,

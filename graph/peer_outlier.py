@@ -34,7 +34,10 @@ patients beyond; c ~ binomial(n, E⁺/n); the smaller tail probability of the tw
 a count of patients, it is exact for small counts: six patients all beyond the 90 % quantile are
 beyond doubt (0.1⁶ = 10⁻⁶), two are not (10⁻²).
 
-Decision: Benjamini–Hochberg at `fdr` over every provider × act tested. Score: the excess
+Decision: Benjamini–Hochberg at `fdr` over every provider × act tested. The centre through
+which the provider billed most of a flagged act's days (`claims.centre_id`: the establishment
+that was paid) is named as a participant: an inflated volume billed through a health or dental
+centre is the centre's billing too, and the lead to whoever runs it. Score: the excess
 euros, Σ over the provider's patients of (days − the median days of peers' patients alike) ×
 the provider's euros per day of the act. Drugs are left out by default (`acts_only`): dispensing
 volumes follow prescriptions, and abnormal flows are pharmacy_collusion's business.
@@ -52,6 +55,16 @@ from .settings import PeerOutlierSettings
 from .shared import Shared
 from .stats import benjamini_hochberg, binom_logsf, group_index, surprise_bits
 from engine import query
+
+_CENTRES = """
+WITH ch AS (      -- per flagged provider and act, its days through each channel (a centre, or none)
+    SELECT g.provider_id, g.service_code, g.centre_id, count(DISTINCT g.service_date) AS days
+    FROM g JOIN f USING (provider_id, service_code) GROUP BY g.provider_id, g.service_code, g.centre_id
+)
+SELECT provider_id, service_code, arg_max(centre_id, (days, centre_id)) FILTER (WHERE centre_id IS NOT NULL) AS centre_id,
+       max(days) FILTER (WHERE centre_id IS NOT NULL) AS days, sum(days) AS total
+FROM ch GROUP BY provider_id, service_code ORDER BY provider_id, service_code
+"""
 
 _VOLUMES = """
 WITH d AS (       -- per provider, patient and act: days, whether twice a day, the prescriber
@@ -139,8 +152,14 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     amount, total_days = np.bincount(unit, col("amount").astype(float), k), np.bincount(unit, days, k)
     rows = per.filter(pa.array(hit)).to_pylist()
     labels = dict(zip(tables["services"]["service_code"].to_pylist(), tables["services"]["label"].to_pylist()))
+    flagged = pa.table({"provider_id": pa.array([r["provider_id"] for r in rows], pa.string()),
+                        "service_code": pa.array([r["service_code"] for r in rows], pa.string())})
+    # a centre is named when the act's days were billed through it more than privately or elsewhere
+    centres = {(r["provider_id"], r["service_code"]): r["centre_id"] for r in query(
+        _CENTRES, g=shared.patient_days, f=flagged).to_pylist() if r["centre_id"] and 2 * r["days"] > r["total"]}
     by_provider: dict[str, list[dict]] = {}
     for r, i in zip(rows, np.flatnonzero(hit)):
+        r["centre_id"] = centres.get((r["provider_id"], r["service_code"]))
         r.update(patients=int(n[i]), days=int(total_days[i]), excess_days=float(excess_days[i]),
                  excess_amount=excess_days[i] * amount[i] / total_days[i], log10_p=log_p[i] / np.log(10),
                  quantile=QUANTILES[level[i]], beyond=int(c[i]), expected_beyond=float(e[i]),
@@ -164,10 +183,14 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
                                  "the quantiles, Benjamini-Hochberg", "fdr": s.fdr,
                          "acts": [{k: a[k] for k in ("service_code", "kind", "specialty", "patients", "days", "quantile",
                                                     "beyond", "expected_beyond", "bound", "excess_days",
-                                                    "excess_amount", "log10_p")} for a in acts]},
+                                                    "excess_amount", "log10_p", "centre_id")} for a in acts]},
         })
         entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
                          "standing": "accused"})
+        for centre in sorted({a["centre_id"] for a in acts if a["centre_id"]}):     # the paid establishment
+            entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": centre, "role": "centre",
+                             "standing": "participant",
+                             "excess_euros": sum(a["excess_amount"] for a in acts if a["centre_id"] == centre)})
     return make_findings(alerts, entities)
 
 

@@ -1,8 +1,12 @@
 """pharmacy_collusion: prescribers and a pharmacy sharing a flow far beyond what geography explains.
 
-Unit: a prescriber → pharmacy flow. Observed, for each home postcode A of the prescriber's
-patients: how many of them filled its prescriptions mostly at that pharmacy (a prescriber–patient
-relation counts once, at its main pharmacy, however many prescriptions it holds).
+Unit: a prescriber → pharmacy flow. A dispensing billed through a centre where the prescriber
+works (`claims.centre_id`; a hospital pharmacy supplying dialysis or chemotherapy drugs its own
+physicians prescribed, the *pharmacie à usage intérieur*, Code de la santé publique art. L5126-1)
+never left the establishment: it is no flow between a prescriber and a pharmacy and is left out.
+Observed, for each home postcode A of the prescriber's patients: how many of them filled its
+prescriptions mostly at that pharmacy (a prescriber–patient relation counts once, at its main
+pharmacy, however many prescriptions it holds).
 
 Null model: a patient fills a prescription near home, or — when they travelled to see the
 prescriber — near the place they were prescribed. So the chance that a patient of prescriber P
@@ -53,12 +57,17 @@ from .stats import benjamini_hochberg, group_index, logit_tau2, logitnormal_bino
 from engine import query
 
 _FLOWS = """
-WITH d AS (
+WITH works_at AS (  -- the centres a provider bills through or is affiliated with
+    SELECT DISTINCT provider_id, centre_id FROM claims WHERE centre_id IS NOT NULL
+    UNION SELECT provider_id, centre_id FROM affiliations WHERE centre_id IS NOT NULL
+), d AS (       -- dispensings on a prescription, but not those billed through a centre where the
+                -- prescriber works: an establishment's own pharmacy supplying its own prescriptions
     SELECT c.prescriber_id, c.provider_id AS pharmacy, c.patient_id, coalesce(pt.postcode, '?') AS home,
            coalesce(s.watch, false) AS watch
     FROM claims c JOIN providers ph ON c.provider_id = ph.provider_id AND ph.kind = 'pharmacy'
     LEFT JOIN patients pt USING (patient_id) LEFT JOIN services s USING (service_code)
-    WHERE c.prescriber_id IS NOT NULL AND c.prescriber_id <> c.provider_id
+    LEFT JOIN works_at wa ON wa.provider_id = c.prescriber_id AND wa.centre_id = c.centre_id
+    WHERE c.prescriber_id IS NOT NULL AND c.prescriber_id <> c.provider_id AND wa.provider_id IS NULL
 ), own AS (     -- per provider: its claims, those through a centre, and the centre it bills most through
     SELECT provider_id, sum(n) AS n, sum(n) FILTER (WHERE centre_id IS NOT NULL) AS at_centre,
            arg_max(centre_id, (n, centre_id)) FILTER (WHERE centre_id IS NOT NULL) AS centre

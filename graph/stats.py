@@ -123,20 +123,42 @@ def count_calibration(observed: np.ndarray, expected: np.ndarray) -> tuple[float
 
 
 def grouped_count_calibration(observed: np.ndarray, expected: np.ndarray,
-                              *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                              *keys: np.ndarray, use: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """`count_calibration` within each group of units sharing `keys`, each row's (c, κ); a group
-    with too few units to calibrate takes the calibration of all the units."""
+    with too few units to calibrate takes the calibration of all the units. `use`: the units that
+    may calibrate (default all) — e.g. units that are independent of each other, so that a
+    cluster of related suspects cannot set its own yardstick."""
     o, e = np.asarray(observed, float), np.asarray(expected, float)
-    c_all, k_all = count_calibration(o, e)
+    use = np.ones(len(o), bool) if use is None else np.asarray(use, bool)
+    c_all, k_all = count_calibration(o[use], e[use])
     idx, k = group_index(*keys)
     c, shape = np.full(k, c_all), np.full(k, k_all)
     order = np.argsort(idx, kind="stable")
     bounds = np.searchsorted(idx[order], np.arange(k + 1))
     for a in range(k):
         rows = order[bounds[a]:bounds[a + 1]]
+        rows = rows[use[rows]]
         if (e[rows] >= 1).sum() >= MIN_CALIBRATION:
             c[a], shape[a] = count_calibration(o[rows], e[rows])
     return c[idx], shape[idx]
+
+
+def greedy_matching(a: np.ndarray, b: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Mask of a maximal set of `eligible` pairs (a, b) no two of which share a member, taken in
+    the given order (deterministic): independent units among pairs, where a clique of m members
+    gives m/2 of its m(m − 1)/2 pairs. Loops over the eligible pairs only (they are few).
+
+    >>> a, b = np.array(["x", "x", "y", "u"]), np.array(["y", "z", "z", "v"])
+    >>> greedy_matching(a, b, np.ones(4, bool)).tolist()
+    [True, False, False, True]
+    """
+    taken: set = set()
+    out = np.zeros(len(a), bool)
+    for i in np.flatnonzero(eligible):
+        if a[i] not in taken and b[i] not in taken:
+            out[i] = True
+            taken.update((a[i], b[i]))
+    return out
 
 
 def logit(p) -> np.ndarray:

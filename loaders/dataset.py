@@ -1,9 +1,12 @@
 """Read and validate a contract dataset folder (or several, merged) into typed Arrow tables.
 
-Every cell is first read as text with its line number (pyarrow, multi-threaded); each rule of the
-contract is then checked column-wise in DuckDB, never row by row in Python. All problems are
-collected (up to `max_problems`) and raised together as a `DatasetError`; nothing is built from a
-dataset with errors. What is accepted but worth knowing (null tokens read as missing values, ids
+Every cell of a CSV file is first read as text with its line number (pyarrow, multi-threaded); a
+Parquet file's columns already of the contract's type are kept typed. Each rule of the contract is
+then checked column-wise, never row by row in Python: first by a cheap test straight on the Arrow
+buffers or the typed values (see "Checks without SQL"), which proves most columns, keys and
+references clean; whatever it cannot clear is checked in DuckDB, whose queries word every problem.
+All problems are collected (up to `max_problems`) and raised together as a `DatasetError`; nothing
+is built from a dataset with errors. What is accepted but worth knowing (null tokens read as missing values, ids
 that look cut by a spreadsheet, references to entities absent from an optional table, how much a
 registry links) is counted in the `LoadReport`, and the rows are kept.
 
@@ -17,17 +20,19 @@ import gzip
 import io
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from contract.errors import DatasetError, Problem
-from contract.tables import (AMOUNT, BOOL, DATE, ENUM, ID, QUANTITY, REFERENCES, TABLES, YEAR, Table, empty_table,
-                             sensitive_columns)
+from contract.tables import (AMOUNT, ARROW_TYPES, BOOL, DATE, ENUM, ID, QUANTITY, REFERENCES, TABLES, TEXT, YEAR,
+                             Column, Table, empty_table, sensitive_columns)
 
 EXTENSIONS = (".csv", ".csv.gz", ".parquet")
 LINE, FILE, SRC = "_line", "_file", "_src"
@@ -41,6 +46,9 @@ BOOL_WORDS = TRUE_WORDS + ("false", "0", "no", "f", "n")
 NULL_TOKENS = ("NA", "N/A", "#N/A", "NULL", "null", "None", "NaN", "nan", "-")
 BLANK = "(blank)"            # how cells of spaces only are named in the counts
 DELIMITERS = (",", ";", "\t", "|")
+# pyarrow reads CSV in blocks of this size, one column chunk a block: large blocks leave few
+# chunks for the checks below to go through, small enough ones keep both cores busy reading.
+BLOCK_BYTES = 16 << 20
 
 # Fixed-length identifier formats a spreadsheet breaks by reading them as numbers: a French
 # postcode (5 digits: 01000 for Bourg-en-Bresse), a FINESS number (9 characters; FINESS of the
@@ -147,6 +155,7 @@ class RawFile:
     nulls: dict[str, dict[str, int]] = field(default_factory=dict)   # column -> token -> cells
     stored_as: dict[str, str] = field(default_factory=dict)         # Parquet column -> non-text type read
     header: dict[str, str] = field(default_factory=dict)            # column -> its name as the file writes it
+    typed: frozenset[str] = frozenset()      # Parquet columns kept as the contract's type (see `read_raw`)
 
 
 def _open_text(path: Path) -> io.BufferedIOBase:
@@ -271,15 +280,15 @@ def _physical_lines(path: Path, delimiter: str, encoding: str) -> list[int]:
     return starts
 
 
-def _line_numbers(path: Path, rows: int, multiline: bool, delimiter: str, encoding: str) -> list[int] | range:
+def _line_numbers(path: Path, rows: int, multiline: bool, delimiter: str, encoding: str) -> pa.Array:
     if multiline:
         try:
             starts = _physical_lines(path, delimiter, encoding)
             if len(starts) == rows:
-                return starts
+                return pa.array(starts, pa.int64())
         except (csv.Error, UnicodeDecodeError):
             pass
-    return range(2, rows + 2)
+    return pa.array(np.arange(2, rows + 2, dtype=np.int64))
 
 
 def _parse_error(e: Exception) -> str:
@@ -313,7 +322,8 @@ def _parquet_as_text(table: pa.Table, stored_as: dict[str, str]) -> list[pa.Arra
             stored_as[name] = "integer"
         elif pa.types.is_floating(t):
             valid = col.drop_null()
-            whole = len(valid) == 0 or pc.all(pc.and_(pc.is_finite(valid), pc.equal(valid, pc.floor(valid)))).as_py()
+            whole = len(valid) == 0 or pc.all(pc.and_(pc.less(pc.abs(valid), 2.0 ** 63),
+                                                      pc.equal(valid, pc.floor(valid)))).as_py()
             col = (col.cast(pa.int64()) if whole else col).cast(pa.string())
             stored_as[name] = "floating point"
         else:
@@ -328,6 +338,9 @@ def _null_tokens(table: pa.Table, tokens: tuple[str, ...]) -> tuple[pa.Table, di
     value_set = pa.array(list(tokens), pa.string())
     cols = []
     for name, col in zip(table.column_names, table.columns):
+        if FAST_CHECKS and not _has_missing(col, tokens):
+            cols.append(col)
+            continue
         blank = pc.utf8_is_space(col)
         mask = pc.or_(pc.is_in(col, value_set=value_set), blank) if tokens else blank
         mask = pc.fill_null(mask, False)
@@ -341,7 +354,8 @@ def _null_tokens(table: pa.Table, tokens: tuple[str, ...]) -> tuple[pa.Table, di
 
 
 def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encoding: str = "utf-8",
-             null_tokens: tuple[str, ...] = NULL_TOKENS, sensitive: frozenset[str] = frozenset()) -> RawFile | None:
+             null_tokens: tuple[str, ...] = NULL_TOKENS, sensitive: frozenset[str] = frozenset(),
+             typed: dict[str, Column] | None = None) -> RawFile | None:
     """Every column of a CSV (`.csv`, `.csv.gz`) or Parquet file as text plus `_line`, or None
     after reporting (in `out`) why the file cannot be read.
 
@@ -349,6 +363,9 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
     the header; with a given delimiter, a header that seems to use another one is reported as
     such. Cells that are empty, of spaces only, or one of `null_tokens` are missing values
     (counted in `RawFile.nulls`). Values of the `sensitive` columns never appear in a problem.
+    `typed` (Parquet only): contract columns by name; a Parquet column of one of them that is
+    stored as the contract's type, with values the contract accepts, is kept as that type
+    (named in `RawFile.typed`) rather than turned into text (`_typed_parquet`).
     """
     if path.name.endswith(".parquet"):
         try:
@@ -360,11 +377,19 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
         if len(set(names)) != len(names):
             out.add(Problem(path.name, "a column is named twice"))
             return None
+        header = dict(zip(names, table.column_names))
+        table = table.rename_columns(names)
+        kept = {}
+        for name in names if FAST_CHECKS and typed else ():
+            if name in typed and (values := _typed_parquet(typed[name], table[name])) is not None:
+                kept[name] = values
+        rest = table.drop_columns(list(kept))
         stored_as: dict[str, str] = {}
-        cols = _parquet_as_text(table.rename_columns(names), stored_as)
-        text, nulls = _null_tokens(pa.table(dict(zip(names, cols))), null_tokens)
-        text = text.append_column(LINE, pa.array(range(1, table.num_rows + 1), pa.int64()))
-        return RawFile(text, "row", None, nulls, stored_as, dict(zip(names, table.column_names)))
+        text, nulls = _null_tokens(pa.table(dict(zip(rest.column_names, _parquet_as_text(rest, stored_as)))),
+                                   null_tokens)
+        columns = {n: kept[n] if n in kept else text[n] for n in names}
+        columns[LINE] = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
+        return RawFile(pa.table(columns), "row", None, nulls, stored_as, header, frozenset(kept))
 
     header = _read_header(path, out, delimiter, encoding)
     if header is None:
@@ -375,7 +400,8 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
         with pa.input_stream(str(path), compression="gzip" if path.name.endswith(".gz") else None) as stream:
             table = pacsv.read_csv(
                 stream,
-                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding),
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding,
+                                               block_size=BLOCK_BYTES),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                                  invalid_row_handler=lambda r: bad_rows.append(r) or "skip"),
                 convert_options=pacsv.ConvertOptions(
@@ -393,11 +419,204 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
         if out.total == before:
             out.add(Problem(path.name, f"{len(bad_rows)} row(s) have the wrong number of fields"))
         return None
-    multiline = any(pc.any(pc.match_substring(c, "\n")).as_py() for c in table.columns)
+    multiline = any(_has_byte(c, ord("\n")) for c in table.columns)
     lines = _line_numbers(path, table.num_rows, multiline, delimiter, encoding)
     table, nulls = _null_tokens(table, null_tokens)
-    return RawFile(table.append_column(LINE, pa.array(lines, pa.int64())), "line", delimiter, nulls, {},
-                   dict(zip(names, written)))
+    return RawFile(table.append_column(LINE, lines), "line", delimiter, nulls, {}, dict(zip(names, written)))
+
+
+# --- checks without SQL --------------------------------------------------------------------------
+# The SQL checks below (`_column_rules`, `_check_key`, `_check_references`) say what the contract
+# accepts, and word every problem. Most datasets have none, and reading 5 million claims' cells
+# again in SQL would cost several times their reading. So each column, key and reference first
+# takes a cheap test, straight on the Arrow buffers (numpy) or on typed values, that can only say
+# "nothing to report" when the SQL would report nothing, and that types the column the way the SQL
+# would: the SQL then runs only on what the test cannot clear. `tests/test_loaders_fast.py` runs
+# both on the same random files and requires the same tables, problems and warnings.
+
+FAST_CHECKS = True      # False: every check in SQL, as the reference the tests compare with
+
+# The first byte of every character pyarrow's `utf8_is_space` holds for a space (ASCII 9-13 and
+# 28-32, U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000; the test
+# checks this against pyarrow on every code point), widened to every ASCII control character.
+_SPACE_FIRST = np.zeros(256, bool)
+_SPACE_FIRST[:0x21] = True
+_SPACE_FIRST[[0xC2, 0xE1, 0xE2, 0xE3]] = True
+
+
+def _cells(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of a non-empty string array as numpy views of its buffers: cell i is
+    bytes[offsets[i]:offsets[i + 1]] (a null cell too, usually empty)."""
+    _, offsets, data = chunk.buffers()
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    off = np.frombuffer(offsets, width)[chunk.offset: chunk.offset + len(chunk) + 1]
+    return off, np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+
+
+def _chunks(values: pa.ChunkedArray):
+    """The non-empty chunks of a string column as (offsets, bytes, cell lengths)."""
+    for chunk in values.chunks:
+        if len(chunk):
+            off, data = _cells(chunk)
+            yield off, data, np.diff(off)
+
+
+def _has_byte(values: pa.ChunkedArray, byte: int) -> bool:
+    """Whether any cell of a string column holds `byte` (one chunk's bytes at a time, searched by
+    `bytes.find`, i.e. memchr: several times faster than a numpy comparison, and no mask)."""
+    wanted = bytes([byte])
+    for chunk in values.chunks:
+        if len(chunk):
+            off, data = _cells(chunk)
+            if data[off[0]:off[-1]].tobytes().find(wanted) >= 0:
+                return True
+    return False
+
+
+def _has_missing(values: pa.ChunkedArray, tokens: tuple[str, ...]) -> bool:
+    """Whether some cell of a string column is one of `tokens` or of spaces only (what
+    `_null_tokens` reads as missing). Only the cells that could be (they start with a byte that
+    starts a space, or start like a token and are no longer than the longest token) are looked
+    at: most columns have none."""
+    encoded = [t.encode() for t in tokens if t]
+    longest = np.zeros(256, np.uint32)      # by first byte, the longest cell (less 1) that could be
+    longest[[t[0] for t in encoded]] = max(map(len, encoded), default=0)
+    longest[_SPACE_FIRST] = np.iinfo(np.uint32).max
+    masks = []
+    for chunk in values.chunks:
+        off, data = _cells(chunk) if len(chunk) else (None, ())
+        if len(data) == 0 or off[-1] == off[0]:       # no cell holds a byte
+            masks.append(np.zeros(len(chunk), bool))
+            continue
+        first = np.take(data, off[:-1], mode="clip")
+        masks.append((np.diff(off) - 1).view(np.uint32) < longest[first])     # an empty cell: never
+    if not any(m.any() for m in masks):
+        return False
+    cells = values.filter(pa.chunked_array([pa.array(m) for m in masks], pa.bool_()))
+    return pc.any(pc.or_(pc.is_in(cells, value_set=pa.array(list(tokens), pa.string())),
+                         pc.utf8_is_space(cells))).as_py() or False
+
+
+def _digits(text: np.ndarray) -> np.ndarray:
+    """Which bytes are ASCII digits (arithmetic on uint8, which numpy vectorises)."""
+    return (text - np.uint8(ord("0"))) < 10
+
+
+def _shaped(values: pa.ChunkedArray, kind: str) -> bool:
+    """Whether every cell of a string column has the plain shape the contract writes for `kind`:
+    DATE `[0-9]{4}-[0-9]{2}-[0-9]{2}`; AMOUNT digits and dots (no sign, exponent or space: the
+    cast that follows refuses two dots, or a dot alone); QUANTITY 1 to 9 digits; YEAR 4 digits.
+    (A null cell is empty; an empty text cell passes here, and fails the cast.)"""
+    for off, data, lengths in _chunks(values):
+        text = data[off[0]:off[-1]]
+        if kind == DATE:
+            if lengths.max() > 10 or np.count_nonzero(lengths == 10) + np.count_nonzero(lengths == 0) < len(lengths):
+                return False
+            grid = text.reshape(-1, 10)      # 8 digits a row, and '-' at 4 and 7
+            if not ((grid[:, 4] == ord("-")).all() and (grid[:, 7] == ord("-")).all()
+                    and np.count_nonzero(_digits(text)) == 8 * len(grid)):
+                return False
+        elif kind == AMOUNT:      # two dots, or none but digits, are left to the cast to refuse
+            if np.count_nonzero(_digits(text) | (text == ord("."))) < len(text):
+                return False
+        else:
+            wrong = (lengths != 4) if kind == YEAR else (lengths > 9)
+            if np.count_nonzero(_digits(text)) < len(text) or (wrong & (lengths > 0)).any():
+                return False
+    return True
+
+
+def _fast_column(col: Column, values: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """A text column typed as the SQL types it (`_typed`), when a check without SQL proves that no
+    cell breaks a rule of `col` (`_column_rules`); None when it cannot say (the SQL then checks
+    and types the column)."""
+    if col.not_null and values.null_count:
+        return None
+    if values.null_count == len(values):
+        typed = pa.chunked_array([pa.nulls(len(values), ARROW_TYPES[col.type])])
+    elif col.type == TEXT:
+        return values
+    elif col.type == ID:
+        return None if _has_byte(values, ord("+")) else values
+    elif col.type == ENUM:
+        return values if set(pc.unique(values).drop_null().to_pylist()) <= set(col.values) else None
+    elif col.type == BOOL:
+        words = pc.unique(values).drop_null().to_pylist()
+        if not all(w.isascii() and w.lower() in BOOL_WORDS for w in words):
+            return None
+        typed = pc.is_in(values, value_set=pa.array([w for w in words if w.lower() in TRUE_WORDS], pa.string()))
+    else:
+        if not _shaped(values, col.type):
+            return None
+        try:
+            typed = pc.cast(values, ARROW_TYPES[col.type])
+        except pa.ArrowInvalid:        # an empty cell, a day that does not exist
+            return None
+        low, high = pc.min_max(typed).values()
+        if col.type == DATE and pc.less(low, pa.scalar(_FIRST_DAY)).as_py():       # year 0000
+            return None
+        if col.type == AMOUNT and not pc.all(pc.is_finite(typed)).as_py():
+            return None
+        if (col.type == QUANTITY and low.as_py() < 1) or (col.type == YEAR and not 1880 <= low.as_py() <= high.as_py() <= 2100):
+            return None
+    return pc.fill_null(typed, col.default) if col.default is not None else typed
+
+
+_FIRST_DAY, _LAST_DAY = date(1, 1, 1), date(9999, 12, 31)
+
+
+def _typed_parquet(col: Column, values: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """A Parquet column taken as it is: when it is stored as the contract's type of `col` (or one
+    holding it exactly: naive timestamps all at midnight for a date, any integer for a quantity or
+    a year) and every value is one the contract accepts, the column as the contract's type; else
+    None, and the column is read through its text (`_parquet_as_text`) like any other."""
+    t = values.type
+    if values.null_count == len(values) or (col.not_null and values.null_count):
+        return None
+    if col.type == DATE:
+        if pa.types.is_timestamp(t) and t.tz is None:
+            if not pc.all(pc.equal(pc.floor_temporal(values, unit="day"), values)).as_py():
+                return None
+            values = values.cast(pa.date32())
+        elif not pa.types.is_date32(t):
+            return None
+        low, high = pc.min_max(values).values()
+        inside = pc.and_(pc.greater_equal(low, pa.scalar(_FIRST_DAY)), pc.less_equal(high, pa.scalar(_LAST_DAY)))
+        return values if inside.as_py() else None
+    if col.type == AMOUNT and pa.types.is_float64(t):
+        low = pc.min(values).as_py()
+        negative_zero = any(np.signbit(np.frombuffer(c.buffers()[1], np.float64)[c.offset: c.offset + len(c)]).any()
+                            for c in values.chunks if len(c))
+        return values if pc.all(pc.is_finite(values)).as_py() and low >= 0 and not negative_zero else None
+    if col.type in (QUANTITY, YEAR) and pa.types.is_integer(t):
+        low, high = (v.as_py() for v in pc.min_max(values).values())
+        bounds = (1, 999_999_999) if col.type == QUANTITY else (1880, 2100)
+        if not (bounds[0] <= low and high <= bounds[1]):
+            return None
+        values = values.cast(pa.int32())
+        return pc.fill_null(values, col.default) if col.default is not None else values
+    if col.type == BOOL and pa.types.is_boolean(t):
+        return pc.fill_null(values, False)
+    return None
+
+
+def _unique(con, column: str) -> bool:
+    """Whether the non-null values of `raw.column` are unique: their 64-bit hashes are (sorted in
+    numpy); a repeated hash, a repeated value or a collision, leaves it to `_check_key`."""
+    hashes = con.execute(f'SELECT hash("{column}") AS h FROM raw WHERE "{column}" IS NOT NULL').fetchnumpy()["h"]
+    hashes = np.sort(np.asarray(hashes))
+    return not (hashes[1:] == hashes[:-1]).any()
+
+
+def _all_found(values: pa.ChunkedArray, targets: pa.ChunkedArray | None) -> bool:
+    """Whether every non-null value of `values` is among `targets` (one hash lookup a cell)."""
+    wanted = len(values) - values.null_count
+    if not wanted:
+        return True
+    if targets is None:
+        return False
+    found = pc.sum(pc.is_in(values, value_set=targets.drop_null().combine_chunks())).as_py() or 0
+    return found == wanted
 
 
 # --- checks of one file --------------------------------------------------------------------------
@@ -463,11 +682,15 @@ def _column_rules(col, nulls: dict | None) -> tuple[str, list[tuple[str, str]]]:
     return " AND ".join(valid) or "true", rules
 
 
-def _check_columns(con, spec: Table, fname: str, unit: str, out: _Collector, nulls: dict):
+def _check_columns(con, spec: Table, fname: str, unit: str, out: _Collector, nulls: dict,
+                   cleared: frozenset[str] = frozenset()):
     """Type, null and enum rules: one pass over each column checks that its cells are valid (the
-    cheap test every cell takes); only the cells that are not are told apart by rule."""
+    cheap test every cell takes); only the cells that are not are told apart by rule. Columns in
+    `cleared` (by `_fast_column`) are not read again."""
     sensitive = sensitive_columns(spec.name)
     for col in spec.columns:
+        if col.name in cleared:
+            continue
         valid, rules = _column_rules(col, nulls.get(col.name))
         if not rules:
             continue
@@ -525,9 +748,18 @@ def _check_fixed_formats(con, spec: Table, fname: str, report: LoadReport):
                     table=spec.name, column=col.name, rows=rows, examples=examples)
 
 
-def _typed(con, spec: Table) -> pa.Table:
+def _typed(con, spec: Table, raw: pa.Table, fast: dict[str, pa.ChunkedArray | None]) -> pa.Table:
+    """The typed table (the contract's columns and `_line`, in file order): the columns typed by
+    `_fast_column` as they are, the others cast in SQL."""
+    slow = [col for col in spec.columns if fast.get(col.name) is None]
+    cast = _cast(con, spec, slow) if slow else None
+    columns = [fast[c.name] if fast.get(c.name) is not None else cast[c.name] for c in spec.columns]
+    return pa.table(columns + [raw[LINE]], names=[c.name for c in spec.columns] + [LINE])
+
+
+def _cast(con, spec: Table, columns: list[Column]) -> pa.Table:
     exprs = []
-    for col in spec.columns:
+    for col in columns:
         c = f'"{col.name}"'
         if col.type == DATE:
             e = f"CAST({c} AS DATE)"
@@ -542,7 +774,7 @@ def _typed(con, spec: Table) -> pa.Table:
         if col.default is not None:
             e = f"coalesce({e}, {col.default!r})" if col.type != BOOL else f"coalesce({e}, false)"
         exprs.append(f"{e} AS {c}")
-    return con.sql(f"SELECT {', '.join(exprs)}, {LINE} FROM raw ORDER BY {LINE}").to_arrow_table()
+    return con.sql(f"SELECT {', '.join(exprs)} FROM raw ORDER BY {LINE}").to_arrow_table()
 
 
 def _load_table(con, spec: Table, path: Path, out: _Collector, report: LoadReport,
@@ -559,7 +791,7 @@ def _load_table(con, spec: Table, path: Path, out: _Collector, report: LoadRepor
 def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport, label: str) -> pa.Table | None:
     before = out.total
     sensitive = sensitive_columns(spec.name)
-    raw = read_raw(path, out, sensitive=sensitive)
+    raw = read_raw(path, out, sensitive=sensitive, typed={c.name: c for c in spec.columns})
     if raw is None:
         return None
     table, unit = raw.table, raw.unit
@@ -588,11 +820,14 @@ def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport
                         f"leading zeros (010000024 becomes 10000024); store the column as strings",
                         table=spec.name, column=name, rows=table.num_rows)
     con.register("raw", table)
-    _check_columns(con, spec, path.name, unit, out, raw.nulls)
-    if spec.key:
+    fast = {c.name: table[c.name] if c.name in raw.typed else _fast_column(c, table[c.name]) if FAST_CHECKS else None
+            for c in spec.columns}
+    _check_columns(con, spec, path.name, unit, out, raw.nulls,
+                   cleared=frozenset(n for n, v in fast.items() if v is not None))
+    if spec.key and not (FAST_CHECKS and _unique(con, spec.key)):
         _check_key(con, spec, path.name, unit, out)
     _check_fixed_formats(con, spec, label, report)
-    typed = _typed(con, spec).cast(pa.schema(list(spec.schema) + [pa.field(LINE, pa.int64())])) \
+    typed = _typed(con, spec, table, fast).cast(pa.schema(list(spec.schema) + [pa.field(LINE, pa.int64())])) \
         if out.total == before else None
     con.unregister("raw")
     return typed
@@ -702,6 +937,12 @@ def _check_references(con, tables: dict, files: dict, out: _Collector, report: L
         target = tables.get(ref.target)
         if target is None and ref.severity == "warning":
             continue   # the optional target table is not given: nothing to check against
+        if FAST_CHECKS:
+            values = tables[ref.table][ref.column]
+            if ref.when:
+                values = values.filter(pc.equal(tables[ref.table][ref.when[0]], ref.when[1]))
+            if _all_found(values, target[ref.target_column] if target is not None else None):
+                continue
         con.register("src", tables[ref.table].select([ref.column, LINE, FILE] + ([ref.when[0]] if ref.when else [])))
         con.register("dst", target.select([ref.target_column]) if target is not None else
                      pa.table({ref.target_column: pa.array([], pa.string())}))
@@ -865,8 +1106,9 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50) -> Dataset:
             t = _load_table(con, TABLES[name], path, out, report, label(path))
             if t is not None:
                 src = next(i for i, f in enumerate(folders) if path.parent == f)
-                parts[name].append(t.append_column(FILE, pa.array([label(path)] * t.num_rows, pa.string()))
-                                   .append_column(SRC, pa.array([src] * t.num_rows, pa.int32())))
+                file = pa.DictionaryArray.from_arrays(pa.array(np.zeros(t.num_rows, np.int32)), [label(path)])
+                parts[name].append(t.append_column(FILE, file)
+                                   .append_column(SRC, pa.array(np.full(t.num_rows, src, np.int32))))
         if len(parts[name]) == len(paths):
             merged[name] = _merge(con, TABLES[name], parts[name], out, report)
             report.tables[name] = {"file": " + ".join(label(p) for p in paths), "rows": merged[name].num_rows}

@@ -7,6 +7,8 @@ written as numbers.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from runs.results import EXPORTS, export_relation
@@ -34,21 +36,26 @@ def write_csv(cur, name: str, path: Path):
 
 def csv_bytes(cur, name: str) -> bytes:
     """One contract file as bytes (for a download)."""
-    import tempfile
     with tempfile.TemporaryDirectory() as tmp:
         write_csv(cur, name, Path(tmp) / name)
         return (Path(tmp) / name).read_bytes()
 
 
 def export(store: Store, directory: str | Path, run_id: str | None = None) -> list[Path]:
-    """Write the contract's CSV files of a run (the published one by default) into `directory`.
-    Raises `NoPublishedRun`, `NotFound` or `NotReady` for a run without results."""
+    """Write the contract's CSV files of a run (the published one by default) into `directory`,
+    readable by their owner only (0600: they name patients), each appearing whole (written in a
+    private temporary folder inside `directory`, then renamed). Raises `NoPublishedRun`,
+    `NotFound` or `NotReady` for a run without results."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     con = store.connect(run_id)
     try:
-        for name in EXPORTS:
-            write_csv(con, name, directory / name)
+        with tempfile.TemporaryDirectory(dir=directory, prefix=".export-") as tmp:      # 0700
+            for name in EXPORTS:
+                write_csv(con, name, Path(tmp) / name)
+                os.chmod(Path(tmp) / name, 0o600)
+            for name in EXPORTS:
+                os.replace(Path(tmp) / name, directory / name)
     finally:
         con.close()
     return [directory / name for name in EXPORTS]

@@ -38,6 +38,8 @@ from queries import cypher, names
 from runs import results
 from runs.store import Store
 
+from .neo4j_cases import label_cases
+
 log = logging.getLogger("fraudnet.neo4j")
 
 STATE_ID = "fraudnet"
@@ -85,7 +87,7 @@ def upsert_steps() -> list[Step]:
     steps += [Step(f"sync_rels_{r.lower()}", partial(results.graph_relationships, rel=r), ("src", "dst", "key"))
               for r in RELS]
     steps += [Step("sync_alerts", results.graph_alerts, ("id",)),
-              Step("sync_alert_entities", results.graph_alert_entities, ("alert_id", "key", "role"), False),
+              Step("sync_alert_entities", results.graph_alert_entities, ("alert_id", "key", "role", "standing"), False),
               Step("sync_communities", results.graph_communities, ("id",)),
               Step("sync_community_members", results.graph_members, ("community_id", "key"), False)]
     return steps
@@ -184,6 +186,7 @@ def sync(store: Store, settings: Neo4jSettings, run_id: str | None = None, batch
                     what: _until_done(session, cypher(f"sync_stale_{what}"),
                                       {"run_id": run_id, "limit": batch_size}, "deleted")
                     for what in ("relationships", "nodes")}
+                report["cases"] = label_cases(session, store)
                 session.execute_write(lambda tx: tx.run(cypher("sync_state_write"), id=STATE_ID, props={
                     "status": "done", "done": k, "finished_at": _now()}).consume())
     except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as e:

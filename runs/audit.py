@@ -1,43 +1,87 @@
-"""The audit log of reads: who read which entity or alert, when. Kept in the store.
+"""The audit log of reads: who read which entity-level data, when, from which run. Kept in the store.
 
-One JSON object per line in `STORE/audit/<YYYY-MM-DD>.jsonl`, appended under a lock with
-O_APPEND, so concurrent requests never interleave and a crash loses at most the line being
-written. It names the entities read (patients included: that is its purpose) and is readable only
-by admins; the application log never names them.
+One JSON object per line in `STORE/audit/<YYYY-MM-DD>.jsonl` (UTC days), fields `at`, `who`,
+`role`, `action` (`entities.get`, `alerts.list`, `export`, …), `target` (what was read: an
+entity, an alert, a file, a list's filters), `run` and, for lists and files, `rows`. It names the
+entities read (patients included: that is its purpose), so its folder is 0700 and its files 0600,
+and only admins read it.
+
+**Writing** (`audit`): the whole line is appended with one `write` under an exclusive `flock` on
+the day's file, so writers in several processes (the API, the CLI) never interleave. A write
+that cannot complete — a full disk gives a short write or `ENOSPC` — is undone (the file is cut
+back to where it was) and raises `AuditUnavailable`: the caller then refuses the read instead of
+serving it unaudited. A line cut by a crash in the middle of a write (a power loss) is followed
+by a line break before the next line, so it never swallows it.
+
+**Reading** (`read_audit`) skips a line that is not a JSON object and counts it (`damaged`), so
+a cut line never stops the log from being read.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
-import threading
 from datetime import datetime, timezone
+
+from contract.errors import AuditUnavailable
 
 from .store import Store
 
-_lock = threading.Lock()
 
-
-def audit(store: Store, who, action: str, target: str):
+def audit(store: Store, who: str, role: str, action: str, target: str, run_id: str | None = None,
+          rows: int | None = None):
+    """Append one entry to today's audit log (see the module docstring). `who`, `role`: the
+    reader (an API key's name and role, or the CLI's user and `cli`); `rows`: how many rows a
+    list or a file returned. Raises `AuditUnavailable` when the entry cannot be written whole."""
     now = datetime.now(timezone.utc)
-    line = json.dumps({"at": now.isoformat(timespec="milliseconds"), "who": who.name, "role": who.role,
-                       "action": action, "target": target}, sort_keys=True) + "\n"
+    entry = {"at": now.isoformat(timespec="milliseconds"), "who": who, "role": role, "action": action,
+             "target": target, "run": run_id}
+    if rows is not None:
+        entry["rows"] = rows
+    data = (json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n").encode()
     folder = store.root / "audit"
-    with _lock:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / f"{now:%Y-%m-%d}.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(folder / f"{now:%Y-%m-%d}.jsonl", os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise AuditUnavailable(e.strerror or type(e).__name__) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        end = os.lseek(fd, 0, os.SEEK_END)
+        if end and os.pread(fd, 1, end - 1) != b"\n":      # a line cut by a crash: start a new one
+            data = b"\n" + data
         try:
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError:
+            os.ftruncate(fd, end)            # undo the part written: no cut line is left behind
+            raise
+    except OSError as e:
+        raise AuditUnavailable(e.strerror or type(e).__name__) from None
+    finally:
+        os.close(fd)                         # releases the flock
 
 
-def read_audit(store: Store, day: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
-    """Entries, newest first, of one day (YYYY-MM-DD) or of all days."""
+def read_audit(store: Store, day: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[dict], int, int]:
+    """(entries, total, damaged): entries newest first, of one day (YYYY-MM-DD) or of all days,
+    `limit` from `offset`; `total` entries; `damaged` lines that could not be read (cut by a
+    crash), skipped."""
     folder = store.root / "audit"
     if not folder.is_dir():
-        return [], 0
-    files = sorted(folder.glob(f"{day or '*'}.jsonl"), reverse=True)
-    entries = []
-    for f in files:
-        entries += [json.loads(x) for x in reversed(f.read_text().splitlines()) if x.strip()]
-    return entries[offset:offset + limit], len(entries)
+        return [], 0, 0
+    entries, damaged = [], 0
+    for f in sorted(folder.glob(f"{day or '*'}.jsonl"), reverse=True):
+        for line in reversed(f.read_bytes().splitlines()):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                entry = None
+            if isinstance(entry, dict):
+                entries.append(entry)
+            else:
+                damaged += 1
+    return entries[offset:offset + limit], len(entries), damaged

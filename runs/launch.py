@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from contract.errors import Busy, TimedOut
@@ -113,14 +114,18 @@ class Scan:
             run.finish("failed", error=error)
 
 
-def start(store: Store, sources: list[str], settings: RunSettings, timeout: float | None = None) -> Scan:
+def start(store: Store, sources: list[str], settings: RunSettings, timeout: float | None = None,
+          data_root: str | Path | None = None) -> Scan:
     """Create the run and start its scan in a child process; returns once the child holds the
-    store's lock. Raises `Busy` (after removing the unstarted run) if another scan holds it."""
-    run = store.new_run([str(s) for s in sources], settings.model_dump(mode="json"))
+    store's lock. With `data_root` (a scan asked for over the network), the scan reads nothing
+    outside it (`runs.sources.confine`). Raises `Busy` (after removing the unstarted run) if
+    another scan holds the lock."""
+    run = store.new_run([str(s) for s in sources], settings.model_dump(mode="json"),
+                        data_root=str(Path(data_root).resolve()) if data_root else None)
     cmd = [sys.executable, "-m", "runs.worker", str(store.root.resolve()), run.id]
     if timeout is not None:
         cmd += ["--timeout", str(timeout)]
-    with open(run.dir / "scan.log", "ab") as log:
+    with open(os.open(run.dir / "scan.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
                                    start_new_session=True, text=True)
     scan = Scan(store, run.id, process, timeout)
@@ -137,9 +142,9 @@ def start(store: Store, sources: list[str], settings: RunSettings, timeout: floa
 
 
 def run(store: Store, sources: list[str], settings: RunSettings, timeout: float | None = None,
-        progress: Progress | None = None) -> dict:
+        progress: Progress | None = None, data_root: str | Path | None = None) -> dict:
     """Start a scan and wait for its end; returns the final record. Raises `Busy`."""
-    return start(store, sources, settings, timeout).wait(progress)
+    return start(store, sources, settings, timeout, data_root).wait(progress)
 
 
 __all__ = ["OUTCOMES", "Scan", "now", "outcome", "run", "start"]

@@ -5,12 +5,16 @@
 ends, so progress can be read while it runs. The previous current run is read once, up front
 (its counts, communities, alerts and risk: what the checks, the stable community ids and the
 change report compare with). The results are written, then checked against that run; only a
-run whose checks pass is promoted (made current); one that fails them is **held**.
+run whose checks pass is promoted (made current); one that fails them is **held**. The store's
+history across runs (`runs.history`: alerts seen, alerts reviewed, decisions to measure) is read
+once up front too, and the run's alerts are recorded in it when the run becomes current.
 """
 from __future__ import annotations
 
 import logging
 import os
+import re
+import sqlite3
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -18,21 +22,26 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
+import duckdb
 import pyarrow as pa
 
-from contract.errors import Busy, NotReady
+from contract.errors import Busy, FraudnetError, NotReady, StoreUnwritable, withheld
 from engine import open_engine, query, use
 from graph.detect import detect
+from graph.evidence import evidence_lines
+from graph.impact import measure, peer_distribution, span
 from graph.model import build_graph, in_window
 from graph.network import centrality, community_summary, flow_edges, leiden, risk_network, stable_ids
+from graph.profile import billing_profile, patient_days, provider_days
 from graph.shared import build_shared
 from graph.risk import entity_risk
 from loaders.dataset import load_dataset
 
-from . import results
+from . import history, results
 from .changes import compare
 from .checks import check_run
 from .settings import RunSettings
+from .sources import confine
 from .store import Run, Store, open_results
 
 log = logging.getLogger("fraudnet.scan")
@@ -122,7 +131,11 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
         engine = scope.enter_context(use(open_engine(settings.engine, settings.spark_master)))
         scope.callback(engine.close)
         previous = Previous.read(store)
+        known = history.read(store)
         with stage("load"):
+            if run.record.get("data_root"):      # asked for over the network: nothing outside the root
+                for source in sources:
+                    confine(source, run.record["data_root"])
             dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems)
             run.record["load_report"] = dataset.report.to_dict()
             run.record["warnings"] += [w["message"] for w in run.record["load_report"]["warnings"]
@@ -154,15 +167,26 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
             central = centrality(both, membership, settings.seed, n.betweenness_sample)
             risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_share)
             summary = community_summary(communities, both, risk)
+            days = patient_days(tables["claims"], [("window", *span(tables["claims"]))])
+            pdays = provider_days(days)
+            peers = peer_distribution(tables, findings.alerts, findings.entities, settings.impact, days=days, pdays=pdays)
+            lines = evidence_lines(tables, findings.alerts, findings.entities,
+                                   peers.select(["alert_id", "detail"]).rename_columns(["alert_id", "service_code"]),
+                                   settings.impact.area_prefix, settings.impact.supply_days)
+            impact = measure(tables, known["impact_watches"], settings.impact)
+            profile = billing_profile(pdays, tables["providers"])
         with stage("write"):
             degree = query("SELECT node_id, count(*) AS degree FROM (SELECT src AS node_id FROM e UNION ALL "
                            "SELECT dst FROM e) GROUP BY node_id ORDER BY node_id", e=graph.edges)
             alerts = _ranked(findings.alerts)
             out = {"nodes": graph.nodes, "edges": graph.edges, "hubs": graph.hubs, "node_degree": degree,
                    "alerts": alerts, "alert_entities": findings.entities, "entity_risk": risk,
-                   "communities": communities, "community_summary": summary, "centrality": central}
+                   "communities": communities, "community_summary": summary, "centrality": central,
+                   "evidence": lines, "peer_distribution": peers, "billing_profile": profile, "impact": impact}
             results.write(run.dir / "results.duckdb", out)
-            changes = compare(out, previous.tables if previous else None, previous.run_id if previous else None)
+            run.record["results_bytes"] = (run.dir / "results.duckdb").stat().st_size
+            changes = compare(out, previous.tables if previous else None, previous.run_id if previous else None,
+                              known, settings.changes.escalation, settings.changes.realert_margin)
             run.save_json("changes.json", changes)
             run.record["changes"] = changes["summary"]
             figures = _figures(tables["claims"])
@@ -181,30 +205,65 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
         with stage("promote"):
             run.finish("succeeded")
             store.promote(run)
+            history.record_run(store, run.id, alerts, changes["realerted"])
     except BaseException as e:
-        cause = stopped() or e
-        run.finish("failed", error={"type": type(cause).__name__, "message": str(cause)})
+        run.finish("failed", error=failure(stopped() or e))
         raise
     finally:
         scope.close()
     return store.get_run(run.id)
 
 
+SQLITE_SYSTEM = ("SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_BUSY", "SQLITE_LOCKED")
+
+
+def failure(e: BaseException) -> dict:
+    """A failure as a run records it, {"type", "message"}, naming no patient: fraudnet's own
+    errors (`FraudnetError`) are worded to name none; a system error (or DuckDB's I/O, memory and
+    commit errors) keeps the system's words ("No space left on device") without file names;
+    anything else — a bug, whose message may quote data — is told by its type and where it was
+    raised (`contract.errors.withheld`; its stack is in the scan log)."""
+    if isinstance(e, FraudnetError):
+        message = str(e)
+    elif isinstance(e, OSError):
+        message = e.strerror or type(e).__name__
+    elif isinstance(e, (duckdb.IOException, duckdb.OutOfMemoryException, duckdb.TransactionException)):
+        message = re.sub(r'"[^"]*"', '"…"', str(e).splitlines()[0])     # the engine's system errors: no file names
+    elif isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorname", "") == "SQLITE_FULL":
+        message = "No space left on device (the store's history database)"
+    elif isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorname", "").startswith(SQLITE_SYSTEM):
+        message = f"{e} (the store's history database)"      # SQLite's words for its system errors name no data
+    else:
+        message = withheld(e)
+    return {"type": type(e).__name__, "message": message}
+
+
 def accept(store: Store, run_id: str, by: str) -> dict:
     """Promote a held run on an admin's word (`by`): its change report is recomputed against
-    the current run, then it becomes current. Raises `NotReady` if it is not held."""
+    the current run, then it becomes current. Raises `NotReady` if it is not held,
+    `StoreUnwritable` if the store cannot be written (the current run is then unchanged)."""
+    try:
+        return _accept(store, run_id, by)
+    except OSError as e:
+        raise StoreUnwritable(e.strerror or type(e).__name__) from None
+
+
+def _accept(store: Store, run_id: str, by: str) -> dict:
     record = store.get_run(run_id)
     if record["status"] != "held":
         raise NotReady(run_id, record["status"], "held results to accept")
     previous = Previous.read(store)
     con = open_results(store.results_path(run_id))
     try:
-        mine = {name: results.table(con, name) for name in ("alerts", "communities", "entity_risk")}
+        mine = {name: results.table(con, name) for name in ("alerts", "alert_entities", "communities", "entity_risk")}
     finally:
         con.close()
-    changes = compare(mine, previous.tables if previous else None, previous.run_id if previous else None)
+    settings = RunSettings.model_validate(record["settings"])
+    changes = compare(mine, previous.tables if previous else None, previous.run_id if previous else None,
+                      history.read(store), settings.changes.escalation, settings.changes.realert_margin)
     store.open_run(run_id).save_json("changes.json", changes)
     store.promote(run_id, by=by)
+    history.record_run(store, run_id, mine["alerts"], changes["realerted"])
     return store.get_run(run_id)
 
 

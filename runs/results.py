@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,9 @@ import pyarrow as pa
 
 from contract.errors import NotFound
 from contract.vocab import node_id, split_node_id
+from graph.evidence import EVIDENCE
+from graph.impact import IMPACT, PEER_DISTRIBUTION
+from graph.profile import PROFILE
 
 _S, _F, _I, _D, _B = pa.string(), pa.float64(), pa.int64(), pa.date32(), pa.bool_()
 
@@ -72,7 +76,15 @@ RESULTS: dict[str, ResultTable] = {t.name: t for t in (
     _t("centrality", "per provider-level node: degree, strength, PageRank, betweenness, broker", ("node_id",),
        ("node_id", _S), ("degree", _I), ("strength", _F), ("pagerank", _F), ("betweenness", _F),
        ("participation", _F), ("broker", _B)),
+    ResultTable("evidence", EVIDENCE, ("alert_id",), "every claim line behind each alert (graph.evidence)"),
+    ResultTable("peer_distribution", PEER_DISTRIBUTION, ("alert_id",),
+                "per alert, its pattern's statistic for its entities and its peers (graph.impact)"),
+    ResultTable("billing_profile", PROFILE, ("provider_id",), "each provider's billing (graph.profile)"),
+    ResultTable("impact", IMPACT, ("case_id",), "the impact of each watched case's decision (graph.impact)"),
 )}
+
+# tables added after the first release: a run written before them reads as if they were empty
+LATER = ("evidence", "peer_distribution", "billing_profile", "impact")
 
 
 class SchemaMismatch(RuntimeError):
@@ -98,29 +110,48 @@ def write(path: Path, tables: dict[str, pa.Table]):
         raise SchemaMismatch(f"result tables missing: {sorted(missing)}")
     conformed = {name: conform(name, t) for name, t in tables.items()}
     partial = path.with_name(path.name + ".partial")
-    partial.unlink(missing_ok=True)
-    con = duckdb.connect(str(partial))
+    remove_partial(partial)
     try:
-        for name, table in conformed.items():
-            con.register("t", table)
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM t')
-            con.unregister("t")
-            for i, cols in enumerate(RESULTS[name].indexes):
-                con.execute(f'CREATE INDEX "{name}_{i}" ON "{name}" ({cols})')
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    os.chmod(partial, 0o600)
-    with open(partial, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+        con = duckdb.connect(str(partial))
+        os.chmod(partial, 0o600)       # the scan process's umask is 077 already; a library call's may not be
+        try:
+            for name, table in conformed.items():
+                con.register("t", table)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM t')
+                con.unregister("t")
+                for i, cols in enumerate(RESULTS[name].indexes):
+                    con.execute(f'CREATE INDEX "{name}_{i}" ON "{name}" ({cols})')
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        with open(partial, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except BaseException:      # a full disk, a kill: free the space now, not at the next scan
+        remove_partial(partial)
+        raise
+
+
+def remove_partial(partial: Path):
+    """Remove a results file being written and DuckDB's companions (`.wal`, the `.tmp` folder)."""
+    for leftover in (partial, partial.with_name(partial.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(partial.with_name(partial.name + ".tmp"), ignore_errors=True)
 
 
 def table(cur, name: str) -> pa.Table:
     """A whole result table as Arrow (small tables: alerts, entities, risk, communities)."""
     if name not in RESULTS:
         raise KeyError(name)
+    if not _has(cur, name):
+        return RESULTS[name].schema.empty_table()
     return cur.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+
+
+def _has(cur, name: str) -> bool:
+    """Does the results file have table `name` (`LATER` tables are absent from older runs)?"""
+    return name not in LATER or bool(cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $n", {"n": name}).fetchall()[0][0])
 
 
 def _dicts(res) -> list[dict]:
@@ -337,6 +368,50 @@ def community(cur, community_id: str) -> dict:
     return {**found[0], "members": members, "alerts": named}
 
 
+# --- evidence, peers, billing profiles and impact ------------------------------------------------
+
+def evidence(cur, alert_id: str) -> list[dict]:
+    """Every claim line behind an alert (`graph.evidence.EVIDENCE` rows, patient ids included:
+    the caller decides what to show), by item and date."""
+    if not _has(cur, "evidence"):
+        return []
+    return _dicts(cur.execute("SELECT * FROM evidence WHERE alert_id = $a ORDER BY item, service_date, claim_id",
+                              {"a": alert_id}))
+
+
+def peer_distribution(cur, alert_id: str) -> dict | None:
+    """An alert's statistic for its entities and its peers (`graph.impact.PEER_DISTRIBUTION`),
+    or None when its pattern has none."""
+    if not _has(cur, "peer_distribution"):
+        return None
+    return _one(cur, "SELECT * FROM peer_distribution WHERE alert_id = $a", {"a": alert_id})
+
+
+def profile(cur, provider_id: str) -> dict | None:
+    """A provider's billing profile (`graph.profile.PROFILE`) with its peers' medians (same kind
+    and specialty, the provider aside) and their count; None when it billed nothing."""
+    if not _has(cur, "billing_profile"):
+        return None
+    mine = _one(cur, "SELECT * FROM billing_profile WHERE provider_id = $p", {"p": provider_id})
+    if mine is None:
+        return None
+    peers = _one(cur, """
+        SELECT count(*) AS peers, median(patients) AS patients, median(lines) AS lines,
+               median(patient_days) AS patient_days, median(amount) AS amount,
+               median(lines_per_patient) AS lines_per_patient, median(days_per_patient) AS days_per_patient,
+               median(amount_per_patient) AS amount_per_patient
+        FROM billing_profile WHERE kind IS NOT DISTINCT FROM $k AND specialty IS NOT DISTINCT FROM $s
+          AND provider_id <> $p""", {"k": mine["kind"], "s": mine["specialty"], "p": provider_id})
+    return {**mine, "peer_medians": peers}
+
+
+def impact(cur, case_id: str) -> list[dict]:
+    """The impact measured in this run for a case, one row per pattern (`graph.impact.IMPACT`)."""
+    if not _has(cur, "impact"):
+        return []
+    return _dicts(cur.execute("SELECT * FROM impact WHERE case_id = $c ORDER BY pattern", {"c": case_id}))
+
+
 # --- the contract's export files --------------------------------------------------------------
 
 EXPORTS = {
@@ -370,10 +445,15 @@ SELECT n.node_id AS key, n.entity_id AS id, n.kind, n.specialty, n.name, n.postc
                     CASE WHEN n.entity_type = 'provider' AND n.kind = 'pharmacy' THEN 'Pharmacy' END,
                     CASE WHEN n.entity_type = 'provider' AND n.kind = 'laboratory' THEN 'Laboratory' END,
                     CASE WHEN coalesce(r.direct_score, 0) > 0 THEN 'Flagged' END,
-                    CASE WHEN coalesce(r.direct_score, 0) = 0 AND coalesce(r.score, 0) > 0 THEN 'AtRisk' END],
+                    CASE WHEN coalesce(r.direct_score, 0) = 0 AND coalesce(r.score, 0) > 0 THEN 'AtRisk' END,
+                    CASE st.standing WHEN 1 THEN 'Accused' WHEN 2 THEN 'Participant' WHEN 3 THEN 'Victim' END],
                    lambda x: x IS NOT NULL) AS labels
 FROM nodes n
 LEFT JOIN node_degree d USING (node_id)
+LEFT JOIN (SELECT entity_type, entity_id,     -- its strongest standing in any alert
+                  min(CASE standing WHEN 'accused' THEN 1 WHEN 'participant' THEN 2 ELSE 3 END) AS standing
+           FROM alert_entities GROUP BY entity_type, entity_id) st
+       ON st.entity_type = n.entity_type AND st.entity_id = n.entity_id
 LEFT JOIN entity_risk r ON r.entity_type = n.entity_type AND r.entity_id = n.entity_id
 LEFT JOIN centrality c USING (node_id)
 LEFT JOIN (SELECT node_id, list(community_id ORDER BY community_id) AS communities
@@ -391,7 +471,7 @@ def graph_nodes(cur, entity_type: str) -> duckdb.DuckDBPyRelation:
     `betweenness`, `participation`, `broker`, `communities` (list of ids) and `labels`: the
     entity's `contract.vocab.DERIVED_LABELS` (Prescriber: a provider that prescribes; Pharmacy,
     Laboratory: its kind; Flagged: named by an alert, direct risk > 0; AtRisk: risk through its
-    network only)."""
+    network only; Accused, Participant or Victim: its strongest standing in any alert)."""
     return cur.sql(_GRAPH_NODES, params={"entity_type": entity_type})
 
 

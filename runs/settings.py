@@ -1,5 +1,6 @@
 """A run's settings: the detectors' `ScanSettings` plus what belongs to the run (the rolling
-window, the checks before a run becomes current). Typed, frozen, validated up front with every
+window, the checks before a run becomes current, the change report's margins, the impact
+measurement's thresholds). Typed, frozen, validated up front with every
 problem at once, saved in the run's record; the CLI's `--settings` file, a schedule's
 `[jobs.settings]` and `POST /runs` all take this one model.
 """
@@ -12,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contract.errors import SettingsError
+from graph.impact import ImpactSettings
 from graph.settings import ScanSettings
 
 
@@ -36,12 +38,23 @@ class CheckSettings(_Frozen):
     alerts_per_pattern: Bounds = Bounds(max_drop=0.8, max_rise=4.0, min_count=10)
 
 
+class ChangeSettings(_Frozen):
+    """The change report's margins (`runs.changes`), as fractions of a score."""
+    escalation: float = Field(0.2, ge=0, description="an alert of the previous run whose score rises by more "
+                              "than this share is escalated")
+    realert_margin: float = Field(0.5, ge=0, description="an alert whose case is dismissed or closed is reported "
+                                  "again only when its score rises by more than this share, or a new pattern names "
+                                  "its entities")
+
+
 class RunSettings(ScanSettings):
     window_days: int | None = Field(None, ge=1, le=36600, description="scan only the claims of the last N days "
                                     "(a rolling window; within start/end when given too)")
     window_anchor: Literal["data", "today"] = Field(
         "data", description="the window ends at the last service date of the data, or today")
     checks: CheckSettings = CheckSettings()
+    changes: ChangeSettings = ChangeSettings()
+    impact: ImpactSettings = ImpactSettings()
     engine: Literal["duckdb", "spark"] = Field("duckdb", description="where the claims-scale SQL runs (`engine`)")
     spark_master: str = Field("local[*]", description="the Spark master URL when engine is spark")
 

@@ -8,7 +8,7 @@
       runs/<run_id>/results.duckdb   the results tables (`runs.results.RESULTS`)
       runs/<run_id>/changes.json     what the run changed against the run current before it
       audit/<YYYY-MM-DD>.jsonl       the audit log of reads (`runs.audit`)
-      cases/                         the analysts' cases (`cases`)
+      history.sqlite                 alerts across runs and the analysts' cases (`runs.history`, `cases`)
 
 A run writes only inside its own folder; its results file appears under its final name only when
 complete (written as `results.duckdb.partial`, then renamed), and `current.json` is replaced only
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import duckdb
 
-from contract.errors import Busy, NoPublishedRun, NotFound, NotReady, Refused
+from contract.errors import Busy, NoPublishedRun, NotFound, NotReady, Refused, StoreUnwritable
 
 OUTCOME_BYTES = 8192
 RUN_ID = re.compile(r"[0-9]{8}T[0-9]{12}-[0-9a-f]{4}")
@@ -171,8 +171,12 @@ class ScanLock:
                     held = self.holder() or {}
                     raise Busy(held.get("run_id"), held.get("since")) from None
                 time.sleep(0.02)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"run_id": run_id, "since": now()}).encode(), 0)
+        holder = json.dumps({"run_id": run_id, "since": now()}).encode()
+        try:                     # for messages only: a full disk must not cost the lock
+            os.pwrite(fd, holder, 0)
+            os.ftruncate(fd, len(holder))
+        except OSError:
+            pass
         return fd
 
     def holder(self) -> dict | None:
@@ -201,22 +205,34 @@ class Store:
         self.runs_dir = self.root / "runs"
 
     # --- writing runs ---------------------------------------------------------------------------
-    def new_run(self, sources: list[str], settings: dict, kind: str = "scan") -> Run:
+    def new_run(self, sources: list[str], settings: dict, kind: str = "scan", data_root: str | None = None) -> Run:
         """Create a run folder and its record (status `running`), with a fresh id: its UTC start
-        time to the microsecond and a random suffix."""
-        self.runs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        time to the microsecond and a random suffix. `data_root`: the folder its sources must
+        stay under (a scan asked for over the network; `runs.sources`). Raises `StoreUnwritable`
+        (leaving nothing behind) when the store cannot be written, e.g. a full disk."""
         run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(2)
-        (self.runs_dir / run_id).mkdir(mode=0o700)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.runs_dir.mkdir(exist_ok=True, mode=0o700)
+            (self.runs_dir / run_id).mkdir(mode=0o700)
+        except OSError as e:
+            raise StoreUnwritable(e.strerror or type(e).__name__) from None
         record = {"run_id": run_id, "kind": kind, "status": "running", "sources": list(sources),
                   "settings": settings, "started_at": now(), "finished_at": None, "stage": None,
                   "timings": {}, "counts": {}, "error": None, "checks": None, "warnings": [],
                   "promoted_at": None, "accepted_by": None}
+        if data_root:
+            record["data_root"] = data_root
         run = Run(self, record)
-        run.save()
-        with open(run.dir / "outcome.json", "wb") as f:      # room for the end, if the disk fills
-            f.write(b" " * OUTCOME_BYTES)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            run.save()
+            with open(os.open(run.dir / "outcome.json", os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+                f.write(b" " * OUTCOME_BYTES)          # room for the end, if the disk fills
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            shutil.rmtree(run.dir, ignore_errors=True)
+            raise StoreUnwritable(e.strerror or type(e).__name__) from None
         return run
 
     def open_run(self, run_id: str) -> Run:
@@ -271,10 +287,13 @@ class Store:
         holder = (self.lock().holder() or {}).get("run_id")
         old = time.time() - tmp_age
         for d in [d for d in self.runs_dir.iterdir() if d.is_dir()] + [self.root]:
-            leftovers = [] if d.name == holder else list(d.glob("*.partial")) + list(d.glob("*.partial.wal"))
+            leftovers = [] if d.name == holder else list(d.glob("*.partial*"))
             leftovers += [f for f in d.glob(".*.tmp") if _mtime(f) < old]
             for f in leftovers:
-                f.unlink(missing_ok=True)
+                if f.is_dir():           # DuckDB's spill folder
+                    shutil.rmtree(f, ignore_errors=True)
+                else:
+                    f.unlink(missing_ok=True)
                 removed.append(f"{d.name}/{f.name}")
         return removed
 
@@ -347,9 +366,22 @@ class Store:
     def results_path(self, run_id: str) -> Path:
         return self.runs_dir / self._checked(run_id) / "results.duckdb"
 
+    def readable(self, run_id: str | None = None) -> tuple[str, Path]:
+        """(run id, results file) of a finished run (the current run by default). Raises
+        `NotReady` (status `damaged`) when the file's size is not the size its run recorded when
+        it wrote it (a file cut by a copy or a disk): DuckDB would open it and fail later, on the
+        first block read that is missing."""
+        run_id = self.resolve(run_id)
+        path = self.results_path(run_id)
+        expected = self._record(run_id).get("results_bytes")
+        if expected is not None and path.stat().st_size != expected:
+            raise NotReady(run_id, "damaged", "readable results")
+        return run_id, path
+
     def connect(self, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
-        """A read-only connection to a finished run's results (the current run by default)."""
-        return open_results(self.results_path(self.resolve(run_id)))
+        """A read-only connection to a finished run's results (the current run by default).
+        Raises as `readable`."""
+        return open_results(self.readable(run_id)[1])
 
     def changes(self, run_id: str | None = None) -> dict:
         """The change report of a finished run (the current one by default)."""

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 
-from contract.errors import Busy, FraudnetError, Stopped, TimedOut
+from contract.errors import Busy, FraudnetError, Stopped, TimedOut, trace
 
 EXIT = {"succeeded": 0, "failed": 1, "bad_input": 2, "busy": 3, "held": 4, "timeout": 5, "interrupted": 1}
 
@@ -55,16 +55,17 @@ def main(argv: list[str] | None = None) -> int:
             signal.setitimer(signal.ITIMER_REAL, args.timeout)
         try:
             record = execute(store, run, stopped=lambda: why[0] if why else None)
-        except BaseException as e:       # recorded in the run by execute; said in the log
+        except BaseException as e:       # recorded in the run by execute; said in the log, never its data
             signal.setitimer(signal.ITIMER_REAL, 0)
-            logging.getLogger("fraudnet.scan").error(
-                "run %s failed: %s", args.run_id, type(why[0] if why else e).__name__,
-                exc_info=not isinstance(e, FraudnetError) and not why)
             record = store.get_run(args.run_id)
+            logging.getLogger("fraudnet.scan").error(
+                "run %s failed: %s", args.run_id, (record.get("error") or {}).get("message", type(e).__name__)
+                + ("" if isinstance(e, FraudnetError) or why else "\n" + trace(e)))
         return EXIT[outcome(record)]
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         os.close(fd)
+
 
 if __name__ == "__main__":
     sys.exit(main())

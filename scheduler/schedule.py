@@ -5,8 +5,9 @@ folders) the way every face starts a scan (`runs.launch`: a child process with t
 limit, the run id chosen here, so an outcome always names its own run); retries a failure or a
 timeout a bounded number of times (not bad input, which would fail again, nor a refused
 overlap or a run held by its checks); then, for a current run, applies the store's retention,
-syncs Neo4j if asked and POSTs the change report to the job's webhook. A run held by its checks
-is reported to the webhook as held. Two scans never run on one store at once: the store's lock
+syncs Neo4j if asked and POSTs the change report to the job's webhook, each publication written
+to the store's audit log first (who: the job, role `scheduler`; not made if it cannot be). A run
+held by its checks is reported to the webhook as held. Two scans never run on one store at once: the store's lock
 refuses the second (logged as refused), and APScheduler runs at most one instance of a job.
 """
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from config import Neo4jSettings
-from contract.errors import Busy, NotFound, SettingsError
+from contract.errors import AuditUnavailable, Busy, NotFound, SettingsError, StoreUnwritable
 from publish.webhook import body, check_url, notify, where
+from runs.audit import audit
 from runs.launch import outcome, run as run_scan
 from runs.settings import RunSettings, settings_problems
 from runs.store import Store
@@ -154,6 +156,8 @@ def run_job(schedule: Schedule, job: Job) -> dict:
                 result["checks_failed"] = record["checks"]["failed"]
         except Busy as e:
             result = {"status": "refused", "error": str(e)}
+        except StoreUnwritable as e:          # a full disk: retried, like a failure
+            result = {"status": "failed", "error": str(e)}
         result.update(job=job.name, source=str(source), attempt=attempt + 1)
         log.info("job %s: %s (attempt %d, run %s)", job.name, result["status"], attempt + 1, result.get("run_id", "-"))
         if result["status"] not in ("failed", "timeout", "interrupted") or attempt == job.retries:
@@ -162,11 +166,27 @@ def run_job(schedule: Schedule, job: Job) -> dict:
     if result["status"] == "succeeded":
         result["removed_runs"] = apply_retention(store, schedule.keep_runs)
         if job.neo4j:
-            result["neo4j"] = publish_neo4j(store, result["run_id"], schedule.neo4j)
+            refused = _audited(store, job, "neo4j.sync", "neo4j", result["run_id"])
+            result["neo4j"] = ({"status": "failed", "error": refused} if refused
+                               else publish_neo4j(store, result["run_id"], schedule.neo4j))
     if job.webhook and result["status"] in ("succeeded", "held"):
-        report = store.changes(result["run_id"])
-        result["webhook"] = notify(job.webhook, body(report, result["status"]), job.webhook_timeout_seconds)
+        payload = body(store.changes(result["run_id"]), result["status"])
+        refused = _audited(store, job, "webhook", f"webhook:{where(job.webhook)}", result["run_id"],
+                           sum(len(payload[k]) for k in ("new", "escalated", "resolved", "risk_risers")))
+        result["webhook"] = (f"failed: {refused}" if refused
+                             else notify(job.webhook, payload, job.webhook_timeout_seconds))
     return result
+
+
+def _audited(store: Store, job: Job, action: str, target: str, run_id: str, rows: int | None = None) -> str | None:
+    """Write a publication of entity-level data to the store's audit log (who: the job, role
+    `scheduler`); returns why it could not be (the publication is then not made), else None."""
+    try:
+        audit(store, job.name, "scheduler", action, target, run_id, rows)
+    except AuditUnavailable as e:
+        log.warning("job %s: %s not made: %s", job.name, action, e)
+        return str(e)
+    return None
 
 
 def apply_retention(store: Store, keep: int) -> list[str]:

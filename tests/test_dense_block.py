@@ -14,7 +14,7 @@ from .builders import Region
 TOWNS = ("69100", "69200", "69300", "01100", "01200", "01300", "38100", "38200", "38300", "38400")
 
 
-def region(blocks=True, fill=0.5):
+def region(blocks=True, fill=0.5, centre=None):
     """Ten towns, each with a GP, two nurses, a physiotherapist and a pharmacy caring for its 100
     residents (honest local teams; the GP prescribes the pharmacy's, nurses' and physiotherapist's
     care); a nursing home in 69100 whose 20 residents the same nurses, physiotherapist and GP see
@@ -41,6 +41,15 @@ def region(blocks=True, fill=0.5):
             for p, code in (("N0", "AMI1"), ("M0", "AMI1"), ("K0", "AMK8"), ("GP0", "VG")):
                 r.claim(pt, p, code, 7 * w + (p == "M0") * 3)
     r.provider("LAB", "laboratory", postcode="38100")
+    if centre is not None:    # a health centre's four GPs in 69100 (billing through `centre`, "" for none): the
+        for g in range(4):    # town's patients, and some from every other town, each seen by two of them in turn
+            r.provider(f"HC{g}", "physician", postcode="69100")
+        town = [f"T0-{k}" for k in range(40, 80)]
+        others = [f"T{t}-{k}" for t in range(1, 10) for k in range(60, 64)]
+        for i, pt in enumerate(town + others):
+            for g in (i % 4, (i + 1 + i // 4 % 3) % 4):
+                for k in range(2):
+                    r.claim(pt, f"HC{g}", "G", 150 + 20 * k + g, centre=centre or None)
     if blocks:
         borrowed = [f"T{t}-{i}" for t in range(10) for i in range(90, 98)]          # 80 patients
         members = [("N1", "AMI4"), ("K2", "AMK8"), ("M3", "AMI4"), ("GP4", "VG"), ("N5", "AMI4"), ("LAB", "B0552")]
@@ -90,6 +99,13 @@ def test_a_block_billing_a_quarter_of_its_list_is_still_found():
 
 def test_local_teams_nursing_homes_and_referrals_alone_are_not_blocks():
     assert run(region(blocks=False)).alerts.num_rows == 0
+
+
+def test_colleagues_of_a_centre_replacing_each_other_are_not_a_block():
+    """Their shared patients are explained by their practice; the same sharing between unrelated
+    providers is a block."""
+    assert run(region(blocks=False, centre="HC")).alerts.num_rows == 0
+    assert members(run(region(blocks=False, centre=""))) == {"dense_block:HC0": {"HC0", "HC1", "HC2", "HC3"}}
 
 
 def test_standing_providers_accused_patients_victims():

@@ -12,7 +12,7 @@ from .builders import Region
 KEY = b"a fixed test key"
 
 
-def region():
+def region(team_visits=True):
     r = Region()
     r.service("OXY", "drug", "oxycodone 20 mg", watch=True)
     r.service("PREG", "drug", "pregabalin", watch=True)
@@ -38,6 +38,14 @@ def region():
     # week, at the patient's one pharmacy (the pharmacist sees every supply)
     for k in range(14):
         r.claim("PALLIATIVE", "PH4", "OXY", 200 + 7 * k, 48.0, prescriber=f"GP{7 + k % 3}")
+    # palliative home care: the same team prescribing in turn every week, one dispensing in three at
+    # the patient's second pharmacy; each prescriber sees the patient twice a week besides (home
+    # visits): a care team that knows the supplies, which no pharmacist sees whole
+    r.service("VISIT", "act", "home visit")
+    for k in range(14):
+        r.claim("TEAM", "PH3" if k % 3 == 2 else "PH4", "OXY", 200 + 7 * k, 48.0, prescriber=f"GP{7 + k % 3}")
+        for g in range(3) if team_visits else ():
+            r.claim("TEAM", f"GP{7 + g}", "VISIT", 200 + 7 * k + 2 * g, 25.0)
     # chronic pain: pregabalin monthly, two prescribers, one pharmacy
     for k in range(12):
         r.claim("PAIN", "PH0", "PREG", 30 * k, 19.5, prescriber=f"GP{k % 2}")
@@ -65,6 +73,11 @@ def test_finds_the_shoppers_and_not_the_honest_patients():
     f = run()
     assert accused(f) == {"SHOP", "QUIET"}
     assert f.alerts.num_rows == 2
+
+
+def test_a_care_team_following_the_patient_conceals_nothing_prescribers_seen_only_to_prescribe_do():
+    assert "TEAM" not in accused(run())
+    assert "TEAM" in accused(run(t=region(team_visits=False)))
 
 
 def test_alert_ids_never_name_the_patient_and_are_stable_for_the_same_key():

@@ -11,8 +11,8 @@ from engine.statements import statements
 from engine.translate import problems, to_spark
 
 REPO = Path(__file__).resolve().parent.parent
-# Where claims-scale SQL lives: the work (graph/) and the run (runs/).
-SOURCES = sorted([*REPO.glob("graph/*.py"), *REPO.glob("runs/*.py")])
+# Where claims-scale SQL lives: the work (graph/), the run (runs/) and the cases (cases/).
+SOURCES = sorted([*REPO.glob("graph/*.py"), *REPO.glob("runs/*.py"), *REPO.glob("cases/*.py")])
 
 
 def test_query_runs_on_duckdb_by_default_and_captures_what_it_ran():
@@ -119,7 +119,7 @@ def test_the_lint_refuses_what_does_not_port():
 def test_every_statement_is_readable_from_the_source():
     found = statements(SOURCES, REPO)
     assert len(found) >= 40          # the detectors, the graph, the network, the risk, the run
-    assert {f.file.split("/")[0] for f in found} == {"graph", "runs"}
+    assert {f.file.split("/")[0] for f in found} == {"graph", "runs"}   # cases/ reads no claims
     assert [f"{f.file}:{f.line}" for f in found if f.sql is None] == []
 
 
@@ -130,8 +130,27 @@ def test_every_statement_ports_to_spark():
     assert {where: p for where, p in bad.items() if p} == {}
 
 
+def test_a_statement_drawn_from_a_registry_stands_for_each_of_its_sql(tmp_path):
+    (tmp_path / "m.py").write_text(
+        "from dataclasses import dataclass\n"
+        "@dataclass\nclass Stat:\n    name: str\n    sql: str\n"
+        "_A = 'SELECT 1 AS a'\n"
+        "SQL = {'a': _A, 'b': 'SELECT 2 AS b'}\n"
+        "STATS: dict = {'x': Stat('x', 'SELECT 3 AS x'), 'y': Stat('y', sql=_A)}\n"
+        "def f(query):\n"
+        "    for k, sql in SQL.items():\n        query(sql)\n"
+        "    stat = STATS['x']\n    query(stat.sql)\n"
+        "    query(unknown)\n")
+    assert [(f.line, f.sql) for f in statements([tmp_path / "m.py"], tmp_path)] == [
+        (11, "SELECT 1 AS a"), (11, "SELECT 2 AS b"), (13, "SELECT 3 AS x"), (13, "SELECT 1 AS a"), (14, None)]
+
+
 def test_no_sql_runs_outside_the_engine_in_a_scan():
-    """graph/ and runs/ reach DuckDB only through `engine` (runs/results.py and runs/store.py
-    write and read the run's results file: storage, not computation)."""
-    direct = [p.relative_to(REPO).as_posix() for p in SOURCES if "import duckdb" in p.read_text()]
+    """graph/, runs/ and cases/ reach DuckDB only through `engine`: runs/results.py and
+    runs/store.py write and read the run's results file (storage, not computation), and
+    runs/pipeline.py imports it only to word its storage errors."""
+    direct = [p.relative_to(REPO).as_posix() for p in SOURCES if "duckdb.connect(" in p.read_text()
+              or ".sql(" in p.read_text()]
     assert direct == ["runs/results.py", "runs/store.py"]
+    imported = [p.relative_to(REPO).as_posix() for p in SOURCES if "import duckdb" in p.read_text()]
+    assert imported == ["runs/pipeline.py", "runs/results.py", "runs/store.py"]

@@ -58,7 +58,7 @@ def results(store, run_id, sql):
 def graph_counts(server) -> dict:
     out = {}
     for label in ("Entity", "Provider", "Patient", "Centre", "LegalEntity", "Person", "Alert", "Community",
-                  "Prescriber", "Pharmacy", "Laboratory", "Flagged", "AtRisk"):
+                  "Prescriber", "Pharmacy", "Laboratory", "Flagged", "AtRisk", "Accused", "Participant", "Victim"):
         out[label] = q(server, f"MATCH (n:{label}) RETURN count(n) AS c")[0]["c"]
     for rel in (*ns.RELS, "INVOLVES", "MEMBER_OF"):
         out[rel] = q(server, f"MATCH ()-[r:{rel}]->() RETURN count(r) AS c")[0]["c"]
@@ -77,6 +77,9 @@ def expected_counts(store, run_id) -> dict:
     out["Laboratory"] = one("SELECT count(*) FROM nodes WHERE entity_type = 'provider' AND kind = 'laboratory'")
     out["Flagged"] = one("SELECT count(*) FROM entity_risk WHERE direct_score > 0")
     out["AtRisk"] = one("SELECT count(*) FROM entity_risk WHERE coalesce(direct_score, 0) = 0 AND score > 0")
+    strongest = ("SELECT count(*) FROM (SELECT min(CASE standing WHEN 'accused' THEN 1 WHEN 'participant' THEN 2 "
+                 "ELSE 3 END) AS s FROM alert_entities GROUP BY entity_type, entity_id) WHERE s = ")
+    out["Accused"], out["Participant"], out["Victim"] = (one(strongest + str(i)) for i in (1, 2, 3))
     for rel in ns.RELS:
         out[rel] = one(f"SELECT count(*) FROM edges WHERE rel = '{rel}'")
     out["INVOLVES"] = one("SELECT count(*) FROM alert_entities")
@@ -162,6 +165,13 @@ def test_every_saved_query_answers_from_the_data(server, synced):
         rows = ns.run_saved(server, "saved_top_alerts", {"pattern": pattern, "limit": 3})
         assert list(dict.fromkeys(r["alert_id"] for r in rows)) == want
         assert all(r["n"] is not None and r["role"] for r in rows)
+        assert {r["standing"] for r in rows} <= {"accused", "participant", "victim"}
+    # only accused and participant entities are Flagged: an entity named by alerts as a victim only is not
+    victims = {eid for (eid,) in results(store, run, "SELECT entity_id FROM alert_entities GROUP BY entity_type, entity_id "
+                                                     "HAVING bool_and(standing = 'victim')")}
+    rows = ns.run_saved(server, "saved_top_alerts", {"pattern": "doctor_shopping", "limit": 100})
+    seen = [r["n"] for r in rows if r["standing"] == "victim" and r["n"]["id"] in victims]
+    assert seen and not any("Flagged" in n["labels"] for n in seen)
     # a provider's lookup lists exactly its alerts
     pid, = results(store, run, "SELECT entity_id FROM alert_entities WHERE entity_type = 'provider' "
                                "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")[0]

@@ -113,3 +113,27 @@ def test_standing_and_determinism():
     a, b = run(), run()
     assert a.alerts.equals(b.alerts) and a.entities.equals(b.entities)
     assert {(e["entity_id"], e["standing"]) for e in a.entities.to_pylist()} == {("OUT", "accused"), ("SIX", "accused")}
+
+
+def test_the_centre_billed_through_is_named_as_a_participant():
+    """A physiotherapist of a centre billing 45 sessions per patient through it, against peers of
+    other centres billing 12 to 14: the alert accuses the provider and names the centre paid for
+    the excess (the lead to whoever runs it); a provider billing privately names no centre."""
+    r = Region()
+    r.service("AMK8", "act", "physiotherapy session")
+    r.provider("GP", "physician", "general_practice")
+    for i in range(8):
+        r.provider(f"K{i}", "physiotherapist")
+        for p in range(15):
+            for k in range(12 + (p + i) % 3):
+                r.claim(f"P{i}-{p}", f"K{i}", "AMK8", 2 * k, 17.2, prescriber="GP", centre=f"C{i % 4}")
+    r.provider("CEN", "physiotherapist")
+    for p in range(20):
+        for k in range(45):
+            r.claim(f"O{p}", "CEN", "AMK8", 3 * k, 17.2, prescriber="GP", centre="CX")
+    f = run(t=r.tables())
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["peer_outlier:CEN"]
+    named = {(e["entity_type"], e["entity_id"], e["standing"], e["excess_euros"]) for e in f.entities.to_pylist()}
+    excess = f.alerts["excess_euros"][0].as_py()
+    assert named == {("provider", "CEN", "accused", None), ("centre", "CX", "participant", excess)}
+    assert json.loads(f.alerts["evidence"][0].as_py())["acts"][0]["centre_id"] == "CX"

@@ -12,7 +12,7 @@ OXY, PARA, HIV = "OXY", "PARA", "HIV"
 TOWNS = ("69100", "69200", "69300", "01100", "01200", "01300")
 
 
-def region(with_collusion=True, mules=15):
+def region(with_collusion=True, mules=15, hospital_pharmacy=None):
     r = Region()
     r.service(OXY, "drug", "oxycodone", watch=True)
     r.service(PARA, "drug", "paracetamol")
@@ -61,6 +61,17 @@ def region(with_collusion=True, mules=15):
         r.claim(pt, "HIVDOC", "CS", i, 30.0, centre="HOSP")
         for month in range(6):
             r.claim(pt, "HOSPPH" if i % 4 else home_pharmacy, HIV, 30 * month + i, 640.0, prescriber="HIVDOC")
+    if hospital_pharmacy is not None:   # the hospital's own pharmacy (billing through `hospital_pharmacy`,
+        r.service("EPO", "drug", "epoetin")  # "" for none): its nephrologist's drugs for patients from every town
+        r.provider("PUI", "pharmacy", postcode="69400")
+        r.provider("NEPHRO", "physician", "nephrology", "69400")
+        r.add("affiliations", provider_id="NEPHRO", centre_id="HOSP", role="fulltime_hospital")
+        for i in range(30):
+            pt, _ = visitor(i, 40)
+            r.claim(pt, "NEPHRO", "CS", i, 30.0, centre="HOSP")
+            for month in range(6):
+                r.claim(pt, "PUI", "EPO", 30 * month + i, 300.0, prescriber="NEPHRO",
+                        centre=hospital_pharmacy or None)
     if with_collusion:   # D1 sends patients from other towns to PX1 for oxycodone
         for i in range(mules):
             pt = f"M{i}"
@@ -90,6 +101,14 @@ def test_finds_the_pharmacy_and_prescriber_moving_watched_drugs_for_patients_fro
 
 def test_geography_explains_the_group_practice_the_towns_and_the_hiv_service():
     assert run(region(with_collusion=False)).alerts.num_rows == 0
+
+
+def test_a_hospital_pharmacy_supplying_its_own_physicians_prescriptions_is_no_flow():
+    """Billed through the hospital where the nephrologist works, the dispensings never left the
+    establishment; the same dispensings billed as a pharmacy's own are a flow far beyond geography."""
+    assert run(region(with_collusion=False, hospital_pharmacy="HOSP")).alerts.num_rows == 0
+    flagged = run(region(with_collusion=False, hospital_pharmacy="")).alerts.to_pylist()
+    assert [a["alert_id"] for a in flagged] == ["pharmacy_collusion:PUI"]
 
 
 def test_a_handful_of_mules_is_enough_one_is_not():

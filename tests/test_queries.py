@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import publish.neo4j as ns
+from contract.vocab import DERIVED_LABELS
 from queries import HERE, cypher, names
 
 
@@ -42,7 +43,7 @@ def test_the_browser_style_covers_every_label_and_sizes_by_risk():
     text = (HERE / "fraudnet.grass").read_text()
     rules = {m[0]: dict(re.findall(r"([\w-]+):\s*([^;]+);", m[1]))
              for m in re.findall(r"^(node(?:\.\w+)?|relationship(?:\.\w+)?) \{(.*?)\}", text, re.S | re.M)}
-    labels = {*ns.LABELS.values(), "Prescriber", "Pharmacy", "Laboratory", "Flagged", "AtRisk", "Alert", "Community"}
+    labels = {*ns.LABELS.values(), *DERIVED_LABELS, "Alert", "Community"}
     assert {k.split(".")[1] for k in rules if k.startswith("node.")} == labels
     assert {k.split(".")[1] for k in rules if k.startswith("relationship.")} == {*ns.RELS, "INVOLVES", "MEMBER_OF"} - {
         "OPERATED_BY", "BILLS_UNDER"}
@@ -52,6 +53,9 @@ def test_the_browser_style_covers_every_label_and_sizes_by_risk():
     order = list(rules)
     assert order.index("node.Flagged") > max(order.index(f"node.{label}") for label in ns.LABELS.values())
     assert "color" not in rules["node.Flagged"] and "color" not in rules["node.AtRisk"]
+    # standings are told apart by their ring, never by size or colour (those say kind and risk)
+    rings = [rules[f"node.{s}"] for s in ("Accused", "Participant", "Victim")]
+    assert len({r["border-color"] for r in rings}) == 3 and not any("diameter" in r or "color" in r for r in rings)
     # captions name things by properties the sync writes
     assert all(v.get("caption", "{caption}").strip('"') in ("{caption}", "{id}", "<type>", "{n}", "{amount}", "{role}", "{kind}")
                for v in rules.values())

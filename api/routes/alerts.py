@@ -1,13 +1,14 @@
 """Alerts of a run: filtered lists and one alert with its entities and evidence."""
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 
 from contract.vocab import NODE_ID_PATTERN, PATTERNS, split_node_id
+from cases.views import alert_marks
 from runs import results
-from runs.audit import audit
 
-from ..deps import CurrentUser, ResultsDep, RunQuery
+from ..deps import Audit, ResultsDep, RunQuery
 from ..errors import responses
 from ..models import AlertPublic, AlertsPublic
 
@@ -19,7 +20,7 @@ ENTITY = NODE_ID_PATTERN
 
 @router.get("", response_model=AlertsPublic, response_model_exclude_none=True,
             responses=responses(401, 404, 409, 422, 503))
-async def list_alerts(reader: ResultsDep, who: CurrentUser,
+async def list_alerts(reader: ResultsDep, audit: Audit,
                       pattern: Pattern | None = None,
                       min_score: Annotated[float | None, Query(description="lowest score kept")] = None,
                       entity: Annotated[str | None, Query(description="only alerts naming this entity, as type:id",
@@ -37,18 +38,20 @@ async def list_alerts(reader: ResultsDep, who: CurrentUser,
                                      sort, limit, offset)
     finally:
         cur.close()
-    if entity:
-        audit(reader.store, who, "alerts.list", entity)
+    given = {"pattern": pattern, "min_score": min_score, "entity": entity, "sort": sort, "limit": limit,
+             "offset": offset}
+    audit("alerts.list", "alerts?" + urlencode({k: v for k, v in given.items() if v is not None}), run_id, len(rows))
     return AlertsPublic(count=total, data=[AlertPublic(run_id=run_id, **r) for r in rows])
 
 
 @router.get("/{alert_id}", response_model=AlertPublic, responses=responses(401, 404, 409, 503))
-async def get_alert(alert_id: str, reader: ResultsDep, who: CurrentUser, run: RunQuery = None) -> AlertPublic:
-    """One alert with its entities (and their roles) and its evidence (paths, claim ids, figures)."""
+async def get_alert(alert_id: str, reader: ResultsDep, audit: Audit, run: RunQuery = None) -> AlertPublic:
+    """One alert with its entities (and their roles), its evidence (paths, claim ids, figures), its
+    first and last current runs, and its case."""
     run_id, cur = reader.cursor(run)
     try:
         found = results.alert(cur, alert_id)
     finally:
         cur.close()
-    audit(reader.store, who, "alerts.get", f"alert:{alert_id}")
-    return AlertPublic(run_id=run_id, **found)
+    audit("alerts.get", f"alert:{alert_id}", run_id)
+    return AlertPublic(run_id=run_id, **found, **alert_marks(reader.store, alert_id))

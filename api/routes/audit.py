@@ -3,19 +3,27 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from contract.errors import AuditUnavailable
 from runs.audit import read_audit
 
-from ..deps import AdminUser, StoreDep
+from ..deps import AdminUser, Audit, StoreDep
 from ..errors import responses
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("", response_model=dict[str, Any], responses=responses(401, 403, 422))
-def list_audit(store: StoreDep, _: AdminUser,
+def list_audit(store: StoreDep, _: AdminUser, audit: Audit,
                day: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0):
-    """Who read which entity, alert, path or community, and when; newest first."""
-    data, total = read_audit(store, day, limit, offset)
-    return {"data": data, "count": total}
+    """Who read which entity, alert, list, file, path or community, and when; newest first.
+    `damaged` counts lines that could not be read (cut by a crash), skipped. Reading the log is
+    itself audited when it can be; it is served even when the log cannot be written (a full
+    disk), so admins can always see it."""
+    data, total, damaged = read_audit(store, day, limit, offset)
+    try:
+        audit("audit.read", f"audit?day={day or ''}", None, len(data))
+    except AuditUnavailable:
+        pass
+    return {"data": data, "count": total, "damaged": damaged}

@@ -21,10 +21,11 @@ def ready(store: StoreDep):
     """The store is reachable and a current run exists whose results can be opened."""
     try:
         run_id = store.resolve(None)
-        store.connect(run_id).close()
     except FraudnetError:
         return JSONResponse(status_code=503, content={"status": "no current run", "run_id": None})
-    except Exception:      # a results file that cannot be opened (truncated, damaged): not ready
+    try:
+        store.connect(run_id).close()
+    except Exception:      # a results file cut short (its recorded size) or that cannot be opened
         return JSONResponse(status_code=503, content={"status": "the current run's results cannot be read",
                                                       "run_id": None})
     return Ready(status="ready", run_id=run_id)

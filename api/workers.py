@@ -1,0 +1,94 @@
+"""Heavy reads — neighbourhoods and paths — in worker processes of their own, at a lower CPU
+priority (nice 10).
+
+A neighbourhood of depth 3 or a path search walks thousands of edges in Python. Run in the
+server's threads, two of them hold the interpreter's lock often enough to make every other
+analyst's entity and alert calls wait (from 20 ms to 200–500 ms on two cores; see
+`benchmarks/api_load.py`). In processes of their own they cannot take that lock, and at nice 10
+the kernel gives the interactive calls the cores first. A worker opens the results file for each
+call and closes it after (a few milliseconds against a call's hundreds), so it never holds a file
+that retention removed. The pool starts on the first heavy call (spawned, so it inherits no thread or open connection of
+the server) and stops with the app.
+
+A worker also encodes its answer as the JSON the API sends: a neighbourhood of 2,000 nodes
+costs about 0.4 s to validate and encode in FastAPI, which the server's process would otherwise
+spend holding the interpreter's lock (see `benchmarks/api_load.py`).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from contract.errors import NotFound, withheld
+
+
+def _start():
+    os.nice(10)
+
+
+def _plain(value):
+    """JSON for what `runs.results` returns beside JSON's own types (dates), as FastAPI writes it."""
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def encode(answer: dict) -> bytes:
+    """`answer` as FastAPI's `JSONResponse` writes it (compact, UTF-8, no NaN)."""
+    return json.dumps(answer, default=_plain, ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode()
+
+
+def _call(path: str, name: str, args: tuple, run_id: str):
+    """In a worker: `runs.results.<name>(cursor on path, *args)` as ("ok", the JSON of
+    {"run_id", **result}, {list field: its length}), ("not_found", kind, key) or ("error", what,
+    without its message)."""
+    from runs import results
+    from runs.store import open_results
+    try:
+        con = open_results(Path(path))
+        try:
+            found = getattr(results, name)(con, *args)
+        finally:
+            con.close()
+        return ("ok", encode({"run_id": run_id, **found}),
+                {k: len(v) for k, v in found.items() if isinstance(v, list)})
+    except NotFound as e:
+        return ("not_found", e.kind, e.key)
+    except Exception as e:          # sent back as words only: its message may quote data
+        return ("error", withheld(e))
+
+
+class HeavyReads:
+    """A pool of `workers` processes running `runs.results` functions on results files."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def run(self, path: Path, run_id: str, name: str, *args) -> tuple[bytes, dict[str, int]]:
+        """`runs.results.<name>(cursor on path, *args)` in a worker, as (the JSON body
+        {"run_id": run_id, **result}, the length of each of the result's lists). Raises `NotFound`."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_start)
+            pool = self._pool
+        outcome = pool.submit(_call, str(path), name, args, run_id).result()
+        if outcome[0] == "not_found":
+            raise NotFound(outcome[1], outcome[2])
+        if outcome[0] == "error":
+            raise RuntimeError(outcome[1])
+        return outcome[1], outcome[2]
+
+    def close(self):
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None

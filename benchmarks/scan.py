@@ -1,0 +1,292 @@
+"""Full-scan benchmark (issue #18): each stage's seconds and peak memory against the floor.
+
+    python benchmarks/scan.py [--regions generator second] [--claims 5000000] [--x4 generator]
+                              [--parquet] [--digest] [--repeat N] [--dir .bench] [--worlds ../shared/worlds]
+
+Regions, generated once and cached under --dir (git-ignored):
+
+- `generator`: the project's generator (`loaders.synthetic.generate`, as `fraudnet generate`), with
+  as many patients as `load_build.py` reckons give --claims claims (at 16.8 claims a patient,
+  what the generator drew before #13; it now draws about 23, so 5M asks give 6.7M claims);
+- `second`: `../shared/worlds/second_region.py` (written independently of the project) at
+  --second-patients patients (160,000: about 4.9M claims);
+- `--x4 NAME`: four regions NAME of seeds S..S+3 merged into one dataset of four times the claims
+  (the 20M line): every identifier but service codes gets its region's prefix (`r1.`…`r4.`), and
+  so do identifier values; postcodes move to other départements (the two leading digits + 25 × the
+  region's index, modulo 100), so the four regions are four disjoint départements' worth of
+  patients, providers and centres sharing one code catalogue (`services` of the first region).
+
+`--parquet` also measures each dataset converted once to Parquet (`fraudnet convert parquet`,
+cached beside it as `data-parquet`): the loader's fast path, against a floor reading that Parquet.
+
+Each dataset is measured `--repeat` times; each time, in fresh processes one after the other:
+
+1. **the floor**: DuckDB reads the same claims file with the contract's types and computes the
+   patient–provider edges (`GROUP BY patient_id, provider_id`: claims, euros) and the
+   per-provider-and-act aggregates (`GROUP BY provider_id, service_code`: claims, patients, euros,
+   units), held in DuckDB tables; its seconds and its process's peak memory;
+2. **the scan**: a run is created in a fresh store and `runs.worker` runs it (the very code every
+   face starts as a child process: `python -m runs.worker STORE RUN_ID`, here called by a wrapper
+   that then reads the process's own peak resident memory, VmHWM); the stages' seconds are the
+   run record's `timings`.
+
+The ratio is the scan's seconds over the floor's. `--digest` also prints a digest of the results
+(alerts with their scores and ranks, entity risk, communities) to compare two versions of the code
+on the same regions. Timings are wall-clock seconds on whatever else the machine runs (the load
+average is printed before and after each dataset): compare lines measured side by side.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_build import region as generator_region  # noqa: E402
+
+STAGES = ("load", "build", "detect", "score", "write", "check", "promote")
+CLAIM_TYPES = {"claim_id": "VARCHAR", "patient_id": "VARCHAR", "provider_id": "VARCHAR",
+               "prescriber_id": "VARCHAR", "centre_id": "VARCHAR", "service_code": "VARCHAR",
+               "service_date": "DATE", "amount": "DOUBLE", "quantity": "INTEGER"}
+
+
+def peak_mb() -> int:
+    """This process's peak resident memory (VmHWM), in MB."""
+    kb = int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+    return round(kb / 1024)
+
+
+# --- the regions ---------------------------------------------------------------------------------
+
+def second_region(folder: Path, patients: int, seed: int, worlds: Path) -> Path:
+    """The folder of `second_region.py`'s region of `patients` patients, generated once."""
+    data = folder / f"second-{patients}-{seed}" / "data"
+    if not (data / "claims.csv").exists():
+        script = worlds / "second_region.py"
+        if not script.is_file():
+            sys.exit(f"{script} is not there: give --worlds, or leave out the region 'second'")
+        t = time.perf_counter()
+        subprocess.run([sys.executable, str(script), str(data), str(data.parent / "truth.csv"),
+                        "--patients", str(patients), "--seed", str(seed)], check=True, stdout=subprocess.DEVNULL)
+        print(f"(generated {data} in {time.perf_counter() - t:.0f} s)", file=sys.stderr)
+    return data
+
+
+def x4(folder: Path, parts: list[Path], name: str) -> Path:
+    """Four regions merged into one dataset with disjoint identifiers (see the module's doc)."""
+    sys.path.insert(0, str(ROOT))
+    import duckdb
+
+    from contract.tables import ID, TABLES
+    data = folder / f"x4-{name}" / "data"
+    if (data / "claims.csv").exists():
+        return data
+    data.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    con = duckdb.connect()
+    for table, spec in TABLES.items():
+        sources = [p / f"{table}.csv" for p in parts if (p / f"{table}.csv").exists()]
+        if not sources:
+            continue
+        if table == "services":      # one national catalogue, the same in every region
+            sources = sources[:1]
+        header = [d[0] for d in con.execute("SELECT * FROM read_csv($p, all_varchar=true) LIMIT 0",
+                                             {"p": str(sources[0])}).description]
+        selects = []
+        for k, src in enumerate(sources):
+            exprs = []
+            for col in header:
+                c = f'"{col}"'
+                typed = spec.column(col).type if col in {x.name for x in spec.columns} else None
+                if col == "postcode":
+                    exprs.append(f"CASE WHEN regexp_full_match({c}, '[0-9]{{5}}') THEN lpad(((CAST(substr({c}, 1, 2) "
+                                 f"AS INTEGER) + {25 * k}) % 100)::VARCHAR, 2, '0') || substr({c}, 3) ELSE {c} END")
+                elif (typed == ID and col != "service_code") or (table, col) == ("identifiers", "value"):
+                    exprs.append(f"'r{k + 1}.' || {c}")
+                else:
+                    exprs.append(c)
+            named = ", ".join(f'{e} AS "{h}"' for e, h in zip(exprs, header))
+            selects.append(f"SELECT {named} FROM read_csv('{src}', all_varchar=true)")
+        con.execute(f"COPY ({' UNION ALL '.join(selects)}) TO '{data / (table + '.csv')}' (HEADER)")
+    depts = [con.execute(f"SELECT count(DISTINCT substr(postcode, 1, 2)) FROM read_csv('{p / 'patients.csv'}', "
+                         f"all_varchar=true)").fetchone()[0] for p in parts]
+    merged = con.execute(f"SELECT count(DISTINCT substr(postcode, 1, 2)) FROM read_csv('{data / 'patients.csv'}', "
+                         f"all_varchar=true)").fetchone()[0]
+    if merged != sum(depts):
+        sys.exit(f"the départements of the four regions collide ({depts} → {merged}): choose other seeds")
+    print(f"(merged {len(parts)} regions into {data} in {time.perf_counter() - t:.0f} s)", file=sys.stderr)
+    return data
+
+
+def as_parquet(data: Path) -> Path:
+    """`data` converted to Parquet by `fraudnet convert parquet` (in a fresh process), once."""
+    out = data.parent / f"{data.name}-parquet"
+    if not (out / "claims.parquet").exists():
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "convert", "parquet", str(data),
+                        str(out)], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+        print(f"(converted {data} to Parquet in {time.perf_counter() - t:.0f} s)", file=sys.stderr)
+    return out
+
+
+def dataset(name: str, args) -> Path:
+    if name == "generator":
+        return generator_region(args.claims, args.dir, args.seed)
+    if name == "second":
+        return second_region(Path(args.dir), args.second_patients, args.second_seed, Path(args.worlds))
+    raise SystemExit(f"unknown region {name!r} (generator, second)")
+
+
+def dataset_x4(name: str, args) -> Path:
+    if name == "generator":
+        parts = [generator_region(args.claims, args.dir, args.seed + k) for k in range(4)]
+    elif name == "second":
+        parts = [second_region(Path(args.dir), args.second_patients, args.second_seed + k, Path(args.worlds))
+                 for k in range(4)]
+    else:
+        raise SystemExit(f"unknown region {name!r} (generator, second)")
+    return x4(Path(args.dir), parts, f"{name}-{parts[0].parent.name}")
+
+
+# --- what runs in the fresh processes ------------------------------------------------------------
+
+def floor(data: str) -> dict:
+    """Read the claims with DuckDB (contract types) and compute the edges and aggregates."""
+    import duckdb
+    claims = next(p for p in (Path(data) / f"claims{e}" for e in (".csv", ".csv.gz", ".parquet")) if p.exists())
+    t = time.perf_counter()
+    con = duckdb.connect()
+    read = (f"read_parquet('{claims}')" if claims.suffix == ".parquet" else
+            f"read_csv('{claims}', header=true, columns={CLAIM_TYPES})")
+    con.execute(f"CREATE TABLE claims AS SELECT * FROM {read}")
+    con.execute("CREATE TABLE edges AS SELECT patient_id, provider_id, count(*) AS n, sum(amount) AS amount "
+                "FROM claims GROUP BY patient_id, provider_id")
+    con.execute("CREATE TABLE acts AS SELECT provider_id, service_code, count(*) AS n, count(DISTINCT patient_id) "
+                "AS patients, sum(amount) AS amount, sum(coalesce(quantity, 1)) AS units FROM claims "
+                "GROUP BY provider_id, service_code")
+    n, edges, acts = con.execute("SELECT (SELECT count(*) FROM claims), (SELECT count(*) FROM edges), "
+                                 "(SELECT count(*) FROM acts)").fetchone()
+    return {"seconds": round(time.perf_counter() - t, 2), "peak_mb": peak_mb(), "claims": n, "edges": edges,
+            "acts": acts}
+
+
+def worker(store: str, run_id: str) -> int:
+    """`runs.worker` in this process, then this process's peak memory on stderr."""
+    sys.path.insert(0, str(ROOT))
+    from runs.worker import main as run_worker
+    code = run_worker([store, run_id])
+    print("peak_mb " + json.dumps(peak_mb()), file=sys.stderr, flush=True)
+    return code
+
+
+def digest(store_root: Path, run_id: str) -> str:
+    """A digest of a run's alerts (id, pattern, score, rank), entity risk and communities."""
+    sys.path.insert(0, str(ROOT))
+    from runs.store import Store
+    con = Store(store_root).connect(run_id)
+    h = hashlib.sha256()
+    for sql in ("SELECT alert_id, pattern, score, rank FROM alerts ORDER BY alert_id",
+                "SELECT entity_type, entity_id, score, reasons FROM entity_risk ORDER BY entity_type, entity_id",
+                "SELECT community_id, node_id FROM communities ORDER BY community_id, node_id"):
+        for row in con.execute(sql).fetchall():
+            h.update(repr(row).encode())
+    con.close()
+    return h.hexdigest()[:16]
+
+
+def scan(data: Path, with_digest: bool) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from runs.settings import RunSettings
+    from runs.store import Store
+    with tempfile.TemporaryDirectory(dir=data.parent, prefix="store-") as tmp:
+        # one fixed key for the opaque alert ids of every benchmark store, so that the digests
+        # of two scans compare (a real store makes its own random key)
+        key = Path(tmp) / "secret.key"
+        key.write_text(hashlib.sha256(b"benchmarks/scan.py").hexdigest())
+        key.chmod(0o600)
+        store = Store(tmp)
+        run = store.new_run([str(data.resolve())], RunSettings().model_dump(mode="json"))
+        t = time.perf_counter()
+        p = subprocess.run([sys.executable, __file__, "--worker", tmp, run.id], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        seconds = time.perf_counter() - t
+        record = store.get_run(run.id)
+        peak = re.findall(r"^peak_mb (\d+)$", p.stderr, re.M)
+        if record["status"] != "succeeded" or not peak:
+            sys.exit(f"the scan of {data} ended {record['status']}: {record.get('error')}\n{p.stderr[-3000:]}")
+        return {"timings": record["timings"], "seconds": round(seconds, 2), "peak_mb": int(peak[-1]),
+                "claims": record["counts"]["claims"], "alerts": record["counts"]["alerts"],
+                "digest": digest(Path(tmp), run.id) if with_digest else None}
+
+
+def fresh(*args: str) -> dict:
+    p = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT)
+    if p.returncode:
+        sys.exit(p.stderr)
+    return json.loads(p.stdout)
+
+
+def load_average() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--regions", nargs="*", default=["generator", "second"], help="generator, second")
+    ap.add_argument("--x4", nargs="*", default=[], help="regions to measure four times over too (the 20M line)")
+    ap.add_argument("--claims", type=int, default=5_000_000, help="about this many claims in a generator region")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--second-patients", type=int, default=160_000)
+    ap.add_argument("--second-seed", type=int, default=1101)
+    ap.add_argument("--worlds", default=str(ROOT.parent / "shared" / "worlds"))
+    ap.add_argument("--dir", default=str(ROOT / ".bench"))
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--parquet", action="store_true", help="each dataset converted to Parquet too")
+    ap.add_argument("--digest", action="store_true", help="print a digest of each scan's results")
+    ap.add_argument("--floor", help=argparse.SUPPRESS)
+    ap.add_argument("--scan", help=argparse.SUPPRESS)
+    ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.floor:
+        print(json.dumps(floor(args.floor)))
+        return
+    if args.scan:
+        print(json.dumps(scan(Path(args.scan), args.digest)))
+        return
+    if args.worker:
+        sys.exit(worker(*args.worker))
+    Path(args.dir).mkdir(parents=True, exist_ok=True)
+    todo = [(name, dataset(name, args)) for name in args.regions] + \
+           [(f"{name} x4", dataset_x4(name, args)) for name in args.x4]
+    if args.parquet:
+        todo += [(f"{name} parquet", as_parquet(data)) for name, data in todo]
+    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.node()}: {os.cpu_count()} cores, "
+          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2 ** 30:.0f} GB; python "
+          f"{sys.version.split()[0]}")
+    print(f"{'region':<18} {'claims':>10} " + " ".join(f"{s:>7}" for s in STAGES) +
+          f" {'scan s':>7} {'wall s':>7} {'peak MB':>8} {'floor s':>8} {'floor MB':>9} {'ratio':>6}  "
+          f"load avg before / after")
+    for name, data in todo:
+        for _ in range(args.repeat):
+            before = load_average()
+            f = fresh("--floor", str(data))
+            s = fresh("--scan", str(data), *(["--digest"] if args.digest else []))
+            total = sum(s["timings"].get(k, 0) for k in STAGES)
+            print(f"{name:<18} {s['claims']:>10,} " + " ".join(f"{s['timings'].get(k, 0):>7.2f}" for k in STAGES) +
+                  f" {total:>7.2f} {s['seconds']:>7.2f} {s['peak_mb']:>8,} {f['seconds']:>8.2f} {f['peak_mb']:>9,} "
+                  f"{total / f['seconds']:>6.1f}  {before} / {load_average()}"
+                  + (f"  results {s['digest']}" if s["digest"] else ""), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""What the faces show about one alert, one entity or one case, across runs: a run's results
+(`runs.results`), the alert history (`runs.history`) and the cases (`cases.store`) together.
+
+Patients are counted, not named: evidence lines number them within an alert (`patient 1`, …)
+and keep the claim ids, by which an investigator finds the claim in the insurer's own system.
+"""
+from __future__ import annotations
+
+from runs import history, results
+from runs.store import Store
+
+from .store import CaseStore
+
+EVIDENCE_COLUMNS = ("item", "claim_id", "service_date", "provider_id", "prescriber_id", "centre_id", "patient",
+                    "service_code", "amount", "quantity", "note")
+
+
+def numbered(rows: list[dict]) -> list[dict]:
+    """Evidence rows (`runs.results.evidence`) as `EVIDENCE_COLUMNS`, their patients numbered in
+    order of first appearance (`patient 1`, …) instead of named."""
+    number: dict[str, int] = {}
+    out = []
+    for r in rows:
+        pid = r["patient_id"]
+        if pid is not None:
+            number.setdefault(pid, len(number) + 1)
+        out.append({**{k: r.get(k) for k in EVIDENCE_COLUMNS}, "service_date": str(r["service_date"]),
+                    "patient": f"patient {number[pid]}" if pid is not None else None})
+    return out
+
+
+def evidence(con, alert_id: str) -> list[dict]:
+    """Every claim line behind an alert, its patients numbered (`numbered`)."""
+    return numbered(results.evidence(con, alert_id))
+
+
+def alert_marks(store: Store, alert_id: str) -> dict:
+    """An alert's first and last current runs and its case: first_seen_run, last_seen_run,
+    case_id, case_status (None when never current, or in no case)."""
+    seen = history.seen(store, [alert_id]).get(alert_id) or {}
+    case = CaseStore(store).case_of_alert(alert_id) or {}
+    return {"first_seen_run": seen.get("first_run"), "last_seen_run": seen.get("last_run"),
+            "case_id": case.get("case_id"), "case_status": case.get("status")}
+
+
+def entity_extras(store: Store, entity_type: str, entity_id: str, run_id: str | None = None) -> dict:
+    """What the case work adds to an entity: its billing profile against its peers' medians
+    (providers; None otherwise or when it billed nothing) in a run (the current one by default),
+    the cases naming it, and its risk in every run that was current."""
+    profile = None
+    if entity_type == "provider":
+        con = store.connect(run_id)
+        try:
+            profile = results.profile(con, entity_id)
+        finally:
+            con.close()
+    return {"profile": profile, "cases": CaseStore(store).cases_of(entity_type, entity_id),
+            "risk_history": risk_history(store, entity_type, entity_id)}
+
+
+def alert_view(store: Store, alert_id: str, run_id: str | None = None) -> dict:
+    """One alert of a run (the current one by default): its fields, entities (patients counted),
+    its pattern's statistic against peers, how many evidence lines it has, its first and last
+    current runs, and its case (or None). Raises `NotFound`, `NoPublishedRun`, `NotReady`."""
+    run_id = store.resolve(run_id)
+    con = store.connect(run_id)
+    try:
+        a = results.alert(con, alert_id)
+        peers = results.peer_distribution(con, alert_id)
+        lines = len(results.evidence(con, alert_id))
+    finally:
+        con.close()
+    a["patients"] = sum(e["entity_type"] == "patient" for e in a["entities"])
+    a["entities"] = [e for e in a["entities"] if e["entity_type"] != "patient"]
+    return {"run_id": run_id, **a, "peers": peers, "evidence_lines": lines, **alert_marks(store, alert_id)}
+
+
+def entity_view(store: Store, entity_type: str, entity_id: str, run_id: str | None = None) -> dict:
+    """One entity in a run (the current one by default): its attributes, risk, alerts,
+    communities, centrality, and `entity_extras` (billing profile against peer medians, cases,
+    risk across runs). Raises `NotFound`, `NoPublishedRun`, `NotReady`."""
+    run_id = store.resolve(run_id)
+    con = store.connect(run_id)
+    try:
+        found = results.entity(con, entity_type, entity_id)
+    finally:
+        con.close()
+    return {"run_id": run_id, **found, **entity_extras(store, entity_type, entity_id, run_id)}
+
+
+def _finished(store: Store, since: str | None = None) -> list[dict]:
+    """Records of the runs with results (succeeded or held), newest first, started after `since`."""
+    return [r for r in store.list_runs() if r["status"] in ("succeeded", "held")
+            and (since is None or r["started_at"] >= since) and store.results_path(r["run_id"]).is_file()]
+
+
+def risk_history(store: Store, entity_type: str, entity_id: str) -> list[dict]:
+    """The entity's risk in each run that was made current, newest first: run_id, started_at,
+    current, score (None: no risk), alerts naming it."""
+    out = []
+    for r in _finished(store):
+        if not r.get("promoted_at"):
+            continue
+        con = store.connect(r["run_id"])
+        try:
+            risk = con.execute("SELECT score FROM entity_risk WHERE entity_type = $t AND entity_id = $i",
+                               {"t": entity_type, "i": entity_id}).fetchall()
+            n = con.execute("SELECT count(*) FROM alert_entities WHERE entity_type = $t AND entity_id = $i",
+                            {"t": entity_type, "i": entity_id}).fetchall()[0][0]
+        finally:
+            con.close()
+        out.append({"run_id": r["run_id"], "started_at": r["started_at"], "current": r["current"],
+                    "score": risk[0][0] if risk else None, "alerts": n})
+    return out
+
+
+def impact_history(store: Store, case: dict) -> list[dict]:
+    """The impact measured for a case by every run with results started after its first
+    decision was recorded, newest first: run_id, started_at, current, status, and `measures` (one
+    per pattern: `graph.impact.IMPACT` fields)."""
+    if not case["decisions"]:
+        return []
+    since = min(d["at"] for d in case["decisions"])
+    out = []
+    for r in _finished(store, since):
+        con = store.connect(r["run_id"])
+        try:
+            rows = results.impact(con, case["case_id"])
+        finally:
+            con.close()
+        if rows:
+            out.append({"run_id": r["run_id"], "started_at": r["started_at"], "current": r["current"],
+                        "status": r["status"], "measures": rows})
+    return out
+
+
+def case_view(store: Store, case_id: str) -> dict:
+    """A case (`CaseStore.get`) with, for each alert, its first and last current runs and its
+    score in the current run (None when absent), and its impact across runs. Raises `NotFound`."""
+    case = CaseStore(store).get(case_id)
+    seen = history.seen(store, [a["alert_id"] for a in case["alerts"]])
+    now = {}
+    current = store.current()
+    if current is not None and case["alerts"]:
+        con = store.connect(current)
+        try:
+            now = dict(con.execute("SELECT alert_id, score FROM alerts WHERE alert_id IN (SELECT unnest($ids))",
+                                   {"ids": [a["alert_id"] for a in case["alerts"]]}).fetchall())
+        finally:
+            con.close()
+    for a in case["alerts"]:
+        h = seen.get(a["alert_id"])
+        a.update(first_seen_run=h and h["first_run"], last_seen_run=h and h["last_run"],
+                 current_score=now.get(a["alert_id"]))
+    case["impact"] = impact_history(store, case)
+    return case

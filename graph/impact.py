@@ -1,0 +1,442 @@
+"""The behaviour behind an alert, measured from the claims: one statistic per pattern, for the
+entities an alert or a case is about (the **subjects**) and for their **peers**.
+
+Each statistic counts events over an exposure in a period (a rate x / n), for every unit (a
+provider, or a patient for doctor shopping), defined here from the claims alone, not from the
+detectors:
+
+| pattern | unit | events x / exposure n | peers |
+|---|---|---|---|
+| double_billing | provider | lines beyond the first for the same patient, act and day (any channel) / patient-act-days | same kind and specialty |
+| pharmacy_collusion | pharmacy | patients living outside the pharmacy's area (postcode prefix) / patients with a known postcode | every pharmacy |
+| doctor_shopping | patient | dispensings of a watched molecule made while an earlier supply of it still ran / such dispensings | every patient dispensed a watched molecule |
+| dense_block | provider of the block | patients also billed by another provider of the block / patients | same kind and specialty as a block member |
+| entity_network | billing provider | patient-days / patients | same kind and specialty |
+| peer_outlier | provider | days of the act per patient, on the act where the subjects stood out most / patients of the act | same kind and specialty, billing the act |
+
+Two uses:
+
+- `peer_distribution`: per alert, the statistic over the scanned window for its subjects and for
+  each peer, as a histogram (the case file's peer chart);
+- `measure`: the **impact of a decision**. For a watched case and pattern with a decision date D,
+  two periods of equal length are taken on each side of D (as long as the data allow on the
+  shorter side): *before* ends the day before D, *after* starts on D. The subjects' rate and the
+  peers' rate are compared across them — a **difference in differences**, Δ = (subjects after −
+  subjects before) − (peers after − peers before), so that what changed for everyone (a new
+  nomenclature, a season) is not credited to the decision (Angrist & Pischke, *Mostly Harmless
+  Econometrics*, 2009, ch. 5) — with a 95 % interval from the Poisson variance of each rate,
+  (x + 0.5) / n² (the 0.5 keeps a rate of zero from having no uncertainty). The verdict:
+  - `not_enough_data`: fewer than `min_days` days of data after D, fewer than `min_exposure`
+    units of exposure for the subjects before D or for the peers in a period, fewer than
+    `min_exposure_after` for the subjects after D (they stopped more than the behaviour: a closed
+    practice says nothing about its billing), or fewer than `min_peers` peers;
+  - `changed`: the interval lies below 0 and at least `min_reduction` (half) of the subjects'
+    excess over peers is gone;
+  - `worse`: the interval lies above 0;
+  - `unchanged`: otherwise.
+
+Pure functions of the contract tables and settings; column-wise SQL (`engine.query`), Python only
+over the few aggregated figures.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Mapping
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine import query
+
+from .profile import DAYS, PROVIDER_DAYS, patient_days, provider_days
+
+VERDICTS = ("changed", "unchanged", "worse", "not_enough_data")
+Z95 = 1.959964
+
+
+class ImpactSettings(BaseModel):
+    """Thresholds of the impact measurement (see the module docstring)."""
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    min_days: int = Field(30, ge=1, description="days of data after the decision needed to judge")
+    min_exposure: int = Field(20, ge=1, description="units of exposure (patient-days, patients, dispensings) "
+                                                    "the subjects need before the decision, and the peers in "
+                                                    "each period")
+    min_exposure_after: int = Field(5, ge=1, description="units of exposure the subjects need after the decision "
+                                                         "(less: they stopped more than the behaviour)")
+    min_peers: int = Field(3, ge=1, description="peers needed in each period")
+    min_reduction: float = Field(0.5, gt=0, le=1, description="share of the excess over peers that must be gone "
+                                                              "for `changed`")
+    area_prefix: int = Field(2, ge=1, le=5, description="postcode characters that make an area "
+                                                        "(pharmacy_collusion; 2: a French département)")
+    supply_days: int = Field(28, ge=1, description="days one unit of a dispensing lasts (doctor_shopping)")
+
+
+@dataclass(frozen=True)
+class Statistic:
+    name: str          # what is counted, for people
+    unit: str          # how a rate is shown
+    scale: float       # rate × scale is shown (100: a percentage)
+    sql: str           # → grp, period, unit, peer_key, x, n, detail
+    subject_type: str = "provider"
+    reads: tuple = ("days",)        # which of `days` (by act) and `pdays` (by day) it reads
+
+
+# Each statistic's SQL sees `days` (`graph.profile.patient_days` of the periods: period, provider,
+# patient, act, day, lines) or `pdays` (`provider_days`: the same without the act), the contract
+# tables claims, providers, patients, services, and
+# `periods` (period, first_day, last_day); it returns one row per period and unit (and act for
+# peer_outlier: `detail`) with its events x, its exposure n and its peer group (`peer_key`). Only
+# dense_block depends on the subjects (`s`: grp, entity_type, entity_id): its rows are per group;
+# the others' `grp` is ''.
+
+_PEER_KEY = "pr.kind || '|' || coalesce(pr.specialty, '')"
+
+_DOUBLE_BILLING = f"""
+SELECT '' AS grp, period, provider_id AS unit, any_value({_PEER_KEY}) AS peer_key, sum(lines - 1)::DOUBLE AS x,
+       count(*)::DOUBLE AS n, NULL AS detail
+FROM days JOIN providers pr USING (provider_id) GROUP BY period, provider_id
+"""
+
+_PHARMACY_COLLUSION = """
+WITH pp AS (
+    SELECT DISTINCT d.period, d.provider_id, d.patient_id,
+           left(pt.postcode, $area_prefix) <> left(pr.postcode, $area_prefix) AS outside
+    FROM pdays d JOIN providers pr ON pr.provider_id = d.provider_id AND pr.kind = 'pharmacy'
+    JOIN patients pt USING (patient_id)
+    WHERE pt.postcode IS NOT NULL AND pr.postcode IS NOT NULL)
+SELECT '' AS grp, period, provider_id AS unit, 'pharmacy' AS peer_key,
+       count(*) FILTER (WHERE outside)::DOUBLE AS x, count(*)::DOUBLE AS n, NULL AS detail
+FROM pp GROUP BY ALL
+"""
+
+_DOCTOR_SHOPPING = """
+WITH d AS (
+    SELECT c.patient_id, c.service_code, c.service_date, c.claim_id,
+           c.service_date + CAST(coalesce(c.quantity, 1) * $supply_days AS INTEGER) AS runs_until
+    FROM claims c JOIN services sv ON sv.service_code = c.service_code AND sv.watch
+    JOIN providers pr ON pr.provider_id = c.provider_id AND pr.kind = 'pharmacy'
+), o AS (
+    SELECT *, coalesce(service_date < max(runs_until) OVER (
+               PARTITION BY patient_id, service_code ORDER BY service_date, claim_id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), FALSE) AS overlapping
+    FROM d
+)
+SELECT '' AS grp, p.period, o.patient_id AS unit, 'patient' AS peer_key,
+       count(*) FILTER (WHERE overlapping)::DOUBLE AS x, count(*)::DOUBLE AS n, NULL AS detail
+FROM o JOIN periods p ON o.service_date BETWEEN p.first_day AND p.last_day GROUP BY ALL
+"""
+
+_DENSE_BLOCK = f"""
+WITH block AS (SELECT DISTINCT grp, entity_id AS provider_id FROM s WHERE entity_type = 'provider'),
+keys AS (SELECT DISTINCT b.grp, {_PEER_KEY} AS peer_key FROM block b JOIN providers pr USING (provider_id)),
+pp AS (SELECT DISTINCT d.period, d.provider_id, d.patient_id, {_PEER_KEY} AS peer_key
+       FROM pdays d JOIN providers pr USING (provider_id)
+       WHERE {_PEER_KEY} IN (SELECT peer_key FROM keys)),
+bp AS (   -- per block, period and patient: how many of the block's providers billed them
+    SELECT b.grp, pp.period, pp.patient_id, count(*) AS k FROM pp JOIN block b USING (provider_id) GROUP BY ALL
+)
+SELECT k.grp, pp.period, pp.provider_id AS unit, pp.peer_key,
+       count(*) FILTER (WHERE coalesce(bp.k, 0) - (b.provider_id IS NOT NULL)::INTEGER >= 1)::DOUBLE AS x,
+       count(*)::DOUBLE AS n, NULL AS detail
+FROM keys k JOIN pp USING (peer_key)
+LEFT JOIN block b ON b.grp = k.grp AND b.provider_id = pp.provider_id
+LEFT JOIN bp ON bp.grp = k.grp AND bp.period = pp.period AND bp.patient_id = pp.patient_id
+GROUP BY k.grp, pp.period, pp.provider_id, pp.peer_key
+"""
+
+_ENTITY_NETWORK = f"""
+SELECT '' AS grp, period, provider_id AS unit, any_value({_PEER_KEY}) AS peer_key,
+       count(*)::DOUBLE AS x, count(DISTINCT patient_id)::DOUBLE AS n, NULL AS detail
+FROM pdays JOIN providers pr USING (provider_id) GROUP BY period, provider_id
+"""
+
+_PEER_OUTLIER = f"""
+SELECT '' AS grp, d.period, d.provider_id AS unit, any_value({_PEER_KEY}) AS peer_key,
+       count(*)::DOUBLE AS x, count(DISTINCT d.patient_id)::DOUBLE AS n, d.service_code AS detail
+FROM days d JOIN providers pr USING (provider_id) LEFT JOIN services sv USING (service_code)
+WHERE sv.kind IS NULL OR sv.kind IN ('act', 'lab')
+GROUP BY d.period, d.provider_id, d.service_code
+"""
+
+STATISTICS: dict[str, Statistic] = {
+    "double_billing": Statistic("lines billed again for the same patient, act and day", "per 100 patient-act-days",
+                                100.0, _DOUBLE_BILLING),
+    "pharmacy_collusion": Statistic("patients from outside the pharmacy's area", "% of its patients", 100.0,
+                                    _PHARMACY_COLLUSION, reads=("pdays",)),
+    "doctor_shopping": Statistic("dispensings of a watched molecule overlapping a supply still running",
+                                 "% of such dispensings", 100.0, _DOCTOR_SHOPPING, "patient", reads=()),
+    "dense_block": Statistic("patients also billed by another provider of the block", "% of its patients", 100.0,
+                             _DENSE_BLOCK, reads=("pdays",)),
+    "entity_network": Statistic("days billed per patient", "patient-days per patient", 1.0, _ENTITY_NETWORK,
+                                reads=("pdays",)),
+    "peer_outlier": Statistic("days of the act per patient", "days per patient", 1.0, _PEER_OUTLIER),
+}
+
+# each group's subjects and their peers (units of a subject's peer group), with the act picked for
+# peer_outlier: the one where the subjects' rate over the peers' is highest in period $pick
+_MEMBERS = """
+WITH subj AS (SELECT DISTINCT grp, entity_id AS unit FROM s WHERE entity_type = $etype),
+keys AS (SELECT DISTINCT x.grp, u.peer_key FROM subj x JOIN u ON u.unit = x.unit AND u.grp IN ('', x.grp)),
+m AS (
+    SELECT k.grp, u.period, u.unit, x.unit IS NOT NULL AS subject, u.x, u.n, u.detail
+    FROM keys k JOIN u ON u.peer_key = k.peer_key AND u.grp IN ('', k.grp)
+    LEFT JOIN subj x ON x.grp = k.grp AND x.unit = u.unit
+), r AS (
+    SELECT grp, detail, sum(n) FILTER (WHERE subject) AS sn,
+           sum(x) FILTER (WHERE subject) / sum(n) FILTER (WHERE subject) AS sr,
+           sum(x) FILTER (WHERE NOT subject) / sum(n) FILTER (WHERE NOT subject) AS pr
+    FROM m WHERE period = $pick AND detail IS NOT NULL GROUP BY ALL
+), act AS (
+    SELECT grp, arg_max(detail, sr / pr) AS detail FROM r WHERE sn >= $min_exposure AND pr > 0 GROUP BY grp
+)
+SELECT m.* FROM m LEFT JOIN act a USING (grp)
+WHERE m.detail IS NULL OR m.detail = a.detail
+ORDER BY grp, period, unit
+"""
+
+UNITS = pa.schema([("grp", pa.string()), ("period", pa.string()), ("unit", pa.string()), ("subject", pa.bool_()),
+                   ("x", pa.float64()), ("n", pa.float64()), ("detail", pa.string())])
+_SUBJECTS = pa.schema([("grp", pa.string()), ("entity_type", pa.string()), ("entity_id", pa.string())])
+
+
+def unit_rates(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table,
+               periods: list[tuple[str, date, date]], settings: ImpactSettings = ImpactSettings(),
+               pick: str | None = None, days: pa.Table | None = None, pdays: pa.Table | None = None) -> pa.Table:
+    """The statistic of `pattern` for the subjects of each group and their peers: `UNITS` rows
+    (grp, period, unit, subject, x events, n exposure, detail: the act for peer_outlier).
+
+    `subjects`: grp, entity_type, entity_id. `periods`: (name, first day, last day), inclusive.
+    `pick`: the period in which peer_outlier picks its act (default: the first). `days`, `pdays`:
+    `graph.profile.patient_days(claims, periods)` and `provider_days(days)` when already made. A
+    pattern without a statistic, or subjects it does not apply to, give no rows."""
+    if pattern not in STATISTICS or subjects.num_rows == 0 or not periods:
+        return UNITS.empty_table()
+    stat = STATISTICS[pattern]
+    per = pa.table({"period": [p[0] for p in periods], "first_day": pa.array([p[1] for p in periods], pa.date32()),
+                    "last_day": pa.array([p[2] for p in periods], pa.date32())})
+    params = {k: v for k, v in (("area_prefix", settings.area_prefix), ("supply_days", settings.supply_days))
+              if f"${k}" in stat.sql}
+    s = subjects.select(_SUBJECTS.names).cast(_SUBJECTS)
+    if days is None and stat.reads:
+        days = patient_days(tables["claims"], periods)
+    if pdays is None and "pdays" in stat.reads:
+        pdays = provider_days(days)
+    units = query(stat.sql, params, claims=tables["claims"], providers=tables["providers"], patients=tables["patients"],
+                  services=tables["services"], periods=per, s=s,
+                  days=days if "days" in stat.reads else DAYS.empty_table(),
+                  pdays=pdays if "pdays" in stat.reads else PROVIDER_DAYS.empty_table())
+    out = query(_MEMBERS, {"etype": stat.subject_type, "pick": pick or periods[0][0],
+                           "min_exposure": settings.min_exposure}, u=units, s=s)
+    return out.cast(UNITS)
+
+
+def span(claims: pa.Table) -> tuple[date | None, date | None]:
+    """The first and last service dates of the claims (None, None without claims)."""
+    row = query("SELECT min(service_date) AS a, max(service_date) AS b FROM c", c=claims).to_pylist()[0]
+    return row["a"], row["b"]
+
+
+# --- the peer chart --------------------------------------------------------------------------
+
+PEER_DISTRIBUTION = pa.schema([
+    ("alert_id", pa.string()), ("statistic", pa.string()), ("unit", pa.string()), ("detail", pa.string()),
+    ("subject_units", pa.list_(pa.string())), ("subject_values", pa.list_(pa.float64())),
+    ("subject_value", pa.float64()), ("peers", pa.int64()), ("peer_median", pa.float64()),
+    ("peer_p90", pa.float64()), ("share_below", pa.float64()),
+    ("bin_edges", pa.list_(pa.float64())), ("bin_counts", pa.list_(pa.int64()))])
+
+
+def peer_distribution(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_entities: pa.Table,
+                      settings: ImpactSettings = ImpactSettings(), bins: int = 30,
+                      days: pa.Table | None = None, pdays: pa.Table | None = None) -> pa.Table:
+    """Per alert, its pattern's statistic over the whole window: the value of each subject entity
+    (scaled: a percentage, days per patient…), the subjects pooled (`subject_value`), the peers'
+    count, median and 90th percentile, the share of peers below the pooled subjects, and a
+    histogram of the peers' values (`bins` equal bins from 0 to the largest of the peers' 99th
+    percentile and the subjects' values; larger values fall in the last). `PEER_DISTRIBUTION`
+    rows; alerts whose pattern has no statistic, or without peers, have none. `days`, `pdays`: the
+    window's `graph.profile.patient_days` and `provider_days` (period `window`) when already made."""
+    first, last = span(tables["claims"])
+    if first is None:
+        return PEER_DISTRIBUTION.empty_table()
+    window = [("window", first, last)]
+    days = days if days is not None else patient_days(tables["claims"], window)
+    pdays = pdays if pdays is not None else provider_days(days)
+    rows = []
+    for pattern in sorted(set(alerts["pattern"].to_pylist()) & set(STATISTICS)):
+        stat = STATISTICS[pattern]
+        subjects = query("SELECT e.alert_id AS grp, e.entity_type, e.entity_id FROM e JOIN a USING (alert_id) "
+                         "WHERE a.pattern = $p ORDER BY 1, 2, 3", {"p": pattern}, e=alert_entities, a=alerts)
+        units = unit_rates(tables, pattern, subjects, window, settings, days=days, pdays=pdays)
+        for grp, part in _groups(units):
+            subj = part["subject"]
+            peers = part["n"][~subj] > 0
+            values = (part["x"][~subj][peers] / part["n"][~subj][peers]) * stat.scale
+            if not subj.any() or len(values) == 0:
+                continue
+            sv = part["x"][subj] / np.maximum(part["n"][subj], 1e-12) * stat.scale
+            pooled = part["x"][subj].sum() / max(part["n"][subj].sum(), 1e-12) * stat.scale
+            top = max(float(np.quantile(values, 0.99)), float(sv.max()), 1e-9)
+            edges = np.linspace(0.0, top * 1.02, bins + 1)
+            counts = np.histogram(np.clip(values, 0, edges[-1]), edges)[0]
+            rows.append({"alert_id": grp, "statistic": stat.name, "unit": stat.unit, "detail": part["detail"][0],
+                         "subject_units": part["unit"][subj].tolist(), "subject_values": [round(v, 6) for v in sv],
+                         "subject_value": round(pooled, 6), "peers": int(len(values)),
+                         "peer_median": round(float(np.median(values)), 6),
+                         "peer_p90": round(float(np.quantile(values, 0.9)), 6),
+                         "share_below": round(float((values < pooled).mean()), 6),
+                         "bin_edges": [round(e, 6) for e in edges], "bin_counts": counts.tolist()})
+    return pa.Table.from_pylist(rows, PEER_DISTRIBUTION)
+
+
+def _groups(units: pa.Table):
+    """(grp, numpy columns of its rows) for each group of `unit_rates` rows."""
+    if units.num_rows == 0:
+        return
+    grp = np.asarray(units["grp"].to_pylist(), dtype=object)
+    cols = {"unit": np.asarray(units["unit"].to_pylist(), dtype=object),
+            "subject": np.asarray(units["subject"].to_pylist(), dtype=bool),
+            "x": units["x"].to_numpy(), "n": units["n"].to_numpy(),
+            "period": np.asarray(units["period"].to_pylist(), dtype=object),
+            "detail": np.asarray(units["detail"].to_pylist(), dtype=object)}
+    for g in sorted(set(grp)):
+        mask = grp == g
+        yield g, {k: v[mask] for k, v in cols.items()}
+
+
+# --- the impact of a decision ----------------------------------------------------------------
+
+IMPACT = pa.schema([
+    ("case_id", pa.string()), ("pattern", pa.string()), ("statistic", pa.string()), ("unit", pa.string()),
+    ("detail", pa.string()), ("decided_on", pa.date32()),
+    ("before_first", pa.date32()), ("before_last", pa.date32()), ("after_first", pa.date32()),
+    ("after_last", pa.date32()), ("days_after", pa.int64()),
+    ("subject_x_before", pa.float64()), ("subject_n_before", pa.float64()),
+    ("subject_x_after", pa.float64()), ("subject_n_after", pa.float64()),
+    ("peers_x_before", pa.float64()), ("peers_n_before", pa.float64()),
+    ("peers_x_after", pa.float64()), ("peers_n_after", pa.float64()),
+    ("peers_before", pa.int64()), ("peers_after", pa.int64()),
+    ("subject_rate_before", pa.float64()), ("subject_rate_after", pa.float64()),
+    ("peers_rate_before", pa.float64()), ("peers_rate_after", pa.float64()),
+    ("excess_before", pa.float64()), ("excess_after", pa.float64()),
+    ("did", pa.float64()), ("did_low", pa.float64()), ("did_high", pa.float64()),
+    ("verdict", pa.string()), ("why", pa.string())])
+
+
+def periods_around(decided_on: date, first: date, last: date) -> tuple[tuple[date, date], tuple[date, date]]:
+    """The (first, last) days of two periods of equal length on each side of a decision: as
+    many days as the data has on its shorter side, the after period starting on `decided_on`.
+
+        >>> periods_around(date(2025, 7, 1), date(2025, 1, 1), date(2025, 12, 31))
+        ((datetime.date(2025, 1, 1), datetime.date(2025, 6, 30)), (datetime.date(2025, 7, 1), datetime.date(2025, 12, 28)))
+    """
+    days = max(min((decided_on - first).days, (last - decided_on).days + 1), 0)
+    return ((decided_on - timedelta(days=days), decided_on - timedelta(days=1)),
+            (decided_on, decided_on + timedelta(days=days - 1)))
+
+
+def judge(sx_b: float, sn_b: float, sx_a: float, sn_a: float, px_b: float, pn_b: float, px_a: float, pn_a: float,
+          peers_b: int, peers_a: int, days: int, settings: ImpactSettings = ImpactSettings(),
+          scale: float = 1.0) -> dict:
+    """The difference in differences and the verdict, from the subjects' and the peers' events x
+    and exposure n before (`_b`) and after (`_a`), the peers counted in each period and the days
+    of each period. Rates are x / n × `scale`; Δ = (subjects after − before) − (peers after −
+    before), with its 95 % interval (Poisson variance of each rate, (x + 0.5) / n²). Returns
+    excess_before, excess_after (the subjects' rate minus the peers'), did, did_low, did_high
+    (None when the data do not allow a judgement), verdict and why.
+
+        >>> judge(50, 270, 0, 270, 5, 2500, 5, 2500, 20, 20, 180)["verdict"]
+        'changed'
+        >>> judge(50, 270, 48, 270, 5, 2500, 5, 2500, 20, 20, 180)["verdict"]
+        'unchanged'
+        >>> judge(50, 270, 90, 270, 5, 2500, 5, 2500, 20, 20, 180)["verdict"]
+        'worse'
+        >>> judge(50, 270, 48, 270, 5, 2500, 5, 2500, 20, 20, 10)["verdict"]
+        'not_enough_data'
+    """
+    s = settings
+    short = []
+    if days < s.min_days:
+        short.append(f"{max(days, 0)} day(s) of data after the decision (needs {s.min_days})")
+    for who, n, least in (("the subjects", sn_b, s.min_exposure), ("the subjects", sn_a, s.min_exposure_after),
+                          ("the peers", min(pn_b, pn_a), s.min_exposure)):
+        if n < least:
+            short.append(f"{who} have {n:,.0f} unit(s) of exposure {'after' if n is sn_a else 'in a period'} "
+                         f"(needs {least})")
+    if min(peers_b, peers_a) < s.min_peers:
+        short.append(f"{min(peers_b, peers_a)} peer(s) in a period (needs {s.min_peers})")
+    if short:
+        return {"excess_before": None, "excess_after": None, "did": None, "did_low": None, "did_high": None,
+                "verdict": "not_enough_data", "why": "; ".join(short)}
+    rate = {k: x / n * scale for k, (x, n) in
+            {"sb": (sx_b, sn_b), "sa": (sx_a, sn_a), "pb": (px_b, pn_b), "pa": (px_a, pn_a)}.items()}
+    did = (rate["sa"] - rate["sb"]) - (rate["pa"] - rate["pb"])
+    se = scale * math.sqrt(sum((x + 0.5) / n ** 2 for x, n in ((sx_b, sn_b), (sx_a, sn_a), (px_b, pn_b), (px_a, pn_a))))
+    low, high = did - Z95 * se, did + Z95 * se
+    ex_b, ex_a = rate["sb"] - rate["pb"], rate["sa"] - rate["pa"]
+    told = (f"above peers by {ex_b:,.2f} before and {ex_a:,.2f} after; difference in differences {did:+,.2f} "
+            f"(95% interval {low:+,.2f} to {high:+,.2f})")
+    if high < 0 and ex_a <= (1 - s.min_reduction) * ex_b:
+        verdict, why = "changed", f"down: {told}"
+    elif high < 0:
+        verdict, why = "unchanged", f"down, but less than {s.min_reduction:.0%} of the excess over peers is gone: {told}"
+    elif low > 0:
+        verdict, why = "worse", f"up: {told}"
+    else:
+        verdict, why = "unchanged", f"no significant change: {told}"
+    return {"excess_before": round(ex_b, 6), "excess_after": round(ex_a, 6), "did": round(did, 6),
+            "did_low": round(low, 6), "did_high": round(high, 6), "verdict": verdict, "why": why}
+
+
+def measure(tables: Mapping[str, pa.Table], watches: pa.Table, settings: ImpactSettings = ImpactSettings()) -> pa.Table:
+    """The impact of each watched decision: `watches` (case_id, pattern, entities: list of
+    {entity_type, entity_id}, decided_on) → `IMPACT` rows, one per watch: the periods, the
+    subjects' and peers' counts and rates (in the statistic's unit) before and after, the
+    subjects' excess over peers, Δ with its 95 % interval, the verdict (`VERDICTS`) and why. A
+    pattern without a statistic gives `not_enough_data`, saying so."""
+    first, last = span(tables["claims"])
+    rows = []
+    for w in watches.to_pylist():
+        stat = STATISTICS.get(w["pattern"])
+        base = {"case_id": w["case_id"], "pattern": w["pattern"], "decided_on": w["decided_on"],
+                "statistic": stat.name if stat else None, "unit": stat.unit if stat else None}
+        if stat is None or first is None:
+            rows.append({**base, "verdict": "not_enough_data",
+                         "why": "no claims in the window" if stat else f"no impact statistic for {w['pattern']}"})
+            continue
+        (b0, b1), (a0, a1) = periods_around(w["decided_on"], first, last)
+        days = (a1 - a0).days + 1
+        subjects = pa.Table.from_pylist([{"grp": w["case_id"], **e} for e in w["entities"]], _SUBJECTS)
+        periods = [("before", b0, b1), ("after", a0, a1)] if days > 0 else []
+        units = unit_rates(tables, w["pattern"], subjects, periods, settings, pick="before")
+        f = query("""SELECT
+              coalesce(sum(x) FILTER (WHERE subject AND period = 'before'), 0) AS sx_b,
+              coalesce(sum(n) FILTER (WHERE subject AND period = 'before'), 0) AS sn_b,
+              coalesce(sum(x) FILTER (WHERE subject AND period = 'after'), 0) AS sx_a,
+              coalesce(sum(n) FILTER (WHERE subject AND period = 'after'), 0) AS sn_a,
+              coalesce(sum(x) FILTER (WHERE NOT subject AND period = 'before'), 0) AS px_b,
+              coalesce(sum(n) FILTER (WHERE NOT subject AND period = 'before'), 0) AS pn_b,
+              coalesce(sum(x) FILTER (WHERE NOT subject AND period = 'after'), 0) AS px_a,
+              coalesce(sum(n) FILTER (WHERE NOT subject AND period = 'after'), 0) AS pn_a,
+              count(DISTINCT unit) FILTER (WHERE NOT subject AND period = 'before' AND n > 0) AS peers_b,
+              count(DISTINCT unit) FILTER (WHERE NOT subject AND period = 'after' AND n > 0) AS peers_a,
+              any_value(detail) AS detail FROM u""", u=units).to_pylist()[0]
+        verdict = judge(f["sx_b"], f["sn_b"], f["sx_a"], f["sn_a"], f["px_b"], f["pn_b"], f["px_a"], f["pn_a"],
+                        f["peers_b"], f["peers_a"], days, settings, stat.scale)
+
+        def rate(x, n):
+            return round(x / n * stat.scale, 6) if n else None
+        rows.append({**base, "detail": f["detail"], "before_first": b0, "before_last": b1, "after_first": a0,
+                     "after_last": a1, "days_after": max(days, 0),
+                     "subject_x_before": f["sx_b"], "subject_n_before": f["sn_b"],
+                     "subject_x_after": f["sx_a"], "subject_n_after": f["sn_a"],
+                     "peers_x_before": f["px_b"], "peers_n_before": f["pn_b"],
+                     "peers_x_after": f["px_a"], "peers_n_after": f["pn_a"],
+                     "peers_before": f["peers_b"], "peers_after": f["peers_a"],
+                     "subject_rate_before": rate(f["sx_b"], f["sn_b"]), "subject_rate_after": rate(f["sx_a"], f["sn_a"]),
+                     "peers_rate_before": rate(f["px_b"], f["pn_b"]), "peers_rate_after": rate(f["px_a"], f["pn_a"]),
+                     **verdict})
+    return pa.Table.from_pylist(rows, IMPACT)

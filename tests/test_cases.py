@@ -1,0 +1,236 @@
+"""cases: the case store (statuses, qualifications, decisions, history), what case changes mean
+for the scans (reviews, watches), the actions catalogue, indicators and CSV, on a copy of a
+scanned generated region."""
+import shutil
+import sqlite3
+from datetime import date, timedelta
+
+import pytest
+
+from cases.actions import SHIPPED, catalogue
+from cases.export import csv_bytes
+from cases.kpis import kpis, rows
+from cases.store import QUALIFICATIONS, STATUSES, Actor, CaseStore
+from contract.errors import Invalid, NotFound, Refused, SettingsError, Stale
+from runs import history
+from runs.store import Store
+
+ALICE, BOB = Actor("alice", "analyst"), Actor("bob", "admin")
+
+
+@pytest.fixture()
+def store(region, tmp_path):
+    shutil.copytree(region["store"].root, tmp_path / "store")
+    return Store(tmp_path / "store")
+
+
+def top(store, pattern):
+    con = store.connect()
+    try:
+        return con.execute("SELECT alert_id, score FROM alerts WHERE pattern = $p ORDER BY rank LIMIT 1",
+                           {"p": pattern}).fetchall()[0]
+    finally:
+        con.close()
+
+
+def test_a_case_goes_from_alert_to_decision_and_keeps_every_change(store):
+    cs = CaseStore(store)
+    alert_id, score = top(store, "double_billing")
+    case = cs.open(ALICE, [alert_id], note="200 lines billed twice")
+    cid = case["case_id"]
+    assert (cid, case["status"], case["version"], case["run_id"]) == ("C-00001", "open", 1, store.current())
+    assert [a["alert_id"] for a in case["alerts"]] == [alert_id] and case["alerts"][0]["score"] == score
+    provider = [e for e in case["entities"] if e["entity_type"] == "provider"]
+    assert provider and provider[0]["roles"] == "biller" and provider[0]["kind"]
+    assert case["patients"] > 0 and all(e["entity_type"] != "patient" for e in case["entities"])
+    assert [n["text"] for n in case["notes"]] == ["200 lines billed twice"]
+
+    case = cs.update(cid, BOB, 1, assignee="alice")
+    assert (case["assignee"], case["version"]) == ("alice", 2)
+    with pytest.raises(Refused, match=r"confirming case C-00001 needs a qualification \(administrative_error, "
+                                      r"abuse, fraud\)"):
+        cs.update(cid, ALICE, 2, status="confirmed")
+    with pytest.raises(Refused, match="decisions are recorded on cases in_review or confirmed"):
+        cs.decide(cid, ALICE, "secm_warning", "2025-07-01")
+    case = cs.update(cid, ALICE, 2, status="confirmed", qualification="abuse")
+    assert (case["status"], case["qualification"], case["outcome"], case["version"]) == ("confirmed", "abuse", "confirmed", 3)
+    with pytest.raises(Refused, match="case C-00001 is confirmed: it can move to in_review, closed, not to dismissed"):
+        cs.update(cid, ALICE, 3, status="dismissed")
+
+    with pytest.raises(Invalid) as bad:
+        cs.decide(cid, ALICE, "secm_compliance_request", "2025-07-01", estimated_harm=-5, recovered="lots")
+    assert bad.value.problems == ["deadline: action secm_compliance_request needs a deadline (YYYY-MM-DD)",
+                                  "estimated_harm: -5 is not an amount in euros ≥ 0",
+                                  "recovered: 'lots' is not an amount in euros ≥ 0"]
+    with pytest.raises(Invalid, match="deadline: 2025-06-01 is before the decision's date 2025-07-01"):
+        cs.decide(cid, ALICE, "secm_compliance_request", "2025-07-01", "2025-06-01")
+    with pytest.raises(Invalid, match="action: 'warning' is not in the catalogue"):
+        cs.decide(cid, ALICE, "warning", "2025-07-01")
+    case = cs.decide(cid, ALICE, "secm_compliance_request", "2025-07-01", "2025-09-30", estimated_harm=score)
+    [d] = case["decisions"]
+    assert (d["action"], d["insurer"], d["decided_on"], d["deadline"], d["estimated_harm"]) == (
+        "secm_compliance_request", "INAMI SECM", "2025-07-01", "2025-09-30", round(score, 2))
+    # every later scan measures the case's pattern from the decision date, on its entities
+    [w] = history.read(store)["impact_watches"].to_pylist()
+    assert (w["case_id"], w["pattern"], w["decided_on"]) == (cid, "double_billing", date(2025, 7, 1))
+    assert {"entity_type": "provider", "entity_id": provider[0]["entity_id"]} in w["entities"]
+    case = cs.update_decision(cid, d["decision_id"], BOB, case["version"], overpayment_notified=1000, recovered=250.5)
+    assert (case["decisions"][0]["overpayment_notified"], case["decisions"][0]["recovered"]) == (1000.0, 250.5)
+
+    events = case["history"]
+    assert [e["action"] for e in events] == ["opened", "noted", "assigned", "qualified", "status", "decided",
+                                             "decision_updated"]
+    assert [e["version"] for e in events] == [1, 1, 2, 3, 3, 4, 5] and case["version"] == 5
+    assert [(e["who"], e["role"]) for e in events][2] == ("bob", "admin")
+    assert events[4]["detail"] == {"from": "open", "to": "confirmed"}
+    assert events[6]["detail"] == {"decision_id": d["decision_id"], "overpayment_notified": {"from": None, "to": 1000.0},
+                                   "recovered": {"from": None, "to": 250.5}}
+    # the history and the notes are append-only, and decisions are never deleted
+    con = sqlite3.connect(store.root / "history.sqlite")
+    for sql in ("UPDATE case_events SET who = 'mallory'", "DELETE FROM case_events", "DELETE FROM case_notes",
+                "UPDATE case_notes SET text = ''", "DELETE FROM case_decisions"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only|never deleted"):
+            con.execute(sql)
+    con.close()
+
+
+def test_an_edit_on_an_old_version_is_refused_and_appends_need_no_version(store):
+    cs = CaseStore(store)
+    cid = cs.open(ALICE, [top(store, "dense_block")[0]])["case_id"]
+    cs.update(cid, ALICE, 1, assignee="alice")
+    with pytest.raises(Stale) as stale:
+        cs.update(cid, BOB, 1, assignee="bob")
+    assert (stale.value.expected, stale.value.version) == (1, 2)
+    assert cs.note(cid, BOB, "no version given: appended")["version"] == 3
+    with pytest.raises(Stale):
+        cs.note(cid, BOB, "on an old copy", expected_version=2)
+    assert cs.get(cid)["assignee"] == "alice"
+
+
+def test_an_alert_belongs_to_one_case_and_entities_may_open_one(store):
+    cs = CaseStore(store)
+    alert_id, _ = top(store, "peer_outlier")
+    cs.open(ALICE, [alert_id])
+    with pytest.raises(Refused, match=f"alert {alert_id} is already in case C-00001"):
+        cs.open(BOB, [alert_id])
+    with pytest.raises(NotFound, match="no alert 'nope'"):
+        cs.open(BOB, ["nope"])
+    with pytest.raises(Invalid) as bad:
+        cs.open(BOB, [], ["doctor:1", "provider"])
+    assert bad.value.problems == [
+        "entities: 'doctor:1' is not type:id (type one of provider, centre, legal_entity, person, patient)",
+        "entities: 'provider' is not type:id (type one of provider, centre, legal_entity, person, patient)"]
+    with pytest.raises(Invalid, match="a case is opened on at least one alert or entity"):
+        cs.open(BOB)
+    con = store.connect()
+    centre = con.execute("SELECT entity_id FROM nodes WHERE entity_type = 'centre' LIMIT 1").fetchall()[0][0]
+    con.close()
+    case = cs.open(BOB, entities=[f"centre:{centre}"], title="a centre to look at")
+    assert case["alerts"] == [] and case["entities"][0]["roles"] == "named" and case["title"] == "a centre to look at"
+    assert cs.cases_of("centre", centre)[0]["case_id"] == case["case_id"]
+    with pytest.raises(NotFound, match="no case 'C-99999'"):
+        cs.get("C-99999")
+
+
+def test_dismissing_reviews_its_alerts_and_reopening_withdraws_the_reviews(store):
+    cs = CaseStore(store)
+    alert_id, score = top(store, "double_billing")
+    cid = cs.open(ALICE, [alert_id])["case_id"]
+    cs.update(cid, ALICE, 1, status="dismissed")
+    [r] = history.read(store)["alert_reviews"].to_pylist()
+    assert (r["alert_id"], r["case_id"], r["status"], r["score"]) == (alert_id, cid, "dismissed", score)
+    assert "double_billing" in r["patterns"]
+    case = cs.update(cid, ALICE, 2, status="closed")
+    assert history.read(store)["alert_reviews"]["status"].to_pylist() == ["closed"]
+    assert case["outcome"] == "dismissed"
+    cs.update(cid, ALICE, 3, status="open")
+    assert history.read(store)["alert_reviews"].num_rows == 0
+    assert cs.get(cid)["outcome"] is None
+
+
+def test_neo4j_labels_go_to_the_entities_a_case_is_about_not_to_billed_patients(store):
+    cs = CaseStore(store)
+    confirmed = cs.open(ALICE, [top(store, "double_billing")[0]])
+    cs.update(confirmed["case_id"], ALICE, 1, status="confirmed", qualification="fraud")
+    shopper = cs.open(ALICE, [top(store, "doctor_shopping")[0]])
+    cs.update(shopper["case_id"], ALICE, 1, status="dismissed")
+    rows_ = {r["key"]: r for r in cs.labelled_entities()}
+    assert all(not k.startswith("patient:") or rows_[k]["labels"] == ["Dismissed"] for k in rows_)
+    assert sum(k.startswith("patient:") for k in rows_) == 1          # the shopper, not the billed patients
+    biller = next(f"provider:{e['entity_id']}" for e in confirmed["entities"] if e["roles"] == "biller")
+    assert rows_[biller]["labels"] == ["Confirmed"] and rows_[biller]["case_statuses"] == ["confirmed"]
+
+
+def test_the_catalogue_ships_both_insurers_graduated_actions_and_a_store_can_replace_it(store):
+    shipped = catalogue(store)
+    by = {a.id: a for a in shipped}
+    assert {a.insurer for a in shipped} == {"INAMI SECM", "Assurance Maladie"}
+    assert {"secm_warning", "secm_compliance_request", "secm_findings_voluntary_repayment",
+            "secm_administrative_procedure", "secm_third_party_payment_suspension", "am_alert_interview",
+            "am_rules_reminder", "am_financial_penalty", "am_notified_overpayment", "am_transaction",
+            "am_order_referral", "am_deconventioning", "am_criminal_complaint"} == set(by)
+    assert by["secm_compliance_request"].deadline and not by["secm_warning"].deadline
+    assert all(a.source for a in shipped) and "L114-17-1" in by["am_financial_penalty"].source
+    (store.root / "actions.toml").write_text('[[actions]]\nid = "visit"\nlabel = "On-site visit"\n'
+                                            'insurer = "Our fund"\nlevel = 1\nsource = "our handbook"\n')
+    assert [a.id for a in catalogue(store)] == ["visit"]
+    (store.root / "actions.toml").write_text('[[actions]]\nid = "Bad Id"\nlevel = 0\ncolour = "red"\n')
+    with pytest.raises(SettingsError) as bad:
+        catalogue(store)
+    assert bad.value.problems == ["action 1: unknown key(s) colour",
+                                  "action 1: id must be lower-case letters, digits and _ (got 'Bad Id')",
+                                  "action 1 (Bad Id): label must be a non-empty text",
+                                  "action 1 (Bad Id): insurer must be a non-empty text",
+                                  "action 1 (Bad Id): source must be a non-empty text",
+                                  "action 1 (Bad Id): level must be a whole number ≥ 1"]
+    assert SHIPPED.is_file()
+
+
+def test_filters_indicators_and_spreadsheet_csv(store):
+    cs = CaseStore(store)
+    soon = (date.today() + timedelta(days=10)).isoformat()
+    a = cs.open(ALICE, [top(store, "double_billing")[0]], assignee="alice")
+    cs.update(a["case_id"], ALICE, 1, status="in_review")
+    cs.decide(a["case_id"], ALICE, "am_notified_overpayment", soon, overpayment_notified=1200.5, recovered=300)
+    cs.decide(a["case_id"], ALICE, "am_financial_penalty", soon, overpayment_notified=800)
+    b = cs.open(BOB, [top(store, "pharmacy_collusion")[0]])
+    biller = next(e for e in a["entities"] if e["entity_type"] == "provider")
+    region = biller["postcode"][:2]
+
+    assert [c["case_id"] for c in cs.list()[0]] == [b["case_id"], a["case_id"]]
+    assert [c["case_id"] for c in cs.list(status="in_review")[0]] == [a["case_id"]]
+    assert [c["case_id"] for c in cs.list(assignee="alice")[0]] == [a["case_id"]]
+    assert [c["case_id"] for c in cs.list(pattern="pharmacy_collusion")[0]] == [b["case_id"]]
+    assert a["case_id"] in [c["case_id"] for c in cs.list(region=region)[0]]
+    assert cs.list(region="00")[1] == 0
+    assert [c["case_id"] for c in cs.list(profession=biller["kind"])[0]][-1] == a["case_id"]
+    row = cs.list(status="in_review")[0][0]
+    assert (row["decisions"], row["overpayment_notified"], row["recovered"], row["patterns"]) == (
+        2, 2000.5, 300.0, ["double_billing"])
+
+    k = kpis(store)
+    assert k["cases_by_status"] == [{"status": "in_review", "cases": 1}, {"status": "open", "cases": 1}]
+    assert {"assignee": "alice", "status": "in_review", "cases": 1} in k["cases_by_assignee"]
+    year = int(soon[:4])
+    assert k["time_to_decision"] == [{"year": year, "cases": 1, "median_days": 10, "mean_days": 10.0}]
+    amounts = {r["action"]: r for r in k["amounts"]}
+    assert (amounts["am_notified_overpayment"]["overpayment_notified"], amounts["am_notified_overpayment"]["recovered"],
+            amounts["am_notified_overpayment"]["profession"]) == (1200.5, 300.0, biller["kind"])
+    assert kpis(store, year - 5)["amounts"] == []
+    long = rows(k)
+    assert {"year": year, "indicator": "recovered", "status": None, "assignee": None,
+            "action": "am_notified_overpayment", "profession": biller["kind"], "value": 300.0} in long
+
+    text = csv_bytes(("a", "b", "c"), [{"a": "=SUM(A1)", "b": 1200.5, "c": "é"}], ";")
+    assert text.startswith(b"\xef\xbb\xbf") and text.decode("utf-8-sig") == "a;b;c\r\n'=SUM(A1);1200,5;é\r\n"
+    assert csv_bytes(("b",), [{"b": 1200.5}]).decode("utf-8-sig") == "b\r\n1200.5\r\n"
+    with pytest.raises(ValueError):
+        csv_bytes(("a",), [], "|")
+
+
+def test_the_command_line_offers_the_store_s_statuses_and_qualifications():
+    from cli.main import cases_list, cases_status
+    options = {p.name: p for p in cases_status.params}
+    assert tuple(options["status"].type.choices) == STATUSES
+    assert tuple(options["qualification"].type.choices) == QUALIFICATIONS
+    assert tuple(next(p for p in cases_list.params if p.name == "status").type.choices) == STATUSES

@@ -1,0 +1,231 @@
+"""The cases over HTTP and from the command line: roles, If-Match and 409 on a stale version,
+concurrent writers from several processes, exports, the case file's content, the audit log."""
+import base64
+import re
+import shutil
+import subprocess
+import sys
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import parse_keys
+from runs.audit import read_audit
+from runs.store import Store
+
+from .conftest import REPO
+
+ADMIN, ANALYST, VIEWER = "admin-key-0123456789abcdef", "analyst-key-0123456789abcdef", "viewer-key-0123456789abcdef"
+KEYS = f"ops:admin:{ADMIN},alice:analyst:{ANALYST},vic:viewer:{VIEWER}"
+
+
+def h(key=ANALYST, **more):
+    return {"X-API-Key": key, **more}
+
+
+@pytest.fixture()
+def store(region, tmp_path):
+    shutil.copytree(region["store"].root, tmp_path / "store")
+    return Store(tmp_path / "store")
+
+
+@pytest.fixture()
+def client(store):
+    with TestClient(create_app(store, parse_keys(KEYS, "test"))) as c:
+        yield c
+
+
+def alert(client, pattern):
+    return client.get(f"/api/v1/alerts?pattern={pattern}&limit=1", headers=h()).json()["data"][0]["alert_id"]
+
+
+def test_viewers_read_analysts_work_cases_and_changes_need_the_version_read(client, store):
+    a = alert(client, "double_billing")
+    r = client.post("/api/v1/cases", json={"alerts": [a]}, headers=h(VIEWER))
+    assert (r.status_code, r.json()) == (403, {"detail": "this needs the analyst or admin role; key 'vic' has role 'viewer'"})
+    r = client.post("/api/v1/cases", json={"alerts": [a], "assignee": "alice"}, headers=h())
+    assert r.status_code == 201 and r.headers["location"] == "/api/v1/cases/C-00001" and r.headers["etag"] == '"1"'
+    r = client.post("/api/v1/cases", json={"alerts": [a]}, headers=h(ADMIN))
+    assert (r.status_code, r.json()) == (409, {"detail": f"alert {a} is already in case C-00001: work it there "
+                                                         "(reopen it if it is closed)"})
+    assert client.post("/api/v1/cases", json={}, headers=h()).status_code == 422
+
+    got = client.get("/api/v1/cases/C-00001", headers=h(VIEWER))
+    assert got.status_code == 200 and got.headers["etag"] == '"1"' and got.json()["alerts"][0]["alert_id"] == a
+    assert got.json()["alerts"][0]["first_seen_run"] == got.json()["alerts"][0]["last_seen_run"] == store.current()
+    r = client.patch("/api/v1/cases/C-00001", json={"status": "in_review"}, headers=h())
+    assert (r.status_code, r.json()) == (428, {"detail": "this change needs an If-Match header with the case's ETag, "
+                                                         'e.g. If-Match: "3" (GET /api/v1/cases/{case_id} gives it)'})
+    r = client.patch("/api/v1/cases/C-00001", json={"status": "in_review"}, headers=h(**{"If-Match": '"1"'}))
+    assert r.status_code == 200 and r.headers["etag"] == '"2"' and r.json()["status"] == "in_review"
+    r = client.patch("/api/v1/cases/C-00001", json={"assignee": "bob"}, headers=h(**{"If-Match": '"1"'}))
+    assert (r.status_code, r.json()) == (409, {"detail": "case C-00001 changed since you read it (it is at version 2, "
+                                                         "you sent 1): reload it and apply your change again"})
+    r = client.patch("/api/v1/cases/C-00001", json={"status": "confirmed"}, headers=h(**{"If-Match": "2"}))
+    assert (r.status_code, r.json()["detail"]) == (409, "confirming case C-00001 needs a qualification "
+                                                        "(administrative_error, abuse, fraud)")
+    r = client.patch("/api/v1/cases/C-00001", json={"status": "confirmed", "qualification": "fraud"},
+                     headers=h(**{"If-Match": 'W/"2"'}))
+    assert r.status_code == 200 and r.json()["outcome"] == "confirmed"
+    r = client.post("/api/v1/cases/C-00001/decisions", json={"action": "secm_compliance_request",
+                                                             "decided_on": "2025-07-01"}, headers=h())
+    assert (r.status_code, r.json()) == (422, {"detail": "deadline: action secm_compliance_request needs a deadline "
+                                                         "(YYYY-MM-DD)"})
+    r = client.post("/api/v1/cases/C-00001/decisions", json={"action": "secm_compliance_request", "decided_on": "2025-07-01",
+                                                             "deadline": "2025-09-30", "estimated_harm": 1000},
+                    headers=h())
+    assert r.status_code == 201 and r.json()["decisions"][0]["deadline"] == "2025-09-30"
+    d = r.json()["decisions"][0]["decision_id"]
+    r = client.patch(f"/api/v1/cases/C-00001/decisions/{d}", json={"recovered": 400}, headers=h(**{"If-Match": '"4"'}))
+    assert r.status_code == 200 and r.json()["decisions"][0]["recovered"] == 400
+    r = client.post("/api/v1/cases/C-00001/notes", json={"text": "a viewer cannot"}, headers=h(VIEWER))
+    assert r.status_code == 403
+    assert client.get("/api/v1/cases/C-9", headers=h()).json() == {"detail": "no case 'C-9'"}
+
+    # every read and change is audited (who, what); the case's own history has who, role and when
+    actions = [(e["who"], e["action"], e["target"]) for e in read_audit(store, limit=100)[0]]
+    assert ("vic", "cases.get", "case:C-00001") in actions and ("alice", "cases.decide", "case:C-00001") in actions
+    history = client.get("/api/v1/cases/C-00001", headers=h()).json()["history"]
+    assert [(e["who"], e["role"], e["action"]) for e in history] == [
+        ("alice", "analyst", "opened"), ("alice", "analyst", "status"), ("alice", "analyst", "qualified"),
+        ("alice", "analyst", "status"), ("alice", "analyst", "decided"), ("alice", "analyst", "decision_updated")]
+    # the alert knows its case
+    assert client.get(f"/api/v1/alerts/{a}", headers=h()).json()["case_id"] == "C-00001"
+
+
+def test_lists_filters_exports_and_indicators(client):
+    for pattern in ("double_billing", "dense_block"):
+        client.post("/api/v1/cases", json={"alerts": [alert(client, pattern)]}, headers=h())
+    listed = client.get("/api/v1/cases?pattern=dense_block", headers=h(VIEWER)).json()
+    assert listed["count"] == 1 and listed["data"][0]["patterns"] == ["dense_block"]
+    assert client.get("/api/v1/cases?status=closed", headers=h()).json() == {"data": [], "count": 0}
+    assert client.get("/api/v1/cases?region=6-9", headers=h()).status_code == 422
+    csv = client.get("/api/v1/cases/export.csv?sep=;", headers=h(VIEWER))
+    assert csv.headers["content-type"].startswith("text/csv") and csv.content.startswith(b"\xef\xbb\xbf")
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("case_id;title;status;") and len(lines) == 3
+    kp = client.get("/api/v1/cases/kpis", headers=h()).json()
+    assert kp["cases_by_status"] == [{"status": "open", "cases": 2}]
+    assert client.get("/api/v1/cases/kpis.csv", headers=h()).content.decode("utf-8-sig").splitlines()[0] == \
+        "year,indicator,status,assignee,action,profession,value"
+    case = client.get("/api/v1/cases/C-00001", headers=h()).json()
+    provider = next(e["entity_id"] for e in case["entities"] if e["entity_type"] == "provider")
+    prof = client.get(f"/api/v1/entities/provider/{provider}/profile", headers=h(VIEWER)).json()
+    assert prof["profile"]["provider_id"] == provider and prof["profile"]["peer_medians"]["peers"] >= 3
+    assert [c["case_id"] for c in prof["cases"]] == ["C-00001"]
+    assert prof["risk_history"][0]["current"] and prof["risk_history"][0]["alerts"] >= 1
+    assert client.get("/api/v1/entities/provider/nobody/profile", headers=h()).status_code == 404
+    actions = client.get("/api/v1/cases/actions", headers=h(VIEWER)).json()
+    assert actions["count"] == 13 and {"id", "label", "insurer", "level", "source", "deadline"} == set(actions["data"][0])
+
+
+def test_the_case_file_over_http_has_the_picture_the_chart_and_all_the_evidence(client, store):
+    a = alert(client, "dense_block")
+    client.post("/api/v1/cases", json={"alerts": [a], "note": "borrowed list?"}, headers=h())
+    r = client.get("/api/v1/cases/C-00001/report", headers=h(VIEWER))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert "<script" not in html and not re.search(r"""(src|href)=["']?(https?:|//)""", html)   # self-contained
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="network"') == 1
+    assert html.count('class="peer-chart"') == 1 and 'class="subject"' in html
+    con = store.connect()
+    lines = con.execute("SELECT count(*) FROM evidence WHERE alert_id = $a", {"a": a}).fetchall()[0][0]
+    patients = {p for (p,) in con.execute("SELECT DISTINCT patient_id FROM evidence WHERE alert_id = $a", {"a": a}).fetchall()}
+    con.close()
+    evidence = html.split("<section id='evidence'>")[1].split("</section>")[0]
+    assert f"{lines:,} line(s)" in evidence and evidence.count("<tr>") == lines + 1    # the heading, then every line
+    data = re.search(r"href='data:text/csv;base64,([^']+)'", html).group(1)
+    assert len(base64.b64decode(data).decode("utf-8-sig").splitlines()) == lines + 1
+    assert f"<b>{len(patients):,}</b>patient(s), counted not named" in html
+    assert not any(p in html for p in patients)          # patients counted, never named
+    assert "borrowed list?" in html
+
+
+def test_concurrent_writers_from_the_api_and_two_processes_lose_nothing(client, store):
+    """One case, written to at once by the API (a thread of requests), a process making 40
+    changes through the case store, and the `fraudnet` command line: every note is kept, each
+    change has its own version, and the history has them all."""
+    client.post("/api/v1/cases", json={"alerts": [alert(client, "peer_outlier")]}, headers=h())
+    script = ("import sys\nfrom runs.store import Store\nfrom cases.store import Actor, CaseStore\n"
+              "cs = CaseStore(Store(sys.argv[1]))\n"
+              "for k in range(40): cs.note('C-00001', Actor('worker', 'cli'), f'process note {k}')\n")
+    worker = subprocess.Popen([sys.executable, "-c", script, str(store.root)], cwd=REPO)
+    cli = subprocess.Popen(["bash", "-c", " && ".join(
+        f"{sys.executable} -m cli.main cases note C-00001 'cli note {k}' --store {store.root}" for k in range(3))],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    errors = []
+
+    def api_notes():
+        for k in range(40):
+            r = client.post("/api/v1/cases/C-00001/notes", json={"text": f"api note {k}"}, headers=h())
+            if r.status_code != 201:
+                errors.append(r.text)
+    t = threading.Thread(target=api_notes)
+    t.start()
+    t.join()
+    assert worker.wait(120) == 0
+    out, _ = cli.communicate(timeout=120)
+    assert cli.returncode == 0, out
+    assert not errors
+    case = client.get("/api/v1/cases/C-00001", headers=h()).json()
+    texts = sorted(n["text"] for n in case["notes"])
+    assert texts == sorted([f"api note {k}" for k in range(40)] + [f"process note {k}" for k in range(40)]
+                           + [f"cli note {k}" for k in range(3)])
+    noted = [e for e in case["history"] if e["action"] == "noted"]
+    assert len(noted) == 83 and sorted(e["version"] for e in noted) == list(range(2, 85)) and case["version"] == 84
+
+
+def test_two_clients_editing_one_case_lose_nothing(client):
+    """Both read version 1; the first change wins, the second gets 409, reloads and applies its own
+    change on top: both changes are in the case."""
+    client.post("/api/v1/cases", json={"alerts": [alert(client, "entity_network")]}, headers=h())
+    first = client.patch("/api/v1/cases/C-00001", json={"assignee": "alice"}, headers=h(**{"If-Match": '"1"'}))
+    second = client.patch("/api/v1/cases/C-00001", json={"title": "dental centres"}, headers=h(ADMIN, **{"If-Match": '"1"'}))
+    assert (first.status_code, second.status_code) == (200, 409)
+    etag = client.get("/api/v1/cases/C-00001", headers=h(ADMIN)).headers["etag"]
+    again = client.patch("/api/v1/cases/C-00001", json={"title": "dental centres"}, headers=h(ADMIN, **{"If-Match": etag}))
+    assert again.status_code == 200
+    case = again.json()
+    assert (case["assignee"], case["title"], case["version"]) == ("alice", "dental centres", 3)
+
+
+def test_the_command_line_walks_a_case(store, tmp_path):
+    def run(*args, code=0):
+        done = subprocess.run([sys.executable, "-m", "cli.main", *args, "--store", str(store.root)], cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == code, done.stdout + done.stderr
+        return done.stdout + done.stderr
+    con = store.connect()
+    a, provider = con.execute("SELECT a.alert_id, e.entity_id FROM alerts a JOIN alert_entities e USING (alert_id) "
+                              "WHERE a.pattern = 'double_billing' AND e.role = 'biller' ORDER BY a.rank LIMIT 1").fetchall()[0]
+    con.close()
+    assert run("cases", "open", a, "--assignee", "alice").startswith("opened C-00001: double_billing: ")
+    assert run("cases", "status", "C-00001", "confirmed", code=1) == \
+        "error: confirming case C-00001 needs a qualification (administrative_error, abuse, fraud)\n"
+    assert run("cases", "status", "C-00001", "confirmed", "--qualification", "abuse") == \
+        "C-00001 is confirmed (abuse) (version 2)\n"
+    assert run("cases", "assign", "C-00001", "bob", "--if-version", "1", code=1) == \
+        "error: case C-00001 changed since version 1 (it is at version 2): show it again and retry\n"
+    assert run("cases", "decide", "C-00001", "secm_warning", "--date", "2025-13-01", code=2) == \
+        "error: invalid:\n  - decided_on: '2025-13-01' is not a date (expected YYYY-MM-DD)\n"
+    run("cases", "decide", "C-00001", "secm_warning", "--date", "2025-07-01", "--harm", "500")
+    run("cases", "decide", "C-00001", "--update", "1", "--recovered", "120")
+    shown = run("cases", "show", "C-00001")
+    assert "decision 1: 2025-07-01 secm_warning; estimated harm €500.00, recovered €120.00" in shown
+    assert re.search(r"P\d{7}", shown) is None
+    run("cases", "report", "C-00001", "--out", str(tmp_path / "c.html"))
+    assert 'class="network"' in (tmp_path / "c.html").read_text()
+    listed = run("cases", "list", "--csv", str(tmp_path / "cases.csv"), "--sep", ";")
+    assert listed == f"wrote {tmp_path / 'cases.csv'}: 1 case(s)\n"
+    assert (tmp_path / "cases.csv").read_bytes().startswith(b"\xef\xbb\xbfcase_id;title;status;outcome;assignee")
+    one = run("alert", a, "--evidence", str(tmp_path / "lines.csv"))
+    assert "case C-00001 (confirmed)" in one and "evidence: " in one
+    assert re.search(r"P\d{7}", (tmp_path / "lines.csv").read_text()) is None
+    for written in ("c.html", "cases.csv", "lines.csv"):       # case and claim data: owner-only, as exports
+        assert (tmp_path / written).stat().st_mode & 0o777 == 0o600, written
+    ent = run("entity", "provider", provider)
+    assert "billing against" in ent and "case C-00001 (confirmed)" in ent and "(current): risk" in ent
+    assert "secm_compliance_request" in run("cases", "actions")
+    assert "cases by status: confirmed 1" in run("cases", "kpis")

@@ -1,0 +1,59 @@
+"""Parquet, the loader's fast path: `fraudnet convert parquet DATA OUT` and a scan of its output."""
+import shutil
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from click.testing import CliRunner
+
+from cli.main import main
+from contract.tables import TABLES
+from loaders.dataset import load_dataset
+from publish.export import export
+from runs.pipeline import scan
+from runs.store import Store
+
+from .conftest import claim, write_dataset, write_table
+
+
+def test_a_region_in_parquet_scans_to_the_same_results_as_in_csv(region, tmp_path):
+    out = CliRunner().invoke(main, ["convert", "parquet", str(region["data"]), str(tmp_path / "pq")])
+    assert out.exit_code == 0, out.output
+    assert sorted(p.name for p in (tmp_path / "pq").iterdir()) == sorted(
+        [f"{n}.parquet" for n in load_dataset(region["data"]).report.tables] + ["conversion_report.json"])
+    claims = pq.read_schema(tmp_path / "pq" / "claims.parquet")
+    assert claims == TABLES["claims"].schema.with_metadata(claims.metadata)
+    (tmp_path / "store").mkdir()      # the CSV scan's key, hence the same opaque ids for patient alerts
+    shutil.copy(region["store"].root / "secret.key", tmp_path / "store" / "secret.key")
+    run = scan(tmp_path / "pq", Store(tmp_path / "store"))
+    assert run["status"] == "succeeded"
+    assert run["counts"] == region["run"]["counts"]
+    csv_files = export(region["store"], tmp_path / "from-csv")
+    parquet_files = export(Store(tmp_path / "store"), tmp_path / "from-parquet")
+    assert [p.name for p in csv_files] == [p.name for p in parquet_files]
+    for a, b in zip(csv_files, parquet_files):
+        assert a.read_bytes() == b.read_bytes(), a.name      # alerts, scores, ranks, risk, communities
+
+
+def test_convert_parquet_writes_nothing_from_a_dataset_with_problems(tmp_path):
+    data = write_dataset(tmp_path / "ds", providers=[{"provider_id": "D1", "kind": "doctor"}],
+                         claims=[claim("C1", "P1", "D1", "G", "2025-01-32")])
+    out = CliRunner().invoke(main, ["convert", "parquet", str(data), str(tmp_path / "pq")])
+    assert out.exit_code == 2
+    assert "claims.csv, line 2, column service_date, value '2025-01-32': is not a date" in out.output
+    assert "providers.csv, line 2, column kind, value 'doctor'" in out.output
+    assert not (tmp_path / "pq").exists()
+
+
+def test_convert_parquet_refuses_a_folder_that_holds_the_tables_in_csv(tmp_path):
+    data = write_dataset(tmp_path / "ds", claims=[claim("C1", "P1", "D1", "G", "2025-01-05")])
+    write_table(data, "providers", [{"provider_id": "D1", "kind": "nurse", "colour": "blue"}],
+                header=["provider_id", "kind", "colour"])
+    out = CliRunner().invoke(main, ["convert", "parquet", str(data), str(data)])
+    assert out.exit_code == 2 and "already holds claims.csv" in out.output
+    assert not list(data.glob("*.parquet"))
+    out = CliRunner().invoke(main, ["convert", "parquet", str(data), str(tmp_path / "pq")])
+    assert out.exit_code == 0, out.output
+    assert "providers.csv: 1 rows → providers.parquet; left out (not contract columns): colour" in out.output
+    providers = pq.read_table(tmp_path / "pq" / "providers.parquet")
+    assert "colour" not in providers.column_names and providers["kind"].to_pylist() == ["nurse"]
+    assert pq.read_table(tmp_path / "pq" / "claims.parquet")["service_date"].type == pa.date32()
