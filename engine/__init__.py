@@ -112,13 +112,14 @@ def capture() -> Iterator[list[Statement]]:
         _captures.reset(token)
 
 
-def open_engine(name: str = "duckdb", spark_master: str | None = None) -> Engine:
+def open_engine(name: str = "duckdb", spark_master: str | None = None,
+                spark_conf: dict[str, str] | None = None) -> Engine:
     """The engine called `name` (one of `ENGINES`); Spark's session on `spark_master`
-    (`local[*]` by default). Raises `ValueError` for another name, `ComputeError` when pyspark
-    is not installed."""
+    (`local[*]` by default) with the Spark settings `spark_conf` (e.g. `spark.driver.memory`).
+    Raises `ValueError` for another name, `ComputeError` when pyspark is not installed."""
     if name == "duckdb":
         return DUCKDB
     if name == "spark":
         from .spark import SparkEngine
-        return SparkEngine(spark_master or "local[*]")
+        return SparkEngine(spark_master or "local[*]", spark_conf)
     raise ValueError(f"unknown engine {name!r}: one of {', '.join(ENGINES)}")

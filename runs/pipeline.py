@@ -128,7 +128,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
 
     scope = ExitStack()     # the scan's engine (settings.engine): every query() of the stages runs on it
     try:
-        engine = scope.enter_context(use(open_engine(settings.engine, settings.spark_master)))
+        engine = scope.enter_context(use(open_engine(settings.engine, settings.spark_master, settings.spark_conf)))
         scope.callback(engine.close)
         previous = Previous.read(store)
         known = history.read(store)
