@@ -56,7 +56,7 @@ class SparkEngine:
             builder = builder.config(key, value)
         self.master = master
         self.scratch = tempfile.mkdtemp(prefix="fraudnet-spark-")
-        self._written: dict[int, tuple[pa.Table, str]] = {}     # id(table) → (table, its Parquet path)
+        self._frames: dict[int, tuple[pa.Table, object]] = {}   # id(table) → (table, its Spark DataFrame)
         self.session = builder.getOrCreate()
         self.session.sparkContext.setLogLevel("ERROR")
 
@@ -70,7 +70,7 @@ class SparkEngine:
         try:
             for name, table in tables.items():
                 if name in named:
-                    spark.read.parquet(self._parquet(table)).createOrReplaceTempView(name)
+                    self._frame(table).createOrReplaceTempView(name)
             out = spark.sql(text, args=params or None).toArrow()
         except Exception as e:          # py4j and pyspark raise many types; re-raised with the SQL
             raise ComputeError(f"{type(e).__name__}: {e}\n--- while running on Spark ---\n{text}") from e
@@ -79,18 +79,19 @@ class SparkEngine:
                 spark.catalog.dropTempView(name)
         return _as_duckdb(out, DUCKDB.run(sql, params, {n: t.schema.empty_table() for n, t in tables.items()}).schema)
 
-    def _parquet(self, table: pa.Table) -> str:
-        """`table` as a Parquet folder in the scratch folder, written once per table object."""
-        if id(table) not in self._written:
+    def _frame(self, table: pa.Table):
+        """`table` as a Spark DataFrame over a Parquet folder in the scratch folder, written and
+        read once per table object (a scan passes the same claims table to most statements)."""
+        if id(table) not in self._frames:
             path = os.path.join(self.scratch, uuid.uuid4().hex)
             os.mkdir(path)
             pq.write_table(_spark_ready(table), os.path.join(path, "part-0.parquet"))
-            self._written[id(table)] = (table, path)       # the table is held: its id stays unique
-        return self._written[id(table)][1]
+            self._frames[id(table)] = (table, self.session.read.parquet(path))   # the table is held: its id stays unique
+        return self._frames[id(table)][1]
 
     def close(self) -> None:
         self.session.stop()
-        self._written.clear()
+        self._frames.clear()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
@@ -114,6 +115,10 @@ def _as_duckdb(out: pa.Table, schema: pa.Schema) -> pa.Table:
         out = out.select(schema.names)
     else:
         out = out.rename_columns(schema.names)
+    # a column DuckDB types as NULL (a bare `NULL AS note`) comes back from Spark as strings
+    # (or void), all null: given DuckDB's null type
+    out = pa.table([pa.nulls(out.num_rows, pa.null()) if pa.types.is_null(f.type) and col.null_count == len(col)
+                    else col for f, col in zip(schema, out.columns)], names=schema.names)
     try:
         return out.cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:

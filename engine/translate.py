@@ -59,6 +59,8 @@ def problems(sql: str) -> list[str]:
     except Unportable as e:
         return [str(e)]
     out = []
+    if re.search(r"\blen\s*\(", sql, re.IGNORECASE):
+        out.append("len(): Spark's length() takes strings only: write array_length() for a list, length() for a string")
     for node in tree.walk():
         name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower() \
             if isinstance(node, exp.Func) else ""

@@ -113,6 +113,8 @@ def test_the_lint_refuses_what_does_not_port():
     assert problems("SELECT format('{:>10}', x) AS s FROM t") == ["format pattern '{:>10}' is not translated"]
     assert problems("SELECT quantile_cont(x, 0.5 ORDER BY x) AS q FROM t")
     assert problems("SELECT FROM WHERE")
+    assert problems("SELECT len(l) AS n FROM t") == [
+        "len(): Spark's length() takes strings only: write array_length() for a list, length() for a string"]
     assert problems("SELECT list(x ORDER BY d) AS l, count(*) AS n FROM t WHERE x NOT IN (SELECT y FROM u)") == []
 
 
