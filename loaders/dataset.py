@@ -115,6 +115,9 @@ class _Collector:
 
     def __init__(self, cap: int):
         self.cap, self.problems, self.total = cap, [], 0
+        # for a file that has problems: its reference columns without any (text, with `_line`), so
+        # that its references are checked too and every problem is reported at once
+        self.partial: dict[Path, pa.Table] = {}
 
     def add(self, problem: Problem, count: int = 1):
         self.total += count
@@ -634,6 +637,12 @@ def _missing_note(nulls: dict[str, int] | None) -> str:
            f"read as missing)"
 
 
+def _required_hint(col: Column) -> str:
+    """How a user gets past missing values of a required column (said once, at its first cell).
+    No default is offered: a made-up provider, act, date or amount would be a wrong claim."""
+    return " (to scan such an extract, leave these lines out of it)"
+
+
 ISO_DATE = "'\\d{4}-\\d{2}-\\d{2}'"
 WITH_TIME = "'\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}.*'"
 DAY_MONTH = "'\\d{1,2}[/.-]\\d{1,2}[/.-]\\d{2,4}'"
@@ -703,9 +712,10 @@ def _check_columns(con, spec: Table, fname: str, unit: str, out: _Collector, nul
             GROUP BY rule ORDER BY rule""").fetchall()
         for rule, total, first in found:
             message = rules[rule][1]
-            for cell in first[:out.room]:
-                out.add(Problem(fname, message, line=cell["l"], column=col.name, unit=unit,
-                                value=shown(cell["v"], col.name in sensitive)))
+            hint = _required_hint(col) if col.not_null and rule == 0 else ""
+            for i, cell in enumerate(first[:out.room]):
+                out.add(Problem(fname, message + (hint if i == 0 else ""), line=cell["l"], column=col.name,
+                                unit=unit, value=shown(cell["v"], col.name in sensitive)))
             shown_here = min(len(first), total)
             if total > shown_here:
                 out.add(Problem(fname, message), count=total - shown_here)
@@ -829,8 +839,22 @@ def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport
     _check_fixed_formats(con, spec, label, report)
     typed = _typed(con, spec, table, fast).cast(pa.schema(list(spec.schema) + [pa.field(LINE, pa.int64())])) \
         if out.total == before else None
+    if typed is None and out.room:
+        out.partial[path] = _reference_columns(con, spec, raw.nulls)
     con.unregister("raw")
     return typed
+
+
+def _reference_columns(con, spec: Table, nulls: dict) -> pa.Table:
+    """The columns of the registered `raw` file that references read (as source, target or
+    `when`), each cell that is not valid made missing (it is reported already, and a missing
+    value refers to nothing), with `_line`: the text of a valid id cell is its typed value."""
+    used = {r.column for r in REFERENCES if r.table == spec.name} \
+        | {r.when[0] for r in REFERENCES if r.table == spec.name and r.when} \
+        | {r.target_column for r in REFERENCES if r.target == spec.name}
+    cols = [c for c in spec.columns if c.name in used and c.type in (ID, TEXT, ENUM)]
+    exprs = [f'CASE WHEN {_column_rules(c, nulls.get(c.name))[0]} THEN "{c.name}" END AS "{c.name}"' for c in cols]
+    return con.sql(f"SELECT {', '.join(exprs + [LINE])} FROM raw").to_arrow_table()
 
 
 # --- several sources -----------------------------------------------------------------------------
@@ -929,7 +953,10 @@ def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: Loa
 
 def _check_references(con, tables: dict, files: dict, out: _Collector, report: LoadReport, full_paths=False):
     for ref in REFERENCES:
-        if tables.get(ref.table) is None:
+        if tables.get(ref.table) is None or ref.column not in tables[ref.table].column_names or \
+                (ref.when and ref.when[0] not in tables[ref.table].column_names):
+            continue   # not read, or (a file with problems) the column itself has some
+        if tables.get(ref.target) is not None and ref.target_column not in tables[ref.target].column_names:
             continue
         if (ref.target in files and tables.get(ref.target) is None) or \
                 (ref.target not in files and TABLES[ref.target].required):
@@ -1071,6 +1098,23 @@ def _id_shape_hint(con) -> str:
         " (type digits, check digits, leading zeros)"
 
 
+def _partial(paths: list[Path], typed: dict[Path, pa.Table], partial: dict[Path, pa.Table], label) -> pa.Table | None:
+    """The reference columns of a table some of whose files had problems: the columns every file
+    has without a problem (the typed files' as they are, the others' from `partial`), with `_line`
+    and `_file`; None when a file could not be read at all."""
+    tables = [(path, partial.get(path, typed.get(path))) for path in paths]
+    if any(t is None for _, t in tables):
+        return None
+    keep = [n for n in tables[0][1].column_names if n not in (FILE, SRC)
+            and all(n in t.column_names for _, t in tables)]
+    out = []
+    for path, t in tables:
+        file = pa.DictionaryArray.from_arrays(pa.array(np.zeros(t.num_rows, np.int32)), [label(path)])
+        out.append(t.select(keep).cast(pa.schema([(n, pa.int64() if n == LINE else pa.string()) for n in keep]))
+                   .append_column(FILE, file))
+    return pa.concat_tables(out)
+
+
 def load_dataset(folder: str | Path | list, max_problems: int = 50) -> Dataset:
     """Read, validate and type every contract table of `folder` — or of several folders merged.
 
@@ -1099,12 +1143,15 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50) -> Dataset:
     con = duckdb.connect()
     label = (lambda p: p.name) if len(folders) == 1 else str
     merged: dict[str, pa.Table | None] = {}
+    partial: dict[str, pa.Table | None] = {}
+    typed: dict[Path, pa.Table] = {}
     parts: dict[str, list[pa.Table]] = {}
     for name, paths in files.items():
         parts[name] = []
         for path in paths:
             t = _load_table(con, TABLES[name], path, out, report, label(path))
             if t is not None:
+                typed[path] = t
                 src = next(i for i, f in enumerate(folders) if path.parent == f)
                 file = pa.DictionaryArray.from_arrays(pa.array(np.zeros(t.num_rows, np.int32)), [label(path)])
                 parts[name].append(t.append_column(FILE, file)
@@ -1114,7 +1161,11 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50) -> Dataset:
             report.tables[name] = {"file": " + ".join(label(p) for p in paths), "rows": merged[name].num_rows}
         else:
             merged[name] = None
-    _check_references(con, merged, files, out, report, full_paths=len(folders) > 1)
+            partial[name] = _partial(paths, typed, out.partial, label)
+    # a table with problems still has its references checked, on its columns without any, so that
+    # one reading reports every problem (not a reference only once a date is mended)
+    _check_references(con, {**merged, **{n: t for n, t in partial.items() if t is not None}}, files, out, report,
+                      full_paths=len(folders) > 1)
     if len(folders) > 1 and merged.get("claims") is not None and not out.total:
         report.links = link_report(con, [str(f) for f in folders], parts, merged["claims"], merged.get("providers"))
         for entry in report.links:

@@ -5,6 +5,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from contract.tables import TABLES
+
 from loaders.dataset import load_dataset
 from contract.errors import DatasetError
 
@@ -257,3 +259,42 @@ def test_several_sources_merge_one_row_per_key_and_check_references_across_them(
     assert [str(p) for p in e.value.problems] == [
         f"{claims / 'claims.csv'}, line 2, column provider_id, value '999': provider_id not found in "
         f"{registry / 'providers.csv'} + {claims / 'providers.csv'}"]
+
+
+def test_a_file_with_a_bad_date_still_has_its_references_checked_so_every_problem_shows_at_once(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim("C1", "P1", "010000024", "G", "2025-13-01"),
+                                   claim("C2", "P1", "99999", "G", "2025-01-05")])
+    assert problems(folder) == [
+        "claims.csv, line 2, column service_date, value '2025-13-01': is not a date (expected YYYY-MM-DD)",
+        "claims.csv, line 3, column provider_id, value '99999': provider_id not found in providers.csv"]
+
+
+def test_a_reference_target_with_problems_elsewhere_still_answers_and_a_bad_id_is_not_judged_twice(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "providers", [{"provider_id": "010000024", "kind": "physician"},
+                                      {"provider_id": "690000001", "kind": "wizard"}])
+    write_table(folder, "claims", [claim("C1", "P1", "010000024", "G", "2025-01-05"),
+                                   claim("C2", "P1", "1E+09", "G", "2025-01-05"),
+                                   claim("C3", "P1", "77777", "G", "2025-01-05"),
+                                   claim("C4", "P1", "690000001", "G", "2025-01-05")])
+    assert problems(folder) == [
+        "claims.csv, line 3, column provider_id, value '1E+09': is a number rewritten by a spreadsheet in scientific "
+        "notation: the identifier's digits are lost (format the column as text before exporting)",
+        "providers.csv, line 3, column kind, value 'wizard': is not one of: " + ", ".join(TABLES["providers"].column(
+            "kind").values),
+        # the scientific-notation cell is one problem, not also an unknown provider; 010000024 and
+        # 690000001 (a provider whose kind is wrong) are found
+        "claims.csv, line 4, column provider_id, value '77777': provider_id not found in providers.csv"]
+
+
+def test_a_missing_required_value_says_once_how_to_scan_such_an_extract(tmp_path):
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim("C1", "P1", "010000024", "NA", "2025-01-05"),
+                                   claim("C2", "P1", "010000024", "NA", "2025-01-06")])
+    found = problems(folder)
+    assert found[0] == ("claims.csv, line 2, column service_code: missing value (the file has 'NA' in this column, "
+                        "read as missing): this column is required (to scan such an extract, leave these lines out "
+                        "of it)")
+    assert found[1] == ("claims.csv, line 3, column service_code: missing value (the file has 'NA' in this column, "
+                        "read as missing): this column is required")

@@ -31,7 +31,7 @@ def test_case_na_cells_never_become_a_provider_or_an_act_code():
     found = e.value.problems
     assert found and all(p.column == "service_code" for p in found if p.column)
     assert found[0].message == ("missing value (the file has 'NA' in this column, read as missing): this column is "
-                                "required")
+                                "required (to scan such an extract, leave these lines out of it)")
     assert not any("prescriber_id" in str(p) or p.value == "NA" for p in found)   # NA is no prescriber
 
 
@@ -57,7 +57,8 @@ def test_a_null_token_in_a_required_column_is_named_in_the_error(tmp_path):
     folder = write_dataset(tmp_path / "ds", providers=PROVIDERS,
                            claims=[claim("C1", "P1", "NULL", "G", "2025-01-05")])
     assert problems(folder) == ["claims.csv, line 2, column provider_id: missing value (the file has 'NULL' in this "
-                                "column, read as missing): this column is required"]
+                                "column, read as missing): this column is required (to scan such an extract, leave these "
+                                "lines out of it)"]
 
 
 # --- separators, decimal commas, encodings, spreadsheets ------------------------------------------

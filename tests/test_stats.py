@@ -3,7 +3,7 @@ import itertools
 
 import numpy as np
 
-from graph.stats import greedy_matching, grouped_count_calibration
+from graph.stats import greedy_matching, group_index, grouped_count_calibration
 
 
 def test_a_clique_of_suspect_pairs_does_not_set_its_own_calibration():
@@ -25,3 +25,18 @@ def test_a_clique_of_suspect_pairs_does_not_set_its_own_calibration():
     assert independent[: len(block)].sum() == 4 and independent[len(block):].all()
     c, _ = grouped_count_calibration(observed, expected, kind, use=independent)
     assert c[0] == c[-1] == 1.0
+
+
+def test_group_index_numbers_groups_in_the_sorted_order_of_their_keys():
+    rng = np.random.default_rng(7)
+    a = np.array([f"P{n:03d}" for n in rng.integers(0, 40, 5000)], dtype=object)
+    b = np.array([f"{n}" for n in rng.integers(0, 9, 5000)], dtype=object)
+    c = rng.integers(0, 3, 5000)
+    idx, k = group_index(a, b, c)
+    # the reference: np.unique over the rows' key tuples, sorted
+    tuples = np.array([f"{x}|{y}|{z}" for x, y, z in zip(a, b, c)])
+    ref_k = len(np.unique(tuples))
+    assert k == ref_k and idx.max() == k - 1
+    order = sorted(set(zip(a, b, c)))
+    assert [order.index(t) for t in zip(a[:200], b[:200], c[:200])] == idx[:200].tolist()
+    assert group_index(np.array([], dtype=object))[1] == 0
