@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install install-test demo scan-demo test test-fast bench clean neo4j-test-server browser-deps
+.PHONY: install install-test spark-deps demo scan-demo test test-fast bench clean neo4j-test-server browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ $(VENV)/.test-deps: $(BIN)/fraudnet
 	@touch $@
 
 install-test: $(VENV)/.test-deps
+
+# pyspark for the Spark engine and the `spark` test tier (Java 17 or later must be on the PATH).
+$(VENV)/.spark-deps: $(VENV)/.test-deps
+	@command -v java >/dev/null || { $(APT) update -qq && $(APT) install -y -qq openjdk-17-jre-headless; }
+	$(PIP) install --quiet -c constraints.txt -e '.[test,spark]'
+	@touch $@
+
+spark-deps: $(VENV)/.spark-deps
 
 # Generate a region, scan it, print the top alerts, then serve the API (Ctrl-C stops it).
 scan-demo: install
@@ -47,7 +55,7 @@ demo: scan-demo
 	fi
 
 # Every tier (what CI runs: .ci/run), with the servers they need.
-test: install-test neo4j-test-server browser-deps
+test: install-test spark-deps neo4j-test-server browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The everyday tier: no server, no large region, property tests on a tenth of their examples

@@ -235,13 +235,14 @@ def _print_load_report(report: dict):
         click.echo(f"{SEVERITY_PREFIX.get(w.get('severity'), 'warning')}: {w['message']}")
 
 
-def _run_settings(path, start, end, seed, window_days, campaigns=None):
+def _run_settings(path, start, end, seed, window_days, campaigns=None, engine=None, spark_master=None):
     from runs.campaigns import read_campaigns
     from runs.settings import RunSettings, parse_settings, read_settings
     settings = read_settings(path) if path else RunSettings()
     campaigns = [c.model_dump(mode="json") for c in read_campaigns(campaigns)] if campaigns else None
     given = {k: v for k, v in (("start", start and start.date().isoformat()), ("end", end and end.date().isoformat()),
-                               ("seed", seed), ("window_days", window_days), ("campaigns", campaigns)) if v is not None}
+                               ("seed", seed), ("window_days", window_days), ("campaigns", campaigns),
+                               ("engine", engine), ("spark_master", spark_master)) if v is not None}
     return parse_settings({**settings.model_dump(mode="json", exclude_unset=True), **given},
                           path or "the command line") if given else settings
 
@@ -259,12 +260,15 @@ def _run_settings(path, start, end, seed, window_days, campaigns=None):
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="stop the scan after this many seconds")
 @click.option("--campaigns", "campaigns_dir", type=click.Path(file_okay=False),
               help="folder of control campaigns (*.toml) judged in the scan (indicator_outlier)")
-def scan(data, store, export_dir, settings_file, start, end, window_days, seed, timeout, campaigns_dir):
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), help="where the SQL runs (default: duckdb)")
+@click.option("--spark-master", help="Spark master URL with --engine spark (default: local[*])")
+def scan(data, store, export_dir, settings_file, start, end, window_days, seed, timeout, campaigns_dir, engine,
+         spark_master):
     """Scan the dataset folder DATA — or several, merged (a registry plus claims): load, build,
     detect, score, write, check, promote. The scan runs in a child process."""
     from runs.launch import outcome, run as run_scan
     try:
-        settings = _run_settings(settings_file, start, end, seed, window_days, campaigns_dir)
+        settings = _run_settings(settings_file, start, end, seed, window_days, campaigns_dir, engine, spark_master)
     except SettingsError as e:
         _failed(e)
     err = _console(stderr=True)

@@ -62,7 +62,7 @@ LEFT JOIN (
     FROM officers x JOIN officers y USING (person_id) GROUP BY ALL
 ) o ON o.o_old = old.legal_entity_id AND o.o_new = new.legal_entity_id
 WHERE a.value IS NOT NULL OR o.person_id IS NOT NULL
-ORDER BY 1, 2, 3
+ORDER BY 1, 2, 3, 4, 5   -- a total order: a pair can share an address and an account (the alert's links list)
 """
 
 _NETWORK_BILLING = """

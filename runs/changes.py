@@ -47,7 +47,7 @@ WITH pat AS (       -- the patterns naming each alert's entities (patients aside
     FROM a LEFT JOIN pa p USING (alert_id) LEFT JOIN h USING (alert_id)
     LEFT JOIN r USING (alert_id) LEFT JOIN pat USING (alert_id)
 )
-SELECT *, reviewed AND (score > reviewed_score * (1 + $margin) OR len(gained_patterns) > 0) AS material
+SELECT *, reviewed AND (score > reviewed_score * (1 + $margin) OR array_length(gained_patterns) > 0) AS material
 FROM j ORDER BY rank, pattern, alert_id
 """
 

@@ -16,7 +16,7 @@ import os
 import re
 import sqlite3
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from contract.errors import Busy, FraudnetError, NotReady, StoreUnwritable, withheld
-from engine import query
+from engine import open_engine, query, use
 from graph.detect import detect
 from graph.evidence import evidence_lines
 from graph.impact import measure, peer_distribution, span
@@ -126,7 +126,10 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
         if progress:
             progress(name, "done", time.perf_counter() - t0)
 
+    scope = ExitStack()     # the scan's engine (settings.engine): every query() of the stages runs on it
     try:
+        engine = scope.enter_context(use(open_engine(settings.engine, settings.spark_master, settings.spark_conf)))
+        scope.callback(engine.close)
         previous = Previous.read(store)
         known = history.read(store)
         with stage("load"):
@@ -207,6 +210,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
     except BaseException as e:
         run.finish("failed", error=failure(stopped() or e))
         raise
+    finally:
+        scope.close()
     return store.get_run(run.id)
 
 

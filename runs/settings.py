@@ -55,6 +55,10 @@ class RunSettings(ScanSettings):
     checks: CheckSettings = CheckSettings()
     changes: ChangeSettings = ChangeSettings()
     impact: ImpactSettings = ImpactSettings()
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="where the claims-scale SQL runs (`engine`)")
+    spark_master: str = Field("local[*]", description="the Spark master URL when engine is spark")
+    spark_conf: dict[str, str] = Field({}, description="Spark settings when engine is spark "
+                                       "(e.g. spark.driver.memory), as Spark's configuration page names them")
 
 
 def settings_problems(e: ValidationError) -> list[str]:

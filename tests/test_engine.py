@@ -1,0 +1,158 @@
+"""The engine interface (DuckDB side), the DuckDB → Spark translation, and the lint that refuses
+statements that do not port. Runs without Spark (the `spark` tier is tests/test_spark.py)."""
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from engine import DUCKDB, ComputeError, capture, current, open_engine, query, use
+from engine.statements import statements
+from engine.translate import problems, to_spark
+
+REPO = Path(__file__).resolve().parent.parent
+# Where claims-scale SQL lives: the work (graph/), the run (runs/) and the cases (cases/).
+SOURCES = sorted([*REPO.glob("graph/*.py"), *REPO.glob("runs/*.py"), *REPO.glob("cases/*.py")])
+
+
+def test_query_runs_on_duckdb_by_default_and_captures_what_it_ran():
+    t = pa.table({"x": [3, 1, 2]})
+    assert current() is DUCKDB
+    with capture() as seen:
+        out = query("SELECT x FROM t WHERE x >= $m ORDER BY x", {"m": 2}, t=t)
+    assert out.to_pylist() == [{"x": 2}, {"x": 3}]
+    assert [(s.sql, s.params, list(s.tables)) for s in seen] == [
+        ("SELECT x FROM t WHERE x >= $m ORDER BY x", {"m": 2}, ["t"])]
+    assert seen[0].result.equals(out)
+
+
+def test_use_selects_the_engine_for_the_block_only():
+    class Recorder:
+        name = "recorder"
+        calls = []
+
+        def run(self, sql, params, tables):
+            self.calls.append(sql)
+            return pa.table({"n": [7]})
+
+        def close(self):
+            pass
+
+    r = Recorder()
+    with use(r):
+        assert query("SELECT 1 AS n").to_pylist() == [{"n": 7}]
+    assert query("SELECT 1 AS n").to_pylist() == [{"n": 1}]
+    assert r.calls == ["SELECT 1 AS n"]
+
+
+def test_a_failing_statement_carries_its_sql():
+    with pytest.raises(ComputeError, match="SELECT nope FROM t"):
+        query("SELECT nope FROM t", t=pa.table({"x": [1]}))
+
+
+def test_an_unknown_engine_is_refused():
+    with pytest.raises(ValueError, match="unknown engine 'oracle'"):
+        open_engine("oracle")
+
+
+def test_an_ordered_list_keeps_its_order_on_spark():
+    sql = to_spark("SELECT list(c ORDER BY d DESC) AS l, list(DISTINCT p ORDER BY p) AS u FROM t")
+    assert sql == ("SELECT TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT(d AS k0, c AS v)), (l, r) -> CASE "
+                   "WHEN l.k0 IS NULL AND NOT r.k0 IS NULL THEN 1 WHEN NOT l.k0 IS NULL AND r.k0 IS NULL THEN -1 "
+                   "WHEN l.k0 < r.k0 THEN 1 WHEN l.k0 > r.k0 THEN -1 ELSE 0 END), s -> s.v) AS l, "
+                   "ARRAY_SORT(COLLECT_SET(p)) AS u FROM t")
+    # sqlglot alone drops the order: the rewrite is what keeps it
+    import sqlglot
+    assert sqlglot.transpile("SELECT list(c ORDER BY d) FROM t", read="duckdb", write="spark") == [
+        "SELECT COLLECT_LIST(c) FROM t"]
+
+
+def test_a_filtered_ordered_list_keeps_its_filter_on_the_aggregate():
+    sql = to_spark("SELECT list(DISTINCT p ORDER BY p) FILTER (WHERE p IS NOT NULL) AS u FROM t")
+    assert sql == "SELECT ARRAY_SORT(COLLECT_SET(p) FILTER(WHERE NOT p IS NULL)) AS u FROM t"
+
+
+def test_fmt_patterns_and_list_slices_are_translated():
+    assert to_spark("SELECT format('€{:,.2f} ({}%)', x, y) AS f FROM t") == \
+        "SELECT FORMAT_STRING('€%,.2f (%s%%)', x, y) AS f FROM t"
+    assert to_spark("SELECT list_slice(l, 2, 4) AS s FROM t") == "SELECT SLICE(l, 2, (4) - (2) + 1) AS s FROM t"
+
+
+def test_a_discrete_quantile_becomes_percentile_disc_within_group():
+    assert to_spark("SELECT quantile_disc(a, $q) AS x FROM t") == \
+        "SELECT PERCENTILE_DISC(:q) WITHIN GROUP (ORDER BY a NULLS LAST) AS x FROM t"
+
+
+def test_a_computed_interval_of_days_becomes_make_dt_interval():
+    assert to_spark("SELECT d + INTERVAL (q * $n) DAY AS e FROM t") == "SELECT d + MAKE_DT_INTERVAL((q * :n)) AS e FROM t"
+    assert to_spark("SELECT d + INTERVAL 3 DAY FROM t") == "SELECT d + INTERVAL '3' DAY FROM t"
+
+
+def test_not_in_a_subquery_becomes_an_anti_join_not_a_broadcast():
+    sql = to_spark("SELECT * FROM b WHERE (b.p, b.a) NOT IN (SELECT (p, a) FROM l) AND b.x NOT IN (SELECT x FROM m)")
+    assert sql == ("SELECT * FROM b WHERE NOT EXISTS(SELECT 1 FROM (SELECT p AS __nin_k0, a AS __nin_k1 FROM l) AS __nin "
+                   "WHERE __nin.__nin_k0 = b.p AND __nin.__nin_k1 = b.a) AND NOT EXISTS(SELECT 1 FROM "
+                   "(SELECT x AS __nin_k0 FROM m) AS __nin WHERE __nin.__nin_k0 = b.x)")
+
+
+def test_the_rewrites_keep_duckdbs_answers():
+    """The rewritten forms mean the same thing: checked on DuckDB itself (Spark's side is the
+    `spark` tier)."""
+    t = pa.table({"x": ["b", "a", "c", "a"], "d": [date(2024, 1, i) for i in (3, 1, 2, 4)], "q": [1, 2, None, 3]})
+    sql = "SELECT x FROM t WHERE x NOT IN (SELECT x FROM t WHERE d > DATE '2024-01-02') ORDER BY x"
+    rewritten = to_spark(sql).replace("NOT EXISTS(", "NOT EXISTS (")
+    assert query(sql, t=t).to_pylist() == query(rewritten, t=t).to_pylist() == [{"x": "c"}]
+
+
+def test_the_lint_refuses_what_does_not_port():
+    assert problems("SELECT hash(x) AS h FROM t") == ["HASH(x): differs between engines or is missing on Spark"]
+    assert problems("SELECT random() AS r FROM t")
+    assert problems("SELECT * FROM t USING SAMPLE 10%")
+    assert problems("SELECT list(DISTINCT x ORDER BY y) AS l FROM t") == [
+        "ARRAY_AGG(DISTINCT x ORDER BY y): list(DISTINCT x ORDER BY …) is rewritten only when ordered by x itself"]
+    assert problems("SELECT format('{:>10}', x) AS s FROM t") == ["format pattern '{:>10}' is not translated"]
+    assert problems("SELECT quantile_cont(x, 0.5 ORDER BY x) AS q FROM t")
+    assert problems("SELECT FROM WHERE")
+    assert problems("SELECT len(l) AS n FROM t") == [
+        "len(): Spark's length() takes strings only: write array_length() for a list, length() for a string"]
+    assert problems("SELECT list(x ORDER BY d) AS l, count(*) AS n FROM t WHERE x NOT IN (SELECT y FROM u)") == []
+
+
+def test_every_statement_is_readable_from_the_source():
+    found = statements(SOURCES, REPO)
+    assert len(found) >= 40          # the detectors, the graph, the network, the risk, the run
+    assert {f.file.split("/")[0] for f in found} == {"graph", "runs"}   # cases/ reads no claims
+    assert [f"{f.file}:{f.line}" for f in found if f.sql is None] == []
+
+
+def test_every_statement_ports_to_spark():
+    """The lint: each statement of graph/ and runs/ parses as DuckDB SQL and translates to Spark
+    SQL with none of the constructs that do not port."""
+    bad = {f"{f.file}:{f.line}": problems(f.sql) for f in statements(SOURCES, REPO)}
+    assert {where: p for where, p in bad.items() if p} == {}
+
+
+def test_a_statement_drawn_from_a_registry_stands_for_each_of_its_sql(tmp_path):
+    (tmp_path / "m.py").write_text(
+        "from dataclasses import dataclass\n"
+        "@dataclass\nclass Stat:\n    name: str\n    sql: str\n"
+        "_A = 'SELECT 1 AS a'\n"
+        "SQL = {'a': _A, 'b': 'SELECT 2 AS b'}\n"
+        "STATS: dict = {'x': Stat('x', 'SELECT 3 AS x'), 'y': Stat('y', sql=_A)}\n"
+        "def f(query):\n"
+        "    for k, sql in SQL.items():\n        query(sql)\n"
+        "    stat = STATS['x']\n    query(stat.sql)\n"
+        "    query(unknown)\n")
+    assert [(f.line, f.sql) for f in statements([tmp_path / "m.py"], tmp_path)] == [
+        (11, "SELECT 1 AS a"), (11, "SELECT 2 AS b"), (13, "SELECT 3 AS x"), (13, "SELECT 1 AS a"), (14, None)]
+
+
+def test_no_sql_runs_outside_the_engine_in_a_scan():
+    """graph/, runs/ and cases/ reach DuckDB only through `engine`: runs/results.py and
+    runs/store.py write and read the run's results file (storage, not computation), and
+    runs/pipeline.py imports it only to word its storage errors."""
+    direct = [p.relative_to(REPO).as_posix() for p in SOURCES if "duckdb.connect(" in p.read_text()
+              or ".sql(" in p.read_text()]
+    assert direct == ["runs/results.py", "runs/store.py"]
+    imported = [p.relative_to(REPO).as_posix() for p in SOURCES if "import duckdb" in p.read_text()]
+    assert imported == ["runs/pipeline.py", "runs/results.py", "runs/store.py"]
