@@ -101,7 +101,8 @@ def _from_registry(arg: ast.AST, scope: ast.AST, registries: dict, fields: dict,
                     v.func.value if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and \
                     v.func.attr == "get" else None
                 if isinstance(source, ast.Name) and source.id in registries:
-                    return [_field(x, arg.attr, fields, env) for x in registries[source.id]]
+                    # an entry whose SQL is empty runs none (a statistic computed otherwise)
+                    return [v for x in registries[source.id] if (v := _field(x, arg.attr, fields, env)) != ""]
     return None
 
 

@@ -52,8 +52,8 @@ MEASURE_UNITS = {"share_of_patients": ("% of patients", 100.0), "acts_per_patien
 
 _UNITS = """
 WITH c AS (
-    SELECT c.{unit} AS unit_id, c.patient_id, c.service_date, c.amount, c.num, c.den
-    FROM c JOIN providers p ON p.provider_id = c.{unit}
+    SELECT c.unit_id, c.patient_id, c.service_date, c.amount, c.num, c.den
+    FROM c JOIN providers p ON p.provider_id = c.unit_id
     LEFT JOIN (SELECT patient_id, any_value(birth_year) AS birth_year, any_value(sex) AS sex
                FROM patients GROUP BY ALL) pt USING (patient_id)
     WHERE p.kind = $kind AND ($specialty IS NULL OR p.specialty = $specialty)
@@ -99,10 +99,11 @@ def measures(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Tab
     cp = campaign
     claims = tables["claims"]
     codes = claims["service_code"]
-    c = claims.select(["provider_id", "prescriber_id", "patient_id", "service_date", "amount"]) \
+    unit = "provider_id" if cp.unit == "provider" else "prescriber_id"   # the campaign's unit, as unit_id
+    c = claims.select([unit, "patient_id", "service_date", "amount"]).rename_columns(
+        ["unit_id", "patient_id", "service_date", "amount"]) \
         .append_column("num", matches(codes, cp.numerator)).append_column("den", matches(codes, cp.denominator))
-    unit = "provider_id" if cp.unit == "provider" else "prescriber_id"
-    per = query(_UNITS.format(unit=unit), {
+    per = query(_UNITS, {
         "kind": cp.peers.kind, "specialty": cp.peers.specialty, "start": cp.start, "end": cp.end,
         "min_age": cp.patients.min_age, "max_age": cp.patients.max_age, "sex": cp.patients.sex,
         "gap": cp.course_gap_days}, c=c, providers=tables["providers"], patients=tables["patients"])

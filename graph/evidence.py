@@ -183,13 +183,13 @@ def _campaign_lines(tables: Mapping[str, pa.Table], alerts: pa.Table, cp: Campai
     if not ids:
         return EVIDENCE.empty_table()
     claims = tables["claims"]
+    unit = "provider_id" if cp.unit == "provider" else "prescriber_id"   # the campaign's unit, as unit_id
     c = claims.append_column("num", matches(claims["service_code"], cp.numerator)) \
-        .append_column("den", matches(claims["service_code"], cp.denominator))
-    unit = "provider_id" if cp.unit == "provider" else "prescriber_id"
-    return query(f"""
+        .append_column("den", matches(claims["service_code"], cp.denominator)).append_column("unit_id", claims[unit])
+    return query("""
 WITH s AS (SELECT alert_id, substr(alert_id, length($prefix) + 1) AS unit_id FROM a),
 pt AS (SELECT patient_id, any_value(birth_year) AS birth_year, any_value(sex) AS sex FROM patients GROUP BY ALL),
-c AS (SELECT s.alert_id, c.* FROM s JOIN c ON c.{unit} = s.unit_id LEFT JOIN pt USING (patient_id)
+c AS (SELECT s.alert_id, c.* FROM s JOIN c USING (unit_id) LEFT JOIN pt USING (patient_id)
       WHERE c.service_date BETWEEN coalesce($start, DATE '0001-01-01') AND coalesce($end, DATE '9999-12-31')
         AND ($min_age IS NULL OR year(c.service_date) - pt.birth_year >= $min_age)
         AND ($max_age IS NULL OR year(c.service_date) - pt.birth_year <= $max_age)

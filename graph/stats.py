@@ -80,15 +80,14 @@ FAR_TAIL = np.log(1e-6)   # below this, a tail is summed term by term (`betabino
 def betabinom_logsf(observed, n, mean, rho) -> np.ndarray:
     """log P(X ≥ observed) for X beta-binomial with success mean `mean` and intra-class
     correlation `rho` (0 = binomial): honest units whose rates themselves vary."""
-    o = np.asarray(observed, dtype=float)
-    n = np.asarray(n, dtype=float)
-    mean = np.clip(np.asarray(mean, dtype=float), 1e-12, 1 - 1e-12)
-    rho = np.clip(np.asarray(rho, dtype=float), 0.0, 0.999)
+    o, n, mean, rho = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (observed, n, mean, rho)))
+    mean = np.clip(mean, 1e-12, 1 - 1e-12)
+    rho = np.clip(rho, 0.0, 0.999)
     binom = stats.binom.logsf(o - 1, n, mean)
     size = np.where(rho > 1e-9, (1 - rho) / np.maximum(rho, 1e-9), 1.0)
     with np.errstate(all="ignore"):
         bb = stats.betabinom.logsf(o - 1, n, mean * size, (1 - mean) * size)
-    out = np.where(rho > 1e-9, bb, binom)
+    out = np.array(np.where(rho > 1e-9, bb, binom), dtype=float)
     # far in the tail scipy's survival function is 1 − cdf, rounding noise below ~1e-10, or
     # underflows (-inf, NaN): there, sum the tail's probabilities in logs instead (exact, finite)
     for i in np.flatnonzero(~(out > FAR_TAIL) & (o > 0) & (o <= n)):
