@@ -367,10 +367,12 @@ class Store:
 
     def current(self) -> str | None:
         """The current run's id. A damaged `current.json` is recovered from the run records
-        (the run made current last), so it never blocks readers or later scans."""
+        (the run made current last), so it never blocks readers or later scans. A current run
+        whose results file has gone stays current: readers are refused it as damaged
+        (`readable`), never served an older run in its place without a word."""
         data = _read_json(self.root / "current.json")
         if data and isinstance(data.get("run_id"), str) and RUN_ID.fullmatch(data["run_id"]) \
-                and (self.runs_dir / data["run_id"] / "results.duckdb").is_file():
+                and (self.runs_dir / data["run_id"] / "run.json").is_file():
             return data["run_id"]
         if not (self.root / "current.json").exists():
             return None

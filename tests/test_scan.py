@@ -332,6 +332,12 @@ def test_a_run_whose_results_file_is_cut_overwritten_or_gone_is_listed_as_unread
     assert store.get_run(run_id)["results"] == "unreadable: the results file is not a DuckDB database"
     path.unlink()
     assert store.get_run(run_id)["results"] == "unreadable: the results file is missing"
+    # it stays the current run, refused to readers; no older run is served in its place
+    assert store.current() == run_id and store.get_run(run_id)["current"]
+    with pytest.raises(NotReady):
+        store.readable()
+    shown = CliRunner().invoke(main, ["alerts", "--store", str(root)])
+    assert shown.exit_code != 0 and run_id in shown.output
     failed = store.new_run(["x"], {})
     failed.record["status"] = "failed"
     failed.save()
