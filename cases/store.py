@@ -188,6 +188,9 @@ def _today() -> str:
     return datetime.now(timezone.utc).date().isoformat()
 
 
+MAX_EUROS = 1e12    # the largest amount a decision may carry (the API's bound, api/models.py)
+
+
 def _euros(problems: list, field: str, value) -> float | None:
     if value is None or value == "":
         return None
@@ -198,11 +201,16 @@ def _euros(problems: list, field: str, value) -> float | None:
     if not x >= 0 or x == float("inf"):
         problems.append(f"{field}: {value!r} is not an amount in euros ≥ 0")
         return None
+    if x > MAX_EUROS:
+        problems.append(f"{field}: {value!r} is more than {MAX_EUROS:,.0f} euros")
+        return None
     return round(x, 2)
 
 
 def _recovered(problems: list, notified: float | None, recovered: float | None):
-    """What is recovered of a decision's notified overpayment cannot exceed it."""
+    """What is recovered of a decision's notified overpayment cannot exceed it. A decision that
+    notifies none may still record money recovered (a repayment after a warning or an invitation
+    to repay, whose amount no notification fixed)."""
     if notified is not None and recovered is not None and recovered > notified:
         problems.append(f"recovered: {recovered:.2f} is more than the overpayment notified ({notified:.2f} euros)")
 

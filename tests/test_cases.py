@@ -90,6 +90,8 @@ def test_a_case_goes_from_alert_to_decision_and_keeps_every_change(store):
         cs.decide(cid, ALICE, "am_notified_overpayment", "2025-07-01", overpayment_notified=200, recovered=300)
     with pytest.raises(Invalid, match=r"^overpayment_notified: -1 is not an amount in euros ≥ 0$"):
         cs.decide(cid, ALICE, "am_notified_overpayment", "2025-07-01", overpayment_notified=-1)
+    with pytest.raises(Invalid, match=r"^estimated_harm: 1e\+20 is more than 1,000,000,000,000 euros$"):
+        cs.decide(cid, ALICE, "secm_warning", "2025-07-01", estimated_harm=1e20)  # the API's bound, any face
     assert cs.get(cid)["decisions"] == [] and cs.get(cid)["version"] == 3       # nothing was recorded
     case = cs.decide(cid, ALICE, "secm_compliance_request", "2025-07-01", "2025-09-30", estimated_harm=score)
     [d] = case["decisions"]
