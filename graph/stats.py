@@ -68,10 +68,8 @@ def poisson_logsf(observed, expected) -> np.ndarray:
 
 
 def binom_logsf(observed, n, p) -> np.ndarray:
-    """log P(X ≥ observed) for X ~ Binomial(n, p)."""
-    o = np.asarray(observed, dtype=float)
-    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
-    return np.where(o <= 0, 0.0, stats.binom.logsf(o - 1, n, p))
+    """log P(X ≥ observed) for X ~ Binomial(n, p); finite however far out (see `betabinom_logsf`)."""
+    return betabinom_logsf(observed, n, p, 0.0)
 
 
 FAR_TAIL = np.log(1e-6)   # below this, a tail is summed term by term (`betabinom_logsf`)
@@ -90,7 +88,9 @@ def betabinom_logsf(observed, n, mean, rho) -> np.ndarray:
     out = np.array(np.where(rho > 1e-9, bb, binom), dtype=float)
     # far in the tail scipy's survival function is 1 − cdf, rounding noise below ~1e-10, or
     # underflows (-inf, NaN): there, sum the tail's probabilities in logs instead (exact, finite)
-    for i in np.flatnonzero(~(out > FAR_TAIL) & (o > 0) & (o <= n)):
+    # (scipy's binomial tail is an incomplete beta function, accurate until it underflows)
+    redo = np.where(rho > 1e-9, ~(out > FAR_TAIL), ~np.isfinite(out))
+    for i in np.flatnonzero(redo & (o > 0) & (o <= n)):
         k = np.arange(o.flat[i], n.flat[i] + 1)
         if rho.flat[i] > 1e-9:
             terms = stats.betabinom.logpmf(k, n.flat[i], mean.flat[i] * size.flat[i], (1 - mean.flat[i]) * size.flat[i])

@@ -59,3 +59,12 @@ def test_the_beta_binomial_tail_is_exact_far_out_where_scipy_rounds_it():
         pytest.approx(special.logsumexp(stats.betabinom.logpmf(k, 100, 0.1 * 19, 0.9 * 19)), rel=1e-9)
     assert betabinom_logsf(np.array([3000.0]), np.array([3000.0]), np.array([0.001]), np.array([0.0]))[0] == \
         pytest.approx(3000 * np.log(0.001))
+
+
+def test_the_binomial_tail_stays_finite_where_scipy_underflows():
+    from scipy import stats
+
+    from graph.stats import binom_logsf
+    got = binom_logsf(np.array([900.0, 5.0]), np.array([1000.0, 10.0]), np.array([1e-9, 0.2]))
+    assert np.isfinite(got).all() and got[0] < -10000       # scipy says -inf for the first
+    assert got[1] == pytest.approx(stats.binom.logsf(4, 10, 0.2))
