@@ -113,7 +113,33 @@ def _audit(store: str, action: str, target: str, run_id: str | None, rows: int |
         _fail(f"{e}: reads of entity-level data are refused until it can")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: a file or folder a command cannot read or write (a missing parent
+    folder, a file where a folder is expected, no permission) is an error naming the path and
+    the reason (exit 2), never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError) as e:
+            if e.filename is None:
+                raise
+            _fail(f"{e.filename}: {e.strerror or type(e).__name__}", 2)
+
+
+def _writable_folder(path: str | None, option: str):
+    """Refuse, before any work, an output folder that cannot be made: its parent is missing or
+    is not a folder, or the path is a file."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        _fail(f"{option} {path}: is a file, not a folder", 2)
+    if not p.exists() and not p.parent.is_dir():
+        _fail(f"{option} {path}: its parent folder {p.parent} does not exist", 2)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """fraudnet: find fraud networks in health-insurance billing."""
 
@@ -267,6 +293,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
     """Scan the dataset folder DATA — or several, merged (a registry plus claims): load, build,
     detect, score, write, check, promote. The scan runs in a child process."""
     from runs.launch import outcome, run as run_scan
+    _writable_folder(export_dir, "--export")     # before the scan: a run made current, then an error, misleads
     try:
         settings = _run_settings(settings_file, start, end, seed, window_days, campaigns_dir, engine, spark_master)
     except SettingsError as e:

@@ -342,3 +342,18 @@ def test_a_run_whose_results_file_is_cut_overwritten_or_gone_is_listed_as_unread
     failed.record["status"] = "failed"
     failed.save()
     assert "results" not in store.get_run(failed.id)                  # no results to judge
+
+
+def test_an_output_path_that_cannot_be_written_is_an_error_naming_it_before_any_work(region, tmp_path):
+    from click.testing import CliRunner
+
+    from cli.main import main
+    (tmp_path / "a-file").write_text("x")
+    store = tmp_path / "store"
+    out = CliRunner().invoke(main, ["scan", str(region["data"]), "--store", str(store),
+                                    "--export", str(tmp_path / "a-file" / "x")])
+    assert out.exit_code == 2 and "--export" in out.output and "a-file" in out.output
+    assert not (store / "runs").exists()                         # refused before any scan
+    out = CliRunner().invoke(main, ["export", str(tmp_path / "a-file" / "dir"), "--store", str(region["store"].root)])
+    assert out.exit_code == 2 and isinstance(out.exception, SystemExit), out.output    # no traceback
+    assert "a-file" in out.output
