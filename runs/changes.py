@@ -6,7 +6,9 @@ before (`runs.history`: first and last current run of each alert):
 - **new**: never in a current run before;
 - **returning**: in an earlier current run, absent from the previous one, back now;
 - **escalated**: in the previous run, its score up by more than `escalation` (20 %);
-- **resolved**: in the previous run, gone now.
+- **resolved**: in the previous run, gone now — but an `indicator_outlier` alert of a control
+  campaign the run did not judge (not among its `campaigns`) is **not judged**, listed apart: its
+  campaign was not run, so nothing is known of it.
 
 An alert whose facts did not change — in the previous run, score not materially up — is not
 reported again. An alert an analyst closed the question on (its case dismissed or closed: an
@@ -54,17 +56,18 @@ FROM j ORDER BY rank, pattern, alert_id
 
 def compare(new: dict[str, pa.Table], previous: dict[str, pa.Table] | None, previous_run: str | None,
             history: dict[str, pa.Table] | None = None, escalation: float = 0.2, realert_margin: float = 0.5,
-            min_rise: float = 10.0, top: int = 20) -> dict:
+            min_rise: float = 10.0, top: int = 20, campaigns: list[str] | None = None) -> dict:
     """The change report of a run.
 
     `new`, `previous`: {"alerts" (alert_id, pattern, score, rank, summary), "alert_entities"
     (alert_id, entity_type, entity_id; `new` only), "communities" (community_id), "entity_risk"
     (entity_type, entity_id, score, reasons)}; `previous` None for a store's first run.
     `history`: `runs.history.read()`'s alert_history and alert_reviews (None: none yet).
-    `escalation`, `realert_margin`: fractions of a score.
+    `escalation`, `realert_margin`: fractions of a score. `campaigns`: the names of the control
+    campaigns the run judged (None: every campaign counts as judged).
 
     Returns previous_run, new, returning, escalated (with previous_score), realerted and
-    suppressed (with case_id, case_status, why), resolved, new_communities,
+    suppressed (with case_id, case_status, why), resolved, not_judged, new_communities,
     dissolved_communities, risk_risers and a one-line summary. Each alert: alert_id, pattern,
     score, summary, first_seen_run and last_seen_run (None when never current before).
     """
@@ -91,8 +94,11 @@ def compare(new: dict[str, pa.Table], previous: dict[str, pa.Table] | None, prev
         elif row["change"]:
             out[row["change"]].append(item)
     cols = "a.alert_id, a.pattern, a.score, a.summary"
-    resolved = query(f"SELECT {cols} FROM pa a ANTI JOIN a b USING (alert_id) ORDER BY a.rank, a.pattern, a.alert_id",
-                     **t).to_pylist()
+    gone = query(f"SELECT {cols} FROM pa a ANTI JOIN a b USING (alert_id) ORDER BY a.rank, a.pattern, a.alert_id",
+                 **t).to_pylist()
+    judged = lambda a: campaigns is None or a["pattern"] != "indicator_outlier" or \
+        a["alert_id"].split(":")[1] in campaigns        # indicator_outlier:<campaign>:<unit>
+    resolved, not_judged = [a for a in gone if judged(a)], [a for a in gone if not judged(a)]
     new_c = query("SELECT DISTINCT community_id FROM c EXCEPT SELECT DISTINCT community_id FROM pc ORDER BY 1",
                   **t)["community_id"].to_pylist()
     gone_c = query("SELECT DISTINCT community_id FROM pc EXCEPT SELECT DISTINCT community_id FROM c ORDER BY 1",
@@ -104,10 +110,10 @@ def compare(new: dict[str, pa.Table], previous: dict[str, pa.Table] | None, prev
         WHERE r.score - coalesce(p.score, 0) >= $min
         ORDER BY rise DESC, r.entity_type, r.entity_id LIMIT $top""", {"min": min_rise, "top": top}, **t).to_pylist()
     counts = {k: len(v) for k, v in out.items()}
-    return {"previous_run": previous_run, **out, "resolved": resolved,
+    return {"previous_run": previous_run, **out, "resolved": resolved, "not_judged": not_judged,
             "new_communities": new_c, "dissolved_communities": gone_c, "risk_risers": risers,
             "summary": summary(counts["new"], counts["escalated"], len(resolved), len(new_c), len(gone_c),
-                               counts["returning"], counts["realerted"], counts["suppressed"])}
+                               counts["returning"], counts["realerted"], counts["suppressed"], len(not_judged))}
 
 
 def _why(row: dict, margin: float) -> str:
@@ -121,10 +127,11 @@ def _why(row: dict, margin: float) -> str:
 
 
 def summary(new: int, escalated: int, resolved: int, new_c: int, gone_c: int,
-            returning: int = 0, realerted: int = 0, suppressed: int = 0) -> str:
+            returning: int = 0, realerted: int = 0, suppressed: int = 0, not_judged: int = 0) -> str:
     """One line, e.g. `2 new, 1 escalated, 0 resolved alert(s); …`; returning, re-alerted and
     suppressed alerts are named when there are some."""
     extra = "".join(f", {n} {what}" for n, what in ((returning, "returning"), (realerted, "re-alerted"),
-                                                     (suppressed, "suppressed")) if n)
+                                                     (suppressed, "suppressed"),
+                                                     (not_judged, "not judged (campaign not in this scan)")) if n)
     return (f"{new} new, {escalated} escalated, {resolved} resolved alert(s){extra}; "
             f"{new_c} new, {gone_c} dissolved communit{'y' if gone_c == 1 else 'ies'}")

@@ -187,7 +187,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
             results.write(run.dir / "results.duckdb", out)
             run.record["results_bytes"] = (run.dir / "results.duckdb").stat().st_size
             changes = compare(out, previous.tables if previous else None, previous.run_id if previous else None,
-                              known, settings.changes.escalation, settings.changes.realert_margin)
+                              known, settings.changes.escalation, settings.changes.realert_margin,
+                              campaigns=[c.name for c in settings.campaigns])
             run.save_json("changes.json", changes)
             run.record["changes"] = changes["summary"]
             figures = _figures(tables["claims"])
@@ -261,7 +262,8 @@ def _accept(store: Store, run_id: str, by: str) -> dict:
         con.close()
     settings = RunSettings.model_validate(record["settings"])
     changes = compare(mine, previous.tables if previous else None, previous.run_id if previous else None,
-                      history.read(store), settings.changes.escalation, settings.changes.realert_margin)
+                      history.read(store), settings.changes.escalation, settings.changes.realert_margin,
+                      campaigns=[c.name for c in settings.campaigns])
     store.open_run(run_id).save_json("changes.json", changes)
     store.promote(run_id, by=by)
     history.record_run(store, run_id, mine["alerts"], changes["realerted"])

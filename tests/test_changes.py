@@ -126,3 +126,15 @@ def test_the_history_records_current_runs_once_and_moves_a_re_alerted_review(tmp
     assert all(t.num_rows == 0 for t in history.read(empty).values())
     assert history.seen(empty, ["x"]) == {} and not (tmp_path / "other").exists()
     assert json.loads(json.dumps(history.read(store)["impact_watches"].to_pylist())) == []
+
+
+def test_a_campaign_the_run_did_not_judge_has_its_alerts_not_judged_rather_than_resolved():
+    before = run_tables(("indicator_outlier:physio:P1", "indicator_outlier", 10),
+                        ("indicator_outlier:ahta:P2", "indicator_outlier", 10), ("gone", "peer_outlier", 5))
+    now = run_tables()
+    report = compare(now, before, "r2", None, campaigns=["ahta"])     # physiotherapy not in this scan
+    assert ids(report["resolved"]) == ["indicator_outlier:ahta:P2", "gone"]
+    assert ids(report["not_judged"]) == ["indicator_outlier:physio:P1"]
+    assert report["summary"] == ("0 new, 0 escalated, 2 resolved alert(s), 1 not judged (campaign not in this "
+                                 "scan); 0 new, 0 dissolved communities")
+    assert ids(compare(now, before, "r2", None)["resolved"]) == ids(before["alerts"].to_pylist())  # no list: all judged
