@@ -191,8 +191,14 @@ def resolve_source(pattern: str) -> Path:
 
 def run_job(schedule: Schedule, job: Job) -> dict:
     """Run one job now; returns its outcome: {"status": succeeded|held|failed|timeout|bad_input|
-    refused, "run_id" (absent when refused), "job", "source", "attempt", …}."""
-    source = resolve_source(job.source)
+    refused, "run_id" (absent when refused or when no dataset folder matches: `bad_input`, no
+    run), "job", "source", "attempt", …}."""
+    try:
+        source = resolve_source(job.source)
+    except NotFound:
+        log.warning("job %s: bad_input (no dataset folder matches its source)", job.name)
+        return {"status": "bad_input", "error": f"no dataset folder matches {job.source}", "job": job.name,
+                "source": job.source, "attempt": 1}
     store = Store(schedule.store)
     result: dict = {}
     for attempt in range(job.retries + 1):

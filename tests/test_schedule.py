@@ -13,7 +13,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
 
-from contract.errors import NotFound
 from loaders.synthetic import generate
 from runs.store import Store
 from scheduler.schedule import ScheduleError, apply_retention, load_schedule, run_job
@@ -235,10 +234,12 @@ def test_the_schedule_file_is_validated_with_every_problem_at_once(tmp_path):
                      "(jobs[0]), key cron, value '61 * * * *': Error validating expression '61'",
                      "job 'z' (jobs[1]): give exactly one of cron or interval_seconds (neither given)"):
         assert fragment in text
-    with pytest.raises(NotFound, match="no dataset folder matching"):
-        good = load_schedule(write_schedule(tmp_path, 'store = "s"\n[[jobs]]\nname = "n"\nsource = "nothing/*"\n'
-                                                      'cron = "0 1 * * *"\n'))
-        run_job(good, good.jobs[0])
+    good = load_schedule(write_schedule(tmp_path, 'store = "s"\n[[jobs]]\nname = "n"\nsource = "nothing/*"\n'
+                                                  'cron = "0 1 * * *"\n'))
+    outcome = run_job(good, good.jobs[0])            # an outcome of the documented list, no run
+    assert outcome == {"status": "bad_input", "error": f"no dataset folder matches {tmp_path}/nothing/*",
+                       "job": "n", "source": f"{tmp_path}/nothing/*", "attempt": 1}
+    assert not (tmp_path / "s" / "runs").exists()
 
 
 def test_a_job_with_cron_and_interval_gets_every_problem_of_the_file_in_one_report(tmp_path):
