@@ -440,7 +440,7 @@ class CaseStore:
         if problems:
             raise Invalid(problems)
         run_id = self.store.resolve(run_id)
-        found, members = [], {}
+        found, members, accused = [], {}, []
         con = self.store.connect(run_id)
         try:
             for alert_id in alerts:
@@ -450,6 +450,8 @@ class CaseStore:
                     m = members.setdefault((e["entity_type"], e["entity_id"]), {"roles": set(), "patterns": set()})
                     m["roles"].add(e["role"])
                     m["patterns"].add(a["pattern"])
+                    if e.get("standing") == "accused":
+                        accused.append((e["entity_type"], e["entity_id"]))
             for etype, eid in named:
                 results.entity(con, etype, eid)           # raises NotFound
                 members.setdefault((etype, eid), {"roles": set(), "patterns": set()})["roles"].add("named")
@@ -461,10 +463,13 @@ class CaseStore:
                 {"ids": [f"{t}:{i}" for t, i in members]}).fetchall()}
         finally:
             con.close()
-        if title is None:
-            shown = [i for (t, i) in members if t != "patient"][:3]
+        if title is None:   # after whom its alerts accuse (patients counted, never named), else its entities
+            pool = list(dict.fromkeys(accused)) or [k for k in members if k[0] != "patient"]
+            names = [i for t, i in pool if t != "patient"][:3]
+            n = sum(t == "patient" for t, _ in pool)
+            names += ["a patient"] if n == 1 else [f"{n} patients"] if n else []
             title = (", ".join(sorted({a["pattern"] for a in found})) or "entities") + \
-                (": " + ", ".join(shown) if shown else "")
+                (": " + ", ".join(names) if names else "")
         at = now()
         con = self._connect()
         try:

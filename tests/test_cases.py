@@ -184,6 +184,8 @@ def test_neo4j_labels_go_to_the_entities_a_case_is_about_not_to_billed_patients(
     confirmed = cs.open(ALICE, [top(store, "double_billing")[0]])
     cs.update(confirmed["case_id"], ALICE, 1, status="confirmed", qualification="fraud")
     shopper = cs.open(ALICE, [top(store, "doctor_shopping")[0]])
+    # titled after whom the alert accuses, the patient counted and never named (not the shopped doctors)
+    assert shopper["title"] == "doctor_shopping: a patient"
     cs.update(shopper["case_id"], ALICE, 1, status="dismissed")
     rows_ = {r["key"]: r for r in cs.labelled_entities()}
     assert all(not k.startswith("patient:") or rows_[k]["labels"] == ["Dismissed"] for k in rows_)
