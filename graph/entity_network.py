@@ -74,7 +74,7 @@ WITH mine AS (    -- what the networks billed: through their centres, or by prov
     FROM claims c JOIN providers p USING (provider_id) JOIN grp g ON g.node_id = 'legal_entity:' || p.legal_entity_id
     WHERE c.centre_id IS NULL OR 'centre:' || c.centre_id NOT IN (SELECT node_id FROM grp)
 ), pair AS (      -- what each provider outside the networks billed each patient, all channels: the peers
-    SELECT c.provider_id, c.patient_id, p.kind, coalesce(p.specialty, '') AS specialty, sum(c.amount) AS amount
+    SELECT c.provider_id, c.patient_id, p.kind, coalesce(p.specialty, '') AS specialty, round(sum(c.amount), 2) AS amount
     FROM claims c JOIN providers p USING (provider_id)
     WHERE c.provider_id NOT IN (SELECT provider_id FROM mine) GROUP BY ALL
 ), ref AS (       -- peers: per kind and specialty, the quantile and median of euros per patient
@@ -111,7 +111,9 @@ GROUP BY ALL ORDER BY ALL
 
 _PEER_SPREAD = """
 WITH pair AS (
-    SELECT c.provider_id, c.patient_id, p.kind, coalesce(p.specialty, '') AS specialty, sum(c.amount) AS amount
+    -- euros per patient to the cent: a float sum's last bits depend on the order DuckDB adds in,
+    -- and a patient at the quantile itself would be beyond it in one run and not in another
+    SELECT c.provider_id, c.patient_id, p.kind, coalesce(p.specialty, '') AS specialty, round(sum(c.amount), 2) AS amount
     FROM claims c JOIN providers p USING (provider_id) GROUP BY ALL
 ), ref AS (SELECT kind, specialty, quantile_disc(amount, $q) AS q_amount FROM pair GROUP BY ALL)
 SELECT kind || '|' || specialty AS peer_group, provider_id, count(*) AS n,
