@@ -11,6 +11,12 @@ from contract.vocab import NODE_ID_PATTERN
 from runs.settings import RunSettings
 
 
+
+# "not blank": a character that is no space to the server (Rust's regex, Unicode White_Space) nor
+# to a client reading the OpenAPI schema (ECMAScript's \s, which leaves out U+0085 and adds
+# U+FEFF): both written out, so that schema and server agree on every string
+NOT_BLANK = "[^\\s\u0085\ufeff]"
+
 class Message(BaseModel):
     detail: str
 
@@ -119,12 +125,12 @@ class CaseUpdate(BaseModel):
                                                          "(see README, Cases)")
     assignee: str = Field(None, max_length=100, description='"" unassigns')
     qualification: Literal[QUALIFICATIONS] = Field(None, description="needed to confirm")
-    title: str = Field(None, min_length=1, max_length=300, pattern=r"\S")
+    title: str = Field(None, min_length=1, max_length=300, pattern=NOT_BLANK)
 
 
 class NoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=10_000, pattern=r"\S")
+    text: str = Field(min_length=1, max_length=10_000, pattern=NOT_BLANK)
 
 
 # amounts and dates are checked in one place, cases.store, whose messages name the field and the value

@@ -48,3 +48,17 @@ def test_api_conforms_to_its_openapi_schema(api_schema):
             check()
         except Exception as e:
             raise AssertionError(f"{operation.method.upper()} {operation.path}: {e}") from e
+
+
+def test_not_blank_means_the_same_to_the_server_and_to_a_client_of_the_schema():
+    """`\\S` differs between the server's regex (U+0085 is a space) and ECMAScript's, which
+    OpenAPI clients use (U+0085 is not, U+FEFF is): a note of U+0085 alone was schema-valid and
+    refused. Both characters are written out, so every string gets one answer."""
+    import re
+
+    from api.models import NOT_BLANK, NoteCreate as NoteIn
+    for blank in ("\u0085", "\ufeff", " \t", "\u3000"):
+        assert not re.search(NOT_BLANK, blank)
+        with pytest.raises(ValueError):
+            NoteIn(text=blank)
+    assert NoteIn(text=" a ").text == " a "
