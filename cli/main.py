@@ -183,6 +183,8 @@ def convert(source_format, sources, out, categories):
     contract dataset folder → its tables, validated, as Parquet files with the contract's types."""
     from loaders.conversion import Conversion, write_conversion
     from loaders.fhir import categories_from_csv, read_finess
+    if categories and source_format != "finess":
+        _fail(f"--categories maps FINESS categories: it applies to `convert finess` only, not {source_format}", 2)
     lines = []
     try:
         if source_format == "finess":

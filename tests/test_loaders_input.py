@@ -254,3 +254,15 @@ def test_a_registry_linking_almost_nothing_is_critical(tmp_path):
     (link,) = load_dataset([claims, registry]).report.links
     assert (link["providers"]["found"], link["providers"]["of"], link["severity"]) == (1, 30, "critical")
     assert link["message"].startswith(f"registry {registry} links almost none of the claims' entities")
+
+
+def test_categories_apply_to_finess_only(tmp_path):
+    from click.testing import CliRunner
+
+    from cli.main import main
+    (tmp_path / "cat.csv").write_text("code,kind\n620,pharmacy\n")
+    folder = write_dataset(tmp_path / "ds", providers=PROVIDERS, claims=[claim("C1", "P1", "010000024", "G", "2025-01-05")])
+    out = CliRunner().invoke(main, ["convert", "parquet", str(folder), str(tmp_path / "out"), "--categories",
+                                    str(tmp_path / "cat.csv")])
+    assert out.exit_code == 2 and "applies to `convert finess` only, not parquet" in out.output
+    assert not (tmp_path / "out").exists()
