@@ -14,7 +14,7 @@ import duckdb
 from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
-from runs.audit import audit
+from runs.audit import audit, node_target
 from runs.store import Store
 
 from .auth import CASE_WORKERS, Principal
@@ -139,6 +139,10 @@ class Auditor:
 
     def __call__(self, action: str, target: str, run_id: str | None = None, rows: int | None = None):
         audit(self.store, self.who.name, self.who.role, action, target, run_id, rows)
+
+    def node(self, node: str) -> str:
+        """How the log names the entity `node`: a patient by its keyed pseudonym (`node_target`)."""
+        return node_target(self.store, node)
 
 
 async def auditor(request: Request, who: Annotated[Principal, Depends(principal)]) -> Auditor:

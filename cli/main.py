@@ -21,7 +21,7 @@ from rich.table import Table
 
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
                              NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable)
-from contract.vocab import ENTITY_TYPES, PATTERNS
+from contract.vocab import ENTITY_TYPES, PATTERNS, node_id
 from runs.store import Store
 
 STORE_HELP = "store folder (env FRAUDNET_STORE, default ./fraudnet-store)"
@@ -946,11 +946,12 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
     """One entity: attributes, risk, its billing profile against peer medians, its alerts, its
     cases and its risk across runs."""
     from cases.views import entity_view
+    from runs.audit import node_target
     try:
         e = entity_view(Store(store), entity_type, entity_id, run_id)
     except FraudnetError as err:
         _failed(err, store)
-    _audit(store, "entities.get", f"{entity_type}:{entity_id}", e["run_id"])
+    _audit(store, "entities.get", node_target(Store(store), node_id(entity_type, entity_id)), e["run_id"])
     if as_json:
         click.echo(json.dumps(e, indent=2, ensure_ascii=False, default=str))
         return

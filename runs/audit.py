@@ -3,8 +3,11 @@
 One JSON object per line in `STORE/audit/<YYYY-MM-DD>.jsonl` (UTC days), fields `at`, `who`,
 `role`, `action` (`entities.get`, `alerts.list`, `export`, …), `target` (what was read: an
 entity, an alert, a file, a list's filters), `run` and, for lists and files, `rows`. It names the
-entities read (patients included: that is its purpose), so its folder is 0700 and its files 0600,
-and only admins read it.
+providers, companies and alerts read; a **patient** is named by a keyed pseudonym
+(`patient:~` + 24 hex digits of HMAC-SHA256 under the store's key, `node_target`), never by its
+id, so the log holds no patient identifier and still answers "who read this patient?" for whoever
+holds the id and the store (`read_audit(..., target=node_target(store, "patient:<id>"))`, the
+API's `GET /api/v1/audit?target=`). Its folder is 0700 and its files 0600, and only admins read it.
 
 **Writing** (`audit`): the whole line is appended with one `write` under an exclusive `flock` on
 the day's file, so writers in several processes (the API, the CLI) never interleave. A write
@@ -20,13 +23,33 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
+import hmac
 import json
 import os
 from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlsplit
 
 from contract.errors import AuditUnavailable
+from contract.vocab import split_node_id
 
 from .store import Store
+
+
+def node_target(store: Store, node: str) -> str:
+    """How the audit log names the entity `node` (`type:id`): as it is, except a patient, named
+    `patient:~` + the first 24 hex digits of HMAC-SHA256(the store's key, the patient id) — a
+    keyed pseudonym (RFC 2104; the CNIL's traceability of access to health data without writing
+    the identifier). The same patient gets the same pseudonym in every line of one store. A value
+    that is not `type:id` is returned as it is."""
+    try:
+        entity_type, entity_id = split_node_id(node)
+    except ValueError:
+        return node
+    if entity_type != "patient":
+        return node
+    digest = hmac.new(store.secret(), b"audit\0" + entity_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"patient:~{digest[:24]}"
 
 
 def audit(store: Store, who: str, role: str, action: str, target: str, run_id: str | None = None,
@@ -64,10 +87,12 @@ def audit(store: Store, who: str, role: str, action: str, target: str, run_id: s
         os.close(fd)                         # releases the flock
 
 
-def read_audit(store: Store, day: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[dict], int, int]:
+def read_audit(store: Store, day: str | None = None, limit: int = 100, offset: int = 0,
+               target: str | None = None) -> tuple[list[dict], int, int]:
     """(entries, total, damaged): entries newest first, of one day (YYYY-MM-DD) or of all days,
-    `limit` from `offset`; `total` entries; `damaged` lines that could not be read (cut by a
-    crash), skipped."""
+    only those whose `target` names `target` (as written: a patient by `node_target`) when it is
+    given, `limit` from `offset`; `total` entries; `damaged` lines that could not be read (cut
+    by a crash), skipped."""
     folder = store.root / "audit"
     if not folder.is_dir():
         return [], 0, 0
@@ -81,7 +106,18 @@ def read_audit(store: Store, day: str | None = None, limit: int = 100, offset: i
             except (json.JSONDecodeError, UnicodeDecodeError):
                 entry = None
             if isinstance(entry, dict):
-                entries.append(entry)
+                if target is None or _names(entry.get("target"), target):
+                    entries.append(entry)
             else:
                 damaged += 1
     return entries[offset:offset + limit], len(entries), damaged
+
+
+def _names(written, target: str) -> bool:
+    """Whether an entry's target names `target`: the target itself, one end of a path
+    (`a -> b`), or a list's `entity` filter."""
+    if not isinstance(written, str):
+        return False
+    if written == target or target in written.split(" -> "):
+        return True
+    return target in parse_qs(urlsplit(written).query).get("entity", [])

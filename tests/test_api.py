@@ -1,7 +1,9 @@
 """The HTTP API on a real store built from a generated region: statuses, bodies, exact messages."""
 import json
+import re
 import shutil
 import time
+from urllib.parse import quote, unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -223,6 +225,23 @@ def test_every_read_is_audited_and_only_admins_read_the_audit_log(client):
     log = get(client, "/api/v1/audit?limit=5", key=ADMIN)
     assert log["data"][0]["who"] == "alice" and log["data"][0]["action"] == "entities.get"
     assert log["data"][0]["target"] == f"provider:{pid}"
+
+
+def test_the_audit_log_names_a_patient_by_a_keyed_pseudonym_and_finds_its_reads(client, store):
+    alert = get(client, "/api/v1/alerts/" + first(client, "doctor_shopping")["alert_id"])
+    shopper = next(e for e in alert["entities"] if e["entity_type"] == "patient")
+    patient = shopper["entity_id"]
+    get(client, f"/api/v1/entities/patient/{patient}")
+    get(client, f"/api/v1/alerts?entity=patient:{patient}")
+    get(client, "/api/v1/entities/patient/P-nobody", status=404)                  # not read: not audited
+    log = get(client, "/api/v1/audit?limit=5", key=ADMIN)["data"]
+    entity, listed = log[1]["target"], log[0]["target"]
+    assert re.fullmatch(r"patient:~[0-9a-f]{24}", entity) and entity in unquote(listed)
+    assert patient not in json.dumps(log)
+    assert get(client, "/api/v1/audit?target=patient:P-nobody", key=ADMIN)["data"] == []
+    found = get(client, f"/api/v1/audit?target=patient:{patient}", key=ADMIN)
+    assert [r["action"] for r in found["data"]] == ["alerts.list", "entities.get"]
+    assert get(client, "/api/v1/audit?limit=1", key=ADMIN)["data"][0]["target"] == f"audit?day=&target={quote(entity)}"
 
 
 @pytest.mark.slow

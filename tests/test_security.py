@@ -130,7 +130,7 @@ def site(region, tmp_path_factory):
 # --- 1. patient ids in logs, alert ids, webhook bodies --------------------------------------------
 
 @pytest.mark.slow
-def test_no_patient_id_in_the_server_log_after_opening_every_kind_of_alert_and_entity(site):
+def test_no_patient_id_in_the_server_log_or_the_audit_log_after_opening_every_kind_of_alert_and_entity(site):
     server, store, patients = site["server"], site["store"], site["patients"]
     con = store.connect()
     some = {t: [i for (i,) in con.execute("SELECT entity_id FROM nodes WHERE entity_type = $t ORDER BY entity_id "
@@ -183,6 +183,11 @@ def test_no_patient_id_in_the_server_log_after_opening_every_kind_of_alert_and_e
     assert not leaked(log, patients)
     assert log.count('"GET /api/v1/alerts/{alert_id}" 200') == len(alerts)     # every request was logged
     assert '"GET /api/v1/entities/{entity_type}/{entity_id}" 200' in log and '"GET -" 404' in log
+    audit_log = "".join(f.read_text() for f in (store.root / "audit").glob("*.jsonl"))
+    assert not leaked(audit_log, patients) and '"target": "patient:~' in audit_log
+    reads = server.get(f"/api/v1/audit?target=patient:{quote(pid)}&limit=1000", ADMIN).json()["data"]
+    assert {r["action"] for r in reads} >= {"entities.get", "entities.neighbourhood", "alerts.list", "paths.get"}
+    assert not leaked(server.get("/api/v1/audit?limit=1", ADMIN).text, patients)     # nor the log's own read
 
 
 @pytest.mark.slow

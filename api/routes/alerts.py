@@ -38,7 +38,8 @@ async def list_alerts(reader: ResultsDep, audit: Audit,
                                      sort, limit, offset)
     finally:
         cur.close()
-    given = {"pattern": pattern, "min_score": min_score, "entity": entity, "sort": sort, "limit": limit,
+    given = {"pattern": pattern, "min_score": min_score, "entity": entity and audit.node(entity), "sort": sort,
+             "limit": limit,
              "offset": offset}
     audit("alerts.list", "alerts?" + urlencode({k: v for k, v in given.items() if v is not None}), run_id, len(rows))
     return AlertsPublic(count=total, data=[AlertPublic(run_id=run_id, **r) for r in rows])

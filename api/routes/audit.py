@@ -1,9 +1,11 @@
 """The audit log of reads, for admins."""
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 
 from contract.errors import AuditUnavailable
+from contract.vocab import NODE_ID_PATTERN
 from runs.audit import read_audit
 
 from ..deps import AdminUser, Audit, StoreDep
@@ -16,14 +18,19 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 def list_audit(store: StoreDep, _: AdminUser, audit: Audit,
                day: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-               offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0):
+               offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+               target: Annotated[str | None, Query(pattern=NODE_ID_PATTERN, description=(
+                   "only the reads of this entity, as type:id (a patient by its id: the log names it "
+                   "by its keyed pseudonym, patient:~…)"))] = None):
     """Who read which entity, alert, list, file, path or community, and when; newest first.
     `damaged` counts lines that could not be read (cut by a crash), skipped. Reading the log is
     itself audited when it can be; it is served even when the log cannot be written (a full
     disk), so admins can always see it."""
-    data, total, damaged = read_audit(store, day, limit, offset)
+    named = audit.node(target) if target else None
+    data, total, damaged = read_audit(store, day, limit, offset, named)
     try:
-        audit("audit.read", f"audit?day={day or ''}", None, len(data))
+        audit("audit.read", "audit?" + urlencode({"day": day or "", **({"target": named} if named else {})}), None,
+              len(data))
     except AuditUnavailable:
         pass
     return {"data": data, "count": total, "damaged": damaged}

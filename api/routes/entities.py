@@ -23,7 +23,7 @@ async def get_entity(entity_type: EntityType, entity_id: str, reader: ResultsDep
         found = results.entity(cur, entity_type, entity_id)
     finally:
         cur.close()
-    audit("entities.get", node_id(entity_type, entity_id), run_id)
+    audit("entities.get", audit.node(node_id(entity_type, entity_id)), run_id)
     return {"run_id": run_id, **found}
 
 
@@ -38,7 +38,7 @@ def get_neighbourhood(entity_type: EntityType, entity_id: str, reader: ResultsDe
     `max_nodes`; hubs are shown but not expanded (`hub: true`); `truncated` says if the cap cut."""
     run_id, body, counts = reader.heavy(run, "neighbourhood", node_id(entity_type, entity_id), depth, max_nodes,
                                         hub_degree)
-    audit("entities.neighbourhood", node_id(entity_type, entity_id), run_id, counts["nodes"])
+    audit("entities.neighbourhood", audit.node(node_id(entity_type, entity_id)), run_id, counts["nodes"])
     return Response(body, media_type="application/json")      # encoded by the worker
 
 
@@ -54,5 +54,5 @@ def get_profile(entity_type: EntityType, entity_id: str, reader: ResultsDep, aud
     finally:
         cur.close()
     found = entity_extras(reader.store, entity_type, entity_id, run_id)
-    audit("entities.profile", node_id(entity_type, entity_id), run_id)
+    audit("entities.profile", audit.node(node_id(entity_type, entity_id)), run_id)
     return {"run_id": run_id, "entity_type": entity_type, "entity_id": entity_id, **found}

@@ -23,5 +23,5 @@ def get_paths(reader: ResultsDep, _: HeavyUser, audit: Audit,
     """Up to `k` shortest paths of at most `max_hops` links, never through a node of more than
     `hub_degree` links (the endpoints excepted); each path lists its nodes and edges."""
     run_id, body, counts = reader.heavy(run, "paths", source, target, k, max_hops, hub_degree)
-    audit("paths.get", f"{source} -> {target}", run_id, counts["paths"])
+    audit("paths.get", f"{audit.node(source)} -> {audit.node(target)}", run_id, counts["paths"])
     return Response(body, media_type="application/json")      # encoded by the worker
