@@ -15,7 +15,8 @@ Statuses and the moves between them (`TRANSITIONS`):
       │   ╲       │     ╲→ dismissed ──────┘
       └────┴──────┴──────→ (any of them) ; closed and dismissed reopen to open
 
-Confirming needs a qualification. Decisions are recorded on cases in review or confirmed.
+Confirming needs a qualification, and only a confirmed case (or one being confirmed) takes one.
+Decisions are recorded on cases in review or confirmed.
 
 What a case change means for the scans is written in the same transaction (`runs.history`):
 dismissing or closing a case **reviews** its alerts (their score and the patterns on their
@@ -515,7 +516,7 @@ class CaseStore:
         """Change a case's status, assignee (`""` unassigns), qualification or title, if it is still
         at `expected_version` (None: whatever it is). Returns the case. Raises `NotFound`,
         `Stale`, `Invalid` and `Refused` (a move the status does not allow; confirming without a
-        qualification)."""
+        qualification; a qualification given to a case that is not, or does not become, confirmed)."""
         problems = []
         if status is not None and status not in STATUSES:
             problems.append(f"status: {status!r} is not one of {', '.join(STATUSES)}")
@@ -547,6 +548,10 @@ class CaseStore:
                     if status == "confirmed" and not new["qualification"]:
                         raise Refused(f"confirming case {case_id} needs a qualification "
                                       f"({', '.join(QUALIFICATIONS)})")
+                if "qualification" in changes and new["status"] != "confirmed":
+                    moving = f", moving to {status}" if "status" in changes else ""
+                    raise Refused(f"case {case_id} is {case['status']}{moving}: a qualification is given to a "
+                                  f"confirmed case (confirm it with its qualification: {', '.join(QUALIFICATIONS)})")
                 if not changes:
                     return self._get(con, case_id)
                 version, at = case["version"] + 1, now()

@@ -276,3 +276,35 @@ def test_a_case_on_a_patient_names_that_patient_to_its_readers_and_nowhere_else(
     client.post("/api/v1/cases", json={"alerts": [alert(client, "double_billing")]}, headers=h())
     case = client.get("/api/v1/cases/C-00002", headers=h()).json()
     assert all(e["entity_type"] != "patient" for e in case["entities"]) and case["patients"] == len(billed) > 1
+
+
+def cli(store, *args, code=0):
+    """`fraudnet ARGS --store STORE` in a child process: its output (stdout and stderr), asserting the exit code."""
+    done = subprocess.run([sys.executable, "-m", "cli.main", *args, "--store", str(store.root)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == code, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def test_a_qualification_is_refused_on_a_case_that_is_not_confirmed(client, store):
+    """README, The life of a case: only a confirmed case (or one being confirmed) is qualified;
+    refused like the other moves a status does not allow (exit 1, 409), naming the status."""
+    client.post("/api/v1/cases", json={"alerts": [alert(client, "double_billing")]}, headers=h())
+    said = ("case C-00001 is {}: a qualification is given to a confirmed case (confirm it with its qualification: "
+            "administrative_error, abuse, fraud)")
+    r = client.patch("/api/v1/cases/C-00001", json={"qualification": "fraud"}, headers=h(**{"If-Match": '"1"'}))
+    assert (r.status_code, r.json()) == (409, {"detail": said.format("open")})
+    assert cli(store, "cases", "status", "C-00001", "in_review", "--qualification", "abuse", code=1) == \
+        f"error: {said.format('open, moving to in_review')}\n"
+    assert cli(store, "cases", "status", "C-00001", "dismissed", "--qualification", "abuse", code=1) == \
+        f"error: {said.format('open, moving to dismissed')}\n"
+    case = client.get("/api/v1/cases/C-00001", headers=h()).json()
+    assert (case["status"], case["qualification"], case["version"]) == ("open", None, 1)     # nothing recorded
+    # confirming with one, then changing it while confirmed, is accepted; once closed it stays as it was
+    assert cli(store, "cases", "status", "C-00001", "confirmed", "--qualification", "abuse") == \
+        "C-00001 is confirmed (abuse) (version 2)\n"
+    r = client.patch("/api/v1/cases/C-00001", json={"qualification": "fraud"}, headers=h(**{"If-Match": '"2"'}))
+    assert r.status_code == 200 and r.json()["qualification"] == "fraud"
+    r = client.patch("/api/v1/cases/C-00001", json={"status": "closed", "qualification": "abuse"},
+                     headers=h(**{"If-Match": '"3"'}))
+    assert (r.status_code, r.json()) == (409, {"detail": said.format("confirmed, moving to closed")})
