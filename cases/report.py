@@ -23,7 +23,7 @@ from runs.store import Store
 from .drawing import network_svg, peer_chart_svg
 from .export import csv_bytes
 from .store import PATIENT_PATTERNS
-from .views import EVIDENCE_COLUMNS, case_view, numbered
+from .views import EVIDENCE_COLUMNS, case_view, named_by_alerts, named_patients, numbered, patients_said
 
 MAX_NEIGHBOURS = 15
 
@@ -207,8 +207,13 @@ def _page(case, alerts, charts, evidence_parts, nodes, links, patients, net_run)
     out.append(_table([("entity_type", "type"), ("entity_id", "id"), ("name", "name"), ("kind", "kind"),
                        ("specialty", "specialty"), ("postcode", "postcode"), ("roles", "roles")], case["entities"]))
     opened = "not counted" if case["patients"] is None else f"{case['patients']:,}"
-    out.append(f"<p>Patients: {patients:,} in the evidence lines below ({opened} when the case was opened), "
-               f"of whom the alerts name {case['patients_sampled']:,}.</p>")
+    if case["alerts"]:
+        out.append(f"<p>Patients: {patients:,} in the evidence lines below ({opened} when the case was opened), "
+                   f"of whom the alerts name {named_by_alerts(case):,}"
+                   + (f"; {named_patients(case):,} named when it was opened" if named_patients(case) else "")
+                   + ".</p>")
+    else:
+        out.append(f"<p>Patients: {patients_said(case)}; the case has no alert, so no evidence lines.</p>")
     out.append("</section>")
 
     out.append("<section id='network'><h2>The network</h2>")

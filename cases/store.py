@@ -465,7 +465,8 @@ class CaseStore:
         finally:
             con.close()
         if title is None:   # after whom its alerts accuse (patients counted, never named), else its entities
-            pool = list(dict.fromkeys(accused)) or [k for k in members if k[0] != "patient"]
+            pool = list(dict.fromkeys(accused)) or [k for k, m in members.items()
+                                                    if k[0] != "patient" or "named" in m["roles"]]
             names = [i for t, i in pool if t != "patient"][:3]
             n = sum(t == "patient" for t, _ in pool)
             names += ["a patient"] if n == 1 else [f"{n} patients"] if n else []

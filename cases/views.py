@@ -137,6 +137,32 @@ def impact_history(store: Store, case: dict) -> list[dict]:
     return out
 
 
+def named_patients(case: dict) -> int:
+    """How many patients a case (`CaseStore.get`) was opened on by name (`--entity patient:ID`),
+    whether or not an alert names them too."""
+    return sum(e["entity_type"] == "patient" and "named" in e["roles"].split(", ") for e in case["entities"])
+
+
+def patients_said(case: dict) -> str:
+    """A case's patients in words, for what it was opened on: with alerts, the distinct patients
+    of their evidence lines (`?`: not counted) and those the alerts name; the patients named when it
+    was opened; "no patient" when it has neither."""
+    named = named_patients(case)
+    by_name = f"{named} patient(s) named when it was opened"
+    if not case["alerts"]:
+        return by_name if named else "no patient"
+    counted = "?" if case["patients"] is None else case["patients"]
+    return f"{counted} patient(s) in the evidence lines, {named_by_alerts(case)} named by the alerts" + (
+        f", {by_name}" if named else "")
+
+
+def named_by_alerts(case: dict) -> int:
+    """How many patients a case's alerts name (`patients_sampled` but those only named when it
+    was opened)."""
+    return case["patients_sampled"] - sum(e["entity_type"] == "patient" and e["roles"] == "named"
+                                          for e in case["entities"])
+
+
 def case_view(store: Store, case_id: str) -> dict:
     """A case (`CaseStore.get`) with, for each alert, its first and last current runs and its
     score in the current run (None when absent), and its impact across runs. Raises `NotFound`."""

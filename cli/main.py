@@ -635,9 +635,9 @@ def _print_case(case: dict):
 
 
 def _patients(case: dict) -> str:
-    """A case's two patient counts, told apart."""
-    counted = "?" if case["patients"] is None else case["patients"]
-    return f"{counted} patient(s) in the evidence lines, {case['patients_sampled']} named by the alerts"
+    """A case's patient counts, told apart (`cases.views.patients_said`)."""
+    from cases.views import patients_said
+    return patients_said(case)
 
 
 def _done(case: dict, as_json: bool, said: str):

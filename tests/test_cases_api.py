@@ -308,3 +308,20 @@ def test_a_qualification_is_refused_on_a_case_that_is_not_confirmed(client, stor
     r = client.patch("/api/v1/cases/C-00001", json={"status": "closed", "qualification": "abuse"},
                      headers=h(**{"If-Match": '"3"'}))
     assert (r.status_code, r.json()) == (409, {"detail": said.format("confirmed, moving to closed")})
+
+
+def test_a_case_opened_on_a_patient_alone_is_worded_for_what_it_is(client, store, tmp_path):
+    """No alert: no evidence lines and no patient "named by the alerts", but the patient named."""
+    con = store.connect()
+    patient, = con.execute("SELECT entity_id FROM nodes WHERE entity_type = 'patient' ORDER BY 1 LIMIT 1").fetchall()[0]
+    con.close()
+    assert cli(store, "cases", "open", "--entity", f"patient:{patient}") == \
+        "opened C-00001: entities: a patient (0 alert(s), 1 entities, 1 patient(s) named when it was opened)\n"
+    shown = cli(store, "cases", "show", "C-00001")
+    assert f"entities: patient {patient} " in shown and "; 1 patient(s) named when it was opened\n" in shown
+    assert "named by the alerts" not in shown and "evidence lines" not in shown
+    cli(store, "cases", "report", "C-00001", "--out", str(tmp_path / "c.html"))
+    assert "<p>Patients: 1 patient(s) named when it was opened; the case has no alert, so no evidence lines.</p>" \
+        in (tmp_path / "c.html").read_text()
+    assert cli(store, "cases", "open", "--entity", "provider:" + alert(client, "peer_outlier").split(":")[-1]) \
+        .endswith(" (0 alert(s), 1 entities, no patient)\n")
