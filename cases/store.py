@@ -36,6 +36,7 @@ the status does not allow, an alert already in a case).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -64,6 +65,22 @@ MAX_TEXT = 10_000
 LIST_COLUMNS = ("case_id", "title", "status", "outcome", "assignee", "qualification", "patterns", "alerts",
                 "providers", "patients", "decisions", "last_action", "last_decided_on", "overpayment_notified",
                 "recovered", "opened_at", "opened_by", "updated_at", "version")   # a case list's row
+
+REGION_PATTERN, REGION_MAX = r"^[0-9A-Za-z]+$", 10   # a case list's region: a postcode prefix (every face)
+FILTER_MAX = 100                                      # a case list's assignee or profession, in characters
+
+
+def filter_problems(region: str | None, assignee: str | None, profession: str | None) -> list[str]:
+    """What is wrong with a case list's text filters, each named with its value: the one rule the
+    API's parameters (`api/routes/cases.py`) and the command line both apply."""
+    problems = []
+    if region is not None and (len(region) > REGION_MAX or not re.match(REGION_PATTERN, region)):
+        problems.append(f"region: {region!r} is not a postcode prefix (1 to {REGION_MAX} letters and digits, e.g. 69)")
+    for field, value in (("assignee", assignee), ("profession", profession)):
+        if value is not None and len(value) > FILTER_MAX:
+            problems.append(f"{field}: {len(value):,} characters, at most {FILTER_MAX}")
+    return problems
+
 
 ADDED = (("opened_on", "TEXT"), ("patients", "INTEGER"))   # columns stores made before them lack
 
@@ -257,7 +274,9 @@ class CaseStore:
         title, status, outcome, assignee, qualification, version, opened_at, opened_by,
         updated_at, patterns, alerts, providers, patients (distinct patients of its alerts' evidence
         lines, counted at opening), decisions, last_action, last_decided_on,
-        overpayment_notified, recovered."""
+        overpayment_notified, recovered. Raises `Invalid` for a filter `filter_problems` refuses."""
+        if problems := filter_problems(region, assignee, profession):
+            raise Invalid(problems)
         where = """($status IS NULL OR c.status = $status) AND ($assignee IS NULL OR c.assignee = $assignee)
             AND ($pattern IS NULL OR EXISTS (SELECT 1 FROM case_alerts a WHERE a.case_id = c.case_id
                                                                           AND a.pattern = $pattern))

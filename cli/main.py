@@ -703,7 +703,10 @@ def cases_list(status, assignee, pattern, region, profession, limit, csv_file, s
     from cases.export import csv_bytes
     from cases.store import LIST_COLUMNS
     cs = _cases(store)
-    rows, total = cs.list(status, assignee, pattern, region, profession, 1_000_000_000 if csv_file else limit)
+    try:
+        rows, total = cs.list(status, assignee, pattern, region, profession, 1_000_000_000 if csv_file else limit)
+    except FraudnetError as e:
+        _failed(e, store)
     _audit(store, "cases.export" if csv_file else "cases.list", "cases", None, len(rows))
     if csv_file:
         _write_private(csv_file, csv_bytes(LIST_COLUMNS, rows, sep))

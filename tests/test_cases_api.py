@@ -325,3 +325,17 @@ def test_a_case_opened_on_a_patient_alone_is_worded_for_what_it_is(client, store
         in (tmp_path / "c.html").read_text()
     assert cli(store, "cases", "open", "--entity", "provider:" + alert(client, "peer_outlier").split(":")[-1]) \
         .endswith(" (0 alert(s), 1 entities, no patient)\n")
+
+
+def test_the_command_line_refuses_the_case_filters_the_api_refuses(client, store):
+    """One rule (`cases.store.filter_problems`, the API's parameters): what one face refuses, the other does."""
+    for region in ("x y", "", "69-", "1234567890A", "69é"):
+        assert client.get("/api/v1/cases", params={"region": region}, headers=h()).status_code == 422, region
+        assert cli(store, "cases", "list", "--region", region, code=2) == (
+            f"error: invalid:\n  - region: {region!r} is not a postcode prefix (1 to 10 letters and digits, e.g. 69)\n")
+    assert client.get("/api/v1/cases", params={"profession": "x" * 101}, headers=h()).status_code == 422
+    assert cli(store, "cases", "list", "--profession", "x" * 101, code=2) == \
+        "error: invalid:\n  - profession: 101 characters, at most 100\n"
+    for region in ("69", "2A", "1234567890"):
+        assert client.get("/api/v1/cases", params={"region": region}, headers=h()).json() == {"data": [], "count": 0}
+        assert cli(store, "cases", "list", "--region", region).endswith("\n0 case(s)\n"), region
