@@ -455,11 +455,12 @@ class CaseStore:
         for e in entities:
             try:
                 named.append(split_node_id(e))
-            except ValueError:
-                problems.append(f"entities: {e!r} is not type:id (type one of {', '.join(ENTITY_TYPES)})")
+            except ValueError:      # its id unsaid: it may be a patient's, under a mistyped type
+                said = repr(e.partition(":")[0] + ":…") if ":" in e else "a value without ':'"
+                problems.append(f"entities: {said} is not type:id (type one of {', '.join(ENTITY_TYPES)})")
         if problems:
             raise Invalid(problems)
-        run_id = self.store.resolve(run_id)
+        asked, run_id = run_id, self.store.resolve(run_id)
         found, members, accused = [], {}, []
         con = self.store.connect(run_id)
         try:
@@ -473,7 +474,10 @@ class CaseStore:
                     if e.get("standing") == "accused":
                         accused.append((e["entity_type"], e["entity_id"]))
             for etype, eid in named:
-                results.entity(con, etype, eid)           # raises NotFound
+                try:
+                    results.entity(con, etype, eid)
+                except NotFound as e:                    # the run asked for, if any (a patient's id unsaid)
+                    raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None
                 members.setdefault((etype, eid), {"roles": set(), "patterns": set()})["roles"].add("named")
             patients = results.evidence_patients(con, [a["alert_id"] for a in found],
                                                  [i for t, i in named if t == "patient"])

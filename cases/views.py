@@ -6,6 +6,7 @@ and keep the claim ids, by which an investigator finds the claim in the insurer'
 """
 from __future__ import annotations
 
+from contract.errors import NotFound
 from runs import history, results
 from runs.store import Store
 
@@ -82,10 +83,12 @@ def entity_view(store: Store, entity_type: str, entity_id: str, run_id: str | No
     """One entity in a run (the current one by default): its attributes, risk, alerts,
     communities, centrality, and `entity_extras` (billing profile against peer medians, cases,
     risk across runs). Raises `NotFound`, `NoPublishedRun`, `NotReady`."""
-    run_id = store.resolve(run_id)
+    asked, run_id = run_id, store.resolve(run_id)
     con = store.connect(run_id)
     try:
         found = results.entity(con, entity_type, entity_id)
+    except NotFound as e:
+        raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None     # the run asked for, if any
     finally:
         con.close()
     return {"run_id": run_id, **found, **entity_extras(store, entity_type, entity_id, run_id)}

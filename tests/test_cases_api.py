@@ -339,3 +339,38 @@ def test_the_command_line_refuses_the_case_filters_the_api_refuses(client, store
     for region in ("69", "2A", "1234567890"):
         assert client.get("/api/v1/cases", params={"region": region}, headers=h()).json() == {"data": [], "count": 0}
         assert cli(store, "cases", "list", "--region", region).endswith("\n0 case(s)\n"), region
+
+
+def test_no_error_echoes_a_patient_id(client, store, caplog):
+    """Every error path that reads a patient by id, on both faces: it says there is no such
+    patient in the run, never the id given (providers keep theirs: they are not patients)."""
+    ghost, run = "ZQXPAT0042", store.current()
+    provider = alert(client, "peer_outlier").split(":")[-1]
+    outputs = [
+        cli(store, "cases", "open", "--entity", f"patient:{ghost}", code=1),
+        cli(store, "cases", "open", "--entity", f"patient:{ghost}", "--run", run, code=1),
+        cli(store, "entity", "patient", ghost, code=1),
+        cli(store, "entity", "patient", ghost, "--run", run, code=1),
+        cli(store, "cases", "open", "--entity", f"patiant:{ghost}", "--entity", ghost, code=2),
+    ]
+    assert outputs[:4] == ["error: no such patient in the current run\n", f"error: no such patient in run {run}\n"] * 2
+    for method, url, body in (
+            ("POST", "/api/v1/cases", {"entities": [f"patient:{ghost}"]}),
+            ("POST", "/api/v1/cases", {"entities": [f"patient:{ghost}"], "run": run}),
+            ("POST", "/api/v1/cases", {"entities": [f"patiant:{ghost}"]}),
+            ("GET", f"/api/v1/entities/patient/{ghost}", None),
+            ("GET", f"/api/v1/entities/patient/{ghost}?run={run}", None),
+            ("GET", f"/api/v1/entities/patient/{ghost}/profile", None),
+            ("GET", f"/api/v1/entities/patient/{ghost}/neighbourhood", None),
+            ("GET", f"/api/v1/paths?from=patient:{ghost}&to=provider:{provider}", None),
+            ("GET", f"/api/v1/alerts?entity=patient:{ghost}", None)):
+        r = client.request(method, url, json=body, headers=h())
+        outputs.append(r.text)
+        assert r.status_code in (200, 404, 422), (url, r.status_code)
+    assert json.loads(outputs[6]) == {"detail": f"no such patient in run {run}"}
+    assert json.loads(outputs[8]) == {"detail": "no such patient in the current run"}
+    assert json.loads(outputs[9]) == {"detail": f"no such patient in run {run}"}
+    assert [o for o in outputs if ghost in o] == [] and ghost not in caplog.text
+    # another entity type keeps its id
+    assert cli(store, "entity", "provider", "ZQX999", code=1) == "error: no provider 'ZQX999'\n"
+    assert client.get("/api/v1/entities/provider/ZQX999", headers=h()).json() == {"detail": "no provider 'ZQX999'"}
