@@ -395,8 +395,8 @@ def runs(ctx, store, limit):
         unreadable = r.get("results", "").startswith("unreadable")
         table.add_row(r["run_id"], r["status"] + (", results unreadable" if unreadable else ""),
                       "yes" if r["current"] else "",
-                      r["started_at"][:19], f"{r['counts'].get('claims', ''):,}" if r["counts"] else "",
-                      str(r["counts"].get("alerts", "")), f"{sum(r['timings'].values()):.1f}",
+                      (r["started_at"] or "unknown")[:19], f"{r['counts'].get('claims', ''):,}" if r["counts"] else "",
+                      str(r["counts"].get("alerts", "")), f"{sum(r['timings'].values()):.1f}" if r["timings"] else "",
                       (r["results"] if unreadable else "") or (error[0] if error else "") or held or r.get("stage")
                       or (f"{len(r['warnings'])} warning(s)" if r.get("warnings") else ""))
     _console().print(table)

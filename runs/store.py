@@ -311,7 +311,7 @@ class Store:
         record = _read_json(path)
         if record is None:      # cut by a crash or a full disk: shown, never blocking the others
             return {"run_id": run_id, "kind": "scan", "status": "damaged", "sources": [], "settings": {},
-                    "started_at": run_id, "finished_at": None, "stage": None, "timings": {}, "counts": {},
+                    "started_at": None, "finished_at": None, "stage": None, "timings": {}, "counts": {},
                     "error": {"type": "DamagedRecord", "message": "the run's record cannot be read"},
                     "checks": None, "warnings": [], "promoted_at": None, "accepted_by": None}
         return record
