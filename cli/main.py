@@ -607,10 +607,17 @@ def _print_case(case: dict):
     echo(f"status {case['status']}{qual}, assigned to {case['assignee'] or 'nobody'}, version {case['version']}; "
          f"opened {case['opened_at'][:16].replace('T', ' ')} by {case['opened_by']} on run {case['run_id']}"
          + (f", the control having begun on {case['opened_on']}" if case["opened_on"] != case["opened_at"][:10] else ""))
+    blind = False
+    for u in case.get("unreadable", []):
+        blind = blind or u["current"]
+        echo(f"{'the current run' if u['current'] else 'run'} {u['run_id']} cannot be read ({u['why']}): "
+             + ("its scores and impact are not shown" if u["current"] else "its impact is not shown")
+             + f"; see `fraudnet runs show {u['run_id']}`")
     if case["alerts"]:
         echo("alerts:")
     for a in case["alerts"]:
-        now = "gone from the current run" if a.get("current_score") is None else f"now {a['current_score']:,.2f}"
+        now = "score now unknown" if blind else \
+            "gone from the current run" if a.get("current_score") is None else f"now {a['current_score']:,.2f}"
         echo(f"  {a['alert_id']}  {a['pattern']}  score {a['score']:,.2f} ({now}); first seen in run "
              f"{a.get('first_seen_run') or '-'}, last seen in run {a.get('last_seen_run') or '-'}")
     ents = "; ".join(f"{e['entity_type']} {e['entity_id']}" + (f" ({', '.join(x for x in (e['kind'], e['specialty'], e['postcode']) if x)})"

@@ -374,3 +374,31 @@ def test_no_error_echoes_a_patient_id(client, store, caplog):
     # another entity type keeps its id
     assert cli(store, "entity", "provider", "ZQX999", code=1) == "error: no provider 'ZQX999'\n"
     assert client.get("/api/v1/entities/provider/ZQX999", headers=h()).json() == {"detail": "no provider 'ZQX999'"}
+
+
+def test_a_case_is_shown_when_the_current_results_cannot_be_read(client, store, tmp_path):
+    """The case is kept apart from the runs (SQLite in the store): with the current run's results
+    file cut, `cases show`, `GET /cases/{id}` and the case file still show it, and say which run
+    cannot be read."""
+    a = alert(client, "double_billing")
+    cli(store, "cases", "open", a, "--note", "billed twice")
+    cli(store, "cases", "status", "C-00001", "in_review")
+    current = store.current()
+    path = store.results_path(current)
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+    shown = cli(store, "cases", "show", "C-00001")
+    said = f"the current run {current} cannot be read (its results file is missing, cut or overwritten)"
+    assert said + f": its scores and impact are not shown; see `fraudnet runs show {current}`\n" in shown
+    assert f"  {a}  double_billing  score " in shown and "(score now unknown)" in shown
+    assert "status in_review, " in shown and "note " in shown and " opened alerts=" in shown
+    r = client.get("/api/v1/cases/C-00001", headers=h(VIEWER))
+    assert r.status_code == 200 and r.headers["etag"] == '"2"'
+    case = r.json()
+    assert case["unreadable"] == [{"run_id": current, "current": True, "why": "its results file is missing, cut or "
+                                                                              "overwritten"}]
+    assert ([x["alert_id"] for x in case["alerts"]], case["alerts"][0]["current_score"]) == ([a], None)
+    assert [n["text"] for n in case["notes"]] == ["billed twice"] and case["status"] == "in_review"
+    cli(store, "cases", "report", "C-00001", "--out", str(tmp_path / "c.html"))
+    page = (tmp_path / "c.html").read_text()
+    assert f"<p class='warn' id='unreadable'>The current run {current} cannot be read" in page and a in page
