@@ -347,7 +347,7 @@ def campaign():
 def campaign_run(file, data, limit, as_json):
     """Run the campaign FILE on the dataset folder(s) DATA: every unit's rate with its 95%
     confidence interval, the peers' distribution, and the outliers (indicator_outlier)."""
-    from graph.campaigns import indicator
+    from graph.campaigns import indicator, unmatched_warning
     from loaders.dataset import load_dataset
     from runs.campaigns import read_campaign
     try:
@@ -356,9 +356,10 @@ def campaign_run(file, data, limit, as_json):
     except FraudnetError as e:
         _failed(e)
     units, peers = indicator(tables, cp)
+    warnings = [w for w in (unmatched_warning(tables["claims"], cp),) if w]
     if as_json:
-        click.echo(json.dumps({"campaign": cp.model_dump(mode="json"), "peers": peers, "units": units.to_pylist()},
-                              ensure_ascii=False, default=str))
+        click.echo(json.dumps({"campaign": cp.model_dump(mode="json"), "peers": peers, "units": units.to_pylist(),
+                               "warnings": warnings}, ensure_ascii=False, default=str))
         return
     share = cp.measure == "share_of_patients"
     shown = (lambda x: f"{x:.1%}") if share else (lambda x: f"{x:.2f}")
@@ -367,6 +368,8 @@ def campaign_run(file, data, limit, as_json):
     click.echo(f"{peers['units']} {cp.unit}s ({cp.peers.kind}{', ' + cp.peers.specialty if cp.peers.specialty else ''})"
                f"; usual rate {shown(peers['null_rate'])}; quantiles 10% {shown(q['10%'])}, 50% {shown(q['50%'])}, "
                f"90% {shown(q['90%'])}" + ("" if peers["judged"] else f"; too few to judge (min_peers {cp.min_peers})"))
+    for w in warnings:
+        click.echo(f"warning: {w}")
     table = Table(cp.unit, {"share_of_patients": "patients", "acts_per_patient": "patients",
                             "sessions_per_course": "courses"}[cp.measure],
                   "given" if share else ("acts" if cp.measure == "acts_per_patient" else "sessions"),
