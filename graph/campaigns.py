@@ -223,7 +223,9 @@ def detect_indicator_outliers(tables: Mapping[str, pa.Table], campaigns: tuple[C
     alerts, entities = [], []
     for cp in campaigns:
         table, peers = indicator(tables, cp)
+        ids, rates = np.asarray(table["unit_id"].to_pylist(), dtype=object), table["rate"].to_numpy()
         for u in table.filter(table["outlier"]).to_pylist():
+            others = rates[ids != u["unit_id"]]        # its peers: the group, the unit aside (as `fraudnet alert`)
             aid = f"indicator_outlier:{cp.name}:{u['unit_id']}"
             per_event = u["numerator_euros"] / max(u["numerator"], 1)
             excess = max(u["numerator"] - u["expected"], 0.0) * per_event
@@ -235,9 +237,9 @@ def detect_indicator_outliers(tables: Mapping[str, pa.Table], campaigns: tuple[C
                 "alert_id": aid, "pattern": "indicator_outlier", "score": excess, "excess_euros": excess,
                 "surprise_bits": float(surprise_bits(u["log10_p"] * np.log(10))),
                 "summary": (f"Campaign {cp.name}: {cp.unit} {u['unit_id']} at {shown(u['rate'])} {per_what} "
-                            f"(95% CI {shown(u['low'])}-{shown(u['high'])}), where its {peers['units']} peers' usual "
-                            f"rate predicts {shown(peers['null_rate'])} (median {shown(peers['quantiles']['50%'])}); "
-                            f"{euros(excess)} beyond it."),
+                            f"(95% CI {shown(u['low'])}-{shown(u['high'])}), where the usual rate of its group "
+                            f"({peers['units']} {cp.unit}s, itself included) predicts {shown(peers['null_rate'])}; its "
+                            f"{len(others)} peers' median {shown(float(np.median(others)))}; {euros(excess)} beyond it."),
                 "evidence": {"test": ("beta-binomial" if cp.measure == "share_of_patients" else "negative binomial")
                                      + " tail against the peers, Benjamini-Hochberg", "fdr": cp.fdr,
                              "campaign": cp.name, "label": cp.label, "measure": cp.measure, "unit": cp.unit,

@@ -209,3 +209,23 @@ def test_a_campaign_whose_codes_match_no_claim_is_said_by_campaign_run_and_by_th
     run = scan(data, Store(tmp_path / "store"), RunSettings(campaigns=(COURSES, NOTHING, TYPO)))
     assert run["status"] == "succeeded" and run["counts"]["alerts.indicator_outlier"] == 2     # LONG, by physio and typo
     assert run["warnings"] == [said, "campaign typo: 2 of its 3 code(s) match no claim: AMKK8, ZZ*"]
+
+
+def test_an_indicator_outlier_s_summary_counts_the_peers_fraudnet_alert_shows(region):
+    """Its peers are the other units of the campaign's group, the unit aside: the summary's count
+    and median are those of the alert's peer distribution (`fraudnet alert`, the case file)."""
+    import re
+
+    from runs import results
+    con = region["store"].connect(region["run"]["run_id"])
+    try:
+        alerts = con.execute("SELECT alert_id, summary FROM alerts WHERE pattern = 'indicator_outlier'").fetchall()
+        assert len(alerts) >= 2
+        for alert_id, summary in alerts:
+            group, n, median, pct = re.search(r"its group \((\d+) \w+s, itself included\) predicts [\d.]+%?; "
+                                              r"its (\d+) peers' median ([\d.]+)(%?);", summary).groups()
+            dist = results.peer_distribution(con, alert_id)
+            assert int(n) == dist["peers"] == int(group) - 1, summary
+            assert float(median) == round(dist["peer_median"], 1 if pct else 2), (summary, dist["peer_median"])
+    finally:
+        con.close()
