@@ -6,11 +6,9 @@ and keep the claim ids, by which an investigator finds the claim in the insurer'
 """
 from __future__ import annotations
 
-import duckdb
-
 from contract.errors import NotFound, NotReady
 from runs import history, results
-from runs.store import Store
+from runs.store import DAMAGED, Store
 
 from .store import CaseStore
 
@@ -138,7 +136,7 @@ def impact_history(store: Store, case: dict, unreadable: list | None = None) -> 
                 rows = results.impact(con, case["case_id"])
             finally:
                 con.close()
-        except (NotReady, duckdb.Error) as e:
+        except (NotReady, *DAMAGED) as e:
             if unreadable is None:
                 raise
             unreadable.append(unreadable_run(r["run_id"], r["current"], e))
@@ -200,7 +198,7 @@ def case_view(store: Store, case_id: str) -> dict:
                                        {"ids": [a["alert_id"] for a in case["alerts"]]}).fetchall())
             finally:
                 con.close()
-        except (NotReady, duckdb.Error) as e:
+        except (NotReady, *DAMAGED) as e:
             unreadable.append(unreadable_run(current, True, e))
     for a in case["alerts"]:
         h = seen.get(a["alert_id"])

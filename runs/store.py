@@ -57,6 +57,11 @@ def open_results(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=True, config=READ_CONFIG)
 
 
+# what reading a results file damaged inside a block of the right size raises (DuckDB's checksums),
+# for readers that show what they can without it (`cases.views.case_view`)
+DAMAGED = (duckdb.Error,)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
