@@ -134,8 +134,8 @@ def get_case(case_id: CaseId, response: Response, store: StoreDep, who: CurrentU
 def update_case(case_id: CaseId, body: CaseUpdate, response: Response, store: StoreDep, who: AnalystUser,
                 if_match: IfMatch = None):
     """Change the status, assignee, qualification or title, with the If-Match header of the version
-    you read: 409 when the case changed since (reload it), or for a move its status does not
-    allow."""
+    you read: 409 when the case changed since (reload it), for a move its status does not allow,
+    or for a qualification given to a case that is not (or does not become) confirmed."""
     case = CaseStore(store).update(case_id, _actor(who), _version(if_match, True), body.status, body.assignee,
                                    body.qualification, body.title)
     audit(store, who.name, who.role, "cases.update", f"case:{case_id}")
