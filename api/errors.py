@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
-                             NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable)
+                             NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable, worded_patient)
 
 from .models import Message
 
@@ -33,9 +33,13 @@ def responses(*codes: int) -> dict:
     return {c: {"model": Message, "description": DESCRIPTIONS[c]} for c in codes}
 
 
-def status_and_detail(e: FraudnetError) -> tuple[int, str]:
+def status_and_detail(e: FraudnetError, run: str | None = None) -> tuple[int, str]:
+    """The status and detail of an error; `run`, the run the request named (its `run` parameter),
+    if any."""
     if isinstance(e, NoPublishedRun):
         return 404, "no current run yet"
+    if isinstance(e, NotFound) and e.kind == "patient":      # never the id the request gave
+        return 404, worded_patient(e.run_id or run)
     if isinstance(e, NotFound):
         return 404, f"no {e.kind} {e.key!r}"
     if isinstance(e, NotReady):
@@ -61,5 +65,5 @@ def status_and_detail(e: FraudnetError) -> tuple[int, str]:
 
 
 async def handle(request: Request, exc: FraudnetError) -> JSONResponse:
-    status, detail = status_and_detail(exc)
+    status, detail = status_and_detail(exc, request.query_params.get("run"))
     return JSONResponse(status_code=status, content={"detail": detail})

@@ -38,10 +38,11 @@ class RunError(BaseModel):
 class RunPublic(BaseModel):
     run_id: str
     kind: str
-    status: str = Field(description="running, succeeded, held (by its checks), failed, interrupted")
+    status: str = Field(description="running, succeeded, held (by its checks), failed, interrupted, damaged (its "
+                                    "record cannot be read: started_at unknown)")
     current: bool = Field(description="is it the store's current run (the one readers are served)")
     sources: list[str] = Field(description="dataset folders, relative to the data root when under it")
-    started_at: str
+    started_at: str | None = Field(description="UTC; null when unknown (a damaged record)")
     finished_at: str | None
     stage: str | None
     timings: dict[str, float]

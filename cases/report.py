@@ -17,13 +17,14 @@ import base64
 from datetime import datetime, timezone
 from html import escape
 
+from contract.errors import NotReady
 from runs import results
 from runs.store import Store
 
 from .drawing import network_svg, peer_chart_svg
 from .export import csv_bytes
 from .store import PATIENT_PATTERNS
-from .views import EVIDENCE_COLUMNS, case_view, numbered
+from .views import EVIDENCE_COLUMNS, case_view, named_by_alerts, named_patients, numbered, patients_said
 
 MAX_NEIGHBOURS = 15
 
@@ -32,6 +33,7 @@ body { font: 13px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; color: 
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; border-bottom: 2px solid #1f2933; margin-top: 28px; }
 h3 { font-size: 14px; margin: 18px 0 6px; }
 .meta { color: #52606d; } .facts { display: flex; flex-wrap: wrap; gap: 8px 28px; margin: 12px 0; }
+.warn { border-left: 4px solid #c81e1e; padding: 4px 8px; background: #fdf2f2; }
 .facts div b { display: block; font-size: 18px; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; font-size: 12px; }
 th, td { border: 1px solid #cbd2d9; padding: 3px 6px; text-align: left; vertical-align: top; }
@@ -75,7 +77,7 @@ def _alert_runs(store: Store, case: dict) -> dict[str, str]:
     """{alert_id: the run to read it from}: the current run when it has the alert, else the run
     the case was opened on when the store keeps it."""
     out = {}
-    candidates = [r for r in (store.current(), case["run_id"]) if r and store.results_path(r).is_file()]
+    candidates = [r for r in (store.current(), case["run_id"]) if _readable(store, case, r)]
     for run_id in dict.fromkeys(candidates):
         con = store.connect(run_id)
         try:
@@ -86,6 +88,18 @@ def _alert_runs(store: Store, case: dict) -> dict[str, str]:
         for a in have:
             out.setdefault(a, run_id)
     return out
+
+
+def _readable(store: Store, case: dict, run_id: str | None) -> bool:
+    """Can the case file read this run's results (neither found unreadable by `case_view` nor
+    missing, cut or overwritten)?"""
+    if not run_id or run_id in {u["run_id"] for u in case["unreadable"]}:
+        return False
+    try:
+        store.readable(run_id)
+    except NotReady:
+        return False
+    return True
 
 
 def _network(con, case: dict, patient_ids: set[str]) -> tuple[list[dict], list[dict]]:
@@ -162,7 +176,7 @@ def render(store: Store, case_id: str) -> str:
             charts.append((a, dist, "this patient" if about_patient else
                            "this provider" if len(dist["subject_values"]) == 1 else "provider"))
         evidence_parts.append((a, lines))
-    net_run = next((r for r in (store.current(), case["run_id"]) if r and store.results_path(r).is_file()), None)
+    net_run = next((r for r in (store.current(), case["run_id"]) if _readable(store, case, r)), None)
     nodes, links = [], []
     if net_run:
         con = store.connect(net_run)
@@ -194,6 +208,10 @@ def _page(case, alerts, charts, evidence_parts, nodes, links, patients, net_run)
            "<div><b>" + (", ".join(f"<span class='verdict {escape(m['verdict'])}'>{escape(m['verdict'].replace('_', ' '))}</span>"
                                    for m in latest.values()) or "—") + "</b>latest impact</div>",
            "</section>"]
+    for u in case["unreadable"]:
+        out.append(f"<p class='warn' id='unreadable'>{'The current run' if u['current'] else 'Run'} "
+                   f"{escape(u['run_id'])} cannot be read ({escape(u['why'])}): what this page shows of it is "
+                   "missing; the case itself is kept apart and is complete.</p>")
 
     out.append("<section id='alerts'><h2>Alerts</h2>")
     out.append(_table([("alert_id", "alert"), ("pattern", "pattern"), ("score", "score when opened"),
@@ -207,8 +225,13 @@ def _page(case, alerts, charts, evidence_parts, nodes, links, patients, net_run)
     out.append(_table([("entity_type", "type"), ("entity_id", "id"), ("name", "name"), ("kind", "kind"),
                        ("specialty", "specialty"), ("postcode", "postcode"), ("roles", "roles")], case["entities"]))
     opened = "not counted" if case["patients"] is None else f"{case['patients']:,}"
-    out.append(f"<p>Patients: {patients:,} in the evidence lines below ({opened} when the case was opened), "
-               f"of whom the alerts name {case['patients_sampled']:,}.</p>")
+    if case["alerts"]:
+        out.append(f"<p>Patients: {patients:,} in the evidence lines below ({opened} when the case was opened), "
+                   f"of whom the alerts name {named_by_alerts(case):,}"
+                   + (f"; {named_patients(case):,} named when it was opened" if named_patients(case) else "")
+                   + ".</p>")
+    else:
+        out.append(f"<p>Patients: {patients_said(case)}; the case has no alert, so no evidence lines.</p>")
     out.append("</section>")
 
     out.append("<section id='network'><h2>The network</h2>")

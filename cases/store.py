@@ -15,7 +15,8 @@ Statuses and the moves between them (`TRANSITIONS`):
       │   ╲       │     ╲→ dismissed ──────┘
       └────┴──────┴──────→ (any of them) ; closed and dismissed reopen to open
 
-Confirming needs a qualification. Decisions are recorded on cases in review or confirmed.
+Confirming needs a qualification, and only a confirmed case (or one being confirmed) takes one.
+Decisions are recorded on cases in review or confirmed.
 
 What a case change means for the scans is written in the same transaction (`runs.history`):
 dismissing or closing a case **reviews** its alerts (their score and the patterns on their
@@ -35,6 +36,7 @@ the status does not allow, an alert already in a case).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -63,6 +65,22 @@ MAX_TEXT = 10_000
 LIST_COLUMNS = ("case_id", "title", "status", "outcome", "assignee", "qualification", "patterns", "alerts",
                 "providers", "patients", "decisions", "last_action", "last_decided_on", "overpayment_notified",
                 "recovered", "opened_at", "opened_by", "updated_at", "version")   # a case list's row
+
+REGION_PATTERN, REGION_MAX = r"^[0-9A-Za-z]+$", 10   # a case list's region: a postcode prefix (every face)
+FILTER_MAX = 100                                      # a case list's assignee or profession, in characters
+
+
+def filter_problems(region: str | None, assignee: str | None, profession: str | None) -> list[str]:
+    """What is wrong with a case list's text filters, each named with its value: the one rule the
+    API's parameters (`api/routes/cases.py`) and the command line both apply."""
+    problems = []
+    if region is not None and (len(region) > REGION_MAX or not re.match(REGION_PATTERN, region)):
+        problems.append(f"region: {region!r} is not a postcode prefix (1 to {REGION_MAX} letters and digits, e.g. 69)")
+    for field, value in (("assignee", assignee), ("profession", profession)):
+        if value is not None and len(value) > FILTER_MAX:
+            problems.append(f"{field}: {len(value):,} characters, at most {FILTER_MAX}")
+    return problems
+
 
 ADDED = (("opened_on", "TEXT"), ("patients", "INTEGER"))   # columns stores made before them lack
 
@@ -256,7 +274,9 @@ class CaseStore:
         title, status, outcome, assignee, qualification, version, opened_at, opened_by,
         updated_at, patterns, alerts, providers, patients (distinct patients of its alerts' evidence
         lines, counted at opening), decisions, last_action, last_decided_on,
-        overpayment_notified, recovered."""
+        overpayment_notified, recovered. Raises `Invalid` for a filter `filter_problems` refuses."""
+        if problems := filter_problems(region, assignee, profession):
+            raise Invalid(problems)
         where = """($status IS NULL OR c.status = $status) AND ($assignee IS NULL OR c.assignee = $assignee)
             AND ($pattern IS NULL OR EXISTS (SELECT 1 FROM case_alerts a WHERE a.case_id = c.case_id
                                                                           AND a.pattern = $pattern))
@@ -435,11 +455,12 @@ class CaseStore:
         for e in entities:
             try:
                 named.append(split_node_id(e))
-            except ValueError:
-                problems.append(f"entities: {e!r} is not type:id (type one of {', '.join(ENTITY_TYPES)})")
+            except ValueError:      # its id unsaid: it may be a patient's, under a mistyped type
+                said = repr(e.partition(":")[0] + ":…") if ":" in e else "a value without ':'"
+                problems.append(f"entities: {said} is not type:id (type one of {', '.join(ENTITY_TYPES)})")
         if problems:
             raise Invalid(problems)
-        run_id = self.store.resolve(run_id)
+        asked, run_id = run_id, self.store.resolve(run_id)
         found, members, accused = [], {}, []
         con = self.store.connect(run_id)
         try:
@@ -453,7 +474,10 @@ class CaseStore:
                     if e.get("standing") == "accused":
                         accused.append((e["entity_type"], e["entity_id"]))
             for etype, eid in named:
-                results.entity(con, etype, eid)           # raises NotFound
+                try:
+                    results.entity(con, etype, eid)
+                except NotFound as e:                    # the run asked for, if any (a patient's id unsaid)
+                    raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None
                 members.setdefault((etype, eid), {"roles": set(), "patterns": set()})["roles"].add("named")
             patients = results.evidence_patients(con, [a["alert_id"] for a in found],
                                                  [i for t, i in named if t == "patient"])
@@ -464,7 +488,8 @@ class CaseStore:
         finally:
             con.close()
         if title is None:   # after whom its alerts accuse (patients counted, never named), else its entities
-            pool = list(dict.fromkeys(accused)) or [k for k in members if k[0] != "patient"]
+            pool = list(dict.fromkeys(accused)) or [k for k, m in members.items()
+                                                    if k[0] != "patient" or "named" in m["roles"]]
             names = [i for t, i in pool if t != "patient"][:3]
             n = sum(t == "patient" for t, _ in pool)
             names += ["a patient"] if n == 1 else [f"{n} patients"] if n else []
@@ -515,7 +540,7 @@ class CaseStore:
         """Change a case's status, assignee (`""` unassigns), qualification or title, if it is still
         at `expected_version` (None: whatever it is). Returns the case. Raises `NotFound`,
         `Stale`, `Invalid` and `Refused` (a move the status does not allow; confirming without a
-        qualification)."""
+        qualification; a qualification given to a case that is not, or does not become, confirmed)."""
         problems = []
         if status is not None and status not in STATUSES:
             problems.append(f"status: {status!r} is not one of {', '.join(STATUSES)}")
@@ -547,6 +572,10 @@ class CaseStore:
                     if status == "confirmed" and not new["qualification"]:
                         raise Refused(f"confirming case {case_id} needs a qualification "
                                       f"({', '.join(QUALIFICATIONS)})")
+                if "qualification" in changes and new["status"] != "confirmed":
+                    moving = f", moving to {status}" if "status" in changes else ""
+                    raise Refused(f"case {case_id} is {case['status']}{moving}: a qualification is given to a "
+                                  f"confirmed case (confirm it with its qualification: {', '.join(QUALIFICATIONS)})")
                 if not changes:
                     return self._get(con, case_id)
                 version, at = case["version"] + 1, now()

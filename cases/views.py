@@ -6,8 +6,9 @@ and keep the claim ids, by which an investigator finds the claim in the insurer'
 """
 from __future__ import annotations
 
+from contract.errors import NotFound, NotReady
 from runs import history, results
-from runs.store import Store
+from runs.store import DAMAGED, Store
 
 from .store import CaseStore
 
@@ -82,10 +83,12 @@ def entity_view(store: Store, entity_type: str, entity_id: str, run_id: str | No
     """One entity in a run (the current one by default): its attributes, risk, alerts,
     communities, centrality, and `entity_extras` (billing profile against peer medians, cases,
     risk across runs). Raises `NotFound`, `NoPublishedRun`, `NotReady`."""
-    run_id = store.resolve(run_id)
+    asked, run_id = run_id, store.resolve(run_id)
     con = store.connect(run_id)
     try:
         found = results.entity(con, entity_type, entity_id)
+    except NotFound as e:
+        raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None     # the run asked for, if any
     finally:
         con.close()
     return {"run_id": run_id, **found, **entity_extras(store, entity_type, entity_id, run_id)}
@@ -117,43 +120,90 @@ def risk_history(store: Store, entity_type: str, entity_id: str) -> list[dict]:
     return out
 
 
-def impact_history(store: Store, case: dict) -> list[dict]:
+def impact_history(store: Store, case: dict, unreadable: list | None = None) -> list[dict]:
     """The impact measured for a case by every run with results started after its first
     decision was recorded, newest first: run_id, started_at, current, status, and `measures` (one
-    per pattern: `graph.impact.IMPACT` fields)."""
+    per pattern: `graph.impact.IMPACT` fields). A run whose results cannot be read is skipped and,
+    given `unreadable`, appended to it (`unreadable_run`); otherwise it raises `NotReady`."""
     if not case["decisions"]:
         return []
     since = min(d["at"] for d in case["decisions"])
     out = []
     for r in _finished(store, since):
-        con = store.connect(r["run_id"])
         try:
-            rows = results.impact(con, case["case_id"])
-        finally:
-            con.close()
+            con = store.connect(r["run_id"])
+            try:
+                rows = results.impact(con, case["case_id"])
+            finally:
+                con.close()
+        except (NotReady, *DAMAGED) as e:
+            if unreadable is None:
+                raise
+            unreadable.append(unreadable_run(r["run_id"], r["current"], e))
+            continue
         if rows:
             out.append({"run_id": r["run_id"], "started_at": r["started_at"], "current": r["current"],
                         "status": r["status"], "measures": rows})
     return out
 
 
+def named_patients(case: dict) -> int:
+    """How many patients a case (`CaseStore.get`) was opened on by name (`--entity patient:ID`),
+    whether or not an alert names them too."""
+    return sum(e["entity_type"] == "patient" and "named" in e["roles"].split(", ") for e in case["entities"])
+
+
+def patients_said(case: dict) -> str:
+    """A case's patients in words, for what it was opened on: with alerts, the distinct patients
+    of their evidence lines (`?`: not counted) and those the alerts name; the patients named when it
+    was opened; "no patient" when it has neither."""
+    named = named_patients(case)
+    by_name = f"{named} patient(s) named when it was opened"
+    if not case["alerts"]:
+        return by_name if named else "no patient"
+    counted = "?" if case["patients"] is None else case["patients"]
+    return f"{counted} patient(s) in the evidence lines, {named_by_alerts(case)} named by the alerts" + (
+        f", {by_name}" if named else "")
+
+
+def named_by_alerts(case: dict) -> int:
+    """How many patients a case's alerts name (`patients_sampled` but those only named when it
+    was opened)."""
+    return case["patients_sampled"] - sum(e["entity_type"] == "patient" and e["roles"] == "named"
+                                          for e in case["entities"])
+
+
+def unreadable_run(run_id: str, current: bool, e: Exception) -> dict:
+    """A run whose results a case view could not read: run_id, current, why (no server path)."""
+    why = "its results file is missing, cut or overwritten" if isinstance(e, NotReady) else \
+        f"its results file is damaged ({type(e).__name__})"
+    return {"run_id": run_id, "current": current, "why": why}
+
+
 def case_view(store: Store, case_id: str) -> dict:
     """A case (`CaseStore.get`) with, for each alert, its first and last current runs and its
-    score in the current run (None when absent), and its impact across runs. Raises `NotFound`."""
+    score in the current run (None when absent, or unknown when that run cannot be read), its
+    impact across runs, and `unreadable`: the runs whose results could not be read for it
+    (`unreadable_run`: run_id, current, why), the current one first — the case itself, kept
+    apart from any run, is shown all the same. Raises `NotFound`."""
     case = CaseStore(store).get(case_id)
     seen = history.seen(store, [a["alert_id"] for a in case["alerts"]])
-    now = {}
+    now, unreadable = {}, []
     current = store.current()
     if current is not None and case["alerts"]:
-        con = store.connect(current)
         try:
-            now = dict(con.execute("SELECT alert_id, score FROM alerts WHERE alert_id IN (SELECT unnest($ids))",
-                                   {"ids": [a["alert_id"] for a in case["alerts"]]}).fetchall())
-        finally:
-            con.close()
+            con = store.connect(current)
+            try:
+                now = dict(con.execute("SELECT alert_id, score FROM alerts WHERE alert_id IN (SELECT unnest($ids))",
+                                       {"ids": [a["alert_id"] for a in case["alerts"]]}).fetchall())
+            finally:
+                con.close()
+        except (NotReady, *DAMAGED) as e:
+            unreadable.append(unreadable_run(current, True, e))
     for a in case["alerts"]:
         h = seen.get(a["alert_id"])
         a.update(first_seen_run=h and h["first_run"], last_seen_run=h and h["last_run"],
                  current_score=now.get(a["alert_id"]))
-    case["impact"] = impact_history(store, case)
+    case["impact"] = impact_history(store, case, unreadable)
+    case["unreadable"] = list({u["run_id"]: u for u in unreadable}.values())
     return case

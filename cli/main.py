@@ -347,7 +347,7 @@ def campaign():
 def campaign_run(file, data, limit, as_json):
     """Run the campaign FILE on the dataset folder(s) DATA: every unit's rate with its 95%
     confidence interval, the peers' distribution, and the outliers (indicator_outlier)."""
-    from graph.campaigns import indicator
+    from graph.campaigns import indicator, unmatched_warning
     from loaders.dataset import load_dataset
     from runs.campaigns import read_campaign
     try:
@@ -356,9 +356,10 @@ def campaign_run(file, data, limit, as_json):
     except FraudnetError as e:
         _failed(e)
     units, peers = indicator(tables, cp)
+    warnings = [w for w in (unmatched_warning(tables["claims"], cp),) if w]
     if as_json:
-        click.echo(json.dumps({"campaign": cp.model_dump(mode="json"), "peers": peers, "units": units.to_pylist()},
-                              ensure_ascii=False, default=str))
+        click.echo(json.dumps({"campaign": cp.model_dump(mode="json"), "peers": peers, "units": units.to_pylist(),
+                               "warnings": warnings}, ensure_ascii=False, default=str))
         return
     share = cp.measure == "share_of_patients"
     shown = (lambda x: f"{x:.1%}") if share else (lambda x: f"{x:.2f}")
@@ -367,6 +368,8 @@ def campaign_run(file, data, limit, as_json):
     click.echo(f"{peers['units']} {cp.unit}s ({cp.peers.kind}{', ' + cp.peers.specialty if cp.peers.specialty else ''})"
                f"; usual rate {shown(peers['null_rate'])}; quantiles 10% {shown(q['10%'])}, 50% {shown(q['50%'])}, "
                f"90% {shown(q['90%'])}" + ("" if peers["judged"] else f"; too few to judge (min_peers {cp.min_peers})"))
+    for w in warnings:
+        click.echo(f"warning: {w}")
     table = Table(cp.unit, {"share_of_patients": "patients", "acts_per_patient": "patients",
                             "sessions_per_course": "courses"}[cp.measure],
                   "given" if share else ("acts" if cp.measure == "acts_per_patient" else "sessions"),
@@ -395,8 +398,8 @@ def runs(ctx, store, limit):
         unreadable = r.get("results", "").startswith("unreadable")
         table.add_row(r["run_id"], r["status"] + (", results unreadable" if unreadable else ""),
                       "yes" if r["current"] else "",
-                      r["started_at"][:19], f"{r['counts'].get('claims', ''):,}" if r["counts"] else "",
-                      str(r["counts"].get("alerts", "")), f"{sum(r['timings'].values()):.1f}",
+                      (r["started_at"] or "unknown")[:19], f"{r['counts'].get('claims', ''):,}" if r["counts"] else "",
+                      str(r["counts"].get("alerts", "")), f"{sum(r['timings'].values()):.1f}" if r["timings"] else "",
                       (r["results"] if unreadable else "") or (error[0] if error else "") or held or r.get("stage")
                       or (f"{len(r['warnings'])} warning(s)" if r.get("warnings") else ""))
     _console().print(table)
@@ -607,10 +610,17 @@ def _print_case(case: dict):
     echo(f"status {case['status']}{qual}, assigned to {case['assignee'] or 'nobody'}, version {case['version']}; "
          f"opened {case['opened_at'][:16].replace('T', ' ')} by {case['opened_by']} on run {case['run_id']}"
          + (f", the control having begun on {case['opened_on']}" if case["opened_on"] != case["opened_at"][:10] else ""))
+    blind = False
+    for u in case.get("unreadable", []):
+        blind = blind or u["current"]
+        echo(f"{'the current run' if u['current'] else 'run'} {u['run_id']} cannot be read ({u['why']}): "
+             + ("its scores and impact are not shown" if u["current"] else "its impact is not shown")
+             + f"; see `fraudnet runs show {u['run_id']}`")
     if case["alerts"]:
         echo("alerts:")
     for a in case["alerts"]:
-        now = "gone from the current run" if a.get("current_score") is None else f"now {a['current_score']:,.2f}"
+        now = "score now unknown" if blind else \
+            "gone from the current run" if a.get("current_score") is None else f"now {a['current_score']:,.2f}"
         echo(f"  {a['alert_id']}  {a['pattern']}  score {a['score']:,.2f} ({now}); first seen in run "
              f"{a.get('first_seen_run') or '-'}, last seen in run {a.get('last_seen_run') or '-'}")
     ents = "; ".join(f"{e['entity_type']} {e['entity_id']}" + (f" ({', '.join(x for x in (e['kind'], e['specialty'], e['postcode']) if x)})"
@@ -635,9 +645,9 @@ def _print_case(case: dict):
 
 
 def _patients(case: dict) -> str:
-    """A case's two patient counts, told apart."""
-    counted = "?" if case["patients"] is None else case["patients"]
-    return f"{counted} patient(s) in the evidence lines, {case['patients_sampled']} named by the alerts"
+    """A case's patient counts, told apart (`cases.views.patients_said`)."""
+    from cases.views import patients_said
+    return patients_said(case)
 
 
 def _done(case: dict, as_json: bool, said: str):
@@ -703,7 +713,10 @@ def cases_list(status, assignee, pattern, region, profession, limit, csv_file, s
     from cases.export import csv_bytes
     from cases.store import LIST_COLUMNS
     cs = _cases(store)
-    rows, total = cs.list(status, assignee, pattern, region, profession, 1_000_000_000 if csv_file else limit)
+    try:
+        rows, total = cs.list(status, assignee, pattern, region, profession, 1_000_000_000 if csv_file else limit)
+    except FraudnetError as e:
+        _failed(e, store)
     _audit(store, "cases.export" if csv_file else "cases.list", "cases", None, len(rows))
     if csv_file:
         _write_private(csv_file, csv_bytes(LIST_COLUMNS, rows, sep))

@@ -37,11 +37,19 @@ class FraudnetError(Exception):
 
 
 class NotFound(FraudnetError):
-    """No `kind` (run, alert, entity, community, case, dataset, query…) named `key`."""
+    """No `kind` (run, alert, entity, community, case, dataset, query…) named `key`. A patient's
+    id is never worded (`str` says "no such patient in the current run", or in `run_id` when the
+    read named one); the faces word it the same way (`worded_patient`)."""
 
-    def __init__(self, kind: str, key: str, detail: str = ""):
-        self.kind, self.key, self.detail = kind, key, detail
-        super().__init__(f"no {kind} {key!r}" + (f" {detail}" if detail else ""))
+    def __init__(self, kind: str, key: str, detail: str = "", run_id: str | None = None):
+        self.kind, self.key, self.detail, self.run_id = kind, key, detail, run_id
+        super().__init__(worded_patient(run_id) if kind == "patient" else
+                         f"no {kind} {key!r}" + (f" {detail}" if detail else ""))
+
+
+def worded_patient(run_id: str | None = None) -> str:
+    """What a face says of a patient it cannot find: never the id the caller gave."""
+    return f"no such patient in {f'run {run_id}' if run_id else 'the current run'}"
 
 
 class NoPublishedRun(NotFound):

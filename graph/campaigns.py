@@ -91,6 +91,34 @@ def matches(codes: pa.Array, spec: Codes) -> pa.Array:
     return pc.fill_null(out, False)
 
 
+def unmatched(claims: pa.Table, campaign: Campaign) -> list[str]:
+    """The campaign's codes and prefixes (numerator's, then denominator's; a prefix shown as
+    `N02A*`) that match no claim's `service_code`: a campaign whose codes are mistyped or absent
+    from the data would otherwise find nothing, silently. Contract table `claims`."""
+    present = pc.unique(claims["service_code"]).drop_null()
+    known = set(present.to_pylist())
+    out = []
+    for spec in (campaign.numerator, campaign.denominator):
+        out += [c for c in spec.codes if c not in known]
+        out += [f"{p}*" for p in spec.prefixes if not pc.any(pc.starts_with(present, p)).as_py()]
+    return list(dict.fromkeys(out))
+
+
+def unmatched_warning(claims: pa.Table, campaign: Campaign) -> str | None:
+    """One line naming the campaign and its codes that match no claim (`unmatched`), counted;
+    None when every code matches one."""
+    missing = unmatched(claims, campaign)
+    if not missing:
+        return None
+    total = len(dict.fromkeys([*campaign.numerator.codes, *(f"{p}*" for p in campaign.numerator.prefixes),
+                               *campaign.denominator.codes, *(f"{p}*" for p in campaign.denominator.prefixes)]))
+    empty = [part for part, spec in (("numerator", campaign.numerator), ("denominator", campaign.denominator))
+             if not pc.any(matches(claims["service_code"], spec)).as_py()]
+    return (f"campaign {campaign.name}: {len(missing)} of its {total} code(s) match no claim: {', '.join(missing)}"
+            + (f"; its {' and '.join(empty)} match{'es' if len(empty) == 1 else ''} none, so it can find nothing"
+               if empty else ""))
+
+
 def measures(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     """Every unit of the campaign's peer group with a denominator: (table unit_id, patients,
     lines, num_patients, courses, euros — the numerator's euros; the denominators n; the
@@ -195,7 +223,9 @@ def detect_indicator_outliers(tables: Mapping[str, pa.Table], campaigns: tuple[C
     alerts, entities = [], []
     for cp in campaigns:
         table, peers = indicator(tables, cp)
+        ids, rates = np.asarray(table["unit_id"].to_pylist(), dtype=object), table["rate"].to_numpy()
         for u in table.filter(table["outlier"]).to_pylist():
+            others = rates[ids != u["unit_id"]]        # its peers: the group, the unit aside (as `fraudnet alert`)
             aid = f"indicator_outlier:{cp.name}:{u['unit_id']}"
             per_event = u["numerator_euros"] / max(u["numerator"], 1)
             excess = max(u["numerator"] - u["expected"], 0.0) * per_event
@@ -207,9 +237,9 @@ def detect_indicator_outliers(tables: Mapping[str, pa.Table], campaigns: tuple[C
                 "alert_id": aid, "pattern": "indicator_outlier", "score": excess, "excess_euros": excess,
                 "surprise_bits": float(surprise_bits(u["log10_p"] * np.log(10))),
                 "summary": (f"Campaign {cp.name}: {cp.unit} {u['unit_id']} at {shown(u['rate'])} {per_what} "
-                            f"(95% CI {shown(u['low'])}-{shown(u['high'])}), where its {peers['units']} peers' usual "
-                            f"rate predicts {shown(peers['null_rate'])} (median {shown(peers['quantiles']['50%'])}); "
-                            f"{euros(excess)} beyond it."),
+                            f"(95% CI {shown(u['low'])}-{shown(u['high'])}), where the usual rate of its group "
+                            f"({peers['units']} {cp.unit}s, itself included) predicts {shown(peers['null_rate'])}; its "
+                            f"{len(others)} peers' median {shown(float(np.median(others)))}; {euros(excess)} beyond it."),
                 "evidence": {"test": ("beta-binomial" if cp.measure == "share_of_patients" else "negative binomial")
                                      + " tail against the peers, Benjamini-Hochberg", "fdr": cp.fdr,
                              "campaign": cp.name, "label": cp.label, "measure": cp.measure, "unit": cp.unit,

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from contract.errors import Busy, FraudnetError, NotReady, StoreUnwritable, withheld
 from engine import open_engine, query, use
+from graph.campaigns import unmatched_warning
 from graph.detect import detect
 from graph.evidence import evidence_lines
 from graph.impact import measure, peer_distribution, span
@@ -117,12 +118,17 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
 
     @contextmanager
     def stage(name):
+        """Time a stage; the body counts the rows it made in the dict it is given ({what: rows}),
+        and the scan log says both (`stage load: 0.90 s; 151,963 claims loaded`): counts, never a
+        value of the data."""
         run.stage(name)
         if progress:
             progress(name, "start", None)
-        t0 = time.perf_counter()
-        yield
+        t0, rows = time.perf_counter(), {}
+        yield rows
         run.stage(name, time.perf_counter() - t0)
+        log.info("run %s stage %s: %.2f s; %s", run.id, name, time.perf_counter() - t0,
+                 ", ".join(f"{n:,} {what}" for what, n in rows.items()) or "no rows")
         if progress:
             progress(name, "done", time.perf_counter() - t0)
 
@@ -132,7 +138,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
         scope.callback(engine.close)
         previous = Previous.read(store)
         known = history.read(store)
-        with stage("load"):
+        with stage("load") as rows:
             if run.record.get("data_root"):      # asked for over the network: nothing outside the root
                 for source in sources:
                     confine(source, run.record["data_root"])
@@ -140,7 +146,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
             run.record["load_report"] = dataset.report.to_dict()
             run.record["warnings"] += [w["message"] for w in run.record["load_report"]["warnings"]
                                        if w.get("severity") == "critical"]    # loud: in every listing
-        with stage("build"):
+            rows["claims loaded"] = dataset.tables["claims"].num_rows
+        with stage("build") as rows:
             start, end = window(dataset.tables, settings)
             tables = in_window(dataset.tables, start, end)
             loaded, kept = dataset.tables["claims"].num_rows, tables["claims"].num_rows
@@ -151,10 +158,14 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
                     f"the window {start or '…'} to {end or '…'} keeps {kept:,} of the {loaded:,} claims loaded "
                     f"({kept / loaded:.0%})")
             graph = build_graph(tables, identifier_hub_max=settings.identifier_hub_max)
-        with stage("detect"):
+            rows.update({"claims in the window": kept, "nodes": graph.nodes.num_rows, "edges": graph.edges.num_rows})
+        with stage("detect") as rows:
             intermediates = build_shared(tables, graph, settings.network.patient_max)
             findings = detect(tables, graph, settings, store.secret(), intermediates)
-        with stage("score"):
+            rows.update({"alerts": findings.alerts.num_rows, "alert entities": findings.entities.num_rows})
+            run.record["warnings"] += [w for w in (unmatched_warning(tables["claims"], cp) for cp in settings.campaigns)
+                                       if w]      # a campaign whose codes match no claim is said, not silent
+        with stage("score") as rows:
             n = settings.network
             shared = intermediates.projection
             flows = flow_edges(graph)
@@ -176,7 +187,9 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
                                    settings.impact.area_prefix, settings.impact.supply_days, settings.campaigns)
             impact = measure(tables, known["impact_watches"], settings.impact, settings.campaigns)
             profile = billing_profile(pdays, tables["providers"])
-        with stage("write"):
+            rows.update({"community members": communities.num_rows, "risky entities": risk.num_rows,
+                         "evidence lines": lines.num_rows, "impact measures": impact.num_rows})
+        with stage("write") as rows:
             degree = query("SELECT node_id, count(*) AS degree FROM (SELECT src AS node_id FROM e UNION ALL "
                            "SELECT dst FROM e) GROUP BY node_id ORDER BY node_id", e=graph.edges)
             alerts = _ranked(findings.alerts)
@@ -185,6 +198,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
                    "communities": communities, "community_summary": summary, "centrality": central,
                    "evidence": lines, "peer_distribution": peers, "billing_profile": profile, "impact": impact}
             results.write(run.dir / "results.duckdb", out)
+            rows["rows written"] = sum(t.num_rows for t in out.values())
             run.record["results_bytes"] = (run.dir / "results.duckdb").stat().st_size
             changes = compare(out, previous.tables if previous else None, previous.run_id if previous else None,
                               known, settings.changes.escalation, settings.changes.realert_margin,
@@ -197,17 +211,20 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
                                     "providers": figures["providers"], "patients": figures["patients"],
                                     **{f"alerts.{p}": c for p, c in _count_by(alerts, "pattern").items()}}
             run.record.update(coverage=figures["coverage"], claims_by_month=figures["claims_by_month"])
-        with stage("check"):
+        with stage("check") as rows:
             checks = check_run(run.record, previous.record if previous else None, settings.checks)
             run.record["checks"] = checks
+            rows["checks failed"] = len(checks["failed"])
         if not checks["passed"]:
             run.finish("held")
             log.warning("run %s held: checks failed (%s)", run.id, ", ".join(checks["failed"]))
             return store.get_run(run.id)
-        with stage("promote"):
+        with stage("promote") as rows:
             run.finish("succeeded")
             store.promote(run)
             history.record_run(store, run.id, alerts, changes["realerted"])
+            rows["alerts made current"] = alerts.num_rows
+        log.info("run %s succeeded and is current", run.id)
     except BaseException as e:
         run.finish("failed", error=failure(stopped() or e))
         raise

@@ -57,6 +57,11 @@ def open_results(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=True, config=READ_CONFIG)
 
 
+# what reading a results file damaged inside a block of the right size raises (DuckDB's checksums),
+# for readers that show what they can without it (`cases.views.case_view`)
+DAMAGED = (duckdb.Error,)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -311,7 +316,7 @@ class Store:
         record = _read_json(path)
         if record is None:      # cut by a crash or a full disk: shown, never blocking the others
             return {"run_id": run_id, "kind": "scan", "status": "damaged", "sources": [], "settings": {},
-                    "started_at": run_id, "finished_at": None, "stage": None, "timings": {}, "counts": {},
+                    "started_at": None, "finished_at": None, "stage": None, "timings": {}, "counts": {},
                     "error": {"type": "DamagedRecord", "message": "the run's record cannot be read"},
                     "checks": None, "warnings": [], "promoted_at": None, "accepted_by": None}
         return record

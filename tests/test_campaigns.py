@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cli.main import main
 from contract.errors import SettingsError
 from graph.campaign_model import Campaign
-from graph.campaigns import detect_indicator_outliers, indicator
+from graph.campaigns import detect_indicator_outliers, indicator, unmatched, unmatched_warning
 from runs.campaigns import read_campaign, read_campaigns
 
 from .builders import Region
@@ -169,3 +169,63 @@ def test_campaign_run_prints_every_unit_against_its_peers(tmp_path):
     f.write_text('name = "physio"\n')
     out = CliRunner().invoke(main, ["campaign", "run", str(f), str(data)])
     assert out.exit_code == 2 and "label: Field required" in out.output
+
+
+TYPO = Campaign(name="typo", label="mistyped codes", measure="acts_per_patient",
+                numerator={"codes": ["AMK8", "AMKK8"], "prefixes": ["ZZ"]}, peers={"kind": "physiotherapist"})
+NOTHING = Campaign(name="nothing", label="codes absent from the data", measure="acts_per_patient",
+                   numerator={"codes": ["HBMD049"]}, peers={"kind": "physiotherapist"})
+
+
+def test_codes_that_match_no_claim_are_named_and_counted():
+    claims = physiotherapy()["claims"]
+    assert unmatched(claims, COURSES) == [] and unmatched_warning(claims, COURSES) is None
+    assert unmatched(antihypertensives()["claims"], C02A) == ["C07*", "C08*"]     # a denominator's class, absent
+    assert unmatched_warning(claims, TYPO) == "campaign typo: 2 of its 3 code(s) match no claim: AMKK8, ZZ*"
+    assert unmatched_warning(claims, NOTHING) == ("campaign nothing: 1 of its 1 code(s) match no claim: HBMD049; "
+                                                  "its numerator matches none, so it can find nothing")
+
+
+def test_a_campaign_whose_codes_match_no_claim_is_said_by_campaign_run_and_by_the_scan(tmp_path):
+    from pyarrow import csv
+
+    from runs.pipeline import scan
+    from runs.settings import RunSettings
+    from runs.store import Store
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, table in physiotherapy().items():
+        if table.num_rows:
+            csv.write_csv(table, data / f"{name}.csv")
+    f = tmp_path / "nothing.toml"
+    f.write_text('name = "nothing"\nlabel = "codes absent from the data"\nmeasure = "acts_per_patient"\n'
+                 '[numerator]\ncodes = ["HBMD049"]\n[peers]\nkind = "physiotherapist"\n')
+    said = ("campaign nothing: 1 of its 1 code(s) match no claim: HBMD049; its numerator matches none, so it can "
+            "find nothing")
+    out = CliRunner().invoke(main, ["campaign", "run", str(f), str(data)], env={"COLUMNS": "200"})
+    assert out.exit_code == 0 and f"\nwarning: {said}\n" in out.output and "0 outlier(s) of 10" in out.output
+    out = CliRunner().invoke(main, ["campaign", "run", str(f), str(data), "--json"])
+    assert json.loads(out.output)["warnings"] == [said]
+    run = scan(data, Store(tmp_path / "store"), RunSettings(campaigns=(COURSES, NOTHING, TYPO)))
+    assert run["status"] == "succeeded" and run["counts"]["alerts.indicator_outlier"] == 2     # LONG, by physio and typo
+    assert run["warnings"] == [said, "campaign typo: 2 of its 3 code(s) match no claim: AMKK8, ZZ*"]
+
+
+def test_an_indicator_outlier_s_summary_counts_the_peers_fraudnet_alert_shows(region):
+    """Its peers are the other units of the campaign's group, the unit aside: the summary's count
+    and median are those of the alert's peer distribution (`fraudnet alert`, the case file)."""
+    import re
+
+    from runs import results
+    con = region["store"].connect(region["run"]["run_id"])
+    try:
+        alerts = con.execute("SELECT alert_id, summary FROM alerts WHERE pattern = 'indicator_outlier'").fetchall()
+        assert len(alerts) >= 2
+        for alert_id, summary in alerts:
+            group, n, median, pct = re.search(r"its group \((\d+) \w+s, itself included\) predicts [\d.]+%?; "
+                                              r"its (\d+) peers' median ([\d.]+)(%?);", summary).groups()
+            dist = results.peer_distribution(con, alert_id)
+            assert int(n) == dist["peers"] == int(group) - 1, summary
+            assert float(median) == round(dist["peer_median"], 1 if pct else 2), (summary, dist["peer_median"])
+    finally:
+        con.close()

@@ -149,8 +149,8 @@ def test_an_alert_belongs_to_one_case_and_entities_may_open_one(store):
     with pytest.raises(Invalid) as bad:
         cs.open(BOB, [], ["doctor:1", "provider"])
     assert bad.value.problems == [
-        "entities: 'doctor:1' is not type:id (type one of provider, centre, legal_entity, person, patient)",
-        "entities: 'provider' is not type:id (type one of provider, centre, legal_entity, person, patient)"]
+        "entities: 'doctor:…' is not type:id (type one of provider, centre, legal_entity, person, patient)",
+        "entities: a value without ':' is not type:id (type one of provider, centre, legal_entity, person, patient)"]
     with pytest.raises(Invalid, match="a case is opened on at least one alert or entity"):
         cs.open(BOB)
     con = store.connect()

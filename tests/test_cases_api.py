@@ -277,3 +277,129 @@ def test_a_case_on_a_patient_names_that_patient_to_its_readers_and_nowhere_else(
     client.post("/api/v1/cases", json={"alerts": [alert(client, "double_billing")]}, headers=h())
     case = client.get("/api/v1/cases/C-00002", headers=h()).json()
     assert all(e["entity_type"] != "patient" for e in case["entities"]) and case["patients"] == len(billed) > 1
+
+
+def cli(store, *args, code=0):
+    """`fraudnet ARGS --store STORE` in a child process: its output (stdout and stderr), asserting the exit code."""
+    done = subprocess.run([sys.executable, "-m", "cli.main", *args, "--store", str(store.root)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == code, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def test_a_qualification_is_refused_on_a_case_that_is_not_confirmed(client, store):
+    """README, The life of a case: only a confirmed case (or one being confirmed) is qualified;
+    refused like the other moves a status does not allow (exit 1, 409), naming the status."""
+    client.post("/api/v1/cases", json={"alerts": [alert(client, "double_billing")]}, headers=h())
+    said = ("case C-00001 is {}: a qualification is given to a confirmed case (confirm it with its qualification: "
+            "administrative_error, abuse, fraud)")
+    r = client.patch("/api/v1/cases/C-00001", json={"qualification": "fraud"}, headers=h(**{"If-Match": '"1"'}))
+    assert (r.status_code, r.json()) == (409, {"detail": said.format("open")})
+    assert cli(store, "cases", "status", "C-00001", "in_review", "--qualification", "abuse", code=1) == \
+        f"error: {said.format('open, moving to in_review')}\n"
+    assert cli(store, "cases", "status", "C-00001", "dismissed", "--qualification", "abuse", code=1) == \
+        f"error: {said.format('open, moving to dismissed')}\n"
+    case = client.get("/api/v1/cases/C-00001", headers=h()).json()
+    assert (case["status"], case["qualification"], case["version"]) == ("open", None, 1)     # nothing recorded
+    # confirming with one, then changing it while confirmed, is accepted; once closed it stays as it was
+    assert cli(store, "cases", "status", "C-00001", "confirmed", "--qualification", "abuse") == \
+        "C-00001 is confirmed (abuse) (version 2)\n"
+    r = client.patch("/api/v1/cases/C-00001", json={"qualification": "fraud"}, headers=h(**{"If-Match": '"2"'}))
+    assert r.status_code == 200 and r.json()["qualification"] == "fraud"
+    r = client.patch("/api/v1/cases/C-00001", json={"status": "closed", "qualification": "abuse"},
+                     headers=h(**{"If-Match": '"3"'}))
+    assert (r.status_code, r.json()) == (409, {"detail": said.format("confirmed, moving to closed")})
+
+
+def test_a_case_opened_on_a_patient_alone_is_worded_for_what_it_is(client, store, tmp_path):
+    """No alert: no evidence lines and no patient "named by the alerts", but the patient named."""
+    con = store.connect()
+    patient, = con.execute("SELECT entity_id FROM nodes WHERE entity_type = 'patient' ORDER BY 1 LIMIT 1").fetchall()[0]
+    con.close()
+    assert cli(store, "cases", "open", "--entity", f"patient:{patient}") == \
+        "opened C-00001: entities: a patient (0 alert(s), 1 entities, 1 patient(s) named when it was opened)\n"
+    shown = cli(store, "cases", "show", "C-00001")
+    assert f"entities: patient {patient} " in shown and "; 1 patient(s) named when it was opened\n" in shown
+    assert "named by the alerts" not in shown and "evidence lines" not in shown
+    cli(store, "cases", "report", "C-00001", "--out", str(tmp_path / "c.html"))
+    assert "<p>Patients: 1 patient(s) named when it was opened; the case has no alert, so no evidence lines.</p>" \
+        in (tmp_path / "c.html").read_text()
+    assert cli(store, "cases", "open", "--entity", "provider:" + alert(client, "peer_outlier").split(":")[-1]) \
+        .endswith(" (0 alert(s), 1 entities, no patient)\n")
+
+
+def test_the_command_line_refuses_the_case_filters_the_api_refuses(client, store):
+    """One rule (`cases.store.filter_problems`, the API's parameters): what one face refuses, the other does."""
+    for region in ("x y", "", "69-", "1234567890A", "69é"):
+        assert client.get("/api/v1/cases", params={"region": region}, headers=h()).status_code == 422, region
+        assert cli(store, "cases", "list", "--region", region, code=2) == (
+            f"error: invalid:\n  - region: {region!r} is not a postcode prefix (1 to 10 letters and digits, e.g. 69)\n")
+    assert client.get("/api/v1/cases", params={"profession": "x" * 101}, headers=h()).status_code == 422
+    assert cli(store, "cases", "list", "--profession", "x" * 101, code=2) == \
+        "error: invalid:\n  - profession: 101 characters, at most 100\n"
+    for region in ("69", "2A", "1234567890"):
+        assert client.get("/api/v1/cases", params={"region": region}, headers=h()).json() == {"data": [], "count": 0}
+        assert cli(store, "cases", "list", "--region", region).endswith("\n0 case(s)\n"), region
+
+
+def test_no_error_echoes_a_patient_id(client, store, caplog):
+    """Every error path that reads a patient by id, on both faces: it says there is no such
+    patient in the run, never the id given (providers keep theirs: they are not patients)."""
+    ghost, run = "ZQXPAT0042", store.current()
+    provider = alert(client, "peer_outlier").split(":")[-1]
+    outputs = [
+        cli(store, "cases", "open", "--entity", f"patient:{ghost}", code=1),
+        cli(store, "cases", "open", "--entity", f"patient:{ghost}", "--run", run, code=1),
+        cli(store, "entity", "patient", ghost, code=1),
+        cli(store, "entity", "patient", ghost, "--run", run, code=1),
+        cli(store, "cases", "open", "--entity", f"patiant:{ghost}", "--entity", ghost, code=2),
+    ]
+    assert outputs[:4] == ["error: no such patient in the current run\n", f"error: no such patient in run {run}\n"] * 2
+    for method, url, body in (
+            ("POST", "/api/v1/cases", {"entities": [f"patient:{ghost}"]}),
+            ("POST", "/api/v1/cases", {"entities": [f"patient:{ghost}"], "run": run}),
+            ("POST", "/api/v1/cases", {"entities": [f"patiant:{ghost}"]}),
+            ("GET", f"/api/v1/entities/patient/{ghost}", None),
+            ("GET", f"/api/v1/entities/patient/{ghost}?run={run}", None),
+            ("GET", f"/api/v1/entities/patient/{ghost}/profile", None),
+            ("GET", f"/api/v1/entities/patient/{ghost}/neighbourhood", None),
+            ("GET", f"/api/v1/paths?from=patient:{ghost}&to=provider:{provider}", None),
+            ("GET", f"/api/v1/alerts?entity=patient:{ghost}", None)):
+        r = client.request(method, url, json=body, headers=h())
+        outputs.append(r.text)
+        assert r.status_code in (200, 404, 422), (url, r.status_code)
+    assert json.loads(outputs[6]) == {"detail": f"no such patient in run {run}"}
+    assert json.loads(outputs[8]) == {"detail": "no such patient in the current run"}
+    assert json.loads(outputs[9]) == {"detail": f"no such patient in run {run}"}
+    assert [o for o in outputs if ghost in o] == [] and ghost not in caplog.text
+    # another entity type keeps its id
+    assert cli(store, "entity", "provider", "ZQX999", code=1) == "error: no provider 'ZQX999'\n"
+    assert client.get("/api/v1/entities/provider/ZQX999", headers=h()).json() == {"detail": "no provider 'ZQX999'"}
+
+
+def test_a_case_is_shown_when_the_current_results_cannot_be_read(client, store, tmp_path):
+    """The case is kept apart from the runs (SQLite in the store): with the current run's results
+    file cut, `cases show`, `GET /cases/{id}` and the case file still show it, and say which run
+    cannot be read."""
+    a = alert(client, "double_billing")
+    cli(store, "cases", "open", a, "--note", "billed twice")
+    cli(store, "cases", "status", "C-00001", "in_review")
+    current = store.current()
+    path = store.results_path(current)
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+    shown = cli(store, "cases", "show", "C-00001")
+    said = f"the current run {current} cannot be read (its results file is missing, cut or overwritten)"
+    assert said + f": its scores and impact are not shown; see `fraudnet runs show {current}`\n" in shown
+    assert f"  {a}  double_billing  score " in shown and "(score now unknown)" in shown
+    assert "status in_review, " in shown and "note " in shown and " opened alerts=" in shown
+    r = client.get("/api/v1/cases/C-00001", headers=h(VIEWER))
+    assert r.status_code == 200 and r.headers["etag"] == '"2"'
+    case = r.json()
+    assert case["unreadable"] == [{"run_id": current, "current": True, "why": "its results file is missing, cut or "
+                                                                              "overwritten"}]
+    assert ([x["alert_id"] for x in case["alerts"]], case["alerts"][0]["current_score"]) == ([a], None)
+    assert [n["text"] for n in case["notes"]] == ["billed twice"] and case["status"] == "in_review"
+    cli(store, "cases", "report", "C-00001", "--out", str(tmp_path / "c.html"))
+    page = (tmp_path / "c.html").read_text()
+    assert f"<p class='warn' id='unreadable'>The current run {current} cannot be read" in page and a in page

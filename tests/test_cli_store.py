@@ -45,3 +45,25 @@ def test_a_mistyped_store_is_refused_by_name_and_not_made(tmp_path, monkeypatch,
     done = CliRunner().invoke(main, args + ["--store", "TYPO"])
     assert done.exit_code == 2 and "TYPO is not a fraudnet store (no scan has written to it)" in done.output
     assert [p.name for p in (tmp_path / "TYPO").iterdir()] == []
+
+
+def test_a_damaged_run_record_is_listed_with_its_start_unknown(tmp_path):
+    """A run whose run.json cannot be read: status `damaged`, started unknown (not its id), on both faces."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.auth import parse_keys
+    from runs.store import Store
+    store = Store(tmp_path / "store")
+    broken = store.new_run(["x"], {})
+    (broken.dir / "run.json").write_text("{")
+    listed = CliRunner().invoke(main, ["runs", "--store", str(store.root)])
+    assert listed.exit_code == 0, listed.output
+    [row] = [line for line in listed.output.splitlines() if broken.id in line]
+    cells = [c.strip() for c in row.split("│")]
+    assert cells[1:8] == [broken.id, "damaged", "", "unknown", "", "", ""] and row.count(broken.id) == 1
+    shown = CliRunner().invoke(main, ["runs", "show", broken.id, "--store", str(store.root)])
+    assert '"status": "damaged"' in shown.output and '"started_at": null' in shown.output
+    with TestClient(create_app(store, parse_keys("a:viewer:viewer-key-0123456789abcdef", "t"))) as client:
+        [run] = client.get("/api/v1/runs", headers={"X-API-Key": "viewer-key-0123456789abcdef"}).json()["data"]
+    assert (run["run_id"], run["status"], run["started_at"]) == (broken.id, "damaged", None)

@@ -98,7 +98,8 @@ def synced(server, runs):
         alert_id, = results(runs["store"], runs["first"], f"SELECT alert_id FROM alerts WHERE pattern = '{pattern}' "
                                                           "ORDER BY rank LIMIT 1")[0]
         case = cs.open(who, [alert_id], run_id=runs["first"])
-        cases.append(cs.update(case["case_id"], who, 1, status=status, qualification="fraud"))
+        cases.append(cs.update(case["case_id"], who, 1, status=status,
+                               qualification="fraud" if status == "confirmed" else None))
     report = ns.sync(runs["store"], server, runs["first"], batch_size=4000)
     return {**runs, "report": report, "cases": cases}
 

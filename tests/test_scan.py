@@ -1,6 +1,7 @@
 """A run from start to end: the pipeline, the store, the checks, and the child process every face uses."""
 import json
 import os
+import re
 import signal
 import time
 
@@ -357,3 +358,22 @@ def test_an_output_path_that_cannot_be_written_is_an_error_naming_it_before_any_
     out = CliRunner().invoke(main, ["export", str(tmp_path / "a-file" / "dir"), "--store", str(region["store"].root)])
     assert out.exit_code == 2 and isinstance(out.exception, SystemExit), out.output    # no traceback
     assert "a-file" in out.output
+
+
+def test_the_scan_log_holds_each_stage_s_seconds_and_rows_and_no_patient(tmp_path):
+    """README, What is logged: `runs/<run_id>/scan.log` holds the stage timings (name, seconds,
+    rows) of a scan that succeeded, and no patient id."""
+    from .conftest import claim, write_dataset
+    data = write_dataset(tmp_path / "data", providers=[{"provider_id": "691234567", "kind": "nurse"}],
+                         claims=[claim(f"C{i}", f"ZQXPAT{i % 3}", "691234567", "AMI1", f"2025-01-{i + 1:02d}")
+                                 for i in range(9)])
+    store = Store(tmp_path / "store")
+    record = launch.run(store, [str(data)], RunSettings())
+    assert launch.outcome(record) == "succeeded"
+    log = (store.runs_dir / record["run_id"] / "scan.log").read_text()
+    stages = re.findall(rf"INFO fraudnet\.scan: run {record['run_id']} stage (\w+): (\d+\.\d\d) s; (.*)", log)
+    assert [s for s, _, _ in stages] == ["load", "build", "detect", "score", "write", "check", "promote"]
+    said = {s: rows for s, _, rows in stages}
+    assert said["load"] == "9 claims loaded" and said["build"].startswith("9 claims in the window, ")
+    assert said["check"] == "0 checks failed" and said["promote"] == "0 alerts made current"
+    assert f"run {record['run_id']} succeeded and is current" in log and "ZQXPAT" not in log

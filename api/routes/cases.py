@@ -13,7 +13,7 @@ from cases.actions import catalogue
 from cases.export import csv_bytes
 from cases.kpis import KPI_COLUMNS, kpis, rows
 from cases.report import render
-from cases.store import LIST_COLUMNS, STATUSES, Actor, CaseStore
+from cases.store import FILTER_MAX, LIST_COLUMNS, REGION_MAX, REGION_PATTERN, STATUSES, Actor, CaseStore
 from cases.views import case_view
 from contract.vocab import PATTERNS
 from runs.audit import audit
@@ -32,11 +32,11 @@ CaseId = Annotated[str, Path(max_length=40, description="e.g. C-00001")]
 
 
 def filters(status: Literal[STATUSES] | None = None,
-            assignee: Annotated[str | None, Query(max_length=100)] = None,
+            assignee: Annotated[str | None, Query(max_length=FILTER_MAX)] = None,
             pattern: Literal[PATTERNS] | None = None,
-            region: Annotated[str | None, Query(max_length=10, pattern=r"^[0-9A-Za-z]+$",
+            region: Annotated[str | None, Query(max_length=REGION_MAX, pattern=REGION_PATTERN,
                                                 description="a postcode prefix of a provider or centre, e.g. 69")] = None,
-            profession: Annotated[str | None, Query(max_length=100,
+            profession: Annotated[str | None, Query(max_length=FILTER_MAX,
                                                     description="a provider kind or specialty, e.g. dentist")] = None):
     return {"status": status, "assignee": assignee, "pattern": pattern, "region": region, "profession": profession}
 
@@ -134,8 +134,8 @@ def get_case(case_id: CaseId, response: Response, store: StoreDep, who: CurrentU
 def update_case(case_id: CaseId, body: CaseUpdate, response: Response, store: StoreDep, who: AnalystUser,
                 if_match: IfMatch = None):
     """Change the status, assignee, qualification or title, with the If-Match header of the version
-    you read: 409 when the case changed since (reload it), or for a move its status does not
-    allow."""
+    you read: 409 when the case changed since (reload it), for a move its status does not allow,
+    or for a qualification given to a case that is not (or does not become) confirmed."""
     case = CaseStore(store).update(case_id, _actor(who), _version(if_match, True), body.status, body.assignee,
                                    body.qualification, body.title)
     audit(store, who.name, who.role, "cases.update", f"case:{case_id}")
