@@ -280,11 +280,11 @@ def test_a_case_on_a_patient_names_that_patient_to_its_readers_and_nowhere_else(
 
 
 def cli(store, *args, code=0):
-    """`fraudnet ARGS --store STORE` in a child process: its output (stdout and stderr), asserting the exit code."""
-    done = subprocess.run([sys.executable, "-m", "cli.main", *args, "--store", str(store.root)], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == code, done.stdout + done.stderr
-    return done.stdout + done.stderr
+    """`fraudnet ARGS --store STORE`, run in this process (click's runner: the README's examples run the
+    real command): its output (stdout and stderr), asserting the exit code."""
+    done = CliRunner().invoke(cli_main, [*args, "--store", str(store.root)])
+    assert done.exit_code == code, done.output
+    return done.output
 
 
 def test_a_qualification_is_refused_on_a_case_that_is_not_confirmed(client, store):
