@@ -35,8 +35,15 @@ combined with Fisher's method (Fisher, Statistical Methods for Research Workers,
 a few mules from each of many towns add up. The test is made twice: on all the prescriber's
 patients, and on those it prescribed watched molecules (`services.watch`: mules are recruited
 for resalable drugs, and a busy practice's local patients would drown them), the chance being the
-same — patients fill watched prescriptions where they fill the others — and the smaller tail
-probability is kept, times two (Bonferroni).
+same — patients fill watched prescriptions where they fill the others. A third test sees what
+no place can: a pharmacy alone in its town fills every prescription made there, a colluding
+prescriber's mules as well as honest travellers, so where they fill says nothing; what their
+prescriptions are does. Of the flow's patients from another area (`local_prefix`), the count
+with watched molecules is judged against the share among the other prescribers of the same
+kind and specialty (leave-one-out; a class whose others have fewer than 10 such patients sets
+none), binomial with the logit-normal τ² of the flows — an HIV or addiction service's travellers
+are judged against its peers'. The smallest of the three tail probabilities is kept, times
+three (Bonferroni).
 
 Colluders do not hide each other. Several prescribers of one town sending mules to the same
 pharmacy would set each other's yardstick (where the town's other prescribers' travelling
@@ -166,7 +173,8 @@ WITH works_at AS (  -- the centres a provider bills through or is affiliated wit
                      -- the same kind and specialty practising there saw; one pseudo-relation at its
                      -- share for all prescribers practising there, itself with one at its share of
                      -- all the area's relations, itself with one at its share of the whole region
-    SELECT f.prescriber_id, f.pharmacy, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed,
+    SELECT f.prescriber_id, f.pharmacy, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed, wh.class,
+           left(m.home, $k) <> left(wh.postcode, $k) AS far,
            coalesce(w.n, 0) AS watched_patients, coalesce(wp.n, 0) AS watched_observed,
            CASE WHEN m.home = wh.postcode AND coalesce(ca.n, 0) - coalesce(ml.n, 0) = 0 THEN 1.0   -- no yardstick
            ELSE (coalesce(cp.n, 0) - coalesce(mlp.n, 0)
@@ -195,6 +203,7 @@ WITH works_at AS (  -- the centres a provider bills through or is affiliated wit
     LEFT JOIN class_all ca ON ca.home = m.home AND ca.class = wh.class
 )
 SELECT h.prescriber_id, h.pharmacy, h.home, h.patients, h.observed, h.watched_patients, h.watched_observed,
+       h.class, h.far,
        least(1.0, greatest(h.share, coalesce(nr.centre_share, 0),
                            CASE WHEN h.home <> nr.postcode THEN nr.postcode_share ELSE 0 END,
                            -- a floor: the chance that any relation is filled there from elsewhere
@@ -242,20 +251,20 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         0
     """
     s = settings
-    per, flow, k, tests, log_p = _judge(tables, _NONE_HELD)
+    per, flow, k, tests, log_p = _judge(tables, _NONE_HELD, s.local_prefix)
     if per.num_rows == 0:
         return make_findings([], [])
     first = np.unique(flow, return_index=True)[1]
     keys = per.select(["prescriber_id", "pharmacy"]).take(pa.array(first))
-    beyond = (tests[0][1] > tests[0][2]) | (tests[1][1] > tests[1][2])
+    beyond = np.any([x[1] > x[2] for x in tests], axis=0)
     held = np.zeros(k, bool)
     for _ in range(_PASSES):     # flows far beyond the others set nobody's yardstick in the next pass
         more = held | (beyond & (log_p < np.log(_HOLD / k)))
         if (more == held).all():
             break
         held = more
-        per, flow, k, tests, log_p = _judge(tables, keys.filter(pa.array(held)))
-        beyond = (tests[0][1] > tests[0][2]) | (tests[1][1] > tests[1][2])
+        per, flow, k, tests, log_p = _judge(tables, keys.filter(pa.array(held)), s.local_prefix)
+        beyond = np.any([x[1] > x[2] for x in tests], axis=0)
     observed, expected = tests[0][1], tests[0][2]
     hit = benjamini_hochberg(log_p, s.fdr) & beyond
     f = keys.filter(pa.array(hit)).append_column("observed", pa.array(observed[hit])).append_column("expected", pa.array(expected[hit])) \
@@ -316,16 +325,18 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
 # A flow is held out of the yardsticks when its tail probability is below the Bonferroni bound
 # _HOLD / flows (as peer_outlier's second pass); the passes stop when no flow joins, at most _PASSES.
 _HOLD, _PASSES = 0.05, 5
+_MIN_TRAVELLERS = 10
 _NONE_HELD = pa.table({"prescriber_id": pa.array([], pa.string()), "pharmacy": pa.array([], pa.string())})
 
 
-def _judge(tables: Mapping[str, pa.Table], held: pa.Table):
+def _judge(tables: Mapping[str, pa.Table], held: pa.Table, local_prefix: int):
     """Every flow's per-area rows (`_FLOWS`, the flows of `held` — prescriber_id, pharmacy — left
-    out of every yardstick), its index and count, its two tests (all prescriptions; watched
-    molecules) and their combined log tail probability."""
-    per = query(_FLOWS, claims=tables["claims"], providers=tables["providers"], services=tables["services"],
-                patients=tables["patients"], centres=tables["centres"], affiliations=tables["affiliations"],
-                held=held)
+    out of every yardstick), its index and count, its three tests (all prescriptions; watched
+    molecules; the travellers' watched share, `_travellers`) and their combined log tail
+    probability."""
+    per = query(_FLOWS, {"k": local_prefix}, claims=tables["claims"], providers=tables["providers"],
+                services=tables["services"], patients=tables["patients"], centres=tables["centres"],
+                affiliations=tables["affiliations"], held=held)
     if per.num_rows == 0:
         return per, np.zeros(0, int), 0, [], np.zeros(0)
     chance = per["chance"].to_numpy().astype(float)
@@ -335,8 +346,35 @@ def _judge(tables: Mapping[str, pa.Table], held: pa.Table):
                       [a + "\x1f" + b for a, b in zip(*(held[c].to_pylist() for c in ("prescriber_id", "pharmacy")))])
     tests = [_fisher(per[n_].to_numpy().astype(float), per[o_].to_numpy().astype(float), chance, flow, k, honest)
              for n_, o_ in (("patients", "observed"), ("watched_patients", "watched_observed"))]
-    # the stronger of the two tests (all prescriptions; watched molecules only), Bonferroni-corrected
-    return per, flow, k, tests, np.minimum(np.minimum(tests[0][0], tests[1][0]) + np.log(2), 0.0)
+    tests.append(_travellers(per, prescriber, flow, k, honest))
+    # the strongest of the three tests, Bonferroni-corrected
+    return per, flow, k, tests, np.minimum(np.min([x[0] for x in tests], axis=0) + np.log(len(tests)), 0.0)
+
+
+def _travellers(per: pa.Table, prescriber: np.ndarray, flow: np.ndarray, k: int, honest: np.ndarray):
+    """Per flow (one of `k`): of the patients from another area (`far` rows) whose prescriptions
+    it filled, how many it filled watched molecules for, against the share among the other
+    prescribers of the same class (kind and specialty) — leave-one-out, from the flows not held out
+    — binomial, the share's odds varying between prescribers by a τ² estimated on those flows; a
+    class whose others filled fewer than `_MIN_TRAVELLERS` such patients sets no yardstick. Returns
+    the flows' log tail probabilities, observed and expected counts."""
+    far = per["far"].to_numpy(zero_copy_only=False).astype(bool)
+    n_ = np.where(far, per["observed"].to_numpy().astype(float), 0.0)
+    w_ = np.where(far, np.minimum(per["watched_observed"].to_numpy().astype(float), n_), 0.0)
+    n, w = np.bincount(flow, n_, k), np.bincount(flow, w_, k)
+    first = np.unique(flow, return_index=True)[1]
+    fit = honest[first]
+    cls, ci = np.unique(per["class"].to_numpy(zero_copy_only=False)[first], return_inverse=True)
+    pi = np.unique(prescriber[first], return_inverse=True)[1]
+    # the class's and the prescriber's travellers (watched ones), from flows not held out
+    cn, cw = np.bincount(ci, n * fit, len(cls)), np.bincount(ci, w * fit, len(cls))
+    pn, pw = np.bincount(pi, n * fit), np.bincount(pi, w * fit)
+    others_n, others_w = cn[ci] - pn[pi], cw[ci] - pw[pi]
+    judged = (others_n >= _MIN_TRAVELLERS) & (n > 0)
+    share = (others_w + 0.5) / (others_n + 1)
+    tau2 = logit_tau2(w[judged & fit], n[judged & fit], share[judged & fit]) if (judged & fit).any() else 0.0
+    log_p = np.where(judged, logitnormal_binom_logsf(w, np.maximum(n, 1), share, tau2), 0.0)
+    return log_p, w, np.where(judged, n * share, w)
 
 
 def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, k: int, honest: np.ndarray):

@@ -12,7 +12,7 @@ OXY, PARA, HIV = "OXY", "PARA", "HIV"
 TOWNS = ("69100", "69200", "69300", "01100", "01200", "01300")
 
 
-def region(with_collusion=True, mules=15, hospital_pharmacy=None, colluders=()):
+def region(with_collusion=True, mules=15, hospital_pharmacy=None, colluders=(), alone=None):
     r = Region()
     r.service(OXY, "drug", "oxycodone", watch=True)
     r.service(PARA, "drug", "paracetamol")
@@ -80,7 +80,29 @@ def region(with_collusion=True, mules=15, hospital_pharmacy=None, colluders=()):
                 r.claim(pt, "PX1", OXY, 30 * month + i, 96.0, prescriber="D1", quantity=2)
     if colluders:   # 38000: five GPs, two pharmacies; G1, G2… send colluders[0], colluders[1]… patients
         add_town_of_colluders(r, colluders)           # from other towns to Q1 for oxycodone
+    if alone is not None:   # 73000: eight GPs and the town's only pharmacy; H1 sends `alone` patients
+        add_town_with_one_pharmacy(r, alone)          # from other départements there for oxycodone
     return r.tables()
+
+
+def add_town_with_one_pharmacy(r, mules):
+    """A town (another département) of eight GPs (H1-H8) and one pharmacy (R1) that fills every
+    prescription made there: each GP's 40 patients of the town and 20 from the other départements
+    (one in eight of either on oxycodone); H1 also sends `mules` patients from elsewhere to R1 for
+    oxycodone."""
+    r.provider("R1", "pharmacy", postcode="73000")
+    for g in range(1, 9):
+        gp = f"H{g}"
+        r.provider(gp, "physician", "general_practice", "73000")
+        for i in range(60):
+            pt = f"J{g}-{i}"
+            r.patient(pt, "73000" if i < 40 else TOWNS[i % 6])
+            r.claim(pt, "R1", OXY if i % 8 == 0 else PARA, i, 48.0 if i % 8 == 0 else 2.0, prescriber=gp)
+        for i in range(mules if g == 1 else 0):
+            pt = f"K{i}"
+            r.patient(pt, TOWNS[i % 6])
+            for month in range(5):
+                r.claim(pt, "R1", OXY, 30 * month + i, 96.0, prescriber=gp, quantity=2)
 
 
 def add_town_of_colluders(r, colluders):
@@ -155,6 +177,17 @@ def test_colluders_of_one_town_do_not_hide_each_other():
     named = {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "provider"}
     assert named == {"Q1", "G1", "G2"}      # in one pass, G1's 30 mules hid G2's 12 (and inflated τ²)
     assert run(region(with_collusion=False, colluders=(0,))).alerts.num_rows == 0
+
+
+def test_a_pharmacy_alone_in_its_town_is_judged_on_its_travellers_watched_share():
+    """Every patient prescribed in a town of one pharmacy fills there, mules as well: where they
+    fill says nothing. What does is the share of watched molecules among a prescriber's patients
+    from other areas, against that of the other prescribers of its kind (one in eight here)."""
+    f = run(region(with_collusion=False, alone=12))
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["pharmacy_collusion:R1"]
+    assert {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "provider"} == {"R1", "H1"}
+    assert run(region(with_collusion=False, alone=0)).alerts.num_rows == 0
+    assert run(region(with_collusion=False, alone=2)).alerts.num_rows == 0     # two patients prove nothing
 
 
 def test_deterministic():
