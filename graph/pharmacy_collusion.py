@@ -53,9 +53,9 @@ Bonferroni bound 0.05 / flows) are left out of every yardstick and of τ² in th
 flow joins them (at most five passes) — the robust-estimation principle of peer_outlier's
 second pass (Hampel et al., Robust Statistics: The Approach Based on Influence Functions, 1986:
 a reference estimated without the observations under suspicion). A held flow is still judged,
-against the others. Decision: Benjamini–Hochberg at `fdr` over every flow, in the last pass. Score: the euros of the flow beyond what geography
-predicts, (observed − expected patients) × euros per patient of the flow (of its watched
-part, when that is larger). One alert per pharmacy
+against the others. Decision: Benjamini–Hochberg at `fdr` over every flow, in the last pass.
+Score: the euros of the flow beyond what geography predicts, (observed − expected patients) ×
+euros per patient of the flow (of its watched part, when that is larger). One alert per pharmacy
 (accused) gathers its flagged prescribers (accused, each answering for its flow) and example
 patients (participants, each answering for the watched molecules it collected).
 """
@@ -108,7 +108,7 @@ WITH works_at AS (  -- the centres a provider bills through or is affiliated wit
 ), t0 AS (      -- prescriber, patient and the pharmacy that filled most of its prescriptions for them
     SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy
     FROM (SELECT prescriber_id, patient_id, home, pharmacy, count(*) AS n FROM d GROUP BY ALL) GROUP BY ALL
-), t AS (       -- `yard`: the relation sets others' yardsticks (its flow is not held out, see _second_pass)
+), t AS (       -- `yard`: the relation sets others' yardsticks (its flow is not `held` out in this pass)
     SELECT t0.*, h.pharmacy IS NULL AS yard FROM t0
     LEFT JOIN held h ON h.prescriber_id = t0.prescriber_id AND h.pharmacy = t0.pharmacy
 ), rel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM t           -- the unit of every share
@@ -267,7 +267,8 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         beyond = np.any([x[1] > x[2] for x in tests], axis=0)
     observed, expected = tests[0][1], tests[0][2]
     hit = benjamini_hochberg(log_p, s.fdr) & beyond
-    f = keys.filter(pa.array(hit)).append_column("observed", pa.array(observed[hit])).append_column("expected", pa.array(expected[hit])) \
+    f = keys.filter(pa.array(hit)).append_column("observed", pa.array(observed[hit])) \
+        .append_column("expected", pa.array(expected[hit])) \
         .append_column("watched_observed", pa.array(tests[1][1][hit])) \
         .append_column("watched_expected", pa.array(tests[1][2][hit])).append_column("log_p", pa.array(log_p[hit]))
     figures = {(r["prescriber_id"], r["pharmacy"]): r for r in query(
@@ -301,7 +302,8 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
                         f"{far / observed_:.0%} live in another area and "
                         f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
                         f"{euros(excess)} beyond geography."),
-            "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination, Benjamini-Hochberg",
+            "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination; travellers' watched "
+                                 "share against the class; Benjamini-Hochberg",
                          "fdr": s.fdr,
                          "flows": [{k: x[k] for k in ("prescriber_id", "observed", "expected", "watched_observed",
                                                      "watched_expected", "amount", "watched_amount", "far_patients",
@@ -325,7 +327,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
 # A flow is held out of the yardsticks when its tail probability is below the Bonferroni bound
 # _HOLD / flows (as peer_outlier's second pass); the passes stop when no flow joins, at most _PASSES.
 _HOLD, _PASSES = 0.05, 5
-_MIN_TRAVELLERS = 10
+_MIN_TRAVELLERS = 10        # travellers of a class's other prescribers, for its watched share to be a yardstick
 _NONE_HELD = pa.table({"prescriber_id": pa.array([], pa.string()), "pharmacy": pa.array([], pa.string())})
 
 
