@@ -16,7 +16,7 @@ Null model, over the peers (providers of the campaign's kind and specialty with 
   intra-class correlation fitted robustly (`graph.stats.rate_null`, as double billing does):
   honest peers differ, a few far beyond do not set the yardstick;
 * a rate (acts, sessions): r ~ negative binomial with mean n·λ₀ and gamma shape κ, λ₀ the peers'
-  median rate and κ from their robust one-sided spread (`count_rate_null`;
+  usual rate (Huber's M-estimate) and κ from their robust one-sided spread (`count_rate_null`;
   Spiegelhalter's overdispersed funnel, Stat. Med. 24, 2005).
 Small denominators are handled by these exact tails: a prescriber with 3 of 4 patients is not
 judged like one with 300 of 400. Each unit's rate comes with its 95 % confidence interval
@@ -194,19 +194,34 @@ def count_rate_null(n: np.ndarray, r: np.ndarray) -> tuple[float, float]:
     """The usual rate λ₀ of honest units (`r` events over `n` patients or courses) and the gamma
     shape κ of their rates around it: r ~ negative binomial(mean n·λ₀, shape κ).
 
-    λ₀ is the peers' median rate, one vote per unit (a robust centre: up to half the units may be
-    far beyond, or far below, without moving it; weighted by denominators, a few large units
-    billing in an unusual way would set it). The spread τ² of the
-    units' rates comes from `graph.stats.robust_tau2`, one-sided (a unit below the usual rate is
-    no evidence that honest units exceed it; up to a quarter of them may be far beyond without
-    widening it); κ = λ₀²/τ², inf when the units differ no more than Poisson. (0, inf) without
-    events."""
+    λ₀ is Huber's M-estimate of location on the units' Poisson residuals (r − nλ)/√(nλ), each
+    clipped at ±1.345 (Huber, "Robust estimation of a location parameter", Ann. Math. Stat. 35,
+    1964; 1.345 keeps 95 % efficiency at the normal, Huber & Ronchetti, Robust Statistics, 2009):
+    units far beyond, or far below (a physiotherapist of single sessions), pull no harder than
+    an unlucky honest unit, while each unit counts by what its counts tell. The median of the
+    units' rates would not do for rare acts: when honest units expect one or two events, most
+    bill none and the median rate falls below the usual one (cone-beam CTs, 1 to 2 % of a dental
+    surgeon's patients, bring a median near zero), and honest Poisson noise then reads as spread.
+    The spread τ² of the units' rates comes from `graph.stats.robust_tau2`, one-sided (a unit
+    below the usual rate is no evidence that honest units exceed it; up to a quarter of them may
+    be far beyond without widening it); κ = λ₀²/τ², inf when the units differ no more than
+    Poisson. (0, inf) without events."""
     n, r = np.asarray(n, float), np.asarray(r, float)
     if len(n) == 0 or r.sum() <= 0:
         return 0.0, float("inf")
-    lam = max(float(np.median(r / n)), 0.5 / n.sum())
+    # Σ ψ(residual) decreases with λ: bisection (on log λ) between half an event in all units and
+    # the highest rate
+    lo, hi = 0.5 / n.sum(), max(float((r / n).max()), 0.5 / n.sum())
+    psi = lambda lam: np.clip((r - n * lam) / np.sqrt(n * lam), -_HUBER, _HUBER).sum()
+    for _ in range(100):
+        mid = float(np.sqrt(lo * hi))
+        lo, hi = (mid, hi) if psi(mid) > 0 else (lo, mid)
+    lam = hi
     tau2 = robust_tau2(r / n, lam / n, lam, one_sided=True)
     return float(lam), (lam * lam / tau2 if tau2 > 0 else float("inf"))
+
+
+_HUBER = 1.345
 
 
 def detect_indicator_outliers(tables: Mapping[str, pa.Table], campaigns: tuple[Campaign, ...]) -> Findings:

@@ -35,11 +35,27 @@ combined with Fisher's method (Fisher, Statistical Methods for Research Workers,
 a few mules from each of many towns add up. The test is made twice: on all the prescriber's
 patients, and on those it prescribed watched molecules (`services.watch`: mules are recruited
 for resalable drugs, and a busy practice's local patients would drown them), the chance being the
-same — patients fill watched prescriptions where they fill the others — and the smaller tail
-probability is kept, times two (Bonferroni). Decision:
-Benjamini–Hochberg at `fdr` over every flow. Score: the euros of the flow beyond what geography
-predicts, (observed − expected patients) × euros per patient of the flow (of its watched
-part, when that is larger). One alert per pharmacy
+same — patients fill watched prescriptions where they fill the others. A third test sees what
+no place can: a pharmacy alone in its town fills every prescription made there, a colluding
+prescriber's mules as well as honest travellers, so where they fill says nothing; what their
+prescriptions are does. Of the flow's patients from another area (`local_prefix`), the count
+with watched molecules is judged against the share among the other prescribers of the same
+kind and specialty (leave-one-out; a class whose others have fewer than 10 such patients sets
+none), binomial with the logit-normal τ² of the flows — an HIV or addiction service's travellers
+are judged against its peers'. The smallest of the three tail probabilities is kept, times
+three (Bonferroni).
+
+Colluders do not hide each other. Several prescribers of one town sending mules to the same
+pharmacy would set each other's yardstick (where the town's other prescribers' travelling
+patients fill), and their extreme flows would inflate τ², the honest spread of habits. So the
+test is repeated: the flows far beyond the rest in a pass (a tail probability below the
+Bonferroni bound 0.05 / flows) are left out of every yardstick and of τ² in the next, until no
+flow joins them (at most five passes) — the robust-estimation principle of peer_outlier's
+second pass (Hampel et al., Robust Statistics: The Approach Based on Influence Functions, 1986:
+a reference estimated without the observations under suspicion). A held flow is still judged,
+against the others. Decision: Benjamini–Hochberg at `fdr` over every flow, in the last pass.
+Score: the euros of the flow beyond what geography predicts, (observed − expected patients) ×
+euros per patient of the flow (of its watched part, when that is larger). One alert per pharmacy
 (accused) gathers its flagged prescribers (accused, each answering for its flow) and example
 patients (participants, each answering for the watched molecules it collected).
 """
@@ -89,19 +105,23 @@ WITH works_at AS (  -- the centres a provider bills through or is affiliated wit
     FROM who w JOIN (SELECT provider_id, centre_id FROM claims WHERE centre_id IS NOT NULL
                      UNION SELECT provider_id, centre_id FROM affiliations) x ON x.provider_id = w.prescriber_id
     LEFT JOIN centres ce USING (centre_id)
-), t AS (       -- prescriber, patient and the pharmacy that filled most of its prescriptions for them
+), t0 AS (      -- prescriber, patient and the pharmacy that filled most of its prescriptions for them
     SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy
     FROM (SELECT prescriber_id, patient_id, home, pharmacy, count(*) AS n FROM d GROUP BY ALL) GROUP BY ALL
+), t AS (       -- `yard`: the relation sets others' yardsticks (its flow is not `held` out in this pass)
+    SELECT t0.*, h.pharmacy IS NULL AS yard FROM t0
+    LEFT JOIN held h ON h.prescriber_id = t0.prescriber_id AND h.pharmacy = t0.pharmacy
 ), rel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM t           -- the unit of every share
-), region AS (SELECT pharmacy, count(*) / (SELECT count(*) FROM rel) AS share FROM t GROUP BY ALL
+), yrel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM t WHERE yard
+), region AS (SELECT pharmacy, count(*) / (SELECT count(*) FROM yrel) AS share FROM t WHERE yard GROUP BY ALL
 ), away AS (    -- relations filled at a pharmacy by patients living elsewhere than its postcode
     SELECT t.prescriber_id, t.pharmacy, count(*) AS n FROM t JOIN providers ph ON ph.provider_id = t.pharmacy
-    WHERE t.home <> coalesce(ph.postcode, '?') GROUP BY ALL
+    WHERE t.home <> coalesce(ph.postcode, '?') AND t.yard GROUP BY ALL
 ), away_all AS (SELECT pharmacy, sum(n) AS n FROM away GROUP BY ALL
-), mine_all AS (SELECT prescriber_id, count(*) AS n FROM rel GROUP BY ALL
+), mine_all AS (SELECT prescriber_id, count(*) AS n FROM yrel GROUP BY ALL
 ), loc AS (     -- relations of independent prescribers (no centre) with patients of their own postcode
     SELECT t.*, who.class FROM t JOIN who USING (prescriber_id)
-    WHERE t.home = who.postcode AND prescriber_id NOT IN (SELECT prescriber_id FROM places WHERE centre)
+    WHERE t.yard AND t.home = who.postcode AND prescriber_id NOT IN (SELECT prescriber_id FROM places WHERE centre)
 ), class_ph AS (SELECT home, class, pharmacy, count(*) AS n FROM loc GROUP BY ALL
 ), class_all AS (SELECT home, class, count(*) AS n FROM loc GROUP BY ALL
 ), locrel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM loc
@@ -110,7 +130,8 @@ WITH works_at AS (  -- the centres a provider bills through or is affiliated wit
 ), mine_local_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM loc GROUP BY ALL
 ), mine_local AS (SELECT prescriber_id, home, count(*) AS n FROM locrel GROUP BY ALL
 ), seen AS (    -- relations of a place: all those of a centre, those who came from elsewhere to a postcode
-    SELECT t.*, pl.place FROM t JOIN places pl USING (prescriber_id) WHERE pl.centre OR t.home <> pl.place_postcode
+    SELECT t.*, pl.place FROM t JOIN places pl USING (prescriber_id)
+    WHERE t.yard AND (pl.centre OR t.home <> pl.place_postcode)
 ), seenrel AS (SELECT DISTINCT prescriber_id, patient_id, place FROM seen
 ), place_ph AS (SELECT place, pharmacy, count(*) AS n FROM seen GROUP BY ALL
 ), place_all AS (SELECT place, count(*) AS n FROM seenrel GROUP BY ALL
@@ -138,29 +159,36 @@ WITH works_at AS (  -- the centres a provider bills through or is affiliated wit
     GROUP BY ALL
 ), mine_area_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM t GROUP BY ALL
 ), mine_area AS (SELECT prescriber_id, home, count(*) AS n FROM rel GROUP BY ALL
+), ymine_area_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM t WHERE yard GROUP BY ALL
+), ymine_area AS (SELECT prescriber_id, home, count(*) AS n FROM yrel GROUP BY ALL
 ), tw AS (      -- the same, for watched molecules
     SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy
     FROM (SELECT prescriber_id, patient_id, home, pharmacy, count(*) AS n FROM d WHERE watch GROUP BY ALL)
     GROUP BY ALL
 ), watched_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM tw GROUP BY ALL
 ), watched AS (SELECT prescriber_id, home, count(DISTINCT patient_id) AS n FROM tw GROUP BY ALL
-), area_ph AS (SELECT home, pharmacy, count(*) AS n FROM t GROUP BY ALL
-), area_all AS (SELECT home, count(*) AS n FROM rel GROUP BY ALL
+), area_ph AS (SELECT home, pharmacy, count(*) AS n FROM t WHERE yard GROUP BY ALL
+), area_all AS (SELECT home, count(*) AS n FROM yrel GROUP BY ALL
 ), home_share AS (   -- the pharmacy's share of the patients of the same area whom prescribers of
                      -- the same kind and specialty practising there saw; one pseudo-relation at its
                      -- share for all prescribers practising there, itself with one at its share of
                      -- all the area's relations, itself with one at its share of the whole region
-    SELECT f.prescriber_id, f.pharmacy, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed,
+    SELECT f.prescriber_id, f.pharmacy, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed, wh.class,
+           left(m.home, $k) <> left(wh.postcode, $k) AS far,
            coalesce(w.n, 0) AS watched_patients, coalesce(wp.n, 0) AS watched_observed,
            CASE WHEN m.home = wh.postcode AND coalesce(ca.n, 0) - coalesce(ml.n, 0) = 0 THEN 1.0   -- no yardstick
            ELSE (coalesce(cp.n, 0) - coalesce(mlp.n, 0)
                  + (coalesce(lp.n, 0) - coalesce(mlp.n, 0)
-                    + (coalesce(ap.n, 0) - coalesce(mp.n, 0) + coalesce(rg.share, 0)) / (aa.n - m.n + 1))
+                    + (coalesce(ap.n, 0) - coalesce(ymp.n, 0) + coalesce(rg.share, 0))
+                      / (coalesce(aa.n, 0) - coalesce(ym.n, 0) + 1))
                    / (coalesce(la.n, 0) - coalesce(ml.n, 0) + 1))
                 / (coalesce(ca.n, 0) - coalesce(ml.n, 0) + 1) END AS share
     FROM flows f
     JOIN mine_area m ON m.prescriber_id = f.prescriber_id
     LEFT JOIN mine_area_ph mp ON mp.prescriber_id = f.prescriber_id AND mp.pharmacy = f.pharmacy AND mp.home = m.home
+    LEFT JOIN ymine_area ym ON ym.prescriber_id = f.prescriber_id AND ym.home = m.home
+    LEFT JOIN ymine_area_ph ymp ON ymp.prescriber_id = f.prescriber_id AND ymp.pharmacy = f.pharmacy
+                               AND ymp.home = m.home
     LEFT JOIN watched w ON w.prescriber_id = f.prescriber_id AND w.home = m.home
     LEFT JOIN watched_ph wp ON wp.prescriber_id = f.prescriber_id AND wp.pharmacy = f.pharmacy AND wp.home = m.home
     LEFT JOIN local_ph lp ON lp.home = m.home AND lp.pharmacy = f.pharmacy
@@ -169,20 +197,22 @@ WITH works_at AS (  -- the centres a provider bills through or is affiliated wit
     LEFT JOIN mine_local ml ON ml.prescriber_id = f.prescriber_id AND ml.home = m.home
     LEFT JOIN region rg ON rg.pharmacy = f.pharmacy
     LEFT JOIN area_ph ap ON ap.home = m.home AND ap.pharmacy = f.pharmacy
-    JOIN area_all aa ON aa.home = m.home
+    LEFT JOIN area_all aa ON aa.home = m.home
     JOIN who wh ON wh.prescriber_id = f.prescriber_id
     LEFT JOIN class_ph cp ON cp.home = m.home AND cp.class = wh.class AND cp.pharmacy = f.pharmacy
     LEFT JOIN class_all ca ON ca.home = m.home AND ca.class = wh.class
 )
 SELECT h.prescriber_id, h.pharmacy, h.home, h.patients, h.observed, h.watched_patients, h.watched_observed,
+       h.class, h.far,
        least(1.0, greatest(h.share, coalesce(nr.centre_share, 0),
                            CASE WHEN h.home <> nr.postcode THEN nr.postcode_share ELSE 0 END,
                            -- a floor: the chance that any relation is filled there from elsewhere
-                           (coalesce(aa.n, 0) - coalesce(aw.n, 0)) / ((SELECT count(*) FROM rel) - ma.n + 1))) AS chance
+                           (coalesce(aa.n, 0) - coalesce(aw.n, 0))
+                           / ((SELECT count(*) FROM yrel) - coalesce(ma.n, 0) + 1))) AS chance
 FROM home_share h LEFT JOIN near nr USING (prescriber_id, pharmacy)
 LEFT JOIN away_all aa ON aa.pharmacy = h.pharmacy
 LEFT JOIN away aw ON aw.prescriber_id = h.prescriber_id AND aw.pharmacy = h.pharmacy
-JOIN mine_all ma ON ma.prescriber_id = h.prescriber_id
+LEFT JOIN mine_all ma ON ma.prescriber_id = h.prescriber_id
 ORDER BY h.pharmacy, h.prescriber_id, h.home
 """
 
@@ -221,22 +251,24 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         0
     """
     s = settings
-    per = query(_FLOWS, claims=tables["claims"], providers=tables["providers"], services=tables["services"],
-                patients=tables["patients"], centres=tables["centres"], affiliations=tables["affiliations"])
+    per, flow, k, tests, log_p = _judge(tables, _NONE_HELD, s.local_prefix)
     if per.num_rows == 0:
         return make_findings([], [])
-    chance = per["chance"].to_numpy().astype(float)
-    flow, k = group_index(per["prescriber_id"].to_numpy(zero_copy_only=False),
-                          per["pharmacy"].to_numpy(zero_copy_only=False))
-    tests = [_fisher(per[n_].to_numpy().astype(float), per[o_].to_numpy().astype(float), chance, flow, k)
-             for n_, o_ in (("patients", "observed"), ("watched_patients", "watched_observed"))]
-    # the stronger of the two tests (all prescriptions; watched molecules only), Bonferroni-corrected
-    log_p = np.minimum(np.minimum(tests[0][0], tests[1][0]) + np.log(2), 0.0)
-    observed, expected = tests[0][1], tests[0][2]
-    hit = benjamini_hochberg(log_p, s.fdr) & ((tests[0][1] > tests[0][2]) | (tests[1][1] > tests[1][2]))
     first = np.unique(flow, return_index=True)[1]
-    keys = per.select(["prescriber_id", "pharmacy"]).take(pa.array(first[hit]))
-    f = keys.append_column("observed", pa.array(observed[hit])).append_column("expected", pa.array(expected[hit])) \
+    keys = per.select(["prescriber_id", "pharmacy"]).take(pa.array(first))
+    beyond = np.any([x[1] > x[2] for x in tests], axis=0)
+    held = np.zeros(k, bool)
+    for _ in range(_PASSES):     # flows far beyond the others set nobody's yardstick in the next pass
+        more = held | (beyond & (log_p < np.log(_HOLD / k)))
+        if (more == held).all():
+            break
+        held = more
+        per, flow, k, tests, log_p = _judge(tables, keys.filter(pa.array(held)), s.local_prefix)
+        beyond = np.any([x[1] > x[2] for x in tests], axis=0)
+    observed, expected = tests[0][1], tests[0][2]
+    hit = benjamini_hochberg(log_p, s.fdr) & beyond
+    f = keys.filter(pa.array(hit)).append_column("observed", pa.array(observed[hit])) \
+        .append_column("expected", pa.array(expected[hit])) \
         .append_column("watched_observed", pa.array(tests[1][1][hit])) \
         .append_column("watched_expected", pa.array(tests[1][2][hit])).append_column("log_p", pa.array(log_p[hit]))
     figures = {(r["prescriber_id"], r["pharmacy"]): r for r in query(
@@ -270,7 +302,8 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
                         f"{far / observed_:.0%} live in another area and "
                         f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
                         f"{euros(excess)} beyond geography."),
-            "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination, Benjamini-Hochberg",
+            "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination; travellers' watched "
+                                 "share against the class; Benjamini-Hochberg",
                          "fdr": s.fdr,
                          "flows": [{k: x[k] for k in ("prescriber_id", "observed", "expected", "watched_observed",
                                                      "watched_expected", "amount", "watched_amount", "far_patients",
@@ -291,12 +324,69 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     return make_findings(alerts, entities)
 
 
-def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, k: int):
+# A flow is held out of the yardsticks when its tail probability is below the Bonferroni bound
+# _HOLD / flows (as peer_outlier's second pass); the passes stop when no flow joins, at most _PASSES.
+_HOLD, _PASSES = 0.05, 5
+_MIN_TRAVELLERS = 10        # travellers of a class's other prescribers, for its watched share to be a yardstick
+_NONE_HELD = pa.table({"prescriber_id": pa.array([], pa.string()), "pharmacy": pa.array([], pa.string())})
+
+
+def _judge(tables: Mapping[str, pa.Table], held: pa.Table, local_prefix: int):
+    """Every flow's per-area rows (`_FLOWS`, the flows of `held` — prescriber_id, pharmacy — left
+    out of every yardstick), its index and count, its three tests (all prescriptions; watched
+    molecules; the travellers' watched share, `_travellers`) and their combined log tail
+    probability."""
+    per = query(_FLOWS, {"k": local_prefix}, claims=tables["claims"], providers=tables["providers"],
+                services=tables["services"], patients=tables["patients"], centres=tables["centres"],
+                affiliations=tables["affiliations"], held=held)
+    if per.num_rows == 0:
+        return per, np.zeros(0, int), 0, [], np.zeros(0)
+    chance = per["chance"].to_numpy().astype(float)
+    prescriber, pharmacy = (per[c].to_numpy(zero_copy_only=False) for c in ("prescriber_id", "pharmacy"))
+    flow, k = group_index(prescriber, pharmacy)
+    honest = ~np.isin(prescriber + "\x1f" + pharmacy,
+                      [a + "\x1f" + b for a, b in zip(*(held[c].to_pylist() for c in ("prescriber_id", "pharmacy")))])
+    tests = [_fisher(per[n_].to_numpy().astype(float), per[o_].to_numpy().astype(float), chance, flow, k, honest)
+             for n_, o_ in (("patients", "observed"), ("watched_patients", "watched_observed"))]
+    tests.append(_travellers(per, prescriber, flow, k, honest))
+    # the strongest of the three tests, Bonferroni-corrected
+    return per, flow, k, tests, np.minimum(np.min([x[0] for x in tests], axis=0) + np.log(len(tests)), 0.0)
+
+
+def _travellers(per: pa.Table, prescriber: np.ndarray, flow: np.ndarray, k: int, honest: np.ndarray):
+    """Per flow (one of `k`): of the patients from another area (`far` rows) whose prescriptions
+    it filled, how many it filled watched molecules for, against the share among the other
+    prescribers of the same class (kind and specialty) — leave-one-out, from the flows not held out
+    — binomial, the share's odds varying between prescribers by a τ² estimated on those flows; a
+    class whose others filled fewer than `_MIN_TRAVELLERS` such patients sets no yardstick. Returns
+    the flows' log tail probabilities, observed and expected counts."""
+    far = per["far"].to_numpy(zero_copy_only=False).astype(bool)
+    n_ = np.where(far, per["observed"].to_numpy().astype(float), 0.0)
+    w_ = np.where(far, np.minimum(per["watched_observed"].to_numpy().astype(float), n_), 0.0)
+    n, w = np.bincount(flow, n_, k), np.bincount(flow, w_, k)
+    first = np.unique(flow, return_index=True)[1]
+    fit = honest[first]
+    cls, ci = np.unique(per["class"].to_numpy(zero_copy_only=False)[first], return_inverse=True)
+    pi = np.unique(prescriber[first], return_inverse=True)[1]
+    # the class's and the prescriber's travellers (watched ones), from flows not held out
+    cn, cw = np.bincount(ci, n * fit, len(cls)), np.bincount(ci, w * fit, len(cls))
+    pn, pw = np.bincount(pi, n * fit), np.bincount(pi, w * fit)
+    others_n, others_w = cn[ci] - pn[pi], cw[ci] - pw[pi]
+    judged = (others_n >= _MIN_TRAVELLERS) & (n > 0)
+    share = (others_w + 0.5) / (others_n + 1)
+    tau2 = logit_tau2(w[judged & fit], n[judged & fit], share[judged & fit]) if (judged & fit).any() else 0.0
+    log_p = np.where(judged, logitnormal_binom_logsf(w, np.maximum(n, 1), share, tau2), 0.0)
+    return log_p, w, np.where(judged, n * share, w)
+
+
+def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, k: int, honest: np.ndarray):
     """Per flow (one of `k`): Fisher's combination of the per-area tails of `o` of `n` patients at
     a pharmacy whose chance is `chance` — binomial, the chance's odds varying between prescribers
-    by one variance τ² for all areas and flows — and the flow's observed and expected totals."""
+    by one variance τ² for all areas and flows, estimated on the `honest` rows (those of flows not
+    held out) — and the flow's observed and expected totals."""
     tested = n > 0
-    tau2 = logit_tau2(o[tested], n[tested], chance[tested]) if tested.any() else 0.0
+    fit = tested & honest
+    tau2 = logit_tau2(o[fit], n[fit], chance[fit]) if fit.any() else 0.0
     area_log_p = np.where(tested, logitnormal_binom_logsf(o, np.maximum(n, 1), chance, tau2), 0.0)
     fisher = np.bincount(flow, -2 * area_log_p, k)
     areas = np.bincount(flow, tested.astype(float), k)

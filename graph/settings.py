@@ -23,8 +23,10 @@ class DoubleBillingSettings(_Frozen):
 
 class PharmacyCollusionSettings(_Frozen):
     fdr: float = FDR
-    local_prefix: int = Field(2, ge=1, le=5, description="postcodes sharing this many leading characters are one area in "
-                                                         "summaries (2: a French département)")
+    local_prefix: int = Field(2, ge=1, le=5, description="postcodes sharing this many leading characters are one area: a "
+                                                         "prescriber's patients from another area are travellers, whose "
+                                                         "watched share is judged, and are counted in summaries (2: a "
+                                                         "French département)")
     max_examples: int = Field(10, ge=1, le=100, description="patients named per alert")
 
 

@@ -12,7 +12,7 @@ OXY, PARA, HIV = "OXY", "PARA", "HIV"
 TOWNS = ("69100", "69200", "69300", "01100", "01200", "01300")
 
 
-def region(with_collusion=True, mules=15, hospital_pharmacy=None):
+def region(with_collusion=True, mules=15, hospital_pharmacy=None, colluders=(), alone=None):
     r = Region()
     r.service(OXY, "drug", "oxycodone", watch=True)
     r.service(PARA, "drug", "paracetamol")
@@ -78,7 +78,58 @@ def region(with_collusion=True, mules=15, hospital_pharmacy=None):
             r.patient(pt, TOWNS[2 + i % 4])
             for month in range(5):
                 r.claim(pt, "PX1", OXY, 30 * month + i, 96.0, prescriber="D1", quantity=2)
+    if colluders:   # 38000: five GPs, two pharmacies; G1, G2… send colluders[0], colluders[1]… patients
+        add_town_of_colluders(r, colluders)           # from other towns to Q1 for oxycodone
+    if alone is not None:   # 73000: eight GPs and the town's only pharmacy; H1 sends `alone` patients
+        add_town_with_one_pharmacy(r, alone)          # from other départements there for oxycodone
     return r.tables()
+
+
+def add_town_with_one_pharmacy(r, mules):
+    """A town (another département) of eight GPs (H1-H8) and one pharmacy (R1) that fills every
+    prescription made there: each GP's 40 patients of the town and 20 from the other départements
+    (one in eight of either on oxycodone); H1 also sends `mules` patients from elsewhere to R1 for
+    oxycodone."""
+    r.provider("R1", "pharmacy", postcode="73000")
+    for g in range(1, 9):
+        gp = f"H{g}"
+        r.provider(gp, "physician", "general_practice", "73000")
+        for i in range(60):
+            pt = f"J{g}-{i}"
+            r.patient(pt, "73000" if i < 40 else TOWNS[i % 6])
+            r.claim(pt, "R1", OXY if i % 8 == 0 else PARA, i, 48.0 if i % 8 == 0 else 2.0, prescriber=gp)
+        for i in range(mules if g == 1 else 0):
+            pt = f"K{i}"
+            r.patient(pt, TOWNS[i % 6])
+            for month in range(5):
+                r.claim(pt, "R1", OXY, 30 * month + i, 96.0, prescriber=gp, quantity=2)
+
+
+def add_town_of_colluders(r, colluders):
+    """A town of five GPs (G1-G5) and two pharmacies (Q1, Q2) sharing its patients evenly; each GP
+    also sees 20 patients from the other towns, who fill at home but one in five at Q1 or Q2 (an
+    honest traveller's habit); the g-th GP sends `colluders[g - 1]` patients from elsewhere to Q1."""
+    for p in ("Q1", "Q2"):
+        r.provider(p, "pharmacy", postcode="38000")
+    for g in range(1, 6):
+        gp = f"G{g}"
+        r.provider(gp, "physician", "general_practice", "38000")
+        for i in range(60):
+            pt = f"C{g}-{i}"
+            r.patient(pt, "38000")
+            r.claim(pt, "Q1" if i % 2 else "Q2", PARA, i, 2.0, prescriber=gp)
+        for i in range(20):
+            t, n = 1 + (g + i) % 5, 100 + 20 * g + i
+            pt = f"T{g}-{i}"
+            r.patient(pt, TOWNS[t])
+            near = ("Q1" if i % 2 else "Q2") if i % 5 == 0 else (f"PX{t}" if n % 2 else f"PY{t}")
+            r.claim(pt, near, OXY if i % 4 == 0 else PARA, 100 + i, 48.0 if i % 4 == 0 else 2.0, prescriber=gp)
+        if g <= len(colluders):
+            for i in range(colluders[g - 1]):
+                pt = f"N{g}-{i}"
+                r.patient(pt, TOWNS[1 + i % 5])
+                for month in range(5):
+                    r.claim(pt, "Q1", OXY, 30 * month + i, 96.0, prescriber=gp, quantity=2)
 
 
 def run(t=None, settings=PharmacyCollusionSettings()):
@@ -114,6 +165,29 @@ def test_a_hospital_pharmacy_supplying_its_own_physicians_prescriptions_is_no_fl
 def test_a_handful_of_mules_is_enough_one_is_not():
     assert [a["alert_id"] for a in run(region(mules=8)).alerts.to_pylist()] == ["pharmacy_collusion:PX1"]
     assert run(region(mules=1)).alerts.num_rows == 0
+
+
+def test_colluders_of_one_town_do_not_hide_each_other():
+    """Two GPs of one town send mules to the same pharmacy: the weaker one's yardstick (where the
+    town's other prescribers' travelling patients fill) would hold the stronger one's mules; a
+    first pass flags the flow far beyond the rest, which then sets nobody's yardstick. The town's
+    honest GPs, whose travellers fill at home or now and then in town, are left alone."""
+    f = run(region(with_collusion=False, colluders=(30, 12)))
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["pharmacy_collusion:Q1"]
+    named = {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "provider"}
+    assert named == {"Q1", "G1", "G2"}      # in one pass, G1's 30 mules hid G2's 12 (and inflated τ²)
+    assert run(region(with_collusion=False, colluders=(0,))).alerts.num_rows == 0
+
+
+def test_a_pharmacy_alone_in_its_town_is_judged_on_its_travellers_watched_share():
+    """Every patient prescribed in a town of one pharmacy fills there, mules as well: where they
+    fill says nothing. What does is the share of watched molecules among a prescriber's patients
+    from other areas, against that of the other prescribers of its kind (one in eight here)."""
+    f = run(region(with_collusion=False, alone=12))
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["pharmacy_collusion:R1"]
+    assert {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "provider"} == {"R1", "H1"}
+    assert run(region(with_collusion=False, alone=0)).alerts.num_rows == 0
+    assert run(region(with_collusion=False, alone=2)).alerts.num_rows == 0     # two patients prove nothing
 
 
 def test_deterministic():
