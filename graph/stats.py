@@ -28,6 +28,8 @@ the intra-class correlation of a beta-binomial (`rate_null`).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 from scipy import special, stats
@@ -209,6 +211,13 @@ def normal_logsf(z) -> np.ndarray:
     return stats.norm.logsf(np.asarray(z, dtype=float))
 
 
+@lru_cache(maxsize=None)
+def _chi2_1_quantile(q: float) -> float:
+    """The q quantile of χ²₁, computed once per q (scipy's ppf costs a millisecond a call, and a
+    scan asks `robust_tau2` for it once per stratum: thousands of times)."""
+    return float(stats.chi2.ppf(q, 1))
+
+
 def robust_tau2(estimate: np.ndarray, variance: np.ndarray, centre, q: float = 0.75,
                 one_sided: bool = False) -> float:
     """Between-unit variance τ² of honest units around `centre` (one value, or one per unit),
@@ -227,7 +236,7 @@ def robust_tau2(estimate: np.ndarray, variance: np.ndarray, centre, q: float = 0
     d2, v = (np.maximum(d, 0) if one_sided else d) ** 2, variance[keep]
     # one-sided: only excesses count (a unit below its conservative expectation is no evidence of
     # spread); the q quantile of max(0, Z)² is χ²₁'s at 2q − 1
-    target = float(stats.chi2.ppf(2 * q - 1 if one_sided else q, 1))
+    target = _chi2_1_quantile(2 * q - 1 if one_sided else q)
     if len(d2) < 3 or np.quantile(d2 / v, q) <= target:
         return 0.0
     lo, hi = 0.0, float(np.quantile(d2, q)) / target + float(v.max())
