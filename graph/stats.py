@@ -28,6 +28,7 @@ the intra-class correlation of a beta-binomial (`rate_null`).
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -218,6 +219,25 @@ def _chi2_1_quantile(q: float) -> float:
     return float(stats.chi2.ppf(q, 1))
 
 
+def _quantile(a: np.ndarray, q: float) -> float:
+    """`np.quantile(a, q)` (its default, linear method: Hyndman & Fan's 7th) of a 1-D array of
+    non-negative floats without NaN, bit for bit — the same order statistics (`np.partition`)
+    and the same interpolation arithmetic as numpy's `_quantile` and `_lerp` — without numpy's
+    per-call overhead (about 0.25 ms: `robust_tau2` asks for 60 quantiles a stratum)."""
+    n = len(a)
+    virtual = (n - 1) * q
+    if virtual >= n - 1:            # numpy's "above bounds": both neighbours are the largest value
+        below = -1
+        x0 = x1 = float(a.max())
+    else:
+        below = math.floor(virtual)
+        part = np.partition(a, (below, below + 1))
+        x0, x1 = float(part[below]), float(part[below + 1])
+    gamma = virtual - below
+    diff = x1 - x0
+    return x1 - diff * (1 - gamma) if gamma >= 0.5 else x0 + diff * gamma
+
+
 def robust_tau2(estimate: np.ndarray, variance: np.ndarray, centre, q: float = 0.75,
                 one_sided: bool = False) -> float:
     """Between-unit variance τ² of honest units around `centre` (one value, or one per unit),
@@ -237,12 +257,13 @@ def robust_tau2(estimate: np.ndarray, variance: np.ndarray, centre, q: float = 0
     # one-sided: only excesses count (a unit below its conservative expectation is no evidence of
     # spread); the q quantile of max(0, Z)² is χ²₁'s at 2q − 1
     target = _chi2_1_quantile(2 * q - 1 if one_sided else q)
-    if len(d2) < 3 or np.quantile(d2 / v, q) <= target:
+    quantile = _quantile if np.isfinite(d2).all() else lambda a, q: float(np.quantile(a, q))
+    if len(d2) < 3 or quantile(d2 / v, q) <= target:
         return 0.0
-    lo, hi = 0.0, float(np.quantile(d2, q)) / target + float(v.max())
+    lo, hi = 0.0, quantile(d2, q) / target + float(v.max())
     for _ in range(60):
         mid = (lo + hi) / 2
-        if np.quantile(d2 / (v + mid), q) > target:
+        if quantile(d2 / (v + mid), q) > target:
             lo = mid
         else:
             hi = mid
