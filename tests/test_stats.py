@@ -79,7 +79,8 @@ def test_the_fast_quantile_is_numpys_bit_for_bit():
                      lambda: rng.uniform(0, 1e-300, n), lambda: np.append(rng.uniform(0, 1, n - 1), np.inf)):
             a = draw()
             for q in (0.0, 0.25, 0.5, 0.75, 0.9, 0.975, 0.99, 1.0, float(rng.uniform())):
-                want = float(np.quantile(a, q))
+                with np.errstate(invalid="ignore"):      # numpy's own inf − inf, the case it answers NaN
+                    want = float(np.quantile(a, q))
                 got = _quantile(a.copy(), q)
                 assert got == want or (np.isnan(got) and np.isnan(want)), (n, q, got, want)
                 cases += 1
