@@ -3,8 +3,11 @@
 Graph and run code call `query(sql, params, name=table, ...)` with SQL written once, in DuckDB's
 dialect, with `$name` parameters; it runs on the **current engine**:
 
-- `DuckDBEngine` (the default): a fresh in-memory DuckDB connection per call, so functions built
-  on it stay pure functions of their input tables;
+- `DuckDBEngine`: outside a scan (the default engine, `DUCKDB`), a fresh in-memory DuckDB
+  connection per call; a scan's (`open_engine("duckdb", ...)`) holds one in-memory connection for
+  the whole scan (opening one costs milliseconds, and a scan runs about a hundred statements),
+  with the input tables registered for the statement only, so functions built on it stay pure
+  functions of their input tables either way;
 - `SparkEngine` (`engine.spark`, the optional extra `spark`): the same statement translated to
   Spark SQL (`engine.translate`) and run by a Spark session (local master by default).
 
@@ -42,11 +45,34 @@ class Engine(Protocol):
 
 
 class DuckDBEngine:
-    """An in-memory DuckDB connection per statement: no files, no state."""
+    """DuckDB in memory. `shared=False` (the default engine): a fresh connection per statement,
+    no state. `shared=True` (a scan's engine): one connection, opened at the first statement and
+    closed by `close()`, configured by `conf` (DuckDB's settings as its configuration page names
+    them, e.g. `threads`, `memory_limit`, `temp_directory`: where intermediates larger than the
+    memory limit spill). Each statement's input tables are registered under their names before
+    it and unregistered after it, so no statement sees another's tables. Not for concurrent use:
+    a scan runs its statements one after the other in one thread (`runs.worker`).
+    Source: DuckDB's Python API (`DuckDBPyConnection.register`, `unregister`) and configuration
+    pages (https://duckdb.org/docs/configuration/overview)."""
     name = "duckdb"
 
+    def __init__(self, shared: bool = False, conf: dict[str, str] | None = None):
+        self.shared = shared
+        self.conf = dict(conf or {})
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if not self.shared:
+            return duckdb.connect(config=self.conf)
+        if self._con is None:
+            self._con = duckdb.connect(config=self.conf)
+        return self._con
+
     def run(self, sql: str, params: dict, tables: dict[str, pa.Table]) -> pa.Table:
-        con = duckdb.connect()
+        try:
+            con = self._connect()
+        except duckdb.Error as e:
+            raise ComputeError(f"DuckDB refused its settings {sorted(self.conf)}: {e}") from e
         try:
             for name, table in tables.items():
                 con.register(name, table)
@@ -54,10 +80,16 @@ class DuckDBEngine:
         except duckdb.Error as e:
             raise ComputeError(f"{e}\n--- while running ---\n{sql}") from e
         finally:
-            con.close()
+            if self.shared:
+                for name in tables:
+                    con.unregister(name)
+            else:
+                con.close()
 
     def close(self) -> None:
-        pass
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
 
 DUCKDB = DuckDBEngine()
@@ -113,12 +145,14 @@ def capture() -> Iterator[list[Statement]]:
 
 
 def open_engine(name: str = "duckdb", spark_master: str | None = None,
-                spark_conf: dict[str, str] | None = None) -> Engine:
-    """The engine called `name` (one of `ENGINES`); Spark's session on `spark_master`
-    (`local[*]` by default) with the Spark settings `spark_conf` (e.g. `spark.driver.memory`).
-    Raises `ValueError` for another name, `ComputeError` when pyspark is not installed."""
+                spark_conf: dict[str, str] | None = None, duckdb_conf: dict[str, str] | None = None) -> Engine:
+    """The engine called `name` (one of `ENGINES`), for one scan: DuckDB's holds one connection
+    with the DuckDB settings `duckdb_conf` (e.g. `memory_limit`, `temp_directory`) until its
+    `close()`; Spark's session on `spark_master` (`local[*]` by default) with the Spark settings
+    `spark_conf` (e.g. `spark.driver.memory`). Raises `ValueError` for another name,
+    `ComputeError` when pyspark is not installed (or DuckDB refuses a setting)."""
     if name == "duckdb":
-        return DUCKDB
+        return DuckDBEngine(shared=True, conf=duckdb_conf)
     if name == "spark":
         from .spark import SparkEngine
         return SparkEngine(spark_master or "local[*]", spark_conf)

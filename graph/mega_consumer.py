@@ -49,6 +49,7 @@ from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .findings import Findings, euros, make_findings, opaque_id
 from .settings import MegaConsumerSettings
@@ -269,8 +270,8 @@ def _concentrated(shared: Shared, flagged: pa.Table, providers: list[str], fdr: 
     per = query(_PATIENTS_PER_PROVIDER, g=shared.patient_days, f=flagged,
                 named=pa.table({"provider_id": providers}))
     links = shared.billing.num_rows or 1
-    flagged_links = int(np.isin(shared.billing["patient"].to_numpy(zero_copy_only=False),
-                                ["patient:" + p for p in flagged["patient_id"].to_pylist()]).sum())
+    flagged_links = pc.sum(pc.is_in(shared.billing["patient"], value_set=pc.binary_join_element_wise(
+        "patient:", flagged["patient_id"], ""))).as_py() or 0
     p_bar = max(flagged_links / links, 1e-9)
     n, c = per["patients"].to_numpy().astype(float), per["flagged"].to_numpy().astype(float)
     log_p = binom_logsf(c, n, p_bar)

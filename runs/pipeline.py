@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import time
 from contextlib import ExitStack, contextmanager
@@ -134,7 +135,10 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
 
     scope = ExitStack()     # the scan's engine (settings.engine): every query() of the stages runs on it
     try:
-        engine = scope.enter_context(use(open_engine(settings.engine, settings.spark_master, settings.spark_conf)))
+        spill = run.dir / "spill"      # DuckDB's intermediates past its memory limit, gone with the scan
+        scope.callback(shutil.rmtree, spill, ignore_errors=True)
+        engine = scope.enter_context(use(open_engine(settings.engine, settings.spark_master, settings.spark_conf,
+                                                     {"temp_directory": str(spill), **settings.duckdb_conf})))
         scope.callback(engine.close)
         previous = Previous.read(store)
         known = history.read(store)

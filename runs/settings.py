@@ -59,6 +59,9 @@ class RunSettings(ScanSettings):
     spark_master: str = Field("local[*]", description="the Spark master URL when engine is spark")
     spark_conf: dict[str, str] = Field({}, description="Spark settings when engine is spark "
                                        "(e.g. spark.driver.memory), as Spark's configuration page names them")
+    duckdb_conf: dict[str, str] = Field({}, description="DuckDB settings when engine is duckdb (e.g. memory_limit, "
+                                        "threads), as DuckDB's configuration page names them; intermediates past "
+                                        "the memory limit spill to the run's folder")
 
 
 def settings_problems(e: ValidationError) -> list[str]:

@@ -156,3 +156,26 @@ def test_no_sql_runs_outside_the_engine_in_a_scan():
     assert direct == ["runs/results.py", "runs/store.py"]
     imported = [p.relative_to(REPO).as_posix() for p in SOURCES if "import duckdb" in p.read_text()]
     assert imported == ["runs/pipeline.py", "runs/results.py", "runs/store.py"]
+
+
+def test_a_scan_engine_keeps_one_connection_and_no_statement_sees_another_ones_tables():
+    engine = open_engine("duckdb", duckdb_conf={"threads": "1"})
+    assert engine is not DUCKDB and engine.shared
+    t = pa.table({"x": [1, 2]})
+    with use(engine):
+        assert query("SELECT current_setting('threads') AS n").to_pylist() == [{"n": 1}]
+        query("SELECT count(*) AS n FROM t", t=t)
+        first = engine._con
+        assert query("SELECT sum(x) AS s FROM u", u=t).to_pylist() == [{"s": 3}]
+        assert engine._con is first                  # the same connection, statement after statement
+        with pytest.raises(ComputeError, match="FROM t"):
+            query("SELECT * FROM t")                 # the previous statement's table is gone
+    engine.close()
+    assert engine._con is None
+    assert query("SELECT current_setting('threads') > 0 AS ok").to_pylist() == [{"ok": True}]   # default: fresh
+
+
+def test_a_setting_duckdb_refuses_is_a_compute_error():
+    engine = open_engine("duckdb", duckdb_conf={"no_such_setting": "1"})
+    with use(engine), pytest.raises(ComputeError, match="no_such_setting"):
+        query("SELECT 1 AS n")

@@ -68,3 +68,20 @@ def test_the_binomial_tail_stays_finite_where_scipy_underflows():
     got = binom_logsf(np.array([900.0, 5.0]), np.array([1000.0, 10.0]), np.array([1e-9, 0.2]))
     assert np.isfinite(got).all() and got[0] < -10000       # scipy says -inf for the first
     assert got[1] == pytest.approx(stats.binom.logsf(4, 10, 0.2))
+
+
+def test_the_fast_quantile_is_numpys_bit_for_bit():
+    from graph.stats import _quantile
+    rng = np.random.default_rng(7)
+    cases = 0
+    for n in [1, 2, 3, 4, 5, 7, 10, 31, 100, 1001]:
+        for draw in (lambda: rng.exponential(3.0, n), lambda: rng.integers(0, 4, n).astype(float) ** 2,
+                     lambda: rng.uniform(0, 1e-300, n), lambda: np.append(rng.uniform(0, 1, n - 1), np.inf)):
+            a = draw()
+            for q in (0.0, 0.25, 0.5, 0.75, 0.9, 0.975, 0.99, 1.0, float(rng.uniform())):
+                with np.errstate(invalid="ignore"):      # numpy's own inf − inf, the case it answers NaN
+                    want = float(np.quantile(a, q))
+                got = _quantile(a.copy(), q)
+                assert got == want or (np.isnan(got) and np.isnan(want)), (n, q, got, want)
+                cases += 1
+    assert cases == 10 * 4 * 9
