@@ -5,6 +5,7 @@ table by table, row by row."""
 import shutil
 
 import pyarrow as pa
+import pytest
 
 import engine
 from runs import pipeline, results
@@ -20,6 +21,7 @@ def _tables(store: Store, run_id: str) -> dict[str, pa.Table]:
         con.close()
 
 
+@pytest.mark.slow          # a second scan of the region (about 30 s): in `make test`, not the everyday tier
 def test_a_scan_on_one_connection_finds_what_a_connection_per_statement_finds(region, tmp_path, monkeypatch):
     store = Store(tmp_path / "store")
     store.root.mkdir()
