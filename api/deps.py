@@ -14,6 +14,7 @@ import duckdb
 from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
+from contract.errors import NotReady
 from runs.audit import audit, node_target
 from runs.store import Store
 
@@ -43,7 +44,17 @@ class Results:
         return (run_id, *self.workers.run(path, run_id, name, *args))
 
     def cursor(self, run_id: str | None = None) -> tuple[str, duckdb.DuckDBPyConnection]:
-        run_id = self.store.resolve(run_id)
+        """(run id, a cursor on its results). The file is checked at every call (`Store.readable`:
+        a stat and its header), so a results file cut or overwritten while the server runs is
+        refused with `NotReady` (409) and its connection closed, never served from what the open
+        connection still caches."""
+        try:
+            run_id = self.store.readable(run_id)[0]
+        except NotReady as e:
+            with self._lock:
+                if (con := self._open.pop(e.run_id, None)) is not None:
+                    con.close()
+            raise
         with self._lock:
             for gone in [r for r in self._open if not self.store.results_path(r).is_file()]:
                 self._open.pop(gone).close()

@@ -305,3 +305,24 @@ def test_openapi_documents_every_endpoint(client):
     assert json.dumps(spec["components"]["securitySchemes"]) == json.dumps(
         {"APIKeyHeader": {"type": "apiKey", "description": "an API key from FRAUDNET_API_KEYS", "in": "header",
                           "name": "X-API-Key"}})
+
+
+def test_a_results_file_cut_while_the_server_runs_is_refused_on_every_read(region, tmp_path):
+    """A fresh user cut the current run's results file under a running server: alert lists and
+    exports were still served from the open connection, other reads failed with 500."""
+    root = tmp_path / "store"
+    shutil.copytree(region["store"].root, root)
+    store = Store(root)
+    app = create_app(store, parse_keys(KEYS, "test"), data_root=region["root"])
+    with TestClient(app) as c:
+        a = first(c, "peer_outlier")
+        urls = ["/api/v1/alerts", f"/api/v1/alerts/{a['alert_id']}", f"/api/v1/entities/provider/{a['alert_id'].split(':')[1]}",
+                "/api/v1/communities", "/api/v1/runs/current/export/alerts.csv"]
+        for url in urls:                                   # served, and its connection now open
+            get(c, url)
+        results = store.results_path(store.current())
+        with open(results, "r+b") as f:
+            f.truncate(results.stat().st_size // 2)
+        for url in urls:
+            said = get(c, url, status=409)
+            assert said["detail"].startswith(f"run {store.current()} has no readable results"), (url, said)
