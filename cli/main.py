@@ -746,7 +746,8 @@ def cases_show(case_id, store, as_json):
         case = case_view(Store(store), case_id)
     except FraudnetError as e:
         _failed(e, store)
-    _audit(store, "cases.get", f"case:{case_id}", None)
+    from runs.audit import case_target
+    _audit(store, "cases.get", case_target(Store(store), case), None)
     if as_json:
         click.echo(json.dumps(case, indent=2, ensure_ascii=False, default=str))
     else:
@@ -847,7 +848,8 @@ def cases_report(case_id, out, store):
         html = render(Store(store), case_id)
     except FraudnetError as e:
         _failed(e, store)
-    _audit(store, "cases.report", f"case:{case_id}", None)
+    from runs.audit import case_target
+    _audit(store, "cases.report", case_target(Store(store), _cases(store).get(case_id)), None)
     _write_private(out, html.encode("utf-8"))
     click.echo(f"wrote {out}")
 

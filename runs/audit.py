@@ -52,6 +52,15 @@ def node_target(store: Store, node: str) -> str:
     return f"patient:~{digest[:24]}"
 
 
+def case_target(store: Store, case: dict) -> str:
+    """How the audit log names a read or change of a case (`CaseStore.get`, `case_view`):
+    `case:<id>`, then each patient the case shows (those it is about), by `node_target`'s
+    pseudonym, so a patient's reads include the cases that show it."""
+    shown = sorted(node_target(store, f"patient:{e['entity_id']}") for e in case.get("entities", [])
+                   if e["entity_type"] == "patient")
+    return " ".join([f"case:{case['case_id']}", *shown])
+
+
 def audit(store: Store, who: str, role: str, action: str, target: str, run_id: str | None = None,
           rows: int | None = None):
     """Append one entry to today's audit log (see the module docstring). `who`, `role`: the
@@ -115,9 +124,9 @@ def read_audit(store: Store, day: str | None = None, limit: int = 100, offset: i
 
 def _names(written, target: str) -> bool:
     """Whether an entry's target names `target`: the target itself, one end of a path
-    (`a -> b`), or a list's `entity` filter."""
+    (`a -> b`), a patient a case shows (`case_target`), or a list's `entity` filter."""
     if not isinstance(written, str):
         return False
-    if written == target or target in written.split(" -> "):
+    if written == target or target in written.split(" -> ") or target in written.split(" "):
         return True
     return target in parse_qs(urlsplit(written).query).get("entity", [])

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import parse_keys
 from cli.main import main as cli_main
-from runs.audit import read_audit
+from runs.audit import node_target, read_audit
 from runs.store import Store
 
 from .conftest import REPO
@@ -271,8 +271,13 @@ def test_a_case_on_a_patient_names_that_patient_to_its_readers_and_nowhere_else(
     assert report.status_code == 200 and f"<td>{patient}</td>" in report.text
     assert client.get("/api/v1/cases/C-00001").status_code == 401
     actions = [(e["who"], e["action"], e["target"]) for e in read_audit(store, limit=100)[0]]
-    assert ("vic", "cases.get", "case:C-00001") in actions and ("vic", "cases.report", "case:C-00001") in actions
+    named = node_target(store, f"patient:{patient}")          # the patient the case shows, by its pseudonym
+    assert ("vic", "cases.get", f"case:C-00001 {named}") in actions
+    assert ("vic", "cases.report", f"case:C-00001 {named}") in actions
     assert patient not in json.dumps(read_audit(store, limit=100)[0]) and patient not in caplog.text
+    # "who read this patient?" finds the reads of the case that shows it
+    reads = client.get(f"/api/v1/audit?target=patient:{patient}&limit=100", headers=h(ADMIN)).json()["data"]
+    assert {(r["who"], r["action"]) for r in reads} >= {("vic", "cases.get"), ("vic", "cases.report")}
     # a provider's case names none of the patients it billed: they are counted only
     client.post("/api/v1/cases", json={"alerts": [alert(client, "double_billing")]}, headers=h())
     case = client.get("/api/v1/cases/C-00002", headers=h()).json()

@@ -16,7 +16,7 @@ from cases.report import render
 from cases.store import FILTER_MAX, LIST_COLUMNS, REGION_MAX, REGION_PATTERN, STATUSES, Actor, CaseStore
 from cases.views import case_view
 from contract.vocab import PATTERNS
-from runs.audit import audit
+from runs.audit import audit, case_target
 
 from ..deps import AnalystUser, CurrentUser, StoreDep
 from ..errors import responses
@@ -115,7 +115,7 @@ def open_case(body: CaseCreate, response: Response, store: StoreDep, who: Analys
     by default). 409 when an alert is already in a case."""
     case = CaseStore(store).open(_actor(who), body.alerts, body.entities, body.title, body.assignee, body.note,
                                  body.run, body.opened_on)
-    audit(store, who.name, who.role, "cases.open", f"case:{case['case_id']}")
+    audit(store, who.name, who.role, "cases.open", case_target(store, case))
     response.headers["Location"] = f"/api/v1/cases/{case['case_id']}"
     return _case(response, case)
 
@@ -126,7 +126,7 @@ def get_case(case_id: CaseId, response: Response, store: StoreDep, who: CurrentU
     their score now), entities (patients counted), notes, decisions, history, and the impact
     measured by every scan since its first decision. Its ETag is its version."""
     case = case_view(store, case_id)
-    audit(store, who.name, who.role, "cases.get", f"case:{case_id}")
+    audit(store, who.name, who.role, "cases.get", case_target(store, case))
     return _case(response, case)
 
 
@@ -138,7 +138,7 @@ def update_case(case_id: CaseId, body: CaseUpdate, response: Response, store: St
     or for a qualification given to a case that is not (or does not become) confirmed."""
     case = CaseStore(store).update(case_id, _actor(who), _version(if_match, True), body.status, body.assignee,
                                    body.qualification, body.title)
-    audit(store, who.name, who.role, "cases.update", f"case:{case_id}")
+    audit(store, who.name, who.role, "cases.update", case_target(store, case))
     return _case(response, case)
 
 
@@ -148,7 +148,7 @@ def add_note(case_id: CaseId, body: NoteCreate, response: Response, store: Store
              if_match: IfMatch = None):
     """Append a note (If-Match optional: notes never overwrite anything)."""
     case = CaseStore(store).note(case_id, _actor(who), body.text, _version(if_match, False))
-    audit(store, who.name, who.role, "cases.note", f"case:{case_id}")
+    audit(store, who.name, who.role, "cases.note", case_target(store, case))
     return _case(response, case)
 
 
@@ -161,7 +161,7 @@ def add_decision(case_id: CaseId, body: DecisionCreate, response: Response, stor
     case = CaseStore(store).decide(case_id, _actor(who), body.action, body.decided_on, body.deadline,
                                    body.estimated_harm, body.overpayment_notified, body.recovered, body.note,
                                    _version(if_match, False))
-    audit(store, who.name, who.role, "cases.decide", f"case:{case_id}")
+    audit(store, who.name, who.role, "cases.decide", case_target(store, case))
     return _case(response, case)
 
 
@@ -172,7 +172,7 @@ def update_decision(case_id: CaseId, decision_id: Annotated[int, Path(ge=1, le=2
     """Change a decision's deadline or amounts (what is recovered comes later), with If-Match."""
     case = CaseStore(store).update_decision(case_id, decision_id, _actor(who), _version(if_match, True), body.deadline,
                                             body.estimated_harm, body.overpayment_notified, body.recovered)
-    audit(store, who.name, who.role, "cases.update_decision", f"case:{case_id}")
+    audit(store, who.name, who.role, "cases.update_decision", case_target(store, case))
     return _case(response, case)
 
 
@@ -184,7 +184,7 @@ def get_report(case_id: CaseId, store: StoreDep, who: CurrentUser):
     the network, the peer comparison, decisions, impact, complete evidence (with CSV downloads),
     notes and history. Patients are counted, not named."""
     html = render(store, case_id)
-    audit(store, who.name, who.role, "cases.report", f"case:{case_id}")
+    audit(store, who.name, who.role, "cases.report", case_target(store, CaseStore(store).get(case_id)))
     # the page needs nothing but its own inline styles: nothing else may load or run in it
     return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
