@@ -1000,6 +1000,7 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
 def export_cmd(directory, store, run_id):
     """Write a run's contract CSVs (alerts, alert_entities, entity_risk, communities) to DIRECTORY."""
     from publish.export import export
+    _writable_folder(directory, "DIRECTORY")      # as scan --export: a missing parent is a typo, not made
     try:
         run_id = Store(store).resolve(run_id)
     except FraudnetError as e:

@@ -67,3 +67,11 @@ def test_a_damaged_run_record_is_listed_with_its_start_unknown(tmp_path):
     with TestClient(create_app(store, parse_keys("a:viewer:viewer-key-0123456789abcdef", "t"))) as client:
         [run] = client.get("/api/v1/runs", headers={"X-API-Key": "viewer-key-0123456789abcdef"}).json()["data"]
     assert (run["run_id"], run["status"], run["started_at"]) == (broken.id, "damaged", None)
+
+
+def test_export_refuses_a_folder_whose_parent_is_missing_and_makes_nothing(region, tmp_path):
+    """As `scan --export`: a missing parent is a typo, refused by name (exit 2), not made."""
+    target = tmp_path / "m1" / "m2" / "out"
+    done = CliRunner().invoke(main, ["export", str(target), "--store", str(region["store"].root)])
+    assert done.exit_code == 2, done.output
+    assert f"its parent folder {target.parent} does not exist" in done.output and not (tmp_path / "m1").exists()
