@@ -516,8 +516,11 @@ def evaluate(truth_file, store, run_id, k_factor, as_json):
         missing = {"pattern", "entity_type", "entity_id"} - set(truth.column_names)
         if missing:
             _fail(f"{truth_file}: missing column(s) {', '.join(sorted(missing))}", 2)
+        record = Store(store).get_run(Store(store).resolve(run_id))
+        skipped = frozenset() if (record.get("settings") or {}).get("campaigns") else frozenset({"indicator_outlier"})
         result = run_eval(*(con.sql(f"SELECT * FROM {t}").to_arrow_table()
-                            for t in ("alerts", "alert_entities", "entity_risk")), truth, k_factor)
+                            for t in ("alerts", "alert_entities", "entity_risk")), truth, k_factor,
+                          not_judged=skipped)
     finally:
         con.close()
     if as_json:
@@ -525,9 +528,15 @@ def evaluate(truth_file, store, run_id, k_factor, as_json):
         return
     table = Table("pattern", "cases", "K", "alerts in top K", "found", "recall", "precision@K")
     for r in result["patterns"]:
+        if not r["judged"]:
+            table.add_row(r["pattern"], str(r["cases"]), "-", "-", "-", "not judged", "-")
+            continue
         table.add_row(r["pattern"], str(r["cases"]), str(r["k"]), str(r["alerts"]), str(r["found"]),
                       f"{r['recall']:.2f}", f"{r['precision_at_k']:.2f}")
     _console().print(table)
+    for r in result["patterns"]:
+        if not r["judged"]:
+            click.echo(f"{r['pattern']}: not judged — the run had no control campaigns (scan --campaigns DIR)")
     er = result["entity_risk"]
     click.echo(f"entity risk: {er['known']} known entities, precision@K {er['precision_at_k']:.2f}, "
                f"average precision {er['average_precision']:.2f}")

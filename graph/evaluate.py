@@ -11,6 +11,9 @@ with its planted groups (`group_id`; each truth row its own group when absent):
   (a world's `lookalikes.csv`: pattern, entity_type, entity_id); **false leads**: top-K alerts
   naming no planted entity (what a world without a look-alike list can tell).
 
+A pattern the run did not judge (`not_judged`: `indicator_outlier` in a run without campaigns)
+is listed with `judged` false and no figures: a missing programme is not a detection failure.
+
 For entity risk, with K = the number of known entities: precision@K of the riskiest entities, and
 average precision over the whole ranking.
 """
@@ -20,14 +23,16 @@ from collections import defaultdict
 
 import pyarrow as pa
 
-EVAL = ("pattern", "cases", "k", "alerts", "found", "recall", "precision_at_k", "lookalikes_in_top_k",
+EVAL = ("pattern", "judged", "cases", "k", "alerts", "found", "recall", "precision_at_k", "lookalikes_in_top_k",
         "false_leads")
 
 
 def evaluate(alerts: pa.Table, alert_entities: pa.Table, risk: pa.Table, truth: pa.Table,
-             k_factor: float = 2.0, lookalikes: pa.Table | None = None) -> dict:
+             k_factor: float = 2.0, lookalikes: pa.Table | None = None,
+             not_judged: frozenset[str] = frozenset()) -> dict:
     """Returns {"patterns": [one dict per planted pattern, keys `EVAL`], "entity_risk": {known,
-    precision_at_k, average_precision, found}}.
+    precision_at_k, average_precision, found}}. The patterns in `not_judged` get `judged` false
+    and None for k, alerts, found, recall, precision_at_k, lookalikes_in_top_k and false_leads.
 
     `alerts`: alert_id, pattern, score; `alert_entities`: alert_id, entity_type, entity_id;
     `risk`: entity_type, entity_id, riskiest first; `truth`: pattern, [group_id,] entity_type,
@@ -54,12 +59,16 @@ def evaluate(alerts: pa.Table, alert_entities: pa.Table, risk: pa.Table, truth: 
     rows = []
     for pattern in sorted({p for p, _ in groups}):
         cases = [ents for (p, _), ents in groups.items() if p == pattern]
+        if pattern in not_judged:
+            rows.append({"pattern": pattern, "judged": False, "cases": len(cases),
+                         **{key: None for key in EVAL[3:]}})
+            continue
         order = [aid for _, aid in sorted(ranked.get(pattern, []))]
         found = sum(1 for ents in cases if any(2 * len(members[a] & ents) >= len(ents) for a in order))
         k = max(5, int(round(k_factor * len(cases))))
         top = order[:k]
         leads = sum(1 for a in top if members[a] & planted)
-        rows.append({"pattern": pattern, "cases": len(cases), "k": k, "alerts": len(top), "found": found,
+        rows.append({"pattern": pattern, "judged": True, "cases": len(cases), "k": k, "alerts": len(top), "found": found,
                      "recall": found / len(cases), "precision_at_k": leads / len(top) if top else 0.0,
                      "lookalikes_in_top_k": sum(1 for a in top if members[a] & looks[pattern]),
                      "false_leads": len(top) - leads})

@@ -28,3 +28,20 @@ def test_found_precision_at_k_lookalikes_and_false_leads():
     assert db["precision_at_k"] == 3 / 5 and db["lookalikes_in_top_k"] == 1 and db["false_leads"] == 2
     assert (rows["peer_outlier"]["recall"], rows["peer_outlier"]["alerts"]) == (0.0, 0)
     assert r["entity_risk"] == {"known": 6, "precision_at_k": 2 / 6, "average_precision": (1 + 2 / 3) / 6, "found": 2}
+
+
+def test_a_pattern_the_run_did_not_judge_has_no_figures():
+    f = make_findings([{"alert_id": "a0", "pattern": "dense_block", "score": 1, "summary": "s"}],
+                      [{"alert_id": "a0", "entity_type": "provider", "entity_id": "p1", "role": "biller",
+                        "standing": "accused"}])
+    truth = pa.table({"pattern": ["dense_block", "indicator_outlier"], "entity_type": ["provider"] * 2,
+                      "entity_id": ["p1", "p9"]})
+    risk = pa.table({"entity_type": ["provider"], "entity_id": ["p1"]})
+    rows = {x["pattern"]: x for x in evaluate(f.alerts, f.entities, risk, truth,
+                                               not_judged=frozenset({"indicator_outlier"}))["patterns"]}
+    assert rows["indicator_outlier"] == {"pattern": "indicator_outlier", "judged": False, "cases": 1, "k": None,
+                                         "alerts": None, "found": None, "recall": None, "precision_at_k": None,
+                                         "lookalikes_in_top_k": None, "false_leads": None}
+    assert rows["dense_block"]["judged"] and rows["dense_block"]["recall"] == 1.0
+    judged = {x["pattern"]: x for x in evaluate(f.alerts, f.entities, risk, truth)["patterns"]}
+    assert judged["indicator_outlier"]["judged"] and judged["indicator_outlier"]["recall"] == 0.0
