@@ -54,8 +54,11 @@ flow joins them (at most five passes) — the robust-estimation principle of pee
 second pass (Hampel et al., Robust Statistics: The Approach Based on Influence Functions, 1986:
 a reference estimated without the observations under suspicion). A held flow is still judged,
 against the others. Decision: Benjamini–Hochberg at `fdr` over every flow, in the last pass.
-Score: the euros of the flow beyond what geography predicts, (observed − expected patients) ×
-euros per patient of the flow (of its watched part, when that is larger). One alert per pharmacy
+Score: the euros of the flow beyond what its tests predict, the largest of (observed − expected
+patients) × euros per patient of the flow, and (observed − expected patients with watched
+molecules) × euros per such patient, of the watched test and of the travellers' test — never
+below zero (a flow flagged by the travellers' test alone may fill fewer patients than geography
+predicts). One alert per pharmacy
 (accused) gathers its flagged prescribers (accused, each answering for its flow) and example
 patients (participants, each answering for the watched molecules it collected).
 """
@@ -270,7 +273,9 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     f = keys.filter(pa.array(hit)).append_column("observed", pa.array(observed[hit])) \
         .append_column("expected", pa.array(expected[hit])) \
         .append_column("watched_observed", pa.array(tests[1][1][hit])) \
-        .append_column("watched_expected", pa.array(tests[1][2][hit])).append_column("log_p", pa.array(log_p[hit]))
+        .append_column("watched_expected", pa.array(tests[1][2][hit])) \
+        .append_column("travellers_watched", pa.array(tests[2][1][hit])) \
+        .append_column("travellers_expected", pa.array(tests[2][2][hit])).append_column("log_p", pa.array(log_p[hit]))
     figures = {(r["prescriber_id"], r["pharmacy"]): r for r in query(
         _FIGURES, {"k": s.local_prefix}, claims=tables["claims"], f=f, providers=tables["providers"],
         services=tables["services"], patients=tables["patients"]).to_pylist()}
@@ -279,9 +284,11 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     by_pharmacy: dict[str, list[dict]] = {}
     for row in f.to_pylist():
         row.update(figures[(row["prescriber_id"], row["pharmacy"])])
-        row["excess_amount"] = max(
+        per_watched = row["watched_amount"] / max(row["watched_observed"], 1)
+        row["excess_amount"] = max(        # the largest excess of the three tests, never below zero
             (row["observed"] - row["expected"]) * row["amount"] / max(row["observed"], 1),
-            (row["watched_observed"] - row["watched_expected"]) * row["watched_amount"] / max(row["watched_observed"], 1))
+            (row["watched_observed"] - row["watched_expected"]) * per_watched,
+            (row["travellers_watched"] - row["travellers_expected"]) * per_watched, 0.0)
         by_pharmacy.setdefault(row["pharmacy"], []).append(row)
     alerts, entities = [], []
     for pharmacy, flows in by_pharmacy.items():
@@ -290,6 +297,8 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         amount, watched = sum(x["amount"] for x in flows), sum(x["watched_amount"] for x in flows)
         far = sum(x["far_patients"] for x in flows)
         w_observed, w_expected = sum(x["watched_observed"] for x in flows), sum(x["watched_expected"] for x in flows)
+        t_observed, t_expected = (sum(x["travellers_watched"] for x in flows),
+                                  sum(x["travellers_expected"] for x in flows))
         excess = sum(x["excess_amount"] for x in flows)
         codes = sorted({c for x in flows for c in x["watched_codes"]})
         names = ", ".join(labels.get(c) or c for c in codes[:4]) or "none"
@@ -298,15 +307,18 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
             "surprise_bits": float(surprise_bits(sum(x["log_p"] for x in flows))),
             "summary": (f"Pharmacy {pharmacy} filled the prescriptions of {len(flows)} prescriber(s) for "
                         f"{observed_:.0f} patient(s) where their homes and where they were prescribed predict "
-                        f"{expected_:.1f} (watched molecules: {w_observed:.0f} where {w_expected:.1f}); "
+                        f"{expected_:.1f} (watched molecules: {w_observed:.0f} where {w_expected:.1f}; "
+                        f"of the patients from another area, {t_observed:.0f} with watched molecules where "
+                        f"prescribers alike predict {t_expected:.1f}); "
                         f"{far / observed_:.0%} live in another area and "
                         f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
-                        f"{euros(excess)} beyond geography."),
+                        f"{euros(excess)} beyond what these predict."),
             "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination; travellers' watched "
                                  "share against the class; Benjamini-Hochberg",
                          "fdr": s.fdr,
                          "flows": [{k: x[k] for k in ("prescriber_id", "observed", "expected", "watched_observed",
-                                                     "watched_expected", "amount", "watched_amount", "far_patients",
+                                                     "watched_expected", "travellers_watched", "travellers_expected",
+                                                     "amount", "watched_amount", "far_patients",
                                                      "watched_codes",
                                                      "excess_amount")} | {"log10_p": x["log_p"] / np.log(10)}
                                    for x in flows],

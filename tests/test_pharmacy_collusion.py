@@ -3,6 +3,8 @@ geography explains (a pharmacy next to a group practice, towns sharing their pha
 regional HIV service whose patients fill next to its hospital)."""
 import json
 
+import pytest
+
 from graph.pharmacy_collusion import detect_pharmacy_collusion
 from graph.settings import PharmacyCollusionSettings
 
@@ -185,6 +187,16 @@ def test_a_pharmacy_alone_in_its_town_is_judged_on_its_travellers_watched_share(
     from other areas, against that of the other prescribers of its kind (one in eight here)."""
     f = run(region(with_collusion=False, alone=12))
     assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["pharmacy_collusion:R1"]
+    # its score: the euros of the watched molecules beyond the travellers' share (it fills about
+    # the patients geography predicts: that excess alone says nothing)
+    [alert] = f.alerts.to_pylist()
+    [flow] = json.loads(alert["evidence"])["flows"]
+    assert abs(flow["observed"] - flow["expected"]) < 1 and flow["travellers_watched"] > 2 * flow["travellers_expected"]
+    per_watched = flow["watched_amount"] / flow["watched_observed"]
+    assert alert["score"] == pytest.approx((flow["travellers_watched"] - flow["travellers_expected"]) * per_watched,
+                                           rel=1e-6) and alert["score"] > 0
+    assert (f"of the patients from another area, {flow['travellers_watched']:.0f} with watched molecules where "
+            f"prescribers alike predict {flow['travellers_expected']:.1f}") in alert["summary"]
     assert {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "provider"} == {"R1", "H1"}
     assert run(region(with_collusion=False, alone=0)).alerts.num_rows == 0
     assert run(region(with_collusion=False, alone=2)).alerts.num_rows == 0     # two patients prove nothing

@@ -284,6 +284,8 @@ def test_every_pattern_finds_its_planted_cases_and_leaves_the_lookalikes_alone(r
         "mega_consumer", "atypical_private_practice", "indicator_outlier"}
     for r in result["patterns"]:
         assert r["recall"] == 1.0 and r["precision_at_k"] >= 0.85 and r["lookalikes_in_top_k"] == 0, r
+    negative = alerts.filter(pc.less(alerts["score"], 0)).to_pylist()    # scores are euros beyond: never below zero
+    assert not negative, [(a["alert_id"], a["score"]) for a in negative]
 
 
 def test_a_registry_linking_nothing_is_a_warning_of_the_run_in_every_listing(tmp_path):
