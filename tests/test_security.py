@@ -345,6 +345,14 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in path.read_text().split()] if path.exists() else []
 
 
+def _descendants(pid: int) -> list[int]:
+    """The processes under `pid` (children first, then theirs), as /proc lists them now."""
+    out = []
+    for child in _children(pid):
+        out += [child, *_descendants(child)]
+    return out
+
+
 @pytest.mark.slow
 def test_scans_in_separate_pid_namespaces_share_one_lock_and_a_killed_one_leaves_none(region, tmp_path):
     unshare = _unshare()
@@ -356,6 +364,10 @@ def test_scans_in_separate_pid_namespaces_share_one_lock_and_a_killed_one_leaves
         time.sleep(0.05)
     holder = store.lock().holder()
     assert holder, "the first scan took the lock"
+    family = _descendants(first.pid)
+    for pid in family:                       # paused while it holds the lock: the second scan meets it
+        os.kill(pid, signal.SIGSTOP)         # however fast the first would finish (no race)
+    assert store.lock().holder() == holder
     second = subprocess.run(scan_cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert second.returncode == 3 and "a scan is already running" in second.stderr
     assert holder["run_id"] in second.stderr
