@@ -177,3 +177,13 @@ def test_a_scan_on_spark_publishes_what_a_scan_on_duckdb_publishes(small):
     assert small["duckdb"]["settings"]["engine"] == "duckdb"
     assert record["changes"] == small["duckdb"]["changes"]
     assert record["counts"] == small["duckdb"]["counts"]
+
+
+def test_round_gives_duckdbs_cents_on_spark(spark):
+    """Values a hair below a half cent (0.5 × 521.93 is 260.96499…): Spark's own round() gives
+    260.97, DuckDB's 260.96; the translation gives DuckDB's on both."""
+    t = pa.table({"a": [521.93, 0.29, 2.675, 1.005, 0.0]})
+    sql = "SELECT a, round(0.5 * a, 2) AS half, round(a * 3, 1) AS tenth, round(a) AS whole FROM t ORDER BY a"
+    want = DUCKDB.run(sql, {}, {"t": t})
+    assert want.column("half").to_pylist()[-1] == 260.96
+    assert spark.run(sql, {}, {"t": t}).equals(want)
