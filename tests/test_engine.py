@@ -67,6 +67,14 @@ def test_round_to_decimals_rounds_the_scaled_value_on_spark_as_duckdb_does():
         .fetchall() == [(260.96, 260.96)]
 
 
+def test_a_division_divides_doubles_on_spark_as_duckdb_does():
+    # Spark keeps (n + 0.5) / (n + 1) decimal (6 digits when the precision runs out); DuckDB divides doubles
+    assert to_spark("SELECT (n + 0.5) / (n + 1) AS p FROM t") == \
+        "SELECT CAST((n + 0.5) AS DOUBLE) / CAST((n + 1) AS DOUBLE) AS p FROM t"
+    assert duckdb.sql("SELECT typeof(1.5 / 2) AS a, typeof(1.5::DECIMAL(10, 2) / 3::DECIMAL(10, 2)) AS b").fetchall() \
+        == [("DOUBLE", "DOUBLE")]
+
+
 def test_an_ordered_list_keeps_its_order_on_spark():
     sql = to_spark("SELECT list(c ORDER BY d DESC) AS l, list(DISTINCT p ORDER BY p) AS u FROM t")
     assert sql == ("SELECT TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT(d AS k0, c AS v)), (l, r) -> CASE "

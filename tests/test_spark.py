@@ -187,3 +187,6 @@ def test_round_gives_duckdbs_cents_on_spark(spark):
     want = DUCKDB.run(sql, {}, {"t": t})
     assert want.column("half").to_pylist()[-1] == 260.96
     assert spark.run(sql, {}, {"t": t}).equals(want)
+    # a division of decimals (0.5 is one on both engines) is one of doubles on both
+    sql = "SELECT round(sum((a + 0.5) / (a + 1)), 9) AS e, sum((a + 0.5) / (a + 1)) AS f FROM t"
+    assert spark.run(sql, {}, {"t": t}).equals(DUCKDB.run(sql, {}, {"t": t}))
