@@ -57,6 +57,9 @@ class SparkEngine:
         self.master = master
         self.scratch = tempfile.mkdtemp(prefix="fraudnet-spark-")
         self._frames: dict[int, tuple[pa.Table, object]] = {}   # id(table) → (table, its Spark DataFrame)
+        # a session already running in this process (a notebook's, a test tier's) is used, and left
+        # running on close: its SQL settings are applied to it, its JVM settings stay its own
+        self._owned = SparkSession.getActiveSession() is None
         self.session = builder.getOrCreate()
         self.session.sparkContext.setLogLevel("ERROR")
 
@@ -90,7 +93,9 @@ class SparkEngine:
         return self._frames[id(table)][1]
 
     def close(self) -> None:
-        self.session.stop()
+        """Drop the scratch folder; stop the session if this engine started it."""
+        if self._owned:
+            self.session.stop()
         self._frames.clear()
         shutil.rmtree(self.scratch, ignore_errors=True)
 

@@ -14,6 +14,13 @@ on the syntax tree, what sqlglot alone would translate wrongly or not at all:
   `quantile_disc(x, q)` becomes `percentile_disc(q) WITHIN GROUP (ORDER BY x)`;
 - `INTERVAL (expr) DAY` (a computed number of days) does not parse in Spark: rewritten to
   `make_dt_interval(expr)`;
+- `round(x, n)` of a double rounds `x · 10ⁿ` half away from zero, then divides, on DuckDB; on
+  Spark it rounds the shortest decimal that prints `x` half up, so that 0.5 × 521.93
+  (260.964999…) is 260.96 on DuckDB and 260.97 on Spark: rewritten to `round(x * 10ⁿ, 0) / 10ⁿ`
+  (the product is the same double on both, and both round an integer-and-a-half away from zero);
+- `a / b` is a division of doubles on DuckDB whatever the operands; on Spark a decimal (`0.5` is
+  one) keeps the division decimal, to 6 digits when the precision runs out (an expected count of
+  21.467105 where DuckDB has 21.467105263…): both operands cast to double;
 - `a NOT IN (SELECT b …)` is correct on Spark but always planned as a broadcast (null-aware
   anti join) of the subquery — at national scale, tens of millions of ids: rewritten to
   `NOT EXISTS (SELECT 1 FROM (SELECT b AS k0 …) WHERE k0 = a)`, which Spark plans as a
@@ -136,7 +143,7 @@ def _format(node: exp.Format) -> exp.Expression:
     java = _FMT.sub(lambda m: "%s" if not m.group(1) else f"%{m.group(2)}{m.group(3) or ''}{m.group(4) or 's'}", text)
     if "{" in java or "}" in java:
         raise Unportable(f"format pattern {pattern.this!r} is not translated")
-    args = ", ".join(e.sql("spark") for e in node.expressions)
+    args = ", ".join(e.copy().transform(_rewrite).sql("spark") for e in node.expressions)
     return _spark(f"format_string({exp.Literal.string(java).sql('spark')}, {args})")
 
 
@@ -178,4 +185,12 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _spark(f"make_dt_interval({node.this.sql('spark')})")
     if isinstance(node, exp.Not) and isinstance(node.this, exp.In) and node.this.args.get("query"):
         return _not_exists(node)
+    if isinstance(node, exp.Round) and isinstance(node.args.get("decimals"), exp.Literal) \
+            and node.args["decimals"].is_int and int(node.args["decimals"].name) > 0:
+        scale = 10 ** int(node.args["decimals"].name)
+        inner = node.this.copy().transform(_rewrite)          # a replaced node's children are not visited
+        return _spark(f"round(({inner.sql('spark')}) * {scale}, 0) / {scale}")
+    if isinstance(node, exp.Div):       # DuckDB divides as doubles; Spark keeps decimals decimal
+        return exp.Div(this=exp.cast(node.this.copy().transform(_rewrite), "double"),
+                       expression=exp.cast(node.expression.copy().transform(_rewrite), "double"))
     return node

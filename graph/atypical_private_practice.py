@@ -67,7 +67,7 @@ SELECT s.provider_id, s.kind, s.specialty, s.status, s.since, s.until,
        coalesce(date_diff('day', s.since, s.until) + 1, 0) AS post_days,
        (SELECT date_diff('day', first, last) + 1 FROM win) AS window_days,
        coalesce(any_value(h.post_lines), 0) AS post_lines,
-       count(p.service_date) AS lines, count(DISTINCT p.service_date) AS days, coalesce(sum(p.amount), 0) AS amount
+       count(p.service_date) AS lines, count(DISTINCT p.service_date) AS days, coalesce(round(sum(p.amount), 2), 0) AS amount
 FROM status s LEFT JOIN private p USING (provider_id) LEFT JOIN post h USING (provider_id)
 GROUP BY ALL ORDER BY s.provider_id
 """

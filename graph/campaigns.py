@@ -70,7 +70,7 @@ gaps AS (
     FROM num
 ), per AS (
     SELECT unit_id, count(*) AS lines, count(DISTINCT patient_id) AS patients,
-           count(*) FILTER (WHERE new_course) AS courses, sum(amount) AS euros
+           count(*) FILTER (WHERE new_course) AS courses, round(sum(amount), 2) AS euros
     FROM gaps GROUP BY ALL
 )
 SELECT d.unit_id, count(DISTINCT d.patient_id) AS patients, coalesce(any_value(per.lines), 0) AS lines,

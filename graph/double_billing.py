@@ -41,7 +41,7 @@ SELECT provider_id, service_code, count(*) AS groups,
        count(*) FILTER (WHERE lines > 1) AS repeated,
        coalesce(sum(lines - 1), 0)::BIGINT AS extra_lines,
        round(coalesce(sum(amount * (lines - 1) / lines) FILTER (WHERE lines > 1), 0), 2) AS extra_amount,
-       sum(amount) / sum(lines) AS unit_amount
+       round(sum(amount), 2) / sum(lines) AS unit_amount
 FROM g GROUP BY ALL ORDER BY provider_id, service_code
 """
 

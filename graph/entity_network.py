@@ -89,11 +89,11 @@ WITH mine AS (    -- what the networks billed: through their centres, or by prov
 _BILLING = _NETWORK_BILLING + """
 , here AS (
     SELECT m.group_id, m.provider_id, m.patient_id, p.kind, coalesce(p.specialty, '') AS specialty,
-           sum(m.amount) AS amount
+           round(sum(m.amount), 2) AS amount
     FROM mine m JOIN providers p USING (provider_id) GROUP BY ALL
 )
 SELECT h.group_id, round(sum(h.amount), 2) AS amount, count(*) AS patients,
-       count(*) FILTER (WHERE h.amount > r.q_amount) AS beyond, sum(s.p0) AS expected_beyond,
+       count(*) FILTER (WHERE h.amount > r.q_amount) AS beyond, round(sum(s.p0), 9) AS expected_beyond,
        round(sum(r.median_amount), 2) AS expected, list(DISTINCT h.provider_id ORDER BY h.provider_id) AS billers,
        list(DISTINCT h.kind || '|' || h.specialty ORDER BY h.kind || '|' || h.specialty) AS peer_groups
 FROM here h JOIN ref r USING (kind, specialty) JOIN share s USING (kind, specialty)

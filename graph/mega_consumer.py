@@ -82,7 +82,7 @@ heavy AS (     -- carers (not pharmacies or laboratories) billing a patient on $
 ), heavies AS (SELECT patient_id, count(*) AS n FROM heavy GROUP BY ALL),
 care AS (       -- chronic: a drug of a class the patient is chronically treated with
     SELECT g.patient_id, g.service_code || '|' || CASE WHEN g.centre_id IS NULL THEN 'private' ELSE 'centre' END AS care,
-           count(DISTINCT (g.provider_id, g.service_date)) AS days, sum(g.amount) AS amount,
+           count(DISTINCT (g.provider_id, g.service_date)) AS days, round(sum(g.amount), 2) AS amount,
            bool_or(d.class IS NOT NULL) AS chronic
     FROM g LEFT JOIN drug d ON d.patient_id = g.patient_id
         AND d.class = CASE WHEN regexp_matches(g.service_code, '^[A-Z][0-9][0-9][A-Z]') THEN left(g.service_code, 4)
@@ -103,14 +103,14 @@ ORDER BY care.patient_id, care.care
 """
 
 _CENTRES = """
-SELECT g.patient_id, g.service_code || '|centre' AS care, g.centre_id, sum(g.amount) AS amount
+SELECT g.patient_id, g.service_code || '|centre' AS care, g.centre_id, round(sum(g.amount), 2) AS amount
 FROM g JOIN f USING (patient_id) WHERE g.centre_id IS NOT NULL
 GROUP BY ALL ORDER BY g.patient_id, care, amount DESC, g.centre_id
 """
 
 _PROVIDERS = """
 SELECT g.patient_id, g.service_code || '|' || CASE WHEN g.centre_id IS NULL THEN 'private' ELSE 'centre' END AS care,
-       g.provider_id, count(DISTINCT g.service_date) AS days, sum(g.amount) AS amount
+       g.provider_id, count(DISTINCT g.service_date) AS days, round(sum(g.amount), 2) AS amount
 FROM g JOIN f USING (patient_id)
 GROUP BY ALL ORDER BY g.patient_id, care, amount DESC, g.provider_id
 """

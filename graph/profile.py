@@ -37,7 +37,7 @@ def patient_days(claims: pa.Table, periods: list[tuple[str, date, date]]) -> pa.
     per = pa.table({"period": [p[0] for p in periods], "first_day": pa.array([p[1] for p in periods], pa.date32()),
                     "last_day": pa.array([p[2] for p in periods], pa.date32())})
     return query("""SELECT p.period, c.provider_id, c.patient_id, c.service_code, c.service_date,
-                           count(*) AS lines, sum(c.amount) AS amount
+                           count(*) AS lines, round(sum(c.amount), 2) AS amount
                     FROM claims c JOIN periods p ON c.service_date BETWEEN p.first_day AND p.last_day
                     GROUP BY ALL""", claims=claims, periods=per).cast(DAYS)
 
@@ -45,7 +45,7 @@ def patient_days(claims: pa.Table, periods: list[tuple[str, date, date]]) -> pa.
 def provider_days(days: pa.Table) -> pa.Table:
     """`PROVIDER_DAYS` rows: `patient_days` without the act — per period, provider, patient and
     day, the lines and euros billed."""
-    return query("""SELECT period, provider_id, patient_id, service_date, sum(lines) AS lines, sum(amount) AS amount
+    return query("""SELECT period, provider_id, patient_id, service_date, sum(lines) AS lines, round(sum(amount), 2) AS amount
                     FROM days GROUP BY ALL""", days=days).cast(PROVIDER_DAYS)
 
 

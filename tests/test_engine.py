@@ -3,6 +3,7 @@ statements that do not port. Runs without Spark (the `spark` tier is tests/test_
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -53,6 +54,25 @@ def test_a_failing_statement_carries_its_sql():
 def test_an_unknown_engine_is_refused():
     with pytest.raises(ValueError, match="unknown engine 'oracle'"):
         open_engine("oracle")
+
+
+def test_round_to_decimals_rounds_the_scaled_value_on_spark_as_duckdb_does():
+    # Spark's round(x, 2) rounds the shortest decimal printing x half up (260.965 → 260.97, where
+    # 0.5 × 521.93 is 260.96499…); DuckDB rounds x · 100 (26096.4999…) to 26096: the scaled form on Spark
+    assert to_spark("SELECT round(sum(a) * 0.5, 2) AS r, round(b) AS n, round(c, 0) AS z FROM t") == \
+        "SELECT ROUND((SUM(a) * 0.5) * 100, 0) / 100 AS r, ROUND(b) AS n, ROUND(c, 0) AS z FROM t"
+    assert to_spark("SELECT format('{:.2f}', round(x, 2)) AS f FROM t") == \
+        "SELECT FORMAT_STRING('%.2f', ROUND((x) * 100, 0) / 100) AS f FROM t"
+    assert duckdb.sql("SELECT round(0.5 * 521.93::DOUBLE, 2) AS r, round(0.5 * 521.93::DOUBLE * 100, 0) / 100 AS s") \
+        .fetchall() == [(260.96, 260.96)]
+
+
+def test_a_division_divides_doubles_on_spark_as_duckdb_does():
+    # Spark keeps (n + 0.5) / (n + 1) decimal (6 digits when the precision runs out); DuckDB divides doubles
+    assert to_spark("SELECT (n + 0.5) / (n + 1) AS p FROM t") == \
+        "SELECT CAST((n + 0.5) AS DOUBLE) / CAST((n + 1) AS DOUBLE) AS p FROM t"
+    assert duckdb.sql("SELECT typeof(1.5 / 2) AS a, typeof(1.5::DECIMAL(10, 2) / 3::DECIMAL(10, 2)) AS b").fetchall() \
+        == [("DOUBLE", "DOUBLE")]
 
 
 def test_an_ordered_list_keeps_its_order_on_spark():
