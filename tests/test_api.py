@@ -239,7 +239,8 @@ def test_the_audit_log_names_a_patient_by_a_keyed_pseudonym_and_finds_its_reads(
     assert re.fullmatch(r"patient:~[0-9a-f]{24}", entity) and entity in unquote(listed)
     assert patient not in json.dumps(log)
     assert get(client, "/api/v1/audit?target=patient:P-nobody", key=ADMIN)["data"] == []
-    assert "month must be in 1..12" in json.dumps(get(client, "/api/v1/audit?day=2026-13-01", key=ADMIN, status=422))
+    assert "valid date" in json.dumps(get(client, "/api/v1/audit?day=2026-13-01", key=ADMIN, status=422))
+    assert get(client, "/api/v1/audit?day=2026-11-30", key=ADMIN)["count"] >= 0
     found = get(client, f"/api/v1/audit?target=patient:{patient}", key=ADMIN)
     assert [r["action"] for r in found["data"]] == ["alerts.list", "entities.get"]
     assert get(client, "/api/v1/audit?limit=1", key=ADMIN)["data"][0]["target"] == f"audit?day=&target={quote(entity)}"
