@@ -17,6 +17,8 @@ risk. So the score is
 identifier: `graph.network.risk_network`) gets `network_share` × the largest of tie × the
 neighbour's direct risk, the tie t = w / (w + 1) of the link's weight w in (0, 1). It never
 exceeds that share of its riskiest neighbour's risk, depends only on its own neighbours, and
+never lowers anything. The direct risk is the sum of its parts each rounded to the cent (as
+`reasons` show them), summed in whole cents so the order of summation never moves a cent.
 never lowers anything. `score` = direct + network; `reasons` say which alerts, or which
 neighbours, explain it.
 """
@@ -43,7 +45,8 @@ WITH e AS (     -- an entity named twice in one alert counts once, at its heavie
            string_agg(DISTINCT e.role, '/' ORDER BY e.role) AS role
     FROM entities e JOIN weights w USING (standing) GROUP BY ALL
 )
-SELECT e.entity_type, e.entity_id, round(sum(e.weight * e.euros), 2) AS direct_score, count(*) AS alerts,
+SELECT e.entity_type, e.entity_id,      -- the parts in whole cents, summed exactly: any order, the same total
+       sum(CAST(round(e.weight * e.euros * 100, 0) AS BIGINT)) / 100 AS direct_score, count(*) AS alerts,
        string_agg(a.pattern || ' as ' || e.role || ' (' || a.alert_id || '): ' ||
                   format('€{:,.2f}', round(e.weight * e.euros, 2)), '; '
                   ORDER BY e.weight * e.euros DESC, a.alert_id) AS reasons
