@@ -19,7 +19,7 @@ neighbour's direct risk, the tie t = w / (w + 1) of the link's weight w in (0, 1
 exceeds that share of its riskiest neighbour's risk, depends only on its own neighbours, and
 never lowers anything. The direct risk is the sum of its parts each rounded to the cent (as
 `reasons` show them), summed in whole cents so the order of summation never moves a cent.
-never lowers anything. `score` = direct + network; `reasons` say which alerts, or which
+`score` = direct + network; `reasons` say which alerts, or which
 neighbours, explain it.
 """
 from __future__ import annotations
