@@ -148,13 +148,19 @@ def test_a_campaign_folder_reports_every_file_and_duplicate_names(tmp_path):
         read_campaigns(tmp_path / "empty")
 
 
-def test_campaign_run_prints_every_unit_against_its_peers(tmp_path):
+def physiotherapy_folder(tmp_path):
+    """The physiotherapy tables written as a dataset folder of CSV files."""
     from pyarrow import csv
     data = tmp_path / "data"
     data.mkdir()
     for name, table in physiotherapy().items():
         if table.num_rows:
             csv.write_csv(table, data / f"{name}.csv")
+    return data
+
+
+def test_campaign_run_prints_every_unit_against_its_peers(tmp_path):
+    data = physiotherapy_folder(tmp_path)
     f = tmp_path / "physio.toml"
     f.write_text('name = "physio"\nlabel = "sessions per course"\nmeasure = "sessions_per_course"\n'
                  '[numerator]\ncodes = ["AMK8"]\n[peers]\nkind = "physiotherapist"\n')
@@ -187,16 +193,10 @@ def test_codes_that_match_no_claim_are_named_and_counted():
 
 
 def test_a_campaign_whose_codes_match_no_claim_is_said_by_campaign_run_and_by_the_scan(tmp_path):
-    from pyarrow import csv
-
     from runs.pipeline import scan
     from runs.settings import RunSettings
     from runs.store import Store
-    data = tmp_path / "data"
-    data.mkdir()
-    for name, table in physiotherapy().items():
-        if table.num_rows:
-            csv.write_csv(table, data / f"{name}.csv")
+    data = physiotherapy_folder(tmp_path)
     f = tmp_path / "nothing.toml"
     f.write_text('name = "nothing"\nlabel = "codes absent from the data"\nmeasure = "acts_per_patient"\n'
                  '[numerator]\ncodes = ["HBMD049"]\n[peers]\nkind = "physiotherapist"\n')
