@@ -7,7 +7,11 @@ Two graphs are analysed:
 * the **prescription-flow graph** (`rx`): prescriber → pharmacy, weighted by patients.
 
 igraph does the arithmetic; vertex integers never leave this module (the adapter `_igraph` maps
-the sorted string ids in and out). Every randomised step takes the `seed`.
+the sorted string ids in and out). Every randomised step takes the `seed`, and igraph runs on one
+OpenMP thread (`_one_thread`): its PageRank solver (PRPACK) otherwise adds its partial sums in
+whatever order its threads finish, and two calls on the same graph differ in the last digits
+(from about 2,000 vertices on this project's 2-core machine; one thread was also the faster there,
+2.5 s against 3.8 s on a graph of 200,000 vertices and a million edges, loaded machine).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import random
 import igraph as ig
 import leidenalg
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from .model import Graph
 from engine import query
@@ -35,6 +40,12 @@ def flow_edges(graph: Graph) -> pa.Table:
                  e=graph.edges, n=graph.nodes)
 
 
+def _one_thread():
+    """igraph's OpenMP on one thread for the block (threadpoolctl: the thread pool of the OpenMP
+    runtime igraph is linked to, set back on exit), so its results do not depend on thread timing."""
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
 def _igraph(edges: pa.Table, directed: bool = False) -> tuple[ig.Graph, list[str]]:
     names = sorted(set(edges["src"].to_pylist()) | set(edges["dst"].to_pylist()))
     index = {n: i for i, n in enumerate(names)}
@@ -52,8 +63,9 @@ def leiden(edges: pa.Table, seed: int, resolution: float = 1.0) -> dict[str, int
     if edges.num_rows == 0:
         return {}
     g, names = _igraph(edges)
-    part = leidenalg.find_partition(g, leidenalg.RBConfigurationVertexPartition, weights="weight",
-                                    resolution_parameter=resolution, seed=seed, n_iterations=-1)
+    with _one_thread():
+        part = leidenalg.find_partition(g, leidenalg.RBConfigurationVertexPartition, weights="weight",
+                                        resolution_parameter=resolution, seed=seed, n_iterations=-1)
     groups: dict[int, list[str]] = {}
     for name, m in zip(names, part.membership):
         groups.setdefault(m, []).append(name)
@@ -107,19 +119,22 @@ def centrality(edges: pa.Table, membership: dict[str, str], seed: int, sample: i
     source vertices (seeded) and scaled up (Brandes & Pich 2007). Distances are 1/weight.
     Participation is 1 - Σ_c (w_c / w)² over the communities a node's edge weight reaches
     (Guimerà & Amaral 2005); a broker has participation ≥ 0.5 and betweenness in the top decile.
+    Deterministic: the same edges in the same order give the same figures, bit for bit (igraph on
+    one OpenMP thread).
     """
     if edges.num_rows == 0:
         return CENTRALITY.empty_table()
     g, names = _igraph(edges)
     w = g.es["weight"]
-    pagerank = g.pagerank(weights="weight")
     dist = [1.0 / x for x in w]
-    if g.vcount() <= sample:
-        btw = g.betweenness(weights=dist, directed=False)
-    else:
-        sources = sorted(random.Random(seed).sample(range(g.vcount()), sample))
-        scale = g.vcount() / sample
-        btw = [b * scale for b in g.betweenness(weights=dist, directed=False, sources=sources)]
+    with _one_thread():
+        pagerank = g.pagerank(weights="weight")
+        if g.vcount() <= sample:
+            btw = g.betweenness(weights=dist, directed=False)
+        else:
+            sources = sorted(random.Random(seed).sample(range(g.vcount()), sample))
+            scale = g.vcount() / sample
+            btw = [b * scale for b in g.betweenness(weights=dist, directed=False, sources=sources)]
     share: list[dict] = [dict() for _ in names]
     for e, weight in zip(g.es, w):
         s, d = e.tuple
@@ -139,9 +154,10 @@ def risk_network(graph: Graph, shared: pa.Table, flows: pa.Table) -> pa.Table:
     """The undirected network guilt by association is judged on (`graph.risk`): shared patients
     (`shared`: the shared-patient projection) and prescription flows
     (log-weighted, so a big practice does not drown the rest) plus the structural links
-    (works at, operated by, bills under, officer of, shares identifier) at weight 1."""
+    (works at, operated by, bills under, officer of, shares identifier) at weight 1. A pair's
+    weights are summed in whole 10⁻⁹ (integers): the same total in any order."""
     return query("""
-        SELECT src, dst, round(sum(weight), 9) AS weight FROM (
+        SELECT src, dst, sum(CAST(round(weight * 1000000000, 0) AS BIGINT)) / 1000000000 AS weight FROM (
             SELECT src, dst, ln(1 + weight) AS weight FROM sp
             UNION ALL SELECT src, dst, ln(1 + weight) FROM rx
             UNION ALL SELECT src, dst, 1.0 FROM e
