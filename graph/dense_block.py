@@ -114,7 +114,8 @@ WITH b AS (      -- all billing, providers classed by kind and specialty
       AND (x.provider, y.provider) NOT IN (SELECT (a, b) FROM colleagues)
     GROUP BY ALL
 ), expected AS (
-    SELECT p.a, p.b, round(sum(xa.n * yb.n * q.q), 9) AS expected
+    SELECT p.a, p.b,      -- in whole 10⁻⁹ patients, summed as integers: the same total in any order
+           sum(CAST(round(xa.n * yb.n * q.q * 1000000000, 0) AS BIGINT)) / 1000000000 AS expected
     FROM pairs p JOIN na xa ON xa.provider = p.a JOIN na yb ON yb.provider = p.b AND yb.area = xa.area
     JOIN q ON q.area = xa.area AND q.k = least(xa.kind, yb.kind) AND q.l = greatest(xa.kind, yb.kind)
     GROUP BY ALL
@@ -137,7 +138,8 @@ WITH b AS (      -- all billing, providers classed by kind and specialty
 ), na AS (SELECT provider, area, any_value(kind) AS kind, count(*) AS n FROM nl
            WHERE provider IN (SELECT provider FROM sel) GROUP BY ALL
 ), pts AS (SELECT DISTINCT patient, area FROM nl WHERE patient IN (SELECT patient FROM tp))
-SELECT round(coalesce(sum(na.n * coalesce(kd.d, 0) / dk.d), 0), 9) AS chance, count(DISTINCT pts.area) AS areas
+SELECT coalesce(sum(CAST(round(na.n * coalesce(kd.d, 0) / dk.d * 1000000000, 0) AS BIGINT)), 0) / 1000000000 AS chance,
+       count(DISTINCT pts.area) AS areas      -- chance in whole 10⁻⁹ patients: the same total in any order
 FROM pts JOIN na USING (area) JOIN dk ON dk.area = pts.area AND dk.kind = na.kind
 LEFT JOIN kd ON kd.patient = pts.patient AND kd.kind = na.kind
 """

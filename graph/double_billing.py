@@ -36,11 +36,15 @@ from .shared import Shared
 from .stats import benjamini_hochberg, betabinom_logsf, grouped_rate_null, poisson_logsf, surprise_bits
 from engine import query
 
+# extra_amount: each repeated patient-day's extra euros (its euros × (lines − 1) / lines) in whole
+# micro-euros, summed as integers: exact in any order, so the cent it rounds to never depends on the
+# order an engine adds in (a sum of doubles on a half cent once came out either side of it)
 _PER_ACT = """
 SELECT provider_id, service_code, count(*) AS groups,
        count(*) FILTER (WHERE lines > 1) AS repeated,
        coalesce(sum(lines - 1), 0)::BIGINT AS extra_lines,
-       round(coalesce(sum(amount * (lines - 1) / lines) FILTER (WHERE lines > 1), 0), 2) AS extra_amount,
+       round(coalesce(sum(CAST(round(amount * (lines - 1) / lines * 1000000, 0) AS BIGINT)) FILTER (WHERE lines > 1), 0)
+             / 1000000, 2) AS extra_amount,
        round(sum(amount), 2) / sum(lines) AS unit_amount
 FROM g GROUP BY ALL ORDER BY provider_id, service_code
 """
@@ -79,7 +83,7 @@ WITH ft AS (
       ON h.centre_id = p.centre_id AND h.patient_id = p.patient_id AND h.service_date = p.service_date
 )
 SELECT p.provider_id, p.centre_id, count(*) AS private_claims,
-       round(sum(coalesce(a.days, 0) / (SELECT days FROM window_days)), 6) AS expected,
+       round(sum(coalesce(a.days, 0)) / any_value((SELECT days FROM window_days)), 6) AS expected,
        count(m.claim_id) AS matches, round(coalesce(sum(m.amount), 0), 2) AS matched_amount,
        round(sum(p.amount) / count(*), 2) AS mean_amount
 FROM private p

@@ -93,8 +93,11 @@ _BILLING = _NETWORK_BILLING + """
     FROM mine m JOIN providers p USING (provider_id) GROUP BY ALL
 )
 SELECT h.group_id, round(sum(h.amount), 2) AS amount, count(*) AS patients,
-       count(*) FILTER (WHERE h.amount > r.q_amount) AS beyond, round(sum(s.p0), 9) AS expected_beyond,
-       round(sum(r.median_amount), 2) AS expected, list(DISTINCT h.provider_id ORDER BY h.provider_id) AS billers,
+       count(*) FILTER (WHERE h.amount > r.q_amount) AS beyond,
+       -- sums of fractions (a median can be a half cent) in whole 10⁻⁹ and micro-euros, summed as
+       -- integers: exact in any order, so their rounding never depends on the order of addition
+       round(sum(CAST(round(s.p0 * 1000000000, 0) AS BIGINT)) / 1000000000, 9) AS expected_beyond,
+       round(sum(CAST(round(r.median_amount * 1000000, 0) AS BIGINT)) / 1000000, 2) AS expected, list(DISTINCT h.provider_id ORDER BY h.provider_id) AS billers,
        list(DISTINCT h.kind || '|' || h.specialty ORDER BY h.kind || '|' || h.specialty) AS peer_groups
 FROM here h JOIN ref r USING (kind, specialty) JOIN share s USING (kind, specialty)
 GROUP BY h.group_id ORDER BY h.group_id
@@ -103,7 +106,8 @@ GROUP BY h.group_id ORDER BY h.group_id
 _PARTS = _NETWORK_BILLING + """
 -- each biller's and centre's part: euros billed beyond its patients × the peers' median
 SELECT m.group_id, m.provider_id, m.centre_id, p.legal_entity_id,
-       round(sum(m.amount) - count(DISTINCT m.patient_id) * any_value(r.median_amount), 2) AS excess
+       round(sum(CAST(round(m.amount * 1000000, 0) AS BIGINT)) / 1000000   -- micro-euros: exact in any order
+             - count(DISTINCT m.patient_id) * any_value(r.median_amount), 2) AS excess
 FROM mine m JOIN providers p USING (provider_id)
 JOIN ref r ON r.kind = p.kind AND r.specialty = coalesce(p.specialty, '')
 GROUP BY ALL ORDER BY ALL
