@@ -6,15 +6,11 @@ so the counts of what was read, kept, left out and why stay with the data they d
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-import duckdb
 import pyarrow as pa
-
-from engine import ComputeError
 
 from .fhir import write_tables
 
@@ -41,26 +37,3 @@ def write_conversion(conversion: Conversion, out: str | Path) -> list[Path]:
 
 
 Query = Callable[..., pa.Table]
-
-
-@contextmanager
-def sql_session() -> Iterator[Query]:
-    """`query(sql, **arrow_tables)` as `engine.query` runs it, on one in-memory connection kept
-    for the whole conversion (a conversion runs some twenty statements; a connection costs
-    tens of milliseconds to open)."""
-    con = duckdb.connect()
-
-    def query(sql: str, **tables: pa.Table) -> pa.Table:
-        for name, table in tables.items():
-            con.register(name, table)
-        try:
-            return con.sql(sql).to_arrow_table()
-        except duckdb.Error as e:
-            raise ComputeError(f"{e}\n--- while running ---\n{sql}") from e
-        finally:
-            for name in tables:
-                con.unregister(name)
-    try:
-        yield query
-    finally:
-        con.close()

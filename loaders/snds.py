@@ -75,7 +75,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contract.errors import DatasetError, Problem
-from .conversion import Conversion, Query, sql_session
+from engine import open_engine, query as engine_query, use
+from .conversion import Conversion, Query
 from .dataset import _Collector, read_raw, shown
 
 KEYS = ("flx_dis_dtd", "flx_trt_dtd", "flx_emt_typ", "flx_emt_num", "flx_emt_ord", "org_cle_num",
@@ -200,26 +201,38 @@ def _empty(name: str) -> pa.Table:
                     {"_line": pa.array([], pa.int64())})
 
 
-def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_problems: int = 50) -> Conversion:
+def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_problems: int = 50,
+              engine: str = "duckdb", spark_master: str | None = None, by_month: bool = True) -> Conversion:
     """Contract `claims` and `providers` (text columns) from a DCIR extract folder, and the
     conversion report (see the module docstring for the rules it counts).
 
+    The SQL runs on `engine` (`engine.open_engine`: the embedded DuckDB, or Spark on
+    `spark_master`). `by_month`: the service lines are joined to their detail and establishment
+    tables one flow month (`FLX_DIS_DTD`) at a time, as SCALPEL flattens the DCIR (the nine keys
+    include it, so no join crosses months): the join's memory is bounded by a month; the result is
+    the same as one join of everything (`by_month=False`).
+
     Raises `DatasetError` (file, line, column, value; never a patient pseudonym) when a table
     or column is missing, a file cannot be read, an amount or quantity is not a number, or two
-    service lines share their nine keys; then nothing is returned.
+    service lines share their nine keys; then nothing is returned. `engine.ComputeError` when the
+    engine fails (pyspark missing for `spark`).
     """
     folder = Path(folder)
     out = _Collector(max_problems)
     tables, files, names = _read(folder, out)
     if out.total:
         raise DatasetError(str(folder), out.problems, out.total)
-    with sql_session() as query:
-        return _convert(query, folder, {n: tables.get(n, _empty(n)) for n in REQUIRED}, files, names,
-                        Path(nomenclature) if nomenclature else None, out)
+    compute = open_engine(engine, spark_master)
+    try:
+        with use(compute):
+            return _convert(engine_query, folder, {n: tables.get(n, _empty(n)) for n in REQUIRED}, files, names,
+                            Path(nomenclature) if nomenclature else None, out, by_month)
+    finally:
+        compute.close()
 
 
 def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, names: dict, nomenclature: Path | None,
-             out: _Collector) -> Conversion:
+             out: _Collector, by_month: bool = True) -> Conversion:
     prs_file = names["er_prs_f"]
 
     lines = query(f"""
@@ -251,7 +264,7 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
     ete = query(f"SELECT _line AS eline, {_keys()}, trim(etb_exe_fin) AS etb, "
                 f"coalesce(regexp_full_match(trim(etb_exe_fin), '{SENTINEL}'), true) AS sentinel FROM e", e=t["er_ete_f"])
     keys = ", ".join(KEYS)
-    built = query(f"""
+    join = f"""
         WITH e AS (SELECT {keys}, min(etb) FILTER (WHERE NOT sentinel) AS centre_id,
                           count(DISTINCT etb) FILTER (WHERE NOT sentinel) AS centres FROM ete GROUP BY ALL),
         d AS (SELECT *, count(*) OVER w AS n_lines, row_number() OVER (w ORDER BY tag, try_cast(ord AS HUGEINT), ord) - 1 AS k
@@ -262,7 +275,9 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
               FROM l LEFT JOIN e USING ({keys}))
         SELECT p.*, d.tag, d.code, d.ord, d.dqty, d.dline, coalesce(d.n_lines, 1) AS n_lines, coalesce(d.k, 0) AS k,
                p._line * {MAX_DETAILS} + coalesce(d.k, 0) AS seq
-        FROM p LEFT JOIN d USING ({keys})""", l=lines, ete=ete, detail=detail)
+        FROM p LEFT JOIN d USING ({keys})"""
+    built = pa.concat_tables([query(join, l=l, ete=e, detail=d)
+                              for l, e, d in _months(lines, ete, detail, by_month) or [(lines, ete, detail)]])
 
     claims_all = query(f"""
         WITH c AS (
@@ -275,15 +290,19 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
         s AS (   -- the service's amount shared among its detail lines to the cent
             SELECT *, CAST(CAST(sign(cents) * (abs(cents) // n_lines + CASE WHEN k < abs(cents) % n_lines THEN 1 ELSE 0 END)
                                 AS DOUBLE) / 100 AS DECIMAL(18, 2)) AS line_amount,
-                   coalesce(dqty, qty, CAST(sign(amount) AS DECIMAL(18, 2))) AS line_qty,
-                   hash(patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date) AS g
+                   coalesce(dqty, qty, CAST(sign(amount) AS DECIMAL(18, 2))) AS line_qty
             FROM c WHERE provider_id IS NOT NULL),
+        neg AS (   -- the services with a negative line, by a hash of their columns: a prefilter only (a
+                   -- hash another service shares brings it into n, whose window then nets nothing)
+            SELECT DISTINCT hash(patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date) AS g
+            FROM s WHERE line_amount < 0 OR line_qty < 0),
         n AS (   -- only the services with a negative line are netted: the others keep every line
             SELECT seq, bool_or(line_amount < 0 OR line_qty < 0) OVER w AS netted,
                    sum(line_amount) OVER w AS net_amount, sum(line_qty) OVER w AS net_qty,
                    coalesce(min(CASE WHEN line_amount >= 0 AND line_qty > 0 THEN seq END) OVER w, min(seq) OVER w) AS keeper,
                    min(seq) OVER w AS group_id
-            FROM s WHERE g IN (SELECT g FROM s WHERE line_amount < 0 OR line_qty < 0)
+            FROM s WHERE hash(patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date)
+                         IN (SELECT g FROM neg)
             WINDOW w AS (PARTITION BY patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date))
         SELECT s.*, coalesce(n.netted, false) AS netted, n.net_amount, n.net_qty, n.keeper, n.group_id
         FROM s LEFT JOIN n USING (seq)
@@ -302,6 +321,21 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
     contract = ("claim_id", "patient_id", "provider_id", "prescriber_id", "centre_id", "service_code", "service_date",
                 "amount", "quantity", "snds_line")
     return Conversion({"claims": claims.select(list(contract)), "providers": providers}, report)
+
+
+def _months(lines: pa.Table, ete: pa.Table, detail: pa.Table, by_month: bool) -> list[tuple[pa.Table, ...]]:
+    """(lines, establishments, details) of each flow month (`FLX_DIS_DTD`'s first seven
+    characters, normalised; lines without one in a slice of their own), in month order (none
+    for no lines); the three whole tables as one slice when not `by_month`. Source: SCALPEL's DCIR flattening, which
+    joins the detail tables month by month (github.com/X-DataInitiative/SCALPEL-Flattening)."""
+    if not by_month:
+        return [(lines, ete, detail)]
+    month = [pc.utf8_slice_codeunits(t["flx_dis_dtd"], 0, 7) for t in (lines, ete, detail)]
+    slices = [tuple(t.filter(pc.equal(m, value)) for t, m in zip((lines, ete, detail), month))
+              for value in sorted(set(month[0].drop_null().to_pylist()))]
+    if month[0].null_count:      # no flow date: no detail can join it (a NULL key matches nothing)
+        slices.append((lines.filter(pc.is_null(month[0])), ete.slice(0, 0), detail.slice(0, 0)))
+    return slices
 
 
 def _check_numbers(query: Query, lines: pa.Table, file: str, out: _Collector):

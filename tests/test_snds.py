@@ -365,3 +365,20 @@ def test_a_zero_establishment_keeps_the_hospital_practitioners_double_billing_vi
     d = load_dataset([tmp_path / "claims", tmp_path / "registry"])
     found = detect_double_billing(d.tables, build_shared(d.tables, build_graph(d.tables)), DoubleBillingSettings())
     assert found.alerts["alert_id"].to_pylist() == ["double_billing:hospital:75123456:750100000"]
+
+
+@pytest.mark.parametrize("extract", [REPO / "loaders" / "examples" / "snds", DCIR], ids=["example", "shared"])
+def test_joined_month_by_month_the_conversion_is_the_one_join_of_everything(extract, monkeypatch):
+    if not extract.is_dir():
+        pytest.skip(f"{extract} is not there")
+    import loaders.snds as snds
+    slices = []
+    months = snds._months
+    monkeypatch.setattr(snds, "_months", lambda *a: slices.append(months(*a)) or slices[-1])
+    by_month = read_snds(extract)
+    whole = read_snds(extract, by_month=False)
+    if extract.name == "snds":       # the example's flows: 39 service lines of February, 2 of March
+        assert [s[0].num_rows for s in slices[0]] == [39, 2]
+    assert by_month.tables["claims"].equals(whole.tables["claims"])
+    assert by_month.tables["providers"].equals(whole.tables["providers"])
+    assert by_month.report == whole.report
