@@ -180,9 +180,10 @@ def convert(source_format, sources, out, categories, engine, spark_master):
     legal_entities, providers (pharmacies, laboratories), identifiers. annuaire: Annuaire Santé
     (RPPS) FHIR Practitioner and PractitionerRole files or folders → providers, affiliations and
     the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_BIO_F,
-    ER_CAM_F, ER_ETE_F) → claims and providers, joined month by month on --engine. mapped: MAPPING SOURCE, a mapping file (TOML)
-    and the claims or provider extract it describes → the contract tables it names. parquet: a
-    contract dataset folder → its tables, validated, as Parquet files with the contract's types."""
+    ER_CAM_F, ER_ETE_F) → claims and providers, joined one flow month at a time on --engine.
+    mapped: MAPPING SOURCE, a mapping file (TOML) and the claims or provider extract it describes
+    → the contract tables it names. parquet: a contract dataset folder → its tables, validated,
+    as Parquet files with the contract's types."""
     from loaders.conversion import Conversion, write_conversion
     from loaders.fhir import categories_from_csv, read_finess
     if categories and source_format != "finess":

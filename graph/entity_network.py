@@ -97,7 +97,8 @@ SELECT h.group_id, round(sum(h.amount), 2) AS amount, count(*) AS patients,
        -- sums of fractions (a median can be a half cent) in whole 10⁻⁹ and micro-euros, summed as
        -- integers: exact in any order, so their rounding never depends on the order of addition
        round(sum(CAST(round(s.p0 * 1000000000, 0) AS BIGINT)) / 1000000000, 9) AS expected_beyond,
-       round(sum(CAST(round(r.median_amount * 1000000, 0) AS BIGINT)) / 1000000, 2) AS expected, list(DISTINCT h.provider_id ORDER BY h.provider_id) AS billers,
+       round(sum(CAST(round(r.median_amount * 1000000, 0) AS BIGINT)) / 1000000, 2) AS expected,
+       list(DISTINCT h.provider_id ORDER BY h.provider_id) AS billers,
        list(DISTINCT h.kind || '|' || h.specialty ORDER BY h.kind || '|' || h.specialty) AS peer_groups
 FROM here h JOIN ref r USING (kind, specialty) JOIN share s USING (kind, specialty)
 GROUP BY h.group_id ORDER BY h.group_id
