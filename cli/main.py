@@ -171,16 +171,14 @@ def generate(out, patients, seed, truth, registry):
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False),
               help="CSV of code,kind mapping FINESS categories (CAT_ETAB) to contract kinds")
-@click.option("--engine", type=click.Choice(["duckdb", "spark"]), help="where snds runs its SQL (default: duckdb)")
-@click.option("--spark-master", help="Spark master URL with --engine spark (default: local[*])")
-def convert(source_format, sources, out, categories, engine, spark_master):
+def convert(source_format, sources, out, categories):
     """Convert SOURCES into contract tables in the folder OUT, with OUT/conversion_report.json.
 
     finess: FHIR ndjson files, .tar.gz archives of them, bundles or folders → centres,
     legal_entities, providers (pharmacies, laboratories), identifiers. annuaire: Annuaire Santé
     (RPPS) FHIR Practitioner and PractitionerRole files or folders → providers, affiliations and
     the centres they name. snds: one DCIR extract folder (ER_PRS_F with ER_PHA_F, ER_BIO_F,
-    ER_CAM_F, ER_ETE_F) → claims and providers, joined one flow month at a time on --engine.
+    ER_CAM_F, ER_ETE_F) → claims and providers, joined one flow month at a time.
     mapped: MAPPING SOURCE, a mapping file (TOML) and the claims or provider extract it describes
     → the contract tables it names. parquet: a contract dataset folder → its tables, validated,
     as Parquet files with the contract's types."""
@@ -188,8 +186,6 @@ def convert(source_format, sources, out, categories, engine, spark_master):
     from loaders.fhir import categories_from_csv, read_finess
     if categories and source_format != "finess":
         _fail(f"--categories maps FINESS categories: it applies to `convert finess` only, not {source_format}", 2)
-    if (engine or spark_master) and source_format != "snds":
-        _fail(f"--engine and --spark-master apply to `convert snds` only, not {source_format}", 2)
     lines = []
     try:
         if source_format == "finess":
@@ -201,14 +197,10 @@ def convert(source_format, sources, out, categories, engine, spark_master):
             conversion = read_annuaire(list(sources))
             lines = report_lines(conversion.report)
         elif source_format == "snds":
-            from engine import ComputeError
             from loaders.snds import read_snds, report_lines
             if len(sources) != 1:
                 _fail("snds takes one extract folder", 2)
-            try:
-                conversion = read_snds(sources[0], engine=engine or "duckdb", spark_master=spark_master)
-            except ComputeError as e:
-                _fail(str(e).splitlines()[0], 1)
+            conversion = read_snds(sources[0])
             lines = report_lines(conversion.report)
         elif source_format == "parquet":
             from loaders.parquet import convert_parquet, report_lines, write_parquet

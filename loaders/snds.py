@@ -58,8 +58,9 @@ Professionnel de santé"):
    billing a salaried nurse's acts), the conflict is reported with the kinds and their line
    counts, and decided by the number's category (its third character: 1 physician, 3
    laboratory, 4 dentist, 5 midwife, 6 nurse, 7 physiotherapist — the category of whoever
-   holds the number), else by the kind on most lines, a tie by the earliest line. The specialty
-   is the label (`medecine_generale`) most lines of that kind give.
+   holds the number), else by the kind on most lines, a tie by the earliest line (then by the
+   kind's name: one line can name a number as executant and as prescriber with two kinds). The
+   specialty is the label (`medecine_generale`) most lines of that kind give, ties alike.
 
 Values are carried over as text (amounts with two decimals): the contract loader then checks
 them with file, line, column and value when the converted folder is scanned. The patient
@@ -202,27 +203,26 @@ def _empty(name: str) -> pa.Table:
 
 
 def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_problems: int = 50,
-              engine: str = "duckdb", spark_master: str | None = None, by_month: bool = True) -> Conversion:
+              by_month: bool = True) -> Conversion:
     """Contract `claims` and `providers` (text columns) from a DCIR extract folder, and the
     conversion report (see the module docstring for the rules it counts).
 
-    The SQL runs on `engine` (`engine.open_engine`: the embedded DuckDB, or Spark on
-    `spark_master`). `by_month`: the service lines are joined to their detail and establishment
+    The SQL runs through the engine's `query()`, on a DuckDB engine of its own (one connection
+    for the conversion; not yet on Spark: see the README's Spark section). `by_month`: the service lines are joined to their detail and establishment
     tables one flow month (`FLX_DIS_DTD`) at a time, as SCALPEL flattens the DCIR (the nine keys
     include it, so no join crosses months): the join's memory is bounded by a month; the result is
     the same as one join of everything (`by_month=False`).
 
     Raises `DatasetError` (file, line, column, value; never a patient pseudonym) when a table
     or column is missing, a file cannot be read, an amount or quantity is not a number, or two
-    service lines share their nine keys; then nothing is returned. `engine.ComputeError` when the
-    engine fails (pyspark missing for `spark`).
+    service lines share their nine keys; then nothing is returned.
     """
     folder = Path(folder)
     out = _Collector(max_problems)
     tables, files, names = _read(folder, out)
     if out.total:
         raise DatasetError(str(folder), out.problems, out.total)
-    compute = open_engine(engine, spark_master)
+    compute = open_engine("duckdb")
     try:
         with use(compute):
             return _convert(engine_query, folder, {n: tables.get(n, _empty(n)) for n in REQUIRED}, files, names,
@@ -372,7 +372,7 @@ def _providers(query: Query, claims: pa.Table, nomenclature: Path | None) -> tup
             SELECT prescriber_id, {_line_kind('pact', 'pspe')}, pspe, seq FROM c WHERE prescriber_id IS NOT NULL),
         k AS (SELECT provider_id, kind, count(*) AS n, min(seq) AS first FROM ev WHERE kind <> 'other' GROUP BY ALL),
         d AS (SELECT provider_id, count(*) AS kinds, map(list(kind), list(n)) AS seen,
-                     arg_max(kind, (n, -first)) AS majority, any_value({category}) AS category
+                     arg_min(kind, (-n, first, kind)) AS majority, any_value({category}) AS category
               FROM k GROUP BY provider_id),
         chosen AS (
             SELECT DISTINCT ev.provider_id,
@@ -386,7 +386,7 @@ def _providers(query: Query, claims: pa.Table, nomenclature: Path | None) -> tup
                 FROM ev JOIN chosen USING (provider_id) JOIN spec s ON s.code = ev.code
                 WHERE ev.kind = chosen.kind GROUP BY ALL)
         SELECT chosen.provider_id, chosen.kind,
-               (SELECT arg_max(label, (n, -first)) FROM lab WHERE lab.provider_id = chosen.provider_id) AS specialty,
+               (SELECT arg_min(label, (-n, first, label)) FROM lab WHERE lab.provider_id = chosen.provider_id) AS specialty,
                NULL::VARCHAR AS name, NULL::VARCHAR AS postcode, NULL::VARCHAR AS legal_entity_id,
                chosen.kinds, chosen.seen, chosen.rule
         FROM chosen ORDER BY chosen.provider_id""", c=claims, spec=spec)
