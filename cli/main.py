@@ -1161,7 +1161,8 @@ def serve(store, host, port, data_root):
     except SettingsError as e:
         _failed(e)
     app = create_app(Store(store), keys, data_root, env.scan_timeout, max_body_bytes=env.max_body_bytes,
-                     client_timeout=env.client_timeout, heavy_calls_per_key=env.heavy_calls_per_key)
+                     client_timeout=env.client_timeout, heavy_calls_per_key=env.heavy_calls_per_key,
+                     heavy_workers=env.heavy_workers)
     run_server(app, host, port, env.client_timeout)
 
 
