@@ -1,5 +1,6 @@
 """The HTTP API on a real store built from a generated region: statuses, bodies, exact messages."""
 import json
+import os
 import re
 import shutil
 import time
@@ -328,3 +329,18 @@ def test_a_results_file_cut_while_the_server_runs_is_refused_on_every_read(regio
         for url in urls:
             said = get(c, url, status=409)
             assert said["detail"].startswith(f"run {store.current()} has no readable results"), (url, said)
+
+
+def test_heavy_workers_come_from_the_environment(monkeypatch, store):
+    from config import Environment
+    monkeypatch.delenv("FRAUDNET_HEAVY_WORKERS", raising=False)
+    assert Environment().heavy_workers is None
+    app = create_app(store, parse_keys(KEYS, "test"))
+    assert app.state.results.workers.workers == (os.cpu_count() or 1) + 1       # the default: a core each and one more
+    monkeypatch.setenv("FRAUDNET_HEAVY_WORKERS", "1")
+    env = Environment()
+    assert create_app(store, parse_keys(KEYS, "test"), heavy_workers=env.heavy_workers).state.results.workers.workers == 1
+    monkeypatch.setenv("FRAUDNET_HEAVY_WORKERS", "0")
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="heavy_workers"):
+        Environment()
