@@ -347,7 +347,7 @@ def campaign():
 def campaign_run(file, data, limit, as_json):
     """Run the campaign FILE on the dataset folder(s) DATA: every unit's rate with its 95%
     confidence interval, the peers' distribution, and the outliers (indicator_outlier)."""
-    from graph.campaigns import indicator, unmatched_warning
+    from graph.campaigns import campaign_warnings, indicator
     from loaders.dataset import load_dataset
     from runs.campaigns import read_campaign
     try:
@@ -356,7 +356,7 @@ def campaign_run(file, data, limit, as_json):
     except FraudnetError as e:
         _failed(e)
     units, peers = indicator(tables, cp)
-    warnings = [w for w in (unmatched_warning(tables["claims"], cp),) if w]
+    warnings = campaign_warnings(tables, cp)
     if as_json:
         click.echo(json.dumps({"campaign": cp.model_dump(mode="json"), "peers": peers, "units": units.to_pylist(),
                                "warnings": warnings}, ensure_ascii=False, default=str))
