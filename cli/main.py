@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -128,8 +129,10 @@ class _Commands(click.Group):
 
 
 def _writable_folder(path: str | None, option: str):
-    """Refuse, before any work, an output folder that cannot be made: its parent is missing or
-    is not a folder, or the path is a file."""
+    """Refuse, before any work, an output folder that cannot be made or written: its parent is
+    missing or is not a folder, the path is a file, or a file cannot be created in it (tried:
+    permissions, a read-only or pseudo file system — root passes every permission check). Leaves
+    nothing behind."""
     if path is None:
         return
     p = Path(path)
@@ -137,6 +140,18 @@ def _writable_folder(path: str | None, option: str):
         _fail(f"{option} {path}: is a file, not a folder", 2)
     if not p.exists() and not p.parent.is_dir():
         _fail(f"{option} {path}: its parent folder {p.parent} does not exist", 2)
+    made = not p.exists()
+    try:
+        if made:
+            p.mkdir()
+        try:
+            with tempfile.NamedTemporaryFile(dir=p, prefix=".fraudnet-probe-"):
+                pass
+        finally:
+            if made:
+                p.rmdir()
+    except OSError as e:
+        _fail(f"{option} {path}: cannot write there ({e.strerror or e})", 2)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
