@@ -344,3 +344,22 @@ def test_heavy_workers_come_from_the_environment(monkeypatch, store):
     from pydantic import ValidationError
     with pytest.raises(ValidationError, match="heavy_workers"):
         Environment()
+
+
+def test_a_run_scanned_from_the_command_line_shows_no_server_path(tmp_path):
+    """A scan started outside the API reads a folder outside the data root: its error names the
+    folder by its name over HTTP, as `sources` does, never by its server path."""
+    from runs.pipeline import scan
+    bad = tmp_path / "deep" / "bad1"
+    bad.mkdir(parents=True)
+    (bad / "claims.csv").write_text("claim_id\n1\n")
+    store = Store(tmp_path / "store")
+    with pytest.raises(Exception):
+        scan(bad, store)
+    [run] = store.list_runs()
+    assert run["status"] == "failed" and str(bad) in run["error"]["message"]     # the store keeps the whole path
+    with TestClient(create_app(store, parse_keys(KEYS, "test"), data_root=tmp_path / "root")) as client:
+        one = get(client, f"/api/v1/runs/{run['run_id']}")
+        listed = client.get("/api/v1/runs", headers=A).text
+    assert one["sources"] == ["bad1"] and "problem(s) in bad1:" in one["error"]["message"]
+    assert str(tmp_path) not in json.dumps(one) and str(tmp_path) not in listed
