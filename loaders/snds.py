@@ -337,15 +337,18 @@ def _providers(query: Query, claims: pa.Table, nomenclature: Path | None) -> tup
             UNION ALL
             SELECT prescriber_id, {_line_kind('pact', 'pspe')}, pspe, seq FROM c WHERE prescriber_id IS NOT NULL),
         k AS (SELECT provider_id, kind, count(*) AS n, min(seq) AS first FROM ev WHERE kind <> 'other' GROUP BY ALL),
+        t AS (SELECT *, max(n) OVER (PARTITION BY provider_id) AS top FROM k),
         d AS (SELECT provider_id, count(*) AS kinds, map(list(kind), list(n)) AS seen,
+                     sum(CASE WHEN n = top THEN 1 ELSE 0 END) AS tied,
                      arg_max(kind, (n, -first)) AS majority, any_value({category}) AS category
-              FROM k GROUP BY provider_id),
+              FROM t GROUP BY provider_id),
         chosen AS (
             SELECT DISTINCT ev.provider_id,
                    CASE WHEN d.kinds IS NULL THEN 'other' WHEN d.kinds = 1 OR d.category IS NULL THEN d.majority
                         ELSE d.category END AS kind,
                    d.kinds, d.seen, d.category,
                    CASE WHEN d.kinds > 1 AND d.category IS NOT NULL THEN 'the number''s category digit'
+                        WHEN d.kinds > 1 AND d.tied > 1 THEN 'a tie on most lines: the kind of the earliest line'
                         WHEN d.kinds > 1 THEN 'the kind on most lines' END AS rule
             FROM ev LEFT JOIN d USING (provider_id)),
         lab AS (SELECT ev.provider_id, s.label, count(*) AS n, min(ev.seq) AS first

@@ -337,7 +337,7 @@ def test_kinds_from_natures_specialties_and_conflicts_without_a_category(tmp_pat
                    "75112345": ("physician", "pathologie_cardio_vasculaire"),
                    "75112399": ("physician", "medecine_generale")}
     assert [(x["provider_id"], x["rule"]) for x in c.report["providers"]["kind_conflicts"]["listed"]] == [
-        ("X1", "the kind on most lines"), ("X2", "the kind on most lines")]
+        ("X1", "the kind on most lines"), ("X2", "a tie on most lines: the kind of the earliest line")]
 
 
 def test_a_zero_establishment_keeps_the_hospital_practitioners_double_billing_visible(tmp_path):
