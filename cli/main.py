@@ -658,9 +658,10 @@ def _print_case(case: dict):
                                                                              "recovered") if d[k] is not None)
         echo(f"decision {d['decision_id']}: {d['decided_on']} {d['action']}"
              + (f", deadline {d['deadline']}" if d["deadline"] else "") + (f"; {amounts}" if amounts else ""))
+    from cases.views import run_label
     for run in case.get("impact", []):
         for m in run["measures"]:
-            echo(f"impact in run {run['run_id']}{' (current)' if run['current'] else ''}: {m['pattern']} "
+            echo(f"impact in run {run_label(run)}: {m['pattern']} "
                  f"{m['verdict']}: {m['why']}")
     for h in case["history"]:
         echo(f"  v{h['version']} {h['at'][:19].replace('T', ' ')} {h['who']} ({h['role']}) {h['action']} "
