@@ -196,16 +196,15 @@ def convert(source_format, sources, out, categories):
     ER_CAM_F, ER_ETE_F) → claims and providers. mapped: MAPPING SOURCE, a mapping file (TOML)
     and the claims or provider extract it describes → the contract tables it names. parquet: a
     contract dataset folder → its tables, validated, as Parquet files with the contract's types."""
-    from loaders.conversion import Conversion, write_conversion
-    from loaders.fhir import categories_from_csv, read_finess
+    from loaders.conversion import write_conversion
+    from loaders.fhir import categories_from_csv, finess_conversion, finess_report_lines
     if categories and source_format != "finess":
         _fail(f"--categories maps FINESS categories: it applies to `convert finess` only, not {source_format}", 2)
     lines = []
     try:
         if source_format == "finess":
-            tables = read_finess(list(sources), categories_from_csv(categories) if categories else None)
-            conversion = Conversion(tables, {"format": "FINESS FHIR", "source": ", ".join(sources),
-                                             "tables": {n: t.num_rows for n, t in tables.items()}})
+            conversion = finess_conversion(list(sources), categories_from_csv(categories) if categories else None)
+            lines = finess_report_lines(conversion.report)
         elif source_format == "annuaire":
             from loaders.annuaire import read_annuaire, report_lines
             conversion = read_annuaire(list(sources))
