@@ -186,7 +186,9 @@ def generate(out, patients, seed, truth, registry):
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False),
               help="CSV of code,kind mapping FINESS categories (CAT_ETAB) to contract kinds")
-def convert(source_format, sources, out, categories):
+@click.option("--encoding", default=None,
+              help="snds: the extract's CSV encoding (default UTF-8; cp1252 or latin-1 for a SAS export in WLATIN1)")
+def convert(source_format, sources, out, categories, encoding):
     """Convert SOURCES into contract tables in the folder OUT, with OUT/conversion_report.json.
 
     finess: FHIR ndjson files, .tar.gz archives of them, bundles or folders → centres,
@@ -200,6 +202,14 @@ def convert(source_format, sources, out, categories):
     from loaders.fhir import categories_from_csv, finess_conversion, finess_report_lines
     if categories and source_format != "finess":
         _fail(f"--categories maps FINESS categories: it applies to `convert finess` only, not {source_format}", 2)
+    if encoding and source_format != "snds":
+        _fail(f"--encoding applies to `convert snds` only (a mapping file names its own), not {source_format}", 2)
+    if encoding:
+        import codecs
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            _fail(f"--encoding {encoding!r}: no such encoding (e.g. utf-8, cp1252, latin-1)", 2)
     lines = []
     try:
         if source_format == "finess":
@@ -213,7 +223,7 @@ def convert(source_format, sources, out, categories):
             from loaders.snds import read_snds, report_lines
             if len(sources) != 1:
                 _fail("snds takes one extract folder", 2)
-            conversion = read_snds(sources[0])
+            conversion = read_snds(sources[0], encoding=encoding or "utf-8")
             lines = report_lines(conversion.report)
         elif source_format == "parquet":
             from loaders.parquet import convert_parquet, report_lines, write_parquet
