@@ -169,7 +169,7 @@ def _keys(alias: str = "") -> str:
                      f" AS {k}" for k in KEYS)
 
 
-def _read(folder: Path, out: _Collector) -> tuple[dict[str, pa.Table], dict[str, dict], dict[str, str]]:
+def _read(folder: Path, out: _Collector, encoding: str = "utf-8") -> tuple[dict[str, pa.Table], dict[str, dict], dict[str, str]]:
     tables, files, names = {}, {}, {}
     for name, columns in REQUIRED.items():
         path = _find(folder, name)
@@ -177,7 +177,7 @@ def _read(folder: Path, out: _Collector) -> tuple[dict[str, pa.Table], dict[str,
             if name == "er_prs_f":
                 out.add(Problem(f"{name.upper()}.csv", f"required table is missing from {folder}"))
             continue
-        raw = read_raw(path, out, delimiter=None, null_tokens=NULL_TOKENS, sensitive=SENSITIVE)
+        raw = read_raw(path, out, delimiter=None, encoding=encoding, null_tokens=NULL_TOKENS, sensitive=SENSITIVE)
         if raw is None:
             continue
         table = raw.table
@@ -203,15 +203,17 @@ def _empty(name: str) -> pa.Table:
 
 
 def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_problems: int = 50,
-              by_month: bool = True) -> Conversion:
+              encoding: str = "utf-8", by_month: bool = True) -> Conversion:
     """Contract `claims` and `providers` (text columns) from a DCIR extract folder, and the
-    conversion report (see the module docstring for the rules it counts).
+    conversion report (see the module docstring for the rules it counts). `encoding`: the CSV
+    files' (any Python codec name: `cp1252` or `latin-1` for a SAS export in WLATIN1).
 
     The SQL runs through the engine's `query()`, on a DuckDB engine of its own (one connection
-    for the conversion; not yet on Spark: see the README's Spark section). `by_month`: the service lines are joined to their detail and establishment
-    tables one flow month (`FLX_DIS_DTD`) at a time, as SCALPEL flattens the DCIR (the nine keys
-    include it, so no join crosses months): the join's memory is bounded by a month; the result is
-    the same as one join of everything (`by_month=False`).
+    for the conversion; not yet on Spark: see the README's Spark section). `by_month`: the
+    service lines are joined to their detail and establishment tables one flow month
+    (`FLX_DIS_DTD`) at a time, as SCALPEL flattens the DCIR (the nine keys include it, so no join
+    crosses months): the join's memory is bounded by a month; the result is the same as one join
+    of everything (`by_month=False`).
 
     Raises `DatasetError` (file, line, column, value; never a patient pseudonym) when a table
     or column is missing, a file cannot be read, an amount or quantity is not a number, or two
@@ -219,7 +221,7 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
     """
     folder = Path(folder)
     out = _Collector(max_problems)
-    tables, files, names = _read(folder, out)
+    tables, files, names = _read(folder, out, encoding)
     if out.total:
         raise DatasetError(str(folder), out.problems, out.total)
     compute = open_engine("duckdb")
@@ -371,15 +373,18 @@ def _providers(query: Query, claims: pa.Table, nomenclature: Path | None) -> tup
             UNION ALL
             SELECT prescriber_id, {_line_kind('pact', 'pspe')}, pspe, seq FROM c WHERE prescriber_id IS NOT NULL),
         k AS (SELECT provider_id, kind, count(*) AS n, min(seq) AS first FROM ev WHERE kind <> 'other' GROUP BY ALL),
+        t AS (SELECT *, max(n) OVER (PARTITION BY provider_id) AS top FROM k),
         d AS (SELECT provider_id, count(*) AS kinds, map(list(kind), list(n)) AS seen,
+                     sum(CASE WHEN n = top THEN 1 ELSE 0 END) AS tied,
                      arg_min(kind, (-n, first, kind)) AS majority, any_value({category}) AS category
-              FROM k GROUP BY provider_id),
+              FROM t GROUP BY provider_id),
         chosen AS (
             SELECT DISTINCT ev.provider_id,
                    CASE WHEN d.kinds IS NULL THEN 'other' WHEN d.kinds = 1 OR d.category IS NULL THEN d.majority
                         ELSE d.category END AS kind,
                    d.kinds, d.seen, d.category,
                    CASE WHEN d.kinds > 1 AND d.category IS NOT NULL THEN 'the number''s category digit'
+                        WHEN d.kinds > 1 AND d.tied > 1 THEN 'a tie on most lines: the kind of the earliest line'
                         WHEN d.kinds > 1 THEN 'the kind on most lines' END AS rule
             FROM ev LEFT JOIN d USING (provider_id)),
         lab AS (SELECT ev.provider_id, s.label, count(*) AS n, min(ev.seq) AS first
