@@ -312,10 +312,11 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
     claims = query("""
         SELECT claim_id, patient_id, provider_id, prescriber_id, centre_id, service_code, service_date,
                CAST(CASE WHEN netted THEN net_amount ELSE line_amount END AS VARCHAR) AS amount,
-               regexp_replace(CAST(CASE WHEN netted THEN net_qty ELSE line_qty END AS VARCHAR), '\\.00$', '') AS quantity,
+               CASE WHEN q <> floor(q) THEN '1' ELSE regexp_replace(CAST(q AS VARCHAR), '\\.00$', '') END AS quantity,
+               q <> floor(q) AS fractional,
                CAST(_line AS VARCHAR) AS snds_line,
                no_exe, exe, act, spe, pact, pspe, seq
-        FROM c
+        FROM (SELECT *, CASE WHEN netted THEN net_qty ELSE line_qty END AS q FROM c)
         WHERE NOT netted OR (seq = keeper AND net_qty > 0 AND net_amount >= 0)
         ORDER BY seq""", c=claims_all)
     providers, kinds_report = _providers(query, claims, nomenclature)
@@ -469,6 +470,9 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
                                       "no_establishment": sentinel,
                                       "services_with_several_establishments": counts["several_centres"]}
     written = query("SELECT count(*) AS n, sum(CAST(amount AS DECIMAL(18, 2))) AS amount FROM c", c=claims).to_pylist()[0]
+    fractional = query(f"""SELECT count(*) AS n, sum(CAST(amount AS DECIMAL(18, 2))) AS amount,
+                                  list(CAST(snds_line AS BIGINT) ORDER BY seq)[1:{LISTED}] AS lines
+                           FROM c WHERE fractional""", c=claims).to_pylist()[0]
     kept_plain = claims_all.filter(pc.invert(claims_all["netted"])).num_rows
     regularisation = query("SELECT count(*) AS n FROM c WHERE line_amount < 0 OR line_qty < 0", c=claims_all)["n"][0].as_py()
     return {
@@ -499,6 +503,10 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
         },
         "details": details,
         "claims": {"rows": written["n"], "amount": _euros(written["amount"]), "plain_lines": kept_plain},
+        "fractional_quantity": {
+            "rule": "a quantity that is not whole (PRS_ACT_QTE is a decimal: kilometres, coefficients) is written as "
+                    "one service, its amount kept", "claims": fractional["n"], "amount": _euros(fractional["amount"]),
+            "first_lines": fractional["lines"] or []},
         "providers": kinds,
     }
 
@@ -534,6 +542,8 @@ def report_lines(report: dict) -> list[str]:
     for c in p["kind_conflicts"]["listed"]:
         out.append(f"    {c['provider_id']}: {', '.join(f'{k} on {v} line(s)' for k, v in c['kinds'].items())} "
                    f"→ {c['kind']} ({c['rule']})")
-    c = report["claims"]
-    out.append(f"  claims written: {c['rows']:,} lines, {_eur(c['amount'])}")
+    c, f = report["claims"], report["fractional_quantity"]
+    out.append(f"  claims written: {c['rows']:,} lines, {_eur(c['amount'])}"
+               + (f"; {f['claims']:,} with a quantity that is not whole (kilometres, coefficients: PRS_ACT_QTE is a "
+                  f"decimal) written as one service each, their amount kept ({_eur(f['amount'])})" if f["claims"] else ""))
     return out

@@ -84,7 +84,8 @@ def expected_claims(tables: dict[str, list[dict]]) -> list[tuple]:
         if line is keeper and qty > 0 and amount >= 0:
             claims.append((n, line, amount, qty))
     return [(c["id"], c["patient"], c["provider"], c["prescriber"], c["centre"], c["code"], c["date"],
-             f"{amount:.2f}", _text(qty)) for _, c, amount, qty in claims]
+             f"{amount:.2f}", _text(qty) if qty == int(qty) else "1") for _, c, amount, qty in claims]
+    # a quantity that is not whole is one service (README, SNDS DCIR)
 
 
 def converted(conversion) -> list[tuple]:

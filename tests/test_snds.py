@@ -18,7 +18,8 @@ from graph.model import build_graph
 from graph.settings import DoubleBillingSettings
 from graph.shared import build_shared
 from loaders.dataset import load_dataset
-from loaders.snds import KEYS, read_snds
+from loaders.conversion import write_conversion
+from loaders.snds import KEYS, read_snds, report_lines
 
 from .conftest import CASES, REPO, SHARED_DATA, write_table
 from .snds_oracle import converted, expected_claims
@@ -402,3 +403,22 @@ def test_joined_month_by_month_the_conversion_is_the_one_join_of_everything(extr
     assert by_month.tables["claims"].equals(whole.tables["claims"])
     assert by_month.tables["providers"].equals(whole.tables["providers"])
     assert by_month.report == whole.report
+
+
+def test_a_quantity_that_is_not_whole_is_written_as_one_service_and_counted(tmp_path):
+    """PRS_ACT_QTE is a decimal in the DCIR (kilometres, coefficients); the contract counts
+    services in whole numbers: such a line is one service, its amount kept, counted and listed —
+    so the converted folder scans. A whole quantity is kept as it is, a netted one as netted."""
+    write_dcir(tmp_path / "x", [line(1, "A", "75123456", qty="153.22", amount="80.10"),
+                                line(2, "A", "75123456", qty="3", day="2025-01-11"),
+                                line(3, "B", "75123456", qty="2.50", day="2025-01-12"),
+                                line(4, "B", "75123456", qty="-0.50", amount="-5.00", day="2025-01-12")])
+    c = read_snds(tmp_path / "x")
+    assert [(r["snds_line"], r["quantity"], r["amount"]) for r in claims_of(c)] == [
+        ("2", "1", "80.10"), ("3", "3", "26.50"), ("4", "2", "21.50")]          # 2.50 − 0.50 netted: 2, whole
+    f = c.report["fractional_quantity"]
+    assert (f["claims"], f["amount"], f["first_lines"]) == (1, 80.10, [2])
+    assert "1 with a quantity that is not whole (kilometres, coefficients: PRS_ACT_QTE is a decimal) written as one " \
+           "service each, their amount kept (€80.10)" in "\n".join(report_lines(c.report))
+    write_conversion(c, tmp_path / "out")
+    load_dataset(tmp_path / "out")                     # the contract loader takes it
