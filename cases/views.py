@@ -6,7 +6,7 @@ and keep the claim ids, by which an investigator finds the claim in the insurer'
 """
 from __future__ import annotations
 
-from contract.errors import NotFound, NotReady
+from contract.errors import NotFound, NotReady, Unreadable
 from runs import history, results
 from runs.store import DAMAGED, Store
 
@@ -50,11 +50,8 @@ def entity_extras(store: Store, entity_type: str, entity_id: str, run_id: str | 
     the cases naming it, and its risk in every run that was current."""
     profile = None
     if entity_type == "provider":
-        con = store.connect(run_id)
-        try:
+        with store.reading(run_id) as (_, con):
             profile = results.profile(con, entity_id)
-        finally:
-            con.close()
     return {"profile": profile, "cases": CaseStore(store).cases_of(entity_type, entity_id),
             "risk_history": risk_history(store, entity_type, entity_id)}
 
@@ -64,16 +61,13 @@ def alert_view(store: Store, alert_id: str, run_id: str | None = None) -> dict:
     `patients`, the distinct patients of its evidence lines; `patients_sampled`, the few it names
     as entities),
     its pattern's statistic against peers, how many evidence lines it has, its first and last
-    current runs, and its case (or None). Raises `NotFound`, `NoPublishedRun`, `NotReady`."""
-    run_id = store.resolve(run_id)
-    con = store.connect(run_id)
-    try:
+    current runs, and its case (or None). Raises `NotFound`, `NoPublishedRun`, `NotReady`
+    (`Unreadable` when the run's results file cannot be read)."""
+    with store.reading(run_id) as (run_id, con):
         a = results.alert(con, alert_id)
         peers = results.peer_distribution(con, alert_id)
         lines = len(results.evidence(con, alert_id))
         a["patients"] = results.evidence_patients(con, [alert_id])
-    finally:
-        con.close()
     a["patients_sampled"] = sum(e["entity_type"] == "patient" for e in a["entities"])
     a["entities"] = [e for e in a["entities"] if e["entity_type"] != "patient"]
     return {"run_id": run_id, **a, "peers": peers, "evidence_lines": lines, **alert_marks(store, alert_id)}
@@ -82,15 +76,14 @@ def alert_view(store: Store, alert_id: str, run_id: str | None = None) -> dict:
 def entity_view(store: Store, entity_type: str, entity_id: str, run_id: str | None = None) -> dict:
     """One entity in a run (the current one by default): its attributes, risk, alerts,
     communities, centrality, and `entity_extras` (billing profile against peer medians, cases,
-    risk across runs). Raises `NotFound`, `NoPublishedRun`, `NotReady`."""
-    asked, run_id = run_id, store.resolve(run_id)
-    con = store.connect(run_id)
-    try:
-        found = results.entity(con, entity_type, entity_id)
-    except NotFound as e:
-        raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None     # the run asked for, if any
-    finally:
-        con.close()
+    risk across runs). Raises `NotFound`, `NoPublishedRun`, `NotReady` (`Unreadable` when the
+    run's results file cannot be read)."""
+    asked = run_id
+    with store.reading(run_id) as (run_id, con):
+        try:
+            found = results.entity(con, entity_type, entity_id)
+        except NotFound as e:
+            raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None     # the run asked for, if any
     return {"run_id": run_id, **found, **entity_extras(store, entity_type, entity_id, run_id)}
 
 
@@ -175,8 +168,8 @@ def named_by_alerts(case: dict) -> int:
 
 def unreadable_run(run_id: str, current: bool, e: Exception) -> dict:
     """A run whose results a case view could not read: run_id, current, why (no server path)."""
-    why = "its results file is missing, cut or overwritten" if isinstance(e, NotReady) else \
-        f"its results file is damaged ({type(e).__name__})"
+    why = e.why if isinstance(e, Unreadable) else "its results file is missing, cut or overwritten" \
+        if isinstance(e, NotReady) else f"its results file is damaged ({type(e).__name__})"
     return {"run_id": run_id, "current": current, "why": why}
 
 

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
-                             NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable)
+                             NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable, Unreadable)
 from contract.vocab import ENTITY_TYPES, PATTERNS, node_id
 from runs.store import Store
 
@@ -65,6 +65,8 @@ def _worded(e: FraudnetError, store: str | None = None) -> tuple[str, int]:
     """A terminal's message and exit code for an error."""
     if isinstance(e, NoPublishedRun):
         return f"no current run in store {store}: run `fraudnet scan` first", 1
+    if isinstance(e, Unreadable):
+        return f"{e}: see `fraudnet runs show {e.run_id}`", 1
     if isinstance(e, NotReady):
         return f"run {e.run_id} has no {e.wanted} (status {e.status}; see `fraudnet runs show {e.run_id}`)", 1
     if isinstance(e, Busy):
@@ -444,14 +446,10 @@ def alerts(store, run_id, pattern, min_score, limit, as_json):
     """The top alerts of a run, by rank within their pattern (each pattern's best first)."""
     from runs import results
     try:
-        run_id = Store(store).resolve(run_id)
-        con = Store(store).connect(run_id)
+        with Store(store).reading(run_id) as (run_id, con):
+            rows, _ = results.alerts(con, pattern, min_score, limit=limit)
     except FraudnetError as e:
         _failed(e, store)
-    try:
-        rows, _ = results.alerts(con, pattern, min_score, limit=limit)
-    finally:
-        con.close()
     _audit(store, "alerts.list", f"alerts?pattern={pattern or ''}&min_score={min_score or ''}&limit={limit}",
            run_id, len(rows))
     if as_json:
@@ -931,11 +929,8 @@ def alert_cmd(alert_id, run_id, evidence_file, sep, store, as_json):
         a = alert_view(st, alert_id, run_id)
         _audit(store, "alerts.get", f"alert:{alert_id}", a["run_id"])
         if evidence_file:
-            con = st.connect(a["run_id"])
-            try:
+            with st.reading(a["run_id"]) as (_, con):
                 lines = evidence(con, alert_id)
-            finally:
-                con.close()
             _write_private(evidence_file, csv_bytes(EVIDENCE_COLUMNS, lines, sep))
     except FraudnetError as e:
         _failed(e, store)

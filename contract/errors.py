@@ -68,6 +68,17 @@ class NotReady(FraudnetError):
         super().__init__(f"run {run_id} has no {wanted} (status {status})")
 
 
+class Unreadable(NotReady):
+    """Run `run_id` finished (`status`: succeeded or held) but its results file cannot be read:
+    `why` (its results file is missing, cut or overwritten; or damaged, found by DuckDB while
+    reading). `current`: the run was read as the current one (no run named)."""
+
+    def __init__(self, run_id: str, status: str, why: str, current: bool = False):
+        super().__init__(run_id, status, "readable results")
+        self.why, self.current = why, current
+        self.args = (f"{'the current run' if current else 'run'} {run_id} cannot be read ({why})",)
+
+
 class Busy(FraudnetError):
     """Another scan holds the store's lock: `holder` is its run id (None if unknown), `since` when."""
 

@@ -408,3 +408,45 @@ def test_a_case_is_shown_when_the_current_results_cannot_be_read(client, store, 
     cli(store, "cases", "report", "C-00001", "--out", str(tmp_path / "c.html"))
     page = (tmp_path / "c.html").read_text()
     assert f"<p class='warn' id='unreadable'>The current run {current} cannot be read" in page and a in page
+
+
+def _damage_blocks(path, first=0):
+    """Zero 4 KiB inside every block from the `first` (DuckDB's blocks: 256 KiB past its 12 KiB of
+    headers): its size and header stay whole (the store's cheap check passes), DuckDB's block
+    checksums fail on opening it (block 0 holds the catalogue) or on reading a table."""
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        for offset in range(12_288 + first * 262_144 + 1024, size - 4096, 262_144):
+            f.seek(offset)
+            f.write(bytes(4096))
+
+
+@pytest.mark.parametrize("damage", ["cut", "blocks", "tables"])
+def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, damage):
+    """A fresh user cut the current run's results file (or damaged blocks inside it): `fraudnet
+    alert`, `entity` and `alerts` failed with a traceback or `status damaged` (the run's status is
+    succeeded); they say plainly which run cannot be read, exit 1 like the other refusals, and the
+    API answers 409 with the same words, as `cases show` says it."""
+    from runs import results
+    with store.reading() as (current, con):     # closed before the damage: no block of it cached in this process
+        a = results.alerts(con, "peer_outlier", limit=1)[0][0]["alert_id"]
+    provider = a.split(":")[1]
+    path = store.results_path(current)
+    if damage == "cut":
+        with open(path, "r+b") as f:
+            f.truncate(path.stat().st_size // 2)
+        why = "its results file is missing, cut or overwritten"
+    else:
+        _damage_blocks(path, first=0 if damage == "blocks" else 1)
+        why = "its results file is damaged: DuckDB found a block it cannot read"
+    said = f"the current run {current} cannot be read ({why})"
+    for args in (("alert", a), ("entity", "provider", provider), ("alerts",)):
+        assert cli(store, *args, code=1) == f"error: {said}: see `fraudnet runs show {current}`\n", args
+    assert cli(store, "entity", "provider", provider, "--run", current, code=1) == \
+        f"error: run {current} cannot be read ({why}): see `fraudnet runs show {current}`\n"
+    for url in (f"/api/v1/alerts/{a}", f"/api/v1/entities/provider/{provider}", "/api/v1/alerts"):
+        r = client.get(url, headers=h())
+        assert (r.status_code, r.json()) == (409, {"detail": f"{said}: see GET /api/v1/runs/{current}"}), url
+    r = client.get(f"/api/v1/alerts?run={current}", headers=h())
+    assert (r.status_code, r.json()) == (409, {"detail": f"run {current} cannot be read ({why}): see GET "
+                                                         f"/api/v1/runs/{current}"})
