@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
                              NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable, Unreadable,
-                             worded_patient)
+                             worded_alert, worded_patient)
 
 from .models import Message
 
@@ -42,6 +42,8 @@ def status_and_detail(e: FraudnetError, run: str | None = None) -> tuple[int, st
         return 404, "no current run yet"
     if isinstance(e, NotFound) and e.kind == "patient":      # never the id the request gave
         return 404, worded_patient(e.run_id or run)
+    if isinstance(e, NotFound) and e.unsaid:                 # a patient-centred alert's id: nor this one
+        return 404, worded_alert(e.key, e.run_id or run)
     if isinstance(e, NotFound):
         return 404, f"no {e.kind} {e.key!r}"
     if isinstance(e, Unreadable):

@@ -465,7 +465,10 @@ class CaseStore:
         con = self.store.connect(run_id)
         try:
             for alert_id in alerts:
-                a = results.alert(con, alert_id)
+                try:
+                    a = results.alert(con, alert_id)
+                except NotFound as e:                    # the run asked for, if any (a patient alert's id unsaid)
+                    raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None
                 found.append(a)
                 for e in a["entities"]:
                     m = members.setdefault((e["entity_type"], e["entity_id"]), {"roles": set(), "patterns": set()})

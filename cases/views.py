@@ -16,6 +16,19 @@ EVIDENCE_COLUMNS = ("item", "claim_id", "service_date", "provider_id", "prescrib
                     "service_code", "amount", "quantity", "note")
 
 
+def figure(x: float | None, unit: str, digits: int = 2) -> str:
+    """A statistic's value (`runs.results.peer_distribution`: the subject's, the peers' median or
+    90th percentile) as the faces print it: with `%` when its unit is a percentage (`% of its
+    patients`: `48.61%`), so that a peer median reads as the share it is, like the value beside
+    it; "" for None."""
+    return "" if x is None else f"{x:,.{digits}f}" + ("%" if unit.startswith("%") else "")
+
+
+def unit_after(unit: str) -> str:
+    """What follows a value printed by `figure`: the unit, less its `%` (`of its patients`)."""
+    return unit[1:].strip() if unit.startswith("%") else unit
+
+
 def numbered(rows: list[dict]) -> list[dict]:
     """Evidence rows (`runs.results.evidence`) as `EVIDENCE_COLUMNS`, their patients numbered in
     order of first appearance (`patient 1`, …) instead of named."""
@@ -63,8 +76,12 @@ def alert_view(store: Store, alert_id: str, run_id: str | None = None) -> dict:
     its pattern's statistic against peers, how many evidence lines it has, its first and last
     current runs, and its case (or None). Raises `NotFound`, `NoPublishedRun`, `NotReady`
     (`Unreadable` when the run's results file cannot be read)."""
+    asked = run_id
     with store.reading(run_id) as (run_id, con):
-        a = results.alert(con, alert_id)
+        try:
+            a = results.alert(con, alert_id)
+        except NotFound as e:
+            raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None     # the run asked for, if any
         peers = results.peer_distribution(con, alert_id)
         lines = len(results.evidence(con, alert_id))
         a["patients"] = results.evidence_patients(con, [alert_id])

@@ -922,7 +922,7 @@ def cases_kpis(year, csv_file, sep, store, as_json):
 def alert_cmd(alert_id, run_id, evidence_file, sep, store, as_json):
     """One alert: summary, entities, its statistic against peers, its evidence lines, its first and
     last current runs and its case."""
-    from cases.views import EVIDENCE_COLUMNS, alert_view, evidence
+    from cases.views import EVIDENCE_COLUMNS, alert_view, evidence, figure, unit_after
     from cases.export import csv_bytes
     st = Store(store)
     try:
@@ -947,9 +947,10 @@ def alert_cmd(alert_id, run_id, evidence_file, sep, store, as_json):
         echo(f"  and {a['patients']} patient(s) in its evidence lines ({a['patients_sampled']} named by the alert)")
         p = a["peers"]
         if p:
-            echo(f"{p['statistic']}" + (f" ({p['detail']})" if p["detail"] else "") + f": {p['subject_value']:,.2f} "
-                 f"{p['unit']}; {p['peers']} peers: median {p['peer_median']:,.2f}, 90th percentile "
-                 f"{p['peer_p90']:,.2f}; above {p['share_below']:.0%} of peers")
+            u = p["unit"]
+            echo(f"{p['statistic']}" + (f" ({p['detail']})" if p["detail"] else "") + f": {figure(p['subject_value'], u)} "
+                 f"{unit_after(u)}; {p['peers']} peers: median {figure(p['peer_median'], u)}, 90th percentile "
+                 f"{figure(p['peer_p90'], u)}; above {p['share_below']:.0%} of peers")
         echo(f"evidence: {a['evidence_lines']:,} claim line(s)")
     if evidence_file:
         click.echo(f"wrote {evidence_file}", err=as_json)

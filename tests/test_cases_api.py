@@ -382,6 +382,49 @@ def test_no_error_echoes_a_patient_id(client, store, caplog):
     assert client.get("/api/v1/entities/provider/ZQX999", headers=h()).json() == {"detail": "no provider 'ZQX999'"}
 
 
+def test_no_error_echoes_the_id_typed_for_a_patient_centred_alert(client, store, caplog):
+    """A doctor_shopping or mega_consumer alert is about one patient; an id typed for one with a
+    wrong suffix (a patient's own id, say) was echoed by the not-found error. Neither face repeats
+    it, nor the access log or the audit; other patterns keep their ids in the message."""
+    ghost, run = "ZQXPAT0042", store.current()
+    for pattern in ("doctor_shopping", "mega_consumer"):
+        typed = f"{pattern}:{ghost}"
+        said = f"no such {pattern} alert in the current run (the id given is not repeated)"
+        assert cli(store, "alert", typed, code=1) == f"error: {said}\n"
+        assert cli(store, "alert", typed, "--run", run, code=1) == f"error: {said.replace('the current run', f'run {run}')}\n"
+        assert cli(store, "cases", "open", typed, code=1) == f"error: {said}\n"
+        with caplog.at_level("INFO"):
+            r = client.get(f"/api/v1/alerts/{typed}", headers=h())
+            assert (r.status_code, r.json()) == (404, {"detail": said})
+            r = client.get(f"/api/v1/alerts/{typed}?run={run}", headers=h())
+            assert (r.status_code, r.json()) == (404, {"detail": said.replace("the current run", f"run {run}")})
+            r = client.post("/api/v1/cases", json={"alerts": [typed]}, headers=h())
+            assert (r.status_code, r.json()) == (404, {"detail": said})
+    logged = [r for r in caplog.records if r.name.startswith("fraudnet")]        # not the test client's own
+    assert logged and not [r for r in logged if ghost in r.getMessage()]
+    assert not [e for e in read_audit(store, limit=1000)[0] if ghost in json.dumps(e)]
+    assert cli(store, "alert", "peer_outlier:ZQX999", code=1) == "error: no alert 'peer_outlier:ZQX999'\n"
+    assert client.get("/api/v1/alerts/nope", headers=h()).json() == {"detail": "no alert 'nope'"}
+
+
+def test_a_peer_median_of_a_share_is_printed_as_a_share(client, store, tmp_path):
+    """`fraudnet alert` printed a share's value with its `%` and the peers' median and 90th
+    percentile of the same share without it (`48.61 % of its patients; 36 peers: median 3.86`);
+    every figure of a share now carries its `%`, in the case file too; other units are left bare."""
+    block, rebilled = alert(client, "dense_block"), alert(client, "double_billing")
+    share = re.compile(r"^patients also billed by another provider of the block: [\d,.]+% of its patients; \d+ peers: "
+                       r"median [\d,.]+%, 90th percentile [\d,.]+%; above \d+% of peers$", re.M)
+    assert share.search(cli(store, "alert", block))
+    rate = re.compile(r"^lines billed again for the same patient, act and day: [\d,.]+ per 100 patient-act-days; \d+ "
+                      r"peers: median [\d,.]+, 90th percentile [\d,.]+; above \d+% of peers$", re.M)
+    assert rate.search(cli(store, "alert", rebilled))
+    cli(store, "cases", "open", block)
+    cli(store, "cases", "report", "C-00001", "--out", str(tmp_path / "c.html"))
+    page = (tmp_path / "c.html").read_text()
+    assert re.search(r"[\d.]+% of its patients; [\d,]+ peers, median [\d,.]+%, 90th percentile [\d,.]+%; above", page)
+    assert re.search(r"peer median [\d,.]+%</text>", page)
+
+
 def test_a_case_is_shown_when_the_current_results_cannot_be_read(client, store, tmp_path):
     """The case is kept apart from the runs (SQLite in the store): with the current run's results
     file cut, `cases show`, `GET /cases/{id}` and the case file still show it, and say which run
