@@ -588,6 +588,8 @@ def schedule_once(name, config):
     except FraudnetError as e:
         _failed(e)
     click.echo(json.dumps(result, indent=2, default=str))
+    for w in result.get("warnings", []):      # said where a person reads it too, as `fraudnet scan` says them
+        click.echo(f"warning: {w}", err=True)
     sys.exit(EXIT_CODES.get(result["status"], 1))
 
 
