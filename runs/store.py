@@ -424,11 +424,16 @@ class Store:
         results (the current run by default), closed at the end. Raises as `readable`, and turns
         what DuckDB raises on a damaged block while reading (`DAMAGED`) into `Unreadable`."""
         current = run_id is None
-        run_id = self.resolve(run_id)
-        con = self.connect(None if current else run_id)
+        run_id, path = self.readable(run_id)
+        try:
+            con = open_results(path)
+        except DAMAGED as e:
+            raise self.damaged(run_id, e, current) from None
         try:
             yield run_id, con
         except DAMAGED as e:
+            if isinstance(e, duckdb.ProgrammingError):     # a query's mistake (binder, catalog, parser): a bug
+                raise
             raise self.damaged(run_id, e, current) from None
         finally:
             con.close()
