@@ -112,19 +112,23 @@ def _finished(store: Store, since: str | None = None) -> list[dict]:
 
 def risk_history(store: Store, entity_type: str, entity_id: str) -> list[dict]:
     """The entity's risk in each run that was made current, newest first: run_id, started_at,
-    current, score (None: no risk), alerts naming it."""
+    current, score (None: no risk), alerts naming it. A run whose results cannot be read has
+    score and alerts None and `unreadable`: why (`unreadable_run`), so one damaged old run never
+    hides the others."""
     out = []
     for r in _finished(store):
         if not r.get("promoted_at"):
             continue
-        con = store.connect(r["run_id"])
         try:
-            risk = con.execute("SELECT score FROM entity_risk WHERE entity_type = $t AND entity_id = $i",
-                               {"t": entity_type, "i": entity_id}).fetchall()
-            n = con.execute("SELECT count(*) FROM alert_entities WHERE entity_type = $t AND entity_id = $i",
-                            {"t": entity_type, "i": entity_id}).fetchall()[0][0]
-        finally:
-            con.close()
+            with store.reading(r["run_id"]) as (_, con):
+                risk = con.execute("SELECT score FROM entity_risk WHERE entity_type = $t AND entity_id = $i",
+                                   {"t": entity_type, "i": entity_id}).fetchall()
+                n = con.execute("SELECT count(*) FROM alert_entities WHERE entity_type = $t AND entity_id = $i",
+                                {"t": entity_type, "i": entity_id}).fetchall()[0][0]
+        except NotReady as e:
+            out.append({"run_id": r["run_id"], "started_at": r["started_at"], "current": r["current"],
+                        "score": None, "alerts": None, "unreadable": unreadable_run(r["run_id"], r["current"], e)["why"]})
+            continue
         out.append({"run_id": r["run_id"], "started_at": r["started_at"], "current": r["current"],
                     "score": risk[0][0] if risk else None, "alerts": n})
     return out

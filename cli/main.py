@@ -997,7 +997,8 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
         echo(f"case {c['case_id']} ({c['status']}): {c['title']}")
     for r in e["risk_history"]:
         score = "-" if r["score"] is None else f"{r['score']:.1f}"
-        echo(f"run {r['run_id']}{' (current)' if r['current'] else ''}: risk {score}, {r['alerts']} alert(s)")
+        echo(f"run {r['run_id']}{' (current)' if r['current'] else ''}: " + (
+            f"cannot be read ({r['unreadable']})" if r.get("unreadable") else f"risk {score}, {r['alerts']} alert(s)"))
 
 
 @main.command("export")

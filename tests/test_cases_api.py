@@ -493,3 +493,26 @@ def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, dama
     r = client.get(f"/api/v1/alerts?run={current}", headers=h())
     assert (r.status_code, r.json()) == (409, {"detail": f"run {current} cannot be read ({why}): see GET "
                                                          f"/api/v1/runs/{current}"})
+
+
+def test_an_older_run_that_cannot_be_read_does_not_stop_the_entity_view(client, store):
+    """`fraudnet entity` reads the entity's risk in every run that was current: an older run whose
+    results file was cut stopped it ("run … cannot be read") although the current run is whole;
+    that run's line says it cannot be read, and the rest is shown."""
+    current = store.current()
+    older = "20200101T000000000000-0a1d"
+    shutil.copytree(store.runs_dir / current, store.runs_dir / older)
+    record = json.loads((store.runs_dir / older / "run.json").read_text())
+    record.update(run_id=older, started_at="2020-01-01T00:00:00.000+00:00")
+    (store.runs_dir / older / "run.json").write_text(json.dumps(record))
+    path = store.results_path(older)
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+    provider = alert(client, "peer_outlier").split(":")[1]
+    shown = cli(store, "entity", "provider", provider)
+    assert re.search(rf"^run {current} \(current\): risk [\d.]+, \d+ alert\(s\)$", shown, re.M)
+    assert shown.endswith(f"\nrun {older}: cannot be read (its results file is missing, cut or overwritten)\n")
+    r = client.get(f"/api/v1/entities/provider/{provider}/profile", headers=h())
+    assert r.status_code == 200 and r.json()["risk_history"][-1] == {
+        "run_id": older, "started_at": "2020-01-01T00:00:00.000+00:00", "current": False, "score": None,
+        "alerts": None, "unreadable": "its results file is missing, cut or overwritten"}
