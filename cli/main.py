@@ -504,23 +504,19 @@ def evaluate(truth_file, store, run_id, k_factor, as_json):
     import pyarrow.csv as pacsv
 
     from graph.evaluate import evaluate as run_eval
+    truth = pacsv.read_csv(truth_file, convert_options=pacsv.ConvertOptions(
+        column_types={c: "string" for c in ("pattern", "group_id", "entity_type", "entity_id")}))
+    missing = {"pattern", "entity_type", "entity_id"} - set(truth.column_names)
+    if missing:
+        _fail(f"{truth_file}: missing column(s) {', '.join(sorted(missing))}", 2)
     try:
-        con = Store(store).connect(run_id)
+        with Store(store).reading(run_id) as (run_id, con):
+            tables = [con.sql(f"SELECT * FROM {t}").to_arrow_table() for t in ("alerts", "alert_entities", "entity_risk")]
     except FraudnetError as e:
         _failed(e, store)
-    try:
-        truth = pacsv.read_csv(truth_file, convert_options=pacsv.ConvertOptions(
-            column_types={c: "string" for c in ("pattern", "group_id", "entity_type", "entity_id")}))
-        missing = {"pattern", "entity_type", "entity_id"} - set(truth.column_names)
-        if missing:
-            _fail(f"{truth_file}: missing column(s) {', '.join(sorted(missing))}", 2)
-        record = Store(store).get_run(Store(store).resolve(run_id))
-        skipped = frozenset() if (record.get("settings") or {}).get("campaigns") else frozenset({"indicator_outlier"})
-        result = run_eval(*(con.sql(f"SELECT * FROM {t}").to_arrow_table()
-                            for t in ("alerts", "alert_entities", "entity_risk")), truth, k_factor,
-                          not_judged=skipped)
-    finally:
-        con.close()
+    record = Store(store).get_run(run_id)
+    skipped = frozenset() if (record.get("settings") or {}).get("campaigns") else frozenset({"indicator_outlier"})
+    result = run_eval(*tables, truth, k_factor, not_judged=skipped)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

@@ -465,7 +465,7 @@ def _damage_blocks(path, first=0):
 
 
 @pytest.mark.parametrize("damage", ["cut", "blocks", "tables"])
-def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, damage):
+def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, damage, region, tmp_path):
     """A fresh user cut the current run's results file (or damaged blocks inside it): `fraudnet
     alert`, `entity` and `alerts` failed with a traceback or `status damaged` (the run's status is
     succeeded); they say plainly which run cannot be read, exit 1 like the other refusals, and the
@@ -487,6 +487,11 @@ def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, dama
         assert cli(store, *args, code=1) == f"error: {said}: see `fraudnet runs show {current}`\n", args
     assert cli(store, "entity", "provider", provider, "--run", current, code=1) == \
         f"error: run {current} cannot be read ({why}): see `fraudnet runs show {current}`\n"
+    assert cli(store, "evaluate", "--truth", str(region["truth"]), code=1) == \
+        f"error: {said}: see `fraudnet runs show {current}`\n"
+    assert cli(store, "export", str(tmp_path / "out"), code=1) == \
+        f"error: run {current} cannot be read ({why}): see `fraudnet runs show {current}`\n"
+    assert not list((tmp_path / "out").iterdir())       # nothing half-written
     for url in (f"/api/v1/alerts/{a}", f"/api/v1/entities/provider/{provider}", "/api/v1/alerts"):
         r = client.get(url, headers=h())
         assert (r.status_code, r.json()) == (409, {"detail": f"{said}: see GET /api/v1/runs/{current}"}), url
