@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from contract.errors import Invalid, NotFound, Refused, Stale
-from contract.vocab import ENTITY_TYPES, split_node_id
+from contract.vocab import ENTITY_TYPES, PATIENT_PATTERNS, split_node_id
 from runs import history, results
 from runs.history import now, transaction
 from runs.store import Store
@@ -60,7 +60,6 @@ QUALIFICATIONS = ("administrative_error", "abuse", "fraud")
 REVIEWED = ("dismissed", "closed")          # the question is closed: the case's alerts are reviewed
 DECIDABLE = ("in_review", "confirmed")      # decisions are recorded on these
 AMOUNTS = ("estimated_harm", "overpayment_notified", "recovered")
-PATIENT_PATTERNS = ("doctor_shopping", "mega_consumer")   # patterns about a patient (CONTRACT.md)
 MAX_TEXT = 10_000
 LIST_COLUMNS = ("case_id", "title", "status", "outcome", "assignee", "qualification", "patterns", "alerts",
                 "providers", "patients", "decisions", "last_action", "last_decided_on", "overpayment_notified",
