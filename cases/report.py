@@ -250,7 +250,8 @@ def _page(case, alerts, charts, evidence_parts, nodes, links, patients, net_run)
         out.append(f"<h3>{escape(a['alert_id'])}</h3><figure>{peer_chart_svg(dist, label)}<figcaption>"
                    f"{escape(dist['statistic'])}: {escape(label)} {figure(dist['subject_value'], dist['unit'])} "
                    f"{escape(unit_after(dist['unit']))}; {dist['peers']:,} peers, median "
-                   f"{figure(dist['peer_median'], dist['unit'])}, 90th percentile {figure(dist['peer_p90'], dist['unit'])}; "
+                   f"{figure(dist['peer_median'], dist['unit'])}, 90th percentile "
+                   f"{figure(dist['peer_p90'], dist['unit'])}; "
                    f"above {dist['share_below']:.0%} of peers.</figcaption></figure>")
     if not charts:
         out.append("<p>No peer comparison for these alerts.</p>")

@@ -126,8 +126,9 @@ def risk_history(store: Store, entity_type: str, entity_id: str) -> list[dict]:
                 n = con.execute("SELECT count(*) FROM alert_entities WHERE entity_type = $t AND entity_id = $i",
                                 {"t": entity_type, "i": entity_id}).fetchall()[0][0]
         except NotReady as e:
+            why = unreadable_run(r["run_id"], r["current"], e)["why"]
             out.append({"run_id": r["run_id"], "started_at": r["started_at"], "current": r["current"],
-                        "score": None, "alerts": None, "unreadable": unreadable_run(r["run_id"], r["current"], e)["why"]})
+                        "score": None, "alerts": None, "unreadable": why})
             continue
         out.append({"run_id": r["run_id"], "started_at": r["started_at"], "current": r["current"],
                     "score": risk[0][0] if risk else None, "alerts": n})

@@ -511,7 +511,8 @@ def evaluate(truth_file, store, run_id, k_factor, as_json):
         _fail(f"{truth_file}: missing column(s) {', '.join(sorted(missing))}", 2)
     try:
         with Store(store).reading(run_id) as (run_id, con):
-            tables = [con.sql(f"SELECT * FROM {t}").to_arrow_table() for t in ("alerts", "alert_entities", "entity_risk")]
+            tables = [con.sql(f"SELECT * FROM {t}").to_arrow_table()
+                      for t in ("alerts", "alert_entities", "entity_risk")]
     except FraudnetError as e:
         _failed(e, store)
     record = Store(store).get_run(run_id)
@@ -946,7 +947,8 @@ def alert_cmd(alert_id, run_id, evidence_file, sep, store, as_json):
         p = a["peers"]
         if p:
             u = p["unit"]
-            echo(f"{p['statistic']}" + (f" ({p['detail']})" if p["detail"] else "") + f": {figure(p['subject_value'], u)} "
+            echo(f"{p['statistic']}" + (f" ({p['detail']})" if p["detail"] else "")
+                 + f": {figure(p['subject_value'], u)} "
                  f"{unit_after(u)}; {p['peers']} peers: median {figure(p['peer_median'], u)}, 90th percentile "
                  f"{figure(p['peer_p90'], u)}; above {p['share_below']:.0%} of peers")
         echo(f"evidence: {a['evidence_lines']:,} claim line(s)")

@@ -66,7 +66,8 @@ def worded_alert(alert_id: str, run_id: str | None = None) -> str:
     """What a face says of an alert of a patient-centred pattern it cannot find: its pattern, never
     the id the caller gave (it may hold a patient's id)."""
     pattern = alert_id.split(":", 1)[0].strip().lower()
-    return f"no such {pattern} alert in {f'run {run_id}' if run_id else 'the current run'} (the id given is not repeated)"
+    where = f"run {run_id}" if run_id else "the current run"
+    return f"no such {pattern} alert in {where} (the id given is not repeated)"
 
 
 class NoPublishedRun(NotFound):

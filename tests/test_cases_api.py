@@ -391,7 +391,8 @@ def test_no_error_echoes_the_id_typed_for_a_patient_centred_alert(client, store,
         typed = f"{pattern}:{ghost}"
         said = f"no such {pattern} alert in the current run (the id given is not repeated)"
         assert cli(store, "alert", typed, code=1) == f"error: {said}\n"
-        assert cli(store, "alert", typed, "--run", run, code=1) == f"error: {said.replace('the current run', f'run {run}')}\n"
+        in_run = said.replace("the current run", f"run {run}")
+        assert cli(store, "alert", typed, "--run", run, code=1) == f"error: {in_run}\n"
         assert cli(store, "cases", "open", typed, code=1) == f"error: {said}\n"
         with caplog.at_level("INFO"):
             r = client.get(f"/api/v1/alerts/{typed}", headers=h())
