@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from contract.errors import FraudnetError
-from runs.store import Store
+from runs.store import DAMAGED, Store
 
 from . import errors
 from .auth import KeyRing
@@ -67,6 +67,8 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
                        client_timeout=client_timeout)
 
     app.add_exception_handler(FraudnetError, errors.handle)
+    for damaged in DAMAGED:
+        app.add_exception_handler(damaged, errors.handle_damaged)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):

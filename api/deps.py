@@ -14,7 +14,7 @@ import duckdb
 from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
-from contract.errors import NotReady
+from contract.errors import NotReady, Unreadable
 from runs.audit import audit, node_target
 from runs.store import Store
 
@@ -48,6 +48,7 @@ class Results:
         a stat and its header), so a results file cut or overwritten while the server runs is
         refused with `NotReady` (409) and its connection closed, never served from what the open
         connection still caches."""
+        asked = run_id
         try:
             run_id = self.store.readable(run_id)[0]
         except NotReady as e:
@@ -59,7 +60,10 @@ class Results:
             for gone in [r for r in self._open if not self.store.results_path(r).is_file()]:
                 self._open.pop(gone).close()
             if run_id not in self._open:
-                self._open[run_id] = self.store.connect(run_id)
+                try:
+                    self._open[run_id] = self.store.connect(run_id)
+                except Unreadable as e:      # damaged: found by DuckDB on opening it
+                    raise Unreadable(e.run_id, e.status, e.why, current=asked is None) from None
             return run_id, self._open[run_id].cursor()
 
     def close(self):

@@ -5,11 +5,13 @@ says what the server returns.
 """
 from __future__ import annotations
 
+import duckdb
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
-                             NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable, worded_patient)
+                             NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable, Unreadable,
+                             worded_alert, worded_patient)
 
 from .models import Message
 
@@ -40,8 +42,12 @@ def status_and_detail(e: FraudnetError, run: str | None = None) -> tuple[int, st
         return 404, "no current run yet"
     if isinstance(e, NotFound) and e.kind == "patient":      # never the id the request gave
         return 404, worded_patient(e.run_id or run)
+    if isinstance(e, NotFound) and e.unsaid:                 # a patient-centred alert's id: nor this one
+        return 404, worded_alert(e.key, e.run_id or run)
     if isinstance(e, NotFound):
         return 404, f"no {e.kind} {e.key!r}"
+    if isinstance(e, Unreadable):
+        return 409, f"{e}: see GET /api/v1/runs/{e.run_id}"
     if isinstance(e, NotReady):
         return 409, f"run {e.run_id} has no {e.wanted} (status {e.status})"
     if isinstance(e, Busy):
@@ -67,3 +73,16 @@ def status_and_detail(e: FraudnetError, run: str | None = None) -> tuple[int, st
 async def handle(request: Request, exc: FraudnetError) -> JSONResponse:
     status, detail = status_and_detail(exc, request.query_params.get("run"))
     return JSONResponse(status_code=status, content={"detail": detail})
+
+
+async def handle_damaged(request: Request, exc: Exception) -> JSONResponse:
+    """What DuckDB raised reading a run's results (`runs.store.DAMAGED`: a block that fails its
+    checksum) is the `Unreadable` of the run read: the one the request named, or the current one."""
+    if isinstance(exc, duckdb.ProgrammingError):      # a query's mistake (binder, catalog, parser): a bug
+        raise exc
+    store = request.app.state.store
+    asked = request.query_params.get("run") or request.path_params.get("run_id")
+    run_id = asked if asked and asked != "current" else store.current()
+    if run_id is None:
+        raise exc
+    return await handle(request, store.damaged(run_id, exc, current=asked in (None, "current")))

@@ -149,7 +149,7 @@ def peer_chart_svg(dist: dict, subject_label: str, width: int = 900, height: int
     m = x_of(dist["peer_median"])
     parts.append(f'<g class="median"><line x1="{m:.1f}" y1="{top}" x2="{m:.1f}" y2="{axis_y}" stroke="#1f2933" '
                  f'stroke-dasharray="4 3"/><text x="{m + 4:.1f}" y="{top + 10}" font-size="10">peer median '
-                 f'{_fmt(dist["peer_median"])}</text></g>')
+                 f'{_fmt(dist["peer_median"])}{"%" if dist["unit"].startswith("%") else ""}</text></g>')
     for k, (v, unit) in enumerate(marks):      # one line per subject, labels stacked above the plot
         x = x_of(v)
         label = f"{subject_label} {unit}" if several else subject_label

@@ -24,7 +24,8 @@ from runs.store import Store
 from .drawing import network_svg, peer_chart_svg
 from .export import csv_bytes
 from .store import PATIENT_PATTERNS
-from .views import EVIDENCE_COLUMNS, case_view, named_by_alerts, named_patients, numbered, patients_said, run_label
+from .views import (EVIDENCE_COLUMNS, case_view, figure, named_by_alerts, named_patients, numbered, patients_said,
+                    run_label, unit_after)
 
 MAX_NEIGHBOURS = 15
 
@@ -247,9 +248,11 @@ def _page(case, alerts, charts, evidence_parts, nodes, links, patients, net_run)
     out.append("<section id='peers'><h2>Compared with peers</h2>")
     for a, dist, label in charts:
         out.append(f"<h3>{escape(a['alert_id'])}</h3><figure>{peer_chart_svg(dist, label)}<figcaption>"
-                   f"{escape(dist['statistic'])}: {escape(label)} {_num(dist['subject_value'])} {escape(dist['unit'])}; "
-                   f"{dist['peers']:,} peers, median {_num(dist['peer_median'])}, 90th percentile "
-                   f"{_num(dist['peer_p90'])}; above {dist['share_below']:.0%} of peers.</figcaption></figure>")
+                   f"{escape(dist['statistic'])}: {escape(label)} {figure(dist['subject_value'], dist['unit'])} "
+                   f"{escape(unit_after(dist['unit']))}; {dist['peers']:,} peers, median "
+                   f"{figure(dist['peer_median'], dist['unit'])}, 90th percentile "
+                   f"{figure(dist['peer_p90'], dist['unit'])}; "
+                   f"above {dist['share_below']:.0%} of peers.</figcaption></figure>")
     if not charts:
         out.append("<p>No peer comparison for these alerts.</p>")
     out.append("</section>")

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from contract.errors import Invalid, NotFound, Refused, Stale
-from contract.vocab import ENTITY_TYPES, split_node_id
+from contract.vocab import ENTITY_TYPES, PATIENT_PATTERNS, split_node_id
 from runs import history, results
 from runs.history import now, transaction
 from runs.store import Store
@@ -60,7 +60,6 @@ QUALIFICATIONS = ("administrative_error", "abuse", "fraud")
 REVIEWED = ("dismissed", "closed")          # the question is closed: the case's alerts are reviewed
 DECIDABLE = ("in_review", "confirmed")      # decisions are recorded on these
 AMOUNTS = ("estimated_harm", "overpayment_notified", "recovered")
-PATIENT_PATTERNS = ("doctor_shopping", "mega_consumer")   # patterns about a patient (CONTRACT.md)
 MAX_TEXT = 10_000
 LIST_COLUMNS = ("case_id", "title", "status", "outcome", "assignee", "qualification", "patterns", "alerts",
                 "providers", "patients", "decisions", "last_action", "last_decided_on", "overpayment_notified",
@@ -465,7 +464,10 @@ class CaseStore:
         con = self.store.connect(run_id)
         try:
             for alert_id in alerts:
-                a = results.alert(con, alert_id)
+                try:
+                    a = results.alert(con, alert_id)
+                except NotFound as e:                    # the run asked for, if any (a patient alert's id unsaid)
+                    raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None
                 found.append(a)
                 for e in a["entities"]:
                     m = members.setdefault((e["entity_type"], e["entity_id"]), {"roles": set(), "patterns": set()})

@@ -6,7 +6,7 @@ and keep the claim ids, by which an investigator finds the claim in the insurer'
 """
 from __future__ import annotations
 
-from contract.errors import NotFound, NotReady
+from contract.errors import NotFound, NotReady, Unreadable
 from runs import history, results
 from runs.store import DAMAGED, Store
 
@@ -14,6 +14,19 @@ from .store import CaseStore
 
 EVIDENCE_COLUMNS = ("item", "claim_id", "service_date", "provider_id", "prescriber_id", "centre_id", "patient",
                     "service_code", "amount", "quantity", "note")
+
+
+def figure(x: float | None, unit: str, digits: int = 2) -> str:
+    """A statistic's value (`runs.results.peer_distribution`: the subject's, the peers' median or
+    90th percentile) as the faces print it: with `%` when its unit is a percentage (`% of its
+    patients`: `48.61%`), so that a peer median reads as the share it is, like the value beside
+    it; "" for None."""
+    return "" if x is None else f"{x:,.{digits}f}" + ("%" if unit.startswith("%") else "")
+
+
+def unit_after(unit: str) -> str:
+    """What follows a value printed by `figure`: the unit, less its `%` (`of its patients`)."""
+    return unit[1:].strip() if unit.startswith("%") else unit
 
 
 def numbered(rows: list[dict]) -> list[dict]:
@@ -50,11 +63,8 @@ def entity_extras(store: Store, entity_type: str, entity_id: str, run_id: str | 
     the cases naming it, and its risk in every run that was current."""
     profile = None
     if entity_type == "provider":
-        con = store.connect(run_id)
-        try:
+        with store.reading(run_id) as (_, con):
             profile = results.profile(con, entity_id)
-        finally:
-            con.close()
     return {"profile": profile, "cases": CaseStore(store).cases_of(entity_type, entity_id),
             "risk_history": risk_history(store, entity_type, entity_id)}
 
@@ -64,16 +74,17 @@ def alert_view(store: Store, alert_id: str, run_id: str | None = None) -> dict:
     `patients`, the distinct patients of its evidence lines; `patients_sampled`, the few it names
     as entities),
     its pattern's statistic against peers, how many evidence lines it has, its first and last
-    current runs, and its case (or None). Raises `NotFound`, `NoPublishedRun`, `NotReady`."""
-    run_id = store.resolve(run_id)
-    con = store.connect(run_id)
-    try:
-        a = results.alert(con, alert_id)
+    current runs, and its case (or None). Raises `NotFound`, `NoPublishedRun`, `NotReady`
+    (`Unreadable` when the run's results file cannot be read)."""
+    asked = run_id
+    with store.reading(run_id) as (run_id, con):
+        try:
+            a = results.alert(con, alert_id)
+        except NotFound as e:
+            raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None     # the run asked for, if any
         peers = results.peer_distribution(con, alert_id)
         lines = len(results.evidence(con, alert_id))
         a["patients"] = results.evidence_patients(con, [alert_id])
-    finally:
-        con.close()
     a["patients_sampled"] = sum(e["entity_type"] == "patient" for e in a["entities"])
     a["entities"] = [e for e in a["entities"] if e["entity_type"] != "patient"]
     return {"run_id": run_id, **a, "peers": peers, "evidence_lines": lines, **alert_marks(store, alert_id)}
@@ -82,15 +93,14 @@ def alert_view(store: Store, alert_id: str, run_id: str | None = None) -> dict:
 def entity_view(store: Store, entity_type: str, entity_id: str, run_id: str | None = None) -> dict:
     """One entity in a run (the current one by default): its attributes, risk, alerts,
     communities, centrality, and `entity_extras` (billing profile against peer medians, cases,
-    risk across runs). Raises `NotFound`, `NoPublishedRun`, `NotReady`."""
-    asked, run_id = run_id, store.resolve(run_id)
-    con = store.connect(run_id)
-    try:
-        found = results.entity(con, entity_type, entity_id)
-    except NotFound as e:
-        raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None     # the run asked for, if any
-    finally:
-        con.close()
+    risk across runs). Raises `NotFound`, `NoPublishedRun`, `NotReady` (`Unreadable` when the
+    run's results file cannot be read)."""
+    asked = run_id
+    with store.reading(run_id) as (run_id, con):
+        try:
+            found = results.entity(con, entity_type, entity_id)
+        except NotFound as e:
+            raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None     # the run asked for, if any
     return {"run_id": run_id, **found, **entity_extras(store, entity_type, entity_id, run_id)}
 
 
@@ -102,19 +112,24 @@ def _finished(store: Store, since: str | None = None) -> list[dict]:
 
 def risk_history(store: Store, entity_type: str, entity_id: str) -> list[dict]:
     """The entity's risk in each run that was made current, newest first: run_id, started_at,
-    current, score (None: no risk), alerts naming it."""
+    current, score (None: no risk), alerts naming it. A run whose results cannot be read has
+    score and alerts None and `unreadable`: why (`unreadable_run`), so one damaged old run never
+    hides the others."""
     out = []
     for r in _finished(store):
         if not r.get("promoted_at"):
             continue
-        con = store.connect(r["run_id"])
         try:
-            risk = con.execute("SELECT score FROM entity_risk WHERE entity_type = $t AND entity_id = $i",
-                               {"t": entity_type, "i": entity_id}).fetchall()
-            n = con.execute("SELECT count(*) FROM alert_entities WHERE entity_type = $t AND entity_id = $i",
-                            {"t": entity_type, "i": entity_id}).fetchall()[0][0]
-        finally:
-            con.close()
+            with store.reading(r["run_id"]) as (_, con):
+                risk = con.execute("SELECT score FROM entity_risk WHERE entity_type = $t AND entity_id = $i",
+                                   {"t": entity_type, "i": entity_id}).fetchall()
+                n = con.execute("SELECT count(*) FROM alert_entities WHERE entity_type = $t AND entity_id = $i",
+                                {"t": entity_type, "i": entity_id}).fetchall()[0][0]
+        except NotReady as e:
+            why = unreadable_run(r["run_id"], r["current"], e)["why"]
+            out.append({"run_id": r["run_id"], "started_at": r["started_at"], "current": r["current"],
+                        "score": None, "alerts": None, "unreadable": why})
+            continue
         out.append({"run_id": r["run_id"], "started_at": r["started_at"], "current": r["current"],
                     "score": risk[0][0] if risk else None, "alerts": n})
     return out
@@ -186,8 +201,8 @@ def named_by_alerts(case: dict) -> int:
 
 def unreadable_run(run_id: str, current: bool, e: Exception) -> dict:
     """A run whose results a case view could not read: run_id, current, why (no server path)."""
-    why = "its results file is missing, cut or overwritten" if isinstance(e, NotReady) else \
-        f"its results file is damaged ({type(e).__name__})"
+    why = e.why if isinstance(e, Unreadable) else "its results file is missing, cut or overwritten" \
+        if isinstance(e, NotReady) else f"its results file is damaged ({type(e).__name__})"
     return {"run_id": run_id, "current": current, "why": why}
 
 

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
-                             NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable)
+                             NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable, Unreadable)
 from contract.vocab import ENTITY_TYPES, PATTERNS, node_id
 from runs.store import Store
 
@@ -66,6 +66,8 @@ def _worded(e: FraudnetError, store: str | None = None) -> tuple[str, int]:
     """A terminal's message and exit code for an error."""
     if isinstance(e, NoPublishedRun):
         return f"no current run in store {store}: run `fraudnet scan` first", 1
+    if isinstance(e, Unreadable):
+        return f"{e}: see `fraudnet runs show {e.run_id}`", 1
     if isinstance(e, NotReady):
         return f"run {e.run_id} has no {e.wanted} (status {e.status}; see `fraudnet runs show {e.run_id}`)", 1
     if isinstance(e, Busy):
@@ -469,14 +471,10 @@ def alerts(store, run_id, pattern, min_score, limit, as_json):
     """The top alerts of a run, by rank within their pattern (each pattern's best first)."""
     from runs import results
     try:
-        run_id = Store(store).resolve(run_id)
-        con = Store(store).connect(run_id)
+        with Store(store).reading(run_id) as (run_id, con):
+            rows, _ = results.alerts(con, pattern, min_score, limit=limit)
     except FraudnetError as e:
         _failed(e, store)
-    try:
-        rows, _ = results.alerts(con, pattern, min_score, limit=limit)
-    finally:
-        con.close()
     _audit(store, "alerts.list", f"alerts?pattern={pattern or ''}&min_score={min_score or ''}&limit={limit}",
            run_id, len(rows))
     if as_json:
@@ -531,23 +529,20 @@ def evaluate(truth_file, store, run_id, k_factor, as_json):
     import pyarrow.csv as pacsv
 
     from graph.evaluate import evaluate as run_eval
+    truth = pacsv.read_csv(truth_file, convert_options=pacsv.ConvertOptions(
+        column_types={c: "string" for c in ("pattern", "group_id", "entity_type", "entity_id")}))
+    missing = {"pattern", "entity_type", "entity_id"} - set(truth.column_names)
+    if missing:
+        _fail(f"{truth_file}: missing column(s) {', '.join(sorted(missing))}", 2)
     try:
-        con = Store(store).connect(run_id)
+        with Store(store).reading(run_id) as (run_id, con):
+            tables = [con.sql(f"SELECT * FROM {t}").to_arrow_table()
+                      for t in ("alerts", "alert_entities", "entity_risk")]
     except FraudnetError as e:
         _failed(e, store)
-    try:
-        truth = pacsv.read_csv(truth_file, convert_options=pacsv.ConvertOptions(
-            column_types={c: "string" for c in ("pattern", "group_id", "entity_type", "entity_id")}))
-        missing = {"pattern", "entity_type", "entity_id"} - set(truth.column_names)
-        if missing:
-            _fail(f"{truth_file}: missing column(s) {', '.join(sorted(missing))}", 2)
-        record = Store(store).get_run(Store(store).resolve(run_id))
-        skipped = frozenset() if (record.get("settings") or {}).get("campaigns") else frozenset({"indicator_outlier"})
-        result = run_eval(*(con.sql(f"SELECT * FROM {t}").to_arrow_table()
-                            for t in ("alerts", "alert_entities", "entity_risk")), truth, k_factor,
-                          not_judged=skipped)
-    finally:
-        con.close()
+    record = Store(store).get_run(run_id)
+    skipped = frozenset() if (record.get("settings") or {}).get("campaigns") else frozenset({"indicator_outlier"})
+    result = run_eval(*tables, truth, k_factor, not_judged=skipped)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -615,6 +610,8 @@ def schedule_once(name, config):
     except FraudnetError as e:
         _failed(e)
     click.echo(json.dumps(result, indent=2, default=str))
+    for w in result.get("warnings", []):      # said where a person reads it too, as `fraudnet scan` says them
+        click.echo(f"warning: {w}", err=True)
     sys.exit(EXIT_CODES.get(result["status"], 1))
 
 
@@ -950,18 +947,15 @@ def cases_kpis(year, csv_file, sep, store, as_json):
 def alert_cmd(alert_id, run_id, evidence_file, sep, store, as_json):
     """One alert: summary, entities, its statistic against peers, its evidence lines, its first and
     last current runs and its case."""
-    from cases.views import EVIDENCE_COLUMNS, alert_view, evidence
+    from cases.views import EVIDENCE_COLUMNS, alert_view, evidence, figure, unit_after
     from cases.export import csv_bytes
     st = Store(store)
     try:
         a = alert_view(st, alert_id, run_id)
         _audit(store, "alerts.get", f"alert:{alert_id}", a["run_id"])
         if evidence_file:
-            con = st.connect(a["run_id"])
-            try:
+            with st.reading(a["run_id"]) as (_, con):
                 lines = evidence(con, alert_id)
-            finally:
-                con.close()
             _write_private(evidence_file, csv_bytes(EVIDENCE_COLUMNS, lines, sep))
     except FraudnetError as e:
         _failed(e, store)
@@ -978,9 +972,11 @@ def alert_cmd(alert_id, run_id, evidence_file, sep, store, as_json):
         echo(f"  and {a['patients']} patient(s) in its evidence lines ({a['patients_sampled']} named by the alert)")
         p = a["peers"]
         if p:
-            echo(f"{p['statistic']}" + (f" ({p['detail']})" if p["detail"] else "") + f": {p['subject_value']:,.2f} "
-                 f"{p['unit']}; {p['peers']} peers: median {p['peer_median']:,.2f}, 90th percentile "
-                 f"{p['peer_p90']:,.2f}; above {p['share_below']:.0%} of peers")
+            u = p["unit"]
+            echo(f"{p['statistic']}" + (f" ({p['detail']})" if p["detail"] else "")
+                 + f": {figure(p['subject_value'], u)} "
+                 f"{unit_after(u)}; {p['peers']} peers: median {figure(p['peer_median'], u)}, 90th percentile "
+                 f"{figure(p['peer_p90'], u)}; above {p['share_below']:.0%} of peers")
         echo(f"evidence: {a['evidence_lines']:,} claim line(s)")
     if evidence_file:
         click.echo(f"wrote {evidence_file}", err=as_json)
@@ -1025,7 +1021,8 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
         echo(f"case {c['case_id']} ({c['status']}): {c['title']}")
     for r in e["risk_history"]:
         score = "-" if r["score"] is None else f"{r['score']:.1f}"
-        echo(f"run {r['run_id']}{' (current)' if r['current'] else ''}: risk {score}, {r['alerts']} alert(s)")
+        echo(f"run {r['run_id']}{' (current)' if r['current'] else ''}: " + (
+            f"cannot be read ({r['unreadable']})" if r.get("unreadable") else f"risk {score}, {r['alerts']} alert(s)"))
 
 
 @main.command("export")

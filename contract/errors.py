@@ -10,6 +10,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from .vocab import patient_alert
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -39,17 +41,33 @@ class FraudnetError(Exception):
 class NotFound(FraudnetError):
     """No `kind` (run, alert, entity, community, case, dataset, query…) named `key`. A patient's
     id is never worded (`str` says "no such patient in the current run", or in `run_id` when the
-    read named one); the faces word it the same way (`worded_patient`)."""
+    read named one), nor the id of an alert of a patient-centred pattern (`contract.vocab.
+    patient_alert`: one typed wrong may hold a patient's id); the faces word them the same way
+    (`worded_patient`, `worded_alert`)."""
 
     def __init__(self, kind: str, key: str, detail: str = "", run_id: str | None = None):
         self.kind, self.key, self.detail, self.run_id = kind, key, detail, run_id
         super().__init__(worded_patient(run_id) if kind == "patient" else
+                         worded_alert(key, run_id) if kind == "alert" and patient_alert(key) else
                          f"no {kind} {key!r}" + (f" {detail}" if detail else ""))
+
+    @property
+    def unsaid(self) -> bool:
+        """Its key is never worded (a patient's id, or a patient-centred alert's)."""
+        return self.kind == "patient" or (self.kind == "alert" and patient_alert(self.key))
 
 
 def worded_patient(run_id: str | None = None) -> str:
     """What a face says of a patient it cannot find: never the id the caller gave."""
     return f"no such patient in {f'run {run_id}' if run_id else 'the current run'}"
+
+
+def worded_alert(alert_id: str, run_id: str | None = None) -> str:
+    """What a face says of an alert of a patient-centred pattern it cannot find: its pattern, never
+    the id the caller gave (it may hold a patient's id)."""
+    pattern = alert_id.split(":", 1)[0].strip().lower()
+    where = f"run {run_id}" if run_id else "the current run"
+    return f"no such {pattern} alert in {where} (the id given is not repeated)"
 
 
 class NoPublishedRun(NotFound):
@@ -66,6 +84,17 @@ class NotReady(FraudnetError):
     def __init__(self, run_id: str, status: str, wanted: str = "results"):
         self.run_id, self.status, self.wanted = run_id, status, wanted
         super().__init__(f"run {run_id} has no {wanted} (status {status})")
+
+
+class Unreadable(NotReady):
+    """Run `run_id` finished (`status`: succeeded or held) but its results file cannot be read:
+    `why` (its results file is missing, cut or overwritten; or damaged, found by DuckDB while
+    reading). `current`: the run was read as the current one (no run named)."""
+
+    def __init__(self, run_id: str, status: str, why: str, current: bool = False):
+        super().__init__(run_id, status, "readable results")
+        self.why, self.current = why, current
+        self.args = (f"{'the current run' if current else 'run'} {run_id} cannot be read ({why})",)
 
 
 class Busy(FraudnetError):

@@ -18,6 +18,21 @@ PATTERNS = ("double_billing", "pharmacy_collusion", "doctor_shopping", "dense_bl
             "entity_network", "peer_outlier", "mega_consumer", "atypical_private_practice",
             "indicator_outlier")
 
+# Patterns about one patient (CONTRACT.md): their alert ids are keyed hashes of the patient's id,
+# and an id typed for one of them may hold a patient's id, so no face repeats an unknown one
+# (`patient_alert`, `contract.errors.NotFound`).
+PATIENT_PATTERNS = ("doctor_shopping", "mega_consumer")
+
+
+def patient_alert(alert_id: str) -> bool:
+    """Whether `alert_id` names (or was typed as) an alert of a patient-centred pattern.
+
+    >>> patient_alert("doctor_shopping:2b1f"), patient_alert("peer_outlier:10000000064")
+    (True, False)
+    """
+    return alert_id.split(":", 1)[0].strip().lower() in PATIENT_PATTERNS
+
+
 # An alert entity's standing (CONTRACT.md, alert_entities.csv): only accused and participant
 # entities carry the alert's risk.
 STANDINGS = ("accused", "participant", "victim")

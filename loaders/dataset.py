@@ -118,6 +118,9 @@ class _Collector:
         # for a file that has problems: its reference columns without any (text, with `_line`), so
         # that its references are checked too and every problem is reported at once
         self.partial: dict[Path, pa.Table] = {}
+        # files read without their lines of the wrong number of fields (reported): an id missing
+        # from them may be on such a line, so references into them are not checked
+        self.incomplete: set[Path] = set()
 
     def add(self, problem: Problem, count: int = 1):
         self.total += count
@@ -265,10 +268,42 @@ def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, de
             if found >= limit:
                 break
             if row and len(row) != len(names):
-                out.add(Problem(path.name, f"has {len(row)} fields, the header has {len(names)}", line=reader.line_num))
+                out.add(Problem(path.name, _fields_message(len(names), len(row), delimiter), line=reader.line_num))
                 found += 1
     except csv.Error as e:
         out.add(Problem(path.name, f"cannot be read as CSV: {e}", line=reader.line_num))
+
+
+def _fields_message(expected: int, found: int, delimiter: str) -> str:
+    hint = (f"a {_named(delimiter)} too many: one inside a value must be quoted" if found > expected
+            else f"a {_named(delimiter)} too few, or the line cut short")
+    return f"expected {expected} fields (as the header), found {found} ({hint})"
+
+
+def _field_counts(path: Path, names: list[str], out: _Collector, delimiter: str, encoding: str) -> list[int] | None:
+    """Error path only (a file some of whose records have a number of fields other than the
+    header's): report each such record (all counted, the first ones listed; no value printed) and
+    return the line on which each of the others starts, so that they are checked too; None after
+    reporting a file the csv module cannot read either."""
+    starts = []
+    with _open_text(path) as f:
+        reader = csv.reader(io.TextIOWrapper(f, encoding="utf-8-sig" if encoding.lower() in ("utf-8", "utf8")
+                                             else encoding, errors="replace", newline=""), delimiter=delimiter)
+        try:
+            next(reader, None)
+            previous = reader.line_num
+            for row in reader:
+                start, previous = previous + 1, reader.line_num
+                if not row:
+                    continue          # a blank line, skipped by the reader too
+                if len(row) == len(names):
+                    starts.append(start)
+                    continue
+                out.add(Problem(path.name, _fields_message(len(names), len(row), delimiter), line=start))
+        except csv.Error as e:
+            out.add(Problem(path.name, f"cannot be read as CSV: {e}", line=reader.line_num))
+            return None
+    return starts
 
 
 def _physical_lines(path: Path, delimiter: str, encoding: str) -> list[int]:
@@ -417,14 +452,19 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
         if out.total == before:
             out.add(Problem(path.name, _parse_error(e)))
         return None
-    if bad_rows:
+    if bad_rows:       # reported, and the other lines read on, so that their problems are reported too
         before = out.total
-        _scan_csv_rows(path, names, out, out.room or 1, delimiter, encoding, sensitive)
+        starts = _field_counts(path, names, out, delimiter, encoding)
         if out.total == before:
-            out.add(Problem(path.name, f"{len(bad_rows)} row(s) have the wrong number of fields"))
-        return None
-    multiline = any(_has_byte(c, ord("\n")) for c in table.columns)
-    lines = _line_numbers(path, table.num_rows, multiline, delimiter, encoding)
+            out.add(Problem(path.name, f"{len(bad_rows)} line(s) have a number of fields other than the header's"),
+                    count=len(bad_rows))
+        if starts is None or len(starts) != table.num_rows:
+            return None
+        out.incomplete.add(path)
+        lines = pa.array(starts, pa.int64())
+    else:
+        multiline = any(_has_byte(c, ord("\n")) for c in table.columns)
+        lines = _line_numbers(path, table.num_rows, multiline, delimiter, encoding)
     table, nulls = _null_tokens(table, null_tokens)
     return RawFile(table.append_column(LINE, lines), "line", delimiter, nulls, {}, dict(zip(names, written)))
 
@@ -953,7 +993,10 @@ def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: Loa
 
 
 def _check_references(con, tables: dict, files: dict, out: _Collector, report: LoadReport, full_paths=False):
+    incomplete = {name for name, paths in files.items() if any(p in out.incomplete for p in paths)}
     for ref in REFERENCES:
+        if ref.target in incomplete:
+            continue   # the target was read without some of its lines (reported): the id may be on one
         if tables.get(ref.table) is None or ref.column not in tables[ref.table].column_names or \
                 (ref.when and ref.when[0] not in tables[ref.table].column_names):
             continue   # not read, or (a file with problems) the column itself has some

@@ -45,17 +45,14 @@ def export(store: Store, directory: str | Path, run_id: str | None = None) -> li
     """Write the contract's CSV files of a run (the published one by default) into `directory`,
     readable by their owner only (0600: they name patients), each appearing whole (written in a
     private temporary folder inside `directory`, then renamed). Raises `NoPublishedRun`,
-    `NotFound` or `NotReady` for a run without results."""
+    `NotFound` or `NotReady` for a run without results (`Unreadable`: its results file cannot be read)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    con = store.connect(run_id)
-    try:
-        with tempfile.TemporaryDirectory(dir=directory, prefix=".export-") as tmp:      # 0700
-            for name in EXPORTS:
-                write_csv(con, name, Path(tmp) / name)
-                os.chmod(Path(tmp) / name, 0o600)
-            for name in EXPORTS:
-                os.replace(Path(tmp) / name, directory / name)
-    finally:
-        con.close()
+    with store.reading(run_id) as (_, con), \
+            tempfile.TemporaryDirectory(dir=directory, prefix=".export-") as tmp:      # 0700
+        for name in EXPORTS:
+            write_csv(con, name, Path(tmp) / name)
+            os.chmod(Path(tmp) / name, 0o600)
+        for name in EXPORTS:
+            os.replace(Path(tmp) / name, directory / name)
     return [directory / name for name in EXPORTS]

@@ -31,10 +31,12 @@ def where(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
-def body(report: dict, status: str = "succeeded") -> dict:
-    """The webhook's JSON body from a change report (see module docstring)."""
+def body(report: dict, status: str = "succeeded", warnings: list[str] = ()) -> dict:
+    """The webhook's JSON body from a change report (see module docstring), with the run's
+    `status` and `warnings` (`scheduler.schedule.run_warnings`; an empty list when it has none)."""
     out = {k: v for k, v in report.items() if k != "risk_risers"}
     out["status"] = status
+    out["warnings"] = list(warnings)
     out["risk_risers"] = [r for r in report.get("risk_risers", []) if r.get("entity_type") != "patient"]
     return out
 

@@ -33,13 +33,14 @@ import re
 import secrets
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
-from contract.errors import Busy, NoPublishedRun, NotFound, NotReady, Refused, StoreUnwritable
+from contract.errors import Busy, NoPublishedRun, NotFound, NotReady, Refused, StoreUnwritable, Unreadable
 
 OUTCOME_BYTES = 8192
 RUN_ID = re.compile(r"[0-9]{8}T[0-9]{12}-[0-9a-f]{4}")
@@ -60,6 +61,8 @@ def open_results(path: Path) -> duckdb.DuckDBPyConnection:
 # what reading a results file damaged inside a block of the right size raises (DuckDB's checksums),
 # for readers that show what they can without it (`cases.views.case_view`)
 DAMAGED = (duckdb.Error,)
+UNREADABLE_FILE = "its results file is missing, cut or overwritten"   # as `Store.readable` finds it
+DAMAGED_FILE = "its results file is damaged: DuckDB found a block it cannot read"     # as a read finds it
 
 
 def now() -> str:
@@ -405,18 +408,50 @@ class Store:
 
     def readable(self, run_id: str | None = None) -> tuple[str, Path]:
         """(run id, results file) of a finished run (the current run by default). Raises
-        `NotReady` (status `damaged`) when the file is missing, its size is not the size its run
+        `Unreadable` (a `NotReady`) when the file is missing, its size is not the size its run
         recorded when it wrote it (a file cut by a copy or a disk: DuckDB would open it and fail
         later, on the first block read that is missing) or its header is not DuckDB's."""
+        current = run_id is None
         run_id = self.resolve(run_id)
-        if self._results_problem(run_id, self._record(run_id)):
-            raise NotReady(run_id, "damaged", "readable results")
+        record = self._record(run_id)
+        if self._results_problem(run_id, record):
+            raise Unreadable(run_id, record["status"], UNREADABLE_FILE, current)
         return run_id, self.results_path(run_id)
+
+    @contextmanager
+    def reading(self, run_id: str | None = None):
+        """`with store.reading(run) as (run_id, con)`: a read-only connection to a finished run's
+        results (the current run by default), closed at the end. Raises as `readable`, and turns
+        what DuckDB raises on a damaged block while reading (`DAMAGED`) into `Unreadable`."""
+        current = run_id is None
+        run_id, path = self.readable(run_id)
+        try:
+            con = open_results(path)
+        except DAMAGED as e:
+            raise self.damaged(run_id, e, current) from None
+        try:
+            yield run_id, con
+        except DAMAGED as e:
+            if isinstance(e, duckdb.ProgrammingError):     # a query's mistake (binder, catalog, parser): a bug
+                raise
+            raise self.damaged(run_id, e, current) from None
+        finally:
+            con.close()
+
+    def damaged(self, run_id: str, e: Exception, current: bool = False) -> Unreadable:
+        """The `Unreadable` error for what DuckDB raised reading run `run_id` (`DAMAGED`); its
+        message, which may name a server path, is not kept."""
+        return Unreadable(run_id, self._record(run_id)["status"], DAMAGED_FILE, current)
 
     def connect(self, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
         """A read-only connection to a finished run's results (the current run by default).
-        Raises as `readable`."""
-        return open_results(self.readable(run_id)[1])
+        Raises as `readable`, and `Unreadable` when DuckDB finds the file damaged on opening it."""
+        current = run_id is None
+        run_id, path = self.readable(run_id)
+        try:
+            return open_results(path)
+        except DAMAGED as e:
+            raise self.damaged(run_id, e, current) from None
 
     def changes(self, run_id: str | None = None) -> dict:
         """The change report of a finished run (the current one by default)."""

@@ -205,6 +205,8 @@ def run_job(schedule: Schedule, job: Job) -> dict:
         try:
             record = run_scan(store, [str(source)], job.settings, timeout=job.timeout_seconds)
             result = {"status": outcome(record), "run_id": record["run_id"]}
+            if warned := run_warnings(record):
+                result["warnings"] = warned
             if record.get("error"):
                 result["error"] = record["error"]["message"][:2000]
             if record["status"] == "held":
@@ -214,7 +216,11 @@ def run_job(schedule: Schedule, job: Job) -> dict:
         except StoreUnwritable as e:          # a full disk: retried, like a failure
             result = {"status": "failed", "error": str(e)}
         result.update(job=job.name, source=str(source), attempt=attempt + 1)
-        log.info("job %s: %s (attempt %d, run %s)", job.name, result["status"], attempt + 1, result.get("run_id", "-"))
+        log.log(logging.WARNING if result.get("warnings") else logging.INFO, "job %s: %s (attempt %d, run %s)%s",
+                job.name, result["status"], attempt + 1, result.get("run_id", "-"),
+                f", {len(result['warnings'])} warning(s)" if result.get("warnings") else "")
+        for w in result.get("warnings", []):
+            log.warning("job %s: run %s: warning: %s", job.name, result["run_id"], w)
         if result["status"] not in ("failed", "timeout", "interrupted") or attempt == job.retries:
             break
         time.sleep(job.retry_delay_seconds)
@@ -225,12 +231,24 @@ def run_job(schedule: Schedule, job: Job) -> dict:
             result["neo4j"] = ({"status": "failed", "error": refused} if refused
                                else publish_neo4j(store, result["run_id"], schedule.neo4j))
     if job.webhook and result["status"] in ("succeeded", "held"):
-        payload = body(store.changes(result["run_id"]), result["status"])
+        payload = body(store.changes(result["run_id"]), result["status"], result.get("warnings", []))
         refused = _audited(store, job, "webhook", f"webhook:{where(job.webhook)}", result["run_id"],
                            sum(len(payload[k]) for k in ("new", "escalated", "resolved", "risk_risers")))
         result["webhook"] = (f"failed: {refused}" if refused
                              else notify(job.webhook, payload, job.webhook_timeout_seconds))
     return result
+
+
+def run_warnings(record: dict) -> list[str]:
+    """What a job's outcome says of a run's warnings: the run's own (`warnings`: the load's critical
+    warnings, a window keeping under half the claims, a campaign whose codes match no claim) and
+    the load report's warnings of severity `warning` (rows kept, probably a data problem: unknown
+    prescribers, ids cut by a spreadsheet, identifiers stored as numbers); not its `info` notes."""
+    said = list(record.get("warnings") or [])
+    for w in (record.get("load_report") or {}).get("warnings", []):
+        if w.get("severity") == "warning" and w["message"] not in said:
+            said.append(w["message"])
+    return said
 
 
 def _audited(store: Store, job: Job, action: str, target: str, run_id: str, rows: int | None = None) -> str | None:

@@ -328,7 +328,8 @@ def test_a_results_file_cut_while_the_server_runs_is_refused_on_every_read(regio
             f.truncate(results.stat().st_size // 2)
         for url in urls:
             said = get(c, url, status=409)
-            assert said["detail"].startswith(f"run {store.current()} has no readable results"), (url, said)
+            assert said["detail"] == (f"the current run {store.current()} cannot be read (its results file is missing, "
+                                      f"cut or overwritten): see GET /api/v1/runs/{store.current()}"), (url, said)
 
 
 def test_heavy_workers_come_from_the_environment(monkeypatch, store):

@@ -382,6 +382,50 @@ def test_no_error_echoes_a_patient_id(client, store, caplog):
     assert client.get("/api/v1/entities/provider/ZQX999", headers=h()).json() == {"detail": "no provider 'ZQX999'"}
 
 
+def test_no_error_echoes_the_id_typed_for_a_patient_centred_alert(client, store, caplog):
+    """A doctor_shopping or mega_consumer alert is about one patient; an id typed for one with a
+    wrong suffix (a patient's own id, say) was echoed by the not-found error. Neither face repeats
+    it, nor the access log or the audit; other patterns keep their ids in the message."""
+    ghost, run = "ZQXPAT0042", store.current()
+    for pattern in ("doctor_shopping", "mega_consumer"):
+        typed = f"{pattern}:{ghost}"
+        said = f"no such {pattern} alert in the current run (the id given is not repeated)"
+        assert cli(store, "alert", typed, code=1) == f"error: {said}\n"
+        in_run = said.replace("the current run", f"run {run}")
+        assert cli(store, "alert", typed, "--run", run, code=1) == f"error: {in_run}\n"
+        assert cli(store, "cases", "open", typed, code=1) == f"error: {said}\n"
+        with caplog.at_level("INFO"):
+            r = client.get(f"/api/v1/alerts/{typed}", headers=h())
+            assert (r.status_code, r.json()) == (404, {"detail": said})
+            r = client.get(f"/api/v1/alerts/{typed}?run={run}", headers=h())
+            assert (r.status_code, r.json()) == (404, {"detail": said.replace("the current run", f"run {run}")})
+            r = client.post("/api/v1/cases", json={"alerts": [typed]}, headers=h())
+            assert (r.status_code, r.json()) == (404, {"detail": said})
+    logged = [r for r in caplog.records if r.name.startswith("fraudnet")]        # not the test client's own
+    assert logged and not [r for r in logged if ghost in r.getMessage()]
+    assert not [e for e in read_audit(store, limit=1000)[0] if ghost in json.dumps(e)]
+    assert cli(store, "alert", "peer_outlier:ZQX999", code=1) == "error: no alert 'peer_outlier:ZQX999'\n"
+    assert client.get("/api/v1/alerts/nope", headers=h()).json() == {"detail": "no alert 'nope'"}
+
+
+def test_a_peer_median_of_a_share_is_printed_as_a_share(client, store, tmp_path):
+    """`fraudnet alert` printed a share's value with its `%` and the peers' median and 90th
+    percentile of the same share without it (`48.61 % of its patients; 36 peers: median 3.86`);
+    every figure of a share now carries its `%`, in the case file too; other units are left bare."""
+    block, rebilled = alert(client, "dense_block"), alert(client, "double_billing")
+    share = re.compile(r"^patients also billed by another provider of the block: [\d,.]+% of its patients; \d+ peers: "
+                       r"median [\d,.]+%, 90th percentile [\d,.]+%; above \d+% of peers$", re.M)
+    assert share.search(cli(store, "alert", block))
+    rate = re.compile(r"^lines billed again for the same patient, act and day: [\d,.]+ per 100 patient-act-days; \d+ "
+                      r"peers: median [\d,.]+, 90th percentile [\d,.]+; above \d+% of peers$", re.M)
+    assert rate.search(cli(store, "alert", rebilled))
+    cli(store, "cases", "open", block)
+    cli(store, "cases", "report", "C-00001", "--out", str(tmp_path / "c.html"))
+    page = (tmp_path / "c.html").read_text()
+    assert re.search(r"[\d.]+% of its patients; [\d,]+ peers, median [\d,.]+%, 90th percentile [\d,.]+%; above", page)
+    assert re.search(r"peer median [\d,.]+%</text>", page)
+
+
 def test_a_case_is_shown_when_the_current_results_cannot_be_read(client, store, tmp_path):
     """The case is kept apart from the runs (SQLite in the store): with the current run's results
     file cut, `cases show`, `GET /cases/{id}` and the case file still show it, and say which run
@@ -408,3 +452,73 @@ def test_a_case_is_shown_when_the_current_results_cannot_be_read(client, store, 
     cli(store, "cases", "report", "C-00001", "--out", str(tmp_path / "c.html"))
     page = (tmp_path / "c.html").read_text()
     assert f"<p class='warn' id='unreadable'>The current run {current} cannot be read" in page and a in page
+
+
+def _damage_blocks(path, first=0):
+    """Zero 4 KiB inside every block from the `first` (DuckDB's blocks: 256 KiB past its 12 KiB of
+    headers): its size and header stay whole (the store's cheap check passes), DuckDB's block
+    checksums fail on opening it (block 0 holds the catalogue) or on reading a table."""
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        for offset in range(12_288 + first * 262_144 + 1024, size - 4096, 262_144):
+            f.seek(offset)
+            f.write(bytes(4096))
+
+
+@pytest.mark.parametrize("damage", ["cut", "blocks", "tables"])
+def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, damage, region, tmp_path):
+    """A fresh user cut the current run's results file (or damaged blocks inside it): `fraudnet
+    alert`, `entity` and `alerts` failed with a traceback or `status damaged` (the run's status is
+    succeeded); they say plainly which run cannot be read, exit 1 like the other refusals, and the
+    API answers 409 with the same words, as `cases show` says it."""
+    from runs import results
+    with store.reading() as (current, con):     # closed before the damage: no block of it cached in this process
+        a = results.alerts(con, "peer_outlier", limit=1)[0][0]["alert_id"]
+    provider = a.split(":")[1]
+    path = store.results_path(current)
+    if damage == "cut":
+        with open(path, "r+b") as f:
+            f.truncate(path.stat().st_size // 2)
+        why = "its results file is missing, cut or overwritten"
+    else:
+        _damage_blocks(path, first=0 if damage == "blocks" else 1)
+        why = "its results file is damaged: DuckDB found a block it cannot read"
+    said = f"the current run {current} cannot be read ({why})"
+    for args in (("alert", a), ("entity", "provider", provider), ("alerts",)):
+        assert cli(store, *args, code=1) == f"error: {said}: see `fraudnet runs show {current}`\n", args
+    assert cli(store, "entity", "provider", provider, "--run", current, code=1) == \
+        f"error: run {current} cannot be read ({why}): see `fraudnet runs show {current}`\n"
+    assert cli(store, "evaluate", "--truth", str(region["truth"]), code=1) == \
+        f"error: {said}: see `fraudnet runs show {current}`\n"
+    assert cli(store, "export", str(tmp_path / "out"), code=1) == \
+        f"error: run {current} cannot be read ({why}): see `fraudnet runs show {current}`\n"
+    assert not list((tmp_path / "out").iterdir())       # nothing half-written
+    for url in (f"/api/v1/alerts/{a}", f"/api/v1/entities/provider/{provider}", "/api/v1/alerts"):
+        r = client.get(url, headers=h())
+        assert (r.status_code, r.json()) == (409, {"detail": f"{said}: see GET /api/v1/runs/{current}"}), url
+    r = client.get(f"/api/v1/alerts?run={current}", headers=h())
+    assert (r.status_code, r.json()) == (409, {"detail": f"run {current} cannot be read ({why}): see GET "
+                                                         f"/api/v1/runs/{current}"})
+
+
+def test_an_older_run_that_cannot_be_read_does_not_stop_the_entity_view(client, store):
+    """`fraudnet entity` reads the entity's risk in every run that was current: an older run whose
+    results file was cut stopped it ("run … cannot be read") although the current run is whole;
+    that run's line says it cannot be read, and the rest is shown."""
+    current = store.current()
+    older = "20200101T000000000000-0a1d"
+    shutil.copytree(store.runs_dir / current, store.runs_dir / older)
+    record = json.loads((store.runs_dir / older / "run.json").read_text())
+    record.update(run_id=older, started_at="2020-01-01T00:00:00.000+00:00")
+    (store.runs_dir / older / "run.json").write_text(json.dumps(record))
+    path = store.results_path(older)
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+    provider = alert(client, "peer_outlier").split(":")[1]
+    shown = cli(store, "entity", "provider", provider)
+    assert re.search(rf"^run {current} \(current\): risk [\d.]+, \d+ alert\(s\)$", shown, re.M)
+    assert shown.endswith(f"\nrun {older}: cannot be read (its results file is missing, cut or overwritten)\n")
+    r = client.get(f"/api/v1/entities/provider/{provider}/profile", headers=h())
+    assert r.status_code == 200 and r.json()["risk_history"][-1] == {
+        "run_id": older, "started_at": "2020-01-01T00:00:00.000+00:00", "current": False, "score": None,
+        "alerts": None, "unreadable": "its results file is missing, cut or overwritten"}

@@ -191,7 +191,41 @@ def test_wrong_encoding(tmp_path):
 def test_wrong_number_of_fields(tmp_path):
     folder = good(tmp_path)
     (folder / "providers.csv").write_text("provider_id,kind\n010000024,physician\n690000001,pharmacy,extra\n")
-    assert problems(folder) == ["providers.csv, line 3: has 3 fields, the header has 2"]
+    assert problems(folder) == ["providers.csv, line 3: expected 2 fields (as the header), found 3 (a ',' too many: "
+                                "one inside a value must be quoted)"]
+
+
+def test_a_line_with_the_wrong_number_of_fields_hides_none_of_the_file_s_other_problems(tmp_path):
+    folder = good(tmp_path)
+    (folder / "claims.csv").write_text(
+        "claim_id,patient_id,provider_id,service_code,service_date,amount\n"
+        "C1,P1,010000024,G,2025-01-05,26.5\n"
+        "C2,P1,010000024,G,2025-01-06,26,50\n"                # a decimal comma, unquoted: one field too many
+        "C3,P1,010000024,G,2025-13-07,26.5\n"                 # a bad date
+        '"C4\nbis",P1,010000024,G,2025-01-08,abc\n'           # a bad amount, after a cell spanning two lines
+        "C5,P1,010000024,G\n"                                  # cut short
+        "\n"
+        "C6,P1,999,G,2025-01-09,26.5\n"                        # an unknown provider
+        "C7,P1,010000024,G,2025-01-09,1,2,3\n")
+    assert problems(folder) == [
+        "claims.csv, line 3: expected 6 fields (as the header), found 7 (a ',' too many: one inside a value must be "
+        "quoted)",
+        "claims.csv, line 7: expected 6 fields (as the header), found 4 (a ',' too few, or the line cut short)",
+        "claims.csv, line 10: expected 6 fields (as the header), found 8 (a ',' too many: one inside a value must be "
+        "quoted)",
+        "claims.csv, line 4, column service_date, value '2025-13-07': is not a date (expected YYYY-MM-DD)",
+        "claims.csv, line 5, column amount, value 'abc': is not a number",
+        "claims.csv, line 9, column provider_id, value '999': provider_id not found in providers.csv"]
+
+
+def test_every_line_with_the_wrong_number_of_fields_is_counted(tmp_path):
+    folder = good(tmp_path)
+    (folder / "providers.csv").write_text("provider_id,kind\n" + "".join(f"X{i},nurse,x\n" for i in range(30)) +
+                                          "010000024,physician\n690000001,pharmacy\n")
+    with pytest.raises(DatasetError) as e:
+        load_dataset(folder, max_problems=5)
+    assert e.value.total == 30 and len(e.value.problems) == 5
+    assert str(e.value.problems[4]).startswith("providers.csv, line 6: expected 2 fields")
 
 
 def test_patient_identifiers_are_never_printed(tmp_path):

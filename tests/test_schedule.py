@@ -277,3 +277,49 @@ def test_the_example_schedule_is_valid(tmp_path):
     with pytest.raises(ScheduleError, match="a webhook must be https://"):
         load_schedule(write_schedule(tmp_path, 'store = "s"\n[[jobs]]\nname = "n"\nsource = "d"\n'
                                                'cron = "0 1 * * *"\nwebhook = "http://alerts.example.org/x"\n'))
+
+
+@pytest.mark.slow
+def test_a_scheduled_scan_with_warnings_says_so_where_its_outcome_is_reported(tmp_path, caplog):
+    """A scheduled scan's outcome (`run_job`: what `schedule once` prints), its log line and its
+    webhook body said nothing of the run's warnings (here a prescriber absent from providers, kept,
+    and a window keeping a few of the claims): they carry them; a run without any says so too."""
+    from .conftest import claim, write_dataset
+    days = [f"2025-{m:02d}-{d:02d}" for m in range(1, 13) for d in (3, 17)]
+    write_dataset(tmp_path / "data", providers=[{"provider_id": "D1", "kind": "physician"},
+                                                {"provider_id": "D2", "kind": "nurse"}],
+                  claims=[claim(f"K{i}", f"P{i % 7}", "D2", "AMI1", day, 3.15, prescriber="D9" if i == 5 else "D1")
+                          for i, day in enumerate(days)])
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        sched = load_schedule(write_schedule(tmp_path, f'''store = "store"
+[[jobs]]
+name = "w"
+source = "data"
+cron = "0 3 * * *"
+webhook = "http://127.0.0.1:{server.server_address[1]}/hook"
+[jobs.settings]
+window_days = 60
+'''))
+        with caplog.at_level("INFO", logger="fraudnet.schedule"):
+            out = run_job(sched, sched.jobs[0])
+        sent = Hook.received[-1]
+    finally:
+        server.shutdown()
+    assert out["status"] == "succeeded"
+    window = next(w for w in out["warnings"] if w.startswith("the window "))
+    prescriber = "1 row(s) of claims.csv name 1 prescriber_id value(s) absent from providers.csv; kept as entities " \
+                 "of unknown kind"
+    assert out["warnings"] == [window, prescriber] and "keeps 4 of the 24 claims loaded" in window
+    assert sent["run_id"] == out["run_id"] and sent["warnings"] == out["warnings"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "fraudnet.schedule"]
+    assert f"job w: succeeded (attempt 1, run {out['run_id']}), 2 warning(s)" in lines
+    assert f"job w: run {out['run_id']}: warning: {prescriber}" in lines
+    # the same data without the unknown prescriber nor the window: no warning, said as such
+    (tmp_path / "schedule.toml").write_text((tmp_path / "schedule.toml").read_text().replace("window_days = 60", ""))
+    write_dataset(tmp_path / "data", claims=[claim(f"K{i}", f"P{i % 7}", "D2", "AMI1", day, 3.15, prescriber="D1")
+                                             for i, day in enumerate(days)])
+    again = load_schedule(tmp_path / "schedule.toml")
+    quiet = run_job(again, again.jobs[0])
+    assert quiet["status"] == "succeeded" and "warnings" not in quiet
