@@ -9,20 +9,13 @@ dispensing of a watched molecule (`services.watch`) is **concealed** when, on it
 that molecule is still running that another prescriber prescribed *and another pharmacy
 dispensed* — neither the prescriber nor the pharmacist could see it. A palliative patient whose
 oncologist, GP and palliative team all prescribe the opioid, filled at one pharmacy, conceals
-nothing: the pharmacist sees every supply. Nor does a patient's care: a prescriber who
-**follows** the patient — sees them (bills them anything) on more days than it has the molecule
-dispensed to them, as a GP's weekly home visits or a palliative team's rounds do — is the
-patient's treating doctor, to whom the other prescribers of a coordinated pathway report (the
-*médecin traitant* of the *parcours de soins coordonnés*, Code de la sécurité sociale art.
-L162-5-3; in Belgium the holder of the global medical record, the DMG): an overlap with its supply
-is known to the care, even when the other prescriber (an oncologist who prescribes without
-seeing the patient at home) has it filled at a second pharmacy. A shopper's prescribers see the
-patient only to prescribe: the overlaps Pradel's indicator counts are those of prescribers unaware
-of each other, so a dispensing counts as concealed only when **neither** prescriber follows the
-patient (until 2026-11-30: when not both did, which took the oncologist–GP overlaps of
-palliative home care for concealment — the third world's palliative look-alikes, 1 or 2
-concealed of 3 to 5 dispensings, against a usual rate near zero). Each unit lasts `supply_days`
-(28: the longest prescription of a narcotic in France).
+nothing: the pharmacist sees every supply. Nor does a care team: two prescribers who both
+**follow** the patient — each sees them (bills them anything) on more days than it has the
+molecule dispensed to them, as a GP's weekly home visits or a palliative team's rounds do — know
+each other's supplies, even when one in three is filled at a second pharmacy; a shopper's
+prescribers see the patient only to prescribe (the overlaps Pradel's indicator counts are those
+of prescribers unaware of each other). Each unit lasts `supply_days` (28: the longest
+prescription of a narcotic in France).
 
 Null model: honest patients have a concealed dispensing now and then (a pharmacy closed, a
 locum) at the population's usual rate p₀ (the pooled rate, each patient winsorised), and patients
@@ -67,14 +60,14 @@ WITH d0 AS (
     SELECT d.*, f.prescriber_id IS NOT NULL AS follows FROM d0 d
     LEFT JOIN follows f USING (patient_id, service_code, prescriber_id)
 ), concealed AS (   -- a dispensing made while another prescriber's supply from another pharmacy runs,
-                    -- neither prescriber following the patient (its treating doctor knows)
+                    -- unless both prescribers follow the patient (a care team)
     SELECT DISTINCT x.claim_id FROM d x JOIN d y
       ON x.patient_id = y.patient_id AND x.service_code = y.service_code
      AND (y.service_date < x.service_date OR (y.service_date = x.service_date AND y.claim_id < x.claim_id))
      AND y.supply_end > x.service_date
      AND y.pharmacy <> x.pharmacy
      AND coalesce(y.prescriber_id, '') <> coalesce(x.prescriber_id, '')
-     AND NOT x.follows AND NOT y.follows
+     AND NOT (x.follows AND y.follows)
 )
 SELECT d.patient_id, d.service_code, count(*) AS dispensings, sum(d.quantity)::BIGINT AS units,
        count(*) FILTER (WHERE d.claim_id IN (SELECT claim_id FROM concealed)) AS concealed,

@@ -1,6 +1,5 @@
 """doctor_shopping on hand-built dispensings: the shoppers it finds, blatant, discreet and brief,
 and the honest patients it leaves alone (palliative care from three prescribers at one pharmacy,
-an oncologist prescribing beside the treating GP who follows the patient at home,
 monthly renewals, many doctors for an unwatched drug, several doctors without overlap)."""
 import json
 
@@ -47,21 +46,6 @@ def region(team_visits=True):
         r.claim("TEAM", "PH3" if k % 3 == 2 else "PH4", "OXY", 200 + 7 * k, 48.0, prescriber=f"GP{7 + k % 3}")
         for g in range(3) if team_visits else ():
             r.claim("TEAM", f"GP{7 + g}", "VISIT", 200 + 7 * k + 2 * g, 25.0)
-    # palliative home care as it is often billed: the GP visits twice a week and prescribes, the
-    # oncologist prescribes without seeing the patient at home, and the patient's second pharmacy
-    # fills one box in three — the oncologist's overlaps with the GP's supplies are known to the
-    # GP, the patient's treating doctor
-    for k in range(9):
-        onco = k % 3 == 2
-        r.claim("HOMECARE", "PH1" if onco else "PH0", "OXY", 100 + 10 * k, 48.0, prescriber="GP9" if onco else "GP8")
-    for k in range(26):
-        r.claim("HOMECARE", "GP8", "VISIT", 100 + 3 * k, 25.0)
-    # a shopper whose own GP, who sees them for other things too, is one of the prescribers: the
-    # overlaps between the others still count
-    for k in range(12):
-        r.claim("OWNGP", f"PH{k % 3}", "OXY", 10 * k, 48.0, prescriber=f"GP{k % 4}")
-    for k in range(12):
-        r.claim("OWNGP", "GP0", "VISIT", 5 + 10 * k, 25.0)
     # chronic pain: pregabalin monthly, two prescribers, one pharmacy
     for k in range(12):
         r.claim("PAIN", "PH0", "PREG", 30 * k, 19.5, prescriber=f"GP{k % 2}")
@@ -87,8 +71,8 @@ def accused(f):
 
 def test_finds_the_shoppers_and_not_the_honest_patients():
     f = run()
-    assert accused(f) == {"SHOP", "QUIET", "OWNGP"}
-    assert f.alerts.num_rows == 3
+    assert accused(f) == {"SHOP", "QUIET"}
+    assert f.alerts.num_rows == 2
 
 
 def test_a_care_team_following_the_patient_conceals_nothing_prescribers_seen_only_to_prescribe_do():
@@ -96,21 +80,10 @@ def test_a_care_team_following_the_patient_conceals_nothing_prescribers_seen_onl
     assert "TEAM" in accused(run(t=region(team_visits=False)))
 
 
-def test_a_treating_doctor_who_follows_the_patient_knows_the_overlaps_with_its_supplies():
-    # HOMECARE: 3 of its 9 dispensings overlap the GP's supply at another pharmacy, prescribed by
-    # the oncologist; the GP follows the patient (26 visit days for 6 dispensings): nothing hidden
-    assert "HOMECARE" not in accused(run())
-    f = run()
-    own = next(a for a in f.alerts.to_pylist() if a["alert_id"] == opaque_id(KEY, "doctor_shopping", "OWNGP"))
-    # OWNGP's 12 dispensings: the 9 of GP1 to GP3 each overlap a running supply of another of them
-    # at another pharmacy; the 3 of GP0, who follows, and the overlaps with its supplies do not count
-    assert json.loads(own["evidence"])["molecules"][0]["concealed"] == 8
-
-
 def test_alert_ids_never_name_the_patient_and_are_stable_for_the_same_key():
     ids = set(run().alerts["alert_id"].to_pylist())
-    assert ids == {opaque_id(KEY, "doctor_shopping", p) for p in ("SHOP", "QUIET", "OWNGP")}
-    assert not [i for i in ids if "SHOP" in i or "QUIET" in i or "OWNGP" in i]
+    assert ids == {opaque_id(KEY, "doctor_shopping", "SHOP"), opaque_id(KEY, "doctor_shopping", "QUIET")}
+    assert not [i for i in ids if "SHOP" in i or "QUIET" in i]
     assert set(run().alerts["alert_id"].to_pylist()) == ids                       # the same facts, the same ids
     assert not ids & set(run(key=b"another store").alerts["alert_id"].to_pylist())   # another store, other ids
 
