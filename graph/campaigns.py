@@ -16,8 +16,9 @@ Null model, over the peers (providers of the campaign's kind and specialty with 
   intra-class correlation fitted robustly (`graph.stats.rate_null`, as double billing does):
   honest peers differ, a few far beyond do not set the yardstick;
 * a rate (acts, sessions): r ~ negative binomial with mean n·λ₀ and gamma shape κ, λ₀ the peers'
-  usual rate (a Fisher-consistent Huber M-estimate, Cantoni & Ronchetti 2001) and κ from their robust one-sided spread (`count_rate_null`;
-  Spiegelhalter's overdispersed funnel, Stat. Med. 24, 2005).
+  usual rate (Huber's M-estimate made Fisher-consistent for counts, Cantoni & Ronchetti, JASA 96,
+  2001) and κ from their robust one-sided spread (`count_rate_null`; Spiegelhalter's
+  overdispersed funnel, Stat. Med. 24, 2005).
 Small denominators are handled by these exact tails: a prescriber with 3 of 4 patients is not
 judged like one with 300 of 400. Each unit's rate comes with its 95 % confidence interval
 (Clopper–Pearson for a share, Garwood's exact Poisson interval for a rate).
@@ -215,7 +216,7 @@ def count_rate_null(n: np.ndarray, r: np.ndarray) -> tuple[float, float]:
     `graph.stats.count_calibration`): below that, a count's residual is too skewed for the
     normal moment equation, and a unit with 2 events where 0.6 are expected (P = 0.12 under
     Poisson) read as spread — the demo's κ was 0.18, a gamma whose tail made the cone-beam
-    surgeon's 70 CTs for 344 patients (3.2 expected) no surprise. κ = λ₀²/τ², inf when the
+    surgeon's 70 CTs for 344 patients (3.2 then expected) no surprise. κ = λ₀²/τ², inf when the
     units differ no more than Poisson, or fewer than three expect an event. (0, inf) without
     events."""
     n, r = np.asarray(n, float), np.asarray(r, float)
@@ -224,7 +225,8 @@ def count_rate_null(n: np.ndarray, r: np.ndarray) -> tuple[float, float]:
     # Σ [ψ(residual) − E ψ] decreases with λ: bisection (on log λ) between half an event in all
     # units and the highest rate
     lo, hi = 0.5 / n.sum(), max(float((r / n).max()), 0.5 / n.sum())
-    psi = lambda lam: (np.clip((r - n * lam) / np.sqrt(n * lam), -_HUBER, _HUBER) - _poisson_mean_psi(n * lam)).sum()
+    psi = lambda lam: (np.clip((r - n * lam) / np.sqrt(n * lam), -_HUBER, _HUBER)
+                       - _poisson_mean_psi(n * lam)).sum()
     for _ in range(100):
         mid = float(np.sqrt(lo * hi))
         lo, hi = (mid, hi) if psi(mid) > 0 else (lo, mid)

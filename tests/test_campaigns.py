@@ -120,10 +120,10 @@ def dentists():
 def test_a_rare_act_finds_the_unit_far_beyond_when_most_honest_units_bill_none_or_one():
     units, peers = indicator(dentists(), CONE_BEAM)
     rows = {u["unit_id"]: u for u in units.to_pylist()}
-    assert [u for u, x in rows.items() if x["outlier"]] == ["PLANT"]     # 22x the usual rate, 344 patients
+    assert [u for u, x in rows.items() if x["outlier"]] == ["PLANT"]     # about 20x the usual rate, 344 patients
     assert rows["PLANT"]["log10_p"] < -4
     assert not rows["SMALL"]["outlier"] and not rows["D4"]["outlier"]    # 2 of 15; 12 of 472 where 5 expected
-    # the usual rate: near the honest surgeons' own (32 CTs for 3,076 patients, 0.0104), not pulled
+    # the usual rate: near the honest surgeons' own (34 CTs for 2,982 patients, 0.0114), not pulled
     # below it by clipping the skewed counts of units expecting one event
     assert 0.0095 < peers["null_rate"] < 0.0125
 
