@@ -5,6 +5,7 @@ courses under another code), and the command line."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from click.testing import CliRunner
@@ -12,7 +13,8 @@ from click.testing import CliRunner
 from cli.main import main
 from contract.errors import SettingsError
 from graph.campaign_model import Campaign
-from graph.campaigns import detect_indicator_outliers, indicator, peer_warning, unmatched, unmatched_warning
+from graph.campaigns import (count_rate_null, detect_indicator_outliers, indicator, peer_warning, unmatched,
+                             unmatched_warning)
 from runs.campaigns import read_campaign, read_campaigns
 
 from .builders import Region
@@ -93,6 +95,48 @@ def test_sessions_per_course_finds_long_courses_and_leaves_other_codes_alone():
     assert [u for u, x in rows.items() if x["outlier"]] == ["LONG"]
     assert rows["K0"]["denominator"] == 20        # two courses per patient: the gap ends a course
     assert rows["LONG"]["rate"] == 35 and rows["NEURO"]["rate"] == 12
+
+
+CONE_BEAM = Campaign(name="cbct", label="cone-beam CTs per patient", measure="acts_per_patient",
+                     numerator={"codes": ["CBCT"]}, peers={"kind": "dentist", "specialty": "dental_surgery"})
+# (patients, cone-beam CTs) of the README demo's dental surgeons (5,000 patients, seed 7): half of
+# the honest ones bill none, the others 1 to 12; PLANT bills 70 for 344 patients, SMALL 2 for 15
+DENTISTS = {"PLANT": (344, 70), "SMALL": (15, 2), **{f"D{i}": nr for i, nr in enumerate(
+    [(84, 3), (68, 2), (69, 2), (111, 3), (472, 12), (92, 2), (123, 2), (94, 1), (95, 1), (478, 5), (290, 1),
+     (88, 0), (93, 0), (55, 0), (135, 0), (103, 0), (141, 0), (116, 0), (106, 0), (89, 0), (80, 0)])}}
+
+
+def dentists():
+    r = Region()
+    r.service("EXAM", "act", "dental examination")
+    r.service("CBCT", "act", "cone-beam CT")
+    for d, (n, cbct) in DENTISTS.items():
+        r.provider(d, "dentist", "dental_surgery")
+        for p in range(n):
+            r.claim(f"{d}-{p}", d, "EXAM", 5, 23.0)
+            if p < cbct:
+                r.claim(f"{d}-{p}", d, "CBCT", 20, 69.0)
+    return r.tables()
+
+
+def test_a_rare_act_finds_the_unit_far_beyond_when_most_honest_units_bill_none_or_one():
+    units, peers = indicator(dentists(), CONE_BEAM)
+    rows = {u["unit_id"]: u for u in units.to_pylist()}
+    assert [u for u, x in rows.items() if x["outlier"]] == ["PLANT"]     # about 20x the usual rate, 344 patients
+    assert rows["PLANT"]["log10_p"] < -4
+    assert not rows["SMALL"]["outlier"] and not rows["D4"]["outlier"]    # 2 of 15; 12 of 472 where 5 expected
+    # the usual rate: near the honest surgeons' own (34 CTs for 2,982 patients, 0.0114), not pulled
+    # below it by clipping the skewed counts of units expecting one event
+    assert 0.0095 < peers["null_rate"] < 0.0125
+
+
+def test_the_usual_rate_of_rare_counts_is_unbiased_and_pure_poisson_units_show_no_spread():
+    rng = np.random.default_rng(5)
+    n = rng.integers(50, 150, 400).astype(float)           # expecting 0.5 to 1.5 events each
+    r = rng.poisson(n * 0.01).astype(float)
+    lam, kappa = count_rate_null(n, r)
+    assert abs(lam / (r.sum() / n.sum()) - 1) < 0.05       # Huber's equation alone: 10 % below
+    assert kappa == float("inf")                           # Poisson: no spread between the units
 
 
 def test_alerts_name_the_campaign_and_the_unit():
