@@ -6,6 +6,10 @@
 * `billing`: who bills (or dispenses to) whom, one row per provider and patient, as node ids:
   `provider, patient, area` (the patient's home postcode, `?` when unknown), `degree` (the
   patient's number of providers).
+* `carers`: who cares for whom heavily, `provider_id, patient_id`: a provider (not a pharmacy or
+  laboratory: they serve, not care) billing the patient on `CARE_DAYS` days or more (weekly) —
+  what mega_consumer (other carers corroborating a patient's needs) and peer_outlier (a patient's
+  other heavy carers) both stratify by.
 * `projection`: the provider–provider shared-patient projection, `src < dst` provider node ids,
   `weight` = patients billed by both, over patients billed by 2 to `patient_max` providers
   (patients billed by more would link everyone; their pairs grow with the square of their degree).
@@ -23,11 +27,16 @@ from .model import Graph
 from engine import query
 
 
+# a carer billing a patient on this many days or more (weekly or more often) cares for them heavily
+CARE_DAYS = 52
+
+
 @dataclass(frozen=True)
 class Shared:
     patient_days: pa.Table
     billing: pa.Table
     projection: pa.Table
+    carers: pa.Table
 
 
 _PATIENT_DAYS = """
@@ -46,6 +55,13 @@ FROM b JOIN deg USING (patient) LEFT JOIN home h USING (patient)
 ORDER BY b.provider, b.patient
 """
 
+_CARERS = """
+SELECT g.provider_id, g.patient_id FROM g JOIN providers p USING (provider_id)
+WHERE p.kind NOT IN ('pharmacy', 'laboratory')
+GROUP BY ALL HAVING count(DISTINCT g.service_date) >= $care_days
+ORDER BY provider_id, patient_id
+"""
+
 _PROJECTION = """
 WITH b AS (SELECT provider, patient FROM billing WHERE degree BETWEEN 2 AND $patient_max)
 SELECT x.provider AS src, y.provider AS dst, count(*)::DOUBLE AS weight
@@ -58,8 +74,10 @@ def build_shared(tables: Mapping[str, pa.Table], graph: Graph, patient_max: int 
     """The intermediates of one scan (see the module docstring) from the window's contract tables
     and its graph. Deterministic: every table is sorted or keyed."""
     billing = query(_BILLING, e=graph.edges, patients=tables["patients"])
+    days = query(_PATIENT_DAYS, claims=tables["claims"])
     return Shared(
-        patient_days=query(_PATIENT_DAYS, claims=tables["claims"]),
+        patient_days=days,
         billing=billing,
         projection=query(_PROJECTION, {"patient_max": patient_max}, billing=billing),
+        carers=query(_CARERS, {"care_days": CARE_DAYS}, g=days, providers=tables["providers"]),
     )
