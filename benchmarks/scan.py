@@ -31,8 +31,9 @@ Each dataset is measured `--repeat` times; each time, in fresh processes one aft
    run record's `timings`.
 
 The ratio is the scan's seconds over the floor's. `--digest` also prints a digest of the results
-(alerts with their scores and ranks, entity risk, communities) to compare two versions of the code
-on the same regions. Timings are wall-clock seconds on whatever else the machine runs (the load
+(alerts with their scores and ranks, entity risk, communities; after a slash, every results table)
+to compare two versions of the code on the same regions. Timings are wall-clock seconds on
+whatever else the machine runs (the load
 average is printed before and after each dataset): compare lines measured side by side.
 """
 from __future__ import annotations
@@ -216,18 +217,24 @@ def profiled() -> list:
 
 
 def digest(store_root: Path, run_id: str) -> str:
-    """A digest of a run's alerts (id, pattern, score, rank), entity risk and communities."""
+    """A digest of a run's alerts (id, pattern, score, rank), entity risk and communities, then
+    (after a slash) one of every results table, row by row in a fixed order."""
     sys.path.insert(0, str(ROOT))
+    from runs import results
     from runs.store import Store
     con = Store(store_root).connect(run_id)
-    h = hashlib.sha256()
+    h, every = hashlib.sha256(), hashlib.sha256()
     for sql in ("SELECT alert_id, pattern, score, rank FROM alerts ORDER BY alert_id",
                 "SELECT entity_type, entity_id, score, reasons FROM entity_risk ORDER BY entity_type, entity_id",
                 "SELECT community_id, node_id FROM communities ORDER BY community_id, node_id"):
         for row in con.execute(sql).fetchall():
             h.update(repr(row).encode())
+    for name in results.RESULTS:
+        every.update(name.encode())
+        for row in con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall():
+            every.update(repr(row).encode())
     con.close()
-    return h.hexdigest()[:16]
+    return h.hexdigest()[:16] + "/" + every.hexdigest()[:16]
 
 
 def scan(data: Path, with_digest: bool, profile: int = 0) -> dict:
