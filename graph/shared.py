@@ -10,6 +10,9 @@
   laboratory: they serve, not care) billing the patient on `CARE_DAYS` days or more (weekly) —
   what mega_consumer (other carers corroborating a patient's needs) and peer_outlier (a patient's
   other heavy carers) both stratify by.
+* `pairs`: what each provider billed (or dispensed to) each patient, all channels: `provider_id,
+  patient_id, amount` (euros, to the cent) — the graph's BILLED and DISPENSED_TO edges of
+  providers, their ids unprefixed (entity_network's peers: euros per patient).
 * `projection`: the provider–provider shared-patient projection, `src < dst` provider node ids,
   `weight` = patients billed by both, over patients billed by 2 to `patient_max` providers
   (patients billed by more would link everyone; their pairs grow with the square of their degree).
@@ -37,6 +40,7 @@ class Shared:
     billing: pa.Table
     projection: pa.Table
     carers: pa.Table
+    pairs: pa.Table
 
 
 _PATIENT_DAYS = """
@@ -62,6 +66,11 @@ GROUP BY ALL HAVING count(DISTINCT g.service_date) >= $care_days
 ORDER BY provider_id, patient_id
 """
 
+_PAIRS = """
+SELECT substr(src, strpos(src, ':') + 1) AS provider_id, substr(dst, strpos(dst, ':') + 1) AS patient_id, amount
+FROM e WHERE rel IN ('BILLED', 'DISPENSED_TO') AND starts_with(src, 'provider:')
+"""
+
 _PROJECTION = """
 WITH b AS (SELECT provider, patient FROM billing WHERE degree BETWEEN 2 AND $patient_max)
 SELECT x.provider AS src, y.provider AS dst, count(*)::DOUBLE AS weight
@@ -80,4 +89,10 @@ def build_shared(tables: Mapping[str, pa.Table], graph: Graph, patient_max: int 
         billing=billing,
         projection=query(_PROJECTION, {"patient_max": patient_max}, billing=billing),
         carers=query(_CARERS, {"care_days": CARE_DAYS}, g=days, providers=tables["providers"]),
+        pairs=provider_patients(graph),
     )
+
+
+def provider_patients(graph: Graph) -> pa.Table:
+    """`pairs` (see the module docstring) from the graph's edges."""
+    return query(_PAIRS, e=graph.edges)
