@@ -186,12 +186,17 @@ def worker(store: str, run_id: str, profile: int = 0) -> int:
     first the `profile` slowest DuckDB statements (`profiled`)."""
     sys.path.insert(0, str(ROOT))
     from runs.worker import main as run_worker
-    seen = profiled() if profile else []
+    seen, before = (profiled() if profile else []), peak_mb()
     code = run_worker([store, run_id])
     for line in sorted(seen, reverse=True)[:profile]:
-        print("statement " + json.dumps(line), file=sys.stderr, flush=True)
+        print("statement " + json.dumps(line[:4]), file=sys.stderr, flush=True)
     if seen:
         print("statement " + json.dumps([round(sum(x[0] for x in seen), 2), len(seen), 0, "(all statements)"]),
+              file=sys.stderr, flush=True)
+        peaks = [before] + [x[4] for x in seen]
+        rise = max(range(len(seen)), key=lambda i: peaks[i + 1] - peaks[i])
+        print("statement " + json.dumps(seen[rise][:3] + [f"{seen[rise][3]} (the peak rose most by its end: "
+                                                           f"{peaks[rise]:,} → {peaks[rise + 1]:,} MB)"]),
               file=sys.stderr, flush=True)
     print("peak_mb " + json.dumps(peak_mb()), file=sys.stderr, flush=True)
     return code
@@ -199,7 +204,8 @@ def worker(store: str, run_id: str, profile: int = 0) -> int:
 
 def profiled() -> list:
     """Time every statement the scan's DuckDB engine runs: a list that fills with [seconds,
-    rows in, rows out, the calling function outside `engine/` and its line]."""
+    rows in, rows out, the calling function outside `engine/` and its line, the process's peak
+    memory in MB after it]."""
     import traceback
 
     import engine
@@ -210,7 +216,8 @@ def profiled() -> list:
         out = run(self, sql, params, tables)
         caller = next(f for f in reversed(traceback.extract_stack()[:-1]) if "/engine/" not in f.filename)
         seen.append([round(time.perf_counter() - t, 3), sum(x.num_rows for x in tables.values()), out.num_rows,
-                     f"{Path(caller.filename).parent.name}/{Path(caller.filename).name}:{caller.lineno} {caller.name}"])
+                     f"{Path(caller.filename).parent.name}/{Path(caller.filename).name}:{caller.lineno} {caller.name}",
+                     peak_mb()])
         return out
     engine.DuckDBEngine.run = timed
     return seen
