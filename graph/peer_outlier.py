@@ -15,9 +15,9 @@ Null model: an honest provider's patients are like its peers' patients *alike*:
 * the same regimen: an act billed twice a day over a course of at least `HEAVY_DAYS` days
   (insulin) is compared with twice-daily regimens;
 * as many other carers (not pharmacies or laboratories) seeing the patient at least weekly
-  (`graph.shared.CARE_DAYS`): a nursing-home resident cared for daily by a team is compared with patients cared
-  for like that — a heavy use corroborated by independent carers — and not judged where no other
-  provider has enough such patients to estimate the quantile.
+  (`graph.shared.CARE_DAYS`): a nursing-home resident cared for daily by a team is compared with
+  patients cared for like that — a heavy use corroborated by independent carers — and not judged
+  where no other provider has enough such patients to estimate the quantile.
 
 Each of its patients exceeds a quantile of the volumes of the *other* providers' patients alike
 (`QUANTILES`: 90 % and 99 %; leave-one-out, so that a provider does not set its own yardstick,
