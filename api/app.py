@@ -40,14 +40,14 @@ def _templates(app: FastAPI) -> set[str]:
 
 def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
                scan_timeout: float = 3600.0, max_body_bytes: int = 1_000_000, client_timeout: float = 10.0,
-               heavy_calls_per_key: int = 2) -> FastAPI:
+               heavy_calls_per_key: int = 2, heavy_workers: int | None = None) -> FastAPI:
     """The API over `store`, authenticating with `keys` before anything else (`api.guard`);
     `POST /runs` scans folders under `data_root` (off when None) with a time limit of
     `scan_timeout` seconds. Request bodies: at most `max_body_bytes`, within `client_timeout`
     seconds; heavy calls (neighbourhoods, paths, exports, change reports): at most
-    `heavy_calls_per_key` at once per key (`api.deps.HeavyCalls`)."""
-    # heavy reads: a worker process per core and one more, so one key at the default limit never holds them all
-    results = Results(store, heavy_workers=(os.cpu_count() or 1) + 1)
+    `heavy_calls_per_key` at once per key (`api.deps.HeavyCalls`), run by `heavy_workers` processes
+    (None: a worker per core and one more, so one key at the default limit never holds them all)."""
+    results = Results(store, heavy_workers=heavy_workers or (os.cpu_count() or 1) + 1)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

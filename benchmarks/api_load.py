@@ -1,7 +1,7 @@
 """HTTP API load benchmark: analysts with think time, then the same beside one abusive key.
 
     python benchmarks/api_load.py [--clients 50] [--requests 40] [--think 0.5] [--patients 20000] [--burst 20]
-                                  [--neighbourhoods 0.0] [--heavy-calls-per-key N]
+                                  [--neighbourhoods 0.0] [--heavy-calls-per-key N] [--heavy-workers N]
 
 Generates (once, under .bench/) and scans the demo region, starts `fraudnet serve` on a free
 loopback port (each client with a key of its own, the server's defaults otherwise: at most 2
@@ -151,6 +151,8 @@ def main():
     ap.add_argument("--heavy-calls-per-key", type=int, default=None,
                     help="the server's FRAUDNET_HEAVY_CALLS_PER_KEY (default: the server's own, 2); 1000 to see "
                          "the abusive key unlimited")
+    ap.add_argument("--heavy-workers", type=int, default=None,
+                    help="the server's FRAUDNET_HEAVY_WORKERS (default: the server's own, cores + 1)")
     ap.add_argument("--neighbourhoods", type=float, default=0.0, help="share of the analysts' calls that are "
                                                                      "neighbourhoods (0 to 0.5)")
     args = ap.parse_args()
@@ -175,7 +177,8 @@ def main():
             [sys.executable, "-m", "cli.main", "serve", "--store", tmp, "--port", str(port)], cwd=ROOT,
             env={**os.environ, "FRAUDNET_API_KEYS": ",".join(f"analyst{i}:analyst:{k}" for i, k in enumerate(keys)),
                  **({"FRAUDNET_HEAVY_CALLS_PER_KEY": str(args.heavy_calls_per_key)}
-                    if args.heavy_calls_per_key else {})},
+                    if args.heavy_calls_per_key else {}),
+                 **({"FRAUDNET_HEAVY_WORKERS": str(args.heavy_workers)} if args.heavy_workers else {})},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -186,7 +189,8 @@ def main():
                 except httpx.HTTPError:
                     time.sleep(0.1)
             print(f"{args.clients} clients, {args.requests} requests per analyst, think time {args.think} s, "
-                  f"heavy calls per key {args.heavy_calls_per_key or 2}; "
+                  f"heavy calls per key {args.heavy_calls_per_key or 2}, "
+                  f"heavy workers {args.heavy_workers or (os.cpu_count() or 1) + 1}; "
                   f"{os.cpu_count()} cores shared by server and clients; load average before: "
                   f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
             for abusive in (False, True):

@@ -24,7 +24,7 @@ from runs.store import Store
 from .drawing import network_svg, peer_chart_svg
 from .export import csv_bytes
 from .store import PATIENT_PATTERNS
-from .views import EVIDENCE_COLUMNS, case_view, named_by_alerts, named_patients, numbered, patients_said
+from .views import EVIDENCE_COLUMNS, case_view, named_by_alerts, named_patients, numbered, patients_said, run_label
 
 MAX_NEIGHBOURS = 15
 
@@ -271,7 +271,7 @@ def _page(case, alerts, charts, evidence_parts, nodes, links, patients, net_run)
         rows = []
         for run in case["impact"]:
             for m in run["measures"]:
-                rows.append({"run": run["run_id"] + (" (current)" if run["current"] else ""), **m,
+                rows.append({"run": run_label(run), **m,
                              "periods": f"{m['before_first'] or ''} – {m['before_last'] or ''} / "
                                         f"{m['after_first'] or ''} – {m['after_last'] or ''}",
                              "statistic": (m["statistic"] or "") + (f" ({m['detail']})" if m["detail"] else ""),

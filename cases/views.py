@@ -120,6 +120,17 @@ def risk_history(store: Store, entity_type: str, entity_id: str) -> list[dict]:
     return out
 
 
+def run_label(run: dict) -> str:
+    """How a run measuring a case's impact is named to a reader: `RUN (current)`, `RUN (held by
+    its checks, never current)` — a held run may have scanned other data (its checks failed) —, or
+    `RUN`. `run`: an `impact_history` entry (run_id, current, status)."""
+    if run["current"]:
+        return f"{run['run_id']} (current)"
+    if run.get("status") == "held":
+        return f"{run['run_id']} (held by its checks, never current)"
+    return run["run_id"]
+
+
 def impact_history(store: Store, case: dict, unreadable: list | None = None) -> list[dict]:
     """The impact measured for a case by every run with results started after its first
     decision was recorded, newest first: run_id, started_at, current, status, and `measures` (one

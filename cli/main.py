@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -128,8 +129,10 @@ class _Commands(click.Group):
 
 
 def _writable_folder(path: str | None, option: str):
-    """Refuse, before any work, an output folder that cannot be made: its parent is missing or
-    is not a folder, or the path is a file."""
+    """Refuse, before any work, an output folder that cannot be made or written: its parent is
+    missing or is not a folder, the path is a file, or a file cannot be created in it (tried:
+    permissions, a read-only or pseudo file system — root passes every permission check). Leaves
+    nothing behind."""
     if path is None:
         return
     p = Path(path)
@@ -137,6 +140,18 @@ def _writable_folder(path: str | None, option: str):
         _fail(f"{option} {path}: is a file, not a folder", 2)
     if not p.exists() and not p.parent.is_dir():
         _fail(f"{option} {path}: its parent folder {p.parent} does not exist", 2)
+    made = not p.exists()
+    try:
+        if made:
+            p.mkdir()
+        try:
+            with tempfile.NamedTemporaryFile(dir=p, prefix=".fraudnet-probe-"):
+                pass
+        finally:
+            if made:
+                p.rmdir()
+    except OSError as e:
+        _fail(f"{option} {path}: cannot write there ({e.strerror or e})", 2)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -171,7 +186,9 @@ def generate(out, patients, seed, truth, registry):
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--categories", type=click.Path(exists=True, dir_okay=False),
               help="CSV of code,kind mapping FINESS categories (CAT_ETAB) to contract kinds")
-def convert(source_format, sources, out, categories):
+@click.option("--encoding", default=None,
+              help="snds: the extract's CSV encoding (default UTF-8; cp1252 or latin-1 for a SAS export in WLATIN1)")
+def convert(source_format, sources, out, categories, encoding):
     """Convert SOURCES into contract tables in the folder OUT, with OUT/conversion_report.json.
 
     finess: FHIR ndjson files, .tar.gz archives of them, bundles or folders → centres,
@@ -181,16 +198,23 @@ def convert(source_format, sources, out, categories):
     ER_CAM_F, ER_ETE_F) → claims and providers. mapped: MAPPING SOURCE, a mapping file (TOML)
     and the claims or provider extract it describes → the contract tables it names. parquet: a
     contract dataset folder → its tables, validated, as Parquet files with the contract's types."""
-    from loaders.conversion import Conversion, write_conversion
-    from loaders.fhir import categories_from_csv, read_finess
+    from loaders.conversion import write_conversion
+    from loaders.fhir import categories_from_csv, finess_conversion, finess_report_lines
     if categories and source_format != "finess":
         _fail(f"--categories maps FINESS categories: it applies to `convert finess` only, not {source_format}", 2)
+    if encoding and source_format != "snds":
+        _fail(f"--encoding applies to `convert snds` only (a mapping file names its own), not {source_format}", 2)
+    if encoding:
+        import codecs
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            _fail(f"--encoding {encoding!r}: no such encoding (e.g. utf-8, cp1252, latin-1)", 2)
     lines = []
     try:
         if source_format == "finess":
-            tables = read_finess(list(sources), categories_from_csv(categories) if categories else None)
-            conversion = Conversion(tables, {"format": "FINESS FHIR", "source": ", ".join(sources),
-                                             "tables": {n: t.num_rows for n, t in tables.items()}})
+            conversion = finess_conversion(list(sources), categories_from_csv(categories) if categories else None)
+            lines = finess_report_lines(conversion.report)
         elif source_format == "annuaire":
             from loaders.annuaire import read_annuaire, report_lines
             conversion = read_annuaire(list(sources))
@@ -199,7 +223,7 @@ def convert(source_format, sources, out, categories):
             from loaders.snds import read_snds, report_lines
             if len(sources) != 1:
                 _fail("snds takes one extract folder", 2)
-            conversion = read_snds(sources[0])
+            conversion = read_snds(sources[0], encoding=encoding or "utf-8")
             lines = report_lines(conversion.report)
         elif source_format == "parquet":
             from loaders.parquet import convert_parquet, report_lines, write_parquet
@@ -347,7 +371,7 @@ def campaign():
 def campaign_run(file, data, limit, as_json):
     """Run the campaign FILE on the dataset folder(s) DATA: every unit's rate with its 95%
     confidence interval, the peers' distribution, and the outliers (indicator_outlier)."""
-    from graph.campaigns import indicator, unmatched_warning
+    from graph.campaigns import campaign_warnings, indicator
     from loaders.dataset import load_dataset
     from runs.campaigns import read_campaign
     try:
@@ -356,7 +380,7 @@ def campaign_run(file, data, limit, as_json):
     except FraudnetError as e:
         _failed(e)
     units, peers = indicator(tables, cp)
-    warnings = [w for w in (unmatched_warning(tables["claims"], cp),) if w]
+    warnings = campaign_warnings(tables, cp)
     if as_json:
         click.echo(json.dumps({"campaign": cp.model_dump(mode="json"), "peers": peers, "units": units.to_pylist(),
                                "warnings": warnings}, ensure_ascii=False, default=str))
@@ -643,9 +667,10 @@ def _print_case(case: dict):
                                                                              "recovered") if d[k] is not None)
         echo(f"decision {d['decision_id']}: {d['decided_on']} {d['action']}"
              + (f", deadline {d['deadline']}" if d["deadline"] else "") + (f"; {amounts}" if amounts else ""))
+    from cases.views import run_label
     for run in case.get("impact", []):
         for m in run["measures"]:
-            echo(f"impact in run {run['run_id']}{' (current)' if run['current'] else ''}: {m['pattern']} "
+            echo(f"impact in run {run_label(run)}: {m['pattern']} "
                  f"{m['verdict']}: {m['why']}")
     for h in case["history"]:
         echo(f"  v{h['version']} {h['at'][:19].replace('T', ' ')} {h['who']} ({h['role']}) {h['action']} "
@@ -1161,7 +1186,8 @@ def serve(store, host, port, data_root):
     except SettingsError as e:
         _failed(e)
     app = create_app(Store(store), keys, data_root, env.scan_timeout, max_body_bytes=env.max_body_bytes,
-                     client_timeout=env.client_timeout, heavy_calls_per_key=env.heavy_calls_per_key)
+                     client_timeout=env.client_timeout, heavy_calls_per_key=env.heavy_calls_per_key,
+                     heavy_workers=env.heavy_workers)
     run_server(app, host, port, env.client_timeout)
 
 

@@ -11,6 +11,7 @@ and the store's) and `Neo4jSettings` (the Neo4j server runs are published to).
 | `FRAUDNET_MAX_BODY_BYTES` | the largest request body the API reads (1 MB) |
 | `FRAUDNET_CLIENT_TIMEOUT` | seconds a client has to send a request's headers, and then its body (10) |
 | `FRAUDNET_HEAVY_CALLS_PER_KEY` | neighbourhood, path and report calls one key may run at once (2) |
+| `FRAUDNET_HEAVY_WORKERS` | processes that run those calls (unset: the number of cores + 1) |
 
 | variable | meaning (default) |
 |---|---|
@@ -43,6 +44,7 @@ class Environment(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024)
     client_timeout: float = Field(10.0, gt=0, description="seconds")
     heavy_calls_per_key: int = Field(2, ge=1)
+    heavy_workers: int | None = Field(None, ge=1)
 
 
 NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")   # the Neo4j drivers' URI schemes

@@ -119,6 +119,34 @@ def unmatched_warning(claims: pa.Table, campaign: Campaign) -> str | None:
                if empty else ""))
 
 
+def peer_warning(providers: pa.Table, campaign: Campaign) -> str | None:
+    """One line when the campaign's peer group (`peers.kind`, `peers.specialty`) holds fewer than
+    `min_peers` providers of contract table `providers` — a specialty written in another
+    vocabulary than the data's (`general_practice` where an SNDS conversion writes
+    `medecine_generale`) would otherwise judge nobody, silently — naming the data's specialties of
+    that kind with their provider counts; None when the group is large enough. Units are
+    providers (a prescriber is a provider of the table too)."""
+    cp = campaign
+    of_kind = providers.filter(pc.equal(providers["kind"], cp.peers.kind))
+    group = of_kind if cp.peers.specialty is None else \
+        of_kind.filter(pc.fill_null(pc.equal(of_kind["specialty"], cp.peers.specialty), False))
+    if group.num_rows >= cp.min_peers:
+        return None
+    who = f"providers of kind {cp.peers.kind}" + (f" and specialty {cp.peers.specialty!r}" if cp.peers.specialty else "")
+    counts = pc.value_counts(pc.fill_null(of_kind["specialty"], "(none)")).to_pylist() if of_kind.num_rows else []
+    known = ", ".join(f"{c['values']} ({c['counts']})" for c in sorted(counts, key=lambda c: (-c["counts"], c["values"])))
+    return (f"campaign {cp.name}: {group.num_rows} {who} in the data, fewer than min_peers ({cp.min_peers}), "
+            f"so it judges nobody; " + (f"the specialties of the data's {cp.peers.kind} providers: {known}" if known
+                                        else f"the data has no provider of kind {cp.peers.kind}"))
+
+
+def campaign_warnings(tables: Mapping[str, pa.Table], campaign: Campaign) -> list[str]:
+    """What a user must know before trusting a campaign's silence (`unmatched_warning`,
+    `peer_warning`), one line each. Contract tables `claims` and `providers`."""
+    return [w for w in (unmatched_warning(tables["claims"], campaign), peer_warning(tables["providers"], campaign))
+            if w]
+
+
 def measures(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     """Every unit of the campaign's peer group with a denominator: (table unit_id, patients,
     lines, num_patients, courses, euros — the numerator's euros; the denominators n; the

@@ -228,8 +228,9 @@ def _encoding_hint(raw: bytes, encoding: str) -> str:
     if encoding.lower() in ("utf-8", "utf8"):
         try:
             raw.decode("cp1252")
-            return ("it looks like Latin-1 or Windows-1252 (a spreadsheet's default, é written as one byte): save "
-                    "the file as UTF-8, or convert it with a mapping: encoding = \"cp1252\"")
+            return ("it looks like Latin-1 or Windows-1252 (a spreadsheet's or SAS's default, é written as one "
+                    "byte): save the file as UTF-8, or name its encoding when converting (a mapping's "
+                    "encoding = \"cp1252\", convert snds --encoding cp1252)")
         except UnicodeDecodeError:
             return "save the file as UTF-8"
     return "check the encoding named in the mapping"

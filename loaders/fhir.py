@@ -115,12 +115,26 @@ def _period(org: dict) -> tuple[str | None, str | None]:
 
 def read_finess(paths: list[str | Path], categories: dict[str, str] | None = None,
                 max_problems: int = 50) -> dict[str, pa.Table]:
-    """Contract tables from FINESS FHIR Organization resources (Location resources are skipped)."""
+    """Contract tables from FINESS FHIR Organization resources (Location resources are skipped).
+    Raises `DatasetError` with every problem (file, line, field, value)."""
+    return finess_conversion(paths, categories, max_problems).tables
+
+
+def finess_conversion(paths: list[str | Path], categories: dict[str, str] | None = None,
+                      max_problems: int = 50):
+    """`read_finess`'s tables with their conversion report (`loaders.conversion.Conversion`): the
+    files and resources read, the resources left aside by type (Location, …: not registry
+    entries), the Organizations by contract kind, the categories no kind is known for (kept as
+    centres of kind `other`, counted by code) and the identifiers by kind. Raises `DatasetError`."""
+    from collections import Counter
+
+    from .conversion import Conversion
     categories = CATEGORIES if categories is None else categories
     rows: dict[str, list[dict]] = {"centres": [], "providers": [], "legal_entities": [], "identifiers": []}
     entities: set[str] = set()
     problems: list[Problem] = []
     total = 0
+    resources, skipped, kinds, unknown = 0, Counter(), Counter(), Counter()
 
     def problem(where, line, message, field=None, value=None):
         nonlocal total
@@ -133,7 +147,9 @@ def read_finess(paths: list[str | Path], categories: dict[str, str] | None = Non
             if isinstance(res, Exception):
                 problem(where, line, f"is not valid JSON: {res}")
                 continue
+            resources += 1
             if not isinstance(res, dict) or res.get("resourceType") != "Organization":
+                skipped[(res.get("resourceType") if isinstance(res, dict) else None) or "(no resourceType)"] += 1
                 continue
             rid = res.get("id")
             if not isinstance(rid, str) or not rid:
@@ -147,7 +163,11 @@ def read_finess(paths: list[str | Path], categories: dict[str, str] | None = Non
             else:
                 problem(where, line, "no legal entity: neither partOf nor an EJ-ET id", field="id", value=rid)
                 continue
-            kind = categories.get(_category(res) or "", "other")
+            code = _category(res) or ""
+            kind = categories.get(code, "other")
+            kinds[kind] += 1
+            if code not in categories:
+                unknown[code or "(none)"] += 1
             address = (res.get("address") or [{}])[0]
             postcode = address.get("postalCode")
             opened, closed = _period(res)
@@ -172,7 +192,28 @@ def read_finess(paths: list[str | Path], categories: dict[str, str] | None = Non
                                                "created_on": None, "dissolved_on": None})
     if total:
         raise DatasetError(", ".join(str(p) for p in paths), problems, total)
-    return {name: _table(name, r) for name, r in rows.items()}
+    tables = {name: _table(name, r) for name, r in rows.items()}
+    return Conversion(tables, {
+        "format": "FINESS FHIR", "source": ", ".join(str(p) for p in paths), "resources": resources,
+        "skipped": dict(sorted(skipped.items())),
+        "organizations": dict(sorted(kinds.items())), "unknown_categories": dict(sorted(unknown.items())),
+        "identifiers": dict(sorted(Counter(r["kind"] for r in rows["identifiers"]).items())),
+        "tables": {n: t.num_rows for n, t in tables.items()}})
+
+
+def finess_report_lines(report: dict) -> list[str]:
+    """The FINESS conversion report in a few human lines."""
+    by = lambda d: ", ".join(f"{n:,} {k}" for k, n in d.items()) or "none"   # noqa: E731
+    lines = [f"{report['resources']:,} resources read: {sum(report['organizations'].values()):,} Organizations "
+             f"({by(report['organizations'])}); left aside, not establishments: {by(report['skipped'])}"]
+    unknown = report["unknown_categories"]
+    if unknown:
+        largest = sorted(unknown.items(), key=lambda x: (-x[1], x[0]))[:8]
+        lines.append(f"kind other for {sum(unknown.values()):,} Organizations of {len(unknown)} categories (CAT_ETAB) "
+                     f"no kind is mapped for, the largest {', '.join(f'{c} ({n:,})' for c, n in largest)}"
+                     f"{', …' if len(unknown) > len(largest) else ''} (all in the report; map them with --categories)")
+    lines.append(f"identifiers: {by(report['identifiers'])}")
+    return lines
 
 
 def _table(name: str, rows: list[dict]) -> pa.Table:

@@ -167,7 +167,7 @@ def _keys(alias: str = "") -> str:
                      f" AS {k}" for k in KEYS)
 
 
-def _read(folder: Path, out: _Collector) -> tuple[dict[str, pa.Table], dict[str, dict], dict[str, str]]:
+def _read(folder: Path, out: _Collector, encoding: str = "utf-8") -> tuple[dict[str, pa.Table], dict[str, dict], dict[str, str]]:
     tables, files, names = {}, {}, {}
     for name, columns in REQUIRED.items():
         path = _find(folder, name)
@@ -175,7 +175,7 @@ def _read(folder: Path, out: _Collector) -> tuple[dict[str, pa.Table], dict[str,
             if name == "er_prs_f":
                 out.add(Problem(f"{name.upper()}.csv", f"required table is missing from {folder}"))
             continue
-        raw = read_raw(path, out, delimiter=None, null_tokens=NULL_TOKENS, sensitive=SENSITIVE)
+        raw = read_raw(path, out, delimiter=None, encoding=encoding, null_tokens=NULL_TOKENS, sensitive=SENSITIVE)
         if raw is None:
             continue
         table = raw.table
@@ -200,9 +200,11 @@ def _empty(name: str) -> pa.Table:
                     {"_line": pa.array([], pa.int64())})
 
 
-def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_problems: int = 50) -> Conversion:
+def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_problems: int = 50,
+              encoding: str = "utf-8") -> Conversion:
     """Contract `claims` and `providers` (text columns) from a DCIR extract folder, and the
-    conversion report (see the module docstring for the rules it counts).
+    conversion report (see the module docstring for the rules it counts). `encoding`: the CSV
+    files' (any Python codec name: `cp1252` or `latin-1` for a SAS export in WLATIN1).
 
     Raises `DatasetError` (file, line, column, value; never a patient pseudonym) when a table
     or column is missing, a file cannot be read, an amount or quantity is not a number, or two
@@ -210,7 +212,7 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
     """
     folder = Path(folder)
     out = _Collector(max_problems)
-    tables, files, names = _read(folder, out)
+    tables, files, names = _read(folder, out, encoding)
     if out.total:
         raise DatasetError(str(folder), out.problems, out.total)
     with sql_session() as query:
@@ -337,15 +339,18 @@ def _providers(query: Query, claims: pa.Table, nomenclature: Path | None) -> tup
             UNION ALL
             SELECT prescriber_id, {_line_kind('pact', 'pspe')}, pspe, seq FROM c WHERE prescriber_id IS NOT NULL),
         k AS (SELECT provider_id, kind, count(*) AS n, min(seq) AS first FROM ev WHERE kind <> 'other' GROUP BY ALL),
+        t AS (SELECT *, max(n) OVER (PARTITION BY provider_id) AS top FROM k),
         d AS (SELECT provider_id, count(*) AS kinds, map(list(kind), list(n)) AS seen,
+                     sum(CASE WHEN n = top THEN 1 ELSE 0 END) AS tied,
                      arg_max(kind, (n, -first)) AS majority, any_value({category}) AS category
-              FROM k GROUP BY provider_id),
+              FROM t GROUP BY provider_id),
         chosen AS (
             SELECT DISTINCT ev.provider_id,
                    CASE WHEN d.kinds IS NULL THEN 'other' WHEN d.kinds = 1 OR d.category IS NULL THEN d.majority
                         ELSE d.category END AS kind,
                    d.kinds, d.seen, d.category,
                    CASE WHEN d.kinds > 1 AND d.category IS NOT NULL THEN 'the number''s category digit'
+                        WHEN d.kinds > 1 AND d.tied > 1 THEN 'a tie on most lines: the kind of the earliest line'
                         WHEN d.kinds > 1 THEN 'the kind on most lines' END AS rule
             FROM ev LEFT JOIN d USING (provider_id)),
         lab AS (SELECT ev.provider_id, s.label, count(*) AS n, min(ev.seq) AS first

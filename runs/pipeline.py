@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from contract.errors import Busy, FraudnetError, NotReady, StoreUnwritable, withheld
 from engine import open_engine, query, use
-from graph.campaigns import unmatched_warning
+from graph.campaigns import campaign_warnings
 from graph.detect import detect
 from graph.evidence import evidence_lines
 from graph.impact import measure, peer_distribution, span
@@ -167,8 +167,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
             intermediates = build_shared(tables, graph, settings.network.patient_max)
             findings = detect(tables, graph, settings, store.secret(), intermediates)
             rows.update({"alerts": findings.alerts.num_rows, "alert entities": findings.entities.num_rows})
-            run.record["warnings"] += [w for w in (unmatched_warning(tables["claims"], cp) for cp in settings.campaigns)
-                                       if w]      # a campaign whose codes match no claim is said, not silent
+            run.record["warnings"] += [w for cp in settings.campaigns for w in campaign_warnings(tables, cp)]
+            # a campaign whose codes match no claim, or whose peer group is empty, is said, not silent
         with stage("score") as rows:
             n = settings.network
             shared = intermediates.projection

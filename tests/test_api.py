@@ -1,5 +1,6 @@
 """The HTTP API on a real store built from a generated region: statuses, bodies, exact messages."""
 import json
+import os
 import re
 import shutil
 import time
@@ -328,3 +329,37 @@ def test_a_results_file_cut_while_the_server_runs_is_refused_on_every_read(regio
         for url in urls:
             said = get(c, url, status=409)
             assert said["detail"].startswith(f"run {store.current()} has no readable results"), (url, said)
+
+
+def test_heavy_workers_come_from_the_environment(monkeypatch, store):
+    from config import Environment
+    monkeypatch.delenv("FRAUDNET_HEAVY_WORKERS", raising=False)
+    assert Environment().heavy_workers is None
+    app = create_app(store, parse_keys(KEYS, "test"))
+    assert app.state.results.workers.workers == (os.cpu_count() or 1) + 1       # the default: a core each and one more
+    monkeypatch.setenv("FRAUDNET_HEAVY_WORKERS", "1")
+    env = Environment()
+    assert create_app(store, parse_keys(KEYS, "test"), heavy_workers=env.heavy_workers).state.results.workers.workers == 1
+    monkeypatch.setenv("FRAUDNET_HEAVY_WORKERS", "0")
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="heavy_workers"):
+        Environment()
+
+
+def test_a_run_scanned_from_the_command_line_shows_no_server_path(tmp_path):
+    """A scan started outside the API reads a folder outside the data root: its error names the
+    folder by its name over HTTP, as `sources` does, never by its server path."""
+    from runs.pipeline import scan
+    bad = tmp_path / "deep" / "bad1"
+    bad.mkdir(parents=True)
+    (bad / "claims.csv").write_text("claim_id\n1\n")
+    store = Store(tmp_path / "store")
+    with pytest.raises(Exception):
+        scan(bad, store)
+    [run] = store.list_runs()
+    assert run["status"] == "failed" and str(bad) in run["error"]["message"]     # the store keeps the whole path
+    with TestClient(create_app(store, parse_keys(KEYS, "test"), data_root=tmp_path / "root")) as client:
+        one = get(client, f"/api/v1/runs/{run['run_id']}")
+        listed = client.get("/api/v1/runs", headers=A).text
+    assert one["sources"] == ["bad1"] and "problem(s) in bad1:" in one["error"]["message"]
+    assert str(tmp_path) not in json.dumps(one) and str(tmp_path) not in listed

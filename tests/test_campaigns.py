@@ -5,13 +5,14 @@ courses under another code), and the command line."""
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
 from cli.main import main
 from contract.errors import SettingsError
 from graph.campaign_model import Campaign
-from graph.campaigns import detect_indicator_outliers, indicator, unmatched, unmatched_warning
+from graph.campaigns import detect_indicator_outliers, indicator, peer_warning, unmatched, unmatched_warning
 from runs.campaigns import read_campaign, read_campaigns
 
 from .builders import Region
@@ -190,6 +191,39 @@ def test_codes_that_match_no_claim_are_named_and_counted():
     assert unmatched_warning(claims, TYPO) == "campaign typo: 2 of its 3 code(s) match no claim: AMKK8, ZZ*"
     assert unmatched_warning(claims, NOTHING) == ("campaign nothing: 1 of its 1 code(s) match no claim: HBMD049; "
                                                   "its numerator matches none, so it can find nothing")
+
+
+def test_a_peer_group_the_data_does_not_have_is_said_with_the_data_s_specialties(tmp_path):
+    """A specialty written in another vocabulary (an SNDS conversion writes `medecine_generale`,
+    the shipped campaigns say `general_practice`) judges nobody: said by `campaign run` and the
+    scan, with the specialties the data has; a group of min_peers or more says nothing."""
+    from runs.pipeline import scan
+    from runs.settings import RunSettings
+    from runs.store import Store
+    tables = antihypertensives()
+    assert peer_warning(tables["providers"], C02A) is None
+    french = tables["providers"].set_column(
+        tables["providers"].schema.get_field_index("specialty"), "specialty",
+        pa.array([{"general_practice": "medecine_generale"}.get(s, s) for s in tables["providers"]["specialty"].to_pylist()]))
+    said = ("campaign c02a: 0 providers of kind physician and specialty 'general_practice' in the data, fewer than "
+            "min_peers (5), so it judges nobody; the specialties of the data's physician providers: medecine_generale "
+            "(12), cardiology (1)")
+    assert peer_warning(french, C02A) == said
+    assert peer_warning(french, C02A.model_copy(update={"peers": C02A.peers.model_copy(update={"kind": "midwife"})})) \
+        == ("campaign c02a: 0 providers of kind midwife and specialty 'general_practice' in the data, fewer than "
+            "min_peers (5), so it judges nobody; the data has no provider of kind midwife")
+    data = physiotherapy_folder(tmp_path)
+    few = COURSES.model_copy(update={"name": "few", "min_peers": 11})        # the folder has 10 physiotherapists
+    f = tmp_path / "few.toml"
+    f.write_text('name = "few"\nlabel = "sessions per course"\nmeasure = "sessions_per_course"\nmin_peers = 11\n'
+                 '[numerator]\ncodes = ["AMK8"]\n[peers]\nkind = "physiotherapist"\n')
+    said = ("campaign few: 10 providers of kind physiotherapist in the data, fewer than min_peers (11), so it judges "
+            "nobody; the specialties of the data's physiotherapist providers: (none) (10)")
+    out = CliRunner().invoke(main, ["campaign", "run", str(f), str(data)], env={"COLUMNS": "200"})
+    assert out.exit_code == 0 and f"\nwarning: {said}\n" in out.output
+    run = scan(data, Store(tmp_path / "store"), RunSettings(campaigns=(COURSES, few)))
+    assert run["status"] == "succeeded"
+    assert run["warnings"] == [said]
 
 
 def test_a_campaign_whose_codes_match_no_claim_is_said_by_campaign_run_and_by_the_scan(tmp_path):

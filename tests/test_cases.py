@@ -283,3 +283,11 @@ def test_a_store_made_before_the_patient_count_and_opening_day_gets_them(store):
     assert cs.list()[0][0]["patients"] is None
     cs.update(cid, ALICE, 1, status="in_review")
     assert cs.decide(cid, ALICE, "secm_warning", case["opened_on"])["decisions"][0]["decided_on"] == case["opened_on"]
+
+
+def test_a_run_measuring_impact_is_named_current_held_or_plain():
+    """A held run may have scanned other data: a reader of the case's impact is told so."""
+    from cases.views import run_label
+    assert run_label({"run_id": "r1", "current": True, "status": "succeeded"}) == "r1 (current)"
+    assert run_label({"run_id": "r2", "current": False, "status": "held"}) == "r2 (held by its checks, never current)"
+    assert run_label({"run_id": "r3", "current": False, "status": "succeeded"}) == "r3"

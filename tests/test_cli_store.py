@@ -75,3 +75,21 @@ def test_export_refuses_a_folder_whose_parent_is_missing_and_makes_nothing(regio
     done = CliRunner().invoke(main, ["export", str(target), "--store", str(region["store"].root)])
     assert done.exit_code == 2, done.output
     assert f"its parent folder {target.parent} does not exist" in done.output and not (tmp_path / "m1").exists()
+
+
+def test_scan_refuses_an_export_folder_it_cannot_write_before_scanning(region, tmp_path):
+    """`/proc` passes every permission check as root but takes no file: found before the scan, so
+    no run is made current and then reported as failed (README: another exit code than 0 leaves
+    the current results unchanged); a folder that can be written is left as it was found."""
+    store = region["store"]
+    current = store.current()
+    done = CliRunner().invoke(main, ["scan", str(region["data"]), "--store", str(store.root), "--export", "/proc/nope"])
+    assert done.exit_code == 2 and "--export /proc/nope: cannot write there" in done.output, done.output
+    assert store.current() == current
+    fresh = tmp_path / "out"
+    from cli.main import _writable_folder
+    _writable_folder(str(fresh), "--export")
+    assert not fresh.exists()                     # probed, then removed: nothing made before the scan
+    fresh.mkdir()
+    _writable_folder(str(fresh), "--export")
+    assert list(fresh.iterdir()) == []

@@ -93,3 +93,28 @@ def test_bundles_and_part_of(tmp_path):
                                                "legal_entity_id": "EJ5", "postcode": "69001",
                                                "opened_on": None, "closed_on": None}
     assert t["identifiers"]["value"].to_pylist() == ["1 rue A, 69001, LYON"]
+
+
+def test_convert_finess_reports_what_it_read_left_aside_and_kept_as_other(tmp_path):
+    """Nothing left aside without being counted: Locations (not establishments), Organizations
+    by kind, the categories mapped to no kind (kept as `other`), identifiers by kind."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+    cat = lambda code: [{"coding": [{"system": "http://finess.sante.gouv.fr/valuesets/CAT_ETAB", "code": code}]}]  # noqa: E731
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in [
+        {"resourceType": "Organization", "id": "EJ1-ET1", "type": cat("620"), "telecom": [{"system": "phone", "value": "0102"}]},
+        {"resourceType": "Organization", "id": "EJ1-ET2", "type": cat("460")},
+        {"resourceType": "Organization", "id": "EJ2-ET3", "type": cat("460"), "address": [{"postalCode": "69001"}]},
+        {"resourceType": "Organization", "id": "EJ2-ET4", "type": cat("101")},
+        {"resourceType": "Location", "id": "L1"}, {"resourceType": "Location", "id": "L2"}]]}
+    (tmp_path / "b.json").write_text(json.dumps(bundle))
+    out = CliRunner().invoke(main, ["convert", "finess", str(tmp_path / "b.json"), str(tmp_path / "out")])
+    assert out.exit_code == 0, out.output
+    assert "  6 resources read: 4 Organizations (1 hospital, 2 other, 1 pharmacy); left aside, not establishments: " \
+           "2 Location" in out.output
+    assert "  kind other for 2 Organizations of 1 categories (CAT_ETAB) no kind is mapped for, the largest 460 (2) " \
+           "(all in the report; map them with --categories)" in out.output
+    assert "  identifiers: 1 address, 1 phone" in out.output
+    report = json.loads((tmp_path / "out" / "conversion_report.json").read_text())
+    assert report["skipped"] == {"Location": 2} and report["unknown_categories"] == {"460": 2}

@@ -183,8 +183,9 @@ def test_wrong_encoding(tmp_path):
     (folder / "providers.csv").write_bytes(
         "provider_id,kind,name\n010000024,physician,Cl\xe9ment\n690000001,pharmacy,\n".encode("latin-1"))
     assert problems(folder) == ["providers.csv, line 2, column name, value 'Cl\ufffdment': is not valid UTF-8: it "
-                                "looks like Latin-1 or Windows-1252 (a spreadsheet's default, é written as one byte): "
-                                "save the file as UTF-8, or convert it with a mapping: encoding = \"cp1252\""]
+                                "looks like Latin-1 or Windows-1252 (a spreadsheet's or SAS's default, é written as one "
+                                "byte): save the file as UTF-8, or name its encoding when converting (a mapping's "
+                                "encoding = \"cp1252\", convert snds --encoding cp1252)"]
 
 
 def test_wrong_number_of_fields(tmp_path):

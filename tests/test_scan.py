@@ -304,7 +304,7 @@ def test_a_registry_linking_nothing_is_a_warning_of_the_run_in_every_listing(tmp
     assert run["warnings"][0].startswith(f"registry {registry} links none of the claims' entities")
     with TestClient(create_app(store, parse_keys("a:analyst:0123456789abcdefgh", "t"))) as client:
         listed = client.get("/api/v1/runs", headers={"X-API-Key": "0123456789abcdefgh"}).json()["data"][0]
-    assert listed["warnings"] == run["warnings"]
+    assert listed["warnings"] == [run["warnings"][0].replace(str(registry), "registry")]     # no server path over HTTP
 
 
 def test_a_run_whose_results_file_is_cut_overwritten_or_gone_is_listed_as_unreadable(region, tmp_path):

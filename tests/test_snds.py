@@ -337,7 +337,7 @@ def test_kinds_from_natures_specialties_and_conflicts_without_a_category(tmp_pat
                    "75112345": ("physician", "pathologie_cardio_vasculaire"),
                    "75112399": ("physician", "medecine_generale")}
     assert [(x["provider_id"], x["rule"]) for x in c.report["providers"]["kind_conflicts"]["listed"]] == [
-        ("X1", "the kind on most lines"), ("X2", "the kind on most lines")]
+        ("X1", "the kind on most lines"), ("X2", "a tie on most lines: the kind of the earliest line")]
 
 
 def test_a_zero_establishment_keeps_the_hospital_practitioners_double_billing_visible(tmp_path):
@@ -365,3 +365,23 @@ def test_a_zero_establishment_keeps_the_hospital_practitioners_double_billing_vi
     d = load_dataset([tmp_path / "claims", tmp_path / "registry"])
     found = detect_double_billing(d.tables, build_shared(d.tables, build_graph(d.tables)), DoubleBillingSettings())
     assert found.alerts["alert_id"].to_pylist() == ["double_billing:hospital:75123456:750100000"]
+
+
+def test_a_sas_export_in_latin_1_converts_with_its_encoding_named(tmp_path):
+    """A SAS export in WLATIN1 (a specialty's é, a town's name) is refused as UTF-8 with the
+    advice that applies to `convert snds`, and converted with `--encoding cp1252`."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+    folder = write_dcir(tmp_path / "x", [line(1, "A", "75123456")], extra=["LIB"])
+    prs = folder / "ER_PRS_F.csv"
+    prs.write_bytes(prs.read_text(encoding="utf-8").replace("\n", ",Médecin\n", 2).replace(",Médecin", "", 1)
+                    .encode("cp1252"))
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out")])
+    assert out.exit_code == 2 and "convert snds --encoding cp1252" in out.output, out.output
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out"), "--encoding", "cp1252"])
+    assert out.exit_code == 0, out.output
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "o2"), "--encoding", "klingon"])
+    assert out.exit_code == 2 and "--encoding 'klingon': no such encoding" in out.output
+    out = CliRunner().invoke(main, ["convert", "parquet", str(folder), str(tmp_path / "o3"), "--encoding", "cp1252"])
+    assert out.exit_code == 2 and "--encoding applies to `convert snds` only" in out.output

@@ -29,7 +29,10 @@ def public(record: dict, data_root: Path | None, store: Store, full: bool = True
     def shown(source: str) -> str:
         p = Path(source)
         return str(p.relative_to(root)) if root and p.is_relative_to(root) else p.name
-    prefixes = [(f"{root}/", "")] if root else []
+    sources = record.get("sources", [])
+    # a dataset folder outside the data root (a scan started from the command line) is shown by its name
+    prefixes = sorted(((s, shown(s)) for s in sources if Path(s).is_absolute()), key=lambda p: -len(p[0]))
+    prefixes += [(f"{root}/", "")] if root else []
     prefixes += [(f"{store.root.resolve()}/", "STORE/"), (f"{store.root}/", "STORE/")]
 
     def relative(value):
@@ -42,7 +45,7 @@ def public(record: dict, data_root: Path | None, store: Store, full: bool = True
         if isinstance(value, list):
             return [relative(v) for v in value]
         return value
-    out = {**relative(record), "sources": [shown(s) for s in record.get("sources", [])]}
+    out = {**relative(record), "sources": [shown(s) for s in sources]}
     if not full:
         out.update(settings=None, load_report=None)
     return RunPublic(**out)
