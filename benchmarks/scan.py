@@ -31,8 +31,9 @@ Each dataset is measured `--repeat` times; each time, in fresh processes one aft
    run record's `timings`.
 
 The ratio is the scan's seconds over the floor's. `--digest` also prints a digest of the results
-(alerts with their scores and ranks, entity risk, communities) to compare two versions of the code
-on the same regions. Timings are wall-clock seconds on whatever else the machine runs (the load
+(alerts with their scores and ranks, entity risk, communities; after a slash, every results table)
+to compare two versions of the code on the same regions. Timings are wall-clock seconds on
+whatever else the machine runs (the load
 average is printed before and after each dataset): compare lines measured side by side.
 """
 from __future__ import annotations
@@ -180,31 +181,70 @@ def floor(data: str) -> dict:
             "acts": acts}
 
 
-def worker(store: str, run_id: str) -> int:
-    """`runs.worker` in this process, then this process's peak memory on stderr."""
+def worker(store: str, run_id: str, profile: int = 0) -> int:
+    """`runs.worker` in this process, then this process's peak memory on stderr; with `profile`,
+    first the `profile` slowest DuckDB statements (`profiled`)."""
     sys.path.insert(0, str(ROOT))
     from runs.worker import main as run_worker
+    seen, before = (profiled() if profile else []), peak_mb()
     code = run_worker([store, run_id])
+    for line in sorted(seen, reverse=True)[:profile]:
+        print("statement " + json.dumps(line[:4]), file=sys.stderr, flush=True)
+    if seen:
+        print("statement " + json.dumps([round(sum(x[0] for x in seen), 2), len(seen), 0, "(all statements)"]),
+              file=sys.stderr, flush=True)
+        peaks = [before] + [x[4] for x in seen]
+        rise = max(range(len(seen)), key=lambda i: peaks[i + 1] - peaks[i])
+        print("statement " + json.dumps(seen[rise][:3] + [f"{seen[rise][3]} (the peak rose most by its end: "
+                                                           f"{peaks[rise]:,} → {peaks[rise + 1]:,} MB)"]),
+              file=sys.stderr, flush=True)
     print("peak_mb " + json.dumps(peak_mb()), file=sys.stderr, flush=True)
     return code
 
 
+def profiled() -> list:
+    """Time every statement the scan's DuckDB engine runs: a list that fills with [seconds,
+    rows in, rows out, the calling function outside `engine/` and its line, the process's peak
+    memory in MB after it]."""
+    import traceback
+
+    import engine
+    seen, run = [], engine.DuckDBEngine.run
+
+    def timed(self, sql, params, tables):
+        t = time.perf_counter()
+        out = run(self, sql, params, tables)
+        caller = next(f for f in reversed(traceback.extract_stack()[:-1]) if "/engine/" not in f.filename)
+        seen.append([round(time.perf_counter() - t, 3), sum(x.num_rows for x in tables.values()), out.num_rows,
+                     f"{Path(caller.filename).parent.name}/{Path(caller.filename).name}:{caller.lineno} {caller.name}",
+                     peak_mb()])
+        return out
+    engine.DuckDBEngine.run = timed
+    return seen
+
+
 def digest(store_root: Path, run_id: str) -> str:
-    """A digest of a run's alerts (id, pattern, score, rank), entity risk and communities."""
+    """A digest of a run's alerts (id, pattern, score, rank), entity risk and communities, then
+    (after a slash) one of every results table, row by row in a fixed order."""
     sys.path.insert(0, str(ROOT))
+    from runs import results
     from runs.store import Store
     con = Store(store_root).connect(run_id)
-    h = hashlib.sha256()
+    h, every = hashlib.sha256(), hashlib.sha256()
     for sql in ("SELECT alert_id, pattern, score, rank FROM alerts ORDER BY alert_id",
                 "SELECT entity_type, entity_id, score, reasons FROM entity_risk ORDER BY entity_type, entity_id",
                 "SELECT community_id, node_id FROM communities ORDER BY community_id, node_id"):
         for row in con.execute(sql).fetchall():
             h.update(repr(row).encode())
+    for name in results.RESULTS:
+        every.update(name.encode())
+        for row in con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall():
+            every.update(repr(row).encode())
     con.close()
-    return h.hexdigest()[:16]
+    return h.hexdigest()[:16] + "/" + every.hexdigest()[:16]
 
 
-def scan(data: Path, with_digest: bool) -> dict:
+def scan(data: Path, with_digest: bool, profile: int = 0) -> dict:
     sys.path.insert(0, str(ROOT))
     from runs.settings import RunSettings
     from runs.store import Store
@@ -217,7 +257,8 @@ def scan(data: Path, with_digest: bool) -> dict:
         store = Store(tmp)
         run = store.new_run([str(data.resolve())], RunSettings().model_dump(mode="json"))
         t = time.perf_counter()
-        p = subprocess.run([sys.executable, __file__, "--worker", tmp, run.id], stdout=subprocess.DEVNULL,
+        p = subprocess.run([sys.executable, __file__, "--worker", tmp, run.id, *(["--profile", str(profile)] if profile else [])],
+                           stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
         seconds = time.perf_counter() - t
         record = store.get_run(run.id)
@@ -226,7 +267,8 @@ def scan(data: Path, with_digest: bool) -> dict:
             sys.exit(f"the scan of {data} ended {record['status']}: {record.get('error')}\n{p.stderr[-3000:]}")
         return {"timings": record["timings"], "seconds": round(seconds, 2), "peak_mb": int(peak[-1]),
                 "claims": record["counts"]["claims"], "alerts": record["counts"]["alerts"],
-                "digest": digest(Path(tmp), run.id) if with_digest else None}
+                "digest": digest(Path(tmp), run.id) if with_digest else None,
+                "statements": [json.loads(x) for x in re.findall(r"^statement (.*)$", p.stderr, re.M)]}
 
 
 def fresh(*args: str) -> dict:
@@ -253,6 +295,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--parquet", action="store_true", help="each dataset converted to Parquet too")
     ap.add_argument("--digest", action="store_true", help="print a digest of each scan's results")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="also print the scan's N slowest DuckDB statements (seconds, rows in, rows out, caller)")
     ap.add_argument("--floor", help=argparse.SUPPRESS)
     ap.add_argument("--scan", help=argparse.SUPPRESS)
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
@@ -261,10 +305,10 @@ def main():
         print(json.dumps(floor(args.floor)))
         return
     if args.scan:
-        print(json.dumps(scan(Path(args.scan), args.digest)))
+        print(json.dumps(scan(Path(args.scan), args.digest, args.profile)))
         return
     if args.worker:
-        sys.exit(worker(*args.worker))
+        sys.exit(worker(*args.worker, profile=args.profile))
     Path(args.dir).mkdir(parents=True, exist_ok=True)
     todo = [(name, dataset(name, args)) for name in args.regions] + \
            [(f"{name} x4", dataset_x4(name, args)) for name in args.x4]
@@ -280,12 +324,15 @@ def main():
         for _ in range(args.repeat):
             before = load_average()
             f = fresh("--floor", str(data))
-            s = fresh("--scan", str(data), *(["--digest"] if args.digest else []))
+            s = fresh("--scan", str(data), *(["--digest"] if args.digest else []),
+                      *(["--profile", str(args.profile)] if args.profile else []))
             total = sum(s["timings"].get(k, 0) for k in STAGES)
             print(f"{name:<18} {s['claims']:>10,} " + " ".join(f"{s['timings'].get(k, 0):>7.2f}" for k in STAGES) +
                   f" {total:>7.2f} {s['seconds']:>7.2f} {s['peak_mb']:>8,} {f['seconds']:>8.2f} {f['peak_mb']:>9,} "
                   f"{total / f['seconds']:>6.1f}  {before} / {load_average()}"
                   + (f"  results {s['digest']}" if s["digest"] else ""), flush=True)
+            for seconds, rows_in, rows_out, caller in s["statements"]:
+                print(f"    {seconds:>8.2f} s {rows_in:>12,} rows in {rows_out:>12,} out  {caller}", flush=True)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ DETECTORS: dict[str, Detector] = {
     "pharmacy_collusion": lambda t, g, sh, s, k: detect_pharmacy_collusion(t, s.pharmacy_collusion),
     "doctor_shopping": lambda t, g, sh, s, k: detect_doctor_shopping(t, s.doctor_shopping, k),
     "dense_block": lambda t, g, sh, s, k: detect_dense_blocks(t, g, sh, s.dense_block, s.network.patient_max),
-    "entity_network": lambda t, g, sh, s, k: detect_entity_networks(t, g, s.entity_network),
+    "entity_network": lambda t, g, sh, s, k: detect_entity_networks(t, g, s.entity_network, sh.pairs),
     "peer_outlier": lambda t, g, sh, s, k: detect_peer_outliers(t, sh, s.peer_outlier),
     "mega_consumer": lambda t, g, sh, s, k: detect_mega_consumers(t, sh, s.mega_consumer, k),
     "atypical_private_practice": lambda t, g, sh, s, k: detect_atypical_private_practice(t, s.atypical_private_practice),

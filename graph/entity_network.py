@@ -36,6 +36,7 @@ from .findings import Findings, euros, make_findings
 from .model import Graph
 from .network import connected_components
 from .settings import EntityNetworkSettings
+from .shared import provider_patients
 from .stats import benjamini_hochberg, betabinom_logsf, rate_null, surprise_bits
 from engine import query
 
@@ -74,9 +75,9 @@ WITH mine AS (    -- what the networks billed: through their centres, or by prov
     FROM claims c JOIN providers p USING (provider_id) JOIN grp g ON g.node_id = 'legal_entity:' || p.legal_entity_id
     WHERE c.centre_id IS NULL OR 'centre:' || c.centre_id NOT IN (SELECT node_id FROM grp)
 ), pair AS (      -- what each provider outside the networks billed each patient, all channels: the peers
-    SELECT c.provider_id, c.patient_id, p.kind, coalesce(p.specialty, '') AS specialty, round(sum(c.amount), 2) AS amount
-    FROM claims c JOIN providers p USING (provider_id)
-    WHERE c.provider_id NOT IN (SELECT provider_id FROM mine) GROUP BY ALL
+    SELECT c.provider_id, c.patient_id, p.kind, coalesce(p.specialty, '') AS specialty, c.amount
+    FROM pairs c JOIN providers p USING (provider_id)
+    WHERE c.provider_id NOT IN (SELECT provider_id FROM mine)
 ), ref AS (       -- peers: per kind and specialty, the quantile and median of euros per patient
     SELECT kind, specialty, quantile_disc(amount, $q) AS q_amount, median(amount) AS median_amount
     FROM pair GROUP BY ALL
@@ -116,10 +117,10 @@ GROUP BY ALL ORDER BY ALL
 
 _PEER_SPREAD = """
 WITH pair AS (
-    -- euros per patient to the cent: a float sum's last bits depend on the order DuckDB adds in,
-    -- and a patient at the quantile itself would be beyond it in one run and not in another
-    SELECT c.provider_id, c.patient_id, p.kind, coalesce(p.specialty, '') AS specialty, round(sum(c.amount), 2) AS amount
-    FROM claims c JOIN providers p USING (provider_id) GROUP BY ALL
+    -- euros per patient to the cent (`pairs`): a float sum's last bits depend on the order DuckDB
+    -- adds in, and a patient at the quantile itself would be beyond it in one run and not in another
+    SELECT c.provider_id, c.patient_id, p.kind, coalesce(p.specialty, '') AS specialty, c.amount
+    FROM pairs c JOIN providers p USING (provider_id)
 ), ref AS (SELECT kind, specialty, quantile_disc(amount, $q) AS q_amount FROM pair GROUP BY ALL)
 SELECT kind || '|' || specialty AS peer_group, provider_id, count(*) AS n,
        count(*) FILTER (WHERE amount > q_amount) AS beyond
@@ -132,11 +133,14 @@ GROUP BY ALL ORDER BY 1, 2
 QUANTILE = 0.9
 
 
-def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, settings: EntityNetworkSettings) -> Findings:
+def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, settings: EntityNetworkSettings,
+                           pairs: pa.Table | None = None) -> Findings:
     """One alert per abnormal group (`entity_network:<first legal entity id of the group>`).
 
     Parameters: contract tables `claims`, `providers`, `legal_entities`, `officers`,
-    `identifiers`; the graph (its links and hubs); settings. Score and `excess_euros`: euros.
+    `identifiers`; the graph (its links and hubs); settings; the scan's `graph.shared` `pairs`
+    (euros per provider and patient), made from the graph when not given. Score and
+    `excess_euros`: euros.
 
     Example:
         >>> from contract.tables import empty_table, TABLES
@@ -155,9 +159,10 @@ def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, setting
     names = {f"group-{i}": g for i, g in enumerate(groups)}
     grp = pa.table({"group_id": [k for k, g in names.items() for _ in g], "node_id": [n for g in names.values() for n in g]})
     p = {"q": QUANTILE}
+    pairs = provider_patients(graph) if pairs is None else pairs
     billing = {r["group_id"]: r for r in query(_BILLING, p, claims=tables["claims"], providers=tables["providers"],
-                                                grp=grp).to_pylist()}
-    spread = query(_PEER_SPREAD, p, claims=tables["claims"], providers=tables["providers"],
+                                                grp=grp, pairs=pairs).to_pylist()}
+    spread = query(_PEER_SPREAD, p, pairs=pairs, providers=tables["providers"],
                    judged=pa.table({"billers": pa.array([b["billers"] for b in billing.values()],
                                                         pa.list_(pa.string()))}))
     rho_of = _peer_rho(spread)
@@ -169,7 +174,7 @@ def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, setting
     log_p = betabinom_logsf(c, n, e / np.maximum(n, 1), rho)
     hit = benjamini_hochberg(log_p, s.fdr) & (c > e) & \
         np.array([billing[k]["amount"] > billing[k]["expected"] for k in judged], bool)
-    parts = query(_PARTS, p, claims=tables["claims"], providers=tables["providers"], grp=grp).to_pylist()
+    parts = query(_PARTS, p, claims=tables["claims"], providers=tables["providers"], grp=grp, pairs=pairs).to_pylist()
     operator = dict(zip(tables["centres"]["centre_id"].to_pylist(), tables["centres"]["legal_entity_id"].to_pylist()))
     alerts, entities = [], []
     for key, lp in zip(np.array(judged, object)[hit].tolist(), log_p[hit]):

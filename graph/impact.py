@@ -253,24 +253,40 @@ def _campaign_units(tables: Mapping[str, pa.Table], campaigns: tuple[Campaign, .
     return pa.concat_tables(parts)
 
 # each group's subjects and their peers (units of a subject's peer group), with the act picked for
-# peer_outlier: the one where the subjects' rate over the peers' is highest in period $pick
+# peer_outlier: the one where the subjects' rate over the peers' is highest in period $pick. The
+# peers' sums per group and act are the sums over the group's peer keys less the subjects' (every
+# statistic's x and n count events and exposure: whole numbers, summed exactly in any order), so
+# that no group × peer-key × act rows are made for the pick: only the picked act's are.
 _MEMBERS = """
 WITH subj AS (SELECT DISTINCT grp, entity_id AS unit FROM s WHERE entity_type = $etype),
 keys AS (SELECT DISTINCT x.grp, u.peer_key FROM subj x JOIN u ON u.unit = x.unit AND u.grp IN ('', x.grp)),
-m AS (
-    SELECT k.grp, u.period, u.unit, x.unit IS NOT NULL AS subject, u.x, u.n, u.detail
-    FROM keys k JOIN u ON u.peer_key = k.peer_key AND u.grp IN ('', k.grp)
-    LEFT JOIN subj x ON x.grp = k.grp AND x.unit = u.unit
+tot AS (    -- per unit group, peer key and act, in period $pick
+    SELECT grp AS ugrp, peer_key, detail, sum(x) AS x, sum(n) AS n, count(*) AS rows
+    FROM u WHERE period = $pick AND detail IS NOT NULL GROUP BY ALL
+), everyone AS (
+    SELECT k.grp, t.detail, sum(t.x) AS x, sum(t.n) AS n, sum(t.rows) AS rows
+    FROM keys k JOIN tot t ON t.peer_key = k.peer_key AND t.ugrp IN ('', k.grp) GROUP BY ALL
+), subjects AS (
+    SELECT x.grp, u.detail, sum(u.x) AS x, sum(u.n) AS n, count(*) AS rows
+    FROM subj x JOIN u ON u.unit = x.unit AND u.grp IN ('', x.grp)
+    WHERE u.period = $pick AND u.detail IS NOT NULL GROUP BY ALL
 ), r AS (
-    SELECT grp, detail, sum(n) FILTER (WHERE subject) AS sn,
-           sum(x) FILTER (WHERE subject) / sum(n) FILTER (WHERE subject) AS sr,
-           sum(x) FILTER (WHERE NOT subject) / sum(n) FILTER (WHERE NOT subject) AS pr
-    FROM m WHERE period = $pick AND detail IS NOT NULL GROUP BY ALL
+    SELECT e.grp, e.detail, sb.n AS sn, sb.x / sb.n AS sr,
+           CASE WHEN e.rows > coalesce(sb.rows, 0)
+                THEN (e.x - coalesce(sb.x, 0)) / (e.n - coalesce(sb.n, 0)) END AS pr
+    FROM everyone e LEFT JOIN subjects sb USING (grp, detail)
 ), act AS (
     SELECT grp, arg_max(detail, sr / pr) AS detail FROM r WHERE sn >= $min_exposure AND pr > 0 GROUP BY grp
+), picked AS (SELECT k.grp, k.peer_key, a.detail FROM keys k LEFT JOIN act a USING (grp)
+), m AS (     -- the rows without an act, and those of the act picked (two joins: each on equal keys)
+    SELECT k.grp, u.period, u.unit, u.x, u.n, u.detail
+    FROM picked k JOIN u ON u.peer_key = k.peer_key AND u.detail IS NULL AND u.grp IN ('', k.grp)
+    UNION ALL
+    SELECT k.grp, u.period, u.unit, u.x, u.n, u.detail
+    FROM picked k JOIN u ON u.peer_key = k.peer_key AND u.detail = k.detail AND u.grp IN ('', k.grp)
 )
-SELECT m.* FROM m LEFT JOIN act a USING (grp)
-WHERE m.detail IS NULL OR m.detail = a.detail
+SELECT m.grp, m.period, m.unit, x.unit IS NOT NULL AS subject, m.x, m.n, m.detail
+FROM m LEFT JOIN subj x ON x.grp = m.grp AND x.unit = m.unit
 ORDER BY grp, period, unit
 """
 

@@ -54,7 +54,6 @@ import pyarrow.compute as pc
 from .findings import Findings, euros, make_findings, opaque_id
 from .settings import MegaConsumerSettings
 from .shared import Shared
-from .peer_outlier import CARE_DAYS
 from .stats import (benjamini_hochberg, binom_logsf, group_index, negbin_logsf, robust_tau2,
                     surprise_bits)
 from engine import query
@@ -70,10 +69,8 @@ drug AS (     -- a drug class dispensed in $months distinct months: a chronic co
     WHERE s.kind = 'drug' OR (s.kind IS NULL AND p.kind = 'pharmacy')
     GROUP BY ALL HAVING count(DISTINCT date_trunc('month', g.service_date)) >= $months
 ), cond AS (SELECT patient_id, least(count(*), $max_conditions) AS conditions FROM drug GROUP BY ALL),
-heavy AS (     -- carers (not pharmacies or laboratories) billing a patient on $care_days days or more
-    SELECT g.patient_id, g.provider_id FROM g JOIN providers p USING (provider_id)
-    WHERE p.kind NOT IN ('pharmacy', 'laboratory')
-    GROUP BY ALL HAVING count(DISTINCT g.service_date) >= $care_days
+heavy AS (     -- carers (not pharmacies or laboratories) billing a patient on CARE_DAYS days or more
+    SELECT patient_id, provider_id FROM carers
 ), own AS (    -- per care, the patient's heavy carers among those billing it
     SELECT c.patient_id, c.care, count(*) AS n
     FROM (SELECT DISTINCT patient_id, provider_id,
@@ -146,9 +143,9 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
         0
     """
     s = settings
-    care = query(_CARE, {"months": s.chronic_months, "care_days": CARE_DAYS, "max_conditions": MAX_CONDITIONS},
-                 g=shared.patient_days, providers=tables["providers"], patients=tables["patients"],
-                 services=tables["services"])
+    care = query(_CARE, {"months": s.chronic_months, "max_conditions": MAX_CONDITIONS},
+                 g=shared.patient_days, carers=shared.carers, providers=tables["providers"],
+                 patients=tables["patients"], services=tables["services"])
     if care.num_rows == 0:
         return make_findings([], [])
     col = lambda k: care[k].to_numpy(zero_copy_only=False)

@@ -15,9 +15,9 @@ Null model: an honest provider's patients are like its peers' patients *alike*:
 * the same regimen: an act billed twice a day over a course of at least `HEAVY_DAYS` days
   (insulin) is compared with twice-daily regimens;
 * as many other carers (not pharmacies or laboratories) seeing the patient at least weekly
-  (`CARE_DAYS`): a nursing-home resident cared for daily by a team is compared with patients cared
-  for like that — a heavy use corroborated by independent carers — and not judged where no other
-  provider has enough such patients to estimate the quantile.
+  (`graph.shared.CARE_DAYS`): a nursing-home resident cared for daily by a team is compared with
+  patients cared for like that — a heavy use corroborated by independent carers — and not judged
+  where no other provider has enough such patients to estimate the quantile.
 
 Each of its patients exceeds a quantile of the volumes of the *other* providers' patients alike
 (`QUANTILES`: 90 % and 99 %; leave-one-out, so that a provider does not set its own yardstick,
@@ -73,10 +73,8 @@ WITH d AS (       -- per provider, patient and act: days, whether twice a day, t
            count(centre_id) * 2 > count(*) AS at_centre,
            min(prescriber_id) AS prescriber_id
     FROM g GROUP BY ALL
-), care AS (      -- who cares for a patient on at least $care days (pharmacies and laboratories serve, not care)
-    SELECT g.provider_id, g.patient_id FROM g JOIN providers p USING (provider_id)
-    WHERE p.kind NOT IN ('pharmacy', 'laboratory')
-    GROUP BY ALL HAVING count(DISTINCT g.service_date) >= $care
+), care AS (      -- who cares for a patient heavily (`graph.shared`: CARE_DAYS days or more)
+    SELECT provider_id, patient_id FROM carers
 ), heavy AS (SELECT patient_id, count(*) AS n FROM care GROUP BY ALL
 ), c AS (
     SELECT d.*, p.kind, coalesce(p.specialty, '') AS specialty,
@@ -105,8 +103,6 @@ ORDER BY c.kind, c.specialty, c.service_code, c.provider_id, c.patient_id
 
 # a course of at least this many days (monthly or more often) can be a regimen
 HEAVY_DAYS = 12
-# a carer billing a patient on this many days or more (weekly or more often) cares for them heavily
-CARE_DAYS = 52
 # the levels of the peers' distribution a provider's patients are counted beyond: many patients
 # moderately beyond, or fewer far beyond
 QUANTILES = (0.9, 0.99)
@@ -128,9 +124,9 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
         0
     """
     s = settings
-    pts = query(_VOLUMES, {"acts_only": s.acts_only, "min_peers": s.min_peers, "heavy": HEAVY_DAYS,
-                           "care": CARE_DAYS},
-                g=shared.patient_days, providers=tables["providers"], services=tables["services"])
+    pts = query(_VOLUMES, {"acts_only": s.acts_only, "min_peers": s.min_peers, "heavy": HEAVY_DAYS},
+                g=shared.patient_days, carers=shared.carers, providers=tables["providers"],
+                services=tables["services"])
     col = lambda k: pts[k].to_numpy(zero_copy_only=False)
     unit, k = group_index(col("provider_id"), col("service_code"))
     stratum = group_index(col("kind"), col("specialty"), col("service_code"), col("stratum"))[0]

@@ -75,9 +75,16 @@ from .settings import PharmacyCollusionSettings
 from .stats import benjamini_hochberg, group_index, logit_tau2, logitnormal_binom_logsf, surprise_bits
 from engine import query
 
-_FLOWS = """
+# The claims-scale part of every pass, computed once per scan (`_dispensings`): the dispensings on
+# a prescription per prescriber, patient (its home postcode) and pharmacy, and each provider's
+# claims per centre; the passes then differ only by the flows `held` out.
+_CENTRE_CLAIMS = """
+SELECT provider_id, centre_id, count(*) AS n FROM claims GROUP BY ALL
+"""
+
+_DISPENSINGS = """
 WITH works_at AS (  -- the centres a provider bills through or is affiliated with
-    SELECT DISTINCT provider_id, centre_id FROM claims WHERE centre_id IS NOT NULL
+    SELECT provider_id, centre_id FROM pc WHERE centre_id IS NOT NULL
     UNION SELECT provider_id, centre_id FROM affiliations WHERE centre_id IS NOT NULL
 ), d AS (       -- dispensings on a prescription, but not those billed through a centre where the
                 -- prescriber works: an establishment's own pharmacy supplying its own prescriptions
@@ -87,17 +94,23 @@ WITH works_at AS (  -- the centres a provider bills through or is affiliated wit
     LEFT JOIN patients pt USING (patient_id) LEFT JOIN services s USING (service_code)
     LEFT JOIN works_at wa ON wa.provider_id = c.prescriber_id AND wa.centre_id = c.centre_id
     WHERE c.prescriber_id IS NOT NULL AND c.prescriber_id <> c.provider_id AND wa.provider_id IS NULL
-), own AS (     -- per provider: its claims, those through a centre, and the centre it bills most through
+)   -- n: the dispensings; nw: those of watched molecules
+SELECT prescriber_id, patient_id, home, pharmacy, count(*) AS n, count(*) FILTER (WHERE watch) AS nw
+FROM d GROUP BY ALL
+"""
+
+_FLOWS = """
+WITH own AS (     -- per provider: its claims, those through a centre, and the centre it bills most through
     SELECT provider_id, sum(n) AS n, sum(n) FILTER (WHERE centre_id IS NOT NULL) AS at_centre,
            arg_max(centre_id, (n, centre_id)) FILTER (WHERE centre_id IS NOT NULL) AS centre
-    FROM (SELECT provider_id, centre_id, count(*) AS n FROM claims GROUP BY ALL) GROUP BY provider_id
+    FROM pc GROUP BY provider_id
 ), who AS (     -- where a prescriber mostly practises: the centre it bills most through, else its postcode
     SELECT x.prescriber_id, coalesce(p.postcode, '?') AS own_postcode,
            coalesce(p.kind, '?') || '|' || coalesce(p.specialty, '') AS class,
            CASE WHEN o.at_centre * 2 > o.n THEN coalesce(ce.postcode, p.postcode, '?')
                 ELSE coalesce(p.postcode, '?') END AS postcode,
            coalesce(o.at_centre * 2 <= o.n, true) AS private
-    FROM (SELECT DISTINCT prescriber_id FROM d) x LEFT JOIN providers p ON p.provider_id = x.prescriber_id
+    FROM (SELECT DISTINCT prescriber_id FROM dn) x LEFT JOIN providers p ON p.provider_id = x.prescriber_id
     LEFT JOIN own o ON o.provider_id = x.prescriber_id LEFT JOIN centres ce ON ce.centre_id = o.centre
 ), places AS (  -- where a prescriber sees patients: its postcode when it practises mostly there,
                 -- every centre it bills through or works at (a hospital, a group practice's health centre)
@@ -105,12 +118,12 @@ WITH works_at AS (  -- the centres a provider bills through or is affiliated wit
     FROM who WHERE private
     UNION
     SELECT w.prescriber_id, 'centre:' || x.centre_id, coalesce(ce.postcode, '?'), true
-    FROM who w JOIN (SELECT provider_id, centre_id FROM claims WHERE centre_id IS NOT NULL
+    FROM who w JOIN (SELECT provider_id, centre_id FROM pc WHERE centre_id IS NOT NULL
                      UNION SELECT provider_id, centre_id FROM affiliations) x ON x.provider_id = w.prescriber_id
     LEFT JOIN centres ce USING (centre_id)
 ), t0 AS (      -- prescriber, patient and the pharmacy that filled most of its prescriptions for them
     SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy
-    FROM (SELECT prescriber_id, patient_id, home, pharmacy, count(*) AS n FROM d GROUP BY ALL) GROUP BY ALL
+    FROM dn GROUP BY ALL
 ), t AS (       -- `yard`: the relation sets others' yardsticks (its flow is not `held` out in this pass)
     SELECT t0.*, h.pharmacy IS NULL AS yard FROM t0
     LEFT JOIN held h ON h.prescriber_id = t0.prescriber_id AND h.pharmacy = t0.pharmacy
@@ -166,7 +179,7 @@ WITH works_at AS (  -- the centres a provider bills through or is affiliated wit
 ), ymine_area AS (SELECT prescriber_id, home, count(*) AS n FROM yrel GROUP BY ALL
 ), tw AS (      -- the same, for watched molecules
     SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy
-    FROM (SELECT prescriber_id, patient_id, home, pharmacy, count(*) AS n FROM d WHERE watch GROUP BY ALL)
+    FROM (SELECT prescriber_id, patient_id, home, pharmacy, nw AS n FROM dn WHERE nw > 0)
     GROUP BY ALL
 ), watched_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM tw GROUP BY ALL
 ), watched AS (SELECT prescriber_id, home, count(DISTINCT patient_id) AS n FROM tw GROUP BY ALL
@@ -254,7 +267,8 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         0
     """
     s = settings
-    per, flow, k, tests, log_p = _judge(tables, _NONE_HELD, s.local_prefix)
+    base = _dispensings(tables)
+    per, flow, k, tests, log_p = _judge(tables, base, _NONE_HELD, s.local_prefix)
     if per.num_rows == 0:
         return make_findings([], [])
     first = np.unique(flow, return_index=True)[1]
@@ -266,7 +280,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         if (more == held).all():
             break
         held = more
-        per, flow, k, tests, log_p = _judge(tables, keys.filter(pa.array(held)), s.local_prefix)
+        per, flow, k, tests, log_p = _judge(tables, base, keys.filter(pa.array(held)), s.local_prefix)
         beyond = np.any([x[1] > x[2] for x in tests], axis=0)
     observed, expected = tests[0][1], tests[0][2]
     hit = benjamini_hochberg(log_p, s.fdr) & beyond
@@ -343,14 +357,23 @@ _MIN_TRAVELLERS = 10        # travellers of a class's other prescribers, for its
 _NONE_HELD = pa.table({"prescriber_id": pa.array([], pa.string()), "pharmacy": pa.array([], pa.string())})
 
 
-def _judge(tables: Mapping[str, pa.Table], held: pa.Table, local_prefix: int):
-    """Every flow's per-area rows (`_FLOWS`, the flows of `held` — prescriber_id, pharmacy — left
-    out of every yardstick), its index and count, its three tests (all prescriptions; watched
-    molecules; the travellers' watched share, `_travellers`) and their combined log tail
-    probability."""
-    per = query(_FLOWS, {"k": local_prefix}, claims=tables["claims"], providers=tables["providers"],
-                services=tables["services"], patients=tables["patients"], centres=tables["centres"],
-                affiliations=tables["affiliations"], held=held)
+def _dispensings(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
+    """What every pass reads from the claims, computed once: `dn` (`_DISPENSINGS`: prescriber_id,
+    patient_id, home, pharmacy, n dispensings, nw of them watched) and `pc` (`_CENTRE_CLAIMS`:
+    provider_id, centre_id, n claims)."""
+    pc = query(_CENTRE_CLAIMS, claims=tables["claims"])
+    dn = query(_DISPENSINGS, claims=tables["claims"], providers=tables["providers"], services=tables["services"],
+               patients=tables["patients"], affiliations=tables["affiliations"], pc=pc)
+    return {"dn": dn, "pc": pc}
+
+
+def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], held: pa.Table, local_prefix: int):
+    """Every flow's per-area rows (`_FLOWS` over `base`, from `_dispensings`; the flows of `held`
+    — prescriber_id, pharmacy — left out of every yardstick), its index and count, its three tests
+    (all prescriptions; watched molecules; the travellers' watched share, `_travellers`) and their
+    combined log tail probability."""
+    per = query(_FLOWS, {"k": local_prefix}, providers=tables["providers"], centres=tables["centres"],
+                affiliations=tables["affiliations"], held=held, **base)
     if per.num_rows == 0:
         return per, np.zeros(0, int), 0, [], np.zeros(0)
     chance = per["chance"].to_numpy().astype(float)

@@ -6,6 +6,13 @@
 * `billing`: who bills (or dispenses to) whom, one row per provider and patient, as node ids:
   `provider, patient, area` (the patient's home postcode, `?` when unknown), `degree` (the
   patient's number of providers).
+* `carers`: who cares for whom heavily, `provider_id, patient_id`: a provider (not a pharmacy or
+  laboratory: they serve, not care) billing the patient on `CARE_DAYS` days or more (weekly) —
+  what mega_consumer (other carers corroborating a patient's needs) and peer_outlier (a patient's
+  other heavy carers) both stratify by.
+* `pairs`: what each provider billed (or dispensed to) each patient, all channels: `provider_id,
+  patient_id, amount` (euros, to the cent) — the graph's BILLED and DISPENSED_TO edges of
+  providers, their ids unprefixed (entity_network's peers: euros per patient).
 * `projection`: the provider–provider shared-patient projection, `src < dst` provider node ids,
   `weight` = patients billed by both, over patients billed by 2 to `patient_max` providers
   (patients billed by more would link everyone; their pairs grow with the square of their degree).
@@ -23,11 +30,17 @@ from .model import Graph
 from engine import query
 
 
+# a carer billing a patient on this many days or more (weekly or more often) cares for them heavily
+CARE_DAYS = 52
+
+
 @dataclass(frozen=True)
 class Shared:
     patient_days: pa.Table
     billing: pa.Table
     projection: pa.Table
+    carers: pa.Table
+    pairs: pa.Table
 
 
 _PATIENT_DAYS = """
@@ -46,6 +59,18 @@ FROM b JOIN deg USING (patient) LEFT JOIN home h USING (patient)
 ORDER BY b.provider, b.patient
 """
 
+_CARERS = """
+SELECT g.provider_id, g.patient_id FROM g JOIN providers p USING (provider_id)
+WHERE p.kind NOT IN ('pharmacy', 'laboratory')
+GROUP BY ALL HAVING count(DISTINCT g.service_date) >= $care_days
+ORDER BY provider_id, patient_id
+"""
+
+_PAIRS = """
+SELECT substr(src, strpos(src, ':') + 1) AS provider_id, substr(dst, strpos(dst, ':') + 1) AS patient_id, amount
+FROM e WHERE rel IN ('BILLED', 'DISPENSED_TO') AND starts_with(src, 'provider:')
+"""
+
 _PROJECTION = """
 WITH b AS (SELECT provider, patient FROM billing WHERE degree BETWEEN 2 AND $patient_max)
 SELECT x.provider AS src, y.provider AS dst, count(*)::DOUBLE AS weight
@@ -58,8 +83,16 @@ def build_shared(tables: Mapping[str, pa.Table], graph: Graph, patient_max: int 
     """The intermediates of one scan (see the module docstring) from the window's contract tables
     and its graph. Deterministic: every table is sorted or keyed."""
     billing = query(_BILLING, e=graph.edges, patients=tables["patients"])
+    days = query(_PATIENT_DAYS, claims=tables["claims"])
     return Shared(
-        patient_days=query(_PATIENT_DAYS, claims=tables["claims"]),
+        patient_days=days,
         billing=billing,
         projection=query(_PROJECTION, {"patient_max": patient_max}, billing=billing),
+        carers=query(_CARERS, {"care_days": CARE_DAYS}, g=days, providers=tables["providers"]),
+        pairs=provider_patients(graph),
     )
+
+
+def provider_patients(graph: Graph) -> pa.Table:
+    """`pairs` (see the module docstring) from the graph's edges."""
+    return query(_PAIRS, e=graph.edges)

@@ -172,6 +172,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
         with stage("score") as rows:
             n = settings.network
             shared = intermediates.projection
+            del intermediates      # the claims-scale intermediates: freed before the score stage makes its own
             flows = flow_edges(graph)
             before = previous.tables["communities"] if previous else None
             communities = pa.concat_tables([

@@ -3,7 +3,7 @@
 Hand-built regions where a provider (or a patient) stops, keeps or worsens the behaviour after a
 decision on day 182, and the honest look-alike a before/after comparison alone would get wrong:
 everyone's behaviour drops at once (a new billing rule), which is not the decision's doing."""
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -211,3 +211,64 @@ def test_units_are_only_those_a_statistic_applies_to():
     u = unit_rates(t, "pharmacy_collusion", s, [("all", day(0), day(364))])
     assert set(u["unit"].to_pylist()) == {f"PH{k}" for k in range(6)}
     assert u.filter(pa.compute.equal(u["subject"], True))["unit"].to_pylist() == ["PH0"]
+
+
+# unit_rates' members as written before issue #18: every group × peer key × act row made, then
+# the act picked from them (what the rewrite must give, row for row, without making them all)
+PLAIN_MEMBERS = """
+WITH subj AS (SELECT DISTINCT grp, entity_id AS unit FROM s WHERE entity_type = $etype),
+keys AS (SELECT DISTINCT x.grp, u.peer_key FROM subj x JOIN u ON u.unit = x.unit AND u.grp IN ('', x.grp)),
+m AS (
+    SELECT k.grp, u.period, u.unit, x.unit IS NOT NULL AS subject, u.x, u.n, u.detail
+    FROM keys k JOIN u ON u.peer_key = k.peer_key AND u.grp IN ('', k.grp)
+    LEFT JOIN subj x ON x.grp = k.grp AND x.unit = u.unit
+), r AS (
+    SELECT grp, detail, sum(n) FILTER (WHERE subject) AS sn,
+           sum(x) FILTER (WHERE subject) / sum(n) FILTER (WHERE subject) AS sr,
+           sum(x) FILTER (WHERE NOT subject) / sum(n) FILTER (WHERE NOT subject) AS pr
+    FROM m WHERE period = $pick AND detail IS NOT NULL GROUP BY ALL
+), act AS (
+    SELECT grp, arg_max(detail, sr / pr) AS detail FROM r WHERE sn >= $min_exposure AND pr > 0 GROUP BY grp
+)
+SELECT m.* FROM m LEFT JOIN act a USING (grp)
+WHERE m.detail IS NULL OR m.detail = a.detail
+ORDER BY grp, period, unit
+"""
+
+
+def test_the_members_of_every_statistic_are_those_of_the_plain_statement(region, monkeypatch):
+    """On the generated region, for every pattern's alerts, over the window and over two periods
+    (the act picked in the first): unit_rates gives exactly the rows of the plain statement."""
+    import graph.impact
+    from loaders.dataset import load_dataset
+    from runs import results
+    from runs.campaigns import read_campaigns
+    from runs.store import open_results
+
+    from .conftest import REPO
+    tables = load_dataset(region["data"]).tables
+    con = open_results(region["store"].results_path(region["run"]["run_id"]))
+    try:
+        alerts, entities = results.table(con, "alerts"), results.table(con, "alert_entities")
+    finally:
+        con.close()
+    campaigns = read_campaigns(REPO / "campaigns")
+    first, last = graph.impact.span(tables["claims"])
+    middle = first + (last - first) / 2
+    compared = set()
+    for pattern in sorted(set(alerts["pattern"].to_pylist()) & set(STATISTICS)):
+        ids = {a["alert_id"] for a in alerts.to_pylist() if a["pattern"] == pattern}
+        subjects = pa.Table.from_pylist([{"grp": e["alert_id"], "entity_type": e["entity_type"],
+                                          "entity_id": e["entity_id"]} for e in entities.to_pylist()
+                                         if e["alert_id"] in ids])
+        for periods in ([("window", first, last)], [("before", first, middle), ("after", middle + timedelta(days=1), last)]):
+            rates = {}
+            for name, sql in (("new", graph.impact._MEMBERS), ("plain", PLAIN_MEMBERS)):
+                monkeypatch.setattr(graph.impact, "_MEMBERS", sql)
+                rates[name] = unit_rates(tables, pattern, subjects, periods, campaigns=campaigns) \
+                    .sort_by([(c, "ascending") for c in ("grp", "period", "unit", "detail", "x", "n")])
+                monkeypatch.undo()
+            assert rates["new"].equals(rates["plain"]), (pattern, periods[0][0])
+            if rates["new"].num_rows:
+                compared.add(pattern)
+    assert {"double_billing", "peer_outlier", "mega_consumer", "dense_block"} <= compared, compared
