@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import glob
 import logging
+import threading
 import time
 import tomllib
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -300,10 +300,17 @@ def run_scheduler(schedule: Schedule, stop_after: float | None = None):
         scheduler.add_job(_guarded, trigger, args=[schedule, job], id=job.name, name=job.name,
                           max_instances=1, coalesce=True, misfire_grace_time=None)
         log.info("job %s scheduled: %s", job.name, job.cron or f"every {job.interval_seconds:g} s")
-    if stop_after:
-        scheduler.add_job(scheduler.shutdown, "date", run_date=datetime.now(timezone.utc) + timedelta(seconds=stop_after),
-                          kwargs={"wait": False})
-    scheduler.start()
+    # stopped from a timer thread, not by a job of its own: a job that shuts its scheduler down is
+    # then removed from a scheduler already stopped (APScheduler's JobLookupError, a traceback)
+    timer = threading.Timer(stop_after, scheduler.shutdown, kwargs={"wait": False}) if stop_after else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    try:
+        scheduler.start()
+    finally:
+        if timer:
+            timer.cancel()
 
 
 def _guarded(schedule: Schedule, job: Job):

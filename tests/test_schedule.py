@@ -128,6 +128,7 @@ def test_the_scheduler_runs_jobs_on_their_triggers(base, tmp_path):
     runs = Store(tmp_path / "store").list_runs()
     assert runs and all(r["status"] == "succeeded" for r in runs), done.stderr
     assert "job a: succeeded" in done.stderr
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr     # stopped while a job may run
 
 
 def test_a_webhook_body_names_no_patient(region):
