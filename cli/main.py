@@ -327,6 +327,9 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
         settings = _run_settings(settings_file, start, end, seed, window_days, campaigns_dir, engine, spark_master)
     except SettingsError as e:
         _failed(e)
+    from engine import missing
+    if why := missing(settings.engine):
+        _fail(why, 2)
     err = _console(stderr=True)
     err.print(f"scanning {' + '.join(data)}")
     try:

@@ -144,6 +144,17 @@ def capture() -> Iterator[list[Statement]]:
         _captures.reset(token)
 
 
+def missing(name: str) -> str | None:
+    """Why the engine `name` cannot run on this install (None: it can), said before any work:
+    the Spark engine needs the optional extra `spark` (pyspark, and sqlglot, its translator)."""
+    if name != "spark":
+        return None
+    import importlib.util
+    absent = [m for m in ("pyspark", "sqlglot") if importlib.util.find_spec(m) is None]
+    return (f"the Spark engine needs the extra spark ({', '.join(absent)} missing): pip install 'fraudnet[spark]' "
+            "(and Java 17 or later)") if absent else None
+
+
 def open_engine(name: str = "duckdb", spark_master: str | None = None,
                 spark_conf: dict[str, str] | None = None, duckdb_conf: dict[str, str] | None = None) -> Engine:
     """The engine called `name` (one of `ENGINES`), for one scan: DuckDB's holds one connection
@@ -154,6 +165,10 @@ def open_engine(name: str = "duckdb", spark_master: str | None = None,
     if name == "duckdb":
         return DuckDBEngine(shared=True, conf=duckdb_conf)
     if name == "spark":
-        from .spark import SparkEngine
+        try:
+            from .spark import SparkEngine       # sqlglot, its translator, comes with the extra too
+        except ImportError:
+            raise ComputeError("the Spark engine needs the extra spark: pip install 'fraudnet[spark]' "
+                               "(and Java 17 or later)") from None
         return SparkEngine(spark_master or "local[*]", spark_conf)
     raise ValueError(f"unknown engine {name!r}: one of {', '.join(ENGINES)}")

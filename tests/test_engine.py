@@ -56,6 +56,35 @@ def test_an_unknown_engine_is_refused():
         open_engine("oracle")
 
 
+def test_the_spark_engine_without_its_extra_says_what_to_install(monkeypatch):
+    """The Spark engine's translator (sqlglot) and pyspark come with the extra `spark`: without
+    them, a clear ComputeError naming it, not an ImportError from inside the engine."""
+    import sys
+    monkeypatch.delitem(sys.modules, "engine.spark", raising=False)
+    monkeypatch.setitem(sys.modules, "sqlglot", None)          # as on an install without the extra
+    with pytest.raises(ComputeError, match=r"needs the extra spark: pip install 'fraudnet\[spark\]'"):
+        open_engine("spark")
+
+
+def test_a_scan_on_spark_without_its_extra_is_refused_before_any_work(monkeypatch, tmp_path):
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+    from engine import missing
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
+    assert missing("duckdb") is None
+    assert missing("spark") == ("the Spark engine needs the extra spark (pyspark missing): pip install "
+                                "'fraudnet[spark]' (and Java 17 or later)")
+    (tmp_path / "data").mkdir()
+    out = CliRunner().invoke(main, ["scan", str(tmp_path / "data"), "--store", str(tmp_path / "store"),
+                                    "--engine", "spark"])
+    assert out.exit_code == 2 and "needs the extra spark (pyspark missing)" in out.output, out.output
+    assert not (tmp_path / "store" / "runs").exists() or not list((tmp_path / "store" / "runs").iterdir())
+
+
 def test_round_to_decimals_rounds_the_scaled_value_on_spark_as_duckdb_does():
     # Spark's round(x, 2) rounds the shortest decimal printing x half up (260.965 → 260.97, where
     # 0.5 × 521.93 is 260.96499…); DuckDB rounds x · 100 (26096.4999…) to 26096: the scaled form on Spark
