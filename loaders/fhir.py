@@ -42,18 +42,34 @@ CATEGORIES: dict[str, str] = {
 
 
 def categories_from_csv(path: str | Path) -> dict[str, str]:
-    """`code,kind` rows (header optional) added to, or replacing, the default mapping."""
+    """`code,kind` rows (header optional) added to, or replacing, the default mapping. Raises
+    `DatasetError` with every problem (a row without two fields, an unknown kind, a file that
+    is not UTF-8 text or has no row), each with its line and value."""
     mapping = dict(CATEGORIES)
-    with open(path, newline="", encoding="utf-8") as f:
-        for n, row in enumerate(csv.reader(f), start=1):
-            if not row or row[0].strip().lower() == "code":
-                continue
-            code, kind = (x.strip() for x in row[:2])
-            if kind not in CENTRE_KINDS + ("pharmacy",):
-                raise DatasetError(str(path), [Problem(Path(path).name, f"kind is not one of: "
-                                                       f"{', '.join(CENTRE_KINDS + ('pharmacy',))}",
-                                                       line=n, column="kind", value=kind)])
-            mapping[code] = kind
+    kinds = CENTRE_KINDS + ("pharmacy",)
+    name, problems, rows = Path(path).name, [], 0
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            for n, row in enumerate(csv.reader(f), start=1):
+                if not row or row[0].strip().lower() == "code":
+                    continue
+                rows += 1
+                if len(row) != 2:
+                    problems.append(Problem(name, f"expected 2 fields (code,kind), found {len(row)}", line=n,
+                                            value=",".join(row)))
+                    continue
+                code, kind = (x.strip() for x in row)
+                if kind not in kinds:
+                    problems.append(Problem(name, f"kind is not one of: {', '.join(kinds)}", line=n, column="kind",
+                                            value=kind))
+                    continue
+                mapping[code] = kind
+    except UnicodeDecodeError:
+        problems.append(Problem(name, "is not UTF-8 text: save it as UTF-8 (code,kind a line)"))
+    if not problems and not rows:
+        problems.append(Problem(name, "has no code,kind row: it would change nothing"))
+    if problems:
+        raise DatasetError(str(path), problems)
     return mapping
 
 

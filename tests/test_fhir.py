@@ -118,3 +118,25 @@ def test_convert_finess_reports_what_it_read_left_aside_and_kept_as_other(tmp_pa
     assert "  identifiers: 1 address, 1 phone" in out.output
     report = json.loads((tmp_path / "out" / "conversion_report.json").read_text())
     assert report["skipped"] == {"Location": 2} and report["unknown_categories"] == {"460": 2}
+
+
+def test_a_categories_file_with_problems_is_refused_with_all_of_them(tmp_path):
+    """Bad input never gives a traceback: short rows, a ';' file, an unknown kind, UTF-16, an
+    empty file — each named with its line and value, exit code 2."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+    (tmp_path / "b.json").write_text(json.dumps({"resourceType": "Bundle", "entry": []}))
+    cases = {"short.csv": ("code,kind\n500\n620;pharmacy\n603,clinc\n".encode(), [
+                 "short.csv, line 2, value '500': expected 2 fields (code,kind), found 1",
+                 "short.csv, line 3, value '620;pharmacy': expected 2 fields (code,kind), found 1",
+                 "short.csv, line 4, column kind, value 'clinc': kind is not one of: "]),
+             "utf16.csv": ("500,clinic\n".encode("utf-16"), ["utf16.csv: is not UTF-8 text"]),
+             "empty.csv": (b"code,kind\n", ["empty.csv: has no code,kind row: it would change nothing"])}
+    for name, (data, said) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        out = CliRunner().invoke(main, ["convert", "finess", str(tmp_path / "b.json"), str(tmp_path / "out"),
+                                        "--categories", str(tmp_path / name)])
+        assert out.exit_code == 2 and "Traceback" not in out.output, out.output
+        for line in said:
+            assert line in out.output, out.output
