@@ -82,6 +82,14 @@ def load_mapping(path: str | Path) -> dict:
         source = {}
     for k in set(source) - SOURCE_KEYS:
         faults.append(f"[source] has an unknown setting {k!r} (known: {', '.join(sorted(SOURCE_KEYS))})")
+    wrong = [k for k in ("delimiter", "decimal", "encoding", "date_format")
+             if k in source and not isinstance(source[k], str)]
+    if "null" in source and not (isinstance(source["null"], list) and all(isinstance(x, str) for x in source["null"])):
+        wrong.append("null")
+    for k in wrong:
+        faults.append(f"[source] {k} must be " + ("a list of texts" if k == "null" else "a text") +
+                      f" (got {source[k]!r})")
+        source = {x: v for x, v in source.items() if x != k}
     if source.get("decimal", ".") not in (".", ","):
         faults.append("[source] decimal must be \".\" or \",\"")
     if len(source.get("delimiter", ",")) != 1:
@@ -114,6 +122,8 @@ def load_mapping(path: str | Path) -> dict:
                 if unknown or ("column" in s) == ("value" in s):
                     faults.append(f"{where} {col}: give a source column name, or a table with either `column` or "
                                   f"`value` (and optionally {', '.join(sorted(SPEC_KEYS - {'column', 'value'}))})")
+                    continue
+                faults += [f"{where} {col}: {problem}" for problem in _spec_types(s)]
             for c in spec.columns:
                 if c.in_header and c.name not in columns:
                     faults.append(f"{where}: the contract column {c.name} is required (map it to a source column "
@@ -126,6 +136,22 @@ def load_mapping(path: str | Path) -> dict:
     if faults:
         raise MappingError(str(path), faults)
     return {"source": source, "tables": tables}
+
+
+def _spec_types(s: dict) -> list[str]:
+    """What is of the wrong type in one column's spec (README: `column` a name or a non-empty list
+    of names; `format`, `prefix`, `default`, `value` texts; `values` a table of texts)."""
+    out = []
+    col = s.get("column")
+    if "column" in s and not (isinstance(col, str) or (isinstance(col, list) and col
+                                                       and all(isinstance(c, str) for c in col))):
+        out.append(f"column must be a source column name or a non-empty list of names (got {col!r})")
+    for k in ("format", "prefix", "default", "value"):
+        if k in s and not isinstance(s[k], str):
+            out.append(f"{k} must be a text (got {s[k]!r})")
+    if "values" in s and not (isinstance(s["values"], dict) and all(isinstance(v, str) for v in s["values"].values())):
+        out.append(f"values must be a table of source value = contract value texts (got {s['values']!r})")
+    return out
 
 
 def _columns_of(spec: dict) -> list[str]:

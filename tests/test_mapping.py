@@ -85,6 +85,31 @@ provider_id = { value = "P" }
         "[providers] provider_id: a key cannot be a constant"]
 
 
+def test_values_of_the_wrong_type_are_faults_of_the_mapping_never_a_traceback(tmp_path):
+    mapping = write(tmp_path / "m.toml", """
+[source]
+delimiter = 5
+date_format = 5
+null = "NA"
+[claims]
+claim_id = "id"
+patient_id = { column = [] }
+provider_id = { column = "pr", prefix = 3 }
+service_code = { column = "c", values = 3 }
+service_date = { column = "d", format = 5 }
+amount = "a"
+""")
+    with pytest.raises(MappingError) as e:
+        load_mapping(mapping)
+    assert e.value.messages == [
+        "[source] delimiter must be a text (got 5)", "[source] date_format must be a text (got 5)",
+        "[source] null must be a list of texts (got 'NA')",
+        "[claims] patient_id: column must be a source column name or a non-empty list of names (got [])",
+        "[claims] provider_id: prefix must be a text (got 3)",
+        "[claims] service_code: values must be a table of source value = contract value texts (got 3)",
+        "[claims] service_date: format must be a text (got 5)"]
+
+
 def test_a_column_the_source_lacks_is_named_with_the_columns_it_has(tmp_path):
     mapping = write(tmp_path / "m.toml", '[providers]\nprovider_id = "Id"\nkind = "Kind"\n')
     source = write(tmp_path / "s.csv", "ID,Profession\n1,nurse\n")
