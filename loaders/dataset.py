@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import functools
 import io
 import re
 from dataclasses import dataclass, field, replace
@@ -241,14 +242,13 @@ def _encoding_hint(raw: bytes, encoding: str) -> str:
 
 def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, delimiter: str, encoding: str,
                    sensitive: frozenset[str]):
-    """Error path only: find rows whose encoding or field count is wrong, with their line."""
+    """Error path only: find rows whose encoding or field count is wrong, with their line. Returns
+    the number of lines not in `encoding` (then the field counts are not looked at), else 0."""
     with _open_text(path) as f:
         raw = f.read()
     lines = raw.split(b"\n")
     found = 0
-    for number, line in enumerate(lines[1:], start=2):
-        if found >= limit:
-            break
+    for number, line in enumerate(lines[1:], start=2):      # every such line counted (`out` caps the list)
         try:
             line.decode(encoding)
         except (UnicodeDecodeError, LookupError):
@@ -260,7 +260,7 @@ def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, de
                             value=None if col is None else shown(fields[col], name in sensitive)))
             found += 1
     if found:
-        return
+        return found
     reader = csv.reader(io.StringIO(raw.decode(encoding, "replace").lstrip("\ufeff"), newline=""), delimiter=delimiter)
     try:
         next(reader, None)
@@ -272,6 +272,7 @@ def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, de
                 found += 1
     except csv.Error as e:
         out.add(Problem(path.name, f"cannot be read as CSV: {e}", line=reader.line_num))
+    return 0
 
 
 def _fields_message(expected: int, found: int, delimiter: str) -> str:
@@ -435,23 +436,37 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
         return None
     names, delimiter, written = header
     bad_rows = []
+
+    def parse(stream, encoding: str) -> pa.Table:
+        return pacsv.read_csv(
+            stream,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding, block_size=BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                             invalid_row_handler=lambda r: bad_rows.append(r) or "skip"),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=True,
+                null_values=[""], quoted_strings_can_be_null=True))
+    undecoded = 0
     try:
         with pa.input_stream(str(path), compression="gzip" if path.name.endswith(".gz") else None) as stream:
-            table = pacsv.read_csv(
-                stream,
-                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding,
-                                               block_size=BLOCK_BYTES),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                                 invalid_row_handler=lambda r: bad_rows.append(r) or "skip"),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={n: pa.string() for n in names}, strings_can_be_null=True,
-                    null_values=[""], quoted_strings_can_be_null=True))
+            table = parse(stream, encoding)
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, LookupError) as e:
         before = out.total
-        _scan_csv_rows(path, names, out, out.room or 1, delimiter, encoding, sensitive)
+        undecoded = _scan_csv_rows(path, names, out, out.room or 1, delimiter, encoding, sensitive)
         if out.total == before:
             out.add(Problem(path.name, _parse_error(e)))
-        return None
+        if not undecoded:
+            return None
+        # lines not in the file's encoding are reported; the others are read on, so that their
+        # problems are reported too (the bad bytes replaced, those lines then left out)
+        bad_rows.clear()
+        with _open_text(path) as f:
+            text = f.read().decode(encoding, "replace")
+        try:
+            table = parse(pa.BufferReader(text.encode("utf-8")), "utf8")
+        except (pa.ArrowInvalid, OSError) as again:
+            out.add(Problem(path.name, _parse_error(again)))
+            return None
     if bad_rows:       # reported, and the other lines read on, so that their problems are reported too
         before = out.total
         starts = _field_counts(path, names, out, delimiter, encoding)
@@ -465,6 +480,11 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
     else:
         multiline = any(_has_byte(c, ord("\n")) for c in table.columns)
         lines = _line_numbers(path, table.num_rows, multiline, delimiter, encoding)
+    if undecoded:      # the lines reported as not in the file's encoding: left out of the checks
+        replaced = [pc.fill_null(pc.match_substring(c, "\ufffd"), False) for c in table.columns]
+        keep = pc.invert(functools.reduce(pc.or_, replaced)) if replaced else pa.array([True] * table.num_rows)
+        table, lines = table.filter(keep), lines.filter(keep)
+        out.incomplete.add(path)
     table, nulls = _null_tokens(table, null_tokens)
     return RawFile(table.append_column(LINE, lines), "line", delimiter, nulls, {}, dict(zip(names, written)))
 

@@ -188,6 +188,29 @@ def test_wrong_encoding(tmp_path):
                                 "encoding = \"cp1252\", convert snds --encoding cp1252)"]
 
 
+def test_a_line_not_in_the_file_s_encoding_hides_none_of_its_other_problems(tmp_path):
+    """Every problem at once: the lines that are not UTF-8 are reported (each counted, the value
+    shown with the bad byte replaced — never a patient's), and the file's other lines are
+    checked on: a bad date, a negative amount, an unknown provider on other lines are reported
+    in the same report."""
+    folder = good(tmp_path)
+    rows = ["claim_id,patient_id,provider_id,service_code,service_date,amount,quantity"]
+    rows += [f"C{i},P{i},010000024,G,2025-01-05,26.50,1" for i in range(1, 40)]
+    rows[5] = "C5,P5,010000024,G\xe9,2025-01-05,26.50,1"           # line 6: one Latin-1 byte in an act code
+    rows[12] = "C12,P\xe912,010000024,G,2025-01-05,26.50,1"         # line 13: one in a patient id, never shown
+    rows[16] = "C16,P16,010000024,G,2025-02-30,26.50,1"              # line 17: no such day
+    rows[20] = "C20,P20,010000024,G,2025-01-05,-3.00,1"              # line 21: a negative amount
+    rows[30] = "C30,P30,99999999999,G,2025-01-05,26.50,1"            # line 31: an unknown provider
+    (folder / "claims.csv").write_bytes("\n".join(rows).encode("latin-1") + b"\n")
+    found = problems(folder)
+    assert [p.split(":")[0] for p in found if "is not valid UTF-8" in p] == [
+        "claims.csv, line 6, column service_code, value 'G\ufffd'", "claims.csv, line 13, column patient_id"]
+    assert any(p.startswith("claims.csv, line 17, column service_date, value '2025-02-30'") for p in found), found
+    assert any(p.startswith("claims.csv, line 21, column amount, value '-3.00'") for p in found), found
+    assert any(p.startswith("claims.csv, line 31, column provider_id, value '99999999999'") for p in found), found
+    assert not [p for p in found if "P\ufffd12" in p or "P\xe912" in p]
+
+
 def test_wrong_number_of_fields(tmp_path):
     folder = good(tmp_path)
     (folder / "providers.csv").write_text("provider_id,kind\n010000024,physician\n690000001,pharmacy,extra\n")
