@@ -344,8 +344,10 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
                    f"{c['claims']:,} claims, {c['nodes']:,} nodes, {c['edges']:,} edges, {c['alerts']} alerts, "
                    f"{c['communities']} communities")
     _print_load_report(record.get("load_report", {}))
+    said = {w["message"] for w in record.get("load_report", {}).get("warnings", [])}
     for w in record.get("warnings", []):
-        click.echo(f"warning: {w}")
+        if w not in said:          # a critical load warning is also a run warning: said once
+            click.echo(f"warning: {w}")
     if result == "held":
         for r in record["checks"]["results"]:
             if not r["passed"]:

@@ -379,3 +379,19 @@ def test_the_scan_log_holds_each_stage_s_seconds_and_rows_and_no_patient(tmp_pat
     assert said["load"] == "9 claims loaded" and said["build"].startswith("9 claims in the window, ")
     assert said["check"] == "0 checks failed" and said["promote"] == "0 alerts made current"
     assert f"run {record['run_id']} succeeded and is current" in log and "ZQXPAT" not in log
+
+
+def test_a_critical_load_warning_is_printed_once_by_scan(tmp_path):
+    """A critical load warning is also a run warning (in every listing); `fraudnet scan` says it once."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    from .conftest import claim, write_dataset
+    claims = write_dataset(tmp_path / "claims", providers=[{"provider_id": "691234567", "kind": "nurse"}],
+                           claims=[claim("C1", "P1", "691234567", "AMI1", "2025-01-05")])
+    registry = write_dataset(tmp_path / "registry", providers=[{"provider_id": "0691234567", "kind": "nurse"}])
+    out = CliRunner().invoke(main, ["scan", str(claims), str(registry), "--store", str(tmp_path / "store")])
+    assert out.exit_code == 0, out.output
+    assert out.output.count("links none of the claims' entities") == 1, out.output
+    assert "CRITICAL WARNING: registry" in out.output
