@@ -216,7 +216,10 @@ def run_job(schedule: Schedule, job: Job) -> dict:
         except StoreUnwritable as e:          # a full disk: retried, like a failure
             result = {"status": "failed", "error": str(e)}
         result.update(job=job.name, source=str(source), attempt=attempt + 1)
-        log.log(logging.WARNING if result.get("warnings") else logging.INFO, "job %s: %s (attempt %d, run %s)%s",
+        # a job that did not make its run current (bad input, held, failed, timed out, refused) or
+        # warned is a warning of the scheduler's log: whoever watches it at that level sees it
+        level = logging.INFO if result["status"] == "succeeded" and not result.get("warnings") else logging.WARNING
+        log.log(level, "job %s: %s (attempt %d, run %s)%s",
                 job.name, result["status"], attempt + 1, result.get("run_id", "-"),
                 f", {len(result['warnings'])} warning(s)" if result.get("warnings") else "")
         for w in result.get("warnings", []):

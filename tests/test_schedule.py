@@ -324,3 +324,17 @@ window_days = 60
     again = load_schedule(tmp_path / "schedule.toml")
     quiet = run_job(again, again.jobs[0])
     assert quiet["status"] == "succeeded" and "warnings" not in quiet
+
+
+def test_a_job_that_makes_no_run_current_is_a_warning_of_the_log(tmp_path, caplog):
+    """Bad input (logged INFO before) is a WARNING, as a folder that matches nothing already was;
+    a run made current without warnings stays INFO."""
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "claims.csv").write_text("claim_id\n1\n")
+    sched = load_schedule(write_schedule(tmp_path, 'store = "store"\n[[jobs]]\nname = "b"\nsource = "bad"\n'
+                                                   'cron = "0 3 * * *"\nretries = 0\n'))
+    with caplog.at_level("INFO", logger="fraudnet.schedule"):
+        out = run_job(sched, sched.jobs[0])
+    assert out["status"] == "bad_input"
+    [record] = [r for r in caplog.records if r.name == "fraudnet.schedule" and r.getMessage().startswith("job b: ")]
+    assert record.levelname == "WARNING" and record.getMessage().startswith("job b: bad_input (attempt 1, run ")
