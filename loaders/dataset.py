@@ -16,8 +16,8 @@ warning or an example list: a problem on them names the file, line and column on
 from __future__ import annotations
 
 import csv
-import gzip
 import functools
+import gzip
 import io
 import re
 from dataclasses import dataclass, field, replace
