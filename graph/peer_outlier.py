@@ -134,7 +134,6 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     first = np.unique(unit, return_index=True)[1]
     per = pts.select(["provider_id", "kind", "specialty", "service_code"]).take(pa.array(first))
     n = np.bincount(unit, minlength=k).astype(float)
-    group = [per[c].to_numpy(zero_copy_only=False) for c in ("kind", "specialty", "service_code")]
     counts = [loo_exceedance(days, stratum, unit, k, q) for q in QUANTILES]
     # each level judged against the upper 95 % bound of the peers' share (their tail is known only
     # so well); the stronger level kept, Bonferroni-corrected for their number
