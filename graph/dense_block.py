@@ -94,9 +94,11 @@ WITH b AS (      -- all billing, providers classed by kind and specialty
     GROUP BY ALL
 ), na AS (SELECT provider, area, any_value(kind) AS kind, count(*) AS n FROM nl GROUP BY ALL
 ), ref AS (     -- a prescriber and the provider it sent a patient to (pharmacy, laboratory, nurse…)
-    SELECT DISTINCT 'provider:' || prescriber_id AS prescriber, 'provider:' || provider_id AS provider,
+    SELECT 'provider:' || prescriber_id AS prescriber, 'provider:' || provider_id AS provider,
            'patient:' || patient_id AS patient
-    FROM g WHERE prescriber_id IS NOT NULL AND prescriber_id <> provider_id
+    FROM (SELECT DISTINCT prescriber_id, provider_id, patient_id FROM g      -- only patients a pair shares
+          WHERE prescriber_id IS NOT NULL AND prescriber_id <> provider_id
+            AND patient_id IN (SELECT substr(patient, strpos(patient, ':') + 1) FROM nl))
 ), practice AS ( -- where a provider practises: centres it bills through or is affiliated to, its company
     SELECT DISTINCT 'provider:' || provider_id AS provider, 'centre:' || centre_id AS practice FROM g
     WHERE centre_id IS NOT NULL
@@ -113,11 +115,15 @@ WITH b AS (      -- all billing, providers classed by kind and specialty
     WHERE r1.patient IS NULL AND r2.patient IS NULL
       AND (x.provider, y.provider) NOT IN (SELECT (a, b) FROM colleagues)
     GROUP BY ALL
-), expected AS (
-    SELECT p.a, p.b,      -- in whole 10⁻⁹ patients, summed as integers: the same total in any order
-           sum(CAST(round(xa.n * yb.n * q.q * 1000000000, 0) AS BIGINT)) / 1000000000 AS expected
+), common AS (  -- each pair's areas in common, its kinds in order: q is then joined on plain columns
+                -- (joined on least() and greatest() of the kinds, it was joined on the area alone and
+                -- filtered after, tens of millions of rows on a region of few providers)
+    SELECT p.a, p.b, xa.area, xa.n * yb.n AS nn, least(xa.kind, yb.kind) AS k, greatest(xa.kind, yb.kind) AS l
     FROM pairs p JOIN na xa ON xa.provider = p.a JOIN na yb ON yb.provider = p.b AND yb.area = xa.area
-    JOIN q ON q.area = xa.area AND q.k = least(xa.kind, yb.kind) AND q.l = greatest(xa.kind, yb.kind)
+), expected AS (
+    SELECT c.a, c.b,      -- in whole 10⁻⁹ patients, summed as integers: the same total in any order
+           sum(CAST(round(c.nn * q.q * 1000000000, 0) AS BIGINT)) / 1000000000 AS expected
+    FROM common c JOIN q USING (area, k, l)
     GROUP BY ALL
 )
 SELECT p.a, p.b, p.shared, coalesce(e.expected, 0) AS expected,
