@@ -211,9 +211,9 @@ def profiled() -> list:
     import engine
     seen, run = [], engine.DuckDBEngine.run
 
-    def timed(self, sql, params, tables):
+    def timed(self, sql, params, tables, keep=False):
         t = time.perf_counter()
-        out = run(self, sql, params, tables)
+        out = run(self, sql, params, tables, keep)
         caller = next(f for f in reversed(traceback.extract_stack()[:-1]) if "/engine/" not in f.filename)
         seen.append([round(time.perf_counter() - t, 3), sum(x.num_rows for x in tables.values()), out.num_rows,
                      f"{Path(caller.filename).parent.name}/{Path(caller.filename).name}:{caller.lineno} {caller.name}",

@@ -11,6 +11,14 @@ dialect, with `$name` parameters; it runs on the **current engine**:
 - `SparkEngine` (`engine.spark`, the optional extra `spark`): the same statement translated to
   Spark SQL (`engine.translate`) and run by a Spark session (local master by default).
 
+A statement whose result only feeds further statements (claims-scale intermediates: patient-days,
+carers, the provider–patient pairs…) is run with `query(..., keep=True)`: a scan's engine keeps
+its result as a table of its own (`Kept`: a DuckDB temporary table, spilling to the scan's
+temporary folder past DuckDB's memory limit; on Spark, a Parquet folder read as a view) that
+later statements take like an Arrow table, and only `Kept.to_arrow()` brings it into Python. The
+stateless default engine keeps nothing: there `keep=True` returns Arrow, so graph functions stay
+pure functions of their input tables either way.
+
 A scan selects its engine once (`with use(open_engine("spark", master))`, done by
 `runs.pipeline.execute` from the run's settings); the graph code does not know which one runs.
 `capture()` records every statement with its parameters, input tables and result (the `spark`
@@ -19,10 +27,12 @@ through every detector: a scan runs in one thread of its own process (`runs.work
 """
 from __future__ import annotations
 
+import itertools
+import weakref
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import Iterator, Protocol, Union
 
 import duckdb
 import pyarrow as pa
@@ -34,12 +44,47 @@ class ComputeError(RuntimeError):
     """A query failed; the SQL is attached so the failing step can be read."""
 
 
+class Kept:
+    """A statement's result held by the engine that ran it (`query(..., keep=True)`): `schema`
+    (DuckDB's Arrow types, as `query()` would have returned them), `num_rows`; passed to
+    `query()` like an Arrow table (on the engine that holds it; on another, as `to_arrow()`).
+    Dropped from the engine when the last reference to it goes."""
+    _names = itertools.count(1)
+
+    def __init__(self, engine: "Engine", name: str, schema: pa.Schema, num_rows: int, drop=None):
+        self.engine, self.name, self.schema, self.num_rows = engine, name, schema, num_rows
+        if drop is not None:
+            weakref.finalize(self, drop)
+
+    @property
+    def column_names(self) -> list[str]:
+        return self.schema.names
+
+    def to_arrow(self) -> pa.Table:
+        """The whole table in Python, as Arrow."""
+        return self.engine.fetch(self)
+
+    def __repr__(self) -> str:
+        return f"Kept({self.name}: {self.num_rows:,} rows on {self.engine.name})"
+
+
+Table = Union[pa.Table, Kept]
+
+
+def arrow(table: Table) -> pa.Table:
+    """`table` as Arrow (a `Kept` fetched from its engine)."""
+    return table.to_arrow() if isinstance(table, Kept) else table
+
+
 class Engine(Protocol):
-    """Runs one statement of DuckDB-dialect SQL over named Arrow tables and returns an Arrow
-    table with DuckDB's column names, order and types."""
+    """Runs one statement of DuckDB-dialect SQL over named tables (Arrow, or `Kept` by this
+    engine) and returns an Arrow table with DuckDB's column names, order and types — or, with
+    `keep`, a `Kept` when the engine can hold tables."""
     name: str
 
-    def run(self, sql: str, params: dict, tables: dict[str, pa.Table]) -> pa.Table: ...
+    def run(self, sql: str, params: dict, tables: dict[str, Table], keep: bool = False) -> Table: ...
+
+    def fetch(self, kept: Kept) -> pa.Table: ...
 
     def close(self) -> None: ...
 
@@ -50,10 +95,14 @@ class DuckDBEngine:
     closed by `close()`, configured by `conf` (DuckDB's settings as its configuration page names
     them, e.g. `threads`, `memory_limit`, `temp_directory`: where intermediates larger than the
     memory limit spill). Each statement's input tables are registered under their names before
-    it and unregistered after it, so no statement sees another's tables. Not for concurrent use:
+    it and unregistered after it, so no statement sees another's tables; a `Kept` input is its
+    temporary table, seen under the statement's name through a temporary view for the
+    statement only. `keep=True` on the shared connection stores the result as a temporary table
+    (`CREATE TEMPORARY TABLE … AS`), dropped when its `Kept` is freed. Not for concurrent use:
     a scan runs its statements one after the other in one thread (`runs.worker`).
-    Source: DuckDB's Python API (`DuckDBPyConnection.register`, `unregister`) and configuration
-    pages (https://duckdb.org/docs/configuration/overview)."""
+    Source: DuckDB's Python API (`DuckDBPyConnection.register`, `unregister`), its
+    `CREATE TABLE` and `CREATE VIEW` statements, and configuration pages
+    (https://duckdb.org/docs/configuration/overview)."""
     name = "duckdb"
 
     def __init__(self, shared: bool = False, conf: dict[str, str] | None = None):
@@ -68,23 +117,44 @@ class DuckDBEngine:
             self._con = duckdb.connect(config=self.conf)
         return self._con
 
-    def run(self, sql: str, params: dict, tables: dict[str, pa.Table]) -> pa.Table:
+    def run(self, sql: str, params: dict, tables: dict[str, Table], keep: bool = False) -> Table:
         try:
             con = self._connect()
         except duckdb.Error as e:
             raise ComputeError(f"DuckDB refused its settings {sorted(self.conf)}: {e}") from e
+        views = []
         try:
             for name, table in tables.items():
-                con.register(name, table)
-            return con.sql(sql, params=params or None).to_arrow_table()
+                if isinstance(table, Kept) and table.engine is self and self.shared:
+                    con.execute(f'CREATE OR REPLACE TEMPORARY VIEW "{name}" AS SELECT * FROM "{table.name}"').fetchall()
+                    views.append(name)
+                else:
+                    con.register(name, arrow(table))
+            if not (keep and self.shared):
+                return con.sql(sql, params=params or None).to_arrow_table()
+            kept = f"kept_{next(Kept._names)}"
+            con.execute(f'CREATE TEMPORARY TABLE "{kept}" AS {sql}', params or None).fetchall()
+            schema = con.sql(f'SELECT * FROM "{kept}" LIMIT 0').to_arrow_table().schema
+            rows = con.execute(f'SELECT count(*) FROM "{kept}"').fetchall()[0][0]
+            return Kept(self, kept, schema, rows, drop=lambda: self._drop(kept))
         except duckdb.Error as e:
             raise ComputeError(f"{e}\n--- while running ---\n{sql}") from e
         finally:
             if self.shared:
                 for name in tables:
-                    con.unregister(name)
+                    if name in views:
+                        con.execute(f'DROP VIEW IF EXISTS "{name}"').fetchall()
+                    else:
+                        con.unregister(name)
             else:
                 con.close()
+
+    def fetch(self, kept: Kept) -> pa.Table:
+        return self._connect().sql(f'SELECT * FROM "{kept.name}"').to_arrow_table()
+
+    def _drop(self, name: str) -> None:
+        if self._con is not None:
+            self._con.execute(f'DROP TABLE IF EXISTS "{name}"').fetchall()
 
     def close(self) -> None:
         if self._con is not None:
@@ -100,7 +170,7 @@ class Statement:
     """One call of `query()`, as `capture()` records it."""
     sql: str
     params: dict
-    tables: dict[str, pa.Table]
+    tables: dict[str, pa.Table]      # a `Kept` input or result recorded as Arrow
     result: pa.Table = field(repr=False)
 
 
@@ -108,13 +178,15 @@ _current: ContextVar[Engine] = ContextVar("fraudnet_engine", default=DUCKDB)
 _captures: ContextVar[tuple[list, ...]] = ContextVar("fraudnet_captures", default=())
 
 
-def query(sql: str, params: dict | None = None, **tables: pa.Table) -> pa.Table:
-    """Run `sql` (DuckDB dialect, `$name` parameters from `params`) over the Arrow `tables`,
-    each visible under its keyword's name, on the current engine. Returns an Arrow table.
-    Raises `ComputeError` (the SQL attached) when the statement fails."""
-    out = _current.get().run(sql, dict(params or {}), tables)
+def query(sql: str, params: dict | None = None, *, keep: bool = False, **tables: Table) -> Table:
+    """Run `sql` (DuckDB dialect, `$name` parameters from `params`) over the `tables` (Arrow, or
+    `Kept`), each visible under its keyword's name, on the current engine. Returns an Arrow
+    table; with `keep`, a `Kept` held by the engine when it can hold tables (a scan's), else
+    Arrow. Raises `ComputeError` (the SQL attached) when the statement fails."""
+    out = _current.get().run(sql, dict(params or {}), tables, keep) if keep else \
+        _current.get().run(sql, dict(params or {}), tables)
     for sink in _captures.get():
-        sink.append(Statement(sql, dict(params or {}), dict(tables), out))
+        sink.append(Statement(sql, dict(params or {}), {n: arrow(t) for n, t in tables.items()}, arrow(out)))
     return out
 
 

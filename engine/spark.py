@@ -6,7 +6,9 @@ temporary views — only the tables the statement names; `createDataFrame(pa.Tab
 at 20 s for 135k claims on this machine, Parquet at under a second. The result comes back as
 Arrow (`DataFrame.toArrow()`), and is given DuckDB's column names, order
 and types: the schema DuckDB gives the same statement over the same tables emptied (a
-zero-row run, milliseconds), so callers cannot tell the engines apart.
+zero-row run, milliseconds), so callers cannot tell the engines apart. A result kept
+(`query(..., keep=True)`) is written by Spark to Parquet in the scratch folder and read back as
+the DataFrame later statements see under their names (a `Kept`): it never passes through Python.
 
 pyspark is the optional extra `spark` (`pip install 'fraudnet[spark]'`); it needs Java 17 or
 later. Sources: the PySpark API reference (SparkSession.sql's `args` for named parameters,
@@ -23,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from . import DUCKDB, ComputeError
+from . import DUCKDB, ComputeError, Kept, Table, arrow
 from .translate import Unportable, parse, to_spark
 
 
@@ -63,24 +65,39 @@ class SparkEngine:
         self.session = builder.getOrCreate()
         self.session.sparkContext.setLogLevel("ERROR")
 
-    def run(self, sql: str, params: dict, tables: dict[str, pa.Table]) -> pa.Table:
+    def run(self, sql: str, params: dict, tables: dict[str, Table], keep: bool = False) -> Table:
         try:
             text = to_spark(sql)
         except Unportable as e:
             raise ComputeError(f"{e}\n--- while translating ---\n{sql}") from e
         named = {t.name for t in parse(sql).find_all(exp.Table)}
         spark = self.session
+        schema = DUCKDB.run(sql, params, {n: t.schema.empty_table() for n, t in tables.items()}).schema
         try:
             for name, table in tables.items():
                 if name in named:
-                    self._frame(table).createOrReplaceTempView(name)
-            out = spark.sql(text, args=params or None).toArrow()
+                    frame = table.frame if isinstance(table, Kept) and table.engine is self else self._frame(arrow(table))
+                    frame.createOrReplaceTempView(name)
+            result = spark.sql(text, args=params or None)
+            if keep:      # DuckDB's column names, as later statements name them
+                same = sorted(result.columns) == sorted(schema.names) and len(set(schema.names)) == len(schema)
+                result = result.select(*schema.names) if same else result.toDF(*schema.names)
+                path = os.path.join(self.scratch, uuid.uuid4().hex)
+                result.write.parquet(path)
+                kept = Kept(self, path, schema, 0, drop=lambda: shutil.rmtree(path, ignore_errors=True))
+                kept.frame = spark.read.parquet(path)
+                kept.num_rows = kept.frame.count()
+                return kept
+            out = result.toArrow()
         except Exception as e:          # py4j and pyspark raise many types; re-raised with the SQL
             raise ComputeError(f"{type(e).__name__}: {e}\n--- while running on Spark ---\n{text}") from e
         finally:
             for name in tables:
                 spark.catalog.dropTempView(name)
-        return _as_duckdb(out, DUCKDB.run(sql, params, {n: t.schema.empty_table() for n, t in tables.items()}).schema)
+        return _as_duckdb(out, schema)
+
+    def fetch(self, kept: Kept) -> pa.Table:
+        return _as_duckdb(kept.frame.toArrow(), kept.schema)
 
     def _frame(self, table: pa.Table):
         """`table` as a Spark DataFrame over a Parquet folder in the scratch folder, written and

@@ -196,7 +196,7 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
     """
     s = settings
     p = {"patient_max": patient_max}
-    nl = query(_NONLOCAL, p, billing=shared.billing, providers=tables["providers"])
+    nl = query(_NONLOCAL, p, keep=True, billing=shared.billing, providers=tables["providers"])
     pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"],
                   affiliations=tables["affiliations"])
     shared_n, expected = pairs["shared"].to_numpy().astype(float), pairs["expected"].to_numpy()

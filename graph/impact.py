@@ -323,7 +323,7 @@ def unit_rates(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table,
     if pattern == "indicator_outlier":
         units = _campaign_units(tables, campaigns, periods)
     else:
-        units = query(stat.sql, params, claims=tables["claims"], providers=tables["providers"],
+        units = query(stat.sql, params, keep=True, claims=tables["claims"], providers=tables["providers"],
                       patients=tables["patients"], services=tables["services"],
                       affiliations=tables.get("affiliations", empty_table("affiliations")), periods=per, s=s,
                       days=days if "days" in stat.reads else DAYS.empty_table(),

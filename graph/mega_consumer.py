@@ -49,7 +49,6 @@ from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .findings import Findings, euros, make_findings, opaque_id
 from .settings import MegaConsumerSettings
@@ -117,6 +116,9 @@ SELECT provider_id, count(DISTINCT patient_id) AS patients,
        count(DISTINCT patient_id) FILTER (WHERE patient_id IN (SELECT patient_id FROM f)) AS flagged
 FROM g WHERE provider_id IN (SELECT provider_id FROM named) GROUP BY ALL ORDER BY provider_id
 """
+
+# the provider–patient links (`graph.shared` billing) of flagged patients
+_FLAGGED_LINKS = "SELECT count(*) AS n FROM billing WHERE patient IN (SELECT 'patient:' || patient_id FROM f)"
 
 # the stratum's mean is winsorised at this quantile of its patients' volumes
 WINSOR = 0.975
@@ -267,8 +269,7 @@ def _concentrated(shared: Shared, flagged: pa.Table, providers: list[str], fdr: 
     per = query(_PATIENTS_PER_PROVIDER, g=shared.patient_days, f=flagged,
                 named=pa.table({"provider_id": providers}))
     links = shared.billing.num_rows or 1
-    flagged_links = pc.sum(pc.is_in(shared.billing["patient"], value_set=pc.binary_join_element_wise(
-        "patient:", flagged["patient_id"], ""))).as_py() or 0
+    flagged_links = query(_FLAGGED_LINKS, billing=shared.billing, f=flagged)["n"][0].as_py()
     p_bar = max(flagged_links / links, 1e-9)
     n, c = per["patients"].to_numpy().astype(float), per["flagged"].to_numpy().astype(float)
     log_p = binom_logsf(c, n, p_bar)

@@ -360,9 +360,9 @@ _NONE_HELD = pa.table({"prescriber_id": pa.array([], pa.string()), "pharmacy": p
 def _dispensings(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
     """What every pass reads from the claims, computed once: `dn` (`_DISPENSINGS`: prescriber_id,
     patient_id, home, pharmacy, n dispensings, nw of them watched) and `pc` (`_CENTRE_CLAIMS`:
-    provider_id, centre_id, n claims)."""
-    pc = query(_CENTRE_CLAIMS, claims=tables["claims"])
-    dn = query(_DISPENSINGS, claims=tables["claims"], providers=tables["providers"], services=tables["services"],
+    provider_id, centre_id, n claims), held by a scan's engine (`engine.Kept`)."""
+    pc = query(_CENTRE_CLAIMS, keep=True, claims=tables["claims"])
+    dn = query(_DISPENSINGS, keep=True, claims=tables["claims"], providers=tables["providers"], services=tables["services"],
                patients=tables["patients"], affiliations=tables["affiliations"], pc=pc)
     return {"dn": dn, "pc": pc}
 

@@ -17,7 +17,7 @@ from datetime import date
 
 import pyarrow as pa
 
-from engine import query
+from engine import Kept, Table, query
 
 PROFILE = pa.schema([
     ("provider_id", pa.string()), ("kind", pa.string()), ("specialty", pa.string()), ("patients", pa.int64()),
@@ -31,25 +31,29 @@ DAYS = pa.schema([("period", pa.string()), ("provider_id", pa.string()), ("patie
 PROVIDER_DAYS = pa.schema([f for f in DAYS if f.name != "service_code"])
 
 
-def patient_days(claims: pa.Table, periods: list[tuple[str, date, date]]) -> pa.Table:
+def patient_days(claims: pa.Table, periods: list[tuple[str, date, date]], keep: bool = False) -> Table:
     """`DAYS` rows: per period (name, first day, last day, inclusive), provider, patient, act and
-    day, the lines billed and their amount in euros."""
+    day, the lines billed and their amount in euros; with `keep`, held by a scan's engine
+    (`engine.Kept`, `DAYS`' types given by the SQL)."""
     per = pa.table({"period": [p[0] for p in periods], "first_day": pa.array([p[1] for p in periods], pa.date32()),
                     "last_day": pa.array([p[2] for p in periods], pa.date32())})
-    return query("""SELECT p.period, c.provider_id, c.patient_id, c.service_code, c.service_date,
-                           count(*) AS lines, round(sum(c.amount), 2) AS amount
-                    FROM claims c JOIN periods p ON c.service_date BETWEEN p.first_day AND p.last_day
-                    GROUP BY ALL""", claims=claims, periods=per).cast(DAYS)
+    out = query("""SELECT p.period, c.provider_id, c.patient_id, c.service_code, c.service_date,
+                          count(*) AS lines, round(sum(c.amount), 2) AS amount
+                   FROM claims c JOIN periods p ON c.service_date BETWEEN p.first_day AND p.last_day
+                   GROUP BY ALL""", keep=keep, claims=claims, periods=per)
+    return out if isinstance(out, Kept) else out.cast(DAYS)
 
 
-def provider_days(days: pa.Table) -> pa.Table:
+def provider_days(days: Table, keep: bool = False) -> Table:
     """`PROVIDER_DAYS` rows: `patient_days` without the act — per period, provider, patient and
-    day, the lines and euros billed."""
-    return query("""SELECT period, provider_id, patient_id, service_date, sum(lines) AS lines, round(sum(amount), 2) AS amount
-                    FROM days GROUP BY ALL""", days=days).cast(PROVIDER_DAYS)
+    day, the lines and euros billed; with `keep`, held by a scan's engine (`engine.Kept`)."""
+    out = query("""SELECT period, provider_id, patient_id, service_date, CAST(sum(lines) AS BIGINT) AS lines,
+                          round(sum(amount), 2) AS amount
+                   FROM days GROUP BY ALL""", keep=keep, days=days)
+    return out if isinstance(out, Kept) else out.cast(PROVIDER_DAYS)
 
 
-def billing_profile(pdays: pa.Table, providers: pa.Table) -> pa.Table:
+def billing_profile(pdays: Table, providers: pa.Table) -> pa.Table:
     """`PROFILE` rows, by provider id, from one period of `provider_days`; amounts rounded to the
     cent, ratios to 1e-6."""
     return query("""

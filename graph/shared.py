@@ -17,7 +17,9 @@
   `weight` = patients billed by both, over patients billed by 2 to `patient_max` providers
   (patients billed by more would link everyone; their pairs grow with the square of their degree).
 
-The projection is also the graph the `sp` communities are found on (`graph.network`).
+The projection is also the graph the `sp` communities are found on (`graph.network`). Every table
+but the projection is only read by later statements: on a scan's engine it stays there
+(`query(..., keep=True)`, an `engine.Kept`), never copied into Python.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from typing import Mapping
 import pyarrow as pa
 
 from .model import Graph
-from engine import query
+from engine import Table, query
 
 
 # a carer billing a patient on this many days or more (weekly or more often) cares for them heavily
@@ -36,11 +38,11 @@ CARE_DAYS = 52
 
 @dataclass(frozen=True)
 class Shared:
-    patient_days: pa.Table
-    billing: pa.Table
-    projection: pa.Table
-    carers: pa.Table
-    pairs: pa.Table
+    patient_days: Table      # held by a scan's engine (`engine.Kept`), Arrow on the default engine
+    billing: Table           # the same
+    projection: pa.Table     # Arrow: the communities are found on it in Python
+    carers: Table            # held by a scan's engine
+    pairs: Table             # held by a scan's engine
 
 
 _PATIENT_DAYS = """
@@ -82,17 +84,18 @@ GROUP BY ALL ORDER BY src, dst
 def build_shared(tables: Mapping[str, pa.Table], graph: Graph, patient_max: int = 40) -> Shared:
     """The intermediates of one scan (see the module docstring) from the window's contract tables
     and its graph. Deterministic: every table is sorted or keyed."""
-    billing = query(_BILLING, e=graph.edges, patients=tables["patients"])
-    days = query(_PATIENT_DAYS, claims=tables["claims"])
+    billing = query(_BILLING, keep=True, e=graph.edges, patients=tables["patients"])
+    days = query(_PATIENT_DAYS, keep=True, claims=tables["claims"])
     return Shared(
         patient_days=days,
         billing=billing,
         projection=query(_PROJECTION, {"patient_max": patient_max}, billing=billing),
-        carers=query(_CARERS, {"care_days": CARE_DAYS}, g=days, providers=tables["providers"]),
-        pairs=provider_patients(graph),
+        carers=query(_CARERS, {"care_days": CARE_DAYS}, keep=True, g=days, providers=tables["providers"]),
+        pairs=provider_patients(graph, keep=True),
     )
 
 
-def provider_patients(graph: Graph) -> pa.Table:
-    """`pairs` (see the module docstring) from the graph's edges."""
-    return query(_PAIRS, e=graph.edges)
+def provider_patients(graph: Graph, keep: bool = False) -> Table:
+    """`pairs` (see the module docstring) from the graph's edges; with `keep`, held by the
+    scan's engine (`engine.Kept`)."""
+    return query(_PAIRS, keep=keep, e=graph.edges)

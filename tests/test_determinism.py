@@ -42,10 +42,11 @@ class Parallel(engine.DuckDBEngine):
         super().__init__(shared=True, conf={**(conf or {}), "threads": str(threads)})
         self.rows = rows
 
-    def run(self, sql, params, tables):
-        cut = {name: pa.Table.from_batches(t.to_batches(max_chunksize=self.rows), t.schema)
+    def run(self, sql, params, tables, keep=False):
+        cut = {name: t if isinstance(t, engine.Kept) else      # a kept table: DuckDB's own, scanned by its threads
+               pa.Table.from_batches(t.to_batches(max_chunksize=self.rows), t.schema)
                for name, t in tables.items()}
-        return super().run(sql, params, cut)
+        return super().run(sql, params, cut, keep)
 
 
 def half_cent_rebiller(n: int = 1001):
