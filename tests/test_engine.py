@@ -7,7 +7,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from engine import DUCKDB, ComputeError, capture, current, open_engine, query, use
+from engine import DUCKDB, ComputeError, Kept, capture, current, open_engine, query, use
 from engine.statements import statements
 from engine.translate import problems, to_spark
 
@@ -228,3 +228,34 @@ def test_a_setting_duckdb_refuses_is_a_compute_error():
     engine = open_engine("duckdb", duckdb_conf={"no_such_setting": "1"})
     with use(engine), pytest.raises(ComputeError, match="no_such_setting"):
         query("SELECT 1 AS n")
+
+
+def _temporary_tables(engine) -> int:
+    return engine._con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall()[0][0]
+
+
+def test_a_kept_result_stays_in_the_scan_engine_and_later_statements_read_it():
+    engine = open_engine("duckdb", duckdb_conf={"threads": "1"})
+    t = pa.table({"x": [3, 1, 2, 3], "y": ["a", "b", "c", "d"]})
+    sql = "SELECT x, count(*) AS n, min(y) AS y FROM t GROUP BY x ORDER BY x"
+    plain = query(sql, t=t)                           # the default engine
+    with use(engine):
+        kept = query(sql, keep=True, t=t)
+        assert isinstance(kept, Kept) and kept.num_rows == 3 and kept.schema.equals(plain.schema)
+        assert _temporary_tables(engine) == 1
+        assert kept.to_arrow().equals(plain)          # in order, with query()'s types
+        with capture() as seen:
+            again = query("SELECT sum(x * n) AS s FROM k WHERE y <> $no", {"no": "b"}, k=kept)
+        assert again.to_pylist() == [{"s": 8}]
+        assert seen[0].tables["k"].equals(plain)      # recorded as Arrow: replayable on another engine
+        with pytest.raises(ComputeError, match="FROM k"):
+            query("SELECT * FROM k")                  # seen under its name by its statement only
+        assert DUCKDB.run("SELECT count(*) AS n FROM k", {}, {"k": kept}).to_pylist() == [{"n": 3}]  # another engine: Arrow
+        del kept, seen
+        assert _temporary_tables(engine) == 0         # dropped with its last reference
+    engine.close()
+
+
+def test_the_default_engine_keeps_nothing():
+    out = query("SELECT 1 AS n", keep=True)
+    assert isinstance(out, pa.Table) and out.to_pylist() == [{"n": 1}]
