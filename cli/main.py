@@ -726,6 +726,8 @@ def cases_open(alert_ids, entities, title, assignee, note, run_id, opened_on, st
         case = _cases(store).open(_me(), list(alert_ids), list(entities), title, assignee, note, run_id, opened_on)
     except FraudnetError as e:
         _failed(e, store)
+    from runs.audit import case_target
+    _audit(store, "cases.open", case_target(Store(store), case), case["run_id"])
     if as_json:
         _done(case, True, "")
     else:

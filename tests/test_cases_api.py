@@ -51,6 +51,8 @@ def test_viewers_read_analysts_work_cases_and_changes_need_the_version_read(clie
     assert (r.status_code, r.json()) == (403, {"detail": "this needs the analyst or admin role; key 'vic' has role 'viewer'"})
     r = client.post("/api/v1/cases", json={"alerts": [a], "assignee": "alice", "opened_on": "2025-06-01"}, headers=h())
     assert r.status_code == 201 and r.headers["location"] == "/api/v1/cases/C-00001" and r.headers["etag"] == '"1"'
+    opened = read_audit(store, limit=1)[0][0]       # the case's alerts were read from the current run
+    assert (opened["action"], opened["target"], opened["run"]) == ("cases.open", "case:C-00001", store.current())
     r = client.post("/api/v1/cases", json={"alerts": [a]}, headers=h(ADMIN))
     assert (r.status_code, r.json()) == (409, {"detail": f"alert {a} is already in case C-00001: work it there "
                                                          "(reopen it if it is closed)"})
@@ -217,6 +219,9 @@ def test_the_command_line_walks_a_case(store, tmp_path):
     con.close()
     assert run("cases", "open", a, "--assignee", "alice", "--opened-on", "2025-06-01").startswith(
         "opened C-00001: double_billing: ")
+    opened = read_audit(store, limit=1)[0][0]       # the case's alerts were read from the current run
+    assert (opened["role"], opened["action"], opened["target"], opened["run"]) == \
+        ("cli", "cases.open", "case:C-00001", store.current())
     assert run("cases", "status", "C-00001", "confirmed", code=1) == \
         "error: confirming case C-00001 needs a qualification (administrative_error, abuse, fraud)\n"
     assert run("cases", "status", "C-00001", "confirmed", "--qualification", "abuse") == \
