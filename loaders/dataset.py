@@ -15,6 +15,7 @@ warning or an example list: a problem on them names the file, line and column on
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import gzip
@@ -237,7 +238,38 @@ def _encoding_hint(raw: bytes, encoding: str) -> str:
                     "encoding = \"cp1252\", convert snds --encoding cp1252)")
         except UnicodeDecodeError:
             return "save the file as UTF-8"
-    return "check the encoding named in the mapping"
+    return "check the encoding named (a mapping's encoding = \"…\", convert snds --encoding)"
+
+
+UTF8_SAMPLE_BYTES = 4 << 20      # how much of a file `_utf8_misread` looks at
+
+
+def _utf8_misread(path: Path, encoding: str) -> Problem | None:
+    """A problem when a file named as a one-byte encoding (cp1252, latin-1…) is in fact UTF-8:
+    its first `UTF8_SAMPLE_BYTES` hold non-ASCII bytes that all form UTF-8 sequences, which a
+    one-byte encoding would read as two or three wrong characters each ('é' as 'Ã©'), silently.
+    Real cp1252 or latin-1 text with accents is almost never valid UTF-8 (an accented letter is one
+    byte ≥ 0x80 followed by ASCII, never a UTF-8 sequence), so the file is refused rather than
+    misread. None for a multi-byte encoding, an ASCII sample, or a sample that is not UTF-8."""
+    try:
+        if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") or len("é".encode(encoding)) != 1:
+            return None
+    except (LookupError, UnicodeEncodeError):
+        return None
+    with _open_text(path) as f:
+        sample = f.read(UTF8_SAMPLE_BYTES)
+    first = next((i for i, b in enumerate(sample) if b >= 0x80), None) if not sample.isascii() else None
+    if first is None:
+        return None
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)    # a sequence cut at the end is fine
+    except UnicodeDecodeError:
+        return None
+    char = text[len(sample[:first].decode("ascii")):][0]
+    line = sample[:first].count(b"\n") + 1
+    return Problem(path.name, f"the file is UTF-8, not {encoding}: {char!r} on this line, written as UTF-8, "
+                              f"{encoding} would read as {char.encode('utf-8').decode(encoding, 'replace')!r}; convert it "
+                              f"without naming an encoding (UTF-8 is the default)", line=line)
 
 
 def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, delimiter: str, encoding: str,
@@ -433,6 +465,9 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
 
     header = _read_header(path, out, delimiter, encoding)
     if header is None:
+        return None
+    if misread := _utf8_misread(path, encoding):
+        out.add(misread)
         return None
     names, delimiter, written = header
     bad_rows = []
