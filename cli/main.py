@@ -77,14 +77,26 @@ def _worded(e: FraudnetError, store: str | None = None) -> tuple[str, int]:
         return f"store {store}: {e}; nothing was scanned and the current results are unchanged", 1
     if isinstance(e, (DatasetError, SettingsError)):
         return str(e), 2
-    if isinstance(e, Invalid):
-        return "\n".join(["invalid:"] + [f"  - {p}" for p in e.problems]), 2
+    if isinstance(e, Invalid):     # each problem names its field: said as the option a terminal user typed
+        return "\n".join(["invalid:"] + [f"  - {_as_option(p)}" for p in e.problems]), 2
     if isinstance(e, Stale):
         return (f"{e.kind} {e.key} changed since version {e.expected} (it is at version {e.version}): "
                 f"show it again and retry"), 1
     if isinstance(e, (NotFound, Refused)):
         return str(e), 1
     return str(e), 1
+
+
+# the fields that `Invalid` problems name (the API's JSON names), as the `cases` commands take them
+CLI_NAMES = {"decided_on": "--date", "estimated_harm": "--harm", "overpayment_notified": "--notified",
+             "recovered": "--recovered", "deadline": "--deadline", "note": "--note", "title": "--title",
+             "assignee": "--assignee", "opened_on": "--opened-on", "qualification": "--qualification",
+             "entities": "--entity", "region": "--region", "profession": "--profession", "action": "ACTION", "status": "STATUS", "text": "TEXT"}
+
+
+def _as_option(problem: str) -> str:
+    field, sep, rest = problem.partition(": ")
+    return f"{CLI_NAMES[field]}: {rest}" if sep and field in CLI_NAMES else problem
 
 
 def _failed(e: FraudnetError, store: str | None = None):

@@ -229,13 +229,13 @@ def test_the_command_line_walks_a_case(store, tmp_path):
     assert run("cases", "assign", "C-00001", "bob", "--if-version", "1", code=1) == \
         "error: case C-00001 changed since version 1 (it is at version 2): show it again and retry\n"
     assert run("cases", "decide", "C-00001", "secm_warning", "--date", "2025-13-01", code=2) == \
-        "error: invalid:\n  - decided_on: '2025-13-01' is not a date (expected YYYY-MM-DD)\n"
+        "error: invalid:\n  - --date: '2025-13-01' is not a date (expected YYYY-MM-DD)\n"
     assert run("cases", "decide", "C-00001", "am_notified_overpayment", "--date", "2999-01-01", "--notified", "10",
                "--recovered", "20", code=2) == (
-        f"error: invalid:\n  - decided_on: 2999-01-01 is in the future (today is {datetime.now(timezone.utc).date()})\n"
-        "  - recovered: 20.00 is more than the overpayment notified (10.00 euros)\n")
+        f"error: invalid:\n  - --date: 2999-01-01 is in the future (today is {datetime.now(timezone.utc).date()})\n"
+        "  - --recovered: 20.00 is more than the overpayment notified (10.00 euros)\n")
     assert run("cases", "decide", "C-00001", "secm_warning", "--date", "2025-05-01", code=2) == \
-        "error: invalid:\n  - decided_on: 2025-05-01 is before case C-00001 was opened (2025-06-01)\n"
+        "error: invalid:\n  - --date: 2025-05-01 is before case C-00001 was opened (2025-06-01)\n"
     run("cases", "decide", "C-00001", "secm_warning", "--date", "2025-07-01", "--harm", "500")
     run("cases", "decide", "C-00001", "--update", "1", "--recovered", "120")
     shown = run("cases", "show", "C-00001")
@@ -343,10 +343,10 @@ def test_the_command_line_refuses_the_case_filters_the_api_refuses(client, store
     for region in ("x y", "", "69-", "1234567890A", "69é"):
         assert client.get("/api/v1/cases", params={"region": region}, headers=h()).status_code == 422, region
         assert cli(store, "cases", "list", "--region", region, code=2) == (
-            f"error: invalid:\n  - region: {region!r} is not a postcode prefix (1 to 10 letters and digits, e.g. 69)\n")
+            f"error: invalid:\n  - --region: {region!r} is not a postcode prefix (1 to 10 letters and digits, e.g. 69)\n")
     assert client.get("/api/v1/cases", params={"profession": "x" * 101}, headers=h()).status_code == 422
     assert cli(store, "cases", "list", "--profession", "x" * 101, code=2) == \
-        "error: invalid:\n  - profession: 101 characters, at most 100\n"
+        "error: invalid:\n  - --profession: 101 characters, at most 100\n"
     for region in ("69", "2A", "1234567890"):
         assert client.get("/api/v1/cases", params={"region": region}, headers=h()).json() == {"data": [], "count": 0}
         assert cli(store, "cases", "list", "--region", region).endswith("\n0 case(s)\n"), region
