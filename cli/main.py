@@ -153,7 +153,8 @@ def _writable_folder(path: str | None, option: str):
     if p.exists() and not p.is_dir():
         _fail(f"{option} {path}: is a file, not a folder", 2)
     if not p.exists() and not p.parent.is_dir():
-        _fail(f"{option} {path}: its parent folder {p.parent} does not exist", 2)
+        _fail(f"{option} {path}: " + (f"{p.parent} is a file, not a folder" if p.parent.exists()
+                                      else f"its parent folder {p.parent} does not exist"), 2)
     made = not p.exists()
     try:
         if made:
