@@ -1053,15 +1053,15 @@ def export_cmd(directory, store, run_id):
     """Write a run's contract CSVs (alerts, alert_entities, entity_risk, communities) to DIRECTORY."""
     from publish.export import export
     _writable_folder(directory, "DIRECTORY")      # as scan --export: a missing parent is a typo, not made
+    asked = run_id
     try:
-        run_id = Store(store).resolve(run_id)
-    except FraudnetError as e:
-        _failed(e, store)
-    _audit(store, "export", f"export:{directory}", run_id)
-    try:
+        run_id, _ = Store(store).readable(run_id)       # a cut results file refused before the audit line
+        _audit(store, "export", f"export:{directory}", run_id)
         for path in export(Store(store), directory, run_id):
             click.echo(f"exported {path}")
     except FraudnetError as e:
+        if isinstance(e, Unreadable) and asked is None:     # worded as the current run, as `alerts` words it
+            e = Unreadable(e.run_id, e.status, e.why, current=True)
         _failed(e, store)
 
 

@@ -470,7 +470,7 @@ def _damage_blocks(path, first=0):
             f.write(bytes(4096))
 
 
-@pytest.mark.parametrize("damage", ["cut", "blocks", "tables"])
+@pytest.mark.parametrize("damage", ["missing", "cut", "blocks", "tables"])
 def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, damage, region, tmp_path):
     """A fresh user cut the current run's results file (or damaged blocks inside it): `fraudnet
     alert`, `entity` and `alerts` failed with a traceback or `status damaged` (the run's status is
@@ -481,9 +481,11 @@ def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, dama
         a = results.alerts(con, "peer_outlier", limit=1)[0][0]["alert_id"]
     provider = a.split(":")[1]
     path = store.results_path(current)
-    if damage == "cut":
+    if damage in ("missing", "cut"):       # a missing file was "run … has no results (status succeeded)"
         with open(path, "r+b") as f:
             f.truncate(path.stat().st_size // 2)
+        if damage == "missing":
+            path.unlink()
         why = "its results file is missing, cut or overwritten"
     else:
         _damage_blocks(path, first=0 if damage == "blocks" else 1)
@@ -495,9 +497,8 @@ def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, dama
         f"error: run {current} cannot be read ({why}): see `fraudnet runs show {current}`\n"
     assert cli(store, "evaluate", "--truth", str(region["truth"]), code=1) == \
         f"error: {said}: see `fraudnet runs show {current}`\n"
-    assert cli(store, "export", str(tmp_path / "out"), code=1) == \
-        f"error: run {current} cannot be read ({why}): see `fraudnet runs show {current}`\n"
-    assert not list((tmp_path / "out").iterdir())       # nothing half-written
+    assert cli(store, "export", str(tmp_path / "out"), code=1) == f"error: {said}: see `fraudnet runs show {current}`\n"
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())    # nothing half-written
     for url in (f"/api/v1/alerts/{a}", f"/api/v1/entities/provider/{provider}", "/api/v1/alerts"):
         r = client.get(url, headers=h())
         assert (r.status_code, r.json()) == (409, {"detail": f"{said}: see GET /api/v1/runs/{current}"}), url
