@@ -18,6 +18,7 @@ import threading
 import time
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -148,17 +149,20 @@ def schedule_problems(e: ValidationError, data: dict) -> list[str]:
     jobs = data.get("jobs") if isinstance(data.get("jobs"), list) else []
     lines = []
     for x in e.errors():
-        loc, where = list(x["loc"]), []
+        loc, place = list(x["loc"]), []
         if loc[:1] == ["jobs"] and len(loc) > 1 and isinstance(loc[1], int):
             job = jobs[loc[1]] if loc[1] < len(jobs) and isinstance(jobs[loc[1]], dict) else {}
-            where.append(f"job {job['name']!r} (jobs[{loc[1]}])" if isinstance(job.get("name"), str)
+            place.append(f"job {job['name']!r} (jobs[{loc[1]}])" if isinstance(job.get("name"), str)
                          else f"jobs[{loc[1]}]")
             loc = loc[2:]
         if loc:
             key = ".".join(map(str, loc))
-            where.append(f"key {key}" if x["type"] == "missing" else f"key {key}, value {x['input']!r}")
+            value = x["input"]
+            if loc[-1] in ("webhook", "uri") and isinstance(value, str):   # a URL may carry a token or a password
+                value = where(value) if urlsplit(value).hostname else "(not shown: not a URL)"
+            place.append(f"key {key}" if x["type"] == "missing" else f"key {key}, value {value!r}")
         message = x["msg"].removeprefix("Value error, ")
-        lines.append(f"{', '.join(where) or '(schedule)'}: {message}")
+        lines.append(f"{', '.join(place) or '(schedule)'}: {message}")
     return lines
 
 

@@ -278,6 +278,12 @@ def test_the_example_schedule_is_valid(tmp_path):
     with pytest.raises(ScheduleError, match="a webhook must be https://"):
         load_schedule(write_schedule(tmp_path, 'store = "s"\n[[jobs]]\nname = "n"\nsource = "d"\n'
                                                'cron = "0 1 * * *"\nwebhook = "http://alerts.example.org/x"\n'))
+    # the refused URL is shown by scheme and host: its token would land in the scheduler's log
+    with pytest.raises(ScheduleError) as e:
+        load_schedule(write_schedule(tmp_path, 'store = "s"\n[[jobs]]\nname = "n"\nsource = "d"\ncron = "0 1 * * *"\n'
+                                               'webhook = "http://hooks.example.org/x?token=SECRET123"\n'))
+    assert "key webhook, value 'http://hooks.example.org': a webhook must be https://" in str(e.value)
+    assert "SECRET123" not in str(e.value)
 
 
 @pytest.mark.slow
