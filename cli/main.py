@@ -142,6 +142,14 @@ class _Commands(click.Group):
             _fail(f"{e.filename}: {e.strerror or type(e).__name__}", 2)
 
 
+def failed_check(r: dict) -> str:
+    """The line `scan` prints for a check a held run failed (a row of `runs.checks.check_run`):
+    the whole counts allowed, so that a count is never shown failing inside the range it is said
+    to be allowed (it said 5 against 27 before, allowed 5 to 135, for bounds 5.4 to 135)."""
+    lo, hi = r["allowed"]
+    return f"  check failed: {r['check']}: {r['now']:,} against {r['previous']:,} before (allowed {lo:,} to {hi:,})"
+
+
 def _writable_folder(path: str | None, option: str):
     """Refuse, before any work, an output folder that cannot be made or written: its parent is
     missing or is not a folder, the path is a file, or a file cannot be created in it (tried:
@@ -364,8 +372,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
     if result == "held":
         for r in record["checks"]["results"]:
             if not r["passed"]:
-                click.echo(f"  check failed: {r['check']}: {r['now']:,} against {r['previous']:,} before "
-                           f"(allowed {r['bounds'][0]:,.0f} to {r['bounds'][1]:,.0f})")
+                click.echo(failed_check(r))
         click.echo(f"the current results are unchanged; an admin may accept it: fraudnet runs accept {record['run_id']}")
     elif result != "succeeded":
         error = record.get("error") or {}
