@@ -22,7 +22,7 @@ import gzip
 import io
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -830,6 +830,33 @@ def _check_key(con, spec: Table, fname: str, unit: str, out: _Collector):
         out.add(Problem(fname, f"duplicate {spec.key}"), count=total - len(rows))
 
 
+EARLIEST_SERVICE = date(1900, 1, 1)     # before it, a service date is a sentinel or a typo, not care
+
+
+def _check_service_dates(con, typed: pa.ChunkedArray | None, fname: str, unit: str, out: _Collector,
+                         today: date | None = None):
+    """Claims whose `service_date` is a valid date that cannot be a service's: after `today` (UTC;
+    care not delivered yet: a typo, a year written 2205, or a planned act billed ahead) or before
+    `EARLIEST_SERVICE` (0001-01-01, a missing date filled by an export). A scan would otherwise take
+    them silently, and a window ending at the last claim's date would keep almost nothing. The
+    typed column (`_fast_column`), when there is one, clears the file by its min and max alone."""
+    today = today or datetime.now(timezone.utc).date()
+    if typed is not None and len(typed) and typed.null_count < len(typed):
+        low, high = (v.as_py() for v in pc.min_max(typed).values())
+        if EARLIEST_SERVICE <= low and high <= today:
+            return
+    d = 'try_cast("service_date" AS DATE)'
+    total, rows = _rows(con, f"SELECT {LINE}, CAST(service_date AS VARCHAR), {d} > $today FROM raw WHERE {d} > $today OR {d} < $earliest",
+                        out.room, {"today": today, "earliest": EARLIEST_SERVICE})
+    for line, value, later in rows:
+        out.add(Problem(fname, f"is after today ({today}): a service cannot be billed before it is delivered"
+                        if later else f"is before {EARLIEST_SERVICE}: not a service's date (a missing date filled "
+                        f"in by an export?)", line=line, column="service_date", value=value, unit=unit))
+    if total > len(rows):
+        out.add(Problem(fname, "more service dates after today or before 1900", column="service_date"),
+                count=total - len(rows))
+
+
 def _check_fixed_formats(con, spec: Table, fname: str, report: LoadReport):
     """Warn about ids of a fixed-length format that look cut by a spreadsheet (leading zeros lost)."""
     sensitive = sensitive_columns(spec.name)
@@ -932,6 +959,8 @@ def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport
                    cleared=frozenset(n for n, v in fast.items() if v is not None))
     if spec.key and not (FAST_CHECKS and _unique(con, spec.key)):
         _check_key(con, spec, path.name, unit, out)
+    if spec.name == "claims":
+        _check_service_dates(con, fast.get("service_date"), path.name, unit, out)
     _check_fixed_formats(con, spec, label, report)
     typed = _typed(con, spec, table, fast).cast(pa.schema(list(spec.schema) + [pa.field(LINE, pa.int64())])) \
         if out.total == before else None

@@ -2,6 +2,7 @@ import gzip
 import shutil
 
 import pyarrow as pa
+import pyarrow.csv  # noqa: F401  (pa.csv)
 import pyarrow.parquet as pq
 import pytest
 
@@ -88,6 +89,38 @@ def test_parquet_problems_name_the_row(tmp_path):
     (folder / "providers.csv").unlink()
     assert problems(folder) == ["providers.parquet, row 2, column kind, value 'chemist': is not one of: "
                                 "physician, dentist, nurse, physiotherapist, midwife, pharmacy, laboratory, other"]
+
+
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_a_service_date_after_today_or_before_1900_is_a_problem(tmp_path, form):
+    """A fresh user's claim dated 2099-01-01 (or 0001-01-01) passed validation; a scan with a
+    window then kept that one claim. Each is a problem naming its line; today's date and a date of
+    1900 pass. Parquet's typed dates are checked too (cleared by their min and max when fine)."""
+    from datetime import datetime, timezone
+    today = datetime.now(timezone.utc).date()
+    folder = write_dataset(tmp_path / "ds", providers=PROVIDERS, claims=[
+        claim("C1", "P1", "010000024", "G", "2025-01-05", 26.5), claim("C2", "P1", "010000024", "G", "2099-01-01", 26.5),
+        claim("C3", "P1", "010000024", "G", str(today), 26.5), claim("C4", "P1", "010000024", "G", "0001-01-01", 26.5),
+        claim("C5", "P1", "010000024", "G", "1900-01-01", 26.5)])
+    unit = "line"
+    if form == "parquet":
+        t = pa.csv.read_csv(folder / "claims.csv", convert_options=pa.csv.ConvertOptions(
+            column_types={"service_date": pa.date32(), **{c: pa.string() for c in ("claim_id", "provider_id",
+                                                                                  "patient_id", "service_code")}}))
+        pq.write_table(t, folder / "claims.parquet")
+        (folder / "claims.csv").unlink()
+        unit = "row"
+        n = 1
+    else:
+        n = 2
+    assert problems(folder) == [
+        f"claims.{form}, {unit} {n + 1}, column service_date, value '2099-01-01': is after today ({today}): a service "
+        "cannot be billed before it is delivered",
+        f"claims.{form}, {unit} {n + 3}, column service_date, value '0001-01-01': is before 1900-01-01: not a "
+        "service's date (a missing date filled in by an export?)"]
+    write_dataset(folder, claims=[claim("C3", "P1", "010000024", "G", str(today), 26.5)])
+    (folder / "claims.parquet").unlink(missing_ok=True)
+    assert load_dataset(folder)["claims"].num_rows == 1
 
 
 def test_missing_required_table(tmp_path):
