@@ -370,7 +370,7 @@ def _parse_error(e: Exception) -> str:
 
 
 def _parquet_as_text(table: pa.Table, stored_as: dict[str, str]) -> list[pa.Array]:
-    """Every column as text. Timestamps at midnight become dates; integer and floating-point
+    """Every column as text. Timestamps at midnight become dates (value by value); integer and floating-point
     columns their digits (recorded in `stored_as`, since ids stored as numbers lose leading zeros)."""
     cols = []
     for name, col in zip(table.column_names, table.columns):
@@ -383,9 +383,12 @@ def _parquet_as_text(table: pa.Table, stored_as: dict[str, str]) -> list[pa.Arra
         elif pa.types.is_large_string(t):
             col = col.cast(pa.string())
         elif pa.types.is_timestamp(t):
-            valid = col.drop_null()
-            midnight = len(valid) == 0 or pc.all(pc.equal(pc.floor_temporal(valid, unit="day"), valid)).as_py()
-            col = pc.utf8_slice_codeunits(pc.strftime(col, format="%Y-%m-%d %H:%M:%S"), 0, 10 if midnight else 19)
+            # each value at midnight is its date; only a value with a time of day keeps it (and is
+            # reported as such in a date column), not every row of a column holding one
+            at_midnight = pc.equal(pc.floor_temporal(col, unit="day"), col)
+            text = pc.strftime(col, format="%Y-%m-%d %H:%M:%S")
+            col = pc.if_else(at_midnight, pc.utf8_slice_codeunits(text, 0, 10), pc.utf8_slice_codeunits(text, 0, 19))
+            midnight = pc.all(at_midnight).as_py() in (True, None)
             stored_as[name] = "timestamp at midnight" if midnight else "timestamp"
         elif pa.types.is_date(t):
             col = col.cast(pa.date32()).cast(pa.string())
