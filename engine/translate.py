@@ -31,7 +31,11 @@ on the syntax tree, what sqlglot alone would translate wrongly or not at all:
   shuffled anti join. This assumes the keys are never NULL (ids are not): with a NULL key the
   two forms differ.
 
-`problems(sql)` names the constructs that do not port (the lint of `tests/test_engine.py`).
+`problems(sql)` names the constructs that do not port (the lint of `tests/test_engine.py`): besides
+the functions that differ between engines, `HUGEINT` (Spark has no 128-bit integer), `strptime`
+(the two date parsers accept different texts), a `regexp_replace` that may match twice (DuckDB
+replaces the first match, Spark every one), `DISTINCT ON` without `ORDER BY` (any row, another on
+each engine) and a window extending a named one (`OVER (w ORDER BY …)`: Spark does not parse it).
 Column names, order and types are made DuckDB's by `engine.spark` after the run.
 Sources: sqlglot's documentation (https://sqlglot.com), the Spark SQL reference
 (https://spark.apache.org/docs/latest/sql-ref.html), DuckDB's aggregate documentation.
@@ -82,6 +86,23 @@ def problems(sql: str) -> list[str]:
         if isinstance(node, exp.Order) and isinstance(node.parent, exp.AggFunc) \
                 and not isinstance(node.parent, (exp.ArrayAgg, exp.GroupConcat)):
             out.append(f"{node.parent.sql('duckdb')}: ORDER BY inside an aggregate other than list()")
+        if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.INT128, exp.DataType.Type.UINT128):
+            out.append("HUGEINT: Spark has no 128-bit integer (write DECIMAL(38, 0))")
+        if isinstance(node, exp.StrToTime) or name in ("try_strptime", "strptime"):
+            out.append(f"{node.sql('duckdb')}: DuckDB's strptime and Spark's (Java's) date parser accept "
+                       "different texts (one-digit fields, month names): match the form with a regular "
+                       "expression and try_cast its ISO text AS DATE")
+        if isinstance(node, exp.RegexpReplace) and not _replaces_alike(node):
+            out.append(f"{node.sql('duckdb')}: DuckDB replaces the first match, Spark every match: anchor the "
+                       "pattern (^ or $) or pass 'g'")
+        if isinstance(node, exp.Distinct) and node.args.get("on") is not None and \
+                not (isinstance(node.parent, exp.Select) and node.parent.args.get("order")):
+            out.append(f"{node.parent.sql('duckdb')[:80]}: DISTINCT ON without ORDER BY keeps any row, another "
+                       "on each engine (order it, or keep one row by a rule: row_number())")
+        if isinstance(node, exp.Window) and isinstance(node.args.get("alias"), exp.Identifier) and \
+                (node.args.get("order") or node.args.get("partition_by") or node.args.get("spec")):
+            out.append(f"{node.sql('duckdb')}: a window extending a named window does not parse on Spark "
+                       "(write the window out)")
         if isinstance(node, (exp.ArrayAgg, exp.GroupConcat)) and isinstance(node.this, exp.Order):
             try:
                 _ordered_list(node.this)
@@ -93,6 +114,15 @@ def problems(sql: str) -> list[str]:
         except (Unportable, sqlglot.errors.SqlglotError) as e:
             out.append(str(e))
     return out
+
+
+def _replaces_alike(node: exp.RegexpReplace) -> bool:
+    """Whether `regexp_replace` replaces the same on both engines: every match (`'g'`), or a
+    pattern anchored at an end of the text, which matches once at most."""
+    modifiers, pattern = node.args.get("modifiers"), node.expression
+    if modifiers is not None:
+        return isinstance(modifiers, exp.Literal) and modifiers.this == "g"
+    return isinstance(pattern, exp.Literal) and (pattern.this.startswith("^") or pattern.this.endswith("$"))
 
 
 def to_spark(sql: str) -> str:

@@ -181,6 +181,20 @@ def test_the_lint_refuses_what_does_not_port():
     assert problems("SELECT regexp_full_match(x, p) AS m FROM t") == [
         "regexp_full_match() with a pattern that is not a literal"]
     assert problems("SELECT l[2:] AS s FROM t") == ["a list slice needs both of its ends to be translated"]
+    # what the SNDS conversion used before it was portable
+    assert problems("SELECT CAST(x AS HUGEINT) AS h FROM t") == [
+        "HUGEINT: Spark has no 128-bit integer (write DECIMAL(38, 0))"]
+    assert "accept different texts" in problems("SELECT try_strptime(x, ['%Y-%m-%d', '%d/%m/%Y']) AS d FROM t")[0]
+    assert "DISTINCT ON without ORDER BY keeps any row" in problems("SELECT DISTINCT ON (a) * FROM t")[0]
+    assert problems("SELECT DISTINCT ON (a) a, b FROM t ORDER BY a, b") == []
+    assert problems("SELECT row_number() OVER (w ORDER BY b) AS r FROM t WINDOW w AS (PARTITION BY a)") == [
+        "ROW_NUMBER() OVER (w ORDER BY b): a window extending a named window does not parse on Spark (write the "
+        "window out)"]
+    assert problems("SELECT sum(x) OVER w AS r FROM t WINDOW w AS (PARTITION BY a)") == []
+    assert problems("SELECT regexp_replace(x, 'a', 'b') AS m FROM t") == [
+        "REGEXP_REPLACE(x, 'a', 'b'): DuckDB replaces the first match, Spark every match: anchor the pattern (^ or $) "
+        "or pass 'g'"]
+    assert problems("SELECT regexp_replace(x, 'a$', '') AS m, regexp_replace(x, 'a', 'b', 'g') AS n FROM t") == []
 
 
 def test_every_statement_is_readable_from_the_source():
