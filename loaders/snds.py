@@ -409,15 +409,15 @@ def _providers(query: Query, claims: pa.Table, nomenclature: Path | None) -> tup
                      sum(CASE WHEN n = top THEN 1 ELSE 0 END) AS tied,
                      arg_min(kind, (-n, first, kind)) AS majority, any_value({category}) AS category
               FROM t GROUP BY provider_id),
-        chosen AS (
-            SELECT DISTINCT ev.provider_id,
+        chosen AS (   -- one row a number (a DISTINCT over the map `seen` is refused by Spark)
+            SELECT ev.provider_id,
                    CASE WHEN d.kinds IS NULL THEN 'other' WHEN d.kinds = 1 OR d.category IS NULL THEN d.majority
                         ELSE d.category END AS kind,
                    d.kinds, d.seen, d.category,
                    CASE WHEN d.kinds > 1 AND d.category IS NOT NULL THEN 'the number''s category digit'
                         WHEN d.kinds > 1 AND d.tied > 1 THEN 'a tie on most lines: the kind of the earliest line'
                         WHEN d.kinds > 1 THEN 'the kind on most lines' END AS rule
-            FROM ev LEFT JOIN d USING (provider_id)),
+            FROM (SELECT DISTINCT provider_id FROM ev) ev LEFT JOIN d USING (provider_id)),
         lab AS (SELECT ev.provider_id, s.label, count(*) AS n, min(ev.seq) AS first
                 FROM ev JOIN chosen USING (provider_id) JOIN spec s ON s.code = ev.code
                 WHERE ev.kind = chosen.kind GROUP BY ALL)
