@@ -311,9 +311,9 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
     built = pa.concat_tables([query(join, l=l, ete=e, detail=d)
                               for l, e, d in _months(lines, ete, detail, by_month) or [(lines, ete, detail)]])
 
-    service = ("patient_id", "provider_id", "prescriber_id", "centre_id", "nat", "service_code", "service_date")
-    same = " AND ".join(f"neg.{c} IS NOT DISTINCT FROM s.{c}" for c in service)    # NULL is a value here
-    service = ", ".join(service)
+    columns = ("patient_id", "provider_id", "prescriber_id", "centre_id", "nat", "service_code", "service_date")
+    service = ", ".join(columns)                # what makes one service: its lines are netted together
+    same = " AND ".join(f"neg.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)    # NULL is a value here
     claims_all = query(f"""
         WITH c AS (
             SELECT *, CAST(round(amount * 100) AS BIGINT) AS cents,
