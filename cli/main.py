@@ -211,7 +211,9 @@ def generate(out, patients, seed, truth, registry):
               help="CSV of code,kind mapping FINESS categories (CAT_ETAB) to contract kinds")
 @click.option("--encoding", default=None,
               help="snds: the extract's CSV encoding (default UTF-8; cp1252 or latin-1 for a SAS export in WLATIN1)")
-def convert(source_format, sources, out, categories, encoding):
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), help="snds: where the SQL runs (default: duckdb)")
+@click.option("--spark-master", help="snds: Spark master URL with --engine spark (default: local[*])")
+def convert(source_format, sources, out, categories, encoding, engine, spark_master):
     """Convert SOURCES into contract tables in the folder OUT, with OUT/conversion_report.json.
 
     finess: FHIR ndjson files, .tar.gz archives of them, bundles or folders → centres,
@@ -234,6 +236,13 @@ def convert(source_format, sources, out, categories, encoding):
             codecs.lookup(encoding)
         except LookupError:
             _fail(f"--encoding {encoding!r}: no such encoding (e.g. utf-8, cp1252, latin-1)", 2)
+    if (engine or spark_master) and source_format != "snds":
+        _fail(f"--engine and --spark-master apply to `convert snds` only, not {source_format}", 2)
+    if spark_master and engine != "spark":
+        _fail("--spark-master needs --engine spark", 2)
+    from engine import ComputeError, missing
+    if why := missing(engine or "duckdb"):
+        _fail(why, 2)
     lines = []
     try:
         if source_format == "finess":
@@ -247,7 +256,8 @@ def convert(source_format, sources, out, categories, encoding):
             from loaders.snds import read_snds, report_lines
             if len(sources) != 1:
                 _fail("snds takes one extract folder", 2)
-            conversion = read_snds(sources[0], encoding=encoding or "utf-8")
+            conversion = read_snds(sources[0], encoding=encoding or "utf-8", engine=engine or "duckdb",
+                                   spark_master=spark_master)
             lines = report_lines(conversion.report)
         elif source_format == "parquet":
             from loaders.parquet import convert_parquet, report_lines, write_parquet
@@ -271,6 +281,8 @@ def convert(source_format, sources, out, categories, encoding):
             lines = report_lines(conversion.report)
     except DatasetError as e:
         _fail(str(e), 2)
+    except ComputeError as e:          # the engine failed (Spark): its first line, not the SQL
+        _fail(f"the conversion failed on {engine}: {str(e).splitlines()[0]}", 1)
     _print_written(conversion, write_conversion(conversion, out), lines)
 
 

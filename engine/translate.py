@@ -8,7 +8,11 @@ on the syntax tree, what sqlglot alone would translate wrongly or not at all:
   Spark (its partial aggregates are merged in any order): rewritten to
   `transform(array_sort(collect_list(named_struct('k0', k, …, 'v', x))), s -> s.v)`, and
   `list(DISTINCT x ORDER BY x)` to `array_sort(collect_set(x))` (a DESC key through a comparator
-  of `array_sort`, NULLs last as in DuckDB);
+  of `array_sort`, NULLs last as in DuckDB); over no rows (a `FILTER` that keeps none) DuckDB's
+  `list()` is NULL where Spark's `collect_list` is an empty array: an empty result becomes NULL;
+- `regexp_full_match(s, 'p')` (RE2's full match) becomes `s RLIKE '^(?:p)\\z'` (Java's regex
+  finds a match anywhere; `\\z`, not `$`, which Java also matches before a final line break);
+- a list slice `l[a:b]` (a to b, inclusive) becomes `slice(l, a, b - a + 1)`, as `list_slice`;
 - `format('€{:,.2f}', x)` (fmt's syntax) becomes `format_string('€%,.2f', x)` (Java's);
   `list_slice(l, a, b)` (a to b, inclusive) becomes `slice(l, a, b - a + 1)`;
   `quantile_disc(x, q)` becomes `percentile_disc(q) WITHIN GROUP (ORDER BY x)`;
@@ -27,7 +31,11 @@ on the syntax tree, what sqlglot alone would translate wrongly or not at all:
   shuffled anti join. This assumes the keys are never NULL (ids are not): with a NULL key the
   two forms differ.
 
-`problems(sql)` names the constructs that do not port (the lint of `tests/test_engine.py`).
+`problems(sql)` names the constructs that do not port (the lint of `tests/test_engine.py`): besides
+the functions that differ between engines, `HUGEINT` (Spark has no 128-bit integer), `strptime`
+(the two date parsers accept different texts), a `regexp_replace` that may match twice (DuckDB
+replaces the first match, Spark every one), `DISTINCT ON` without `ORDER BY` (any row, another on
+each engine) and a window extending a named one (`OVER (w ORDER BY …)`: Spark does not parse it).
 Column names, order and types are made DuckDB's by `engine.spark` after the run.
 Sources: sqlglot's documentation (https://sqlglot.com), the Spark SQL reference
 (https://spark.apache.org/docs/latest/sql-ref.html), DuckDB's aggregate documentation.
@@ -78,6 +86,23 @@ def problems(sql: str) -> list[str]:
         if isinstance(node, exp.Order) and isinstance(node.parent, exp.AggFunc) \
                 and not isinstance(node.parent, (exp.ArrayAgg, exp.GroupConcat)):
             out.append(f"{node.parent.sql('duckdb')}: ORDER BY inside an aggregate other than list()")
+        if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.INT128, exp.DataType.Type.UINT128):
+            out.append("HUGEINT: Spark has no 128-bit integer (write DECIMAL(38, 0))")
+        if isinstance(node, exp.StrToTime) or name in ("try_strptime", "strptime"):
+            out.append(f"{node.sql('duckdb')}: DuckDB's strptime and Spark's (Java's) date parser accept "
+                       "different texts (one-digit fields, month names): match the form with a regular "
+                       "expression and try_cast its ISO text AS DATE")
+        if isinstance(node, exp.RegexpReplace) and not _replaces_alike(node):
+            out.append(f"{node.sql('duckdb')}: DuckDB replaces the first match, Spark every match: anchor the "
+                       "pattern (^ or $) or pass 'g'")
+        if isinstance(node, exp.Distinct) and node.args.get("on") is not None and \
+                not (isinstance(node.parent, exp.Select) and node.parent.args.get("order")):
+            out.append(f"{node.parent.sql('duckdb')[:80]}: DISTINCT ON without ORDER BY keeps any row, another "
+                       "on each engine (order it, or keep one row by a rule: row_number())")
+        if isinstance(node, exp.Window) and isinstance(node.args.get("alias"), exp.Identifier) and \
+                (node.args.get("order") or node.args.get("partition_by") or node.args.get("spec")):
+            out.append(f"{node.sql('duckdb')}: a window extending a named window does not parse on Spark "
+                       "(write the window out)")
         if isinstance(node, (exp.ArrayAgg, exp.GroupConcat)) and isinstance(node.this, exp.Order):
             try:
                 _ordered_list(node.this)
@@ -89,6 +114,15 @@ def problems(sql: str) -> list[str]:
         except (Unportable, sqlglot.errors.SqlglotError) as e:
             out.append(str(e))
     return out
+
+
+def _replaces_alike(node: exp.RegexpReplace) -> bool:
+    """Whether `regexp_replace` replaces the same on both engines: every match (`'g'`), or a
+    pattern anchored at an end of the text, which matches once at most."""
+    modifiers, pattern = node.args.get("modifiers"), node.expression
+    if modifiers is not None:
+        return isinstance(modifiers, exp.Literal) and modifiers.this == "g"
+    return isinstance(pattern, exp.Literal) and (pattern.this.startswith("^") or pattern.this.endswith("$"))
 
 
 def to_spark(sql: str) -> str:
@@ -114,14 +148,16 @@ def _ordered_list(order: exp.Order, where: exp.Expression | None = None) -> exp.
         value = inner.expressions[0]
         if len(inner.expressions) != 1 or [k.this for k in keys] != [value]:
             raise Unportable("list(DISTINCT x ORDER BY …) is rewritten only when ordered by x itself")
-        return _spark(f"array_sort(collect_set({value.sql('spark')}){filt})")
+        listed = f"array_sort(collect_set({value.sql('spark')}){filt})"
+        return _spark(f"CASE WHEN size({listed}) > 0 THEN {listed} END")
     fields = ", ".join(f"'k{i}', {k.this.sql('spark')}" for i, k in enumerate(keys))
     cases = " ".join(
         f"WHEN l.k{i} IS NULL AND r.k{i} IS NOT NULL THEN 1 WHEN l.k{i} IS NOT NULL AND r.k{i} IS NULL THEN -1 "
         f"WHEN l.k{i} < r.k{i} THEN {1 if k.args.get('desc') else -1} WHEN l.k{i} > r.k{i} THEN {-1 if k.args.get('desc') else 1}"
         for i, k in enumerate(keys))
-    return _spark(f"transform(array_sort(collect_list(named_struct({fields}, 'v', {inner.sql('spark')})){filt}, "
-                  f"(l, r) -> CASE {cases} ELSE 0 END), s -> s.v)")
+    listed = (f"transform(array_sort(collect_list(named_struct({fields}, 'v', {inner.sql('spark')})){filt}, "
+              f"(l, r) -> CASE {cases} ELSE 0 END), s -> s.v)")
+    return _spark(f"CASE WHEN size({listed}) > 0 THEN {listed} END")     # DuckDB: NULL over no rows
 
 
 def _ordered_string(node: exp.GroupConcat) -> exp.Expression:
@@ -165,6 +201,24 @@ def _not_exists(not_in: exp.Not) -> exp.Expression:
     return _spark(f"NOT EXISTS (SELECT 1 FROM ({keys.sql('spark')}) AS __nin WHERE {on})")
 
 
+def _slice(listed: exp.Expression, start: exp.Expression | None, end: exp.Expression | None) -> exp.Expression:
+    """DuckDB's `l[a:b]` / `list_slice(l, a, b)` (1-based, both ends included) as Spark's
+    `slice(l, a, length)`; the list itself rewritten too (an ordered `list()` keeps its order)."""
+    if start is None or end is None:
+        raise Unportable("a list slice needs both of its ends to be translated")
+    l, a, b = (x.copy().transform(_rewrite).sql("spark") for x in (listed, start, end))
+    return _spark(f"slice({l}, {a}, ({b}) - ({a}) + 1)")
+
+
+def _full_match(node: exp.RegexpFullMatch) -> exp.Expression:
+    """`regexp_full_match(s, 'p')` as `s RLIKE '^(?:p)\\z'`: the whole string, as RE2's full match."""
+    pattern = node.expression
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        raise Unportable("regexp_full_match() with a pattern that is not a literal")
+    anchored = exp.Literal.string(f"^(?:{pattern.this})\\z")
+    return _spark(f"{node.this.copy().transform(_rewrite).sql('spark')} RLIKE {anchored.sql('spark')}")
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg) and isinstance(node.this.this, exp.Order):
         return _ordered_list(node.this.this, node.expression)
@@ -178,8 +232,11 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return exp.WithinGroup(this=exp.Anonymous(this="percentile_disc", expressions=[node.expression.copy()]),
                                expression=exp.Order(expressions=[exp.Ordered(this=node.this.copy())]))
     if isinstance(node, exp.Anonymous) and node.name.lower() == "list_slice" and len(node.expressions) == 3:
-        a, b, e = (x.sql("spark") for x in node.expressions)
-        return _spark(f"slice({a}, {b}, ({e}) - ({b}) + 1)")
+        return _slice(*node.expressions)
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice):
+        return _slice(node.this, node.expressions[0].this, node.expressions[0].expression)
+    if isinstance(node, exp.RegexpFullMatch):
+        return _full_match(node)
     if isinstance(node, exp.Interval) and not isinstance(node.this, exp.Literal) \
             and (node.unit.name if node.unit else "").upper() == "DAY":
         return _spark(f"make_dt_interval({node.this.sql('spark')})")

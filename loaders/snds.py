@@ -142,21 +142,44 @@ def _find(folder: Path, name: str) -> Path | None:
 
 
 def _int(c: str) -> str:
-    """A number written `001`, `1.0`, ` 1` as the text `1`; anything else trimmed as it is."""
+    """A number written `001`, `1.0`, ` 1` as the text `1`; anything else (a number of more than 38
+    digits too) trimmed as it is. Portable SQL: the same on DuckDB and Spark."""
     return (f"CASE WHEN regexp_full_match({c}, '[1-9][0-9]{{0,17}}') THEN {c} "      # the usual case, as it is
-            f"WHEN regexp_full_match(trim({c}), '[+-]?[0-9]+(\\.0*)?') "
-            f"THEN CAST(CAST(regexp_replace(trim({c}), '\\.0*$', '') AS HUGEINT) AS VARCHAR) ELSE trim({c}) END")
+            f"WHEN regexp_full_match(trim({c}), '[+-]?[0-9]{{1,38}}(\\.0*)?') "
+            f"THEN CAST(CAST(regexp_replace(trim({c}), '\\.0*$', '') AS DECIMAL(38, 0)) AS VARCHAR) ELSE trim({c}) END")
 
 
-DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y",
-                "%d/%m/%Y %H:%M:%S", "%Y%m%d", "%d%b%Y", "%d%b%Y:%H:%M:%S")
+# The forms of the flow and care dates: ISO `YYYY-MM-DD` with an optional time (after a space, with
+# optional fractions of a second, or after a `T`), `DD/MM/YYYY` with an optional time, `YYYYMMDD`,
+# SAS `DDMONYYYY[:hh:mm:ss]` (English month abbreviations, any case); day, month and time fields
+# of one or two digits, years of four.
+_TIME = "([01]?[0-9]|2[0-3]):[0-5]?[0-9]:[0-5]?[0-9]"
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+# (the whole form, the pattern of its start capturing year, month, day, and their group numbers)
+_DATE_FORMS = (
+    (f"[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}(( {_TIME}(\\.[0-9]{{1,6}})?)|(T{_TIME}))?",
+     "^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", (1, 2, 3)),
+    (f"[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}( {_TIME})?", "^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", (3, 2, 1)),
+    ("[0-9]{8}", "^([0-9]{4})([0-9]{2})([0-9]{2})", (1, 2, 3)),
+    (f"[0-9]{{1,2}}(?i:{'|'.join(_MONTHS)})[0-9]{{4}}(:{_TIME})?", "^([0-9]{1,2})([A-Za-z]{3})([0-9]{4})", (3, 2, 1)),
+)
 
 
 def _date(c: str) -> str:
-    """A date written in any of `DATE_FORMATS` as `YYYY-MM-DD`; anything else trimmed as it is."""
-    formats = ", ".join(f"'{f}'" for f in DATE_FORMATS)
+    """A date written in one of `_DATE_FORMS` as `YYYY-MM-DD`; anything else (a day that is not
+    in the calendar too) trimmed as it is. Portable SQL (regular expressions, `lpad`, a `try_cast`
+    to DATE that checks the calendar): the same on DuckDB and Spark, whose `strptime` and
+    `to_timestamp` read one-digit fields and month names differently."""
+    t = f"trim({c})"
+    months = " ".join(f"WHEN '{m}' THEN '{i:02d}'" for i, m in enumerate(_MONTHS, 1))
+    forms = []
+    for whole, start, (y, m, d) in _DATE_FORMS:
+        part = [f"regexp_extract({t}, '{start}', {g})" for g in (y, m, d)]
+        month = f"CASE upper({part[1]}) {months} END" if "A-Za-z" in start else f"lpad({part[1]}, 2, '0')"
+        forms.append(f"WHEN regexp_full_match({t}, '{whole}') "
+                     f"THEN {part[0]} || '-' || {month} || '-' || lpad({part[2]}, 2, '0')")
     return (f"CASE WHEN regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN {c} "   # already ISO
-            f"ELSE coalesce(strftime(try_strptime(trim({c}), [{formats}]), '%Y-%m-%d'), trim({c})) END")
+            f"ELSE coalesce(CAST(try_cast(CASE {' '.join(forms)} END AS DATE) AS VARCHAR), {t}) END")
 
 
 def _number(c: str) -> str:
@@ -203,13 +226,16 @@ def _empty(name: str) -> pa.Table:
 
 
 def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_problems: int = 50,
-              encoding: str = "utf-8", by_month: bool = True) -> Conversion:
+              encoding: str = "utf-8", by_month: bool = True, engine: str = "duckdb",
+              spark_master: str | None = None, spark_conf: dict[str, str] | None = None) -> Conversion:
     """Contract `claims` and `providers` (text columns) from a DCIR extract folder, and the
     conversion report (see the module docstring for the rules it counts). `encoding`: the CSV
     files' (any Python codec name: `cp1252` or `latin-1` for a SAS export in WLATIN1).
 
-    The SQL runs through the engine's `query()`, on a DuckDB engine of its own (one connection
-    for the conversion; not yet on Spark: see the README's Spark section). `by_month`: the
+    The SQL runs through the engine's `query()`, on an engine of its own for the conversion:
+    `engine` `duckdb` (one connection) or `spark` (a Spark session on `spark_master`, `local[*]` by
+    default, with the Spark settings `spark_conf`; a session already running in the process is
+    used and left running), the same tables and report on both (the `spark` test tier). `by_month`: the
     service lines are joined to their detail and establishment tables one flow month
     (`FLX_DIS_DTD`) at a time, as SCALPEL flattens the DCIR (the nine keys include it, so no join
     crosses months): the join's memory is bounded by a month; the result is the same as one join
@@ -217,14 +243,16 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
 
     Raises `DatasetError` (file, line, column, value; never a patient pseudonym) when a table
     or column is missing, a file cannot be read, an amount or quantity is not a number, or two
-    service lines share their nine keys; then nothing is returned.
+    service lines share their nine keys; then nothing is returned. Raises `engine.ComputeError`
+    when the Spark engine cannot start (pyspark missing) or a statement fails on it, `ValueError`
+    for another engine name.
     """
     folder = Path(folder)
     out = _Collector(max_problems)
     tables, files, names = _read(folder, out, encoding)
     if out.total:
         raise DatasetError(str(folder), out.problems, out.total)
-    compute = open_engine("duckdb")
+    compute = open_engine(engine, spark_master, spark_conf)
     try:
         with use(compute):
             return _convert(engine_query, folder, {n: tables.get(n, _empty(n)) for n in REQUIRED}, files, names,
@@ -269,8 +297,10 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
     join = f"""
         WITH e AS (SELECT {keys}, min(etb) FILTER (WHERE NOT sentinel) AS centre_id,
                           count(DISTINCT etb) FILTER (WHERE NOT sentinel) AS centres FROM ete GROUP BY ALL),
-        d AS (SELECT *, count(*) OVER w AS n_lines, row_number() OVER (w ORDER BY tag, try_cast(ord AS HUGEINT), ord) - 1 AS k
-              FROM detail WINDOW w AS (PARTITION BY {keys})),
+        d AS (SELECT *, count(*) OVER (PARTITION BY {keys}) AS n_lines,
+                     row_number() OVER (PARTITION BY {keys} ORDER BY tag,
+                         CASE WHEN regexp_full_match(ord, '-?[0-9]{{1,18}}') THEN CAST(ord AS BIGINT) END, ord) - 1 AS k
+              FROM detail),
         p AS (SELECT l.*, e.centre_id, coalesce(e.centres, 0) AS centres,
                      coalesce(regexp_full_match(exe, '{SENTINEL}') OR stj = '{FICTITIOUS}', exe IS NULL) AS no_exe,
                      coalesce(regexp_full_match(pre, '{SENTINEL}') OR pstj = '{FICTITIOUS}', pre IS NULL) AS no_pre
@@ -281,6 +311,9 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
     built = pa.concat_tables([query(join, l=l, ete=e, detail=d)
                               for l, e, d in _months(lines, ete, detail, by_month) or [(lines, ete, detail)]])
 
+    columns = ("patient_id", "provider_id", "prescriber_id", "centre_id", "nat", "service_code", "service_date")
+    service = ", ".join(columns)                # what makes one service: its lines are netted together
+    same = " AND ".join(f"neg.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)    # NULL is a value here
     claims_all = query(f"""
         WITH c AS (
             SELECT *, CAST(round(amount * 100) AS BIGINT) AS cents,
@@ -294,18 +327,15 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
                                 AS DOUBLE) / 100 AS DECIMAL(18, 2)) AS line_amount,
                    coalesce(dqty, qty, CAST(sign(amount) AS DECIMAL(18, 2))) AS line_qty
             FROM c WHERE provider_id IS NOT NULL),
-        neg AS (   -- the services with a negative line, by a hash of their columns: a prefilter only (a
-                   -- hash another service shares brings it into n, whose window then nets nothing)
-            SELECT DISTINCT hash(patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date) AS g
-            FROM s WHERE line_amount < 0 OR line_qty < 0),
+        neg AS (   -- the services with a negative line
+            SELECT DISTINCT {service} FROM s WHERE line_amount < 0 OR line_qty < 0),
         n AS (   -- only the services with a negative line are netted: the others keep every line
             SELECT seq, bool_or(line_amount < 0 OR line_qty < 0) OVER w AS netted,
                    sum(line_amount) OVER w AS net_amount, sum(line_qty) OVER w AS net_qty,
                    coalesce(min(CASE WHEN line_amount >= 0 AND line_qty > 0 THEN seq END) OVER w, min(seq) OVER w) AS keeper,
                    min(seq) OVER w AS group_id
-            FROM s WHERE hash(patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date)
-                         IN (SELECT g FROM neg)
-            WINDOW w AS (PARTITION BY patient_id, provider_id, prescriber_id, centre_id, nat, service_code, service_date))
+            FROM s WHERE EXISTS (SELECT 1 FROM neg WHERE {same})
+            WINDOW w AS (PARTITION BY {service}))
         SELECT s.*, coalesce(n.netted, false) AS netted, n.net_amount, n.net_qty, n.keeper, n.group_id
         FROM s LEFT JOIN n USING (seq)
         ORDER BY seq""", b=built)
@@ -375,19 +405,19 @@ def _providers(query: Query, claims: pa.Table, nomenclature: Path | None) -> tup
             SELECT prescriber_id, {_line_kind('pact', 'pspe')}, pspe, seq FROM c WHERE prescriber_id IS NOT NULL),
         k AS (SELECT provider_id, kind, count(*) AS n, min(seq) AS first FROM ev WHERE kind <> 'other' GROUP BY ALL),
         t AS (SELECT *, max(n) OVER (PARTITION BY provider_id) AS top FROM k),
-        d AS (SELECT provider_id, count(*) AS kinds, map(list(kind), list(n)) AS seen,
+        d AS (SELECT provider_id, count(*) AS kinds, map(list(kind ORDER BY kind), list(n ORDER BY kind)) AS seen,
                      sum(CASE WHEN n = top THEN 1 ELSE 0 END) AS tied,
                      arg_min(kind, (-n, first, kind)) AS majority, any_value({category}) AS category
               FROM t GROUP BY provider_id),
-        chosen AS (
-            SELECT DISTINCT ev.provider_id,
+        chosen AS (   -- one row a number (a DISTINCT over the map `seen` is refused by Spark)
+            SELECT ev.provider_id,
                    CASE WHEN d.kinds IS NULL THEN 'other' WHEN d.kinds = 1 OR d.category IS NULL THEN d.majority
                         ELSE d.category END AS kind,
                    d.kinds, d.seen, d.category,
                    CASE WHEN d.kinds > 1 AND d.category IS NOT NULL THEN 'the number''s category digit'
                         WHEN d.kinds > 1 AND d.tied > 1 THEN 'a tie on most lines: the kind of the earliest line'
                         WHEN d.kinds > 1 THEN 'the kind on most lines' END AS rule
-            FROM ev LEFT JOIN d USING (provider_id)),
+            FROM (SELECT DISTINCT provider_id FROM ev) ev LEFT JOIN d USING (provider_id)),
         lab AS (SELECT ev.provider_id, s.label, count(*) AS n, min(ev.seq) AS first
                 FROM ev JOIN chosen USING (provider_id) JOIN spec s ON s.code = ev.code
                 WHERE ev.kind = chosen.kind GROUP BY ALL)
@@ -421,7 +451,7 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
     """The conversion report: every ER_PRS_F line, detail row and euro accounted for."""
     prs = names["er_prs_f"]
     counts = query(f"""
-        WITH one AS (SELECT DISTINCT ON (_line) * FROM b)
+        WITH one AS (SELECT * FROM b WHERE k = 0)   -- one row per ER_PRS_F line
         SELECT count(*) AS read, sum(amount) AS amount_read,
                count(*) FILTER (WHERE info) AS info, sum(amount) FILTER (WHERE info) AS info_amount,
                list(_line ORDER BY _line) FILTER (WHERE info)[1:{LISTED}] AS info_lines,

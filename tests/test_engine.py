@@ -105,11 +105,13 @@ def test_a_division_divides_doubles_on_spark_as_duckdb_does():
 
 
 def test_an_ordered_list_keeps_its_order_on_spark():
+    listed = ("TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT(d AS k0, c AS v)), (l, r) -> CASE "
+              "WHEN l.k0 IS NULL AND NOT r.k0 IS NULL THEN 1 WHEN NOT l.k0 IS NULL AND r.k0 IS NULL THEN -1 "
+              "WHEN l.k0 < r.k0 THEN 1 WHEN l.k0 > r.k0 THEN -1 ELSE 0 END), s -> s.v)")
+    # over no rows DuckDB's list() is NULL, Spark's collect_list empty: an empty list becomes NULL
     sql = to_spark("SELECT list(c ORDER BY d DESC) AS l, list(DISTINCT p ORDER BY p) AS u FROM t")
-    assert sql == ("SELECT TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT(d AS k0, c AS v)), (l, r) -> CASE "
-                   "WHEN l.k0 IS NULL AND NOT r.k0 IS NULL THEN 1 WHEN NOT l.k0 IS NULL AND r.k0 IS NULL THEN -1 "
-                   "WHEN l.k0 < r.k0 THEN 1 WHEN l.k0 > r.k0 THEN -1 ELSE 0 END), s -> s.v) AS l, "
-                   "ARRAY_SORT(COLLECT_SET(p)) AS u FROM t")
+    assert sql == (f"SELECT CASE WHEN SIZE({listed}) > 0 THEN {listed} END AS l, "
+                   "CASE WHEN SIZE(ARRAY_SORT(COLLECT_SET(p))) > 0 THEN ARRAY_SORT(COLLECT_SET(p)) END AS u FROM t")
     # sqlglot alone drops the order: the rewrite is what keeps it
     import sqlglot
     assert sqlglot.transpile("SELECT list(c ORDER BY d) FROM t", read="duckdb", write="spark") == [
@@ -118,7 +120,18 @@ def test_an_ordered_list_keeps_its_order_on_spark():
 
 def test_a_filtered_ordered_list_keeps_its_filter_on_the_aggregate():
     sql = to_spark("SELECT list(DISTINCT p ORDER BY p) FILTER (WHERE p IS NOT NULL) AS u FROM t")
-    assert sql == "SELECT ARRAY_SORT(COLLECT_SET(p) FILTER(WHERE NOT p IS NULL)) AS u FROM t"
+    listed = "ARRAY_SORT(COLLECT_SET(p) FILTER(WHERE NOT p IS NULL))"
+    assert sql == f"SELECT CASE WHEN SIZE({listed}) > 0 THEN {listed} END AS u FROM t"
+
+
+def test_a_full_match_and_a_slice_of_an_ordered_list_are_translated():
+    # RE2's full match as an anchored RLIKE (\z: Java's $ also matches before a final line break)
+    assert to_spark(r"SELECT regexp_full_match(trim(x), '[0-9]+(\.0*)?') AS m FROM t") == \
+        r"SELECT TRIM(x) RLIKE '^(?:[0-9]+(\\.0*)?)\\z' AS m FROM t"
+    # a slice of an ordered list keeps the order (the list inside the slice is rewritten too)
+    sql = to_spark("SELECT list(c ORDER BY d)[1:20] AS a, list_slice(list(c ORDER BY d), 2, 3) AS b FROM t")
+    assert sql.startswith("SELECT SLICE(CASE WHEN SIZE(TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT(d AS k0, c AS v))")
+    assert sql.count("COLLECT_LIST") == 4 and "END, 1, (20) - (1) + 1) AS a" in sql and "END, 2, (3) - (2) + 1) AS b" in sql
 
 
 def test_fmt_patterns_and_list_slices_are_translated():
@@ -165,6 +178,23 @@ def test_the_lint_refuses_what_does_not_port():
     assert problems("SELECT len(l) AS n FROM t") == [
         "len(): Spark's length() takes strings only: write array_length() for a list, length() for a string"]
     assert problems("SELECT list(x ORDER BY d) AS l, count(*) AS n FROM t WHERE x NOT IN (SELECT y FROM u)") == []
+    assert problems("SELECT regexp_full_match(x, p) AS m FROM t") == [
+        "regexp_full_match() with a pattern that is not a literal"]
+    assert problems("SELECT l[2:] AS s FROM t") == ["a list slice needs both of its ends to be translated"]
+    # what the SNDS conversion used before it was portable
+    assert problems("SELECT CAST(x AS HUGEINT) AS h FROM t") == [
+        "HUGEINT: Spark has no 128-bit integer (write DECIMAL(38, 0))"]
+    assert "accept different texts" in problems("SELECT try_strptime(x, ['%Y-%m-%d', '%d/%m/%Y']) AS d FROM t")[0]
+    assert "DISTINCT ON without ORDER BY keeps any row" in problems("SELECT DISTINCT ON (a) * FROM t")[0]
+    assert problems("SELECT DISTINCT ON (a) a, b FROM t ORDER BY a, b") == []
+    assert problems("SELECT row_number() OVER (w ORDER BY b) AS r FROM t WINDOW w AS (PARTITION BY a)") == [
+        "ROW_NUMBER() OVER (w ORDER BY b): a window extending a named window does not parse on Spark (write the "
+        "window out)"]
+    assert problems("SELECT sum(x) OVER w AS r FROM t WINDOW w AS (PARTITION BY a)") == []
+    assert problems("SELECT regexp_replace(x, 'a', 'b') AS m FROM t") == [
+        "REGEXP_REPLACE(x, 'a', 'b'): DuckDB replaces the first match, Spark every match: anchor the pattern (^ or $) "
+        "or pass 'g'"]
+    assert problems("SELECT regexp_replace(x, 'a$', '') AS m, regexp_replace(x, 'a', 'b', 'g') AS n FROM t") == []
 
 
 def test_every_statement_is_readable_from_the_source():
@@ -179,6 +209,21 @@ def test_every_statement_ports_to_spark():
     SQL with none of the constructs that do not port."""
     bad = {f"{f.file}:{f.line}": problems(f.sql) for f in statements(SOURCES, REPO)}
     assert {where: p for where, p in bad.items() if p} == {}
+
+
+def test_every_snds_statement_ports_to_spark():
+    """The lint on the SNDS conversion (`loaders/snds.py`), whose SQL is built by functions (the
+    key normalisers), so read by running it: the example extract's conversion runs every one of
+    its statements (each call site once, the detail tables' three times), and each ports."""
+    from loaders.snds import DETAILS, read_snds
+    held = statements([REPO / "loaders" / "snds.py"], REPO)
+    with capture() as seen:
+        read_snds(REPO / "loaders" / "examples" / "snds")
+    ran = {s.sql for s in seen}
+    assert len(ran) == len(held) + len(DETAILS) - 1 == 21
+    assert {f.sql for f in held if f.sql is not None} <= ran
+    bad = {sql.strip()[:200]: problems(sql) for sql in ran}
+    assert {sql: p for sql, p in bad.items() if p} == {}
 
 
 def test_a_statement_drawn_from_a_registry_stands_for_each_of_its_sql(tmp_path):

@@ -388,6 +388,28 @@ def test_a_sas_export_in_latin_1_converts_with_its_encoding_named(tmp_path):
     assert out.exit_code == 2 and "--encoding applies to `convert snds` only" in out.output
 
 
+def test_convert_takes_an_engine_for_snds_only_and_refuses_spark_without_its_extra(tmp_path, monkeypatch):
+    """`--engine spark` runs the conversion's SQL on Spark (tests/test_spark_snds.py); it applies
+    to `convert snds` only, and without the extra `spark` it is refused before any work."""
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+    folder = REPO / "loaders" / "examples" / "snds"
+    out = CliRunner().invoke(main, ["convert", "parquet", str(folder), str(tmp_path / "a"), "--engine", "spark"])
+    assert out.exit_code == 2 and "--engine and --spark-master apply to `convert snds` only" in out.output
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "b"), "--spark-master", "local[1]"])
+    assert out.exit_code == 2 and "--spark-master needs --engine spark" in out.output
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "c"), "--engine", "spark"])
+    assert out.exit_code == 2 and "needs the extra spark (pyspark missing)" in out.output, out.output
+    assert not (tmp_path / "c").exists()
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "d"), "--engine", "duckdb"])
+    assert out.exit_code == 0 and (tmp_path / "d" / "claims.csv").is_file(), out.output
+
+
 def test_a_utf_8_extract_converted_as_cp1252_is_refused_not_misread(tmp_path):
     """`--encoding cp1252` on a UTF-8 extract read 'é' as 'Ã©' without a word (a fresh user's
     find): the file is refused, naming the line and what it would have become."""
@@ -440,3 +462,37 @@ def test_a_quantity_that_is_not_whole_is_written_as_one_service_and_counted(tmp_
            "service each, their amount kept (€80.10)" in "\n".join(report_lines(c.report))
     write_conversion(c, tmp_path / "out")
     load_dataset(tmp_path / "out")                     # the contract loader takes it
+
+
+# Key and date values as extracts write them, and what the conversion makes of them: the same on
+# DuckDB (here) and on Spark (tests/test_spark_snds.py), the normalisers being portable SQL.
+DATES = {"2025-02-01": "2025-02-01", "2025-2-1": "2025-02-01", " 2025-02-01 ": "2025-02-01",
+         "2025-02-01 10:11:12": "2025-02-01", "2025-02-01 10:11:12.123456": "2025-02-01",
+         "2025-02-01T10:11:12": "2025-02-01", "01/02/2025": "2025-02-01", "1/2/2025": "2025-02-01",
+         "01/02/2025 1:02:03": "2025-02-01", "20250201": "2025-02-01", "01FEB2025": "2025-02-01",
+         "1feb2025": "2025-02-01", "01FEB2025:00:00:00": "2025-02-01", "29/02/2024": "2024-02-29",
+         # not a date in one of the forms: kept as it is (trimmed), for the contract loader to report
+         "2025-02-01 24:00:00": "2025-02-01 24:00:00", "2025-02-01 10:11": "2025-02-01 10:11",
+         "01/02/25": "01/02/25", "31/02/2025": "31/02/2025", "29/02/2025": "29/02/2025", "2025021": "2025021",
+         "01FEBRUARY2025": "01FEBRUARY2025", "32JAN2025": "32JAN2025", "2025-02-01\n": "2025-02-01\n", "x": "x",
+         "": "", None: None}
+NUMBERS = {"1": "1", "001": "1", "1.0": "1", "1.": "1", " 1": "1", "+5": "5", "-0": "0", "-007": "-7", "00": "0",
+           "12345678901234567890": "12345678901234567890", "9" * 38: "9" * 38,
+           # not a whole number of at most 38 digits: kept as it is (trimmed)
+           "9" * 39: "9" * 39, "1.5": "1.5", "01C": "01C", " 01C ": "01C", "1\n": "1\n", "": "", None: None}
+
+
+def normalised(query=None):
+    """`_date` and `_int` over `DATES` and `NUMBERS`, by `query` (the engine's by default)."""
+    from engine import query as engine_query
+    from loaders.snds import _date, _int
+    run = query or engine_query
+    dates = pa.table({"v": pa.array(list(DATES), pa.string())})
+    numbers = pa.table({"v": pa.array(list(NUMBERS), pa.string())})
+    return (run(f"SELECT v, {_date('v')} AS d FROM t", t=dates), run(f"SELECT v, {_int('v')} AS n FROM t", t=numbers))
+
+
+def test_dates_and_numbers_of_every_form_are_normalised_and_others_kept_as_they_are():
+    dates, numbers = normalised()
+    assert dict(zip(dates["v"].to_pylist(), dates["d"].to_pylist())) == DATES
+    assert dict(zip(numbers["v"].to_pylist(), numbers["n"].to_pylist())) == NUMBERS
