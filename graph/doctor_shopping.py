@@ -14,8 +14,16 @@ nothing: the pharmacist sees every supply. Nor does a care team: two prescribers
 molecule dispensed to them, as a GP's weekly home visits or a palliative team's rounds do — know
 each other's supplies, even when one in three is filled at a second pharmacy; a shopper's
 prescribers see the patient only to prescribe (the overlaps Pradel's indicator counts are those
-of prescribers unaware of each other). Each unit lasts `supply_days` (28: the longest
-prescription of a narcotic in France).
+of prescribers unaware of each other). And a patient needs **two** prescribers or more who see
+them only to prescribe to conceal anything: one such prescriber beside doctors who follow the
+patient — the oncologist beside the GP and the palliative team — is the coordinated care
+pathway, in which the treating doctor coordinates the specialists it refers the patient to (the
+*parcours de soins coordonnés* of the *médecin traitant*, Code de la sécurité sociale art.
+L162-5-3): the followers know its supplies, and the one prescriber left out of the team deceives
+nobody it could be hidden from. A patient
+unit (patient × molecule) with fewer than two prescribers who only prescribe counts no
+concealed dispensing. Each unit lasts `supply_days` (28: the longest prescription of a narcotic
+in France).
 
 Null model: honest patients have a concealed dispensing now and then (a pharmacy closed, a
 locum) at the population's usual rate p₀ (the pooled rate, each patient winsorised), and patients
@@ -59,9 +67,13 @@ WITH d0 AS (
 ), d AS (
     SELECT d.*, f.prescriber_id IS NOT NULL AS follows FROM d0 d
     LEFT JOIN follows f USING (patient_id, service_code, prescriber_id)
+), unaware AS (     -- units with two prescribers or more who see the patient only to prescribe
+    SELECT patient_id, service_code FROM d WHERE NOT follows
+    GROUP BY ALL HAVING count(DISTINCT coalesce(prescriber_id, '')) >= 2
 ), concealed AS (   -- a dispensing made while another prescriber's supply from another pharmacy runs,
-                    -- unless both prescribers follow the patient (a care team)
-    SELECT DISTINCT x.claim_id FROM d x JOIN d y
+                    -- unless both prescribers follow the patient (a care team), in a unit with two
+                    -- prescribers or more who only prescribe
+    SELECT DISTINCT x.claim_id FROM d x JOIN unaware u USING (patient_id, service_code) JOIN d y
       ON x.patient_id = y.patient_id AND x.service_code = y.service_code
      AND (y.service_date < x.service_date OR (y.service_date = x.service_date AND y.claim_id < x.claim_id))
      AND y.supply_end > x.service_date

@@ -12,7 +12,7 @@ from .builders import Region
 KEY = b"a fixed test key"
 
 
-def region(team_visits=True):
+def region(team_visits=True, gp_follows=True):
     r = Region()
     r.service("OXY", "drug", "oxycodone 20 mg", watch=True)
     r.service("PREG", "drug", "pregabalin", watch=True)
@@ -46,6 +46,22 @@ def region(team_visits=True):
         r.claim("TEAM", "PH3" if k % 3 == 2 else "PH4", "OXY", 200 + 7 * k, 48.0, prescriber=f"GP{7 + k % 3}")
         for g in range(3) if team_visits else ():
             r.claim("TEAM", f"GP{7 + g}", "VISIT", 200 + 7 * k + 2 * g, 25.0)
+    # palliative home care with an oncologist who prescribes without following the patient (seen
+    # only to prescribe), beside the GP and the palliative team who visit twice a week: one
+    # dispensing in three at a second pharmacy. One prescriber unaware of the others deceives
+    # nobody the followers could not see (the treating doctor receives the specialist's letters)
+    r.provider("ONC", "physician", "oncology")
+    r.provider("PALL", "physician", "palliative_care")
+    for k in range(15):
+        r.claim("ONCO", "PH3" if k % 3 == 2 else "PH2", "OXY", 100 + 7 * k, 48.0, prescriber=("ONC", "GP8", "PALL")[k % 3])
+        for g in ("GP8", "PALL") if gp_follows else ("PALL",):
+            r.claim("ONCO", g, "VISIT", 100 + 7 * k + ("GP8", "PALL").index(g) * 3, 25.0)
+    # the weak shopper: its own GP (who sees it every five days) and two doctors seen only to
+    # prescribe, two pharmacies, seven dispensings in 70 days
+    for k in range(7):
+        r.claim("WEAK", ("PH1", "PH1", "PH0")[k % 3], "OXY", 10 * k, 48.0, prescriber=("GP9", "GP5", "GP6")[k % 3])
+    for k in range(15):
+        r.claim("WEAK", "GP9", "VISIT", 5 * k + 2, 25.0)
     # chronic pain: pregabalin monthly, two prescribers, one pharmacy
     for k in range(12):
         r.claim("PAIN", "PH0", "PREG", 30 * k, 19.5, prescriber=f"GP{k % 2}")
@@ -71,8 +87,20 @@ def accused(f):
 
 def test_finds_the_shoppers_and_not_the_honest_patients():
     f = run()
-    assert accused(f) == {"SHOP", "QUIET"}
-    assert f.alerts.num_rows == 2
+    assert accused(f) == {"SHOP", "QUIET", "WEAK"}
+    assert f.alerts.num_rows == 3
+
+
+def test_one_prescriber_seen_only_to_prescribe_beside_followers_conceals_nothing_two_do():
+    # the oncologist's supplies beside the GP's and the palliative team's (ONCO); with a GP who
+    # only prescribes too, two prescribers are unaware of each other
+    assert "ONCO" not in accused(run())
+    assert "ONCO" in accused(run(t=region(gp_follows=False)))
+    # the weak shopper has two such prescribers: 7 dispensings are enough to tell
+    f = run()
+    weak = [json.loads(a["evidence"])["molecules"][0] for a in f.alerts.to_pylist()
+            if a["alert_id"] == opaque_id(KEY, "doctor_shopping", "WEAK")]
+    assert weak and weak[0]["dispensings"] == 7 and weak[0]["concealed"] >= 3
 
 
 def test_a_care_team_following_the_patient_conceals_nothing_prescribers_seen_only_to_prescribe_do():
@@ -82,8 +110,8 @@ def test_a_care_team_following_the_patient_conceals_nothing_prescribers_seen_onl
 
 def test_alert_ids_never_name_the_patient_and_are_stable_for_the_same_key():
     ids = set(run().alerts["alert_id"].to_pylist())
-    assert ids == {opaque_id(KEY, "doctor_shopping", "SHOP"), opaque_id(KEY, "doctor_shopping", "QUIET")}
-    assert not [i for i in ids if "SHOP" in i or "QUIET" in i]
+    assert ids == {opaque_id(KEY, "doctor_shopping", p) for p in ("SHOP", "QUIET", "WEAK")}
+    assert not [i for i in ids if "SHOP" in i or "QUIET" in i or "WEAK" in i]
     assert set(run().alerts["alert_id"].to_pylist()) == ids                       # the same facts, the same ids
     assert not ids & set(run(key=b"another store").alerts["alert_id"].to_pylist())   # another store, other ids
 
