@@ -20,10 +20,9 @@ patient — the oncologist beside the GP and the palliative team — is the coor
 pathway, in which the treating doctor coordinates the specialists it refers the patient to (the
 *parcours de soins coordonnés* of the *médecin traitant*, Code de la sécurité sociale art.
 L162-5-3): the followers know its supplies, and the one prescriber left out of the team deceives
-nobody it could be hidden from. A patient
-unit (patient × molecule) with fewer than two prescribers who only prescribe counts no
-concealed dispensing. Each unit lasts `supply_days` (28: the longest prescription of a narcotic
-in France).
+nobody it could be hidden from. A patient unit (patient × molecule) with fewer than two
+prescribers who only prescribe counts no concealed dispensing. Each unit lasts `supply_days` (28:
+the longest prescription of a narcotic in France).
 
 Null model: honest patients have a concealed dispensing now and then (a pharmacy closed, a
 locum) at the population's usual rate p₀ (the pooled rate, each patient winsorised), and patients

@@ -1,6 +1,8 @@
-"""doctor_shopping on hand-built dispensings: the shoppers it finds, blatant, discreet and brief,
-and the honest patients it leaves alone (palliative care from three prescribers at one pharmacy,
-monthly renewals, many doctors for an unwatched drug, several doctors without overlap)."""
+"""doctor_shopping on hand-built dispensings: the shoppers it finds, blatant, discreet, brief and
+weak (its own GP and two doctors seen only to prescribe, 7 dispensings), and the honest patients
+it leaves alone (palliative care from three prescribers at one pharmacy, a care team, an
+oncologist prescribing beside the doctors who follow the patient, monthly renewals, many doctors
+for an unwatched drug, several doctors without overlap)."""
 import json
 
 from graph.doctor_shopping import detect_doctor_shopping
@@ -49,17 +51,19 @@ def region(team_visits=True, gp_follows=True):
     # palliative home care with an oncologist who prescribes without following the patient (seen
     # only to prescribe), beside the GP and the palliative team who visit twice a week: one
     # dispensing in three at a second pharmacy. One prescriber unaware of the others deceives
-    # nobody the followers could not see (the treating doctor receives the specialist's letters)
+    # nobody: the doctors who follow the patient know the specialist's supplies
     r.provider("ONC", "physician", "oncology")
     r.provider("PALL", "physician", "palliative_care")
     for k in range(15):
-        r.claim("ONCO", "PH3" if k % 3 == 2 else "PH2", "OXY", 100 + 7 * k, 48.0, prescriber=("ONC", "GP8", "PALL")[k % 3])
+        r.claim("ONCO", "PH3" if k % 3 == 2 else "PH2", "OXY", 100 + 7 * k, 48.0,
+                prescriber=("ONC", "GP8", "PALL")[k % 3])
         for g in ("GP8", "PALL") if gp_follows else ("PALL",):
             r.claim("ONCO", g, "VISIT", 100 + 7 * k + ("GP8", "PALL").index(g) * 3, 25.0)
     # the weak shopper: its own GP (who sees it every five days) and two doctors seen only to
     # prescribe, two pharmacies, seven dispensings in 70 days
     for k in range(7):
-        r.claim("WEAK", ("PH1", "PH1", "PH0")[k % 3], "OXY", 10 * k, 48.0, prescriber=("GP9", "GP5", "GP6")[k % 3])
+        r.claim("WEAK", ("PH1", "PH1", "PH0")[k % 3], "OXY", 10 * k, 48.0,
+                prescriber=("GP9", "GP5", "GP6")[k % 3])
     for k in range(15):
         r.claim("WEAK", "GP9", "VISIT", 5 * k + 2, 25.0)
     # chronic pain: pregabalin monthly, two prescribers, one pharmacy
