@@ -1,10 +1,11 @@
 """The `spark` tier, SNDS side: the DCIR conversion (`loaders/snds.py`) run on Spark (local
 master) on the tests' SNDS extracts — the tests' small extract, the shipped example, the shared
-synthetic tables (`../shared/data/synthetic-snds`) and the SNDS field cases of `../shared/cases`
-whose SQL paths the example does not take — every statement it ran replayed on DuckDB with the same inputs and compared
-row for row, value for value; the converted tables and the conversion report equal to the
-default (DuckDB) conversion's; and `fraudnet convert snds --engine spark` writing the same files
-as the default.
+synthetic tables (`../shared/data/synthetic-snds`), the SNDS field cases of `../shared/cases`
+whose SQL paths the example does not take, an unknown specialty and a refused extract — every
+statement it ran replayed on DuckDB with the same inputs and compared row for row, value for
+value; the converted tables and the conversion report (or the problems) equal to the default
+(DuckDB) conversion's; and `fraudnet convert snds --engine spark` writing the same files as the
+default.
 
 One local Spark session serves the module (driver capped, as tests/test_spark.py's): the
 conversion's engine finds it running and leaves it running.
@@ -15,14 +16,13 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
+from contract.errors import DatasetError
 from engine import DUCKDB, capture, use
 from engine.spark import SparkEngine
 from engine.statements import statements
 from loaders.snds import DETAILS, read_snds
 
 from .conftest import CASES, REPO
-from contract.errors import DatasetError
-
 from .test_snds import DATES, DCIR, NUMBERS, fixture, k, line, normalised, write_dcir
 from .test_spark import SPARK_CONF, _differs
 
