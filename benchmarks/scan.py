@@ -2,6 +2,7 @@
 
     python benchmarks/scan.py [--regions generator second] [--claims 5000000] [--x4 generator]
                               [--parquet] [--digest] [--repeat N] [--dir .bench] [--worlds ../shared/worlds]
+                              [--duckdb memory_limit=1GB]
 
 Regions, generated once and cached under --dir (git-ignored):
 
@@ -244,7 +245,7 @@ def digest(store_root: Path, run_id: str) -> str:
     return h.hexdigest()[:16] + "/" + every.hexdigest()[:16]
 
 
-def scan(data: Path, with_digest: bool, profile: int = 0) -> dict:
+def scan(data: Path, with_digest: bool, profile: int = 0, duckdb_conf: dict | None = None) -> dict:
     sys.path.insert(0, str(ROOT))
     from runs.settings import RunSettings
     from runs.store import Store
@@ -255,7 +256,7 @@ def scan(data: Path, with_digest: bool, profile: int = 0) -> dict:
         key.write_text(hashlib.sha256(b"benchmarks/scan.py").hexdigest())
         key.chmod(0o600)
         store = Store(tmp)
-        run = store.new_run([str(data.resolve())], RunSettings().model_dump(mode="json"))
+        run = store.new_run([str(data.resolve())], RunSettings(duckdb_conf=duckdb_conf or {}).model_dump(mode="json"))
         t = time.perf_counter()
         p = subprocess.run([sys.executable, __file__, "--worker", tmp, run.id, *(["--profile", str(profile)] if profile else [])],
                            stdout=subprocess.DEVNULL,
@@ -297,6 +298,8 @@ def main():
     ap.add_argument("--digest", action="store_true", help="print a digest of each scan's results")
     ap.add_argument("--profile", type=int, default=0, metavar="N",
                     help="also print the scan's N slowest DuckDB statements (seconds, rows in, rows out, caller)")
+    ap.add_argument("--duckdb", action="append", default=[], metavar="SETTING=VALUE",
+                    help="a DuckDB setting of the scans (the run's duckdb_conf), e.g. memory_limit=1GB; repeatable")
     ap.add_argument("--floor", help=argparse.SUPPRESS)
     ap.add_argument("--scan", help=argparse.SUPPRESS)
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
@@ -305,7 +308,7 @@ def main():
         print(json.dumps(floor(args.floor)))
         return
     if args.scan:
-        print(json.dumps(scan(Path(args.scan), args.digest, args.profile)))
+        print(json.dumps(scan(Path(args.scan), args.digest, args.profile, dict(x.split("=", 1) for x in args.duckdb))))
         return
     if args.worker:
         sys.exit(worker(*args.worker, profile=args.profile))
@@ -325,6 +328,7 @@ def main():
             before = load_average()
             f = fresh("--floor", str(data))
             s = fresh("--scan", str(data), *(["--digest"] if args.digest else []),
+                      *[f"--duckdb={x}" for x in args.duckdb],
                       *(["--profile", str(args.profile)] if args.profile else []))
             total = sum(s["timings"].get(k, 0) for k in STAGES)
             print(f"{name:<18} {s['claims']:>10,} " + " ".join(f"{s['timings'].get(k, 0):>7.2f}" for k in STAGES) +
