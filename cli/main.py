@@ -201,8 +201,12 @@ def convert(source_format, sources, out, categories, encoding):
     mapped: MAPPING SOURCE, a mapping file (TOML) and the claims or provider extract it describes
     → the contract tables it names. parquet: a contract dataset folder → its tables, validated,
     as Parquet files with the contract's types."""
-    from loaders.conversion import write_conversion
+    from loaders.conversion import check_out, write_conversion
     from loaders.fhir import categories_from_csv, finess_conversion, finess_report_lines
+    try:
+        check_out(out)          # before reading anything
+    except Refused as e:
+        _fail(e.reason, 2)
     if categories and source_format != "finess":
         _fail(f"--categories maps FINESS categories: it applies to `convert finess` only, not {source_format}", 2)
     if encoding and source_format != "snds":
@@ -233,11 +237,7 @@ def convert(source_format, sources, out, categories, encoding):
             if len(sources) != 1:
                 _fail("parquet takes one dataset folder: convert parquet DATA OUT", 2)
             conversion = convert_parquet(sources[0])
-            try:
-                written = write_parquet(conversion, out)
-            except Refused as e:
-                _fail(e.reason, 2)
-            _print_written(conversion, written, report_lines(conversion.report))
+            _print_written(conversion, write_parquet(conversion, out), report_lines(conversion.report))
             return
         else:
             from loaders.mapping import MappingError, convert_mapped, report_lines
