@@ -128,11 +128,12 @@ class Run:
         write_json(self.dir / name, data)
 
     def finish(self, status: str, **fields):
-        """End the run with `status` (succeeded, held or failed) and `fields` (counts, error…).
-        When the record cannot be written (a full disk), a failure is still recorded, in place,
-        in the space `outcome.json` reserved when the run was made."""
+        """End the run with `status` (succeeded, held, failed or interrupted) and `fields` (counts,
+        error…); a failed or interrupted run keeps the stage it reached. When the record cannot be
+        written (a full disk), a failure is still recorded, in place, in the space `outcome.json`
+        reserved when the run was made."""
         self.record.update(status=status, finished_at=now(), **fields)
-        if status != "failed":
+        if status not in ("failed", "interrupted"):
             self.record["stage"] = None
         try:
             self.save()
@@ -332,8 +333,11 @@ class Store:
             ended = _read_json(self.runs_dir / run_id / "outcome.json")
             if ended:                  # its end was recorded in place (the disk was full)
                 record.update(ended)
-            else:                      # its process died without recording an end
+            else:                      # its process died without recording an end, and no face saw how
                 record["status"] = "interrupted"
+                record["error"] = record.get("error") or {
+                    "type": "Interrupted", "message": "the scan process ended without recording its end "
+                                                      "(its scan log may say why)"}
         record["current"] = record["run_id"] == self.current()
         if record["status"] in ("succeeded", "held"):
             problem = self._results_problem(run_id, record)

@@ -38,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     except Busy as e:
         print("busy" + json.dumps({"run_id": e.holder, "since": e.since}), flush=True)
         return EXIT["busy"]
-    print("locked", flush=True)
+    try:
+        print("locked", flush=True)
+    except BrokenPipeError:          # the face died before reading it: the scan still runs to its end
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     why: list[BaseException] = []      # the time limit or a SIGTERM, once either arrived
 
     def stop(error: BaseException):

@@ -208,7 +208,7 @@ def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
         time.sleep(0.02)
     assert killed_in, "the scan finished before it could be killed"
     record = running.wait()
-    assert record["status"] == "failed" and record["stage"] == killed_in
+    assert record["status"] == "interrupted" and record["stage"] == killed_in
     assert record["error"]["message"] == "the scan process ended (killed by signal 9) without recording its end"
     assert store.current() == good["run_id"]
     assert not store.results_path(record["run_id"]).exists()
@@ -223,6 +223,30 @@ def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
         assert served["count"] == good["counts"]["alerts"] and served["data"][0]["run_id"] == good["run_id"]
     again = scan(data, store)      # the next run starts cleanly and becomes current
     assert again["status"] == "succeeded" and store.current() == again["run_id"]
+
+
+def test_a_killed_scan_is_interrupted_with_its_stage_and_cause_whether_its_face_saw_it_or_not(region, tmp_path):
+    """One status for one thing: a scan process that dies without recording its end is
+    `interrupted`, with the stage it reached and, when its face saw it die, how."""
+    store = Store(tmp_path / "store")
+    running = launch.start(store, [str(region["data"])], RunSettings())
+    os.kill(running.process.pid, signal.SIGKILL)
+    record = running.wait()
+    assert record["status"] == "interrupted" and launch.outcome(record) == "interrupted"
+    assert record["error"] == {"type": "Interrupted",
+                               "message": "the scan process ended (killed by signal 9) without recording its end"}
+    assert record["stage"] == store._record(running.run_id)["stage"]
+    orphan = store.new_run([str(region["data"])], RunSettings().model_dump(mode="json"))   # its face died too
+    orphan.stage("load")
+    orphan.stage("load", 1.5)
+    orphan.stage("build")
+    record = store.get_run(orphan.id)
+    assert (record["status"], record["stage"]) == ("interrupted", "build")
+    assert record["error"]["message"] == "the scan process ended without recording its end (its scan log may say why)"
+    from click.testing import CliRunner
+    from cli.main import main
+    listed = CliRunner().invoke(main, ["runs", "--store", str(store.root)], env={"COLUMNS": "200"})
+    assert listed.output.count("interrupted") == 2 and "failed" not in listed.output, listed.output
 
 
 def test_a_window_scans_only_its_claims(region, tmp_path):
