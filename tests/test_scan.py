@@ -249,6 +249,24 @@ def test_a_killed_scan_is_interrupted_with_its_stage_and_cause_whether_its_face_
     assert listed.output.count("interrupted") == 2 and "failed" not in listed.output, listed.output
 
 
+def test_a_scan_whose_face_died_before_it_said_locked_runs_to_its_end(tmp_path):
+    """The child's `locked` meets a closed pipe (its face is gone): the scan still ends by itself."""
+    import subprocess
+    import sys
+    from .conftest import claim, write_dataset
+    data = write_dataset(tmp_path / "data", providers=[{"provider_id": "D1", "kind": "nurse"}],
+                         claims=[claim(f"C{i}", f"P{i}", "D1", "AMI1", "2025-01-05") for i in range(5)])
+    store = Store(tmp_path / "store")
+    run = store.new_run([str(data)], RunSettings().model_dump(mode="json"))
+    reader, writer = os.pipe()
+    os.close(reader)                                            # the face died before reading
+    done = subprocess.run([sys.executable, "-m", "runs.worker", str(store.root), run.id], stdout=writer,
+                          stderr=subprocess.PIPE, cwd=REPO, timeout=300)
+    os.close(writer)
+    assert done.returncode == 0, done.stderr.decode()
+    assert store.get_run(run.id)["status"] == "succeeded" and store.current() == run.id
+
+
 def test_a_window_scans_only_its_claims(region, tmp_path):
     store = Store(tmp_path / "store")
     run = scan(region["data"], store, RunSettings.model_validate({"start": "2025-03-01", "end": "2025-05-31"}))
