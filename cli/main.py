@@ -487,10 +487,26 @@ def alerts(store, run_id, pattern, min_score, limit, as_json):
             click.echo(json.dumps({k: r[k] for k in ("alert_id", "pattern", "score", "rank", "summary")},
                                   ensure_ascii=False))
         return
-    table = Table("rank", "score", "pattern", "alert", "summary")
-    for r in rows:
-        table.add_row(str(r["rank"]), f"{r['score']:,.2f}", r["pattern"], r["alert_id"], r["summary"])
-    _console().print(table)
+    # alert ids are kept whole, to be copied into `fraudnet alert` (an id begins with its pattern): a
+    # table when they fit beside rank, score and 20 characters of summary, else one alert a paragraph
+    console = _console()
+    cells = [(str(r["rank"]), f"{r['score']:,.2f}", r["alert_id"], r["summary"]) for r in rows]
+    widths = [max((len(c[i]) for c in cells), default=0) for i in range(3)]
+    if sum(widths) + 20 + 13 <= console.size.width:
+        table = Table()
+        table.add_column("rank", no_wrap=True)
+        table.add_column("score", no_wrap=True, justify="right")
+        table.add_column("alert", no_wrap=True, min_width=widths[2])
+        table.add_column("summary")
+        for c in cells:
+            table.add_row(*c)
+        console.print(table)
+        return
+    import textwrap
+    for rank, score, alert_id, summary in cells:
+        console.print(f"{rank:>{widths[0]}}  {score:>{widths[1]}}  {alert_id}", soft_wrap=True)
+        console.print(textwrap.fill(summary, max(console.size.width - 4, 20), initial_indent="    ",
+                                    subsequent_indent="    "), soft_wrap=True)
 
 
 @main.command()

@@ -1,5 +1,8 @@
 """Every command that reads or changes a store refuses a --store that is not one (a typo), naming
 the path and leaving nothing behind; only a scan (and serve, whose API may scan) makes a store."""
+import json
+import re
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -93,3 +96,20 @@ def test_scan_refuses_an_export_folder_it_cannot_write_before_scanning(region, t
     fresh.mkdir()
     _writable_folder(str(fresh), "--export")
     assert list(fresh.iterdir()) == []
+
+
+def test_the_alert_table_keeps_alert_ids_whole_on_an_80_column_terminal(region, monkeypatch):
+    """Ids are copied from the table into `fraudnet alert`: other columns wrap, ids are never cut."""
+    import sys
+
+    from rich.console import Console
+
+    import cli.main
+    narrow = Console(file=sys.stdout, width=80, highlight=False, emoji=False, markup=False)
+    monkeypatch.setattr(cli.main, "_console", lambda stderr=False: narrow)
+    done = CliRunner().invoke(main, ["alerts", "--store", str(region["store"].root), "--limit", "100", "--json"])
+    ids = [json.loads(line)["alert_id"] for line in done.output.splitlines()]
+    done = CliRunner().invoke(main, ["alerts", "--store", str(region["store"].root), "--limit", "100"])
+    assert done.exit_code == 0 and ids and max(map(len, done.output.splitlines())) <= 80
+    cut = [i for i in ids if not re.search(rf"(^|\s){re.escape(i)}(\s|$)", done.output, re.M)]
+    assert not cut, cut
