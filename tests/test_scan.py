@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
 
-from contract.errors import Busy, DatasetError, NotReady
+from contract.errors import Busy, DatasetError, NotReady, SettingsError
 from loaders.synthetic import generate
 from publish.export import export
 from runs import launch
@@ -265,6 +265,16 @@ def test_a_scan_whose_face_died_before_it_said_locked_runs_to_its_end(tmp_path):
     os.close(writer)
     assert done.returncode == 0, done.stderr.decode()
     assert store.get_run(run.id)["status"] == "succeeded" and store.current() == run.id
+
+
+def test_a_window_holding_no_claim_is_refused_naming_the_data_s_dates(region, tmp_path):
+    """A window after the data's last date would make a run of 0 claims current on a new store."""
+    store = Store(tmp_path / "store")
+    with pytest.raises(SettingsError) as e:
+        scan(region["data"], store, RunSettings.model_validate({"start": "2027-01-01"}))
+    assert e.value.problems == ["the window 2027-01-01 to … holds no claim: the data's claims run from 2025-01-01 "
+                                "to 2025-12-31"]
+    assert store.current() is None and launch.outcome(store.list_runs()[0]) == "bad_input"
 
 
 def test_a_window_scans_only_its_claims(region, tmp_path):
