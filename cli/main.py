@@ -535,6 +535,8 @@ def changes(store, run_id, as_json):
         click.echo(f"  dissolved community {c}")
     for r in report["risk_risers"]:
         click.echo(f"  risk up {r['rise']:+.1f} to {r['after']:.1f}: {r['entity_type']} {r['entity_id']}")
+    if report.get("patients_risen"):
+        click.echo(f"  risk up for {report['patients_risen']} patient(s), counted, not named")
 
 
 @main.command()

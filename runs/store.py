@@ -458,11 +458,16 @@ class Store:
             raise self.damaged(run_id, e, current) from None
 
     def changes(self, run_id: str | None = None) -> dict:
-        """The change report of a finished run (the current one by default)."""
+        """The change report of a finished run (the current one by default). Its risk risers
+        name no patient, also in a report written before they were left out."""
         run_id = self.resolve(run_id)
         data = _read_json(self.runs_dir / run_id / "changes.json")
         if data is None:
             raise NotReady(run_id, self.get_run(run_id)["status"], "change report")
+        if "patients_risen" not in data and "risk_risers" in data:     # an older report
+            risers = data["risk_risers"]
+            data["risk_risers"] = [r for r in risers if r.get("entity_type") != "patient"]
+            data["patients_risen"] = len(risers) - len(data["risk_risers"])
         return {"run_id": run_id, **data}
 
     def remove_run(self, run_id: str):
