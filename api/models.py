@@ -16,6 +16,8 @@ from runs.settings import RunSettings
 # to a client reading the OpenAPI schema (ECMAScript's \s, which leaves out U+0085 and adds
 # U+FEFF): both written out, so that schema and server agree on every string
 NOT_BLANK = "[^\\s\u0085\ufeff]"
+VERSION = r'^\s*(?:W/)?"?(\d{1,12})"?\s*$'      # an If-Match header: a case's ETag ("3", W/"3" or 3)
+ACTION = r"^[a-z0-9_]{1,64}$"
 
 class Message(BaseModel):
     detail: str
@@ -163,7 +165,7 @@ _EUROS = Field(None, le=1e12, description="euros, ≥ 0")
 
 class DecisionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    action: str = Field(pattern=r"^[a-z0-9_]{1,64}$", description="an action of GET /cases/actions")
+    action: str = Field(pattern=ACTION, description="an action of GET /cases/actions")
     decided_on: date = Field(description="the decision's date; the impact is measured from the latest one")
     deadline: date = Field(None, description="needed by actions that say so (a request for compliance)")
     estimated_harm: float = _EUROS
