@@ -431,10 +431,21 @@ def runs(ctx, store, limit):
         table.add_row(r["run_id"], r["status"] + (", results unreadable" if unreadable else ""),
                       "yes" if r["current"] else "",
                       (r["started_at"] or "unknown")[:19], f"{r['counts'].get('claims', ''):,}" if r["counts"] else "",
-                      str(r["counts"].get("alerts", "")), f"{sum(r['timings'].values()):.1f}" if r["timings"] else "",
+                      str(r["counts"].get("alerts", "")), _elapsed(r),
                       (r["results"] if unreadable else "") or (error[0] if error else "") or held or r.get("stage")
                       or (f"{len(r['warnings'])} warning(s)" if r.get("warnings") else ""))
     _console().print(table)
+
+
+def _elapsed(record: dict) -> str:
+    """A run's wall-clock seconds, from its start to its end (to now while it runs), whatever
+    stopped it; "" when unknown (a damaged record, or a run that died without its end recorded)."""
+    from datetime import datetime, timezone
+    start, end = record.get("started_at"), record.get("finished_at")
+    if not start or (not end and record["status"] != "running"):
+        return ""
+    stop = datetime.fromisoformat(end) if end else datetime.now(timezone.utc)
+    return f"{(stop - datetime.fromisoformat(start)).total_seconds():.1f}"
 
 
 @runs.command("show")

@@ -113,3 +113,21 @@ def test_the_alert_table_keeps_alert_ids_whole_on_an_80_column_terminal(region, 
     assert done.exit_code == 0 and ids and max(map(len, done.output.splitlines())) <= 80
     cut = [i for i in ids if not re.search(rf"(^|\s){re.escape(i)}(\s|$)", done.output, re.M)]
     assert not cut, cut
+
+
+def test_the_seconds_of_a_run_are_its_wall_clock_time_however_it_ended(tmp_path):
+    """A run stopped by its time limit of 6 s after a 2.8 s load shows 6 seconds, not 2.8."""
+    from datetime import datetime, timedelta, timezone
+
+    from runs.settings import RunSettings
+    from runs.store import Store
+    store = Store(tmp_path / "store")
+    run = store.new_run(["data"], RunSettings().model_dump(mode="json"))
+    run.stage("load")
+    run.stage("load", 2.8)
+    run.stage("build")
+    run.record["started_at"] = (datetime.now(timezone.utc) - timedelta(seconds=6)).isoformat(timespec="milliseconds")
+    run.finish("failed", error={"type": "TimedOut", "message": "stopped after its time limit of 6 s"})
+    done = CliRunner().invoke(main, ["runs", "--store", str(store.root)])
+    row = next(line for line in done.output.splitlines() if run.id in line)
+    assert re.search(r"│ +6\.[0-4] +│", row) and "2.8" not in row, row
