@@ -556,7 +556,7 @@ def changes(store, run_id, as_json):
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
 @click.option("--k-factor", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="K = this × the known cases of a pattern")
+              help="K = max(5, this × the known cases of a pattern)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
 def evaluate(truth_file, store, run_id, k_factor, as_json):
     """Score a run against known cases: recall and precision@K per pattern, and for entity risk."""
