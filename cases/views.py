@@ -72,8 +72,8 @@ def entity_extras(store: Store, entity_type: str, entity_id: str, run_id: str | 
 
 def alert_content(con, alert_id: str) -> dict:
     """What every face shows of one alert of an open run (`con`): alert_id, pattern, score, rank,
-    summary, evidence (parsed, its patients numbered as in the evidence lines: `patient 3`), `entities` (all but patients: entity_type, entity_id, role,
-    standing, excess_euros in euros), `patients` (the distinct patients of its evidence lines),
+    summary, evidence (parsed, its patients numbered as in the evidence lines: `patient 3`),
+    `entities` (all but patients: entity_type, entity_id, role, standing, excess_euros in euros), `patients` (the distinct patients of its evidence lines),
     `patients_sampled` (the few it names as entities), `peers` (its pattern's statistic against
     peers, `runs.results.peer_distribution`, or None) and `evidence_lines` (how many claim lines
     are behind it). Names no patient: an alert read is audited as the alert's, not as a read of

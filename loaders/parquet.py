@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-
 from .conversion import REPORT_FILE, Conversion, check_out
 from .dataset import _Collector, _read_header, find_table_file, load_dataset
 
