@@ -77,14 +77,26 @@ def _worded(e: FraudnetError, store: str | None = None) -> tuple[str, int]:
         return f"store {store}: {e}; nothing was scanned and the current results are unchanged", 1
     if isinstance(e, (DatasetError, SettingsError)):
         return str(e), 2
-    if isinstance(e, Invalid):
-        return "\n".join(["invalid:"] + [f"  - {p}" for p in e.problems]), 2
+    if isinstance(e, Invalid):     # each problem names its field: said as the option a terminal user typed
+        return "\n".join(["invalid:"] + [f"  - {_as_option(p)}" for p in e.problems]), 2
     if isinstance(e, Stale):
         return (f"{e.kind} {e.key} changed since version {e.expected} (it is at version {e.version}): "
                 f"show it again and retry"), 1
     if isinstance(e, (NotFound, Refused)):
         return str(e), 1
     return str(e), 1
+
+
+# the fields that `Invalid` problems name (the API's JSON names), as the `cases` commands take them
+CLI_NAMES = {"decided_on": "--date", "estimated_harm": "--harm", "overpayment_notified": "--notified",
+             "recovered": "--recovered", "deadline": "--deadline", "note": "--note", "title": "--title",
+             "assignee": "--assignee", "opened_on": "--opened-on", "qualification": "--qualification",
+             "entities": "--entity", "region": "--region", "profession": "--profession", "action": "ACTION", "status": "STATUS", "text": "TEXT"}
+
+
+def _as_option(problem: str) -> str:
+    field, sep, rest = problem.partition(": ")
+    return f"{CLI_NAMES[field]}: {rest}" if sep and field in CLI_NAMES else problem
 
 
 def _failed(e: FraudnetError, store: str | None = None):
@@ -130,6 +142,14 @@ class _Commands(click.Group):
             _fail(f"{e.filename}: {e.strerror or type(e).__name__}", 2)
 
 
+def failed_check(r: dict) -> str:
+    """The line `scan` prints for a check a held run failed (a row of `runs.checks.check_run`):
+    the whole counts allowed, so that a count is never shown failing inside the range it is said
+    to be allowed (it said 5 against 27 before, allowed 5 to 135, for bounds 5.4 to 135)."""
+    lo, hi = r["allowed"]
+    return f"  check failed: {r['check']}: {r['now']:,} against {r['previous']:,} before (allowed {lo:,} to {hi:,})"
+
+
 def _writable_folder(path: str | None, option: str):
     """Refuse, before any work, an output folder that cannot be made or written: its parent is
     missing or is not a folder, the path is a file, or a file cannot be created in it (tried:
@@ -141,7 +161,8 @@ def _writable_folder(path: str | None, option: str):
     if p.exists() and not p.is_dir():
         _fail(f"{option} {path}: is a file, not a folder", 2)
     if not p.exists() and not p.parent.is_dir():
-        _fail(f"{option} {path}: its parent folder {p.parent} does not exist", 2)
+        _fail(f"{option} {path}: " + (f"{p.parent} is a file, not a folder" if p.parent.exists()
+                                      else f"its parent folder {p.parent} does not exist"), 2)
     made = not p.exists()
     try:
         if made:
@@ -351,8 +372,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
     if result == "held":
         for r in record["checks"]["results"]:
             if not r["passed"]:
-                click.echo(f"  check failed: {r['check']}: {r['now']:,} against {r['previous']:,} before "
-                           f"(allowed {r['bounds'][0]:,.0f} to {r['bounds'][1]:,.0f})")
+                click.echo(failed_check(r))
         click.echo(f"the current results are unchanged; an admin may accept it: fraudnet runs accept {record['run_id']}")
     elif result != "succeeded":
         error = record.get("error") or {}
@@ -755,6 +775,8 @@ def cases_open(alert_ids, entities, title, assignee, note, run_id, opened_on, st
         case = _cases(store).open(_me(), list(alert_ids), list(entities), title, assignee, note, run_id, opened_on)
     except FraudnetError as e:
         _failed(e, store)
+    from runs.audit import case_target
+    _audit(store, "cases.open", case_target(Store(store), case), case["run_id"])
     if as_json:
         _done(case, True, "")
     else:
@@ -1067,15 +1089,15 @@ def export_cmd(directory, store, run_id):
     """Write a run's contract CSVs (alerts, alert_entities, entity_risk, communities) to DIRECTORY."""
     from publish.export import export
     _writable_folder(directory, "DIRECTORY")      # as scan --export: a missing parent is a typo, not made
+    asked = run_id
     try:
-        run_id = Store(store).resolve(run_id)
-    except FraudnetError as e:
-        _failed(e, store)
-    _audit(store, "export", f"export:{directory}", run_id)
-    try:
+        run_id, _ = Store(store).readable(run_id)       # a cut results file refused before the audit line
+        _audit(store, "export", f"export:{directory}", run_id)
         for path in export(Store(store), directory, run_id):
             click.echo(f"exported {path}")
     except FraudnetError as e:
+        if isinstance(e, Unreadable) and asked is None:     # worded as the current run, as `alerts` words it
+            e = Unreadable(e.run_id, e.status, e.why, current=True)
         _failed(e, store)
 
 

@@ -179,10 +179,13 @@ class DatasetError(FraudnetError):
 
     def __init__(self, source: str, problems: list[Problem], total: int | None = None):
         self.source = source
-        self.problems = problems
+        # listed file by file (in the order the files were found), each file's in line order (its
+        # own problems, without a line, first): the checks find them column by column
+        files = {p.file: i for i, p in reversed(list(enumerate(problems)))}
+        self.problems = sorted(problems, key=lambda p: (files[p.file], p.line is not None, p.line or 0))
         self.total = total if total is not None else len(problems)
         lines = [f"{self.total} problem(s) in {source}:"]
-        lines += [f"  - {p}" for p in problems]
+        lines += [f"  - {p}" for p in self.problems]
         if self.total > len(problems):
             lines.append(f"  ... and {self.total - len(problems)} more")
         super().__init__("\n".join(lines))

@@ -15,13 +15,14 @@ warning or an example list: a problem on them names the file, line and column on
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import gzip
 import io
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -237,7 +238,38 @@ def _encoding_hint(raw: bytes, encoding: str) -> str:
                     "encoding = \"cp1252\", convert snds --encoding cp1252)")
         except UnicodeDecodeError:
             return "save the file as UTF-8"
-    return "check the encoding named in the mapping"
+    return "check the encoding named (a mapping's encoding = \"…\", convert snds --encoding)"
+
+
+UTF8_SAMPLE_BYTES = 4 << 20      # how much of a file `_utf8_misread` looks at
+
+
+def _utf8_misread(path: Path, encoding: str) -> Problem | None:
+    """A problem when a file named as a one-byte encoding (cp1252, latin-1…) is in fact UTF-8:
+    its first `UTF8_SAMPLE_BYTES` hold non-ASCII bytes that all form UTF-8 sequences, which a
+    one-byte encoding would read as two or three wrong characters each ('é' as 'Ã©'), silently.
+    Real cp1252 or latin-1 text with accents is almost never valid UTF-8 (an accented letter is one
+    byte ≥ 0x80 followed by ASCII, never a UTF-8 sequence), so the file is refused rather than
+    misread. None for a multi-byte encoding, an ASCII sample, or a sample that is not UTF-8."""
+    try:
+        if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") or len("é".encode(encoding)) != 1:
+            return None
+    except (LookupError, UnicodeEncodeError):
+        return None
+    with _open_text(path) as f:
+        sample = f.read(UTF8_SAMPLE_BYTES)
+    first = next((i for i, b in enumerate(sample) if b >= 0x80), None) if not sample.isascii() else None
+    if first is None:
+        return None
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)    # a sequence cut at the end is fine
+    except UnicodeDecodeError:
+        return None
+    char = text[len(sample[:first].decode("ascii")):][0]
+    line = sample[:first].count(b"\n") + 1
+    return Problem(path.name, f"the file is UTF-8, not {encoding}: {char!r} on this line, written as UTF-8, "
+                              f"{encoding} would read as {char.encode('utf-8').decode(encoding, 'replace')!r}; convert it "
+                              f"without naming an encoding (UTF-8 is the default)", line=line)
 
 
 def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, delimiter: str, encoding: str,
@@ -338,7 +370,7 @@ def _parse_error(e: Exception) -> str:
 
 
 def _parquet_as_text(table: pa.Table, stored_as: dict[str, str]) -> list[pa.Array]:
-    """Every column as text. Timestamps at midnight become dates; integer and floating-point
+    """Every column as text. Timestamps at midnight become dates (value by value); integer and floating-point
     columns their digits (recorded in `stored_as`, since ids stored as numbers lose leading zeros)."""
     cols = []
     for name, col in zip(table.column_names, table.columns):
@@ -351,9 +383,12 @@ def _parquet_as_text(table: pa.Table, stored_as: dict[str, str]) -> list[pa.Arra
         elif pa.types.is_large_string(t):
             col = col.cast(pa.string())
         elif pa.types.is_timestamp(t):
-            valid = col.drop_null()
-            midnight = len(valid) == 0 or pc.all(pc.equal(pc.floor_temporal(valid, unit="day"), valid)).as_py()
-            col = pc.utf8_slice_codeunits(pc.strftime(col, format="%Y-%m-%d %H:%M:%S"), 0, 10 if midnight else 19)
+            # each value at midnight is its date; only a value with a time of day keeps it (and is
+            # reported as such in a date column), not every row of a column holding one
+            at_midnight = pc.equal(pc.floor_temporal(col, unit="day"), col)
+            text = pc.strftime(col, format="%Y-%m-%d %H:%M:%S")
+            col = pc.if_else(at_midnight, pc.utf8_slice_codeunits(text, 0, 10), pc.utf8_slice_codeunits(text, 0, 19))
+            midnight = pc.all(at_midnight).as_py() in (True, None)
             stored_as[name] = "timestamp at midnight" if midnight else "timestamp"
         elif pa.types.is_date(t):
             col = col.cast(pa.date32()).cast(pa.string())
@@ -433,6 +468,9 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
 
     header = _read_header(path, out, delimiter, encoding)
     if header is None:
+        return None
+    if misread := _utf8_misread(path, encoding):
+        out.add(misread)
         return None
     names, delimiter, written = header
     bad_rows = []
@@ -806,6 +844,33 @@ def _check_key(con, spec: Table, fname: str, unit: str, out: _Collector):
         out.add(Problem(fname, f"duplicate {spec.key}"), count=total - len(rows))
 
 
+EARLIEST_SERVICE = date(1900, 1, 1)     # before it, a service date is a sentinel or a typo, not care
+
+
+def _check_service_dates(con, typed: pa.ChunkedArray | None, fname: str, unit: str, out: _Collector,
+                         today: date | None = None):
+    """Claims whose `service_date` is a valid date that cannot be a service's: after `today` (UTC;
+    care not delivered yet: a typo, a year written 2205, or a planned act billed ahead) or before
+    `EARLIEST_SERVICE` (0001-01-01, a missing date filled by an export). A scan would otherwise take
+    them silently, and a window ending at the last claim's date would keep almost nothing. The
+    typed column (`_fast_column`), when there is one, clears the file by its min and max alone."""
+    today = today or datetime.now(timezone.utc).date()
+    if typed is not None and len(typed) and typed.null_count < len(typed):
+        low, high = (v.as_py() for v in pc.min_max(typed).values())
+        if EARLIEST_SERVICE <= low and high <= today:
+            return
+    d = 'try_cast("service_date" AS DATE)'
+    total, rows = _rows(con, f"SELECT {LINE}, CAST(service_date AS VARCHAR), {d} > $today FROM raw WHERE {d} > $today OR {d} < $earliest",
+                        out.room, {"today": today, "earliest": EARLIEST_SERVICE})
+    for line, value, later in rows:
+        out.add(Problem(fname, f"is after today ({today}): a service cannot be billed before it is delivered"
+                        if later else f"is before {EARLIEST_SERVICE}: not a service's date (a missing date filled "
+                        f"in by an export?)", line=line, column="service_date", value=value, unit=unit))
+    if total > len(rows):
+        out.add(Problem(fname, "more service dates after today or before 1900", column="service_date"),
+                count=total - len(rows))
+
+
 def _check_fixed_formats(con, spec: Table, fname: str, report: LoadReport):
     """Warn about ids of a fixed-length format that look cut by a spreadsheet (leading zeros lost)."""
     sensitive = sensitive_columns(spec.name)
@@ -908,6 +973,8 @@ def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport
                    cleared=frozenset(n for n, v in fast.items() if v is not None))
     if spec.key and not (FAST_CHECKS and _unique(con, spec.key)):
         _check_key(con, spec, path.name, unit, out)
+    if spec.name == "claims":
+        _check_service_dates(con, fast.get("service_date"), path.name, unit, out)
     _check_fixed_formats(con, spec, label, report)
     typed = _typed(con, spec, table, fast).cast(pa.schema(list(spec.schema) + [pa.field(LINE, pa.int64())])) \
         if out.total == before else None

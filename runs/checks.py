@@ -17,6 +17,8 @@ run of a store has nothing to be compared with and passes.
 """
 from __future__ import annotations
 
+import math
+
 from datetime import date, timedelta
 
 from .settings import Bounds, CheckSettings
@@ -47,7 +49,8 @@ def _judge(name: str, before: int, now: int, bounds: Bounds) -> dict:
     passed = not judged or (lo <= now <= hi)
     return {"check": name, "previous": before, "now": now,
             "ratio": round(now / before, 4) if before else None,
-            "bounds": [round(lo, 1), round(hi, 1)], "judged": judged, "passed": passed}
+            "bounds": [round(lo, 1), round(hi, 1)], "allowed": [math.ceil(lo), math.floor(hi)],
+            "judged": judged, "passed": passed}
 
 
 def check_run(now: dict, previous: dict | None, settings: CheckSettings) -> dict:
@@ -56,7 +59,8 @@ def check_run(now: dict, previous: dict | None, settings: CheckSettings) -> dict
     `now`, `previous`: {"counts": {claims, providers, patients, "alerts.<pattern>"…},
     "claims_by_month": {"YYYY-MM": n}, "coverage": {"first": date, "last": date}} (a run record's
     fields). Returns {"passed", "against" (previous run id or None), "failed" (names),
-    "results": one row per check: check, previous, now, ratio, bounds, judged, passed}.
+    "results": one row per check: check, previous, now, ratio, bounds (the counts' limits,
+    rounded to 0.1), allowed (the whole counts within them), judged, passed}.
     """
     if not settings.enabled or previous is None:
         return {"passed": True, "against": previous["run_id"] if previous else None, "failed": [],

@@ -397,14 +397,20 @@ class Store:
         return best[1] if best else None
 
     def resolve(self, run_id: str | None) -> str:
-        """The given run if it has results (succeeded or held), else the current one."""
+        """The given run (the current one when None) if it finished with results (succeeded or
+        held). Raises `NoPublishedRun`, `NotFound`, `NotReady` (a run without results: running,
+        failed…) and `Unreadable` (a finished run whose results file is gone: worded as a cut or
+        overwritten one, not as a run that made none)."""
+        current = run_id is None
         if run_id is None:
             run_id = self.current()
             if run_id is None:
                 raise NoPublishedRun()
         record = self.get_run(run_id)
-        if record["status"] not in ("succeeded", "held") or not self.results_path(run_id).is_file():
+        if record["status"] not in ("succeeded", "held"):
             raise NotReady(run_id, record["status"])
+        if not self.results_path(run_id).is_file():
+            raise Unreadable(run_id, record["status"], UNREADABLE_FILE, current)
         return run_id
 
     def results_path(self, run_id: str) -> Path:

@@ -18,6 +18,7 @@ import threading
 import time
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -148,17 +149,20 @@ def schedule_problems(e: ValidationError, data: dict) -> list[str]:
     jobs = data.get("jobs") if isinstance(data.get("jobs"), list) else []
     lines = []
     for x in e.errors():
-        loc, where = list(x["loc"]), []
+        loc, place = list(x["loc"]), []
         if loc[:1] == ["jobs"] and len(loc) > 1 and isinstance(loc[1], int):
             job = jobs[loc[1]] if loc[1] < len(jobs) and isinstance(jobs[loc[1]], dict) else {}
-            where.append(f"job {job['name']!r} (jobs[{loc[1]}])" if isinstance(job.get("name"), str)
+            place.append(f"job {job['name']!r} (jobs[{loc[1]}])" if isinstance(job.get("name"), str)
                          else f"jobs[{loc[1]}]")
             loc = loc[2:]
         if loc:
             key = ".".join(map(str, loc))
-            where.append(f"key {key}" if x["type"] == "missing" else f"key {key}, value {x['input']!r}")
+            value = x["input"]
+            if loc[-1] in ("webhook", "uri") and isinstance(value, str):   # a URL may carry a token or a password
+                value = where(value) if urlsplit(value).hostname else "(not shown: not a URL)"
+            place.append(f"key {key}" if x["type"] == "missing" else f"key {key}, value {value!r}")
         message = x["msg"].removeprefix("Value error, ")
-        lines.append(f"{', '.join(where) or '(schedule)'}: {message}")
+        lines.append(f"{', '.join(place) or '(schedule)'}: {message}")
     return lines
 
 
@@ -197,8 +201,11 @@ def run_job(schedule: Schedule, job: Job) -> dict:
         source = resolve_source(job.source)
     except NotFound:
         log.warning("job %s: bad_input (no dataset folder matches its source)", job.name)
-        return {"status": "bad_input", "error": f"no dataset folder matches {job.source}", "job": job.name,
-                "source": job.source, "attempt": 1}
+        result = {"status": "bad_input", "error": f"no dataset folder matches {job.source}", "job": job.name,
+                  "source": job.source, "attempt": 1}
+        if job.webhook:
+            result["webhook"] = notify(job.webhook, failure_body(result, schedule.store), job.webhook_timeout_seconds)
+        return result
     store = Store(schedule.store)
     result: dict = {}
     for attempt in range(job.retries + 1):
@@ -234,12 +241,30 @@ def run_job(schedule: Schedule, job: Job) -> dict:
             result["neo4j"] = ({"status": "failed", "error": refused} if refused
                                else publish_neo4j(store, result["run_id"], schedule.neo4j))
     if job.webhook and result["status"] in ("succeeded", "held"):
-        payload = body(store.changes(result["run_id"]), result["status"], result.get("warnings", []))
+        payload = {"job": job.name, **body(store.changes(result["run_id"]), result["status"],
+                                           result.get("warnings", []))}
         refused = _audited(store, job, "webhook", f"webhook:{where(job.webhook)}", result["run_id"],
                            sum(len(payload[k]) for k in ("new", "escalated", "resolved", "risk_risers")))
         result["webhook"] = (f"failed: {refused}" if refused
                              else notify(job.webhook, payload, job.webhook_timeout_seconds))
+    elif job.webhook:      # no run made current, no change report: whoever watches the webhook is told why
+        result["webhook"] = notify(job.webhook, failure_body(result, schedule.store), job.webhook_timeout_seconds)
     return result
+
+
+def failure_body(result: dict, store_root: str) -> dict:
+    """The webhook's JSON body for a job that made no run current and has no change report
+    (`bad_input`, `failed`, `timeout`, `refused`): {"job", "status", "run_id" (null when no run
+    was started), "attempt", "error", "warnings"}. The error is the run's, which names no patient;
+    server paths in it are shown as the webhook may see them: the dataset folder by its name, the
+    store as `STORE/`. It carries no entity-level data, so it is not an audited publication."""
+    error = result.get("error") or ""
+    source = result.get("source")
+    for prefix, by in ([(f"{source}/", f"{Path(source).name}/"), (source, Path(source).name)] if source else []) + \
+            [(f"{Path(store_root).resolve()}/", "STORE/"), (f"{store_root}/", "STORE/")]:
+        error = error.replace(prefix, by)
+    return {"job": result["job"], "status": result["status"], "run_id": result.get("run_id"),
+            "attempt": result["attempt"], "error": error, "warnings": result.get("warnings", [])}
 
 
 def run_warnings(record: dict) -> list[str]:

@@ -51,6 +51,8 @@ def test_viewers_read_analysts_work_cases_and_changes_need_the_version_read(clie
     assert (r.status_code, r.json()) == (403, {"detail": "this needs the analyst or admin role; key 'vic' has role 'viewer'"})
     r = client.post("/api/v1/cases", json={"alerts": [a], "assignee": "alice", "opened_on": "2025-06-01"}, headers=h())
     assert r.status_code == 201 and r.headers["location"] == "/api/v1/cases/C-00001" and r.headers["etag"] == '"1"'
+    opened = read_audit(store, limit=1)[0][0]       # the case's alerts were read from the current run
+    assert (opened["action"], opened["target"], opened["run"]) == ("cases.open", "case:C-00001", store.current())
     r = client.post("/api/v1/cases", json={"alerts": [a]}, headers=h(ADMIN))
     assert (r.status_code, r.json()) == (409, {"detail": f"alert {a} is already in case C-00001: work it there "
                                                          "(reopen it if it is closed)"})
@@ -229,6 +231,9 @@ def test_the_command_line_walks_a_case(store, tmp_path):
     con.close()
     assert run("cases", "open", a, "--assignee", "alice", "--opened-on", "2025-06-01").startswith(
         "opened C-00001: double_billing: ")
+    opened = read_audit(store, limit=1)[0][0]       # the case's alerts were read from the current run
+    assert (opened["role"], opened["action"], opened["target"], opened["run"]) == \
+        ("cli", "cases.open", "case:C-00001", store.current())
     assert run("cases", "status", "C-00001", "confirmed", code=1) == \
         "error: confirming case C-00001 needs a qualification (administrative_error, abuse, fraud)\n"
     assert run("cases", "status", "C-00001", "confirmed", "--qualification", "abuse") == \
@@ -236,13 +241,13 @@ def test_the_command_line_walks_a_case(store, tmp_path):
     assert run("cases", "assign", "C-00001", "bob", "--if-version", "1", code=1) == \
         "error: case C-00001 changed since version 1 (it is at version 2): show it again and retry\n"
     assert run("cases", "decide", "C-00001", "secm_warning", "--date", "2025-13-01", code=2) == \
-        "error: invalid:\n  - decided_on: '2025-13-01' is not a date (expected YYYY-MM-DD)\n"
+        "error: invalid:\n  - --date: '2025-13-01' is not a date (expected YYYY-MM-DD)\n"
     assert run("cases", "decide", "C-00001", "am_notified_overpayment", "--date", "2999-01-01", "--notified", "10",
                "--recovered", "20", code=2) == (
-        f"error: invalid:\n  - decided_on: 2999-01-01 is in the future (today is {datetime.now(timezone.utc).date()})\n"
-        "  - recovered: 20.00 is more than the overpayment notified (10.00 euros)\n")
+        f"error: invalid:\n  - --date: 2999-01-01 is in the future (today is {datetime.now(timezone.utc).date()})\n"
+        "  - --recovered: 20.00 is more than the overpayment notified (10.00 euros)\n")
     assert run("cases", "decide", "C-00001", "secm_warning", "--date", "2025-05-01", code=2) == \
-        "error: invalid:\n  - decided_on: 2025-05-01 is before case C-00001 was opened (2025-06-01)\n"
+        "error: invalid:\n  - --date: 2025-05-01 is before case C-00001 was opened (2025-06-01)\n"
     run("cases", "decide", "C-00001", "secm_warning", "--date", "2025-07-01", "--harm", "500")
     run("cases", "decide", "C-00001", "--update", "1", "--recovered", "120")
     shown = run("cases", "show", "C-00001")
@@ -350,10 +355,10 @@ def test_the_command_line_refuses_the_case_filters_the_api_refuses(client, store
     for region in ("x y", "", "69-", "1234567890A", "69é"):
         assert client.get("/api/v1/cases", params={"region": region}, headers=h()).status_code == 422, region
         assert cli(store, "cases", "list", "--region", region, code=2) == (
-            f"error: invalid:\n  - region: {region!r} is not a postcode prefix (1 to 10 letters and digits, e.g. 69)\n")
+            f"error: invalid:\n  - --region: {region!r} is not a postcode prefix (1 to 10 letters and digits, e.g. 69)\n")
     assert client.get("/api/v1/cases", params={"profession": "x" * 101}, headers=h()).status_code == 422
     assert cli(store, "cases", "list", "--profession", "x" * 101, code=2) == \
-        "error: invalid:\n  - profession: 101 characters, at most 100\n"
+        "error: invalid:\n  - --profession: 101 characters, at most 100\n"
     for region in ("69", "2A", "1234567890"):
         assert client.get("/api/v1/cases", params={"region": region}, headers=h()).json() == {"data": [], "count": 0}
         assert cli(store, "cases", "list", "--region", region).endswith("\n0 case(s)\n"), region
@@ -477,7 +482,7 @@ def _damage_blocks(path, first=0):
             f.write(bytes(4096))
 
 
-@pytest.mark.parametrize("damage", ["cut", "blocks", "tables"])
+@pytest.mark.parametrize("damage", ["missing", "cut", "blocks", "tables"])
 def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, damage, region, tmp_path):
     """A fresh user cut the current run's results file (or damaged blocks inside it): `fraudnet
     alert`, `entity` and `alerts` failed with a traceback or `status damaged` (the run's status is
@@ -488,9 +493,11 @@ def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, dama
         a = results.alerts(con, "peer_outlier", limit=1)[0][0]["alert_id"]
     provider = a.split(":")[1]
     path = store.results_path(current)
-    if damage == "cut":
+    if damage in ("missing", "cut"):       # a missing file was "run … has no results (status succeeded)"
         with open(path, "r+b") as f:
             f.truncate(path.stat().st_size // 2)
+        if damage == "missing":
+            path.unlink()
         why = "its results file is missing, cut or overwritten"
     else:
         _damage_blocks(path, first=0 if damage == "blocks" else 1)
@@ -502,9 +509,8 @@ def test_alert_and_entity_say_the_current_run_cannot_be_read(client, store, dama
         f"error: run {current} cannot be read ({why}): see `fraudnet runs show {current}`\n"
     assert cli(store, "evaluate", "--truth", str(region["truth"]), code=1) == \
         f"error: {said}: see `fraudnet runs show {current}`\n"
-    assert cli(store, "export", str(tmp_path / "out"), code=1) == \
-        f"error: run {current} cannot be read ({why}): see `fraudnet runs show {current}`\n"
-    assert not list((tmp_path / "out").iterdir())       # nothing half-written
+    assert cli(store, "export", str(tmp_path / "out"), code=1) == f"error: {said}: see `fraudnet runs show {current}`\n"
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())    # nothing half-written
     for url in (f"/api/v1/alerts/{a}", f"/api/v1/entities/provider/{provider}", "/api/v1/alerts"):
         r = client.get(url, headers=h())
         assert (r.status_code, r.json()) == (409, {"detail": f"{said}: see GET /api/v1/runs/{current}"}), url

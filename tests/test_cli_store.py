@@ -78,6 +78,9 @@ def test_export_refuses_a_folder_whose_parent_is_missing_and_makes_nothing(regio
     done = CliRunner().invoke(main, ["export", str(target), "--store", str(region["store"].root)])
     assert done.exit_code == 2, done.output
     assert f"its parent folder {target.parent} does not exist" in done.output and not (tmp_path / "m1").exists()
+    (tmp_path / "ro").write_text("a file")          # `export ro/x` where ro is a file: said so, not "missing"
+    done = CliRunner().invoke(main, ["export", str(tmp_path / "ro" / "x"), "--store", str(region["store"].root)])
+    assert done.exit_code == 2 and f"{tmp_path / 'ro'} is a file, not a folder" in done.output, done.output
 
 
 def test_scan_refuses_an_export_folder_it_cannot_write_before_scanning(region, tmp_path):

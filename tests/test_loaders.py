@@ -2,6 +2,7 @@ import gzip
 import shutil
 
 import pyarrow as pa
+import pyarrow.csv  # noqa: F401  (pa.csv)
 import pyarrow.parquet as pq
 import pytest
 
@@ -90,6 +91,38 @@ def test_parquet_problems_name_the_row(tmp_path):
                                 "physician, dentist, nurse, physiotherapist, midwife, pharmacy, laboratory, other"]
 
 
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_a_service_date_after_today_or_before_1900_is_a_problem(tmp_path, form):
+    """A fresh user's claim dated 2099-01-01 (or 0001-01-01) passed validation; a scan with a
+    window then kept that one claim. Each is a problem naming its line; today's date and a date of
+    1900 pass. Parquet's typed dates are checked too (cleared by their min and max when fine)."""
+    from datetime import datetime, timezone
+    today = datetime.now(timezone.utc).date()
+    folder = write_dataset(tmp_path / "ds", providers=PROVIDERS, claims=[
+        claim("C1", "P1", "010000024", "G", "2025-01-05", 26.5), claim("C2", "P1", "010000024", "G", "2099-01-01", 26.5),
+        claim("C3", "P1", "010000024", "G", str(today), 26.5), claim("C4", "P1", "010000024", "G", "0001-01-01", 26.5),
+        claim("C5", "P1", "010000024", "G", "1900-01-01", 26.5)])
+    unit = "line"
+    if form == "parquet":
+        t = pa.csv.read_csv(folder / "claims.csv", convert_options=pa.csv.ConvertOptions(
+            column_types={"service_date": pa.date32(), **{c: pa.string() for c in ("claim_id", "provider_id",
+                                                                                  "patient_id", "service_code")}}))
+        pq.write_table(t, folder / "claims.parquet")
+        (folder / "claims.csv").unlink()
+        unit = "row"
+        n = 1
+    else:
+        n = 2
+    assert problems(folder) == [
+        f"claims.{form}, {unit} {n + 1}, column service_date, value '2099-01-01': is after today ({today}): a service "
+        "cannot be billed before it is delivered",
+        f"claims.{form}, {unit} {n + 3}, column service_date, value '0001-01-01': is before 1900-01-01: not a "
+        "service's date (a missing date filled in by an export?)"]
+    write_dataset(folder, claims=[claim("C3", "P1", "010000024", "G", str(today), 26.5)])
+    (folder / "claims.parquet").unlink(missing_ok=True)
+    assert load_dataset(folder)["claims"].num_rows == 1
+
+
 def test_missing_required_table(tmp_path):
     folder = good(tmp_path)
     (folder / "providers.csv").unlink()
@@ -123,11 +156,11 @@ def test_negative_amount_and_bad_quantity(tmp_path):
     folder = good(tmp_path)
     write_table(folder, "claims", [claim("C1", "P1", "010000024", "G", "2025-01-05", -3),
                                    claim("C2", "P1", "010000024", "G", "2025-01-05", "12,5", quantity=0)])
-    assert problems(folder) == [
-        "claims.csv, line 3, column amount, value '12,5': is not a number: it has a decimal comma (amounts use "
-        "'.', as in 12.50; convert the file with a mapping: decimal = \",\")",
+    assert problems(folder) == [         # in line order (a fresh user found them listed column by column)
         "claims.csv, line 2, column amount, value '-3': is negative: amounts are ≥ 0 (a cancellation line? net it "
         "with the line it corrects)",
+        "claims.csv, line 3, column amount, value '12,5': is not a number: it has a decimal comma (amounts use "
+        "'.', as in 12.50; convert the file with a mapping: decimal = \",\")",
         "claims.csv, line 3, column quantity, value '0': is not a whole number ≥ 1"]
 
 
@@ -233,12 +266,12 @@ def test_a_line_with_the_wrong_number_of_fields_hides_none_of_the_file_s_other_p
     assert problems(folder) == [
         "claims.csv, line 3: expected 6 fields (as the header), found 7 (a ',' too many: one inside a value must be "
         "quoted)",
-        "claims.csv, line 7: expected 6 fields (as the header), found 4 (a ',' too few, or the line cut short)",
-        "claims.csv, line 10: expected 6 fields (as the header), found 8 (a ',' too many: one inside a value must be "
-        "quoted)",
         "claims.csv, line 4, column service_date, value '2025-13-07': is not a date (expected YYYY-MM-DD)",
         "claims.csv, line 5, column amount, value 'abc': is not a number",
-        "claims.csv, line 9, column provider_id, value '999': provider_id not found in providers.csv"]
+        "claims.csv, line 7: expected 6 fields (as the header), found 4 (a ',' too few, or the line cut short)",
+        "claims.csv, line 9, column provider_id, value '999': provider_id not found in providers.csv",
+        "claims.csv, line 10: expected 6 fields (as the header), found 8 (a ',' too many: one inside a value must be "
+        "quoted)"]
 
 
 def test_every_line_with_the_wrong_number_of_fields_is_counted(tmp_path):
@@ -339,11 +372,11 @@ def test_a_reference_target_with_problems_elsewhere_still_answers_and_a_bad_id_i
     assert problems(folder) == [
         "claims.csv, line 3, column provider_id, value '1E+09': is a number rewritten by a spreadsheet in scientific "
         "notation: the identifier's digits are lost (format the column as text before exporting)",
-        "providers.csv, line 3, column kind, value 'wizard': is not one of: " + ", ".join(TABLES["providers"].column(
-            "kind").values),
         # the scientific-notation cell is one problem, not also an unknown provider; 010000024 and
         # 690000001 (a provider whose kind is wrong) are found
-        "claims.csv, line 4, column provider_id, value '77777': provider_id not found in providers.csv"]
+        "claims.csv, line 4, column provider_id, value '77777': provider_id not found in providers.csv",
+        "providers.csv, line 3, column kind, value 'wizard': is not one of: " + ", ".join(TABLES["providers"].column(
+            "kind").values)]
 
 
 def test_a_missing_required_value_says_once_how_to_scan_such_an_extract(tmp_path):

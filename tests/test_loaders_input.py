@@ -149,6 +149,14 @@ def test_parquet_timestamps_with_a_time_of_day_are_refused(tmp_path):
         "service_date": pa.array([dt.datetime(2025, 1, 5, 14, 30)]), "amount": [26.5]}), folder / "claims.parquet")
     assert problems(folder) == ["claims.parquet, row 1, column service_date, value '2025-01-05 14:30:00': has a time "
                                 "of day: expected a date (YYYY-MM-DD)"]
+    # one value with a time of day among midnights: that row alone (all 100 were reported, the real
+    # one hidden among 50 midnights), the others read as their dates
+    times = [dt.datetime(2025, 1, 1)] * 99 + [dt.datetime(2025, 1, 2, 14, 5)]
+    pq.write_table(pa.table({
+        "claim_id": [f"C{i}" for i in range(100)], "patient_id": ["P1"] * 100, "provider_id": ["010000024"] * 100,
+        "service_code": ["G"] * 100, "service_date": pa.array(times), "amount": [26.5] * 100}), folder / "claims.parquet")
+    assert problems(folder) == ["claims.parquet, row 100, column service_date, value '2025-01-02 14:05:00': has a "
+                                "time of day: expected a date (YYYY-MM-DD)"]
 
 
 # --- keys repeated across sources ----------------------------------------------------------------

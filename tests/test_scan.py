@@ -447,3 +447,21 @@ def test_a_critical_load_warning_is_printed_once_by_scan(tmp_path):
     assert out.exit_code == 0, out.output
     assert out.output.count("links none of the claims' entities") == 1, out.output
     assert "CRITICAL WARNING: registry" in out.output
+
+
+def test_a_failed_check_is_worded_with_the_whole_counts_allowed():
+    """A fresh user read `alerts.mega_consumer: 5 against 27 before (allowed 5 to 135)`: the lower
+    bound was 5.4, shown rounded; the counts allowed are 6 to 135."""
+    from cli.main import failed_check
+    from runs.checks import check_run
+    from runs.settings import CheckSettings
+    checks = CheckSettings.model_validate({"alerts_per_pattern": {"max_drop": 0.8, "max_rise": 4, "min_count": 1}})
+    ran = check_run({"counts": {"alerts.mega_consumer": 5}}, {"run_id": "r1", "counts": {"alerts.mega_consumer": 27}},
+                    checks)
+    [row] = [r for r in ran["results"] if r["check"] == "alerts.mega_consumer"]
+    assert not row["passed"] and row["bounds"] == [5.4, 135.0] and row["allowed"] == [6, 135]
+    assert failed_check(row) == "  check failed: alerts.mega_consumer: 5 against 27 before (allowed 6 to 135)"
+    # a count on a whole bound passes: allowed includes it
+    [edge] = [r for r in check_run({"counts": {"alerts.x": 6}}, {"run_id": "r1", "counts": {"alerts.x": 30}},
+                                   checks)["results"] if r["check"] == "alerts.x"]
+    assert edge["passed"] and edge["allowed"] == [6, 150]

@@ -278,6 +278,12 @@ def test_the_example_schedule_is_valid(tmp_path):
     with pytest.raises(ScheduleError, match="a webhook must be https://"):
         load_schedule(write_schedule(tmp_path, 'store = "s"\n[[jobs]]\nname = "n"\nsource = "d"\n'
                                                'cron = "0 1 * * *"\nwebhook = "http://alerts.example.org/x"\n'))
+    # the refused URL is shown by scheme and host: its token would land in the scheduler's log
+    with pytest.raises(ScheduleError) as e:
+        load_schedule(write_schedule(tmp_path, 'store = "s"\n[[jobs]]\nname = "n"\nsource = "d"\ncron = "0 1 * * *"\n'
+                                               'webhook = "http://hooks.example.org/x?token=SECRET123"\n'))
+    assert "key webhook, value 'http://hooks.example.org': a webhook must be https://" in str(e.value)
+    assert "SECRET123" not in str(e.value)
 
 
 @pytest.mark.slow
@@ -338,3 +344,31 @@ def test_a_job_that_makes_no_run_current_is_a_warning_of_the_log(tmp_path, caplo
     assert out["status"] == "bad_input"
     [record] = [r for r in caplog.records if r.name == "fraudnet.schedule" and r.getMessage().startswith("job b: ")]
     assert record.levelname == "WARNING" and record.getMessage().startswith("job b: bad_input (attempt 1, run ")
+
+
+def test_a_job_that_makes_no_run_current_tells_its_webhook_why(tmp_path):
+    """A webhook heard only of succeeded and held runs: a job whose input was bad, whose folder
+    matched nothing, or which found the store busy left whoever watches the webhook waiting. Now
+    each is POSTed with its status and error, server paths shown by the folder's name only."""
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "claims.csv").write_text("claim_id\n1\n")
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = f'webhook = "http://127.0.0.1:{server.server_address[1]}/hook"\n'
+    try:
+        sched = load_schedule(write_schedule(tmp_path, 'store = "store"\n'
+                                             '[[jobs]]\nname = "b"\nsource = "bad"\ncron = "0 3 * * *"\nretries = 0\n' + hook +
+                                             '[[jobs]]\nname = "n"\nsource = "none-*"\ncron = "0 3 * * *"\n' + hook))
+        bad = run_job(sched, sched.job("b"))
+        sent_bad = Hook.received[-1]
+        none = run_job(sched, sched.job("n"))
+        sent_none = Hook.received[-1]
+    finally:
+        server.shutdown()
+    assert bad["status"] == "bad_input" and bad["webhook"] == "delivered (200)"
+    assert sent_bad["job"] == "b" and sent_bad["status"] == "bad_input" and sent_bad["run_id"] == bad["run_id"]
+    assert sent_bad["attempt"] == 1 and sent_bad["warnings"] == [] and "claims.csv" in sent_bad["error"]
+    assert none["status"] == "bad_input" and none["webhook"] == "delivered (200)"
+    assert sent_none == {"job": "n", "status": "bad_input", "run_id": None, "attempt": 1,
+                         "error": "no dataset folder matches none-*", "warnings": []}
+    assert str(tmp_path) not in json.dumps([sent_bad, sent_none])

@@ -388,6 +388,24 @@ def test_a_sas_export_in_latin_1_converts_with_its_encoding_named(tmp_path):
     assert out.exit_code == 2 and "--encoding applies to `convert snds` only" in out.output
 
 
+def test_a_utf_8_extract_converted_as_cp1252_is_refused_not_misread(tmp_path):
+    """`--encoding cp1252` on a UTF-8 extract read 'é' as 'Ã©' without a word (a fresh user's
+    find): the file is refused, naming the line and what it would have become."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+    folder = write_dcir(tmp_path / "x", [line(1, "A", "75123456"), line(2, "B", "75123456")], extra=["LIB"])
+    prs = folder / "ER_PRS_F.csv"
+    prs.write_text(prs.read_text(encoding="utf-8").replace("\n", ",Médecin\n", 3).replace(",Médecin", "", 1),
+                   encoding="utf-8")
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out"), "--encoding", "cp1252"])
+    assert out.exit_code == 2, out.output
+    assert "ER_PRS_F.csv, line 2: the file is UTF-8, not cp1252: 'é' on this line, written as UTF-8, cp1252 would " \
+           "read as 'Ã©'" in out.output, out.output
+    assert not (tmp_path / "out").exists()
+    assert CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out")]).exit_code == 0
+
+
 @pytest.mark.parametrize("extract", [REPO / "loaders" / "examples" / "snds", DCIR], ids=["example", "shared"])
 def test_joined_month_by_month_the_conversion_is_the_one_join_of_everything(extract, monkeypatch):
     if not extract.is_dir():

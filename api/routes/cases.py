@@ -114,7 +114,7 @@ def open_case(body: CaseCreate, response: Response, store: StoreDep, who: Analys
     by default). 409 when an alert is already in a case."""
     case = CaseStore(store).open(_actor(who), body.alerts, body.entities, body.title, body.assignee, body.note,
                                  body.run, body.opened_on)
-    audit(store, who.name, who.role, "cases.open", case_target(store, case))
+    audit(store, who.name, who.role, "cases.open", case_target(store, case), case["run_id"])
     response.headers["Location"] = f"/api/v1/cases/{case['case_id']}"
     return _case(response, case)
 
