@@ -108,8 +108,9 @@ def test_the_alert_table_keeps_alert_ids_whole_on_an_80_column_terminal(region, 
     from rich.console import Console
 
     import cli.main
-    narrow = Console(file=sys.stdout, width=80, highlight=False, emoji=False, markup=False)
-    monkeypatch.setattr(cli.main, "_console", lambda stderr=False: narrow)
+    def narrow(stderr=False):           # made when called: CliRunner swaps sys.stdout for each command
+        return Console(file=sys.stdout, width=80, highlight=False, emoji=False, markup=False)
+    monkeypatch.setattr(cli.main, "_console", narrow)
     done = CliRunner().invoke(main, ["alerts", "--store", str(region["store"].root), "--limit", "100", "--json"])
     ids = [json.loads(line)["alert_id"] for line in done.output.splitlines()]
     done = CliRunner().invoke(main, ["alerts", "--store", str(region["store"].root), "--limit", "100"])
