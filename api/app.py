@@ -24,14 +24,6 @@ from .guard import Guard
 from .routes import alerts, audit, browser, cases, communities, entities, health, paths, runs
 
 
-def _validation_detail(exc: RequestValidationError) -> str:
-    parts = []
-    for e in exc.errors():
-        loc = ".".join(str(x) for x in e["loc"][1:]) or str(e["loc"][0])
-        parts.append(f"{e['loc'][0]} parameter {loc!r}: {e['msg']}")
-    return "; ".join(parts)
-
-
 def _templates(app: FastAPI) -> set[str]:
     """Every path template the app serves (for the access log)."""
     return set(app.openapi()["paths"]) | {r.path for r in app.routes if isinstance(getattr(r, "path", None), str)} \
@@ -72,7 +64,7 @@ def create_app(store: Store, keys: KeyRing, data_root: str | Path | None = None,
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
-        return JSONResponse(status_code=422, content={"detail": _validation_detail(exc)})
+        return JSONResponse(status_code=422, content={"detail": errors.validation_detail(exc.errors(), request.path_params)})
 
     v1 = APIRouter(prefix="/api/v1")
     for r in (health, runs, alerts, entities, paths, communities, cases, audit):

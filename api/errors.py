@@ -9,11 +9,13 @@ import duckdb
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from cases.store import REGION_PATTERN
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
                              NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable, Unreadable,
                              worded_alert, worded_patient)
+from contract.vocab import NODE_ID_PATTERN
 
-from .models import Message
+from .models import ACTION, NOT_BLANK, VERSION, Message
 
 DESCRIPTIONS = {
     401: "no API key, or an unknown one",
@@ -28,6 +30,37 @@ DESCRIPTIONS = {
     429: "too many heavy calls at once for this key",
     503: "the audit log cannot be written (reads are refused until it can), or the store cannot be written",
 }
+
+
+# a pattern a parameter must match, worded for a person (never the regular expression)
+PATTERN_WORDS = {
+    NOT_BLANK: "must not be blank",
+    VERSION: "must be the version of case {case_id}, as the ETag of GET /api/v1/cases/{case_id} gives it: a "
+             'number, quoted or not ("2", W/"2" or 2)',
+    NODE_ID_PATTERN: "must be an entity as type:id, e.g. provider:10000000063",
+    REGION_PATTERN: "must be a postcode prefix: letters and digits, e.g. 69",
+    ACTION: "must be an action id of GET /api/v1/cases/actions (lower-case letters, digits and _)",
+}
+
+
+def validation_detail(errors: list[dict], path_params: dict | None = None) -> str:
+    """A 422's detail from a request's validation errors (`RequestValidationError.errors()`),
+    each naming where (`body parameter 'title'`) and what, in words: a body that is not JSON says
+    where it breaks, a pattern is said in words (`PATTERN_WORDS`, filled with the request's
+    `path_params`), not as its regular expression."""
+    parts = []
+    for e in errors:
+        if e["type"] == "json_invalid":
+            parts.append(f"the body is not valid JSON: {e.get('ctx', {}).get('error', 'cannot be read')} "
+                         f"(at character {e['loc'][-1]})")
+            continue
+        loc = ".".join(str(x) for x in e["loc"][1:]) or str(e["loc"][0])
+        msg = e["msg"]
+        if e["type"] == "string_pattern_mismatch":
+            msg = PATTERN_WORDS.get(e.get("ctx", {}).get("pattern"), "is not in the form expected (see /docs)") \
+                .format(case_id=(path_params or {}).get("case_id", "…"))
+        parts.append(f"{e['loc'][0]} parameter {loc!r}: {msg}")
+    return "; ".join(parts)
 
 
 def responses(*codes: int) -> dict:

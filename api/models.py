@@ -16,6 +16,8 @@ from runs.settings import RunSettings
 # to a client reading the OpenAPI schema (ECMAScript's \s, which leaves out U+0085 and adds
 # U+FEFF): both written out, so that schema and server agree on every string
 NOT_BLANK = "[^\\s\u0085\ufeff]"
+VERSION = r'^\s*(?:W/)?"?(\d{1,12})"?\s*$'      # an If-Match header: a case's ETag ("3", W/"3" or 3)
+ACTION = r"^[a-z0-9_]{1,64}$"
 
 class Message(BaseModel):
     detail: str
@@ -80,6 +82,25 @@ class EntityRef(BaseModel):
     entity_type: str
     entity_id: str
     role: str
+    standing: str | None = Field(None, description="a provider's standing among its peers (contract STANDINGS)")
+    excess_euros: float | None = Field(None, description="euros beyond what its peers' rate predicts")
+
+
+class PeersPublic(BaseModel):
+    """An alert's statistic for its subjects and its peers (`graph.impact.PEER_DISTRIBUTION`)."""
+    alert_id: str
+    statistic: str
+    unit: str
+    detail: str | None = None
+    subject_units: list[str] = Field(description="its subjects (`patient` for a patient-centred pattern)")
+    subject_values: list[float]
+    subject_value: float = Field(description="the subjects pooled")
+    peers: int
+    peer_median: float
+    peer_p90: float
+    share_below: float = Field(description="share of peers below the subjects (0 to 1)")
+    bin_edges: list[float]
+    bin_counts: list[int]
 
 
 class AlertPublic(BaseModel):
@@ -89,8 +110,12 @@ class AlertPublic(BaseModel):
     score: float
     rank: int = Field(description="rank within its pattern (1 = the pattern's best)")
     summary: str
-    entities: list[EntityRef] | None = None
+    entities: list[EntityRef] | None = Field(None, description="its entities but patients, who are counted")
     evidence: dict[str, Any] | None = None
+    patients: int | None = Field(None, description="distinct patients of its evidence lines")
+    patients_sampled: int | None = Field(None, description="the few patients it names among its entities")
+    peers: PeersPublic | None = None
+    evidence_lines: int | None = Field(None, description="claim lines behind it")
     first_seen_run: str | None = Field(None, description="the first current run that had it")
     last_seen_run: str | None = Field(None, description="the last current run that had it")
     case_id: str | None = Field(None, description="the case it belongs to")
@@ -140,7 +165,7 @@ _EUROS = Field(None, le=1e12, description="euros, ≥ 0")
 
 class DecisionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    action: str = Field(pattern=r"^[a-z0-9_]{1,64}$", description="an action of GET /cases/actions")
+    action: str = Field(pattern=ACTION, description="an action of GET /cases/actions")
     decided_on: date = Field(description="the decision's date; the impact is measured from the latest one")
     deadline: date = Field(None, description="needed by actions that say so (a request for compliance)")
     estimated_harm: float = _EUROS

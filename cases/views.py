@@ -7,6 +7,7 @@ and keep the claim ids, by which an investigator finds the claim in the insurer'
 from __future__ import annotations
 
 from contract.errors import NotFound, NotReady, Unreadable
+from contract.vocab import PATIENT_PATTERNS
 from runs import history, results
 from runs.store import DAMAGED, Store
 
@@ -69,25 +70,60 @@ def entity_extras(store: Store, entity_type: str, entity_id: str, run_id: str | 
             "risk_history": risk_history(store, entity_type, entity_id)}
 
 
+def alert_content(con, alert_id: str) -> dict:
+    """What every face shows of one alert of an open run (`con`): alert_id, pattern, score, rank,
+    summary, evidence (parsed, its patients numbered as in the evidence lines: `patient 3`),
+    `entities` (all but patients: entity_type, entity_id, role, standing, excess_euros in euros), `patients` (the distinct patients of its evidence lines),
+    `patients_sampled` (the few it names as entities), `peers` (its pattern's statistic against
+    peers, `runs.results.peer_distribution`, or None) and `evidence_lines` (how many claim lines
+    are behind it). Names no patient: an alert read is audited as the alert's, not as a read of
+    its patients, so the patients it names are counted, and a patient-centred pattern's subjects
+    in `peers.subject_units` read `patient` (as in the case file). The accused of a
+    doctor-shopping alert is named by a case opened on it, whose reads are audited as that
+    patient's. Raises `NotFound`."""
+    a = results.alert(con, alert_id)
+    peers = results.peer_distribution(con, alert_id)
+    if peers and a["pattern"] in PATIENT_PATTERNS:
+        peers = {**peers, "subject_units": ["patient"] * len(peers["subject_units"])}
+    lines = results.evidence(con, alert_id)
+    number: dict[str, str] = {}            # as `numbered` numbers them in the evidence lines
+    for pid in [r["patient_id"] for r in lines] + [e["entity_id"] for e in a["entities"]
+                                                    if e["entity_type"] == "patient"]:
+        if pid is not None and pid not in number:
+            number[pid] = f"patient {len(number) + 1}"
+    a["evidence"] = _unnamed(a["evidence"], number)
+    a["patients"] = results.evidence_patients(con, [alert_id])
+    a["patients_sampled"] = sum(e["entity_type"] == "patient" for e in a["entities"])
+    a["entities"] = [e for e in a["entities"] if e["entity_type"] != "patient"]
+    return {**a, "peers": peers, "evidence_lines": len(lines)}
+
+
+def _unnamed(value, number: dict[str, str]):
+    """An alert's evidence (parsed JSON) with each patient id, bare or as a node id
+    (`patient:ID`), replaced by its number (`patient 3`, as in the evidence lines)."""
+    if isinstance(value, dict):
+        return {k: _unnamed(v, number) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unnamed(v, number) for v in value]
+    if isinstance(value, str):
+        if value in number:
+            return number[value]
+        if value.startswith("patient:"):
+            return number.get(value[len("patient:"):], "patient")
+    return value
+
+
 def alert_view(store: Store, alert_id: str, run_id: str | None = None) -> dict:
-    """One alert of a run (the current one by default): its fields, entities (patients counted:
-    `patients`, the distinct patients of its evidence lines; `patients_sampled`, the few it names
-    as entities),
-    its pattern's statistic against peers, how many evidence lines it has, its first and last
-    current runs, and its case (or None). Raises `NotFound`, `NoPublishedRun`, `NotReady`
-    (`Unreadable` when the run's results file cannot be read)."""
+    """One alert of a run (the current one by default), as `alert_content` shows it, with
+    run_id, its first and last current runs and its case (`alert_marks`). Raises `NotFound`,
+    `NoPublishedRun`, `NotReady` (`Unreadable` when the run's results file cannot be read)."""
     asked = run_id
     with store.reading(run_id) as (run_id, con):
         try:
-            a = results.alert(con, alert_id)
+            a = alert_content(con, alert_id)
         except NotFound as e:
             raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None     # the run asked for, if any
-        peers = results.peer_distribution(con, alert_id)
-        lines = len(results.evidence(con, alert_id))
-        a["patients"] = results.evidence_patients(con, [alert_id])
-    a["patients_sampled"] = sum(e["entity_type"] == "patient" for e in a["entities"])
-    a["entities"] = [e for e in a["entities"] if e["entity_type"] != "patient"]
-    return {"run_id": run_id, **a, "peers": peers, "evidence_lines": lines, **alert_marks(store, alert_id)}
+    return {"run_id": run_id, **a, **alert_marks(store, alert_id)}
 
 
 def entity_view(store: Store, entity_type: str, entity_id: str, run_id: str | None = None) -> dict:

@@ -224,8 +224,12 @@ def convert(source_format, sources, out, categories, encoding, engine, spark_mas
     mapped: MAPPING SOURCE, a mapping file (TOML) and the claims or provider extract it describes
     → the contract tables it names. parquet: a contract dataset folder → its tables, validated,
     as Parquet files with the contract's types."""
-    from loaders.conversion import write_conversion
+    from loaders.conversion import check_out, write_conversion
     from loaders.fhir import categories_from_csv, finess_conversion, finess_report_lines
+    try:
+        check_out(out)          # before reading anything
+    except Refused as e:
+        _fail(e.reason, 2)
     if categories and source_format != "finess":
         _fail(f"--categories maps FINESS categories: it applies to `convert finess` only, not {source_format}", 2)
     if encoding and source_format != "snds":
@@ -264,11 +268,7 @@ def convert(source_format, sources, out, categories, encoding, engine, spark_mas
             if len(sources) != 1:
                 _fail("parquet takes one dataset folder: convert parquet DATA OUT", 2)
             conversion = convert_parquet(sources[0])
-            try:
-                written = write_parquet(conversion, out)
-            except Refused as e:
-                _fail(e.reason, 2)
-            _print_written(conversion, written, report_lines(conversion.report))
+            _print_written(conversion, write_parquet(conversion, out), report_lines(conversion.report))
             return
         else:
             from loaders.mapping import MappingError, convert_mapped, report_lines
@@ -463,10 +463,21 @@ def runs(ctx, store, limit):
         table.add_row(r["run_id"], r["status"] + (", results unreadable" if unreadable else ""),
                       "yes" if r["current"] else "",
                       (r["started_at"] or "unknown")[:19], f"{r['counts'].get('claims', ''):,}" if r["counts"] else "",
-                      str(r["counts"].get("alerts", "")), f"{sum(r['timings'].values()):.1f}" if r["timings"] else "",
+                      str(r["counts"].get("alerts", "")), _elapsed(r),
                       (r["results"] if unreadable else "") or (error[0] if error else "") or held or r.get("stage")
                       or (f"{len(r['warnings'])} warning(s)" if r.get("warnings") else ""))
     _console().print(table)
+
+
+def _elapsed(record: dict) -> str:
+    """A run's wall-clock seconds, from its start to its end (to now while it runs), whatever
+    stopped it; "" when unknown (a damaged record, or a run that died without its end recorded)."""
+    from datetime import datetime, timezone
+    start, end = record.get("started_at"), record.get("finished_at")
+    if not start or (not end and record["status"] != "running"):
+        return ""
+    stop = datetime.fromisoformat(end) if end else datetime.now(timezone.utc)
+    return f"{(stop - datetime.fromisoformat(start)).total_seconds():.1f}"
 
 
 @runs.command("show")
@@ -519,10 +530,26 @@ def alerts(store, run_id, pattern, min_score, limit, as_json):
             click.echo(json.dumps({k: r[k] for k in ("alert_id", "pattern", "score", "rank", "summary")},
                                   ensure_ascii=False))
         return
-    table = Table("rank", "score", "pattern", "alert", "summary")
-    for r in rows:
-        table.add_row(str(r["rank"]), f"{r['score']:,.2f}", r["pattern"], r["alert_id"], r["summary"])
-    _console().print(table)
+    # alert ids are kept whole, to be copied into `fraudnet alert` (an id begins with its pattern): a
+    # table when they fit beside rank, score and 20 characters of summary, else one alert a paragraph
+    console = _console()
+    cells = [(str(r["rank"]), f"{r['score']:,.2f}", r["alert_id"], r["summary"]) for r in rows]
+    widths = [max((len(c[i]) for c in cells), default=0) for i in range(3)]
+    if sum(widths) + 20 + 13 <= console.size.width:
+        table = Table()
+        table.add_column("rank", no_wrap=True)
+        table.add_column("score", no_wrap=True, justify="right")
+        table.add_column("alert", no_wrap=True, min_width=widths[2])
+        table.add_column("summary")
+        for c in cells:
+            table.add_row(*c)
+        console.print(table)
+        return
+    import textwrap
+    for rank, score, alert_id, summary in cells:
+        console.print(f"{rank:>{widths[0]}}  {score:>{widths[1]}}  {alert_id}", soft_wrap=True)
+        console.print(textwrap.fill(summary, max(console.size.width - 4, 20), initial_indent="    ",
+                                    subsequent_indent="    "), soft_wrap=True)
 
 
 @main.command()
@@ -551,6 +578,8 @@ def changes(store, run_id, as_json):
         click.echo(f"  dissolved community {c}")
     for r in report["risk_risers"]:
         click.echo(f"  risk up {r['rise']:+.1f} to {r['after']:.1f}: {r['entity_type']} {r['entity_id']}")
+    if report.get("patients_risen"):
+        click.echo(f"  risk up for {report['patients_risen']} patient(s), counted, not named")
 
 
 @main.command()
@@ -559,7 +588,7 @@ def changes(store, run_id, as_json):
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
 @click.option("--k-factor", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="K = this × the known cases of a pattern")
+              help="K = max(5, this × the known cases of a pattern)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
 def evaluate(truth_file, store, run_id, k_factor, as_json):
     """Score a run against known cases: recall and precision@K per pattern, and for entity risk."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 KINDS = ("physician", "dentist", "nurse", "physiotherapist", "midwife", "pharmacy", "laboratory", "other")
 
@@ -48,11 +48,14 @@ class PatientFilter(_Frozen):
     max_age: int | None = Field(None, ge=0, le=130)
     sex: Literal["F", "M"] | None = None
 
-    @model_validator(mode="after")
-    def _range(self):
-        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
-            raise ValueError(f"min_age {self.min_age} is above max_age {self.max_age}")
-        return self
+    @field_validator("max_age")
+    @classmethod
+    def _range(cls, max_age: int | None, info: ValidationInfo):
+        """Checked with the field (not after the model), so a wrong sex does not hide it."""
+        min_age = info.data.get("min_age")
+        if min_age is not None and max_age is not None and min_age > max_age:
+            raise ValueError(f"min_age {min_age} is above max_age {max_age}")
+        return max_age
 
 
 class Peers(_Frozen):

@@ -12,6 +12,8 @@ from typing import Callable
 
 import pyarrow as pa
 
+from contract.errors import Refused
+
 from .fhir import write_tables
 
 REPORT_FILE = "conversion_report.json"
@@ -27,8 +29,22 @@ class Conversion:
         return self.tables[name]
 
 
+def check_out(out: str | Path):
+    """Refuse an output folder that exists and holds anything: the tables of an earlier
+    conversion left there (an old `affiliations.csv`) would be validated and scanned with the new
+    ones. Every `convert` writes to a new or empty folder. Raises `Refused`."""
+    out = Path(out)
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if held:
+        more = f" and {len(held) - 1} other file(s)" if len(held) > 1 else ""
+        raise Refused(f"{out} is not empty (it holds {held[0]}{more}): files left there would be read with "
+                      "the new tables; convert into a new or empty folder")
+
+
 def write_conversion(conversion: Conversion, out: str | Path) -> list[Path]:
-    """Write the tables as `<table>.csv` and the report as `conversion_report.json` in `out`."""
+    """Write the tables as `<table>.csv` and the report as `conversion_report.json` in `out`, a
+    new or empty folder (else `Refused`, before writing anything: `check_out`)."""
+    check_out(out)
     report = json.dumps(conversion.report, indent=2, ensure_ascii=False) + "\n"
     written = write_tables(conversion.tables, out)
     path = Path(out) / REPORT_FILE

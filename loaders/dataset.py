@@ -790,11 +790,16 @@ def _column_rules(col, nulls: dict | None) -> tuple[str, list[tuple[str, str]]]:
     return " AND ".join(valid) or "true", rules
 
 
+SAME = 5     # more lines than this with one problem worded the same (a column of 'NA'): one problem, a count
+
+
 def _check_columns(con, spec: Table, fname: str, unit: str, out: _Collector, nulls: dict,
                    cleared: frozenset[str] = frozenset()):
     """Type, null and enum rules: one pass over each column checks that its cells are valid (the
     cheap test every cell takes); only the cells that are not are told apart by rule. Columns in
-    `cleared` (by `_fast_column`) are not read again."""
+    `cleared` (by `_fast_column`) are not read again. More than `SAME` cells of one column failing
+    one rule with the same value (or a patient column's, never shown) are one problem: the
+    count of lines and the first `SAME` of them."""
     sensitive = sensitive_columns(spec.name)
     for col in spec.columns:
         if col.name in cleared:
@@ -805,19 +810,25 @@ def _check_columns(con, spec: Table, fname: str, unit: str, out: _Collector, nul
         c = f'"{col.name}"'
         which = " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _) in enumerate(rules))
         found = con.execute(f"""
-            SELECT rule, count(*), list(struct_pack(l := {LINE}, v := {c}) ORDER BY {LINE})[1:{int(out.room)}]
+            SELECT rule, count(*), list(struct_pack(l := {LINE}, v := {c}) ORDER BY {LINE})[1:{max(out.room, SAME)}],
+                   count(DISTINCT coalesce({c}, chr(0)))
             FROM (SELECT {LINE}, {c}, CASE {which} ELSE {len(rules) - 1} END AS rule FROM raw
                   WHERE NOT coalesce({valid}, false))
             GROUP BY rule ORDER BY rule""").fetchall()
-        for rule, total, first in found:
+        for rule, total, first, values in found:
             message = rules[rule][1]
             hint = _required_hint(col) if col.not_null and rule == 0 else ""
-            for i, cell in enumerate(first[:out.room]):
+            if total > SAME and out.room and (values == 1 or col.name in sensitive):   # the same message each line
+                lines = ", ".join(str(cell["l"]) for cell in first[:SAME])
+                out.add(Problem(fname, f"{message}{hint} — on {total:,} {unit}s: {lines} and {total - SAME:,} more",
+                                column=col.name, unit=unit, value=shown(first[0]["v"], col.name in sensitive)))
+                continue
+            listed = first[:out.room]
+            for i, cell in enumerate(listed):
                 out.add(Problem(fname, message + (hint if i == 0 else ""), line=cell["l"], column=col.name,
                                 unit=unit, value=shown(cell["v"], col.name in sensitive)))
-            shown_here = min(len(first), total)
-            if total > shown_here:
-                out.add(Problem(fname, message), count=total - shown_here)
+            if total > len(listed):
+                out.add(Problem(fname, message), count=total - len(listed))
 
 
 def _check_key(con, spec: Table, fname: str, unit: str, out: _Collector):

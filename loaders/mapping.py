@@ -70,6 +70,15 @@ def _spec(raw) -> dict:
 
 def load_mapping(path: str | Path) -> dict:
     """The mapping file, checked against the contract: every fault at once as a `MappingError`."""
+    m, faults = _checked(path)
+    if faults:
+        raise MappingError(str(path), faults)
+    return m
+
+
+def _checked(path: str | Path) -> tuple[dict, list[str]]:
+    """The mapping file ({source, tables}: its well-formed parts) and every fault it has against
+    the contract. Raises `MappingError` only when it is not TOML at all."""
     path = Path(path)
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -130,12 +139,10 @@ def load_mapping(path: str | Path) -> dict:
                                   f"or give it a value)")
             if spec.key and name != "claims" and spec.key in columns and "value" in _spec(columns[spec.key]):
                 faults.append(f"{where} {spec.key}: a key cannot be a constant")
-        tables[name] = sets
+        tables[name] = [columns for columns in sets if isinstance(columns, dict)]
     if not tables:
         faults.append("names no contract table ([claims], [[providers]], …)")
-    if faults:
-        raise MappingError(str(path), faults)
-    return {"source": source, "tables": tables}
+    return {"source": source, "tables": tables}, faults
 
 
 def _spec_types(s: dict) -> list[str]:
@@ -156,30 +163,38 @@ def _spec_types(s: dict) -> list[str]:
 
 def _columns_of(spec: dict) -> list[str]:
     col = spec.get("column")
-    return [] if col is None else [col] if isinstance(col, str) else list(col)
+    cols = [col] if isinstance(col, str) else col if isinstance(col, list) else []
+    return [c for c in cols if isinstance(c, str)]
 
 
 def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 50) -> Conversion:
     """Contract tables (text columns) from `source` as the mapping file describes, and the
     conversion report. Raises `MappingError` for a wrong mapping (or one naming a column the
     source lacks), `DatasetError` for a source that cannot be read or values that cannot be
-    converted (file, line, column, value)."""
-    m = load_mapping(mapping)
+    converted (file, line, column, value). The mapping's faults and the source columns it names
+    that the source lacks are reported together, in one `MappingError`."""
+    m, faults = _checked(mapping)
     source = Path(source)
     settings = m["source"]
+    unreadable = ("[source] must", "[source] delimiter", "[source] encoding", "[source] null")
+    if any(f.startswith(unreadable) for f in faults):     # reading the source needs these: the faults so far
+        raise MappingError(str(mapping), faults)
     out = _Collector(max_problems)
     sensitive = {c.lower() for name, sets in m["tables"].items() for cols in sets for col, raw in cols.items()
                  if col in sensitive_columns(name) for c in _columns_of(_spec(raw))}
     raw = read_raw(source, out, delimiter=settings.get("delimiter", ","), encoding=settings.get("encoding", "utf-8"),
                    null_tokens=tuple(settings.get("null", NULL_TOKENS)), sensitive=frozenset(sensitive))
     if raw is None:
+        if faults:
+            raise MappingError(str(mapping), faults)
         raise DatasetError(str(source), out.problems, out.total)
     table = raw.table
     missing = sorted({c for sets in m["tables"].values() for cols in sets for r in cols.values()
                       for c in _columns_of(_spec(r)) if c.lower() not in table.column_names})
-    if missing:
-        raise MappingError(str(mapping), [f"names the column {c!r}, which {source.name} does not have (its columns: "
-                                          f"{', '.join(table.column_names[:-1])})" for c in missing])
+    faults += [f"names the column {c!r}, which {source.name} does not have (its columns: "
+               f"{', '.join(table.column_names[:-1])})" for c in missing]
+    if faults:
+        raise MappingError(str(mapping), faults)
     used = {c.lower() for sets in m["tables"].values() for cols in sets for r in cols.values()
             for c in _columns_of(_spec(r))}
     tables, report_tables = {}, {}

@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from contract.errors import Refused
-
-from .conversion import REPORT_FILE, Conversion
-from .dataset import EXTENSIONS, _Collector, _read_header, find_table_file, load_dataset
+from .conversion import REPORT_FILE, Conversion, check_out
+from .dataset import _Collector, _read_header, find_table_file, load_dataset
 
 
 def convert_parquet(folder: str | Path, max_problems: int = 50) -> Conversion:
@@ -46,14 +44,10 @@ def _columns(path: Path) -> list[str]:
 
 def write_parquet(conversion: Conversion, out: str | Path) -> list[Path]:
     """Write each table as `OUT/<table>.parquet` and the report as `OUT/conversion_report.json`.
-    Raises `Refused` (before writing anything) when OUT holds a file of one of these tables in
-    another format: the loader would refuse a table given twice."""
+    Raises `Refused` (before writing anything) when OUT is a folder that is not empty
+    (`loaders.conversion.check_out`)."""
     out = Path(out)
-    clashes = [f"{name}{ext}" for name in conversion.tables for ext in EXTENSIONS
-               if ext != ".parquet" and (out / f"{name}{ext}").exists()]
-    if clashes:
-        raise Refused(f"{out} already holds {clashes[0]}: the loader would find that table twice; "
-                      "write the Parquet files to another folder")
+    check_out(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, table in conversion.tables.items():

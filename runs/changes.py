@@ -19,7 +19,8 @@ have been new, returning or escalated, it is **suppressed** (with why). Every re
 carries its first and last current runs before this one, and its case when it has a reviewed one.
 
 Also: **new** and **dissolved** communities, by their stable ids; the entities whose risk **rose
-most** (by at least `min_rise` points).
+most** (by at least `min_rise` points) — patients counted (`patients_risen`), never named: the
+report is a bulk output read without a per-patient audit (`fraudnet changes`, the API, the webhook).
 
 A pure function of tables read once by the pipeline; lists are in the alerts' one order
 (`runs.results`: rank, pattern, id).
@@ -68,7 +69,8 @@ def compare(new: dict[str, pa.Table], previous: dict[str, pa.Table] | None, prev
 
     Returns previous_run, new, returning, escalated (with previous_score), realerted and
     suppressed (with case_id, case_status, why), resolved, not_judged, new_communities,
-    dissolved_communities, risk_risers and a one-line summary. Each alert: alert_id, pattern,
+    dissolved_communities, risk_risers (no patient), patients_risen (how many patients' risk rose
+    by `min_rise` or more) and a one-line summary. Each alert: alert_id, pattern,
     score, summary, first_seen_run and last_seen_run (None when never current before).
     """
     empty = {"alerts": new["alerts"].schema.empty_table(), "communities": new["communities"].schema.empty_table(),
@@ -103,15 +105,18 @@ def compare(new: dict[str, pa.Table], previous: dict[str, pa.Table] | None, prev
                   **t)["community_id"].to_pylist()
     gone_c = query("SELECT DISTINCT community_id FROM pc EXCEPT SELECT DISTINCT community_id FROM c ORDER BY 1",
                    **t)["community_id"].to_pylist()
-    risers = [] if previous is None else query("""
+    rose = """FROM r0 r LEFT JOIN pr p USING (entity_type, entity_id) WHERE r.score - coalesce(p.score, 0) >= $min"""
+    risers = [] if previous is None else query(f"""
         SELECT r.entity_type, r.entity_id, coalesce(p.score, 0) AS before, r.score AS after,
                r.score - coalesce(p.score, 0) AS rise, r.reasons
-        FROM r0 r LEFT JOIN pr p USING (entity_type, entity_id)
-        WHERE r.score - coalesce(p.score, 0) >= $min
+        {rose} AND r.entity_type <> 'patient'
         ORDER BY rise DESC, r.entity_type, r.entity_id LIMIT $top""", {"min": min_rise, "top": top}, **t).to_pylist()
+    patients_risen = 0 if previous is None else query(f"SELECT count(*) AS n {rose} AND r.entity_type = 'patient'",
+                                                      {"min": min_rise}, **t)["n"][0].as_py()
     counts = {k: len(v) for k, v in out.items()}
     return {"previous_run": previous_run, **out, "resolved": resolved, "not_judged": not_judged,
             "new_communities": new_c, "dissolved_communities": gone_c, "risk_risers": risers,
+            "patients_risen": patients_risen,
             "summary": summary(counts["new"], counts["escalated"], len(resolved), len(new_c), len(gone_c),
                                counts["returning"], counts["realerted"], counts["suppressed"], len(not_judged))}
 

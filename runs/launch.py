@@ -11,7 +11,10 @@
    in the run's record; its log goes to `runs/<run_id>/scan.log`.
 4. The parent waits with a time limit. The child stops itself at the limit (and records the run
    as failed with that cause); if it does not, the parent kills its process group after a grace
-   period and records the cause itself. A scan started by a server that dies still ends by itself.
+   period and records the cause itself. A child that dies without recording its end (`kill -9`)
+   is recorded `interrupted` by the parent, with how it ended and the stage it reached. A scan
+   started by a server that dies still ends by itself; if it dies too, its run reads
+   `interrupted` (`runs.store.Store.get_run`), its stage kept.
 """
 from __future__ import annotations
 
@@ -86,11 +89,11 @@ class Scan:
         if self.process.stdout:
             self.process.stdout.close()
         record = self.store.get_run(self.run_id)
-        if record["status"] == "interrupted":       # the child died without recording its end
+        if record["status"] == "interrupted":       # the child died without recording its end: say how
             code = self.process.returncode
             cause = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
             self._record_end({"type": "Interrupted", "message": f"the scan process ended ({cause}) "
-                                                                "without recording its end"})
+                                                                "without recording its end"}, "interrupted")
             record = self.store.get_run(self.run_id)
         return record
 
@@ -107,11 +110,13 @@ class Scan:
             except subprocess.TimeoutExpired:
                 continue
 
-    def _record_end(self, error: dict):
+    def _record_end(self, error: dict, status: str = "failed"):
+        """Record the end of a run its child did not end (`failed`: stopped at its limit;
+        `interrupted`: its process died), its stage reached kept."""
         record = self.store.get_run(self.run_id)
         if record["status"] in ("running", "interrupted"):
             run = self.store.open_run(self.run_id)
-            run.finish("failed", error=error)
+            run.finish(status, error=error)
 
 
 def start(store: Store, sources: list[str], settings: RunSettings, timeout: float | None = None,

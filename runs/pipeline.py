@@ -26,7 +26,7 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from contract.errors import Busy, FraudnetError, NotReady, StoreUnwritable, withheld
+from contract.errors import Busy, FraudnetError, NotReady, SettingsError, StoreUnwritable, withheld
 from engine import open_engine, query, use
 from graph.campaigns import campaign_warnings
 from graph.detect import detect
@@ -157,6 +157,10 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
             loaded, kept = dataset.tables["claims"].num_rows, tables["claims"].num_rows
             run.record["window"] = {"start": start and str(start), "end": end and str(end),
                                     "claims_loaded": loaded, "claims_in_window": kept}
+            if loaded and not kept:            # an empty run must not become current
+                first, last = span(dataset.tables["claims"])
+                raise SettingsError("the scan's window", [f"the window {start or '…'} to {end or '…'} holds no claim: "
+                                                          f"the data's claims run from {first} to {last}"])
             if kept < loaded / 2:
                 run.record["warnings"].append(
                     f"the window {start or '…'} to {end or '…'} keeps {kept:,} of the {loaded:,} claims loaded "

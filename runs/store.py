@@ -128,11 +128,12 @@ class Run:
         write_json(self.dir / name, data)
 
     def finish(self, status: str, **fields):
-        """End the run with `status` (succeeded, held or failed) and `fields` (counts, error…).
-        When the record cannot be written (a full disk), a failure is still recorded, in place,
-        in the space `outcome.json` reserved when the run was made."""
+        """End the run with `status` (succeeded, held, failed or interrupted) and `fields` (counts,
+        error…); a failed or interrupted run keeps the stage it reached. When the record cannot be
+        written (a full disk), a failure is still recorded, in place, in the space `outcome.json`
+        reserved when the run was made."""
         self.record.update(status=status, finished_at=now(), **fields)
-        if status != "failed":
+        if status not in ("failed", "interrupted"):
             self.record["stage"] = None
         try:
             self.save()
@@ -332,8 +333,11 @@ class Store:
             ended = _read_json(self.runs_dir / run_id / "outcome.json")
             if ended:                  # its end was recorded in place (the disk was full)
                 record.update(ended)
-            else:                      # its process died without recording an end
+            else:                      # its process died without recording an end, and no face saw how
                 record["status"] = "interrupted"
+                record["error"] = record.get("error") or {
+                    "type": "Interrupted", "message": "the scan process ended without recording its end "
+                                                      "(its scan log may say why)"}
         record["current"] = record["run_id"] == self.current()
         if record["status"] in ("succeeded", "held"):
             problem = self._results_problem(run_id, record)
@@ -460,11 +464,16 @@ class Store:
             raise self.damaged(run_id, e, current) from None
 
     def changes(self, run_id: str | None = None) -> dict:
-        """The change report of a finished run (the current one by default)."""
+        """The change report of a finished run (the current one by default). Its risk risers
+        name no patient, also in a report written before they were left out."""
         run_id = self.resolve(run_id)
         data = _read_json(self.runs_dir / run_id / "changes.json")
         if data is None:
             raise NotReady(run_id, self.get_run(run_id)["status"], "change report")
+        if "patients_risen" not in data and "risk_risers" in data:     # an older report
+            risers = data["risk_risers"]
+            data["risk_risers"] = [r for r in risers if r.get("entity_type") != "patient"]
+            data["patients_risen"] = len(risers) - len(data["risk_risers"])
         return {"run_id": run_id, **data}
 
     def remove_run(self, run_id: str):

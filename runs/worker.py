@@ -29,16 +29,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from .launch import outcome
-    from .pipeline import execute
-    from .store import Store
+    from .store import Store          # light: the face waits for `locked` or `busy`, not for the pipeline's imports
     store = Store(args.store)
     try:
         fd = store.lock().acquire(args.run_id)
     except Busy as e:
         print("busy" + json.dumps({"run_id": e.holder, "since": e.since}), flush=True)
         return EXIT["busy"]
-    print("locked", flush=True)
+    try:
+        print("locked", flush=True)
+    except BrokenPipeError:          # the face died before reading it: the scan still runs to its end
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    from .launch import outcome       # the pipeline and its libraries (seconds on a loaded machine)
+    from .pipeline import execute
     why: list[BaseException] = []      # the time limit or a SIGTERM, once either arrived
 
     def stop(error: BaseException):

@@ -159,7 +159,8 @@ def test_the_example_campaigns_are_valid():
 
 def test_a_bad_campaign_file_names_every_key_and_value(tmp_path):
     f = tmp_path / "bad.toml"
-    f.write_text('name = "Bad Name"\nunit = "patient"\n[peers]\nkind = "doctor"\n[patients]\nmin_age = 80\nmax_age = 65\n')
+    f.write_text('name = "Bad Name"\nunit = "patient"\n[peers]\nkind = "doctor"\n[patients]\nmin_age = 80\nmax_age = 65\n'
+                 'sex = "X"\n')
     with pytest.raises(SettingsError) as e:
         read_campaign(f)
     assert e.value.origin == str(f)
@@ -168,7 +169,8 @@ def test_a_bad_campaign_file_names_every_key_and_value(tmp_path):
         "label: Field required",
         "unit: Input should be 'provider' or 'prescriber' (got 'patient')",
         "numerator: Field required",
-        "patients: Value error, min_age 80 is above max_age 65",
+        "patients.max_age: Value error, min_age 80 is above max_age 65 (got 65)",
+        "patients.sex: Input should be 'F' or 'M' (got 'X')",            # a wrong sex hides no other problem
         "peers.kind: Input should be 'physician', 'dentist', 'nurse', 'physiotherapist', 'midwife', 'pharmacy', "
         "'laboratory' or 'other' (got 'doctor')"]
     f.write_text('name = "x"\nlabel = = 1\n')

@@ -62,8 +62,20 @@ def test_viewers_read_analysts_work_cases_and_changes_need_the_version_read(clie
     assert got.status_code == 200 and got.headers["etag"] == '"1"' and got.json()["alerts"][0]["alert_id"] == a
     assert got.json()["alerts"][0]["first_seen_run"] == got.json()["alerts"][0]["last_seen_run"] == store.current()
     r = client.patch("/api/v1/cases/C-00001", json={"status": "in_review"}, headers=h())
-    assert (r.status_code, r.json()) == (428, {"detail": "this change needs an If-Match header with the case's ETag, "
-                                                         'e.g. If-Match: "3" (GET /api/v1/cases/{case_id} gives it)'})
+    assert (r.status_code, r.json()) == (428, {"detail": "this change needs an If-Match header with the version of "
+                                                         "case C-00001 you read: send back the ETag that "
+                                                         "GET /api/v1/cases/C-00001 answered"})
+    # worded for a person: no regular expression, no parser's jargon, no template left literal
+    for kw, detail in (
+            ({"json": {"title": " \ufeff"}, "headers": h(**{"If-Match": '"1"'})},
+             "body parameter 'title': must not be blank"),
+            ({"content": b'{"title": "x",}', "headers": h(**{"If-Match": '"1"', "Content-Type": "application/json"})},
+             "the body is not valid JSON: Expecting property name enclosed in double quotes (at character 14)"),
+            ({"json": {"title": "x"}, "headers": h(**{"If-Match": "v1"})},
+             "header parameter 'If-Match': must be the version of case C-00001, as the ETag of "
+             'GET /api/v1/cases/C-00001 gives it: a number, quoted or not ("2", W/"2" or 2)')):
+        r = client.patch("/api/v1/cases/C-00001", **kw)
+        assert (r.status_code, r.json()) == (422, {"detail": detail})
     r = client.patch("/api/v1/cases/C-00001", json={"status": "in_review"}, headers=h(**{"If-Match": '"1"'}))
     assert r.status_code == 200 and r.headers["etag"] == '"2"' and r.json()["status"] == "in_review"
     r = client.patch("/api/v1/cases/C-00001", json={"assignee": "bob"}, headers=h(**{"If-Match": '"1"'}))

@@ -138,3 +138,16 @@ def test_a_campaign_the_run_did_not_judge_has_its_alerts_not_judged_rather_than_
     assert report["summary"] == ("0 new, 0 escalated, 2 resolved alert(s), 1 not judged (campaign not in this "
                                  "scan); 0 new, 0 dissolved communities")
     assert ids(compare(now, before, "r2", None)["resolved"]) == ids(before["alerts"].to_pylist())  # no list: all judged
+
+
+def test_the_risk_risers_count_patients_and_name_none():
+    """The change report is a bulk output, audited as a whole, not per patient."""
+    def risk(rows):
+        return pa.table({"entity_type": [r[0] for r in rows], "entity_id": [r[1] for r in rows],
+                         "score": [float(r[2]) for r in rows], "reasons": ["" for _ in rows]})
+    before, now = run_tables(("a", "peer_outlier", 1)), run_tables(("a", "peer_outlier", 1))
+    before["entity_risk"] = risk([("provider", "D1", 10), ("patient", "P-SECRET", 0)])
+    now["entity_risk"] = risk([("provider", "D1", 40), ("patient", "P-SECRET", 90), ("patient", "P-OTHER", 15)])
+    report = compare(now, before, "r1")
+    assert [(r["entity_type"], r["entity_id"]) for r in report["risk_risers"]] == [("provider", "D1")]
+    assert report["patients_risen"] == 2 and "P-" not in json.dumps(report)

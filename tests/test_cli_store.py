@@ -1,5 +1,8 @@
 """Every command that reads or changes a store refuses a --store that is not one (a typo), naming
 the path and leaving nothing behind; only a scan (and serve, whose API may scan) makes a store."""
+import json
+import re
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -96,3 +99,39 @@ def test_scan_refuses_an_export_folder_it_cannot_write_before_scanning(region, t
     fresh.mkdir()
     _writable_folder(str(fresh), "--export")
     assert list(fresh.iterdir()) == []
+
+
+def test_the_alert_table_keeps_alert_ids_whole_on_an_80_column_terminal(region, monkeypatch):
+    """Ids are copied from the table into `fraudnet alert`: other columns wrap, ids are never cut."""
+    import sys
+
+    from rich.console import Console
+
+    import cli.main
+    def narrow(stderr=False):           # made when called: CliRunner swaps sys.stdout for each command
+        return Console(file=sys.stdout, width=80, highlight=False, emoji=False, markup=False)
+    monkeypatch.setattr(cli.main, "_console", narrow)
+    done = CliRunner().invoke(main, ["alerts", "--store", str(region["store"].root), "--limit", "100", "--json"])
+    ids = [json.loads(line)["alert_id"] for line in done.output.splitlines()]
+    done = CliRunner().invoke(main, ["alerts", "--store", str(region["store"].root), "--limit", "100"])
+    assert done.exit_code == 0 and ids and max(map(len, done.output.splitlines())) <= 80
+    cut = [i for i in ids if not re.search(rf"(^|\s){re.escape(i)}(\s|$)", done.output, re.M)]
+    assert not cut, cut
+
+
+def test_the_seconds_of_a_run_are_its_wall_clock_time_however_it_ended(tmp_path):
+    """A run stopped by its time limit of 6 s after a 2.8 s load shows 6 seconds, not 2.8."""
+    from datetime import datetime, timedelta, timezone
+
+    from runs.settings import RunSettings
+    from runs.store import Store
+    store = Store(tmp_path / "store")
+    run = store.new_run(["data"], RunSettings().model_dump(mode="json"))
+    run.stage("load")
+    run.stage("load", 2.8)
+    run.stage("build")
+    run.record["started_at"] = (datetime.now(timezone.utc) - timedelta(seconds=6)).isoformat(timespec="milliseconds")
+    run.finish("failed", error={"type": "TimedOut", "message": "stopped after its time limit of 6 s"})
+    done = CliRunner().invoke(main, ["runs", "--store", str(store.root)])
+    row = next(line for line in done.output.splitlines() if run.id in line)
+    assert re.search(r"│ +6\.[0-4] +│", row) and "2.8" not in row, row

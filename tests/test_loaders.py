@@ -297,7 +297,7 @@ def test_patient_identifiers_are_never_printed(tmp_path):
 
 def test_all_problems_at_once_up_to_a_cap_with_the_rest_counted(tmp_path):
     folder = good(tmp_path)
-    write_table(folder, "claims", [claim(f"C{i}", "P1", "010000024", "G", "2025-13-01") for i in range(80)])
+    write_table(folder, "claims", [claim(f"C{i}", "P1", "010000024", "G", f"2025-13-{i:02d}") for i in range(80)])
     with pytest.raises(DatasetError) as e:
         load_dataset(folder, max_problems=10)
     assert len(e.value.problems) == 10

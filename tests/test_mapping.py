@@ -118,6 +118,20 @@ def test_a_column_the_source_lacks_is_named_with_the_columns_it_has(tmp_path):
     assert e.value.messages == ["names the column 'Kind', which s.csv does not have (its columns: id, profession)"]
 
 
+def test_a_fault_of_the_mapping_and_a_column_the_source_lacks_are_reported_together(tmp_path):
+    """Not in rounds: an unknown setting or table does not hide a mapped column the file lacks."""
+    mapping = write(tmp_path / "m.toml", '[source]\ndecimals = ","\n[providers]\nprovider_id = "Id"\nkind = "Kind"\n'
+                                         '[bogus]\nx = "y"\n')
+    source = write(tmp_path / "s.csv", "ID,Profession\n1,nurse\n")
+    with pytest.raises(MappingError) as e:
+        convert_mapped(mapping, source)
+    assert e.value.messages == [
+        "[source] has an unknown setting 'decimals' (known: date_format, decimal, delimiter, encoding, null)",
+        "[bogus] is not a contract table (tables: claims, providers, centres, legal_entities, affiliations, officers, "
+        "identifiers, patients, services)",
+        "names the column 'Kind', which s.csv does not have (its columns: id, profession)"]
+
+
 def test_dates_not_in_the_format_name_their_line_but_never_a_patient_value(tmp_path):
     mapping = write(tmp_path / "m.toml", """
 [source]

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from cli.main import main
 from contract.tables import TABLES
+from loaders import EXAMPLES
 from loaders.dataset import load_dataset
 from publish.export import export
 from runs.campaigns import read_campaigns
@@ -55,7 +56,7 @@ def test_convert_parquet_refuses_a_folder_that_holds_the_tables_in_csv(tmp_path)
     write_table(data, "providers", [{"provider_id": "D1", "kind": "nurse", "colour": "blue"}],
                 header=["provider_id", "kind", "colour"])
     out = CliRunner().invoke(main, ["convert", "parquet", str(data), str(data)])
-    assert out.exit_code == 2 and "already holds claims.csv" in out.output
+    assert out.exit_code == 2 and f"{data} is not empty (it holds claims.csv and 1 other file(s))" in out.output
     assert not list(data.glob("*.parquet"))
     out = CliRunner().invoke(main, ["convert", "parquet", str(data), str(tmp_path / "pq")])
     assert out.exit_code == 0, out.output
@@ -63,3 +64,25 @@ def test_convert_parquet_refuses_a_folder_that_holds_the_tables_in_csv(tmp_path)
     providers = pq.read_table(tmp_path / "pq" / "providers.parquet")
     assert "colour" not in providers.column_names and providers["kind"].to_pylist() == ["nurse"]
     assert pq.read_table(tmp_path / "pq" / "claims.parquet")["service_date"].type == pa.date32()
+
+
+@pytest.mark.parametrize("source_format, sources", [
+    ("snds", [EXAMPLES / "snds"]), ("annuaire", [EXAMPLES / "annuaire"]),
+    ("mapped", [EXAMPLES / "mappings" / "us-claims.toml", EXAMPLES / "mappings" / "us-claims.csv"]),
+    ("parquet", None)])
+def test_every_convert_refuses_an_out_that_is_not_empty_and_writes_nothing(tmp_path, source_format, sources):
+    """One rule for every `convert`: old tables left in OUT would be validated or scanned with the new."""
+    if sources is None:
+        sources = [write_dataset(tmp_path / "ds", claims=[claim("C1", "P1", "D1", "G", "2025-01-05")])]
+        write_table(sources[0], "providers", [{"provider_id": "D1", "kind": "nurse"}])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "affiliations.csv").write_text("provider_id,centre_id\nD9,X9\n")
+    done = CliRunner().invoke(main, ["convert", source_format, *map(str, sources), str(out)])
+    assert done.exit_code == 2, done.output
+    assert done.output == (f"error: {out} is not empty (it holds affiliations.csv): files left there would be read "
+                           "with the new tables; convert into a new or empty folder\n")
+    assert [p.name for p in out.iterdir()] == ["affiliations.csv"]
+    (out / "affiliations.csv").unlink()                            # an empty folder is welcome
+    done = CliRunner().invoke(main, ["convert", source_format, *map(str, sources), str(out)])
+    assert done.exit_code == 0, done.output

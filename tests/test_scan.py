@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
 
-from contract.errors import Busy, DatasetError, NotReady
+from contract.errors import Busy, DatasetError, NotReady, SettingsError
 from loaders.synthetic import generate
 from publish.export import export
 from runs import launch
@@ -208,7 +208,7 @@ def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
         time.sleep(0.02)
     assert killed_in, "the scan finished before it could be killed"
     record = running.wait()
-    assert record["status"] == "failed" and record["stage"] == killed_in
+    assert record["status"] == "interrupted" and record["stage"] == killed_in
     assert record["error"]["message"] == "the scan process ended (killed by signal 9) without recording its end"
     assert store.current() == good["run_id"]
     assert not store.results_path(record["run_id"]).exists()
@@ -223,6 +223,58 @@ def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
         assert served["count"] == good["counts"]["alerts"] and served["data"][0]["run_id"] == good["run_id"]
     again = scan(data, store)      # the next run starts cleanly and becomes current
     assert again["status"] == "succeeded" and store.current() == again["run_id"]
+
+
+def test_a_killed_scan_is_interrupted_with_its_stage_and_cause_whether_its_face_saw_it_or_not(region, tmp_path):
+    """One status for one thing: a scan process that dies without recording its end is
+    `interrupted`, with the stage it reached and, when its face saw it die, how."""
+    store = Store(tmp_path / "store")
+    running = launch.start(store, [str(region["data"])], RunSettings())
+    os.kill(running.process.pid, signal.SIGKILL)
+    record = running.wait()
+    assert record["status"] == "interrupted" and launch.outcome(record) == "interrupted"
+    assert record["error"] == {"type": "Interrupted",
+                               "message": "the scan process ended (killed by signal 9) without recording its end"}
+    assert record["stage"] == store._record(running.run_id)["stage"]
+    orphan = store.new_run([str(region["data"])], RunSettings().model_dump(mode="json"))   # its face died too
+    orphan.stage("load")
+    orphan.stage("load", 1.5)
+    orphan.stage("build")
+    record = store.get_run(orphan.id)
+    assert (record["status"], record["stage"]) == ("interrupted", "build")
+    assert record["error"]["message"] == "the scan process ended without recording its end (its scan log may say why)"
+    from click.testing import CliRunner
+    from cli.main import main
+    listed = CliRunner().invoke(main, ["runs", "--store", str(store.root)], env={"COLUMNS": "200"})
+    assert listed.output.count("interrupted") == 2 and "failed" not in listed.output, listed.output
+
+
+def test_a_scan_whose_face_died_before_it_said_locked_runs_to_its_end(tmp_path):
+    """The child's `locked` meets a closed pipe (its face is gone): the scan still ends by itself."""
+    import subprocess
+    import sys
+    from .conftest import claim, write_dataset
+    data = write_dataset(tmp_path / "data", providers=[{"provider_id": "D1", "kind": "nurse"}],
+                         claims=[claim(f"C{i}", f"P{i}", "D1", "AMI1", "2025-01-05") for i in range(5)])
+    store = Store(tmp_path / "store")
+    run = store.new_run([str(data)], RunSettings().model_dump(mode="json"))
+    reader, writer = os.pipe()
+    os.close(reader)                                            # the face died before reading
+    done = subprocess.run([sys.executable, "-m", "runs.worker", str(store.root), run.id], stdout=writer,
+                          stderr=subprocess.PIPE, cwd=REPO, timeout=300)
+    os.close(writer)
+    assert done.returncode == 0, done.stderr.decode()
+    assert store.get_run(run.id)["status"] == "succeeded" and store.current() == run.id
+
+
+def test_a_window_holding_no_claim_is_refused_naming_the_data_s_dates(region, tmp_path):
+    """A window after the data's last date would make a run of 0 claims current on a new store."""
+    store = Store(tmp_path / "store")
+    with pytest.raises(SettingsError) as e:
+        scan(region["data"], store, RunSettings.model_validate({"start": "2027-01-01"}))
+    assert e.value.problems == ["the window 2027-01-01 to … holds no claim: the data's claims run from 2025-01-01 "
+                                "to 2025-12-31"]
+    assert store.current() is None and launch.outcome(store.list_runs()[0]) == "bad_input"
 
 
 def test_a_window_scans_only_its_claims(region, tmp_path):

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query
 
 from contract.vocab import NODE_ID_PATTERN, PATTERNS, split_node_id
-from cases.views import alert_marks
+from cases.views import alert_content, alert_marks
 from runs import results
 
 from ..deps import Audit, ResultsDep, RunQuery
@@ -47,11 +47,13 @@ async def list_alerts(reader: ResultsDep, audit: Audit,
 
 @router.get("/{alert_id}", response_model=AlertPublic, responses=responses(401, 404, 409, 503))
 async def get_alert(alert_id: str, reader: ResultsDep, audit: Audit, run: RunQuery = None) -> AlertPublic:
-    """One alert with its entities (and their roles), its evidence (paths, claim ids, figures), its
-    first and last current runs, and its case."""
+    """One alert as every face shows it (`cases.views.alert_content`): its entities but patients
+    (with roles, standing, excess euros), its patients counted, its statistic against peers, its
+    evidence (paths, claim ids, figures) and number of evidence lines, its first and last current
+    runs, and its case."""
     run_id, cur = reader.cursor(run)
     try:
-        found = results.alert(cur, alert_id)
+        found = alert_content(cur, alert_id)
     finally:
         cur.close()
     audit("alerts.get", f"alert:{alert_id}", run_id)

@@ -20,13 +20,12 @@ from runs.audit import audit, case_target
 
 from ..deps import AnalystUser, CurrentUser, StoreDep
 from ..errors import responses
-from ..models import CaseCreate, CaseUpdate, DecisionCreate, DecisionUpdate, NoteCreate
+from ..models import VERSION, CaseCreate, CaseUpdate, DecisionCreate, DecisionUpdate, NoteCreate
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
 CSV = {200: {"content": {"text/csv": {}}, "description": "UTF-8 with a byte order mark"}}
 Sep = Annotated[Literal[",", ";"], Query(description="the CSV separator; `;` also writes decimal commas")]
-VERSION = r'^\s*(?:W/)?"?(\d{1,12})"?\s*$'
 IfMatch = Annotated[str, Header(alias="If-Match", pattern=VERSION, description='the case\'s ETag from GET, e.g. "3"')]
 CaseId = Annotated[str, Path(max_length=40, description="e.g. C-00001")]
 
@@ -48,13 +47,13 @@ def _actor(who) -> Actor:
     return Actor(who.name, who.role)
 
 
-def _version(if_match: str | None, required: bool) -> int | None:
+def _version(if_match: str | None, required: bool, case_id: str) -> int | None:
     """The version an If-Match header names (`"3"`, `W/"3"` or `3`), or 428 when it is required
     and missing."""
     if if_match is None:
         if required:
-            raise HTTPException(428, "this change needs an If-Match header with the case's ETag, e.g. "
-                                     'If-Match: "3" (GET /api/v1/cases/{case_id} gives it)')
+            raise HTTPException(428, f"this change needs an If-Match header with the version of case {case_id} "
+                                     f"you read: send back the ETag that GET /api/v1/cases/{case_id} answered")
         return None
     return int(re.match(VERSION, if_match).group(1))     # the header's pattern was checked
 
@@ -136,7 +135,7 @@ def update_case(case_id: CaseId, body: CaseUpdate, response: Response, store: St
     """Change the status, assignee, qualification or title, with the If-Match header of the version
     you read: 409 when the case changed since (reload it), for a move its status does not allow,
     or for a qualification given to a case that is not (or does not become) confirmed."""
-    case = CaseStore(store).update(case_id, _actor(who), _version(if_match, True), body.status, body.assignee,
+    case = CaseStore(store).update(case_id, _actor(who), _version(if_match, True, case_id), body.status, body.assignee,
                                    body.qualification, body.title)
     audit(store, who.name, who.role, "cases.update", case_target(store, case))
     return _case(response, case)
@@ -147,7 +146,7 @@ def update_case(case_id: CaseId, body: CaseUpdate, response: Response, store: St
 def add_note(case_id: CaseId, body: NoteCreate, response: Response, store: StoreDep, who: AnalystUser,
              if_match: IfMatch = None):
     """Append a note (If-Match optional: notes never overwrite anything)."""
-    case = CaseStore(store).note(case_id, _actor(who), body.text, _version(if_match, False))
+    case = CaseStore(store).note(case_id, _actor(who), body.text, _version(if_match, False, case_id))
     audit(store, who.name, who.role, "cases.note", case_target(store, case))
     return _case(response, case)
 
@@ -160,7 +159,7 @@ def add_decision(case_id: CaseId, body: DecisionCreate, response: Response, stor
     deadline, amounts. Every later scan measures its impact."""
     case = CaseStore(store).decide(case_id, _actor(who), body.action, body.decided_on, body.deadline,
                                    body.estimated_harm, body.overpayment_notified, body.recovered, body.note,
-                                   _version(if_match, False))
+                                   _version(if_match, False, case_id))
     audit(store, who.name, who.role, "cases.decide", case_target(store, case))
     return _case(response, case)
 
@@ -170,8 +169,8 @@ def add_decision(case_id: CaseId, body: DecisionCreate, response: Response, stor
 def update_decision(case_id: CaseId, decision_id: Annotated[int, Path(ge=1, le=2**62)], body: DecisionUpdate,
                     response: Response, store: StoreDep, who: AnalystUser, if_match: IfMatch = None):
     """Change a decision's deadline or amounts (what is recovered comes later), with If-Match."""
-    case = CaseStore(store).update_decision(case_id, decision_id, _actor(who), _version(if_match, True), body.deadline,
-                                            body.estimated_harm, body.overpayment_notified, body.recovered)
+    case = CaseStore(store).update_decision(case_id, decision_id, _actor(who), _version(if_match, True, case_id),
+                                            body.deadline, body.estimated_harm, body.overpayment_notified, body.recovered)
     audit(store, who.name, who.role, "cases.update_decision", case_target(store, case))
     return _case(response, case)
 
