@@ -1195,7 +1195,7 @@ def link_report(con, sources: list[str], parts: dict[str, list[pa.Table]], claim
         for what, col, listed in (("providers", "provider_id", "rp"), ("prescribers", "prescriber_id", "rp"),
                                   ("centres", "centre_id", "rc")):
             if what == "centres":
-                of = f"(SELECT count(DISTINCT centre_id) FROM c) * (SELECT count(*) > 0 FROM rc)::INT"
+                of = "(SELECT count(DISTINCT centre_id) FROM c) * (SELECT count(*) > 0 FROM rc)::INT"
             else:
                 of = (f"(SELECT count(DISTINCT c.{col}) FROM c JOIN p ON p.provider_id = c.{col} "
                       f"WHERE p.kind IN (SELECT kind FROM rp))")

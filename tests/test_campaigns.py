@@ -3,7 +3,6 @@ rate with its confidence interval against its peers, the outliers it finds and t
 it leaves alone (a small denominator, another specialty, patients outside the filter, long
 courses under another code), and the command line."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
