@@ -286,7 +286,7 @@ def _combine(name: str, parts: list[pa.Table], sets: list[dict]) -> tuple[pa.Tab
     differing = merged.filter(merged["differs"])
     sensitive = key in sensitive_columns(name)
     return merged.select(contract), {
-        "rows": merged.num_rows, "from": "one row per distinct key", "sets": described,
+        "rows": merged.num_rows, "from": "one row per distinct key", "sets": described, "key": key,
         "keys_with_differing_rows": differing.num_rows,
         "examples": [e for e in differing[key].to_pylist()[:LISTED] if shown(e, sensitive) is not None]}
 
@@ -304,6 +304,8 @@ def report_lines(report: dict) -> list[str]:
             if s["rows_without_key"]:
                 line += f"; {s['rows_without_key']:,} source rows have no {s['key_from']}"
         if t.get("keys_with_differing_rows"):
-            line += f"; {t['keys_with_differing_rows']:,} keys given different values by several rows (the first kept)"
+            listed = f": e.g. {', '.join(repr(e) for e in t['examples'])}" if t.get("examples") else ""
+            line += (f"; {t['keys_with_differing_rows']:,} {t.get('key', 'key')} value(s) given different values by "
+                     f"several rows (the first row's kept{listed})")
         lines.append(line)
     return lines

@@ -12,7 +12,7 @@ from cli.main import main
 from contract.errors import DatasetError
 from loaders import EXAMPLES
 from loaders.dataset import load_dataset
-from loaders.mapping import MappingError, convert_mapped, load_mapping
+from loaders.mapping import MappingError, convert_mapped, load_mapping, report_lines
 
 from .conftest import CASES, REPO, read_csv
 
@@ -185,6 +185,14 @@ legal_entity_id = { value = "E1" }
     assert [(p["provider_id"], p["kind"], p["legal_entity_id"]) for p in c["providers"].to_pylist()] == [
         ("N1", "nurse", "E1"), ("N2", "nurse", "E1")]
     assert c.report["tables"]["providers"]["keys_with_differing_rows"] == 0
+    # one provider given two kinds by two rows: the report's line names the key and the value (it
+    # said "1 keys given different values", naming neither)
+    write(source, source.read_text().replace("3,B,N1,AMI,2025-01-06,\"3,15\",1,", "3,B,N1,AMI,2025-01-06,\"3,15\",1,Kiné"))
+    mapping.write_text(mapping.read_text().replace('"Infirmier" = "nurse" }', '"Infirmier" = "nurse", "Kiné" = "physiotherapist" }'))
+    c = convert_mapped(mapping, source)
+    assert c.report["tables"]["providers"]["keys_with_differing_rows"] == 1
+    assert "  providers: 2 rows, one row per distinct key; 1 provider_id value(s) given different values by several " \
+           "rows (the first row's kept: e.g. 'N1')" in report_lines(c.report)
 
 
 @pytest.mark.skipif(not CASES.is_dir(), reason="../shared/cases is not beside the repository")
