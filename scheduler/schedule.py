@@ -29,6 +29,7 @@ from publish.webhook import body, check_url, notify, where
 from runs.audit import audit
 from runs.launch import outcome, run as run_scan
 from runs.settings import RunSettings
+from runs.shown import without_paths
 from runs.store import Store
 
 log = logging.getLogger("fraudnet.schedule")
@@ -258,11 +259,9 @@ def failure_body(result: dict, store_root: str) -> dict:
     was started), "attempt", "error", "warnings"}. The error is the run's, which names no patient;
     server paths in it are shown as the webhook may see them: the dataset folder by its name, the
     store as `STORE/`. It carries no entity-level data, so it is not an audited publication."""
-    error = result.get("error") or ""
     source = result.get("source")
-    for prefix, by in ([(f"{source}/", f"{Path(source).name}/"), (source, Path(source).name)] if source else []) + \
-            [(f"{Path(store_root).resolve()}/", "STORE/"), (f"{store_root}/", "STORE/")]:
-        error = error.replace(prefix, by)
+    folders = sorted({source, str(Path(source).resolve())}) if source else []
+    error = without_paths(result.get("error") or "", folders, store_root)
     return {"job": result["job"], "status": result["status"], "run_id": result.get("run_id"),
             "attempt": result["attempt"], "error": error, "warnings": result.get("warnings", [])}
 

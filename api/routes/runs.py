@@ -11,6 +11,7 @@ from publish.export import csv_bytes
 from runs import launch
 from runs.pipeline import accept
 from runs.sources import confine
+from runs.shown import source_shown, without_paths
 from runs.store import Store
 
 from ..deps import AdminUser, Audit, CurrentUser, HeavyUser, ResultsDep, StoreDep
@@ -24,28 +25,9 @@ def public(record: dict, data_root: Path | None, store: Store, full: bool = True
     """A run's record for HTTP clients: dataset folders relative to the data root, and no server
     path in any text (errors, warnings, the load report), the settings and load report only when
     `full`."""
-    root = data_root.resolve() if data_root else None
-
-    def shown(source: str) -> str:
-        p = Path(source)
-        return str(p.relative_to(root)) if root and p.is_relative_to(root) else p.name
     sources = record.get("sources", [])
-    # a dataset folder outside the data root (a scan started from the command line) is shown by its name
-    prefixes = sorted(((s, shown(s)) for s in sources if Path(s).is_absolute()), key=lambda p: -len(p[0]))
-    prefixes += [(f"{root}/", "")] if root else []
-    prefixes += [(f"{store.root.resolve()}/", "STORE/"), (f"{store.root}/", "STORE/")]
-
-    def relative(value):
-        if isinstance(value, str):
-            for prefix, by in prefixes:
-                value = value.replace(prefix, by)
-            return value
-        if isinstance(value, dict):
-            return {k: relative(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [relative(v) for v in value]
-        return value
-    out = {**relative(record), "sources": [shown(s) for s in sources]}
+    out = {**without_paths(record, sources, store.root, data_root),
+           "sources": [source_shown(s, data_root) for s in sources]}
     if not full:
         out.update(settings=None, load_report=None)
     return RunPublic(**out)
