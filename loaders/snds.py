@@ -251,6 +251,8 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
     out = _Collector(max_problems)
     tables, files, names = _read(folder, out, encoding)
     if out.total:
+        if "er_prs_f" in tables and out.room:   # the service lines' own problems too, in the same report
+            _lines(engine_query, tables["er_prs_f"], names["er_prs_f"], out)
         raise DatasetError(str(folder), out.problems, out.total)
     compute = open_engine(engine, spark_master, spark_conf)
     try:
@@ -264,25 +266,7 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
 def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, names: dict, nomenclature: Path | None,
              out: _Collector, by_month: bool = True) -> Conversion:
     prs_file = names["er_prs_f"]
-
-    lines = query(f"""
-        SELECT _line, {_keys()}, trim(ben_nir_psa) AS patient_id, trim(pfs_exe_num) AS exe, trim(pfs_pre_num) AS pre,
-               {_int('prs_nat_ref')} AS nat, {_date('exe_soi_dtd')} AS service_date,
-               prs_pai_mnt, {_number('prs_pai_mnt')} AS amount, prs_act_qte, {_number('prs_act_qte')} AS qty,
-               {_int('pse_act_nat')} AS act, {_int('pse_spe_cod')} AS spe, {_int('psp_act_nat')} AS pact,
-               {_int('psp_spe_cod')} AS pspe, {_int('pse_stj_cod')} AS stj, {_int('psp_stj_cod')} AS pstj,
-               coalesce({_int('dpn_qlf')} = '{INFORMATION_ONLY}' OR {_int('prs_dpn_qlp')} = '{INFORMATION_ONLY}', false)
-                   AS info
-        FROM prs ORDER BY _line""", prs=t["er_prs_f"])
-    _check_numbers(query, lines, prs_file, out)
-    dupes = query(f"""SELECT _line, first FROM (SELECT _line, min(_line) OVER (PARTITION BY {', '.join(KEYS)}) AS first
-                      FROM l) WHERE _line > first ORDER BY _line""", l=lines)
-    room = out.room or 1
-    for r in dupes.slice(0, room).to_pylist():
-        out.add(Problem(prs_file, f"repeats the nine DCIR keys of line {r['first']}: the same service line twice (an "
-                                  f"extract given twice?)", line=r["_line"]))
-    if dupes.num_rows > room:
-        out.add(Problem(prs_file, "repeats the nine DCIR keys of an earlier line"), count=dupes.num_rows - room)
+    lines = _lines(query, t["er_prs_f"], prs_file, out)
     if out.total:
         raise DatasetError(str(folder), out.problems, out.total)
 
@@ -354,6 +338,31 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
     contract = ("claim_id", "patient_id", "provider_id", "prescriber_id", "centre_id", "service_code", "service_date",
                 "amount", "quantity", "snds_line")
     return Conversion({"claims": claims.select(list(contract)), "providers": providers}, report)
+
+
+def _lines(query: Query, prs: pa.Table, prs_file: str, out: _Collector) -> pa.Table:
+    """The service lines of ER_PRS_F (`prs`, text columns and `_line`) with their typed columns;
+    problems added to `out`: an amount or quantity that is not a number, two lines with the same
+    nine keys."""
+    lines = query(f"""
+        SELECT _line, {_keys()}, trim(ben_nir_psa) AS patient_id, trim(pfs_exe_num) AS exe, trim(pfs_pre_num) AS pre,
+               {_int('prs_nat_ref')} AS nat, {_date('exe_soi_dtd')} AS service_date,
+               prs_pai_mnt, {_number('prs_pai_mnt')} AS amount, prs_act_qte, {_number('prs_act_qte')} AS qty,
+               {_int('pse_act_nat')} AS act, {_int('pse_spe_cod')} AS spe, {_int('psp_act_nat')} AS pact,
+               {_int('psp_spe_cod')} AS pspe, {_int('pse_stj_cod')} AS stj, {_int('psp_stj_cod')} AS pstj,
+               coalesce({_int('dpn_qlf')} = '{INFORMATION_ONLY}' OR {_int('prs_dpn_qlp')} = '{INFORMATION_ONLY}', false)
+                   AS info
+        FROM prs ORDER BY _line""", prs=prs)
+    _check_numbers(query, lines, prs_file, out)
+    dupes = query(f"""SELECT _line, first FROM (SELECT _line, min(_line) OVER (PARTITION BY {', '.join(KEYS)}) AS first
+                      FROM l) WHERE _line > first ORDER BY _line""", l=lines)
+    room = out.room or 1
+    for r in dupes.slice(0, room).to_pylist():
+        out.add(Problem(prs_file, f"repeats the nine DCIR keys of line {r['first']}: the same service line twice (an "
+                                  f"extract given twice?)", line=r["_line"]))
+    if dupes.num_rows > room:
+        out.add(Problem(prs_file, "repeats the nine DCIR keys of an earlier line"), count=dupes.num_rows - room)
+    return lines
 
 
 def _months(lines: pa.Table, ete: pa.Table, detail: pa.Table, by_month: bool) -> list[tuple[pa.Table, ...]]:

@@ -163,6 +163,19 @@ def test_amounts_that_are_not_numbers_and_service_lines_given_twice_are_errors(t
         "ER_PRS_F.csv, line 3: repeats the nine DCIR keys of line 2: the same service line twice (an extract given "
         "twice?)"]
 
+    # a problem in another file (a detail table without its code column) no longer hides these:
+    # one reading reports the service lines' amounts and repeated keys beside it
+    write_dcir(tmp_path / "z", prs, cam=[k(3) + ["QZFA001", "1"]])
+    text = (tmp_path / "z" / "ER_CAM_F.csv").read_text().replace("CAM_PRS_IDE", "CAM_CODE")
+    (tmp_path / "z" / "ER_CAM_F.csv").write_text(text)
+    with pytest.raises(DatasetError) as e:
+        read_snds(tmp_path / "z")
+    shown = [str(p) for p in e.value.problems]
+    assert "ER_CAM_F.csv, line 1, column CAM_PRS_IDE: missing required column" in shown
+    assert "ER_PRS_F.csv, line 3, column PRS_PAI_MNT, value '26.5O': is not a number" in shown
+    assert any(p.startswith("ER_PRS_F.csv, line 5: repeats the nine DCIR keys of line 2") for p in shown)
+    assert len(shown) == 5
+
 
 # --- the field cases -----------------------------------------------------------------------------
 
