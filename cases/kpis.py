@@ -20,7 +20,7 @@ from datetime import date
 
 from runs.store import Store
 
-from .store import AMOUNTS, CaseStore
+from .store import AMOUNTS, NOT_VICTIM, CaseStore
 
 KPI_COLUMNS = ("year", "indicator", "status", "assignee", "action", "profession", "value")
 
@@ -30,10 +30,11 @@ def kpis(store: Store, year: int | None = None) -> dict:
     of decision) or all."""
     con = CaseStore(store)._connect()
     try:
-        cases = [dict(r) for r in con.execute("""
+        cases = [dict(r) for r in con.execute(f"""
             SELECT c.case_id, c.status, coalesce(c.assignee, '') AS assignee, coalesce(c.opened_on, substr(c.opened_at, 1, 10)) AS opened_on,
                    coalesce((SELECT group_concat(kind, '+') FROM (SELECT DISTINCT kind FROM case_entities e
                              WHERE e.case_id = c.case_id AND e.entity_type = 'provider' AND kind IS NOT NULL
+                             AND {NOT_VICTIM}
                              ORDER BY kind)), 'none') AS profession,
                    (SELECT min(decided_on) FROM case_decisions d WHERE d.case_id = c.case_id) AS first_decided_on
             FROM cases c ORDER BY c.seq""")]

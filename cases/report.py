@@ -224,7 +224,8 @@ def _page(case, alerts, charts, evidence_parts, nodes, links, patients, net_run)
         out.append(f"<p><b>{escape(a['alert_id'])}</b>: {escape(a.get('summary_now') or a['summary'])}</p>")
     out.append("<h3>Entities</h3>")
     out.append(_table([("entity_type", "type"), ("entity_id", "id"), ("name", "name"), ("kind", "kind"),
-                       ("specialty", "specialty"), ("postcode", "postcode"), ("roles", "roles")], case["entities"]))
+                       ("specialty", "specialty"), ("postcode", "postcode"), ("roles", "roles"),
+                       ("standing", "standing")], case["entities"]))
     opened = "not counted" if case["patients"] is None else f"{case['patients']:,}"
     if case["alerts"]:
         out.append(f"<p>Patients: {patients:,} in the evidence lines below ({opened} when the case was opened), "

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from contract.errors import Invalid, NotFound, Refused, Stale
-from contract.vocab import ENTITY_TYPES, PATIENT_PATTERNS, split_node_id
+from contract.vocab import ENTITY_TYPES, PATIENT_PATTERNS, STANDINGS, split_node_id
 from runs import history, results
 from runs.history import now, transaction
 from runs.store import Store
@@ -120,6 +120,8 @@ CREATE TABLE IF NOT EXISTS case_entities (
     specialty   TEXT,
     postcode    TEXT,
     name        TEXT,
+    standing    TEXT,                  -- its strongest standing in the case's alerts (accused >
+                                       -- participant > victim); NULL when only named
     PRIMARY KEY (case_id, entity_type, entity_id)
 );
 CREATE TABLE IF NOT EXISTS case_notes (
@@ -240,6 +242,17 @@ def _subject(e: dict) -> bool:
                                               or "named" in e["roles"].split(", "))
 
 
+def strongest(standings: set) -> str | None:
+    """An entity's standing in a case: the strongest of its alerts' (accused > participant >
+    victim, `contract.vocab.STANDINGS`), None for an entity only named by the analyst."""
+    return next((s for s in STANDINGS if s in standings), None)
+
+
+# a case's victims (deceived or used: the doctors a shopper visited) are neither labelled, nor
+# counted among its providers, nor a profession it is filed under
+NOT_VICTIM = "coalesce(e.standing, '') <> 'victim'"
+
+
 class CaseStore:
     """The cases of a store (see the module docstring). Each call opens its own connection, so
     one object may serve threads and every process sees the others' commits."""
@@ -256,6 +269,10 @@ class CaseStore:
                     if column not in have:
                         con.execute(f"ALTER TABLE cases ADD COLUMN {column} {kind}")
                 con.execute("UPDATE cases SET opened_on = substr(opened_at, 1, 10) WHERE opened_on IS NULL")
+        if "standing" not in {r[1] for r in con.execute("PRAGMA table_info(case_entities)")}:
+            with transaction(con):      # a store made before it: its entities' standing is unknown (NULL),
+                if "standing" not in {r[1] for r in con.execute("PRAGMA table_info(case_entities)")}:
+                    con.execute("ALTER TABLE case_entities ADD COLUMN standing TEXT")   # read as before
         return con
 
     def _empty(self) -> bool:
@@ -276,13 +293,14 @@ class CaseStore:
         overpayment_notified, recovered. Raises `Invalid` for a filter `filter_problems` refuses."""
         if problems := filter_problems(region, assignee, profession):
             raise Invalid(problems)
-        where = """($status IS NULL OR c.status = $status) AND ($assignee IS NULL OR c.assignee = $assignee)
+        where = f"""($status IS NULL OR c.status = $status) AND ($assignee IS NULL OR c.assignee = $assignee)
             AND ($pattern IS NULL OR EXISTS (SELECT 1 FROM case_alerts a WHERE a.case_id = c.case_id
                                                                           AND a.pattern = $pattern))
             AND ($region IS NULL OR EXISTS (SELECT 1 FROM case_entities e WHERE e.case_id = c.case_id
-                 AND e.entity_type IN ('provider', 'centre') AND e.postcode LIKE $region || '%'))
+                 AND e.entity_type IN ('provider', 'centre') AND e.postcode LIKE $region || '%' AND {NOT_VICTIM}))
             AND ($profession IS NULL OR EXISTS (SELECT 1 FROM case_entities e WHERE e.case_id = c.case_id
-                 AND e.entity_type = 'provider' AND (e.kind = $profession OR e.specialty = $profession)))"""
+                 AND e.entity_type = 'provider' AND (e.kind = $profession OR e.specialty = $profession)
+                 AND {NOT_VICTIM}))"""
         params = {"status": status, "assignee": assignee, "pattern": pattern, "region": region,
                   "profession": profession}
         if self._empty():
@@ -297,7 +315,7 @@ class CaseStore:
                          WHERE a.case_id = c.case_id ORDER BY pattern)) AS patterns,
                        (SELECT count(*) FROM case_alerts a WHERE a.case_id = c.case_id) AS alerts,
                        (SELECT count(*) FROM case_entities e WHERE e.case_id = c.case_id
-                         AND e.entity_type = 'provider') AS providers,
+                         AND e.entity_type = 'provider' AND {NOT_VICTIM}) AS providers,
                        c.patients,
                        (SELECT count(*) FROM case_decisions d WHERE d.case_id = c.case_id) AS decisions,
                        (SELECT action FROM case_decisions d WHERE d.case_id = c.case_id
@@ -337,7 +355,7 @@ class CaseStore:
             "SELECT alert_id, pattern, score, rank, summary FROM case_alerts WHERE case_id = ? "
             "ORDER BY rank, pattern, alert_id", (case_id,))]
         ents = [dict(r) for r in con.execute(
-            "SELECT entity_type, entity_id, roles, patterns, kind, specialty, postcode, name FROM case_entities "
+            "SELECT entity_type, entity_id, roles, standing, patterns, kind, specialty, postcode, name FROM case_entities "
             "WHERE case_id = ? ORDER BY entity_type, entity_id", (case_id,))]
         for e in ents:
             e["patterns"] = json.loads(e["patterns"])
@@ -371,14 +389,15 @@ class CaseStore:
             con.close()
 
     def cases_of(self, entity_type: str, entity_id: str) -> list[dict]:
-        """The cases naming an entity (case_id, title, status, outcome, qualification, roles),
-        newest first."""
+        """The cases naming an entity (case_id, title, status, outcome, qualification, roles,
+        standing: its standing in the case, None when only named or in a case opened before
+        standings were kept), newest first."""
         if self._empty():
             return []
         con = self._connect()
         try:
             return [dict(r) for r in con.execute(
-                "SELECT c.case_id, c.title, c.status, c.outcome, c.qualification, e.roles FROM case_entities e "
+                "SELECT c.case_id, c.title, c.status, c.outcome, c.qualification, e.roles, e.standing FROM case_entities e "
                 "JOIN cases c USING (case_id) WHERE e.entity_type = ? AND e.entity_id = ? ORDER BY c.seq DESC",
                 (entity_type, entity_id))]
         finally:
@@ -398,7 +417,8 @@ class CaseStore:
 
     def labelled_entities(self) -> list[dict]:
         """Per entity a case is about — its providers, centres, legal entities and people, and the
-        patient of a patient's pattern (doctor shopping), not the patients billed by a provider —:
+        patient of a patient's pattern (doctor shopping), not the patients billed by a provider,
+        nor its victims (the doctors and pharmacies a shopper deceived) —:
         its node key, the cases' ids, statuses and decisions'
         actions, and the labels `Confirmed` (one of its cases was confirmed, and not reopened since)
         or else `Dismissed` (one was dismissed): what Neo4j shows investigators."""
@@ -415,8 +435,9 @@ class CaseStore:
                         WHERE d.case_id IN (SELECT case_id FROM case_entities x
                                             WHERE x.entity_type = e.entity_type AND x.entity_id = e.entity_id)) AS actions
                 FROM case_entities e JOIN cases c USING (case_id)
-                WHERE e.entity_type <> 'patient' OR EXISTS (SELECT 1 FROM json_each(e.patterns) p
-                                                             WHERE p.value IN ({patient_patterns}))
+                WHERE (e.entity_type <> 'patient' OR EXISTS (SELECT 1 FROM json_each(e.patterns) p
+                                                              WHERE p.value IN ({patient_patterns})))
+                  AND {NOT_VICTIM}
                 GROUP BY e.entity_type, e.entity_id ORDER BY e.entity_type, e.entity_id""").fetchall()
         finally:
             con.close()
@@ -470,8 +491,10 @@ class CaseStore:
                     raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None
                 found.append(a)
                 for e in a["entities"]:
-                    m = members.setdefault((e["entity_type"], e["entity_id"]), {"roles": set(), "patterns": set()})
+                    m = members.setdefault((e["entity_type"], e["entity_id"]),
+                                           {"roles": set(), "patterns": set(), "standings": set()})
                     m["roles"].add(e["role"])
+                    m["standings"].add(e.get("standing"))
                     m["patterns"].add(a["pattern"])
                     if e.get("standing") == "accused":
                         accused.append((e["entity_type"], e["entity_id"]))
@@ -480,7 +503,7 @@ class CaseStore:
                     results.entity(con, etype, eid)
                 except NotFound as e:                    # the run asked for, if any (a patient's id unsaid)
                     raise NotFound(e.kind, e.key, e.detail, run_id=asked) from None
-                members.setdefault((etype, eid), {"roles": set(), "patterns": set()})["roles"].add("named")
+                members.setdefault((etype, eid), {"roles": set(), "patterns": set(), "standings": set()})["roles"].add("named")
             patients = results.evidence_patients(con, [a["alert_id"] for a in found],
                                                  [i for t, i in named if t == "patient"])
             keys = ("entity_type", "entity_id", "kind", "specialty", "postcode", "name")
@@ -517,10 +540,12 @@ class CaseStore:
                 con.executemany("INSERT INTO case_alerts VALUES (?, ?, ?, ?, ?, ?)",
                                 [(case_id, a["alert_id"], a["pattern"], a["score"], a["rank"], a["summary"])
                                  for a in found])
-                con.executemany("INSERT INTO case_entities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                con.executemany("INSERT INTO case_entities (case_id, entity_type, entity_id, roles, patterns, kind, "
+                                "specialty, postcode, name, standing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                     (case_id, t, i, ", ".join(sorted(m["roles"])), json.dumps(sorted(m["patterns"])),
                      attrs.get((t, i), {}).get("kind"), attrs.get((t, i), {}).get("specialty"),
-                     attrs.get((t, i), {}).get("postcode"), attrs.get((t, i), {}).get("name") if t != "patient" else None)
+                     attrs.get((t, i), {}).get("postcode"), attrs.get((t, i), {}).get("name") if t != "patient" else None,
+                     strongest(m["standings"]))
                     for (t, i), m in sorted(members.items())])
                 detail = {"run_id": run_id, "alerts": [a["alert_id"] for a in found],
                           "entities": sorted(f"{t}:{i}" for t, i in members if t != "patient"),

@@ -1086,7 +1086,7 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
     for a in e["alerts"]:
         echo(f"alert {a['alert_id']} ({a['role']}): {a['pattern']} rank {a['rank']}, score {a['score']:,.2f}")
     for c in e["cases"]:
-        echo(f"case {c['case_id']} ({c['status']}): {c['title']}")
+        echo(f"case {c['case_id']} ({c['status']}{', as ' + c['standing'] if c.get('standing') else ''}): {c['title']}")
     for r in e["risk_history"]:
         score = "-" if r["score"] is None else f"{r['score']:.1f}"
         echo(f"run {r['run_id']}{' (current)' if r['current'] else ''}: " + (

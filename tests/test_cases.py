@@ -194,6 +194,51 @@ def test_neo4j_labels_go_to_the_entities_a_case_is_about_not_to_billed_patients(
     assert rows_[biller]["labels"] == ["Confirmed"] and rows_[biller]["case_statuses"] == ["confirmed"]
 
 
+
+def test_a_confirmed_shopper_brands_neither_the_doctors_nor_the_pharmacies_it_deceived(store):
+    """A doctor-shopping case takes the shopped prescribers and pharmacies as its alert's victims
+    (deceived or used). Confirming it labelled all of them `Confirmed` in Neo4j, filed the case
+    under pharmacy and physician, counted them as its providers and booked its decisions under
+    their professions: now only the shopper is the case's; the victims keep the case in their
+    own view, saying in what standing."""
+    cs = CaseStore(store)
+    shopper = cs.open(ALICE, [top(store, "doctor_shopping")[0]])
+    cid = shopper["case_id"]
+    victims = [e for e in shopper["entities"] if e["entity_type"] == "provider"]
+    assert victims and all(e["standing"] == "victim" for e in victims)
+    cs.update(cid, ALICE, 1, status="in_review")
+    cs.update(cid, ALICE, 2, status="confirmed", qualification="abuse")
+    cs.decide(cid, ALICE, "am_alert_interview", date.today().isoformat(), overpayment_notified=500)
+    labelled = {r["key"]: r for r in cs.labelled_entities()}
+    assert [k for k in labelled if not k.startswith("patient:")] == []
+    assert [r["labels"] for r in labelled.values()] == [["Confirmed"]]          # the shopper alone
+    kinds = {e["kind"] for e in victims}
+    assert all(cs.list(profession=k)[1] == 0 for k in kinds)
+    assert cs.list()[0][0]["providers"] == 0
+    [amount] = kpis(store)["amounts"]
+    assert amount["profession"] == "none" and amount["overpayment_notified"] == 500
+    seen = cs.cases_of("provider", victims[0]["entity_id"])
+    assert [(c["case_id"], c["standing"]) for c in seen] == [(cid, "victim")]
+    # the accused of another pattern is still labelled, filed and counted
+    biller = cs.open(ALICE, [top(store, "double_billing")[0]])
+    accused = next(e for e in biller["entities"] if e["roles"] == "biller")
+    assert accused["standing"] == "accused" and cs.list(profession=accused["kind"])[1] == 1
+    assert f"provider:{accused['entity_id']}" in {r["key"] for r in cs.labelled_entities()}
+
+
+def test_cases_opened_before_standings_were_kept_still_read(store):
+    """A store whose case_entities table predates the `standing` column gets it, empty: its cases
+    read as before (entities labelled, filed and counted whatever their standing)."""
+    cs = CaseStore(store)
+    cid = cs.open(ALICE, [top(store, "double_billing")[0]])["case_id"]
+    con = sqlite3.connect(store.root / history.FILE)
+    con.executescript("ALTER TABLE case_entities DROP COLUMN standing;")
+    con.close()
+    again = CaseStore(store)
+    assert again.get(cid)["case_id"] == cid and again.list()[0][0]["providers"] >= 1
+    assert all(e["standing"] is None for e in again.get(cid)["entities"])
+    assert again.labelled_entities()
+
 def test_the_catalogue_ships_both_insurers_graduated_actions_and_a_store_can_replace_it(store):
     shipped = catalogue(store)
     by = {a.id: a for a in shipped}

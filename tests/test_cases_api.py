@@ -264,7 +264,7 @@ def test_the_command_line_walks_a_case(store, tmp_path):
     for written in ("c.html", "cases.csv", "lines.csv"):       # case and claim data: owner-only, as exports
         assert (tmp_path / written).stat().st_mode & 0o777 == 0o600, written
     ent = run("entity", "provider", provider)
-    assert "billing against" in ent and "case C-00001 (confirmed)" in ent and "(current): risk" in ent
+    assert "billing against" in ent and "case C-00001 (confirmed, as accused)" in ent and "(current): risk" in ent
     assert "secm_compliance_request" in run("cases", "actions")
     assert "cases by status: confirmed 1" in run("cases", "kpis")
 
