@@ -41,7 +41,7 @@ th, td { border: 1px solid #cbd2d9; padding: 3px 6px; text-align: left; vertical
 th { background: #f0f4f8; } td.num { text-align: right; white-space: nowrap; }
 .verdict { font-weight: bold; padding: 1px 6px; border-radius: 3px; }
 .verdict.changed { background: #c6f7e2; } .verdict.unchanged { background: #fce588; }
-.verdict.worse { background: #ffbdbd; } .verdict.not_enough_data { background: #e4e7eb; }
+.verdict.worse { background: #ffbdbd; } .verdict.not_enough_data, .verdict.no_excess { background: #e4e7eb; }
 figure { margin: 8px 0 16px; } figcaption { color: #52606d; font-size: 12px; }
 svg { max-width: 100%; height: auto; border: 1px solid #e4e7eb; }
 a.download { font-size: 12px; }

@@ -248,6 +248,11 @@ def strongest(standings: set) -> str | None:
     return next((s for s in STANDINGS if s in standings), None)
 
 
+# a decision's number within its case (1 for the first recorded): what every face shows and
+# takes as `decision_id` (the table's own key runs across cases, so a case's first decision was
+# "decision 2" when another case had one)
+DECISION_NUMBER = "row_number() OVER (ORDER BY case_decisions.decision_id)"
+
 # a case's victims (deceived or used: the doctors a shopper visited) are neither labelled, nor
 # counted among its providers, nor a profession it is filed under
 NOT_VICTIM = "coalesce(e.standing, '') <> 'victim'"
@@ -364,10 +369,10 @@ class CaseStore:
         case["patterns"] = sorted({a["pattern"] for a in case["alerts"]})
         case["notes"] = [dict(r) for r in con.execute(
             "SELECT note_id, at, who, text FROM case_notes WHERE case_id = ? ORDER BY note_id", (case_id,))]
-        case["decisions"] = [dict(r) for r in con.execute(
-            "SELECT decision_id, action, label, insurer, level, decided_on, deadline, estimated_harm, "
-            "overpayment_notified, recovered, note, at, who, updated_at, updated_by FROM case_decisions "
-            "WHERE case_id = ? ORDER BY decided_on, decision_id", (case_id,))]
+        case["decisions"] = [dict(r) for r in con.execute(   # numbered within the case, in the order recorded
+            f"SELECT {DECISION_NUMBER} AS decision_id, action, label, insurer, level, decided_on, deadline, "
+            "estimated_harm, overpayment_notified, recovered, note, at, who, updated_at, updated_by FROM case_decisions "
+            "WHERE case_id = ? ORDER BY decided_on, case_decisions.decision_id", (case_id,))]
         case["history"] = self._history(con, case_id)
         return case
 
@@ -687,7 +692,7 @@ class CaseStore:
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (case_id, act.id, act.label, act.insurer, act.level, day, due, amounts["estimated_harm"],
                              amounts["overpayment_notified"], amounts["recovered"], note, at, who.name, at, who.name))
-                decision_id = con.execute("SELECT last_insert_rowid()").fetchone()[0]
+                decision_id = con.execute("SELECT count(*) FROM case_decisions WHERE case_id = ?", (case_id,)).fetchone()[0]
                 self._bump(con, case_id, version, at, who)
                 self._event(con, case_id, version, at, who, "decided",
                             {"decision_id": decision_id, "action": act.id, "decided_on": day, "deadline": due,
@@ -699,8 +704,9 @@ class CaseStore:
 
     def update_decision(self, case_id: str, decision_id: int, who: Actor, expected_version: int | None,
                         deadline=None, estimated_harm=None, overpayment_notified=None, recovered=None) -> dict:
-        """Change a decision's deadline or amounts (what is recovered comes later). Its action and
-        date stay. Returns the case. Raises `NotFound`, `Stale`, `Invalid`."""
+        """Change decision `decision_id` of the case (its number within the case: 1 for the first
+        recorded) — its deadline or amounts (what is recovered comes later). Its action and date
+        stay. Returns the case. Raises `NotFound`, `Stale`, `Invalid`."""
         problems = []
         due = _day(problems, "deadline", deadline)
         amounts = {k: _euros(problems, k, v) for k, v in
@@ -715,8 +721,8 @@ class CaseStore:
         try:
             with transaction(con):
                 case = self._current(con, case_id, expected_version)
-                old = con.execute("SELECT * FROM case_decisions WHERE case_id = ? AND decision_id = ?",
-                                  (case_id, decision_id)).fetchone()
+                old = con.execute("SELECT * FROM case_decisions WHERE case_id = ? ORDER BY decision_id "
+                                  "LIMIT 1 OFFSET ?", (case_id, decision_id - 1)).fetchone()
                 if old is None:
                     raise NotFound("decision", f"{case_id}/{decision_id}")
                 if "deadline" in given and given["deadline"] < old["decided_on"]:
@@ -728,7 +734,7 @@ class CaseStore:
                     raise Invalid(bad)
                 version, at = case["version"] + 1, now()
                 con.execute(f"UPDATE case_decisions SET {', '.join(f'{k} = ?' for k in given)}, updated_at = ?, "
-                            "updated_by = ? WHERE decision_id = ?", (*given.values(), at, who.name, decision_id))
+                            "updated_by = ? WHERE decision_id = ?", (*given.values(), at, who.name, old["decision_id"]))
                 self._bump(con, case_id, version, at, who)
                 self._event(con, case_id, version, at, who, "decision_updated",
                             {"decision_id": decision_id, **{k: {"from": old[k], "to": v} for k, v in given.items()}})

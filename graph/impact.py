@@ -41,6 +41,9 @@ Two uses:
   - `changed`: the interval lies below 0 and at least `min_reduction` (half) of the subjects'
     excess over peers is gone;
   - `worse`: the interval lies above 0;
+  - `no_excess`: otherwise, when the subjects were not above their peers before D (their excess
+    ≤ 0): there was nothing for the decision to remove, so no verdict on it — not `unchanged`,
+    which calls for the next, stronger action;
   - `unchanged`: otherwise.
 
 Pure functions of the contract tables and settings; column-wise SQL (`engine.query`), Python only
@@ -65,7 +68,7 @@ from .campaign_model import Campaign
 from .campaigns import MEASURE_UNITS, measures
 from .profile import DAYS, PROVIDER_DAYS, patient_days, provider_days
 
-VERDICTS = ("changed", "unchanged", "worse", "not_enough_data")
+VERDICTS = ("changed", "unchanged", "worse", "no_excess", "not_enough_data")
 Z95 = 1.959964
 
 
@@ -465,6 +468,8 @@ def judge(sx_b: float, sn_b: float, sx_a: float, sn_a: float, px_b: float, pn_b:
         'worse'
         >>> judge(50, 270, 48, 270, 5, 2500, 5, 2500, 20, 20, 10)["verdict"]
         'not_enough_data'
+        >>> judge(5, 2500, 3, 2500, 5, 2500, 5, 2500, 20, 20, 180)["verdict"]
+        'no_excess'
     """
     s = settings
     short = []
@@ -486,14 +491,16 @@ def judge(sx_b: float, sn_b: float, sx_a: float, sn_a: float, px_b: float, pn_b:
     se = scale * math.sqrt(sum((x + 0.5) / n ** 2 for x, n in ((sx_b, sn_b), (sx_a, sn_a), (px_b, pn_b), (px_a, pn_a))))
     low, high = did - Z95 * se, did + Z95 * se
     ex_b, ex_a = rate["sb"] - rate["pb"], rate["sa"] - rate["pa"]
-    told = (f"above peers by {ex_b:,.2f} before and {ex_a:,.2f} after; difference in differences {did:+,.2f} "
+    told = (f"excess over peers {ex_b:+,.2f} before and {ex_a:+,.2f} after; difference in differences {did:+,.2f} "
             f"(95% interval {low:+,.2f} to {high:+,.2f})")
-    if high < 0 and ex_a <= (1 - s.min_reduction) * ex_b:
+    if low > 0:
+        verdict, why = "worse", f"up: {told}"
+    elif ex_b <= 0:
+        verdict, why = "no_excess", f"not above peers before the decision, nothing for it to remove: {told}"
+    elif high < 0 and ex_a <= (1 - s.min_reduction) * ex_b:
         verdict, why = "changed", f"down: {told}"
     elif high < 0:
         verdict, why = "unchanged", f"down, but less than {s.min_reduction:.0%} of the excess over peers is gone: {told}"
-    elif low > 0:
-        verdict, why = "worse", f"up: {told}"
     else:
         verdict, why = "unchanged", f"no significant change: {told}"
     return {"excess_before": round(ex_b, 6), "excess_after": round(ex_a, 6), "did": round(did, 6),

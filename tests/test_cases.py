@@ -239,6 +239,26 @@ def test_cases_opened_before_standings_were_kept_still_read(store):
     assert all(e["standing"] is None for e in again.get(cid)["entities"])
     assert again.labelled_entities()
 
+
+def test_decisions_are_numbered_within_their_case(store):
+    """A case's first decision was shown as "decision 2" when another case had one, and `--update
+    1` on it was refused: the number every face shows and takes is the decision's within its case."""
+    cs = CaseStore(store)
+    first = cs.open(ALICE, [top(store, "double_billing")[0]], opened_on="2025-06-01")["case_id"]
+    second = cs.open(ALICE, [top(store, "dense_block")[0]], opened_on="2025-06-01")["case_id"]
+    for cid in (first, second):
+        cs.update(cid, ALICE, 1, status="in_review")
+    cs.decide(first, ALICE, "secm_warning", "2025-07-01")
+    cs.decide(first, ALICE, "am_alert_interview", "2025-08-01")
+    case = cs.decide(second, ALICE, "secm_warning", "2025-07-15")
+    assert [d["decision_id"] for d in case["decisions"]] == [1]
+    assert [d["decision_id"] for d in cs.get(first)["decisions"]] == [1, 2]
+    case = cs.update_decision(second, 1, ALICE, case["version"], overpayment_notified=300)
+    assert case["decisions"][0]["overpayment_notified"] == 300 and case["history"][-2]["detail"]["decision_id"] == 1
+    assert [d["overpayment_notified"] for d in cs.get(first)["decisions"]] == [None, None]
+    with pytest.raises(NotFound, match="C-00002/2"):
+        cs.update_decision(second, 2, ALICE, None, overpayment_notified=1)
+
 def test_the_catalogue_ships_both_insurers_graduated_actions_and_a_store_can_replace_it(store):
     shipped = catalogue(store)
     by = {a.id: a for a in shipped}

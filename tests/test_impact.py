@@ -54,7 +54,7 @@ def test_a_provider_that_stops_re_billing_has_changed():
     assert m["subject_rate_before"] > 10 and m["subject_rate_after"] == 0
     assert m["did_high"] < 0 and m["excess_after"] <= 0.5 * m["excess_before"]
     assert m["peers_before"] == m["peers_after"] == 11
-    assert m["why"].startswith("down: above peers by")
+    assert m["why"].startswith("down: excess over peers +")
 
 
 def test_a_provider_that_keeps_re_billing_is_unchanged_and_one_that_re_bills_more_is_worse():
@@ -72,6 +72,20 @@ def test_a_drop_shared_by_every_peer_is_not_credited_to_the_decision():
     assert m["subject_rate_after"] < 0.7 * m["subject_rate_before"]
     assert m["verdict"] == "unchanged" and m["did_low"] < 0 < m["did_high"], m["why"]
 
+
+
+def test_a_provider_never_above_its_peers_gives_no_verdict_on_the_decision():
+    """A decision on a provider who, in the periods measured, billed no more than its peers
+    (another region's scan, a behaviour the case was not about) was judged `unchanged` — which
+    calls for the next, stronger action — with "above peers by -1.61": now `no_excess`; rising
+    above them after the decision is still `worse`."""
+    m = verdict(dentists(subject_before=0.0, subject_after=0.0, peers_before=0.2, peers_after=0.2),
+                "double_billing", ("provider", "D00"))
+    assert m["verdict"] == "no_excess" and m["excess_before"] < 0, m["why"]
+    assert m["why"].startswith("not above peers before the decision, nothing for it to remove: excess over peers -")
+    risen = verdict(dentists(subject_before=0.0, subject_after=0.6, peers_before=0.2, peers_after=0.2),
+                    "double_billing", ("provider", "D00"))
+    assert risen["verdict"] == "worse" and risen["excess_before"] < 0 < risen["excess_after"], risen["why"]
 
 def test_too_little_data_after_the_decision_says_so():
     m = verdict(dentists(subject_after=0.0), "double_billing", ("provider", "D00"), decided_on=day(355))
