@@ -242,6 +242,19 @@ def _subject(e: dict) -> bool:
                                               or "named" in e["roles"].split(", "))
 
 
+def _names_a_patient(con, text: str | None) -> bool:
+    """Does `text` hold, as a word, the id of a patient of the run open on `con` (its `nodes`)?
+    A case's title is listed, exported and logged where patients' ids never go."""
+    words = sorted(set(re.findall(r"[\w.\-]+", text or "")))
+    return bool(words) and con.execute(
+        "SELECT count(*) FROM nodes WHERE node_id IN (SELECT 'patient:' || unnest($w))", {"w": words}).fetchone()[0] > 0
+
+
+TITLE_NAMES_A_PATIENT = ("title: names a patient by their id, which never goes into a case's title (the case lists "
+                         "the patient it is about among its entities, each read audited: open it with "
+                         "--entity patient:ID, or entities [\"patient:ID\"] over the API)")
+
+
 def strongest(standings: set) -> str | None:
     """An entity's standing in a case: the strongest of its alerts' (accused > participant >
     victim, `contract.vocab.STANDINGS`), None for an entity only named by the analyst."""
@@ -489,6 +502,8 @@ class CaseStore:
         found, members, accused = [], {}, []
         con = self.store.connect(run_id)
         try:
+            if _names_a_patient(con, title):
+                raise Invalid([TITLE_NAMES_A_PATIENT])
             for alert_id in alerts:
                 try:
                     a = results.alert(con, alert_id)
@@ -584,6 +599,10 @@ class CaseStore:
             title = _text(problems, "title", title, required=True, limit=300)
         if all(v is None for v in (status, assignee, qualification, title)):
             problems.append("nothing to change: give a status, assignee, qualification or title")
+        if title and self.store.current() is not None:
+            with self.store.reading() as (_, run):
+                if _names_a_patient(run, title):
+                    problems.append(TITLE_NAMES_A_PATIENT)
         if problems:
             raise Invalid(problems)
         con = self._connect()

@@ -259,6 +259,28 @@ def test_decisions_are_numbered_within_their_case(store):
     with pytest.raises(NotFound, match="C-00002/2"):
         cs.update_decision(second, 2, ALICE, None, overpayment_notified=1)
 
+
+def test_a_title_naming_a_patient_by_id_is_refused(store):
+    """The README says a patient's id never goes into a case's title: a title typed with one was
+    stored, listed and exported. Refused now, naming no id; a title with other words and numbers
+    (a provider's id, a year) is kept."""
+    cs = CaseStore(store)
+    con = store.connect()
+    try:
+        patient = con.execute("SELECT entity_id FROM nodes WHERE entity_type = 'patient' LIMIT 1").fetchone()[0]
+        provider = con.execute("SELECT entity_id FROM nodes WHERE entity_type = 'provider' LIMIT 1").fetchone()[0]
+    finally:
+        con.close()
+    for title in (f"{patient} case", f"shopping by patient:{patient}", f"({patient})"):
+        with pytest.raises(Invalid) as e:
+            cs.open(ALICE, entities=[f"patient:{patient}"], title=title)
+        assert e.value.problems[0].startswith("title: names a patient by their id") and patient not in str(e.value)
+    case = cs.open(ALICE, entities=[f"patient:{patient}", f"provider:{provider}"], title=f"provider {provider} 2025")
+    assert case["title"] == f"provider {provider} 2025"
+    with pytest.raises(Invalid, match="title: names a patient"):
+        cs.update(case["case_id"], ALICE, None, title=f"now {patient}")
+    assert cs.get(case["case_id"])["title"] == f"provider {provider} 2025"
+
 def test_the_catalogue_ships_both_insurers_graduated_actions_and_a_store_can_replace_it(store):
     shipped = catalogue(store)
     by = {a.id: a for a in shipped}
