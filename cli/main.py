@@ -200,7 +200,8 @@ def generate(out, patients, seed, truth, registry):
         _fail(str(e), 2)
     click.echo(f"wrote {out}: {counts['claims']:,} claims, {counts['patients']:,} patients, "
                f"{counts['providers']:,} providers, {counts['centres']} centres, "
-               f"{counts['legal_entities']} legal entities; {counts['planted']} planted cases in {counts['truth']}")
+               f"{counts['legal_entities']} legal entities; {counts['planted']} planted cases in {counts['truth']}, "
+               f"look-alikes in {counts['lookalikes']}")
 
 
 @main.command()

@@ -227,7 +227,9 @@ def _pools(region: _Region, idx: list[int], by: str) -> dict:
 
 def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str | Path | None = None,
              registry: str | Path | None = None) -> dict:
-    """Write a dataset folder `out`, `truth.csv` and `lookalikes.csv` beside it. Returns counts.
+    """Write a dataset folder `out`, `truth.csv` and `lookalikes.csv` beside it (`truth`: another
+    path for the truth, its look-alikes then beside it as `lookalikes_path` names them). Returns
+    counts, and the two files' paths (`truth`, `lookalikes`).
 
     `registry`: a contract folder of real establishments (`fraudnet convert finess`): the region
     then lies in the three départements with the most pharmacies, its towns are their
@@ -840,6 +842,13 @@ def _plant(r: _Region, ro: dict):
             r.add_claims(pp, dentist, codes, _spread(rng, len(pts), per, max(first, 0), last), centre=c)
 
 
+def lookalikes_path(truth: Path) -> Path:
+    """Where the look-alikes of a truth file go: `lookalikes.csv` beside `truth.csv`, else
+    `<name>.lookalikes.csv` beside `<name>.csv` — so that two truths written to one folder
+    (`--truth t1.csv`, `--truth t2.csv`) keep their own look-alikes."""
+    return truth.with_name("lookalikes.csv" if truth.name == "truth.csv" else f"{truth.stem}.lookalikes.csv")
+
+
 def _write(r: _Region, out: Path, truth_path: Path | None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     pid = pa.array(r.providers["id"])
@@ -888,13 +897,15 @@ def _write(r: _Region, out: Path, truth_path: Path | None) -> dict:
     for name, table in tables.items():
         pacsv.write_csv(table, out / f"{name}.csv", opts)
     truth_path = truth_path or out.parent / "truth.csv"
+    truth_path.parent.mkdir(parents=True, exist_ok=True)
     pacsv.write_csv(pa.table(dict(zip(("pattern", "group_id", "entity_type", "entity_id"),
                                       map(list, zip(*r.truth))))), truth_path, opts)
     pacsv.write_csv(pa.table(dict(zip(("pattern", "entity_type", "entity_id", "why"),
-                                      map(list, zip(*r.lookalikes))))), truth_path.parent / "lookalikes.csv", opts)
+                                      map(list, zip(*r.lookalikes))))), lookalikes_path(truth_path), opts)
     return {"claims": n, "patients": r.n_patients, "providers": len(r.providers["id"]),
             "centres": len(r.centres["centre_id"]), "legal_entities": len(r.entities["legal_entity_id"]),
-            "planted": len({t[1] for t in r.truth}), "truth": str(truth_path)}
+            "planted": len({t[1] for t in r.truth}), "truth": str(truth_path),
+            "lookalikes": str(lookalikes_path(truth_path))}
 
 
 def _programmes(r: _Region, ro: dict):

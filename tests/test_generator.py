@@ -97,3 +97,15 @@ def test_a_region_built_on_a_real_registry(tmp_path):
     hospitals = [c["centre_id"] for c in ds["centres"].to_pylist() if c["kind"] == "hospital"]
     assert hospitals and set(hospitals) <= real_hospitals
     assert {t["pattern"] for t in read_csv(tmp_path / "a" / "truth.csv")} == set(DETECTORS)
+
+
+def test_two_truths_in_one_folder_keep_their_own_lookalikes(tmp_path):
+    """`generate … --truth sched/t1.csv` then `--truth sched/t2.csv` both wrote
+    `sched/lookalikes.csv`: the second overwrote the first's look-alikes without a word."""
+    one = generate(tmp_path / "a", patients=5000, seed=3, truth=tmp_path / "sched" / "t1.csv")
+    two = generate(tmp_path / "b", patients=5000, seed=4, truth=tmp_path / "sched" / "t2.csv")
+    assert (one["lookalikes"], two["lookalikes"]) == (str(tmp_path / "sched" / "t1.lookalikes.csv"),
+                                                      str(tmp_path / "sched" / "t2.lookalikes.csv"))
+    first, second = (read_csv(tmp_path / "sched" / f"t{i}.lookalikes.csv") for i in (1, 2))
+    assert first and second and first != second
+    assert not (tmp_path / "sched" / "lookalikes.csv").exists()
