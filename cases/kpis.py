@@ -8,7 +8,7 @@ annual fraud reports count these).
   decision's date (median and mean; a decision dated before the case was opened counts 0);
 - per year of decision, action and profession (the kinds of the case's providers, joined by
   `+`): decisions, cases, and the amounts in euros (estimated harm, overpayment notified,
-  recovered).
+  recovered; None — "not given" — when no decision of the row gave that amount, not 0).
 
 `kpis()` gives them as one JSON-able dict; `rows()` as the long table of the CSV export
 (year, indicator, status, assignee, action, profession, value).
@@ -67,11 +67,12 @@ def kpis(store: Store, year: int | None = None) -> dict:
         key = (y, d["action"], profession[d["case_id"]])
         row = amounts.setdefault(key, {"year": y, "action": d["action"], "label": d["label"],
                                        "profession": key[2], "decisions": 0, "cases": set(),
-                                       **{a: 0.0 for a in AMOUNTS}})
+                                       **{a: None for a in AMOUNTS}})
         row["decisions"] += 1
         row["cases"].add(d["case_id"])
-        for a in AMOUNTS:
-            row[a] = round(row[a] + (d[a] or 0.0), 2)
+        for a in AMOUNTS:       # None while no decision of the row gave the amount: not given is not €0
+            if d[a] is not None:
+                row[a] = round((row[a] or 0.0) + d[a], 2)
     return {
         "year": year,
         "cases_by_status": [{"status": s, "cases": n} for s, n in sorted(by_status.items())],

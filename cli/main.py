@@ -1000,9 +1000,10 @@ def cases_kpis(year, csv_file, sep, store, as_json):
         click.echo(f"{r['year']}: {r['cases']} case(s) decided, median {r['median_days']} day(s) to decision "
                    f"(mean {r['mean_days']})")
     for r in report["amounts"]:
+        given = lambda x: "not given" if x is None else _euros(x)   # noqa: E731
         click.echo(f"{r['year']} {r['action']} ({r['profession']}): {r['decisions']} decision(s), harm "
-                   f"{_euros(r['estimated_harm'])}, notified {_euros(r['overpayment_notified'])}, recovered "
-                   f"{_euros(r['recovered'])}")
+                   f"{given(r['estimated_harm'])}, notified {given(r['overpayment_notified'])}, recovered "
+                   f"{given(r['recovered'])}")
 
 
 @main.command("alert")

@@ -337,6 +337,7 @@ def test_filters_indicators_and_spreadsheet_csv(store):
     amounts = {r["action"]: r for r in k["amounts"]}
     assert (amounts["am_notified_overpayment"]["overpayment_notified"], amounts["am_notified_overpayment"]["recovered"],
             amounts["am_notified_overpayment"]["profession"]) == (1200.5, 300.0, biller["kind"])
+    assert amounts["am_notified_overpayment"]["estimated_harm"] is None    # not given: not €0.00
     assert kpis(store, year - 5)["amounts"] == []
     long = rows(k)
     assert {"year": year, "indicator": "recovered", "status": None, "assignee": None,
