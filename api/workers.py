@@ -75,20 +75,31 @@ class HeavyReads:
     def run(self, path: Path, run_id: str, name: str, *args) -> tuple[bytes, dict[str, int]]:
         """`runs.results.<name>(cursor on path, *args)` in a worker, as (the JSON body
         {"run_id": run_id, **result}, the length of each of the result's lists). Raises `NotFound`."""
-        with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_start)
-            pool = self._pool
-        outcome = pool.submit(_call, str(path), name, args, run_id).result()
+        outcome = self.pool().submit(_call, str(path), name, args, run_id).result()
         if outcome[0] == "not_found":
             raise NotFound(outcome[1], outcome[2])
         if outcome[0] == "error":
             raise RuntimeError(outcome[1])
         return outcome[1], outcome[2]
 
+    def pool(self) -> ProcessPoolExecutor:
+        """The workers, started at the first heavy read."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_start)
+            return self._pool
+
     def close(self):
+        """Stop the workers now: queued reads are cancelled and running ones ended (a heavy read
+        can take half a minute, and a server told to stop must stop before its supervisor kills
+        it — `docker stop` waits 10 s); their callers are gone with the server."""
         with self._lock:
             if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+                processes = list((self._pool._processes or {}).values())   # no public way before Python 3.14
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                for p in processes:
+                    p.terminate()
+                for p in processes:
+                    p.join(5)
                 self._pool = None

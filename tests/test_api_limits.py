@@ -79,3 +79,23 @@ def test_every_bound_the_api_enforces_is_in_the_readme(tmp_path):
                      if not any(re.search(rf"`([a-z_*]+\.)*{re.escape(name)}`", row.split(" | ")[0])
                                 and b in row for row in rows))
     assert missing == []
+
+
+def test_a_server_told_to_stop_does_not_wait_for_a_running_heavy_read():
+    """Closing the heavy-read workers waited for the reads they were running (`shutdown(wait=True)`):
+    a server told to stop while a 2,000-node neighbourhood was being read (tens of seconds under
+    load) outlived the 10 s a supervisor gives it. Now the running reads are ended."""
+    import time
+
+    from api.workers import HeavyReads
+    heavy = HeavyReads(1)
+    busy = heavy.pool().submit(time.sleep, 120)
+    deadline = time.monotonic() + 60
+    while not busy.running() and time.monotonic() < deadline:     # the worker started and took it
+        time.sleep(0.1)
+    processes = list(heavy.pool()._processes.values())
+    assert busy.running() and processes
+    started = time.monotonic()
+    heavy.close()
+    assert time.monotonic() - started < 8
+    assert all(not p.is_alive() for p in processes)
