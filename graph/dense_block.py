@@ -144,13 +144,13 @@ _TURNS = """
 WITH d AS (      -- each provider's days of each act for the patients it bills outside its local areas
     SELECT DISTINCT nl.provider, nl.patient, g.service_code, g.service_date
     FROM g JOIN nl ON nl.provider = 'provider:' || g.provider_id AND nl.patient = 'patient:' || g.patient_id
-), s AS (SELECT provider, patient, service_code, min(service_date) AS first, max(service_date) AS last
+), s AS (SELECT provider, patient, service_code, min(service_date) AS first_day, max(service_date) AS last_day
          FROM d GROUP BY ALL
 ), w AS (        -- two providers billing a patient the same act over overlapping periods
     SELECT x.provider AS a, y.provider AS b, x.patient, x.service_code,
-           greatest(x.first, y.first) AS lo, least(x.last, y.last) AS hi
+           greatest(x.first_day, y.first_day) AS lo, least(x.last_day, y.last_day) AS hi
     FROM s x JOIN s y ON x.patient = y.patient AND x.service_code = y.service_code AND x.provider < y.provider
-    WHERE greatest(x.first, y.first) <= least(x.last, y.last)
+    WHERE greatest(x.first_day, y.first_day) <= least(x.last_day, y.last_day)
 )
 SELECT w.a, w.b, w.patient, w.service_code, date_diff('day', w.lo, w.hi) + 1 AS span,
        count(*) FILTER (WHERE d.provider = w.a) AS days_a, count(*) FILTER (WHERE d.provider = w.b) AS days_b,
