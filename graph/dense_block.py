@@ -296,10 +296,10 @@ def rota_pairs(overlaps: pa.Table, fdr: float) -> pa.Table:
     the earlier last day), `days_a`, `days_b` (each one's days of the act in that span) and
     `both_days` (the days both billed it). Null model: two providers caring independently bill
     on the same day by chance — b's `days_b` days are any of the span's, so the days in common are
-    hypergeometric, mean `days_a × days_b / span` — summed over their overlaps; bounded by a
-    Poisson law of the same mean (a sum of hypergeometric counts spreads less than its mean;
-    Hoeffding, "On the distribution of the number of successes in independent trials", Ann.
-    Math. Statist. 27, 1956), whose lower tail is then conservative. A pair billing on the same
+    hypergeometric, mean `days_a × days_b / span` — summed over their overlaps, and taken as a
+    Poisson law of the same mean, which spreads more (a hypergeometric count's variance is below
+    its mean; Hoeffding, "Probability inequalities for sums of bounded random variables", JASA
+    58, 1963, §6), so that its lower tail errs on the side of finding no rota. A pair billing on the same
     day far less often than that — lower tail surviving Benjamini–Hochberg at `fdr` over every
     pair — replaces each other: a rota, such as a practice's nurses taking turns on their
     patients' daily care (one of them each day), which the contract's tables need not declare
