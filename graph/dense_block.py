@@ -11,9 +11,12 @@ quarter; members keep their honest practice beside it (camouflage), and several 
    providers are left out of their judgement: a town's nurses, GP and pharmacy, a nursing home's
    team, nurses sharing twice-daily insulin rounds, a département's specialists and laboratory
    share patients because they are that area's carers. So do colleagues — two providers billing
-   through or affiliated to one centre, or billing under one company (`legal_entity_id`) — who
-   replace each other: their pairs are not judged (a block inside one practice is left to
-   peer_outlier and entity_network).
+   through or affiliated to one centre, or billing under one company (`legal_entity_id`), or
+   a **rota** read from the claims: two providers who bill the patients they share on the same
+   day far less often than independent carers would (`rota_pairs`: a practice's nurses taking
+   turns on daily care, one of them each day) — who replace each other: their pairs are not
+   judged (a block inside one practice is left to peer_outlier and entity_network). Members of
+   a borrowed list bill it each on their own days, as often on the same day as chance has it.
 2. **Statistically validated links** (Tumminello et al., "Statistically validated networks in
    bipartite complex systems", PLoS ONE 6, 2011), with geography in the null. Null model (a
    configuration model within each area and class of provider — kind and specialty): each
@@ -52,13 +55,15 @@ from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
+from scipy import stats
 
 from .findings import Findings, make_findings
 from .model import Graph
 from .network import connected_components
 from .settings import DenseBlockSettings
 from .shared import Shared
-from .stats import benjamini_hochberg, greedy_matching, grouped_count_calibration, negbin_logsf, surprise_bits
+from .stats import (benjamini_hochberg, greedy_matching, group_index, grouped_count_calibration, negbin_logsf,
+                    surprise_bits)
 from engine import query
 
 _NONLOCAL = """
@@ -106,6 +111,7 @@ WITH b AS (      -- all billing, providers classed by kind and specialty
     UNION SELECT 'provider:' || provider_id, 'entity:' || legal_entity_id FROM providers WHERE legal_entity_id IS NOT NULL
 ), colleagues AS (SELECT DISTINCT x.provider AS a, y.provider AS b FROM practice x JOIN practice y
                   ON x.practice = y.practice AND x.provider < y.provider
+                  UNION SELECT a, b FROM rota      -- a rota: they take turns (`rota_pairs`)
 ), pairs AS (   -- patients shared outside local areas, but not those one of the pair sent to the other,
                 -- nor by colleagues (they replace each other)
     SELECT x.provider AS a, y.provider AS b, count(*) AS shared
@@ -132,6 +138,26 @@ FROM pairs p LEFT JOIN expected e USING (a, b)
 JOIN (SELECT DISTINCT provider, kind FROM nl) ka ON ka.provider = p.a
 JOIN (SELECT DISTINCT provider, kind FROM nl) kb ON kb.provider = p.b
 ORDER BY a, b
+"""
+
+_TURNS = """
+WITH d AS (      -- each provider's days of each act for the patients it bills outside its local areas
+    SELECT DISTINCT nl.provider, nl.patient, g.service_code, g.service_date
+    FROM g JOIN nl ON nl.provider = 'provider:' || g.provider_id AND nl.patient = 'patient:' || g.patient_id
+), s AS (SELECT provider, patient, service_code, min(service_date) AS first_day, max(service_date) AS last_day
+         FROM d GROUP BY ALL
+), w AS (        -- two providers billing a patient the same act over overlapping periods
+    SELECT x.provider AS a, y.provider AS b, x.patient, x.service_code,
+           greatest(x.first_day, y.first_day) AS lo, least(x.last_day, y.last_day) AS hi
+    FROM s x JOIN s y ON x.patient = y.patient AND x.service_code = y.service_code AND x.provider < y.provider
+    WHERE greatest(x.first_day, y.first_day) <= least(x.last_day, y.last_day)
+)
+SELECT w.a, w.b, w.patient, w.service_code, date_diff('day', w.lo, w.hi) + 1 AS span,
+       count(*) FILTER (WHERE d.provider = w.a) AS days_a, count(*) FILTER (WHERE d.provider = w.b) AS days_b,
+       count(*) - count(DISTINCT d.service_date) AS both_days
+FROM w JOIN d ON d.patient = w.patient AND d.service_code = w.service_code AND d.provider IN (w.a, w.b)
+    AND d.service_date BETWEEN w.lo AND w.hi
+GROUP BY ALL ORDER BY w.a, w.b, w.patient, w.service_code
 """
 
 _CHANCE = """
@@ -198,7 +224,7 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
     p = {"patient_max": patient_max}
     nl = query(_NONLOCAL, p, keep=True, billing=shared.billing, providers=tables["providers"])
     pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"],
-                  affiliations=tables["affiliations"])
+                  affiliations=tables["affiliations"], rota=rota_pairs(query(_TURNS, nl=nl, g=shared.patient_days), s.fdr))
     shared_n, expected = pairs["shared"].to_numpy().astype(float), pairs["expected"].to_numpy()
     kind = lambda col: pairs[col].to_numpy(zero_copy_only=False)
     # independent within each kind pair: no provider in two of its pairs
@@ -260,6 +286,43 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
             entities.append({"alert_id": aid, "entity_type": "patient", "entity_id": x.split(":", 1)[1],
                              "role": "patient", "standing": "victim"})
     return make_findings(alerts, entities)
+
+
+def rota_pairs(overlaps: pa.Table, fdr: float) -> pa.Table:
+    """The pairs of providers who take turns: `a, b` (node ids, a < b).
+
+    `overlaps`: per pair, patient and act both billed it to outside their local areas over
+    overlapping periods, `a, b, patient, service_code, span` (days from the later first day to
+    the earlier last day), `days_a`, `days_b` (each one's days of the act in that span) and
+    `both_days` (the days both billed it). Null model: two providers caring independently bill
+    on the same day by chance — b's `days_b` days are any of the span's, so the days in common are
+    hypergeometric, mean `days_a × days_b / span` — summed over their overlaps, and taken as a
+    Poisson law of the same mean, which spreads more (a hypergeometric count's variance is below
+    its mean; Hoeffding, "Probability inequalities for sums of bounded random variables", JASA
+    58, 1963, §6), so that its lower tail errs on the side of finding no rota. A pair billing on the same
+    day far less often than that — lower tail surviving Benjamini–Hochberg at `fdr` over every
+    pair — replaces each other: a rota, such as a practice's nurses taking turns on their
+    patients' daily care (one of them each day), which the contract's tables need not declare
+    (no company, centre or address in common).
+
+    Example:
+        >>> t = pa.table({"a": ["provider:1", "provider:3"], "b": ["provider:2", "provider:4"],
+        ...               "patient": ["patient:9", "patient:9"], "service_code": ["X", "X"], "span": [120, 60],
+        ...               "days_a": [60, 10], "days_b": [60, 10], "both_days": [0, 2]})
+        >>> rota_pairs(t, 0.01).to_pylist()
+        [{'a': 'provider:1', 'b': 'provider:2'}]
+    """
+    if overlaps.num_rows == 0:
+        return pa.table({"a": pa.array([], pa.string()), "b": pa.array([], pa.string())})
+    col = lambda k: overlaps[k].to_numpy(zero_copy_only=False)
+    span, na, nb = (col(x).astype(float) for x in ("span", "days_a", "days_b"))
+    pair, k = group_index(col("a"), col("b"))
+    expected = np.bincount(pair, na * nb / np.maximum(span, 1), k)
+    both = np.bincount(pair, col("both_days").astype(float), k)
+    log_p = stats.poisson.logcdf(both, expected)
+    rota = benjamini_hochberg(log_p, fdr) & (both < expected)
+    first = np.unique(pair, return_index=True)[1]
+    return overlaps.select(["a", "b"]).take(pa.array(first)).filter(pa.array(rota))
 
 
 def _count(items) -> dict:

@@ -4,7 +4,9 @@ them (a town's team, a nursing home's team, a GP and its pharmacy)."""
 import json
 import random
 
-from graph.dense_block import detect_dense_blocks, two_core
+import pyarrow as pa
+
+from graph.dense_block import detect_dense_blocks, rota_pairs, two_core
 from graph.model import build_graph
 from graph.settings import DenseBlockSettings
 from graph.shared import build_shared
@@ -14,7 +16,7 @@ from .builders import Region
 TOWNS = ("69100", "69200", "69300", "01100", "01200", "01300", "38100", "38200", "38300", "38400")
 
 
-def region(blocks=True, fill=0.5, centre=None):
+def region(blocks=True, fill=0.5, centre=None, rota=None):
     """Ten towns, each with a GP, two nurses, a physiotherapist and a pharmacy caring for its 100
     residents (honest local teams; the GP prescribes the pharmacy's, nurses' and physiotherapist's
     care); a nursing home in 69100 whose 20 residents the same nurses, physiotherapist and GP see
@@ -41,6 +43,17 @@ def region(blocks=True, fill=0.5, centre=None):
             for p, code in (("N0", "AMI1"), ("M0", "AMI1"), ("K0", "AMK8"), ("GP0", "VG")):
                 r.claim(pt, p, code, 7 * w + (p == "M0") * 3)
     r.provider("LAB", "laboratory", postcode="38100")
+    if rota is not None:      # three nurses of 38400 (nothing declares them a practice), 30 local patients each,
+        for x in ("RA", "RB", "RC"):      # and 8 dependent patients of 4 other towns cared for over 120 days:
+            r.provider(x, "nurse", postcode="38400")    # in turns (`rota` True) or each on its own 40 days
+        for i in range(90):
+            r.claim(f"T9-{i}", ("RA", "RB", "RC")[i % 3], "AMI4", 5 + i % 7)
+        draw = random.Random(7)
+        for pt in [f"T{t}-{i}" for t in range(1, 5) for i in (85, 86)]:
+            for j, x in enumerate(("RA", "RB", "RC")):
+                days = range(j, 120, 3) if rota else draw.sample(range(120), 40)
+                for d in days:
+                    r.claim(pt, x, "AIS3", 10 + d, prescriber=f"GP{pt[1]}")
     if centre is not None:    # a health centre's four GPs in 69100 (billing through `centre`, "" for none): the
         for g in range(4):    # town's patients, and some from every other town, each seen by two of them in turn
             r.provider(f"HC{g}", "physician", postcode="69100")
@@ -106,6 +119,25 @@ def test_colleagues_of_a_centre_replacing_each_other_are_not_a_block():
     providers is a block."""
     assert run(region(blocks=False, centre="HC")).alerts.num_rows == 0
     assert members(run(region(blocks=False, centre=""))) == {"dense_block:HC0": {"HC0", "HC1", "HC2", "HC3"}}
+
+
+def test_nurses_taking_turns_on_remote_patients_are_a_rota_not_a_block():
+    """A practice nobody declared: on each of its 8 remote patients' days one nurse of three, never
+    two. The same three billing those patients independently — on the same day as often as chance
+    has it — are a block."""
+    assert run(region(blocks=False, rota=True)).alerts.num_rows == 0
+    assert members(run(region(blocks=False, rota=False))) == {"dense_block:RA": {"RA", "RB", "RC"}}
+
+
+def test_a_rota_needs_evidence_small_overlaps_prove_nothing():
+    """Pairs that never bill on the same day are a rota only when chance would have them do so
+    often: two short courses (a day or two each) in common prove nothing; 60 alternate days do."""
+    def overlaps(days_a, days_b, span, both=0):
+        return pa.table({"a": ["provider:A"], "b": ["provider:B"], "patient": ["patient:P"], "service_code": ["X"],
+                         "span": [span], "days_a": [days_a], "days_b": [days_b], "both_days": [both]})
+    assert rota_pairs(overlaps(2, 1, 10), 0.01).num_rows == 0
+    assert rota_pairs(overlaps(60, 60, 120), 0.01).to_pylist() == [{"a": "provider:A", "b": "provider:B"}]
+    assert rota_pairs(overlaps(60, 60, 120, both=30), 0.01).num_rows == 0      # independent: 30 expected
 
 
 def test_standing_providers_accused_patients_victims():
