@@ -60,6 +60,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of process `pid` in MB (Linux /proc)."""
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
 def cpu(server: int) -> tuple[float, float]:
     """CPU seconds of the server's process and of its children (the heavy-read workers)."""
     children = [c for task in Path(f"/proc/{server}/task").iterdir() for c in (task / "children").read_text().split()]
@@ -199,10 +205,15 @@ def main():
                 used = tuple(b - a for a, b in zip(before, cpu(server.pid)))
                 report(f"2. {args.clients - 1} analysts and one abusive key ({args.burst} neighbourhoods of depth 3 "
                        f"in flight, resent at once)" if abusive else f"1. {args.clients} analysts", out, seconds, used)
-            print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+            print(f"\nserver memory (resident): {rss_mb(server.pid):.0f} MB; "
+                  f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         finally:
             server.terminate()
-            server.wait(10)
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:     # its workers still busy with the abusive key's calls
+                server.kill()
+                server.wait()
 
 
 if __name__ == "__main__":
