@@ -17,13 +17,13 @@ requests, throughput, statuses and p50/p95/max latency:
    neighbourhood calls of depth 3 capped at 2,000 nodes at once, each resent as soon as it
    returns (429 or not), for as long as the analysts work.
 
-One unmeasured warm-up request per client first (the server opens the run's results on first
-use). Bounded: at most clients × requests requests per scenario and a 10-minute limit. Target:
+One unmeasured warm-up request per client first (the server opens the run's results and builds
+its view of the current run, `runs.results.RunView`, on first use). Bounded: at most clients × requests requests per scenario and a 10-minute limit. Target:
 p95 under 100 ms for the analysts' entity and alert calls, in both scenarios. Server and load
 generator share the machine's cores: the load average is printed before and after, and the CPU
 time the server's process and its heavy-read workers used in each scenario (from /proc), which
 other jobs on the machine do not inflate: the server's milliseconds per analyst request say how
-many requests a second one core would serve.
+many requests a second one core would serve. The server's resident memory is printed at the end.
 """
 from __future__ import annotations
 
