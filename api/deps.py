@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from typing import Annotated
 
 import duckdb
@@ -16,24 +17,31 @@ from fastapi.security import APIKeyHeader
 
 from contract.errors import NotReady, Unreadable
 from runs.audit import audit, node_target
+from runs.results import RunView
 from runs.store import Store
 
 from .auth import CASE_WORKERS, Principal
 from .workers import HeavyReads
+
+# the largest run (entities in its graph) whose entity and alert reads are answered from memory
+# (`runs.results.RunView`, about 0.5 kB an entity: some 1 GB at this size); beyond, per call
+VIEW_MAX_ENTITIES = 2_000_000
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="an API key from FRAUDNET_API_KEYS")
 
 
 class Results:
-    """Read-only connections to finished runs, opened once per run and shared by cursors, and
-    the worker processes of the heavy reads. A connection to a run whose results file was
-    removed (retention) is closed at the next call, so the disk space is freed."""
+    """Read-only connections to finished runs, opened once per run and shared by cursors; the
+    current run's entity and alert reads held in memory (`runs.results.RunView`); and the worker
+    processes of the heavy reads. A connection to a run whose results file was removed
+    (retention) is closed at the next call, so the disk space is freed."""
 
     def __init__(self, store: Store, heavy_workers: int = 2):
         self.store = store
         self.workers = HeavyReads(heavy_workers)
         self._open: dict[str, duckdb.DuckDBPyConnection] = {}
+        self._view: tuple[str, RunView | None] | None = None     # (run id, its view or None: too big)
         self._lock = threading.Lock()
 
     def heavy(self, run_id: str | None, name: str, *args) -> tuple[str, bytes, dict[str, int]]:
@@ -43,28 +51,69 @@ class Results:
         run_id, path = self.store.readable(run_id)
         return (run_id, *self.workers.run(path, run_id, name, *args))
 
-    def cursor(self, run_id: str | None = None) -> tuple[str, duckdb.DuckDBPyConnection]:
-        """(run id, a cursor on its results). The file is checked at every call (`Store.readable`:
-        a stat and its header), so a results file cut or overwritten while the server runs is
-        refused with `NotReady` (409) and its connection closed, never served from what the open
-        connection still caches."""
-        asked = run_id
+    def _readable(self, run_id: str | None) -> str:
+        """The run's id, its results file checked (`Store.readable`: a stat and its header), so a
+        results file cut or overwritten while the server runs is refused with `NotReady` (409) and
+        its connection and view dropped, never served from what they still hold."""
         try:
-            run_id = self.store.readable(run_id)[0]
+            return self.store.readable(run_id)[0]
         except NotReady as e:
             with self._lock:
                 if (con := self._open.pop(e.run_id, None)) is not None:
                     con.close()
+                if self._view and self._view[0] == e.run_id:
+                    self._view = None
             raise
+
+    def _connection(self, run_id: str, asked: str | None) -> duckdb.DuckDBPyConnection:
+        """The open connection to run `run_id` (under `_lock`), opened if need be; connections to
+        runs whose results file was removed are closed first."""
+        for gone in [r for r in self._open if not self.store.results_path(r).is_file()]:
+            self._open.pop(gone).close()
+        if run_id not in self._open:
+            try:
+                self._open[run_id] = self.store.connect(run_id)
+            except Unreadable as e:      # damaged: found by DuckDB on opening it
+                raise Unreadable(e.run_id, e.status, e.why, current=asked is None) from None
+        return self._open[run_id]
+
+    def cursor(self, run_id: str | None = None) -> tuple[str, duckdb.DuckDBPyConnection]:
+        """(run id, a cursor on its results), the file checked at every call (`_readable`)."""
+        asked = run_id
+        run_id = self._readable(run_id)
         with self._lock:
-            for gone in [r for r in self._open if not self.store.results_path(r).is_file()]:
-                self._open.pop(gone).close()
-            if run_id not in self._open:
-                try:
-                    self._open[run_id] = self.store.connect(run_id)
-                except Unreadable as e:      # damaged: found by DuckDB on opening it
-                    raise Unreadable(e.run_id, e.status, e.why, current=asked is None) from None
-            return run_id, self._open[run_id].cursor()
+            return run_id, self._connection(run_id, asked).cursor()
+
+    @contextmanager
+    def reading(self, run_id: str | None = None):
+        """`with results.reading(run) as (run_id, source)`: what entity and alert reads of a run
+        (the current one by default) take in place of a cursor — the current run's
+        `runs.results.RunView`, built at its first read with one statement per table and kept
+        until another run becomes current (a finished run's results never change), or, for
+        another run (or one larger than `VIEW_MAX_ENTITIES`), a cursor, closed after. The results
+        file is checked at every call, as for `cursor`."""
+        asked = run_id
+        run_id = self._readable(run_id)
+        view = None
+        if asked is None or asked == self.store.current():
+            with self._lock:
+                if self._view is None or self._view[0] != run_id:
+                    self._view = None               # the previous run's view goes first
+                    cur = self._connection(run_id, asked).cursor()
+                    try:
+                        small = cur.execute("SELECT count(*) FROM nodes").fetchall()[0][0] <= VIEW_MAX_ENTITIES
+                        self._view = (run_id, RunView(cur) if small else None)
+                    finally:
+                        cur.close()
+                view = self._view[1]
+        if view is not None:
+            yield run_id, view
+            return
+        run_id, cur = self.cursor(asked)
+        try:
+            yield run_id, cur
+        finally:
+            cur.close()
 
     def close(self):
         self.workers.close()
@@ -72,6 +121,7 @@ class Results:
             for con in self._open.values():
                 con.close()
             self._open.clear()
+            self._view = None
 
 
 async def get_store(request: Request) -> Store:

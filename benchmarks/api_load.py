@@ -17,13 +17,15 @@ requests, throughput, statuses and p50/p95/max latency:
    neighbourhood calls of depth 3 capped at 2,000 nodes at once, each resent as soon as it
    returns (429 or not), for as long as the analysts work.
 
-One unmeasured warm-up request per client first (the server opens the run's results on first
-use). Bounded: at most clients × requests requests per scenario and a 10-minute limit. Target:
+One unmeasured warm-up request per client first (the server opens the run's results and builds
+its view of the current run, `runs.results.RunView`, on first use), and before both scenarios
+one heavy call per heavy-read worker, so that the workers, started on the first heavy calls,
+are running before anything is measured. Bounded: at most clients × requests requests per scenario and a 10-minute limit. Target:
 p95 under 100 ms for the analysts' entity and alert calls, in both scenarios. Server and load
 generator share the machine's cores: the load average is printed before and after, and the CPU
 time the server's process and its heavy-read workers used in each scenario (from /proc), which
 other jobs on the machine do not inflate: the server's milliseconds per analyst request say how
-many requests a second one core would serve.
+many requests a second one core would serve. The server's resident memory is printed at the end.
 """
 from __future__ import annotations
 
@@ -58,6 +60,12 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU seconds used so far by process `pid` (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process `pid` in MB (Linux /proc)."""
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
 
 
 def cpu(server: int) -> tuple[float, float]:
@@ -101,6 +109,18 @@ async def abuser(base, key, hub, burst, done: asyncio.Event, out):
                 r = await c.get(url)
                 out.append(("abusive neighbourhood", time.perf_counter() - t, r.status_code))
         await asyncio.gather(*(one() for _ in range(burst)))
+
+
+async def start_workers(base, keys, hub, workers: int):
+    """Unmeasured: as many heavy calls at once, from as many keys, as the server has heavy-read
+    workers, so that its worker processes (started on the first heavy calls, a second or more of
+    CPU each) are running before anything is measured, as on a server in use."""
+    url = f"/api/v1/entities/{hub.replace(':', '/', 1)}/neighbourhood?depth=3&max_nodes=2000"
+
+    async def one(key):
+        async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}, timeout=300) as c:
+            await c.get(url)
+    await asyncio.gather(*(one(keys[k]) for k in range(workers)))
 
 
 async def scenario(base, keys, ids, args, abusive: bool):
@@ -188,9 +208,11 @@ def main():
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
+            workers = args.heavy_workers or (os.cpu_count() or 1) + 1
+            asyncio.run(start_workers(base, keys, ids["hub"], min(workers, len(keys))))
             print(f"{args.clients} clients, {args.requests} requests per analyst, think time {args.think} s, "
                   f"heavy calls per key {args.heavy_calls_per_key or 2}, "
-                  f"heavy workers {args.heavy_workers or (os.cpu_count() or 1) + 1}; "
+                  f"heavy workers {workers}; "
                   f"{os.cpu_count()} cores shared by server and clients; load average before: "
                   f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
             for abusive in (False, True):
@@ -199,10 +221,15 @@ def main():
                 used = tuple(b - a for a, b in zip(before, cpu(server.pid)))
                 report(f"2. {args.clients - 1} analysts and one abusive key ({args.burst} neighbourhoods of depth 3 "
                        f"in flight, resent at once)" if abusive else f"1. {args.clients} analysts", out, seconds, used)
-            print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+            print(f"\nserver memory (resident): {rss_mb(server.pid):.0f} MB; "
+                  f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         finally:
             server.terminate()
-            server.wait(10)
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:     # its workers still busy with the abusive key's calls
+                server.kill()
+                server.wait()
 
 
 if __name__ == "__main__":

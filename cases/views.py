@@ -80,22 +80,31 @@ def alert_content(con, alert_id: str) -> dict:
     its patients, so the patients it names are counted, and a patient-centred pattern's subjects
     in `peers.subject_units` read `patient` (as in the case file). The accused of a
     doctor-shopping alert is named by a case opened on it, whose reads are audited as that
-    patient's. Raises `NotFound`."""
+    patient's. `con` may also be a `runs.results.RunView` (the API's view of the current run):
+    the same content, read from memory. Raises `NotFound`."""
+    if isinstance(con, results.RunView):
+        lines, patients = con.evidence_patients(alert_id)
+        return _alert_content(con.alert(alert_id), con.peer_distribution(alert_id), lines, patients)
     a = results.alert(con, alert_id)
-    peers = results.peer_distribution(con, alert_id)
+    evidence = results.evidence(con, alert_id)
+    patients = list(dict.fromkeys(r["patient_id"] for r in evidence if r["patient_id"] is not None))
+    return _alert_content(a, results.peer_distribution(con, alert_id), len(evidence), patients)
+
+
+def _alert_content(a: dict, peers: dict | None, lines: int, patients: list[str]) -> dict:
+    """`alert_content` from an alert (`runs.results.alert`), its peer distribution, its evidence
+    lines counted and the distinct patients of those lines in the order of their first line."""
     if peers and a["pattern"] in PATIENT_PATTERNS:
         peers = {**peers, "subject_units": ["patient"] * len(peers["subject_units"])}
-    lines = results.evidence(con, alert_id)
     number: dict[str, str] = {}            # as `numbered` numbers them in the evidence lines
-    for pid in [r["patient_id"] for r in lines] + [e["entity_id"] for e in a["entities"]
-                                                    if e["entity_type"] == "patient"]:
+    for pid in patients + [e["entity_id"] for e in a["entities"] if e["entity_type"] == "patient"]:
         if pid is not None and pid not in number:
             number[pid] = f"patient {len(number) + 1}"
     a["evidence"] = _unnamed(a["evidence"], number)
-    a["patients"] = results.evidence_patients(con, [alert_id])
+    a["patients"] = len(patients)
     a["patients_sampled"] = sum(e["entity_type"] == "patient" for e in a["entities"])
     a["entities"] = [e for e in a["entities"] if e["entity_type"] != "patient"]
-    return {**a, "peers": peers, "evidence_lines": len(lines)}
+    return {**a, "peers": peers, "evidence_lines": lines}
 
 
 def _unnamed(value, number: dict[str, str]):

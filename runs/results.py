@@ -168,7 +168,9 @@ def alerts(cur, pattern: str | None = None, min_score: float | None = None,
            entity: tuple[str, str] | None = None, sort: str = "rank", limit: int = 50,
            offset: int = 0) -> tuple[list[dict], int]:
     """Alerts (alert_id, pattern, score, rank, summary) with filters, and how many match.
-    `entity` = (entity_type, entity_id): only alerts naming it."""
+    `entity` = (entity_type, entity_id): only alerts naming it. `cur` may be a `RunView`."""
+    if isinstance(cur, RunView):
+        return cur.alerts(pattern, min_score, entity, sort, limit, offset)
     where = """($pattern IS NULL OR pattern = $pattern) AND ($min IS NULL OR score >= $min)
                AND ($etype IS NULL OR alert_id IN (SELECT alert_id FROM alert_entities
                                                    WHERE entity_type = $etype AND entity_id = $eid))"""
@@ -240,8 +242,10 @@ def _one(cur, sql: str, params: dict) -> dict | None:
 
 def entity(cur, entity_type: str, entity_id: str) -> dict:
     """An entity's attributes, degree, risk, alerts (with its role), communities and centrality.
-    Point lookups only (each on an index), so the cost does not grow with the graph. Raises
-    `NotFound`."""
+    Point lookups only (each on an index), so the cost does not grow with the graph; `cur` may
+    be a `RunView`, which answers from memory. Raises `NotFound`."""
+    if isinstance(cur, RunView):
+        return cur.entity(entity_type, entity_id)
     nid = node_id(entity_type, entity_id)
     node = _one(cur, "SELECT node_id, entity_type, entity_id, kind, specialty, name, postcode, roles "
                      "FROM nodes WHERE node_id = $n", {"n": nid})
@@ -532,3 +536,112 @@ def graph_members(cur) -> duckdb.DuckDBPyRelation:
 def count(rows: duckdb.DuckDBPyRelation) -> int:
     """The number of rows of a relation (it runs the relation's query)."""
     return rows.aggregate("count(*)").fetchall()[0][0]
+
+
+# --- a whole run at once: the API's read view --------------------------------------------------
+
+class RunView:
+    """The entity and alert reads of one finished run (`entity`, `alerts`, `alert`,
+    `peer_distribution`, and each alert's evidence patients), answered from memory with the
+    same content as the per-call functions above, so a server answers an analyst's call without
+    running a statement.
+
+    Built once from a cursor on the run's results with **one statement per table for the whole
+    run** (nodes, degrees, risk, centrality, communities, alerts, alert entities, peer
+    distributions, and one pass over the evidence lines: per alert, its lines counted and its
+    patients in the order of their first line). A finished run's results never change, so the
+    view never goes stale; the API keeps one for the current run (`api.deps.Results`).
+
+    Memory: about 0.5 kB per entity (a node's row, its degree, and the other tables' rows for
+    the few entities they name: 11 MB for the 20,000 patients of `benchmarks/api_load.py`'s
+    region, built in 0.34 s of CPU), which is why the API counts a run's entities before
+    building its view (`api.deps.VIEW_MAX_ENTITIES`)."""
+
+    def __init__(self, cur):
+        self._nodes = {r[0]: r for r in cur.execute(
+            "SELECT node_id, entity_type, entity_id, kind, specialty, name, postcode, roles FROM nodes").fetchall()}
+        self._degree = dict(cur.execute("SELECT node_id, degree FROM node_degree").fetchall())
+        self._risk = {(r[0], r[1]): dict(zip(("score", "direct_score", "network_score", "reasons"), r[2:]))
+                      for r in cur.execute("SELECT entity_type, entity_id, score, direct_score, network_score, "
+                                           "reasons FROM entity_risk").fetchall()}
+        cen = ("degree", "strength", "pagerank", "betweenness", "participation", "broker")
+        self._centrality = {r[0]: dict(zip(cen, r[1:])) for r in cur.execute(
+            f"SELECT node_id, {', '.join(cen)} FROM centrality").fetchall()}
+        self._communities = dict(cur.execute(
+            "SELECT node_id, list(community_id ORDER BY community_id) FROM communities GROUP BY node_id").fetchall())
+        self._alerts = {a["alert_id"]: a for a in _dicts(cur.execute(
+            "SELECT alert_id, pattern, score, rank, summary, evidence FROM alerts"))}
+        self._entities: dict[str, list[dict]] = {}          # per alert, as alert() lists them
+        self._named: dict[tuple[str, str], list[tuple]] = {}  # per entity, the alerts naming it
+        for e in _dicts(cur.execute("SELECT alert_id, entity_type, entity_id, role, standing, excess_euros "
+                                    "FROM alert_entities ORDER BY alert_id, entity_type, entity_id, role")):
+            aid = e.pop("alert_id")
+            self._entities.setdefault(aid, []).append(e)
+            self._named.setdefault((e["entity_type"], e["entity_id"]), []).append((aid, e["role"], e["standing"]))
+        self._peers = ({p["alert_id"]: p for p in _dicts(cur.execute("SELECT * FROM peer_distribution"))}
+                       if _has(cur, "peer_distribution") else {})
+        self._evidence = {}
+        if _has(cur, "evidence"):
+            self._evidence = {aid: (lines, patients) for aid, lines, patients in cur.execute("""
+                SELECT alert_id, sum(n)::BIGINT, list(patient_id ORDER BY first) FILTER (WHERE patient_id IS NOT NULL)
+                FROM (SELECT alert_id, patient_id, count(*) AS n, min(line) AS first
+                      FROM (SELECT alert_id, patient_id,
+                                   row_number() OVER (PARTITION BY alert_id ORDER BY item, service_date, claim_id) AS line
+                            FROM evidence)
+                      GROUP BY alert_id, patient_id)
+                GROUP BY alert_id""").fetchall()}
+        listed = [{k: a[k] for k in ("alert_id", "pattern", "score", "rank", "summary")} for a in self._alerts.values()]
+        self._orders = {"rank": sorted(listed, key=lambda a: (a["rank"], a["pattern"], a["alert_id"])),
+                        "-score": sorted(listed, key=lambda a: (-a["score"], a["alert_id"])),
+                        "score": sorted(listed, key=lambda a: (a["score"], a["alert_id"]))}
+
+    def size(self) -> int:
+        """Entities held."""
+        return len(self._nodes)
+
+    def entity(self, entity_type: str, entity_id: str) -> dict:
+        """As `entity(cur, ...)`. Raises `NotFound`."""
+        nid = node_id(entity_type, entity_id)
+        node = self._nodes.get(nid)
+        if node is None:
+            raise NotFound(entity_type, entity_id)
+        found = sorted(({k: a[k] for k in ("alert_id", "pattern", "score", "rank", "summary")}
+                        | {"role": role, "standing": standing}
+                        for aid, role, standing in self._named.get((entity_type, entity_id), ())
+                        for a in (self._alerts[aid],)),
+                       key=lambda a: (a["rank"], a["pattern"], a["alert_id"], a["role"]))
+        risk = self._risk.get((entity_type, entity_id))
+        cen = self._centrality.get(nid)
+        return {**dict(zip(("node_id", "entity_type", "entity_id", "kind", "specialty", "name", "postcode", "roles"),
+                           node)),
+                "degree": self._degree.get(nid, 0), "risk": dict(risk) if risk else None, "alerts": found,
+                "communities": list(self._communities.get(nid, ())), "centrality": dict(cen) if cen else None}
+
+    def alerts(self, pattern: str | None = None, min_score: float | None = None,
+               entity: tuple[str, str] | None = None, sort: str = "rank", limit: int = 50,
+               offset: int = 0) -> tuple[list[dict], int]:
+        """As `alerts(cur, ...)`."""
+        naming = None if entity is None else {aid for aid, _, _ in self._named.get(tuple(entity), ())}
+        kept = [a for a in self._orders[sort]
+                if (pattern is None or a["pattern"] == pattern) and (min_score is None or a["score"] >= min_score)
+                and (naming is None or a["alert_id"] in naming)]
+        return [dict(a) for a in kept[offset:offset + limit]], len(kept)
+
+    def alert(self, alert_id: str) -> dict:
+        """As `alert(cur, ...)`. Raises `NotFound`."""
+        a = self._alerts.get(alert_id)
+        if a is None:
+            raise NotFound("alert", alert_id)
+        return {**a, "evidence": json.loads(a["evidence"]),
+                "entities": [dict(e) for e in self._entities.get(alert_id, ())]}
+
+    def peer_distribution(self, alert_id: str) -> dict | None:
+        """As `peer_distribution(cur, ...)`."""
+        p = self._peers.get(alert_id)
+        return {k: list(v) if isinstance(v, list) else v for k, v in p.items()} if p else None
+
+    def evidence_patients(self, alert_id: str) -> tuple[int, list[str]]:
+        """(the alert's evidence lines, counted; the distinct patients of those lines, in the order
+        of their first line as `evidence(cur, ...)` orders them)."""
+        lines, patients = self._evidence.get(alert_id, (0, None))
+        return lines, list(patients or ())

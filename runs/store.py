@@ -401,17 +401,22 @@ class Store:
         held). Raises `NoPublishedRun`, `NotFound`, `NotReady` (a run without results: running,
         failed…) and `Unreadable` (a finished run whose results file is gone: worded as a cut or
         overwritten one, not as a run that made none)."""
+        return self._resolve(run_id)[0]
+
+    def _resolve(self, run_id: str | None) -> tuple[str, dict]:
+        """(`resolve`'s run id, its record), its record read once: a finished run's status needs
+        none of `get_run`'s amendments, which only a run without results is worded with."""
         current = run_id is None
         if run_id is None:
             run_id = self.current()
             if run_id is None:
                 raise NoPublishedRun()
-        record = self.get_run(run_id)
+        record = self._record(run_id)
         if record["status"] not in ("succeeded", "held"):
-            raise NotReady(run_id, record["status"])
+            raise NotReady(run_id, self.get_run(run_id)["status"])
         if not self.results_path(run_id).is_file():
             raise Unreadable(run_id, record["status"], UNREADABLE_FILE, current)
-        return run_id
+        return run_id, record
 
     def results_path(self, run_id: str) -> Path:
         return self.runs_dir / self._checked(run_id) / "results.duckdb"
@@ -422,8 +427,7 @@ class Store:
         recorded when it wrote it (a file cut by a copy or a disk: DuckDB would open it and fail
         later, on the first block read that is missing) or its header is not DuckDB's."""
         current = run_id is None
-        run_id = self.resolve(run_id)
-        record = self._record(run_id)
+        run_id, record = self._resolve(run_id)          # on every read of the API: read each file once
         if self._results_problem(run_id, record):
             raise Unreadable(run_id, record["status"], UNREADABLE_FILE, current)
         return run_id, self.results_path(run_id)
