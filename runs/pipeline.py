@@ -148,7 +148,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
             if run.record.get("data_root"):      # asked for over the network: nothing outside the root
                 for source in sources:
                     confine(source, run.record["data_root"])
-            work.mkdir(exist_ok=True)
+            work.mkdir(mode=0o700, exist_ok=True)       # the claims name patients: the scan's user only
             dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems,
                                    claims_to=work / "claims.parquet")
             run.record["load_report"] = dataset.report.to_dict()
