@@ -33,9 +33,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from contract.errors import DatasetError, Problem
-from engine import parquet
 from contract.tables import (AMOUNT, ARROW_TYPES, BOOL, DATE, ENUM, ID, QUANTITY, REFERENCES, TABLES, TEXT, YEAR,
                              Column, Table, empty_table, sensitive_columns)
+from engine import parquet
 
 EXTENSIONS = (".csv", ".csv.gz", ".parquet")
 LINE, FILE, SRC = "_line", "_file", "_src"
