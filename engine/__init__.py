@@ -17,7 +17,9 @@ its result as a table of its own (`Kept`: a DuckDB temporary table, spilling to 
 temporary folder past DuckDB's memory limit; on Spark, a Parquet folder read as a view) that
 later statements take like an Arrow table, and only `Kept.to_arrow()` brings it into Python. The
 stateless default engine keeps nothing: there `keep=True` returns Arrow, so graph functions stay
-pure functions of their input tables either way.
+pure functions of their input tables either way. A Parquet file becomes such a table with
+`parquet(path)`: a scan's claims, written by the load stage, are read by every statement from
+there (a DuckDB view over the file; on Spark, a DataFrame over it), never held in Python.
 
 A scan selects its engine once (`with use(open_engine("spark", master))`, done by
 `runs.pipeline.execute` from the run's settings); the graph code does not know which one runs.
@@ -32,10 +34,12 @@ import weakref
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator, Protocol, Union
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 ENGINES = ("duckdb", "spark")
 
@@ -85,6 +89,8 @@ class Engine(Protocol):
     def run(self, sql: str, params: dict, tables: dict[str, Table], keep: bool = False) -> Table: ...
 
     def fetch(self, kept: Kept) -> pa.Table: ...
+
+    def attach(self, path: str) -> Table: ...
 
     def close(self) -> None: ...
 
@@ -152,9 +158,26 @@ class DuckDBEngine:
     def fetch(self, kept: Kept) -> pa.Table:
         return self._connect().sql(f'SELECT * FROM "{kept.name}"').to_arrow_table()
 
-    def _drop(self, name: str) -> None:
+    def attach(self, path: str) -> Table:
+        """The Parquet file at `path` as a table: on the shared connection a `Kept` that is a
+        temporary view over the file (each statement reads the columns it names from the file;
+        nothing is held in memory between statements), else the file read as Arrow (pyarrow)."""
+        if not self.shared:
+            return pq.read_table(path)
+        con = self._connect()
+        name = f"kept_{next(Kept._names)}"
+        literal = "'" + str(Path(path).resolve()).replace("'", "''") + "'"   # a view's text takes no parameter
+        try:
+            con.execute(f'CREATE TEMPORARY VIEW "{name}" AS SELECT * FROM read_parquet({literal})').fetchall()
+            schema = con.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema
+            rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]     # from the file's footer
+        except duckdb.Error as e:
+            raise ComputeError(f"DuckDB cannot read the Parquet file {path}: {e}") from e
+        return Kept(self, name, schema, rows, drop=lambda: self._drop(name, "VIEW"))
+
+    def _drop(self, name: str, kind: str = "TABLE") -> None:
         if self._con is not None:
-            self._con.execute(f'DROP TABLE IF EXISTS "{name}"').fetchall()
+            self._con.execute(f'DROP {kind} IF EXISTS "{name}"').fetchall()
 
     def close(self) -> None:
         if self._con is not None:
@@ -188,6 +211,14 @@ def query(sql: str, params: dict | None = None, *, keep: bool = False, **tables:
     for sink in _captures.get():
         sink.append(Statement(sql, dict(params or {}), {n: arrow(t) for n, t in tables.items()}, arrow(out)))
     return out
+
+
+def parquet(path: str | Path) -> Table:
+    """The Parquet file at `path` as a table of the current engine: on a scan's engine a `Kept`
+    read from the file by each statement (DuckDB's `read_parquet`, Spark's `read.parquet`; the
+    file must outlive the `Kept`), on the stateless default engine the file read as Arrow.
+    Raises `ComputeError` when the engine cannot read it."""
+    return _current.get().attach(str(path))
 
 
 def current() -> Engine:

@@ -99,6 +99,19 @@ class SparkEngine:
     def fetch(self, kept: Kept) -> pa.Table:
         return _as_duckdb(kept.frame.toArrow(), kept.schema)
 
+    def attach(self, path: str) -> Kept:
+        """The Parquet file (or folder) at `path` as a `Kept` read by Spark from there (on a
+        cluster, `path` must be on storage every executor reads); its schema is DuckDB's for the
+        same file, as `query()` would type it."""
+        schema = DUCKDB.run("SELECT * FROM read_parquet($p) LIMIT 0", {"p": str(path)}, {}).schema
+        try:
+            frame = self.session.read.parquet(str(path))
+            kept = Kept(self, str(path), schema, frame.count())
+        except Exception as e:          # py4j and pyspark raise many types
+            raise ComputeError(f"Spark cannot read the Parquet file {path}: {type(e).__name__}: {e}") from e
+        kept.frame = frame
+        return kept
+
     def _frame(self, table: pa.Table):
         """`table` as a Spark DataFrame over a Parquet folder in the scratch folder, written and
         read once per table object (a scan passes the same claims table to most statements)."""

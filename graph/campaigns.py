@@ -39,7 +39,7 @@ from .campaign_model import Campaign, Codes
 from .findings import Findings, euros, make_findings
 from .stats import (benjamini_hochberg, betabinom_logsf, negbin_logsf, rate_null, robust_tau2,
                     surprise_bits)
-from engine import query
+from engine import Table, query
 
 INDICATOR = pa.schema([("unit_id", pa.string()), ("denominator", pa.int64()), ("numerator", pa.int64()),
                        ("rate", pa.float64()), ("low", pa.float64()), ("high", pa.float64()),
@@ -92,11 +92,35 @@ def matches(codes: pa.Array, spec: Codes) -> pa.Array:
     return pc.fill_null(out, False)
 
 
-def unmatched(claims: pa.Table, campaign: Campaign) -> list[str]:
+def present_codes(claims: Table) -> pa.Array:
+    """The distinct `service_code`s of contract table `claims` (a small Arrow array, sorted)."""
+    return query("SELECT DISTINCT service_code FROM c WHERE service_code IS NOT NULL ORDER BY 1",
+                 c=claims)["service_code"].combine_chunks()
+
+
+def code_flags(claims: Table, campaign: Campaign) -> pa.Table:
+    """For each distinct service code of contract table `claims`, whether the campaign's
+    numerator and denominator take it (`matches`): a small table (service_code, num, den) that
+    statements join to the claims on `service_code`, so that the claims stay in the engine."""
+    codes = present_codes(claims)
+    return pa.table({"service_code": codes, "num": matches(codes, campaign.numerator),
+                     "den": matches(codes, campaign.denominator)})
+
+
+# the claims as `measures` reads them: their campaign unit (`unit_id`), patient, day and euros, with
+# the code flags of `code_flags` (f)
+_FLAGGED = """
+SELECT CASE WHEN $by_prescriber THEN c.prescriber_id ELSE c.provider_id END AS unit_id, c.patient_id, c.service_date,
+       c.amount, coalesce(f.num, false) AS num, coalesce(f.den, false) AS den
+FROM c LEFT JOIN f USING (service_code)
+"""
+
+
+def unmatched(claims: Table, campaign: Campaign) -> list[str]:
     """The campaign's codes and prefixes (numerator's, then denominator's; a prefix shown as
     `N02A*`) that match no claim's `service_code`: a campaign whose codes are mistyped or absent
     from the data would otherwise find nothing, silently. Contract table `claims`."""
-    present = pc.unique(claims["service_code"]).drop_null()
+    present = present_codes(claims)
     known = set(present.to_pylist())
     out = []
     for spec in (campaign.numerator, campaign.denominator):
@@ -105,7 +129,7 @@ def unmatched(claims: pa.Table, campaign: Campaign) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def unmatched_warning(claims: pa.Table, campaign: Campaign) -> str | None:
+def unmatched_warning(claims: Table, campaign: Campaign) -> str | None:
     """One line naming the campaign and its codes that match no claim (`unmatched`), counted;
     None when every code matches one."""
     missing = unmatched(claims, campaign)
@@ -113,8 +137,9 @@ def unmatched_warning(claims: pa.Table, campaign: Campaign) -> str | None:
         return None
     total = len(dict.fromkeys([*campaign.numerator.codes, *(f"{p}*" for p in campaign.numerator.prefixes),
                                *campaign.denominator.codes, *(f"{p}*" for p in campaign.denominator.prefixes)]))
+    present = present_codes(claims)
     empty = [part for part, spec in (("numerator", campaign.numerator), ("denominator", campaign.denominator))
-             if not pc.any(matches(claims["service_code"], spec)).as_py()]
+             if not pc.any(matches(present, spec)).as_py()]
     return (f"campaign {campaign.name}: {len(missing)} of its {total} code(s) match no claim: {', '.join(missing)}"
             + (f"; its {' and '.join(empty)} match{'es' if len(empty) == 1 else ''} none, so it can find nothing"
                if empty else ""))
@@ -155,11 +180,7 @@ def measures(tables: Mapping[str, pa.Table], campaign: Campaign) -> tuple[pa.Tab
     tables `claims`, `providers`, `patients`; a pure function of them."""
     cp = campaign
     claims = tables["claims"]
-    codes = claims["service_code"]
-    unit = "provider_id" if cp.unit == "provider" else "prescriber_id"   # the campaign's unit, as unit_id
-    c = claims.select([unit, "patient_id", "service_date", "amount"]).rename_columns(
-        ["unit_id", "patient_id", "service_date", "amount"]) \
-        .append_column("num", matches(codes, cp.numerator)).append_column("den", matches(codes, cp.denominator))
+    c = query(_FLAGGED, {"by_prescriber": cp.unit != "provider"}, keep=True, c=claims, f=code_flags(claims, cp))
     per = query(_UNITS, {
         "kind": cp.peers.kind, "specialty": cp.peers.specialty, "start": cp.start, "end": cp.end,
         "min_age": cp.patients.min_age, "max_age": cp.patients.max_age, "sex": cp.patients.sex,

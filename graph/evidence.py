@@ -28,7 +28,7 @@ from contract.tables import empty_table
 from engine import query
 
 from .campaign_model import Campaign
-from .campaigns import matches
+from .campaigns import code_flags
 
 EVIDENCE = pa.schema([
     ("alert_id", pa.string()), ("item", pa.int64()), ("claim_id", pa.string()), ("provider_id", pa.string()),
@@ -183,9 +183,10 @@ def _campaign_lines(tables: Mapping[str, pa.Table], alerts: pa.Table, cp: Campai
     if not ids:
         return EVIDENCE.empty_table()
     claims = tables["claims"]
-    unit = "provider_id" if cp.unit == "provider" else "prescriber_id"   # the campaign's unit, as unit_id
-    c = claims.append_column("num", matches(claims["service_code"], cp.numerator)) \
-        .append_column("den", matches(claims["service_code"], cp.denominator)).append_column("unit_id", claims[unit])
+    c = query("""SELECT c.*, CASE WHEN $by_prescriber THEN c.prescriber_id ELSE c.provider_id END AS unit_id,
+                        coalesce(f.num, false) AS num, coalesce(f.den, false) AS den
+                 FROM c LEFT JOIN f USING (service_code)""",     # the campaign's unit as unit_id, its code flags
+              {"by_prescriber": cp.unit != "provider"}, keep=True, c=claims, f=code_flags(claims, cp))
     return query("""
 WITH s AS (SELECT alert_id, substr(alert_id, length($prefix) + 1) AS unit_id FROM a),
 pt AS (SELECT patient_id, any_value(birth_year) AS birth_year, any_value(sex) AS sex FROM patients GROUP BY ALL),

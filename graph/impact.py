@@ -58,7 +58,6 @@ from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.tables import empty_table
@@ -243,10 +242,9 @@ def _campaign_units(tables: Mapping[str, pa.Table], campaigns: tuple[Campaign, .
     claims, parts = tables["claims"], [schema.empty_table()]
     for cp in campaigns:
         for name, first, last in periods:
-            day = claims["service_date"]
-            inside = pc.and_(pc.greater_equal(day, pa.scalar(first, pa.date32())),
-                             pc.less_equal(day, pa.scalar(last, pa.date32())))
-            per, n, r = measures({**tables, "claims": claims.filter(inside)}, cp)
+            inside = query("SELECT * FROM c WHERE service_date BETWEEN $first AND $last",
+                           {"first": first, "last": last}, keep=True, c=claims)
+            per, n, r = measures({**tables, "claims": inside}, cp)
             k = per.num_rows
             parts.append(pa.table({"grp": pa.array([""] * k, pa.string()), "period": pa.array([name] * k, pa.string()),
                                    "unit": per["unit_id"], "peer_key": pa.array([cp.name] * k, pa.string()),

@@ -47,12 +47,13 @@ class Graph:
 
 def in_window(tables: Mapping[str, pa.Table], start: date | None = None,
               end: date | None = None) -> dict[str, pa.Table]:
-    """Claims dated within [start, end]; affiliations and officers whose period meets it."""
+    """Claims dated within [start, end] (held by a scan's engine: `query(..., keep=True)`);
+    affiliations and officers whose period meets it."""
     out = dict(tables)
     if start is None and end is None:
         return out
     p = {"s": start or date.min, "e": end or date.max}
-    out["claims"] = query("SELECT * FROM c WHERE service_date BETWEEN $s AND $e", p, c=tables["claims"])
+    out["claims"] = query("SELECT * FROM c WHERE service_date BETWEEN $s AND $e", p, keep=True, c=tables["claims"])
     for name in ("affiliations", "officers"):
         out[name] = query("SELECT * FROM t WHERE coalesce(start_date, DATE '0001-01-01') <= $e "
                           "AND coalesce(end_date, DATE '9999-12-31') >= $s", p, t=tables[name])

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from contract.errors import DatasetError, Problem
 from contract.tables import (AMOUNT, ARROW_TYPES, BOOL, DATE, ENUM, ID, QUANTITY, REFERENCES, TABLES, TEXT, YEAR,
                              Column, Table, empty_table, sensitive_columns)
+from engine import parquet
 
 EXTENSIONS = (".csv", ".csv.gz", ".parquet")
 LINE, FILE, SRC = "_line", "_file", "_src"
@@ -101,7 +102,8 @@ class LoadReport:
 
 @dataclass
 class Dataset:
-    """The typed tables of one dataset: every contract table is present (empty if not given)."""
+    """The typed tables of one dataset: every contract table is present (empty if not given);
+    the claims may be a table held by the scan's engine (`load_dataset(..., claims_to=…)`)."""
     tables: dict[str, pa.Table]
     report: LoadReport
 
@@ -1257,8 +1259,13 @@ def _partial(paths: list[Path], typed: dict[Path, pa.Table], partial: dict[Path,
     return pa.concat_tables(out)
 
 
-def load_dataset(folder: str | Path | list, max_problems: int = 50) -> Dataset:
+def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: str | Path | None = None) -> Dataset:
     """Read, validate and type every contract table of `folder` — or of several folders merged.
+
+    With `claims_to` (a file path, e.g. in a scan's work folder), the typed claims are written
+    there as Parquet and `tables["claims"]` is that file as a table of the current engine
+    (`engine.parquet`: on a scan's engine a `Kept` that every statement reads from the file, so no
+    stage holds the claims in Python; on the default engine, Arrow read back from it).
 
     With several folders (a registry's conversion and a claims extract, say), each file is
     checked on its own; then the tables are merged (see `_merge`: a key repeated with different
@@ -1318,4 +1325,8 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50) -> Dataset:
         raise DatasetError(source, out.problems, out.total)
     tables = {name: merged[name].select([c.name for c in TABLES[name].columns]).cast(TABLES[name].schema)
               if merged.get(name) is not None else empty_table(name) for name in TABLES}
+    if claims_to is not None:
+        del merged, parts, typed
+        pq.write_table(tables["claims"], str(claims_to))
+        tables["claims"] = parquet(claims_to)
     return Dataset(tables, report)

@@ -137,6 +137,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
     try:
         spill = run.dir / "spill"      # DuckDB's intermediates past its memory limit, gone with the scan
         scope.callback(shutil.rmtree, spill, ignore_errors=True)
+        work = run.dir / "work"        # the typed claims as Parquet, read by the engine; gone with the scan
+        scope.callback(shutil.rmtree, work, ignore_errors=True)
         engine = scope.enter_context(use(open_engine(settings.engine, settings.spark_master, settings.spark_conf,
                                                      {"temp_directory": str(spill), **settings.duckdb_conf})))
         scope.callback(engine.close)
@@ -146,7 +148,9 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
             if run.record.get("data_root"):      # asked for over the network: nothing outside the root
                 for source in sources:
                     confine(source, run.record["data_root"])
-            dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems)
+            work.mkdir(mode=0o700, exist_ok=True)       # the claims name patients: the scan's user only
+            dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems,
+                                   claims_to=work / "claims.parquet")
             run.record["load_report"] = dataset.report.to_dict()
             run.record["warnings"] += [w["message"] for w in run.record["load_report"]["warnings"]
                                        if w.get("severity") == "critical"]    # loud: in every listing

@@ -287,8 +287,9 @@ class Store:
             return bytes.fromhex(key)
 
     def clean_leftovers(self, tmp_age: float = 600.0) -> list[str]:
-        """Remove partial results files of runs that are not running (only the lock's holder
-        writes one) and temporary files older than `tmp_age` seconds (a record being written by
+        """Remove partial results files and the `work` and `spill` folders (the loaded claims,
+        DuckDB's spilled intermediates) of runs that are not running (only the lock's holder
+        writes them) and temporary files older than `tmp_age` seconds (a record being written by
         another process is younger), left by a killed scan or a full disk; returns the names
         removed. Called by each scan once it holds the lock."""
         removed = []
@@ -297,10 +298,11 @@ class Store:
         holder = (self.lock().holder() or {}).get("run_id")
         old = time.time() - tmp_age
         for d in [d for d in self.runs_dir.iterdir() if d.is_dir()] + [self.root]:
-            leftovers = [] if d.name == holder else list(d.glob("*.partial*"))
+            leftovers = [] if d.name == holder else list(d.glob("*.partial*")) + \
+                [f for f in (d / "work", d / "spill") if d != self.root and f.is_dir()]   # a killed scan's folders
             leftovers += [f for f in d.glob(".*.tmp") if _mtime(f) < old]
             for f in leftovers:
-                if f.is_dir():           # DuckDB's spill folder
+                if f.is_dir():           # DuckDB's spill folder, the claims' work folder
                     shutil.rmtree(f, ignore_errors=True)
                 else:
                     f.unlink(missing_ok=True)

@@ -304,3 +304,30 @@ def test_a_kept_result_stays_in_the_scan_engine_and_later_statements_read_it():
 def test_the_default_engine_keeps_nothing():
     out = query("SELECT 1 AS n", keep=True)
     assert isinstance(out, pa.Table) and out.to_pylist() == [{"n": 1}]
+
+
+def test_a_parquet_file_is_a_view_of_the_scan_engine_and_arrow_on_the_default(tmp_path):
+    """`parquet()`: the load stage's claims, read by each statement from the file (nothing copied
+    into the engine's memory); the default engine reads the file as Arrow."""
+    import pyarrow.parquet as pq
+
+    from engine import parquet
+    t = pa.table({"x": pa.array([3, 1, 2], pa.int32()), "d": pa.array([date(2024, 1, 2)] * 3, pa.date32()),
+                  "s": ["a", None, "c"]})
+    pq.write_table(t, tmp_path / "t.parquet")
+    plain = parquet(tmp_path / "t.parquet")
+    assert isinstance(plain, pa.Table) and plain.equals(t)
+    engine = open_engine("duckdb", duckdb_conf={"threads": "1"})
+    with use(engine):
+        kept = parquet(tmp_path / "t.parquet")
+        assert isinstance(kept, Kept) and kept.num_rows == 3 and kept.schema.equals(t.schema)
+        assert query("SELECT sum(x) AS n, count(s) AS s FROM c WHERE d = $d", {"d": date(2024, 1, 2)},
+                     c=kept).to_pylist() == [{"n": 6, "s": 2}]
+        assert kept.to_arrow().equals(t)
+        views = "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name LIKE 'kept_%'"
+        assert _temporary_tables(engine) == 0 and engine._con.execute(views).fetchall() == [(1,)]
+        del kept
+        assert engine._con.execute(views).fetchall() == [(0,)]      # dropped with its last reference
+        with pytest.raises(ComputeError, match="cannot read the Parquet file"):
+            parquet(tmp_path / "absent.parquet")
+    engine.close()

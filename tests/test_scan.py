@@ -213,6 +213,8 @@ def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
     assert store.current() == good["run_id"]
     assert not store.results_path(record["run_id"]).exists()
     assert store.lock().holder() is None        # the OS released the lock with the process
+    work = store.runs_dir / record["run_id"] / "work"
+    assert (work / "claims.parquet").is_file()  # the killed scan's claims, left behind…
     from fastapi.testclient import TestClient
 
     from api.app import create_app
@@ -223,6 +225,7 @@ def test_a_killed_scan_never_replaces_the_last_good_results(tmp_path):
         assert served["count"] == good["counts"]["alerts"] and served["data"][0]["run_id"] == good["run_id"]
     again = scan(data, store)      # the next run starts cleanly and becomes current
     assert again["status"] == "succeeded" and store.current() == again["run_id"]
+    assert not work.exists()                    # … are removed by the next scan
 
 
 def test_a_killed_scan_is_interrupted_with_its_stage_and_cause_whether_its_face_saw_it_or_not(region, tmp_path):
