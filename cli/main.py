@@ -282,7 +282,7 @@ def convert(source_format, sources, out, categories, encoding, engine, spark_mas
     except DatasetError as e:
         _fail(str(e), 2)
     except ComputeError as e:          # the engine failed (Spark): its first line, not the SQL
-        _fail(f"the conversion failed on {engine}: {str(e).splitlines()[0]}", 1)
+        _fail(f"the conversion failed on {engine or 'duckdb'}: {str(e).splitlines()[0]}", 1)
     _print_written(conversion, write_conversion(conversion, out), lines)
 
 
