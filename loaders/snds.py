@@ -293,9 +293,10 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
     dupes = query(f"""SELECT _line, first FROM (SELECT _line, min(_line) OVER (PARTITION BY {', '.join(KEYS)}) AS first
                       FROM l) WHERE _line > first ORDER BY _line""", l=lines)
     room = out.room or 1
+    unit = _unit(prs_file)
     for r in dupes.slice(0, room).to_pylist():
-        out.add(Problem(prs_file, f"repeats the nine DCIR keys of line {r['first']}: the same service line twice (an "
-                                  f"extract given twice?)", line=r["_line"]))
+        out.add(Problem(prs_file, f"repeats the nine DCIR keys of {unit} {r['first']}: the same service line twice (an "
+                                  f"extract given twice?)", line=r["_line"], unit=unit))
     if dupes.num_rows > room:
         out.add(Problem(prs_file, "repeats the nine DCIR keys of an earlier line"), count=dupes.num_rows - room)
     if out.total:
@@ -401,6 +402,11 @@ def _months(lines: pa.Table, ete: pa.Table, detail: pa.Table, by_month: bool) ->
     return slices
 
 
+def _unit(file: str) -> str:
+    """What a file's `_line` counts: lines of a CSV file, rows of a Parquet file (as the contract loader says)."""
+    return "row" if file.lower().endswith(".parquet") else "line"
+
+
 def _check_numbers(query: Query, lines: pa.Table, file: str, out: _Collector):
     bad = query("""SELECT _line, 1 AS k, 'PRS_PAI_MNT' AS col, prs_pai_mnt AS value FROM l WHERE amount IS NULL
                    UNION ALL
@@ -408,7 +414,7 @@ def _check_numbers(query: Query, lines: pa.Table, file: str, out: _Collector):
                    ORDER BY _line, k""", l=lines).to_pylist()
     for r in bad[:out.room or 1]:
         message = "missing value: a service line needs its amount" if r["value"] is None else "is not a number"
-        out.add(Problem(file, message, line=r["_line"], column=r["col"], value=shown(r["value"])))
+        out.add(Problem(file, message, line=r["_line"], column=r["col"], value=shown(r["value"]), unit=_unit(file)))
     if len(bad) > (out.room or 1):
         out.add(Problem(file, "is not a number"), count=len(bad) - (out.room or 1))
 
@@ -619,9 +625,9 @@ def report_lines(report: dict) -> list[str]:
                f"{orphan['lines']:,} with no practitioner and no establishment ({_eur(orphan['amount'])})")
     x = report["quantity_sign_contradicts_amount"]
     if x["claim_lines"]:
-        where = ", ".join(f"{d['file']} line {d['line']} under {s['file']} line {d['service_line']}"
-                          for d in x["first_detail_lines"][:FIRST]) or \
-            f"{s['file']} line(s) {', '.join(map(str, x['first_lines'][:FIRST]))}"
+        where = ", ".join(f"{d['file']} {_unit(d['file'])} {d['line']} under {s['file']} {_unit(s['file'])} "
+                          f"{d['service_line']}" for d in x["first_detail_lines"][:FIRST]) or \
+            f"{s['file']} {_unit(s['file'])}(s) {', '.join(map(str, x['first_lines'][:FIRST]))}"
         out.append(f"  left out: {x['claim_lines']:,} claim line(s) whose quantity's sign contradicts their service's "
                    f"amount ({_eur(x['amount'])}; {where}{', …' if x['claim_lines'] > FIRST else ''})")
     out.append(f"  netted: {n['regularisation_lines']:,} regularisation lines on {n['kept']['services'] + n['netted_to_zero']['services'] + n['unmatched']['services']:,} "
@@ -640,7 +646,7 @@ def report_lines(report: dict) -> list[str]:
         several = d.get("several_establishments")
         if several and several["lines"]:
             more = ", …" if several["lines"] > FIRST else ""
-            out.append(f"    {several['lines']:,} service line(s) with several establishments ({s['file']} line(s) "
+            out.append(f"    {several['lines']:,} service line(s) with several establishments ({s['file']} {_unit(s['file'])}(s) "
                        f"{', '.join(map(str, several['first_lines'][:FIRST]))}{more}): the smallest ETB_EXE_FIN "
                        f"(text order) kept as their centre")
     p = report["providers"]

@@ -572,3 +572,19 @@ def test_a_negative_quantity_under_a_positive_service_is_no_regularisation(tmp_p
     assert (x["claim_lines"], x["amount"], x["first_lines"]) == (1, 15.0, [2])
     assert (n["regularisation_lines"], n["unmatched"]["services"], n["kept"]["services"]) == (0, 0, 0)
     assert t.report["claims"]["plain_lines"] == 2
+
+
+def test_a_parquet_extract_names_rows_not_lines(tmp_path):
+    """As the contract loader says of Parquet files: `row N` (it said `line N`)."""
+    prs = [k(1) + ["BEN1", "690000001", "10000000001", "1111", "2025-01-10", "30.00", "1", "50", "0", "1"],
+           k(2) + ["BEN1", "10000000001", "", "1111", "2025-01-08", "vingt", "1", "0", "1", "0"],
+           k(2) + ["BEN2", "10000000001", "", "1111", "2025-01-08", "20.00", "1", "0", "1", "0"]]
+    folder = tmp_path / "dcir"
+    folder.mkdir()
+    pq.write_table(pa.table({c: [r[i] for r in prs] for i, c in enumerate(PRS_HEADER)}), folder / "ER_PRS_F.parquet")
+    with pytest.raises(DatasetError) as e:
+        read_snds(folder)
+    assert [str(p) for p in e.value.problems] == [
+        "ER_PRS_F.parquet, row 2, column PRS_PAI_MNT, value 'vingt': is not a number",
+        "ER_PRS_F.parquet, row 3: repeats the nine DCIR keys of row 2: the same service line twice (an extract given "
+        "twice?)"]
