@@ -32,7 +32,9 @@ counted, and a key given different values by several rows keeps the first row's 
 Dates are rewritten `YYYY-MM-DD`, amounts and quantities with a `.` decimal point and no
 thousands separator. Every other check is the contract loader's, when the output is validated
 or scanned. Values that cannot be converted (a date not in its format) are problems naming the
-source file, line, column and value — never the value of a column mapped to a patient column.
+source file, line (row for Parquet), column and value — never the value of a column mapped to a
+patient column. A Parquet column stored as numbers and mapped to an identifier is warned of, as
+the contract loader warns of it (leading zeros lost).
 """
 from __future__ import annotations
 
@@ -171,8 +173,11 @@ def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 
     """Contract tables (text columns) from `source` as the mapping file describes, and the
     conversion report. Raises `MappingError` for a wrong mapping (or one naming a column the
     source lacks), `DatasetError` for a source that cannot be read or values that cannot be
-    converted (file, line, column, value). The mapping's faults and the source columns it names
-    that the source lacks are reported together, in one `MappingError`."""
+    converted (file, line — a Parquet file's row —, column, value). The mapping's faults and the
+    source columns it names that the source lacks are reported together, in one `MappingError`.
+    The report's `warnings` name the Parquet columns stored as numbers that are mapped to contract
+    identifiers (the contract loader's warning, which the converted text can no longer raise);
+    its `separator` and `encoding` are a CSV source's only."""
     m, faults = _checked(mapping)
     source = Path(source)
     settings = m["source"]
