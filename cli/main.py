@@ -82,6 +82,8 @@ def _worded(e: FraudnetError, store: str | None = None) -> tuple[str, int]:
     if isinstance(e, Stale):
         return (f"{e.kind} {e.key} changed since version {e.expected} (it is at version {e.version}): "
                 f"show it again and retry"), 1
+    if isinstance(e, NotFound) and e.kind == "run":     # a run id typed wrong: bad input, as scan's exit codes say
+        return str(e), 2
     if isinstance(e, (NotFound, Refused)):
         return str(e), 1
     return str(e), 1
@@ -131,15 +133,35 @@ def _audit(store: str, action: str, target: str, run_id: str | None, rows: int |
 class _Commands(click.Group):
     """The command group: a file or folder a command cannot read or write (a missing parent
     folder, a file where a folder is expected, no permission) is an error naming the path and
-    the reason (exit 2), never a traceback."""
+    the reason (exit 2), never a traceback. A command line click refuses (an argument missing, a
+    path that does not exist, a value out of range) is worded as every other error, `error: …`
+    (click's own form is `Error: …`), after the usage line, with click's exit code (2)."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as e:
+            _usage_error(e)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            _usage_error(e)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError) as e:
             if e.filename is None:
                 raise
             _fail(f"{e.filename}: {e.strerror or type(e).__name__}", 2)
+
+
+def _usage_error(e: click.UsageError):
+    """A refused command line: click's usage and help hint, then `error: …` (exit code 2)."""
+    if isinstance(e, getattr(click.exceptions, "NoArgsIsHelpError", ())):    # a bare group: its help
+        raise e
+    if e.ctx is not None:
+        hint = f"\nTry '{e.ctx.command_path} --help' for help.\n" if e.ctx.command.get_help_option(e.ctx) else ""
+        click.echo(f"{e.ctx.get_usage()}{hint}", err=True)
+    _fail(e.format_message(), e.exit_code)
 
 
 def failed_check(r: dict) -> str:
@@ -283,7 +305,7 @@ def convert(source_format, sources, out, categories, encoding, engine, spark_mas
     except DatasetError as e:
         _fail(str(e), 2)
     except ComputeError as e:          # the engine failed (Spark): its first line, not the SQL
-        _fail(f"the conversion failed on {engine}: {str(e).splitlines()[0]}", 1)
+        _fail(f"the conversion failed on {engine or 'duckdb'}: {str(e).splitlines()[0]}", 1)
     _print_written(conversion, write_conversion(conversion, out), lines)
 
 

@@ -69,8 +69,8 @@ def _resources(path: Path) -> Iterator[dict | Problem]:
             line, column = doc.count("\n", 0, pos), pos - doc.rfind("\n", 0, pos)
             lines = doc.splitlines()
             at = lines[line].strip()[:60] if line < len(lines) and lines[line].strip() else "<end of file>"
-            yield Problem(str(path), f"is not valid JSON ({e.msg}): a truncated or damaged file",
-                          line=first_line + line, column=f"char {column}", value=at)
+            yield Problem(str(path), f"is not valid JSON ({e.msg} at character {column} of the line): a truncated or "
+                                     f"damaged file", line=first_line + line, value=at)
             continue
         entries = data.get("entry", []) if data.get("resourceType") == "Bundle" else [data]
         for entry in entries:

@@ -32,7 +32,9 @@ counted, and a key given different values by several rows keeps the first row's 
 Dates are rewritten `YYYY-MM-DD`, amounts and quantities with a `.` decimal point and no
 thousands separator. Every other check is the contract loader's, when the output is validated
 or scanned. Values that cannot be converted (a date not in its format) are problems naming the
-source file, line, column and value — never the value of a column mapped to a patient column.
+source file, line (row for Parquet), column and value — never the value of a column mapped to a
+patient column. A Parquet column stored as numbers and mapped to an identifier is warned of, as
+the contract loader warns of it (leading zeros lost).
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contract.errors import DatasetError, FraudnetError, Problem
-from contract.tables import AMOUNT, DATE, QUANTITY, TABLES, YEAR, sensitive_columns
+from contract.tables import AMOUNT, DATE, ID, QUANTITY, TABLES, YEAR, sensitive_columns
 from engine import query
 
 from .conversion import Conversion
@@ -171,8 +173,11 @@ def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 
     """Contract tables (text columns) from `source` as the mapping file describes, and the
     conversion report. Raises `MappingError` for a wrong mapping (or one naming a column the
     source lacks), `DatasetError` for a source that cannot be read or values that cannot be
-    converted (file, line, column, value). The mapping's faults and the source columns it names
-    that the source lacks are reported together, in one `MappingError`."""
+    converted (file, line — a Parquet file's row —, column, value). The mapping's faults and the
+    source columns it names that the source lacks are reported together, in one `MappingError`.
+    The report's `warnings` name the Parquet columns stored as numbers that are mapped to contract
+    identifiers (the contract loader's warning, which the converted text can no longer raise);
+    its `separator` and `encoding` are a CSV source's only."""
     m, faults = _checked(mapping)
     source = Path(source)
     settings = m["source"]
@@ -199,20 +204,44 @@ def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 
             for c in _columns_of(_spec(r))}
     tables, report_tables = {}, {}
     for name, sets in m["tables"].items():
-        parts = [_project(TABLES[name], cols, table, settings, source.name, out, sensitive) for cols in sets]
+        parts = [_project(TABLES[name], cols, table, settings, source.name, out, sensitive, raw.unit)
+                 for cols in sets]
         tables[name], report_tables[name] = _combine(name, parts, sets)
     if out.total:
         raise DatasetError(str(source), out.problems, out.total)
+    text = raw.unit == "line"               # a CSV file; Parquet has no separator nor encoding
     report = {"format": "mapped", "mapping": str(mapping), "source": str(source),
-              "source_rows": table.num_rows, "separator": raw.delimiter, "decimal": settings.get("decimal", "."),
-              "encoding": settings.get("encoding", "utf-8"),
+              "source_rows": table.num_rows, **({"separator": raw.delimiter} if text else {}),
+              "decimal": settings.get("decimal", "."),
+              **({"encoding": settings.get("encoding", "utf-8")} if text else {}),
               "missing_values": {raw.header.get(c, c): n for c, n in raw.nulls.items() if c in used},
+              "warnings": _stored_as_numbers(m["tables"], raw, source.name),
               "tables": report_tables}
     return Conversion(tables, report)
 
 
+def _stored_as_numbers(mapped: dict, raw, fname: str) -> list[dict]:
+    """The warning the contract loader gives for a Parquet id column stored as numbers, once per
+    source column mapped to contract identifiers: the converted CSV holds its digits as text, so
+    the loader can no longer tell that leading zeros may have been lost."""
+    targets: dict[str, list[str]] = {}
+    for name, sets in mapped.items():
+        for cols in sets:
+            for col, spec in cols.items():
+                if TABLES[name].column(col).type == ID:
+                    for source in _columns_of(_spec(spec)):
+                        if raw.stored_as.get(source.lower()) in ("integer", "floating point") and \
+                                f"{name}.{col}" not in targets.setdefault(source.lower(), []):
+                            targets[source.lower()].append(f"{name}.{col}")
+    return [{"severity": "warning", "source_column": raw.header.get(c, c), "columns": cols,
+             "message": f"{fname} stores {raw.header.get(c, c)} (mapped to {', '.join(cols)}) as {raw.stored_as[c]} "
+                        f"numbers: identifiers are text, and a number loses leading zeros (010000024 becomes "
+                        f"10000024); store the column as strings"}
+            for c, cols in targets.items()]
+
+
 def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, out: _Collector,
-             sensitive: set[str]) -> pa.Table:
+             sensitive: set[str], unit: str = "line") -> pa.Table:
     """One set of a table: each contract column computed column-wise from the source."""
     n = table.num_rows
     cols = {}
@@ -235,21 +264,22 @@ def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, o
         if col.type == DATE and names:
             values = _dates(values, s.get("format", settings.get("date_format", "%Y-%m-%d")),
                             table["_line"].combine_chunks(),
-                            fname, names[0], out, hide=names[0].lower() in sensitive)
+                            fname, names[0], out, hide=names[0].lower() in sensitive, unit=unit)
         elif col.type in (AMOUNT, QUANTITY, YEAR) and names:
             values = _decimal_point(values, settings.get("decimal", "."))
         cols[col.name] = values
     return pa.table(cols).append_column("_line", table["_line"])
 
 
-def _dates(values: pa.Array, fmt: str, lines, fname: str, column: str, out: _Collector, hide: bool) -> pa.Array:
+def _dates(values: pa.Array, fmt: str, lines, fname: str, column: str, out: _Collector, hide: bool,
+           unit: str = "line") -> pa.Array:
     parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
     bad = pc.and_(pc.is_valid(values), pc.is_null(parsed))
     if pc.any(bad).as_py():
         rows = pa.table({"line": lines, "value": values}).filter(bad)
         for line, value in zip(rows["line"].to_pylist()[:out.room or 1], rows["value"].to_pylist()):
             out.add(Problem(fname, f"is not a date in the format {fmt!r} the mapping gives", line=line, column=column,
-                            value=shown(value, hide)))
+                            value=shown(value, hide), unit=unit))
         if rows.num_rows > (out.room or 1):
             out.add(Problem(fname, f"is not a date in the format {fmt!r}"), count=rows.num_rows - (out.room or 1))
     return pc.strftime(parsed, format="%Y-%m-%d")
@@ -293,8 +323,11 @@ def _combine(name: str, parts: list[pa.Table], sets: list[dict]) -> tuple[pa.Tab
 
 def report_lines(report: dict) -> list[str]:
     """The conversion report in a few human lines."""
-    lines = [f"{Path(report['source']).name}: {report['source_rows']:,} rows (separator {report['separator']!r}, "
-             f"decimal {report['decimal']!r}, {report['encoding']})"]
+    how = ([f"separator {report['separator']!r}"] if "separator" in report else []) + \
+        [f"decimal {report['decimal']!r}"] + ([report["encoding"]] if "encoding" in report else [])
+    lines = [f"{Path(report['source']).name}: {report['source_rows']:,} rows ({', '.join(how)})"]
+    for w in report.get("warnings", []):
+        lines.append(f"  warning: {w['message']}")
     for column, tokens in report["missing_values"].items():
         shown = ", ".join(f"{t!r} × {n:,}" for t, n in tokens.items())
         lines.append(f"  {column}: {sum(tokens.values()):,} cells read as missing ({shown})")

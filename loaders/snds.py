@@ -15,7 +15,7 @@ header; a decimal comma is accepted in amounts and quantities), `.csv.gz` or Par
 | centre_id | `ER_ETE_F.ETB_EXE_FIN` (a sentinel number: none, private practice) |
 | service_code | `PHA_PRS_C13` (CIP13), `BIO_PRS_IDE` (NABM), `CAM_PRS_IDE` (CCAM), else `PRS_NAT_REF` |
 | service_date | `EXE_SOI_DTD` |
-| amount | `PRS_PAI_MNT`, shared among the service's detail lines to the cent |
+| amount | `PRS_PAI_MNT`, shared among the service's detail lines to the cent (rule 6) |
 | quantity | `PHA_ACT_QSN` / `BIO_ACT_QSN` for a detail line, else `PRS_ACT_QTE` |
 | snds_line | the `ER_PRS_F` line the claim came from (extra column, for tracing problems back) |
 
@@ -61,6 +61,15 @@ Professionnel de santé"):
    holds the number), else by the kind on most lines, a tie by the earliest line (then by the
    kind's name: one line can name a number as executant and as prescriber with two kinds). The
    specialty is the label (`medecine_generale`) most lines of that kind give, ties alike.
+6. **A service's amount among its detail lines**: in proportion to unit price × quantity when
+   every detail line of the service has a unit price (`PHA_ACT_PRU` × `PHA_ACT_QSN`;
+   `CAM_ACT_PRU`, one act a line; ER_BIO_F has none — the SNDS dictionary), else equally; to the
+   cent, the cents left over one each to the first lines (in detail order). Counted per rule.
+7. **A quantity whose sign contradicts its service's amount** (a negative `PHA_ACT_QSN` under a
+   positive `PRS_PAI_MNT`, or the reverse) is no regularisation: the line is left out and counted
+   with its euros and lines; the service's other lines are kept.
+8. **Several establishments** for one service line: the smallest `ETB_EXE_FIN` (text order),
+   sentinels aside; counted and listed with the rule.
 
 Values are carried over as text (amounts with two decimals): the contract loader then checks
 them with file, line, column and value when the converted folder is scanned. The patient
@@ -92,10 +101,14 @@ REQUIRED = {
     "er_cam_f": KEYS + ("cam_prs_ide", "cam_ord_num"),
     "er_ete_f": KEYS + ("etb_exe_fin",),
 }
-OPTIONAL = {"er_prs_f": ("dpn_qlf", "prs_dpn_qlp", "pse_stj_cod", "psp_stj_cod", "psp_act_nat")}
-DETAILS = {"er_pha_f": ("pha", "pha_prs_c13", "pha_ord_num", "pha_act_qsn"),
-           "er_bio_f": ("bio", "bio_prs_ide", "bio_ord_num", "bio_act_qsn"),
-           "er_cam_f": ("cam", "cam_prs_ide", "cam_ord_num", None)}   # CCAM: PRS_ACT_QTE (documentation-snds)
+OPTIONAL = {"er_prs_f": ("dpn_qlf", "prs_dpn_qlp", "pse_stj_cod", "psp_stj_cod", "psp_act_nat"),
+            "er_pha_f": ("pha_act_pru",), "er_cam_f": ("cam_act_pru",)}
+# (tag, code, order number, quantity, unit price) of each detail table. CCAM lines have no quantity
+# of their own (PRS_ACT_QTE, documentation-snds); ER_BIO_F has no unit price in the SNDS dictionary
+# (PHA_ACT_PRU "prix unitaire du médicament codé en CIP", CAM_ACT_PRU "prix unitaire CCAM de l'acte").
+DETAILS = {"er_pha_f": ("pha", "pha_prs_c13", "pha_ord_num", "pha_act_qsn", "pha_act_pru"),
+           "er_bio_f": ("bio", "bio_prs_ide", "bio_ord_num", "bio_act_qsn", None),
+           "er_cam_f": ("cam", "cam_prs_ide", "cam_ord_num", None, "cam_act_pru")}
 SENSITIVE = frozenset({"ben_nir_psa"})
 NULL_TOKENS = (".",)          # how SAS writes a missing number
 
@@ -115,6 +128,8 @@ CATEGORY_KINDS = {"1": "physician", "3": "laboratory", "4": "dentist", "5": "mid
                   "7": "physiotherapist"}
 NOMENCLATURE = Path(__file__).resolve().parent / "data"     # shipped copy of the SNDS nomenclature
 LISTED = 20                   # line numbers and conflicts listed in the report (all are counted)
+SEVERAL_ESTABLISHMENTS = ("several ER_ETE_F rows of one service line give different ETB_EXE_FIN: the smallest "
+                          "(in text order) is its centre_id; a sentinel number (blank, zeros, nines) is none of them")
 MAX_DETAILS = 100_000         # detail lines of one service line, at most (PHA_ORD_NUM has 2 digits)
 
 
@@ -182,8 +197,8 @@ def _date(c: str) -> str:
             f"ELSE coalesce(CAST(try_cast(CASE {' '.join(forms)} END AS DATE) AS VARCHAR), {t}) END")
 
 
-def _number(c: str) -> str:
-    return f"try_cast(replace(trim({c}), ',', '.') AS DECIMAL(18, 2))"
+def _number(c: str, scale: int = 2) -> str:
+    return f"try_cast(replace(trim({c}), ',', '.') AS DECIMAL(18, {scale}))"
 
 
 def _keys(alias: str = "") -> str:
@@ -271,9 +286,10 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
         raise DatasetError(str(folder), out.problems, out.total)
 
     details = [query(f"""SELECT _line AS dline, '{tag}' AS tag, {_keys()}, trim({code}) AS code,
-                                 {_int(order)} AS ord, {_number(qty) if qty else 'NULL::DECIMAL(18, 2)'} AS dqty
+                                 {_int(order)} AS ord, {_number(qty) if qty else 'NULL::DECIMAL(18, 2)'} AS dqty,
+                                 {_number(price, 5) if price else 'NULL::DECIMAL(18, 5)'} AS dprice
                           FROM d""", d=t[name])
-               for name, (tag, code, order, qty) in DETAILS.items()]
+               for name, (tag, code, order, qty, price) in DETAILS.items()]
     detail = pa.concat_tables(details)
     ete = query(f"SELECT _line AS eline, {_keys()}, trim(etb_exe_fin) AS etb, "
                 f"coalesce(regexp_full_match(trim(etb_exe_fin), '{SENTINEL}'), true) AS sentinel FROM e", e=t["er_ete_f"])
@@ -281,15 +297,20 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
     join = f"""
         WITH e AS (SELECT {keys}, min(etb) FILTER (WHERE NOT sentinel) AS centre_id,
                           count(DISTINCT etb) FILTER (WHERE NOT sentinel) AS centres FROM ete GROUP BY ALL),
+        w AS (   -- unit price × quantity in 1/100,000 euro (PHA_ACT_PRU's scale): a whole number, as a double
+            SELECT *, round(abs(CAST(dprice AS DOUBLE) * CAST(coalesce(dqty, 1) AS DOUBLE)) * 100000) AS weight
+            FROM detail),
         d AS (SELECT *, count(*) OVER (PARTITION BY {keys}) AS n_lines,
+                     count(weight) OVER (PARTITION BY {keys}) AS priced, sum(weight) OVER (PARTITION BY {keys}) AS weights,
                      row_number() OVER (PARTITION BY {keys} ORDER BY tag,
                          CASE WHEN regexp_full_match(ord, '-?[0-9]{{1,18}}') THEN CAST(ord AS BIGINT) END, ord) - 1 AS k
-              FROM detail),
+              FROM w),
         p AS (SELECT l.*, e.centre_id, coalesce(e.centres, 0) AS centres,
                      coalesce(regexp_full_match(exe, '{SENTINEL}') OR stj = '{FICTITIOUS}', exe IS NULL) AS no_exe,
                      coalesce(regexp_full_match(pre, '{SENTINEL}') OR pstj = '{FICTITIOUS}', pre IS NULL) AS no_pre
               FROM l LEFT JOIN e USING ({keys}))
         SELECT p.*, d.tag, d.code, d.ord, d.dqty, d.dline, coalesce(d.n_lines, 1) AS n_lines, coalesce(d.k, 0) AS k,
+               d.weight, coalesce(d.priced = d.n_lines AND d.weights > 0, false) AS by_price, d.weights,
                p._line * {MAX_DETAILS} + coalesce(d.k, 0) AS seq
         FROM p LEFT JOIN d USING ({keys})"""
     built = pa.concat_tables([query(join, l=l, ete=e, detail=d)
@@ -306,19 +327,28 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
                    coalesce(code, nat) AS service_code,
                    concat_ws('|', {keys}) || coalesce('|' || tag || ord, '') AS claim_id
             FROM b WHERE NOT info),
-        s AS (   -- the service's amount shared among its detail lines to the cent
-            SELECT *, CAST(CAST(sign(cents) * (abs(cents) // n_lines + CASE WHEN k < abs(cents) % n_lines THEN 1 ELSE 0 END)
+        f AS (   -- each detail line's whole cents: in proportion to unit price × quantity, else equal
+            SELECT *, CASE WHEN by_price THEN CAST(floor(CAST(abs(cents) AS DOUBLE) * weight / weights) AS BIGINT)
+                           ELSE abs(cents) // n_lines END AS base
+            FROM c WHERE provider_id IS NOT NULL),
+        r AS (   -- the service's amount shared among its detail lines to the cent: the cents left over
+                 -- by the shares go one each to its first lines
+            SELECT *, CAST(CAST(sign(cents) * (base + CASE WHEN k < abs(cents) - sum(base) OVER (PARTITION BY _line)
+                                                           THEN 1 ELSE 0 END)
                                 AS DOUBLE) / 100 AS DECIMAL(18, 2)) AS line_amount,
                    coalesce(dqty, qty, CAST(sign(amount) AS DECIMAL(18, 2))) AS line_qty
-            FROM c WHERE provider_id IS NOT NULL),
+            FROM f),
+        s AS (   -- a line whose quantity's sign contradicts its service's amount is no regularisation
+            SELECT *, coalesce((line_qty < 0 AND amount > 0) OR (line_qty > 0 AND amount < 0), false) AS contradicts
+            FROM r),
         neg AS (   -- the services with a negative line
-            SELECT DISTINCT {service} FROM s WHERE line_amount < 0 OR line_qty < 0),
+            SELECT DISTINCT {service} FROM s WHERE NOT contradicts AND (line_amount < 0 OR line_qty < 0)),
         n AS (   -- only the services with a negative line are netted: the others keep every line
             SELECT seq, bool_or(line_amount < 0 OR line_qty < 0) OVER w AS netted,
                    sum(line_amount) OVER w AS net_amount, sum(line_qty) OVER w AS net_qty,
                    coalesce(min(CASE WHEN line_amount >= 0 AND line_qty > 0 THEN seq END) OVER w, min(seq) OVER w) AS keeper,
                    min(seq) OVER w AS group_id
-            FROM s WHERE EXISTS (SELECT 1 FROM neg WHERE {same})
+            FROM s WHERE NOT contradicts AND EXISTS (SELECT 1 FROM neg WHERE {same})
             WINDOW w AS (PARTITION BY {service}))
         SELECT s.*, coalesce(n.netted, false) AS netted, n.net_amount, n.net_qty, n.keeper, n.group_id
         FROM s LEFT JOIN n USING (seq)
@@ -331,7 +361,7 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
                CAST(_line AS VARCHAR) AS snds_line,
                no_exe, exe, act, spe, pact, pspe, seq
         FROM (SELECT *, CASE WHEN netted THEN net_qty ELSE line_qty END AS q FROM c)
-        WHERE NOT netted OR (seq = keeper AND net_qty > 0 AND net_amount >= 0)
+        WHERE NOT contradicts AND (NOT netted OR (seq = keeper AND net_qty > 0 AND net_amount >= 0))
         ORDER BY seq""", c=claims_all)
     providers, kinds_report = _providers(query, claims, nomenclature)
     report = _report(query, folder, files, names, lines, built, claims_all, claims, detail, ete, kinds_report)
@@ -357,9 +387,10 @@ def _lines(query: Query, prs: pa.Table, prs_file: str, out: _Collector) -> pa.Ta
     dupes = query(f"""SELECT _line, first FROM (SELECT _line, min(_line) OVER (PARTITION BY {', '.join(KEYS)}) AS first
                       FROM l) WHERE _line > first ORDER BY _line""", l=lines)
     room = out.room or 1
+    unit = _unit(prs_file)
     for r in dupes.slice(0, room).to_pylist():
-        out.add(Problem(prs_file, f"repeats the nine DCIR keys of line {r['first']}: the same service line twice (an "
-                                  f"extract given twice?)", line=r["_line"]))
+        out.add(Problem(prs_file, f"repeats the nine DCIR keys of {unit} {r['first']}: the same service line twice (an "
+                                  f"extract given twice?)", line=r["_line"], unit=unit))
     if dupes.num_rows > room:
         out.add(Problem(prs_file, "repeats the nine DCIR keys of an earlier line"), count=dupes.num_rows - room)
     return lines
@@ -380,6 +411,11 @@ def _months(lines: pa.Table, ete: pa.Table, detail: pa.Table, by_month: bool) ->
     return slices
 
 
+def _unit(file: str) -> str:
+    """What a file's `_line` counts: lines of a CSV file, rows of a Parquet file (as the contract loader says)."""
+    return "row" if file.lower().endswith(".parquet") else "line"
+
+
 def _check_numbers(query: Query, lines: pa.Table, file: str, out: _Collector):
     bad = query("""SELECT _line, 1 AS k, 'PRS_PAI_MNT' AS col, prs_pai_mnt AS value FROM l WHERE amount IS NULL
                    UNION ALL
@@ -387,7 +423,7 @@ def _check_numbers(query: Query, lines: pa.Table, file: str, out: _Collector):
                    ORDER BY _line, k""", l=lines).to_pylist()
     for r in bad[:out.room or 1]:
         message = "missing value: a service line needs its amount" if r["value"] is None else "is not a number"
-        out.add(Problem(file, message, line=r["_line"], column=r["col"], value=shown(r["value"])))
+        out.add(Problem(file, message, line=r["_line"], column=r["col"], value=shown(r["value"]), unit=_unit(file)))
     if len(bad) > (out.room or 1):
         out.add(Problem(file, "is not a number"), count=len(bad) - (out.room or 1))
 
@@ -470,7 +506,8 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
                count(*) FILTER (WHERE NOT info AND no_exe AND centre_id IS NOT NULL) AS to_centre,
                count(*) FILTER (WHERE NOT info AND no_exe) AS no_exe,
                count(*) FILTER (WHERE NOT info AND no_pre AND pre IS NOT NULL) AS pre_sentinel,
-               count(*) FILTER (WHERE centres > 1) AS several_centres
+               count(*) FILTER (WHERE centres > 1) AS several_centres,
+               list(_line ORDER BY _line) FILTER (WHERE centres > 1)[1:{LISTED}] AS several_centres_lines
         FROM one""", b=built).to_pylist()[0]
     net = query("""
         WITH g AS (SELECT group_id, any_value(net_amount) AS amount, any_value(net_qty) AS qty, count(*) AS lines,
@@ -507,13 +544,30 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
         details[names["er_ete_f"]] = {"rows": ete.num_rows, "matched": ete.num_rows - ete_unmatched["n"],
                                       "unmatched": ete_unmatched["n"], "unmatched_lines": ete_unmatched["lines"] or [],
                                       "no_establishment": sentinel,
-                                      "services_with_several_establishments": counts["several_centres"]}
+                                      "services_with_several_establishments": counts["several_centres"],
+                                      "several_establishments": {
+                                          "rule": SEVERAL_ESTABLISHMENTS, "lines": counts["several_centres"],
+                                          "first_lines": counts["several_centres_lines"] or []}}
     written = query("SELECT count(*) AS n, sum(CAST(amount AS DECIMAL(18, 2))) AS amount FROM c", c=claims).to_pylist()[0]
     fractional = query(f"""SELECT count(*) AS n, sum(CAST(amount AS DECIMAL(18, 2))) AS amount,
                                   list(CAST(snds_line AS BIGINT) ORDER BY seq)[1:{LISTED}] AS lines
                            FROM c WHERE fractional""", c=claims).to_pylist()[0]
-    kept_plain = claims_all.filter(pc.invert(claims_all["netted"])).num_rows
-    regularisation = query("SELECT count(*) AS n FROM c WHERE line_amount < 0 OR line_qty < 0", c=claims_all)["n"][0].as_py()
+    kept_plain = claims_all.filter(pc.invert(pc.or_(claims_all["netted"], claims_all["contradicts"]))).num_rows
+    lines_by = query(f"""
+        SELECT count(*) FILTER (WHERE NOT contradicts AND (line_amount < 0 OR line_qty < 0)) AS regularisation,
+               count(*) FILTER (WHERE contradicts) AS contradicting,
+               sum(line_amount) FILTER (WHERE contradicts) AS contradicting_amount,
+               list(_line ORDER BY seq) FILTER (WHERE contradicts)[1:{LISTED}] AS contradicting_lines,
+               list(tag || ':' || CAST(dline AS VARCHAR) || ':' || CAST(_line AS VARCHAR) ORDER BY seq) FILTER (WHERE contradicts AND tag IS NOT NULL)[1:{LISTED}]
+                   AS contradicting_details,
+               count(*) FILTER (WHERE tag IS NOT NULL AND by_price) AS by_price,
+               count(*) FILTER (WHERE tag IS NOT NULL AND NOT by_price) AS equal
+        FROM c""", c=claims_all).to_pylist()[0]
+    files_of = {tag: names[name] for name, (tag, *_rest) in DETAILS.items() if name in names}
+    contradicting_details = []
+    for d in lines_by["contradicting_details"] or []:
+        tag, line, service = d.split(":")
+        contradicting_details.append({"file": files_of[tag], "line": int(line), "service_line": int(service)})
     return {
         "format": "snds DCIR",
         "source": str(folder),
@@ -529,8 +583,18 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
             },
             "claim_lines_built": claims_all.num_rows,
         },
+        "amount_shares": {
+            "rule": "a service's PRS_PAI_MNT shared among its detail lines to the cent: in proportion to unit price × "
+                    "quantity when every line has a unit price (PHA_ACT_PRU, CAM_ACT_PRU), else equally; the cents "
+                    "left over go one each to its first lines",
+            "by_unit_price": lines_by["by_price"], "equal": lines_by["equal"]},
+        "quantity_sign_contradicts_amount": {
+            "rule": "a claim line whose quantity's sign contradicts its service's amount (a negative quantity under "
+                    "a positive PRS_PAI_MNT, or the reverse) is neither a claim nor a regularisation: left out",
+            "claim_lines": lines_by["contradicting"], "amount": _euros(lines_by["contradicting_amount"]),
+            "first_lines": lines_by["contradicting_lines"] or [], "first_detail_lines": contradicting_details},
         "netting": {
-            "regularisation_lines": regularisation,
+            "regularisation_lines": lines_by["regularisation"],
             "kept": {**outcome("kept"), "rule": "netted to a positive service: one claim"},
             "netted_to_zero": {**outcome("zero"), "rule": "cancelled: removed"},
             "unmatched": {**outcome("unmatched"), "rule": "negative or inconsistent once netted (original not in the "
@@ -558,6 +622,9 @@ def _eur(x: float) -> str:
     return f"-€{-x:,.2f}" if x < 0 else f"€{x:,.2f}"
 
 
+FIRST = 5                     # line numbers printed (the JSON report lists LISTED)
+
+
 def report_lines(report: dict) -> list[str]:
     """The conversion report in a few human lines (the JSON file has every figure)."""
     s, n, sen = report["service_lines"], report["netting"], report["sentinels"]
@@ -565,6 +632,13 @@ def report_lines(report: dict) -> list[str]:
     out = [f"{s['file']}: {s['read']:,} service lines, {_eur(s['amount'])}"]
     out.append(f"  left out: {info['lines']:,} information-only (DPN_QLF/PRS_DPN_QLP 71, {_eur(info['amount'])}); "
                f"{orphan['lines']:,} with no practitioner and no establishment ({_eur(orphan['amount'])})")
+    x = report["quantity_sign_contradicts_amount"]
+    if x["claim_lines"]:
+        where = ", ".join(f"{d['file']} {_unit(d['file'])} {d['line']} under {s['file']} {_unit(s['file'])} "
+                          f"{d['service_line']}" for d in x["first_detail_lines"][:FIRST]) or \
+            f"{s['file']} {_unit(s['file'])}(s) {', '.join(map(str, x['first_lines'][:FIRST]))}"
+        out.append(f"  left out: {x['claim_lines']:,} claim line(s) whose quantity's sign contradicts their service's "
+                   f"amount ({_eur(x['amount'])}; {where}{', …' if x['claim_lines'] > FIRST else ''})")
     out.append(f"  netted: {n['regularisation_lines']:,} regularisation lines on {n['kept']['services'] + n['netted_to_zero']['services'] + n['unmatched']['services']:,} "
                f"services: {n['kept']['services']:,} corrected ({_eur(n['kept']['amount'])}), "
                f"{n['netted_to_zero']['services']:,} cancelled, {n['unmatched']['services']:,} without their original "
@@ -572,9 +646,18 @@ def report_lines(report: dict) -> list[str]:
     out.append(f"  sentinels: {sen['executing_provider_none']:,} lines with no executing practitioner "
                f"({sen['attributed_to_establishment']:,} attributed to their establishment), "
                f"{sen['prescriber_none']:,} prescriber numbers meaning none")
+    a = report["amount_shares"]
+    out.append(f"  amounts of detail lines: {a['by_unit_price']:,} shared by unit price × quantity, {a['equal']:,} "
+               f"shared equally (no unit price on every line of their service)")
     for name, d in report["details"].items():
         extra = f", {d['no_establishment']:,} meaning no establishment" if "no_establishment" in d else ""
         out.append(f"  {name}: {d['rows']:,} rows, {d['unmatched']:,} matching no service line{extra}")
+        several = d.get("several_establishments")
+        if several and several["lines"]:
+            more = ", …" if several["lines"] > FIRST else ""
+            out.append(f"    {several['lines']:,} service line(s) with several establishments ({s['file']} {_unit(s['file'])}(s) "
+                       f"{', '.join(map(str, several['first_lines'][:FIRST]))}{more}): the smallest ETB_EXE_FIN "
+                       f"(text order) kept as their centre")
     p = report["providers"]
     out.append(f"  providers: {p['rows']:,} ({', '.join(f'{v:,} {k}' for k, v in p['kinds'].items())}); "
                f"{p['kind_conflicts']['providers']:,} seen with two kinds")

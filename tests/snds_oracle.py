@@ -6,9 +6,9 @@ from decimal import Decimal
 KEYS = ("FLX_DIS_DTD", "FLX_TRT_DTD", "FLX_EMT_TYP", "FLX_EMT_NUM", "FLX_EMT_ORD", "ORG_CLE_NUM", "DCT_ORD_NUM",
         "PRS_ORD_NUM", "REM_TYP_AFF")
 SENTINEL = re.compile(r"[0 ]*|9+")
-DETAILS = {"ER_BIO_F": ("bio", "BIO_PRS_IDE", "BIO_ORD_NUM", "BIO_ACT_QSN"),
-           "ER_CAM_F": ("cam", "CAM_PRS_IDE", "CAM_ORD_NUM", None),
-           "ER_PHA_F": ("pha", "PHA_PRS_C13", "PHA_ORD_NUM", "PHA_ACT_QSN")}
+DETAILS = {"ER_BIO_F": ("bio", "BIO_PRS_IDE", "BIO_ORD_NUM", "BIO_ACT_QSN", None),
+           "ER_CAM_F": ("cam", "CAM_PRS_IDE", "CAM_ORD_NUM", None, "CAM_ACT_PRU"),
+           "ER_PHA_F": ("pha", "PHA_PRS_C13", "PHA_ORD_NUM", "PHA_ACT_QSN", "PHA_ACT_PRU")}
 
 
 def _int(v):
@@ -31,6 +31,20 @@ def _split(cents: int, n: int) -> list[int]:
     return [sign * (a // n + (1 if k < a % n else 0)) for k in range(n)]
 
 
+def _by_price(cents: int, weights: list[Decimal]) -> list[int]:
+    """Shares in proportion to the weights (unit price × quantity), the cents left over one each to the first."""
+    sign, a, total = (-1 if cents < 0 else 1), abs(cents), sum(weights)
+    base = [int(a * w // total) for w in weights]
+    return [sign * (b + (1 if k < a - sum(base) else 0)) for k, b in enumerate(base)]
+
+
+def _price(v):
+    try:
+        return Decimal((v or "").strip().replace(",", "."))
+    except ArithmeticError:
+        return None
+
+
 def _text(d: Decimal) -> str:
     return re.sub(r"\.00$", "", f"{d:.2f}")
 
@@ -43,10 +57,11 @@ def expected_claims(tables: dict[str, list[dict]]) -> list[tuple]:
         if not SENTINEL.fullmatch(etb):
             centres[_key(r)] = min(etb, centres.get(_key(r), etb))
     details = {}
-    for name, (tag, code, order, qty) in DETAILS.items():
+    for name, (tag, code, order, qty, price) in DETAILS.items():
         for r in tables.get(name, []):
             q = Decimal(r[qty].replace(",", ".")) if qty and r[qty] else None
-            details.setdefault(_key(r), []).append((tag, int(_int(r[order])), r[code].strip(), q))
+            details.setdefault(_key(r), []).append((tag, int(_int(r[order])), r[code].strip(), q,
+                                                    _price(r.get(price)) if price else None))
     lines = []
     for r in tables["ER_PRS_F"]:
         if _int(r.get("DPN_QLF")) == "71" or _int(r.get("PRS_DPN_QLP")) == "71":
@@ -60,14 +75,20 @@ def expected_claims(tables: dict[str, list[dict]]) -> list[tuple]:
         qty = Decimal(r["PRS_ACT_QTE"].replace(",", ".")) if r["PRS_ACT_QTE"] else None
         found = sorted(details.get(_key(r), []))
         base = "|".join(k for k in _key(r))
-        shares = _split(int(round(amount * 100)), max(len(found), 1))
+        weights = [abs(f[4] * (f[3] if f[3] is not None else 1)) for f in found if f[4] is not None]
+        if found and len(weights) == len(found) and sum(weights) > 0:
+            shares = _by_price(int(round(amount * 100)), weights)
+        else:
+            shares = _split(int(round(amount * 100)), max(len(found), 1))
         for k, share in enumerate(shares):
-            tag, order, code, dq = found[k] if found else (None, None, _int(r["PRS_NAT_REF"]), None)
+            tag, order, code, dq, _ = found[k] if found else (None, None, _int(r["PRS_NAT_REF"]), None, None)
             q = dq if dq is not None else qty if qty is not None else Decimal(amount > 0) - Decimal(amount < 0)
             lines.append({"id": base + (f"|{tag}{order}" if tag else ""), "patient": r["BEN_NIR_PSA"].strip(),
                           "provider": provider, "prescriber": prescriber, "centre": centre,
                           "nat": _int(r["PRS_NAT_REF"]), "code": code, "date": r["EXE_SOI_DTD"].strip()[:10],
                           "amount": Decimal(share) / 100, "qty": q})
+            if (q < 0 < amount) or (amount < 0 < q):    # its quantity's sign contradicts its service's amount
+                lines.pop()
     groups = {}
     for n, line in enumerate(lines):
         groups.setdefault(tuple(line[k] for k in ("patient", "provider", "prescriber", "centre", "nat", "code", "date")),

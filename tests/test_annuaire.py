@@ -39,7 +39,8 @@ def test_broken_samples_are_reported_with_file_line_and_column_and_nothing_is_wr
     assert where == {("PM1.json", 173), ("PM2.json", 91), ("PM7.json", 91),
                      ("PP19-organizationalRole_SituExe.json", 305)}
     out = CliRunner().invoke(main, ["convert", "annuaire", str(SAMPLES), str(tmp_path / "out")])
-    assert out.exit_code == 2 and "PP19-organizationalRole_SituExe.json, line 305, column char 5, value ']'" in out.output
+    assert out.exit_code == 2 and "PP19-organizationalRole_SituExe.json, line 305, value ']': is not valid JSON (Expecting ',' delimiter at " \
+        "character 5 of the line)" in out.output
     assert not (tmp_path / "out").exists()
 
 

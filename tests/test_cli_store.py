@@ -135,3 +135,32 @@ def test_the_seconds_of_a_run_are_its_wall_clock_time_however_it_ended(tmp_path)
     done = CliRunner().invoke(main, ["runs", "--store", str(store.root)])
     row = next(line for line in done.output.splitlines() if run.id in line)
     assert re.search(r"│ +6\.[0-4] +│", row) and "2.8" not in row, row
+
+
+@pytest.mark.parametrize("args", [["export", "OUT", "--run", "doesnotexist"], ["runs", "show", "doesnotexist"],
+                                  ["alerts", "--run", "doesnotexist"]])
+def test_a_run_id_that_names_no_run_is_bad_input_exit_code_2(tmp_path, args):
+    """README, scan's exit codes: 2 is bad input — a run id typed wrong is one (it exited 1)."""
+    from runs.store import Store
+    store = Store(tmp_path / "store")
+    store.new_run(["x"], {})
+    done = CliRunner().invoke(main, [a.replace("OUT", str(tmp_path / "out")) for a in args] +
+                              ["--store", str(store.root)])
+    assert (done.exit_code, done.output) == (2, "error: no run 'doesnotexist'\n")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["convert", "annuaire", "nothere", "OUT"], "error: Invalid value for 'SOURCES...': Path 'nothere' does not exist."),
+    (["convert", "mapped", "m.toml", "nothere", "OUT"],
+     "error: Invalid value for 'SOURCES...': Path 'm.toml' does not exist."),
+    (["neo4j", "sync", "--batch-size", "0"], "error: Invalid value for '--batch-size': 0 is not in the range x>=1."),
+    (["--bogus"], "error: No such option '--bogus'."), (["nocommand"], "error: No such command 'nocommand'.")])
+def test_a_command_line_click_refuses_is_worded_as_every_other_error(tmp_path, monkeypatch, args, said):
+    """`error: …` as the rest of the CLI says it (click's own form is `Error: …`), after the usage, exit code 2."""
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 2 and done.output.rstrip("\n").endswith("\n" + said), done.output
+    assert done.output.startswith("Usage: ") and "Error:" not in done.output
+    bare = CliRunner().invoke(main, [])           # a bare group still shows its help
+    assert "Commands:" in bare.output and "error:" not in bare.output

@@ -218,3 +218,66 @@ amount = "amount"
     d = load_dataset(folders)
     assert d["claims"].num_rows == 7
     assert read_csv(folders[1] / "claims.csv")[0]["claim_id"] == "2025-02:L000001"
+
+
+PARQUET_MAPPING = """
+[claims]
+claim_id = "id"
+patient_id = "bene"
+provider_id = "prv"
+service_code = "code"
+service_date = "day"
+amount = "paid"
+[[providers]]
+provider_id = "prv"
+kind = { value = "physician" }
+"""
+
+
+def test_a_parquet_source_storing_ids_as_numbers_is_warned_of_as_the_loader_warns(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    mapping = write(tmp_path / "m.toml", PARQUET_MAPPING)
+    source = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"id": ["c1", "c2"], "bene": ["ZQXPAT01", "ZQXPAT02"], "prv": pa.array([10000024] * 2),
+                             "code": ["G", "G"], "day": ["2025-01-05", "2025-01-06"], "paid": ["10", "12"]}), source)
+    out = CliRunner().invoke(main, ["convert", "mapped", str(mapping), str(source), str(tmp_path / "out")])
+    assert out.exit_code == 0, out.output
+    said = ("s.parquet stores prv (mapped to claims.provider_id, providers.provider_id) as integer numbers: identifiers "
+            "are text, and a number loses leading zeros (010000024 becomes 10000024); store the column as strings")
+    assert f"    warning: {said}\n" in out.output
+    assert "  s.parquet: 2 rows (decimal '.')\n" in out.output and "separator" not in out.output
+    report = json.loads((tmp_path / "out" / "conversion_report.json").read_text())
+    assert report["warnings"] == [{"severity": "warning", "source_column": "prv",
+                                   "columns": ["claims.provider_id", "providers.provider_id"], "message": said}]
+    assert "separator" not in report and "encoding" not in report
+    # the loader says the same of the Parquet file read directly
+    direct = tmp_path / "direct"
+    direct.mkdir()
+    pq.write_table(pa.table({"claim_id": ["c1"], "patient_id": ["ZQXPAT01"], "provider_id": pa.array([10000024]),
+                             "service_code": ["G"], "service_date": ["2025-01-05"], "amount": ["10"]}),
+                   direct / "claims.parquet")
+    pq.write_table(pa.table({"provider_id": ["10000024"], "kind": ["physician"]}), direct / "providers.parquet")
+    assert any("stores provider_id as integer numbers: identifiers are text, and a number loses leading zeros"
+               in w["message"] for w in load_dataset(direct).report.warnings)
+    # the look-alikes: the same ids stored as text, or a CSV source, give no warning (and the CSV its separator)
+    pq.write_table(pa.table({"id": ["c1"], "bene": ["ZQXPAT01"], "prv": ["010000024"], "code": ["G"],
+                             "day": ["2025-01-05"], "paid": ["10"]}), source)
+    assert convert_mapped(mapping, source).report["warnings"] == []
+    csv_source = write(tmp_path / "s.csv", "id,bene,prv,code,day,paid\nc1,ZQXPAT01,10000024,G,2025-01-05,10\n")
+    report = convert_mapped(mapping, csv_source).report
+    assert report["warnings"] == [] and report_lines(report)[0] == "s.csv: 1 rows (separator ',', decimal '.', utf-8)"
+
+
+def test_a_parquet_source_names_rows_not_lines(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    mapping = write(tmp_path / "m.toml", PARQUET_MAPPING.replace('service_date = "day"',
+                                                                 'service_date = { column = "day", format = "%d/%m/%Y" }'))
+    source = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"id": ["c1", "c2"], "bene": ["ZQXPAT01", "ZQXPAT02"], "prv": ["P1", "P1"],
+                             "code": ["G", "G"], "day": ["05/01/2025", "2025-01-06"], "paid": ["10", "12"]}), source)
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    assert [str(p) for p in e.value.problems] == [
+        "s.parquet, row 2, column day, value '2025-01-06': is not a date in the format '%d/%m/%Y' the mapping gives"]

@@ -509,3 +509,95 @@ def test_dates_and_numbers_of_every_form_are_normalised_and_others_kept_as_they_
     dates, numbers = normalised()
     assert dict(zip(dates["v"].to_pylist(), dates["d"].to_pylist())) == DATES
     assert dict(zip(numbers["v"].to_pylist(), numbers["n"].to_pylist())) == NUMBERS
+
+
+# --- a service's amount shared by unit price; several establishments; a quantity against its amount --------------
+
+def priced_copy(folder, prices):
+    """The field case snds-detail-key-types/extract-consistent (one €180 pharmacy service, two drugs of
+    quantities 1 and 2) with a PHA_ACT_PRU column holding `prices`."""
+    folder.mkdir(parents=True)
+    source = CASES / "snds-detail-key-types" / "extract-consistent"
+    (folder / "ER_PRS_F.csv").write_text((source / "ER_PRS_F.csv").read_text())
+    rows = (source / "ER_PHA_F.csv").read_text().splitlines()
+    (folder / "ER_PHA_F.csv").write_text("\n".join([rows[0] + ",PHA_ACT_PRU"] + [
+        f"{r},{p}" for r, p in zip(rows[1:], prices)]) + "\n")
+    return folder
+
+
+@needs_cases
+def test_a_service_is_shared_among_its_drugs_by_unit_price_times_quantity(tmp_path):
+    t = read_snds(priced_copy(tmp_path / "dcir", ["10.00", "85.00"]))
+    assert [(r["quantity"], r["amount"]) for r in t["claims"].to_pylist()] == [("1", "10.00"), ("2", "170.00")]
+    assert (t.report["amount_shares"]["by_unit_price"], t.report["amount_shares"]["equal"]) == (2, 0)
+    assert "  amounts of detail lines: 2 shared by unit price × quantity, 0 shared equally (no unit price on every " \
+           "line of their service)" in report_lines(t.report)
+    # the look-alikes: a line without a price (blank) or a price that is no number → the equal split, as before
+    for i, prices in enumerate((["10.00", ""], ["10.00", "n/a"], ["0", "0"])):
+        t = read_snds(priced_copy(tmp_path / f"unpriced{i}", prices))
+        assert [r["amount"] for r in t["claims"].to_pylist()] == ["90.00", "90.00"], prices
+        assert (t.report["amount_shares"]["by_unit_price"], t.report["amount_shares"]["equal"]) == (0, 2)
+
+
+def test_the_cents_left_over_by_prices_go_to_the_first_lines_as_the_equal_split_does(tmp_path):
+    folder = tmp_path / "dcir"
+    prs = [k(1) + ["BEN1", "690000001", "10000000001", "1111", "2025-01-10", "100.00", "1", "50", "0", "1"],
+           k(2) + ["BEN1", "690000001", "10000000001", "1111", "2025-01-11", "50.00", "3", "50", "0", "1"]]
+    write_dcir(folder, prs, pha=[k(1) + ["3400930000011", "1", "1"], k(1) + ["3400930000028", "2", "1"],
+                                 k(1) + ["3400930000035", "3", "1"], k(2) + ["3400930000011", "1", "2"],
+                                 k(2) + ["3400930000028", "2", "1"]])
+    text = (folder / "er_pha_f.csv").read_text().splitlines()
+    (folder / "er_pha_f.csv").write_text("\n".join([text[0] + ",PHA_ACT_PRU"] + [
+        f"{r},{p}" for r, p in zip(text[1:], ['"2,5"', "2.50000", "2.5", "1.00001", "2.00"])]) + "\n")
+    t = read_snds(folder)
+    assert [(r["service_code"], r["amount"]) for r in t["claims"].to_pylist()] == [
+        ("3400930000011", "33.34"), ("3400930000028", "33.33"), ("3400930000035", "33.33"),   # a decimal comma too
+        ("3400930000011", "25.01"), ("3400930000028", "24.99")]     # 2 × 1.00001 against 2.00: 5 decimals count
+
+
+@pytest.mark.skipif(not DCIR.is_dir(), reason="../shared/data is not beside the repository")
+def test_several_establishments_and_a_quantity_against_its_amount_are_said_with_their_lines():
+    report = read_snds(DCIR).report
+    ete = report["details"]["ER_ETE_F.csv"]
+    assert ete["services_with_several_establishments"] == 2
+    assert ete["several_establishments"]["first_lines"] == [2, 3]
+    x = report["quantity_sign_contradicts_amount"]
+    assert (x["claim_lines"], x["amount"], x["first_lines"]) == (1, 3113.76, [4])
+    assert x["first_detail_lines"] == [{"file": "ER_PHA_F.csv", "line": 9, "service_line": 4}]
+    assert report["netting"]["regularisation_lines"] == 0 and report["netting"]["unmatched"]["services"] == 0
+    lines = report_lines(report)
+    assert "    2 service line(s) with several establishments (ER_PRS_F.csv line(s) 2, 3): the smallest ETB_EXE_FIN " \
+           "(text order) kept as their centre" in lines
+    assert "  left out: 1 claim line(s) whose quantity's sign contradicts their service's amount (€3,113.76; " \
+           "ER_PHA_F.csv line 9 under ER_PRS_F.csv line 4)" in lines
+    assert not any("without their original" in line and "€3,113.76" in line for line in lines)
+
+
+def test_a_negative_quantity_under_a_positive_service_is_no_regularisation(tmp_path):
+    prs = [k(1) + ["BEN1", "690000001", "10000000001", "1111", "2025-01-10", "30.00", "1", "50", "0", "1"],
+           k(2) + ["BEN1", "690000001", "10000000001", "1111", "2025-01-10", "12.00", "1", "50", "0", "1"]]
+    t = read_snds(write_dcir(tmp_path / "dcir", prs, pha=[
+        k(1) + ["3400930000011", "1", "2"], k(1) + ["3400930000028", "2", "-5"],
+        k(2) + ["3400930000028", "1", "1"]]))      # the same drug, billed again the same day: it stays a claim
+    assert [(r["service_code"], r["amount"], r["quantity"]) for r in t["claims"].to_pylist()] == [
+        ("3400930000011", "15.00", "2"), ("3400930000028", "12.00", "1")]
+    x, n = t.report["quantity_sign_contradicts_amount"], t.report["netting"]
+    assert (x["claim_lines"], x["amount"], x["first_lines"]) == (1, 15.0, [2])
+    assert (n["regularisation_lines"], n["unmatched"]["services"], n["kept"]["services"]) == (0, 0, 0)
+    assert t.report["claims"]["plain_lines"] == 2
+
+
+def test_a_parquet_extract_names_rows_not_lines(tmp_path):
+    """As the contract loader says of Parquet files: `row N` (it said `line N`)."""
+    prs = [k(1) + ["BEN1", "690000001", "10000000001", "1111", "2025-01-10", "30.00", "1", "50", "0", "1"],
+           k(2) + ["BEN1", "10000000001", "", "1111", "2025-01-08", "vingt", "1", "0", "1", "0"],
+           k(2) + ["BEN2", "10000000001", "", "1111", "2025-01-08", "20.00", "1", "0", "1", "0"]]
+    folder = tmp_path / "dcir"
+    folder.mkdir()
+    pq.write_table(pa.table({c: [r[i] for r in prs] for i, c in enumerate(PRS_HEADER)}), folder / "ER_PRS_F.parquet")
+    with pytest.raises(DatasetError) as e:
+        read_snds(folder)
+    assert [str(p) for p in e.value.problems] == [
+        "ER_PRS_F.parquet, row 2, column PRS_PAI_MNT, value 'vingt': is not a number",
+        "ER_PRS_F.parquet, row 3: repeats the nine DCIR keys of row 2: the same service line twice (an extract given "
+        "twice?)"]

@@ -27,7 +27,9 @@ service = st.fixed_dictionaries({
     "fictitious": st.booleans(), "prescriber": st.sampled_from(PRESCRIBERS), "centre": st.sampled_from(CENTRES),
     "nat": st.sampled_from(["1111", "3122", "3317"]), "day": st.sampled_from(["2025-01-06", "2025-01-07"]),
     "cents": st.integers(1, 20_000), "qty": st.integers(1, 3), "info": st.integers(0, 9).map(lambda x: x == 0),
-    "drugs": st.lists(st.tuples(st.sampled_from(["3400930000011", "3400930000028"]), st.integers(1, 2)), max_size=3),
+    # a negative number of boxes under a positive service contradicts it; a price blank, not a number or of 5 decimals
+    "drugs": st.lists(st.tuples(st.sampled_from(["3400930000011", "3400930000028"]), st.sampled_from([1, 2, 2, -1]),
+                                st.sampled_from(["", "", "4.20", "12.34567", "3,5", "n/a", "0"])), max_size=3),
     "timestamp_keys": st.booleans(),
     # 0 none, 1 cancelled in a later flow, 2 partly corrected, 3 cancelled twice by mistake
     "regularisation": st.sampled_from([0, 0, 0, 1, 2, 3]),
@@ -52,21 +54,22 @@ def build(services, orphan_cancellations, orphan_details):
                     "PRS_ACT_QTE": str(qty), "PSE_ACT_NAT": "0", "PSE_SPE_COD": "1", "PSP_SPE_COD": "1",
                     "PSE_STJ_COD": "99" if s["fictitious"] else "50", "DPN_QLF": "71" if s["info"] else "0",
                     "PRS_DPN_QLP": "0"})
-        for i, (code, boxes) in enumerate(drugs, start=1):
+        for i, (code, boxes, price) in enumerate(drugs, start=1):
             dk = dict(k)
             if s["timestamp_keys"]:     # the detail table's keys as timestamps and padded numbers
                 dk.update(FLX_DIS_DTD=flux + " 00:00:00", FLX_TRT_DTD="2025-01-28 00:00:00", FLX_EMT_TYP="01",
                           DCT_ORD_NUM=f"{doc}.0")
-            pha.append({**dk, "PHA_ORD_NUM": str(i), "PHA_PRS_C13": code, "PHA_ACT_QSN": str(boxes)})
+            pha.append({**dk, "PHA_ORD_NUM": str(i), "PHA_PRS_C13": code, "PHA_ACT_QSN": str(boxes),
+                        "PHA_ACT_PRU": price})
         if s["centre"] is not None:
             ete.append({**k, "ETB_EXE_FIN": s["centre"]})
 
     for s in services:
         add(s, "2025-02-01", s["cents"], s["qty"], s["drugs"])
         if s["regularisation"] in (1, 3):
-            add(s, "2025-03-01", -s["cents"], -s["qty"], [(c, -b) for c, b in s["drugs"]])
+            add(s, "2025-03-01", -s["cents"], -s["qty"], [(c, -b, p) for c, b, p in s["drugs"]])
         if s["regularisation"] == 3:
-            add(s, "2025-03-01", -s["cents"], -s["qty"], [(c, -b) for c, b in s["drugs"]])
+            add(s, "2025-03-01", -s["cents"], -s["qty"], [(c, -b, p) for c, b, p in s["drugs"]])
         if s["regularisation"] == 2:
             add(s, "2025-03-01", -(s["cents"] // 2), -1 if s["qty"] > 1 else 0, [])
     for o in orphan_cancellations:
@@ -75,12 +78,12 @@ def build(services, orphan_cancellations, orphan_details):
     for n in range(orphan_details):
         pha.append({**{k: "1" for k in KEYS}, "DCT_ORD_NUM": str(900000 + n), "FLX_DIS_DTD": "2025-02-01",
                     "FLX_TRT_DTD": "2025-01-28", "PHA_ORD_NUM": "1", "PHA_PRS_C13": "3400930000035",
-                    "PHA_ACT_QSN": "1"})
+                    "PHA_ACT_QSN": "1", "PHA_ACT_PRU": ""})
     return {"ER_PRS_F": prs, "ER_PHA_F": pha, "ER_ETE_F": ete}
 
 
 def write(folder: Path, tables: dict):
-    columns = {"ER_PRS_F": PRS, "ER_PHA_F": list(KEYS) + ["PHA_ORD_NUM", "PHA_PRS_C13", "PHA_ACT_QSN"],
+    columns = {"ER_PRS_F": PRS, "ER_PHA_F": list(KEYS) + ["PHA_ORD_NUM", "PHA_PRS_C13", "PHA_ACT_QSN", "PHA_ACT_PRU"],
                "ER_ETE_F": list(KEYS) + ["ETB_EXE_FIN"]}
     for name, rows in tables.items():
         with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
@@ -112,11 +115,13 @@ def test_netting_matches_the_oracle_and_every_line_and_euro_is_accounted_for(ser
     built = {row["snds_line"] for row in conversion["claims"].to_pylist()}
     assert len(built) <= s["read"] - info["lines"] - orphan["lines"]
     assert s["claim_lines_built"] == r["claims"]["plain_lines"] + sum(
-        n[o]["claim_lines"] for o in ("kept", "netted_to_zero", "unmatched"))
+        n[o]["claim_lines"] for o in ("kept", "netted_to_zero", "unmatched")) + \
+        r["quantity_sign_contradicts_amount"]["claim_lines"]
     assert r["claims"]["rows"] == r["claims"]["plain_lines"] + n["kept"]["services"] == conversion["claims"].num_rows
     # every euro read is written, or left out by a rule (a cancelled service nets to zero)
     assert n["netted_to_zero"]["amount"] == 0
-    assert cents(s["amount"]) == sum(cents(x["amount"]) for x in (info, orphan, r["claims"], n["unmatched"]))
+    assert cents(s["amount"]) == sum(cents(x["amount"]) for x in (info, orphan, r["claims"], n["unmatched"],
+                                                                  r["quantity_sign_contradicts_amount"]))
     assert cents(r["claims"]["amount"]) == sum(cents(c["amount"]) for c in conversion["claims"].to_pylist())
     assert cents(s["amount"]) == sum(cents(p["PRS_PAI_MNT"]) for p in tables["ER_PRS_F"])
     # every detail row matches its service line, whatever the type its keys were written in, but the orphans

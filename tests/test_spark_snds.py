@@ -23,7 +23,7 @@ from engine.statements import statements
 from loaders.snds import DETAILS, read_snds
 
 from .conftest import CASES, REPO
-from .test_snds import DATES, DCIR, NUMBERS, fixture, k, line, normalised, write_dcir
+from .test_snds import DATES, DCIR, NUMBERS, fixture, k, line, normalised, priced_copy, write_dcir
 from .test_spark import SPARK_CONF, _differs
 
 pytestmark = pytest.mark.spark
@@ -51,6 +51,8 @@ def extracts(tmp_path: Path) -> dict[str, Path]:
     if DCIR.is_dir():
         found["synthetic-snds"] = DCIR
     found |= {case: CASES / case for case in FIELD_CASES if (CASES / case).is_dir()}
+    if (CASES / "snds-detail-key-types" / "extract-consistent").is_dir():   # shared by unit price × quantity
+        found["priced"] = priced_copy(tmp_path / "priced", ["10.00", "85.00"])
     # a specialty code the nomenclature does not know (77), beside known ones
     found["unknown-specialty"] = write_dcir(tmp_path / "odd", [line(1, "A", "75123456", spe="77"),
                                                                line(2, "B", "75123457", spe="1", pre="75123456")])
