@@ -109,9 +109,10 @@ class Statistic:
 _PEER_KEY = "pr.kind || '|' || coalesce(pr.specialty, '')"
 
 _DOUBLE_BILLING = f"""
-SELECT '' AS grp, period, provider_id AS unit, any_value({_PEER_KEY}) AS peer_key, sum(lines - 1)::DOUBLE AS x,
-       count(*)::DOUBLE AS n, NULL AS detail
-FROM days JOIN providers pr USING (provider_id) GROUP BY period, provider_id
+WITH u AS (SELECT period, provider_id, sum(lines - 1) AS x, count(*) AS n FROM days GROUP BY period, provider_id)
+SELECT '' AS grp, u.period, u.provider_id AS unit, {_PEER_KEY} AS peer_key, u.x::DOUBLE AS x, u.n::DOUBLE AS n,
+       NULL AS detail
+FROM u JOIN providers pr USING (provider_id)
 """
 
 _PHARMACY_COLLUSION = """
@@ -162,32 +163,37 @@ GROUP BY k.grp, pp.period, pp.provider_id, pp.peer_key
 """
 
 _ENTITY_NETWORK = f"""
-SELECT '' AS grp, period, provider_id AS unit, any_value({_PEER_KEY}) AS peer_key,
-       count(*)::DOUBLE AS x, count(DISTINCT patient_id)::DOUBLE AS n, NULL AS detail
-FROM pdays JOIN providers pr USING (provider_id) GROUP BY period, provider_id
+WITH u AS (SELECT period, provider_id, count(*) AS x, count(DISTINCT patient_id) AS n FROM pdays
+           GROUP BY period, provider_id)
+SELECT '' AS grp, u.period, u.provider_id AS unit, {_PEER_KEY} AS peer_key, u.x::DOUBLE AS x, u.n::DOUBLE AS n,
+       NULL AS detail
+FROM u JOIN providers pr USING (provider_id)
 """
 
 _PEER_OUTLIER = f"""
-SELECT '' AS grp, d.period, d.provider_id AS unit, any_value({_PEER_KEY}) AS peer_key,
-       count(*)::DOUBLE AS x, count(DISTINCT d.patient_id)::DOUBLE AS n, d.service_code AS detail
-FROM days d JOIN providers pr USING (provider_id) LEFT JOIN services sv USING (service_code)
-WHERE sv.kind IS NULL OR sv.kind IN ('act', 'lab')
-GROUP BY d.period, d.provider_id, d.service_code
+WITH u AS (      -- grouped first; the peer key, a provider's, joined after
+    SELECT d.period, d.provider_id, d.service_code, count(*) AS x, count(DISTINCT d.patient_id) AS n
+    FROM days d LEFT JOIN services sv USING (service_code)
+    WHERE sv.kind IS NULL OR sv.kind IN ('act', 'lab')
+    GROUP BY d.period, d.provider_id, d.service_code
+)
+SELECT '' AS grp, u.period, u.provider_id AS unit, {_PEER_KEY} AS peer_key,
+       u.x::DOUBLE AS x, u.n::DOUBLE AS n, u.service_code AS detail
+FROM u JOIN providers pr USING (provider_id)
 """
 
 _MEGA_CONSUMER = """
-WITH pt AS (SELECT patient_id, any_value(birth_year) AS birth_year, any_value(sex) AS sex FROM patients GROUP BY ALL)
-SELECT '' AS grp, d.period, d.patient_id AS unit,
-       any_value(CASE WHEN pt.birth_year IS NULL THEN '?'
-                      WHEN year(p.last_day) - pt.birth_year < 18 THEN '0-17'
-                      WHEN year(p.last_day) - pt.birth_year < 45 THEN '18-44'
-                      WHEN year(p.last_day) - pt.birth_year < 65 THEN '45-64'
-                      WHEN year(p.last_day) - pt.birth_year < 80 THEN '65-79' ELSE '80+' END
-                 || '|' || coalesce(pt.sex, '')) AS peer_key,
-       count(*)::DOUBLE AS x, any_value(date_diff('day', p.first_day, p.last_day) + 1)::DOUBLE AS n,
-       d.service_code AS detail
-FROM days d JOIN periods p USING (period) LEFT JOIN pt USING (patient_id)
-GROUP BY d.period, d.patient_id, d.service_code
+WITH pt AS (SELECT patient_id, any_value(birth_year) AS birth_year, any_value(sex) AS sex FROM patients GROUP BY ALL),
+u AS (SELECT period, patient_id, service_code, count(*) AS x FROM days GROUP BY ALL)   -- the key after grouping
+SELECT '' AS grp, u.period, u.patient_id AS unit,
+       CASE WHEN pt.birth_year IS NULL THEN '?'
+            WHEN year(p.last_day) - pt.birth_year < 18 THEN '0-17'
+            WHEN year(p.last_day) - pt.birth_year < 45 THEN '18-44'
+            WHEN year(p.last_day) - pt.birth_year < 65 THEN '45-64'
+            WHEN year(p.last_day) - pt.birth_year < 80 THEN '65-79' ELSE '80+' END
+       || '|' || coalesce(pt.sex, '') AS peer_key,
+       u.x::DOUBLE AS x, (date_diff('day', p.first_day, p.last_day) + 1)::DOUBLE AS n, u.service_code AS detail
+FROM u JOIN periods p USING (period) LEFT JOIN pt USING (patient_id)
 """
 
 _ATYPICAL_PRIVATE_PRACTICE = f"""
@@ -403,18 +409,26 @@ def peer_distribution(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_en
 
 
 def _groups(units: pa.Table):
-    """(grp, numpy columns of its rows) for each group of `unit_rates` rows."""
+    """(grp, numpy columns of its rows, in their order) for each group of `unit_rates` rows, groups
+    in sorted order. The rows are sorted by group once (a stable sort of the groups' ranks), not
+    compared with every group: linear in rows, where a mask per group grew with rows × groups."""
     if units.num_rows == 0:
         return
-    grp = np.asarray(units["grp"].to_pylist(), dtype=object)
+    enc = units["grp"].combine_chunks().dictionary_encode()
+    names = enc.dictionary.to_pylist()
+    ordered = sorted(names)
+    rank = {g: i for i, g in enumerate(ordered)}
+    r = np.asarray([rank[g] for g in names], np.int64)[enc.indices.to_numpy()]
+    order = np.argsort(r, kind="stable")
     cols = {"unit": np.asarray(units["unit"].to_pylist(), dtype=object),
             "subject": np.asarray(units["subject"].to_pylist(), dtype=bool),
             "x": units["x"].to_numpy(), "n": units["n"].to_numpy(),
             "period": np.asarray(units["period"].to_pylist(), dtype=object),
             "detail": np.asarray(units["detail"].to_pylist(), dtype=object)}
-    for g in sorted(set(grp)):
-        mask = grp == g
-        yield g, {k: v[mask] for k, v in cols.items()}
+    cols = {k: v[order] for k, v in cols.items()}
+    bounds = np.flatnonzero(np.diff(r[order])) + 1
+    for lo, hi in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(order)]])):
+        yield ordered[r[order[lo]]], {k: v[lo:hi] for k, v in cols.items()}
 
 
 # --- the impact of a decision ----------------------------------------------------------------

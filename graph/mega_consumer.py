@@ -60,30 +60,39 @@ from engine import query
 _CARE = """
 WITH last AS (SELECT year(max(service_date)) AS y FROM g),
 pat AS (SELECT patient_id, any_value(birth_year) AS birth_year, any_value(sex) AS sex FROM patients GROUP BY ALL),
-drug AS (     -- a drug class dispensed in $months distinct months: a chronic condition
-    SELECT g.patient_id,
-           CASE WHEN regexp_matches(g.service_code, '^[A-Z][0-9][0-9][A-Z]') THEN left(g.service_code, 4)
-                ELSE g.service_code END AS class
-    FROM g JOIN providers p USING (provider_id) LEFT JOIN services s USING (service_code)
+codes AS (     -- each code's drug class (an ATC code's level-3 prefix, else the code), read once a code
+    SELECT service_code, CASE WHEN regexp_matches(service_code, '^[A-Z][0-9][0-9][A-Z]') THEN left(service_code, 4)
+                              ELSE service_code END AS class
+    FROM (SELECT DISTINCT service_code FROM g)
+), drug AS (   -- a drug class dispensed in $months distinct months: a chronic condition
+    SELECT g.patient_id, c.class
+    FROM g JOIN codes c USING (service_code) JOIN providers p USING (provider_id) LEFT JOIN services s USING (service_code)
     WHERE s.kind = 'drug' OR (s.kind IS NULL AND p.kind = 'pharmacy')
     GROUP BY ALL HAVING count(DISTINCT date_trunc('month', g.service_date)) >= $months
 ), cond AS (SELECT patient_id, least(count(*), $max_conditions) AS conditions FROM drug GROUP BY ALL),
 heavy AS (     -- carers (not pharmacies or laboratories) billing a patient on CARE_DAYS days or more
     SELECT patient_id, provider_id FROM carers
-), own AS (    -- per care, the patient's heavy carers among those billing it
-    SELECT c.patient_id, c.care, count(*) AS n
-    FROM (SELECT DISTINCT patient_id, provider_id,
-                 service_code || '|' || CASE WHEN centre_id IS NULL THEN 'private' ELSE 'centre' END AS care FROM g) c
-    JOIN heavy USING (patient_id, provider_id) GROUP BY ALL
+), own AS (    -- per care (code and channel), the patient's heavy carers among those billing it
+    SELECT patient_id, service_code, private, count(*) AS n
+    FROM (SELECT DISTINCT g.patient_id, g.provider_id, g.service_code, g.centre_id IS NULL AS private
+          FROM g JOIN heavy USING (patient_id, provider_id))
+    GROUP BY ALL
 ), heavies AS (SELECT patient_id, count(*) AS n FROM heavy GROUP BY ALL),
-care AS (       -- chronic: a drug of a class the patient is chronically treated with
-    SELECT g.patient_id, g.service_code || '|' || CASE WHEN g.centre_id IS NULL THEN 'private' ELSE 'centre' END AS care,
-           count(DISTINCT (g.provider_id, g.service_date)) AS days, round(sum(g.amount), 2) AS amount,
-           bool_or(d.class IS NOT NULL) AS chronic
-    FROM g LEFT JOIN drug d ON d.patient_id = g.patient_id
-        AND d.class = CASE WHEN regexp_matches(g.service_code, '^[A-Z][0-9][0-9][A-Z]') THEN left(g.service_code, 4)
-                           ELSE g.service_code END
-    GROUP BY g.patient_id, care
+per AS (       -- per patient, code and channel: rows (a provider, day and centre each) and euros
+    SELECT patient_id, service_code, centre_id IS NULL AS private, count(*) AS n, sum(amount) AS amount
+    FROM g GROUP BY ALL
+), repeats AS (   -- a provider's rows of a code on one day through several centres count one day
+    SELECT patient_id, service_code, FALSE AS private, sum(n - 1) AS extra
+    FROM (SELECT patient_id, service_code, provider_id, service_date, count(*) AS n
+          FROM g WHERE centre_id IS NOT NULL GROUP BY ALL HAVING count(*) > 1)
+    GROUP BY ALL
+), care AS (   -- chronic: a drug of a class the patient is chronically treated with
+    SELECT per.patient_id, per.service_code, per.private,
+           per.service_code || '|' || CASE WHEN per.private THEN 'private' ELSE 'centre' END AS care,
+           CAST(per.n - coalesce(r.extra, 0) AS BIGINT) AS days, round(per.amount, 2) AS amount,
+           d.class IS NOT NULL AS chronic
+    FROM per LEFT JOIN repeats r USING (patient_id, service_code, private)
+    JOIN codes c USING (service_code) LEFT JOIN drug d ON d.patient_id = per.patient_id AND d.class = c.class
 )
 SELECT care.patient_id, care.care, care.days, care.amount, care.chronic, coalesce(cond.conditions, 0) AS conditions,
        coalesce(heavies.n, 0) - coalesce(own.n, 0) > 0 AS corroborated,
@@ -94,7 +103,7 @@ SELECT care.patient_id, care.care, care.days, care.amount, care.chronic, coalesc
             WHEN (SELECT y FROM last) - pat.birth_year < 80 THEN '65-79' ELSE '80+' END AS band,
        coalesce(pat.sex, '?') AS sex
 FROM care LEFT JOIN cond USING (patient_id) LEFT JOIN pat USING (patient_id)
-LEFT JOIN heavies USING (patient_id) LEFT JOIN own USING (patient_id, care)
+LEFT JOIN heavies USING (patient_id) LEFT JOIN own USING (patient_id, service_code, private)
 ORDER BY care.patient_id, care.care
 """
 

@@ -112,14 +112,21 @@ _EDGE_COLS = ("src, dst, rel, n, amount, patients, first_date, last_date, role, 
               "start_date, end_date")
 _NO_AGG = "NULL::BIGINT, NULL::DOUBLE, NULL::BIGINT, NULL::DATE, NULL::DATE"
 _NO_LINK = "NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::DATE, NULL::DATE"
+# a claims edge from the claims grouped per provider, patient, prescriber and centre (`k`): claims, euros, dates
+_SUMS = ("sum(n)::BIGINT AS n, round(sum(amount), 2) AS amount, min(first_date) AS first_date, "
+         "max(last_date) AS last_date")
 
 _EDGES = f"""
-WITH c AS (
-    SELECT c.*, p.kind AS provider_kind FROM claims c LEFT JOIN providers p USING (provider_id)
+WITH k AS (   -- the claims per provider, patient, prescriber and centre: each claims edge sums these
+    SELECT provider_id, patient_id, prescriber_id, centre_id, count(*) AS n, sum(amount) AS amount,
+           min(service_date) AS first_date, max(service_date) AS last_date
+    FROM claims GROUP BY ALL
+), c AS (
+    SELECT k.*, p.kind AS provider_kind FROM k LEFT JOIN providers p USING (provider_id)
 ), person_node AS (
     SELECT DISTINCT person_id,
         CASE WHEN person_id IN (SELECT provider_id FROM providers)
-               OR person_id IN (SELECT provider_id FROM claims)
+               OR person_id IN (SELECT provider_id FROM k)
              THEN 'provider:' ELSE 'person:' END || person_id AS node_id
     FROM officers
 ), ident AS (
@@ -129,22 +136,22 @@ WITH c AS (
     SELECT kind, value FROM ident GROUP BY kind, value
     HAVING count(*) BETWEEN 2 AND $hub_max
 )
-SELECT 'provider:' || provider_id, 'patient:' || patient_id,
-       CASE WHEN provider_kind = 'pharmacy' THEN 'DISPENSED_TO' ELSE 'BILLED' END,
-       count(*), round(sum(amount), 2), NULL::BIGINT, min(service_date), max(service_date), {_NO_LINK}
-FROM c GROUP BY ALL
+SELECT 'provider:' || provider_id, 'patient:' || patient_id, rel, n, amount, NULL::BIGINT, first_date, last_date,
+       {_NO_LINK}
+FROM (SELECT provider_id, patient_id, CASE WHEN any_value(provider_kind) = 'pharmacy' THEN 'DISPENSED_TO' ELSE 'BILLED' END
+             AS rel, {_SUMS} FROM c GROUP BY provider_id, patient_id)
 UNION ALL
-SELECT 'centre:' || centre_id, 'patient:' || patient_id, 'BILLED',
-       count(*), round(sum(amount), 2), NULL, min(service_date), max(service_date), {_NO_LINK}
-FROM c WHERE centre_id IS NOT NULL GROUP BY ALL
+SELECT 'centre:' || centre_id, 'patient:' || patient_id, 'BILLED', n, amount, NULL, first_date, last_date, {_NO_LINK}
+FROM (SELECT centre_id, patient_id, {_SUMS} FROM c WHERE centre_id IS NOT NULL GROUP BY centre_id, patient_id)
 UNION ALL
-SELECT 'provider:' || prescriber_id, 'patient:' || patient_id, 'PRESCRIBED_FOR',
-       count(*), round(sum(amount), 2), NULL, min(service_date), max(service_date), {_NO_LINK}
-FROM c WHERE prescriber_id IS NOT NULL GROUP BY ALL
+SELECT 'provider:' || prescriber_id, 'patient:' || patient_id, 'PRESCRIBED_FOR', n, amount, NULL, first_date, last_date,
+       {_NO_LINK}
+FROM (SELECT prescriber_id, patient_id, {_SUMS} FROM c WHERE prescriber_id IS NOT NULL GROUP BY prescriber_id, patient_id)
 UNION ALL
-SELECT 'provider:' || prescriber_id, 'provider:' || provider_id, 'FLOWS_TO',
-       count(*), round(sum(amount), 2), count(DISTINCT patient_id), min(service_date), max(service_date), {_NO_LINK}
-FROM c WHERE prescriber_id IS NOT NULL AND prescriber_id <> provider_id GROUP BY ALL
+SELECT 'provider:' || prescriber_id, 'provider:' || provider_id, 'FLOWS_TO', n, amount, patients, first_date, last_date,
+       {_NO_LINK}
+FROM (SELECT prescriber_id, provider_id, {_SUMS}, count(DISTINCT patient_id) AS patients
+      FROM c WHERE prescriber_id IS NOT NULL AND prescriber_id <> provider_id GROUP BY prescriber_id, provider_id)
 UNION ALL
 SELECT 'provider:' || provider_id, 'centre:' || centre_id, 'WORKS_AT', {_NO_AGG},
        role, NULL, NULL, start_date, end_date

@@ -67,26 +67,42 @@ FROM ch GROUP BY provider_id, service_code ORDER BY provider_id, service_code
 """
 
 _VOLUMES = """
-WITH d AS (       -- per provider, patient and act: days, whether twice a day, the prescriber
-    SELECT provider_id, patient_id, service_code, count(DISTINCT service_date) AS days, round(sum(amount), 2) AS amount,
-           count(*) FILTER (WHERE lines >= 2) * 2 >= count(*) AND count(DISTINCT service_date) >= $heavy AS twice,
-           count(centre_id) * 2 > count(*) AS at_centre,
-           min(prescriber_id) AS prescriber_id
-    FROM g GROUP BY ALL
+WITH cen AS (     -- the provider, patient, act and day of rows billed through a centre
+    SELECT DISTINCT provider_id, patient_id, service_code, service_date FROM g WHERE centre_id IS NOT NULL
+), repeats AS (   -- a day billed through several channels (centres, or a centre and privately) is one day
+    SELECT provider_id, patient_id, service_code, sum(n - 1) AS extra
+    FROM (SELECT provider_id, patient_id, service_code, service_date, count(*) AS n
+          FROM g SEMI JOIN cen USING (provider_id, patient_id, service_code, service_date)
+          GROUP BY ALL HAVING count(*) > 1)
+    GROUP BY ALL
+), r AS (         -- per provider, patient and act: rows (a day and channel each), euros, the prescriber
+    SELECT g.provider_id, g.patient_id, g.service_code, count(*) AS n, count(*) FILTER (WHERE g.lines >= 2) AS doubled,
+           round(sum(g.amount), 2) AS amount, count(g.centre_id) AS at_centres, min(g.prescriber_id) AS prescriber_id
+    FROM g LEFT JOIN services s USING (service_code)
+    WHERE NOT $acts_only OR s.kind IS NULL OR s.kind IN ('act', 'lab')
+    GROUP BY g.provider_id, g.patient_id, g.service_code
+), d AS (         -- per provider, patient and act: days, whether twice a day, the prescriber
+    SELECT r.provider_id, r.patient_id, r.service_code, days, r.amount,
+           r.doubled * 2 >= r.n AND days >= $heavy AS twice, r.at_centres * 2 > r.n AS at_centre, r.prescriber_id
+    FROM (SELECT r.*, CAST(r.n - coalesce(x.extra, 0) AS BIGINT) AS days
+          FROM r LEFT JOIN repeats x USING (provider_id, patient_id, service_code)) r
 ), care AS (      -- who cares for a patient heavily (`graph.shared`: CARE_DAYS days or more)
     SELECT provider_id, patient_id FROM carers
 ), heavy AS (SELECT patient_id, count(*) AS n FROM care GROUP BY ALL
-), c AS (
+), c0 AS (
     SELECT d.*, p.kind, coalesce(p.specialty, '') AS specialty,
-           row_number() OVER (PARTITION BY d.patient_id, d.service_code, p.kind
-                              ORDER BY d.days DESC, d.provider_id) = 1 AS main,
            coalesce(pr.kind || '|' || coalesce(pr.specialty, ''), CASE WHEN d.prescriber_id IS NULL THEN '' ELSE '?' END)
                AS prescribed_by,
            coalesce(h.n, 0) - (cr.provider_id IS NOT NULL)::INT AS others
-    FROM d JOIN providers p USING (provider_id) LEFT JOIN services s USING (service_code)
-    LEFT JOIN providers pr ON pr.provider_id = d.prescriber_id
+    FROM d JOIN providers p USING (provider_id) LEFT JOIN providers pr ON pr.provider_id = d.prescriber_id
     LEFT JOIN heavy h USING (patient_id) LEFT JOIN care cr USING (provider_id, patient_id)
-    WHERE NOT $acts_only OR s.kind IS NULL OR s.kind IN ('act', 'lab')
+), most AS (SELECT patient_id, service_code, kind, max(days) AS days FROM c0 GROUP BY ALL
+), top AS (       -- per patient, act and kind of provider: the provider billing it most often (the first id of ties)
+    SELECT patient_id, service_code, kind, min(provider_id) AS provider_id
+    FROM c0 JOIN most USING (patient_id, service_code, kind, days) GROUP BY ALL
+), c AS (
+    SELECT c0.*, t.provider_id IS NOT NULL AS main
+    FROM c0 LEFT JOIN top t USING (patient_id, service_code, kind, provider_id)
 ), peers AS (
     SELECT kind, specialty, service_code FROM c GROUP BY ALL HAVING count(DISTINCT provider_id) >= $min_peers
 ), ref AS (

@@ -286,3 +286,27 @@ def test_the_members_of_every_statistic_are_those_of_the_plain_statement(region,
             if rates["new"].num_rows:
                 compared.add(pattern)
     assert {"double_billing", "peer_outlier", "mega_consumer", "dense_block"} <= compared, compared
+
+
+def test_the_peer_charts_groups_are_those_of_a_mask_per_group():
+    """`_groups` splits the `unit_rates` rows by one sort: every group, in sorted order, with its
+    own rows in their order — what a mask per group gives — over chunked columns, and nothing on
+    no rows."""
+    from graph.impact import _groups
+    rng = np.random.default_rng(5)
+    names = ["peer_outlier:P9", "", "dense_block:b2", "peer_outlier:P10", "dense_block:b1"]
+    n = 500
+    grp = [names[i] for i in rng.integers(0, len(names) - 1, n)]       # the last name has no row
+    units = pa.table({"grp": grp, "period": ["window"] * n, "unit": [f"U{i}" for i in range(n)],
+                      "subject": rng.random(n) < 0.1, "x": rng.random(n), "n": rng.random(n),
+                      "detail": [None if i % 3 else "HBBD001" for i in range(n)]})
+    units = pa.concat_tables([units.slice(0, 77), units.slice(77)])
+    got = list(_groups(units))
+    assert [g for g, _ in got] == sorted(set(grp)) and len(got) == len(names) - 1
+    for g, part in got:
+        mask = np.asarray(grp, dtype=object) == g
+        assert part["unit"].tolist() == np.asarray(units["unit"].to_pylist(), dtype=object)[mask].tolist()
+        assert np.array_equal(part["x"], units["x"].to_numpy()[mask])
+        assert np.array_equal(part["subject"], units["subject"].to_numpy(zero_copy_only=False)[mask])
+        assert part["detail"].tolist() == np.asarray(units["detail"].to_pylist(), dtype=object)[mask].tolist()
+    assert list(_groups(units.slice(0, 0))) == []
