@@ -68,14 +68,19 @@ class Results:
     def _connection(self, run_id: str, asked: str | None) -> duckdb.DuckDBPyConnection:
         """The open connection to run `run_id` (under `_lock`), opened if need be; connections to
         runs whose results file was removed are closed first."""
-        for gone in [r for r in self._open if not self.store.results_path(r).is_file()]:
-            self._open.pop(gone).close()
+        self._close_removed()
         if run_id not in self._open:
             try:
                 self._open[run_id] = self.store.connect(run_id)
             except Unreadable as e:      # damaged: found by DuckDB on opening it
                 raise Unreadable(e.run_id, e.status, e.why, current=asked is None) from None
         return self._open[run_id]
+
+    def _close_removed(self):
+        """Close the connections to runs whose results file was removed (retention), under
+        `_lock`: until then the file's disk space is not freed."""
+        for gone in [r for r in self._open if not self.store.results_path(r).is_file()]:
+            self._open.pop(gone).close()
 
     def cursor(self, run_id: str | None = None) -> tuple[str, duckdb.DuckDBPyConnection]:
         """(run id, a cursor on its results), the file checked at every call (`_readable`)."""
@@ -97,6 +102,7 @@ class Results:
         view = None
         if asked is None or asked == self.store.current():
             with self._lock:
+                self._close_removed()                       # served from memory: no connection opened
                 if self._view is None or self._view[0] != run_id:
                     self._view = None               # the previous run's view goes first
                     cur = self._connection(run_id, asked).cursor()
