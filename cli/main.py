@@ -718,8 +718,8 @@ def _me():
     return Actor(getpass.getuser(), "cli")
 
 
-def _euros(x) -> str:
-    return "" if x is None else f"€{x:,.2f}"
+def _euros(x, missing: str = "") -> str:
+    return missing if x is None else f"€{x:,.2f}"
 
 
 def _print_case(case: dict):
@@ -744,7 +744,7 @@ def _print_case(case: dict):
         echo(f"  {a['alert_id']}  {a['pattern']}  score {a['score']:,.2f} ({now}); first seen in run "
              f"{a.get('first_seen_run') or '-'}, last seen in run {a.get('last_seen_run') or '-'}")
     ents = "; ".join(f"{e['entity_type']} {e['entity_id']}" + (f" ({', '.join(x for x in (e['kind'], e['specialty'], e['postcode']) if x)})"
-                                                             if e["kind"] or e["postcode"] else "") + f" {e['roles']}"
+                                                             if e["kind"] or e["postcode"] else "") + f" {e['roles']}" + (f" ({e['standing']})" if e.get('standing') else "")
                      for e in case["entities"])
     echo(f"entities: {ents or 'none'}; {_patients(case)}")
     for n in case["notes"]:
@@ -1022,10 +1022,9 @@ def cases_kpis(year, csv_file, sep, store, as_json):
         click.echo(f"{r['year']}: {r['cases']} case(s) decided, median {r['median_days']} day(s) to decision "
                    f"(mean {r['mean_days']})")
     for r in report["amounts"]:
-        given = lambda x: "not given" if x is None else _euros(x)   # noqa: E731
         click.echo(f"{r['year']} {r['action']} ({r['profession']}): {r['decisions']} decision(s), harm "
-                   f"{given(r['estimated_harm'])}, notified {given(r['overpayment_notified'])}, recovered "
-                   f"{given(r['recovered'])}")
+                   f"{_euros(r['estimated_harm'], 'not given')}, notified "
+                   f"{_euros(r['overpayment_notified'], 'not given')}, recovered {_euros(r['recovered'], 'not given')}")
 
 
 @main.command("alert")
