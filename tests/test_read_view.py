@@ -144,3 +144,29 @@ def test_the_api_serves_the_view_and_a_new_current_run_at_once_every_read_audite
     reads = [(e["action"], e["run"]) for e in read_audit(store, limit=100)[0]][::-1]
     assert reads == [("alerts.list", first), ("entities.get", first), ("entities.get", second),
                      ("alerts.list", second), ("alerts.get", second), ("entities.get", first)]
+
+
+def test_a_view_being_built_does_not_hold_the_server(region, tmp_path, monkeypatch):
+    """The current run's view is built in a worker thread (`Results.ready`): while it is made
+    (tens of seconds for a national run), health checks and other calls are answered."""
+    import threading
+
+    from api import deps
+    entered, release, waited = threading.Event(), threading.Event(), []
+
+    class Slow(results.RunView):
+        def __init__(self, cur):
+            entered.set()
+            waited.append(release.wait(timeout=10))     # False: nothing answered while it waited
+            super().__init__(cur)
+
+    monkeypatch.setattr(deps, "RunView", Slow)
+    with TestClient(create_app(region["store"], parse_keys(f"alice:analyst:{KEY}", "test"))) as c:
+        answers = []
+        call = threading.Thread(target=lambda: answers.append(c.get("/api/v1/alerts?limit=1", headers=H)))
+        call.start()
+        assert entered.wait(timeout=30)
+        assert c.get("/health").status_code == 200      # answered while the view is being built
+        release.set()
+        call.join(timeout=30)
+    assert waited == [True] and answers[0].status_code == 200 and answers[0].json()["count"] > 0

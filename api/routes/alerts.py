@@ -32,6 +32,7 @@ async def list_alerts(reader: ResultsDep, audit: Audit,
                       limit: Annotated[int, Query(ge=1, le=500)] = 50,
                       offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> AlertsPublic:
     """Alerts with filters, in the one order of alerts (by rank within their pattern)."""
+    await reader.ready(run)                             # the view built off the event loop
     with reader.reading(run) as (run_id, source):       # the current run: from memory
         rows, total = results.alerts(source, pattern, min_score, split_node_id(entity) if entity else None,
                                      sort, limit, offset)
@@ -48,6 +49,7 @@ async def get_alert(alert_id: str, reader: ResultsDep, audit: Audit, run: RunQue
     (with roles, standing, excess euros), its patients counted, its statistic against peers, its
     evidence (paths, claim ids, figures) and number of evidence lines, its first and last current
     runs, and its case."""
+    await reader.ready(run)                             # the view built off the event loop
     with reader.reading(run) as (run_id, source):       # the current run: from memory
         found = alert_content(source, alert_id)
     audit("alerts.get", f"alert:{alert_id}", run_id)

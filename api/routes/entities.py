@@ -18,6 +18,7 @@ EntityType = Literal[ENTITY_TYPES]
 @router.get("/{entity_type}/{entity_id}", response_model=dict[str, Any], responses=responses(401, 404, 409, 422, 503))
 async def get_entity(entity_type: EntityType, entity_id: str, reader: ResultsDep, audit: Audit, run: RunQuery = None):
     """An entity's attributes, risk score and reasons, alerts (with its role), communities and centrality."""
+    await reader.ready(run)                             # the view built off the event loop
     with reader.reading(run) as (run_id, source):       # the current run: from memory
         found = results.entity(source, entity_type, entity_id)
     audit("entities.get", audit.node(node_id(entity_type, entity_id)), run_id)
