@@ -17,7 +17,7 @@ import base64
 from datetime import datetime, timezone
 from html import escape
 
-from contract.errors import NotReady
+from contract.errors import NotFound, NotReady
 from runs import results
 from runs.store import Store
 
@@ -98,7 +98,7 @@ def _readable(store: Store, case: dict, run_id: str | None) -> bool:
         return False
     try:
         store.readable(run_id)
-    except NotReady:
+    except (NotReady, NotFound):       # NotFound: removed by retention
         return False
     return True
 

@@ -40,8 +40,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from contract.errors import Invalid, NotFound, Refused, Stale
+from contract.errors import FraudnetError, Invalid, NotFound, Refused, Stale
 from contract.vocab import ENTITY_TYPES, PATIENT_PATTERNS, STANDINGS, split_node_id
+from graph.impact import IMPACT
 from runs import history, results
 from runs.history import now, transaction
 from runs.store import Store
@@ -49,6 +50,8 @@ from runs.store import Store
 from .actions import action, catalogue
 
 STATUSES = ("open", "in_review", "confirmed", "dismissed", "closed")
+IN_USE = ("open", "in_review", "confirmed")        # statuses whose opening run retention keeps
+IMPACT_DATES = [f.name for f in IMPACT if f.type == "date32[day]"]
 TRANSITIONS = {
     "open": ("in_review", "confirmed", "dismissed", "closed"),
     "in_review": ("open", "confirmed", "dismissed", "closed"),
@@ -159,6 +162,15 @@ CREATE TABLE IF NOT EXISTS case_events (
     action   TEXT NOT NULL,
     detail   TEXT NOT NULL              -- JSON: what changed (never a patient id)
 );
+CREATE TABLE IF NOT EXISTS impact_kept (
+    run_id     TEXT NOT NULL,              -- a run retention removed (`keep_impact`)
+    started_at TEXT NOT NULL,
+    status     TEXT NOT NULL,              -- succeeded or held
+    case_id    TEXT NOT NULL,
+    pattern    TEXT NOT NULL,
+    measure    TEXT NOT NULL,              -- JSON: the run's `impact` row (`graph.impact.IMPACT`)
+    PRIMARY KEY (run_id, case_id, pattern)
+);
 CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, event_id);
 CREATE INDEX IF NOT EXISTS case_entities_entity ON case_entities (entity_type, entity_id);
 CREATE TRIGGER IF NOT EXISTS case_events_no_update BEFORE UPDATE ON case_events
@@ -242,12 +254,26 @@ def _subject(e: dict) -> bool:
                                               or "named" in e["roles"].split(", "))
 
 
+# a patient id of at least this many letters and digits is refused anywhere inside a title; a
+# shorter one only as a word of its own (a short id is found by chance inside other numbers)
+PATIENT_ID_INSIDE = 8
+
+
 def _names_a_patient(con, text: str | None) -> bool:
-    """Does `text` hold, as a word, the id of a patient of the run open on `con` (its `nodes`)?
-    A case's title is listed, exported and logged where patients' ids never go."""
-    words = sorted(set(re.findall(r"[\w.\-]+", text or "")))
-    return bool(words) and con.execute(
-        "SELECT count(*) FROM nodes WHERE node_id IN (SELECT 'patient:' || unnest($w))", {"w": words}).fetchone()[0] > 0
+    """Does `text` hold the id of a patient of the run open on `con` (its `nodes`)? Compared
+    without case and without what is neither a letter nor a digit (`p0001241`, `P 0001241`,
+    `xP0001241_abc` all hold `P0001241`): anywhere for an id of `PATIENT_ID_INSIDE` letters and
+    digits or more, as a word for a shorter one. A case's title is listed, exported and logged
+    where patients' ids never go; a title refused by chance asks only for other words."""
+    if not text:
+        return False
+    words = sorted({w.lower() for w in re.findall(r"[\w.\-]+", text)})
+    squeezed = re.sub(r"[\W_]+", "", text).lower()
+    return con.execute("""
+        SELECT count(*) FROM (SELECT lower(regexp_replace(entity_id, '[^0-9A-Za-z]', '', 'g')) AS k, entity_id
+                              FROM nodes WHERE entity_type = 'patient')
+        WHERE lower(entity_id) IN (SELECT unnest($w)) OR (length(k) >= $n AND contains($s, k))""",
+                       {"w": words, "s": squeezed, "n": PATIENT_ID_INSIDE}).fetchone()[0] > 0
 
 
 TITLE_NAMES_A_PATIENT = ("title: names a patient by their id, which never goes into a case's title (the case lists "
@@ -296,6 +322,70 @@ class CaseStore:
     def _empty(self) -> bool:
         """No history database yet: nothing to read (and reads do not make one)."""
         return not (self.store.root / history.FILE).exists()
+
+    # --- what retention keeps ---------------------------------------------------------------
+
+    def runs_in_use(self) -> set[str]:
+        """The runs that cases still worked on (open, in review or confirmed: `IN_USE`) were
+        opened on. A case file reads each alert's complete evidence from that run when the
+        current run no longer has the alert, so retention keeps them
+        (`scheduler.schedule.apply_retention`)."""
+        if self._empty():
+            return set()
+        con = self._connect()
+        try:
+            return {r[0] for r in con.execute(
+                f"SELECT DISTINCT run_id FROM cases WHERE run_id IS NOT NULL AND status IN ({', '.join('?' * len(IN_USE))})",
+                IN_USE)}
+        finally:
+            con.close()
+
+    def keep_impact(self, run: dict) -> int:
+        """Copy the impact a run measured (`run`: its record, `Store.get_run`) into the history
+        (`impact_kept`) before retention removes the run, so that cases go on showing it
+        (`kept_impact`). Returns the rows kept; a run whose results cannot be read keeps none."""
+        if self._empty():
+            return 0
+        try:
+            con = self.store.connect(run["run_id"])
+        except FraudnetError:
+            return 0
+        try:
+            rows = results.impacts(con)
+        finally:
+            con.close()
+        if not rows:
+            return 0
+        con = self._connect()
+        try:
+            with transaction(con):
+                con.executemany("INSERT OR REPLACE INTO impact_kept VALUES (?, ?, ?, ?, ?, ?)", [
+                    (run["run_id"], run["started_at"], run["status"], r["case_id"], r["pattern"],
+                     json.dumps(r, default=str)) for r in rows])
+        finally:
+            con.close()
+        return len(rows)
+
+    def kept_impact(self, case_id: str) -> list[dict]:
+        """The impact measured for a case by runs retention removed (`keep_impact`), newest first:
+        run_id, started_at, current (False), status, removed (True), measures (`graph.impact.IMPACT`
+        fields, dates as dates)."""
+        if self._empty():
+            return []
+        con = self._connect()
+        try:
+            rows = con.execute("SELECT run_id, started_at, status, measure FROM impact_kept WHERE case_id = ? "
+                               "ORDER BY started_at DESC, run_id, pattern", (case_id,)).fetchall()
+        finally:
+            con.close()
+        out: dict[str, dict] = {}
+        for run_id, started_at, status, measure in rows:
+            m = json.loads(measure)
+            for f in IMPACT_DATES:
+                m[f] = m[f] and date.fromisoformat(m[f])
+            out.setdefault(run_id, {"run_id": run_id, "started_at": started_at, "current": False,
+                                    "status": status, "removed": True, "measures": []})["measures"].append(m)
+        return list(out.values())
 
     # --- reading --------------------------------------------------------------------------------
 

@@ -183,9 +183,12 @@ def risk_history(store: Store, entity_type: str, entity_id: str) -> list[dict]:
 def run_label(run: dict) -> str:
     """How a run measuring a case's impact is named to a reader: `RUN (current)`, `RUN (held by
     its checks, never current)` — a held run may have scanned other data (its checks failed) —, or
-    `RUN`. `run`: an `impact_history` entry (run_id, current, status)."""
+    `RUN (removed by retention; its measures kept)` or `RUN`. `run`: an `impact_history` entry
+    (run_id, current, status, removed)."""
     if run["current"]:
         return f"{run['run_id']} (current)"
+    if run.get("removed"):
+        return f"{run['run_id']} (removed by retention; its measures kept)"
     if run.get("status") == "held":
         return f"{run['run_id']} (held by its checks, never current)"
     return run["run_id"]
@@ -194,8 +197,10 @@ def run_label(run: dict) -> str:
 def impact_history(store: Store, case: dict, unreadable: list | None = None) -> list[dict]:
     """The impact measured for a case by every run with results started after its first
     decision was recorded, newest first: run_id, started_at, current, status, and `measures` (one
-    per pattern: `graph.impact.IMPACT` fields). A run whose results cannot be read is skipped and,
-    given `unreadable`, appended to it (`unreadable_run`); otherwise it raises `NotReady`."""
+    per pattern: `graph.impact.IMPACT` fields) — runs retention removed included, from what it
+    kept of them (`CaseStore.kept_impact`, `removed` true). A run whose results cannot be read is
+    skipped and, given `unreadable`, appended to it (`unreadable_run`); otherwise it raises
+    `NotReady`."""
     if not case["decisions"]:
         return []
     since = min(d["at"] for d in case["decisions"])
@@ -215,7 +220,9 @@ def impact_history(store: Store, case: dict, unreadable: list | None = None) -> 
         if rows:
             out.append({"run_id": r["run_id"], "started_at": r["started_at"], "current": r["current"],
                         "status": r["status"], "measures": rows})
-    return out
+    there = {r["run_id"] for r in store.list_runs()}
+    out += [k for k in CaseStore(store).kept_impact(case["case_id"]) if k["started_at"] >= since and k["run_id"] not in there]
+    return sorted(out, key=lambda r: (r["started_at"], r["run_id"]), reverse=True)
 
 
 def named_patients(case: dict) -> int:

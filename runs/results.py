@@ -420,6 +420,13 @@ def profile(cur, provider_id: str) -> dict | None:
     return {**mine, "peer_medians": peers}
 
 
+def impacts(cur) -> list[dict]:
+    """Every impact row measured in this run (`graph.impact.IMPACT`), by case and pattern."""
+    if not _has(cur, "impact"):
+        return []
+    return _dicts(cur.execute("SELECT * FROM impact ORDER BY case_id, pattern"))
+
+
 def impact(cur, case_id: str) -> list[dict]:
     """The impact measured in this run for a case, one row per pattern (`graph.impact.IMPACT`)."""
     if not _has(cur, "impact"):

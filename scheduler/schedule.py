@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from config import Neo4jSettings
 from contract.errors import AuditUnavailable, Busy, NotFound, SettingsError, StoreUnwritable
+from cases.store import CaseStore
 from publish.webhook import body, check_url, notify, where
 from runs.audit import audit
 from runs.launch import outcome, run as run_scan
@@ -90,7 +91,7 @@ class Job(BaseModel):
 class Schedule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     store: str = "fraudnet-store"
-    keep_runs: int = Field(30, ge=1, description="runs kept in the store; older ones are removed")
+    keep_runs: int = Field(30, ge=1, description="finished runs kept in the store; older ones are removed, but the current run and the runs that cases still worked on were opened on")
     jobs: list[Job] = Field(min_length=1)
     # the Neo4j server of the jobs that sync, from the environment, validated when the file loads
     _neo4j: Neo4jSettings | None = PrivateAttr(None)
@@ -235,12 +236,12 @@ def run_job(schedule: Schedule, job: Job) -> dict:
         if result["status"] not in ("failed", "timeout", "interrupted") or attempt == job.retries:
             break
         time.sleep(job.retry_delay_seconds)
-    if result["status"] == "succeeded":
+    if result["status"] in ("succeeded", "held"):     # a held run counts too: held runs never pile up
         result["removed_runs"] = apply_retention(store, schedule.keep_runs)
-        if job.neo4j:
-            refused = _audited(store, job, "neo4j.sync", "neo4j", result["run_id"])
-            result["neo4j"] = ({"status": "failed", "error": refused} if refused
-                               else publish_neo4j(store, result["run_id"], schedule.neo4j))
+    if result["status"] == "succeeded" and job.neo4j:
+        refused = _audited(store, job, "neo4j.sync", "neo4j", result["run_id"])
+        result["neo4j"] = ({"status": "failed", "error": refused} if refused
+                           else publish_neo4j(store, result["run_id"], schedule.neo4j))
     if job.webhook and result["status"] in ("succeeded", "held"):
         payload = {"job": job.name, **body(store.changes(result["run_id"]), result["status"],
                                            result.get("warnings", []))}
@@ -290,12 +291,17 @@ def _audited(store: Store, job: Job, action: str, target: str, run_id: str, rows
 
 
 def apply_retention(store: Store, keep: int) -> list[str]:
-    """Remove the oldest finished runs beyond `keep`; never the current one or a running one."""
-    current = store.current()
+    """Remove the oldest finished runs beyond the `keep` newest; never the current one, a running
+    one, nor one a case still worked on was opened on (`CaseStore.runs_in_use`: its case file reads
+    the alerts' evidence there). The impact a removed run measured is kept in the history first
+    (`CaseStore.keep_impact`). Returns the removed runs' ids."""
+    cases = CaseStore(store)
+    spared = {store.current()} | cases.runs_in_use()
     finished = [r for r in store.list_runs() if r["status"] != "running"]
     removed = []
     for r in finished[keep:]:
-        if r["run_id"] != current:
+        if r["run_id"] not in spared:
+            cases.keep_impact(r)
             store.remove_run(r["run_id"])
             removed.append(r["run_id"])
     return removed

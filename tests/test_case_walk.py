@@ -15,12 +15,14 @@ import pyarrow.csv as pacsv
 import pytest
 
 from cases.store import Actor, CaseStore
-from cases.views import case_view
+from cases.report import render
+from cases.views import case_view, run_label
 from engine import query
 from loaders.synthetic import generate
 from runs import history
 from runs.pipeline import scan
 from runs.store import Store
+from scheduler.schedule import apply_retention
 
 pytestmark = pytest.mark.slow
 DECIDED = date(2025, 7, 1)
@@ -131,3 +133,21 @@ def test_a_case_from_alert_to_decision_to_impact_over_three_scans(tmp_path):
     # re-alerted once: a fourth scan of the same data does not report b again
     fourth = scan(tmp_path / "2025-c", store)
     assert store.changes(fourth["run_id"])["realerted"] == []
+
+    # retention: the run the confirmed case was opened on stays; the runs that measured its impact
+    # go, their measures kept in the history and shown as before
+    measured = [(r["run_id"], [m["verdict"] for m in r["measures"]]) for r in case_view(store, cid)["impact"]]
+    assert [r for r, _ in measured] == [fourth["run_id"], third["run_id"], second["run_id"]]
+    assert apply_retention(store, keep=1) == [third["run_id"], second["run_id"]]
+    kept = case_view(store, cid)["impact"]
+    assert [(r["run_id"], [m["verdict"] for m in r["measures"]]) for r in kept] == measured
+    assert [run_label(r) for r in kept[1:]] == [f"{r} (removed by retention; its measures kept)"
+                                               for r in (third["run_id"], second["run_id"])]
+    assert kept[1]["measures"][0] == impact[0]["measures"][0]          # dates and figures as measured
+    # closed, the case no longer holds its run: retention removes it, and its file still renders
+    case = cases.get(cid)
+    cases.update(cid, bob, case["version"], status="closed")
+    assert apply_retention(store, keep=1) == [first["run_id"]]
+    page = render(store, cid)
+    assert "no run kept has it" not in page and "double_billing" in page     # its alert read from the current run
+

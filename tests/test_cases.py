@@ -271,7 +271,10 @@ def test_a_title_naming_a_patient_by_id_is_refused(store):
         provider = con.execute("SELECT entity_id FROM nodes WHERE entity_type = 'provider' LIMIT 1").fetchone()[0]
     finally:
         con.close()
-    for title in (f"{patient} case", f"shopping by patient:{patient}", f"({patient})"):
+    hidden = (patient.lower(), f"x{patient}", f"{patient}_abc", f"{patient}x", f"{patient[:1]} {patient[1:]}",
+              f"{patient[:3]}-{patient[3:]}")     # found by a reviewer: each was stored, listed and exported
+    for title in (f"{patient} case", f"shopping by patient:{patient}", f"({patient})", *(f"shopper {h} oxycodone"
+                                                                                        for h in hidden)):
         with pytest.raises(Invalid) as e:
             cs.open(ALICE, entities=[f"patient:{patient}"], title=title)
         assert e.value.problems[0].startswith("title: names a patient by their id") and patient not in str(e.value)

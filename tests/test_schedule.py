@@ -372,3 +372,27 @@ def test_a_job_that_makes_no_run_current_tells_its_webhook_why(tmp_path):
     assert sent_none == {"job": "n", "status": "bad_input", "run_id": None, "attempt": 1,
                          "error": "no dataset folder matches none-*", "warnings": []}
     assert str(tmp_path) not in json.dumps([sent_bad, sent_none])
+
+
+def test_held_runs_count_towards_retention(region, tmp_path, monkeypatch):
+    """A job whose runs are all held by their checks still removes the runs beyond `keep_runs`
+    (the current one aside): held runs never pile up."""
+    import scheduler.schedule as schedule
+    root = tmp_path / "store"
+    shutil.copytree(region["store"].root, root)
+    (tmp_path / "d").mkdir()
+    published = Store(root).current()
+
+    def held(store, sources, settings, timeout):
+        run = store.new_run(sources, {})
+        run.finish("held", checks={"failed": ["alerts"]})
+        return run.record
+
+    monkeypatch.setattr(schedule, "run_scan", held)
+    sched = load_schedule(write_schedule(tmp_path, 'store = "store"\nkeep_runs = 2\n[[jobs]]\nname = "j"\n'
+                                                   'source = "d"\ncron = "0 3 * * *"\n'))
+    results = [run_job(sched, sched.jobs[0]) for _ in range(4)]
+    assert [r["status"] for r in results] == ["held"] * 4
+    assert results[-1]["removed_runs"] == [results[1]["run_id"]]
+    runs = Store(root).list_runs()
+    assert [r["run_id"] for r in runs] == [results[3]["run_id"], results[2]["run_id"], published]
