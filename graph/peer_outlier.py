@@ -19,6 +19,13 @@ Null model: an honest provider's patients are like its peers' patients *alike*:
   patients cared for like that — a heavy use corroborated by independent carers — and not judged
   where no other provider has enough such patients to estimate the quantile.
 
+A patient counts by the lower of two mid-ranks among the patients alike (`ecdf`): the provider's
+own days, and the patient's days of the act from every provider of that kind (its care). Both
+must be high: a nursing-home nurse taking turns with colleagues bills a resident more days than a
+home practice's second nurse does, but the resident's care (a forfait every day) is any
+dependent patient's — a team sharing the days, not more care; a nurse adding days on top of the
+main nurse's raises both. Where one provider bills all of a patient's days the two are one.
+
 Each of its patients exceeds a quantile of the volumes of the *other* providers' patients alike
 (`QUANTILES`: 90 % and 99 %; leave-one-out, so that a provider does not set its own yardstick,
 and leaving out providers far beyond, so that several plants in one peer group do not hide each
@@ -27,9 +34,12 @@ peers' tail being known only so well, the test uses the upper 95 % bound of each
 (Clopper–Pearson), never below the quantile's own 10 % or 1 % (peers' volumes tied at the
 quantile do not make the tail beyond it thinner), and only where ten peers' patients lie beyond
 it. Honest providers' differences (specialised practices, heavier patients) are carried by the
-strata "alike" and by that conservative bound, not by a variance fitted to the providers, which
-the plants of a small peer group would widen. Observed: the number c of the provider's n
-patients beyond; c ~ binomial(n, E⁺/n); the smaller tail probability of the two levels, times two
+strata "alike", by that conservative bound, and by the peer group's between-provider spread
+of the share beyond (`overdispersion`: fitted at the median of providers, so that the plants of a
+small peer group do not widen it; a town where patients keep one dentist gives its dentists more
+patients beyond, and with hundreds of patients that alone would be "certain"). Observed: the
+number c of the provider's n patients beyond; c ~ beta-binomial(n, E⁺/n, ρ) (Williams, Appl.
+Statist. 31, 1982; binomial where ρ = 0); the smaller tail probability of the two levels, times two
 (Bonferroni): many patients moderately beyond, or fewer far beyond. Being
 a count of patients, it is exact for small counts: six patients all beyond the 90 % quantile are
 beyond doubt (0.1⁶ = 10⁻⁶), two are not (10⁻²).
@@ -111,7 +121,7 @@ WITH cen AS (     -- the provider, patient, act and day of rows billed through a
 )
 SELECT c.provider_id, c.kind, c.specialty, c.service_code,
        c.prescribed_by || '|' || c.twice || '|' || c.others || '|' || c.main || '|' || c.at_centre AS stratum,
-       c.days, c.amount,
+       c.days, c.amount, sum(c.days) OVER (PARTITION BY c.patient_id, c.service_code, c.kind) AS patient_days,
        c.days - r.median_days AS excess_days
 FROM c JOIN ref r USING (kind, specialty, service_code, prescribed_by, twice, others, main, at_centre)
 ORDER BY c.kind, c.specialty, c.service_code, c.provider_id, c.patient_id
@@ -147,10 +157,13 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     unit, k = group_index(col("provider_id"), col("service_code"))
     stratum = group_index(col("kind"), col("specialty"), col("service_code"), col("stratum"))[0]
     days = col("days").astype(float)
+    # a patient counts beyond when both the provider's days and the patient's days of the act (all
+    # providers of the kind) are high among patients alike: the lower of the two ranks
+    volume = np.minimum(ecdf(days, stratum), ecdf(col("patient_days").astype(float), stratum))
     first = np.unique(unit, return_index=True)[1]
     per = pts.select(["provider_id", "kind", "specialty", "service_code"]).take(pa.array(first))
     n = np.bincount(unit, minlength=k).astype(float)
-    counts = [loo_exceedance(days, stratum, unit, k, q) for q in QUANTILES]
+    counts = [loo_exceedance(volume, stratum, unit, k, q) for q in QUANTILES]
     # each level judged against the upper 95 % bound of the peers' share (their tail is known only
     # so well); the stronger level kept, Bonferroni-corrected for their number
     # honest providers' shares beyond vary (a practice's patients, a town's loyalty): a beta-binomial
@@ -293,3 +306,19 @@ def overdispersion(beyond: np.ndarray, n: np.ndarray, expected: np.ndarray, grou
             out[rows] = min(t2 / (pbar * (1 - pbar)), 0.999)
     rho[judged] = out
     return rho
+
+
+def ecdf(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per row, its mid-rank within its group (`group`: an integer index): the share of the
+    group's rows below its value plus half the share at it — a value most of the group shares (a
+    daily forfait all year) ranks in the middle, not at the top."""
+    if len(values) == 0:
+        return np.zeros(0)
+    _, rank = np.unique(values, return_inverse=True)
+    width = int(rank.max()) + 1
+    key = group.astype(np.int64) * width + rank
+    ordered = np.sort(key)
+    start = np.searchsorted(ordered, group.astype(np.int64) * width)
+    below = np.searchsorted(ordered, key, side="left") - start
+    at = np.searchsorted(ordered, key, side="right") - start - below
+    return (below + at / 2) / np.bincount(group)[group]

@@ -137,3 +137,73 @@ def test_the_centre_billed_through_is_named_as_a_participant():
     excess = f.alerts["excess_euros"][0].as_py()
     assert named == {("provider", "CEN", "accused", None), ("centre", "CX", "participant", excess)}
     assert json.loads(f.alerts["evidence"][0].as_py())["acts"][0]["centre_id"] == "CX"
+
+
+def forfait_region(home_share: float = 1 / 2):
+    """Daily nursing forfaits: ten home-nursing practices of two nurses, each with ten dependent
+    patients nursed on 300 days, the main nurse on about four days in five and her colleague on
+    the others (54 to 66 days); a nursing home whose two nurses share its 20 residents' 300 days
+    (`home_share` of them to the second); OVER, the second nurse of 10 patients whose main nurse
+    already bills them 240 days, adding 150 days of her own."""
+    r = Region()
+    r.service("FORF", "act", "daily nursing forfait")
+    r.provider("GP", "physician", "general_practice")
+    for i in range(10):
+        r.provider(f"A{i}", "nurse")
+        r.provider(f"B{i}", "nurse")
+        for p in range(10):
+            every = 5 + (p + i) % 2                     # the colleague: every 5th or 6th day
+            for d in range(300):
+                r.claim(f"H{i}-{p}", f"B{i}" if d % every == 0 else f"A{i}", "FORF", d, 20.0, prescriber="GP")
+    r.provider("NH1", "nurse")
+    r.provider("NH2", "nurse")
+    for p in range(20):
+        for d in range(300):
+            r.claim(f"R{p}", "NH2" if (d + p) % round(1 / home_share) == 0 else "NH1", "FORF", d, 20.0, prescriber="GP")
+    r.provider("MAIN", "nurse")
+    r.provider("OVER", "nurse")
+    for p in range(10):
+        for d in range(300):
+            if d % 5:
+                r.claim(f"V{p}", "MAIN", "FORF", d, 20.0, prescriber="GP")
+            if d % 2 == 0:
+                r.claim(f"V{p}", "OVER", "FORF", d, 20.0, prescriber="GP")
+    return r.tables()
+
+
+def test_a_daily_forfait_shared_by_a_team_is_not_an_outlier_but_one_added_on_top_is():
+    """A nursing home's second nurse bills a resident 150 days of a daily forfait where home
+    practices' second nurses bill 54 to 66: beyond them, but the resident's own days (300, every
+    day) are those of every dependent patient — a team sharing the days, not more care. OVER's
+    patients get 390 provider-days of forfait where others get 300: both its own days and its
+    patients' are beyond, and it is found."""
+    ids = [a["alert_id"] for a in run(t=forfait_region()).alerts.to_pylist()]
+    assert ids == ["peer_outlier:OVER"]
+
+
+def test_an_honest_spread_of_providers_is_not_an_outlier():
+    """Dental scaling, once or twice a year: 20 dentists whose patients come back a second time
+    in 2 % to 14 % of cases (a town with more or fewer dentists), and LOYAL, 400 patients of whom
+    16 % come back — more than the 90 % quantile's 10 %, and binomially beyond doubt with that
+    many patients, but within the honest spread of dentists. HEAVY, whose 40 patients all get
+    four scalings, is far beyond that spread."""
+    r = Region()
+    r.service("SCAL", "act", "dental scaling")
+    for i in range(20):
+        r.provider(f"D{i}", "dentist", "general_dentistry")
+        share = 0.02 + 0.12 * i / 19
+        for p in range(200):
+            r.claim(f"P{i}-{p}", f"D{i}", "SCAL", 10, 30.0)
+            if p < round(share * 200):
+                r.claim(f"P{i}-{p}", f"D{i}", "SCAL", 200, 30.0)
+    r.provider("LOYAL", "dentist", "general_dentistry")
+    for p in range(400):
+        r.claim(f"L{p}", "LOYAL", "SCAL", 10, 30.0)
+        if p < 64:
+            r.claim(f"L{p}", "LOYAL", "SCAL", 200, 30.0)
+    r.provider("HEAVY", "dentist", "general_dentistry")
+    for p in range(40):
+        for k in range(4):
+            r.claim(f"X{p}", "HEAVY", "SCAL", 10 + 60 * k, 30.0)
+    ids = [a["alert_id"] for a in run(t=r.tables()).alerts.to_pylist()]
+    assert ids == ["peer_outlier:HEAVY"]
