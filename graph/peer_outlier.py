@@ -34,12 +34,9 @@ peers' tail being known only so well, the test uses the upper 95 % bound of each
 (Clopper–Pearson), never below the quantile's own 10 % or 1 % (peers' volumes tied at the
 quantile do not make the tail beyond it thinner), and only where ten peers' patients lie beyond
 it. Honest providers' differences (specialised practices, heavier patients) are carried by the
-strata "alike", by that conservative bound, and by the peer group's between-provider spread
-of the share beyond (`overdispersion`: fitted at the median of providers, so that the plants of a
-small peer group do not widen it; a town where patients keep one dentist gives its dentists more
-patients beyond, and with hundreds of patients that alone would be "certain"). Observed: the
-number c of the provider's n patients beyond; c ~ beta-binomial(n, E⁺/n, ρ) (Williams, Appl.
-Statist. 31, 1982; binomial where ρ = 0); the smaller tail probability of the two levels, times two
+strata "alike" and by that conservative bound, not by a variance fitted to the providers, which
+the plants of a small peer group would widen. Observed: the number c of the provider's n
+patients beyond; c ~ binomial(n, E⁺/n); the smaller tail probability of the two levels, times two
 (Bonferroni): many patients moderately beyond, or fewer far beyond. Being
 a count of patients, it is exact for small counts: six patients all beyond the 90 % quantile are
 beyond doubt (0.1⁶ = 10⁻⁶), two are not (10⁻²).
@@ -63,7 +60,7 @@ from scipy import stats
 from .findings import Findings, euros, make_findings
 from .settings import PeerOutlierSettings
 from .shared import Shared
-from .stats import benjamini_hochberg, betabinom_logsf, group_index, robust_tau2, surprise_bits
+from .stats import benjamini_hochberg, binom_logsf, group_index, surprise_bits
 from engine import query
 
 _CENTRES = """
@@ -166,13 +163,7 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     counts = [loo_exceedance(volume, stratum, unit, k, q) for q in QUANTILES]
     # each level judged against the upper 95 % bound of the peers' share (their tail is known only
     # so well); the stronger level kept, Bonferroni-corrected for their number
-    # honest providers' shares beyond vary (a practice's patients, a town's loyalty): a beta-binomial
-    # with the peer group's between-provider spread, fitted robustly (a quarter may be far beyond)
-    group = group_index(per["kind"].to_numpy(zero_copy_only=False), per["specialty"].to_numpy(zero_copy_only=False),
-                        per["service_code"].to_numpy(zero_copy_only=False))[0] if k else np.zeros(0, int)
-    rhos = [overdispersion(b, n, e, group) for b, e, _ in counts]
-    tests = [np.where(b > top, betabinom_logsf(b, n, top / np.maximum(n, 1), rho), 0.0)
-             for (b, _, top), rho in zip(counts, rhos)]
+    tests = [np.where(b > top, binom_logsf(b, n, top / np.maximum(n, 1)), 0.0) for b, _, top in counts]
     level = np.argmin(np.stack(tests), axis=0) if k else np.zeros(0, int)
     pick = lambda arrays: np.choose(level, arrays) if k else np.zeros(0)
     log_p = np.minimum(pick(tests) + np.log(len(QUANTILES)), 0.0)
@@ -279,33 +270,6 @@ def _beyond(own: np.ndarray, ref: np.ndarray, q: float) -> tuple[np.ndarray, np.
     # peer's patient at or below the quantile), it is not taken to be thinner
     top = np.maximum(stats.beta.ppf(0.95, past + 1, np.maximum(others - past, 1)), 1 - q)
     return b, share, top, ok
-
-
-def overdispersion(beyond: np.ndarray, n: np.ndarray, expected: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Per unit, the intra-class correlation ρ of its peer group (`group`: kind, specialty and
-    act): how much honest providers' shares of patients beyond the peers' quantile vary beyond
-    binomial noise — τ² from `graph.stats.robust_tau2` at its *median* (up to half of a peer group
-    may be far beyond, or below, without widening it: a small peer group holds several plants) on
-    the units' shares around their expected shares, over the group's pooled share; ρ = τ² /
-    (p̄(1 − p̄)), the beta-binomial's (Williams, Appl. Statist. 31, 1982). Units with no patient
-    judged (no estimable tail) neither count nor get one: ρ 0."""
-    rho = np.zeros(len(n))
-    judged = (expected > 0) & (n > 0)
-    if not judged.any():
-        return rho
-    b, m, e = beyond[judged], n[judged], expected[judged]
-    idx, k = group_index(group[judged])
-    order = np.argsort(idx, kind="stable")
-    bounds = np.searchsorted(idx[order], np.arange(k + 1))
-    out = np.zeros(len(m))
-    for a in range(k):
-        rows = order[bounds[a]:bounds[a + 1]]
-        p, pbar = e[rows] / m[rows], e[rows].sum() / m[rows].sum()
-        if 0 < pbar < 1:
-            t2 = robust_tau2(b[rows] / m[rows], np.clip(p * (1 - p), 1e-12, None) / m[rows], p, q=0.5)
-            out[rows] = min(t2 / (pbar * (1 - pbar)), 0.999)
-    rho[judged] = out
-    return rho
 
 
 def ecdf(values: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -180,30 +180,3 @@ def test_a_daily_forfait_shared_by_a_team_is_not_an_outlier_but_one_added_on_top
     ids = [a["alert_id"] for a in run(t=forfait_region()).alerts.to_pylist()]
     assert ids == ["peer_outlier:OVER"]
 
-
-def test_an_honest_spread_of_providers_is_not_an_outlier():
-    """Dental scaling, once or twice a year: 20 dentists whose patients come back a second time
-    in 2 % to 14 % of cases (a town with more or fewer dentists), and LOYAL, 400 patients of whom
-    16 % come back — more than the 90 % quantile's 10 %, and binomially beyond doubt with that
-    many patients, but within the honest spread of dentists. HEAVY, whose 40 patients all get
-    four scalings, is far beyond that spread."""
-    r = Region()
-    r.service("SCAL", "act", "dental scaling")
-    for i in range(20):
-        r.provider(f"D{i}", "dentist", "general_dentistry")
-        share = 0.02 + 0.12 * i / 19
-        for p in range(200):
-            r.claim(f"P{i}-{p}", f"D{i}", "SCAL", 10, 30.0)
-            if p < round(share * 200):
-                r.claim(f"P{i}-{p}", f"D{i}", "SCAL", 200, 30.0)
-    r.provider("LOYAL", "dentist", "general_dentistry")
-    for p in range(400):
-        r.claim(f"L{p}", "LOYAL", "SCAL", 10, 30.0)
-        if p < 64:
-            r.claim(f"L{p}", "LOYAL", "SCAL", 200, 30.0)
-    r.provider("HEAVY", "dentist", "general_dentistry")
-    for p in range(40):
-        for k in range(4):
-            r.claim(f"X{p}", "HEAVY", "SCAL", 10 + 60 * k, 30.0)
-    ids = [a["alert_id"] for a in run(t=r.tables()).alerts.to_pylist()]
-    assert ids == ["peer_outlier:HEAVY"]
