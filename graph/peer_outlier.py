@@ -19,12 +19,14 @@ Null model: an honest provider's patients are like its peers' patients *alike*:
   patients cared for like that — a heavy use corroborated by independent carers — and not judged
   where no other provider has enough such patients to estimate the quantile.
 
-A patient counts by its days capped at the days the patients alike have at the rank of the
-patient's care (`ecdf`, a mid-rank, and `at_rank`): the patient's days of the act from every
-provider of that kind. Both must be high: a nursing-home nurse taking turns with colleagues bills a resident more days than a
-home practice's second nurse does, but the resident's care (a forfait every day) is any
-dependent patient's — a team sharing the days, not more care; a nurse adding days on top of the
-main nurse's raises both. Where one provider bills all of a patient's days the two are one.
+A patient counts beyond a quantile with its days capped at those the patients alike have at the
+rank of the patient's *care* — its days of the act from every provider of that kind, as a
+mid-rank (`ecdf`, `at_rank`); the others' yardstick stays their own days. Both must be high: a
+nursing-home nurse taking turns with colleagues bills a resident more days than a home
+practice's second nurse does, but the resident's care (a forfait every day) is any dependent
+patient's — a team sharing the days, not more care; a nurse adding days on top of the main
+nurse's raises both. Where one provider bills all of a patient's days the cap is its own days
+or more: nothing changes. The cap only lowers counts: it can clear a provider, never accuse one.
 
 Each of its patients exceeds a quantile of the volumes of the *other* providers' patients alike
 (`QUANTILES`: 90 % and 99 %; leave-one-out, so that a provider does not set its own yardstick,
