@@ -25,8 +25,9 @@ mid-rank (`ecdf`, `at_rank`); the others' yardstick stays their own days. Both m
 nursing-home nurse taking turns with colleagues bills a resident more days than a home
 practice's second nurse does, but the resident's care (a forfait every day) is any dependent
 patient's — a team sharing the days, not more care; a nurse adding days on top of the main
-nurse's raises both. Where one provider bills all of a patient's days the cap is its own days
-or more: nothing changes. The cap only lowers counts: it can clear a provider, never accuse one.
+nurse's raises both. In a stratum where each patient has one provider of the kind, the cap is
+the patient's own days: nothing changes. The cap only lowers a provider's count: it can clear a
+provider, never accuse one.
 
 Each of its patients exceeds a quantile of the volumes of the *other* providers' patients alike
 (`QUANTILES`: 90 % and 99 %; leave-one-out, so that a provider does not set its own yardstick,
