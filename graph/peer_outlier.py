@@ -19,6 +19,16 @@ Null model: an honest provider's patients are like its peers' patients *alike*:
   patients cared for like that — a heavy use corroborated by independent carers — and not judged
   where no other provider has enough such patients to estimate the quantile.
 
+A patient counts beyond a quantile with its days capped at those the patients alike have at the
+rank of the patient's *care* — its days of the act from every provider of that kind, as a
+mid-rank (`ecdf`, `at_rank`); the others' yardstick stays their own days. Both must be high: a
+nursing-home nurse taking turns with colleagues bills a resident more days than a home
+practice's second nurse does, but the resident's care (a forfait every day) is any dependent
+patient's — a team sharing the days, not more care; a nurse adding days on top of the main
+nurse's raises both. In a stratum where each patient has one provider of the kind, the cap is
+the patient's own days: nothing changes. The cap only lowers a provider's count: it can clear a
+provider, never accuse one.
+
 Each of its patients exceeds a quantile of the volumes of the *other* providers' patients alike
 (`QUANTILES`: 90 % and 99 %; leave-one-out, so that a provider does not set its own yardstick,
 and leaving out providers far beyond, so that several plants in one peer group do not hide each
@@ -111,7 +121,7 @@ WITH cen AS (     -- the provider, patient, act and day of rows billed through a
 )
 SELECT c.provider_id, c.kind, c.specialty, c.service_code,
        c.prescribed_by || '|' || c.twice || '|' || c.others || '|' || c.main || '|' || c.at_centre AS stratum,
-       c.days, c.amount,
+       c.days, c.amount, sum(c.days) OVER (PARTITION BY c.patient_id, c.service_code, c.kind) AS patient_days,
        c.days - r.median_days AS excess_days
 FROM c JOIN ref r USING (kind, specialty, service_code, prescribed_by, twice, others, main, at_centre)
 ORDER BY c.kind, c.specialty, c.service_code, c.provider_id, c.patient_id
@@ -147,10 +157,14 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     unit, k = group_index(col("provider_id"), col("service_code"))
     stratum = group_index(col("kind"), col("specialty"), col("service_code"), col("stratum"))[0]
     days = col("days").astype(float)
+    # a patient counts beyond when both the provider's days and the patient's days of the act (all
+    # providers of the kind) are high among patients alike: its days, capped at the days of the
+    # stratum at the rank of the patient's care
+    counted = np.minimum(days, at_rank(days, stratum, ecdf(col("patient_days").astype(float), stratum)))
     first = np.unique(unit, return_index=True)[1]
     per = pts.select(["provider_id", "kind", "specialty", "service_code"]).take(pa.array(first))
     n = np.bincount(unit, minlength=k).astype(float)
-    counts = [loo_exceedance(days, stratum, unit, k, q) for q in QUANTILES]
+    counts = [loo_exceedance(days, stratum, unit, k, q, counted) for q in QUANTILES]
     # each level judged against the upper 95 % bound of the peers' share (their tail is known only
     # so well); the stronger level kept, Bonferroni-corrected for their number
     tests = [np.where(b > top, binom_logsf(b, n, top / np.maximum(n, 1)), 0.0) for b, _, top in counts]
@@ -206,12 +220,13 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
 
 
 def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: int,
-                   q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   q: float, counted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per unit (one of `k`): how many of its patients lie beyond the `q` quantile of the *other*
     units' patients of the same stratum, how many would (their share beyond, plus half a
     patient, times its patients), and at most (the share's upper 95 % bound), summed over its
     strata. One row per patient: its `days`, its
-    `stratum`, its `unit`.
+    `stratum`, its `unit`, and the days it `counted` beyond the quantile with (at most its days
+    and one of its stratum's values; default its days): the others' yardstick stays their days.
 
     Leave-one-out, so that a unit's own patients never set its yardstick; and in two passes: the
     units far beyond the others in a stratum (a binomial tail below the Bonferroni bound 0.05 / the
@@ -230,33 +245,67 @@ def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: i
         hist = np.zeros((len(units), len(values)))
         np.add.at(hist, (ui, pos), 1)
         own = np.cumsum(hist, axis=1)                  # each unit's patients at or below each value
-        b, share, top, ok = _beyond(own, np.ones(len(units), bool), q)
+        mine = own
+        if counted is not None:
+            hist = np.zeros((len(units), len(values)))
+            np.add.at(hist, (ui, np.searchsorted(values, counted[rows])), 1)
+            mine = np.cumsum(hist, axis=1)
+        b, share, top, ok = _beyond(own, np.ones(len(units), bool), q, mine)
         far = ok & (stats.binom.logsf(b - 1, own[:, -1], share) < np.log(0.05 / len(units))) & (b > 0)
         if far.any() and (~far).sum() >= 1:
-            b, share, top, ok = _beyond(own, ~far, q)
+            b, share, top, ok = _beyond(own, ~far, q, mine)
         beyond[units[ok]] += b[ok]
         expected[units[ok]] += (own[:, -1] * share)[ok]
         upper[units[ok]] += (own[:, -1] * top)[ok]
     return beyond, expected, upper
 
 
-def _beyond(own: np.ndarray, ref: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _beyond(own: np.ndarray, ref: np.ndarray, q: float,
+            mine: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For each unit (row of `own`, its cumulative counts of patients at or below each value):
     its patients beyond the `q` quantile of the reference units' patients (`ref`, itself left
     out), their share beyond it (plus half a patient), the upper 95 % Clopper–Pearson bound of that
     share (at least 1 − q: ties at the quantile do not make the tail thinner than a quantile's),
-    and whether there were enough of them."""
+    and whether there were enough of them. `mine`: the cumulative counts its patients are counted
+    beyond with (`own`, or lower)."""
     total = own[ref].sum(axis=0)
-    mine = own[:, -1]
     others_cum = total - np.where(ref[:, None], own, 0)
     others = others_cum[:, -1]
     ok = others * (1 - q) >= 10                    # a tail is estimated from ten patients in it
     at = np.argmax(others_cum >= np.ceil(q * others)[:, None], axis=1)   # the others' q quantile, per unit
     idx = np.arange(len(own))
-    b = mine - own[idx, at]
+    b = mine[:, -1] - mine[idx, at]
     past = others - others_cum[idx, at]
     share = (past + 0.5) / (others + 1)
     # a volume's tail past its 90 % quantile holds 10 % of patients; where ties hide it (every
     # peer's patient at or below the quantile), it is not taken to be thinner
     top = np.maximum(stats.beta.ppf(0.95, past + 1, np.maximum(others - past, 1)), 1 - q)
     return b, share, top, ok
+
+
+def ecdf(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per row, its mid-rank within its group (`group`: an integer index): the share of the
+    group's rows below its value plus half the share at it — a value most of the group shares (a
+    daily forfait all year) ranks in the middle, not at the top."""
+    if len(values) == 0:
+        return np.zeros(0)
+    _, rank = np.unique(values, return_inverse=True)
+    width = int(rank.max()) + 1
+    key = group.astype(np.int64) * width + rank
+    ordered = np.sort(key)
+    start = np.searchsorted(ordered, group.astype(np.int64) * width)
+    below = np.searchsorted(ordered, key, side="left") - start
+    at = np.searchsorted(ordered, key, side="right") - start - below
+    return (below + at / 2) / np.bincount(group)[group]
+
+
+def at_rank(values: np.ndarray, group: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Per row, the value of its group (`group`: an integer index) at `rank` (a share, 0 to 1) of
+    the group's values sorted: the group's quantile function, as a value the group holds."""
+    if len(values) == 0:
+        return np.zeros(0)
+    order = np.lexsort((values, group))
+    size = np.bincount(group)
+    start = np.concatenate([[0], np.cumsum(size)[:-1]])
+    pos = start[group] + np.minimum((rank * size[group]).astype(np.int64), size[group] - 1)
+    return values[order][pos]

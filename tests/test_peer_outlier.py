@@ -137,3 +137,49 @@ def test_the_centre_billed_through_is_named_as_a_participant():
     excess = f.alerts["excess_euros"][0].as_py()
     assert named == {("provider", "CEN", "accused", None), ("centre", "CX", "participant", excess)}
     assert json.loads(f.alerts["evidence"][0].as_py())["acts"][0]["centre_id"] == "CX"
+
+
+def forfait_region(over: bool = True):
+    """Daily nursing forfaits: twelve home-nursing practices of two nurses, each with ten dependent
+    patients nursed on 300 days, the main nurse on three or four days in five and her colleague on
+    the others (60 or 75 days); a nursing home whose two nurses share its 20 residents' 300 days
+    (every other day each); with `over`, OVER, the second nurse of 10 patients whose main nurse
+    already bills them 240 days, adding 200 days of her own."""
+    r = Region()
+    r.service("FORF", "act", "daily nursing forfait")
+    r.provider("GP", "physician", "general_practice")
+    for i in range(12):
+        r.provider(f"A{i}", "nurse")
+        r.provider(f"B{i}", "nurse")
+        for p in range(10):
+            every = 4 + (p + i) % 2                     # the colleague: every 4th or 5th day
+            for d in range(300):
+                r.claim(f"H{i}-{p}", f"B{i}" if d % every == 0 else f"A{i}", "FORF", d, 20.0, prescriber="GP")
+    r.provider("NH1", "nurse")
+    r.provider("NH2", "nurse")
+    for p in range(20):
+        for d in range(300):
+            r.claim(f"R{p}", "NH2" if (d + p) % 2 == 0 else "NH1", "FORF", d, 20.0, prescriber="GP")
+    if not over:
+        return r.tables()
+    r.provider("MAIN", "nurse")
+    r.provider("OVER", "nurse")
+    for p in range(10):
+        for d in range(300):
+            if d % 5:
+                r.claim(f"V{p}", "MAIN", "FORF", d, 20.0, prescriber="GP")
+            if d % 3:
+                r.claim(f"V{p}", "OVER", "FORF", d, 20.0, prescriber="GP")
+    return r.tables()
+
+
+def test_a_daily_forfait_shared_by_a_team_is_not_an_outlier_but_one_added_on_top_is():
+    """A nursing home's second nurse bills a resident 150 days of a daily forfait where home
+    practices' second nurses bill 60 or 75: beyond them, but the resident's own days (300, every
+    day) are those of every dependent patient — a team sharing the days, not more care (the
+    nursing home's 150 days stay in the others' yardstick). OVER's patients get 440 provider-days
+    of forfait where others get 300: both its own days and its patients' are beyond, and it is
+    found."""
+    assert run(t=forfait_region(over=False)).alerts.num_rows == 0
+    assert [a["alert_id"] for a in run(t=forfait_region()).alerts.to_pylist()] == ["peer_outlier:OVER"]
+
