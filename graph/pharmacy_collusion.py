@@ -359,7 +359,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
             "summary": (f"Pharmacy {pharmacy} filled the prescriptions of {len(flows)} prescriber(s) for "
                         f"{observed_:.0f} patient(s) where their homes and where they were prescribed predict "
                         f"{expected_:.1f} (watched molecules: {w_observed:.0f} where {w_expected:.1f}; "
-                        f"of the patients from another area, {t_observed:.0f} with watched molecules where "
+                        f"of the patients from another area, {t_observed:.0f} given watched molecules alone where "
                         f"prescribers alike predict {t_expected:.1f}); "
                         f"{far / observed_:.0%} live in another area and "
                         f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
