@@ -55,8 +55,8 @@ mule is seen only for the resalable molecule — patients travelling far for con
 substances alone are the first of the red flags a pharmacy is held to (US DEA, Holiday CVS
 decision, 77 Fed. Reg. 62316, 2012). Counting every traveller given a watched molecule (as
 before 2026-12-01) let a town's honest GPs seeing patients from the next département, given
-a watched molecule beside the rest of their care, hide mules. The smallest of the three tail probabilities is kept, times
-three (Bonferroni).
+a watched molecule beside the rest of their care, hide mules. The smallest of the three tail
+probabilities is kept, times three (Bonferroni).
 
 Colluders do not hide each other. Several prescribers of one town sending mules to the same
 pharmacy would set each other's yardstick (where the town's other prescribers' travelling
@@ -427,7 +427,8 @@ def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], held: pa.T
 
 def _travellers(per: pa.Table, prescriber: np.ndarray, flow: np.ndarray, k: int, honest: np.ndarray):
     """Per flow (one of `k`): of the patients from another area (`far` rows) whose prescriptions
-    it filled, how many it filled watched molecules for, against the share among the other
+    it filled, how many the prescriber gave watched molecules alone (`only_watched_observed`:
+    all its prescriptions for them watched), against the share among the other
     prescribers of the same class (kind and specialty) — leave-one-out, from the flows not held out
     — binomial, the share's odds varying between prescribers by a τ² estimated on those flows; a
     class whose others filled fewer than `_MIN_TRAVELLERS` such patients sets no yardstick. Returns
