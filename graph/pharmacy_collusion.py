@@ -17,9 +17,15 @@ from A fills at pharmacy X is the largest of
   prescribers, all the area's prescriptions, the whole region's (a prescriber alone of its kind
   in its town has no yardstick for its town's patients: they are not judged);
 * for a pharmacy X at the postcode of one of P's places — a centre it bills through or works at
-  (a hospital, a group practice's health centre), or, for a patient who came there from
-  elsewhere, the postcode where it practises privately — X's share of the patients other prescribers saw at that place (all of
-  a centre's; those who came from elsewhere, at a postcode), and
+  (a hospital, a group practice's health centre), the practice it bills through with other
+  prescribers (a group practice's company: the `legal_entity_id` of two providers or more), or,
+  for a patient who came there from elsewhere, the postcode where it practises privately — X's
+  share of the patients that the other prescribers *practising mostly at that postcode* saw at
+  that place (all of a centre's or a practice's; those who came from elsewhere, at a postcode):
+  of those of P's kind and specialty, shrunk towards all of them. A hospital's services differ
+  (its HIV service's patients fill next door, its other services' near home: the reference
+  service is judged against its own infectiologists), and a GP on call at a health centre once
+  a week does not set where the centre's own patients fill; and
 * at least the chance that any prescription of the region is filled at X by a patient living
   elsewhere (people travel, fill on holiday, near work),
 all computed without P's own patients (leave-one-out). A pharmacy next to a group practice, or
@@ -39,11 +45,18 @@ same — patients fill watched prescriptions where they fill the others. A third
 no place can: a pharmacy alone in its town fills every prescription made there, a colluding
 prescriber's mules as well as honest travellers, so where they fill says nothing; what their
 prescriptions are does. Of the flow's patients from another area (`local_prefix`), the count
-with watched molecules is judged against the share among the other prescribers of the same
-kind and specialty (leave-one-out; a class whose others have fewer than 10 such patients sets
-none), binomial with the logit-normal τ² of the flows — an HIV or addiction service's travellers
-are judged against its peers'. The smallest of the three tail probabilities is kept, times
-three (Bonferroni).
+to whom P prescribed watched molecules *and nothing else* is judged against the share among the
+other prescribers of the same kind and specialty (leave-one-out; a class whose others have
+fewer than 10 such patients sets none), binomial with the logit-normal τ² of the flows — an
+HIV or addiction service's travellers are judged against its peers'. A traveller who honestly
+fills a distant GP's prescriptions is that GP's patient and gets what a GP prescribes (the
+treating doctor of the coordinated care pathway, Code de la sécurité sociale art. L162-5-3); a
+mule is seen only for the resalable molecule — patients travelling far for controlled
+substances alone are the first of the red flags a pharmacy is held to (US DEA, Holiday CVS
+decision, 77 Fed. Reg. 62316, 2012). Counting every traveller given a watched molecule (as
+before 2026-12-01) let a town's honest GPs seeing patients from the next département, given
+a watched molecule beside the rest of their care, hide mules. The smallest of the three tail
+probabilities is kept, times three (Bonferroni).
 
 Colluders do not hide each other. Several prescribers of one town sending mules to the same
 pharmacy would set each other's yardstick (where the town's other prescribers' travelling
@@ -113,16 +126,27 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     FROM (SELECT DISTINCT prescriber_id FROM dn) x LEFT JOIN providers p ON p.provider_id = x.prescriber_id
     LEFT JOIN own o ON o.provider_id = x.prescriber_id LEFT JOIN centres ce ON ce.centre_id = o.centre
 ), places AS (  -- where a prescriber sees patients: its postcode when it practises mostly there,
-                -- every centre it bills through or works at (a hospital, a group practice's health centre)
-    SELECT prescriber_id, 'postcode:' || own_postcode AS place, own_postcode AS place_postcode, false AS centre
+                -- every centre it bills through or works at (a hospital, a group practice's health
+                -- centre), and the practice it bills through with others (a group practice's
+                -- company: the legal entity of two prescribers or more); `everyone`: all the
+                -- place's patients count, not only those who came from elsewhere
+    SELECT prescriber_id, 'postcode:' || own_postcode AS place, own_postcode AS place_postcode,
+           false AS centre, false AS everyone
     FROM who WHERE private
     UNION
-    SELECT w.prescriber_id, 'centre:' || x.centre_id, coalesce(ce.postcode, '?'), true
+    SELECT w.prescriber_id, 'centre:' || x.centre_id, coalesce(ce.postcode, '?'), true, true
     FROM who w JOIN (SELECT provider_id, centre_id FROM pc WHERE centre_id IS NOT NULL
                      UNION SELECT provider_id, centre_id FROM affiliations) x ON x.provider_id = w.prescriber_id
     LEFT JOIN centres ce USING (centre_id)
-), t0 AS (      -- prescriber, patient and the pharmacy that filled most of its prescriptions for them
-    SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy
+    UNION
+    SELECT w.prescriber_id, 'practice:' || p.legal_entity_id, coalesce(p.postcode, '?'), false, true
+    FROM who w JOIN providers p ON p.provider_id = w.prescriber_id
+    WHERE p.legal_entity_id IN (SELECT legal_entity_id FROM providers WHERE kind <> 'pharmacy'
+                                GROUP BY ALL HAVING count(*) >= 2)
+), t0 AS (      -- prescriber, patient and the pharmacy that filled most of its prescriptions for them;
+                -- `only_watched`: the prescriber's prescriptions for them are all watched molecules
+    SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy,
+           bool_and(nw = n) AS only_watched
     FROM dn GROUP BY ALL
 ), t AS (       -- `yard`: the relation sets others' yardsticks (its flow is not `held` out in this pass)
     SELECT t0.*, h.pharmacy IS NULL AS yard FROM t0
@@ -146,25 +170,35 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
 ), mine_local_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM loc GROUP BY ALL
 ), mine_local AS (SELECT prescriber_id, home, count(*) AS n FROM locrel GROUP BY ALL
 ), seen AS (    -- relations of a place: all those of a centre, those who came from elsewhere to a postcode
-    SELECT t.*, pl.place FROM t JOIN places pl USING (prescriber_id)
-    WHERE t.yard AND (pl.centre OR t.home <> pl.place_postcode)
-), seenrel AS (SELECT DISTINCT prescriber_id, patient_id, place FROM seen
+    -- of the prescribers who practise mostly at the place's postcode (a GP on call at a health
+    -- centre one evening a week does not set where the centre's own patients fill)
+    SELECT t.*, pl.place, who.class FROM t JOIN places pl USING (prescriber_id) JOIN who USING (prescriber_id)
+    WHERE t.yard AND (pl.everyone OR t.home <> pl.place_postcode) AND pl.place_postcode = who.postcode
+), seenrel AS (SELECT DISTINCT prescriber_id, patient_id, place, class FROM seen
 ), place_ph AS (SELECT place, pharmacy, count(*) AS n FROM seen GROUP BY ALL
 ), place_all AS (SELECT place, count(*) AS n FROM seenrel GROUP BY ALL
+), place_class_ph AS (SELECT place, class, pharmacy, count(*) AS n FROM seen GROUP BY ALL
+), place_class_all AS (SELECT place, class, count(*) AS n FROM seenrel GROUP BY ALL
 ), mine_place_ph AS (SELECT prescriber_id, place, pharmacy, count(*) AS n FROM seen GROUP BY ALL
 ), mine_place AS (SELECT prescriber_id, place, count(*) AS n FROM seenrel GROUP BY ALL
 ), flows AS (SELECT DISTINCT prescriber_id, pharmacy FROM t
 ), near AS (    -- a pharmacy at the postcode of one of the prescriber's places: its share of the
-                -- patients other prescribers saw there
+                -- patients other prescribers of its kind and specialty saw there (a service's
+                -- patients fill where its own patients do), shrunk towards all those seen there
     SELECT f.prescriber_id, f.pharmacy, ph.postcode,
-           coalesce(max(share) FILTER (WHERE centre), 0) AS centre_share,
-           coalesce(max(share) FILTER (WHERE NOT centre), 0) AS postcode_share
+           coalesce(max(share) FILTER (WHERE everyone), 0) AS centre_share,
+           coalesce(max(share) FILTER (WHERE NOT everyone), 0) AS postcode_share
     FROM (
-        SELECT f.prescriber_id, f.pharmacy, pl.centre,
-               (coalesce(pp.n, 0) - coalesce(mpp.n, 0) + coalesce(rg.share, 0))
-               / (coalesce(pa.n, 0) - coalesce(mp.n, 0) + 1) AS share
+        SELECT f.prescriber_id, f.pharmacy, pl.everyone,
+               (coalesce(pcp.n, 0) - coalesce(mpp.n, 0)
+                + (coalesce(pp.n, 0) - coalesce(mpp.n, 0) + coalesce(rg.share, 0))
+                  / (coalesce(pa.n, 0) - coalesce(mp.n, 0) + 1))
+               / (coalesce(pca.n, 0) - coalesce(mp.n, 0) + 1) AS share
         FROM flows f JOIN providers ph ON ph.provider_id = f.pharmacy
+        JOIN who wh ON wh.prescriber_id = f.prescriber_id
         JOIN places pl ON pl.prescriber_id = f.prescriber_id AND pl.place_postcode = ph.postcode
+        LEFT JOIN place_class_ph pcp ON pcp.place = pl.place AND pcp.class = wh.class AND pcp.pharmacy = f.pharmacy
+        LEFT JOIN place_class_all pca ON pca.place = pl.place AND pca.class = wh.class
         LEFT JOIN place_ph pp ON pp.place = pl.place AND pp.pharmacy = f.pharmacy
         LEFT JOIN place_all pa ON pa.place = pl.place
         LEFT JOIN mine_place_ph mpp ON mpp.prescriber_id = f.prescriber_id AND mpp.place = pl.place
@@ -181,6 +215,7 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy
     FROM (SELECT prescriber_id, patient_id, home, pharmacy, nw AS n FROM dn WHERE nw > 0)
     GROUP BY ALL
+), only_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM t WHERE only_watched GROUP BY ALL
 ), watched_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM tw GROUP BY ALL
 ), watched AS (SELECT prescriber_id, home, count(DISTINCT patient_id) AS n FROM tw GROUP BY ALL
 ), area_ph AS (SELECT home, pharmacy, count(*) AS n FROM t WHERE yard GROUP BY ALL
@@ -192,6 +227,7 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     SELECT f.prescriber_id, f.pharmacy, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed, wh.class,
            left(m.home, $k) <> left(wh.postcode, $k) AS far,
            coalesce(w.n, 0) AS watched_patients, coalesce(wp.n, 0) AS watched_observed,
+           coalesce(op.n, 0) AS only_watched_observed,
            CASE WHEN m.home = wh.postcode AND coalesce(ca.n, 0) - coalesce(ml.n, 0) = 0 THEN 1.0   -- no yardstick
            ELSE (coalesce(cp.n, 0) - coalesce(mlp.n, 0)
                  + (coalesce(lp.n, 0) - coalesce(mlp.n, 0)
@@ -207,6 +243,7 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
                                AND ymp.home = m.home
     LEFT JOIN watched w ON w.prescriber_id = f.prescriber_id AND w.home = m.home
     LEFT JOIN watched_ph wp ON wp.prescriber_id = f.prescriber_id AND wp.pharmacy = f.pharmacy AND wp.home = m.home
+    LEFT JOIN only_ph op ON op.prescriber_id = f.prescriber_id AND op.pharmacy = f.pharmacy AND op.home = m.home
     LEFT JOIN local_ph lp ON lp.home = m.home AND lp.pharmacy = f.pharmacy
     LEFT JOIN local_all la ON la.home = m.home
     LEFT JOIN mine_local_ph mlp ON mlp.prescriber_id = f.prescriber_id AND mlp.pharmacy = f.pharmacy AND mlp.home = m.home
@@ -219,7 +256,7 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     LEFT JOIN class_all ca ON ca.home = m.home AND ca.class = wh.class
 )
 SELECT h.prescriber_id, h.pharmacy, h.home, h.patients, h.observed, h.watched_patients, h.watched_observed,
-       h.class, h.far,
+       h.only_watched_observed, h.class, h.far,
        least(1.0, greatest(h.share, coalesce(nr.centre_share, 0),
                            CASE WHEN h.home <> nr.postcode THEN nr.postcode_share ELSE 0 END,
                            -- a floor: the chance that any relation is filled there from elsewhere
@@ -322,7 +359,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
             "summary": (f"Pharmacy {pharmacy} filled the prescriptions of {len(flows)} prescriber(s) for "
                         f"{observed_:.0f} patient(s) where their homes and where they were prescribed predict "
                         f"{expected_:.1f} (watched molecules: {w_observed:.0f} where {w_expected:.1f}; "
-                        f"of the patients from another area, {t_observed:.0f} with watched molecules where "
+                        f"of the patients from another area, {t_observed:.0f} given watched molecules alone where "
                         f"prescribers alike predict {t_expected:.1f}); "
                         f"{far / observed_:.0%} live in another area and "
                         f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
@@ -390,14 +427,15 @@ def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], held: pa.T
 
 def _travellers(per: pa.Table, prescriber: np.ndarray, flow: np.ndarray, k: int, honest: np.ndarray):
     """Per flow (one of `k`): of the patients from another area (`far` rows) whose prescriptions
-    it filled, how many it filled watched molecules for, against the share among the other
+    it filled, how many the prescriber gave watched molecules alone (`only_watched_observed`:
+    all its prescriptions for them watched), against the share among the other
     prescribers of the same class (kind and specialty) — leave-one-out, from the flows not held out
     — binomial, the share's odds varying between prescribers by a τ² estimated on those flows; a
     class whose others filled fewer than `_MIN_TRAVELLERS` such patients sets no yardstick. Returns
     the flows' log tail probabilities, observed and expected counts."""
     far = per["far"].to_numpy(zero_copy_only=False).astype(bool)
     n_ = np.where(far, per["observed"].to_numpy().astype(float), 0.0)
-    w_ = np.where(far, np.minimum(per["watched_observed"].to_numpy().astype(float), n_), 0.0)
+    w_ = np.where(far, per["only_watched_observed"].to_numpy().astype(float), 0.0)
     n, w = np.bincount(flow, n_, k), np.bincount(flow, w_, k)
     first = np.unique(flow, return_index=True)[1]
     fit = honest[first]

@@ -195,7 +195,7 @@ def test_a_pharmacy_alone_in_its_town_is_judged_on_its_travellers_watched_share(
     per_watched = flow["watched_amount"] / flow["watched_observed"]
     assert alert["score"] == pytest.approx((flow["travellers_watched"] - flow["travellers_expected"]) * per_watched,
                                            rel=1e-6) and alert["score"] > 0
-    assert (f"of the patients from another area, {flow['travellers_watched']:.0f} with watched molecules where "
+    assert (f"of the patients from another area, {flow['travellers_watched']:.0f} given watched molecules alone where "
             f"prescribers alike predict {flow['travellers_expected']:.1f}") in alert["summary"]
     assert {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "provider"} == {"R1", "H1"}
     assert run(region(with_collusion=False, alone=0)).alerts.num_rows == 0
@@ -206,3 +206,144 @@ def test_deterministic():
     t = region()
     a, b = run(t), run(t)
     assert a.alerts.equals(b.alerts) and a.entities.equals(b.entities)
+
+
+def add_border_town(r, mules):
+    """A town (74000) of six GPs (E1-E6) and its one pharmacy (S1), near another département:
+    each GP's 30 patients of the town and 30 from the other départements, half of whom are given
+    oxycodone *beside* the rest of their care (paracetamol) by the GP who follows them; E1 also
+    sends `mules` patients from elsewhere to S1 for oxycodone alone."""
+    r.provider("S1", "pharmacy", postcode="74000")
+    for g in range(1, 7):
+        gp = f"E{g}"
+        r.provider(gp, "physician", "general_practice", "74000")
+        for i in range(60):
+            pt = f"F{g}-{i}"
+            r.patient(pt, "74000" if i < 30 else TOWNS[i % 6])
+            r.claim(pt, "S1", PARA, i, 2.0, prescriber=gp)
+            if i >= 30 and i % 2:
+                r.claim(pt, "S1", OXY, i + 1, 48.0, prescriber=gp)
+        for i in range(mules if g == 1 else 0):
+            pt = f"L{i}"
+            r.patient(pt, TOWNS[i % 6])
+            for month in range(5):
+                r.claim(pt, "S1", OXY, 30 * month + i, 96.0, prescriber=gp, quantity=2)
+
+
+def test_mules_are_given_watched_molecules_alone_honest_travellers_the_rest_of_their_care_too():
+    """Half the travellers of a border town's GPs get oxycodone: their share of watched molecules
+    cannot tell 10 mules among 40 travellers (25 of 40 where 20 are expected); that the GP
+    prescribes them nothing else can (10 where about none is expected)."""
+    r = Region()
+    r.service(OXY, "drug", "oxycodone", watch=True)
+    r.service(PARA, "drug", "paracetamol")
+    add_border_town(r, mules=10)
+    f = run(r.tables())
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["pharmacy_collusion:S1"]
+    [flow] = json.loads(f.alerts["evidence"][0].as_py())["flows"]
+    assert flow["prescriber_id"] == "E1" and flow["travellers_watched"] == 10 and flow["travellers_expected"] < 2
+    for mules in (0, 2):        # the honest town alone, and two mules, which prove nothing
+        r = Region()
+        r.service(OXY, "drug", "oxycodone", watch=True)
+        r.service(PARA, "drug", "paracetamol")
+        add_border_town(r, mules=mules)
+        assert run(r.tables()).alerts.num_rows == 0
+
+
+def honest_towns(r, towns, gps=4):
+    """Towns of `gps` GPs and two pharmacies each (PX<t>, PY<t>), each GP's 60 patients (B<t>-<i>)
+    filling at either evenly: the many honest flows that set the spread of habits."""
+    for t, pc in enumerate(towns):
+        for p in ("X", "Y"):
+            r.provider(f"P{p}{t}", "pharmacy", postcode=pc)
+        for g in range(gps):
+            r.provider(f"D{t}-{g}", "physician", "general_practice", pc)
+            for i in range(60):
+                pt = f"B{t}-{i + 60 * g}"
+                r.patient(pt, pc)
+                r.claim(pt, f"PX{t}" if i % 2 else f"PY{t}", PARA, i, 2.0, prescriber=f"D{t}-{g}")
+
+
+def hospital_with_hiv_service(second_infectiologist: bool):
+    """A regional hospital (HOSP, 69400) whose cardiologists' patients from every town fill at home,
+    and whose HIV service's patients fill next to it (HOSPPH) three times in four; the towns of
+    `region`."""
+    r = Region()
+    r.service(PARA, "drug", "paracetamol")
+    r.service(HIV, "drug", "HIV triple therapy", watch=True)
+    r.add("centres", centre_id="HOSP", kind="hospital", postcode="69400")
+    r.provider("HOSPPH", "pharmacy", postcode="69400")
+    honest_towns(r, TOWNS)
+    doctors = ["CARDIO1", "CARDIO2", "HIV1"] + (["HIV2"] if second_infectiologist else [])
+    for s in doctors:
+        r.provider(s, "physician", "infectious_diseases" if s.startswith("HIV") else "cardiology", "69400")
+        r.add("affiliations", provider_id=s, centre_id="HOSP", role="fulltime_hospital")
+    for k, s in enumerate(doctors):
+        for i in range(60 if s.startswith("CARDIO") else 40):
+            t, n = i % 6, 10 + i + 60 * k
+            pt = f"B{t}-{n % 60}"
+            home = f"PX{t}" if n % 60 % 2 else f"PY{t}"
+            r.claim(pt, s, "CS", i, 30.0, centre="HOSP")
+            if s.startswith("CARDIO"):
+                r.claim(pt, home if i % 10 else "HOSPPH", PARA, 200 + i, 2.0, prescriber=s)
+            else:
+                for month in range(4):
+                    r.claim(pt, "HOSPPH" if i % 4 else home, HIV, 30 * month + i, 640.0, prescriber=s)
+    return r.tables()
+
+
+def test_a_hospitals_hiv_service_is_judged_against_its_own_infectiologists():
+    """Where the hospital's cardiologists' patients fill (next door one time in ten) does not
+    predict where its HIV service's do (three in four); its other infectiologist does."""
+    assert run(hospital_with_hiv_service(second_infectiologist=True)).alerts.num_rows == 0
+    # alone of its specialty, the service is judged against the hospital's other patients: a
+    # regional service nobody else in the data resembles stays unexplained
+    assert run(hospital_with_hiv_service(second_infectiologist=False)).alerts["alert_id"].to_pylist() == [
+        "pharmacy_collusion:HOSPPH"]
+
+
+def group_practice(billing_entity: str | None, on_call_elsewhere: int = 0):
+    """A town (42000) of twelve GPs and two pharmacies: four GPs (K1-K4) of a group practice, whose
+    patients fill next door (KNEXT) nine times in ten, the other eight (O1-O8) practising alone,
+    whose patients fill there one time in ten; the group bills through `billing_entity` (its
+    company), or through none; the honest towns of `honest_towns` beside. With
+    `on_call_elsewhere`, as many GPs of other towns take turns on call at the practice's health
+    centre (HC42) with the four, their patients filling at home."""
+    r = Region()
+    r.service(OXY, "drug", "oxycodone", watch=True)
+    r.service(PARA, "drug", "paracetamol")
+    honest_towns(r, TOWNS[1:])
+    for p in ("KNEXT", "KOTHER"):
+        r.provider(p, "pharmacy", postcode="42000")
+    for g in range(1, 9):
+        r.provider(f"O{g}", "physician", "general_practice", "42000")
+        for i in range(60):
+            r.patient(f"OP{g}-{i}", "42000")
+            r.claim(f"OP{g}-{i}", "KNEXT" if i % 10 == 0 else "KOTHER", PARA, i, 2.0, prescriber=f"O{g}")
+    for g in range(1, 5):
+        r.provider(f"K{g}", "physician", "general_practice", "42000", legal_entity_id=billing_entity)
+        for i in range(150):
+            r.patient(f"KP{g}-{i}", "42000")
+            r.claim(f"KP{g}-{i}", "KNEXT" if i % 10 else "KOTHER", OXY if i % 10 == 1 else PARA, i, 2.0,
+                    prescriber=f"K{g}")
+    if on_call_elsewhere:
+        r.add("centres", centre_id="HC42", kind="health_centre", postcode="42000")
+        for g in range(1, 5):
+            r.add("affiliations", provider_id=f"K{g}", centre_id="HC42", role="liberal")
+        for t in range(on_call_elsewhere):
+            pc, gp = TOWNS[1 + t % 5], f"W{t}"
+            r.provider(gp, "physician", "general_practice", pc)
+            r.add("affiliations", provider_id=gp, centre_id="HC42", role="liberal")
+            for i in range(150):
+                r.patient(f"WP{t}-{i}", pc)
+                r.claim(f"WP{t}-{i}", f"PX{t % 5}" if i % 2 else f"PY{t % 5}", PARA, i, 2.0, prescriber=gp)
+    return r.tables()
+
+
+def test_a_group_practice_is_a_place_its_company_or_its_health_centre():
+    """A group practice's patients fill next door: its GPs, billing through one company, set each
+    other's yardstick; so do the GPs practising at its health centre, not those of other towns on
+    call there (counted at the centre, the latter's patients, filling at home, made the practice's
+    four flows look like collusion: log10 p -38)."""
+    assert run(group_practice("GROUP-CO")).alerts.num_rows == 0
+    assert run(group_practice(None, on_call_elsewhere=4)).alerts.num_rows == 0
