@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -242,7 +243,8 @@ def _empty(name: str) -> pa.Table:
 
 def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_problems: int = 50,
               encoding: str = "utf-8", by_month: bool = True, engine: str = "duckdb",
-              spark_master: str | None = None, spark_conf: dict[str, str] | None = None) -> Conversion:
+              spark_master: str | None = None, spark_conf: dict[str, str] | None = None,
+              today: date | None = None) -> Conversion:
     """Contract `claims` and `providers` (text columns) from a DCIR extract folder, and the
     conversion report (see the module docstring for the rules it counts). `encoding`: the CSV
     files' (any Python codec name: `cp1252` or `latin-1` for a SAS export in WLATIN1).
@@ -255,6 +257,10 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
     (`FLX_DIS_DTD`) at a time, as SCALPEL flattens the DCIR (the nine keys include it, so no join
     crosses months): the join's memory is bounded by a month; the result is the same as one join
     of everything (`by_month=False`).
+
+    The report's `service_dates_after_today` counts the claims written with a service date after
+    `today` (UTC by default), with the first (its ER_PRS_F line, date and `claims.csv` line): the
+    contract loader refuses them (`fraudnet validate`, `scan`), so the conversion warns first.
 
     Raises `DatasetError` (file, line, column, value; never a patient pseudonym) when a table
     or column is missing, a file cannot be read, an amount or quantity is not a number, or two
@@ -272,10 +278,13 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
     compute = open_engine(engine, spark_master, spark_conf)
     try:
         with use(compute):
-            return _convert(engine_query, folder, {n: tables.get(n, _empty(n)) for n in REQUIRED}, files, names,
-                            Path(nomenclature) if nomenclature else None, out, by_month)
+            conversion = _convert(engine_query, folder, {n: tables.get(n, _empty(n)) for n in REQUIRED}, files, names,
+                                  Path(nomenclature) if nomenclature else None, out, by_month)
     finally:
         compute.close()
+    conversion.report["service_dates_after_today"] = _after_today(
+        conversion.tables["claims"], names["er_prs_f"], today or datetime.now(timezone.utc).date())
+    return conversion
 
 
 def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, names: dict, nomenclature: Path | None,
@@ -614,6 +623,23 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
     }
 
 
+def _after_today(claims: pa.Table, prs: str, today: date) -> dict:
+    """The written claims (in `claims.csv` order) whose `service_date` (YYYY-MM-DD text) is after
+    `today`: their count and the first, by its ER_PRS_F line and its `claims.csv` line (the header
+    is line 1)."""
+    dates = claims["service_date"]
+    later = pc.fill_null(pc.and_(pc.match_substring_regex(dates, r"^\d{4}-\d{2}-\d{2}$"),
+                                 pc.greater(dates, today.isoformat())), False)
+    n = pc.sum(later).as_py() or 0
+    out = {"rule": "a service dated after the day of the conversion: validate and scan refuse it",
+           "today": today.isoformat(), "claims": n}
+    if n:
+        i = pc.index(later, True).as_py()
+        out["first"] = {"file": prs, "line": int(claims["snds_line"][i].as_py()), "service_date": dates[i].as_py(),
+                        "claims_line": i + 2}
+    return out
+
+
 def _euros(x) -> float:
     return float(x) if x is not None else 0.0
 
@@ -668,4 +694,10 @@ def report_lines(report: dict) -> list[str]:
     out.append(f"  claims written: {c['rows']:,} lines, {_eur(c['amount'])}"
                + (f"; {f['claims']:,} with a quantity that is not whole (kilometres, coefficients: PRS_ACT_QTE is a "
                   f"decimal) written as one service each, their amount kept ({_eur(f['amount'])})" if f["claims"] else ""))
+    later = report.get("service_dates_after_today") or {"claims": 0}
+    if later["claims"]:
+        first = later["first"]
+        out.append(f"  warning: {later['claims']:,} service(s) dated after today ({later['today']}), the first "
+                   f"{first['file']} {_unit(first['file'])} {first['line']} ({first['service_date']}, claims.csv line "
+                   f"{first['claims_line']}): validate and scan refuse them; correct or leave them out before scanning")
     return out
