@@ -311,6 +311,14 @@ def convert(source_format, sources, out, categories, encoding, engine, spark_mas
     _print_written(conversion, write_conversion(conversion, out), lines)
 
 
+def _as_given(message: str, data) -> str:
+    """A scan's message names its dataset folders resolved (the scan runs in a child process, its
+    record keeps them absolute): the command names them as given, as `validate` does."""
+    for d in sorted(data, key=lambda d: -len(str(Path(d).resolve()))):
+        message = message.replace(str(Path(d).resolve()), d)
+    return message
+
+
 def _print_written(conversion, written: list[Path], lines: list[str]):
     """What `convert` wrote: each table with its rows, then the report file and its lines."""
     for path in written[:-1]:
@@ -413,7 +421,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
         click.echo(f"the current results are unchanged; an admin may accept it: fraudnet runs accept {record['run_id']}")
     elif result != "succeeded":
         error = record.get("error") or {}
-        _fail(f"{error.get('message', result)}\nscan {record['run_id']} {result.replace('_', ' ')}; "
+        _fail(f"{_as_given(error.get('message', result), data)}\nscan {record['run_id']} {result.replace('_', ' ')}; "
               "the current results are unchanged.", EXIT_CODES.get(result, 1))
     if export_dir and result == "succeeded":
         from publish.export import export
