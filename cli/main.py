@@ -1046,8 +1046,8 @@ def cases_kpis(year, csv_file, sep, store, as_json):
     for r in report["cases_opened"]:
         click.echo(f"{r['year']}: {r['cases']} case(s) opened")
     for r in report["time_to_decision"]:
-        click.echo(f"{r['year']}: {r['cases']} case(s) decided, median {r['median_days']} day(s) to decision "
-                   f"(mean {r['mean_days']})")
+        click.echo(f"{r['year']}: {r['cases']} case(s) decided, median {r['median_days']:.1f} days, "
+                   f"mean {r['mean_days']:.1f} days to decision")
     for r in report["amounts"]:
         click.echo(f"{r['year']} {r['action']} ({r['profession']}): {r['decisions']} decision(s), harm "
                    f"{_euros(r['estimated_harm'], 'not given')}, notified "
