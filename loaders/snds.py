@@ -525,15 +525,20 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
                    FROM c WHERE netted GROUP BY group_id),
         o AS (SELECT *, CASE WHEN qty > 0 AND amount >= 0 THEN 'kept' WHEN qty = 0 AND amount = 0 THEN 'zero'
                              ELSE 'unmatched' END AS outcome FROM g)
-        SELECT outcome, count(*) AS services, sum(lines) AS lines, sum(negative) AS negative, sum(amount) AS amount,
+        SELECT outcome, count(*) AS claims, count(DISTINCT prs_lines) AS services, sum(lines) AS lines,
+               sum(negative) AS negative, sum(amount) AS amount,
                flatten(list(prs_lines ORDER BY group_id))[1:20] AS prs_lines
         FROM o GROUP BY outcome""", c=claims_all).to_pylist()
     by = {r["outcome"]: r for r in net}
+    # a service is its ER_PRS_F lines (the original and its regularisations), netted drug by drug
+    services = query("""SELECT count(DISTINCT prs_lines) AS n FROM (
+                            SELECT group_id, list(DISTINCT _line ORDER BY _line) AS prs_lines FROM c WHERE netted
+                            GROUP BY group_id)""", c=claims_all).to_pylist()[0]["n"]
 
     def outcome(name):
-        r = by.get(name) or {"services": 0, "lines": 0, "amount": 0, "prs_lines": [], "negative": 0}
-        return {"services": r["services"], "claim_lines": int(r["lines"]), "amount": _euros(r["amount"]),
-                "first_lines": r["prs_lines"] or []}
+        r = by.get(name) or {"claims": 0, "services": 0, "lines": 0, "amount": 0, "prs_lines": [], "negative": 0}
+        return {"services": r["services"], "claims": r["claims"], "claim_lines": int(r["lines"]),
+                "amount": _euros(r["amount"]), "first_lines": r["prs_lines"] or []}
 
     unmatched = query(f"""
         SELECT tag, count(*) AS n, list(dline ORDER BY dline)[1:{LISTED}] AS lines
@@ -563,7 +568,8 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
                            FROM c WHERE fractional""", c=claims).to_pylist()[0]
     kept_plain = claims_all.filter(pc.invert(pc.or_(claims_all["netted"], claims_all["contradicts"]))).num_rows
     lines_by = query(f"""
-        SELECT count(*) FILTER (WHERE NOT contradicts AND (line_amount < 0 OR line_qty < 0)) AS regularisation,
+        SELECT count(DISTINCT CASE WHEN NOT contradicts AND (line_amount < 0 OR line_qty < 0) THEN _line END)
+                   AS regularisation,
                count(*) FILTER (WHERE contradicts) AS contradicting,
                sum(line_amount) FILTER (WHERE contradicts) AS contradicting_amount,
                list(_line ORDER BY seq) FILTER (WHERE contradicts)[1:{LISTED}] AS contradicting_lines,
@@ -603,7 +609,9 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
             "claim_lines": lines_by["contradicting"], "amount": _euros(lines_by["contradicting_amount"]),
             "first_lines": lines_by["contradicting_lines"] or [], "first_detail_lines": contradicting_details},
         "netting": {
-            "regularisation_lines": lines_by["regularisation"],
+            "rule": "services (an ER_PRS_F line with its regularisations) counted once, their drugs or acts "
+                    "(`claims`, `claim_lines`) netted one by one",
+            "regularisation_lines": lines_by["regularisation"], "services": services,
             "kept": {**outcome("kept"), "rule": "netted to a positive service: one claim"},
             "netted_to_zero": {**outcome("zero"), "rule": "cancelled: removed"},
             "unmatched": {**outcome("unmatched"), "rule": "negative or inconsistent once netted (original not in the "
@@ -665,7 +673,7 @@ def report_lines(report: dict) -> list[str]:
             f"{s['file']} {_unit(s['file'])}(s) {', '.join(map(str, x['first_lines'][:FIRST]))}"
         out.append(f"  left out: {x['claim_lines']:,} claim line(s) whose quantity's sign contradicts their service's "
                    f"amount ({_eur(x['amount'])}; {where}{', …' if x['claim_lines'] > FIRST else ''})")
-    out.append(f"  netted: {n['regularisation_lines']:,} regularisation lines on {n['kept']['services'] + n['netted_to_zero']['services'] + n['unmatched']['services']:,} "
+    out.append(f"  netted: {n['regularisation_lines']:,} regularisation lines on {n['services']:,} "
                f"services: {n['kept']['services']:,} corrected ({_eur(n['kept']['amount'])}), "
                f"{n['netted_to_zero']['services']:,} cancelled, {n['unmatched']['services']:,} without their original "
                f"left out ({_eur(n['unmatched']['amount'])})")

@@ -289,6 +289,21 @@ def test_either_information_qualifier_leaves_a_line_out(tmp_path):
     assert c.report["service_lines"]["left_out"]["information_only"]["first_lines"] == [2, 3]
 
 
+def test_a_cancelled_service_of_two_drugs_counts_as_one_service_and_one_regularisation_line(tmp_path):
+    # the reviewer's extract: a dispensing of two drugs (ER_PRS_F line 2), cancelled by line 3 with both drugs
+    write_dcir(tmp_path / "x", [line(1, "A", "690000001", amount="100.00", qty="2"),
+                                line(2, "A", "690000001", amount="-100.00", qty="-2")],
+               pha=[k(1) + ["3400930000011", "1", "1"], k(1) + ["3400930000028", "2", "1"],
+                    k(2) + ["3400930000011", "1", "-1"], k(2) + ["3400930000028", "2", "-1"]])
+    c = read_snds(tmp_path / "x")
+    assert claims_of(c) == []
+    n = c.report["netting"]
+    assert (n["regularisation_lines"], n["services"]) == (1, 1)
+    assert (n["netted_to_zero"]["services"], n["netted_to_zero"]["claims"], n["netted_to_zero"]["claim_lines"]) == (1, 2, 4)
+    assert "    netted: 1 regularisation lines on 1 services: 0 corrected (€0.00), 1 cancelled, 0 without their " \
+           "original left out (€0.00)" in ["  " + x for x in report_lines(c.report)]
+
+
 def test_a_correction_nets_to_the_new_amount_and_identical_positive_lines_stay_two(tmp_path):
     write_dcir(tmp_path / "x", [
         line(1, "A", "75123456", amount="30.00"), line(2, "A", "75123456", amount="-30.00", qty="-1"),
