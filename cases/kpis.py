@@ -26,8 +26,9 @@ from runs.store import Store
 from .store import AMOUNTS, NOT_VICTIM, CaseStore
 
 KPI_COLUMNS = ("year", "indicator", "status", "assignee", "action", "profession", "value")
-# what a case about no provider is filed under (SQL over case_entities e)
-PLURAL = ("CASE e.entity_type WHEN 'patient' THEN 'patients' WHEN 'legal_entity' THEN 'legal entities' "
+# what a case about no provider of a known kind is filed under (SQL over case_entities e)
+PLURAL = ("CASE e.entity_type WHEN 'patient' THEN 'patients' WHEN 'provider' THEN 'providers' "
+          "WHEN 'legal_entity' THEN 'legal entities' "
           "WHEN 'person' THEN 'persons' WHEN 'centre' THEN 'centres' ELSE e.entity_type END")
 
 
