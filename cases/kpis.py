@@ -5,9 +5,12 @@ annual fraud reports count these).
 - cases by status, and by assignee and status (now);
 - cases opened per year;
 - time to decision per year of the first decision: days from a case's opening to its first
-  decision's date (median and mean; a decision dated before the case was opened counts 0);
-- per year of decision, action and profession (the kinds of the case's providers, joined by
-  `+`): decisions, cases, and the amounts in euros (estimated harm, overpayment notified,
+  decision's date (median and mean, both in days to one decimal; a decision dated before the case
+  was opened counts 0);
+- per year of decision, action and profession (the kinds of the providers the case is about —
+  victims aside — joined by `+`; a case about no provider is filed under the plural of what it is
+  about: `patients` for a doctor shopper or a mega consumer, `legal entities`, `persons`,
+  `centres`): decisions, cases, and the amounts in euros (estimated harm, overpayment notified,
   recovered; None — "not given" — when no decision of the row gave that amount, not 0).
 
 `kpis()` gives them as one JSON-able dict; `rows()` as the long table of the CSV export
@@ -23,6 +26,10 @@ from runs.store import Store
 from .store import AMOUNTS, NOT_VICTIM, CaseStore
 
 KPI_COLUMNS = ("year", "indicator", "status", "assignee", "action", "profession", "value")
+# what a case about no provider of a known kind is filed under (SQL over case_entities e)
+PLURAL = ("CASE e.entity_type WHEN 'patient' THEN 'patients' WHEN 'provider' THEN 'providers' "
+          "WHEN 'legal_entity' THEN 'legal entities' "
+          "WHEN 'person' THEN 'persons' WHEN 'centre' THEN 'centres' ELSE e.entity_type END")
 
 
 def kpis(store: Store, year: int | None = None) -> dict:
@@ -35,7 +42,9 @@ def kpis(store: Store, year: int | None = None) -> dict:
                    coalesce((SELECT group_concat(kind, '+') FROM (SELECT DISTINCT kind FROM case_entities e
                              WHERE e.case_id = c.case_id AND e.entity_type = 'provider' AND kind IS NOT NULL
                              AND {NOT_VICTIM}
-                             ORDER BY kind)), 'none') AS profession,
+                             ORDER BY kind)),
+                            (SELECT group_concat(what, '+') FROM (SELECT DISTINCT {PLURAL} AS what FROM case_entities e
+                             WHERE e.case_id = c.case_id AND {NOT_VICTIM} ORDER BY what)), 'none') AS profession,
                    (SELECT min(decided_on) FROM case_decisions d WHERE d.case_id = c.case_id) AS first_decided_on
             FROM cases c ORDER BY c.seq""")]
         decisions = [dict(r) for r in con.execute(
@@ -79,7 +88,7 @@ def kpis(store: Store, year: int | None = None) -> dict:
         "cases_by_assignee": [{"assignee": a or None, "status": s, "cases": n}
                               for (a, s), n in sorted(by_assignee.items())],
         "cases_opened": [{"year": y, "cases": n} for y, n in sorted(opened.items())],
-        "time_to_decision": [{"year": y, "cases": len(w), "median_days": statistics.median(w),
+        "time_to_decision": [{"year": y, "cases": len(w), "median_days": round(float(statistics.median(w)), 1),
                               "mean_days": round(statistics.fmean(w), 1)} for y, w in sorted(waits.items())],
         "amounts": [{**r, "cases": len(r["cases"])} for _, r in sorted(amounts.items())],
     }

@@ -213,11 +213,13 @@ def main():
               help="where to write truth.csv (default: beside OUT, never inside)")
 @click.option("--registry", type=click.Path(exists=True, file_okay=False), default=None,
               help="a contract folder of real establishments (fraudnet convert finess) to build the region on")
-def generate(out, patients, seed, truth, registry):
-    """Write a synthetic region-year with planted fraud to the dataset folder OUT."""
+@click.option("--force", is_flag=True, help="write into OUT even though it holds files the generator does not write")
+def generate(out, patients, seed, truth, registry, force):
+    """Write a synthetic region-year with planted fraud to the dataset folder OUT (new, empty, or
+    a region generated before)."""
     from loaders.synthetic import generate as run
     try:
-        counts = run(out, patients, seed, truth, registry)
+        counts = run(out, patients, seed, truth, registry, force)
     except ValueError as e:
         _fail(str(e), 2)
     click.echo(f"wrote {out}: {counts['claims']:,} claims, {counts['patients']:,} patients, "
@@ -307,6 +309,14 @@ def convert(source_format, sources, out, categories, encoding, engine, spark_mas
     except ComputeError as e:          # the engine failed (Spark): its first line, not the SQL
         _fail(f"the conversion failed on {engine or 'duckdb'}: {str(e).splitlines()[0]}", 1)
     _print_written(conversion, write_conversion(conversion, out), lines)
+
+
+def _as_given(message: str, data) -> str:
+    """A scan's message names its dataset folders resolved (the scan runs in a child process, its
+    record keeps them absolute): the command names them as given, as `validate` does."""
+    for d in sorted(data, key=lambda d: -len(str(Path(d).resolve()))):
+        message = message.replace(str(Path(d).resolve()), d)
+    return message
 
 
 def _print_written(conversion, written: list[Path], lines: list[str]):
@@ -411,7 +421,7 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
         click.echo(f"the current results are unchanged; an admin may accept it: fraudnet runs accept {record['run_id']}")
     elif result != "succeeded":
         error = record.get("error") or {}
-        _fail(f"{error.get('message', result)}\nscan {record['run_id']} {result.replace('_', ' ')}; "
+        _fail(f"{_as_given(error.get('message', result), data)}\nscan {record['run_id']} {result.replace('_', ' ')}; "
               "the current results are unchanged.", EXIT_CODES.get(result, 1))
     if export_dir and result == "succeeded":
         from publish.export import export
@@ -586,23 +596,40 @@ def changes(store, run_id, as_json):
     except FraudnetError as e:
         _failed(e, store)
     _audit(store, "runs.changes", f"changes:{report['run_id']}", report["run_id"],
-           sum(len(report[k]) for k in ("new", "escalated", "resolved", "risk_risers")))
+           sum(len(report.get(k, [])) for k in ("new", "escalated", "realerted", "suppressed", "resolved", "risk_risers")))
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, default=str))
         return
-    click.echo(f"run {report['run_id']} against {report['previous_run'] or 'nothing (first run)'}: {report['summary']}")
-    for key, label in (("new", "new"), ("escalated", "escalated"), ("resolved", "resolved")):
-        for a in report[key]:
-            before = f" (was {a['previous_score']:,.2f})" if key == "escalated" else ""
-            click.echo(f"  {label:<9} {a['pattern']:<18} {a['score']:>12,.2f}{before}  {a['alert_id']}")
-    for c in report["new_communities"]:
-        click.echo(f"  new community {c}")
-    for c in report["dissolved_communities"]:
-        click.echo(f"  dissolved community {c}")
-    for r in report["risk_risers"]:
-        click.echo(f"  risk up {r['rise']:+.1f} to {r['after']:.1f}: {r['entity_type']} {r['entity_id']}")
+    for line in change_lines(report):
+        click.echo(line)
+
+
+def change_lines(report: dict) -> list[str]:
+    """`fraudnet changes` in text: the summary, then one line per new, escalated, re-alerted,
+    suppressed and resolved alert (re-alerted and suppressed ones followed by their why), returning
+    alerts counted on one line (`--json` lists them), communities and risk risers."""
+    out = [f"run {report['run_id']} against {report['previous_run'] or 'nothing (first run)'}: {report['summary']}"]
+    row = lambda label, a, extra="": f"  {label:<11} {a['pattern']:<18} {a['score']:>12,.2f}{extra}  {a['alert_id']}"
+    for a in report["new"]:
+        out.append(row("new", a))
+    for a in report["escalated"]:
+        out.append(row("escalated", a, f" (was {a['previous_score']:,.2f})"))
+    for key, label in (("realerted", "re-alerted"), ("suppressed", "suppressed")):
+        for a in report.get(key, []):
+            out.append(row(label, a))
+            out.append(f"    why: {a['why']}" + (f" (would be {a['would_be']})" if key == "suppressed" else ""))
+    for a in report["resolved"]:
+        out.append(row("resolved", a))
+    if report.get("returning"):
+        out.append(f"  returning: {len(report['returning'])} alert(s) current in an earlier run, absent from the "
+                   "previous one, back now (listed by --json)")
+    out += [f"  new community {c}" for c in report["new_communities"]]
+    out += [f"  dissolved community {c}" for c in report["dissolved_communities"]]
+    out += [f"  risk up {r['rise']:+.1f} to {r['after']:.1f}: {r['entity_type']} {r['entity_id']}"
+            for r in report["risk_risers"]]
     if report.get("patients_risen"):
-        click.echo(f"  risk up for {report['patients_risen']} patient(s), counted, not named")
+        out.append(f"  risk up for {report['patients_risen']} patient(s), counted, not named")
+    return out
 
 
 @main.command()
@@ -1019,8 +1046,8 @@ def cases_kpis(year, csv_file, sep, store, as_json):
     for r in report["cases_opened"]:
         click.echo(f"{r['year']}: {r['cases']} case(s) opened")
     for r in report["time_to_decision"]:
-        click.echo(f"{r['year']}: {r['cases']} case(s) decided, median {r['median_days']} day(s) to decision "
-                   f"(mean {r['mean_days']})")
+        click.echo(f"{r['year']}: {r['cases']} case(s) decided, median {r['median_days']:.1f} days, "
+                   f"mean {r['mean_days']:.1f} days to decision")
     for r in report["amounts"]:
         click.echo(f"{r['year']} {r['action']} ({r['profession']}): {r['decisions']} decision(s), harm "
                    f"{_euros(r['estimated_harm'], 'not given')}, notified "

@@ -68,12 +68,10 @@ WITH prov AS (
         SELECT provider_id AS x FROM claims UNION SELECT prescriber_id FROM claims
         UNION SELECT person_id FROM officers WHERE person_id IN (SELECT provider_id FROM claims)
     ) WHERE x IS NOT NULL AND x NOT IN (SELECT provider_id FROM providers)
-), roles AS (
+), roles AS (   -- a provider's parts in the claims scanned (its kind is `kind`): '' for neither
     SELECT id, concat_ws('|',
-        CASE WHEN id IN (SELECT prescriber_id FROM claims WHERE prescriber_id IS NOT NULL) THEN 'prescriber' END,
-        CASE WHEN kind = 'pharmacy' THEN 'pharmacy' END,
-        CASE WHEN kind = 'laboratory' THEN 'laboratory' END,
-        CASE WHEN kind IS NULL THEN 'unknown' END) AS roles
+        CASE WHEN id IN (SELECT provider_id FROM claims) THEN 'biller' END,
+        CASE WHEN id IN (SELECT prescriber_id FROM claims WHERE prescriber_id IS NOT NULL) THEN 'prescriber' END) AS roles
     FROM prov
 ), cen AS (
     SELECT centre_id AS id, kind, name, postcode FROM centres

@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -242,7 +243,8 @@ def _empty(name: str) -> pa.Table:
 
 def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_problems: int = 50,
               encoding: str = "utf-8", by_month: bool = True, engine: str = "duckdb",
-              spark_master: str | None = None, spark_conf: dict[str, str] | None = None) -> Conversion:
+              spark_master: str | None = None, spark_conf: dict[str, str] | None = None,
+              today: date | None = None) -> Conversion:
     """Contract `claims` and `providers` (text columns) from a DCIR extract folder, and the
     conversion report (see the module docstring for the rules it counts). `encoding`: the CSV
     files' (any Python codec name: `cp1252` or `latin-1` for a SAS export in WLATIN1).
@@ -255,6 +257,10 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
     (`FLX_DIS_DTD`) at a time, as SCALPEL flattens the DCIR (the nine keys include it, so no join
     crosses months): the join's memory is bounded by a month; the result is the same as one join
     of everything (`by_month=False`).
+
+    The report's `service_dates_after_today` counts the claims written with a service date after
+    `today` (UTC by default), with the first (its ER_PRS_F line, date and `claims.csv` line): the
+    contract loader refuses them (`fraudnet validate`, `scan`), so the conversion warns first.
 
     Raises `DatasetError` (file, line, column, value; never a patient pseudonym) when a table
     or column is missing, a file cannot be read, an amount or quantity is not a number, or two
@@ -272,10 +278,13 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
     compute = open_engine(engine, spark_master, spark_conf)
     try:
         with use(compute):
-            return _convert(engine_query, folder, {n: tables.get(n, _empty(n)) for n in REQUIRED}, files, names,
-                            Path(nomenclature) if nomenclature else None, out, by_month)
+            conversion = _convert(engine_query, folder, {n: tables.get(n, _empty(n)) for n in REQUIRED}, files, names,
+                                  Path(nomenclature) if nomenclature else None, out, by_month)
     finally:
         compute.close()
+    conversion.report["service_dates_after_today"] = _after_today(
+        conversion.tables["claims"], names["er_prs_f"], today or datetime.now(timezone.utc).date())
+    return conversion
 
 
 def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, names: dict, nomenclature: Path | None,
@@ -516,15 +525,20 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
                    FROM c WHERE netted GROUP BY group_id),
         o AS (SELECT *, CASE WHEN qty > 0 AND amount >= 0 THEN 'kept' WHEN qty = 0 AND amount = 0 THEN 'zero'
                              ELSE 'unmatched' END AS outcome FROM g)
-        SELECT outcome, count(*) AS services, sum(lines) AS lines, sum(negative) AS negative, sum(amount) AS amount,
+        SELECT outcome, count(*) AS claims, count(DISTINCT prs_lines) AS services, sum(lines) AS lines,
+               sum(negative) AS negative, sum(amount) AS amount,
                flatten(list(prs_lines ORDER BY group_id))[1:20] AS prs_lines
         FROM o GROUP BY outcome""", c=claims_all).to_pylist()
     by = {r["outcome"]: r for r in net}
+    # a service is its ER_PRS_F lines (the original and its regularisations), netted drug by drug
+    services = query("""SELECT count(DISTINCT prs_lines) AS n FROM (
+                            SELECT group_id, list(DISTINCT _line ORDER BY _line) AS prs_lines FROM c WHERE netted
+                            GROUP BY group_id)""", c=claims_all).to_pylist()[0]["n"]
 
     def outcome(name):
-        r = by.get(name) or {"services": 0, "lines": 0, "amount": 0, "prs_lines": [], "negative": 0}
-        return {"services": r["services"], "claim_lines": int(r["lines"]), "amount": _euros(r["amount"]),
-                "first_lines": r["prs_lines"] or []}
+        r = by.get(name) or {"claims": 0, "services": 0, "lines": 0, "amount": 0, "prs_lines": [], "negative": 0}
+        return {"services": r["services"], "claims": r["claims"], "claim_lines": int(r["lines"]),
+                "amount": _euros(r["amount"]), "first_lines": r["prs_lines"] or []}
 
     unmatched = query(f"""
         SELECT tag, count(*) AS n, list(dline ORDER BY dline)[1:{LISTED}] AS lines
@@ -554,7 +568,8 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
                            FROM c WHERE fractional""", c=claims).to_pylist()[0]
     kept_plain = claims_all.filter(pc.invert(pc.or_(claims_all["netted"], claims_all["contradicts"]))).num_rows
     lines_by = query(f"""
-        SELECT count(*) FILTER (WHERE NOT contradicts AND (line_amount < 0 OR line_qty < 0)) AS regularisation,
+        SELECT count(DISTINCT CASE WHEN NOT contradicts AND (line_amount < 0 OR line_qty < 0) THEN _line END)
+                   AS regularisation,
                count(*) FILTER (WHERE contradicts) AS contradicting,
                sum(line_amount) FILTER (WHERE contradicts) AS contradicting_amount,
                list(_line ORDER BY seq) FILTER (WHERE contradicts)[1:{LISTED}] AS contradicting_lines,
@@ -594,7 +609,9 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
             "claim_lines": lines_by["contradicting"], "amount": _euros(lines_by["contradicting_amount"]),
             "first_lines": lines_by["contradicting_lines"] or [], "first_detail_lines": contradicting_details},
         "netting": {
-            "regularisation_lines": lines_by["regularisation"],
+            "rule": "services (an ER_PRS_F line with its regularisations) counted once, their drugs or acts "
+                    "(`claims`, `claim_lines`) netted one by one",
+            "regularisation_lines": lines_by["regularisation"], "services": services,
             "kept": {**outcome("kept"), "rule": "netted to a positive service: one claim"},
             "netted_to_zero": {**outcome("zero"), "rule": "cancelled: removed"},
             "unmatched": {**outcome("unmatched"), "rule": "negative or inconsistent once netted (original not in the "
@@ -612,6 +629,23 @@ def _report(query: Query, folder: Path, files: dict, names: dict, lines: pa.Tabl
             "first_lines": fractional["lines"] or []},
         "providers": kinds,
     }
+
+
+def _after_today(claims: pa.Table, prs: str, today: date) -> dict:
+    """The written claims (in `claims.csv` order) whose `service_date` (YYYY-MM-DD text) is after
+    `today`: their count and the first, by its ER_PRS_F line and its `claims.csv` line (the header
+    is line 1)."""
+    dates = claims["service_date"]
+    later = pc.fill_null(pc.and_(pc.match_substring_regex(dates, r"^\d{4}-\d{2}-\d{2}$"),
+                                 pc.greater(dates, today.isoformat())), False)
+    n = pc.sum(later).as_py() or 0
+    out = {"rule": "a service dated after the day of the conversion: validate and scan refuse it",
+           "today": today.isoformat(), "claims": n}
+    if n:
+        i = pc.index(later, True).as_py()
+        out["first"] = {"file": prs, "line": int(claims["snds_line"][i].as_py()), "service_date": dates[i].as_py(),
+                        "claims_line": i + 2}
+    return out
 
 
 def _euros(x) -> float:
@@ -639,7 +673,7 @@ def report_lines(report: dict) -> list[str]:
             f"{s['file']} {_unit(s['file'])}(s) {', '.join(map(str, x['first_lines'][:FIRST]))}"
         out.append(f"  left out: {x['claim_lines']:,} claim line(s) whose quantity's sign contradicts their service's "
                    f"amount ({_eur(x['amount'])}; {where}{', …' if x['claim_lines'] > FIRST else ''})")
-    out.append(f"  netted: {n['regularisation_lines']:,} regularisation lines on {n['kept']['services'] + n['netted_to_zero']['services'] + n['unmatched']['services']:,} "
+    out.append(f"  netted: {n['regularisation_lines']:,} regularisation lines on {n['services']:,} "
                f"services: {n['kept']['services']:,} corrected ({_eur(n['kept']['amount'])}), "
                f"{n['netted_to_zero']['services']:,} cancelled, {n['unmatched']['services']:,} without their original "
                f"left out ({_eur(n['unmatched']['amount'])})")
@@ -668,4 +702,10 @@ def report_lines(report: dict) -> list[str]:
     out.append(f"  claims written: {c['rows']:,} lines, {_eur(c['amount'])}"
                + (f"; {f['claims']:,} with a quantity that is not whole (kilometres, coefficients: PRS_ACT_QTE is a "
                   f"decimal) written as one service each, their amount kept ({_eur(f['amount'])})" if f["claims"] else ""))
+    later = report.get("service_dates_after_today") or {"claims": 0}
+    if later["claims"]:
+        first = later["first"]
+        out.append(f"  warning: {later['claims']:,} service(s) dated after today ({later['today']}), the first "
+                   f"{first['file']} {_unit(first['file'])} {first['line']} ({first['service_date']}, claims.csv line "
+                   f"{first['claims_line']}): validate and scan refuse them; correct or leave them out before scanning")
     return out

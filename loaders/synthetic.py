@@ -225,11 +225,22 @@ def _pools(region: _Region, idx: list[int], by: str) -> dict:
     return pools
 
 
+# The files `generate` writes into its dataset folder: a folder holding only these (a region
+# generated before) may be generated again; anything else in it is refused unless forced.
+DATASET_FILES = ("claims.csv", "providers.csv", "centres.csv", "legal_entities.csv", "affiliations.csv",
+                 "officers.csv", "identifiers.csv", "patients.csv", "services.csv")
+
+
 def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str | Path | None = None,
-             registry: str | Path | None = None) -> dict:
+             registry: str | Path | None = None, force: bool = False) -> dict:
     """Write a dataset folder `out`, `truth.csv` and `lookalikes.csv` beside it (`truth`: another
     path for the truth, its look-alikes then beside it as `lookalikes_path` names them). Returns
     counts, and the two files' paths (`truth`, `lookalikes`).
+
+    Raises ValueError, before drawing anything, when the truth would lie inside `out` (a scan of
+    the folder would read it), or when `out` holds anything but the files a generation writes
+    (`DATASET_FILES`: a leftover `claims.parquet` would be read beside the new claims) unless
+    `force`.
 
     `registry`: a contract folder of real establishments (`fraudnet convert finess`): the region
     then lies in the three départements with the most pharmacies, its towns are their
@@ -238,6 +249,7 @@ def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str |
     """
     if patients < MIN_PATIENTS:
         raise ValueError(f"--patients must be at least {MIN_PATIENTS} to hold every planted pattern")
+    _check_out(Path(out), Path(truth) if truth else None, force)
     rng = np.random.default_rng(seed)
     r = _Region(rng, patients)
     if registry is not None:
@@ -249,6 +261,20 @@ def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str |
     _plant(r, roster)
     _programmes(r, roster)
     return _write(r, Path(out), Path(truth) if truth else None)
+
+
+def _check_out(out: Path, truth: Path | None, force: bool):
+    """Refuse a truth inside the dataset folder, and a dataset folder holding other files."""
+    if truth is not None and out.resolve() in truth.resolve().parents:
+        raise ValueError(f"--truth {truth}: inside the dataset folder {out}, where a scan would read it; "
+                         "write it beside the folder (the default) or elsewhere")
+    if force or not out.is_dir():
+        return
+    others = sorted(p.name for p in out.iterdir() if p.name not in DATASET_FILES)
+    if others:
+        listed = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise ValueError(f"{out} holds files the generator does not write ({listed}), which a scan of it would "
+                         "read too: give an empty or new folder, or --force to write beside them")
 
 
 def _towns(r: _Region):

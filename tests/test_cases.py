@@ -216,7 +216,7 @@ def test_a_confirmed_shopper_brands_neither_the_doctors_nor_the_pharmacies_it_de
     assert all(cs.list(profession=k)[1] == 0 for k in kinds)
     assert cs.list()[0][0]["providers"] == 0
     [amount] = kpis(store)["amounts"]
-    assert amount["profession"] == "none" and amount["overpayment_notified"] == 500
+    assert amount["profession"] == "patients" and amount["overpayment_notified"] == 500   # its shopper
     seen = cs.cases_of("provider", victims[0]["entity_id"])
     assert [(c["case_id"], c["standing"]) for c in seen] == [(cid, "victim")]
     # the accused of another pattern is still labelled, filed and counted
@@ -336,7 +336,8 @@ def test_filters_indicators_and_spreadsheet_csv(store):
     assert k["cases_by_status"] == [{"status": "in_review", "cases": 1}, {"status": "open", "cases": 1}]
     assert {"assignee": "alice", "status": "in_review", "cases": 1} in k["cases_by_assignee"]
     year = int(soon[:4])
-    assert k["time_to_decision"] == [{"year": year, "cases": 1, "median_days": 10, "mean_days": 10.0}]
+    assert k["time_to_decision"] == [{"year": year, "cases": 1, "median_days": 10.0, "mean_days": 10.0}]
+    assert isinstance(k["time_to_decision"][0]["median_days"], float)
     amounts = {r["action"]: r for r in k["amounts"]}
     assert (amounts["am_notified_overpayment"]["overpayment_notified"], amounts["am_notified_overpayment"]["recovered"],
             amounts["am_notified_overpayment"]["profession"]) == (1200.5, 300.0, biller["kind"])

@@ -266,7 +266,9 @@ def test_the_command_line_walks_a_case(store, tmp_path):
     ent = run("entity", "provider", provider)
     assert "billing against" in ent and "case C-00001 (confirmed, as accused)" in ent and "(current): risk" in ent
     assert "secm_compliance_request" in run("cases", "actions")
-    assert "cases by status: confirmed 1" in run("cases", "kpis")
+    shown = run("cases", "kpis")
+    assert "cases by status: confirmed 1" in shown
+    assert "2025: 1 case(s) decided, median 30.0 days, mean 30.0 days to decision" in shown   # opened 2025-06-01
 
 
 def test_a_case_on_a_patient_names_that_patient_to_its_readers_and_nowhere_else(client, store, caplog):

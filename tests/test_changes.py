@@ -151,3 +151,26 @@ def test_the_risk_risers_count_patients_and_name_none():
     report = compare(now, before, "r1")
     assert [(r["entity_type"], r["entity_id"]) for r in report["risk_risers"]] == [("provider", "D1")]
     assert report["patients_risen"] == 2 and "P-" not in json.dumps(report)
+
+
+def test_the_text_report_lists_re_alerted_and_suppressed_alerts_with_why_and_counts_returning_ones():
+    from cli.main import change_lines
+    before = run_tables(("d", "double_billing", 100), ("s", "double_billing", 100), ("x", "peer_outlier", 5))
+    hist = [("d", "r1", "r1"), ("s", "r1", "r1"), ("back", "r0", "r0")]
+    reviews = [("d", "C-00006", "dismissed", 100, ["double_billing"]),
+               ("s", "C-00007", "closed", 100, ["double_billing"])]
+    now = run_tables(("d", "double_billing", 160), ("s", "double_billing", 130), ("back", "peer_outlier", 7),
+                     ("fresh", "peer_outlier", 9))
+    report = {"run_id": "r2", **compare(now, before, "r1", known(hist, reviews))}
+    lines = change_lines(report)
+    assert lines[0] == ("run r2 against r1: 1 new, 0 escalated, 1 resolved alert(s), 1 returning, 1 re-alerted, "
+                        "1 suppressed; 0 new, 0 dissolved communities")
+    assert lines[1:] == [
+        "  new         peer_outlier               9.00  fresh",
+        "  re-alerted  double_billing           160.00  d",
+        "    why: case C-00006 was dismissed at score 100.00; now 160.00 (+60%, margin +50%)",
+        "  suppressed  double_billing           130.00  s",
+        "    why: case C-00007 was closed at score 100.00; now 130.00 (+30%, margin +50%); no new pattern on its "
+        "entities (would be escalated)",
+        "  resolved    peer_outlier               5.00  x",
+        "  returning: 1 alert(s) current in an earlier run, absent from the previous one, back now (listed by --json)"]

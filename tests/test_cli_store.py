@@ -164,3 +164,15 @@ def test_a_command_line_click_refuses_is_worded_as_every_other_error(tmp_path, m
     assert done.output.startswith("Usage: ") and "Error:" not in done.output
     bare = CliRunner().invoke(main, [])           # a bare group still shows its help
     assert "Commands:" in bare.output and "error:" not in bare.output
+
+
+def test_scan_names_a_bad_dataset_as_given_as_validate_does(tmp_path, monkeypatch):
+    from .conftest import claim, write_dataset
+    monkeypatch.chdir(tmp_path)
+    write_dataset(tmp_path / "bad", claims=[claim("K1", "P1", "D1", "C", "2025-01-32")],
+                  providers=[{"provider_id": "D1", "kind": "physician"}])
+    said = "1 problem(s) in bad:\n  - claims.csv, line 2, column service_date, value '2025-01-32': is not a date"
+    validate = CliRunner().invoke(main, ["validate", "bad"])
+    scan = CliRunner().invoke(main, ["scan", "bad", "--store", "store"])
+    assert (validate.exit_code, scan.exit_code) == (2, 2)
+    assert said in validate.output and said in scan.output and str(tmp_path) not in scan.output

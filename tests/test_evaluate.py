@@ -45,3 +45,24 @@ def test_a_pattern_the_run_did_not_judge_has_no_figures():
     assert rows["dense_block"]["judged"] and rows["dense_block"]["recall"] == 1.0
     judged = {x["pattern"]: x for x in evaluate(f.alerts, f.entities, risk, truth)["patterns"]}
     assert judged["indicator_outlier"]["judged"] and judged["indicator_outlier"]["recall"] == 0.0
+
+
+def test_a_true_lead_accuses_a_planted_entity_naming_planted_victims_is_not_enough():
+    # the reviewer's case: a doctor_shopping alert on an honest patient whose shopped pharmacy and
+    # prescriber were planted for pharmacy_collusion; beside it, a shopper who is planted elsewhere
+    entity = lambda a, t, e, role, standing: {"alert_id": a, "entity_type": t, "entity_id": e, "role": role,
+                                              "standing": standing}
+    f = make_findings(
+        [{"alert_id": f"s{i}", "pattern": "doctor_shopping", "score": 10 - i, "summary": "s"} for i in range(3)],
+        [entity("s0", "patient", "P1", "shopper", "accused"),
+         entity("s1", "patient", "P_honest", "shopper", "accused"),
+         entity("s1", "provider", "ph1", "shopped_pharmacy", "victim"),
+         entity("s1", "provider", "dr1", "shopped_prescriber", "victim"),
+         entity("s2", "patient", "P9", "shopper", "accused")])
+    truth = pa.table({"pattern": ["doctor_shopping", "pharmacy_collusion", "pharmacy_collusion", "mega_consumer"],
+                      "group_id": ["d1", "c1", "c1", "m1"], "entity_type": ["patient", "provider", "provider", "patient"],
+                      "entity_id": ["P1", "ph1", "dr1", "P9"]})
+    risk = pa.table({"entity_type": ["patient"], "entity_id": ["P1"]})
+    [ds] = [x for x in evaluate(f.alerts, f.entities, risk, truth)["patterns"] if x["pattern"] == "doctor_shopping"]
+    # top 5 = s0 (planted shopper), s1 (honest shopper, planted victims), s2 (shopper planted for mega_consumer)
+    assert (ds["found"], ds["alerts"], ds["precision_at_k"], ds["false_leads"]) == (1, 3, 2 / 3, 1)

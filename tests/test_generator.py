@@ -2,7 +2,7 @@ import filecmp
 
 from graph.detect import DETECTORS
 from loaders.dataset import load_dataset
-from loaders.synthetic import generate
+from loaders.synthetic import DATASET_FILES, generate
 
 from .conftest import read_csv
 
@@ -12,13 +12,36 @@ def test_same_seed_gives_byte_identical_output_and_truth_lies_beside(tmp_path):
     generate(tmp_path / "b" / "data", patients=5000, seed=5)
     names = sorted(p.name for p in (tmp_path / "a" / "data").iterdir())
     assert names == ["affiliations.csv", "centres.csv", "claims.csv", "identifiers.csv", "legal_entities.csv",
-                     "officers.csv", "patients.csv", "providers.csv", "services.csv"]
+                     "officers.csv", "patients.csv", "providers.csv", "services.csv"] == sorted(DATASET_FILES)
     match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a" / "data", tmp_path / "b" / "data", names, shallow=False)
     assert mismatch == [] and errors == []
     assert filecmp.cmp(tmp_path / "a" / "truth.csv", tmp_path / "b" / "truth.csv", shallow=False)
     assert a["truth"] == str(tmp_path / "a" / "truth.csv")
     generate(tmp_path / "c" / "data", patients=5000, seed=6)
     assert not filecmp.cmp(tmp_path / "a" / "data" / "claims.csv", tmp_path / "c" / "data" / "claims.csv", shallow=False)
+    generate(tmp_path / "b" / "data", patients=5000, seed=6)       # a region generated before: written again
+    assert filecmp.cmp(tmp_path / "b" / "data" / "claims.csv", tmp_path / "c" / "data" / "claims.csv", shallow=False)
+
+
+def test_generate_refuses_a_truth_inside_the_dataset_and_a_folder_holding_other_files(tmp_path):
+    from click.testing import CliRunner
+
+    from cli.main import main
+    run = lambda *args: CliRunner().invoke(main, ["generate", *map(str, args), "--patients", "5000"])
+    r = run(tmp_path / "g1", "--truth", tmp_path / "g1" / "truth.csv")
+    assert r.exit_code == 2 and f"--truth {tmp_path / 'g1' / 'truth.csv'}: inside the dataset folder" in r.output
+    assert not (tmp_path / "g1").exists()
+    (tmp_path / "g2").mkdir()
+    (tmp_path / "g2" / "claims.parquet").write_bytes(b"left over")
+    (tmp_path / "g2" / "notes.txt").write_text("mine")
+    r = run(tmp_path / "g2")
+    assert r.exit_code == 2, r.output
+    assert (f"{tmp_path / 'g2'} holds files the generator does not write (claims.parquet, notes.txt), which a scan "
+            "of it would read too: give an empty or new folder, or --force to write beside them") in r.output
+    assert sorted(p.name for p in (tmp_path / "g2").iterdir()) == ["claims.parquet", "notes.txt"]
+    r = run(tmp_path / "g2", "--force")
+    assert r.exit_code == 0, r.output
+    assert {p.name for p in (tmp_path / "g2").iterdir()} == {"claims.parquet", "notes.txt", *DATASET_FILES}
 
 
 def test_every_pattern_is_planted_several_times_and_the_dataset_is_valid(tmp_path):

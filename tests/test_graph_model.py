@@ -42,9 +42,11 @@ def edge(g, src, dst, rel):
 def test_nodes_have_stable_typed_ids_and_roles(tmp_path):
     g = build_graph(dataset(tmp_path), identifier_hub_max=3)
     nodes = {n["node_id"]: n for n in g.nodes.to_pylist()}
-    assert nodes["provider:D1"]["roles"] == "prescriber"
-    assert nodes["provider:PH1"]["roles"] == "pharmacy"
-    assert nodes["provider:OUTSIDER"]["roles"] == "prescriber|unknown"
+    # its parts in the claims, whatever its kind (a billing dentist was '', a pharmacy 'pharmacy')
+    assert nodes["provider:D1"]["roles"] == "biller|prescriber"
+    assert nodes["provider:PH1"]["roles"] == "biller"
+    assert (nodes["provider:OUTSIDER"]["roles"], nodes["provider:OUTSIDER"]["kind"]) == ("prescriber", None)
+    assert nodes["centre:H1"]["roles"] is None
     assert "person:X9" in nodes and "person:D1" not in nodes   # an officer who is a provider is that provider
     assert {n for n in nodes if n.startswith("patient:")} == {"patient:P1", "patient:P2"}
     assert g.nodes["node_id"].to_pylist() == sorted(nodes)

@@ -48,6 +48,25 @@ def test_the_shipped_synthetic_tables_convert_as_the_oracle_says():
     assert set(report["details"]) == {"ER_PHA_F.csv", "ER_BIO_F.csv", "ER_CAM_F.csv", "ER_ETE_F.csv"}
 
 
+@pytest.mark.skipif(not DCIR.is_dir(), reason="../shared/data is not beside the repository")
+def test_services_dated_after_today_are_warned_of_by_the_conversion_as_validate_refuses_them(tmp_path):
+    from datetime import date
+    conversion = read_snds(DCIR, today=date(2026, 12, 1))
+    later = conversion.report["service_dates_after_today"]
+    assert (later["today"], later["claims"]) == ("2026-12-01", 1)
+    assert later["first"] == {"file": "ER_PRS_F.csv", "line": 8, "service_date": "2027-12-31", "claims_line": 28}
+    assert report_lines(conversion.report)[-1] == (
+        "  warning: 1 service(s) dated after today (2026-12-01), the first ER_PRS_F.csv line 8 (2027-12-31, "
+        "claims.csv line 28): validate and scan refuse them; correct or leave them out before scanning")
+    write_conversion(conversion, tmp_path / "out")       # the line named is the one the loader refuses
+    assert list(csv.reader(open(tmp_path / "out" / "claims.csv")))[27][6] == "2027-12-31"
+    # a day after the last service: nothing to warn of
+    assert read_snds(DCIR, today=date(2027, 12, 31)).report["service_dates_after_today"] == {
+        "rule": "a service dated after the day of the conversion: validate and scan refuse it",
+        "today": "2027-12-31", "claims": 0}
+    assert not any("after today" in line for line in report_lines(read_snds(DCIR, today=date(2028, 1, 1)).report))
+
+
 # --- a small consistent extract -----------------------------------------------------------------
 
 PRS_HEADER = ["flx_dis_dtd", "FLX_TRT_DTD", "FLX_EMT_TYP", "FLX_EMT_NUM", "FLX_EMT_ORD", "ORG_CLE_NUM", "DCT_ORD_NUM",
@@ -268,6 +287,21 @@ def test_either_information_qualifier_leaves_a_line_out(tmp_path):
     c = read_snds(tmp_path / "x")
     assert [r["provider_id"] for r in claims_of(c)] == ["75123458"]
     assert c.report["service_lines"]["left_out"]["information_only"]["first_lines"] == [2, 3]
+
+
+def test_a_cancelled_service_of_two_drugs_counts_as_one_service_and_one_regularisation_line(tmp_path):
+    # the reviewer's extract: a dispensing of two drugs (ER_PRS_F line 2), cancelled by line 3 with both drugs
+    write_dcir(tmp_path / "x", [line(1, "A", "690000001", amount="100.00", qty="2"),
+                                line(2, "A", "690000001", amount="-100.00", qty="-2")],
+               pha=[k(1) + ["3400930000011", "1", "1"], k(1) + ["3400930000028", "2", "1"],
+                    k(2) + ["3400930000011", "1", "-1"], k(2) + ["3400930000028", "2", "-1"]])
+    c = read_snds(tmp_path / "x")
+    assert claims_of(c) == []
+    n = c.report["netting"]
+    assert (n["regularisation_lines"], n["services"]) == (1, 1)
+    assert (n["netted_to_zero"]["services"], n["netted_to_zero"]["claims"], n["netted_to_zero"]["claim_lines"]) == (1, 2, 4)
+    assert "    netted: 1 regularisation lines on 1 services: 0 corrected (€0.00), 1 cancelled, 0 without their " \
+           "original left out (€0.00)" in ["  " + x for x in report_lines(c.report)]
 
 
 def test_a_correction_nets_to_the_new_amount_and_identical_positive_lines_stay_two(tmp_path):
