@@ -101,7 +101,7 @@ def main() -> int:
     args = ap.parse_args()
     report, missed = [], []
     print(f"{'world':<14} {'patients':>8} {'seed':>4} {'pattern':<19} {'groups':>6} {'K':>3} {'found':>5} "
-          f"{'recall':>6} {'prec@K':>6} {'look-alikes':>11} {'false leads':>11}")
+          f"{'recall':>6} {'prec@K':>6} {'accused':>7} {'look-alikes':>11} {'false leads':>11}")
     for world in args.worlds:
         name = "generator" if world == "generator" else Path(world).stem
         if world != "generator" and not Path(world).is_file():
@@ -114,7 +114,7 @@ def main() -> int:
                 report.append({"world": name, "patients": patients, "seed": seed, **r})
                 for p in r["patterns"]:
                     print(f"{name:<14} {patients:>8} {seed:>4} {p['pattern']:<19} {p['cases']:>6} {p['k']:>3} "
-                          f"{p['found']:>5} {p['recall']:>6.2f} {p['precision_at_k']:>6.2f} "
+                          f"{p['found']:>5} {p['recall']:>6.2f} {p['precision_at_k']:>6.2f} {p['accused_precision_at_k']:>7.2f} "
                           f"{p['lookalikes_in_top_k'] if looks else '-':>11} {p['false_leads']:>11}")
                     if (p["recall"] < MIN_RECALL or p["precision_at_k"] < MIN_PRECISION
                             or p["lookalikes_in_top_k"] > 0):

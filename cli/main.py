@@ -662,13 +662,14 @@ def evaluate(truth_file, store, run_id, k_factor, as_json):
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    table = Table("pattern", "cases", "K", "alerts in top K", "found", "recall", "precision@K")
+    table = Table("pattern", "cases", "K", "alerts in top K", "found", "recall", "precision@K",
+                  "accused precision@K")
     for r in result["patterns"]:
         if not r["judged"]:
-            table.add_row(r["pattern"], str(r["cases"]), "-", "-", "-", "not judged", "-")
+            table.add_row(r["pattern"], str(r["cases"]), "-", "-", "-", "not judged", "-", "-")
             continue
         table.add_row(r["pattern"], str(r["cases"]), str(r["k"]), str(r["alerts"]), str(r["found"]),
-                      f"{r['recall']:.2f}", f"{r['precision_at_k']:.2f}")
+                      f"{r['recall']:.2f}", f"{r['precision_at_k']:.2f}", f"{r['accused_precision_at_k']:.2f}")
     _console().print(table)
     for r in result["patterns"]:
         if not r["judged"]:

@@ -1,21 +1,20 @@
 """Scoring a run against known cases (planted truth, or an analyst's confirmed frauds).
 
-The definitions are those of the independent yardstick `../shared/worlds/score.py`, but for what
-makes a true lead (below). Per pattern,
+The definitions are those of the independent yardstick `../shared/worlds/score.py`. Per pattern,
 with its planted groups (`group_id`; each truth row its own group when absent):
 
 - a group is **found** when one alert of the pattern names at least half of the group's entities;
 - **recall**: found groups / groups;
 - **K** = max(5, `k_factor` × groups); **precision@K**: the share of the pattern's top-K alerts (by
-  score; all of them if fewer) that are true leads: an entity the alert *accuses* (standing
-  `accused`) is planted, in any pattern (a lead to another planted fraud is still a lead for an
-  analyst). Entities an alert names as participants or victims do not make it a lead: a doctor
-  shopping alert on an honest patient is a false lead even when the pharmacies it names as
-  victims were planted for `pharmacy_collusion`. (`../shared/worlds/score.py` counts an alert
-  naming any planted entity; fraudnet's figures are the stricter ones.)
+  score; all of them if fewer) that name any planted entity, of any pattern (a true lead, as the
+  yardstick counts it);
+- **accused precision@K**: the share of them whose *accused* entity (standing `accused`) is
+  planted, of any pattern — stricter: a doctor-shopping alert on an honest patient is a false
+  lead even when the pharmacies it names as victims were planted for `pharmacy_collusion` (a
+  lead to another planted fraud through its accused is still a lead for an analyst);
 - **look-alikes in the top K**: those top-K alerts naming an honest look-alike of the pattern
   (a world's `lookalikes.csv`: pattern, entity_type, entity_id); **false leads**: top-K alerts
-  that are no true lead (what a world without a look-alike list can tell).
+  naming no planted entity (what a world without a look-alike list can tell).
 
 A pattern the run did not judge (`not_judged`: `indicator_outlier` in a run without campaigns)
 is listed with `judged` false and no figures: a missing programme is not a detection failure.
@@ -29,8 +28,8 @@ from collections import defaultdict
 
 import pyarrow as pa
 
-EVAL = ("pattern", "judged", "cases", "k", "alerts", "found", "recall", "precision_at_k", "lookalikes_in_top_k",
-        "false_leads")
+EVAL = ("pattern", "judged", "cases", "k", "alerts", "found", "recall", "precision_at_k", "accused_precision_at_k",
+        "lookalikes_in_top_k", "false_leads")
 
 
 def evaluate(alerts: pa.Table, alert_entities: pa.Table, risk: pa.Table, truth: pa.Table,
@@ -38,7 +37,8 @@ def evaluate(alerts: pa.Table, alert_entities: pa.Table, risk: pa.Table, truth: 
              not_judged: frozenset[str] = frozenset()) -> dict:
     """Returns {"patterns": [one dict per planted pattern, keys `EVAL`], "entity_risk": {known,
     precision_at_k, average_precision, found}}. The patterns in `not_judged` get `judged` false
-    and None for k, alerts, found, recall, precision_at_k, lookalikes_in_top_k and false_leads.
+    and None for k, alerts, found, recall, precision_at_k, accused_precision_at_k, lookalikes_in_top_k
+    and false_leads.
 
     `alerts`: alert_id, pattern, score; `alert_entities`: alert_id, entity_type, entity_id, standing;
     `risk`: entity_type, entity_id, riskiest first; `truth`: pattern, [group_id,] entity_type,
@@ -57,7 +57,7 @@ def evaluate(alerts: pa.Table, alert_entities: pa.Table, risk: pa.Table, truth: 
         for pattern, etype, eid in cols(lookalikes, "pattern", "entity_type", "entity_id"):
             looks[pattern].add((etype, eid))
     members: dict[str, set] = defaultdict(set)
-    accused: dict[str, set] = defaultdict(set)     # what makes an alert a true lead
+    accused: dict[str, set] = defaultdict(set)     # what makes an alert a lead by its accused
     for aid, etype, eid, standing in cols(alert_entities, "alert_id", "entity_type", "entity_id", "standing"):
         members[aid].add((etype, eid))
         if standing == "accused":
@@ -76,9 +76,11 @@ def evaluate(alerts: pa.Table, alert_entities: pa.Table, risk: pa.Table, truth: 
         found = sum(1 for ents in cases if any(2 * len(members[a] & ents) >= len(ents) for a in order))
         k = max(5, int(round(k_factor * len(cases))))
         top = order[:k]
-        leads = sum(1 for a in top if accused[a] & planted)
+        leads = sum(1 for a in top if members[a] & planted)
+        strict = sum(1 for a in top if accused[a] & planted)
         rows.append({"pattern": pattern, "judged": True, "cases": len(cases), "k": k, "alerts": len(top), "found": found,
                      "recall": found / len(cases), "precision_at_k": leads / len(top) if top else 0.0,
+                     "accused_precision_at_k": strict / len(top) if top else 0.0,
                      "lookalikes_in_top_k": sum(1 for a in top if members[a] & looks[pattern]),
                      "false_leads": len(top) - leads})
     ranking = list(cols(risk, "entity_type", "entity_id"))

@@ -41,13 +41,14 @@ def test_a_pattern_the_run_did_not_judge_has_no_figures():
                                                not_judged=frozenset({"indicator_outlier"}))["patterns"]}
     assert rows["indicator_outlier"] == {"pattern": "indicator_outlier", "judged": False, "cases": 1, "k": None,
                                          "alerts": None, "found": None, "recall": None, "precision_at_k": None,
+                                         "accused_precision_at_k": None,
                                          "lookalikes_in_top_k": None, "false_leads": None}
     assert rows["dense_block"]["judged"] and rows["dense_block"]["recall"] == 1.0
     judged = {x["pattern"]: x for x in evaluate(f.alerts, f.entities, risk, truth)["patterns"]}
     assert judged["indicator_outlier"]["judged"] and judged["indicator_outlier"]["recall"] == 0.0
 
 
-def test_a_true_lead_accuses_a_planted_entity_naming_planted_victims_is_not_enough():
+def test_accused_precision_counts_an_alert_by_its_accused_naming_planted_victims_is_not_enough():
     # the reviewer's case: a doctor_shopping alert on an honest patient whose shopped pharmacy and
     # prescriber were planted for pharmacy_collusion; beside it, a shopper who is planted elsewhere
     entity = lambda a, t, e, role, standing: {"alert_id": a, "entity_type": t, "entity_id": e, "role": role,
@@ -64,5 +65,7 @@ def test_a_true_lead_accuses_a_planted_entity_naming_planted_victims_is_not_enou
                       "entity_id": ["P1", "ph1", "dr1", "P9"]})
     risk = pa.table({"entity_type": ["patient"], "entity_id": ["P1"]})
     [ds] = [x for x in evaluate(f.alerts, f.entities, risk, truth)["patterns"] if x["pattern"] == "doctor_shopping"]
-    # top 5 = s0 (planted shopper), s1 (honest shopper, planted victims), s2 (shopper planted for mega_consumer)
-    assert (ds["found"], ds["alerts"], ds["precision_at_k"], ds["false_leads"]) == (1, 3, 2 / 3, 1)
+    # top 5 = s0 (planted shopper), s1 (honest shopper, planted victims), s2 (shopper planted for mega_consumer):
+    # each names a planted entity (the yardstick's precision), two accuse one
+    assert (ds["found"], ds["alerts"], ds["precision_at_k"], ds["false_leads"]) == (1, 3, 1.0, 0)
+    assert ds["accused_precision_at_k"] == 2 / 3
