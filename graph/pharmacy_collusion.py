@@ -356,11 +356,8 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         alerts.append({
             "alert_id": aid, "pattern": "pharmacy_collusion", "score": excess, "excess_euros": excess,
             "surprise_bits": float(surprise_bits(sum(x["log_p"] for x in flows))),
-            "summary": (f"Pharmacy {pharmacy} filled the prescriptions of {len(flows)} prescriber(s) for "
-                        f"{observed_:.0f} patient(s) where their homes and where they were prescribed predict "
-                        f"{expected_:.1f} (watched molecules: {w_observed:.0f} where {w_expected:.1f}; "
-                        f"of the patients from another area, {t_observed:.0f} given watched molecules alone where "
-                        f"prescribers alike predict {t_expected:.1f}); "
+            "summary": (f"Pharmacy {pharmacy} filled the prescriptions of {len(flows)} prescriber(s): "
+                        f"{_beyond_first(observed_, expected_, w_observed, w_expected, t_observed, t_expected)}; "
                         f"{far / observed_:.0%} live in another area and "
                         f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
                         f"{euros(excess)} beyond what these predict."),
@@ -423,6 +420,20 @@ def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], held: pa.T
     tests.append(_travellers(per, prescriber, flow, k, honest))
     # the strongest of the three tests, Bonferroni-corrected
     return per, flow, k, tests, np.minimum(np.min([x[0] for x in tests], axis=0) + np.log(len(tests)), 0.0)
+
+
+def _beyond_first(observed: float, expected: float, w_observed: float, w_expected: float, t_observed: float,
+                  t_expected: float) -> str:
+    """The three tests' counts against what they predict, in words, the furthest beyond its
+    prediction first (relative excess): an alert raised by its travellers' test opens with them,
+    not with a geography that predicts more patients than the pharmacy filled."""
+    said = [(t_observed, t_expected, "patient(s) from another area given watched molecules alone where prescribers "
+                                     "alike predict"),
+            (w_observed, w_expected, "patient(s) given watched molecules where their homes and where they were "
+                                     "prescribed predict"),
+            (observed, expected, "patient(s) in all where their homes and where they were prescribed predict")]
+    said.sort(key=lambda t: -(t[0] - t[1]) / max(t[1], 1.0))
+    return "; ".join(f"{o:.0f} {what} {e:.1f}" for o, e, what in said)
 
 
 def _travellers(per: pa.Table, prescriber: np.ndarray, flow: np.ndarray, k: int, honest: np.ndarray):
