@@ -1588,8 +1588,11 @@ def _partial(paths: list[Path], typed: dict[Path, pa.Table], partial: dict[Path,
 def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: str | Path | None = None) -> Dataset:
     """Read, validate and type every contract table of `folder` — or of several folders merged.
 
-    With `claims_to` (a file path, e.g. in a scan's work folder), the typed claims are written
-    there as Parquet and `tables["claims"]` is that file as a table of the current engine
+    With `claims_to` (a file path, e.g. in a scan's work folder), each CSV claims file is validated
+    batch by batch (see "the claims, batch by batch" below: the same problems, warnings and rows,
+    in bounded memory), the typed claims are written there as Parquet (the contract's columns and
+    each claim's `_line`; parts `claims_to.0`, `.1`… beside it while loading) and
+    `tables["claims"]` is that file's contract columns as a table of the current engine
     (`engine.parquet`: on a scan's engine a `Kept` that every statement reads from the file, so no
     stage holds the claims in Python; on the default engine, Arrow read back from it).
 
@@ -1652,12 +1655,10 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: s
             if entry["severity"] == "critical":
                 report.warn(entry["message"], severity="critical", table="claims", source=entry["source"])
     claims = merged.get("claims")
-    if isinstance(claims, OnDisk) and not out.total:      # one file at `claims_to`, read from there
-        columns = [c.name for c in TABLES["claims"].columns]
-        if len(claims.pieces) == 1:
-            os.replace(claims.pieces[0][0], claims_to)
-        else:
-            con.execute(f"COPY ({claims.sql(columns)}) TO {_literal(claims_to)} (FORMAT parquet)").fetchall()
+    if isinstance(claims, OnDisk) and not out.total:   # one file (one source's, or `_merge`'s) becomes `claims_to`
+        os.replace(claims.pieces[0][0], claims_to)
+        for k, _ in enumerate(files["claims"]):          # the sources' parts, once merged
+            Path(f"{claims_to}.{k}").unlink(missing_ok=True)
     con.close()
     if out.total:
         raise DatasetError(source, out.problems, out.total)
@@ -1667,7 +1668,4 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: s
         tables["claims"] = parquet(claims_to, columns=[c.name for c in TABLES["claims"].columns])
         if isinstance(tables["claims"], pa.Table):     # the default engine's Arrow, as the whole-file path types it
             tables["claims"] = tables["claims"].cast(TABLES["claims"].schema)
-    elif claims_to is not None:
-        pq.write_table(tables["claims"], str(claims_to))
-        tables["claims"] = parquet(claims_to)
     return Dataset(tables, report)

@@ -140,6 +140,7 @@ def test_several_sources_merge_and_conflict_from_the_files(tmp_path, monkeypatch
     registry = write_dataset(tmp_path / "r", providers=[{"provider_id": "D2", "kind": "nurse"}])
     merged = same_in_batches([a, b, registry], tmp_path, monkeypatch, spied)
     assert merged[0] == "loaded" and merged[1]["claims"].num_rows == 120 and merged[2]["links"]
+    assert not list(tmp_path.glob("claims-*.parquet.*"))      # the sources' parts are gone once merged
     (b / "claims.csv").write_text((b / "claims.csv").read_text().replace("2025-01-05", "2025-01-06"))
     conflicts = same_in_batches([a, b], tmp_path, monkeypatch, spied)
     assert conflicts[0] == "problems" and conflicts[2] == 10
