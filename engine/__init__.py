@@ -90,7 +90,7 @@ class Engine(Protocol):
 
     def fetch(self, kept: Kept) -> pa.Table: ...
 
-    def attach(self, path: str) -> Table: ...
+    def attach(self, path: str, columns: list[str] | None = None) -> Table: ...
 
     def close(self) -> None: ...
 
@@ -158,17 +158,19 @@ class DuckDBEngine:
     def fetch(self, kept: Kept) -> pa.Table:
         return self._connect().sql(f'SELECT * FROM "{kept.name}"').to_arrow_table()
 
-    def attach(self, path: str) -> Table:
-        """The Parquet file at `path` as a table: on the shared connection a `Kept` that is a
-        temporary view over the file (each statement reads the columns it names from the file;
-        nothing is held in memory between statements), else the file read as Arrow (pyarrow)."""
+    def attach(self, path: str, columns: list[str] | None = None) -> Table:
+        """The Parquet file at `path` (its `columns`, all by default) as a table: on the shared
+        connection a `Kept` that is a temporary view over the file (each statement reads the
+        columns it names from the file; nothing is held in memory between statements), else the
+        file read as Arrow (pyarrow)."""
         if not self.shared:
-            return pq.read_table(path)
+            return pq.read_table(path, columns=columns)
         con = self._connect()
         name = f"kept_{next(Kept._names)}"
         literal = "'" + str(Path(path).resolve()).replace("'", "''") + "'"   # a view's text takes no parameter
         try:
-            con.execute(f'CREATE TEMPORARY VIEW "{name}" AS SELECT * FROM read_parquet({literal})').fetchall()
+            wanted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns) if columns else "*"
+            con.execute(f'CREATE TEMPORARY VIEW "{name}" AS SELECT {wanted} FROM read_parquet({literal})').fetchall()
             schema = con.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema
             rows = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]     # from the file's footer
         except duckdb.Error as e:
@@ -213,12 +215,13 @@ def query(sql: str, params: dict | None = None, *, keep: bool = False, **tables:
     return out
 
 
-def parquet(path: str | Path) -> Table:
-    """The Parquet file at `path` as a table of the current engine: on a scan's engine a `Kept`
-    read from the file by each statement (DuckDB's `read_parquet`, Spark's `read.parquet`; the
-    file must outlive the `Kept`), on the stateless default engine the file read as Arrow.
+def parquet(path: str | Path, columns: list[str] | None = None) -> Table:
+    """The Parquet file at `path` (its `columns` in that order, all by default: the load stage's
+    file also holds each claim's line) as a table of the current engine: on a scan's engine a
+    `Kept` read from the file by each statement (DuckDB's `read_parquet`, Spark's `read.parquet`;
+    the file must outlive the `Kept`), on the stateless default engine the file read as Arrow.
     Raises `ComputeError` when the engine cannot read it."""
-    return _current.get().attach(str(path))
+    return _current.get().attach(str(path), columns)
 
 
 def current() -> Engine:

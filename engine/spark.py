@@ -99,13 +99,17 @@ class SparkEngine:
     def fetch(self, kept: Kept) -> pa.Table:
         return _as_duckdb(kept.frame.toArrow(), kept.schema)
 
-    def attach(self, path: str) -> Kept:
-        """The Parquet file (or folder) at `path` as a `Kept` read by Spark from there (on a
-        cluster, `path` must be on storage every executor reads); its schema is DuckDB's for the
-        same file, as `query()` would type it."""
+    def attach(self, path: str, columns: list[str] | None = None) -> Kept:
+        """The Parquet file (or folder) at `path` (its `columns`, all by default) as a `Kept` read
+        by Spark from there (on a cluster, `path` must be on storage every executor reads); its
+        schema is DuckDB's for the same file, as `query()` would type it."""
         schema = DUCKDB.run("SELECT * FROM read_parquet($p) LIMIT 0", {"p": str(path)}, {}).schema
+        if columns:
+            schema = pa.schema([schema.field(c) for c in columns])
         try:
             frame = self.session.read.parquet(str(path))
+            if columns:
+                frame = frame.select(*columns)
             kept = Kept(self, str(path), schema, frame.count())
         except Exception as e:          # py4j and pyspark raise many types
             raise ComputeError(f"Spark cannot read the Parquet file {path}: {type(e).__name__}: {e}") from e

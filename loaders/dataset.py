@@ -20,6 +20,7 @@ import csv
 import functools
 import gzip
 import io
+import os
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -802,35 +803,47 @@ def _check_columns(con, spec: Table, fname: str, unit: str, out: _Collector, nul
     `cleared` (by `_fast_column`) are not read again. More than `SAME` cells of one column failing
     one rule with the same value (or a patient column's, never shown) are one problem: the
     count of lines and the first `SAME` of them."""
-    sensitive = sensitive_columns(spec.name)
     for col in spec.columns:
-        if col.name in cleared:
+        if col.name not in cleared:
+            _report_column(spec, col, _invalid_cells(con, col, max(out.room, SAME)), fname, unit, out, nulls)
+
+
+def _invalid_cells(con, col: Column, first: int) -> list[tuple]:
+    """The cells of column `col` of the registered `raw` that break a rule of `_column_rules`, by
+    rule: [(rule, count, the first `first` cells as {l: line, v: value} in line order, distinct
+    values, the least value)], a NULL counted as chr(0)."""
+    valid, rules = _column_rules(col, None)
+    if not rules:
+        return []
+    c = f'"{col.name}"'
+    which = " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _) in enumerate(rules))
+    return con.execute(f"""
+        SELECT rule, count(*), list(struct_pack(l := {LINE}, v := {c}) ORDER BY {LINE})[1:{int(first)}],
+               count(DISTINCT coalesce({c}, chr(0))), min(coalesce({c}, chr(0)))
+        FROM (SELECT {LINE}, {c}, CASE {which} ELSE {len(rules) - 1} END AS rule FROM raw
+              WHERE NOT coalesce({valid}, false))
+        GROUP BY rule ORDER BY rule""").fetchall()
+
+
+def _report_column(spec: Table, col: Column, found: list[tuple], fname: str, unit: str, out: _Collector,
+                   nulls: dict):
+    """Add the problems of `col`'s invalid cells (`_invalid_cells`, or their sum over batches)."""
+    sensitive = sensitive_columns(spec.name)
+    rules = _column_rules(col, nulls.get(col.name))[1]
+    for rule, total, first, values, _ in found:
+        message = rules[rule][1]
+        hint = _required_hint(col) if col.not_null and rule == 0 else ""
+        if total > SAME and out.room and (values == 1 or col.name in sensitive):   # the same message each line
+            lines = ", ".join(str(cell["l"]) for cell in first[:SAME])
+            out.add(Problem(fname, f"{message}{hint} — on {total:,} {unit}s: {lines} and {total - SAME:,} more",
+                            column=col.name, unit=unit, value=shown(first[0]["v"], col.name in sensitive)))
             continue
-        valid, rules = _column_rules(col, nulls.get(col.name))
-        if not rules:
-            continue
-        c = f'"{col.name}"'
-        which = " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _) in enumerate(rules))
-        found = con.execute(f"""
-            SELECT rule, count(*), list(struct_pack(l := {LINE}, v := {c}) ORDER BY {LINE})[1:{max(out.room, SAME)}],
-                   count(DISTINCT coalesce({c}, chr(0)))
-            FROM (SELECT {LINE}, {c}, CASE {which} ELSE {len(rules) - 1} END AS rule FROM raw
-                  WHERE NOT coalesce({valid}, false))
-            GROUP BY rule ORDER BY rule""").fetchall()
-        for rule, total, first, values in found:
-            message = rules[rule][1]
-            hint = _required_hint(col) if col.not_null and rule == 0 else ""
-            if total > SAME and out.room and (values == 1 or col.name in sensitive):   # the same message each line
-                lines = ", ".join(str(cell["l"]) for cell in first[:SAME])
-                out.add(Problem(fname, f"{message}{hint} — on {total:,} {unit}s: {lines} and {total - SAME:,} more",
-                                column=col.name, unit=unit, value=shown(first[0]["v"], col.name in sensitive)))
-                continue
-            listed = first[:out.room]
-            for i, cell in enumerate(listed):
-                out.add(Problem(fname, message + (hint if i == 0 else ""), line=cell["l"], column=col.name,
-                                unit=unit, value=shown(cell["v"], col.name in sensitive)))
-            if total > len(listed):
-                out.add(Problem(fname, message), count=total - len(listed))
+        listed = first[:out.room]
+        for i, cell in enumerate(listed):
+            out.add(Problem(fname, message + (hint if i == 0 else ""), line=cell["l"], column=col.name,
+                            unit=unit, value=shown(cell["v"], col.name in sensitive)))
+        if total > len(listed):
+            out.add(Problem(fname, message), count=total - len(listed))
 
 
 def _check_key(con, spec: Table, fname: str, unit: str, out: _Collector):
@@ -857,13 +870,24 @@ def _check_service_dates(con, typed: pa.ChunkedArray | None, fname: str, unit: s
     them silently, and a window ending at the last claim's date would keep almost nothing. The
     typed column (`_fast_column`), when there is one, clears the file by its min and max alone."""
     today = today or datetime.now(timezone.utc).date()
+    _report_service_dates(_service_dates(con, typed, out.room, today), fname, unit, out, today)
+
+
+def _service_dates(con, typed: pa.ChunkedArray | None, first: int, today: date) -> tuple[int, list[tuple]]:
+    """(count, the first `first` (line, date as text, whether after `today`) in line order) of the
+    registered `raw`'s service dates after `today` or before `EARLIEST_SERVICE`."""
     if typed is not None and len(typed) and typed.null_count < len(typed):
         low, high = (v.as_py() for v in pc.min_max(typed).values())
         if EARLIEST_SERVICE <= low and high <= today:
-            return
+            return 0, []
     d = 'try_cast("service_date" AS DATE)'
-    total, rows = _rows(con, f"SELECT {LINE}, CAST(service_date AS VARCHAR), {d} > $today FROM raw WHERE {d} > $today OR {d} < $earliest",
-                        out.room, {"today": today, "earliest": EARLIEST_SERVICE})
+    return _rows(con, f"SELECT {LINE}, CAST(service_date AS VARCHAR), {d} > $today FROM raw WHERE {d} > $today OR {d} < $earliest",
+                 first, {"today": today, "earliest": EARLIEST_SERVICE})
+
+
+def _report_service_dates(found: tuple[int, list[tuple]], fname: str, unit: str, out: _Collector, today: date):
+    total, rows = found
+    rows = rows[:out.room]
     for line, value, later in rows:
         out.add(Problem(fname, f"is after today ({today}): a service cannot be billed before it is delivered"
                         if later else f"is before {EARLIEST_SERVICE}: not a service's date (a missing date filled "
@@ -875,38 +899,51 @@ def _check_service_dates(con, typed: pa.ChunkedArray | None, fname: str, unit: s
 
 def _check_fixed_formats(con, spec: Table, fname: str, report: LoadReport):
     """Warn about ids of a fixed-length format that look cut by a spreadsheet (leading zeros lost)."""
-    sensitive = sensitive_columns(spec.name)
     for col in spec.columns:
-        if (spec.name, col.name) not in FIXED_FORMAT_COLUMNS:
-            continue
-        c = f'"{col.name}"'
-        lengths = dict(con.execute(f"SELECT length({c}), count(*) FROM raw WHERE {c} IS NOT NULL "
-                                   f"AND regexp_full_match({c}, '[0-9]+') GROUP BY 1").fetchall())
-        total = con.execute(f"SELECT count({c}) FROM raw").fetchall()[0][0]
-        dominant = max(lengths, key=lengths.get) if lengths else None
-        if dominant not in FIXED_LENGTHS or lengths[dominant] < DOMINANT_SHARE * total or not lengths.get(dominant - 1):
-            continue
-        rows = lengths[dominant - 1]
-        examples = [] if col.name in sensitive else [v for (v,) in con.execute(
-            f"SELECT DISTINCT {c} FROM raw WHERE regexp_full_match({c}, '[0-9]{{{dominant - 1}}}') ORDER BY 1 LIMIT 5"
-        ).fetchall()]
-        listed = f" (e.g. {', '.join(repr(e) for e in examples[:3])})" if examples else ""
-        report.warn(f"{fname}: {rows} {col.name} value(s) have {dominant - 1} digits{listed} where the others have "
-                    f"{dominant}, as {FIXED_LENGTHS[dominant]} has: a spreadsheet may have dropped a leading zero "
-                    f"(format the column as text before exporting)",
-                    table=spec.name, column=col.name, rows=rows, examples=examples)
+        if (spec.name, col.name) in FIXED_FORMAT_COLUMNS:
+            _report_fixed_format(spec, col, _id_lengths(con, col), fname, report)
 
 
-def _typed(con, spec: Table, raw: pa.Table, fast: dict[str, pa.ChunkedArray | None]) -> pa.Table:
+def _id_lengths(con, col: Column) -> tuple[dict[int, int], int, dict[int, list[str]]]:
+    """Of column `col` of the registered `raw`: (how many all-digit values have each length, how
+    many values it has, for each length one less than a `FIXED_LENGTHS` one, its first 5 distinct
+    all-digit values of that length in order)."""
+    c = f'"{col.name}"'
+    lengths = dict(con.execute(f"SELECT length({c}), count(*) FROM raw WHERE {c} IS NOT NULL "
+                               f"AND regexp_full_match({c}, '[0-9]+') GROUP BY 1").fetchall())
+    total = con.execute(f"SELECT count({c}) FROM raw").fetchall()[0][0]
+    examples = {n - 1: [v for (v,) in con.execute(
+        f"SELECT DISTINCT {c} FROM raw WHERE regexp_full_match({c}, '[0-9]{{{n - 1}}}') ORDER BY 1 LIMIT 5"
+    ).fetchall()] for n in FIXED_LENGTHS if lengths.get(n - 1)}
+    return lengths, total, examples
+
+
+def _report_fixed_format(spec: Table, col: Column, found: tuple, fname: str, report: LoadReport):
+    lengths, total, examples = found
+    dominant = max(lengths, key=lengths.get) if lengths else None
+    if dominant not in FIXED_LENGTHS or lengths[dominant] < DOMINANT_SHARE * total or not lengths.get(dominant - 1):
+        return
+    rows = lengths[dominant - 1]
+    examples = [] if col.name in sensitive_columns(spec.name) else examples[dominant - 1]
+    listed = f" (e.g. {', '.join(repr(e) for e in examples[:3])})" if examples else ""
+    report.warn(f"{fname}: {rows} {col.name} value(s) have {dominant - 1} digits{listed} where the others have "
+                f"{dominant}, as {FIXED_LENGTHS[dominant]} has: a spreadsheet may have dropped a leading zero "
+                f"(format the column as text before exporting)",
+                table=spec.name, column=col.name, rows=rows, examples=examples)
+
+
+def _typed(con, spec: Table, raw: pa.Table, fast: dict[str, pa.ChunkedArray | None],
+           invalid: frozenset[str] = frozenset()) -> pa.Table:
     """The typed table (the contract's columns and `_line`, in file order): the columns typed by
-    `_fast_column` as they are, the others cast in SQL."""
+    `_fast_column` as they are, the others cast in SQL. Columns in `invalid` (known to hold cells
+    that break a rule: the batch path only) have those cells made missing (`_cast`)."""
     slow = [col for col in spec.columns if fast.get(col.name) is None]
-    cast = _cast(con, spec, slow) if slow else None
+    cast = _cast(con, spec, slow, invalid) if slow else None
     columns = [fast[c.name] if fast.get(c.name) is not None else cast[c.name] for c in spec.columns]
     return pa.table(columns + [raw[LINE]], names=[c.name for c in spec.columns] + [LINE])
 
 
-def _cast(con, spec: Table, columns: list[Column]) -> pa.Table:
+def _cast(con, spec: Table, columns: list[Column], invalid: frozenset[str] = frozenset()) -> pa.Table:
     exprs = []
     for col in columns:
         c = f'"{col.name}"'
@@ -920,6 +957,8 @@ def _cast(con, spec: Table, columns: list[Column]) -> pa.Table:
             e = f"lower({c}) IN {TRUE_WORDS}"
         else:
             e = c
+        if col.name in invalid:      # as `_reference_columns` reads them: a cell breaking a rule refers to nothing
+            e = f"CASE WHEN {_column_rules(col, None)[0]} THEN {e} END"
         if col.default is not None:
             e = f"coalesce({e}, {col.default!r})" if col.type != BOOL else f"coalesce({e}, false)"
         exprs.append(f"{e} AS {c}")
@@ -927,11 +966,22 @@ def _cast(con, spec: Table, columns: list[Column]) -> pa.Table:
 
 
 def _load_table(con, spec: Table, path: Path, out: _Collector, report: LoadReport,
-                label: str | None = None) -> pa.Table | None:
+                label: str | None = None, to: Path | None = None) -> pa.Table | OnDisk | None:
     """The typed table with its `_line` column, or None when there were problems. Problems and
-    warnings name the file `label` (its path when several folders are read), else its name."""
+    warnings name the file `label` (its path when several folders are read), else its name.
+    With `to` (the claims of a scan), the typed rows are written there as Parquet and returned as
+    an `OnDisk`; a CSV file is read batch by batch (`_load_batches`), so that no more than a few
+    batches of it are ever in memory; so is `out.partial`'s entry for the file."""
     first = len(out.problems)
-    typed = _load_file(con, spec, path, out, report, label or path.name)
+    typed = _load_batches(con, spec, path, out, report, label or path.name, to) if to is not None else FALLBACK
+    if typed is FALLBACK:
+        typed = _load_file(con, spec, path, out, report, label or path.name)
+        if to is not None and typed is not None:
+            pq.write_table(typed, str(to))
+            typed = OnDisk.written(to, typed.column_names)
+        elif to is not None and out.partial.get(path) is not None:
+            pq.write_table(out.partial[path], str(to))
+            out.partial[path] = OnDisk.written(to, out.partial[path].column_names)
     out.problems[first:] = [replace(p, file=label) if label and p.file == path.name else p
                             for p in out.problems[first:]]
     return typed
@@ -998,9 +1048,238 @@ def _reference_columns(con, spec: Table, nulls: dict) -> pa.Table:
     return con.sql(f"SELECT {', '.join(exprs + [LINE])} FROM raw").to_arrow_table()
 
 
+# --- the claims, batch by batch ------------------------------------------------------------------
+# With `load_dataset(..., claims_to=…)` (a scan's load stage), a CSV claims file is read by
+# pyarrow's streaming reader (`pyarrow.csv.open_csv`) one block of `CLAIMS_BATCH_BYTES` at a time. Each batch takes the
+# per-value checks of `_load_file` (missing-value tokens, the column rules, service dates, the
+# lengths of fixed-format ids), whose findings are summed over the batches (`_Found`), and its
+# typed rows (with `_line`) are appended to a Parquet file. The checks across rows (the key's
+# uniqueness, duplicates across sources, references, the link report) then run in DuckDB on that
+# file. The problems are worded, counted and listed as the whole-file path does: each batch keeps
+# its first `max(max_problems, SAME)` invalid cells of each column and rule, enough for whatever
+# room the report has left when the file's problems are told. A file that is not well-formed CSV
+# (a header to mend, lines of another number of fields, bytes not in UTF-8, no rows) is read
+# whole by `_load_file`: that is the error path, and it finds and words those problems.
+#
+# Line numbers: the record at index i of the file (counted from 0 after the header) starts on
+# line 2 + i + the line breaks inside the cells of the records before it, as `_physical_lines`
+# counts them (a quoted cell spanning lines: its `\n`s, a `\r\n` counting one). Each batch counts
+# the `\n`s of its own cells and carries the sum to the next, so a record spanning a block's
+# border (pyarrow's reader never splits a record) is numbered as in the whole file.
+
+# pyarrow's streaming reader parses some tens of blocks ahead of the one read (measured: about
+# 150 MB of them at 4 MB, 500 MB at 16 MB), so its block is small: 4 MB, about 55,000 claims.
+CLAIMS_BATCH_BYTES = 4 << 20
+FALLBACK = object()                # `_load_batches`: read this file whole
+
+
+@dataclass(frozen=True)
+class OnDisk:
+    """A table of the load kept in Parquet files rather than in memory (the claims, with
+    `claims_to`): `pieces` are (path, {column: constant}) whose union is the table, e.g. each
+    source's file with its `_file` and `_src`; `column_names` the columns it is read with."""
+    pieces: tuple[tuple[Path, tuple[tuple[str, object], ...]], ...]
+    column_names: tuple[str, ...]
+    num_rows: int
+
+    @classmethod
+    def written(cls, path: Path, columns) -> "OnDisk":
+        return cls(((Path(path).resolve(), ()),), tuple(columns), pq.ParquetFile(str(path)).metadata.num_rows)
+
+    def tagged(self, **constants) -> "OnDisk":
+        """The table with constant columns added (`_file`, `_src`)."""
+        return OnDisk(tuple((p, c + tuple(constants.items())) for p, c in self.pieces),
+                      self.column_names + tuple(constants), self.num_rows)
+
+    def select(self, columns) -> "OnDisk":
+        return OnDisk(self.pieces, tuple(columns), self.num_rows)
+
+    def sql(self, columns=None) -> str:
+        """A query of the table's `columns` (all by default), for DuckDB."""
+        wanted = list(columns or self.column_names)
+        parts = []
+        for path, constants in self.pieces:
+            const = dict(constants)
+            cols = [f"{_literal(const[c])} AS \"{c}\"" if c in const else f'"{c}"' for c in wanted]
+            parts.append(f"SELECT {', '.join(cols)} FROM read_parquet({_literal(str(path))})")
+        return " UNION ALL ".join(parts)
+
+    def view(self, con, name: str, columns=None):
+        con.execute(f'CREATE OR REPLACE TEMPORARY VIEW "{name}" AS {self.sql(columns)}').fetchall()
+
+
+def _literal(value) -> str:
+    """A path, a file's label or a source's index as a SQL literal (a view's text takes no
+    parameter)."""
+    return str(int(value)) if isinstance(value, (int, np.integer)) else "'" + str(value).replace("'", "''") + "'"
+
+
+def _register(con, name: str, table):
+    """`table` (Arrow or `OnDisk`) seen by the connection as `name`; undone by `_unregister`."""
+    if isinstance(table, OnDisk):
+        table.view(con, name)
+    else:
+        con.register(name, table)
+
+
+def _unregister(con, name: str, table):
+    if isinstance(table, OnDisk):
+        con.execute(f'DROP VIEW IF EXISTS "{name}"').fetchall()
+    else:
+        con.unregister(name)
+
+
+@dataclass
+class _Found:
+    """What the per-value checks of a file's batches found, summed (see `_load_batches`)."""
+    first: int                                   # invalid cells kept per column and rule
+    nulls: dict[str, dict[str, int]] = field(default_factory=dict)
+    cells: dict[str, dict[int, list]] = field(default_factory=dict)    # column -> rule -> [n, first, values, least]
+    dates: list = field(default_factory=lambda: [0, []])
+    lengths: dict[str, list] = field(default_factory=dict)             # column -> [lengths, total, examples]
+
+    def add_nulls(self, nulls: dict[str, dict[str, int]]):
+        for column, tokens in nulls.items():
+            mine = self.nulls.setdefault(column, {})
+            for token, n in tokens.items():
+                mine[token] = mine.get(token, 0) + n
+
+    def add_cells(self, column: str, found: list[tuple]):
+        for rule, n, first, values, least in found:
+            mine = self.cells.setdefault(column, {}).get(rule)
+            if mine is None:
+                self.cells[column][rule] = [n, list(first), values, least]
+                continue
+            mine[0] += n
+            mine[1] = (mine[1] + list(first))[:self.first]
+            mine[2] = 2 if mine[2] > 1 or values > 1 or least != mine[3] else 1   # one value, or more
+
+    def rows(self, column: str) -> list[tuple]:
+        """As `_invalid_cells` returns them for the whole file."""
+        return [(rule, n, first, values, least) for rule, (n, first, values, least)
+                in sorted(self.cells.get(column, {}).items())]
+
+    def add_lengths(self, column: str, found: tuple):
+        lengths, total, examples = found
+        mine = self.lengths.setdefault(column, [{}, 0, {}])
+        for n, count in lengths.items():
+            mine[0][n] = mine[0].get(n, 0) + count
+        mine[1] += total
+        for n, values in examples.items():
+            mine[2][n] = sorted(set(mine[2].get(n, [])) | set(values))[:5]
+
+
+def _load_batches(con, spec: Table, path: Path, out: _Collector, report: LoadReport, label: str, to: Path):
+    """`_load_file` for a CSV file read batch by batch (see above), the typed rows written to
+    `to`: an `OnDisk` of them (the contract's columns and `_line`), or None when the file has
+    problems (reported in `out`; `out.partial[path]`, an `OnDisk` of the reference columns, its
+    invalid cells missing); `FALLBACK` when the file is to be read whole instead (not CSV, or not
+    well-formed CSV: nothing reported then). Raises nothing of its own."""
+    if path.name.endswith(".parquet"):
+        return FALLBACK
+    header = _read_header(path, _Collector(out.cap), ",", "utf-8")     # its problems told by `_load_file`
+    if header is None or _utf8_misread(path, "utf-8") is not None:
+        return FALLBACK
+    names, delimiter, _ = header
+    if any(c.in_header and c.name not in names for c in spec.columns):
+        return FALLBACK
+    bad_rows = []
+    options = dict(
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=CLAIMS_BATCH_BYTES, use_threads=False),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                         invalid_row_handler=lambda r: bad_rows.append(r) or "skip"),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True,
+                                             null_values=[""], quoted_strings_can_be_null=True))
+    found = _Found(max(out.cap, SAME))
+    today = datetime.now(timezone.utc).date()
+    schema = pa.schema(list(spec.schema) + [pa.field(LINE, pa.int64())])
+    rows = breaks = 0      # records read, and line breaks inside their cells
+    try:
+        with pa.input_stream(str(path), compression="gzip" if path.name.endswith(".gz") else None) as stream, \
+                pacsv.open_csv(stream, **options) as reader, pq.ParquetWriter(str(to), schema) as writer:
+            for batch in reader:
+                if bad_rows:
+                    return FALLBACK
+                if not batch.num_rows:
+                    continue
+                table = pa.Table.from_batches([batch])
+                inside = [pc.fill_null(pc.count_substring(c, "\n"), 0) for c in table.columns if _has_byte(c, ord("\n"))]
+                if inside:     # line breaks inside cells: each record's line is moved down by those before it
+                    per_row = functools.reduce(pc.add, inside).to_numpy().astype(np.int64)
+                    before = np.concatenate([[0], np.cumsum(per_row)[:-1]])
+                else:
+                    per_row, before = None, 0
+                lines = np.arange(rows + 2, rows + 2 + table.num_rows, dtype=np.int64) + breaks + before
+                rows += table.num_rows
+                breaks += int(per_row.sum()) if per_row is not None else 0
+                table, nulls = _null_tokens(table, NULL_TOKENS)
+                found.add_nulls(nulls)
+                for col in spec.columns:
+                    if col.name not in table.column_names:
+                        table = table.append_column(col.name, pa.nulls(table.num_rows, pa.string()))
+                table = table.append_column(LINE, pa.array(lines))
+                con.register("raw", table)
+                try:
+                    fast = {c.name: _fast_column(c, table[c.name]) if FAST_CHECKS else None for c in spec.columns}
+                    invalid = set()
+                    for col in spec.columns:
+                        if fast[col.name] is None and (cells := _invalid_cells(con, col, found.first)):
+                            found.add_cells(col.name, cells)
+                            invalid.add(col.name)
+                    if spec.name == "claims":
+                        total, first = _service_dates(con, fast.get("service_date"), found.first, today)
+                        found.dates = [found.dates[0] + total, (found.dates[1] + first)[:found.first]]
+                    for col in spec.columns:
+                        if (spec.name, col.name) in FIXED_FORMAT_COLUMNS:
+                            found.add_lengths(col.name, _id_lengths(con, col))
+                    typed = _typed(con, spec, table, fast, frozenset(invalid - {spec.key}))
+                finally:
+                    con.unregister("raw")
+                writer.write_table(typed.cast(schema))
+            if bad_rows:
+                return FALLBACK
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, LookupError):
+        return FALLBACK
+    if spec.required and rows == 0:
+        return FALLBACK
+    # the problems, warnings and checks across rows, in `_load_file`'s order and words
+    before, unit = out.total, "line"
+    contract = {c.name for c in spec.columns}
+    for name in names:
+        if name in contract and (tokens := found.nulls.get(name)):
+            cells = sum(tokens.values())
+            report.warn(f"{label}: {cells} {name} cell(s) read as missing values "
+                        f"({', '.join(f'{t!r} × {n}' if t != BLANK else f'blank × {n}' for t, n in tokens.items())})",
+                        severity="info", table=spec.name, column=name, rows=cells, tokens=tokens)
+    nulls = {n: found.nulls[n] for n in names if n in found.nulls}
+    for col in spec.columns:
+        _report_column(spec, col, found.rows(col.name), path.name, unit, out, nulls)
+    written = OnDisk.written(to, schema.names)
+    if spec.key:
+        written.view(con, "raw", [spec.key, LINE])
+        if not (FAST_CHECKS and _unique(con, spec.key)):
+            _check_key(con, spec, path.name, unit, out)
+        con.execute("DROP VIEW raw").fetchall()
+    if spec.name == "claims":
+        _report_service_dates(tuple(found.dates), path.name, unit, out, today)
+    for col in spec.columns:
+        if col.name in found.lengths:
+            _report_fixed_format(spec, col, tuple(found.lengths[col.name]), label, report)
+    if out.total == before:
+        return written
+    if out.room:
+        used = {r.column for r in REFERENCES if r.table == spec.name} \
+            | {r.when[0] for r in REFERENCES if r.table == spec.name and r.when} \
+            | {r.target_column for r in REFERENCES if r.target == spec.name}
+        out.partial[path] = written.select([c.name for c in spec.columns if c.name in used
+                                            and c.type in (ID, TEXT, ENUM)] + [LINE])
+    return None
+
+
 # --- several sources -----------------------------------------------------------------------------
 
-def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: LoadReport) -> pa.Table:
+def _merge(con, spec: Table, parts: list[pa.Table | OnDisk], out: _Collector, report: LoadReport,
+           to: Path | None = None) -> pa.Table | OnDisk:
     """One table from the files of several sources (each with `_line`, `_file`, `_src`).
 
     A key found in several sources is one row: identity columns (every column of a claim; an
@@ -1008,12 +1287,23 @@ def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: Loa
     problem naming both files, lines and the key; a value saying "not known precisely" (`other`,
     `U`) yields to a precise one. Other columns take the first source's value, or the next
     source's when the first has none; disagreements there are counted as a warning.
+
+    Parts that are `OnDisk` (the claims, with `to`) are merged in DuckDB from their files, the
+    merged table written to `to` (an `OnDisk` of it); `_i`, the row's place in the parts in
+    order, is then the part's index × 2⁴⁰ + its `_line` (lines grow through a file).
     """
-    table = pa.concat_tables(parts)
-    if len(parts) == 1 or not spec.key:
-        return table
-    table = table.append_column("_i", pa.array(range(table.num_rows), pa.int64()))
-    con.register("t", table)
+    if isinstance(parts[0], OnDisk):
+        if len(parts) == 1:
+            return parts[0]
+        views = " UNION ALL ".join(f"SELECT *, {k << 40} + {LINE} AS _i FROM ({p.sql()})" for k, p in enumerate(parts))
+        con.execute(f"CREATE OR REPLACE TEMPORARY VIEW t AS {views}").fetchall()
+        table = None
+    else:
+        table = pa.concat_tables(parts)
+        if len(parts) == 1 or not spec.key:
+            return table
+        table = table.append_column("_i", pa.array(range(table.num_rows), pa.int64()))
+        con.register("t", table)
     key = f'"{spec.key}"'
     sensitive = spec.key in sensitive_columns(spec.name)
     columns = [c.name for c in spec.columns if c.name != spec.key]
@@ -1029,6 +1319,10 @@ def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: Loa
     repeats, keys = con.execute(f"SELECT count(*) - count(DISTINCT {key}), "
                                 f"count(DISTINCT {key}) FILTER (WHERE n > 1) FROM "
                                 f"(SELECT {key}, count(*) OVER (PARTITION BY {key}) AS n FROM t)").fetchall()[0]
+    if not repeats and table is None:
+        con.execute(f"COPY (SELECT * EXCLUDE (_i) FROM t ORDER BY _i) TO {_literal(to)} (FORMAT parquet)").fetchall()
+        con.execute("DROP VIEW t").fetchall()
+        return OnDisk.written(to, parts[0].column_names)
     if not repeats:
         con.unregister("t")
         return table.drop_columns(["_i"])
@@ -1067,8 +1361,13 @@ def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: Loa
         firsts.append(firsts_c)
     merged_cols = described + list(unknown)
     if spec.name == "claims":
-        merged = con.sql(f"SELECT * EXCLUDE (_i) FROM t QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _i) = 1 "
-                             f"ORDER BY _i").to_arrow_table()
+        first = (f"SELECT * EXCLUDE (_i) FROM t QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _i) = 1 "
+                 f"ORDER BY _i")
+        if table is None:
+            con.execute(f"COPY ({first}) TO {_literal(to)} (FORMAT parquet)").fetchall()
+            merged = OnDisk.written(to, parts[0].column_names)
+        else:
+            merged = con.sql(first).to_arrow_table()
     else:
         select = ", ".join(f"{e} AS \"{c}\"" for e, c in zip(firsts, merged_cols))
         merged = con.sql(f"SELECT {key}, {select}, arg_min({LINE}, _i) AS {LINE}, arg_min({FILE}, _i) AS {FILE}, "
@@ -1086,10 +1385,13 @@ def _merge(con, spec: Table, parts: list[pa.Table], out: _Collector, report: Loa
                             f"first source's values are kept, missing ones taken from the next",
                             table=spec.name, column=spec.key, rows=n,
                             examples=[e for e in examples if shown(e, sensitive) is not None])
-    con.unregister("t")
+    if table is None:
+        con.execute("DROP VIEW t").fetchall()
+    else:
+        con.unregister("t")
     report.warn(f"{repeats} {spec.name} row(s) repeat a {spec.key} of an earlier source ({keys} key(s)): merged into "
                 f"one row each", severity="info", table=spec.name, column=spec.key, rows=repeats)
-    return merged.cast(pa.schema([table.schema.field(n) for n in merged.column_names]))
+    return merged if table is None else merged.cast(pa.schema([table.schema.field(n) for n in merged.column_names]))
 
 
 def _check_references(con, tables: dict, files: dict, out: _Collector, report: LoadReport, full_paths=False):
@@ -1108,13 +1410,16 @@ def _check_references(con, tables: dict, files: dict, out: _Collector, report: L
         target = tables.get(ref.target)
         if target is None and ref.severity == "warning":
             continue   # the optional target table is not given: nothing to check against
-        if FAST_CHECKS:
+        if isinstance(tables[ref.table], OnDisk):
+            if _none_missing(con, tables[ref.table], ref, target):
+                continue
+        elif FAST_CHECKS:
             values = tables[ref.table][ref.column]
             if ref.when:
                 values = values.filter(pc.equal(tables[ref.table][ref.when[0]], ref.when[1]))
             if _all_found(values, target[ref.target_column] if target is not None else None):
                 continue
-        con.register("src", tables[ref.table].select([ref.column, LINE, FILE] + ([ref.when[0]] if ref.when else [])))
+        _register(con, "src", tables[ref.table].select([ref.column, LINE, FILE] + ([ref.when[0]] if ref.when else [])))
         con.register("dst", target.select([ref.target_column]) if target is not None else
                      pa.table({ref.target_column: pa.array([], pa.string())}))
         c = f'"{ref.column}"'
@@ -1160,7 +1465,24 @@ def _check_references(con, tables: dict, files: dict, out: _Collector, report: L
                             f"{target_name}; kept as entities of unknown kind{hint}",
                             table=ref.table, column=ref.column, target=ref.target, rows=n_rows, values=n_values,
                             examples=examples)
-        con.unregister("src")
+        _unregister(con, "src", tables[ref.table])
+        con.unregister("dst")
+
+
+def _none_missing(con, table: OnDisk, ref, target: pa.Table | None) -> bool:
+    """Whether every non-null `ref.column` value of `table` (kept on disk) is found in `target`:
+    one anti-join in DuckDB, read from the files (the check `_all_found` makes in Arrow)."""
+    table.view(con, "src", [ref.column] + ([ref.when[0]] if ref.when else []))
+    con.register("dst", target.select([ref.target_column]) if target is not None else
+                 pa.table({ref.target_column: pa.array([], pa.string())}))
+    c, tc = f'"{ref.column}"', f'"{ref.target_column}"'
+    when = f' AND "{ref.when[0]}" = $when' if ref.when else ""
+    try:
+        return not con.execute(f"SELECT count(*) FROM src WHERE {c} IS NOT NULL{when} AND {c} NOT IN "
+                               f"(SELECT {tc} FROM dst WHERE {tc} IS NOT NULL)",
+                               {"when": ref.when[1]} if ref.when else None).fetchall()[0][0]
+    finally:
+        con.execute("DROP VIEW src").fetchall()
         con.unregister("dst")
 
 
@@ -1176,10 +1498,11 @@ def link_report(con, sources: list[str], parts: dict[str, list[pa.Table]], claim
     it could list, too.
     """
     links = []
-    con.register("c", claims.select(["provider_id", "prescriber_id", "centre_id"]))
+    _register(con, "c", claims.select(["provider_id", "prescriber_id", "centre_id"]))
     con.register("p", providers.select(["provider_id", "kind"]) if providers is not None
                  else pa.table({"provider_id": pa.array([], pa.string()), "kind": pa.array([], pa.string())}))
-    claim_sources = {int(s) for s in pc.unique(claims[SRC]).to_pylist()}
+    claim_sources = {int(s) for (s,) in con.execute(f"SELECT DISTINCT {SRC} FROM ({claims.sql([SRC])})").fetchall()} \
+        if isinstance(claims, OnDisk) else {int(s) for s in pc.unique(claims[SRC]).to_pylist()}
     for s, label in enumerate(sources):
         if s in claim_sources:
             continue
@@ -1224,7 +1547,7 @@ def link_report(con, sources: list[str], parts: dict[str, list[pa.Table]], claim
         links.append(entry)
         con.unregister("rp")
         con.unregister("rc")
-    con.unregister("c")
+    _unregister(con, "c", claims)
     con.unregister("p")
     return links
 
@@ -1251,6 +1574,9 @@ def _partial(paths: list[Path], typed: dict[Path, pa.Table], partial: dict[Path,
         return None
     keep = [n for n in tables[0][1].column_names if n not in (FILE, SRC)
             and all(n in t.column_names for _, t in tables)]
+    if all(isinstance(t, OnDisk) for _, t in tables):     # each a Parquet file (see `_load_table`)
+        tagged = [t.tagged(**{FILE: label(path)}) for path, t in tables]
+        return OnDisk(sum((t.pieces for t in tagged), ()), tuple(keep) + (FILE,), sum(t.num_rows for t in tagged))
     out = []
     for path, t in tables:
         file = pa.DictionaryArray.from_arrays(pa.array(np.zeros(t.num_rows, np.int32)), [label(path)])
@@ -1262,8 +1588,11 @@ def _partial(paths: list[Path], typed: dict[Path, pa.Table], partial: dict[Path,
 def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: str | Path | None = None) -> Dataset:
     """Read, validate and type every contract table of `folder` — or of several folders merged.
 
-    With `claims_to` (a file path, e.g. in a scan's work folder), the typed claims are written
-    there as Parquet and `tables["claims"]` is that file as a table of the current engine
+    With `claims_to` (a file path, e.g. in a scan's work folder), each CSV claims file is validated
+    batch by batch (see "the claims, batch by batch" below: the same problems, warnings and rows,
+    in bounded memory), the typed claims are written there as Parquet (the contract's columns and
+    each claim's `_line`; parts `claims_to.0`, `.1`… beside it while loading) and
+    `tables["claims"]` is that file's contract columns as a table of the current engine
     (`engine.parquet`: on a scan's engine a `Kept` that every statement reads from the file, so no
     stage holds the claims in Python; on the default engine, Arrow read back from it).
 
@@ -1292,21 +1621,26 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: s
     con = duckdb.connect()
     label = (lambda p: p.name) if len(folders) == 1 else str
     merged: dict[str, pa.Table | None] = {}
-    partial: dict[str, pa.Table | None] = {}
-    typed: dict[Path, pa.Table] = {}
-    parts: dict[str, list[pa.Table]] = {}
+    partial: dict[str, pa.Table | OnDisk | None] = {}
+    typed: dict[Path, pa.Table | OnDisk] = {}
+    parts: dict[str, list[pa.Table | OnDisk]] = {}
     for name, paths in files.items():
         parts[name] = []
-        for path in paths:
-            t = _load_table(con, TABLES[name], path, out, report, label(path))
+        for k, path in enumerate(paths):
+            to = Path(f"{claims_to}.{k}") if claims_to is not None and name == "claims" else None
+            t = _load_table(con, TABLES[name], path, out, report, label(path), to)
             if t is not None:
                 typed[path] = t
                 src = next(i for i, f in enumerate(folders) if path.parent == f)
+                if isinstance(t, OnDisk):
+                    parts[name].append(t.tagged(**{FILE: label(path), SRC: src}))
+                    continue
                 file = pa.DictionaryArray.from_arrays(pa.array(np.zeros(t.num_rows, np.int32)), [label(path)])
                 parts[name].append(t.append_column(FILE, file)
                                    .append_column(SRC, pa.array(np.full(t.num_rows, src, np.int32))))
         if len(parts[name]) == len(paths):
-            merged[name] = _merge(con, TABLES[name], parts[name], out, report)
+            merged[name] = _merge(con, TABLES[name], parts[name], out, report,
+                                  Path(claims_to) if claims_to is not None and name == "claims" else None)
             report.tables[name] = {"file": " + ".join(label(p) for p in paths), "rows": merged[name].num_rows}
         else:
             merged[name] = None
@@ -1320,13 +1654,18 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: s
         for entry in report.links:
             if entry["severity"] == "critical":
                 report.warn(entry["message"], severity="critical", table="claims", source=entry["source"])
+    claims = merged.get("claims")
+    if isinstance(claims, OnDisk) and not out.total:   # one file (one source's, or `_merge`'s) becomes `claims_to`
+        os.replace(claims.pieces[0][0], claims_to)
+        for k, _ in enumerate(files["claims"]):          # the sources' parts, once merged
+            Path(f"{claims_to}.{k}").unlink(missing_ok=True)
     con.close()
     if out.total:
         raise DatasetError(source, out.problems, out.total)
-    tables = {name: merged[name].select([c.name for c in TABLES[name].columns]).cast(TABLES[name].schema)
-              if merged.get(name) is not None else empty_table(name) for name in TABLES}
-    if claims_to is not None:
-        del merged, parts, typed
-        pq.write_table(tables["claims"], str(claims_to))
-        tables["claims"] = parquet(claims_to)
+    tables = {name: empty_table(name) if merged.get(name) is None or isinstance(merged[name], OnDisk) else
+              merged[name].select([c.name for c in TABLES[name].columns]).cast(TABLES[name].schema) for name in TABLES}
+    if isinstance(claims, OnDisk):
+        tables["claims"] = parquet(claims_to, columns=[c.name for c in TABLES["claims"].columns])
+        if isinstance(tables["claims"], pa.Table):     # the default engine's Arrow, as the whole-file path types it
+            tables["claims"] = tables["claims"].cast(TABLES["claims"].schema)
     return Dataset(tables, report)
