@@ -49,6 +49,7 @@ from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .findings import Findings, euros, make_findings, opaque_id
 from .settings import MegaConsumerSettings
@@ -161,9 +162,10 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
         return make_findings([], [])
     col = lambda k: care[k].to_numpy(zero_copy_only=False)
     days, amount = col("days").astype(float), col("amount").astype(float)
-    kind = np.char.add(np.char.add(col("care").astype(str), np.where(col("chronic"), "|chronic", "")),
-                       np.where(col("corroborated"), "|corroborated", ""))
-    band, sex, cond = col("band"), col("sex"), col("conditions").astype(int)
+    # the stratum keys as integers in the sorted order of their strings (no Python string per row)
+    kind = _codes(pc.binary_join_element_wise(care["care"], pc.if_else(care["chronic"], "|chronic", ""),
+                                              pc.if_else(care["corroborated"], "|corroborated", ""), ""))
+    band, sex, cond = _codes(care["band"]), _codes(care["sex"]), col("conditions").astype(int)
     # conditions are dropped last, and a stratum of patients with as many conditions needs only a
     # third of `min_stratum` (multimorbid patients are few, and alike)
     mins = [s.min_stratum, s.min_stratum, max(s.min_stratum // 3, 5), s.min_stratum]
@@ -241,6 +243,13 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
 
 
 LEVELS = ("age band, sex, conditions", "age band, conditions", "conditions", "care only")
+
+
+def _codes(strings: pa.ChunkedArray) -> np.ndarray:
+    """Each (non-null) string's rank among the distinct strings in sorted (code point) order: as
+    `group_index` numbers the strings themselves, without a Python object per row."""
+    distinct = pc.unique(strings)
+    return pc.index_in(strings, distinct.take(pc.sort_indices(distinct))).to_numpy(zero_copy_only=False)
 
 
 def stratum_null(days: np.ndarray, min_units: list[int], *levels: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
