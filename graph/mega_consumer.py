@@ -54,7 +54,7 @@ import pyarrow.compute as pc
 from .findings import Findings, euros, make_findings, opaque_id
 from .settings import MegaConsumerSettings
 from .shared import Shared
-from .stats import (benjamini_hochberg, binom_logsf, group_index, negbin_logsf, robust_tau2,
+from .stats import (benjamini_hochberg, binom_logsf, group_index, negbin_logsf, robust_tau2, sorted_codes,
                     surprise_bits)
 from engine import query
 
@@ -163,9 +163,9 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
     col = lambda k: care[k].to_numpy(zero_copy_only=False)
     days, amount = col("days").astype(float), col("amount").astype(float)
     # the stratum keys as integers in the sorted order of their strings (no Python string per row)
-    kind = _codes(pc.binary_join_element_wise(care["care"], pc.if_else(care["chronic"], "|chronic", ""),
-                                              pc.if_else(care["corroborated"], "|corroborated", ""), ""))
-    band, sex, cond = _codes(care["band"]), _codes(care["sex"]), col("conditions").astype(int)
+    kind = sorted_codes(pc.binary_join_element_wise(care["care"], pc.if_else(care["chronic"], "|chronic", ""),
+                                                    pc.if_else(care["corroborated"], "|corroborated", ""), ""))
+    band, sex, cond = sorted_codes(care["band"]), sorted_codes(care["sex"]), col("conditions").astype(int)
     # conditions are dropped last, and a stratum of patients with as many conditions needs only a
     # third of `min_stratum` (multimorbid patients are few, and alike)
     mins = [s.min_stratum, s.min_stratum, max(s.min_stratum // 3, 5), s.min_stratum]
@@ -243,13 +243,6 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
 
 
 LEVELS = ("age band, sex, conditions", "age band, conditions", "conditions", "care only")
-
-
-def _codes(strings: pa.ChunkedArray) -> np.ndarray:
-    """Each (non-null) string's rank among the distinct strings in sorted (code point) order: as
-    `group_index` numbers the strings themselves, without a Python object per row."""
-    distinct = pc.unique(strings)
-    return pc.index_in(strings, distinct.take(pc.sort_indices(distinct))).to_numpy(zero_copy_only=False)
 
 
 def stratum_null(days: np.ndarray, min_units: list[int], *levels: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

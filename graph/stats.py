@@ -33,6 +33,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import special, stats
 
 LN2 = float(np.log(2.0))
@@ -354,3 +356,12 @@ def group_index(*keys: np.ndarray) -> tuple[np.ndarray, int]:
         combined = combined * (int(c.max()) + 1) + c
     inv, uniq = pd.factorize(combined, sort=True)
     return inv.astype(np.int64), len(uniq)
+
+
+def sorted_codes(strings: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Each string's rank among the distinct strings in sorted (code point) order, a null last: the
+    numbering `group_index` gives the strings themselves, made by Arrow (hash, sort the distinct
+    values, look up) without a Python object per row — for key columns of millions of rows."""
+    distinct = pc.unique(strings)
+    distinct = distinct.take(pc.sort_indices(distinct))
+    return pc.index_in(strings, distinct, skip_nulls=False).to_numpy(zero_copy_only=False).astype(np.int64)
