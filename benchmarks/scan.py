@@ -31,6 +31,15 @@ Each dataset is measured `--repeat` times; each time, in fresh processes one aft
    that then reads the process's own peak resident memory, VmHWM); the stages' seconds are the
    run record's `timings`.
 
+`--profile N` also prints the scan's N slowest DuckDB statements, the statement by whose end the
+peak rose most, and the N steps in which the process's resident memory was highest (`Steps`: the
+pipeline's functions, each detector, each statement and the Python after it), the first of them
+the one that set the peak, each with the resident memory at its start and, at its highest sample,
+DuckDB's buffer memory (`duckdb_memory()`), Arrow's pool and malloc's own (in use, and freed but
+kept). The rest of the resident memory is the interpreter and its libraries (about 280 MB),
+what DuckDB allocates outside its buffer manager (the Arrow results it hands to Python), and
+what DuckDB's allocator (jemalloc) freed but keeps.
+
 The ratio is the scan's seconds over the floor's. `--digest` also prints a digest of the results
 (alerts with their scores and ranks, entity risk, communities; after a slash, every results table)
 to compare two versions of the code on the same regions. Timings are wall-clock seconds on
