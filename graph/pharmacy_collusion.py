@@ -72,7 +72,7 @@ from scipy import stats
 
 from .findings import Findings, euros, make_findings
 from .settings import PharmacyCollusionSettings
-from .stats import benjamini_hochberg, group_index, logit_tau2, logitnormal_binom_logsf, surprise_bits
+from .stats import benjamini_hochberg, logit_tau2, logitnormal_binom_logsf, surprise_bits
 from engine import query
 
 # The claims-scale part of every pass, computed once per scan (`_dispensings`): the dispensings on
