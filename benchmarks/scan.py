@@ -225,21 +225,18 @@ def worker(store: str, run_id: str, profile: int = 0) -> int:
 
 
 class Steps:
-    """Where the resident memory was highest: a thread samples VmRSS every 10 ms (and, every
-    100 ms, the memory DuckDB's buffer manager holds, `duckdb_memory()`, through a cursor of the
-    scan's connection) and charges each sample to the step running then — the innermost of the
-    pipeline's stages' functions and detectors (`watch`) and DuckDB statements (`profiled`);
-    between two statements of a step, its Python (`… (python)`). `report` lists the steps by the
-    highest RSS seen in them, each with the RSS at its start (what was held before it) and
-    DuckDB's memory at the highest sample."""
+    """Where the resident memory was highest: a thread samples VmRSS every 10 ms and charges each
+    sample to the step running then — the innermost of the pipeline's functions and detectors
+    (`watch`) and DuckDB statements (`profiled`); between two statements of a step, its Python
+    (`… (python)`); anything else to `(elsewhere)`. Every 100 ms it also reads DuckDB's buffer
+    memory (`duckdb_memory()`, through a cursor of the scan's connection), Arrow's pool and
+    malloc's (`mallinfo2`: in use, and freed but kept). `report` lists the steps by the highest
+    RSS seen in them, each with the RSS at its start (what was held before it) and those figures
+    at its highest sample."""
 
     def __init__(self):
-        import threading
-        self.stack: list[str] = ["(outside the stages)"]
-        self.top: dict[str, list] = {}          # step -> [max RSS MB, RSS at its start, DuckDB MB then, order]
-        self.con = None                          # a cursor of the scan's DuckDB connection, once opened
-        self.duck, self.others = 0, {}
         import ctypes
+        import threading
 
         import pyarrow
 
@@ -249,6 +246,10 @@ class Steps:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallinfo2.restype = MallInfo2
         self.mallinfo, self.pa = libc.mallinfo2, pyarrow
+        self.stack: list[str] = ["(elsewhere)"]
+        self.top: dict[str, list] = {}          # step -> [max RSS MB, RSS at its start MB, {figures then}, order]
+        self.con = None                          # a cursor of the scan's DuckDB connection, once opened
+        self.duck, self.others = 0, {}
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
         self.thread.start()
