@@ -197,16 +197,25 @@ def logit_tau2(observed, n, chance) -> float:
 
 def logitnormal_binom_logsf(observed, n, chance, tau2: float, nodes: int = 24) -> np.ndarray:
     """log P(X ≥ observed) for X ~ Binomial(n, p), logit p ~ Normal(logit chance, τ²): the
-    binomial tail averaged over honest units' odds-ratio differences (Gauss–Hermite quadrature)."""
+    binomial tail averaged over honest units' odds-ratio differences (Gauss–Hermite quadrature).
+    Computed `_ROWS` units at a time (the quadrature holds `nodes` values a unit: at a million
+    units, whole, 200 MB an array)."""
     o, n = np.asarray(observed, float), np.asarray(n, float)
     if tau2 <= 0:
         return binom_logsf(o, n, chance)
+    chance = np.broadcast_to(np.asarray(chance, float), o.shape)
+    if o.ndim == 1 and len(o) > _ROWS:
+        return np.concatenate([logitnormal_binom_logsf(o[i:i + _ROWS], n[i:i + _ROWS], chance[i:i + _ROWS], tau2, nodes)
+                               for i in range(0, len(o), _ROWS)])
     x, w = np.polynomial.hermite.hermgauss(nodes)
     centre = logit(chance)[..., None] + np.sqrt(2 * tau2) * x
     p = np.clip(1 / (1 + np.exp(-centre)), 1e-12, 1 - 1e-12)
     tails = stats.binom.logsf(o[..., None] - 1, n[..., None], p)
     out = np.logaddexp.reduce(tails + np.log(w / np.sqrt(np.pi)), axis=-1)
     return np.where(o <= 0, 0.0, np.minimum(out, 0.0))
+
+
+_ROWS = 65_536      # units a chunk of `logitnormal_binom_logsf`
 
 
 def normal_logsf(z) -> np.ndarray:
