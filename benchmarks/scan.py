@@ -31,6 +31,15 @@ Each dataset is measured `--repeat` times; each time, in fresh processes one aft
    that then reads the process's own peak resident memory, VmHWM); the stages' seconds are the
    run record's `timings`.
 
+`--profile N` also prints the scan's N slowest DuckDB statements, the statement by whose end the
+peak rose most, and the N steps in which the process's resident memory was highest (`Steps`: the
+pipeline's functions, each detector, each statement and the Python after it), the first of them
+the one that set the peak, each with the resident memory at its start and, at its highest sample,
+DuckDB's buffer memory (`duckdb_memory()`), Arrow's pool and malloc's own (in use, and freed but
+kept). The rest of the resident memory is the interpreter and its libraries (about 280 MB),
+what DuckDB allocates outside its buffer manager (the Arrow results it hands to Python), and
+what DuckDB's allocator (jemalloc) freed but keeps.
+
 The ratio is the scan's seconds over the floor's. `--digest` also prints a digest of the results
 (alerts with their scores and ranks, entity risk, communities; after a slash, every results table)
 to compare two versions of the code on the same regions. Timings are wall-clock seconds on
@@ -182,12 +191,20 @@ def floor(data: str) -> dict:
             "acts": acts}
 
 
+def rss_mb() -> int:
+    """This process's resident memory now (VmRSS), in MB."""
+    kb = int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+    return round(kb / 1024)
+
+
 def worker(store: str, run_id: str, profile: int = 0) -> int:
     """`runs.worker` in this process, then this process's peak memory on stderr; with `profile`,
-    first the `profile` slowest DuckDB statements (`profiled`)."""
+    first the `profile` slowest DuckDB statements (`profiled`), the statement by whose end the
+    peak rose most, and the steps the resident memory was highest in (`Steps`)."""
     sys.path.insert(0, str(ROOT))
     from runs.worker import main as run_worker
-    seen, before = (profiled() if profile else []), peak_mb()
+    steps = Steps() if profile else None
+    seen, before = (profiled(steps) if profile else []), peak_mb()
     code = run_worker([store, run_id])
     for line in sorted(seen, reverse=True)[:profile]:
         print("statement " + json.dumps(line[:4]), file=sys.stderr, flush=True)
@@ -199,26 +216,142 @@ def worker(store: str, run_id: str, profile: int = 0) -> int:
         print("statement " + json.dumps(seen[rise][:3] + [f"{seen[rise][3]} (the peak rose most by its end: "
                                                            f"{peaks[rise]:,} → {peaks[rise + 1]:,} MB)"]),
               file=sys.stderr, flush=True)
+    if steps:
+        steps.stop()
+        for line in steps.report(profile):
+            print("memory " + json.dumps(line), file=sys.stderr, flush=True)
     print("peak_mb " + json.dumps(peak_mb()), file=sys.stderr, flush=True)
     return code
 
 
-def profiled() -> list:
+class Steps:
+    """Where the resident memory was highest: a thread samples VmRSS every 10 ms and charges each
+    sample to the step running then — the innermost of the pipeline's functions and detectors
+    (`watch`) and DuckDB statements (`profiled`); between two statements of a step, its Python
+    (`… (python)`); anything else to `(elsewhere)`. Every 100 ms it also reads DuckDB's buffer
+    memory (`duckdb_memory()`, through a cursor of the scan's connection), Arrow's pool and
+    malloc's (`mallinfo2`: in use, and freed but kept). `report` lists the steps by the highest
+    RSS seen in them, each with the RSS at its start (what was held before it) and those figures
+    at its highest sample."""
+
+    def __init__(self):
+        import ctypes
+        import threading
+
+        import pyarrow
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_size_t) for n in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks "
+                                                       "fordblks keepcost".split()]
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = MallInfo2
+        self.mallinfo, self.pa = libc.mallinfo2, pyarrow
+        self.stack: list[str] = ["(elsewhere)"]
+        self.top: dict[str, list] = {}          # step -> [max RSS MB, RSS at its start MB, {figures then}, order]
+        self.con = None                          # a cursor of the scan's DuckDB connection, once opened
+        self.duck, self.others = 0, {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def enter(self, name: str):
+        if self.stack[-1].endswith(" (python)"):     # the Python after a statement ends with the next step
+            self.stack.pop()
+        self.stack.append(name)
+        self.top.setdefault(name, [0, rss_mb(), {}, len(self.top)])
+
+    def leave(self, name: str):
+        while self.stack.pop() != name:              # with the Python after its last statement
+            pass
+
+    def _sample(self):
+        n = 0
+        while not self.done.wait(0.01):
+            if n % 10 == 0:
+                if self.con is not None:
+                    try:
+                        self.duck = round((self.con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()")
+                                           .fetchone()[0] or 0) / 2 ** 20)
+                    except Exception:        # the connection closed: keep the last figure
+                        pass
+                m = self.mallinfo()
+                self.others = {"duckdb": self.duck, "arrow": round(self.pa.total_allocated_bytes() / 2 ** 20),
+                               "malloc": round((m.uordblks + m.hblkhd) / 2 ** 20), "malloc free": round(m.fordblks / 2 ** 20)}
+            n += 1
+            rss, name = rss_mb(), self.stack[-1]
+            top = self.top.setdefault(name, [0, rss, {}, len(self.top)])
+            if rss > top[0]:
+                top[0], top[2] = rss, self.others
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+
+    def report(self, n: int) -> list:
+        ranked = sorted(self.top.items(), key=lambda x: -x[1][0])[:n]
+        return [[mx, start, held, name] for name, (mx, start, held, _) in ranked]
+
+
+# the pipeline's steps whose memory `Steps` tells apart (functions runs.pipeline calls by name)
+WATCHED = ("build_graph", "build_shared", "detect", "leiden", "stable_ids", "flow_edges", "centrality",
+           "risk_network", "entity_risk", "community_summary", "patient_days", "provider_days",
+           "peer_distribution", "evidence_lines", "measure", "billing_profile", "load_dataset", "in_window",
+           "compare")
+
+
+def watch(steps: Steps):
+    """Charge the time inside each of `WATCHED` (and each detector) to it."""
+    import functools
+
+    import graph.detect
+    import runs.pipeline
+
+    def wrap(name, f):
+        @functools.wraps(f)
+        def inner(*a, **k):
+            steps.enter(name)
+            try:
+                return f(*a, **k)
+            finally:
+                steps.leave(name)
+        return inner
+    for name in WATCHED:
+        setattr(runs.pipeline, name, wrap(name, getattr(runs.pipeline, name)))
+    for name, f in list(graph.detect.DETECTORS.items()):
+        graph.detect.DETECTORS[name] = wrap(f"detect {name}", f)
+
+
+def profiled(steps: Steps | None = None) -> list:
     """Time every statement the scan's DuckDB engine runs: a list that fills with [seconds,
     rows in, rows out, the calling function outside `engine/` and its line, the process's peak
-    memory in MB after it]."""
+    memory in MB after it]. With `steps`, each statement (and the Python of its caller after
+    it) is also a step of `steps`."""
     import traceback
 
     import engine
     seen, run = [], engine.DuckDBEngine.run
+    if steps:
+        watch(steps)
 
     def timed(self, sql, params, tables, keep=False):
-        t = time.perf_counter()
-        out = run(self, sql, params, tables, keep)
         caller = next(f for f in reversed(traceback.extract_stack()[:-1]) if "/engine/" not in f.filename)
+        where = f"{Path(caller.filename).parent.name}/{Path(caller.filename).name}:{caller.lineno} {caller.name}"
+        if steps:
+            if steps.stack[-1].endswith(" (python)"):
+                steps.stack.pop()
+            parent = steps.stack[-1]
+            steps.enter(f"{parent} > {where}")
+        t = time.perf_counter()
+        try:
+            out = run(self, sql, params, tables, keep)
+        finally:
+            if steps:
+                if steps.con is None and self._con is not None:
+                    steps.con = self._con.cursor()
+                steps.leave(f"{parent} > {where}")
+                steps.enter(f"{parent} > after {where} (python)")
         seen.append([round(time.perf_counter() - t, 3), sum(x.num_rows for x in tables.values()), out.num_rows,
-                     f"{Path(caller.filename).parent.name}/{Path(caller.filename).name}:{caller.lineno} {caller.name}",
-                     peak_mb()])
+                     where, peak_mb()])
         return out
     engine.DuckDBEngine.run = timed
     return seen
@@ -269,7 +402,8 @@ def scan(data: Path, with_digest: bool, profile: int = 0, duckdb_conf: dict | No
         return {"timings": record["timings"], "seconds": round(seconds, 2), "peak_mb": int(peak[-1]),
                 "claims": record["counts"]["claims"], "alerts": record["counts"]["alerts"],
                 "digest": digest(Path(tmp), run.id) if with_digest else None,
-                "statements": [json.loads(x) for x in re.findall(r"^statement (.*)$", p.stderr, re.M)]}
+                "statements": [json.loads(x) for x in re.findall(r"^statement (.*)$", p.stderr, re.M)],
+                "memory": [json.loads(x) for x in re.findall(r"^memory (.*)$", p.stderr, re.M)]}
 
 
 def fresh(*args: str) -> dict:
@@ -337,6 +471,9 @@ def main():
                   + (f"  results {s['digest']}" if s["digest"] else ""), flush=True)
             for seconds, rows_in, rows_out, caller in s["statements"]:
                 print(f"    {seconds:>8.2f} s {rows_in:>12,} rows in {rows_out:>12,} out  {caller}", flush=True)
+            for i, (top, start, held, step) in enumerate(s["memory"]):
+                print(f"    {'the peak' if i == 0 else 'then':>8}: {top:>6,} MB resident ({start:,} at the step's "
+                      f"start; then MB: " + ", ".join(f"{k} {v:,}" for k, v in held.items()) + f") in {step}", flush=True)
 
 
 if __name__ == "__main__":

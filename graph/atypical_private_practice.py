@@ -53,10 +53,13 @@ ft AS (       -- full-time posts overlapping the window, clipped to it
                 ELSE 'private' END AS status, ft.since, ft.until
     FROM providers p LEFT JOIN ft USING (provider_id)
     WHERE p.kind NOT IN ('pharmacy', 'laboratory')
-), private AS (
-    SELECT c.provider_id, c.service_code, c.service_date, c.amount
-    FROM claims c JOIN status s USING (provider_id)
-    WHERE c.centre_id IS NULL AND (s.status <> 'fulltime' OR c.service_date BETWEEN s.since AND s.until)
+), private AS (   -- private lines and euros per provider and day, then per provider: lines, days, euros
+    SELECT provider_id, CAST(sum(lines) AS BIGINT) AS lines, count(*) AS days, round(sum(amount), 2) AS amount
+    FROM (SELECT c.provider_id, c.service_date, count(*) AS lines, sum(c.amount) AS amount
+          FROM claims c JOIN status s USING (provider_id)
+          WHERE c.centre_id IS NULL AND (s.status <> 'fulltime' OR c.service_date BETWEEN s.since AND s.until)
+          GROUP BY c.provider_id, c.service_date)
+    GROUP BY provider_id
 ), post AS (     -- a full-timer's lines through a centre during its post: its full-time activity
     SELECT c.provider_id, count(*) AS post_lines
     FROM claims c JOIN status s USING (provider_id)
@@ -66,10 +69,10 @@ ft AS (       -- full-time posts overlapping the window, clipped to it
 SELECT s.provider_id, s.kind, s.specialty, s.status, s.since, s.until,
        coalesce(date_diff('day', s.since, s.until) + 1, 0) AS post_days,
        (SELECT date_diff('day', first, last) + 1 FROM win) AS window_days,
-       coalesce(any_value(h.post_lines), 0) AS post_lines,
-       count(p.service_date) AS lines, count(DISTINCT p.service_date) AS days, coalesce(round(sum(p.amount), 2), 0) AS amount
+       coalesce(h.post_lines, 0) AS post_lines,
+       coalesce(p.lines, 0) AS lines, coalesce(p.days, 0) AS days, coalesce(p.amount, 0) AS amount
 FROM status s LEFT JOIN private p USING (provider_id) LEFT JOIN post h USING (provider_id)
-GROUP BY ALL ORDER BY s.provider_id
+ORDER BY s.provider_id
 """
 
 _TOP_ACTS = """

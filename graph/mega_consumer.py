@@ -49,11 +49,12 @@ from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .findings import Findings, euros, make_findings, opaque_id
 from .settings import MegaConsumerSettings
 from .shared import Shared
-from .stats import (benjamini_hochberg, binom_logsf, group_index, negbin_logsf, robust_tau2,
+from .stats import (benjamini_hochberg, binom_logsf, group_index, negbin_logsf, robust_tau2, sorted_codes,
                     surprise_bits)
 from engine import query
 
@@ -161,9 +162,10 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
         return make_findings([], [])
     col = lambda k: care[k].to_numpy(zero_copy_only=False)
     days, amount = col("days").astype(float), col("amount").astype(float)
-    kind = np.char.add(np.char.add(col("care").astype(str), np.where(col("chronic"), "|chronic", "")),
-                       np.where(col("corroborated"), "|corroborated", ""))
-    band, sex, cond = col("band"), col("sex"), col("conditions").astype(int)
+    # the stratum keys as integers in the sorted order of their strings (no Python string per row)
+    kind = sorted_codes(pc.binary_join_element_wise(care["care"], pc.if_else(care["chronic"], "|chronic", ""),
+                                                    pc.if_else(care["corroborated"], "|corroborated", ""), ""))
+    band, sex, cond = sorted_codes(care["band"]), sorted_codes(care["sex"]), col("conditions").astype(int)
     # conditions are dropped last, and a stratum of patients with as many conditions needs only a
     # third of `min_stratum` (multimorbid patients are few, and alike)
     mins = [s.min_stratum, s.min_stratum, max(s.min_stratum // 3, 5), s.min_stratum]

@@ -63,7 +63,7 @@ from scipy import stats
 from .findings import Findings, euros, make_findings
 from .settings import PeerOutlierSettings
 from .shared import Shared
-from .stats import benjamini_hochberg, binom_logsf, group_index, surprise_bits
+from .stats import benjamini_hochberg, binom_logsf, group_index, sorted_codes, surprise_bits
 from engine import query
 
 _CENTRES = """
@@ -154,8 +154,9 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
                 g=shared.patient_days, carers=shared.carers, providers=tables["providers"],
                 services=tables["services"])
     col = lambda k: pts[k].to_numpy(zero_copy_only=False)
-    unit, k = group_index(col("provider_id"), col("service_code"))
-    stratum = group_index(col("kind"), col("specialty"), col("service_code"), col("stratum"))[0]
+    key = lambda k: sorted_codes(pts[k])      # a string column as integers in its sorted order
+    unit, k = group_index(key("provider_id"), key("service_code"))
+    stratum = group_index(key("kind"), key("specialty"), key("service_code"), key("stratum"))[0]
     days = col("days").astype(float)
     # a patient counts beyond when both the provider's days and the patient's days of the act (all
     # providers of the kind) are high among patients alike: its days, capped at the days of the

@@ -85,7 +85,7 @@ from scipy import stats
 
 from .findings import Findings, euros, make_findings
 from .settings import PharmacyCollusionSettings
-from .stats import benjamini_hochberg, group_index, logit_tau2, logitnormal_binom_logsf, surprise_bits
+from .stats import benjamini_hochberg, logit_tau2, logitnormal_binom_logsf, surprise_bits
 from engine import query
 
 # The claims-scale part of every pass, computed once per scan (`_dispensings`): the dispensings on
@@ -181,7 +181,9 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
 ), place_class_all AS (SELECT place, class, count(*) AS n FROM seenrel GROUP BY ALL
 ), mine_place_ph AS (SELECT prescriber_id, place, pharmacy, count(*) AS n FROM seen GROUP BY ALL
 ), mine_place AS (SELECT prescriber_id, place, count(*) AS n FROM seenrel GROUP BY ALL
-), flows AS (SELECT DISTINCT prescriber_id, pharmacy FROM t
+), flows AS (  -- `flow`: the flows numbered in the order of (prescriber_id, pharmacy); `honest`: not held out
+    SELECT prescriber_id, pharmacy, row_number() OVER (ORDER BY prescriber_id, pharmacy) - 1 AS flow, yard AS honest
+    FROM (SELECT DISTINCT prescriber_id, pharmacy, yard FROM t)
 ), near AS (    -- a pharmacy at the postcode of one of the prescriber's places: its share of the
                 -- patients other prescribers of its kind and specialty saw there (a service's
                 -- patients fill where its own patients do), shrunk towards all those seen there
@@ -224,7 +226,7 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
                      -- the same kind and specialty practising there saw; one pseudo-relation at its
                      -- share for all prescribers practising there, itself with one at its share of
                      -- all the area's relations, itself with one at its share of the whole region
-    SELECT f.prescriber_id, f.pharmacy, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed, wh.class,
+    SELECT f.prescriber_id, f.pharmacy, f.flow, f.honest, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed, wh.class,
            left(m.home, $k) <> left(wh.postcode, $k) AS far,
            coalesce(w.n, 0) AS watched_patients, coalesce(wp.n, 0) AS watched_observed,
            coalesce(op.n, 0) AS only_watched_observed,
@@ -255,8 +257,8 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     LEFT JOIN class_ph cp ON cp.home = m.home AND cp.class = wh.class AND cp.pharmacy = f.pharmacy
     LEFT JOIN class_all ca ON ca.home = m.home AND ca.class = wh.class
 )
-SELECT h.prescriber_id, h.pharmacy, h.home, h.patients, h.observed, h.watched_patients, h.watched_observed,
-       h.only_watched_observed, h.class, h.far,
+SELECT h.prescriber_id, h.pharmacy, h.flow, h.honest, h.home, h.patients, h.observed, h.watched_patients,
+       h.watched_observed, h.only_watched_observed, h.class, h.far,
        least(1.0, greatest(h.share, coalesce(nr.centre_share, 0),
                            CASE WHEN h.home <> nr.postcode THEN nr.postcode_share ELSE 0 END,
                            -- a floor: the chance that any relation is filled there from elsewhere
@@ -410,14 +412,15 @@ def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], held: pa.T
                 affiliations=tables["affiliations"], held=held, **base)
     if per.num_rows == 0:
         return per, np.zeros(0, int), 0, [], np.zeros(0)
+    # the flow of each row and whether it is held out come from the statement (`flow`, `honest`):
+    # no Python string per row
     chance = per["chance"].to_numpy().astype(float)
-    prescriber, pharmacy = (per[c].to_numpy(zero_copy_only=False) for c in ("prescriber_id", "pharmacy"))
-    flow, k = group_index(prescriber, pharmacy)
-    honest = ~np.isin(prescriber + "\x1f" + pharmacy,
-                      [a + "\x1f" + b for a, b in zip(*(held[c].to_pylist() for c in ("prescriber_id", "pharmacy")))])
+    flow = per["flow"].to_numpy().astype(np.int64)
+    k = int(flow.max()) + 1
+    honest = per["honest"].to_numpy(zero_copy_only=False).astype(bool)
     tests = [_fisher(per[n_].to_numpy().astype(float), per[o_].to_numpy().astype(float), chance, flow, k, honest)
              for n_, o_ in (("patients", "observed"), ("watched_patients", "watched_observed"))]
-    tests.append(_travellers(per, prescriber, flow, k, honest))
+    tests.append(_travellers(per, flow, k, honest))
     # the strongest of the three tests, Bonferroni-corrected
     return per, flow, k, tests, np.minimum(np.min([x[0] for x in tests], axis=0) + np.log(len(tests)), 0.0)
 
@@ -436,7 +439,7 @@ def _beyond_first(observed: float, expected: float, w_observed: float, w_expecte
     return "; ".join(f"{o:.0f} {what} {e:.1f}" for o, e, what in said)
 
 
-def _travellers(per: pa.Table, prescriber: np.ndarray, flow: np.ndarray, k: int, honest: np.ndarray):
+def _travellers(per: pa.Table, flow: np.ndarray, k: int, honest: np.ndarray):
     """Per flow (one of `k`): of the patients from another area (`far` rows) whose prescriptions
     it filled, how many the prescriber gave watched molecules alone (`only_watched_observed`:
     all its prescriptions for them watched), against the share among the other
@@ -450,8 +453,9 @@ def _travellers(per: pa.Table, prescriber: np.ndarray, flow: np.ndarray, k: int,
     n, w = np.bincount(flow, n_, k), np.bincount(flow, w_, k)
     first = np.unique(flow, return_index=True)[1]
     fit = honest[first]
-    cls, ci = np.unique(per["class"].to_numpy(zero_copy_only=False)[first], return_inverse=True)
-    pi = np.unique(prescriber[first], return_inverse=True)[1]
+    at_first = pa.array(first)      # one row a flow: its class and prescriber
+    cls, ci = np.unique(per["class"].take(at_first).to_numpy(zero_copy_only=False), return_inverse=True)
+    pi = np.unique(per["prescriber_id"].take(at_first).to_numpy(zero_copy_only=False), return_inverse=True)[1]
     # the class's and the prescriber's travellers (watched ones), from flows not held out
     cn, cw = np.bincount(ci, n * fit, len(cls)), np.bincount(ci, w * fit, len(cls))
     pn, pw = np.bincount(pi, n * fit), np.bincount(pi, w * fit)

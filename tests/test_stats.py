@@ -4,7 +4,9 @@ import itertools
 import numpy as np
 import pytest
 
-from graph.stats import greedy_matching, group_index, grouped_count_calibration
+import pyarrow as pa
+
+from graph.stats import greedy_matching, group_index, grouped_count_calibration, sorted_codes
 
 
 def test_a_clique_of_suspect_pairs_does_not_set_its_own_calibration():
@@ -85,3 +87,19 @@ def test_the_fast_quantile_is_numpys_bit_for_bit():
                 assert got == want or (np.isnan(got) and np.isnan(want)), (n, q, got, want)
                 cases += 1
     assert cases == 10 * 4 * 9
+
+
+def test_sorted_codes_number_strings_as_group_index_does():
+    """Arrow's codes of a string column (chunked, with nulls, accents, a prefix of another value
+    and upper before lower case) give the same groups in the same order as `group_index` over the
+    Python strings, alone and combined with other keys."""
+    rng = np.random.default_rng(3)
+    values = ["b|x", "b", "B", "a", "é", "e", "zz", "z|chronic", None]
+    a = [values[i] for i in rng.integers(0, len(values), 3000)]
+    b = [values[i] for i in rng.integers(0, 4, 3000)]
+    chunked = pa.chunked_array([a[:1000], a[1000:]], pa.string())
+    objects = np.array(a, dtype=object)
+    assert sorted_codes(chunked).tolist() == group_index(objects)[0].tolist()
+    combined = group_index(sorted_codes(chunked), sorted_codes(pa.array(b, pa.string())))
+    assert combined[0].tolist() == group_index(objects, np.array(b, dtype=object))[0].tolist()
+    assert combined[1] == len(set(zip(a, b)))
