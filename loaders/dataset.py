@@ -343,16 +343,38 @@ def _field_counts(path: Path, names: list[str], out: _Collector, delimiter: str,
 
 
 def _physical_lines(path: Path, delimiter: str, encoding: str) -> list[int]:
-    """Line on which each record starts, for files with line breaks inside quoted cells."""
+    """Line on which each record starts, for files with line breaks inside quoted cells or empty
+    lines (which hold no record: skipped, as pyarrow skips them, and counted in the lines)."""
     with _open_text(path) as f:
         reader = csv.reader(io.TextIOWrapper(f, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline=""),
                             delimiter=delimiter)
         next(reader, None)
         starts, previous = [], 1
-        for _ in reader:
-            starts.append(previous + 1)
+        for row in reader:
+            if row:
+                starts.append(previous + 1)
             previous = reader.line_num
     return starts
+
+
+def _has_empty_line(path: Path) -> bool:
+    """Does the file hold an empty line before its last record? pyarrow's reader skips empty
+    lines, so the lines of the records after it are counted by `_physical_lines`; empty lines at
+    the end of the file move no record."""
+    pending, carry = False, b""
+    with _open_text(path) as f:
+        while chunk := f.read(1 << 24):
+            if pending and chunk.strip(b"\r\n"):
+                return True
+            data = carry + chunk
+            for sep in (b"\n\n", b"\n\r\n"):
+                k = data.find(sep)
+                if k >= 0:
+                    if data[k + len(sep):].strip(b"\r\n"):
+                        return True
+                    pending = True
+            carry = data[-2:]
+    return False
 
 
 def _line_numbers(path: Path, rows: int, multiline: bool, delimiter: str, encoding: str) -> pa.Array:
@@ -519,7 +541,7 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
         out.incomplete.add(path)
         lines = pa.array(starts, pa.int64())
     else:
-        multiline = any(_has_byte(c, ord("\n")) for c in table.columns)
+        multiline = any(_has_byte(c, ord("\n")) for c in table.columns) or _has_empty_line(path)
         lines = _line_numbers(path, table.num_rows, multiline, delimiter, encoding)
     if undecoded:      # the lines reported as not in the file's encoding: left out of the checks
         replaced = [pc.fill_null(pc.match_substring(c, "\ufffd"), False) for c in table.columns]
@@ -1175,7 +1197,7 @@ def _load_batches(con, spec: Table, path: Path, out: _Collector, report: LoadRep
     problems (reported in `out`; `out.partial[path]`, an `OnDisk` of the reference columns, its
     invalid cells missing); `FALLBACK` when the file is to be read whole instead (not CSV, or not
     well-formed CSV: nothing reported then). Raises nothing of its own."""
-    if path.name.endswith(".parquet"):
+    if path.name.endswith(".parquet") or _has_empty_line(path):     # empty lines: numbered by `_physical_lines`
         return FALLBACK
     header = _read_header(path, _Collector(out.cap), ",", "utf-8")     # its problems told by `_load_file`
     if header is None or _utf8_misread(path, "utf-8") is not None:

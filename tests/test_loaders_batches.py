@@ -190,3 +190,26 @@ def test_the_claims_file_holds_their_lines_and_the_table_only_the_contract(tmp_p
     assert pq.read_table(tmp_path / "c.parquet")[dataset.LINE].to_pylist() == [2]
     assert not list(tmp_path.glob("c.parquet.*"))      # no part left beside it
     assert isinstance(d["claims"], pa.Table)
+
+
+def test_empty_lines_move_the_lines_of_the_records_after_them_in_validate_and_scan(tmp_path, monkeypatch):
+    """pyarrow skips empty lines: a reviewer's file of a claim, two empty lines and a claim with
+    a bad date was told `line 3` where the claim is on line 5, by `validate` and by a scan. The
+    lines count them, on both paths (a scan's reads such a file whole); empty lines at the end
+    move nothing and keep the batches."""
+    folder = write_dataset(tmp_path / "ds", providers=PROVIDERS,
+                           claims=[claim("K1", "P1", "D0", "G", "2025-01-02"), claim("K2", "P1", "D0", "G", "2025-01-32")])
+    path = folder / "claims.csv"
+    head, k1, k2 = path.read_text().splitlines()
+    for body, line in ((f"{head}\n{k1}\n\n\n{k2}\n", 5), (f"{head}\r\n{k1}\r\n\r\n{k2}\r\n", 4),
+                       (f"{head}\n{k1}\n{k2}\n\n\n", 3)):
+        path.write_bytes(body.encode())
+        for to in (None, tmp_path / "c.parquet"):
+            kind, problems, _ = outcome(folder, to)
+            assert kind == "problems" and problems == [
+                f"claims.csv, line {line}, column service_date, value '2025-01-32': is not a date (expected "
+                "YYYY-MM-DD)"], (body, to, problems)
+    (tmp_path / "trailing.csv").write_text(f"{head}\n{k1}\n{k2}\n\n\n")
+    (tmp_path / "inside.csv").write_text(f"{head}\n{k1}\n\n{k2}\n")
+    assert not dataset._has_empty_line(tmp_path / "trailing.csv")     # at the end only: read batch by batch
+    assert dataset._has_empty_line(tmp_path / "inside.csv")
