@@ -1300,6 +1300,29 @@ def _load_batches(con, spec: Table, path: Path, out: _Collector, report: LoadRep
 
 # --- several sources -----------------------------------------------------------------------------
 
+def _without_repeats(con, spec: Table, table: pa.Table, report: LoadReport) -> pa.Table:
+    """A table without a key (affiliations, officers, identifiers: links) with each row repeated
+    exactly — every contract column equal, in one file or across sources (overlapping extracts) —
+    kept once, at its first line; the repeats counted (`info`, as the keyed tables' repeats). A
+    link said twice is one link: kept twice, a hospital affiliation would double every euro
+    billed beside it."""
+    columns = ", ".join(f'"{c.name}"' for c in spec.columns)
+    con.register("links", table.append_column("_i", pa.array(np.arange(table.num_rows, dtype=np.int64))))
+    try:
+        kept = con.sql(f"""
+            SELECT * EXCLUDE (_i, _r) FROM (SELECT *, row_number() OVER (PARTITION BY {columns} ORDER BY _i) AS _r
+                                            FROM links) WHERE _r = 1 ORDER BY _i""").to_arrow_table()
+    finally:
+        con.unregister("links")
+    repeats = table.num_rows - kept.num_rows
+    if not repeats:
+        return table
+    report.warn(f"{repeats} {spec.name} row(s) repeat an earlier row exactly (the same "
+                f"{', '.join(c.name for c in spec.columns)}): each link kept once", severity="info", table=spec.name,
+                rows=repeats)
+    return kept.cast(table.schema)
+
+
 def _merge(con, spec: Table, parts: list[pa.Table | OnDisk], out: _Collector, report: LoadReport,
            to: Path | None = None) -> pa.Table | OnDisk:
     """One table from the files of several sources (each with `_line`, `_file`, `_src`).
@@ -1322,7 +1345,9 @@ def _merge(con, spec: Table, parts: list[pa.Table | OnDisk], out: _Collector, re
         table = None
     else:
         table = pa.concat_tables(parts)
-        if len(parts) == 1 or not spec.key:
+        if not spec.key:
+            return _without_repeats(con, spec, table, report)
+        if len(parts) == 1:
             return table
         table = table.append_column("_i", pa.array(range(table.num_rows), pa.int64()))
         con.register("t", table)

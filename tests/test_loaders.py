@@ -1,4 +1,5 @@
 import gzip
+from datetime import date
 import shutil
 
 import pyarrow as pa
@@ -389,3 +390,30 @@ def test_a_missing_required_value_says_once_how_to_scan_such_an_extract(tmp_path
                         "of it)")
     assert found[1] == ("claims.csv, line 3, column service_code: missing value (the file has 'NA' in this column, "
                         "read as missing): this column is required")
+
+
+def test_a_link_repeated_exactly_is_kept_once_and_counted(tmp_path):
+    """A reviewer appended affiliations.csv to itself (or scanned two overlapping extracts): every
+    hospital double-billing alert doubled its euros and a false one appeared. A link said twice is
+    one link: kept once, at its first line, the repeats counted in a warning; links that differ in
+    a column (another role, another period) are all kept."""
+    hospital = {"provider_id": "010000024", "centre_id": "H1", "role": "fulltime_hospital", "start_date": "2015-01-01"}
+    other = {**hospital, "role": "parttime_hospital", "start_date": "2012-01-01", "end_date": "2014-12-31"}
+    tables = dict(
+        claims=[claim("C1", "P1", "010000024", "G", "2025-01-05", 26.5, centre="H1")],
+        providers=[{**PROVIDERS[0], "legal_entity_id": "E1"}, PROVIDERS[1]],
+        centres=[{"centre_id": "H1", "kind": "hospital", "legal_entity_id": "E1"}],
+        legal_entities=[{"legal_entity_id": "E1", "kind": "public"}],
+        officers=[{"person_id": "X1", "legal_entity_id": "E1", "role": "director"}] * 2)
+    d = load_dataset(write_dataset(tmp_path / "one", affiliations=[hospital, other, hospital, hospital], **tables))
+    assert d["affiliations"].select(["role", "start_date"]).to_pylist() == [
+        {"role": "fulltime_hospital", "start_date": date(2015, 1, 1)},
+        {"role": "parttime_hospital", "start_date": date(2012, 1, 1)}]
+    assert d["officers"].num_rows == 1
+    assert [(w["table"], w["rows"]) for w in d.report.warnings] == [("affiliations", 2), ("officers", 1)]
+    assert d.report.warnings[0]["message"].startswith("2 affiliations row(s) repeat an earlier row exactly")
+    # two overlapping extracts: each link once
+    write_dataset(tmp_path / "two", affiliations=[hospital], **{k: v for k, v in tables.items() if k != "claims"},
+                  claims=[claim("C2", "P1", "010000024", "G", "2025-02-05", 26.5, centre="H1")])
+    both = load_dataset([tmp_path / "one", tmp_path / "two"])
+    assert both["affiliations"].num_rows == 2 and both["claims"].num_rows == 2
