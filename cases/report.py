@@ -216,8 +216,8 @@ def _page(case, alerts, charts, evidence_parts, nodes, links, patients, net_run)
 
     out.append("<section id='alerts'><h2>Alerts</h2>")
     out.append(_table([("alert_id", "alert"), ("pattern", "pattern"), ("score", "score when opened"),
-                       ("score_now", "score now"), ("lines", "evidence lines"), ("first_seen_run", "first seen"),
-                       ("last_seen_run", "last seen")],
+                       ("score_now", "score now"), ("lines", "evidence lines"), ("read_from", "read from run"),
+                       ("first_seen_run", "first seen"), ("last_seen_run", "last seen")],
                       [{**a, "score": _num(a["score"]), "score_now": _num(a.get("score_now"))} for a in alerts],
                       numeric=("score", "score_now", "lines")))
     for a in alerts:

@@ -183,12 +183,13 @@ def risk_history(store: Store, entity_type: str, entity_id: str) -> list[dict]:
 def run_label(run: dict) -> str:
     """How a run measuring a case's impact is named to a reader: `RUN (current)`, `RUN (held by
     its checks, never current)` — a held run may have scanned other data (its checks failed) —, or
-    `RUN (removed by retention; its measures kept)` or `RUN`. `run`: an `impact_history` entry
+    `RUN (removed by retention; its measures kept)` (a held one says so first) or `RUN`. `run`: an `impact_history` entry
     (run_id, current, status, removed)."""
     if run["current"]:
         return f"{run['run_id']} (current)"
     if run.get("removed"):
-        return f"{run['run_id']} (removed by retention; its measures kept)"
+        held = "held by its checks, never current; " if run.get("status") == "held" else ""
+        return f"{run['run_id']} ({held}removed by retention; its measures kept)"
     if run.get("status") == "held":
         return f"{run['run_id']} (held by its checks, never current)"
     return run["run_id"]

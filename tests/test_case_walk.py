@@ -149,5 +149,5 @@ def test_a_case_from_alert_to_decision_to_impact_over_three_scans(tmp_path):
     cases.update(cid, bob, case["version"], status="closed")
     assert apply_retention(store, keep=1) == [first["run_id"]]
     page = render(store, cid)
-    assert "no run kept has it" not in page and "double_billing" in page     # its alert read from the current run
+    assert "<th>read from run</th>" in page and "no run kept has it" not in page   # read from the current run
 

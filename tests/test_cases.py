@@ -383,3 +383,8 @@ def test_a_run_measuring_impact_is_named_current_held_or_plain():
     assert run_label({"run_id": "r1", "current": True, "status": "succeeded"}) == "r1 (current)"
     assert run_label({"run_id": "r2", "current": False, "status": "held"}) == "r2 (held by its checks, never current)"
     assert run_label({"run_id": "r3", "current": False, "status": "succeeded"}) == "r3"
+    # removed by retention, a held run is still told held (a reviewer read its measure as a current run's)
+    assert run_label({"run_id": "r4", "current": False, "status": "held", "removed": True}) == \
+        "r4 (held by its checks, never current; removed by retention; its measures kept)"
+    assert run_label({"run_id": "r5", "current": False, "status": "succeeded", "removed": True}) == \
+        "r5 (removed by retention; its measures kept)"
