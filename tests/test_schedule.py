@@ -4,7 +4,6 @@ import shutil
 import subprocess
 import sys
 import threading
-from datetime import date
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
