@@ -221,8 +221,8 @@ def impact_history(store: Store, case: dict, unreadable: list | None = None) -> 
         if rows:
             out.append({"run_id": r["run_id"], "started_at": r["started_at"], "current": r["current"],
                         "status": r["status"], "measures": rows})
-    there = {r["run_id"] for r in store.list_runs()}
-    out += [k for k in CaseStore(store).kept_impact(case["case_id"]) if k["started_at"] >= since and k["run_id"] not in there]
+    out += [k for k in CaseStore(store).kept_impact(case["case_id"])      # a run whose removal failed is read above
+            if k["started_at"] >= since and not store.results_path(k["run_id"]).is_file()]
     return sorted(out, key=lambda r: (r["started_at"], r["run_id"]), reverse=True)
 
 
