@@ -408,10 +408,16 @@ def peer_distribution(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_en
     return pa.Table.from_pylist(rows, PEER_DISTRIBUTION)
 
 
+_TEXT = ("unit", "period", "detail")     # string columns: Arrow until a group's rows are handed out
+
+
 def _groups(units: pa.Table):
     """(grp, numpy columns of its rows, in their order) for each group of `unit_rates` rows, groups
     in sorted order. The rows are sorted by group once (a stable sort of the groups' ranks), not
-    compared with every group: linear in rows, where a mask per group grew with rows × groups."""
+    compared with every group: linear in rows, where a mask per group grew with rows × groups.
+    The string columns stay Arrow (taken in that order) and become Python objects one group at a
+    time: at 5M claims the peer charts' rows are millions, and three Python strings a row for all
+    of them at once set the scan's peak (issue #18)."""
     if units.num_rows == 0:
         return
     enc = units["grp"].combine_chunks().dictionary_encode()
@@ -420,15 +426,15 @@ def _groups(units: pa.Table):
     rank = {g: i for i, g in enumerate(ordered)}
     r = np.asarray([rank[g] for g in names], np.int64)[enc.indices.to_numpy()]
     order = np.argsort(r, kind="stable")
-    cols = {"unit": np.asarray(units["unit"].to_pylist(), dtype=object),
-            "subject": np.asarray(units["subject"].to_pylist(), dtype=bool),
-            "x": units["x"].to_numpy(), "n": units["n"].to_numpy(),
-            "period": np.asarray(units["period"].to_pylist(), dtype=object),
-            "detail": np.asarray(units["detail"].to_pylist(), dtype=object)}
-    cols = {k: v[order] for k, v in cols.items()}
+    nums = {"subject": units["subject"].to_numpy(), "x": units["x"].to_numpy(), "n": units["n"].to_numpy()}
+    nums = {k: v[order] for k, v in nums.items()}
+    taken = pa.array(order)
+    text = {k: units[k].take(taken).combine_chunks() for k in _TEXT}
     bounds = np.flatnonzero(np.diff(r[order])) + 1
     for lo, hi in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(order)]])):
-        yield ordered[r[order[lo]]], {k: v[lo:hi] for k, v in cols.items()}
+        part = {k: v[lo:hi] for k, v in nums.items()}
+        part.update({k: np.asarray(v.slice(lo, hi - lo).to_pylist(), dtype=object) for k, v in text.items()})
+        yield ordered[r[order[lo]]], part
 
 
 # --- the impact of a decision ----------------------------------------------------------------
