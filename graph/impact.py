@@ -385,6 +385,7 @@ def peer_distribution(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_en
         subjects = query("SELECT e.alert_id AS grp, e.entity_type, e.entity_id FROM e JOIN a USING (alert_id) "
                          "WHERE a.pattern = $p AND starts_with(a.alert_id, $prefix) ORDER BY 1, 2, 3",
                          {"p": pattern, "prefix": prefix}, e=alert_entities, a=alerts)
+        units = None             # the last pattern's rows, freed before this one's are made
         units = unit_rates(tables, pattern, subjects, window, settings, days=days, pdays=pdays, campaigns=judged)
         for grp, part in _groups(units):
             subj = part["subject"]

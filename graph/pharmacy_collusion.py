@@ -319,6 +319,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         if (more == held).all():
             break
         held = more
+        per = tests = None       # the last pass's per-area rows, freed before the next pass makes its own
         per, flow, k, tests, log_p = _judge(tables, base, keys.filter(pa.array(held)), s.local_prefix)
         beyond = np.any([x[1] > x[2] for x in tests], axis=0)
     observed, expected = tests[0][1], tests[0][2]
