@@ -283,6 +283,9 @@ def _utf8_misread(path: Path, encoding: str) -> Problem | None:
                               f"without naming an encoding (UTF-8 is the default)", line=line)
 
 
+_BAD_BYTE = re.compile("[\udc80-\udcff]")     # a byte not in the encoding, decoded with "surrogateescape"
+
+
 def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, delimiter: str, encoding: str,
                    sensitive: frozenset[str]):
     """Error path only: find rows whose encoding or field count is wrong, with their line. Returns
@@ -295,12 +298,23 @@ def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, de
         try:
             line.decode(encoding)
         except (UnicodeDecodeError, LookupError):
-            fields = next(csv.reader([line.decode(encoding, "replace")], delimiter=delimiter), [])
-            col = next((i for i, v in enumerate(fields) if "\ufffd" in v), None)
+            try:     # each byte that is not in the encoding kept as a surrogate, to be found in its cell
+                fields = next(csv.reader([line.decode(encoding, "surrogateescape")], delimiter=delimiter), [])
+            except LookupError:
+                fields = []
+            col = next((i for i, v in enumerate(fields) if _BAD_BYTE.search(v)), None)
             name = names[col] if col is not None and col < len(names) else None
-            out.add(Problem(path.name, f"is not valid {_shown(encoding)}: {_encoding_hint(line, encoding)}", line=number,
-                            column=name or (None if col is None else f"#{col + 1}"),
-                            value=None if col is None else shown(fields[col], name in sensitive)))
+            said = ""
+            if col is not None and name in sensitive:
+                said = " (its bytes not shown: a patient column)"
+            elif col is not None:
+                bad = [f"0x{ord(c) - 0xDC00:02X}" for c in _BAD_BYTE.findall(fields[col])]
+                said = f" (byte{'s' if len(bad) > 1 else ''} {' '.join(bad[:8])}{' …' if len(bad) > 8 else ''})"
+            cell = None if col is None else \
+                fields[col].encode(encoding, "surrogateescape").decode(encoding, "replace")
+            out.add(Problem(path.name, f"is not valid {_shown(encoding)}{said}: {_encoding_hint(line, encoding)}",
+                            line=number, column=name or (None if col is None else f"#{col + 1}"),
+                            value=None if col is None else shown(cell, name in sensitive)))
             found += 1
     if found:
         return found
@@ -1054,7 +1068,8 @@ def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport
         if col.name not in table.column_names:
             table = table.append_column(col.name, pa.nulls(table.num_rows, pa.string()))
     if spec.required and table.num_rows == 0:
-        out.add(Problem(path.name, f"has a header but no rows: {spec.name} cannot be empty"))
+        if path not in out.incomplete:      # else its lines were left out, each reported with why
+            out.add(Problem(path.name, f"has a header but no rows: {spec.name} cannot be empty"))
         return None
     contract = {c.name for c in spec.columns}
     for name, tokens in raw.nulls.items():
