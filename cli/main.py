@@ -822,7 +822,7 @@ def cases_group():
 
 
 @cases_group.command("open")
-@click.argument("alert_ids", nargs=-1)
+@click.argument("alert_ids", nargs=-1, metavar="[ALERT_ID]...")
 @click.option("--entity", "entities", multiple=True, metavar="TYPE:ID", help="an entity the case is about (repeatable)")
 @click.option("--title", help="default: its patterns and main entities")
 @click.option("--assignee")
@@ -833,7 +833,7 @@ def cases_group():
 @store_option
 @json_option
 def cases_open(alert_ids, entities, title, assignee, note, run_id, opened_on, store, as_json):
-    """Open a case on ALERT_IDS (their entities come with them) and/or --entity TYPE:ID."""
+    """Open a case on ALERT_ID… (their entities come with them) and/or --entity TYPE:ID."""
     try:
         case = _cases(store).open(_me(), list(alert_ids), list(entities), title, assignee, note, run_id, opened_on)
     except FraudnetError as e:
@@ -907,12 +907,12 @@ def cases_show(case_id, store, as_json):
 
 @cases_group.command("assign")
 @click.argument("case_id")
-@click.argument("assignee")
+@click.argument("assignee", metavar="NAME")
 @version_option
 @store_option
 @json_option
 def cases_assign(case_id, assignee, version, store, as_json):
-    """Assign CASE_ID to ASSIGNEE ('' unassigns)."""
+    """Assign CASE_ID to NAME ('' unassigns)."""
     try:
         case = _cases(store).update(case_id, _me(), version, assignee=assignee)
     except FraudnetError as e:
@@ -1145,13 +1145,13 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
 
 
 @main.command("export")
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
 def export_cmd(directory, store, run_id):
-    """Write a run's contract CSVs (alerts, alert_entities, entity_risk, communities) to DIRECTORY."""
+    """Write a run's contract CSVs (alerts, alert_entities, entity_risk, communities) to DIR."""
     from publish.export import export
-    _writable_folder(directory, "DIRECTORY")      # as scan --export: a missing parent is a typo, not made
+    _writable_folder(directory, "DIR")      # as scan --export: a missing parent is a typo, not made
     asked = run_id
     try:
         run_id, _ = Store(store).readable(run_id)       # a cut results file refused before the audit line
@@ -1231,12 +1231,12 @@ def neo4j_schema_cmd(uri, user, database):
 
 
 @neo4j_group.command("import-files")
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
 def neo4j_import_files_cmd(directory, store, run_id):
     """Write a run as the files of `neo4j-admin database import full` (a bulk import of a
-    national graph), with DIRECTORY/import.sh."""
+    national graph), with DIR/import.sh."""
     from publish.neo4j_bulk import import_files
     try:
         run_id = Store(store).resolve(run_id)
