@@ -1148,7 +1148,9 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
         return
     echo = click.echo
     name = f" {e['name']}" if e["name"] and entity_type != "patient" else ""
-    echo(f"{entity_type} {entity_id}{name}: " + ", ".join(x for x in (e["kind"], e["specialty"], e["postcode"]) if x))
+    roles = "" if e.get("roles") is None else "; in the claims scanned: " + ROLES_SAID.get(e["roles"], e["roles"])
+    echo(f"{entity_type} {entity_id}{name}: " + ", ".join(x for x in (e["kind"], e["specialty"], e["postcode"]) if x)
+         + roles)
     risk = e["risk"]
     echo(f"risk {risk['score']:.1f} in run {e['run_id']}: {risk['reasons']}" if risk else f"no risk in run {e['run_id']}")
     p = e["profile"]
@@ -1168,6 +1170,11 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
         score = "-" if r["score"] is None else f"{r['score']:.1f}"
         echo(f"run {r['run_id']}{' (current)' if r['current'] else ''}: " + (
             f"cannot be read ({r['unreadable']})" if r.get("unreadable") else f"risk {score}, {r['alerts']} alert(s)"))
+
+
+# A provider's `roles` (`graph.model`: its parts in the claims scanned, joined by '|'), in words.
+ROLES_SAID = {"biller": "biller", "prescriber": "prescriber", "biller|prescriber": "biller and prescriber",
+              "": "neither biller nor prescriber"}
 
 
 @main.command("export")
