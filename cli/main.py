@@ -635,7 +635,8 @@ def change_lines(report: dict) -> list[str]:
     suppressed and resolved alert (re-alerted and suppressed ones followed by their why), returning
     alerts counted on one line (`--json` lists them), communities and risk risers."""
     out = [f"run {report['run_id']} against {report['previous_run'] or 'nothing (first run)'}: {report['summary']}"]
-    row = lambda label, a, extra="": f"  {label:<11} {a['pattern']:<18} {a['score']:>12,.2f}{extra}  {a['alert_id']}"
+    width = max(map(len, PATTERNS))       # every pattern fits its column
+    row = lambda label, a, extra="": f"  {label:<11} {a['pattern']:<{width}} {a['score']:>12,.2f}{extra}  {a['alert_id']}"
     for a in report["new"]:
         out.append(row("new", a))
     for a in report["escalated"]:
