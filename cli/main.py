@@ -29,6 +29,29 @@ STORE_HELP = "store folder (env FRAUDNET_STORE, default ./fraudnet-store)"
 EXIT_CODES = {"succeeded": 0, "failed": 1, "interrupted": 1, "bad_input": 2, "refused": 3, "held": 4, "timeout": 5}
 
 
+class Whole(click.IntRange):
+    """A whole number within bounds, refused in words ('ten' is not a whole number)."""
+    name = "whole number"
+
+
+class Seconds(click.FloatRange):
+    name = "number (of seconds)"
+
+
+class Year(click.IntRange):
+    """A year, 1900 to 2200; anything else is refused naming the form expected."""
+    name = "year"
+
+    def __init__(self):
+        super().__init__(1900, 2200)
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not a year (YYYY, {self.min} to {self.max}).", param, ctx)
+
+
 def _console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     return Console(file=stream, width=None if stream.isatty() else 160, highlight=False, emoji=False,
@@ -206,7 +229,7 @@ def main():
 
 @main.command()
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--patients", default=20000, show_default=True, type=click.IntRange(min=5000),
+@click.option("--patients", default=20000, show_default=True, type=Whole(min=5000),
               help="patients of the region (about 17 claims each)")
 @click.option("--seed", default=7, show_default=True, type=int, help="same seed, byte-identical output")
 @click.option("--truth", type=click.Path(dir_okay=False), default=None,
@@ -330,7 +353,7 @@ def _print_written(conversion, written: list[Path], lines: list[str]):
 
 @main.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("--max-problems", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--max-problems", default=50, show_default=True, type=Whole(min=1))
 def validate(data, max_problems):
     """Check the dataset folder DATA (or several, merged) against the contract without scanning."""
     from loaders.dataset import load_dataset
@@ -376,9 +399,9 @@ def _run_settings(path, start, end, seed, window_days, campaigns=None, engine=No
               help="JSON file of run settings (see README)")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="first service date scanned")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="last service date scanned")
-@click.option("--window-days", type=click.IntRange(min=1), help="scan only the last N days of the data")
+@click.option("--window-days", type=Whole(min=1), help="scan only the last N days of the data")
 @click.option("--seed", type=int, help="seed of the randomised algorithms")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="stop the scan after this many seconds")
+@click.option("--timeout", type=Seconds(min=0, min_open=True), help="stop the scan after this many seconds")
 @click.option("--campaigns", "campaigns_dir", type=click.Path(file_okay=False),
               help="folder of control campaigns (*.toml) judged in the scan (indicator_outlier)")
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), help="where the SQL runs (default: duckdb)")
@@ -388,6 +411,9 @@ def scan(data, store, export_dir, settings_file, start, end, window_days, seed, 
     """Scan the dataset folder DATA — or several, merged (a registry plus claims): load, build,
     detect, score, write, check, promote. The scan runs in a child process."""
     from runs.launch import outcome, run as run_scan
+    if start and end and start > end:
+        raise click.BadParameter(f"{start.date()} is after --end {end.date()}: no service date would be scanned.",
+                                 param_hint="'--start'")
     _writable_folder(export_dir, "--export")     # before the scan: a run made current, then an error, misleads
     try:
         settings = _run_settings(settings_file, start, end, seed, window_days, campaigns_dir, engine, spark_master)
@@ -439,7 +465,7 @@ def campaign():
 @campaign.command("run")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1), help="units listed, highest rate first")
+@click.option("--limit", default=10, show_default=True, type=Whole(min=1), help="units listed, highest rate first")
 @click.option("--json", "as_json", is_flag=True, help="every unit and the peers' distribution as JSON")
 def campaign_run(file, data, limit, as_json):
     """Run the campaign FILE on the dataset folder(s) DATA: every unit's rate with its 95%
@@ -481,7 +507,7 @@ def campaign_run(file, data, limit, as_json):
 
 @main.group(invoke_without_command=True)
 @new_store_option       # checked below: `runs show X --store S` must not check the group's default
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=20, show_default=True, type=Whole(min=1))
 @click.pass_context
 def runs(ctx, store, limit):
     """List the scans of the store, newest first (`runs show`, `runs accept`)."""
@@ -546,7 +572,7 @@ def runs_accept(run_id, store):
 @click.option("--run", "run_id", help="a run id (default: the current run)")
 @click.option("--pattern", type=click.Choice(PATTERNS))
 @click.option("--min-score", type=float, default=None)
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=20, show_default=True, type=Whole(min=1))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line instead of a table")
 def alerts(store, run_id, pattern, min_score, limit, as_json):
     """The top alerts of a run, by rank within their pattern (each pattern's best first)."""
@@ -609,7 +635,8 @@ def change_lines(report: dict) -> list[str]:
     suppressed and resolved alert (re-alerted and suppressed ones followed by their why), returning
     alerts counted on one line (`--json` lists them), communities and risk risers."""
     out = [f"run {report['run_id']} against {report['previous_run'] or 'nothing (first run)'}: {report['summary']}"]
-    row = lambda label, a, extra="": f"  {label:<11} {a['pattern']:<18} {a['score']:>12,.2f}{extra}  {a['alert_id']}"
+    width = max(map(len, PATTERNS))       # every pattern fits its column
+    row = lambda label, a, extra="": f"  {label:<11} {a['pattern']:<{width}} {a['score']:>12,.2f}{extra}  {a['alert_id']}"
     for a in report["new"]:
         out.append(row("new", a))
     for a in report["escalated"]:
@@ -811,7 +838,7 @@ def json_option(f):
 
 
 def version_option(f):
-    return click.option("--if-version", "version", type=click.IntRange(min=1), default=None,
+    return click.option("--if-version", "version", type=Whole(min=1), default=None,
                         help="refuse the change if the case is no longer at this version (as read with show)")(f)
 
 
@@ -822,7 +849,7 @@ def cases_group():
 
 
 @cases_group.command("open")
-@click.argument("alert_ids", nargs=-1)
+@click.argument("alert_ids", nargs=-1, metavar="[ALERT_ID]...")
 @click.option("--entity", "entities", multiple=True, metavar="TYPE:ID", help="an entity the case is about (repeatable)")
 @click.option("--title", help="default: its patterns and main entities")
 @click.option("--assignee")
@@ -833,7 +860,7 @@ def cases_group():
 @store_option
 @json_option
 def cases_open(alert_ids, entities, title, assignee, note, run_id, opened_on, store, as_json):
-    """Open a case on ALERT_IDS (their entities come with them) and/or --entity TYPE:ID."""
+    """Open a case on ALERT_ID… (their entities come with them) and/or --entity TYPE:ID."""
     try:
         case = _cases(store).open(_me(), list(alert_ids), list(entities), title, assignee, note, run_id, opened_on)
     except FraudnetError as e:
@@ -853,7 +880,7 @@ def cases_open(alert_ids, entities, title, assignee, note, run_id, opened_on, st
 @click.option("--pattern", type=click.Choice(PATTERNS))
 @click.option("--region", help="a postcode prefix of one of its providers or centres, e.g. 69")
 @click.option("--profession", help="a provider kind or specialty of one of its providers, e.g. dentist")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=Whole(min=1))
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False), help="write the whole filtered list as CSV here")
 @click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True,
               help="CSV separator (; also writes decimal commas)")
@@ -907,12 +934,12 @@ def cases_show(case_id, store, as_json):
 
 @cases_group.command("assign")
 @click.argument("case_id")
-@click.argument("assignee")
+@click.argument("assignee", metavar="NAME")
 @version_option
 @store_option
 @json_option
 def cases_assign(case_id, assignee, version, store, as_json):
-    """Assign CASE_ID to ASSIGNEE ('' unassigns)."""
+    """Assign CASE_ID to NAME ('' unassigns)."""
     try:
         case = _cases(store).update(case_id, _me(), version, assignee=assignee)
     except FraudnetError as e:
@@ -961,7 +988,7 @@ def cases_status(case_id, status, qualification, version, store, as_json):
 @click.option("--notified", "overpayment_notified", type=float, help="overpayment notified, euros")
 @click.option("--recovered", type=float, help="recovered, euros")
 @click.option("--note", help="what was decided, in words")
-@click.option("--update", "decision_id", type=click.IntRange(min=1),
+@click.option("--update", "decision_id", type=Whole(min=1),
               help="change the deadline or amounts of this decision instead")
 @version_option
 @store_option
@@ -1023,7 +1050,7 @@ def cases_actions(store, as_json):
 
 
 @cases_group.command("kpis")
-@click.option("--year", type=click.IntRange(1900, 2200), help="one year only")
+@click.option("--year", type=Year(), help="one year only")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False), help="write the indicators as one CSV table here")
 @click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True,
               help="CSV separator (; also writes decimal commas)")
@@ -1122,7 +1149,9 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
         return
     echo = click.echo
     name = f" {e['name']}" if e["name"] and entity_type != "patient" else ""
-    echo(f"{entity_type} {entity_id}{name}: " + ", ".join(x for x in (e["kind"], e["specialty"], e["postcode"]) if x))
+    roles = "" if e.get("roles") is None else "; in the claims scanned: " + ROLES_SAID.get(e["roles"], e["roles"])
+    echo(f"{entity_type} {entity_id}{name}: " + ", ".join(x for x in (e["kind"], e["specialty"], e["postcode"]) if x)
+         + roles)
     risk = e["risk"]
     echo(f"risk {risk['score']:.1f} in run {e['run_id']}: {risk['reasons']}" if risk else f"no risk in run {e['run_id']}")
     p = e["profile"]
@@ -1144,14 +1173,19 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
             f"cannot be read ({r['unreadable']})" if r.get("unreadable") else f"risk {score}, {r['alerts']} alert(s)"))
 
 
+# A provider's `roles` (`graph.model`: its parts in the claims scanned, joined by '|'), in words.
+ROLES_SAID = {"biller": "biller", "prescriber": "prescriber", "biller|prescriber": "biller and prescriber",
+              "": "neither biller nor prescriber"}
+
+
 @main.command("export")
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
 def export_cmd(directory, store, run_id):
-    """Write a run's contract CSVs (alerts, alert_entities, entity_risk, communities) to DIRECTORY."""
+    """Write a run's contract CSVs (alerts, alert_entities, entity_risk, communities) to DIR."""
     from publish.export import export
-    _writable_folder(directory, "DIRECTORY")      # as scan --export: a missing parent is a typo, not made
+    _writable_folder(directory, "DIR")      # as scan --export: a missing parent is a typo, not made
     asked = run_id
     try:
         run_id, _ = Store(store).readable(run_id)       # a cut results file refused before the audit line
@@ -1193,7 +1227,7 @@ def _neo4j_failed(settings, e: Exception):
 @neo4j_group.command("sync")
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
-@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1),
+@click.option("--batch-size", default=5000, show_default=True, type=Whole(min=1),
               help="rows per transaction")
 @neo4j_options
 def neo4j_sync_cmd(store, run_id, batch_size, uri, user, database):
@@ -1231,12 +1265,12 @@ def neo4j_schema_cmd(uri, user, database):
 
 
 @neo4j_group.command("import-files")
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
 def neo4j_import_files_cmd(directory, store, run_id):
     """Write a run as the files of `neo4j-admin database import full` (a bulk import of a
-    national graph), with DIRECTORY/import.sh."""
+    national graph), with DIR/import.sh."""
     from publish.neo4j_bulk import import_files
     try:
         run_id = Store(store).resolve(run_id)

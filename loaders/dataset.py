@@ -44,10 +44,17 @@ TRUE_WORDS = ("true", "1", "yes", "t", "y")
 BOOL_WORDS = TRUE_WORDS + ("false", "0", "no", "f", "n")
 
 # Cells holding one of these are missing values, as an empty cell is: the tokens that R, pandas,
-# SAS, SQL exports and spreadsheets write for "no value" (`NA` of R and of the CMS claims files,
-# `#N/A` of Excel, `NULL` of database dumps, `None` and `NaN` of pandas, `-` of reports). Each is
-# counted per file and column in the load report.
-NULL_TOKENS = ("NA", "N/A", "#N/A", "NULL", "null", "None", "NaN", "nan", "-")
+# SAS, SPSS, SQL exports and spreadsheets write for "no value". The first ones are pandas'
+# defaults (`na_values` of `pandas.read_csv`, pandas 2.x documentation: `NA` of R and of the CMS
+# claims files, `#N/A` of Excel, `NULL` of database dumps, `None`, `NaN`, `<NA>` of pandas) less
+# `1.#IND` and `1.#QNAN` and their negatives (a C runtime's printout of a failed float, no id);
+# then `.` (a missing value as SAS, SPSS and Stata write it), `-` (of reports), `#NULL!` (a
+# spreadsheet's error cell, also SPSS's), and `NONE`, `none`, `Null` (exports that change case).
+# Matched exactly (`Na`, `NA.` are values). Each is counted per file, column and token in the load
+# report, with its first lines.
+NULL_TOKENS = ("#N/A", "#N/A N/A", "#NA", "-NaN", "-nan", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan",
+               "null", ".", "-", "#NULL!", "NONE", "none", "Null")
+NULL_LINES = 3       # the first lines of each token named in the load report
 BLANK = "(blank)"            # how cells of spaces only are named in the counts
 DELIMITERS = (",", ";", "\t", "|")
 # pyarrow reads CSV in blocks of this size, one column chunk a block: large blocks leave few
@@ -164,6 +171,7 @@ class RawFile:
     unit: str                                   # "line" (CSV) or "row" (Parquet)
     delimiter: str | None = None                # CSV only
     nulls: dict[str, dict[str, int]] = field(default_factory=dict)   # column -> token -> cells
+    null_lines: dict[str, dict[str, list[int]]] = field(default_factory=dict)   # column -> token -> first lines
     stored_as: dict[str, str] = field(default_factory=dict)         # Parquet column -> non-text type read
     header: dict[str, str] = field(default_factory=dict)            # column -> its name as the file writes it
     typed: frozenset[str] = frozenset()      # Parquet columns kept as the contract's type (see `read_raw`)
@@ -275,6 +283,9 @@ def _utf8_misread(path: Path, encoding: str) -> Problem | None:
                               f"without naming an encoding (UTF-8 is the default)", line=line)
 
 
+_BAD_BYTE = re.compile("[\udc80-\udcff]")     # a byte not in the encoding, decoded with "surrogateescape"
+
+
 def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, delimiter: str, encoding: str,
                    sensitive: frozenset[str]):
     """Error path only: find rows whose encoding or field count is wrong, with their line. Returns
@@ -287,12 +298,23 @@ def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, de
         try:
             line.decode(encoding)
         except (UnicodeDecodeError, LookupError):
-            fields = next(csv.reader([line.decode(encoding, "replace")], delimiter=delimiter), [])
-            col = next((i for i, v in enumerate(fields) if "\ufffd" in v), None)
+            try:     # each byte that is not in the encoding kept as a surrogate, to be found in its cell
+                fields = next(csv.reader([line.decode(encoding, "surrogateescape")], delimiter=delimiter), [])
+            except LookupError:
+                fields = []
+            col = next((i for i, v in enumerate(fields) if _BAD_BYTE.search(v)), None)
             name = names[col] if col is not None and col < len(names) else None
-            out.add(Problem(path.name, f"is not valid {_shown(encoding)}: {_encoding_hint(line, encoding)}", line=number,
-                            column=name or (None if col is None else f"#{col + 1}"),
-                            value=None if col is None else shown(fields[col], name in sensitive)))
+            said = ""
+            if col is not None and name in sensitive:
+                said = " (its bytes not shown: a patient column)"
+            elif col is not None:
+                bad = [f"0x{ord(c) - 0xDC00:02X}" for c in _BAD_BYTE.findall(fields[col])]
+                said = f" (byte{'s' if len(bad) > 1 else ''} {' '.join(bad[:8])}{' …' if len(bad) > 8 else ''})"
+            cell = None if col is None else \
+                fields[col].encode(encoding, "surrogateescape").decode(encoding, "replace")
+            out.add(Problem(path.name, f"is not valid {_shown(encoding)}{said}: {_encoding_hint(line, encoding)}",
+                            line=number, column=name or (None if col is None else f"#{col + 1}"),
+                            value=None if col is None else shown(cell, name in sensitive)))
             found += 1
     if found:
         return found
@@ -432,9 +454,13 @@ def _parquet_as_text(table: pa.Table, stored_as: dict[str, str]) -> list[pa.Arra
     return cols
 
 
-def _null_tokens(table: pa.Table, tokens: tuple[str, ...]) -> tuple[pa.Table, dict[str, dict[str, int]]]:
-    """Cells equal to a token, or of spaces only, become missing values; counted per column."""
+def _null_tokens(table: pa.Table, tokens: tuple[str, ...], lines: pa.Array | None = None) \
+        -> tuple[pa.Table, dict[str, dict[str, int]], dict[str, dict[str, list[int]]]]:
+    """Cells equal to a token, or of spaces only, become missing values. Returns the table, the
+    cells per column and token (spaces only: `BLANK`), and per column and token the first
+    `NULL_LINES` of `lines` (the rows' line numbers; empty lists without them) holding it."""
     counts: dict[str, dict[str, int]] = {}
+    firsts: dict[str, dict[str, list[int]]] = {}
     value_set = pa.array(list(tokens), pa.string())
     cols = []
     for name, col in zip(table.column_names, table.columns):
@@ -448,9 +474,24 @@ def _null_tokens(table: pa.Table, tokens: tuple[str, ...]) -> tuple[pa.Table, di
         if n:
             found = pc.if_else(blank.fill_null(False), pa.scalar(BLANK), col).filter(mask)
             counts[name] = {v["values"]: v["counts"] for v in pc.value_counts(found).to_pylist()}
+            at = lines.filter(mask) if lines is not None else None
+            firsts[name] = {t: [] if at is None else at.filter(pc.equal(found, t)).slice(0, NULL_LINES).to_pylist()
+                            for t in counts[name]}
             col = pc.if_else(mask, pa.scalar(None, pa.string()), col)
         cols.append(col)
-    return pa.table(dict(zip(table.column_names, cols))), counts
+    return pa.table(dict(zip(table.column_names, cols))), counts, firsts
+
+
+def _nulls_message(label: str, column: str, tokens: dict[str, int], firsts: dict[str, list[int]], unit: str) -> str:
+    """The load report's note on the cells of one column read as missing values: each token (or
+    blank cells) with its count and first lines (rows, for Parquet)."""
+    def one(token: str, n: int) -> str:
+        at = firsts.get(token, [])
+        where = (f": {unit}{'s' if len(at) > 1 else ''} {', '.join(map(str, at))}{', …' if n > len(at) else ''}"
+                 if at else "")
+        return f"{token!r} × {n}{where}" if token != BLANK else f"blank × {n}{where}"
+    return (f"{label}: {sum(tokens.values())} {column} cell(s) read as missing values "
+            f"({'; '.join(one(t, n) for t, n in tokens.items())})")
 
 
 def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encoding: str = "utf-8",
@@ -485,11 +526,12 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
                 kept[name] = values
         rest = table.drop_columns(list(kept))
         stored_as: dict[str, str] = {}
-        text, nulls = _null_tokens(pa.table(dict(zip(rest.column_names, _parquet_as_text(rest, stored_as)))),
-                                   null_tokens)
+        rows = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
+        text, nulls, firsts = _null_tokens(pa.table(dict(zip(rest.column_names, _parquet_as_text(rest, stored_as)))),
+                                           null_tokens, rows)
         columns = {n: kept[n] if n in kept else text[n] for n in names}
-        columns[LINE] = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
-        return RawFile(pa.table(columns), "row", None, nulls, stored_as, header, frozenset(kept))
+        columns[LINE] = rows
+        return RawFile(pa.table(columns), "row", None, nulls, firsts, stored_as, header, frozenset(kept))
 
     header = _read_header(path, out, delimiter, encoding)
     if header is None:
@@ -548,8 +590,8 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
         keep = pc.invert(functools.reduce(pc.or_, replaced)) if replaced else pa.array([True] * table.num_rows)
         table, lines = table.filter(keep), lines.filter(keep)
         out.incomplete.add(path)
-    table, nulls = _null_tokens(table, null_tokens)
-    return RawFile(table.append_column(LINE, lines), "line", delimiter, nulls, {}, dict(zip(names, written)))
+    table, nulls, firsts = _null_tokens(table, null_tokens, lines)
+    return RawFile(table.append_column(LINE, lines), "line", delimiter, nulls, firsts, {}, dict(zip(names, written)))
 
 
 # --- checks without SQL --------------------------------------------------------------------------
@@ -605,9 +647,9 @@ def _has_missing(values: pa.ChunkedArray, tokens: tuple[str, ...]) -> bool:
     `_null_tokens` reads as missing). Only the cells that could be (they start with a byte that
     starts a space, or start like a token and are no longer than the longest token) are looked
     at: most columns have none."""
-    encoded = [t.encode() for t in tokens if t]
     longest = np.zeros(256, np.uint32)      # by first byte, the longest cell (less 1) that could be
-    longest[[t[0] for t in encoded]] = max(map(len, encoded), default=0)
+    for t in (t.encode() for t in tokens if t):
+        longest[t[0]] = max(longest[t[0]], len(t))
     longest[_SPACE_FIRST] = np.iinfo(np.uint32).max
     masks = []
     for chunk in values.chunks:
@@ -1026,15 +1068,15 @@ def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport
         if col.name not in table.column_names:
             table = table.append_column(col.name, pa.nulls(table.num_rows, pa.string()))
     if spec.required and table.num_rows == 0:
-        out.add(Problem(path.name, f"has a header but no rows: {spec.name} cannot be empty"))
+        if path not in out.incomplete:      # else its lines were left out, each reported with why
+            out.add(Problem(path.name, f"has a header but no rows: {spec.name} cannot be empty"))
         return None
     contract = {c.name for c in spec.columns}
     for name, tokens in raw.nulls.items():
         if name in contract:
-            cells = sum(tokens.values())
-            report.warn(f"{label}: {cells} {name} cell(s) read as missing values "
-                        f"({', '.join(f'{t!r} × {n}' if t != BLANK else f'blank × {n}' for t, n in tokens.items())})",
-                        severity="info", table=spec.name, column=name, rows=cells, tokens=tokens)
+            report.warn(_nulls_message(label, name, tokens, raw.null_lines.get(name, {}), unit), severity="info",
+                        table=spec.name, column=name, rows=sum(tokens.values()), tokens=tokens,
+                        first_lines=raw.null_lines.get(name, {}))
     for name, stored in raw.stored_as.items():
         if name in contract and spec.column(name).type == ID and stored != "timestamp at midnight":
             report.warn(f"{label} stores {name} as {stored} numbers: identifiers are text, and a number loses "
@@ -1156,15 +1198,18 @@ class _Found:
     """What the per-value checks of a file's batches found, summed (see `_load_batches`)."""
     first: int                                   # invalid cells kept per column and rule
     nulls: dict[str, dict[str, int]] = field(default_factory=dict)
+    null_lines: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     cells: dict[str, dict[int, list]] = field(default_factory=dict)    # column -> rule -> [n, first, values, least]
     dates: list = field(default_factory=lambda: [0, []])
     lengths: dict[str, list] = field(default_factory=dict)             # column -> [lengths, total, examples]
 
-    def add_nulls(self, nulls: dict[str, dict[str, int]]):
+    def add_nulls(self, nulls: dict[str, dict[str, int]], firsts: dict[str, dict[str, list[int]]]):
+        """A batch's (batches come in line order)."""
         for column, tokens in nulls.items():
-            mine = self.nulls.setdefault(column, {})
+            mine, lines = self.nulls.setdefault(column, {}), self.null_lines.setdefault(column, {})
             for token, n in tokens.items():
                 mine[token] = mine.get(token, 0) + n
+                lines[token] = (lines.get(token, []) + firsts[column][token])[:NULL_LINES]
 
     def add_cells(self, column: str, found: list[tuple]):
         for rule, n, first, values, least in found:
@@ -1234,12 +1279,13 @@ def _load_batches(con, spec: Table, path: Path, out: _Collector, report: LoadRep
                 lines = np.arange(rows + 2, rows + 2 + table.num_rows, dtype=np.int64) + breaks + before
                 rows += table.num_rows
                 breaks += int(per_row.sum()) if per_row is not None else 0
-                table, nulls = _null_tokens(table, NULL_TOKENS)
-                found.add_nulls(nulls)
+                lines = pa.array(lines)
+                table, nulls, firsts = _null_tokens(table, NULL_TOKENS, lines)
+                found.add_nulls(nulls, firsts)
                 for col in spec.columns:
                     if col.name not in table.column_names:
                         table = table.append_column(col.name, pa.nulls(table.num_rows, pa.string()))
-                table = table.append_column(LINE, pa.array(lines))
+                table = table.append_column(LINE, lines)
                 con.register("raw", table)
                 try:
                     fast = {c.name: _fast_column(c, table[c.name]) if FAST_CHECKS else None for c in spec.columns}
@@ -1269,10 +1315,9 @@ def _load_batches(con, spec: Table, path: Path, out: _Collector, report: LoadRep
     contract = {c.name for c in spec.columns}
     for name in names:
         if name in contract and (tokens := found.nulls.get(name)):
-            cells = sum(tokens.values())
-            report.warn(f"{label}: {cells} {name} cell(s) read as missing values "
-                        f"({', '.join(f'{t!r} × {n}' if t != BLANK else f'blank × {n}' for t, n in tokens.items())})",
-                        severity="info", table=spec.name, column=name, rows=cells, tokens=tokens)
+            report.warn(_nulls_message(label, name, tokens, found.null_lines[name], unit), severity="info",
+                        table=spec.name, column=name, rows=sum(tokens.values()), tokens=tokens,
+                        first_lines=found.null_lines[name])
     nulls = {n: found.nulls[n] for n in names if n in found.nulls}
     for col in spec.columns:
         _report_column(spec, col, found.rows(col.name), path.name, unit, out, nulls)

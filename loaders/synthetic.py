@@ -18,6 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from contract.tables import TABLES
+
+from .dataset import EXTENSIONS
+
 YEAR_START = np.datetime64("2025-01-01")
 MIN_PATIENTS = 5000
 DAYS = 365
@@ -273,8 +277,13 @@ def _check_out(out: Path, truth: Path | None, force: bool):
     others = sorted(p.name for p in out.iterdir() if p.name not in DATASET_FILES)
     if others:
         listed = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-        raise ValueError(f"{out} holds files the generator does not write ({listed}), which a scan of it would "
-                         "read too: give an empty or new folder, or --force to write beside them")
+        tables = [n for n in others if any(n == t + e for t in TABLES for e in EXTENSIONS)]
+        told = ", ".join(tables[:5]) + (" and more" if len(tables) > 5 else "")
+        why = (f"a scan of it would find {told} beside the tables written, and refuse the folder (a table given "
+               "twice)." if tables else "a scan would not read them, but is this the folder meant?")
+        raise ValueError(f"{out} holds files the generator does not write ({listed}): {why} A region is written "
+                         "into a new or empty folder, or over a region generated before; give one, or --force to "
+                         "write beside them")
 
 
 def _towns(r: _Region):

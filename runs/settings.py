@@ -66,7 +66,8 @@ class RunSettings(ScanSettings):
 
 def settings_problems(e: ValidationError) -> list[str]:
     """One line per problem: `where: what`."""
-    return [f"{'.'.join(map(str, x['loc'])) or '(settings)'}: {x['msg']}" for x in e.errors()]
+    return [f"{'.'.join(map(str, x['loc'])) or '(settings)'}: {x['msg'].removeprefix('Value error, ')}"
+            for x in e.errors()]
 
 
 def parse_settings(data: dict, origin: str) -> RunSettings:

@@ -542,3 +542,20 @@ def test_an_older_run_that_cannot_be_read_does_not_stop_the_entity_view(client, 
     assert r.status_code == 200 and r.json()["risk_history"][-1] == {
         "run_id": older, "started_at": "2020-01-01T00:00:00.000+00:00", "current": False, "score": None,
         "alerts": None, "unreadable": "its results file is missing, cut or overwritten"}
+
+
+def test_entity_text_says_a_provider_s_roles_as_the_api_and_json_give_them(client, store):
+    con = store.connect()
+    found = dict(con.execute("SELECT roles, min(entity_id) FROM nodes WHERE entity_type = 'provider' GROUP BY roles"
+                             ).fetchall())
+    centre = con.execute("SELECT min(entity_id) FROM nodes WHERE entity_type = 'centre'").fetchone()[0]
+    con.close()
+    assert {"biller", "biller|prescriber"} <= set(found)
+    for roles, provider in found.items():
+        given = client.get(f"/api/v1/entities/provider/{provider}", headers=h()).json()["roles"]
+        assert given == roles == json.loads(cli(store, "entity", "provider", provider, "--json"))["roles"]
+        first = cli(store, "entity", "provider", provider).splitlines()[0]
+        said = {"biller": "biller", "prescriber": "prescriber", "biller|prescriber": "biller and prescriber",
+                "": "neither biller nor prescriber"}[roles]
+        assert first.endswith(f"; in the claims scanned: {said}"), first
+    assert "in the claims scanned" not in cli(store, "entity", "centre", centre)     # roles are a provider's

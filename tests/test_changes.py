@@ -166,11 +166,26 @@ def test_the_text_report_lists_re_alerted_and_suppressed_alerts_with_why_and_cou
     assert lines[0] == ("run r2 against r1: 1 new, 0 escalated, 1 resolved alert(s), 1 returning, 1 re-alerted, "
                         "1 suppressed; 0 new, 0 dissolved communities")
     assert lines[1:] == [
-        "  new         peer_outlier               9.00  fresh",
-        "  re-alerted  double_billing           160.00  d",
+        "  new         peer_outlier                      9.00  fresh",
+        "  re-alerted  double_billing                  160.00  d",
         "    why: case C-00006 was dismissed at score 100.00; now 160.00 (+60%, margin +50%)",
-        "  suppressed  double_billing           130.00  s",
+        "  suppressed  double_billing                  130.00  s",
         "    why: case C-00007 was closed at score 100.00; now 130.00 (+30%, margin +50%); no new pattern on its "
         "entities (would be escalated)",
-        "  resolved    peer_outlier               5.00  x",
+        "  resolved    peer_outlier                      5.00  x",
         "  returning: 1 alert(s) current in an earlier run, absent from the previous one, back now (listed by --json)"]
+
+
+def test_every_pattern_fits_the_text_report_s_pattern_column():
+    """`atypical_private_practice` (25 characters) pushed its score out of the column: every pattern
+    of the vocabulary leaves its score, right-aligned, ending at the same place."""
+    from cli.main import change_lines
+    from contract.vocab import PATTERNS
+    new = [{"alert_id": f"{p}:1", "pattern": p, "score": 123456.78} for p in PATTERNS]
+    report = {"run_id": "r2", "previous_run": "r1", "summary": "…", "new": new, "escalated": [], "resolved": [],
+              "new_communities": [], "dissolved_communities": [], "risk_risers": []}
+    lines = change_lines(report)[1:]
+    assert len(lines) == len(PATTERNS)
+    for p, line in zip(PATTERNS, lines):
+        assert line.startswith(f"  new         {p} ") and line.endswith(f"  {p}:1"), line
+    assert len({line.index("123,456.78") for line in lines}) == 1, lines

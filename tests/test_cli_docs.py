@@ -45,3 +45,26 @@ def test_every_option_of_every_command_is_in_its_readme_row():
                 if not any(re.search(rf"{re.escape(flag)}(?![\w-])", row) for row in mine for flag in p.opts):
                     missing.append(f"{name}: {max(p.opts, key=len)}")
     assert missing == []
+
+
+def test_every_argument_of_every_command_is_named_in_its_readme_row_as_its_usage_names_it():
+    """`fraudnet export --help` says `fraudnet export [OPTIONS] DIR` when the README says
+    `fraudnet export DIR`: the usage line and the README agree (a choice argument: its choices)."""
+    table = rows()
+    wrong = []
+    for path, cmd in leaves():
+        name = "fraudnet " + " ".join(path)
+        mine = [c for c, row in table if re.search(rf"{re.escape(name)}(?![\w-])", c)]
+        for p in cmd.params:
+            if not isinstance(p, click.Argument):
+                continue
+            said = lambda w, cells: any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", c) for c in cells)
+            word = re.sub(r"[][.…]", "", p.metavar or p.name.upper())
+            if isinstance(p.type, click.Choice):      # its choices are all in the rows (`convert finess…`), or its name
+                if all(said(w, [row for c, row in table if c in mine]) for w in p.type.choices) or \
+                        (p.metavar and said(word, mine)):
+                    continue
+                wrong.append(f"{name}: {' '.join(p.type.choices)}")
+            elif not said(word, mine):
+                wrong.append(f"{name}: {word}")
+    assert wrong == []

@@ -155,7 +155,13 @@ def test_a_run_id_that_names_no_run_is_bad_input_exit_code_2(tmp_path, args):
     (["convert", "mapped", "m.toml", "nothere", "OUT"],
      "error: Invalid value for 'SOURCES...': Path 'm.toml' does not exist."),
     (["neo4j", "sync", "--batch-size", "0"], "error: Invalid value for '--batch-size': 0 is not in the range x>=1."),
-    (["--bogus"], "error: No such option '--bogus'."), (["nocommand"], "error: No such command 'nocommand'.")])
+    (["--bogus"], "error: No such option '--bogus'."), (["nocommand"], "error: No such command 'nocommand'."),
+    (["cases", "kpis", "--year", "abc"], "error: Invalid value for '--year': 'abc' is not a year (YYYY, 1900 to 2200)."),
+    (["cases", "kpis", "--year", "1800"], "error: Invalid value for '--year': '1800' is not a year (YYYY, 1900 to 2200)."),
+    (["alerts", "--limit", "ten"], "error: Invalid value for '--limit': 'ten' is not a valid whole number."),
+    (["scan", ".", "--timeout", "1m"], "error: Invalid value for '--timeout': '1m' is not a valid number (of seconds)."),
+    (["scan", ".", "--start", "2025-06-01", "--end", "2025-01-01"],
+     "error: Invalid value for '--start': 2025-06-01 is after --end 2025-01-01: no service date would be scanned.")])
 def test_a_command_line_click_refuses_is_worded_as_every_other_error(tmp_path, monkeypatch, args, said):
     """`error: …` as the rest of the CLI says it (click's own form is `Error: …`), after the usage, exit code 2."""
     monkeypatch.chdir(tmp_path)

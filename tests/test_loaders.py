@@ -212,11 +212,34 @@ def test_header_only_claims(tmp_path):
     assert problems(folder) == ["claims.csv: has a header but no rows: claims cannot be empty"]
 
 
+@pytest.mark.parametrize("cell, said", [
+    (b"G\xe9", "column service_code, value 'G\ufffd': is not valid UTF-8 (byte 0xE9)"),
+    (b"G\xc3\x28", "column service_code, value 'G\ufffd(': is not valid UTF-8 (byte 0xC3)"),
+    (b"G\xff\xfe", "column service_code, value 'G\ufffd\ufffd': is not valid UTF-8 (bytes 0xFF 0xFE)"),
+])
+def test_claims_whose_only_row_is_not_utf8_are_told_so_not_called_empty(tmp_path, cell, said):
+    folder = good(tmp_path)
+    (folder / "claims.csv").write_bytes(b"claim_id,patient_id,provider_id,service_code,service_date,amount\n"
+                                        b"C1,P1,010000024," + cell + b",2025-01-05,26.50\n")
+    found = problems(folder)
+    assert len(found) == 1 and found[0].startswith(f"claims.csv, line 2, {said}: "), found
+
+
+def test_a_patient_id_not_utf8_is_told_without_its_bytes(tmp_path):
+    folder = good(tmp_path)
+    (folder / "claims.csv").write_bytes(b"claim_id,patient_id,provider_id,service_code,service_date,amount\n"
+                                        b"C1,P\xe9Q,010000024,G,2025-01-05,26.50\n")
+    found = problems(folder)
+    assert len(found) == 1 and found[0].startswith(
+        "claims.csv, line 2, column patient_id: is not valid UTF-8 (its bytes not shown: a patient column): "), found
+
+
 def test_wrong_encoding(tmp_path):
     folder = good(tmp_path)
     (folder / "providers.csv").write_bytes(
         "provider_id,kind,name\n010000024,physician,Cl\xe9ment\n690000001,pharmacy,\n".encode("latin-1"))
-    assert problems(folder) == ["providers.csv, line 2, column name, value 'Cl\ufffdment': is not valid UTF-8: it "
+    assert problems(folder) == ["providers.csv, line 2, column name, value 'Cl\ufffdment': is not valid UTF-8 (byte "
+                                "0xE9): it "
                                 "looks like Latin-1 or Windows-1252 (a spreadsheet's or SAS's default, é written as one "
                                 "byte): save the file as UTF-8, or name its encoding when converting (a mapping's "
                                 "encoding = \"cp1252\", convert snds --encoding cp1252)"]

@@ -52,7 +52,41 @@ def test_usual_null_tokens_are_missing_values_counted_in_the_report(tmp_path):
     assert notes["prescriber_id"]["severity"] == "info" and notes["prescriber_id"]["rows"] == len(tokens)
     assert notes["prescriber_id"]["tokens"] == {**{t: 1 for t in tokens[:-1]}, "(blank)": 1}
     assert notes["prescriber_id"]["message"].startswith("claims.csv: 9 prescriber_id cell(s) read as missing values ("
-                                                        "'NA' × 1, 'N/A' × 1")
+                                                        "'NA' × 1: line 2; 'N/A' × 1: line 3; ")
+    assert notes["prescriber_id"]["message"].endswith("; blank × 1: line 10)")
+
+
+def test_null_tokens_of_sas_spss_and_spreadsheets_in_id_columns_are_no_entities(tmp_path):
+    # '.' (SAS, SPSS, Stata), 'n/a', '#NULL!' (a spreadsheet's error cell), 'NONE' (an upper-cased
+    # export) in a prescriber, centre or legal entity column: missing values, each counted with its
+    # first lines — never a prescriber '.', a centre 'NONE' or a company 'n/a'
+    tokens = [".", "n/a", "#NULL!", "NONE", "."]
+    folder = write_dataset(
+        tmp_path / "ds",
+        claims=[claim(f"C{i}", "P1", "010000024", "G", "2025-01-05", prescriber=t, centre=t)
+                for i, t in enumerate(tokens)] + [claim("C9", "P1", "010000024", "G", "2025-01-05",
+                                                       prescriber="690000001", centre="NA.")],
+        providers=[{**p, "legal_entity_id": t} for p, t in zip(PROVIDERS, ("#NULL!", "SIREN1"))])
+    d = load_dataset(folder)
+    assert d["claims"]["prescriber_id"].to_pylist() == [None] * len(tokens) + ["690000001"]
+    assert d["claims"]["centre_id"].to_pylist() == [None] * len(tokens) + ["NA."]      # a look-alike is an id
+    assert d["providers"]["legal_entity_id"].to_pylist() == [None, "SIREN1"]
+    notes = {(w["table"], w["column"]): w for w in d.report.warnings if w["severity"] == "info"}
+    assert notes["claims", "prescriber_id"]["tokens"] == {".": 2, "n/a": 1, "#NULL!": 1, "NONE": 1}
+    assert notes["claims", "prescriber_id"]["message"] == (
+        "claims.csv: 5 prescriber_id cell(s) read as missing values ('.' × 2: lines 2, 6; 'n/a' × 1: line 3; "
+        "'#NULL!' × 1: line 4; 'NONE' × 1: line 5)")
+    assert notes["providers", "legal_entity_id"]["message"] == (
+        "providers.csv: 1 legal_entity_id cell(s) read as missing values ('#NULL!' × 1: line 2)")
+
+
+@pytest.mark.parametrize("token", [".", "n/a", "#NULL!", "NONE", "none", "<NA>"])
+def test_a_null_token_as_a_billing_provider_is_refused_naming_it(tmp_path, token):
+    folder = write_dataset(tmp_path / "ds", providers=PROVIDERS,
+                           claims=[claim("C1", "P1", token, "G", "2025-01-05")])
+    assert problems(folder) == [f"claims.csv, line 2, column provider_id: missing value (the file has {token!r} in "
+                                "this column, read as missing): this column is required (to scan such an extract, "
+                                "leave these lines out of it)"]
 
 
 def test_a_null_token_in_a_required_column_is_named_in_the_error(tmp_path):

@@ -270,6 +270,13 @@ def test_a_scan_whose_face_died_before_it_said_locked_runs_to_its_end(tmp_path):
     assert store.get_run(run.id)["status"] == "succeeded" and store.current() == run.id
 
 
+def test_a_start_after_the_end_is_worded_without_pydantic_s_prefix(tmp_path):
+    from runs.settings import parse_settings
+    with pytest.raises(SettingsError) as e:
+        parse_settings({"start": "2025-06-01", "end": "2025-01-01"}, "settings.json")
+    assert e.value.problems == ["(settings): start 2025-06-01 is after end 2025-01-01"]
+
+
 def test_a_window_holding_no_claim_is_refused_naming_the_data_s_dates(region, tmp_path):
     """A window after the data's last date would make a run of 0 claims current on a new store."""
     store = Store(tmp_path / "store")
