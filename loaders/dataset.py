@@ -22,6 +22,7 @@ import gzip
 import io
 import os
 import re
+import shutil
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -770,11 +771,15 @@ def _typed_parquet(col: Column, values: pa.ChunkedArray) -> pa.ChunkedArray | No
 
 
 def _unique(con, column: str) -> bool:
-    """Whether the non-null values of `raw.column` are unique: their 64-bit hashes are (sorted in
-    numpy); a repeated hash, a repeated value or a collision, leaves it to `_check_key`."""
-    hashes = con.execute(f'SELECT hash("{column}") AS h FROM raw WHERE "{column}" IS NOT NULL').fetchnumpy()["h"]
-    hashes = np.sort(np.asarray(hashes))
-    return not (hashes[1:] == hashes[:-1]).any()
+    """Whether the non-null values of `raw.column` are unique: one hash aggregate in DuckDB
+    (`GROUP BY` the value, stopped at the first one counted twice), which spills to the
+    connection's `temp_directory` past its `memory_limit` rather than holding the keys in Python
+    (see `load_dataset`); a repeated value leaves it to `_check_key`, which words it.
+    Source: DuckDB's "Larger-Than-Memory Workloads (Out-of-Core Processing)"
+    (https://duckdb.org/docs/guides/performance/how_to_tune_workloads)."""
+    c = f'"{column}"'
+    return not con.execute(f"SELECT count(*) FROM (SELECT {c} FROM raw WHERE {c} IS NOT NULL GROUP BY {c} "
+                           f"HAVING count(*) > 1 LIMIT 1)").fetchall()[0][0]
 
 
 def _all_found(values: pa.ChunkedArray, targets: pa.ChunkedArray | None) -> bool:
@@ -911,9 +916,12 @@ def _report_column(spec: Table, col: Column, found: list[tuple], fname: str, uni
 
 
 def _check_key(con, spec: Table, fname: str, unit: str, out: _Collector):
+    """Each repeat of `spec.key` in the registered `raw`, at its line, with the line of the key's
+    first row. The keys seen more than once are found by a hash aggregate, then joined back: only
+    those keys' rows are held (DuckDB spills both past its memory limit; no window over every row)."""
     k = f'"{spec.key}"'
-    sql = (f"SELECT {LINE}, {k}, first FROM (SELECT {LINE}, {k}, min({LINE}) OVER (PARTITION BY {k}) "
-           f"AS first FROM raw WHERE {k} IS NOT NULL) WHERE {LINE} > first")
+    sql = (f"SELECT r.{LINE}, r.{k}, d.first FROM raw r JOIN (SELECT {k}, min({LINE}) AS first FROM raw "
+           f"WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1) d ON r.{k} = d.{k} WHERE r.{LINE} > d.first")
     total, rows = _rows(con, sql, out.room)
     sensitive = spec.key in sensitive_columns(spec.name)
     for line, value, first in rows:
@@ -1034,7 +1042,7 @@ def _load_table(con, spec: Table, path: Path, out: _Collector, report: LoadRepor
     """The typed table with its `_line` column, or None when there were problems. Problems and
     warnings name the file `label` (its path when several folders are read), else its name.
     With `to` (the claims of a scan), the typed rows are written there as Parquet and returned as
-    an `OnDisk`; a CSV file is read batch by batch (`_load_batches`), so that no more than a few
+    an `OnDisk`; a CSV or Parquet file is read batch by batch (`_load_batches`), so that no more than a few
     batches of it are ever in memory; so is `out.partial`'s entry for the file."""
     first = len(out.problems)
     typed = _load_batches(con, spec, path, out, report, label or path.name, to) if to is not None else FALLBACK
@@ -1114,16 +1122,19 @@ def _reference_columns(con, spec: Table, nulls: dict) -> pa.Table:
 
 # --- the claims, batch by batch ------------------------------------------------------------------
 # With `load_dataset(..., claims_to=…)` (a scan's load stage), a CSV claims file is read by
-# pyarrow's streaming reader (`pyarrow.csv.open_csv`) one block of `CLAIMS_BATCH_BYTES` at a time. Each batch takes the
-# per-value checks of `_load_file` (missing-value tokens, the column rules, service dates, the
+# pyarrow's streaming reader (`pyarrow.csv.open_csv`) one block of `CLAIMS_BATCH_BYTES` at a time,
+# and a Parquet claims file row group by row group (`ParquetFile.iter_batches`, `CLAIMS_BATCH_ROWS`
+# rows at most a batch, each column kept typed or read as text as `read_raw` does; its rows are
+# numbered from 1, as the whole-file read numbers them). Each batch takes the per-value checks of `_load_file` (missing-value tokens, the column rules, service dates, the
 # lengths of fixed-format ids), whose findings are summed over the batches (`_Found`), and its
 # typed rows (with `_line`) are appended to a Parquet file. The checks across rows (the key's
 # uniqueness, duplicates across sources, references, the link report) then run in DuckDB on that
 # file. The problems are worded, counted and listed as the whole-file path does: each batch keeps
 # its first `max(max_problems, SAME)` invalid cells of each column and rule, enough for whatever
 # room the report has left when the file's problems are told. A file that is not well-formed CSV
-# (a header to mend, lines of another number of fields, bytes not in UTF-8, no rows) is read
-# whole by `_load_file`: that is the error path, and it finds and words those problems.
+# (a header to mend, lines of another number of fields, bytes not in UTF-8, no rows), or a Parquet
+# file that cannot be read or names a column twice, is read whole by `_load_file`: that is the
+# error path, and it finds and words those problems.
 #
 # Line numbers: the record at index i of the file (counted from 0 after the header) starts on
 # line 2 + i + the line breaks inside the cells of the records before it, as `_physical_lines`
@@ -1134,6 +1145,9 @@ def _reference_columns(con, spec: Table, nulls: dict) -> pa.Table:
 # pyarrow's streaming reader parses some tens of blocks ahead of the one read (measured: about
 # 150 MB of them at 4 MB, 500 MB at 16 MB), so its block is small: 4 MB, about 55,000 claims.
 CLAIMS_BATCH_BYTES = 4 << 20
+# A Parquet claims file is read row group by row group, in batches of at most this many rows
+# (about a CSV batch's claims).
+CLAIMS_BATCH_ROWS = 65_536
 FALLBACK = object()                # `_load_batches`: read this file whole
 
 
@@ -1202,6 +1216,8 @@ class _Found:
     cells: dict[str, dict[int, list]] = field(default_factory=dict)    # column -> rule -> [n, first, values, least]
     dates: list = field(default_factory=lambda: [0, []])
     lengths: dict[str, list] = field(default_factory=dict)             # column -> [lengths, total, examples]
+    names: list[str] = field(default_factory=list)                     # the file's columns, lower-cased
+    stored_as: dict[str, str] = field(default_factory=dict)            # Parquet column -> non-text type read
 
     def add_nulls(self, nulls: dict[str, dict[str, int]], firsts: dict[str, dict[str, list[int]]]):
         """A batch's (batches come in line order)."""
@@ -1236,20 +1252,23 @@ class _Found:
             mine[2][n] = sorted(set(mine[2].get(n, [])) | set(values))[:5]
 
 
-def _load_batches(con, spec: Table, path: Path, out: _Collector, report: LoadReport, label: str, to: Path):
-    """`_load_file` for a CSV file read batch by batch (see above), the typed rows written to
-    `to`: an `OnDisk` of them (the contract's columns and `_line`), or None when the file has
-    problems (reported in `out`; `out.partial[path]`, an `OnDisk` of the reference columns, its
-    invalid cells missing); `FALLBACK` when the file is to be read whole instead (not CSV, or not
-    well-formed CSV: nothing reported then). Raises nothing of its own."""
-    if path.name.endswith(".parquet") or _has_empty_line(path):     # empty lines: numbered by `_physical_lines`
-        return FALLBACK
-    header = _read_header(path, _Collector(out.cap), ",", "utf-8")     # its problems told by `_load_file`
+class _Whole(Exception):
+    """Raised by a batch reader: the file is to be read whole (`FALLBACK`)."""
+
+
+def _csv_batches(spec: Table, path: Path, found: "_Found"):
+    """The batches of a CSV claims file (see above) as (text table with `_line`, columns kept
+    typed: none), their missing-value tokens made missing and counted in `found`, each record
+    numbered by its physical line. Raises `_Whole` for a file that is not well-formed CSV."""
+    if _has_empty_line(path):     # empty lines: numbered by `_physical_lines`
+        raise _Whole
+    header = _read_header(path, _Collector(1), ",", "utf-8")     # its problems told by `_load_file`
     if header is None or _utf8_misread(path, "utf-8") is not None:
-        return FALLBACK
+        raise _Whole
     names, delimiter, _ = header
     if any(c.in_header and c.name not in names for c in spec.columns):
-        return FALLBACK
+        raise _Whole
+    found.names = names
     bad_rows = []
     options = dict(
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=CLAIMS_BATCH_BYTES, use_threads=False),
@@ -1257,16 +1276,13 @@ def _load_batches(con, spec: Table, path: Path, out: _Collector, report: LoadRep
                                          invalid_row_handler=lambda r: bad_rows.append(r) or "skip"),
         convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True,
                                              null_values=[""], quoted_strings_can_be_null=True))
-    found = _Found(max(out.cap, SAME))
-    today = datetime.now(timezone.utc).date()
-    schema = pa.schema(list(spec.schema) + [pa.field(LINE, pa.int64())])
     rows = breaks = 0      # records read, and line breaks inside their cells
     try:
         with pa.input_stream(str(path), compression="gzip" if path.name.endswith(".gz") else None) as stream, \
-                pacsv.open_csv(stream, **options) as reader, pq.ParquetWriter(str(to), schema) as writer:
+                pacsv.open_csv(stream, **options) as reader:
             for batch in reader:
                 if bad_rows:
-                    return FALLBACK
+                    raise _Whole
                 if not batch.num_rows:
                     continue
                 table = pa.Table.from_batches([batch])
@@ -1282,13 +1298,83 @@ def _load_batches(con, spec: Table, path: Path, out: _Collector, report: LoadRep
                 lines = pa.array(lines)
                 table, nulls, firsts = _null_tokens(table, NULL_TOKENS, lines)
                 found.add_nulls(nulls, firsts)
+                yield table.append_column(LINE, lines), frozenset()
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, LookupError):
+        raise _Whole from None
+    if bad_rows:
+        raise _Whole
+
+
+def _parquet_batches(spec: Table, path: Path, found: "_Found"):
+    """The batches of a Parquet claims file, row group by row group (`CLAIMS_BATCH_ROWS` rows at
+    most a batch), as `read_raw` reads the whole file: (table with `_line`, the row's number from
+    1; the columns stored as the contract's type with values it accepts, kept typed), the other
+    columns as text, their missing-value tokens counted in `found` and how they were stored in
+    `found.stored_as`. Raises `_Whole` for a file that cannot be read so (it is read whole, and its
+    problems told by `_load_file`). Source: Apache Arrow's `pyarrow.parquet.ParquetFile.iter_batches`."""
+    try:
+        reader = pq.ParquetFile(str(path))
+    except Exception:  # pyarrow raises several types for a broken file; `read_raw` words it
+        raise _Whole from None
+    names = [n.strip().lower() for n in reader.schema_arrow.names]
+    if len(set(names)) != len(names) or any(c.in_header and c.name not in names for c in spec.columns):
+        raise _Whole
+    found.names = names
+    contract = {c.name: c for c in spec.columns}
+    rows = 0
+    batches = reader.iter_batches(batch_size=CLAIMS_BATCH_ROWS, use_threads=False)
+    while True:
+        try:
+            batch = next(batches, None)
+        except Exception:  # a broken row group: read whole, and worded there
+            raise _Whole from None
+        if batch is None:
+            break
+        if not batch.num_rows:
+            continue
+        table = pa.Table.from_batches([batch]).rename_columns(names)
+        kept = {}
+        for name in names if FAST_CHECKS else ():
+            if name in contract and (values := _typed_parquet(contract[name], table[name])) is not None:
+                kept[name] = values
+        rest = table.drop_columns(list(kept))
+        stored: dict[str, str] = {}
+        lines = pa.array(np.arange(rows + 1, rows + 1 + table.num_rows, dtype=np.int64))
+        text, nulls, firsts = _null_tokens(pa.table(dict(zip(rest.column_names, _parquet_as_text(rest, stored)))),
+                                           NULL_TOKENS, lines)
+        found.add_nulls(nulls, firsts)
+        for name, how in stored.items():      # "timestamp" once any batch has a time of day
+            if found.stored_as.get(name) != "timestamp":
+                found.stored_as[name] = how
+        columns = {n: kept[n] if n in kept else text[n] for n in names}
+        columns[LINE] = lines
+        rows += table.num_rows
+        yield pa.table(columns), frozenset(kept)
+
+
+def _load_batches(con, spec: Table, path: Path, out: _Collector, report: LoadReport, label: str, to: Path):
+    """`_load_file` for a CSV file read batch by batch, or a Parquet file row group by row group
+    (see above), the typed rows written to `to`: an `OnDisk` of them (the contract's columns and
+    `_line`), or None when the file has problems (reported in `out`; `out.partial[path]`, an
+    `OnDisk` of the reference columns, its invalid cells missing); `FALLBACK` when the file is to
+    be read whole instead (not well-formed CSV, a Parquet file that cannot be read, no rows:
+    nothing reported then). Raises nothing of its own."""
+    parquet_file = path.name.endswith(".parquet")
+    found = _Found(max(out.cap, SAME))
+    today = datetime.now(timezone.utc).date()
+    schema = pa.schema(list(spec.schema) + [pa.field(LINE, pa.int64())])
+    rows = 0
+    try:
+        with pq.ParquetWriter(str(to), schema) as writer:
+            for table, kept in (_parquet_batches if parquet_file else _csv_batches)(spec, path, found):
+                rows += table.num_rows
                 for col in spec.columns:
                     if col.name not in table.column_names:
-                        table = table.append_column(col.name, pa.nulls(table.num_rows, pa.string()))
-                table = table.append_column(LINE, lines)
+                        table = table.add_column(table.num_columns - 1, col.name, pa.nulls(table.num_rows, pa.string()))
                 con.register("raw", table)
                 try:
-                    fast = {c.name: _fast_column(c, table[c.name]) if FAST_CHECKS else None for c in spec.columns}
+                    fast = {c.name: table[c.name] if c.name in kept else
+                            _fast_column(c, table[c.name]) if FAST_CHECKS else None for c in spec.columns}
                     invalid = set()
                     for col in spec.columns:
                         if fast[col.name] is None and (cells := _invalid_cells(con, col, found.first)):
@@ -1304,20 +1390,25 @@ def _load_batches(con, spec: Table, path: Path, out: _Collector, report: LoadRep
                 finally:
                     con.unregister("raw")
                 writer.write_table(typed.cast(schema))
-            if bad_rows:
-                return FALLBACK
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, LookupError):
+    except _Whole:
         return FALLBACK
     if spec.required and rows == 0:
         return FALLBACK
+    names = found.names
     # the problems, warnings and checks across rows, in `_load_file`'s order and words
-    before, unit = out.total, "line"
+    before, unit = out.total, "row" if parquet_file else "line"
     contract = {c.name for c in spec.columns}
     for name in names:
         if name in contract and (tokens := found.nulls.get(name)):
             report.warn(_nulls_message(label, name, tokens, found.null_lines[name], unit), severity="info",
                         table=spec.name, column=name, rows=sum(tokens.values()), tokens=tokens,
                         first_lines=found.null_lines[name])
+    for name in names:
+        stored = found.stored_as.get(name)
+        if stored and name in contract and spec.column(name).type == ID and stored != "timestamp at midnight":
+            report.warn(f"{label} stores {name} as {stored} numbers: identifiers are text, and a number loses "
+                        f"leading zeros (010000024 becomes 10000024); store the column as strings",
+                        table=spec.name, column=name, rows=rows)
     nulls = {n: found.nulls[n] for n in names if n in found.nulls}
     for col in spec.columns:
         _report_column(spec, col, found.rows(col.name), path.name, unit, out, nulls)
@@ -1380,7 +1471,13 @@ def _merge(con, spec: Table, parts: list[pa.Table | OnDisk], out: _Collector, re
 
     Parts that are `OnDisk` (the claims, with `to`) are merged in DuckDB from their files, the
     merged table written to `to` (an `OnDisk` of it); `_i`, the row's place in the parts in
-    order, is then the part's index × 2⁴⁰ + its `_line` (lines grow through a file).
+    order, is then the part's index × 2⁴⁰ + its `_line` (lines grow through a file). Its
+    statements are hash aggregates, windows partitioned by the key, hash joins and the sort that
+    writes the rows in the parts' order: operators DuckDB spills to the connection's
+    `temp_directory` past its `memory_limit` (see `load_dataset`), so the merge's memory is that
+    limit plus the problems listed (at most `out.room`), not the claims' (measured with
+    `benchmarks/load.py --merge`). The rows kept are every row but the later ones of a repeated key
+    (an anti-join), not a `row_number()` over every row: the same rows, in a third of the time.
     """
     if isinstance(parts[0], OnDisk):
         if len(parts) == 1:
@@ -1408,9 +1505,10 @@ def _merge(con, spec: Table, parts: list[pa.Table | OnDisk], out: _Collector, re
         vague = f" OR \"{c}\" = '{unknown[c]}'" if unknown.get(c) else ""
         return f"CASE WHEN \"{c}\" IS NULL{vague} THEN NULL ELSE CAST(\"{c}\" AS VARCHAR) END"
 
-    repeats, keys = con.execute(f"SELECT count(*) - count(DISTINCT {key}), "
-                                f"count(DISTINCT {key}) FILTER (WHERE n > 1) FROM "
-                                f"(SELECT {key}, count(*) OVER (PARTITION BY {key}) AS n FROM t)").fetchall()[0]
+    # every statement below over all the rows is a hash aggregate, a window, a hash join or a sort:
+    # operators DuckDB spills past the connection's memory limit (see the docstring)
+    repeats, keys = con.execute(f"SELECT coalesce(sum(n), 0) - count(k), count(k) FILTER (WHERE n > 1) FROM "
+                                f"(SELECT {key} AS k, count(*) AS n FROM t GROUP BY {key})").fetchall()[0]
     if not repeats and table is None:
         con.execute(f"COPY (SELECT * EXCLUDE (_i) FROM t ORDER BY _i) TO {_literal(to)} (FORMAT parquet)").fetchall()
         con.execute("DROP VIEW t").fetchall()
@@ -1453,8 +1551,10 @@ def _merge(con, spec: Table, parts: list[pa.Table | OnDisk], out: _Collector, re
         firsts.append(firsts_c)
     merged_cols = described + list(unknown)
     if spec.name == "claims":
-        first = (f"SELECT * EXCLUDE (_i) FROM t QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _i) = 1 "
-                 f"ORDER BY _i")
+        # each key's first row: every row but the later ones of a repeated key, in the parts' order
+        first = (f"WITH d AS (SELECT {key} AS k, min(_i) AS i1 FROM t GROUP BY {key} HAVING count(*) > 1), "
+                 f"later AS (SELECT t._i FROM t JOIN d ON t.{key} = d.k WHERE t._i > d.i1) "
+                 f"SELECT t.* EXCLUDE (_i) FROM t ANTI JOIN later ON t._i = later._i ORDER BY t._i")
         if table is None:
             con.execute(f"COPY ({first}) TO {_literal(to)} (FORMAT parquet)").fetchall()
             merged = OnDisk.written(to, parts[0].column_names)
@@ -1677,10 +1777,20 @@ def _partial(paths: list[Path], typed: dict[Path, pa.Table], partial: dict[Path,
     return pa.concat_tables(out)
 
 
-def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: str | Path | None = None) -> Dataset:
+# The load's own DuckDB connection, with `claims_to` (a scan's load stage): past this memory limit
+# its claims-scale statements (the key's uniqueness, the merge of several claims sources, the
+# references read from the Parquet file) spill to a folder beside `claims_to`, so the claims' keys
+# are never all held in memory; a scan's `duckdb_conf` (its `memory_limit`, `temp_directory`)
+# replaces these. Source: DuckDB's "Larger-Than-Memory Workloads (Out-of-Core Processing)"
+# (https://duckdb.org/docs/guides/performance/how_to_tune_workloads) and configuration pages.
+LOAD_MEMORY_LIMIT = "256MB"
+
+
+def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: str | Path | None = None,
+                 duckdb_conf: dict[str, str] | None = None) -> Dataset:
     """Read, validate and type every contract table of `folder` — or of several folders merged.
 
-    With `claims_to` (a file path, e.g. in a scan's work folder), each CSV claims file is validated
+    With `claims_to` (a file path, e.g. in a scan's work folder), each CSV or Parquet claims file is validated
     batch by batch (see "the claims, batch by batch" below: the same problems, warnings and rows,
     in bounded memory), the typed claims are written there as Parquet (the contract's columns and
     each claim's `_line`; parts `claims_to.0`, `.1`… beside it while loading) and
@@ -1693,6 +1803,13 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: s
     identity values is a problem naming both files and lines), references are checked across
     the merged tables, and each folder without claims gets a link report entry (`link_report`).
     Raises `DatasetError` listing every problem (up to `max_problems`, all counted).
+
+    With `claims_to`, the load's DuckDB connection has a `memory_limit` (`LOAD_MEMORY_LIMIT`, or
+    `duckdb_conf`'s) and spills past it to `temp_directory` (`duckdb_conf`'s, else the folder
+    `claims_to` + `.spill`, removed when the load ends): the checks across the claims' rows (the
+    key's uniqueness, `_merge`, references) are bounded by it, not by the number of claims.
+    `duckdb_conf` holds DuckDB settings as its configuration page names them; a setting DuckDB
+    refuses raises `DatasetError`.
     """
     folders = [Path(f) for f in (folder if isinstance(folder, (list, tuple)) else [folder])]
     source = " + ".join(str(f) for f in folders)
@@ -1710,7 +1827,29 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: s
         if name not in files and spec.required:
             out.add(Problem(f"{name}.csv", f"required table is missing from {source} "
                                            f"(looked for {', '.join(name + e for e in EXTENSIONS)})"))
-    con = duckdb.connect()
+    spill = None
+    if claims_to is not None:
+        conf = {"memory_limit": LOAD_MEMORY_LIMIT, **(duckdb_conf or {})}
+        if "temp_directory" not in conf:
+            spill = Path(f"{claims_to}.spill")
+            conf["temp_directory"] = str(spill)
+        try:
+            con = duckdb.connect(config=conf)
+        except duckdb.Error as e:
+            raise DatasetError(source, [Problem(source, f"DuckDB refused the load's settings {sorted(conf)}: {e}")]) from e
+    else:
+        con = duckdb.connect()
+    try:
+        return _load(con, folders, source, files, out, report, claims_to)
+    finally:
+        con.close()
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
+
+
+def _load(con, folders: list[Path], source: str, files: dict[str, list[Path]], out: _Collector, report: LoadReport,
+          claims_to) -> Dataset:
+    """`load_dataset`'s work on its connection `con`."""
     label = (lambda p: p.name) if len(folders) == 1 else str
     merged: dict[str, pa.Table | None] = {}
     partial: dict[str, pa.Table | OnDisk | None] = {}
@@ -1751,7 +1890,6 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: s
         os.replace(claims.pieces[0][0], claims_to)
         for k, _ in enumerate(files["claims"]):          # the sources' parts, once merged
             Path(f"{claims_to}.{k}").unlink(missing_ok=True)
-    con.close()
     if out.total:
         raise DatasetError(source, out.problems, out.total)
     tables = {name: empty_table(name) if merged.get(name) is None or isinstance(merged[name], OnDisk) else

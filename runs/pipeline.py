@@ -150,7 +150,8 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
                     confine(source, run.record["data_root"])
             work.mkdir(mode=0o700, exist_ok=True)       # the claims name patients: the scan's user only
             dataset = load_dataset(sources if len(sources) > 1 else sources[0], settings.max_problems,
-                                   claims_to=work / "claims.parquet")
+                                   claims_to=work / "claims.parquet",
+                                   duckdb_conf={"temp_directory": str(spill), **settings.duckdb_conf})
             run.record["load_report"] = dataset.report.to_dict()
             run.record["warnings"] += [w["message"] for w in run.record["load_report"]["warnings"]
                                        if w.get("severity") == "critical"]    # loud: in every listing

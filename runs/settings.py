@@ -61,7 +61,8 @@ class RunSettings(ScanSettings):
                                        "(e.g. spark.driver.memory), as Spark's configuration page names them")
     duckdb_conf: dict[str, str] = Field({}, description="DuckDB settings when engine is duckdb (e.g. memory_limit, "
                                         "threads), as DuckDB's configuration page names them; intermediates past "
-                                        "the memory limit spill to the run's folder")
+                                        "the memory limit spill to the run's folder; the load stage's connection "
+                                        "takes them on either engine (its memory_limit 256MB unless set)")
 
 
 def settings_problems(e: ValidationError) -> list[str]:

@@ -2,6 +2,8 @@
 warnings and typed rows as the whole-file read, whatever the batch size; never the whole file."""
 from __future__ import annotations
 
+import datetime as dt
+import json
 import tempfile
 from pathlib import Path
 
@@ -213,3 +215,149 @@ def test_empty_lines_move_the_lines_of_the_records_after_them_in_validate_and_sc
     (tmp_path / "inside.csv").write_text(f"{head}\n{k1}\n\n{k2}\n")
     assert not dataset._has_empty_line(tmp_path / "trailing.csv")     # at the end only: read batch by batch
     assert dataset._has_empty_line(tmp_path / "inside.csv")
+
+
+# --- Parquet claims, row group by row group -----------------------------------------------------
+
+def parquet_claims(rows: list[dict], path: Path, row_group_size: int):
+    """`rows` (as `claim` makes them) as a Parquet file of row groups of `row_group_size` rows,
+    typed as `fraudnet convert parquet` writes them where the cell is a valid value (a date, an
+    amount ≥ 0, a whole quantity), the cell's text where it is not (a whole column is then text)."""
+    columns = {}
+    for name in rows[0]:
+        values = [r[name] for r in rows]
+        try:
+            if name == "service_date":
+                columns[name] = pa.array([dt.date.fromisoformat(v) for v in values], pa.date32())
+            elif name == "amount":
+                columns[name] = pa.array([float(v) for v in values], pa.float64())
+            elif name == "quantity":
+                columns[name] = pa.array([int(v) for v in values], pa.int32())
+            else:
+                columns[name] = pa.array([v if v != "" else None for v in values], pa.string())
+        except ValueError:
+            columns[name] = pa.array([str(v) if v != "" else None for v in values], pa.string())
+    pq.write_table(pa.table(columns), path, row_group_size=row_group_size)
+    return path
+
+
+def same_by_row_group(folder, tmp: Path, monkeypatch, spied, sizes=(7, 64, 1_000), max_problems=20):
+    """Load `folder` whole and then row group by row group, `sizes` rows a batch at most: the same
+    outcome each time, and the claims never read whole."""
+    whole = outcome(folder, max_problems=max_problems)
+    for size in sizes:
+        monkeypatch.setattr(dataset, "CLAIMS_BATCH_ROWS", size)
+        spied.update(whole=[], batches=0)
+        to = tmp / f"claims-rows-{size}.parquet"
+        batched = outcome(folder, to, max_problems)
+        assert batched[0] == whole[0] and "claims" not in spied["whole"], (size, batched, whole)
+        if whole[0] == "problems":
+            assert batched[1:] == whole[1:], size
+        else:
+            assert batched[2] == whole[2], size
+            for name, table in whole[1].items():
+                assert batched[1][name].schema == table.schema and batched[1][name].equals(table), (size, name)
+    return whole
+
+
+def test_a_parquet_claims_file_is_read_by_row_group_with_the_whole_files_problems(tmp_path, monkeypatch, spied):
+    rows = [claim(f"C{i:04d}", f"P{i % 37}", f"D{i % 3}", "G", f"2025-01-{1 + i % 28:02d}", amount=f"{i % 50}.5",
+                  centre=f"{100000000 + i % 7}", quantity=str(1 + i % 4)) for i in range(600)]
+    folder = write_dataset(tmp_path / "ds", providers=PROVIDERS)
+    parquet_claims(rows, folder / "claims.parquet", 100)
+    clean = same_by_row_group(folder, tmp_path, monkeypatch, spied)
+    assert clean[0] == "loaded" and clean[1]["claims"].num_rows == 600
+    # in the last row group: a negative amount, a repeated claim id, a provider absent from providers
+    rows[571]["amount"], rows[583]["claim_id"], rows[590]["provider_id"] = "-2.5", rows[20]["claim_id"], "D9"
+    parquet_claims(rows, folder / "claims.parquet", 100)
+    found = same_by_row_group(folder, tmp_path, monkeypatch, spied)
+    assert found == ("problems", [
+        "claims.parquet, row 572, column amount, value '-2.5': is negative: amounts are ≥ 0 (a cancellation line? net "
+        "it with the line it corrects)",
+        "claims.parquet, row 584, column claim_id, value 'C0020': duplicate claim_id (first on row 21)",
+        "claims.parquet, row 591, column provider_id, value 'D9': provider_id not found in providers.csv"], 3)
+    assert spied["batches"] == 1            # at 1,000 rows a batch, one; at 7 and 64, many
+
+
+def test_parquet_ids_stored_as_numbers_and_timestamps_warn_as_the_whole_file(tmp_path, monkeypatch, spied):
+    n = 300
+    claims = pa.table({"claim_id": pa.array(range(n), pa.int64()), "patient_id": [f"P{i % 5}" for i in range(n)],
+                       "provider_id": ["D1"] * n, "service_code": ["G"] * n,
+                       "service_date": pa.array([dt.datetime(2025, 1, 1 + i % 28, 12 if i == 250 else 0)
+                                                 for i in range(n)], pa.timestamp("us")),
+                       "amount": pa.array([float(i % 9) for i in range(n)], pa.float32()),
+                       "centre_id": pa.array([dt.datetime(2025, 1, 1)] * n, pa.timestamp("us"))})
+    folder = write_dataset(tmp_path / "ds", providers=PROVIDERS)
+    pq.write_table(claims, folder / "claims.parquet", row_group_size=64)
+    found = same_by_row_group(folder, tmp_path, monkeypatch, spied)
+    assert found[0] == "problems" and found[1] == [
+        "claims.parquet, row 251, column service_date, value '2025-01-27 12:00:00': has a time of day: expected a "
+        "date (YYYY-MM-DD)"]
+    claims = claims.set_column(4, "service_date", pa.array([dt.date(2025, 1, 1)] * n, pa.date32()))
+    pq.write_table(claims, folder / "claims.parquet", row_group_size=64)
+    loaded = same_by_row_group(folder, tmp_path, monkeypatch, spied)
+    assert loaded[0] == "loaded"
+    assert [w["message"] for w in loaded[2]["warnings"] if w["column"] == "claim_id"] == [
+        "claims.parquet stores claim_id as integer numbers: identifiers are text, and a number loses leading zeros "
+        "(010000024 becomes 10000024); store the column as strings"]
+
+
+def test_a_dataset_loads_the_same_from_csv_and_from_its_parquet_conversion(tmp_path, monkeypatch, spied):
+    """`fraudnet convert parquet` of a generated region, loaded as a scan loads it (claims row group
+    by row group) and as the CSV is loaded (batch by batch): the same tables and report."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+    from loaders.synthetic import generate
+    generate(tmp_path / "csv", 5000, 5)
+    result = CliRunner().invoke(main, ["convert", "parquet", str(tmp_path / "csv"), str(tmp_path / "pq")])
+    assert result.exit_code == 0, result.output
+    monkeypatch.setattr(dataset, "CLAIMS_BATCH_BYTES", 1 << 20)
+    monkeypatch.setattr(dataset, "CLAIMS_BATCH_ROWS", 20_000)
+    spied.update(whole=[], batches=0)        # the conversion read the CSV files whole, as `validate` does
+    from_csv = load_dataset(tmp_path / "csv", claims_to=tmp_path / "a.parquet")
+    from_parquet = load_dataset(tmp_path / "pq", claims_to=tmp_path / "b.parquet")
+    assert "claims" not in spied["whole"] and spied["batches"] > 10
+    for name, table in from_csv.tables.items():
+        assert from_parquet[name].equals(table), name
+    assert from_csv["claims"].num_rows > 100_000
+    as_csv = json.loads(json.dumps(from_parquet.report.to_dict()).replace(".parquet", ".csv"))
+    assert as_csv == {**from_csv.report.to_dict(), "source": as_csv["source"]}
+
+
+# --- the checks across the claims' rows, under the load's memory limit ---------------------------
+
+def test_the_key_and_the_merge_are_checked_in_duckdb_under_the_loads_memory_limit(tmp_path, monkeypatch):
+    """A scan's load gives its DuckDB connection a memory limit and a spill folder (a scan's own
+    `duckdb_conf`, else `LOAD_MEMORY_LIMIT` and a folder beside `claims_to`, removed after): the
+    key's uniqueness and the merge of several sources run there, with the problems and rows of the
+    whole-file read (`validate`), a repeated key told by file, line, column and value."""
+    configs = []
+    connect = dataset.duckdb.connect
+    monkeypatch.setattr(dataset.duckdb, "connect", lambda *a, config=None, **k: configs.append(config) or
+                        connect(*a, **({"config": config} if config else {}), **k))
+    a = write_dataset(tmp_path / "a", providers=PROVIDERS,
+                      claims=[claim(f"C{i}", f"P{i % 7}", "D1", "G", "2025-01-05") for i in range(3_000)])
+    b = write_dataset(tmp_path / "b", claims=[claim(f"C{i}", f"P{i % 7}", "D1", "G", "2025-01-05")
+                                              for i in range(2_000, 4_000)])
+    monkeypatch.setattr(dataset, "CLAIMS_BATCH_BYTES", 16 << 10)
+    spill = tmp_path / "spill"
+    whole = outcome([a, b])
+    merged = load_dataset([a, b], claims_to=tmp_path / "c.parquet",
+                          duckdb_conf={"memory_limit": "64MB", "temp_directory": str(spill)})
+    assert whole[0] == "loaded" and merged["claims"].equals(whole[1]["claims"]) and merged["claims"].num_rows == 4_000
+    assert merged.report.to_dict() == whole[2]
+    assert configs[-1] == {"memory_limit": "64MB", "temp_directory": str(spill)}
+    rows = (a / "claims.csv").read_text().splitlines()
+    rows[2_900] = rows[2_900].replace("C2899,", "C17,")          # a key repeated in a late batch
+    (a / "claims.csv").write_text("\n".join(rows) + "\n")
+    expected = ("problems", ["a/claims.csv, line 2901, column claim_id, value 'C17': duplicate claim_id (first on "
+                             "line 19)"], 1)
+    whole = outcome([a])
+    assert (whole[0], [p.replace(str(tmp_path) + "/", "") for p in whole[1]], whole[2]) == \
+        ("problems", ["claims.csv, line 2901, column claim_id, value 'C17': duplicate claim_id (first on line 19)"], 1)
+    found = outcome([a, b], tmp_path / "d.parquet")
+    assert (found[0], [p.replace(str(tmp_path) + "/", "") for p in found[1]], found[2]) == expected
+    assert configs[-1]["memory_limit"] == dataset.LOAD_MEMORY_LIMIT
+    assert configs[-1]["temp_directory"] == f"{tmp_path / 'd.parquet'}.spill"
+    assert not Path(configs[-1]["temp_directory"]).exists()
