@@ -88,7 +88,7 @@ def run_slide(page, number: int, name: str):
         blocks.nth(i).locator("i").first.click()
         page.wait_for_timeout(1500)
     graph = page.locator("#svg-vis").first
-    graph.locator("g.node").first.wait_for(timeout=60_000)
+    graph.locator("g.node").first.wait_for(timeout=180_000)     # a loaded 2-core machine: 60 s was seen to fail
     page.wait_for_timeout(4000)            # the force layout settles
     page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"))
     return graph
