@@ -385,7 +385,8 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
                         f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
                         f"{euros(excess)} beyond what these predict."),
             "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination; travellers' watched "
-                                 "share against the class; Benjamini-Hochberg",
+                                 "share against the class, per flow and pooled over the pharmacy's flows; "
+                                 "Benjamini-Hochberg",
                          "fdr": s.fdr,
                          "flows": [{k: x[k] for k in ("prescriber_id", "observed", "expected", "watched_observed",
                                                      "watched_expected", "travellers_watched", "travellers_expected",
