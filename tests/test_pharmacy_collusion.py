@@ -349,3 +349,47 @@ def test_a_group_practice_is_a_place_its_company_or_its_health_centre():
     four flows look like collusion: log10 p -38)."""
     assert run(group_practice("GROUP-CO")).alerts.num_rows == 0
     assert run(group_practice(None, on_call_elsewhere=4)).alerts.num_rows == 0
+
+
+def towns_of_one_pharmacy(mules_each: int, senders: int = 3, towns: int = 8):
+    """`towns` towns (70000, 71000…) of six GPs and one pharmacy (R<t>) that fills every
+    prescription made there: each GP's 40 patients of the town and 20 from the other départements,
+    one in eight of either given oxycodone alone; in the first town, GPs H0-1 to H0-`senders` each
+    also send `mules_each` patients from elsewhere to R0 for oxycodone."""
+    r = Region()
+    r.service(OXY, "drug", "oxycodone", watch=True)
+    r.service(PARA, "drug", "paracetamol")
+    for t in range(towns):
+        pc = f"7{t}000"
+        r.provider(f"R{t}", "pharmacy", postcode=pc)
+        for g in range(1, 7):
+            gp = f"H{t}-{g}"
+            r.provider(gp, "physician", "general_practice", pc)
+            for i in range(60):
+                pt = f"J{t}-{g}-{i}"
+                r.patient(pt, pc if i < 40 else TOWNS[i % 6])
+                r.claim(pt, f"R{t}", OXY if i % 8 == 0 else PARA, i, 48.0 if i % 8 == 0 else 2.0, prescriber=gp)
+            for i in range(mules_each if t == 0 and g <= senders else 0):
+                pt = f"K{g}-{i}"
+                r.patient(pt, TOWNS[i % 6])
+                for month in range(5):
+                    r.claim(pt, f"R{t}", OXY, 30 * month + i, 96.0, prescriber=gp, quantity=2)
+    return r.tables()
+
+
+def test_several_prescribers_each_too_weak_alone_add_up_at_their_pharmacy():
+    """Three GPs of one town each send 8 mules to its only pharmacy: each flow's travellers given
+    oxycodone alone (11 of 28 where 4.6 are expected) stay short of the false-discovery bound over
+    48 flows (log10 p about -2), so judged flow by flow none was flagged; pooled over the
+    pharmacy's flows (42 where 24 are expected), they are beyond it, and the alert names the flows
+    carrying the excess — the senders, not the town's three honest GPs."""
+    f = run(towns_of_one_pharmacy(8))
+    assert f.alerts["alert_id"].to_pylist() == ["pharmacy_collusion:R0"]
+    named = {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "provider"} - {"R0"}
+    assert len(named) >= 2 and named <= {"H0-1", "H0-2", "H0-3"}
+    evidence = json.loads(f.alerts["evidence"][0].as_py())
+    assert all(x["log10_p"] > -3 for x in evidence["flows"])         # none beyond doubt alone
+    pooled = evidence["pharmacy_travellers"]
+    assert pooled["observed"] > pooled["expected"] + 10 and pooled["log10_p"] < -3
+    assert run(towns_of_one_pharmacy(0)).alerts.num_rows == 0             # the honest towns
+    assert run(towns_of_one_pharmacy(2)).alerts.num_rows == 0             # two mules each prove nothing
