@@ -7,7 +7,9 @@ quarter; members keep their honest practice beside it (camouflage), and several 
 
 1. **Local care is honest.** A provider's local areas are its own postcode and the areas it
    serves at least as much as it serves the region: its share of the area's patients is at least
-   its share of the region's (a location quotient ≥ 1). Patients of an area local to either of two
+   its share of the region's (a location quotient ≥ 1) where drawing from the whole region it
+   would have one patient or more there, and otherwise more patients than such a draw has by
+   chance, beyond Benjamini–Hochberg (`local_areas`: one patient in a village is no catchment). Patients of an area local to either of two
    providers are left out of their judgement: a town's nurses, GP and pharmacy, a nursing home's
    team, nurses sharing twice-daily insulin rounds, a département's specialists and laboratory
    share patients because they are that area's carers. So do colleagues — two providers billing
@@ -66,15 +68,19 @@ from .stats import (benjamini_hochberg, greedy_matching, group_index, grouped_co
                     surprise_bits)
 from engine import query
 
-_NONLOCAL = """
+_COUNTS = """
 WITH b AS (SELECT * FROM billing WHERE degree <= $patient_max),
 counts AS (SELECT provider, area, count(*) AS n FROM b GROUP BY ALL),
 area AS (SELECT area, count(DISTINCT patient) AS n FROM b GROUP BY ALL),
 total AS (SELECT count(DISTINCT patient) AS n FROM b),
-mine AS (SELECT provider, sum(n) AS n FROM counts GROUP BY ALL),
-local AS (      -- its postcode, and the areas it serves at least as much as the region (location quotient ≥ 1)
-    SELECT c.provider, c.area FROM counts c JOIN area a USING (area) JOIN mine m USING (provider)
-    WHERE c.n / a.n >= m.n / (SELECT n FROM total)
+mine AS (SELECT provider, sum(n) AS n FROM counts GROUP BY ALL)
+SELECT c.provider, c.area, c.n, a.n AS area_n, m.n AS mine_n, (SELECT n FROM total) AS total
+FROM counts c JOIN area a USING (area) JOIN mine m USING (provider) ORDER BY c.provider, c.area
+"""
+
+_NONLOCAL = """
+WITH b AS (SELECT * FROM billing WHERE degree <= $patient_max),
+local AS (SELECT provider, area FROM lq
     UNION SELECT 'provider:' || provider_id, postcode FROM providers WHERE postcode IS NOT NULL
 )
 SELECT b.provider, b.patient, b.area, b.degree,
@@ -222,7 +228,8 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
     """
     s = settings
     p = {"patient_max": patient_max}
-    nl = query(_NONLOCAL, p, keep=True, billing=shared.billing, providers=tables["providers"])
+    nl = query(_NONLOCAL, p, keep=True, billing=shared.billing, providers=tables["providers"],
+               lq=local_areas(query(_COUNTS, p, billing=shared.billing), s.fdr))
     pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"],
                   affiliations=tables["affiliations"], rota=rota_pairs(query(_TURNS, nl=nl, g=shared.patient_days), s.fdr))
     shared_n, expected = pairs["shared"].to_numpy().astype(float), pairs["expected"].to_numpy()
@@ -323,6 +330,34 @@ def rota_pairs(overlaps: pa.Table, fdr: float) -> pa.Table:
     rota = benjamini_hochberg(log_p, fdr) & (both < expected)
     first = np.unique(pair, return_index=True)[1]
     return overlaps.select(["a", "b"]).take(pa.array(first)).filter(pa.array(rota))
+
+
+def local_areas(counts: pa.Table, fdr: float) -> pa.Table:
+    """The areas local to each provider beyond its own postcode: `provider, area`.
+
+    `counts`: per provider and area (postcode) where it bills patients, `n` (its patients living
+    there), `area_n` (the area's patients), `mine_n` (its patients in all) and `total` (the
+    region's patients). Null model: a provider drawing its patients from the whole region — its
+    patients in an area Poisson with mean `mine_n × area_n / total`, the location quotient's
+    denominator (Isard, *Methods of Regional Analysis*, 1960). An area is local when the provider
+    has there at least that mean and the mean is one patient or more (a location quotient ≥ 1),
+    or when it has there more patients than chance has it (upper tail P(X ≥ n)) with a surprise
+    that survives Benjamini–Hochberg at `fdr` over every provider and area. Where the mean is
+    below one patient a location quotient ≥ 1 is any patient at all: a small provider's single
+    patient in a village (every village a borrowed list touches) made the village local and its
+    patients unjudged; there, only a surprise makes a catchment.
+
+    Example:
+        >>> t = pa.table({"provider": ["provider:1", "provider:1"], "area": ["A", "B"], "n": [30, 1],
+        ...               "area_n": [200, 150], "mine_n": [31, 31], "total": [20000, 20000]})
+        >>> local_areas(t, 0.01).to_pylist()
+        [{'provider': 'provider:1', 'area': 'A'}]
+    """
+    col = lambda k: counts[k].to_numpy(zero_copy_only=False).astype(float)
+    n, mean = col("n"), col("mine_n") * col("area_n") / np.maximum(col("total"), 1)
+    surprise = benjamini_hochberg(stats.poisson.logsf(n - 1, mean), fdr) & (n > mean)
+    local = surprise | ((n >= mean) & (mean >= 1))      # below one patient expected, LQ ≥ 1 is any patient
+    return counts.select(["provider", "area"]).filter(pa.array(local, pa.bool_()))
 
 
 def _count(items) -> dict:

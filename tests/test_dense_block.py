@@ -16,7 +16,7 @@ from .builders import Region
 TOWNS = ("69100", "69200", "69300", "01100", "01200", "01300", "38100", "38200", "38300", "38400")
 
 
-def region(blocks=True, fill=0.5, centre=None, rota=None):
+def region(blocks=True, fill=0.5, centre=None, rota=None, villages=None):
     """Ten towns, each with a GP, two nurses, a physiotherapist and a pharmacy caring for its 100
     residents (honest local teams; the GP prescribes the pharmacy's, nurses' and physiotherapist's
     care); a nursing home in 69100 whose 20 residents the same nurses, physiotherapist and GP see
@@ -54,6 +54,21 @@ def region(blocks=True, fill=0.5, centre=None, rota=None):
                 days = range(j, 120, 3) if rota else draw.sample(range(120), 40)
                 for d in days:
                     r.claim(pt, x, "AIS3", 10 + d, prescriber=f"GP{pt[1]}")
+    if villages is not None:  # twelve villages of 20 residents, each with its nurse and physiotherapist; a nurse,
+        for v in range(12):   # a nurse and a physiotherapist of 38400, 30 patients of their town each, bill 2
+            r.provider(f"VN{v}", "nurse", postcode=f"39{v:03d}")    # residents of every village: a borrowed list
+            r.provider(f"VP{v}", "physiotherapist", postcode=f"39{v:03d}")  # (`villages` "borrowed"), or the
+            for i in range(20):                             # practice's round of its two neighbouring villages
+                r.patient(f"V{v}-{i}", f"39{v:03d}")        # (`villages` "round")
+                r.claim(f"V{v}-{i}", f"VN{v}" if i % 2 else f"VP{v}", "AMI4" if i % 2 else "AMK8", 3 + i)
+        for j, x in enumerate(("VA", "VB", "VK")):
+            r.provider(x, "physiotherapist" if x == "VK" else "nurse", postcode="38400")
+            for i in range(30):
+                r.claim(f"T9-{i + 30 * j}", x, "AMK8" if x == "VK" else "AMI4", 5 + i % 7)
+            for v in (range(12) if villages == "borrowed" else range(2)):
+                for i in ((0, 1) if villages == "borrowed" else range(12)):
+                    for k in range(3):
+                        r.claim(f"V{v}-{i}", x, "AMK8" if x == "VK" else "AMI4", 40 + 50 * j + 7 * k + v)
     if centre is not None:    # a health centre's four GPs in 69100 (billing through `centre`, "" for none): the
         for g in range(4):    # town's patients, and some from every other town, each seen by two of them in turn
             r.provider(f"HC{g}", "physician", postcode="69100")
@@ -138,6 +153,15 @@ def test_a_rota_needs_evidence_small_overlaps_prove_nothing():
     assert rota_pairs(overlaps(2, 1, 10), 0.01).num_rows == 0
     assert rota_pairs(overlaps(60, 60, 120), 0.01).to_pylist() == [{"a": "provider:A", "b": "provider:B"}]
     assert rota_pairs(overlaps(60, 60, 120, both=30), 0.01).num_rows == 0      # independent: 30 expected
+
+
+def test_a_small_practice_billing_a_few_patients_of_many_villages_is_a_block():
+    """Small providers (54 patients) billing 2 residents of each of twelve villages of 20: one
+    patient or two in a village is no catchment (the location quotient alone called each village
+    local, and the block went unseen). The same practice serving 12 residents of each of its two
+    neighbouring villages serves them far beyond chance: local care, not a block."""
+    assert members(run(region(blocks=False, villages="borrowed"))) == {"dense_block:VA": {"VA", "VB", "VK"}}
+    assert run(region(blocks=False, villages="round")).alerts.num_rows == 0
 
 
 def test_standing_providers_accused_patients_victims():
