@@ -247,13 +247,17 @@ def _encoding_hint(raw: bytes, encoding: str) -> str:
 UTF8_SAMPLE_BYTES = 4 << 20      # how much of a file `_utf8_misread` looks at
 
 
-def _utf8_misread(path: Path, encoding: str) -> Problem | None:
+def _utf8_misread(path: Path, encoding: str, header: tuple[list[str], str, list[str]] | None = None,
+                  sensitive: frozenset[str] = frozenset()) -> Problem | None:
     """A problem when a file named as a one-byte encoding (cp1252, latin-1…) is in fact UTF-8:
     its first `UTF8_SAMPLE_BYTES` hold non-ASCII bytes that all form UTF-8 sequences, which a
     one-byte encoding would read as two or three wrong characters each ('é' as 'Ã©'), silently.
     Real cp1252 or latin-1 text with accents is almost never valid UTF-8 (an accented letter is one
     byte ≥ 0x80 followed by ASCII, never a UTF-8 sequence), so the file is refused rather than
-    misread. None for a multi-byte encoding, an ASCII sample, or a sample that is not UTF-8."""
+    misread. None for a multi-byte encoding, an ASCII sample, or a sample that is not UTF-8.
+    With the file's `header` (`_read_header`'s), the problem names the column of that first
+    character; one of the `sensitive` columns (or one that cannot be told: a line that has not
+    the header's count of fields, part of a cell spanning lines) is named without the character."""
     try:
         if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") or len("é".encode(encoding)) != 1:
             return None
@@ -268,11 +272,23 @@ def _utf8_misread(path: Path, encoding: str) -> Problem | None:
         text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)    # a sequence cut at the end is fine
     except UnicodeDecodeError:
         return None
-    char = text[len(sample[:first].decode("ascii")):][0]
+    at = len(sample[:first].decode("ascii"))
+    char = text[at]
     line = sample[:first].count(b"\n") + 1
-    return Problem(path.name, f"the file is UTF-8, not {encoding}: {char!r} on this line, written as UTF-8, "
-                              f"{encoding} would read as {char.encode('utf-8').decode(encoding, 'replace')!r}; convert it "
-                              f"without naming an encoding (UTF-8 is the default)", line=line)
+    column, hide = None, line > 1
+    if header is not None and line > 1:
+        names, delimiter, written = header
+        end = text.find("\n", at)
+        fields = next(csv.reader([text[text.rfind("\n", 0, at) + 1:None if end < 0 else end]], delimiter=delimiter), [])
+        col = next((i for i, v in enumerate(fields) if not v.isascii()), None)
+        if col is not None and len(fields) == len(names):      # not part of a cell spanning lines
+            column, hide = written[col], names[col] in sensitive
+    what = (f"a character of this line (not shown: {'a patient column' if column else 'its column not told'}) is "
+            f"written as UTF-8, which {encoding} would read as two or three other characters" if hide else
+            f"{char!r} on this line, written as UTF-8, {encoding} would read as "
+            f"{char.encode('utf-8').decode(encoding, 'replace')!r}")
+    return Problem(path.name, f"the file is UTF-8, not {encoding}: {what}; convert it without naming an encoding "
+                              f"(UTF-8 is the default)", line=line, column=column)
 
 
 def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, delimiter: str, encoding: str,
@@ -494,7 +510,7 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
     header = _read_header(path, out, delimiter, encoding)
     if header is None:
         return None
-    if misread := _utf8_misread(path, encoding):
+    if misread := _utf8_misread(path, encoding, header, sensitive):
         out.add(misread)
         return None
     names, delimiter, written = header

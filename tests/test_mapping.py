@@ -316,3 +316,25 @@ amount = "paid"
         convert_mapped(mapping, source)
     assert [str(p) for p in e.value.problems] == [
         "s.csv, line 3, column day, value '2025-02-30': is not a date in the format '%Y-%m-%d' the mapping gives"]
+
+
+def test_a_utf_8_source_named_cp1252_is_refused_naming_a_patient_column_not_its_character(tmp_path):
+    mapping = write(tmp_path / "m.toml", """
+[source]
+encoding = "cp1252"
+[claims]
+claim_id = "id"
+patient_id = "bene"
+provider_id = "prv"
+service_code = "code"
+service_date = "day"
+amount = "paid"
+""")
+    source = write(tmp_path / "s.csv", "id,bene,prv,code,day,paid\n1,ZQXPAT01,P1,G,2025-01-05,10\n"
+                                       "2,ZQXÉPAT02,Pé1,G,2025-01-06,10\n")
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    assert [str(p) for p in e.value.problems] == [
+        "s.csv, line 3, column bene: the file is UTF-8, not cp1252: a character of this line (not shown: a patient "
+        "column) is written as UTF-8, which cp1252 would read as two or three other characters; convert it without "
+        "naming an encoding (UTF-8 is the default)"]
