@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from contract.errors import DatasetError, Problem
 from contract.tables import (AMOUNT, ARROW_TYPES, BOOL, DATE, ENUM, ID, QUANTITY, REFERENCES, TABLES, TEXT, YEAR,
-                             Column, Table, empty_table, sensitive_columns)
+                             MAX_AMOUNT, MAX_QUANTITY, Column, Table, empty_table, sensitive_columns)
 from engine import parquet
 
 EXTENSIONS = (".csv", ".csv.gz", ".parquet")
@@ -698,7 +698,7 @@ def _fast_column(col: Column, values: pa.ChunkedArray) -> pa.ChunkedArray | None
         low, high = pc.min_max(typed).values()
         if col.type == DATE and pc.less(low, pa.scalar(_FIRST_DAY)).as_py():       # year 0000
             return None
-        if col.type == AMOUNT and not pc.all(pc.is_finite(typed)).as_py():
+        if col.type == AMOUNT and not (pc.all(pc.is_finite(typed)).as_py() and high.as_py() <= MAX_AMOUNT):
             return None
         if (col.type == QUANTITY and low.as_py() < 1) or (col.type == YEAR and not 1880 <= low.as_py() <= high.as_py() <= 2100):
             return None
@@ -730,10 +730,11 @@ def _typed_parquet(col: Column, values: pa.ChunkedArray) -> pa.ChunkedArray | No
         low = pc.min(values).as_py()
         negative_zero = any(np.signbit(np.frombuffer(c.buffers()[1], np.float64)[c.offset: c.offset + len(c)]).any()
                             for c in values.chunks if len(c))
-        return values if pc.all(pc.is_finite(values)).as_py() and low >= 0 and not negative_zero else None
+        inside = pc.all(pc.is_finite(values)).as_py() and low >= 0 and pc.max(values).as_py() <= MAX_AMOUNT
+        return values if inside and not negative_zero else None
     if col.type in (QUANTITY, YEAR) and pa.types.is_integer(t):
         low, high = (v.as_py() for v in pc.min_max(values).values())
-        bounds = (1, 999_999_999) if col.type == QUANTITY else (1880, 2100)
+        bounds = (1, MAX_QUANTITY) if col.type == QUANTITY else (1880, 2100)
         if not (bounds[0] <= low and high <= bounds[1]):
             return None
         values = values.cast(pa.int32())
@@ -810,14 +811,17 @@ def _column_rules(col, nulls: dict | None) -> tuple[str, list[tuple[str, str]]]:
                   ("true", "is not a date (expected YYYY-MM-DD)")]
     elif col.type == AMOUNT:
         num = f"try_cast({c} AS DOUBLE)"
-        valid.append(f"({c} IS NULL OR ({num} IS NOT NULL AND isfinite({num}) AND {num} >= 0))")
+        valid.append(f"({c} IS NULL OR ({num} IS NOT NULL AND isfinite({num}) AND {num} BETWEEN 0 AND {MAX_AMOUNT}))")
         rules += [(f"regexp_full_match({c}, {DECIMAL_COMMA})", "is not a number: it has a decimal comma (amounts use "
                    "'.', as in 12.50; convert the file with a mapping: decimal = \",\")"),
                   (f"{num} IS NULL OR NOT isfinite({num})", "is not a number"),
+                  (f"{num} > {MAX_AMOUNT}", f"is more than {MAX_AMOUNT:,.0f} euros (10¹²): not a claim's amount"),
                   ("true", "is negative: amounts are ≥ 0 (a cancellation line? net it with the line it corrects)")]
     elif col.type == QUANTITY:
         valid.append(f"({c} IS NULL OR (regexp_full_match({c}, '\\d{{1,9}}') AND try_cast({c} AS INTEGER) >= 1))")
-        rules.append(("true", "is not a whole number ≥ 1"))
+        rules += [(f"regexp_full_match({c}, '0*[1-9][0-9]{{9,}}')",
+                   f"is too large: a quantity is a whole number from 1 to {MAX_QUANTITY:,}"),
+                  ("true", "is not a whole number ≥ 1")]
     elif col.type == YEAR:
         valid.append(f"({c} IS NULL OR (regexp_full_match({c}, '\\d{{4}}') "
                      f"AND try_cast({c} AS INTEGER) BETWEEN 1880 AND 2100))")
