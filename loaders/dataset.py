@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from contract.errors import DatasetError, Problem
 from contract.tables import (AMOUNT, ARROW_TYPES, BOOL, DATE, ENUM, ID, QUANTITY, REFERENCES, TABLES, TEXT, YEAR,
-                             Column, Table, empty_table, sensitive_columns)
+                             MAX_AMOUNT, MAX_QUANTITY, Column, Table, empty_table, sensitive_columns)
 from engine import parquet
 
 EXTENSIONS = (".csv", ".csv.gz", ".parquet")
@@ -256,13 +256,17 @@ def _encoding_hint(raw: bytes, encoding: str) -> str:
 UTF8_SAMPLE_BYTES = 4 << 20      # how much of a file `_utf8_misread` looks at
 
 
-def _utf8_misread(path: Path, encoding: str) -> Problem | None:
+def _utf8_misread(path: Path, encoding: str, header: tuple[list[str], str, list[str]] | None = None,
+                  sensitive: frozenset[str] = frozenset()) -> Problem | None:
     """A problem when a file named as a one-byte encoding (cp1252, latin-1…) is in fact UTF-8:
     its first `UTF8_SAMPLE_BYTES` hold non-ASCII bytes that all form UTF-8 sequences, which a
     one-byte encoding would read as two or three wrong characters each ('é' as 'Ã©'), silently.
     Real cp1252 or latin-1 text with accents is almost never valid UTF-8 (an accented letter is one
     byte ≥ 0x80 followed by ASCII, never a UTF-8 sequence), so the file is refused rather than
-    misread. None for a multi-byte encoding, an ASCII sample, or a sample that is not UTF-8."""
+    misread. None for a multi-byte encoding, an ASCII sample, or a sample that is not UTF-8.
+    With the file's `header` (`_read_header`'s), the problem names the column of that first
+    character; one of the `sensitive` columns (or one that cannot be told: a line that has not
+    the header's count of fields, part of a cell spanning lines) is named without the character."""
     try:
         if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") or len("é".encode(encoding)) != 1:
             return None
@@ -277,11 +281,23 @@ def _utf8_misread(path: Path, encoding: str) -> Problem | None:
         text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)    # a sequence cut at the end is fine
     except UnicodeDecodeError:
         return None
-    char = text[len(sample[:first].decode("ascii")):][0]
+    at = len(sample[:first].decode("ascii"))
+    char = text[at]
     line = sample[:first].count(b"\n") + 1
-    return Problem(path.name, f"the file is UTF-8, not {encoding}: {char!r} on this line, written as UTF-8, "
-                              f"{encoding} would read as {char.encode('utf-8').decode(encoding, 'replace')!r}; convert it "
-                              f"without naming an encoding (UTF-8 is the default)", line=line)
+    column, hide = None, line > 1
+    if header is not None and line > 1:
+        names, delimiter, written = header
+        end = text.find("\n", at)
+        fields = next(csv.reader([text[text.rfind("\n", 0, at) + 1:None if end < 0 else end]], delimiter=delimiter), [])
+        col = next((i for i, v in enumerate(fields) if not v.isascii()), None)
+        if col is not None and len(fields) == len(names):      # not part of a cell spanning lines
+            column, hide = written[col], names[col] in sensitive
+    what = (f"a character of this line (not shown: {'a patient column' if column else 'its column not told'}) is "
+            f"written as UTF-8, which {encoding} would read as two or three other characters" if hide else
+            f"{char!r} on this line, written as UTF-8, {encoding} would read as "
+            f"{char.encode('utf-8').decode(encoding, 'replace')!r}")
+    return Problem(path.name, f"the file is UTF-8, not {encoding}: {what}; convert it without naming an encoding "
+                              f"(UTF-8 is the default)", line=line, column=column)
 
 
 _BAD_BYTE = re.compile("[\udc80-\udcff]")     # a byte not in the encoding, decoded with "surrogateescape"
@@ -537,7 +553,7 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
     header = _read_header(path, out, delimiter, encoding)
     if header is None:
         return None
-    if misread := _utf8_misread(path, encoding):
+    if misread := _utf8_misread(path, encoding, header, sensitive):
         out.add(misread)
         return None
     names, delimiter, written = header
@@ -725,7 +741,7 @@ def _fast_column(col: Column, values: pa.ChunkedArray) -> pa.ChunkedArray | None
         low, high = pc.min_max(typed).values()
         if col.type == DATE and pc.less(low, pa.scalar(_FIRST_DAY)).as_py():       # year 0000
             return None
-        if col.type == AMOUNT and not pc.all(pc.is_finite(typed)).as_py():
+        if col.type == AMOUNT and not (pc.all(pc.is_finite(typed)).as_py() and high.as_py() <= MAX_AMOUNT):
             return None
         if (col.type == QUANTITY and low.as_py() < 1) or (col.type == YEAR and not 1880 <= low.as_py() <= high.as_py() <= 2100):
             return None
@@ -757,10 +773,11 @@ def _typed_parquet(col: Column, values: pa.ChunkedArray) -> pa.ChunkedArray | No
         low = pc.min(values).as_py()
         negative_zero = any(np.signbit(np.frombuffer(c.buffers()[1], np.float64)[c.offset: c.offset + len(c)]).any()
                             for c in values.chunks if len(c))
-        return values if pc.all(pc.is_finite(values)).as_py() and low >= 0 and not negative_zero else None
+        inside = pc.all(pc.is_finite(values)).as_py() and low >= 0 and pc.max(values).as_py() <= MAX_AMOUNT
+        return values if inside and not negative_zero else None
     if col.type in (QUANTITY, YEAR) and pa.types.is_integer(t):
         low, high = (v.as_py() for v in pc.min_max(values).values())
-        bounds = (1, 999_999_999) if col.type == QUANTITY else (1880, 2100)
+        bounds = (1, MAX_QUANTITY) if col.type == QUANTITY else (1880, 2100)
         if not (bounds[0] <= low and high <= bounds[1]):
             return None
         values = values.cast(pa.int32())
@@ -841,14 +858,17 @@ def _column_rules(col, nulls: dict | None) -> tuple[str, list[tuple[str, str]]]:
                   ("true", "is not a date (expected YYYY-MM-DD)")]
     elif col.type == AMOUNT:
         num = f"try_cast({c} AS DOUBLE)"
-        valid.append(f"({c} IS NULL OR ({num} IS NOT NULL AND isfinite({num}) AND {num} >= 0))")
+        valid.append(f"({c} IS NULL OR ({num} IS NOT NULL AND isfinite({num}) AND {num} BETWEEN 0 AND {MAX_AMOUNT}))")
         rules += [(f"regexp_full_match({c}, {DECIMAL_COMMA})", "is not a number: it has a decimal comma (amounts use "
                    "'.', as in 12.50; convert the file with a mapping: decimal = \",\")"),
                   (f"{num} IS NULL OR NOT isfinite({num})", "is not a number"),
+                  (f"{num} > {MAX_AMOUNT}", f"is more than {MAX_AMOUNT:,.0f} euros (10¹²): not a claim's amount"),
                   ("true", "is negative: amounts are ≥ 0 (a cancellation line? net it with the line it corrects)")]
     elif col.type == QUANTITY:
         valid.append(f"({c} IS NULL OR (regexp_full_match({c}, '\\d{{1,9}}') AND try_cast({c} AS INTEGER) >= 1))")
-        rules.append(("true", "is not a whole number ≥ 1"))
+        rules += [(f"regexp_full_match({c}, '0*[1-9][0-9]{{9,}}')",
+                   f"is too large: a quantity is a whole number from 1 to {MAX_QUANTITY:,}"),
+                  ("true", "is not a whole number ≥ 1")]
     elif col.type == YEAR:
         valid.append(f"({c} IS NULL OR (regexp_full_match({c}, '\\d{{4}}') "
                      f"AND try_cast({c} AS INTEGER) BETWEEN 1880 AND 2100))")

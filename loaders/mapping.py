@@ -39,6 +39,7 @@ the contract loader warns of it (leading zeros lost).
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -273,8 +274,12 @@ def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, o
 
 def _dates(values: pa.Array, fmt: str, lines, fname: str, column: str, out: _Collector, hide: bool,
            unit: str = "line") -> pa.Array:
+    """`values` (text) read with the strptime format `fmt` as `YYYY-MM-DD` text; a value that is
+    not a date in `fmt` — a day the month does not have (`31/02/2025`) too — reported in `out`
+    (its line and `column`, its value unless `hide`) and made missing."""
     parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
-    bad = pc.and_(pc.is_valid(values), pc.is_null(parsed))
+    bad = pc.or_(pc.and_(pc.is_valid(values), pc.is_null(parsed)), _moved(values, parsed, fmt))
+    parsed = pc.if_else(bad, pa.scalar(None, parsed.type), parsed)
     if pc.any(bad).as_py():
         rows = pa.table({"line": lines, "value": values}).filter(bad)
         for line, value in zip(rows["line"].to_pylist()[:out.room or 1], rows["value"].to_pylist()):
@@ -283,6 +288,31 @@ def _dates(values: pa.Array, fmt: str, lines, fname: str, column: str, out: _Col
         if rows.num_rows > (out.room or 1):
             out.add(Problem(fname, f"is not a date in the format {fmt!r}"), count=rows.num_rows - (out.room or 1))
     return pc.strftime(parsed, format="%Y-%m-%d")
+
+
+def _unpadded(text: pa.Array) -> pa.Array:
+    """Dates as text compared without case, surrounding spaces or zeros leading a number."""
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(text))
+    return pc.replace_substring_regex(text, pattern="(^|[^0-9])0+([0-9])", replacement="\\1\\2")
+
+
+def _moved(values: pa.Array, parsed: pa.Array, fmt: str) -> pa.Array:
+    """Which `values` Arrow's `strptime` read as another day than they say: it takes any day up
+    to 31 and carries the days past the month's end into the next (`31/02/2025` → 3 March,
+    `2025-02-30` → 2 March). A parsed date written back in `fmt` gives the value again (leading
+    zeros, case and spaces aside); a value that does not is read by Python's `datetime.strptime`
+    (which checks the calendar), and is moved unless that gives the same date."""
+    differs = pc.fill_null(pc.not_equal(_unpadded(pc.strftime(parsed, format=fmt)), _unpadded(values)), False)
+    if not pc.any(differs).as_py():
+        return differs
+    same = set()
+    for value, when in dict(zip(values.filter(differs).to_pylist(), parsed.filter(differs).to_pylist())).items():
+        try:
+            if datetime.strptime(value.strip(), fmt) == when:
+                same.add(value)
+        except ValueError:
+            pass
+    return pc.and_(differs, pc.invert(pc.is_in(values, value_set=pa.array(sorted(same), pa.string()))))
 
 
 def _decimal_point(values: pa.Array, decimal: str) -> pa.Array:

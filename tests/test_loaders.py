@@ -165,6 +165,47 @@ def test_negative_amount_and_bad_quantity(tmp_path):
         "claims.csv, line 3, column quantity, value '0': is not a whole number ≥ 1"]
 
 
+@pytest.mark.parametrize("batches", [False, True], ids=["whole", "batches"])
+def test_an_amount_beyond_ten_to_the_twelve_euros_and_a_quantity_beyond_nine_digits_are_refused(tmp_path, batches):
+    """`1e308` validated and scanned, and a provider's total showed `euros inf` (a fresh user's
+    find): an amount above 10¹² € (the case decisions' bound) is refused, with its line; a
+    quantity of 20 digits is said to be too large. The bounds themselves, a large real amount and
+    a 9-digit quantity, load."""
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim("C1", "P1", "010000024", "G", "2025-01-05", "1e308"),
+                                   claim("C2", "P1", "010000024", "G", "2025-01-05", "99999999999999999999999.99"),
+                                   claim("C3", "P1", "010000024", "G", "2025-01-05", "1000000000000.01"),
+                                   claim("C4", "P1", "010000024", "G", "2025-01-05", "12.5", quantity="99999999999999999999"),
+                                   claim("C5", "P1", "010000024", "G", "2025-01-05", "12.5", quantity="1000000000"),
+                                   claim("C6", "P1", "010000024", "G", "2025-01-05", "1000000000000", quantity=999999999),
+                                   claim("C7", "P1", "010000024", "G", "2025-01-05", "2345678.90")])
+    too_much = "is more than 1,000,000,000,000 euros (10¹²): not a claim's amount"
+    too_many = "is too large: a quantity is a whole number from 1 to 999,999,999"
+    expected = [f"claims.csv, line 2, column amount, value '1e308': {too_much}",
+                f"claims.csv, line 3, column amount, value '99999999999999999999999.99': {too_much}",
+                f"claims.csv, line 4, column amount, value '1000000000000.01': {too_much}",
+                f"claims.csv, line 5, column quantity, value '99999999999999999999': {too_many}",
+                f"claims.csv, line 6, column quantity, value '1000000000': {too_many}"]
+    with pytest.raises(DatasetError) as e:
+        load_dataset(folder, claims_to=tmp_path / "claims.parquet" if batches else None)
+    assert [str(p) for p in e.value.problems] == expected
+    write_table(folder, "claims", [claim("C6", "P1", "010000024", "G", "2025-01-05", "1000000000000", quantity=999999999),
+                                   claim("C7", "P1", "010000024", "G", "2025-01-05", "2345678.90")])
+    claims = load_dataset(folder).tables["claims"]
+    assert claims["amount"].to_pylist() == [1e12, 2345678.9] and claims["quantity"].to_pylist() == [999999999, 1]
+
+
+def test_a_parquet_amount_beyond_ten_to_the_twelve_euros_is_refused(tmp_path):
+    folder = good(tmp_path)
+    (folder / "claims.csv").unlink()
+    pq.write_table(pa.table({"claim_id": ["C1", "C2"], "patient_id": ["P1", "P1"],
+                             "provider_id": ["010000024", "010000024"], "service_code": ["G", "G"],
+                             "service_date": ["2025-01-05", "2025-01-05"], "amount": [26.5, 1e308]}),
+                   folder / "claims.parquet")
+    assert problems(folder) == ["claims.parquet, row 2, column amount, value '1e+308': is more than "
+                                "1,000,000,000,000 euros (10¹²): not a claim's amount"]
+
+
 def test_duplicate_id(tmp_path):
     folder = good(tmp_path)
     write_table(folder, "providers", PROVIDERS + [{"provider_id": "010000024", "kind": "nurse"}])

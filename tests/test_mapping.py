@@ -281,3 +281,60 @@ def test_a_parquet_source_names_rows_not_lines(tmp_path):
         convert_mapped(mapping, source)
     assert [str(p) for p in e.value.problems] == [
         "s.parquet, row 2, column day, value '2025-01-06': is not a date in the format '%d/%m/%Y' the mapping gives"]
+
+
+def test_a_day_the_month_does_not_have_is_refused_not_moved_to_the_next_month(tmp_path):
+    """Arrow's strptime reads 31/02/2025 as 3 March (it adds the days past the month's end): such a
+    value is an error naming its line; a leap day, a one-digit day and month are real dates."""
+    mapping = write(tmp_path / "m.toml", """
+[source]
+date_format = "%d/%m/%Y"
+[claims]
+claim_id = "id"
+patient_id = "bene"
+provider_id = "prv"
+service_code = "code"
+service_date = "day"
+amount = "paid"
+""")
+    rows = ["31/02/2025", "29/02/2025", "31/04/2025", "29/02/2024", "3/2/2025", "30/04/2025", "31/12/2024"]
+    source = write(tmp_path / "s.csv", "id,bene,prv,code,day,paid\n" + "".join(
+        f"{i},ZQXPAT0{i},P1,G,{day},10\n" for i, day in enumerate(rows, 1)))
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    assert [str(p) for p in e.value.problems] == [
+        f"s.csv, line {line}, column day, value '{day}': is not a date in the format '%d/%m/%Y' the mapping gives"
+        for line, day in ((2, "31/02/2025"), (3, "29/02/2025"), (4, "31/04/2025"))]
+    write(source, "id,bene,prv,code,day,paid\n" + "".join(
+        f"{i},ZQXPAT0{i},P1,G,{day},10\n" for i, day in enumerate(rows[3:], 1)))
+    c = convert_mapped(mapping, source)
+    assert c.tables["claims"]["service_date"].to_pylist() == ["2024-02-29", "2025-02-03", "2025-04-30", "2024-12-31"]
+    # the default format too
+    write(mapping, mapping.read_text().replace('date_format = "%d/%m/%Y"', ""))
+    write(source, "id,bene,prv,code,day,paid\n1,ZQXPAT01,P1,G,2025-02-28,10\n2,ZQXPAT02,P1,G,2025-02-30,10\n")
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    assert [str(p) for p in e.value.problems] == [
+        "s.csv, line 3, column day, value '2025-02-30': is not a date in the format '%Y-%m-%d' the mapping gives"]
+
+
+def test_a_utf_8_source_named_cp1252_is_refused_naming_a_patient_column_not_its_character(tmp_path):
+    mapping = write(tmp_path / "m.toml", """
+[source]
+encoding = "cp1252"
+[claims]
+claim_id = "id"
+patient_id = "bene"
+provider_id = "prv"
+service_code = "code"
+service_date = "day"
+amount = "paid"
+""")
+    source = write(tmp_path / "s.csv", "id,bene,prv,code,day,paid\n1,ZQXPAT01,P1,G,2025-01-05,10\n"
+                                       "2,ZQXÉPAT02,Pé1,G,2025-01-06,10\n")
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    assert [str(p) for p in e.value.problems] == [
+        "s.csv, line 3, column bene: the file is UTF-8, not cp1252: a character of this line (not shown: a patient "
+        "column) is written as UTF-8, which cp1252 would read as two or three other characters; convert it without "
+        "naming an encoding (UTF-8 is the default)"]

@@ -469,10 +469,33 @@ def test_a_utf_8_extract_converted_as_cp1252_is_refused_not_misread(tmp_path):
                    encoding="utf-8")
     out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out"), "--encoding", "cp1252"])
     assert out.exit_code == 2, out.output
-    assert "ER_PRS_F.csv, line 2: the file is UTF-8, not cp1252: 'é' on this line, written as UTF-8, cp1252 would " \
+    assert "ER_PRS_F.csv, line 2, column LIB: the file is UTF-8, not cp1252: 'é' on this line, written as UTF-8, cp1252 would " \
            "read as 'Ã©'" in out.output, out.output
     assert not (tmp_path / "out").exists()
     assert CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out")]).exit_code == 0
+
+
+def test_a_utf_8_extract_converted_as_cp1252_never_shows_a_patient_column_s_character(tmp_path):
+    """The refusal quoted the first non-ASCII character: when it is in BEN_NIR_PSA (a patient's
+    pseudonym) the message names the column, not the character (a fresh user's find); in a
+    column of the provider's, the character is still shown."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+    folder = write_dcir(tmp_path / "x", [line(1, "ZQXÉPAT1", "75123456"), line(2, "B", "75123456")], extra=["LIB"])
+    prs = folder / "ER_PRS_F.csv"
+    prs.write_text(prs.read_text(encoding="utf-8").replace("\n", ",Médecin\n", 3).replace(",Médecin", "", 1),
+                   encoding="utf-8")
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out"), "--encoding", "cp1252"])
+    assert out.exit_code == 2, out.output
+    assert "ER_PRS_F.csv, line 2, column BEN_NIR_PSA: the file is UTF-8, not cp1252: a character of this line " \
+           "(not shown: a patient column) is written as UTF-8, which cp1252 would read as two or three other " \
+           "characters" in out.output, out.output
+    assert "É" not in out.output and "Ã" not in out.output and "ZQX" not in out.output
+    prs.write_text(prs.read_text(encoding="utf-8").replace("ZQXÉPAT1", "ZQXEPAT1"), encoding="utf-8")
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out"), "--encoding", "cp1252"])
+    assert "ER_PRS_F.csv, line 2, column LIB: the file is UTF-8, not cp1252: 'é' on this line, written as UTF-8, " \
+           "cp1252 would read as 'Ã©'" in out.output, out.output
 
 
 @pytest.mark.parametrize("extract", [REPO / "loaders" / "examples" / "snds", DCIR], ids=["example", "shared"])
