@@ -519,7 +519,7 @@ def _logitnormal_moments(n: np.ndarray, chance: np.ndarray, tau2: float, nodes: 
     return n * m1, n * (m1 - m2) + n * n * (m2 - m1 * m1)
 
 
-def _pooled_travellers(pharmacy: np.ndarray, travellers, fdr: float) -> np.ndarray:
+def _pooled_travellers(pharmacy: np.ndarray, travellers, fdr: float) -> tuple[np.ndarray, dict[int, dict]]:
     """The travellers' test pooled over a pharmacy's flows: several prescribers each sending it a
     few mules, none beyond doubt alone. Per pharmacy, the sum over its judged flows of the
     travellers given watched molecules alone, against the sum of their expectations; each flow's
