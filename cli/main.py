@@ -213,10 +213,10 @@ def main():
               help="where to write truth.csv (default: beside OUT, never inside)")
 @click.option("--registry", type=click.Path(exists=True, file_okay=False), default=None,
               help="a contract folder of real establishments (fraudnet convert finess) to build the region on")
-@click.option("--force", is_flag=True, help="write into OUT even though it holds files the generator does not write")
+@click.option("--force", is_flag=True, help="write into OUT even though it holds files the generator did not write there (they may be overwritten)")
 def generate(out, patients, seed, truth, registry, force):
     """Write a synthetic region-year with planted fraud to the dataset folder OUT (new, empty, or
-    a region generated before)."""
+    a region generated before, unchanged since)."""
     from loaders.synthetic import generate as run
     try:
         counts = run(out, patients, seed, truth, registry, force)
