@@ -642,14 +642,13 @@ def change_lines(report: dict) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
 def evaluate(truth_file, store, run_id, k_factor, as_json):
     """Score a run against known cases: recall and precision@K per pattern, and for entity risk."""
-    import pyarrow.csv as pacsv
-
+    from graph.detect import DETECTORS
     from graph.evaluate import evaluate as run_eval
-    truth = pacsv.read_csv(truth_file, convert_options=pacsv.ConvertOptions(
-        column_types={c: "string" for c in ("pattern", "group_id", "entity_type", "entity_id")}))
-    missing = {"pattern", "entity_type", "entity_id"} - set(truth.column_names)
-    if missing:
-        _fail(f"{truth_file}: missing column(s) {', '.join(sorted(missing))}", 2)
+    from loaders.truth import read_truth
+    try:
+        truth = read_truth(truth_file, tuple(DETECTORS))
+    except ValueError as e:
+        _fail(str(e), 2)
     try:
         with Store(store).reading(run_id) as (run_id, con):
             tables = [con.sql(f"SELECT * FROM {t}").to_arrow_table()
