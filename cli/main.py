@@ -236,10 +236,10 @@ def main():
               help="where to write truth.csv (default: beside OUT, never inside)")
 @click.option("--registry", type=click.Path(exists=True, file_okay=False), default=None,
               help="a contract folder of real establishments (fraudnet convert finess) to build the region on")
-@click.option("--force", is_flag=True, help="write into OUT even though it holds files the generator does not write")
+@click.option("--force", is_flag=True, help="write into OUT even though it holds files the generator did not write there (they may be overwritten)")
 def generate(out, patients, seed, truth, registry, force):
     """Write a synthetic region-year with planted fraud to the dataset folder OUT (new, empty, or
-    a region generated before)."""
+    a region generated before, unchanged since)."""
     from loaders.synthetic import generate as run
     try:
         counts = run(out, patients, seed, truth, registry, force)
@@ -669,14 +669,13 @@ def change_lines(report: dict) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
 def evaluate(truth_file, store, run_id, k_factor, as_json):
     """Score a run against known cases: recall and precision@K per pattern, and for entity risk."""
-    import pyarrow.csv as pacsv
-
+    from graph.detect import DETECTORS
     from graph.evaluate import evaluate as run_eval
-    truth = pacsv.read_csv(truth_file, convert_options=pacsv.ConvertOptions(
-        column_types={c: "string" for c in ("pattern", "group_id", "entity_type", "entity_id")}))
-    missing = {"pattern", "entity_type", "entity_id"} - set(truth.column_names)
-    if missing:
-        _fail(f"{truth_file}: missing column(s) {', '.join(sorted(missing))}", 2)
+    from loaders.truth import read_truth
+    try:
+        truth = read_truth(truth_file, tuple(DETECTORS))
+    except ValueError as e:
+        _fail(str(e), 2)
     try:
         with Store(store).reading(run_id) as (run_id, con):
             tables = [con.sql(f"SELECT * FROM {t}").to_arrow_table()

@@ -205,3 +205,10 @@ def trace(e: BaseException) -> str:
     say about an unexpected error."""
     return ("".join(traceback.format_tb(e.__traceback__))
             + f"{type(e).__module__}.{type(e).__name__} (message withheld)")
+
+
+def not_utf8(e: UnicodeDecodeError) -> str:
+    """What to say of a file that is not UTF-8 text: the line (1-based, counted in the bytes read
+    before the first bad one) and that byte, never the text around it."""
+    line = e.object[:e.start].count(b"\n") + 1
+    return f"line {line}: not UTF-8 text (byte 0x{e.object[e.start]:02x}); save the file as UTF-8"

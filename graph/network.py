@@ -165,18 +165,32 @@ def risk_network(graph: Graph, shared: pa.Table, flows: pa.Table) -> pa.Table:
         ) GROUP BY src, dst ORDER BY src, dst""", sp=shared, rx=flows, e=graph.edges)
 
 
-def community_summary(communities: pa.Table, edges: pa.Table, risk: pa.Table) -> pa.Table:
+def community_summary(communities: pa.Table, edges: dict[str, pa.Table], risk: pa.Table) -> pa.Table:
     """Per community: size, density, internal weight, flagged members and risk, ranked by risk.
 
-    `edges`: the src, dst, weight edges the communities were found on (both graphs together).
+    `communities`: community_id (`<graph>-…`), node_id; `edges`: graph prefix (`sp`, `rx`) → the
+    src, dst, weight edges that graph's communities were found on; `risk`: entity_type,
+    entity_id, score, direct_score. A community is judged on its own graph's edges only: a pair of
+    members linked in the other graph too is not a second link.
+    Density is the share of the community's pairs of members that are linked: distinct unordered
+    pairs with an edge inside / (size × (size - 1) / 2), in [0, 1] (the density of an undirected
+    simple graph: Wasserman & Faust, Social Network Analysis, 1994, ch. 4); a pair linked in both directions counts once.
+    Internal weight: the sum of the weights of those edges.
     Risk is the mean of the three highest member scores: one strong case or several weaker ones.
     """
+    e = pa.concat_tables([pa.table({"src": t["src"].cast(pa.string()), "dst": t["dst"].cast(pa.string()),
+                                    "weight": t["weight"].cast(pa.float64()),
+                                    "graph": pa.array([g] * t.num_rows, pa.string())})
+                          for g, t in sorted(edges.items())])
     return query("""
         WITH m AS (SELECT community_id, node_id FROM c),
-        inside AS (
-            SELECT a.community_id, count(*) AS links, sum(e.weight) AS weight
+        pairs AS (
+            SELECT a.community_id, least(e.src, e.dst) AS u, greatest(e.src, e.dst) AS v, sum(e.weight) AS weight
             FROM e JOIN m a ON e.src = a.node_id JOIN m b ON e.dst = b.node_id AND a.community_id = b.community_id
-            GROUP BY a.community_id
+            WHERE e.src <> e.dst AND e.graph = split_part(a.community_id, '-', 1)
+            GROUP BY 1, 2, 3
+        ), inside AS (
+            SELECT community_id, count(*) AS links, sum(weight) AS weight FROM pairs GROUP BY community_id
         ), scored AS (
             SELECT m.community_id, coalesce(r.score, 0) AS score, coalesce(r.direct_score, 0) AS direct,
                    row_number() OVER (PARTITION BY m.community_id ORDER BY coalesce(r.score, 0) DESC, m.node_id) AS k
@@ -189,7 +203,7 @@ def community_summary(communities: pa.Table, edges: pa.Table, risk: pa.Table) ->
                round(avg(s.score) FILTER (WHERE s.k <= 3), 2) AS risk
         FROM scored s LEFT JOIN inside i USING (community_id)
         GROUP BY s.community_id ORDER BY risk DESC, flagged DESC, community_id
-    """, c=communities, e=edges, r=risk)
+    """, c=communities, e=e, r=risk)
 
 
 def connected_components(pairs: list[tuple[str, str]]) -> list[list[str]]:

@@ -10,6 +10,7 @@ Names are synthetic labels, never personal names.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -229,10 +230,13 @@ def _pools(region: _Region, idx: list[int], by: str) -> dict:
     return pools
 
 
-# The files `generate` writes into its dataset folder: a folder holding only these (a region
-# generated before) may be generated again; anything else in it is refused unless forced.
+# The files `generate` writes into its dataset folder, and the marker it writes last, listing each
+# one's SHA-256: only a folder whose files are all the generator's, unchanged since (a region
+# generated before), may be generated again; anything else in it is refused unless forced — a
+# user's own claims.csv has the generator's name but not its marker.
 DATASET_FILES = ("claims.csv", "providers.csv", "centres.csv", "legal_entities.csv", "affiliations.csv",
                  "officers.csv", "identifiers.csv", "patients.csv", "services.csv")
+MARKER = ".fraudnet-generated"
 
 
 def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str | Path | None = None,
@@ -242,9 +246,10 @@ def generate(out: str | Path, patients: int = 20000, seed: int = 7, truth: str |
     counts, and the two files' paths (`truth`, `lookalikes`).
 
     Raises ValueError, before drawing anything, when the truth would lie inside `out` (a scan of
-    the folder would read it), or when `out` holds anything but the files a generation writes
-    (`DATASET_FILES`: a leftover `claims.parquet` would be read beside the new claims) unless
-    `force`.
+    the folder would read it), or when `out` holds anything but the files a generation wrote
+    there, unchanged since (`DATASET_FILES` as listed with their SHA-256 in the `MARKER` file a
+    generation writes last: a leftover `claims.parquet` would be read beside the new claims, and a
+    user's own `claims.csv` would be overwritten) unless `force`.
 
     `registry`: a contract folder of real establishments (`fraudnet convert finess`): the region
     then lies in the three départements with the most pharmacies, its towns are their
@@ -274,16 +279,39 @@ def _check_out(out: Path, truth: Path | None, force: bool):
                          "write it beside the folder (the default) or elsewhere")
     if force or not out.is_dir():
         return
-    others = sorted(p.name for p in out.iterdir() if p.name not in DATASET_FILES)
+    written = _marked(out)
+    others = sorted(p.name for p in out.iterdir() if p.name != MARKER and p.name not in written)
     if others:
         listed = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         tables = [n for n in others if any(n == t + e for t in TABLES for e in EXTENSIONS)]
-        told = ", ".join(tables[:5]) + (" and more" if len(tables) > 5 else "")
-        why = (f"a scan of it would find {told} beside the tables written, and refuse the folder (a table given "
-               "twice)." if tables else "a scan would not read them, but is this the folder meant?")
-        raise ValueError(f"{out} holds files the generator does not write ({listed}): {why} A region is written "
-                         "into a new or empty folder, or over a region generated before; give one, or --force to "
-                         "write beside them")
+        own = [n for n in tables if n in DATASET_FILES]          # the user's own, under the generator's names
+        extra = [n for n in tables if n not in DATASET_FILES]    # read beside the generated tables
+        why = "; ".join(([f"{', '.join(own)} would be overwritten"] if own else []) + (
+            [f"a scan of it would find {', '.join(extra)} beside the tables written, and refuse the folder (a table "
+             "given twice)"] if extra else [])) or "a scan would not read them, but is this the folder meant?"
+        raise ValueError(f"{out} holds files the generator did not write there ({listed}): {why}. A region is "
+                         "written into a new or empty folder, or over a region generated before and unchanged "
+                         "since; give one, or --force to write the region over and beside them")
+
+
+def _marked(out: Path) -> set:
+    """The names of the files in `out` that the generator wrote and are unchanged since (their
+    SHA-256 as its marker lists it); none when there is no readable marker."""
+    try:
+        lines = (out / MARKER).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    listed = dict(line.split("  ", 1)[::-1] for line in lines[1:] if "  " in line)
+    return {name for name, digest in listed.items()
+            if name in DATASET_FILES and (out / name).is_file() and _sha256(out / name) == digest}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _towns(r: _Region):
@@ -931,6 +959,8 @@ def _write(r: _Region, out: Path, truth_path: Path | None) -> dict:
     }
     for name, table in tables.items():
         pacsv.write_csv(table, out / f"{name}.csv", opts)
+    (out / MARKER).write_text("written by fraudnet generate; SHA-256 of each file (sha256sum format):\n" +
+                              "".join(f"{_sha256(out / name)}  {name}\n" for name in DATASET_FILES), encoding="utf-8")
     truth_path = truth_path or out.parent / "truth.csv"
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     pacsv.write_csv(pa.table(dict(zip(("pattern", "group_id", "entity_type", "entity_id"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from contract.errors import SettingsError
+from contract.errors import SettingsError, not_utf8
 from graph.campaign_model import Campaign
 
 # the example campaigns shipped with fraudnet (README, "Control campaigns")
@@ -25,7 +25,9 @@ def read_campaign(path: str | Path) -> Campaign:
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise SettingsError(str(path), [not_utf8(e)]) from None
+    except OSError as e:
         raise SettingsError(str(path), [f"cannot be read: {e.strerror or e}"]) from None
     except tomllib.TOMLDecodeError as e:
         raise SettingsError(str(path), [f"not valid TOML: {e}"]) from None

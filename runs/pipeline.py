@@ -191,7 +191,7 @@ def execute(store: Store, run: Run, progress: Progress | None = None,
             both = pa.concat_tables([shared, flows])
             central = centrality(both, membership, settings.seed, n.betweenness_sample)
             risk = entity_risk(findings, risk_network(graph, shared, flows), n.network_share)
-            summary = community_summary(communities, both, risk)
+            summary = community_summary(communities, {"sp": shared, "rx": flows}, risk)
             days = patient_days(tables["claims"], [("window", *span(tables["claims"]))], keep=True)
             pdays = provider_days(days, keep=True)      # both held by the engine, read by statements only
             peers = peer_distribution(tables, findings.alerts, findings.entities, settings.impact, days=days, pdays=pdays,

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from pydantic_core import PydanticCustomError
 
 from config import Neo4jSettings
-from contract.errors import AuditUnavailable, Busy, NotFound, SettingsError, StoreUnwritable
+from contract.errors import AuditUnavailable, Busy, NotFound, SettingsError, StoreUnwritable, not_utf8
 from cases.store import CaseStore
 from publish.webhook import body, check_url, notify, where
 from runs.audit import audit
@@ -173,9 +173,11 @@ def load_schedule(path: str | Path) -> Schedule:
     folder (whatever the current folder). Raises `ScheduleError` with every problem at once."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScheduleError(str(path), ["no such file"]) from None
+    except UnicodeDecodeError as e:
+        raise ScheduleError(str(path), [not_utf8(e)]) from None
     except tomllib.TOMLDecodeError as e:
         raise ScheduleError(str(path), [f"not valid TOML: {e}"]) from None
     try:

@@ -308,3 +308,20 @@ def test_an_indicator_outlier_s_summary_counts_the_peers_fraudnet_alert_shows(re
             assert float(median) == round(dist["peer_median"], 1 if pct else 2), (summary, dist["peer_median"])
     finally:
         con.close()
+
+
+def test_a_campaign_file_that_is_not_utf8_is_a_clear_error_naming_it_and_its_line(tmp_path):
+    data = physiotherapy_folder(tmp_path)
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    bad = folder / "bad.toml"
+    bad.write_bytes('name = "physio"\nlabel = "séances"\n'.encode("latin-1"))
+    with pytest.raises(SettingsError) as e:
+        read_campaign(bad)
+    assert e.value.problems == ["line 2: not UTF-8 text (byte 0xe9); save the file as UTF-8"]
+    for args in (["campaign", "run", str(bad), str(data)],
+                 ["scan", str(data), "--campaigns", str(folder), "--store", str(tmp_path / "store")]):
+        out = CliRunner().invoke(main, args)
+        assert out.exit_code == 2, out.output
+        assert "Traceback" not in out.output and "line 2: not UTF-8 text (byte 0xe9)" in out.output
+        assert str(bad.name) in out.output

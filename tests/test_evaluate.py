@@ -69,3 +69,45 @@ def test_accused_precision_counts_an_alert_by_its_accused_naming_planted_victims
     # each names a planted entity (the yardstick's precision), two accuse one
     assert (ds["found"], ds["alerts"], ds["precision_at_k"], ds["false_leads"]) == (1, 3, 1.0, 0)
     assert ds["accused_precision_at_k"] == 2 / 3
+
+
+def test_evaluate_refuses_a_truth_file_it_cannot_read_or_score_naming_file_line_and_value(tmp_path):
+    """Every bad truth file is refused before any run is read (exit 2, no traceback): what was
+    scored 0.00, printed as an empty table, or raised from pyarrow."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+    (tmp_path / "s" / "runs").mkdir(parents=True)      # a store with no run: the truth is read first
+    cases = {
+        "empty.csv": (b"", "empty file; a truth file starts with a header line"),
+        "latin1.csv": ("pattern,entity_type,entity_id\ndouble_billing,provider,PR\xe9\n".encode("latin-1"),
+                       "line 2: not UTF-8 text (byte 0xe9)"),
+        "extra.csv": (b"pattern,entity_type,entity_id\ndouble_billing,provider,PR1,oops\n",
+                      "line 2: 4 field(s), the header has 3"),
+        "bogus.csv": (b"pattern,entity_type,entity_id\ndouble_billing,provider,PR1\nbogus,provider,PR2\n",
+                      "line 3: column pattern: unknown pattern 'bogus' (known: double_billing, "),
+        "patiant.csv": (b"pattern,group_id,entity_type,entity_id\ndoctor_shopping,G1,patiant,P1\n",
+                        "line 2: column entity_type: unknown entity type 'patiant' (known: provider, centre, "
+                        "legal_entity, person, patient)"),
+        "header.csv": (b"pattern,group_id,entity_type,entity_id\n",
+                       "no case, only a header: a truth file with no known case has nothing to score"),
+        "columns.csv": (b"pattern,entity_id\ndouble_billing,PR1\n", "line 1: missing column(s) entity_type"),
+    }
+    for name, (body, said) in cases.items():
+        (tmp_path / name).write_bytes(body)
+        out = CliRunner().invoke(main, ["evaluate", "--truth", str(tmp_path / name), "--store", str(tmp_path / "s")])
+        assert out.exit_code == 2, (name, out.output)
+        assert "Traceback" not in out.output and f"{tmp_path / name}: " in out.output, (name, out.output)
+        assert said in out.output, (name, out.output)
+    assert [p.name for p in (tmp_path / "s").iterdir()] == ["runs"]
+
+
+def test_a_good_truth_file_is_read_as_strings_in_file_order(tmp_path):
+    from graph.detect import DETECTORS
+    from loaders.truth import read_truth
+    f = tmp_path / "truth.csv"
+    f.write_text("entity_id,pattern,entity_type\n0042,double_billing,provider\nLE1,entity_network,legal_entity\n")
+    t = read_truth(f, tuple(DETECTORS))
+    assert t.column_names == ["pattern", "entity_type", "entity_id"]
+    assert t.to_pylist() == [{"pattern": "double_billing", "entity_type": "provider", "entity_id": "0042"},
+                             {"pattern": "entity_network", "entity_type": "legal_entity", "entity_id": "LE1"}]

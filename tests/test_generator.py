@@ -2,7 +2,7 @@ import filecmp
 
 from graph.detect import DETECTORS
 from loaders.dataset import load_dataset
-from loaders.synthetic import DATASET_FILES, generate
+from loaders.synthetic import DATASET_FILES, MARKER, generate
 
 from .conftest import read_csv
 
@@ -10,10 +10,11 @@ from .conftest import read_csv
 def test_same_seed_gives_byte_identical_output_and_truth_lies_beside(tmp_path):
     a = generate(tmp_path / "a" / "data", patients=5000, seed=5)
     generate(tmp_path / "b" / "data", patients=5000, seed=5)
-    names = sorted(p.name for p in (tmp_path / "a" / "data").iterdir())
+    names = sorted(p.name for p in (tmp_path / "a" / "data").iterdir() if p.name != MARKER)
     assert names == ["affiliations.csv", "centres.csv", "claims.csv", "identifiers.csv", "legal_entities.csv",
                      "officers.csv", "patients.csv", "providers.csv", "services.csv"] == sorted(DATASET_FILES)
-    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a" / "data", tmp_path / "b" / "data", names, shallow=False)
+    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a" / "data", tmp_path / "b" / "data", names + [MARKER],
+                                               shallow=False)
     assert mismatch == [] and errors == []
     assert filecmp.cmp(tmp_path / "a" / "truth.csv", tmp_path / "b" / "truth.csv", shallow=False)
     assert a["truth"] == str(tmp_path / "a" / "truth.csv")
@@ -36,19 +37,46 @@ def test_generate_refuses_a_truth_inside_the_dataset_and_a_folder_holding_other_
     (tmp_path / "g2" / "notes.txt").write_text("mine")
     r = run(tmp_path / "g2")
     assert r.exit_code == 2, r.output
-    assert (f"{tmp_path / 'g2'} holds files the generator does not write (claims.parquet, notes.txt): a scan of it "
-            "would find claims.parquet beside the tables written, and refuse the folder (a table given twice). A region "
-            "is written into a new or empty folder, or over a region generated before; give one, or --force to write "
-            "beside them") in " ".join(r.output.split())
+    assert (f"{tmp_path / 'g2'} holds files the generator did not write there (claims.parquet, notes.txt): a scan of "
+            "it would find claims.parquet beside the tables written, and refuse the folder (a table given twice). A "
+            "region is written into a new or empty folder, or over a region generated before and unchanged since; "
+            "give one, or --force to write the region over and beside them") in " ".join(r.output.split())
     (tmp_path / "g3").mkdir()
     (tmp_path / "g3" / "notes.txt").write_text("mine")          # not read by a scan: said so, not that it is
     r = run(tmp_path / "g3")
-    assert r.exit_code == 2 and (f"{tmp_path / 'g3'} holds files the generator does not write (notes.txt): a scan "
-                                 "would not read them, but is this the folder meant? A region") in " ".join(r.output.split())
+    assert r.exit_code == 2 and (f"{tmp_path / 'g3'} holds files the generator did not write there (notes.txt): "
+                                 "a scan would not read them, but is this the folder meant? A region") in " ".join(r.output.split())
     assert sorted(p.name for p in (tmp_path / "g2").iterdir()) == ["claims.parquet", "notes.txt"]
     r = run(tmp_path / "g2", "--force")
     assert r.exit_code == 0, r.output
-    assert {p.name for p in (tmp_path / "g2").iterdir()} == {"claims.parquet", "notes.txt", *DATASET_FILES}
+    assert {p.name for p in (tmp_path / "g2").iterdir()} == {"claims.parquet", "notes.txt", MARKER, *DATASET_FILES}
+    r = run(tmp_path / "g2")          # the generator's files are known now, the user's still are not
+    assert r.exit_code == 2 and "(claims.parquet, notes.txt)" in r.output
+
+
+def test_generate_refuses_a_users_own_data_under_the_generators_file_names(tmp_path):
+    from click.testing import CliRunner
+
+    from cli.main import main
+    run = lambda *args: CliRunner().invoke(main, ["generate", *map(str, args), "--patients", "5000"])
+    real = tmp_path / "real"
+    real.mkdir()
+    for name in ("claims.csv", "providers.csv", "centres.csv"):
+        (real / name).write_text(f"{name}: the user's own data\n")
+    r = run(real)
+    assert r.exit_code == 2, r.output
+    assert f"{real} holds files the generator did not write there (centres.csv, claims.csv, providers.csv)" in r.output
+    assert (real / "claims.csv").read_text() == "claims.csv: the user's own data\n"
+    assert sorted(p.name for p in real.iterdir()) == ["centres.csv", "claims.csv", "providers.csv"]
+    # a region generated before is written again, but not once a file of it was changed by hand
+    assert run(tmp_path / "gen").exit_code == 0
+    assert run(tmp_path / "gen", "--seed", "8").exit_code == 0
+    (tmp_path / "gen" / "claims.csv").write_text("claim_id\n")
+    r = run(tmp_path / "gen")
+    assert r.exit_code == 2 and "did not write there (claims.csv)" in r.output
+    (tmp_path / "gen" / MARKER).unlink()   # a marker lost or removed: nothing is known as the generator's
+    r = run(tmp_path / "gen")
+    assert r.exit_code == 2 and "(affiliations.csv, centres.csv, claims.csv, identifiers.csv, legal_entities.csv and 4 more)" in r.output
 
 
 def test_every_pattern_is_planted_several_times_and_the_dataset_is_valid(tmp_path):

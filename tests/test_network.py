@@ -3,7 +3,7 @@ import networkx as nx
 import pyarrow as pa
 import pytest
 
-from graph.network import centrality, leiden, stable_ids
+from graph.network import centrality, community_summary, leiden, stable_ids
 
 
 def edges(rows):
@@ -55,3 +55,22 @@ def test_centrality_matches_networkx_and_finds_the_broker():
         assert t[n]["betweenness"] == pytest.approx(bt[n])
     assert [n for n, r in t.items() if r["broker"]] == []   # the bridge ends mostly talk to their own clique
     assert t["provider:a0"]["participation"] > 0 and t["provider:a1"]["participation"] == 0
+
+
+def test_community_density_counts_distinct_linked_pairs_of_its_own_graph():
+    """Density = distinct member pairs linked in the community's own graph / possible pairs, in
+    [0, 1]: a pair linked in the other graph too, or in both directions, is one link (the members
+    a, b, c, d of both an sp and an rx community gave 7 links for 6 pairs: density 1.17)."""
+    a, b, c, d = (f"provider:{x}" for x in "abcd")
+    sp = edges([(a, b, 3), (b, c, 2), (a, c, 1)])                 # 3 of the 6 pairs
+    rx = edges([(a, b, 4), (b, a, 1), (a, d, 2), (c, d, 1)])      # a–b both ways: 3 pairs
+    communities = pa.table({"community_id": ["sp-0001"] * 4 + ["rx-0001"] * 4 + ["sp-0002"],
+                            "node_id": [a, b, c, d, a, b, c, d, "provider:e"]})
+    risk = pa.table({"entity_type": ["provider"], "entity_id": ["a"], "score": [0.9], "direct_score": [0.9]})
+    rows = {r["community_id"]: r for r in community_summary(communities, {"sp": sp, "rx": rx}, risk).to_pylist()}
+    assert (rows["sp-0001"]["size"], rows["sp-0001"]["density"], rows["sp-0001"]["internal_weight"]) == (4, 0.5, 6.0)
+    assert (rows["rx-0001"]["size"], rows["rx-0001"]["density"], rows["rx-0001"]["internal_weight"]) == (4, 0.5, 8.0)
+    assert (rows["sp-0002"]["size"], rows["sp-0002"]["density"], rows["sp-0002"]["internal_weight"]) == (1, 0.0, 0.0)
+    clique = edges([(x, y, 1) for x in (a, b, c, d) for y in (a, b, c, d) if x != y])   # every pair, both ways
+    full = community_summary(communities, {"sp": clique, "rx": clique}, risk).to_pylist()
+    assert {r["community_id"]: r["density"] for r in full} == {"sp-0001": 1.0, "rx-0001": 1.0, "sp-0002": 0.0}

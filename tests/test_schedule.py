@@ -395,3 +395,17 @@ def test_held_runs_count_towards_retention(region, tmp_path, monkeypatch):
     assert results[-1]["removed_runs"] == [results[1]["run_id"]]
     runs = Store(root).list_runs()
     assert [r["run_id"] for r in runs] == [results[3]["run_id"], results[2]["run_id"], published]
+
+
+def test_a_schedule_file_that_is_not_utf8_is_a_clear_error_naming_it(tmp_path):
+    from click.testing import CliRunner
+
+    from cli.main import main
+    bad = tmp_path / "schedule.toml"
+    bad.write_bytes('store = "s"\n# planifié\n'.encode("latin-1"))
+    with pytest.raises(ScheduleError) as e:
+        load_schedule(bad)
+    assert e.value.problems == ["line 2: not UTF-8 text (byte 0xe9); save the file as UTF-8"]
+    out = CliRunner().invoke(main, ["schedule", "check", "--config", str(bad)])
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert f"{bad}: 1 problem(s):" in out.output and "line 2: not UTF-8 text" in out.output
