@@ -286,10 +286,10 @@ def _check_out(out: Path, truth: Path | None, force: bool):
         tables = [n for n in others if any(n == t + e for t in TABLES for e in EXTENSIONS)]
         own = [n for n in tables if n in DATASET_FILES]          # the user's own, under the generator's names
         extra = [n for n in tables if n not in DATASET_FILES]    # read beside the generated tables
-        why = "; ".join(([f"{', '.join(own)} would be overwritten"] if own else []) + (
-            [f"a scan of it would find {', '.join(extra)} beside the tables written, and refuse the folder (a table "
-             "given twice)"] if extra else [])) or "a scan would not read them, but is this the folder meant?"
-        raise ValueError(f"{out} holds files the generator did not write there ({listed}): {why}. A region is "
+        why = " ".join(([f"{', '.join(own)} would be overwritten."] if own else []) + (
+            [f"A scan of it would find {', '.join(extra)} beside the tables written, and refuse the folder (a table "
+             "given twice)."] if extra else [])) or "A scan would not read them, but is this the folder meant?"
+        raise ValueError(f"{out} holds files the generator did not write there ({listed}): {why} A region is "
                          "written into a new or empty folder, or over a region generated before and unchanged "
                          "since; give one, or --force to write the region over and beside them")
 

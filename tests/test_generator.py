@@ -37,7 +37,7 @@ def test_generate_refuses_a_truth_inside_the_dataset_and_a_folder_holding_other_
     (tmp_path / "g2" / "notes.txt").write_text("mine")
     r = run(tmp_path / "g2")
     assert r.exit_code == 2, r.output
-    assert (f"{tmp_path / 'g2'} holds files the generator did not write there (claims.parquet, notes.txt): a scan of "
+    assert (f"{tmp_path / 'g2'} holds files the generator did not write there (claims.parquet, notes.txt): A scan of "
             "it would find claims.parquet beside the tables written, and refuse the folder (a table given twice). A "
             "region is written into a new or empty folder, or over a region generated before and unchanged since; "
             "give one, or --force to write the region over and beside them") in " ".join(r.output.split())
@@ -45,7 +45,7 @@ def test_generate_refuses_a_truth_inside_the_dataset_and_a_folder_holding_other_
     (tmp_path / "g3" / "notes.txt").write_text("mine")          # not read by a scan: said so, not that it is
     r = run(tmp_path / "g3")
     assert r.exit_code == 2 and (f"{tmp_path / 'g3'} holds files the generator did not write there (notes.txt): "
-                                 "a scan would not read them, but is this the folder meant? A region") in " ".join(r.output.split())
+                                 "A scan would not read them, but is this the folder meant? A region") in " ".join(r.output.split())
     assert sorted(p.name for p in (tmp_path / "g2").iterdir()) == ["claims.parquet", "notes.txt"]
     r = run(tmp_path / "g2", "--force")
     assert r.exit_code == 0, r.output
