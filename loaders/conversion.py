@@ -14,9 +14,10 @@ import pyarrow as pa
 
 from contract.errors import Refused
 
+from .dataset import CONVERSION_REPORT
 from .fhir import write_tables
 
-REPORT_FILE = "conversion_report.json"
+REPORT_FILE = CONVERSION_REPORT      # a scan does not read it (`loaders.dataset._unread`)
 
 
 @dataclass

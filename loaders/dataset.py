@@ -40,6 +40,7 @@ from contract.tables import (AMOUNT, ARROW_TYPES, BOOL, DATE, ENUM, ID, QUANTITY
 from engine import parquet
 
 EXTENSIONS = (".csv", ".csv.gz", ".parquet")
+CONVERSION_REPORT = "conversion_report.json"     # written by `fraudnet convert` beside the tables it makes
 LINE, FILE, SRC = "_line", "_file", "_src"
 TRUE_WORDS = ("true", "1", "yes", "t", "y")
 BOOL_WORDS = TRUE_WORDS + ("false", "0", "no", "f", "n")
@@ -151,6 +152,16 @@ def find_table_file(folder: Path, table: str) -> Path | None:
         raise DatasetError(str(folder), [Problem(
             found[1].name, f"{table} is given twice ({', '.join(p.name for p in found)}): keep one")])
     return found[0] if found else None
+
+
+def _unread(folder: Path) -> list[Path]:
+    """The files of `folder` that no table is read from (a table's file is named exactly
+    `<table><extension>`: `claims_2024.csv` or `Claims.CSV` are not read), hidden files aside
+    (a name starting with '.') and a converter's report aside (`conversion_report.json`, written beside
+    the tables it made), sorted by name. Sub-folders are not files: not listed."""
+    known = {t + e for t in TABLES for e in EXTENSIONS} | {CONVERSION_REPORT}
+    return sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.name not in known),
+                  key=lambda p: p.name)
 
 
 def shown(value: str | None, sensitive: bool = False) -> str | None:
@@ -1845,8 +1856,18 @@ def load_dataset(folder: str | Path | list, max_problems: int = 50, claims_to: s
             if path is not None:
                 files.setdefault(name, []).append(path)
         if name not in files and spec.required:
+            near = [p.name for f in folders for p in _unread(f) if p.name.lower().startswith(name)]
             out.add(Problem(f"{name}.csv", f"required table is missing from {source} "
-                                           f"(looked for {', '.join(name + e for e in EXTENSIONS)})"))
+                                           f"(looked for {', '.join(name + e for e in EXTENSIONS)}"
+                                           + (f"; the folder holds {', '.join(near[:5])}: names are exact, "
+                                              f"lower case" if near else "") + ")"))
+    for f in folders:
+        if unread := _unread(f):
+            names = [p.name for p in unread]
+            report.warn(f"{f if len(folders) > 1 else f.name}: {len(names)} file(s) not read, no table's name: "
+                        f"{', '.join(names[:10])}{' and more' if len(names) > 10 else ''} (a table is read from "
+                        f"TABLE.csv, TABLE.csv.gz or TABLE.parquet, the table's name exactly: "
+                        f"{', '.join(TABLES)})", files=names[:100], rows=len(names))
     spill = None
     if claims_to is not None:
         conf = {"memory_limit": LOAD_MEMORY_LIMIT, **(duckdb_conf or {})}

@@ -310,3 +310,30 @@ def test_categories_apply_to_finess_only(tmp_path):
                                     str(tmp_path / "cat.csv")])
     assert out.exit_code == 2 and "applies to `convert finess` only, not parquet" in out.output
     assert not (tmp_path / "out").exists()
+
+
+# --- files no table is read from -----------------------------------------------------------------
+
+def test_files_no_table_is_read_from_are_counted_and_named_never_skipped_silently(tmp_path):
+    good = [claim("C1", "P1", "010000024", "G", "2025-01-05")]
+    folder = write_dataset(tmp_path / "ds", claims=good, providers=PROVIDERS)
+    (folder / "claims_2024.csv").write_bytes((folder / "claims.csv").read_bytes())     # a year meant to be read too
+    (folder / "notes.txt").write_text("mine")
+    (folder / ".hidden").write_text("x")                      # hidden files and folders are not data
+    (folder / "old").mkdir()
+    (folder / "conversion_report.json").write_text("{}")      # a converter's report, beside its tables
+    d = load_dataset(folder)
+    unread = [w for w in d.report.warnings if "not read" in w["message"]]
+    assert len(unread) == 1 and unread[0]["severity"] == "warning" and unread[0]["files"] == ["claims_2024.csv", "notes.txt"]
+    assert unread[0]["message"].startswith("ds: 2 file(s) not read, no table's name: claims_2024.csv, notes.txt (a "
+                                           "table is read from TABLE.csv, TABLE.csv.gz or TABLE.parquet")
+    clean = write_dataset(tmp_path / "clean", claims=good, providers=PROVIDERS)
+    assert not [w for w in load_dataset(clean).report.warnings if "not read" in w["message"]]
+
+
+def test_a_table_file_named_in_another_case_is_named_in_the_missing_tables_problem(tmp_path):
+    folder = write_dataset(tmp_path / "ds", claims=[claim("C1", "P1", "010000024", "G", "2025-01-05")],
+                           providers=PROVIDERS)
+    (folder / "claims.csv").rename(folder / "Claims.CSV")
+    assert problems(folder) == ["claims.csv: required table is missing from " + str(folder) + " (looked for claims.csv, "
+                                "claims.csv.gz, claims.parquet; the folder holds Claims.CSV: names are exact, lower case)"]
