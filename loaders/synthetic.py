@@ -10,6 +10,7 @@ Names are synthetic labels, never personal names.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -286,9 +287,11 @@ def _check_out(out: Path, truth: Path | None, force: bool):
         tables = [n for n in others if any(n == t + e for t in TABLES for e in EXTENSIONS)]
         own = [n for n in tables if n in DATASET_FILES]          # the user's own, under the generator's names
         extra = [n for n in tables if n not in DATASET_FILES]    # read beside the generated tables
+        unread = [n for n in others if n not in tables]
         why = " ".join(([f"{', '.join(own)} would be overwritten."] if own else []) + (
             [f"A scan of it would find {', '.join(extra)} beside the tables written, and refuse the folder (a table "
-             "given twice)."] if extra else [])) or "A scan would not read them, but is this the folder meant?"
+             "given twice)."] if extra else []) + (
+            [f"A scan would not read {', '.join(unread)}, but is this the folder meant?"] if unread else []))
         raise ValueError(f"{out} holds files the generator did not write there ({listed}): {why} A region is "
                          "written into a new or empty folder, or over a region generated before and unchanged "
                          "since; give one, or --force to write the region over and beside them")
@@ -296,14 +299,34 @@ def _check_out(out: Path, truth: Path | None, force: bool):
 
 def _marked(out: Path) -> set:
     """The names of the files in `out` that the generator wrote and are unchanged since (their
-    SHA-256 as its marker lists it); none when there is no readable marker."""
+    SHA-256 as its marker lists it); without a marker, those of a region generated before the
+    generator wrote one (`_generated_unmarked`); none when the marker cannot be read."""
     try:
         lines = (out / MARKER).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return _generated_unmarked(out)
     except (OSError, UnicodeDecodeError):
         return set()
     listed = dict(line.split("  ", 1)[::-1] for line in lines[1:] if "  " in line)
     return {name for name, digest in listed.items()
             if name in DATASET_FILES and (out / name).is_file() and _sha256(out / name) == digest}
+
+
+def _generated_unmarked(out: Path) -> set:
+    """A region written before the generator marked its folders (2026-12-01): every file of `out`
+    one the generator writes, and the providers' names its synthetic labels (`… (synthetic)`, which
+    real data never has) — so `make demo` run again over an earlier `demo/` writes it again. Its
+    file names, or none."""
+    names = {p.name for p in out.iterdir()}
+    if not names or not names <= set(DATASET_FILES) or "providers.csv" not in names:
+        return set()
+    try:
+        with open(out / "providers.csv", encoding="utf-8", newline="") as f:
+            rows = [r for _, r in zip(range(20), csv.DictReader(f))]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return set()
+    synthetic = any((r.get("name") or "").endswith(" (synthetic)") for r in rows)
+    return names if synthetic else set()
 
 
 def _sha256(path: Path) -> str:

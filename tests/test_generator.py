@@ -39,13 +39,13 @@ def test_generate_refuses_a_truth_inside_the_dataset_and_a_folder_holding_other_
     assert r.exit_code == 2, r.output
     assert (f"{tmp_path / 'g2'} holds files the generator did not write there (claims.parquet, notes.txt): A scan of "
             "it would find claims.parquet beside the tables written, and refuse the folder (a table given twice). A "
-            "region is written into a new or empty folder, or over a region generated before and unchanged since; "
-            "give one, or --force to write the region over and beside them") in " ".join(r.output.split())
+            "scan would not read notes.txt, but is this the folder meant? A region is written into a new or empty "
+            "folder, or over a region generated before and unchanged since; give one, or --force to write the region over and beside them") in " ".join(r.output.split())
     (tmp_path / "g3").mkdir()
     (tmp_path / "g3" / "notes.txt").write_text("mine")          # not read by a scan: said so, not that it is
     r = run(tmp_path / "g3")
     assert r.exit_code == 2 and (f"{tmp_path / 'g3'} holds files the generator did not write there (notes.txt): "
-                                 "A scan would not read them, but is this the folder meant? A region") in " ".join(r.output.split())
+                                 "A scan would not read notes.txt, but is this the folder meant? A region") in " ".join(r.output.split())
     assert sorted(p.name for p in (tmp_path / "g2").iterdir()) == ["claims.parquet", "notes.txt"]
     r = run(tmp_path / "g2", "--force")
     assert r.exit_code == 0, r.output
@@ -74,7 +74,11 @@ def test_generate_refuses_a_users_own_data_under_the_generators_file_names(tmp_p
     (tmp_path / "gen" / "claims.csv").write_text("claim_id\n")
     r = run(tmp_path / "gen")
     assert r.exit_code == 2 and "did not write there (claims.csv)" in r.output
-    (tmp_path / "gen" / MARKER).unlink()   # a marker lost or removed: nothing is known as the generator's
+    (tmp_path / "gen" / MARKER).unlink()   # a region written before the marker (an earlier `make demo`'s demo/data):
+    assert run(tmp_path / "gen").exit_code == 0      # known by its synthetic labels, written again, marked
+    assert (tmp_path / "gen" / MARKER).exists()
+    (tmp_path / "gen" / MARKER).unlink()   # without a marker, real providers' names: nothing is the generator's
+    (tmp_path / "gen" / "providers.csv").write_text('"provider_id","kind","specialty","name"\n"1","physician",,"Dr A"\n')
     r = run(tmp_path / "gen")
     assert r.exit_code == 2 and "(affiliations.csv, centres.csv, claims.csv, identifiers.csv, legal_entities.csv and 4 more)" in r.output
 
