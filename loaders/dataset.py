@@ -477,9 +477,31 @@ def _parquet_as_text(table: pa.Table, stored_as: dict[str, str]) -> list[pa.Arra
             col = (col.cast(pa.int64()) if whole else col).cast(pa.string())
             stored_as[name] = "floating point"
         else:
-            col = col.cast(pa.string())
+            try:
+                col = col.cast(pa.string())
+            except pa.ArrowInvalid:      # binary holding bytes that are not UTF-8
+                raise _NotText(name, _first_not_utf8(col)) from None
         cols.append(col)
     return cols
+
+
+class _NotText(Exception):
+    """`_parquet_as_text`: a binary column whose value at `row` (counted from 0) is not UTF-8."""
+
+    def __init__(self, column: str, row: int):
+        super().__init__(column, row)
+        self.column, self.row = column, row
+
+
+def _first_not_utf8(col: pa.ChunkedArray) -> int:
+    """The index of the first value of a binary column that is not UTF-8 text."""
+    for i, v in enumerate(col.to_pylist()):
+        if isinstance(v, bytes):
+            try:
+                v.decode("utf-8")
+            except UnicodeDecodeError:
+                return i
+    return 0
 
 
 def _null_tokens(table: pa.Table, tokens: tuple[str, ...], lines: pa.Array | None = None) \
@@ -555,8 +577,15 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
         rest = table.drop_columns(list(kept))
         stored_as: dict[str, str] = {}
         rows = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
-        text, nulls, firsts = _null_tokens(pa.table(dict(zip(rest.column_names, _parquet_as_text(rest, stored_as)))),
-                                           null_tokens, rows)
+        try:
+            as_text = _parquet_as_text(rest, stored_as)
+        except _NotText as e:
+            column = header.get(e.column, e.column)
+            out.add(Problem(path.name, "is not UTF-8 text (a binary column; bytes not shown)" if e.column in sensitive
+                            else "is not UTF-8 text (a binary column): store text as UTF-8 strings",
+                            line=e.row + 1, column=column, unit="row"))
+            return None
+        text, nulls, firsts = _null_tokens(pa.table(dict(zip(rest.column_names, as_text))), null_tokens, rows)
         columns = {n: kept[n] if n in kept else text[n] for n in names}
         columns[LINE] = rows
         return RawFile(pa.table(columns), "row", None, nulls, firsts, stored_as, header, frozenset(kept))
@@ -1371,8 +1400,11 @@ def _parquet_batches(spec: Table, path: Path, found: "_Found"):
         rest = table.drop_columns(list(kept))
         stored: dict[str, str] = {}
         lines = pa.array(np.arange(rows + 1, rows + 1 + table.num_rows, dtype=np.int64))
-        text, nulls, firsts = _null_tokens(pa.table(dict(zip(rest.column_names, _parquet_as_text(rest, stored)))),
-                                           NULL_TOKENS, lines)
+        try:
+            as_text = _parquet_as_text(rest, stored)
+        except _NotText:      # read whole, and worded there
+            raise _Whole from None
+        text, nulls, firsts = _null_tokens(pa.table(dict(zip(rest.column_names, as_text))), NULL_TOKENS, lines)
         found.add_nulls(nulls, firsts)
         for name, how in stored.items():      # "timestamp" once any batch has a time of day
             if found.stored_as.get(name) != "timestamp":

@@ -86,3 +86,22 @@ def test_every_convert_refuses_an_out_that_is_not_empty_and_writes_nothing(tmp_p
     (out / "affiliations.csv").unlink()                            # an empty folder is welcome
     done = CliRunner().invoke(main, ["convert", source_format, *map(str, sources), str(out)])
     assert done.exit_code == 0, done.output
+
+
+@pytest.mark.parametrize("column,said", [
+    ("service_code", "claims.parquet, row 3, column service_code: is not UTF-8 text (a binary column): store text as "
+                     "UTF-8 strings"),
+    ("patient_id", "claims.parquet, row 3, column patient_id: is not UTF-8 text (a binary column; bytes not shown)")])
+def test_a_binary_column_holding_bytes_that_are_not_utf8_is_a_problem_naming_its_row_not_a_crash(tmp_path, column, said):
+    from contract.errors import DatasetError
+    folder = write_dataset(tmp_path / "ds", providers=[{"provider_id": "D1", "kind": "physician"}])
+    rows = [claim(f"C{i}", f"P{i}", "D1", "G", "2025-01-05") for i in range(4)]
+    columns = {c.name: [str(r[c.name]) for r in rows] for c in TABLES["claims"].columns}
+    values = [v.encode() for v in columns[column]]
+    values[2] = b"\xff\xfe" + values[2]
+    columns[column] = pa.array(values, pa.binary())
+    pq.write_table(pa.table(columns), folder / "claims.parquet", row_group_size=2)
+    for claims_to in (None, tmp_path / "claims.parquet"):     # read whole, and as a scan reads it, by row group
+        with pytest.raises(DatasetError) as e:
+            load_dataset(folder, claims_to=claims_to)
+        assert [str(p) for p in e.value.problems] == [said]
