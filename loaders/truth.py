@@ -35,6 +35,14 @@ def read_truth(path: str | Path, patterns: tuple[str, ...]) -> pa.Table:
         raise ValueError(f"{path}: line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); "
                          "save the truth file as UTF-8") from None
     rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _read_rows(path, rows, patterns)
+    except csv.Error as e:       # a field beyond the csv module's limit, a NUL byte…
+        raise ValueError(f"{path}: line {rows.line_num}: not a CSV line a truth file can hold ({e})") from None
+
+
+def _read_rows(path: Path, rows, patterns) -> pa.Table:
+    """`read_truth`'s work on the file's CSV reader `rows`."""
     header = next(rows, None)
     if not header or header == [""]:
         raise ValueError(f"{path}: empty file; a truth file starts with a header line: "
