@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cases.store import QUALIFICATIONS, STATUSES
+from contract.tables import MAX_AMOUNT
 from contract.vocab import NODE_ID_PATTERN
 from runs.settings import RunSettings
 
@@ -160,7 +161,7 @@ class NoteCreate(BaseModel):
 
 
 # amounts and dates are checked in one place, cases.store, whose messages name the field and the value
-_EUROS = Field(None, le=1e12, description="euros, ≥ 0")
+_EUROS = Field(None, le=MAX_AMOUNT, description="euros, ≥ 0")
 
 
 class DecisionCreate(BaseModel):

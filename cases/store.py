@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from contract.errors import FraudnetError, Invalid, NotFound, Refused, Stale
+from contract.tables import MAX_AMOUNT
 from contract.vocab import ENTITY_TYPES, PATIENT_PATTERNS, STANDINGS, split_node_id
 from graph.impact import IMPACT
 from runs import history, results
@@ -219,7 +220,7 @@ def _today() -> str:
     return datetime.now(timezone.utc).date().isoformat()
 
 
-MAX_EUROS = 1e12    # the largest amount a decision may carry (the API's bound, api/models.py)
+MAX_EUROS = MAX_AMOUNT    # the largest amount a decision may carry: a claim's bound (api/models.py too)
 
 
 def _euros(problems: list, field: str, value) -> float | None:

@@ -26,8 +26,8 @@ ID, TEXT, DATE, AMOUNT, QUANTITY, YEAR, BOOL, ENUM = (
 ARROW_TYPES = {ID: pa.string(), TEXT: pa.string(), DATE: pa.date32(), AMOUNT: pa.float64(),
                QUANTITY: pa.int32(), YEAR: pa.int32(), BOOL: pa.bool_(), ENUM: pa.string()}
 
-# The largest amount (euros) and quantity a claim may carry. 10¹² € is the bound of a case
-# decision's amounts too (api/models.py, cases/store.py): far above any real claim (a year of a
+# The largest amount (euros) and quantity a claim may carry. 10¹² € bounds a case decision's
+# amounts too (api/models.py, cases/store.py import it): far above any real claim (a year of a
 # country's health spending is ~10¹¹ €), low enough that sums over millions of claims stay finite
 # (`1e308` summed twice is `inf`). A quantity has at most 9 digits (an int32).
 MAX_AMOUNT = 1e12
