@@ -32,7 +32,10 @@ Professionnel de santé"):
    establishment row matching no service line is counted (`details`), never silently lost.
    Nine keys repeated on two `ER_PRS_F` lines are an error (the extract was given twice).
 3. **Sentinel numbers mean "none"**: a `PFS_EXE_NUM`, `PFS_PRE_NUM` or `ETB_EXE_FIN` that is
-   blank, only zeros (`0`, `00000000`, `000000000`) or only nines (`99999999`), and a
+   blank, only zeros (`0`, `00000000`, `000000000`) or only nines (`99999999`) — read as a number
+   is read from a numeric export: trimmed, a `.0…` after the digits dropped (`0.0`, ` 0 `,
+   `99999999.0` are sentinels; `690780009.0` is the number `690780009`, its leading zeros kept
+   as written, since they belong to a FINESS or practitioner number) — and a
    practitioner whose exercise mode (`PSE_STJ_COD` / `PSP_STJ_COD`) is 99 ("praticiens
    fictifs": numbers the local funds use for a practitioner they do not know, e.g. care
    abroad). No establishment: private practice, `centre_id` empty. No executing practitioner:
@@ -115,7 +118,7 @@ NULL_TOKENS = (".",)          # how SAS writes a missing number
 
 INFORMATION_ONLY = "71"       # DPN_QLF / PRS_DPN_QLP: "prestation remontée pour information" (IR_DEP_V)
 FICTITIOUS = "99"             # PSE_STJ_COD / PSP_STJ_COD: "praticiens fictifs" (IR_SJP_V)
-SENTINEL = "([0 ]*|9+)"       # a number that is blank, zeros only or nines only
+SENTINEL = "([0 ]*|9+)"       # a number (`_number_id`) that is blank, zeros only or nines only
 
 # PSE_ACT_NAT / PSP_ACT_NAT (nomenclature IR_ACT_V) → contract kind; None: not given.
 ACTIVITY_KINDS = {"19": "dentist", "53": "dentist", "54": "dentist", "21": "midwife", "24": "nurse",
@@ -179,6 +182,15 @@ _DATE_FORMS = (
     ("[0-9]{8}", "^([0-9]{4})([0-9]{2})([0-9]{2})", (1, 2, 3)),
     (f"[0-9]{{1,2}}(?i:{'|'.join(_MONTHS)})[0-9]{{4}}(:{_TIME})?", "^([0-9]{1,2})([A-Za-z]{3})([0-9]{4})", (3, 2, 1)),
 )
+
+
+def _number_id(c: str) -> str:
+    """A practitioner or establishment number (`PFS_EXE_NUM`, `PFS_PRE_NUM`, `ETB_EXE_FIN`) trimmed,
+    and the `.0…` (or `,0…`) a numeric export puts after its digits dropped: `690780009.0` is
+    `690780009`, `0.0` is `0`; its digits are kept as written (`010000024.0` → `010000024`: a
+    FINESS number's leading zero is part of it, unlike a key's `001`). Portable SQL."""
+    t = f"trim({c})"
+    return f"CASE WHEN regexp_full_match({t}, '[0-9]+[.,]0*') THEN regexp_replace({t}, '[.,]0*$', '') ELSE {t} END"
 
 
 def _date(c: str) -> str:
@@ -300,8 +312,8 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
                           FROM d""", d=t[name])
                for name, (tag, code, order, qty, price) in DETAILS.items()]
     detail = pa.concat_tables(details)
-    ete = query(f"SELECT _line AS eline, {_keys()}, trim(etb_exe_fin) AS etb, "
-                f"coalesce(regexp_full_match(trim(etb_exe_fin), '{SENTINEL}'), true) AS sentinel FROM e", e=t["er_ete_f"])
+    ete = query(f"SELECT _line AS eline, {_keys()}, {_number_id('etb_exe_fin')} AS etb, "
+                f"coalesce(regexp_full_match({_number_id('etb_exe_fin')}, '{SENTINEL}'), true) AS sentinel FROM e", e=t["er_ete_f"])
     keys = ", ".join(KEYS)
     join = f"""
         WITH e AS (SELECT {keys}, min(etb) FILTER (WHERE NOT sentinel) AS centre_id,
@@ -384,7 +396,8 @@ def _lines(query: Query, prs: pa.Table, prs_file: str, out: _Collector) -> pa.Ta
     problems added to `out`: an amount or quantity that is not a number, two lines with the same
     nine keys."""
     lines = query(f"""
-        SELECT _line, {_keys()}, trim(ben_nir_psa) AS patient_id, trim(pfs_exe_num) AS exe, trim(pfs_pre_num) AS pre,
+        SELECT _line, {_keys()}, trim(ben_nir_psa) AS patient_id, {_number_id('pfs_exe_num')} AS exe,
+               {_number_id('pfs_pre_num')} AS pre,
                {_int('prs_nat_ref')} AS nat, {_date('exe_soi_dtd')} AS service_date,
                prs_pai_mnt, {_number('prs_pai_mnt')} AS amount, prs_act_qte, {_number('prs_act_qte')} AS qty,
                {_int('pse_act_nat')} AS act, {_int('pse_spe_cod')} AS spe, {_int('psp_act_nat')} AS pact,

@@ -319,13 +319,27 @@ def test_a_correction_nets_to_the_new_amount_and_identical_positive_lines_stay_t
         == (1, 3, -26.5, [7])
 
 
-@pytest.mark.parametrize("etb", ["", " ", "0", "00000000", "000000000", "99999999", "999999999"])
+@pytest.mark.parametrize("etb", ["", " ", "0", "00000000", "000000000", "99999999", "999999999",
+                                 "0.0", "0.00", " 0 ", "0,0", "000000000.0", "99999999.0"])
 def test_every_sentinel_establishment_means_private_practice(tmp_path, etb):
     write_dcir(tmp_path / "x", [line(1, "A", "75123456")], ete=[k(1) + [etb]])
-    assert [r["centre_id"] for r in claims_of(read_snds(tmp_path / "x"))] == [None]
+    c = read_snds(tmp_path / "x")
+    assert [r["centre_id"] for r in claims_of(c)] == [None]
+    assert c.report["details"]["ER_ETE_F.csv"]["no_establishment"] == 1
+
+
+@pytest.mark.parametrize("etb, centre", [("690780009.0", "690780009"), (" 010000024.00 ", "010000024"),
+                                         ("010000024", "010000024"), ("2A0000123", "2A0000123"),
+                                         ("0.5", "0.5"), ("90.0", "90")])
+def test_an_establishment_number_from_a_numeric_export_keeps_its_digits(tmp_path, etb, centre):
+    """A `.0` after the digits is dropped, the leading zero of a FINESS number kept; a number that
+    is not whole is no sentinel and is carried over for the contract loader to judge."""
+    write_dcir(tmp_path / "x", [line(1, "A", "75123456")], ete=[k(1) + [etb]])
+    assert [r["centre_id"] for r in claims_of(read_snds(tmp_path / "x"))] == [centre]
 
 
 @pytest.mark.parametrize("exe, mode", [("00000000", "50"), ("99999999", "50"), ("", "50"), ("0", "50"),
+                                       ("0.0", "50"), (" 00000000.00 ", "50"), ("99999999.0", "50"),
                                        ("75199999", "99")])
 def test_every_sentinel_practitioner_is_attributed_to_its_establishment_and_never_shared(tmp_path, exe, mode):
     header = PRS_HEADER + ["PSE_STJ_COD", "PSP_STJ_COD"]
