@@ -506,8 +506,10 @@ def _first_not_utf8(col: pa.ChunkedArray) -> int:
 
 def _null_tokens(table: pa.Table, tokens: tuple[str, ...], lines: pa.Array | None = None) \
         -> tuple[pa.Table, dict[str, dict[str, int]], dict[str, dict[str, list[int]]]]:
-    """Cells equal to a token, or of spaces only, become missing values. Returns the table, the
-    cells per column and token (spaces only: `BLANK`), and per column and token the first
+    """Cells equal to a token, with or without spaces around it (` NA `, as a fixed-width export
+    pads it: spaces around a token mean no more than a cell of spaces only), or of spaces only,
+    become missing values. Returns the table, the cells per column and token as the file writes it
+    (`' NA '` apart from `'NA'`; spaces only: `BLANK`), and per column and token the first
     `NULL_LINES` of `lines` (the rows' line numbers; empty lists without them) holding it."""
     counts: dict[str, dict[str, int]] = {}
     firsts: dict[str, dict[str, list[int]]] = {}
@@ -518,7 +520,7 @@ def _null_tokens(table: pa.Table, tokens: tuple[str, ...], lines: pa.Array | Non
             cols.append(col)
             continue
         blank = pc.utf8_is_space(col)
-        mask = pc.or_(pc.is_in(col, value_set=value_set), blank) if tokens else blank
+        mask = pc.or_(pc.is_in(pc.utf8_trim_whitespace(col), value_set=value_set), blank) if tokens else blank
         mask = pc.fill_null(mask, False)
         n = pc.sum(mask).as_py() or 0
         if n:
@@ -700,10 +702,11 @@ def _has_byte(values: pa.ChunkedArray, byte: int) -> bool:
 
 
 def _has_missing(values: pa.ChunkedArray, tokens: tuple[str, ...]) -> bool:
-    """Whether some cell of a string column is one of `tokens` or of spaces only (what
-    `_null_tokens` reads as missing). Only the cells that could be (they start with a byte that
-    starts a space, or start like a token and are no longer than the longest token) are looked
-    at: most columns have none."""
+    """Whether some cell of a string column is one of `tokens` (spaces around it allowed) or of
+    spaces only (what `_null_tokens` reads as missing). Only the cells that could be (they start
+    with a byte that starts a space, or end with one that may end a space — any byte that is not
+    ASCII, or an ASCII space or control character — or start like a token and are no longer than
+    the longest token) are looked at: most columns have none."""
     longest = np.zeros(256, np.uint32)      # by first byte, the longest cell (less 1) that could be
     for t in (t.encode() for t in tokens if t):
         longest[t[0]] = max(longest[t[0]], len(t))
@@ -714,12 +717,15 @@ def _has_missing(values: pa.ChunkedArray, tokens: tuple[str, ...]) -> bool:
         if len(data) == 0 or off[-1] == off[0]:       # no cell holds a byte
             masks.append(np.zeros(len(chunk), bool))
             continue
+        lengths = np.diff(off)
         first = np.take(data, off[:-1], mode="clip")
-        masks.append((np.diff(off) - 1).view(np.uint32) < longest[first])     # an empty cell: never
+        last = np.take(data, off[1:] - 1, mode="clip")
+        masks.append(((lengths - 1).view(np.uint32) < longest[first])            # an empty cell: never
+                     | ((lengths > 0) & ((last <= 0x20) | (last >= 0x7F))))
     if not any(m.any() for m in masks):
         return False
     cells = values.filter(pa.chunked_array([pa.array(m) for m in masks], pa.bool_()))
-    return pc.any(pc.or_(pc.is_in(cells, value_set=pa.array(list(tokens), pa.string())),
+    return pc.any(pc.or_(pc.is_in(pc.utf8_trim_whitespace(cells), value_set=pa.array(list(tokens), pa.string())),
                          pc.utf8_is_space(cells))).as_py() or False
 
 

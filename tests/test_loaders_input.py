@@ -80,6 +80,29 @@ def test_null_tokens_of_sas_spss_and_spreadsheets_in_id_columns_are_no_entities(
         "providers.csv: 1 legal_entity_id cell(s) read as missing values ('#NULL!' × 1: line 2)")
 
 
+def test_a_null_token_padded_with_spaces_is_a_missing_value_counted_as_written(tmp_path):
+    # a fixed-width export pads 'NA' to the column's width: spaces around a token mean no more than
+    # a cell of spaces only; the note quotes the cell as the file writes it. A look-alike stays a value.
+    cells = [" NA ", "NA", "NA  ", "\t.", " n/a", "NA .", " Na "]
+    folder = write_dataset(
+        tmp_path / "ds",
+        claims=[claim(f"C{i}", "P1", "010000024", "G", "2025-01-05", prescriber=t, centre=t)
+                for i, t in enumerate(cells)],
+        providers=PROVIDERS)
+    d = load_dataset(folder)
+    assert d["claims"]["prescriber_id"].to_pylist() == [None] * 5 + ["NA .", " Na "]
+    notes = {w["column"]: w for w in d.report.warnings if w["severity"] == "info"}
+    assert notes["centre_id"]["tokens"] == {" NA ": 1, "NA": 1, "NA  ": 1, "\t.": 1, " n/a": 1}
+    assert notes["centre_id"]["message"] == (
+        "claims.csv: 5 centre_id cell(s) read as missing values (' NA ' × 1: line 2; 'NA' × 1: line 3; "
+        "'NA  ' × 1: line 4; '\\t.' × 1: line 5; ' n/a' × 1: line 6)")
+    # a required column left empty this way is refused naming the cell as written
+    folder = write_dataset(tmp_path / "ds2", providers=PROVIDERS, claims=[claim("C1", "P1", " NA ", "G", "2025-01-05")])
+    assert problems(folder) == ["claims.csv, line 2, column provider_id: missing value (the file has ' NA ' in this "
+                                "column, read as missing): this column is required (to scan such an extract, leave "
+                                "these lines out of it)"]
+
+
 @pytest.mark.parametrize("token", [".", "n/a", "#NULL!", "NONE", "none", "<NA>"])
 def test_a_null_token_as_a_billing_provider_is_refused_naming_it(tmp_path, token):
     folder = write_dataset(tmp_path / "ds", providers=PROVIDERS,
