@@ -471,10 +471,11 @@ def _parquet_as_text(table: pa.Table, stored_as: dict[str, str]) -> list[pa.Arra
             col = col.cast(pa.string())
             stored_as[name] = "integer"
         elif pa.types.is_floating(t):
-            valid = col.drop_null()
-            whole = len(valid) == 0 or pc.all(pc.and_(pc.less(pc.abs(valid), 2.0 ** 63),
-                                                      pc.equal(valid, pc.floor(valid)))).as_py()
-            col = (col.cast(pa.int64()) if whole else col).cast(pa.string())
+            # each whole value is its digits (12345678901.0 is '12345678901', not '1.2345678901e+10',
+            # which a quantity's message would quote as "not a whole number"); others as Arrow writes them
+            whole = pc.fill_null(pc.and_(pc.less(pc.abs(col), 2.0 ** 63), pc.equal(col, pc.floor(col))), False)
+            digits = pc.if_else(whole, col, pa.scalar(0.0, t)).cast(pa.int64()).cast(pa.string())
+            col = pc.if_else(whole, digits, col.cast(pa.string()))
             stored_as[name] = "floating point"
         else:
             try:

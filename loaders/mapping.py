@@ -30,10 +30,12 @@ source row: nothing is dropped. A keyed entity table (providers, centres, legal_
 patients, services) gets one row per distinct key value; source rows without a key value are
 counted, and a key given different values by several rows keeps the first row's and is counted.
 Dates are rewritten `YYYY-MM-DD`, amounts and quantities with a `.` decimal point and no
-thousands separator. Every other check is the contract loader's, when the output is validated
-or scanned. Values that cannot be converted (a date not in its format) are problems naming the
-source file, line (row for Parquet), column and value — never the value of a column mapped to a
-patient column. A Parquet column stored as numbers and mapped to an identifier is warned of, as
+thousands separator. Values that cannot be converted (a date not in its format), and amounts,
+quantities and birth years the contract refuses once rewritten (in the contract loader's words,
+quoting the source's text, not the rewritten one), are problems naming the source file, line
+(row for Parquet), column and value — never the value of a column mapped to a
+patient column. Every other check is the contract loader's, when the output is validated or
+scanned. A Parquet column stored as numbers and mapped to an identifier is warned of, as
 the contract loader warns of it (leading zeros lost).
 """
 from __future__ import annotations
@@ -42,6 +44,7 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -50,7 +53,7 @@ from contract.tables import AMOUNT, DATE, ID, QUANTITY, TABLES, YEAR, sensitive_
 from engine import query
 
 from .conversion import Conversion
-from .dataset import NULL_TOKENS, _Collector, read_raw, shown
+from .dataset import LINE, NULL_TOKENS, _Collector, _column_rules, _invalid_cells, read_raw, shown
 
 SOURCE_KEYS = {"delimiter", "decimal", "encoding", "null", "date_format"}
 SPEC_KEYS = {"column", "value", "format", "prefix", "values", "default"}
@@ -256,6 +259,7 @@ def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, o
         else:
             values = pa.nulls(n, pa.string()) if s["value"] is None else pa.array([str(s["value"])] * n, pa.string())
         values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        from_source = pc.is_valid(values)       # (a default, below, is the mapping's value)
         for before, after in (s.get("values") or {}).items():
             values = pc.if_else(pc.fill_null(pc.equal(values, before), False), pa.scalar(str(after)), values)
         if s.get("default") is not None:
@@ -267,9 +271,44 @@ def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, o
                             table["_line"].combine_chunks(),
                             fname, names[0], out, hide=names[0].lower() in sensitive, unit=unit)
         elif col.type in (AMOUNT, QUANTITY, YEAR) and names:
+            written = values
             values = _decimal_point(values, settings.get("decimal", "."))
+            _numbers(col, values, written, from_source, table, names, fname, out, sensitive, unit)
         cols[col.name] = values
     return pa.table(cols).append_column("_line", table["_line"])
+
+
+def _numbers(col, values: pa.Array, written: pa.Array, from_source: pa.Array, table: pa.Table, names: list[str],
+             fname: str, out: _Collector, sensitive: set[str], unit: str = "line"):
+    """The cells of an amount, quantity or year column (`values`, rewritten with a `.` decimal
+    point) that the contract refuses (`loaders.dataset._column_rules`: not a number, beyond its
+    bounds), reported in `out` with the contract loader's words, their source line and column
+    and the text as the source writes it (`written`: `1 000 000 000`, not the `1000000000` that
+    claims.csv would hold and the loader would quote). A value filled in by the mapping's
+    `default` (not `from_source`) is the mapping's, not the source's: it is left to the loader."""
+    lines = table[LINE].combine_chunks()
+    con = duckdb.connect()
+    try:
+        con.register("raw", pa.table({LINE: lines.filter(from_source), col.name: values.filter(from_source)}))
+        found = _invalid_cells(con, col, out.room or 1)
+    finally:
+        con.close()
+    rules = _column_rules(col, None)[1]
+    for rule, total, first, *_ in found:
+        at = pa.array([cell["l"] for cell in first[:out.room or 1]], pa.int64())
+        keep = pc.is_in(lines, value_set=at)
+        rows = pa.table({"line": lines, "text": written}).filter(keep)
+        source = [_source_column(table, names, row) for row in pc.indices_nonzero(keep).to_pylist()]
+        for (line, text), column in zip(zip(rows["line"].to_pylist(), rows["text"].to_pylist()), source):
+            out.add(Problem(fname, rules[rule][1], line=line, column=column,
+                            value=shown(text, column.lower() in sensitive), unit=unit))
+        if total > len(at):
+            out.add(Problem(fname, rules[rule][1]), count=total - len(at))
+
+
+def _source_column(table: pa.Table, names: list[str], row: int) -> str:
+    """The source column (as the mapping names it) that gives row `row` its value: the first of `names` with one."""
+    return next((n for n in names if table[n.lower()][row].is_valid), names[0])
 
 
 def _dates(values: pa.Array, fmt: str, lines, fname: str, column: str, out: _Collector, hide: bool,

@@ -89,6 +89,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contract.errors import DatasetError, Problem
+from contract.tables import MAX_AMOUNT, MAX_QUANTITY
 from engine import open_engine, query as engine_query, use
 from .conversion import Conversion, Query
 from .dataset import _Collector, read_raw, shown
@@ -275,7 +276,8 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
     contract loader refuses them (`fraudnet validate`, `scan`), so the conversion warns first.
 
     Raises `DatasetError` (file, line, column, value; never a patient pseudonym) when a table
-    or column is missing, a file cannot be read, an amount or quantity is not a number, or two
+    or column is missing, a file cannot be read, an amount or quantity is not a number or beyond the
+    contract's bounds (quoting the cell as the extract writes it), or two
     service lines share their nine keys; then nothing is returned. Raises `engine.ComputeError`
     when the Spark engine cannot start (pyspark missing) or a statement fails on it, `ValueError`
     for another engine name.
@@ -438,16 +440,30 @@ def _unit(file: str) -> str:
     return "row" if file.lower().endswith(".parquet") else "line"
 
 
+TOO_MUCH = f"is more than {MAX_AMOUNT:,.0f} euros (10¹²) in absolute value: not a service's amount"
+TOO_MANY = f"is too large: a quantity is at most {MAX_QUANTITY:,} in absolute value"
+
+
 def _check_numbers(query: Query, lines: pa.Table, file: str, out: _Collector):
-    bad = query("""SELECT _line, 1 AS k, 'PRS_PAI_MNT' AS col, prs_pai_mnt AS value FROM l WHERE amount IS NULL
-                   UNION ALL
-                   SELECT _line, 2, 'PRS_ACT_QTE', prs_act_qte FROM l WHERE qty IS NULL AND prs_act_qte IS NOT NULL
-                   ORDER BY _line, k""", l=lines).to_pylist()
+    """An amount missing or not a number, a quantity not a number, and either beyond the contract's
+    bounds (`contract.tables.MAX_AMOUNT`, `MAX_QUANTITY`, in absolute value: regularisation lines
+    are negative): problems quoting the cell as ER_PRS_F writes it (`1e13`, not the number the
+    converter would write), since a bound left to the contract loader would quote claims.csv's
+    rewritten number instead."""
+    bad = query(f"""SELECT _line, 1 AS k, 'PRS_PAI_MNT' AS col, prs_pai_mnt AS value,
+                           CASE WHEN prs_pai_mnt IS NULL THEN 'missing' WHEN amount IS NULL THEN 'nan' ELSE 'big' END AS why
+                    FROM l WHERE amount IS NULL OR abs(amount) > {MAX_AMOUNT}
+                    UNION ALL
+                    SELECT _line, 2, 'PRS_ACT_QTE', prs_act_qte, CASE WHEN qty IS NULL THEN 'nan' ELSE 'big' END FROM l
+                    WHERE (qty IS NULL AND prs_act_qte IS NOT NULL) OR abs(qty) > {MAX_QUANTITY}
+                    ORDER BY _line, k""", l=lines).to_pylist()
+    words = {"missing": "missing value: a service line needs its amount", "nan": "is not a number",
+             "big": {"PRS_PAI_MNT": TOO_MUCH, "PRS_ACT_QTE": TOO_MANY}}
     for r in bad[:out.room or 1]:
-        message = "missing value: a service line needs its amount" if r["value"] is None else "is not a number"
+        message = words[r["why"]] if r["why"] != "big" else words["big"][r["col"]]
         out.add(Problem(file, message, line=r["_line"], column=r["col"], value=shown(r["value"]), unit=_unit(file)))
     if len(bad) > (out.room or 1):
-        out.add(Problem(file, "is not a number"), count=len(bad) - (out.room or 1))
+        out.add(Problem(file, "is not a number, or beyond the contract's bounds"), count=len(bad) - (out.room or 1))
 
 
 def _line_kind(act: str, spe: str) -> str:

@@ -338,3 +338,42 @@ amount = "paid"
         "s.csv, line 3, column bene: the file is UTF-8, not cp1252: a character of this line (not shown: a patient "
         "column) is written as UTF-8, which cp1252 would read as two or three other characters; convert it without "
         "naming an encoding (UTF-8 is the default)"]
+
+
+def test_amounts_and_quantities_the_contract_refuses_quote_the_source_s_text(tmp_path):
+    """The mapping rewrites numbers (`1 000 000 000` → `1000000000`); the contract loader would quote
+    the rewritten text of claims.csv, which the source does not hold: the conversion refuses them,
+    naming the source's line, column and text, in the contract loader's words."""
+    mapping = write(tmp_path / "m.toml", """
+[source]
+decimal = ","
+[claims]
+claim_id = "id"
+patient_id = "bene"
+provider_id = "prv"
+service_code = "code"
+service_date = "day"
+amount = { column = ["paid", "billed"] }
+quantity = { column = "n", default = "1" }
+""")
+    source = write(tmp_path / "s.csv", 'id,bene,prv,code,day,paid,billed,n\n'
+                                       '1,ZQXPAT01,P1,G,2025-01-05,"10,5",,"1 000 000 000"\n'
+                                       '2,ZQXPAT01,P1,G,2025-01-05,,"2 000 000 000 000",1e9\n'
+                                       '3,ZQXPAT01,P1,G,2025-01-05,"-3,5",,\n'
+                                       '4,ZQXPAT01,P1,G,2025-01-05,"1 000,00",,"999 999 999"\n'
+                                       '5,ZQXPAT01,P1,G,2025-01-05,"7,25",,"2,0"\n')
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    assert [str(p) for p in e.value.problems] == [
+        "s.csv, line 2, column n, value '1 000 000 000': is too large: a quantity is a whole number from 1 to 999,999,999",
+        "s.csv, line 3, column billed, value '2 000 000 000 000': is more than 1,000,000,000,000 euros (10¹²): "
+        "not a claim's amount",
+        "s.csv, line 3, column n, value '1e9': is not a whole number ≥ 1",
+        "s.csv, line 4, column paid, value '-3,5': is negative: amounts are ≥ 0 (a cancellation line? net it with the "
+        "line it corrects)",
+        "s.csv, line 6, column n, value '2,0': is not a whole number ≥ 1"]
+    # the look-alikes convert: the bounds, a quantity left to its default, thousands separators
+    write(source, 'id,bene,prv,code,day,paid,billed,n\n1,ZQXPAT01,P1,G,2025-01-05,,"1 000 000 000 000",\n'
+                  '2,ZQXPAT01,P1,G,2025-01-05,"0,00",,"999 999 999"\n')
+    c = convert_mapped(mapping, source)
+    assert [(r["amount"], r["quantity"]) for r in c["claims"].to_pylist()] == [("1000000000000", "1"), ("0.00", "999999999")]

@@ -196,6 +196,31 @@ def test_amounts_that_are_not_numbers_and_service_lines_given_twice_are_errors(t
     assert len(shown) == 5
 
 
+def test_amounts_and_quantities_beyond_the_contract_are_refused_quoting_the_extract_s_text(tmp_path):
+    # the converter reads 1e9 as a number: the bound checked by the contract loader on claims.csv
+    # would quote '1000000000', a text the extract does not hold; refused here, quoting ER_PRS_F
+    write_dcir(tmp_path / "x", [line(1, "A", "75123456", qty=" 5"), line(2, "A", "75123456", qty="1e9"),
+                                line(3, "A", "75123456", qty="999999999.0"), line(4, "A", "75123456", qty="-1000000000"),
+                                line(5, "A", "75123456", amount="1e13"), line(6, "A", "75123456", amount="-1000000000000.01"),
+                                line(7, "A", "75123456", amount="1000000000000", qty="-999999999")])
+    with pytest.raises(DatasetError) as e:
+        read_snds(tmp_path / "x")
+    assert [str(p) for p in e.value.problems] == [
+        "ER_PRS_F.csv, line 3, column PRS_ACT_QTE, value '1e9': is too large: a quantity is at most 999,999,999 in "
+        "absolute value",
+        "ER_PRS_F.csv, line 5, column PRS_ACT_QTE, value '-1000000000': is too large: a quantity is at most "
+        "999,999,999 in absolute value",
+        "ER_PRS_F.csv, line 6, column PRS_PAI_MNT, value '1e13': is more than 1,000,000,000,000 euros (10¹²) in "
+        "absolute value: not a service's amount",
+        "ER_PRS_F.csv, line 7, column PRS_PAI_MNT, value '-1000000000000.01': is more than 1,000,000,000,000 euros "
+        "(10¹²) in absolute value: not a service's amount"]
+    # the bounds themselves, and ' 5' and '999999999.0' (whole numbers), convert
+    write_dcir(tmp_path / "y", [line(1, "A", "75123456", qty=" 5"), line(3, "A", "75123456", qty="999999999.0"),
+                                line(7, "A", "75123456", amount="1000000000000", qty="-999999999")])
+    assert [(r["quantity"], r["amount"]) for r in claims_of(read_snds(tmp_path / "y"))] == [
+        ("5", "26.50"), ("999999999", "26.50")]
+
+
 # --- the field cases -----------------------------------------------------------------------------
 
 def claims_of(conversion):
