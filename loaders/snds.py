@@ -298,7 +298,40 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
         compute.close()
     conversion.report["service_dates_after_today"] = _after_today(
         conversion.tables["claims"], names["er_prs_f"], today or datetime.now(timezone.utc).date())
+    conversion.report["warnings"] = _no_claims(conversion.report)
     return conversion
+
+
+def _no_claims(report: dict) -> list[dict]:
+    """A warning when no claim is written (the converted folder is then refused by `validate` and
+    `scan`, whose claims cannot be empty), saying where every service line went, rule by rule
+    with its counts and first lines; none otherwise."""
+    if report["claims"]["rows"]:
+        return []
+    s, n, x = report["service_lines"], report["netting"], report["quantity_sign_contradicts_amount"]
+    unit = _unit(s["file"])
+
+    def at(lines: list[int]) -> str:
+        return f" ({unit}{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:FIRST]))}{', …' if len(lines) > FIRST else ''})" \
+            if lines else ""
+    info, orphan = s["left_out"]["information_only"], s["left_out"]["no_practitioner_no_establishment"]
+    why = [f"{r['lines']:,} information-only (DPN_QLF/PRS_DPN_QLP 71){at(r['first_lines'])}" for r in [info] if r["lines"]]
+    why += [f"{r['lines']:,} with no practitioner and no establishment (sentinel PFS_EXE_NUM, no ETB_EXE_FIN)"
+            f"{at(r['first_lines'])}" for r in [orphan] if r["lines"]]
+    why += [f"{r['services']:,} service(s) {words}{at(r['first_lines'])}"
+            for r, words in ((n["netted_to_zero"], "cancelled by their regularisation lines"),
+                             (n["unmatched"], "negative once netted (a cancellation without its original)"))
+            if r["services"]]
+    if x["claim_lines"]:
+        why.append(f"{x['claim_lines']:,} claim line(s) whose quantity's sign contradicts their service's amount"
+                   f"{at(x['first_lines'])}")
+    if not s["read"]:
+        message = f"no claims written: {s['file']} has no service line (a header only)"
+    else:
+        message = (f"no claims written: every one of the {s['read']:,} service line(s) of {s['file']} was left out — "
+                   f"{'; '.join(why)}")
+    return [{"severity": "warning", "rule": "no_claims",
+             "message": f"{message}: validate and scan refuse a folder without claims"}]
 
 
 def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, names: dict, nomenclature: Path | None,
@@ -731,6 +764,8 @@ def report_lines(report: dict) -> list[str]:
     out.append(f"  claims written: {c['rows']:,} lines, {_eur(c['amount'])}"
                + (f"; {f['claims']:,} with a quantity that is not whole (kilometres, coefficients: PRS_ACT_QTE is a "
                   f"decimal) written as one service each, their amount kept ({_eur(f['amount'])})" if f["claims"] else ""))
+    for w in report.get("warnings", []):
+        out.append(f"  warning: {w['message']}")
     later = report.get("service_dates_after_today") or {"claims": 0}
     if later["claims"]:
         first = later["first"]

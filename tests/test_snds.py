@@ -697,3 +697,32 @@ def test_a_parquet_extract_names_rows_not_lines(tmp_path):
         "ER_PRS_F.parquet, row 2, column PRS_PAI_MNT, value 'vingt': is not a number",
         "ER_PRS_F.parquet, row 3: repeats the nine DCIR keys of row 2: the same service line twice (an extract given "
         "twice?)"]
+
+
+def test_a_conversion_that_writes_no_claim_says_so_and_where_every_line_went(tmp_path):
+    from click.testing import CliRunner
+    from cli.main import main
+    write_dcir(tmp_path / "x", [line(1, "A", "0") + [""], line(2, "A", "75123456", amount="30.00") + [""],
+                                line(3, "A", "75123456", amount="-30.00", qty="-1") + [""],
+                                line(4, "B", "75123456", amount="-10.00", qty="-1") + [""],
+                                line(5, "C", "75123456") + ["71"]], extra=["DPN_QLF"])
+    out = CliRunner().invoke(main, ["convert", "snds", str(tmp_path / "x"), str(tmp_path / "out")])
+    assert out.exit_code == 0, out.output
+    said = ("no claims written: every one of the 5 service line(s) of ER_PRS_F.csv was left out — 1 information-only "
+            "(DPN_QLF/PRS_DPN_QLP 71) (line 6); 1 with no practitioner and no establishment (sentinel PFS_EXE_NUM, no "
+            "ETB_EXE_FIN) (line 2); 1 service(s) cancelled by their regularisation lines (lines 3, 4); 1 service(s) "
+            "negative once netted (a cancellation without its original) (line 5): validate and scan refuse a folder "
+            "without claims")
+    assert f"    warning: {said}\n" in out.output
+    report = json.loads((tmp_path / "out" / "conversion_report.json").read_text())
+    assert report["warnings"] == [{"severity": "warning", "rule": "no_claims", "message": said}]
+    # an extract of a header only says that
+    write_dcir(tmp_path / "y", [])
+    assert read_snds(tmp_path / "y").report["warnings"][0]["message"] == (
+        "no claims written: ER_PRS_F.csv has no service line (a header only): validate and scan refuse a folder "
+        "without claims")
+    # the look-alike: one claim written, no warning
+    write_dcir(tmp_path / "z", [line(1, "A", "0") + [""], line(2, "A", "75123456") + [""]], extra=["DPN_QLF"])
+    c = read_snds(tmp_path / "z")
+    assert c.report["claims"]["rows"] == 1 and c.report["warnings"] == []
+    assert not any("warning" in x for x in report_lines(c.report))
