@@ -1693,7 +1693,11 @@ def _check_references(con, tables: dict, files: dict, out: _Collector, report: L
             params = {"when": ref.when[1]}
         # an id found once its leading zeros are put back (or taken away): a spreadsheet's doing
         padded = (f"(SELECT min({tc}) FROM dst WHERE ltrim({tc}, '0') = ltrim(s.{c}, '0') AND {tc} <> s.{c})")
-        sql = f"SELECT s.{LINE} AS {LINE}, s.{c}, s.{FILE} AS {FILE}, {padded} AS padded FROM src s WHERE {cond}"
+        # an id found once the spaces around either are taken away: an export's padding
+        trimmed = (f"(SELECT min({tc}) FROM dst WHERE trim({tc}, '{ID_SPACES}') = trim(s.{c}, '{ID_SPACES}') "
+                   f"AND {tc} <> s.{c})")
+        sql = (f"SELECT s.{LINE} AS {LINE}, s.{c}, s.{FILE} AS {FILE}, {padded} AS padded, {trimmed} AS trimmed "
+               f"FROM src s WHERE {cond}")
         sensitive = ref.column in sensitive_columns(ref.table)
         show = str if full_paths else (lambda p: p.name)
         fname = " + ".join(show(p) for p in files[ref.table])
@@ -1701,34 +1705,67 @@ def _check_references(con, tables: dict, files: dict, out: _Collector, report: L
             else f"{ref.target} (not given)"
         message = f"{ref.column} not found in {target_name}"
         if ref.severity == "error":   # one problem per missing value and file, at its first line
-            grouped = (f"SELECT min({LINE}) AS {LINE}, \"{ref.column}\", count(*) AS n, {FILE}, min(padded) "
-                       f"FROM ({sql}) GROUP BY \"{ref.column}\", {FILE}")
+            grouped = (f"SELECT min({LINE}) AS {LINE}, \"{ref.column}\", count(*) AS n, {FILE}, min(padded), "
+                       f"min(trimmed) FROM ({sql}) GROUP BY \"{ref.column}\", {FILE}")
             total, rows = _rows(con, f"SELECT * FROM ({grouped})", out.room, params)
-            for line, value, n, file, pad in rows:
+            for line, value, n, file, pad, trim in rows:
                 unit = "row" if file.endswith(".parquet") else "line"
                 more = f" ({n} {unit}s, the first here)" if n > 1 else ""
                 hint = (f"; {pad!r} is there: a spreadsheet may have dropped or added leading zeros"
                         if shown(pad, sensitive) is not None else "")
+                hint += _spaces_hint(value, trim, sensitive)
                 out.add(Problem(file, message + more + hint, line=line, column=ref.column, unit=unit,
                                 value=shown(value, sensitive)))
             if total > len(rows):
                 out.add(Problem(fname, message), count=total - len(rows))
         else:
-            n_rows, n_values, n_padded = con.execute(
+            n_rows, n_values, n_padded, n_spaced, n_trimmed = con.execute(
                 f"SELECT count(*), count(DISTINCT {ref.column}), count(DISTINCT {ref.column}) FILTER "
-                f"(WHERE padded IS NOT NULL) FROM ({sql})", params).fetchall()[0]
+                f"(WHERE padded IS NOT NULL), count(DISTINCT {ref.column}) FILTER (WHERE regexp_matches({ref.column}, "
+                f"'[{ID_SPACES}]')), count(DISTINCT {ref.column}) FILTER (WHERE trimmed IS NOT "
+                f"NULL) FROM ({sql})",
+                params).fetchall()[0]
             if n_rows:
                 examples = [] if sensitive else [v for (v,) in con.execute(
                     f"SELECT DISTINCT {ref.column} FROM ({sql}) ORDER BY 1 LIMIT 5", params).fetchall()
                     if shown(v) is not None]
                 hint = (f"; {n_padded} of them match an id there once leading zeros are added or removed (a "
                         f"spreadsheet's doing?)" if n_padded else "")
+                if n_spaced:
+                    hint += f"; {n_spaced} of them have spaces, which are part of an id"
+                if n_trimmed:
+                    hint += (f"; {n_trimmed} of them are found there once the spaces around ids are taken away (trim "
+                             f"the extract's cells)")
                 report.warn(f"{n_rows} row(s) of {fname} name {n_values} {ref.column} value(s) absent from "
                             f"{target_name}; kept as entities of unknown kind{hint}",
                             table=ref.table, column=ref.column, target=ref.target, rows=n_rows, values=n_values,
                             examples=examples)
         _unregister(con, "src", tables[ref.table])
         con.unregister("dst")
+
+
+ID_SPACES = " \t\u00a0"      # the spaces an export pads a cell with: space, tab, no-break space
+
+
+def _spaces_hint(value: str | None, trimmed: str | None, sensitive: bool) -> str:
+    """What a reference error adds about spaces in the id `value` that is not found: where they
+    are (at its start, at its end, inside), and `trimmed`, the id of the target found once the
+    spaces around either are taken away (not shown for a patient column). Spaces are part of an
+    id: `'D2 '` is not `'D2'`."""
+    if value is None:
+        return ""
+    if not any(ch in ID_SPACES for ch in value):
+        return "" if trimmed is None else (
+            f"; {trimmed!r} is there, with spaces around it, which are part of an id (trim the extract's cells)"
+            if not sensitive else "; an id there matches it once its spaces are taken away (trim the extract's cells)")
+    where = [w for w, yes in (("at its start", value[0] in ID_SPACES), ("at its end", value[-1] in ID_SPACES),
+                              ("inside", any(ch in ID_SPACES for ch in value.strip(ID_SPACES))))
+             if yes]
+    said = f"; the value has spaces ({', '.join(where)}), which are part of an id"
+    if trimmed is None:
+        return said
+    return said + (f": {trimmed!r} is there, without them" if not sensitive else ": an id there matches it without "
+                   "them") + " (trim the extract's cells)"
 
 
 def _none_missing(con, table: OnDisk, ref, target: pa.Table | None) -> bool:

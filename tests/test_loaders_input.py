@@ -178,6 +178,38 @@ def test_a_reference_missing_its_leading_zero_says_so(tmp_path):
                                  "are added or removed (a spreadsheet's doing?)")
 
 
+def test_an_id_not_found_because_of_its_spaces_says_where_they_are(tmp_path):
+    """Spaces are part of an id ('D2 ' is not 'D2'): a reference not found says where the value's
+    spaces are and names the id found once the spaces around either are taken away."""
+    providers = PROVIDERS + [{"provider_id": "D2", "kind": "nurse"}, {"provider_id": "D4 ", "kind": "nurse"}]
+    folder = write_dataset(tmp_path / "ds", providers=providers, claims=[
+        claim("C1", "P1", "D2 ", "G", "2025-01-05"), claim("C2", "P1", " D2", "G", "2025-01-05"),
+        claim("C3", "P1", "D\u00a02", "G", "2025-01-05"), claim("C4", "P1", "D4", "G", "2025-01-05"),
+        claim("C5", "P1", "D 9", "G", "2025-01-05"), claim("C6", "P1", "D9", "G", "2025-01-05")])
+    said = "provider_id not found in providers.csv"
+    assert problems(folder) == [
+        f"claims.csv, line 2, column provider_id, value 'D2 ': {said}; the value has spaces (at its end), which are "
+        "part of an id: 'D2' is there, without them (trim the extract's cells)",
+        f"claims.csv, line 3, column provider_id, value ' D2': {said}; the value has spaces (at its start), which are "
+        "part of an id: 'D2' is there, without them (trim the extract's cells)",
+        f"claims.csv, line 4, column provider_id, value 'D\\xa02': {said}; the value has spaces (inside), which are "
+        "part of an id",
+        f"claims.csv, line 5, column provider_id, value 'D4': {said}; 'D4 ' is there, with spaces around it, which are "
+        "part of an id (trim the extract's cells)",
+        f"claims.csv, line 6, column provider_id, value 'D 9': {said}; the value has spaces (inside), which are part "
+        "of an id",
+        f"claims.csv, line 7, column provider_id, value 'D9': {said}"]       # the look-alike: no word of spaces
+    # a prescriber (a warning: kept as an entity of unknown kind) counts them
+    folder = write_dataset(tmp_path / "ds2", providers=providers, claims=[
+        claim("C1", "P1", "D2", "G", "2025-01-05", prescriber="D2 "), claim("C2", "P1", "D2", "G", "2025-01-05",
+                                                                          prescriber="X Y"),
+        claim("C3", "P1", "D2", "G", "2025-01-05", prescriber="X9")])
+    warned = [w["message"] for w in load_dataset(folder).report.warnings if w["column"] == "prescriber_id"]
+    assert warned == ["3 row(s) of claims.csv name 3 prescriber_id value(s) absent from providers.csv; kept as "
+                      "entities of unknown kind; 2 of them have spaces, which are part of an id; 1 of them are found "
+                      "there once the spaces around ids are taken away (trim the extract's cells)"]
+
+
 # --- Parquet -------------------------------------------------------------------------------------
 
 def test_parquet_timestamps_at_midnight_are_dates_and_integer_ids_are_warned_about(tmp_path):
