@@ -191,8 +191,11 @@ def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 
     out = _Collector(max_problems)
     sensitive = {c.lower() for name, sets in m["tables"].items() for cols in sets for col, raw in cols.items()
                  if col in sensitive_columns(name) for c in _columns_of(_spec(raw))}
+    used = {c.lower() for sets in m["tables"].values() for cols in sets for r in cols.values()
+            for c in _columns_of(_spec(r))}
     raw = read_raw(source, out, delimiter=settings.get("delimiter", ","), encoding=settings.get("encoding", "utf-8"),
-                   null_tokens=tuple(settings.get("null", NULL_TOKENS)), sensitive=frozenset(sensitive))
+                   null_tokens=tuple(settings.get("null", NULL_TOKENS)), sensitive=frozenset(sensitive),
+                   used=frozenset(used))
     if raw is None:
         if faults:
             raise MappingError(str(mapping), faults)
@@ -204,8 +207,6 @@ def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 
                f"{', '.join(table.column_names[:-1])})" for c in missing]
     if faults:
         raise MappingError(str(mapping), faults)
-    used = {c.lower() for sets in m["tables"].values() for cols in sets for r in cols.values()
-            for c in _columns_of(_spec(r))}
     tables, report_tables = {}, {}
     for name, sets in m["tables"].items():
         parts = [_project(TABLES[name], cols, table, settings, source.name, out, sensitive, raw.unit)
@@ -220,6 +221,7 @@ def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 
               **({"encoding": settings.get("encoding", "utf-8")} if text else {}),
               "missing_values": {raw.header.get(c, c): n for c, n in raw.nulls.items() if c in used},
               "warnings": _stored_as_numbers(m["tables"], raw, source.name),
+              "ignored_bytes": {raw.header.get(c, c): n for c, n in raw.ignored_bytes.items()},
               "tables": report_tables}
     return Conversion(tables, report)
 
@@ -397,6 +399,10 @@ def report_lines(report: dict) -> list[str]:
     lines = [f"{Path(report['source']).name}: {report['source_rows']:,} rows ({', '.join(how)})"]
     for w in report.get("warnings", []):
         lines.append(f"  warning: {w['message']}")
+    if report.get("ignored_bytes"):
+        counted = "; ".join(f"{c} × {n:,}" for c, n in report["ignored_bytes"].items())
+        lines.append(f"  {sum(report['ignored_bytes'].values()):,} cell(s) of columns the mapping does not read hold "
+                     f"bytes not in the file's encoding ({counted}): ignored, as those columns are")
     for column, tokens in report["missing_values"].items():
         shown = ", ".join(f"{t!r} × {n:,}" for t, n in tokens.items())
         lines.append(f"  {column}: {sum(tokens.values()):,} cells read as missing ({shown})")

@@ -229,7 +229,8 @@ def _read(folder: Path, out: _Collector, encoding: str = "utf-8") -> tuple[dict[
             if name == "er_prs_f":
                 out.add(Problem(f"{name.upper()}.csv", f"required table is missing from {folder}"))
             continue
-        raw = read_raw(path, out, delimiter=None, encoding=encoding, null_tokens=NULL_TOKENS, sensitive=SENSITIVE)
+        raw = read_raw(path, out, delimiter=None, encoding=encoding, null_tokens=NULL_TOKENS, sensitive=SENSITIVE,
+                       used=frozenset(columns) | frozenset(OPTIONAL.get(name, ())))
         if raw is None:
             continue
         table = raw.table
@@ -244,7 +245,9 @@ def _read(folder: Path, out: _Collector, encoding: str = "utf-8") -> tuple[dict[
                 table = table.append_column(c, pa.nulls(table.num_rows, pa.string()))
         tables[name] = table.select(list(columns) + list(OPTIONAL.get(name, ())) + ["_line"])
         files[path.name] = {"table": name.upper(), "rows": table.num_rows,
-                            **({"separator": raw.delimiter} if raw.delimiter else {})}
+                            **({"separator": raw.delimiter} if raw.delimiter else {}),
+                            **({"ignored_bytes": {raw.header.get(c, c): n for c, n in raw.ignored_bytes.items()}}
+                               if raw.ignored_bytes else {})}
         names[name] = path.name
     return tables, files, names
 
@@ -764,6 +767,11 @@ def report_lines(report: dict) -> list[str]:
     out.append(f"  claims written: {c['rows']:,} lines, {_eur(c['amount'])}"
                + (f"; {f['claims']:,} with a quantity that is not whole (kilometres, coefficients: PRS_ACT_QTE is a "
                   f"decimal) written as one service each, their amount kept ({_eur(f['amount'])})" if f["claims"] else ""))
+    for name, f in report["files"].items():
+        if f.get("ignored_bytes"):
+            counted = "; ".join(f"{c} × {n:,}" for c, n in f["ignored_bytes"].items())
+            out.append(f"  {name}: {sum(f['ignored_bytes'].values()):,} cell(s) of columns the conversion does not read "
+                       f"hold bytes not in the file's encoding ({counted}): ignored, as those columns are")
     for w in report.get("warnings", []):
         out.append(f"  warning: {w['message']}")
     later = report.get("service_dates_after_today") or {"claims": 0}

@@ -138,6 +138,46 @@ def test_a_utf16_file_is_named_as_such(tmp_path):
                                 "as CSV UTF-8"]
 
 
+def test_bytes_not_utf_8_in_a_column_fraudnet_does_not_read_are_counted_not_refused_nor_shown(tmp_path):
+    folder = write_dataset(tmp_path / "ds", providers=PROVIDERS, claims=[claim("C1", "P1", "010000024", "G", "2025-01-05")])
+    (folder / "claims.csv").write_bytes(
+        b"claim_id,patient_id,provider_id,service_code,service_date,amount,note\n"
+        b"C1,P1,010000024,G,2025-01-05,10,r\xe9sum\xe9 secret\n"
+        b"C2,P1,010000024,G,2025-01-05,10,\xe9t\xe9 secret\n"
+        b"C3,P1,010000024,G,2025-01-05,10,plain\n")
+    d = load_dataset(folder)
+    assert d["claims"]["claim_id"].to_pylist() == ["C1", "C2", "C3"]
+    (note,) = [w for w in d.report.warnings if "does not read" in w["message"]]
+    assert (note["severity"], note["columns"], note["message"]) == (
+        "info", {"note": 2}, "claims.csv: 2 cell(s) of column(s) fraudnet does not read hold bytes that are not UTF-8 "
+        "(note × 2): ignored, as those columns are")
+    # a line with such bytes in a contract column too is refused naming that column, never the other's value
+    (folder / "claims.csv").write_bytes(
+        b"claim_id,patient_id,provider_id,service_code,service_date,amount,note\n"
+        b"C1,P1,010000024,G,2025-01-05,10,plain\n"
+        b"C2,P1,010000024,G\xe9,2025-01-05,10,\xe9t\xe9 secret\n")
+    found = problems(folder)
+    assert [p.split(": is not valid")[0] for p in found] == ["claims.csv, line 3, column service_code, value 'G\ufffd'"]
+    assert not any("secret" in p for p in found)
+
+
+def test_a_parquet_binary_column_fraudnet_does_not_read_may_hold_bytes_not_utf_8(tmp_path):
+    folder = write_dataset(tmp_path / "ds", providers=PROVIDERS, claims=[claim("C1", "P1", "010000024", "G", "2025-01-05")])
+    (folder / "claims.csv").unlink()
+    pq.write_table(pa.table({"claim_id": ["C1", "C2"], "patient_id": ["P1", "P1"], "provider_id": ["010000024"] * 2,
+                             "service_code": ["G", "G"], "service_date": ["2025-01-05"] * 2, "amount": [10.0, 12.0],
+                             "blob": pa.array([b"\xff\xfe secret", b"ok"], pa.binary())}), folder / "claims.parquet")
+    d = load_dataset(folder)
+    assert d["claims"].num_rows == 2
+    assert [w["columns"] for w in d.report.warnings if "does not read" in w["message"]] == [{"blob": 1}]
+    # the look-alike: such bytes in a contract column are a problem naming its row
+    pq.write_table(pa.table({"claim_id": ["C1", "C2"], "patient_id": ["P1", "P1"], "provider_id": ["010000024"] * 2,
+                             "service_code": pa.array([b"G", b"\xff"], pa.binary()), "service_date": ["2025-01-05"] * 2,
+                             "amount": [10.0, 12.0]}), folder / "claims.parquet")
+    assert problems(folder) == ["claims.parquet, row 2, column service_code: is not UTF-8 text (a binary column): store "
+                                "text as UTF-8 strings"]
+
+
 def test_an_id_in_scientific_notation_is_an_error(tmp_path):
     folder = write_dataset(tmp_path / "ds", providers=PROVIDERS + [{"provider_id": "1.00E+10", "kind": "nurse"}],
                            claims=[claim("C1", "P1", "010000024", "G", "2025-01-05")])

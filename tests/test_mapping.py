@@ -377,3 +377,34 @@ quantity = { column = "n", default = "1" }
                   '2,ZQXPAT01,P1,G,2025-01-05,"0,00",,"999 999 999"\n')
     c = convert_mapped(mapping, source)
     assert [(r["amount"], r["quantity"]) for r in c["claims"].to_pylist()] == [("1000000000000", "1"), ("0.00", "999999999")]
+
+
+def test_a_column_the_mapping_does_not_read_never_refuses_the_source_nor_shows_in_a_message(tmp_path):
+    mapping = write(tmp_path / "m.toml", """
+[claims]
+claim_id = "id"
+patient_id = "bene"
+provider_id = "prv"
+service_code = "code"
+service_date = "day"
+amount = "paid"
+""")
+    source = tmp_path / "s.csv"
+    source.write_bytes(b"id,bene,prv,code,day,paid,comment\n1,ZQXPAT01,P1,G,2025-01-05,10,caf\xe9 secret\n"
+                       b"2,ZQXPAT02,P1,G,2025-01-06,10,ok\n")
+    c = convert_mapped(mapping, source)
+    assert c["claims"].num_rows == 2 and c.report["ignored_bytes"] == {"comment": 1}
+    assert "  1 cell(s) of columns the mapping does not read hold bytes not in the file's encoding (comment × 1): " \
+           "ignored, as those columns are" in report_lines(c.report)
+    # a UTF-8 file named cp1252 is refused for the first character a mapped column would misread,
+    # never one of a column the mapping does not read (misread, it is ignored)
+    write(mapping, '[source]\nencoding = "cp1252"\n' + mapping.read_text())
+    source.write_bytes("id,bene,prv,code,day,paid,comment\n1,ZQXPAT01,P1,G,2025-01-05,10,Ésecret\n"
+                       "2,ZQXPAT02,P1,G,2025-01-05,10,Ésecret\n3,ZQXPAT03,Pé,G,2025-01-05,10,Ésecret\n".encode())
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    assert [str(p) for p in e.value.problems] == [
+        "s.csv, line 4, column prv: the file is UTF-8, not cp1252: 'é' on this line, written as UTF-8, cp1252 would "
+        "read as 'Ã©'; convert it without naming an encoding (UTF-8 is the default)"]
+    source.write_bytes(source.read_bytes().replace("Pé".encode(), b"P2"))
+    assert convert_mapped(mapping, source)["claims"].num_rows == 3

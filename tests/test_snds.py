@@ -455,8 +455,9 @@ def test_a_zero_establishment_keeps_the_hospital_practitioners_double_billing_vi
 
 
 def test_a_sas_export_in_latin_1_converts_with_its_encoding_named(tmp_path):
-    """A SAS export in WLATIN1 (a specialty's é, a town's name) is refused as UTF-8 with the
-    advice that applies to `convert snds`, and converted with `--encoding cp1252`."""
+    """A SAS export in WLATIN1 (a town's name, an é in a column the conversion reads) is refused as
+    UTF-8 with the advice that applies to `convert snds`, and converted with `--encoding cp1252`.
+    A column the conversion does not read (a label) is no reason to refuse it: its cells are counted."""
     from click.testing import CliRunner
 
     from cli.main import main
@@ -464,8 +465,16 @@ def test_a_sas_export_in_latin_1_converts_with_its_encoding_named(tmp_path):
     prs = folder / "ER_PRS_F.csv"
     prs.write_bytes(prs.read_text(encoding="utf-8").replace("\n", ",Médecin\n", 2).replace(",Médecin", "", 1)
                     .encode("cp1252"))
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "lib")])
+    assert out.exit_code == 0, out.output
+    assert ("    ER_PRS_F.csv: 1 cell(s) of columns the conversion does not read hold bytes not in the file's encoding "
+            "(LIB × 1): ignored, as those columns are\n") in out.output and "decin" not in out.output
+    report = json.loads((tmp_path / "lib" / "conversion_report.json").read_text())
+    assert report["files"]["ER_PRS_F.csv"]["ignored_bytes"] == {"LIB": 1}
+    prs.write_bytes(prs.read_bytes().replace(b",1111,", b",1111\xe9,"))       # PRS_NAT_REF, which it reads
     out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out")])
     assert out.exit_code == 2 and "convert snds --encoding cp1252" in out.output, out.output
+    assert "column prs_nat_ref" in out.output.lower() and "decin" not in out.output, out.output
     out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out"), "--encoding", "cp1252"])
     assert out.exit_code == 0, out.output
     out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "o2"), "--encoding", "klingon"])
@@ -498,20 +507,26 @@ def test_convert_takes_an_engine_for_snds_only_and_refuses_spark_without_its_ext
 
 def test_a_utf_8_extract_converted_as_cp1252_is_refused_not_misread(tmp_path):
     """`--encoding cp1252` on a UTF-8 extract read 'é' as 'Ã©' without a word (a fresh user's
-    find): the file is refused, naming the line and what it would have become."""
+    find): the file is refused, naming the line and what it would have become — the first such
+    character in a column the conversion reads (a label it does not read, LIB, misread, is ignored)."""
     from click.testing import CliRunner
 
     from cli.main import main
-    folder = write_dcir(tmp_path / "x", [line(1, "A", "75123456"), line(2, "B", "75123456")], extra=["LIB"])
+    folder = write_dcir(tmp_path / "x", [line(1, "A", "75123456"), line(2, "B", "75123456", pre="7512345é")],
+                        extra=["LIB"])
     prs = folder / "ER_PRS_F.csv"
     prs.write_text(prs.read_text(encoding="utf-8").replace("\n", ",Médecin\n", 3).replace(",Médecin", "", 1),
                    encoding="utf-8")
     out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out"), "--encoding", "cp1252"])
     assert out.exit_code == 2, out.output
-    assert "ER_PRS_F.csv, line 2, column LIB: the file is UTF-8, not cp1252: 'é' on this line, written as UTF-8, cp1252 would " \
-           "read as 'Ã©'" in out.output, out.output
+    assert "ER_PRS_F.csv, line 3, column PFS_PRE_NUM: the file is UTF-8, not cp1252: 'é' on this line, written as " \
+           "UTF-8, cp1252 would read as 'Ã©'" in out.output, out.output
     assert not (tmp_path / "out").exists()
     assert CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out")]).exit_code == 0
+    # LIB alone: converted (its misread labels are not read)
+    prs.write_text(prs.read_text(encoding="utf-8").replace("7512345é", ""), encoding="utf-8")
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "o2"), "--encoding", "cp1252"])
+    assert out.exit_code == 0, out.output
 
 
 def test_a_utf_8_extract_converted_as_cp1252_never_shows_a_patient_column_s_character(tmp_path):
@@ -531,10 +546,11 @@ def test_a_utf_8_extract_converted_as_cp1252_never_shows_a_patient_column_s_char
            "(not shown: a patient column) is written as UTF-8, which cp1252 would read as two or three other " \
            "characters" in out.output, out.output
     assert "É" not in out.output and "Ã" not in out.output and "ZQX" not in out.output
-    prs.write_text(prs.read_text(encoding="utf-8").replace("ZQXÉPAT1", "ZQXEPAT1"), encoding="utf-8")
+    prs.write_text(prs.read_text(encoding="utf-8").replace("ZQXÉPAT1", "ZQXEPAT1").replace(",75123456,", ",7512345é,", 1),
+                   encoding="utf-8")
     out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out"), "--encoding", "cp1252"])
-    assert "ER_PRS_F.csv, line 2, column LIB: the file is UTF-8, not cp1252: 'é' on this line, written as UTF-8, " \
-           "cp1252 would read as 'Ã©'" in out.output, out.output
+    assert "ER_PRS_F.csv, line 2, column PFS_EXE_NUM: the file is UTF-8, not cp1252: 'é' on this line, written as " \
+           "UTF-8, cp1252 would read as 'Ã©'" in out.output, out.output
 
 
 @pytest.mark.parametrize("extract", [REPO / "loaders" / "examples" / "snds", DCIR], ids=["example", "shared"])
