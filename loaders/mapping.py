@@ -30,7 +30,9 @@ source row: nothing is dropped. A keyed entity table (providers, centres, legal_
 patients, services) gets one row per distinct key value; source rows without a key value are
 counted, and a key given different values by several rows keeps the first row's and is counted.
 Dates are rewritten `YYYY-MM-DD`, amounts and quantities with a `.` decimal point and no
-thousands separator. Values that cannot be converted (a date not in its format), and amounts,
+thousands separator; a value meaning none (a `null` cell of the mapping's or a null token of the
+contract loader's, from the source, a `default`, a translation or a constant) is written empty and
+counted (`written_empty`), never as its text. Values that cannot be converted (a date not in its format), and amounts,
 quantities and birth years the contract refuses once rewritten (in the contract loader's words,
 quoting the source's text, not the rewritten one), are problems naming the source file, line
 (row for Parquet), column and value — never the value of a column mapped to a
@@ -207,9 +209,9 @@ def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 
                f"{', '.join(table.column_names[:-1])})" for c in missing]
     if faults:
         raise MappingError(str(mapping), faults)
-    tables, report_tables = {}, {}
+    tables, report_tables, emptied = {}, {}, {}
     for name, sets in m["tables"].items():
-        parts = [_project(TABLES[name], cols, table, settings, source.name, out, sensitive, raw.unit)
+        parts = [_project(TABLES[name], cols, table, settings, source.name, out, sensitive, raw.unit, emptied)
                  for cols in sets]
         tables[name], report_tables[name] = _combine(name, parts, sets)
     if out.total:
@@ -222,6 +224,7 @@ def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 
               "missing_values": {raw.header.get(c, c): n for c, n in raw.nulls.items() if c in used},
               "warnings": _stored_as_numbers(m["tables"], raw, source.name),
               "ignored_bytes": {raw.header.get(c, c): n for c, n in raw.ignored_bytes.items()},
+              "written_empty": {c: t for c, t in emptied.items() if t},
               "tables": report_tables}
     return Conversion(tables, report)
 
@@ -247,9 +250,16 @@ def _stored_as_numbers(mapped: dict, raw, fname: str) -> list[dict]:
 
 
 def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, out: _Collector,
-             sensitive: set[str], unit: str = "line") -> pa.Table:
-    """One set of a table: each contract column computed column-wise from the source."""
+             sensitive: set[str], unit: str = "line", emptied: dict | None = None) -> pa.Table:
+    """One set of a table: each contract column computed column-wise from the source. A value that
+    means "no value" — one of the mapping's `null` cells or of the contract loader's null tokens
+    (`NULL_TOKENS`), spaces around it or not, or spaces only — is written empty, counted in
+    `emptied` (contract column → token → cells): a `default`, translated value or source cell `NA`
+    would otherwise reach the output as the text `NA`, which the loader reads as missing (a
+    provider's id) or refuses."""
     n = table.num_rows
+    emptied = {} if emptied is None else emptied
+    tokens = pa.array(sorted(set(settings.get("null", NULL_TOKENS)) | set(NULL_TOKENS)), pa.string())
     cols = {}
     for col in spec.columns:
         s = _spec(columns[col.name]) if col.name in columns else {"value": None}
@@ -268,6 +278,7 @@ def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, o
             values = pc.fill_null(values, str(s["default"]))
         if s.get("prefix"):
             values = pc.binary_join_element_wise(pa.scalar(str(s["prefix"])), values, "")
+        values = _emptied(values, tokens, emptied.setdefault(f"{spec.name}.{col.name}", {}))
         if col.type == DATE and names:
             values = _dates(values, s.get("format", settings.get("date_format", "%Y-%m-%d")),
                             table["_line"].combine_chunks(),
@@ -278,6 +289,18 @@ def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, o
             _numbers(col, values, written, from_source, table, names, fname, out, sensitive, unit)
         cols[col.name] = values
     return pa.table(cols).append_column("_line", table["_line"])
+
+
+def _emptied(values: pa.Array, tokens: pa.Array, counts: dict[str, int]) -> pa.Array:
+    """`values` with each cell that is one of `tokens` (spaces around it or not) or of spaces only
+    made missing, counted in `counts` by the cell's text."""
+    mask = pc.fill_null(pc.or_(pc.is_in(pc.utf8_trim_whitespace(values), value_set=tokens),
+                               pc.equal(pc.utf8_trim_whitespace(values), "")), False)
+    if not pc.any(mask).as_py():
+        return values
+    for v in pc.value_counts(values.filter(mask)).to_pylist():
+        counts[v["values"]] = counts.get(v["values"], 0) + v["counts"]
+    return pc.if_else(mask, pa.scalar(None, pa.string()), values)
 
 
 def _numbers(col, values: pa.Array, written: pa.Array, from_source: pa.Array, table: pa.Table, names: list[str],
@@ -406,6 +429,9 @@ def report_lines(report: dict) -> list[str]:
     for column, tokens in report["missing_values"].items():
         shown = ", ".join(f"{t!r} × {n:,}" for t, n in tokens.items())
         lines.append(f"  {column}: {sum(tokens.values()):,} cells read as missing ({shown})")
+    for column, tokens in report.get("written_empty", {}).items():
+        shown = ", ".join(f"{t!r} × {n:,}" for t, n in tokens.items())
+        lines.append(f"  {column}: {sum(tokens.values()):,} cells written empty, values meaning none ({shown})")
     for name, t in report["tables"].items():
         line = f"  {name}: {t['rows']:,} rows, {t['from']}"
         for s in t.get("sets", []):

@@ -408,3 +408,46 @@ amount = "paid"
         "read as 'Ã©'; convert it without naming an encoding (UTF-8 is the default)"]
     source.write_bytes(source.read_bytes().replace("Pé".encode(), b"P2"))
     assert convert_mapped(mapping, source)["claims"].num_rows == 3
+
+
+def test_a_value_meaning_none_is_written_empty_never_as_its_text(tmp_path):
+    """With the mapping's own null list, a `default`, a translated value or a constant of `NA`, and
+    a source cell that is a null token of the contract loader's (`N/A`, `-`) but not of the
+    mapping's, reached claims.csv as their text: written empty now, and counted."""
+    mapping = write(tmp_path / "m.toml", """
+[source]
+null = ["NA", "."]
+[claims]
+claim_id = "id"
+patient_id = "bene"
+provider_id = "prv"
+prescriber_id = "pre"
+centre_id = { column = "ctr", default = "NA" }
+service_code = "code"
+service_date = "day"
+amount = "paid"
+[[providers]]
+provider_id = "prv"
+kind = { column = "k", values = { "gp" = "physician", "?" = "." } }
+""")
+    source = write(tmp_path / "s.csv", "id,bene,prv,pre,ctr,code,day,paid,k\n"
+                                       "1,ZQXPAT01,P1,NA,NA,G,2025-01-05,10,gp\n"
+                                       "2,ZQXPAT02,P2, . ,C1,G,2025-01-05,10,?\n"
+                                       "3,ZQXPAT02,P1,N/A,-,G,2025-01-05,1,gp\n"
+                                       "4,ZQXPAT02,P1,D1,C2,G,2025-01-05,1,gp\n")
+    out = CliRunner().invoke(main, ["convert", "mapped", str(mapping), str(source), str(tmp_path / "out")])
+    assert out.exit_code == 0, out.output
+    claims = read_csv(tmp_path / "out" / "claims.csv")
+    assert [(c["prescriber_id"], c["centre_id"]) for c in claims] == [("", ""), ("", "C1"), ("", ""), ("D1", "C2")]
+    assert [(p["provider_id"], p["kind"]) for p in read_csv(tmp_path / "out" / "providers.csv")] == [
+        ("P1", "physician"), ("P2", "")]
+    assert "    claims.centre_id: 2 cells written empty, values meaning none ('NA' × 1, '-' × 1)\n" in out.output
+    assert "    claims.prescriber_id: 1 cells written empty, values meaning none ('N/A' × 1)\n" in out.output
+    report = json.loads((tmp_path / "out" / "conversion_report.json").read_text())
+    assert report["written_empty"] == {"claims.prescriber_id": {"N/A": 1}, "claims.centre_id": {"NA": 1, "-": 1},
+                                       "providers.kind": {".": 1}}
+    # the look-alikes stay values: 'Na', 'NA.', a prefixed 'X-NA'
+    write(source, "id,bene,prv,pre,ctr,code,day,paid,k\n1,ZQXPAT01,P1,Na,NA.,G,2025-01-05,10,gp\n")
+    c = convert_mapped(mapping, source)
+    assert c["claims"].select(["prescriber_id", "centre_id"]).to_pylist() == [{"prescriber_id": "Na", "centre_id": "NA."}]
+    assert c.report["written_empty"] == {}
