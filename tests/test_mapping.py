@@ -52,6 +52,18 @@ def write(path, text, encoding="utf-8"):
     return path
 
 
+# The claims most tests map: source columns id, bene (a patient), prv, code, day, paid.
+CLAIMS = {"claim_id": '"id"', "patient_id": '"bene"', "provider_id": '"prv"', "service_code": '"code"',
+          "service_date": '"day"', "amount": '"paid"'}
+
+
+def mapping_text(source: str = "", more: str = "", **columns: str) -> str:
+    """A mapping's TOML: the `[source]` settings `source` (TOML lines), `[claims]` as `CLAIMS` with
+    each of `columns` (contract column = its TOML value) set or added, then `more` (other tables)."""
+    claims = "".join(f"{c} = {v}\n" for c, v in {**CLAIMS, **columns}.items())
+    return (f"[source]\n{source}\n" if source else "") + f"[claims]\n{claims}" + more
+
+
 def test_every_fault_of_a_mapping_is_reported_at_once(tmp_path):
     mapping = write(tmp_path / "m.toml", """
 [source]
@@ -133,20 +145,8 @@ def test_a_fault_of_the_mapping_and_a_column_the_source_lacks_are_reported_toget
 
 
 def test_dates_not_in_the_format_name_their_line_but_never_a_patient_value(tmp_path):
-    mapping = write(tmp_path / "m.toml", """
-[source]
-date_format = "%d/%m/%Y"
-[claims]
-claim_id = "id"
-patient_id = "bene"
-provider_id = "prv"
-service_code = "code"
-service_date = "day"
-amount = "paid"
-[patients]
-patient_id = "bene"
-birth_year = "born"
-""")
+    mapping = write(tmp_path / "m.toml", mapping_text('date_format = "%d/%m/%Y"',
+                                                     '[patients]\npatient_id = "bene"\nbirth_year = "born"\n'))
     source = write(tmp_path / "s.csv", "id,bene,prv,code,day,paid,born\n1,ZQXPAT01,P1,G,05/01/2025,10,1950\n"
                                        "2,ZQXPAT02,P1,G,2025-01-06,10,1950\n")
     with pytest.raises(DatasetError) as e:
@@ -161,22 +161,13 @@ birth_year = "born"
 
 
 def test_thousands_separators_constants_defaults_and_translated_values(tmp_path):
-    mapping = write(tmp_path / "m.toml", """
-[source]
-decimal = ","
-[claims]
-claim_id = { column = "id", prefix = "X-" }
-patient_id = "p"
-provider_id = "prv"
-service_code = { column = "code", default = "C" }
-service_date = "day"
-amount = "paid"
-quantity = "n"
+    mapping = write(tmp_path / "m.toml", mapping_text('decimal = ","', """
 [[providers]]
 provider_id = "prv"
 kind = { column = "job", values = { "Infirmière" = "nurse", "Infirmier" = "nurse" } }
 legal_entity_id = { value = "E1" }
-""")
+""", claim_id='{ column = "id", prefix = "X-" }', patient_id='"p"', service_code='{ column = "code", default = "C" }',
+                                                     quantity='"n"'))
     source = write(tmp_path / "s.csv", 'id,p,prv,code,day,paid,n,job\n1,A,N1,,2025-01-05,"1 234,5",1,Infirmière\n'
                                        '2,A,N2,AMI,2025-01-05,"1.234,50",2,Infirmier\n3,B,N1,AMI,2025-01-06,"3,15",1,\n')
     c = convert_mapped(mapping, source)
@@ -220,18 +211,7 @@ amount = "amount"
     assert read_csv(folders[1] / "claims.csv")[0]["claim_id"] == "2025-02:L000001"
 
 
-PARQUET_MAPPING = """
-[claims]
-claim_id = "id"
-patient_id = "bene"
-provider_id = "prv"
-service_code = "code"
-service_date = "day"
-amount = "paid"
-[[providers]]
-provider_id = "prv"
-kind = { value = "physician" }
-"""
+PARQUET_MAPPING = mapping_text(more='[[providers]]\nprovider_id = "prv"\nkind = { value = "physician" }\n')
 
 
 def test_a_parquet_source_storing_ids_as_numbers_is_warned_of_as_the_loader_warns(tmp_path):
@@ -286,17 +266,7 @@ def test_a_parquet_source_names_rows_not_lines(tmp_path):
 def test_a_day_the_month_does_not_have_is_refused_not_moved_to_the_next_month(tmp_path):
     """Arrow's strptime reads 31/02/2025 as 3 March (it adds the days past the month's end): such a
     value is an error naming its line; a leap day, a one-digit day and month are real dates."""
-    mapping = write(tmp_path / "m.toml", """
-[source]
-date_format = "%d/%m/%Y"
-[claims]
-claim_id = "id"
-patient_id = "bene"
-provider_id = "prv"
-service_code = "code"
-service_date = "day"
-amount = "paid"
-""")
+    mapping = write(tmp_path / "m.toml", mapping_text('date_format = "%d/%m/%Y"'))
     rows = ["31/02/2025", "29/02/2025", "31/04/2025", "29/02/2024", "3/2/2025", "30/04/2025", "31/12/2024"]
     source = write(tmp_path / "s.csv", "id,bene,prv,code,day,paid\n" + "".join(
         f"{i},ZQXPAT0{i},P1,G,{day},10\n" for i, day in enumerate(rows, 1)))
@@ -319,17 +289,7 @@ amount = "paid"
 
 
 def test_a_utf_8_source_named_cp1252_is_refused_naming_a_patient_column_not_its_character(tmp_path):
-    mapping = write(tmp_path / "m.toml", """
-[source]
-encoding = "cp1252"
-[claims]
-claim_id = "id"
-patient_id = "bene"
-provider_id = "prv"
-service_code = "code"
-service_date = "day"
-amount = "paid"
-""")
+    mapping = write(tmp_path / "m.toml", mapping_text('encoding = "cp1252"'))
     source = write(tmp_path / "s.csv", "id,bene,prv,code,day,paid\n1,ZQXPAT01,P1,G,2025-01-05,10\n"
                                        "2,ZQXÉPAT02,Pé1,G,2025-01-06,10\n")
     with pytest.raises(DatasetError) as e:
@@ -344,18 +304,8 @@ def test_amounts_and_quantities_the_contract_refuses_quote_the_source_s_text(tmp
     """The mapping rewrites numbers (`1 000 000 000` → `1000000000`); the contract loader would quote
     the rewritten text of claims.csv, which the source does not hold: the conversion refuses them,
     naming the source's line, column and text, in the contract loader's words."""
-    mapping = write(tmp_path / "m.toml", """
-[source]
-decimal = ","
-[claims]
-claim_id = "id"
-patient_id = "bene"
-provider_id = "prv"
-service_code = "code"
-service_date = "day"
-amount = { column = ["paid", "billed"] }
-quantity = { column = "n", default = "1" }
-""")
+    mapping = write(tmp_path / "m.toml", mapping_text('decimal = ","', amount='{ column = ["paid", "billed"] }',
+                                                     quantity='{ column = "n", default = "1" }'))
     source = write(tmp_path / "s.csv", 'id,bene,prv,code,day,paid,billed,n\n'
                                        '1,ZQXPAT01,P1,G,2025-01-05,"10,5",,"1 000 000 000"\n'
                                        '2,ZQXPAT01,P1,G,2025-01-05,,"2 000 000 000 000",1e9\n'
@@ -380,15 +330,7 @@ quantity = { column = "n", default = "1" }
 
 
 def test_a_column_the_mapping_does_not_read_never_refuses_the_source_nor_shows_in_a_message(tmp_path):
-    mapping = write(tmp_path / "m.toml", """
-[claims]
-claim_id = "id"
-patient_id = "bene"
-provider_id = "prv"
-service_code = "code"
-service_date = "day"
-amount = "paid"
-""")
+    mapping = write(tmp_path / "m.toml", mapping_text())
     source = tmp_path / "s.csv"
     source.write_bytes(b"id,bene,prv,code,day,paid,comment\n1,ZQXPAT01,P1,G,2025-01-05,10,caf\xe9 secret\n"
                        b"2,ZQXPAT02,P1,G,2025-01-06,10,ok\n")
@@ -414,22 +356,9 @@ def test_a_value_meaning_none_is_written_empty_never_as_its_text(tmp_path):
     """With the mapping's own null list, a `default`, a translated value or a constant of `NA`, and
     a source cell that is a null token of the contract loader's (`N/A`, `-`) but not of the
     mapping's, reached claims.csv as their text: written empty now, and counted."""
-    mapping = write(tmp_path / "m.toml", """
-[source]
-null = ["NA", "."]
-[claims]
-claim_id = "id"
-patient_id = "bene"
-provider_id = "prv"
-prescriber_id = "pre"
-centre_id = { column = "ctr", default = "NA" }
-service_code = "code"
-service_date = "day"
-amount = "paid"
-[[providers]]
-provider_id = "prv"
-kind = { column = "k", values = { "gp" = "physician", "?" = "." } }
-""")
+    mapping = write(tmp_path / "m.toml", mapping_text(
+        'null = ["NA", "."]', '[[providers]]\nprovider_id = "prv"\nkind = { column = "k", values = { "gp" = "physician", '
+        '"?" = "." } }\n', prescriber_id='"pre"', centre_id='{ column = "ctr", default = "NA" }'))
     source = write(tmp_path / "s.csv", "id,bene,prv,pre,ctr,code,day,paid,k\n"
                                        "1,ZQXPAT01,P1,NA,NA,G,2025-01-05,10,gp\n"
                                        "2,ZQXPAT02,P2, . ,C1,G,2025-01-05,10,?\n"
