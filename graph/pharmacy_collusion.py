@@ -509,8 +509,8 @@ def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, 
 
 def _logitnormal_moments(n: np.ndarray, chance: np.ndarray, tau2: float, nodes: int = 24):
     """Mean and variance of X ~ Binomial(n, p), logit p ~ Normal(logit chance, τ²) (Gauss–Hermite
-    quadrature, `graph.stats.logitnormal_nodes`, as `graph.stats.logitnormal_binom_logsf`): E X = n E p, Var X = n (E p − E p²) +
-    n² (E p² − (E p)²)."""
+    quadrature, `graph.stats.logitnormal_nodes`, as `graph.stats.logitnormal_binom_logsf`):
+    E X = n E p, Var X = n (E p − E p²) + n² (E p² − (E p)²)."""
     if tau2 <= 0:
         return n * chance, n * chance * (1 - chance)
     p, wt = logitnormal_nodes(chance, tau2, nodes)

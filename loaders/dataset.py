@@ -1231,8 +1231,8 @@ def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport
     if raw.ignored_bytes:
         counted = "; ".join(f"{raw.header.get(n, n)} × {k}" for n, k in raw.ignored_bytes.items())
         report.warn(f"{label}: {sum(raw.ignored_bytes.values())} cell(s) of column(s) fraudnet does not read hold "
-                    f"bytes that are not UTF-8 ({counted}): ignored, as those columns are", severity="info", table=spec.name, columns=dict(raw.ignored_bytes),
-                    rows=sum(raw.ignored_bytes.values()))
+                    f"bytes that are not UTF-8 ({counted}): ignored, as those columns are", severity="info",
+                    table=spec.name, columns=dict(raw.ignored_bytes), rows=sum(raw.ignored_bytes.values()))
     for name, tokens in raw.nulls.items():
         if name in contract:
             report.warn(_nulls_message(label, name, tokens, raw.null_lines.get(name, {}), unit), severity="info",
@@ -1808,8 +1808,7 @@ def _check_references(con, tables: dict, files: dict, out: _Collector, report: L
             n_rows, n_values, n_padded, n_spaced, n_trimmed = con.execute(
                 f"SELECT count(*), count(DISTINCT {ref.column}), count(DISTINCT {ref.column}) FILTER "
                 f"(WHERE padded IS NOT NULL), count(DISTINCT {ref.column}) FILTER (WHERE regexp_matches({ref.column}, "
-                f"'[{ID_SPACES}]')), count(DISTINCT {ref.column}) FILTER (WHERE trimmed IS NOT "
-                f"NULL) FROM ({sql})",
+                f"'[{ID_SPACES}]')), count(DISTINCT {ref.column}) FILTER (WHERE trimmed IS NOT NULL) FROM ({sql})",
                 params).fetchall()[0]
             if n_rows:
                 examples = [] if sensitive else [v for (v,) in con.execute(

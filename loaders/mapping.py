@@ -32,13 +32,14 @@ counted, and a key given different values by several rows keeps the first row's 
 Dates are rewritten `YYYY-MM-DD`, amounts and quantities with a `.` decimal point and no
 thousands separator; a value meaning none (a `null` cell of the mapping's or a null token of the
 contract loader's, from the source, a `default`, a translation or a constant) is written empty and
-counted (`written_empty`), never as its text. Values that cannot be converted (a date not in its format), and amounts,
-quantities and birth years the contract refuses once rewritten (in the contract loader's words,
-quoting the source's text, not the rewritten one), are problems naming the source file, line
-(row for Parquet), column and value — never the value of a column mapped to a
-patient column. Every other check is the contract loader's, when the output is validated or
-scanned. A Parquet column stored as numbers and mapped to an identifier is warned of, as
-the contract loader warns of it (leading zeros lost).
+counted (`written_empty`), never as its text. Values that cannot be converted (a date not in its
+format), and amounts, quantities and birth years the contract refuses once rewritten (in the
+contract loader's words, quoting the source's text, not the rewritten one), are problems naming
+the source file, line (row for Parquet), column and value — never the value of a column mapped
+to a patient column. Every other check is the contract loader's, when the output is validated or
+scanned. A Parquet column stored as numbers and mapped to an identifier is warned of, as the
+contract loader warns of it (leading zeros lost). Source columns the mapping does not read are
+ignored, bytes not in the file's encoding in them too (counted: `ignored_bytes`).
 """
 from __future__ import annotations
 
@@ -312,9 +313,10 @@ def _numbers(col, values: pa.Array, written: pa.Array, from_source: pa.Array, ta
     claims.csv would hold and the loader would quote). A value filled in by the mapping's
     `default` (not `from_source`) is the mapping's, not the source's: it is left to the loader."""
     lines = table[LINE].combine_chunks()
+    checked = pc.and_(from_source, pc.is_valid(values))      # a value made missing: the loader's to word
     con = duckdb.connect()
     try:
-        con.register("raw", pa.table({LINE: lines.filter(from_source), col.name: values.filter(from_source)}))
+        con.register("raw", pa.table({LINE: lines.filter(checked), col.name: values.filter(checked)}))
         found = _invalid_cells(con, col, out.room or 1)
     finally:
         con.close()

@@ -315,8 +315,8 @@ def _no_claims(report: dict) -> list[dict]:
     unit = _unit(s["file"])
 
     def at(lines: list[int]) -> str:
-        return f" ({unit}{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:FIRST]))}{', …' if len(lines) > FIRST else ''})" \
-            if lines else ""
+        more = ", …" if len(lines) > FIRST else ""
+        return f" ({unit}{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:FIRST]))}{more})" if lines else ""
     info, orphan = s["left_out"]["information_only"], s["left_out"]["no_practitioner_no_establishment"]
     why = [f"{r['lines']:,} information-only (DPN_QLF/PRS_DPN_QLP 71){at(r['first_lines'])}" for r in [info] if r["lines"]]
     why += [f"{r['lines']:,} with no practitioner and no establishment (sentinel PFS_EXE_NUM, no ETB_EXE_FIN)"
