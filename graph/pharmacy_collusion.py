@@ -100,7 +100,8 @@ from scipy import stats
 
 from .findings import Findings, euros, make_findings
 from .settings import PharmacyCollusionSettings
-from .stats import benjamini_hochberg, logit, logit_tau2, logitnormal_binom_logsf, negbin_logsf, surprise_bits
+from .stats import (benjamini_hochberg, logit_tau2, logitnormal_binom_logsf, logitnormal_nodes, negbin_logsf,
+                    surprise_bits)
 from engine import query
 
 # The claims-scale part of every pass, computed once per scan (`_dispensings`): the dispensings on
@@ -508,13 +509,11 @@ def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, 
 
 def _logitnormal_moments(n: np.ndarray, chance: np.ndarray, tau2: float, nodes: int = 24):
     """Mean and variance of X ~ Binomial(n, p), logit p ~ Normal(logit chance, τ²) (Gauss–Hermite
-    quadrature, as `graph.stats.logitnormal_binom_logsf`): E X = n E p, Var X = n (E p − E p²) +
-    n² (E p² − (E p)²)."""
+    quadrature, `graph.stats.logitnormal_nodes`, as `graph.stats.logitnormal_binom_logsf`):
+    E X = n E p, Var X = n (E p − E p²) + n² (E p² − (E p)²)."""
     if tau2 <= 0:
         return n * chance, n * chance * (1 - chance)
-    x, wt = np.polynomial.hermite.hermgauss(nodes)
-    wt = wt / np.sqrt(np.pi)
-    p = 1 / (1 + np.exp(-(logit(chance)[..., None] + np.sqrt(2 * tau2) * x)))
+    p, wt = logitnormal_nodes(chance, tau2, nodes)
     m1, m2 = (p * wt).sum(-1), (p * p * wt).sum(-1)
     return n * m1, n * (m1 - m2) + n * n * (m2 - m1 * m1)
 

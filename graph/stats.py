@@ -207,12 +207,21 @@ def logitnormal_binom_logsf(observed, n, chance, tau2: float, nodes: int = 24) -
     if o.ndim == 1 and len(o) > _ROWS:
         return np.concatenate([logitnormal_binom_logsf(o[i:i + _ROWS], n[i:i + _ROWS], chance[i:i + _ROWS], tau2, nodes)
                                for i in range(0, len(o), _ROWS)])
-    x, w = np.polynomial.hermite.hermgauss(nodes)
-    centre = logit(chance)[..., None] + np.sqrt(2 * tau2) * x
-    p = np.clip(1 / (1 + np.exp(-centre)), 1e-12, 1 - 1e-12)
-    tails = stats.binom.logsf(o[..., None] - 1, n[..., None], p)
-    out = np.logaddexp.reduce(tails + np.log(w / np.sqrt(np.pi)), axis=-1)
+    p, w = logitnormal_nodes(chance, tau2, nodes)
+    tails = stats.binom.logsf(o[..., None] - 1, n[..., None], np.clip(p, 1e-12, 1 - 1e-12))
+    out = np.logaddexp.reduce(tails + np.log(w), axis=-1)
     return np.where(o <= 0, 0.0, np.minimum(out, 0.0))
+
+
+def logitnormal_nodes(chance, tau2: float, nodes: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """The Gauss–Hermite quadrature of p with logit p ~ Normal(logit chance, τ²): (p at the nodes,
+    shape `chance.shape + (nodes,)`; the weights, shape `(nodes,)`, summing to 1), so that
+    E f(p) ≈ Σ weights · f(p). Source: `numpy.polynomial.hermite.hermgauss` (nodes x and weights w
+    of ∫ e^{−x²} f(x) dx), with logit p = logit chance + √(2τ²) x and weights w / √π. One
+    implementation for `logitnormal_binom_logsf` and the moments of pharmacy_collusion's pooled test."""
+    x, w = np.polynomial.hermite.hermgauss(nodes)
+    p = 1 / (1 + np.exp(-(logit(chance)[..., None] + np.sqrt(2 * tau2) * x)))
+    return p, w / np.sqrt(np.pi)
 
 
 _ROWS = 65_536      # units a chunk of `logitnormal_binom_logsf`

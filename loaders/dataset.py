@@ -187,6 +187,7 @@ class RawFile:
     stored_as: dict[str, str] = field(default_factory=dict)         # Parquet column -> non-text type read
     header: dict[str, str] = field(default_factory=dict)            # column -> its name as the file writes it
     typed: frozenset[str] = frozenset()      # Parquet columns kept as the contract's type (see `read_raw`)
+    ignored_bytes: dict[str, int] = field(default_factory=dict)   # unread column -> cells not in the encoding
 
 
 def _open_text(path: Path) -> io.BufferedIOBase:
@@ -268,7 +269,7 @@ UTF8_SAMPLE_BYTES = 4 << 20      # how much of a file `_utf8_misread` looks at
 
 
 def _utf8_misread(path: Path, encoding: str, header: tuple[list[str], str, list[str]] | None = None,
-                  sensitive: frozenset[str] = frozenset()) -> Problem | None:
+                  sensitive: frozenset[str] = frozenset(), used: frozenset[str] | None = None) -> Problem | None:
     """A problem when a file named as a one-byte encoding (cp1252, latin-1…) is in fact UTF-8:
     its first `UTF8_SAMPLE_BYTES` hold non-ASCII bytes that all form UTF-8 sequences, which a
     one-byte encoding would read as two or three wrong characters each ('é' as 'Ã©'), silently.
@@ -277,7 +278,10 @@ def _utf8_misread(path: Path, encoding: str, header: tuple[list[str], str, list[
     misread. None for a multi-byte encoding, an ASCII sample, or a sample that is not UTF-8.
     With the file's `header` (`_read_header`'s), the problem names the column of that first
     character; one of the `sensitive` columns (or one that cannot be told: a line that has not
-    the header's count of fields, part of a cell spanning lines) is named without the character."""
+    the header's count of fields, part of a cell spanning lines) is named without the character.
+    Non-ASCII characters in columns not among `used` (columns the caller does not read; None: all)
+    are passed over: misread, they are ignored, as those columns are; a sample whose only ones are
+    there is no problem."""
     try:
         if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") or len("é".encode(encoding)) != 1:
             return None
@@ -293,17 +297,19 @@ def _utf8_misread(path: Path, encoding: str, header: tuple[list[str], str, list[
     except UnicodeDecodeError:
         return None
     at = len(sample[:first].decode("ascii"))
-    char = text[at]
     line = sample[:first].count(b"\n") + 1
     column, hide = None, line > 1
     if header is not None and line > 1:
         names, delimiter, written = header
-        end = text.find("\n", at)
-        fields = next(csv.reader([text[text.rfind("\n", 0, at) + 1:None if end < 0 else end]], delimiter=delimiter), [])
-        col = next((i for i, v in enumerate(fields) if not v.isascii()), None)
-        if col is not None and len(fields) == len(names):      # not part of a cell spanning lines
+        found = _first_read_non_ascii(text, at, line, names, delimiter, used)
+        if found is None:       # only columns the caller does not read: misread, they are ignored
+            return None
+        at, line, col = found
+        if col is not None:
             column, hide = written[col], names[col] in sensitive
-    what = (f"a character of this line (not shown: {'a patient column' if column else 'its column not told'}) is "
+    char = text[at]
+    why = "a patient column" if column else "its column not told"
+    what = (f"a character of this line (not shown: {why}) is "
             f"written as UTF-8, which {encoding} would read as two or three other characters" if hide else
             f"{char!r} on this line, written as UTF-8, {encoding} would read as "
             f"{char.encode('utf-8').decode(encoding, 'replace')!r}")
@@ -314,10 +320,49 @@ def _utf8_misread(path: Path, encoding: str, header: tuple[list[str], str, list[
 _BAD_BYTE = re.compile("[\udc80-\udcff]")     # a byte not in the encoding, decoded with "surrogateescape"
 
 
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+
+
+def _first_read_non_ascii(text: str, at: int, line: int, names: list[str], delimiter: str,
+                          used: frozenset[str] | None) -> tuple[int, int, int | None] | None:
+    """From the first non-ASCII character of `text` (at index `at`, on `line`), the first one
+    in a column among `used` (any, if None): (its index, its line, its column's index or None
+    when its line cannot be told apart into the header's fields — part of a cell spanning lines),
+    or None when every one is in a column not used."""
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        fields = next(csv.reader([text[start:None if end < 0 else end]], delimiter=delimiter), [])
+        if len(fields) != len(names):
+            return at, line, None
+        cols = [i for i, v in enumerate(fields) if not v.isascii()]
+        read = [i for i in cols if used is None or names[i] in used]
+        if read or not cols:
+            col = read[0] if read else None
+            if col is not None:
+                first = text.find(next(ch for ch in fields[col] if not ch.isascii()), start)
+                at = first if first >= 0 else at
+            return at, line, col
+        if end < 0:
+            return None
+        line += 1
+        nxt = _NON_ASCII.search(text, end + 1)
+        if nxt is None:
+            return None
+        line += text.count("\n", end + 1, nxt.start())
+        at = nxt.start()
+    return None
+
+
 def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, delimiter: str, encoding: str,
-                   sensitive: frozenset[str]):
+                   sensitive: frozenset[str], used: frozenset[str] | None = None,
+                   ignored: dict[str, int] | None = None):
     """Error path only: find rows whose encoding or field count is wrong, with their line. Returns
-    the number of lines not in `encoding` (then the field counts are not looked at), else 0."""
+    the number of lines not in `encoding` (then the field counts are not looked at), else 0. A
+    line whose bytes not in `encoding` all lie in columns not among `used` (columns the caller
+    does not read; None: every column is read) is no problem: its cells are counted per column
+    in `ignored`, never shown, and the line is counted in the result (it is read on, its bad bytes
+    replaced)."""
     with _open_text(path) as f:
         raw = f.read()
     lines = raw.split(b"\n")
@@ -330,7 +375,16 @@ def _scan_csv_rows(path: Path, names: list[str], out: _Collector, limit: int, de
                 fields = next(csv.reader([line.decode(encoding, "surrogateescape")], delimiter=delimiter), [])
             except LookupError:
                 fields = []
-            col = next((i for i, v in enumerate(fields) if _BAD_BYTE.search(v)), None)
+            bad_cols = [i for i, v in enumerate(fields) if _BAD_BYTE.search(v)]
+            if used is not None and len(fields) == len(names) and bad_cols and \
+                    all(names[i] not in used for i in bad_cols):
+                for i in bad_cols:
+                    if ignored is not None:
+                        ignored[names[i]] = ignored.get(names[i], 0) + 1
+                found += 1
+                continue
+            col = next((i for i in bad_cols if used is None or i >= len(names) or names[i] in used),
+                       bad_cols[0] if bad_cols else None)
             name = names[col] if col is not None and col < len(names) else None
             said = ""
             if col is not None and name in sensitive:
@@ -444,9 +498,13 @@ def _parse_error(e: Exception) -> str:
     return f"cannot be read as CSV ({m.group(0)})" if m else "cannot be read as CSV (a quote left open, or not a text file)"
 
 
-def _parquet_as_text(table: pa.Table, stored_as: dict[str, str]) -> list[pa.Array]:
+def _parquet_as_text(table: pa.Table, stored_as: dict[str, str], used: frozenset[str] | None = None,
+                     ignored: dict[str, int] | None = None) -> list[pa.Array]:
     """Every column as text. Timestamps at midnight become dates (value by value); integer and floating-point
-    columns their digits (recorded in `stored_as`, since ids stored as numbers lose leading zeros)."""
+    columns their digits (recorded in `stored_as`, since ids stored as numbers lose leading zeros).
+    A binary column holding bytes that are not UTF-8 raises `_NotText`, unless it is not among
+    `used` (a column the caller does not read): then those bytes are replaced, and its cells that
+    hold some counted in `ignored`."""
     cols = []
     for name, col in zip(table.column_names, table.columns):
         t = col.type
@@ -471,16 +529,22 @@ def _parquet_as_text(table: pa.Table, stored_as: dict[str, str]) -> list[pa.Arra
             col = col.cast(pa.string())
             stored_as[name] = "integer"
         elif pa.types.is_floating(t):
-            valid = col.drop_null()
-            whole = len(valid) == 0 or pc.all(pc.and_(pc.less(pc.abs(valid), 2.0 ** 63),
-                                                      pc.equal(valid, pc.floor(valid)))).as_py()
-            col = (col.cast(pa.int64()) if whole else col).cast(pa.string())
+            # each whole value is its digits (12345678901.0 is '12345678901', not '1.2345678901e+10',
+            # which a quantity's message would quote as "not a whole number"); others as Arrow writes them
+            whole = pc.fill_null(pc.and_(pc.less(pc.abs(col), 2.0 ** 63), pc.equal(col, pc.floor(col))), False)
+            digits = pc.if_else(whole, col, pa.scalar(0.0, t)).cast(pa.int64()).cast(pa.string())
+            col = pc.if_else(whole, digits, col.cast(pa.string()))
             stored_as[name] = "floating point"
         else:
             try:
                 col = col.cast(pa.string())
             except pa.ArrowInvalid:      # binary holding bytes that are not UTF-8
-                raise _NotText(name, _first_not_utf8(col)) from None
+                if used is None or name in used:
+                    raise _NotText(name, _first_not_utf8(col)) from None
+                values = col.to_pylist()
+                if ignored is not None:
+                    ignored[name] = sum(1 for v in values if v is not None and not _is_utf8(v))
+                col = pa.array([None if v is None else v.decode("utf-8", "replace") for v in values], pa.string())
         cols.append(col)
     return cols
 
@@ -491,6 +555,14 @@ class _NotText(Exception):
     def __init__(self, column: str, row: int):
         super().__init__(column, row)
         self.column, self.row = column, row
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def _first_not_utf8(col: pa.ChunkedArray) -> int:
@@ -506,8 +578,10 @@ def _first_not_utf8(col: pa.ChunkedArray) -> int:
 
 def _null_tokens(table: pa.Table, tokens: tuple[str, ...], lines: pa.Array | None = None) \
         -> tuple[pa.Table, dict[str, dict[str, int]], dict[str, dict[str, list[int]]]]:
-    """Cells equal to a token, or of spaces only, become missing values. Returns the table, the
-    cells per column and token (spaces only: `BLANK`), and per column and token the first
+    """Cells equal to a token, with or without spaces around it (` NA `, as a fixed-width export
+    pads it: spaces around a token mean no more than a cell of spaces only), or of spaces only,
+    become missing values. Returns the table, the cells per column and token as the file writes it
+    (`' NA '` apart from `'NA'`; spaces only: `BLANK`), and per column and token the first
     `NULL_LINES` of `lines` (the rows' line numbers; empty lists without them) holding it."""
     counts: dict[str, dict[str, int]] = {}
     firsts: dict[str, dict[str, list[int]]] = {}
@@ -518,7 +592,7 @@ def _null_tokens(table: pa.Table, tokens: tuple[str, ...], lines: pa.Array | Non
             cols.append(col)
             continue
         blank = pc.utf8_is_space(col)
-        mask = pc.or_(pc.is_in(col, value_set=value_set), blank) if tokens else blank
+        mask = pc.or_(pc.is_in(pc.utf8_trim_whitespace(col), value_set=value_set), blank) if tokens else blank
         mask = pc.fill_null(mask, False)
         n = pc.sum(mask).as_py() or 0
         if n:
@@ -546,7 +620,7 @@ def _nulls_message(label: str, column: str, tokens: dict[str, int], firsts: dict
 
 def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encoding: str = "utf-8",
              null_tokens: tuple[str, ...] = NULL_TOKENS, sensitive: frozenset[str] = frozenset(),
-             typed: dict[str, Column] | None = None) -> RawFile | None:
+             typed: dict[str, Column] | None = None, used: frozenset[str] | None = None) -> RawFile | None:
     """Every column of a CSV (`.csv`, `.csv.gz`) or Parquet file as text plus `_line`, or None
     after reporting (in `out`) why the file cannot be read.
 
@@ -556,7 +630,11 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
     (counted in `RawFile.nulls`). Values of the `sensitive` columns never appear in a problem.
     `typed` (Parquet only): contract columns by name; a Parquet column of one of them that is
     stored as the contract's type, with values the contract accepts, is kept as that type
-    (named in `RawFile.typed`) rather than turned into text (`_typed_parquet`).
+    (named in `RawFile.typed`) rather than turned into text (`_typed_parquet`). `used`: the
+    columns (lower-case names) the caller reads, None for all: bytes not in the encoding (a CSV
+    file) or not UTF-8 (a Parquet binary column) in any other column are no problem and never
+    shown — those cells are read with the bytes replaced and counted per column in
+    `RawFile.ignored_bytes`.
     """
     if path.name.endswith(".parquet"):
         try:
@@ -577,8 +655,9 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
         rest = table.drop_columns(list(kept))
         stored_as: dict[str, str] = {}
         rows = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
+        ignored: dict[str, int] = {}
         try:
-            as_text = _parquet_as_text(rest, stored_as)
+            as_text = _parquet_as_text(rest, stored_as, used, ignored)
         except _NotText as e:
             column = header.get(e.column, e.column)
             out.add(Problem(path.name, "is not UTF-8 text (a binary column; bytes not shown)" if e.column in sensitive
@@ -588,12 +667,12 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
         text, nulls, firsts = _null_tokens(pa.table(dict(zip(rest.column_names, as_text))), null_tokens, rows)
         columns = {n: kept[n] if n in kept else text[n] for n in names}
         columns[LINE] = rows
-        return RawFile(pa.table(columns), "row", None, nulls, firsts, stored_as, header, frozenset(kept))
+        return RawFile(pa.table(columns), "row", None, nulls, firsts, stored_as, header, frozenset(kept), ignored)
 
     header = _read_header(path, out, delimiter, encoding)
     if header is None:
         return None
-    if misread := _utf8_misread(path, encoding, header, sensitive):
+    if misread := _utf8_misread(path, encoding, header, sensitive, used):
         out.add(misread)
         return None
     names, delimiter, written = header
@@ -608,14 +687,15 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names}, strings_can_be_null=True,
                 null_values=[""], quoted_strings_can_be_null=True))
-    undecoded = 0
+    undecoded, reported, ignored = 0, False, {}
     try:
         with pa.input_stream(str(path), compression="gzip" if path.name.endswith(".gz") else None) as stream:
             table = parse(stream, encoding)
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError, LookupError) as e:
         before = out.total
-        undecoded = _scan_csv_rows(path, names, out, out.room or 1, delimiter, encoding, sensitive)
-        if out.total == before:
+        undecoded = _scan_csv_rows(path, names, out, out.room or 1, delimiter, encoding, sensitive, used, ignored)
+        reported = out.total > before
+        if not reported and not ignored:
             out.add(Problem(path.name, _parse_error(e)))
         if not undecoded:
             return None
@@ -642,13 +722,16 @@ def read_raw(path: Path, out: _Collector, *, delimiter: str | None = ",", encodi
     else:
         multiline = any(_has_byte(c, ord("\n")) for c in table.columns) or _has_empty_line(path)
         lines = _line_numbers(path, table.num_rows, multiline, delimiter, encoding)
-    if undecoded:      # the lines reported as not in the file's encoding: left out of the checks
-        replaced = [pc.fill_null(pc.match_substring(c, "\ufffd"), False) for c in table.columns]
+    if reported:       # the lines reported as not in the file's encoding: left out of the checks
+        replaced = [pc.fill_null(pc.match_substring(c, "\ufffd"), False) for n, c in zip(table.column_names,
+                                                                                         table.columns)
+                    if used is None or n in used]
         keep = pc.invert(functools.reduce(pc.or_, replaced)) if replaced else pa.array([True] * table.num_rows)
         table, lines = table.filter(keep), lines.filter(keep)
         out.incomplete.add(path)
     table, nulls, firsts = _null_tokens(table, null_tokens, lines)
-    return RawFile(table.append_column(LINE, lines), "line", delimiter, nulls, firsts, {}, dict(zip(names, written)))
+    return RawFile(table.append_column(LINE, lines), "line", delimiter, nulls, firsts, {}, dict(zip(names, written)),
+                   ignored_bytes=ignored)
 
 
 # --- checks without SQL --------------------------------------------------------------------------
@@ -700,10 +783,11 @@ def _has_byte(values: pa.ChunkedArray, byte: int) -> bool:
 
 
 def _has_missing(values: pa.ChunkedArray, tokens: tuple[str, ...]) -> bool:
-    """Whether some cell of a string column is one of `tokens` or of spaces only (what
-    `_null_tokens` reads as missing). Only the cells that could be (they start with a byte that
-    starts a space, or start like a token and are no longer than the longest token) are looked
-    at: most columns have none."""
+    """Whether some cell of a string column is one of `tokens` (spaces around it allowed) or of
+    spaces only (what `_null_tokens` reads as missing). Only the cells that could be (they start
+    with a byte that starts a space, or end with one that may end a space — any byte that is not
+    ASCII, or an ASCII space or control character — or start like a token and are no longer than
+    the longest token) are looked at: most columns have none."""
     longest = np.zeros(256, np.uint32)      # by first byte, the longest cell (less 1) that could be
     for t in (t.encode() for t in tokens if t):
         longest[t[0]] = max(longest[t[0]], len(t))
@@ -714,12 +798,15 @@ def _has_missing(values: pa.ChunkedArray, tokens: tuple[str, ...]) -> bool:
         if len(data) == 0 or off[-1] == off[0]:       # no cell holds a byte
             masks.append(np.zeros(len(chunk), bool))
             continue
+        lengths = np.diff(off)
         first = np.take(data, off[:-1], mode="clip")
-        masks.append((np.diff(off) - 1).view(np.uint32) < longest[first])     # an empty cell: never
+        last = np.take(data, off[1:] - 1, mode="clip")
+        masks.append(((lengths - 1).view(np.uint32) < longest[first])            # an empty cell: never
+                     | ((lengths > 0) & ((last <= 0x20) | (last >= 0x7F))))
     if not any(m.any() for m in masks):
         return False
     cells = values.filter(pa.chunked_array([pa.array(m) for m in masks], pa.bool_()))
-    return pc.any(pc.or_(pc.is_in(cells, value_set=pa.array(list(tokens), pa.string())),
+    return pc.any(pc.or_(pc.is_in(pc.utf8_trim_whitespace(cells), value_set=pa.array(list(tokens), pa.string())),
                          pc.utf8_is_space(cells))).as_py() or False
 
 
@@ -1122,7 +1209,8 @@ def _load_table(con, spec: Table, path: Path, out: _Collector, report: LoadRepor
 def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport, label: str) -> pa.Table | None:
     before = out.total
     sensitive = sensitive_columns(spec.name)
-    raw = read_raw(path, out, sensitive=sensitive, typed={c.name: c for c in spec.columns})
+    raw = read_raw(path, out, sensitive=sensitive, typed={c.name: c for c in spec.columns},
+                   used=frozenset(c.name for c in spec.columns))
     if raw is None:
         return None
     table, unit = raw.table, raw.unit
@@ -1140,6 +1228,11 @@ def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport
             out.add(Problem(path.name, f"has a header but no rows: {spec.name} cannot be empty"))
         return None
     contract = {c.name for c in spec.columns}
+    if raw.ignored_bytes:
+        counted = "; ".join(f"{raw.header.get(n, n)} × {k}" for n, k in raw.ignored_bytes.items())
+        report.warn(f"{label}: {sum(raw.ignored_bytes.values())} cell(s) of column(s) fraudnet does not read hold "
+                    f"bytes that are not UTF-8 ({counted}): ignored, as those columns are", severity="info",
+                    table=spec.name, columns=dict(raw.ignored_bytes), rows=sum(raw.ignored_bytes.values()))
     for name, tokens in raw.nulls.items():
         if name in contract:
             report.warn(_nulls_message(label, name, tokens, raw.null_lines.get(name, {}), unit), severity="info",
@@ -1686,7 +1779,11 @@ def _check_references(con, tables: dict, files: dict, out: _Collector, report: L
             params = {"when": ref.when[1]}
         # an id found once its leading zeros are put back (or taken away): a spreadsheet's doing
         padded = (f"(SELECT min({tc}) FROM dst WHERE ltrim({tc}, '0') = ltrim(s.{c}, '0') AND {tc} <> s.{c})")
-        sql = f"SELECT s.{LINE} AS {LINE}, s.{c}, s.{FILE} AS {FILE}, {padded} AS padded FROM src s WHERE {cond}"
+        # an id found once the spaces around either are taken away: an export's padding
+        trimmed = (f"(SELECT min({tc}) FROM dst WHERE trim({tc}, '{ID_SPACES}') = trim(s.{c}, '{ID_SPACES}') "
+                   f"AND {tc} <> s.{c})")
+        sql = (f"SELECT s.{LINE} AS {LINE}, s.{c}, s.{FILE} AS {FILE}, {padded} AS padded, {trimmed} AS trimmed "
+               f"FROM src s WHERE {cond}")
         sensitive = ref.column in sensitive_columns(ref.table)
         show = str if full_paths else (lambda p: p.name)
         fname = " + ".join(show(p) for p in files[ref.table])
@@ -1694,34 +1791,66 @@ def _check_references(con, tables: dict, files: dict, out: _Collector, report: L
             else f"{ref.target} (not given)"
         message = f"{ref.column} not found in {target_name}"
         if ref.severity == "error":   # one problem per missing value and file, at its first line
-            grouped = (f"SELECT min({LINE}) AS {LINE}, \"{ref.column}\", count(*) AS n, {FILE}, min(padded) "
-                       f"FROM ({sql}) GROUP BY \"{ref.column}\", {FILE}")
+            grouped = (f"SELECT min({LINE}) AS {LINE}, \"{ref.column}\", count(*) AS n, {FILE}, min(padded), "
+                       f"min(trimmed) FROM ({sql}) GROUP BY \"{ref.column}\", {FILE}")
             total, rows = _rows(con, f"SELECT * FROM ({grouped})", out.room, params)
-            for line, value, n, file, pad in rows:
+            for line, value, n, file, pad, trim in rows:
                 unit = "row" if file.endswith(".parquet") else "line"
                 more = f" ({n} {unit}s, the first here)" if n > 1 else ""
                 hint = (f"; {pad!r} is there: a spreadsheet may have dropped or added leading zeros"
                         if shown(pad, sensitive) is not None else "")
+                hint += _spaces_hint(value, trim, sensitive)
                 out.add(Problem(file, message + more + hint, line=line, column=ref.column, unit=unit,
                                 value=shown(value, sensitive)))
             if total > len(rows):
                 out.add(Problem(fname, message), count=total - len(rows))
         else:
-            n_rows, n_values, n_padded = con.execute(
+            n_rows, n_values, n_padded, n_spaced, n_trimmed = con.execute(
                 f"SELECT count(*), count(DISTINCT {ref.column}), count(DISTINCT {ref.column}) FILTER "
-                f"(WHERE padded IS NOT NULL) FROM ({sql})", params).fetchall()[0]
+                f"(WHERE padded IS NOT NULL), count(DISTINCT {ref.column}) FILTER (WHERE regexp_matches({ref.column}, "
+                f"'[{ID_SPACES}]')), count(DISTINCT {ref.column}) FILTER (WHERE trimmed IS NOT NULL) FROM ({sql})",
+                params).fetchall()[0]
             if n_rows:
                 examples = [] if sensitive else [v for (v,) in con.execute(
                     f"SELECT DISTINCT {ref.column} FROM ({sql}) ORDER BY 1 LIMIT 5", params).fetchall()
                     if shown(v) is not None]
                 hint = (f"; {n_padded} of them match an id there once leading zeros are added or removed (a "
                         f"spreadsheet's doing?)" if n_padded else "")
+                if n_spaced:
+                    hint += f"; {n_spaced} of them have spaces, which are part of an id"
+                if n_trimmed:
+                    hint += (f"; {n_trimmed} of them are found there once the spaces around ids are taken away (trim "
+                             f"the extract's cells)")
                 report.warn(f"{n_rows} row(s) of {fname} name {n_values} {ref.column} value(s) absent from "
                             f"{target_name}; kept as entities of unknown kind{hint}",
                             table=ref.table, column=ref.column, target=ref.target, rows=n_rows, values=n_values,
                             examples=examples)
         _unregister(con, "src", tables[ref.table])
         con.unregister("dst")
+
+
+ID_SPACES = " \t\u00a0"      # the spaces an export pads a cell with: space, tab, no-break space
+
+
+def _spaces_hint(value: str | None, trimmed: str | None, sensitive: bool) -> str:
+    """What a reference error adds about spaces in the id `value` that is not found: where they
+    are (at its start, at its end, inside), and `trimmed`, the id of the target found once the
+    spaces around either are taken away (not shown for a patient column). Spaces are part of an
+    id: `'D2 '` is not `'D2'`."""
+    if value is None:
+        return ""
+    if not any(ch in ID_SPACES for ch in value):
+        return "" if trimmed is None else (
+            f"; {trimmed!r} is there, with spaces around it, which are part of an id (trim the extract's cells)"
+            if not sensitive else "; an id there matches it once its spaces are taken away (trim the extract's cells)")
+    where = [w for w, yes in (("at its start", value[0] in ID_SPACES), ("at its end", value[-1] in ID_SPACES),
+                              ("inside", any(ch in ID_SPACES for ch in value.strip(ID_SPACES))))
+             if yes]
+    said = f"; the value has spaces ({', '.join(where)}), which are part of an id"
+    if trimmed is None:
+        return said
+    return said + (f": {trimmed!r} is there, without them" if not sensitive else ": an id there matches it without "
+                   "them") + " (trim the extract's cells)"
 
 
 def _none_missing(con, table: OnDisk, ref, target: pa.Table | None) -> bool:

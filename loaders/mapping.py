@@ -30,11 +30,16 @@ source row: nothing is dropped. A keyed entity table (providers, centres, legal_
 patients, services) gets one row per distinct key value; source rows without a key value are
 counted, and a key given different values by several rows keeps the first row's and is counted.
 Dates are rewritten `YYYY-MM-DD`, amounts and quantities with a `.` decimal point and no
-thousands separator. Every other check is the contract loader's, when the output is validated
-or scanned. Values that cannot be converted (a date not in its format) are problems naming the
-source file, line (row for Parquet), column and value — never the value of a column mapped to a
-patient column. A Parquet column stored as numbers and mapped to an identifier is warned of, as
-the contract loader warns of it (leading zeros lost).
+thousands separator; a value meaning none (a `null` cell of the mapping's or a null token of the
+contract loader's, from the source, a `default`, a translation or a constant) is written empty and
+counted (`written_empty`), never as its text. Values that cannot be converted (a date not in its
+format), and amounts, quantities and birth years the contract refuses once rewritten (in the
+contract loader's words, quoting the source's text, not the rewritten one), are problems naming
+the source file, line (row for Parquet), column and value — never the value of a column mapped
+to a patient column. Every other check is the contract loader's, when the output is validated or
+scanned. A Parquet column stored as numbers and mapped to an identifier is warned of, as the
+contract loader warns of it (leading zeros lost). Source columns the mapping does not read are
+ignored, bytes not in the file's encoding in them too (counted: `ignored_bytes`).
 """
 from __future__ import annotations
 
@@ -42,6 +47,7 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -50,7 +56,7 @@ from contract.tables import AMOUNT, DATE, ID, QUANTITY, TABLES, YEAR, sensitive_
 from engine import query
 
 from .conversion import Conversion
-from .dataset import NULL_TOKENS, _Collector, read_raw, shown
+from .dataset import LINE, NULL_TOKENS, _Collector, _column_rules, _invalid_cells, read_raw, shown
 
 SOURCE_KEYS = {"delimiter", "decimal", "encoding", "null", "date_format"}
 SPEC_KEYS = {"column", "value", "format", "prefix", "values", "default"}
@@ -188,8 +194,11 @@ def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 
     out = _Collector(max_problems)
     sensitive = {c.lower() for name, sets in m["tables"].items() for cols in sets for col, raw in cols.items()
                  if col in sensitive_columns(name) for c in _columns_of(_spec(raw))}
+    used = {c.lower() for sets in m["tables"].values() for cols in sets for r in cols.values()
+            for c in _columns_of(_spec(r))}
     raw = read_raw(source, out, delimiter=settings.get("delimiter", ","), encoding=settings.get("encoding", "utf-8"),
-                   null_tokens=tuple(settings.get("null", NULL_TOKENS)), sensitive=frozenset(sensitive))
+                   null_tokens=tuple(settings.get("null", NULL_TOKENS)), sensitive=frozenset(sensitive),
+                   used=frozenset(used))
     if raw is None:
         if faults:
             raise MappingError(str(mapping), faults)
@@ -201,11 +210,9 @@ def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 
                f"{', '.join(table.column_names[:-1])})" for c in missing]
     if faults:
         raise MappingError(str(mapping), faults)
-    used = {c.lower() for sets in m["tables"].values() for cols in sets for r in cols.values()
-            for c in _columns_of(_spec(r))}
-    tables, report_tables = {}, {}
+    tables, report_tables, emptied = {}, {}, {}
     for name, sets in m["tables"].items():
-        parts = [_project(TABLES[name], cols, table, settings, source.name, out, sensitive, raw.unit)
+        parts = [_project(TABLES[name], cols, table, settings, source.name, out, sensitive, raw.unit, emptied)
                  for cols in sets]
         tables[name], report_tables[name] = _combine(name, parts, sets)
     if out.total:
@@ -217,6 +224,8 @@ def convert_mapped(mapping: str | Path, source: str | Path, max_problems: int = 
               **({"encoding": settings.get("encoding", "utf-8")} if text else {}),
               "missing_values": {raw.header.get(c, c): n for c, n in raw.nulls.items() if c in used},
               "warnings": _stored_as_numbers(m["tables"], raw, source.name),
+              "ignored_bytes": {raw.header.get(c, c): n for c, n in raw.ignored_bytes.items()},
+              "written_empty": {c: t for c, t in emptied.items() if t},
               "tables": report_tables}
     return Conversion(tables, report)
 
@@ -242,9 +251,16 @@ def _stored_as_numbers(mapped: dict, raw, fname: str) -> list[dict]:
 
 
 def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, out: _Collector,
-             sensitive: set[str], unit: str = "line") -> pa.Table:
-    """One set of a table: each contract column computed column-wise from the source."""
+             sensitive: set[str], unit: str = "line", emptied: dict | None = None) -> pa.Table:
+    """One set of a table: each contract column computed column-wise from the source. A value that
+    means "no value" — one of the mapping's `null` cells or of the contract loader's null tokens
+    (`NULL_TOKENS`), spaces around it or not, or spaces only — is written empty, counted in
+    `emptied` (contract column → token → cells): a `default`, translated value or source cell `NA`
+    would otherwise reach the output as the text `NA`, which the loader reads as missing (a
+    provider's id) or refuses."""
     n = table.num_rows
+    emptied = {} if emptied is None else emptied
+    tokens = pa.array(sorted(set(settings.get("null", NULL_TOKENS)) | set(NULL_TOKENS)), pa.string())
     cols = {}
     for col in spec.columns:
         s = _spec(columns[col.name]) if col.name in columns else {"value": None}
@@ -256,20 +272,70 @@ def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, o
         else:
             values = pa.nulls(n, pa.string()) if s["value"] is None else pa.array([str(s["value"])] * n, pa.string())
         values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        from_source = pc.is_valid(values)       # (a default, below, is the mapping's value)
         for before, after in (s.get("values") or {}).items():
             values = pc.if_else(pc.fill_null(pc.equal(values, before), False), pa.scalar(str(after)), values)
         if s.get("default") is not None:
             values = pc.fill_null(values, str(s["default"]))
         if s.get("prefix"):
             values = pc.binary_join_element_wise(pa.scalar(str(s["prefix"])), values, "")
+        values = _emptied(values, tokens, emptied.setdefault(f"{spec.name}.{col.name}", {}))
         if col.type == DATE and names:
             values = _dates(values, s.get("format", settings.get("date_format", "%Y-%m-%d")),
                             table["_line"].combine_chunks(),
                             fname, names[0], out, hide=names[0].lower() in sensitive, unit=unit)
         elif col.type in (AMOUNT, QUANTITY, YEAR) and names:
+            written = values
             values = _decimal_point(values, settings.get("decimal", "."))
+            _numbers(col, values, written, from_source, table, names, fname, out, sensitive, unit)
         cols[col.name] = values
     return pa.table(cols).append_column("_line", table["_line"])
+
+
+def _emptied(values: pa.Array, tokens: pa.Array, counts: dict[str, int]) -> pa.Array:
+    """`values` with each cell that is one of `tokens` (spaces around it or not) or of spaces only
+    made missing, counted in `counts` by the cell's text."""
+    mask = pc.fill_null(pc.or_(pc.is_in(pc.utf8_trim_whitespace(values), value_set=tokens),
+                               pc.equal(pc.utf8_trim_whitespace(values), "")), False)
+    if not pc.any(mask).as_py():
+        return values
+    for v in pc.value_counts(values.filter(mask)).to_pylist():
+        counts[v["values"]] = counts.get(v["values"], 0) + v["counts"]
+    return pc.if_else(mask, pa.scalar(None, pa.string()), values)
+
+
+def _numbers(col, values: pa.Array, written: pa.Array, from_source: pa.Array, table: pa.Table, names: list[str],
+             fname: str, out: _Collector, sensitive: set[str], unit: str = "line"):
+    """The cells of an amount, quantity or year column (`values`, rewritten with a `.` decimal
+    point) that the contract refuses (`loaders.dataset._column_rules`: not a number, beyond its
+    bounds), reported in `out` with the contract loader's words, their source line and column
+    and the text as the source writes it (`written`: `1 000 000 000`, not the `1000000000` that
+    claims.csv would hold and the loader would quote). A value filled in by the mapping's
+    `default` (not `from_source`) is the mapping's, not the source's: it is left to the loader."""
+    lines = table[LINE].combine_chunks()
+    checked = pc.and_(from_source, pc.is_valid(values))      # a value made missing: the loader's to word
+    con = duckdb.connect()
+    try:
+        con.register("raw", pa.table({LINE: lines.filter(checked), col.name: values.filter(checked)}))
+        found = _invalid_cells(con, col, out.room or 1)
+    finally:
+        con.close()
+    rules = _column_rules(col, None)[1]
+    for rule, total, first, *_ in found:
+        at = pa.array([cell["l"] for cell in first[:out.room or 1]], pa.int64())
+        keep = pc.is_in(lines, value_set=at)
+        rows = pa.table({"line": lines, "text": written}).filter(keep)
+        source = [_source_column(table, names, row) for row in pc.indices_nonzero(keep).to_pylist()]
+        for (line, text), column in zip(zip(rows["line"].to_pylist(), rows["text"].to_pylist()), source):
+            out.add(Problem(fname, rules[rule][1], line=line, column=column,
+                            value=shown(text, column.lower() in sensitive), unit=unit))
+        if total > len(at):
+            out.add(Problem(fname, rules[rule][1]), count=total - len(at))
+
+
+def _source_column(table: pa.Table, names: list[str], row: int) -> str:
+    """The source column (as the mapping names it) that gives row `row` its value: the first of `names` with one."""
+    return next((n for n in names if table[n.lower()][row].is_valid), names[0])
 
 
 def _dates(values: pa.Array, fmt: str, lines, fname: str, column: str, out: _Collector, hide: bool,
@@ -358,9 +424,16 @@ def report_lines(report: dict) -> list[str]:
     lines = [f"{Path(report['source']).name}: {report['source_rows']:,} rows ({', '.join(how)})"]
     for w in report.get("warnings", []):
         lines.append(f"  warning: {w['message']}")
+    if report.get("ignored_bytes"):
+        counted = "; ".join(f"{c} × {n:,}" for c, n in report["ignored_bytes"].items())
+        lines.append(f"  {sum(report['ignored_bytes'].values()):,} cell(s) of columns the mapping does not read hold "
+                     f"bytes not in the file's encoding ({counted}): ignored, as those columns are")
     for column, tokens in report["missing_values"].items():
         shown = ", ".join(f"{t!r} × {n:,}" for t, n in tokens.items())
         lines.append(f"  {column}: {sum(tokens.values()):,} cells read as missing ({shown})")
+    for column, tokens in report.get("written_empty", {}).items():
+        shown = ", ".join(f"{t!r} × {n:,}" for t, n in tokens.items())
+        lines.append(f"  {column}: {sum(tokens.values()):,} cells written empty, values meaning none ({shown})")
     for name, t in report["tables"].items():
         line = f"  {name}: {t['rows']:,} rows, {t['from']}"
         for s in t.get("sets", []):

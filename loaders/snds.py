@@ -32,7 +32,10 @@ Professionnel de santé"):
    establishment row matching no service line is counted (`details`), never silently lost.
    Nine keys repeated on two `ER_PRS_F` lines are an error (the extract was given twice).
 3. **Sentinel numbers mean "none"**: a `PFS_EXE_NUM`, `PFS_PRE_NUM` or `ETB_EXE_FIN` that is
-   blank, only zeros (`0`, `00000000`, `000000000`) or only nines (`99999999`), and a
+   blank, only zeros (`0`, `00000000`, `000000000`) or only nines (`99999999`) — read as a number
+   is read from a numeric export: trimmed, a `.0…` after the digits dropped (`0.0`, ` 0 `,
+   `99999999.0` are sentinels; `690780009.0` is the number `690780009`, its leading zeros kept
+   as written, since they belong to a FINESS or practitioner number) — and a
    practitioner whose exercise mode (`PSE_STJ_COD` / `PSP_STJ_COD`) is 99 ("praticiens
    fictifs": numbers the local funds use for a practitioner they do not know, e.g. care
    abroad). No establishment: private practice, `centre_id` empty. No executing practitioner:
@@ -86,6 +89,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contract.errors import DatasetError, Problem
+from contract.tables import MAX_AMOUNT, MAX_QUANTITY
 from engine import open_engine, query as engine_query, use
 from .conversion import Conversion, Query
 from .dataset import _Collector, read_raw, shown
@@ -115,7 +119,7 @@ NULL_TOKENS = (".",)          # how SAS writes a missing number
 
 INFORMATION_ONLY = "71"       # DPN_QLF / PRS_DPN_QLP: "prestation remontée pour information" (IR_DEP_V)
 FICTITIOUS = "99"             # PSE_STJ_COD / PSP_STJ_COD: "praticiens fictifs" (IR_SJP_V)
-SENTINEL = "([0 ]*|9+)"       # a number that is blank, zeros only or nines only
+SENTINEL = "([0 ]*|9+)"       # a number (`_number_id`) that is blank, zeros only or nines only
 
 # PSE_ACT_NAT / PSP_ACT_NAT (nomenclature IR_ACT_V) → contract kind; None: not given.
 ACTIVITY_KINDS = {"19": "dentist", "53": "dentist", "54": "dentist", "21": "midwife", "24": "nurse",
@@ -181,6 +185,15 @@ _DATE_FORMS = (
 )
 
 
+def _number_id(c: str) -> str:
+    """A practitioner or establishment number (`PFS_EXE_NUM`, `PFS_PRE_NUM`, `ETB_EXE_FIN`) trimmed,
+    and the `.0…` (or `,0…`) a numeric export puts after its digits dropped: `690780009.0` is
+    `690780009`, `0.0` is `0`; its digits are kept as written (`010000024.0` → `010000024`: a
+    FINESS number's leading zero is part of it, unlike a key's `001`). Portable SQL."""
+    t = f"trim({c})"
+    return f"CASE WHEN regexp_full_match({t}, '[0-9]+[.,]0*') THEN regexp_replace({t}, '[.,]0*$', '') ELSE {t} END"
+
+
 def _date(c: str) -> str:
     """A date written in one of `_DATE_FORMS` as `YYYY-MM-DD`; anything else (a day that is not
     in the calendar too) trimmed as it is. Portable SQL (regular expressions, `lpad`, a `try_cast`
@@ -216,7 +229,8 @@ def _read(folder: Path, out: _Collector, encoding: str = "utf-8") -> tuple[dict[
             if name == "er_prs_f":
                 out.add(Problem(f"{name.upper()}.csv", f"required table is missing from {folder}"))
             continue
-        raw = read_raw(path, out, delimiter=None, encoding=encoding, null_tokens=NULL_TOKENS, sensitive=SENSITIVE)
+        raw = read_raw(path, out, delimiter=None, encoding=encoding, null_tokens=NULL_TOKENS, sensitive=SENSITIVE,
+                       used=frozenset(columns) | frozenset(OPTIONAL.get(name, ())))
         if raw is None:
             continue
         table = raw.table
@@ -231,7 +245,9 @@ def _read(folder: Path, out: _Collector, encoding: str = "utf-8") -> tuple[dict[
                 table = table.append_column(c, pa.nulls(table.num_rows, pa.string()))
         tables[name] = table.select(list(columns) + list(OPTIONAL.get(name, ())) + ["_line"])
         files[path.name] = {"table": name.upper(), "rows": table.num_rows,
-                            **({"separator": raw.delimiter} if raw.delimiter else {})}
+                            **({"separator": raw.delimiter} if raw.delimiter else {}),
+                            **({"ignored_bytes": {raw.header.get(c, c): n for c, n in raw.ignored_bytes.items()}}
+                               if raw.ignored_bytes else {})}
         names[name] = path.name
     return tables, files, names
 
@@ -263,7 +279,8 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
     contract loader refuses them (`fraudnet validate`, `scan`), so the conversion warns first.
 
     Raises `DatasetError` (file, line, column, value; never a patient pseudonym) when a table
-    or column is missing, a file cannot be read, an amount or quantity is not a number, or two
+    or column is missing, a file cannot be read, an amount or quantity is not a number or beyond the
+    contract's bounds (quoting the cell as the extract writes it), or two
     service lines share their nine keys; then nothing is returned. Raises `engine.ComputeError`
     when the Spark engine cannot start (pyspark missing) or a statement fails on it, `ValueError`
     for another engine name.
@@ -284,7 +301,40 @@ def read_snds(folder: str | Path, nomenclature: str | Path | None = None, max_pr
         compute.close()
     conversion.report["service_dates_after_today"] = _after_today(
         conversion.tables["claims"], names["er_prs_f"], today or datetime.now(timezone.utc).date())
+    conversion.report["warnings"] = _no_claims(conversion.report)
     return conversion
+
+
+def _no_claims(report: dict) -> list[dict]:
+    """A warning when no claim is written (the converted folder is then refused by `validate` and
+    `scan`, whose claims cannot be empty), saying where every service line went, rule by rule
+    with its counts and first lines; none otherwise."""
+    if report["claims"]["rows"]:
+        return []
+    s, n, x = report["service_lines"], report["netting"], report["quantity_sign_contradicts_amount"]
+    unit = _unit(s["file"])
+
+    def at(lines: list[int]) -> str:
+        more = ", …" if len(lines) > FIRST else ""
+        return f" ({unit}{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:FIRST]))}{more})" if lines else ""
+    info, orphan = s["left_out"]["information_only"], s["left_out"]["no_practitioner_no_establishment"]
+    why = [f"{r['lines']:,} information-only (DPN_QLF/PRS_DPN_QLP 71){at(r['first_lines'])}" for r in [info] if r["lines"]]
+    why += [f"{r['lines']:,} with no practitioner and no establishment (sentinel PFS_EXE_NUM, no ETB_EXE_FIN)"
+            f"{at(r['first_lines'])}" for r in [orphan] if r["lines"]]
+    why += [f"{r['services']:,} service(s) {words}{at(r['first_lines'])}"
+            for r, words in ((n["netted_to_zero"], "cancelled by their regularisation lines"),
+                             (n["unmatched"], "negative once netted (a cancellation without its original)"))
+            if r["services"]]
+    if x["claim_lines"]:
+        why.append(f"{x['claim_lines']:,} claim line(s) whose quantity's sign contradicts their service's amount"
+                   f"{at(x['first_lines'])}")
+    if not s["read"]:
+        message = f"no claims written: {s['file']} has no service line (a header only)"
+    else:
+        message = (f"no claims written: every one of the {s['read']:,} service line(s) of {s['file']} was left out — "
+                   f"{'; '.join(why)}")
+    return [{"severity": "warning", "rule": "no_claims",
+             "message": f"{message}: validate and scan refuse a folder without claims"}]
 
 
 def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, names: dict, nomenclature: Path | None,
@@ -300,8 +350,8 @@ def _convert(query: Query, folder: Path, t: dict[str, pa.Table], files: dict, na
                           FROM d""", d=t[name])
                for name, (tag, code, order, qty, price) in DETAILS.items()]
     detail = pa.concat_tables(details)
-    ete = query(f"SELECT _line AS eline, {_keys()}, trim(etb_exe_fin) AS etb, "
-                f"coalesce(regexp_full_match(trim(etb_exe_fin), '{SENTINEL}'), true) AS sentinel FROM e", e=t["er_ete_f"])
+    ete = query(f"SELECT _line AS eline, {_keys()}, {_number_id('etb_exe_fin')} AS etb, "
+                f"coalesce(regexp_full_match({_number_id('etb_exe_fin')}, '{SENTINEL}'), true) AS sentinel FROM e", e=t["er_ete_f"])
     keys = ", ".join(KEYS)
     join = f"""
         WITH e AS (SELECT {keys}, min(etb) FILTER (WHERE NOT sentinel) AS centre_id,
@@ -384,7 +434,8 @@ def _lines(query: Query, prs: pa.Table, prs_file: str, out: _Collector) -> pa.Ta
     problems added to `out`: an amount or quantity that is not a number, two lines with the same
     nine keys."""
     lines = query(f"""
-        SELECT _line, {_keys()}, trim(ben_nir_psa) AS patient_id, trim(pfs_exe_num) AS exe, trim(pfs_pre_num) AS pre,
+        SELECT _line, {_keys()}, trim(ben_nir_psa) AS patient_id, {_number_id('pfs_exe_num')} AS exe,
+               {_number_id('pfs_pre_num')} AS pre,
                {_int('prs_nat_ref')} AS nat, {_date('exe_soi_dtd')} AS service_date,
                prs_pai_mnt, {_number('prs_pai_mnt')} AS amount, prs_act_qte, {_number('prs_act_qte')} AS qty,
                {_int('pse_act_nat')} AS act, {_int('pse_spe_cod')} AS spe, {_int('psp_act_nat')} AS pact,
@@ -425,16 +476,30 @@ def _unit(file: str) -> str:
     return "row" if file.lower().endswith(".parquet") else "line"
 
 
+TOO_MUCH = f"is more than {MAX_AMOUNT:,.0f} euros (10¹²) in absolute value: not a service's amount"
+TOO_MANY = f"is too large: a quantity is at most {MAX_QUANTITY:,} in absolute value"
+
+
 def _check_numbers(query: Query, lines: pa.Table, file: str, out: _Collector):
-    bad = query("""SELECT _line, 1 AS k, 'PRS_PAI_MNT' AS col, prs_pai_mnt AS value FROM l WHERE amount IS NULL
-                   UNION ALL
-                   SELECT _line, 2, 'PRS_ACT_QTE', prs_act_qte FROM l WHERE qty IS NULL AND prs_act_qte IS NOT NULL
-                   ORDER BY _line, k""", l=lines).to_pylist()
+    """An amount missing or not a number, a quantity not a number, and either beyond the contract's
+    bounds (`contract.tables.MAX_AMOUNT`, `MAX_QUANTITY`, in absolute value: regularisation lines
+    are negative): problems quoting the cell as ER_PRS_F writes it (`1e13`, not the number the
+    converter would write), since a bound left to the contract loader would quote claims.csv's
+    rewritten number instead."""
+    bad = query(f"""SELECT _line, 1 AS k, 'PRS_PAI_MNT' AS col, prs_pai_mnt AS value,
+                           CASE WHEN prs_pai_mnt IS NULL THEN 'missing' WHEN amount IS NULL THEN 'nan' ELSE 'big' END AS why
+                    FROM l WHERE amount IS NULL OR abs(amount) > {MAX_AMOUNT}
+                    UNION ALL
+                    SELECT _line, 2, 'PRS_ACT_QTE', prs_act_qte, CASE WHEN qty IS NULL THEN 'nan' ELSE 'big' END FROM l
+                    WHERE (qty IS NULL AND prs_act_qte IS NOT NULL) OR abs(qty) > {MAX_QUANTITY}
+                    ORDER BY _line, k""", l=lines).to_pylist()
+    words = {"missing": "missing value: a service line needs its amount", "nan": "is not a number",
+             "big": {"PRS_PAI_MNT": TOO_MUCH, "PRS_ACT_QTE": TOO_MANY}}
     for r in bad[:out.room or 1]:
-        message = "missing value: a service line needs its amount" if r["value"] is None else "is not a number"
+        message = words[r["why"]] if r["why"] != "big" else words["big"][r["col"]]
         out.add(Problem(file, message, line=r["_line"], column=r["col"], value=shown(r["value"]), unit=_unit(file)))
     if len(bad) > (out.room or 1):
-        out.add(Problem(file, "is not a number"), count=len(bad) - (out.room or 1))
+        out.add(Problem(file, "is not a number, or beyond the contract's bounds"), count=len(bad) - (out.room or 1))
 
 
 def _line_kind(act: str, spe: str) -> str:
@@ -702,6 +767,13 @@ def report_lines(report: dict) -> list[str]:
     out.append(f"  claims written: {c['rows']:,} lines, {_eur(c['amount'])}"
                + (f"; {f['claims']:,} with a quantity that is not whole (kilometres, coefficients: PRS_ACT_QTE is a "
                   f"decimal) written as one service each, their amount kept ({_eur(f['amount'])})" if f["claims"] else ""))
+    for name, f in report["files"].items():
+        if f.get("ignored_bytes"):
+            counted = "; ".join(f"{c} × {n:,}" for c, n in f["ignored_bytes"].items())
+            out.append(f"  {name}: {sum(f['ignored_bytes'].values()):,} cell(s) of columns the conversion does not read "
+                       f"hold bytes not in the file's encoding ({counted}): ignored, as those columns are")
+    for w in report.get("warnings", []):
+        out.append(f"  warning: {w['message']}")
     later = report.get("service_dates_after_today") or {"claims": 0}
     if later["claims"]:
         first = later["first"]

@@ -21,7 +21,8 @@ def read_truth(path: str | Path, patterns: tuple[str, ...]) -> pa.Table:
 
     Raises ValueError naming the file (and its line, column and value where one is at fault) for:
     a file that is not UTF-8 text, is empty, or lacks a required column; a line with more or fewer
-    fields than the header; an empty required field; a pattern not in `patterns` (the detectors'
+    fields than the header; a field holding a NUL character (which Python's csv module reads as
+    text since 3.11: an id holding one would match no alert, silently); an empty required field; a pattern not in `patterns` (the detectors'
     names, `graph.detect.DETECTORS`) or an entity type not in `contract.vocab.ENTITY_TYPES`,
     listing the known ones; and a file with no case (header only), which has nothing to score.
     Every problem of the file is listed (up to 10, then counted) before raising.
@@ -63,6 +64,11 @@ def _read_rows(path: Path, rows, patterns) -> pa.Table:
             problems.append(f"line {line}: {len(row)} field(s), the header has {len(header)}")
             continue
         values = {c: row[i] for c, i in where.items()}
+        bad = [f"column {header[i]}: holds a NUL character (byte 0x00) in {v!r}: no alert's id or name holds one "
+               "(a file written by a C program or a database dump?); remove it" for i, v in enumerate(row) if "\0" in v]
+        if bad:
+            problems += [f"line {line}: {b}" for b in bad]
+            continue
         bad = [f"column {c}: empty" for c in ("pattern", "entity_type", "entity_id") if not values[c]]
         if values["pattern"] and values["pattern"] not in patterns:
             bad.append(f"column pattern: unknown pattern {values['pattern']!r} (known: {', '.join(patterns)})")

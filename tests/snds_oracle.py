@@ -21,8 +21,14 @@ def _key(row):
                  row[k].strip() if k == "ORG_CLE_NUM" else _int(row[k]) for k in KEYS)
 
 
+def _number_id(v):
+    """A practitioner or establishment number: trimmed, a numeric export's `.0…` dropped, digits as written."""
+    v = (v or "").strip()
+    return re.sub(r"[.,]0*$", "", v) if re.fullmatch(r"\d+[.,]0*", v) else v
+
+
 def _none(number, mode):
-    number = (number or "").strip()
+    number = _number_id(number)
     return None if SENTINEL.fullmatch(number) or _int(mode) == "99" else number
 
 
@@ -53,7 +59,7 @@ def expected_claims(tables: dict[str, list[dict]]) -> list[tuple]:
     """(claim_id, patient, provider, prescriber, centre, code, date, amount, quantity) per claim."""
     centres = {}
     for r in tables.get("ER_ETE_F", []):
-        etb = (r["ETB_EXE_FIN"] or "").strip()
+        etb = _number_id(r["ETB_EXE_FIN"])
         if not SENTINEL.fullmatch(etb):
             centres[_key(r)] = min(etb, centres.get(_key(r), etb))
     details = {}

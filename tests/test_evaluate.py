@@ -92,6 +92,10 @@ def test_evaluate_refuses_a_truth_file_it_cannot_read_or_score_naming_file_line_
         "header.csv": (b"pattern,group_id,entity_type,entity_id\n",
                        "no case, only a header: a truth file with no known case has nothing to score"),
         "columns.csv": (b"pattern,entity_id\ndouble_billing,PR1\n", "line 1: missing column(s) entity_type"),
+        "nul.csv": (b"pattern,group_id,entity_type,entity_id\ndouble_billing,G1,provider,PR1\n"
+                    b"double_billing,G1,provider,PR\x002\n",
+                    "line 3: column entity_id: holds a NUL character (byte 0x00) in 'PR\\x002': no alert's id or name "
+                    "holds one"),
         "huge.csv": (b"pattern,entity_type,entity_id\ndouble_billing,provider,PR1\ndouble_billing,provider,"
                      + b"x" * 200_000 + b"\n", "line 3: not a CSV line a truth file can hold (field larger than"),
     }

@@ -206,6 +206,24 @@ def test_a_parquet_amount_beyond_ten_to_the_twelve_euros_is_refused(tmp_path):
                                 "1,000,000,000,000 euros (10¹²): not a claim's amount"]
 
 
+def test_a_parquet_quantity_stored_as_floating_point_is_quoted_by_its_digits(tmp_path):
+    """A double has no text of its own: a whole one is quoted by its digits, as the number it is
+    (12345678901.0 is too large, not "not a whole number" quoting '1.2345678901e+10'), even beside
+    values that are not whole; those are quoted as they are."""
+    folder = good(tmp_path)
+    (folder / "claims.csv").unlink()
+    n = 4
+    pq.write_table(pa.table({"claim_id": [f"C{i}" for i in range(n)], "patient_id": ["P1"] * n,
+                             "provider_id": ["010000024"] * n, "service_code": ["G"] * n,
+                             "service_date": ["2025-01-05"] * n, "amount": [26.5] * n,
+                             "quantity": pa.array([2.0, 12345678901.0, 999999999.5, 1e9], pa.float64())}),
+                   folder / "claims.parquet")
+    too_many = "is too large: a quantity is a whole number from 1 to 999,999,999"
+    assert problems(folder) == [f"claims.parquet, row 2, column quantity, value '12345678901': {too_many}",
+                                "claims.parquet, row 3, column quantity, value '999999999.5': is not a whole number ≥ 1",
+                                f"claims.parquet, row 4, column quantity, value '1000000000': {too_many}"]
+
+
 def test_duplicate_id(tmp_path):
     folder = good(tmp_path)
     write_table(folder, "providers", PROVIDERS + [{"provider_id": "010000024", "kind": "nurse"}])

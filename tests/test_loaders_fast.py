@@ -72,7 +72,7 @@ def test_the_space_test_knows_every_character_pyarrow_reads_as_a_space():
 # --- CSV ------------------------------------------------------------------------------------------
 
 TOKENS = ["NA", "N/A", "#N/A", "NULL", "null", "None", "NaN", "nan", "-"]
-SPACES = [" ", "  ", "\t", "\u00a0", "\u3000", " x", "x "]
+SPACES = [" ", "  ", "\t", "\u00a0", "\u3000", " x", "x ", " NA", "NULL ", "None\u00a0", "nan\u3000", "#N/A\t"]
 ids = st.one_of(st.sampled_from(["D1", "D2", "010000024", "P1", "P2", "G", "AMI1"]),
                 st.sampled_from(TOKENS + SPACES + ["1.00E+10", "1E+5", "a+b", "+", "Na", "NAN", "-1", "é"]),
                 st.text(alphabet="AZaz09+-. \u00a0", min_size=0, max_size=6))

@@ -80,6 +80,29 @@ def test_null_tokens_of_sas_spss_and_spreadsheets_in_id_columns_are_no_entities(
         "providers.csv: 1 legal_entity_id cell(s) read as missing values ('#NULL!' × 1: line 2)")
 
 
+def test_a_null_token_padded_with_spaces_is_a_missing_value_counted_as_written(tmp_path):
+    # a fixed-width export pads 'NA' to the column's width: spaces around a token mean no more than
+    # a cell of spaces only; the note quotes the cell as the file writes it. A look-alike stays a value.
+    cells = [" NA ", "NA", "NA  ", "\t.", " n/a", "NA .", " Na "]
+    folder = write_dataset(
+        tmp_path / "ds",
+        claims=[claim(f"C{i}", "P1", "010000024", "G", "2025-01-05", prescriber=t, centre=t)
+                for i, t in enumerate(cells)],
+        providers=PROVIDERS)
+    d = load_dataset(folder)
+    assert d["claims"]["prescriber_id"].to_pylist() == [None] * 5 + ["NA .", " Na "]
+    notes = {w["column"]: w for w in d.report.warnings if w["severity"] == "info"}
+    assert notes["centre_id"]["tokens"] == {" NA ": 1, "NA": 1, "NA  ": 1, "\t.": 1, " n/a": 1}
+    assert notes["centre_id"]["message"] == (
+        "claims.csv: 5 centre_id cell(s) read as missing values (' NA ' × 1: line 2; 'NA' × 1: line 3; "
+        "'NA  ' × 1: line 4; '\\t.' × 1: line 5; ' n/a' × 1: line 6)")
+    # a required column left empty this way is refused naming the cell as written
+    folder = write_dataset(tmp_path / "ds2", providers=PROVIDERS, claims=[claim("C1", "P1", " NA ", "G", "2025-01-05")])
+    assert problems(folder) == ["claims.csv, line 2, column provider_id: missing value (the file has ' NA ' in this "
+                                "column, read as missing): this column is required (to scan such an extract, leave "
+                                "these lines out of it)"]
+
+
 @pytest.mark.parametrize("token", [".", "n/a", "#NULL!", "NONE", "none", "<NA>"])
 def test_a_null_token_as_a_billing_provider_is_refused_naming_it(tmp_path, token):
     folder = write_dataset(tmp_path / "ds", providers=PROVIDERS,
@@ -113,6 +136,46 @@ def test_a_utf16_file_is_named_as_such(tmp_path):
     (folder / "providers.csv").write_bytes("provider_id,kind\n010000024,physician\n".encode("utf-16"))
     assert problems(folder) == ["providers.csv, line 1: the file is UTF-16 (a spreadsheet's 'Unicode text'): save it "
                                 "as CSV UTF-8"]
+
+
+def test_bytes_not_utf_8_in_a_column_fraudnet_does_not_read_are_counted_not_refused_nor_shown(tmp_path):
+    folder = write_dataset(tmp_path / "ds", providers=PROVIDERS, claims=[claim("C1", "P1", "010000024", "G", "2025-01-05")])
+    (folder / "claims.csv").write_bytes(
+        b"claim_id,patient_id,provider_id,service_code,service_date,amount,note\n"
+        b"C1,P1,010000024,G,2025-01-05,10,r\xe9sum\xe9 secret\n"
+        b"C2,P1,010000024,G,2025-01-05,10,\xe9t\xe9 secret\n"
+        b"C3,P1,010000024,G,2025-01-05,10,plain\n")
+    d = load_dataset(folder)
+    assert d["claims"]["claim_id"].to_pylist() == ["C1", "C2", "C3"]
+    (note,) = [w for w in d.report.warnings if "does not read" in w["message"]]
+    assert (note["severity"], note["columns"], note["message"]) == (
+        "info", {"note": 2}, "claims.csv: 2 cell(s) of column(s) fraudnet does not read hold bytes that are not UTF-8 "
+        "(note × 2): ignored, as those columns are")
+    # a line with such bytes in a contract column too is refused naming that column, never the other's value
+    (folder / "claims.csv").write_bytes(
+        b"claim_id,patient_id,provider_id,service_code,service_date,amount,note\n"
+        b"C1,P1,010000024,G,2025-01-05,10,plain\n"
+        b"C2,P1,010000024,G\xe9,2025-01-05,10,\xe9t\xe9 secret\n")
+    found = problems(folder)
+    assert [p.split(": is not valid")[0] for p in found] == ["claims.csv, line 3, column service_code, value 'G\ufffd'"]
+    assert not any("secret" in p for p in found)
+
+
+def test_a_parquet_binary_column_fraudnet_does_not_read_may_hold_bytes_not_utf_8(tmp_path):
+    folder = write_dataset(tmp_path / "ds", providers=PROVIDERS, claims=[claim("C1", "P1", "010000024", "G", "2025-01-05")])
+    (folder / "claims.csv").unlink()
+    pq.write_table(pa.table({"claim_id": ["C1", "C2"], "patient_id": ["P1", "P1"], "provider_id": ["010000024"] * 2,
+                             "service_code": ["G", "G"], "service_date": ["2025-01-05"] * 2, "amount": [10.0, 12.0],
+                             "blob": pa.array([b"\xff\xfe secret", b"ok"], pa.binary())}), folder / "claims.parquet")
+    d = load_dataset(folder)
+    assert d["claims"].num_rows == 2
+    assert [w["columns"] for w in d.report.warnings if "does not read" in w["message"]] == [{"blob": 1}]
+    # the look-alike: such bytes in a contract column are a problem naming its row
+    pq.write_table(pa.table({"claim_id": ["C1", "C2"], "patient_id": ["P1", "P1"], "provider_id": ["010000024"] * 2,
+                             "service_code": pa.array([b"G", b"\xff"], pa.binary()), "service_date": ["2025-01-05"] * 2,
+                             "amount": [10.0, 12.0]}), folder / "claims.parquet")
+    assert problems(folder) == ["claims.parquet, row 2, column service_code: is not UTF-8 text (a binary column): store "
+                                "text as UTF-8 strings"]
 
 
 def test_an_id_in_scientific_notation_is_an_error(tmp_path):
@@ -153,6 +216,38 @@ def test_a_reference_missing_its_leading_zero_says_so(tmp_path):
     (w,) = load_dataset(folder).report.warnings
     assert w["message"].endswith("kept as entities of unknown kind; 1 of them match an id there once leading zeros "
                                  "are added or removed (a spreadsheet's doing?)")
+
+
+def test_an_id_not_found_because_of_its_spaces_says_where_they_are(tmp_path):
+    """Spaces are part of an id ('D2 ' is not 'D2'): a reference not found says where the value's
+    spaces are and names the id found once the spaces around either are taken away."""
+    providers = PROVIDERS + [{"provider_id": "D2", "kind": "nurse"}, {"provider_id": "D4 ", "kind": "nurse"}]
+    folder = write_dataset(tmp_path / "ds", providers=providers, claims=[
+        claim("C1", "P1", "D2 ", "G", "2025-01-05"), claim("C2", "P1", " D2", "G", "2025-01-05"),
+        claim("C3", "P1", "D\u00a02", "G", "2025-01-05"), claim("C4", "P1", "D4", "G", "2025-01-05"),
+        claim("C5", "P1", "D 9", "G", "2025-01-05"), claim("C6", "P1", "D9", "G", "2025-01-05")])
+    said = "provider_id not found in providers.csv"
+    assert problems(folder) == [
+        f"claims.csv, line 2, column provider_id, value 'D2 ': {said}; the value has spaces (at its end), which are "
+        "part of an id: 'D2' is there, without them (trim the extract's cells)",
+        f"claims.csv, line 3, column provider_id, value ' D2': {said}; the value has spaces (at its start), which are "
+        "part of an id: 'D2' is there, without them (trim the extract's cells)",
+        f"claims.csv, line 4, column provider_id, value 'D\\xa02': {said}; the value has spaces (inside), which are "
+        "part of an id",
+        f"claims.csv, line 5, column provider_id, value 'D4': {said}; 'D4 ' is there, with spaces around it, which are "
+        "part of an id (trim the extract's cells)",
+        f"claims.csv, line 6, column provider_id, value 'D 9': {said}; the value has spaces (inside), which are part "
+        "of an id",
+        f"claims.csv, line 7, column provider_id, value 'D9': {said}"]       # the look-alike: no word of spaces
+    # a prescriber (a warning: kept as an entity of unknown kind) counts them
+    folder = write_dataset(tmp_path / "ds2", providers=providers, claims=[
+        claim("C1", "P1", "D2", "G", "2025-01-05", prescriber="D2 "), claim("C2", "P1", "D2", "G", "2025-01-05",
+                                                                          prescriber="X Y"),
+        claim("C3", "P1", "D2", "G", "2025-01-05", prescriber="X9")])
+    warned = [w["message"] for w in load_dataset(folder).report.warnings if w["column"] == "prescriber_id"]
+    assert warned == ["3 row(s) of claims.csv name 3 prescriber_id value(s) absent from providers.csv; kept as "
+                      "entities of unknown kind; 2 of them have spaces, which are part of an id; 1 of them are found "
+                      "there once the spaces around ids are taken away (trim the extract's cells)"]
 
 
 # --- Parquet -------------------------------------------------------------------------------------

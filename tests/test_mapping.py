@@ -52,6 +52,18 @@ def write(path, text, encoding="utf-8"):
     return path
 
 
+# The claims most tests map: source columns id, bene (a patient), prv, code, day, paid.
+CLAIMS = {"claim_id": '"id"', "patient_id": '"bene"', "provider_id": '"prv"', "service_code": '"code"',
+          "service_date": '"day"', "amount": '"paid"'}
+
+
+def mapping_text(source: str = "", more: str = "", **columns: str) -> str:
+    """A mapping's TOML: the `[source]` settings `source` (TOML lines), `[claims]` as `CLAIMS` with
+    each of `columns` (contract column = its TOML value) set or added, then `more` (other tables)."""
+    claims = "".join(f"{c} = {v}\n" for c, v in {**CLAIMS, **columns}.items())
+    return (f"[source]\n{source}\n" if source else "") + f"[claims]\n{claims}" + more
+
+
 def test_every_fault_of_a_mapping_is_reported_at_once(tmp_path):
     mapping = write(tmp_path / "m.toml", """
 [source]
@@ -133,20 +145,8 @@ def test_a_fault_of_the_mapping_and_a_column_the_source_lacks_are_reported_toget
 
 
 def test_dates_not_in_the_format_name_their_line_but_never_a_patient_value(tmp_path):
-    mapping = write(tmp_path / "m.toml", """
-[source]
-date_format = "%d/%m/%Y"
-[claims]
-claim_id = "id"
-patient_id = "bene"
-provider_id = "prv"
-service_code = "code"
-service_date = "day"
-amount = "paid"
-[patients]
-patient_id = "bene"
-birth_year = "born"
-""")
+    mapping = write(tmp_path / "m.toml", mapping_text('date_format = "%d/%m/%Y"',
+                                                     '[patients]\npatient_id = "bene"\nbirth_year = "born"\n'))
     source = write(tmp_path / "s.csv", "id,bene,prv,code,day,paid,born\n1,ZQXPAT01,P1,G,05/01/2025,10,1950\n"
                                        "2,ZQXPAT02,P1,G,2025-01-06,10,1950\n")
     with pytest.raises(DatasetError) as e:
@@ -161,22 +161,13 @@ birth_year = "born"
 
 
 def test_thousands_separators_constants_defaults_and_translated_values(tmp_path):
-    mapping = write(tmp_path / "m.toml", """
-[source]
-decimal = ","
-[claims]
-claim_id = { column = "id", prefix = "X-" }
-patient_id = "p"
-provider_id = "prv"
-service_code = { column = "code", default = "C" }
-service_date = "day"
-amount = "paid"
-quantity = "n"
+    mapping = write(tmp_path / "m.toml", mapping_text('decimal = ","', """
 [[providers]]
 provider_id = "prv"
 kind = { column = "job", values = { "Infirmière" = "nurse", "Infirmier" = "nurse" } }
 legal_entity_id = { value = "E1" }
-""")
+""", claim_id='{ column = "id", prefix = "X-" }', patient_id='"p"', service_code='{ column = "code", default = "C" }',
+                                                     quantity='"n"'))
     source = write(tmp_path / "s.csv", 'id,p,prv,code,day,paid,n,job\n1,A,N1,,2025-01-05,"1 234,5",1,Infirmière\n'
                                        '2,A,N2,AMI,2025-01-05,"1.234,50",2,Infirmier\n3,B,N1,AMI,2025-01-06,"3,15",1,\n')
     c = convert_mapped(mapping, source)
@@ -220,18 +211,7 @@ amount = "amount"
     assert read_csv(folders[1] / "claims.csv")[0]["claim_id"] == "2025-02:L000001"
 
 
-PARQUET_MAPPING = """
-[claims]
-claim_id = "id"
-patient_id = "bene"
-provider_id = "prv"
-service_code = "code"
-service_date = "day"
-amount = "paid"
-[[providers]]
-provider_id = "prv"
-kind = { value = "physician" }
-"""
+PARQUET_MAPPING = mapping_text(more='[[providers]]\nprovider_id = "prv"\nkind = { value = "physician" }\n')
 
 
 def test_a_parquet_source_storing_ids_as_numbers_is_warned_of_as_the_loader_warns(tmp_path):
@@ -286,17 +266,7 @@ def test_a_parquet_source_names_rows_not_lines(tmp_path):
 def test_a_day_the_month_does_not_have_is_refused_not_moved_to_the_next_month(tmp_path):
     """Arrow's strptime reads 31/02/2025 as 3 March (it adds the days past the month's end): such a
     value is an error naming its line; a leap day, a one-digit day and month are real dates."""
-    mapping = write(tmp_path / "m.toml", """
-[source]
-date_format = "%d/%m/%Y"
-[claims]
-claim_id = "id"
-patient_id = "bene"
-provider_id = "prv"
-service_code = "code"
-service_date = "day"
-amount = "paid"
-""")
+    mapping = write(tmp_path / "m.toml", mapping_text('date_format = "%d/%m/%Y"'))
     rows = ["31/02/2025", "29/02/2025", "31/04/2025", "29/02/2024", "3/2/2025", "30/04/2025", "31/12/2024"]
     source = write(tmp_path / "s.csv", "id,bene,prv,code,day,paid\n" + "".join(
         f"{i},ZQXPAT0{i},P1,G,{day},10\n" for i, day in enumerate(rows, 1)))
@@ -319,17 +289,7 @@ amount = "paid"
 
 
 def test_a_utf_8_source_named_cp1252_is_refused_naming_a_patient_column_not_its_character(tmp_path):
-    mapping = write(tmp_path / "m.toml", """
-[source]
-encoding = "cp1252"
-[claims]
-claim_id = "id"
-patient_id = "bene"
-provider_id = "prv"
-service_code = "code"
-service_date = "day"
-amount = "paid"
-""")
+    mapping = write(tmp_path / "m.toml", mapping_text('encoding = "cp1252"'))
     source = write(tmp_path / "s.csv", "id,bene,prv,code,day,paid\n1,ZQXPAT01,P1,G,2025-01-05,10\n"
                                        "2,ZQXÉPAT02,Pé1,G,2025-01-06,10\n")
     with pytest.raises(DatasetError) as e:
@@ -338,3 +298,85 @@ amount = "paid"
         "s.csv, line 3, column bene: the file is UTF-8, not cp1252: a character of this line (not shown: a patient "
         "column) is written as UTF-8, which cp1252 would read as two or three other characters; convert it without "
         "naming an encoding (UTF-8 is the default)"]
+
+
+def test_amounts_and_quantities_the_contract_refuses_quote_the_source_s_text(tmp_path):
+    """The mapping rewrites numbers (`1 000 000 000` → `1000000000`); the contract loader would quote
+    the rewritten text of claims.csv, which the source does not hold: the conversion refuses them,
+    naming the source's line, column and text, in the contract loader's words."""
+    mapping = write(tmp_path / "m.toml", mapping_text('decimal = ","', amount='{ column = ["paid", "billed"] }',
+                                                     quantity='{ column = "n", default = "1" }'))
+    source = write(tmp_path / "s.csv", 'id,bene,prv,code,day,paid,billed,n\n'
+                                       '1,ZQXPAT01,P1,G,2025-01-05,"10,5",,"1 000 000 000"\n'
+                                       '2,ZQXPAT01,P1,G,2025-01-05,,"2 000 000 000 000",1e9\n'
+                                       '3,ZQXPAT01,P1,G,2025-01-05,"-3,5",,\n'
+                                       '4,ZQXPAT01,P1,G,2025-01-05,"1 000,00",,"999 999 999"\n'
+                                       '5,ZQXPAT01,P1,G,2025-01-05,"7,25",,"2,0"\n')
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    assert [str(p) for p in e.value.problems] == [
+        "s.csv, line 2, column n, value '1 000 000 000': is too large: a quantity is a whole number from 1 to 999,999,999",
+        "s.csv, line 3, column billed, value '2 000 000 000 000': is more than 1,000,000,000,000 euros (10¹²): "
+        "not a claim's amount",
+        "s.csv, line 3, column n, value '1e9': is not a whole number ≥ 1",
+        "s.csv, line 4, column paid, value '-3,5': is negative: amounts are ≥ 0 (a cancellation line? net it with the "
+        "line it corrects)",
+        "s.csv, line 6, column n, value '2,0': is not a whole number ≥ 1"]
+    # the look-alikes convert: the bounds, a quantity left to its default, thousands separators
+    write(source, 'id,bene,prv,code,day,paid,billed,n\n1,ZQXPAT01,P1,G,2025-01-05,,"1 000 000 000 000",\n'
+                  '2,ZQXPAT01,P1,G,2025-01-05,"0,00",,"999 999 999"\n')
+    c = convert_mapped(mapping, source)
+    assert [(r["amount"], r["quantity"]) for r in c["claims"].to_pylist()] == [("1000000000000", "1"), ("0.00", "999999999")]
+
+
+def test_a_column_the_mapping_does_not_read_never_refuses_the_source_nor_shows_in_a_message(tmp_path):
+    mapping = write(tmp_path / "m.toml", mapping_text())
+    source = tmp_path / "s.csv"
+    source.write_bytes(b"id,bene,prv,code,day,paid,comment\n1,ZQXPAT01,P1,G,2025-01-05,10,caf\xe9 secret\n"
+                       b"2,ZQXPAT02,P1,G,2025-01-06,10,ok\n")
+    c = convert_mapped(mapping, source)
+    assert c["claims"].num_rows == 2 and c.report["ignored_bytes"] == {"comment": 1}
+    assert "  1 cell(s) of columns the mapping does not read hold bytes not in the file's encoding (comment × 1): " \
+           "ignored, as those columns are" in report_lines(c.report)
+    # a UTF-8 file named cp1252 is refused for the first character a mapped column would misread,
+    # never one of a column the mapping does not read (misread, it is ignored)
+    write(mapping, '[source]\nencoding = "cp1252"\n' + mapping.read_text())
+    source.write_bytes("id,bene,prv,code,day,paid,comment\n1,ZQXPAT01,P1,G,2025-01-05,10,Ésecret\n"
+                       "2,ZQXPAT02,P1,G,2025-01-05,10,Ésecret\n3,ZQXPAT03,Pé,G,2025-01-05,10,Ésecret\n".encode())
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    assert [str(p) for p in e.value.problems] == [
+        "s.csv, line 4, column prv: the file is UTF-8, not cp1252: 'é' on this line, written as UTF-8, cp1252 would "
+        "read as 'Ã©'; convert it without naming an encoding (UTF-8 is the default)"]
+    source.write_bytes(source.read_bytes().replace("Pé".encode(), b"P2"))
+    assert convert_mapped(mapping, source)["claims"].num_rows == 3
+
+
+def test_a_value_meaning_none_is_written_empty_never_as_its_text(tmp_path):
+    """With the mapping's own null list, a `default`, a translated value or a constant of `NA`, and
+    a source cell that is a null token of the contract loader's (`N/A`, `-`) but not of the
+    mapping's, reached claims.csv as their text: written empty now, and counted."""
+    mapping = write(tmp_path / "m.toml", mapping_text(
+        'null = ["NA", "."]', '[[providers]]\nprovider_id = "prv"\nkind = { column = "k", values = { "gp" = "physician", '
+        '"?" = "." } }\n', prescriber_id='"pre"', centre_id='{ column = "ctr", default = "NA" }'))
+    source = write(tmp_path / "s.csv", "id,bene,prv,pre,ctr,code,day,paid,k\n"
+                                       "1,ZQXPAT01,P1,NA,NA,G,2025-01-05,10,gp\n"
+                                       "2,ZQXPAT02,P2, . ,C1,G,2025-01-05,10,?\n"
+                                       "3,ZQXPAT02,P1,N/A,-,G,2025-01-05,1,gp\n"
+                                       "4,ZQXPAT02,P1,D1,C2,G,2025-01-05,1,gp\n")
+    out = CliRunner().invoke(main, ["convert", "mapped", str(mapping), str(source), str(tmp_path / "out")])
+    assert out.exit_code == 0, out.output
+    claims = read_csv(tmp_path / "out" / "claims.csv")
+    assert [(c["prescriber_id"], c["centre_id"]) for c in claims] == [("", ""), ("", "C1"), ("", ""), ("D1", "C2")]
+    assert [(p["provider_id"], p["kind"]) for p in read_csv(tmp_path / "out" / "providers.csv")] == [
+        ("P1", "physician"), ("P2", "")]
+    assert "    claims.centre_id: 2 cells written empty, values meaning none ('NA' × 1, '-' × 1)\n" in out.output
+    assert "    claims.prescriber_id: 1 cells written empty, values meaning none ('N/A' × 1)\n" in out.output
+    report = json.loads((tmp_path / "out" / "conversion_report.json").read_text())
+    assert report["written_empty"] == {"claims.prescriber_id": {"N/A": 1}, "claims.centre_id": {"NA": 1, "-": 1},
+                                       "providers.kind": {".": 1}}
+    # the look-alikes stay values: 'Na', 'NA.', a prefixed 'X-NA'
+    write(source, "id,bene,prv,pre,ctr,code,day,paid,k\n1,ZQXPAT01,P1,Na,NA.,G,2025-01-05,10,gp\n")
+    c = convert_mapped(mapping, source)
+    assert c["claims"].select(["prescriber_id", "centre_id"]).to_pylist() == [{"prescriber_id": "Na", "centre_id": "NA."}]
+    assert c.report["written_empty"] == {}

@@ -196,6 +196,31 @@ def test_amounts_that_are_not_numbers_and_service_lines_given_twice_are_errors(t
     assert len(shown) == 5
 
 
+def test_amounts_and_quantities_beyond_the_contract_are_refused_quoting_the_extract_s_text(tmp_path):
+    # the converter reads 1e9 as a number: the bound checked by the contract loader on claims.csv
+    # would quote '1000000000', a text the extract does not hold; refused here, quoting ER_PRS_F
+    write_dcir(tmp_path / "x", [line(1, "A", "75123456", qty=" 5"), line(2, "A", "75123456", qty="1e9"),
+                                line(3, "A", "75123456", qty="999999999.0"), line(4, "A", "75123456", qty="-1000000000"),
+                                line(5, "A", "75123456", amount="1e13"), line(6, "A", "75123456", amount="-1000000000000.01"),
+                                line(7, "A", "75123456", amount="1000000000000", qty="-999999999")])
+    with pytest.raises(DatasetError) as e:
+        read_snds(tmp_path / "x")
+    assert [str(p) for p in e.value.problems] == [
+        "ER_PRS_F.csv, line 3, column PRS_ACT_QTE, value '1e9': is too large: a quantity is at most 999,999,999 in "
+        "absolute value",
+        "ER_PRS_F.csv, line 5, column PRS_ACT_QTE, value '-1000000000': is too large: a quantity is at most "
+        "999,999,999 in absolute value",
+        "ER_PRS_F.csv, line 6, column PRS_PAI_MNT, value '1e13': is more than 1,000,000,000,000 euros (10¹²) in "
+        "absolute value: not a service's amount",
+        "ER_PRS_F.csv, line 7, column PRS_PAI_MNT, value '-1000000000000.01': is more than 1,000,000,000,000 euros "
+        "(10¹²) in absolute value: not a service's amount"]
+    # the bounds themselves, and ' 5' and '999999999.0' (whole numbers), convert
+    write_dcir(tmp_path / "y", [line(1, "A", "75123456", qty=" 5"), line(3, "A", "75123456", qty="999999999.0"),
+                                line(7, "A", "75123456", amount="1000000000000", qty="-999999999")])
+    assert [(r["quantity"], r["amount"]) for r in claims_of(read_snds(tmp_path / "y"))] == [
+        ("5", "26.50"), ("999999999", "26.50")]
+
+
 # --- the field cases -----------------------------------------------------------------------------
 
 def claims_of(conversion):
@@ -319,13 +344,27 @@ def test_a_correction_nets_to_the_new_amount_and_identical_positive_lines_stay_t
         == (1, 3, -26.5, [7])
 
 
-@pytest.mark.parametrize("etb", ["", " ", "0", "00000000", "000000000", "99999999", "999999999"])
+@pytest.mark.parametrize("etb", ["", " ", "0", "00000000", "000000000", "99999999", "999999999",
+                                 "0.0", "0.00", " 0 ", "0,0", "000000000.0", "99999999.0"])
 def test_every_sentinel_establishment_means_private_practice(tmp_path, etb):
     write_dcir(tmp_path / "x", [line(1, "A", "75123456")], ete=[k(1) + [etb]])
-    assert [r["centre_id"] for r in claims_of(read_snds(tmp_path / "x"))] == [None]
+    c = read_snds(tmp_path / "x")
+    assert [r["centre_id"] for r in claims_of(c)] == [None]
+    assert c.report["details"]["ER_ETE_F.csv"]["no_establishment"] == 1
+
+
+@pytest.mark.parametrize("etb, centre", [("690780009.0", "690780009"), (" 010000024.00 ", "010000024"),
+                                         ("010000024", "010000024"), ("2A0000123", "2A0000123"),
+                                         ("0.5", "0.5"), ("90.0", "90")])
+def test_an_establishment_number_from_a_numeric_export_keeps_its_digits(tmp_path, etb, centre):
+    """A `.0` after the digits is dropped, the leading zero of a FINESS number kept; a number that
+    is not whole is no sentinel and is carried over for the contract loader to judge."""
+    write_dcir(tmp_path / "x", [line(1, "A", "75123456")], ete=[k(1) + [etb]])
+    assert [r["centre_id"] for r in claims_of(read_snds(tmp_path / "x"))] == [centre]
 
 
 @pytest.mark.parametrize("exe, mode", [("00000000", "50"), ("99999999", "50"), ("", "50"), ("0", "50"),
+                                       ("0.0", "50"), (" 00000000.00 ", "50"), ("99999999.0", "50"),
                                        ("75199999", "99")])
 def test_every_sentinel_practitioner_is_attributed_to_its_establishment_and_never_shared(tmp_path, exe, mode):
     header = PRS_HEADER + ["PSE_STJ_COD", "PSP_STJ_COD"]
@@ -416,8 +455,9 @@ def test_a_zero_establishment_keeps_the_hospital_practitioners_double_billing_vi
 
 
 def test_a_sas_export_in_latin_1_converts_with_its_encoding_named(tmp_path):
-    """A SAS export in WLATIN1 (a specialty's é, a town's name) is refused as UTF-8 with the
-    advice that applies to `convert snds`, and converted with `--encoding cp1252`."""
+    """A SAS export in WLATIN1 (a town's name, an é in a column the conversion reads) is refused as
+    UTF-8 with the advice that applies to `convert snds`, and converted with `--encoding cp1252`.
+    A column the conversion does not read (a label) is no reason to refuse it: its cells are counted."""
     from click.testing import CliRunner
 
     from cli.main import main
@@ -425,8 +465,16 @@ def test_a_sas_export_in_latin_1_converts_with_its_encoding_named(tmp_path):
     prs = folder / "ER_PRS_F.csv"
     prs.write_bytes(prs.read_text(encoding="utf-8").replace("\n", ",Médecin\n", 2).replace(",Médecin", "", 1)
                     .encode("cp1252"))
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "lib")])
+    assert out.exit_code == 0, out.output
+    assert ("    ER_PRS_F.csv: 1 cell(s) of columns the conversion does not read hold bytes not in the file's encoding "
+            "(LIB × 1): ignored, as those columns are\n") in out.output and "decin" not in out.output
+    report = json.loads((tmp_path / "lib" / "conversion_report.json").read_text())
+    assert report["files"]["ER_PRS_F.csv"]["ignored_bytes"] == {"LIB": 1}
+    prs.write_bytes(prs.read_bytes().replace(b",1111,", b",1111\xe9,"))       # PRS_NAT_REF, which it reads
     out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out")])
     assert out.exit_code == 2 and "convert snds --encoding cp1252" in out.output, out.output
+    assert "column prs_nat_ref" in out.output.lower() and "decin" not in out.output, out.output
     out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out"), "--encoding", "cp1252"])
     assert out.exit_code == 0, out.output
     out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "o2"), "--encoding", "klingon"])
@@ -459,20 +507,26 @@ def test_convert_takes_an_engine_for_snds_only_and_refuses_spark_without_its_ext
 
 def test_a_utf_8_extract_converted_as_cp1252_is_refused_not_misread(tmp_path):
     """`--encoding cp1252` on a UTF-8 extract read 'é' as 'Ã©' without a word (a fresh user's
-    find): the file is refused, naming the line and what it would have become."""
+    find): the file is refused, naming the line and what it would have become — the first such
+    character in a column the conversion reads (a label it does not read, LIB, misread, is ignored)."""
     from click.testing import CliRunner
 
     from cli.main import main
-    folder = write_dcir(tmp_path / "x", [line(1, "A", "75123456"), line(2, "B", "75123456")], extra=["LIB"])
+    folder = write_dcir(tmp_path / "x", [line(1, "A", "75123456"), line(2, "B", "75123456", pre="7512345é")],
+                        extra=["LIB"])
     prs = folder / "ER_PRS_F.csv"
     prs.write_text(prs.read_text(encoding="utf-8").replace("\n", ",Médecin\n", 3).replace(",Médecin", "", 1),
                    encoding="utf-8")
     out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out"), "--encoding", "cp1252"])
     assert out.exit_code == 2, out.output
-    assert "ER_PRS_F.csv, line 2, column LIB: the file is UTF-8, not cp1252: 'é' on this line, written as UTF-8, cp1252 would " \
-           "read as 'Ã©'" in out.output, out.output
+    assert "ER_PRS_F.csv, line 3, column PFS_PRE_NUM: the file is UTF-8, not cp1252: 'é' on this line, written as " \
+           "UTF-8, cp1252 would read as 'Ã©'" in out.output, out.output
     assert not (tmp_path / "out").exists()
     assert CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out")]).exit_code == 0
+    # LIB alone: converted (its misread labels are not read)
+    prs.write_text(prs.read_text(encoding="utf-8").replace("7512345é", ""), encoding="utf-8")
+    out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "o2"), "--encoding", "cp1252"])
+    assert out.exit_code == 0, out.output
 
 
 def test_a_utf_8_extract_converted_as_cp1252_never_shows_a_patient_column_s_character(tmp_path):
@@ -492,10 +546,11 @@ def test_a_utf_8_extract_converted_as_cp1252_never_shows_a_patient_column_s_char
            "(not shown: a patient column) is written as UTF-8, which cp1252 would read as two or three other " \
            "characters" in out.output, out.output
     assert "É" not in out.output and "Ã" not in out.output and "ZQX" not in out.output
-    prs.write_text(prs.read_text(encoding="utf-8").replace("ZQXÉPAT1", "ZQXEPAT1"), encoding="utf-8")
+    prs.write_text(prs.read_text(encoding="utf-8").replace("ZQXÉPAT1", "ZQXEPAT1").replace(",75123456,", ",7512345é,", 1),
+                   encoding="utf-8")
     out = CliRunner().invoke(main, ["convert", "snds", str(folder), str(tmp_path / "out"), "--encoding", "cp1252"])
-    assert "ER_PRS_F.csv, line 2, column LIB: the file is UTF-8, not cp1252: 'é' on this line, written as UTF-8, " \
-           "cp1252 would read as 'Ã©'" in out.output, out.output
+    assert "ER_PRS_F.csv, line 2, column PFS_EXE_NUM: the file is UTF-8, not cp1252: 'é' on this line, written as " \
+           "UTF-8, cp1252 would read as 'Ã©'" in out.output, out.output
 
 
 @pytest.mark.parametrize("extract", [REPO / "loaders" / "examples" / "snds", DCIR], ids=["example", "shared"])
@@ -658,3 +713,32 @@ def test_a_parquet_extract_names_rows_not_lines(tmp_path):
         "ER_PRS_F.parquet, row 2, column PRS_PAI_MNT, value 'vingt': is not a number",
         "ER_PRS_F.parquet, row 3: repeats the nine DCIR keys of row 2: the same service line twice (an extract given "
         "twice?)"]
+
+
+def test_a_conversion_that_writes_no_claim_says_so_and_where_every_line_went(tmp_path):
+    from click.testing import CliRunner
+    from cli.main import main
+    write_dcir(tmp_path / "x", [line(1, "A", "0") + [""], line(2, "A", "75123456", amount="30.00") + [""],
+                                line(3, "A", "75123456", amount="-30.00", qty="-1") + [""],
+                                line(4, "B", "75123456", amount="-10.00", qty="-1") + [""],
+                                line(5, "C", "75123456") + ["71"]], extra=["DPN_QLF"])
+    out = CliRunner().invoke(main, ["convert", "snds", str(tmp_path / "x"), str(tmp_path / "out")])
+    assert out.exit_code == 0, out.output
+    said = ("no claims written: every one of the 5 service line(s) of ER_PRS_F.csv was left out — 1 information-only "
+            "(DPN_QLF/PRS_DPN_QLP 71) (line 6); 1 with no practitioner and no establishment (sentinel PFS_EXE_NUM, no "
+            "ETB_EXE_FIN) (line 2); 1 service(s) cancelled by their regularisation lines (lines 3, 4); 1 service(s) "
+            "negative once netted (a cancellation without its original) (line 5): validate and scan refuse a folder "
+            "without claims")
+    assert f"    warning: {said}\n" in out.output
+    report = json.loads((tmp_path / "out" / "conversion_report.json").read_text())
+    assert report["warnings"] == [{"severity": "warning", "rule": "no_claims", "message": said}]
+    # an extract of a header only says that
+    write_dcir(tmp_path / "y", [])
+    assert read_snds(tmp_path / "y").report["warnings"][0]["message"] == (
+        "no claims written: ER_PRS_F.csv has no service line (a header only): validate and scan refuse a folder "
+        "without claims")
+    # the look-alike: one claim written, no warning
+    write_dcir(tmp_path / "z", [line(1, "A", "0") + [""], line(2, "A", "75123456") + [""]], extra=["DPN_QLF"])
+    c = read_snds(tmp_path / "z")
+    assert c.report["claims"]["rows"] == 1 and c.report["warnings"] == []
+    assert not any("warning" in x for x in report_lines(c.report))

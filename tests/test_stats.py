@@ -103,3 +103,32 @@ def test_sorted_codes_number_strings_as_group_index_does():
     combined = group_index(sorted_codes(chunked), sorted_codes(pa.array(b, pa.string())))
     assert combined[0].tolist() == group_index(objects, np.array(b, dtype=object))[0].tolist()
     assert combined[1] == len(set(zip(a, b)))
+
+
+def test_one_logit_normal_quadrature_gives_the_tail_and_the_moments_an_integral_gives():
+    """`logitnormal_nodes` is the one Gauss–Hermite quadrature behind `logitnormal_binom_logsf`
+    and pharmacy_collusion's pooled moments: checked against adaptive integration (scipy's quad)
+    of the logit-normal density, and against the plain binomial when τ² = 0."""
+    from scipy import integrate, stats
+
+    from graph.pharmacy_collusion import _logitnormal_moments
+    from graph.stats import logitnormal_binom_logsf, logitnormal_nodes
+
+    chance = np.array([0.02, 0.3, 0.85])
+    n = np.array([40.0, 12.0, 200.0])
+    observed = np.array([5.0, 6.0, 190.0])
+    p, w = logitnormal_nodes(chance, 0.6)
+    assert p.shape == (3, 24) and w.shape == (24,) and w.sum() == pytest.approx(1.0)
+    for c, k, o, mean, var, tail in zip(chance, n, observed, *_logitnormal_moments(n, chance, 0.6),
+                                        logitnormal_binom_logsf(observed, n, chance, 0.6)):
+        def expect(f):
+            density = stats.norm(np.log(c / (1 - c)), np.sqrt(0.6)).pdf
+            return integrate.quad(lambda z: f(1 / (1 + np.exp(-z))) * density(z), -40, 40, limit=200)[0]
+        m1, m2 = expect(lambda q: q), expect(lambda q: q * q)
+        assert mean == pytest.approx(k * m1, rel=1e-6)
+        assert var == pytest.approx(k * (m1 - m2) + k * k * (m2 - m1 * m1), rel=1e-6)
+        assert np.exp(tail) == pytest.approx(expect(lambda q: stats.binom.sf(o - 1, k, q)), rel=5e-3)   # 24 nodes
+    # τ² = 0: the binomial itself
+    mean, var = _logitnormal_moments(n, chance, 0.0)
+    assert np.allclose(mean, n * chance) and np.allclose(var, n * chance * (1 - chance))
+    assert np.allclose(logitnormal_binom_logsf(observed, n, chance, 0.0), stats.binom.logsf(observed - 1, n, chance))
