@@ -134,8 +134,9 @@ def count_calibration(observed: np.ndarray, expected: np.ndarray) -> tuple[float
     `SPREAD_MIN_EXPECTED` events or more: a count expecting one to three is an integer close to
     its expectation (1 where 1.0 is expected, a residual of 0) as often as not, so that with many
     such units the median squared residual stayed below χ²₁'s however much the others differed —
-    a region's pharmacies, pairs expecting 50 to 230 shared patients, sharing 0.4 to 2.4 times
-    that, came out as Poisson (κ = inf) and every pair of them a link. (1, inf) with fewer than
+    dense_block's 91 calibrating pairs of a bench region (`second_region`), some expecting 50 to
+    230 shared patients and sharing 0.4 to 2.4 times that, came out as Poisson (κ = inf), and the
+    region's honest pharmacies (1.4 to 1.9 times the 77 their pairs expect) a block. (1, inf) with fewer than
     `MIN_CALIBRATION` units expecting one or more: too few to tell a model's bias from the units
     under suspicion; κ = inf with fewer than three expecting `SPREAD_MIN_EXPECTED`.
 
