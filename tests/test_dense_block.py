@@ -16,12 +16,13 @@ from .builders import Region
 TOWNS = ("69100", "69200", "69300", "01100", "01200", "01300", "38100", "38200", "38300", "38400")
 
 
-def region(blocks=True, fill=0.5, centre=None, rota=None, villages=None):
+def region(blocks=True, fill=0.5, centre=None, rota=None, villages=None, small_fill=1.0):
     """Ten towns, each with a GP, two nurses, a physiotherapist and a pharmacy caring for its 100
     residents (honest local teams; the GP prescribes the pharmacy's, nurses' and physiotherapist's
     care); a nursing home in 69100 whose 20 residents the same nurses, physiotherapist and GP see
     every week; and, optionally, two borrowed lists of patients from every town: one billed by 6
-    providers of 6 towns (each billing `fill` of the list), one by 3 providers with every patient."""
+    providers of 6 towns (each billing `fill` of the list), one by 3 providers of 3 towns (each billing
+    `small_fill` of its list)."""
     r = Region()
     for t, pc in enumerate(TOWNS):
         for kind, p in (("physician", "GP"), ("nurse", "N"), ("nurse", "M"), ("physiotherapist", "K"),
@@ -88,8 +89,9 @@ def region(blocks=True, fill=0.5, centre=None, rota=None, villages=None):
                     for k in range(3):
                         r.claim(pt, p, code, 100 + 30 * k + j)
         small = [f"T{t}-{i}" for t in range(10) for i in range(80, 84)]             # 40 patients
-        for p, code in (("N6", "AMI4"), ("K7", "AMK8"), ("M8", "AMI4")):
-            for pt in small:
+        for j, (p, code) in enumerate((("N6", "AMI4"), ("K7", "AMK8"), ("M8", "AMI4"))):
+            draw = random.Random(10 + j)
+            for pt in [x for x in small if draw.random() < small_fill]:
                 r.claim(pt, p, code, 200)
                 r.claim(pt, p, code, 230)
     return r.tables()
@@ -123,6 +125,19 @@ def test_finds_both_borrowed_lists_half_filled_and_full_and_not_the_local_teams(
 
 def test_a_block_billing_a_quarter_of_its_list_is_still_found():
     assert "dense_block:GP4" in members(run(region(fill=0.3)))
+
+
+def test_three_providers_each_billing_half_a_list_are_a_block_a_tenth_is_not_judged_one():
+    """Three providers of three towns (two nurses, a physiotherapist), each billing about half of
+    40 patients from ten towns: a pair shares four to nine of them where chance puts a few tenths
+    at most — certain at small counts, every pair a link. Each billing a tenth, a pair shares one
+    patient or none: no evidence, no block."""
+    f = run(region(fill=0.3, small_fill=0.5))
+    assert members(f)["dense_block:K7"] == {"N6", "K7", "M8"}
+    ev = json.loads({x["alert_id"]: x for x in f.alerts.to_pylist()}["dense_block:K7"]["evidence"])
+    assert ev["patients"] < 40 and len(ev["links"]) == 3
+    assert all(x["surprise_bits"] > 10 for x in ev["links"])
+    assert "dense_block:K7" not in members(run(region(fill=0.3, small_fill=0.1)))
 
 
 def test_local_teams_nursing_homes_and_referrals_alone_are_not_blocks():

@@ -6,7 +6,7 @@ import pytest
 
 import pyarrow as pa
 
-from graph.stats import greedy_matching, group_index, grouped_count_calibration, sorted_codes
+from graph.stats import count_calibration, greedy_matching, group_index, grouped_count_calibration, sorted_codes
 
 
 def test_a_clique_of_suspect_pairs_does_not_set_its_own_calibration():
@@ -28,6 +28,23 @@ def test_a_clique_of_suspect_pairs_does_not_set_its_own_calibration():
     assert independent[: len(block)].sum() == 4 and independent[len(block):].all()
     c, _ = grouped_count_calibration(observed, expected, kind, use=independent)
     assert c[0] == c[-1] == 1.0
+
+
+def test_count_calibration_measures_spread_where_counts_can_show_it():
+    """60 units expecting one or two (Poisson around their expectation) and 30 expecting 20 to 200.
+    When the large units differ by a gamma of shape 10 (ratios spread ±0.3), the small units'
+    integer counts must not hide it (their median squared residual is below χ²₁'s): κ is found
+    near 10. When the large units are Poisson too, no spread is invented (κ inf or far above)."""
+    rng = np.random.default_rng(3)
+    small_e = rng.uniform(1, 2, 60)
+    large_e = rng.uniform(20, 200, 30)
+    e = np.concatenate([small_e, large_e])
+    small_o = rng.poisson(small_e)
+    spread = rng.poisson(large_e * rng.gamma(10, 1 / 10, 30))
+    c, shape = count_calibration(np.concatenate([small_o, spread]), e)
+    assert 0.8 < c < 1.2 and 4 < shape < 25
+    c, shape = count_calibration(np.concatenate([small_o, rng.poisson(large_e)]), e)
+    assert 0.8 < c < 1.2 and shape > 100
 
 
 def test_group_index_numbers_groups_in_the_sorted_order_of_their_keys():
