@@ -395,18 +395,20 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         e_observed, e_expected = (sum(x["elsewhere_watched"] for x in flows),
                                   sum(x["elsewhere_expected"] for x in flows))
         excess = sum(x["excess_amount"] for x in flows)
+        said = _beyond_first(observed_, expected_, w_observed, w_expected, t_observed, t_expected, e_observed, e_expected)
         codes = sorted({c for x in flows for c in x["watched_codes"]})
         names = ", ".join(labels.get(c) or c for c in codes[:4]) or "none"
         alerts.append({
             "alert_id": aid, "pattern": "pharmacy_collusion", "score": excess, "excess_euros": excess,
             "surprise_bits": float(surprise_bits(sum(x["log_p"] for x in flows))),
             "summary": (f"Pharmacy {pharmacy} filled the prescriptions of {len(flows)} prescriber(s): "
-                        f"{_beyond_first(observed_, expected_, w_observed, w_expected, t_observed, t_expected, e_observed, e_expected)}; "
+                        f"{said}; "
                         f"{far / observed_:.0%} live in another area and "
                         f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
                         f"{euros(excess)} beyond what these predict."),
             "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination; travellers' watched "
                                  "share against the class, per flow and pooled over the pharmacy's flows; "
+                                 "that of travellers another prescriber of the class treats, per flow; "
                                  "Benjamini-Hochberg",
                          "fdr": s.fdr,
                          "flows": [{k: x[k] for k in ("prescriber_id", "observed", "expected", "watched_observed",
