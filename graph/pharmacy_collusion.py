@@ -55,8 +55,14 @@ mule is seen only for the resalable molecule — patients travelling far for con
 substances alone are the first of the red flags a pharmacy is held to (US DEA, Holiday CVS
 decision, 77 Fed. Reg. 62316, 2012). Counting every traveller given a watched molecule (as
 before 2026-12-01) let a town's honest GPs seeing patients from the next département, given
-a watched molecule beside the rest of their care, hide mules. The smallest of the three tail
-probabilities is kept, times three (Bonferroni).
+a watched molecule beside the rest of their care, hide mules. A fourth test narrows the third: of the
+same travellers given watched molecules alone, those whom another prescriber of P's class treats
+(prescribes them anything that is not only watched molecules: their treating doctor is someone
+else), against the same share among the class's other prescribers, judged as the third (a mule
+keeps its own GP at home, who prescribes the rest of its care; an honest traveller given a watched
+molecule by a distant GP is mostly that GP's own patient — the coordinated care pathway above; a
+patient given watched molecules by a second doctor of the same kind is the nomadism the same
+controls look for). The smallest of the four tail probabilities is kept, times four (Bonferroni).
 
 Several colluders of one pharmacy, each sending it a few mules, add up: a flow judged alone may
 stay short of the false-discovery bound over every flow of the region, though the pharmacy's
@@ -84,7 +90,7 @@ against the others. Decision: Benjamini–Hochberg at `fdr` over every flow, in 
 the pooled test of their pharmacy (Benjamini–Hochberg at `fdr` over pharmacies).
 Score: the euros of the flow beyond what its tests predict, the largest of (observed − expected
 patients) × euros per patient of the flow, and (observed − expected patients with watched
-molecules) × euros per such patient, of the watched test and of the travellers' test — never
+molecules) × euros per such patient, of the watched test and of the two travellers' tests — never
 below zero (a flow flagged by the travellers' test alone may fill fewer patients than geography
 predicts). One alert per pharmacy
 (accused) gathers its flagged prescribers (accused, each answering for its flow) and example
@@ -167,6 +173,14 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
 ), t AS (       -- `yard`: the relation sets others' yardsticks (its flow is not `held` out in this pass)
     SELECT t0.*, h.pharmacy IS NULL AS yard FROM t0
     LEFT JOIN held h ON h.prescriber_id = t0.prescriber_id AND h.pharmacy = t0.pharmacy
+), elsewhere AS ( -- relations of watched molecules alone whose patient gets its other care from another
+                  -- prescriber of the same class (its treating doctor is someone else)
+    SELECT DISTINCT a.prescriber_id, a.patient_id FROM t0 a JOIN who wa ON wa.prescriber_id = a.prescriber_id
+    JOIN t0 b ON b.patient_id = a.patient_id AND b.prescriber_id <> a.prescriber_id AND NOT b.only_watched
+    JOIN who wb ON wb.prescriber_id = b.prescriber_id AND wb.class = wa.class
+    WHERE a.only_watched
+), elsewhere_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM t SEMI JOIN elsewhere
+                    USING (prescriber_id, patient_id) GROUP BY ALL
 ), rel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM t           -- the unit of every share
 ), yrel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM t WHERE yard
 ), region AS (SELECT pharmacy, count(*) / (SELECT count(*) FROM yrel) AS share FROM t WHERE yard GROUP BY ALL
@@ -245,7 +259,7 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     SELECT f.prescriber_id, f.pharmacy, f.flow, f.honest, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed, wh.class,
            left(m.home, $k) <> left(wh.postcode, $k) AS far,
            coalesce(w.n, 0) AS watched_patients, coalesce(wp.n, 0) AS watched_observed,
-           coalesce(op.n, 0) AS only_watched_observed,
+           coalesce(op.n, 0) AS only_watched_observed, coalesce(ep.n, 0) AS elsewhere_observed,
            CASE WHEN m.home = wh.postcode AND coalesce(ca.n, 0) - coalesce(ml.n, 0) = 0 THEN 1.0   -- no yardstick
            ELSE (coalesce(cp.n, 0) - coalesce(mlp.n, 0)
                  + (coalesce(lp.n, 0) - coalesce(mlp.n, 0)
@@ -262,6 +276,7 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     LEFT JOIN watched w ON w.prescriber_id = f.prescriber_id AND w.home = m.home
     LEFT JOIN watched_ph wp ON wp.prescriber_id = f.prescriber_id AND wp.pharmacy = f.pharmacy AND wp.home = m.home
     LEFT JOIN only_ph op ON op.prescriber_id = f.prescriber_id AND op.pharmacy = f.pharmacy AND op.home = m.home
+    LEFT JOIN elsewhere_ph ep ON ep.prescriber_id = f.prescriber_id AND ep.pharmacy = f.pharmacy AND ep.home = m.home
     LEFT JOIN local_ph lp ON lp.home = m.home AND lp.pharmacy = f.pharmacy
     LEFT JOIN local_all la ON la.home = m.home
     LEFT JOIN mine_local_ph mlp ON mlp.prescriber_id = f.prescriber_id AND mlp.pharmacy = f.pharmacy AND mlp.home = m.home
@@ -274,7 +289,7 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     LEFT JOIN class_all ca ON ca.home = m.home AND ca.class = wh.class
 )
 SELECT h.prescriber_id, h.pharmacy, h.flow, h.honest, h.home, h.patients, h.observed, h.watched_patients,
-       h.watched_observed, h.only_watched_observed, h.class, h.far,
+       h.watched_observed, h.only_watched_observed, h.elsewhere_observed, h.class, h.far,
        least(1.0, greatest(h.share, coalesce(nr.centre_share, 0),
                            CASE WHEN h.home <> nr.postcode THEN nr.postcode_share ELSE 0 END,
                            -- a floor: the chance that any relation is filled there from elsewhere
@@ -351,7 +366,9 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         .append_column("watched_observed", pa.array(tests[1][1][hit])) \
         .append_column("watched_expected", pa.array(tests[1][2][hit])) \
         .append_column("travellers_watched", pa.array(tests[2][1][hit])) \
-        .append_column("travellers_expected", pa.array(tests[2][2][hit])).append_column("log_p", pa.array(log_p[hit]))
+        .append_column("travellers_expected", pa.array(tests[2][2][hit])) \
+        .append_column("elsewhere_watched", pa.array(tests[3][1][hit])) \
+        .append_column("elsewhere_expected", pa.array(tests[3][2][hit])).append_column("log_p", pa.array(log_p[hit]))
     figures = {(r["prescriber_id"], r["pharmacy"]): r for r in query(
         _FIGURES, {"k": s.local_prefix}, claims=tables["claims"], f=f, providers=tables["providers"],
         services=tables["services"], patients=tables["patients"]).to_pylist()}
@@ -361,10 +378,11 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     for row in f.to_pylist():
         row.update(figures[(row["prescriber_id"], row["pharmacy"])])
         per_watched = row["watched_amount"] / max(row["watched_observed"], 1)
-        row["excess_amount"] = max(        # the largest excess of the three tests, never below zero
+        row["excess_amount"] = max(        # the largest excess of the four tests, never below zero
             (row["observed"] - row["expected"]) * row["amount"] / max(row["observed"], 1),
             (row["watched_observed"] - row["watched_expected"]) * per_watched,
-            (row["travellers_watched"] - row["travellers_expected"]) * per_watched, 0.0)
+            (row["travellers_watched"] - row["travellers_expected"]) * per_watched,
+            (row["elsewhere_watched"] - row["elsewhere_expected"]) * per_watched, 0.0)
         by_pharmacy.setdefault(row["pharmacy"], []).append(row)
     alerts, entities = [], []
     for pharmacy, flows in by_pharmacy.items():
@@ -375,23 +393,28 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         w_observed, w_expected = sum(x["watched_observed"] for x in flows), sum(x["watched_expected"] for x in flows)
         t_observed, t_expected = (sum(x["travellers_watched"] for x in flows),
                                   sum(x["travellers_expected"] for x in flows))
+        e_observed, e_expected = (sum(x["elsewhere_watched"] for x in flows),
+                                  sum(x["elsewhere_expected"] for x in flows))
         excess = sum(x["excess_amount"] for x in flows)
+        said = _beyond_first(observed_, expected_, w_observed, w_expected, t_observed, t_expected, e_observed, e_expected)
         codes = sorted({c for x in flows for c in x["watched_codes"]})
         names = ", ".join(labels.get(c) or c for c in codes[:4]) or "none"
         alerts.append({
             "alert_id": aid, "pattern": "pharmacy_collusion", "score": excess, "excess_euros": excess,
             "surprise_bits": float(surprise_bits(sum(x["log_p"] for x in flows))),
             "summary": (f"Pharmacy {pharmacy} filled the prescriptions of {len(flows)} prescriber(s): "
-                        f"{_beyond_first(observed_, expected_, w_observed, w_expected, t_observed, t_expected)}; "
+                        f"{said}; "
                         f"{far / observed_:.0%} live in another area and "
                         f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
                         f"{euros(excess)} beyond what these predict."),
             "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination; travellers' watched "
                                  "share against the class, per flow and pooled over the pharmacy's flows; "
+                                 "that of travellers another prescriber of the class treats, per flow; "
                                  "Benjamini-Hochberg",
                          "fdr": s.fdr,
                          "flows": [{k: x[k] for k in ("prescriber_id", "observed", "expected", "watched_observed",
                                                      "watched_expected", "travellers_watched", "travellers_expected",
+                                                     "elsewhere_watched", "elsewhere_expected",
                                                      "amount", "watched_amount", "far_patients",
                                                      "watched_codes",
                                                      "excess_amount")} | {"log10_p": x["log_p"] / np.log(10)}
@@ -430,9 +453,9 @@ def _dispensings(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
 
 def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], held: pa.Table, local_prefix: int):
     """Every flow's per-area rows (`_FLOWS` over `base`, from `_dispensings`; the flows of `held`
-    — prescriber_id, pharmacy — left out of every yardstick), its index and count, its three tests
-    (all prescriptions; watched molecules; the travellers' watched share, `_travellers`) and their
-    combined log tail probability."""
+    — prescriber_id, pharmacy — left out of every yardstick), its index and count, its four tests
+    (all prescriptions; watched molecules; the travellers' watched share, and that of those treated
+    by another prescriber of the class, `_travellers`) and their combined log tail probability."""
     per = query(_FLOWS, {"k": local_prefix}, providers=tables["providers"], centres=tables["centres"],
                 affiliations=tables["affiliations"], held=held, **base)
     if per.num_rows == 0:
@@ -446,17 +469,20 @@ def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], held: pa.T
     tests = [_fisher(per[n_].to_numpy().astype(float), per[o_].to_numpy().astype(float), chance, flow, k, honest)
              for n_, o_ in (("patients", "observed"), ("watched_patients", "watched_observed"))]
     tests.append(_travellers(per, flow, k, honest))
-    # the strongest of the three tests, Bonferroni-corrected
+    tests.append(_travellers(per, flow, k, honest, "elsewhere_observed"))
+    # the strongest of the four tests, Bonferroni-corrected
     return per, flow, k, tests, np.minimum(np.min([x[0] for x in tests], axis=0) + np.log(len(tests)), 0.0)
 
 
 def _beyond_first(observed: float, expected: float, w_observed: float, w_expected: float, t_observed: float,
-                  t_expected: float) -> str:
-    """The three tests' counts against what they predict, in words, the furthest beyond its
+                  t_expected: float, e_observed: float = 0.0, e_expected: float = 0.0) -> str:
+    """The four tests' counts against what they predict, in words, the furthest beyond its
     prediction first (relative excess): an alert raised by its travellers' test opens with them,
     not with a geography that predicts more patients than the pharmacy filled."""
     said = [(t_observed, t_expected, "patient(s) from another area given watched molecules alone where prescribers "
                                      "alike predict"),
+            (e_observed, e_expected, "patient(s) from another area given watched molecules alone while another "
+                                     "prescriber of the kind treats them, where prescribers alike predict"),
             (w_observed, w_expected, "patient(s) given watched molecules where their homes and where they were "
                                      "prescribed predict"),
             (observed, expected, "patient(s) in all where their homes and where they were prescribed predict")]
@@ -464,17 +490,18 @@ def _beyond_first(observed: float, expected: float, w_observed: float, w_expecte
     return "; ".join(f"{o:.0f} {what} {e:.1f}" for o, e, what in said)
 
 
-def _travellers(per: pa.Table, flow: np.ndarray, k: int, honest: np.ndarray):
+def _travellers(per: pa.Table, flow: np.ndarray, k: int, honest: np.ndarray, column: str = "only_watched_observed"):
     """Per flow (one of `k`): of the patients from another area (`far` rows) whose prescriptions
-    it filled, how many the prescriber gave watched molecules alone (`only_watched_observed`:
-    all its prescriptions for them watched), against the share among the other
+    it filled, how many the prescriber gave watched molecules alone (`column`:
+    `only_watched_observed`, all its prescriptions for them watched; or `elsewhere_observed`, those
+    of them whom another prescriber of the same class gives other care), against the share among the other
     prescribers of the same class (kind and specialty) — leave-one-out, from the flows not held out
     — binomial, the share's odds varying between prescribers by a τ² estimated on those flows; a
     class whose others filled fewer than `_MIN_TRAVELLERS` such patients sets no yardstick. Returns
     the flows' log tail probabilities, observed and expected counts."""
     far = per["far"].to_numpy(zero_copy_only=False).astype(bool)
     n_ = np.where(far, per["observed"].to_numpy().astype(float), 0.0)
-    w_ = np.where(far, per["only_watched_observed"].to_numpy().astype(float), 0.0)
+    w_ = np.where(far, per[column].to_numpy().astype(float), 0.0)
     n, w = np.bincount(flow, n_, k), np.bincount(flow, w_, k)
     first = np.unique(flow, return_index=True)[1]
     fit = honest[first]

@@ -14,7 +14,7 @@ OXY, PARA, HIV = "OXY", "PARA", "HIV"
 TOWNS = ("69100", "69200", "69300", "01100", "01200", "01300")
 
 
-def region(with_collusion=True, mules=15, hospital_pharmacy=None, colluders=(), alone=None):
+def region(with_collusion=True, mules=15, hospital_pharmacy=None, colluders=(), alone=None, treated_at_home=False):
     r = Region()
     r.service(OXY, "drug", "oxycodone", watch=True)
     r.service(PARA, "drug", "paracetamol")
@@ -83,15 +83,16 @@ def region(with_collusion=True, mules=15, hospital_pharmacy=None, colluders=(), 
     if colluders:   # 38000: five GPs, two pharmacies; G1, G2… send colluders[0], colluders[1]… patients
         add_town_of_colluders(r, colluders)           # from other towns to Q1 for oxycodone
     if alone is not None:   # 73000: eight GPs and the town's only pharmacy; H1 sends `alone` patients
-        add_town_with_one_pharmacy(r, alone)          # from other départements there for oxycodone
+        add_town_with_one_pharmacy(r, alone, treated_at_home)   # from other départements there for oxycodone
     return r.tables()
 
 
-def add_town_with_one_pharmacy(r, mules):
+def add_town_with_one_pharmacy(r, mules, treated_at_home=False):
     """A town (another département) of eight GPs (H1-H8) and one pharmacy (R1) that fills every
     prescription made there: each GP's 40 patients of the town and 20 from the other départements
     (one in eight of either on oxycodone); H1 also sends `mules` patients from elsewhere to R1 for
-    oxycodone."""
+    oxycodone. `treated_at_home`: the mules, and one honest traveller on oxycodone of each GP, are
+    also the patients of a GP of their own town, who prescribes them paracetamol filled at home."""
     r.provider("R1", "pharmacy", postcode="73000")
     for g in range(1, 9):
         gp = f"H{g}"
@@ -100,11 +101,22 @@ def add_town_with_one_pharmacy(r, mules):
             pt = f"J{g}-{i}"
             r.patient(pt, "73000" if i < 40 else TOWNS[i % 6])
             r.claim(pt, "R1", OXY if i % 8 == 0 else PARA, i, 48.0 if i % 8 == 0 else 2.0, prescriber=gp)
+            if treated_at_home and i == 40:     # one honest traveller a GP sees its own GP at home too
+                treated_home(r, pt, i % 6, i)
         for i in range(mules if g == 1 else 0):
             pt = f"K{i}"
             r.patient(pt, TOWNS[i % 6])
             for month in range(5):
                 r.claim(pt, "R1", OXY, 30 * month + i, 96.0, prescriber=gp, quantity=2)
+            if treated_at_home:
+                treated_home(r, pt, i % 6, i)
+
+
+def treated_home(r, pt, t, day):
+    """The patient `pt` of the t-th town also sees its town's GP, who prescribes paracetamol
+    filled at home."""
+    gp, pharmacy = ("GP1", "NEXT") if t == 0 else (f"D{t}", f"PX{t}")
+    r.claim(pt, pharmacy, PARA, day, 2.0, prescriber=gp)
 
 
 def add_town_of_colluders(r, colluders):
@@ -393,3 +405,19 @@ def test_several_prescribers_each_too_weak_alone_add_up_at_their_pharmacy():
     assert pooled["observed"] > pooled["expected"] + 10 and pooled["log10_p"] < -3
     assert run(towns_of_one_pharmacy(0)).alerts.num_rows == 0             # the honest towns
     assert run(towns_of_one_pharmacy(2)).alerts.num_rows == 0             # two mules each prove nothing
+
+
+def test_travellers_given_watched_molecules_alone_by_a_doctor_who_is_not_their_treating_one():
+    """A mule keeps its own GP at home, who prescribes the rest of its care; the colluding GP gives
+    it the watched molecule alone. An honest traveller given a watched molecule by a distant GP is
+    mostly that GP's patient (here one in twenty of each GP's travellers also sees a GP at home).
+    Eight mules treated at home stand out against that share, eight who see no other doctor do not
+    (one in eight of every GP's travellers gets oxycodone alone), nor do six treated at home."""
+    def flagged(mules, home):
+        return [a["alert_id"] for a in run(region(with_collusion=False, alone=mules, treated_at_home=home)).alerts.to_pylist()]
+
+    assert flagged(8, True) == ["pharmacy_collusion:R1"]
+    [flow] = json.loads(run(region(with_collusion=False, alone=8, treated_at_home=True)).alerts.to_pylist()[0]["evidence"])["flows"]
+    assert flow["prescriber_id"] == "H1" and flow["elsewhere_watched"] == 9 and flow["elsewhere_expected"] < 2
+    assert flagged(8, False) == [] and flagged(6, True) == []
+    assert flagged(0, True) == []       # the honest GPs' travellers seen by a GP at home too are left alone
