@@ -11,7 +11,7 @@ from .campaign_model import Campaign
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
 
 
 FDR = Field(0.01, gt=0, lt=0.5, description="false-discovery rate at which the detector's tests are judged "

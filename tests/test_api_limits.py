@@ -172,3 +172,21 @@ def test_a_decision_s_amount_that_is_not_finite_is_refused_by_name(tmp_path):
         r = client.patch("/api/v1/cases/C-00001/decisions/1", content='{"recovered": %s}' % value,
                          headers={"X-API-Key": "k" * 24, "If-Match": "1", "Content-Type": "application/json"})
         assert (r.status_code, r.json()) == (422, {"detail": "body parameter 'recovered': Input should be a finite number"})
+
+
+def test_run_settings_take_finite_numbers_and_a_bounded_seed():
+    """A `--settings` file, a schedule's job or `POST /runs` gave `resolution: Infinity` or a seed
+    of 10²³ to the scan, which then failed inside Leiden (a seed past 2⁶³): refused up front, by name."""
+    import pytest
+
+    from contract.errors import SettingsError
+    from runs.settings import parse_settings
+    for given, said in (({"network": {"resolution": float("inf")}}, "network.resolution: Input should be a finite number"),
+                        ({"changes": {"escalation": float("nan")}}, "changes.escalation: Input should be a finite number"),
+                        ({"impact": {"min_reduction": float("nan")}}, "impact.min_reduction: Input should be a finite number"),
+                        ({"seed": 10**23}, "seed: Input should be less than or equal to 1000000000"),
+                        ({"seed": -1}, "seed: Input should be greater than or equal to 0")):
+        with pytest.raises(SettingsError) as e:
+            parse_settings(given, "settings.json")
+        assert e.value.problems == [said]
+    assert parse_settings({"seed": 1_000_000_000}, "settings.json").seed == 1_000_000_000
