@@ -255,3 +255,15 @@ def test_entity_refuses_a_type_or_an_id_it_cannot_take_as_a_usage_error(tmp_path
     assert done.exit_code == 2 and "error: " + said in done.output, done.output
     helped = CliRunner().invoke(main, ["entity", "--help"]).output
     assert "TYPE is one of provider, centre, legal_entity, person, patient" in " ".join(helped.split())
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "nan", "1e400", "-inf"])
+def test_a_saved_query_s_number_parameter_is_finite_and_bounded_as_every_option(monkeypatch, value):
+    """`neo4j query -p limit=1e23` reached the driver (an integer past 2⁶³ it cannot pack) and
+    `-p limit=nan` the server: a number parameter is bounded as every whole-number option
+    (`MAX_COUNT`), refused before any connection, exit 2."""
+    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
+    done = CliRunner().invoke(main, ["neo4j", "query", "saved_top_alerts", "-p", f"limit={value}",
+                                     "--uri", "bolt://127.0.0.1:1"])
+    assert (done.exit_code, done.output) == (
+        2, f"error: parameter limit: '{value}' is not a finite number within -1,000,000,000 to 1,000,000,000\n")
