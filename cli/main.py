@@ -687,7 +687,7 @@ def change_lines(report: dict) -> list[str]:
               help="CSV of known cases: pattern, [group_id,] entity_type, entity_id")
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
-@click.option("--k-factor", default=2.0, show_default=True, type=Number(min=0, min_open=True),
+@click.option("--k-factor", default=2.0, show_default=True, type=Number(min=0, min_open=True, max=MAX_COUNT),
               help="K = max(5, this × the known cases of a pattern)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
 def evaluate(truth_file, store, run_id, k_factor, as_json):

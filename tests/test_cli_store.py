@@ -236,6 +236,16 @@ def test_every_float_option_refuses_a_number_that_is_not_finite(tmp_path, monkey
     done = CliRunner().invoke(main, [*path, option, value])
     assert done.exit_code == 2, done.output
     assert f"error: Invalid value for '{option}': '{value}' is not a finite number." in done.output, done.output
+    param = next(p for p in dict(commands())[path].params if option in p.opts)
+    if param.type.max is not None:          # `evaluate --k-factor 1e300`: K was int(inf), a traceback
+        done = CliRunner().invoke(main, [*path, option, "1e300"])
+        assert done.exit_code == 2 and "1e+300 is not in the range" in done.output, done.output
+
+
+def test_a_float_option_that_multiplies_or_times_is_bounded():
+    bounded = {(path, opt) for path, opt in FLOAT_OPTIONS
+               if next(p for p in dict(commands())[path].params if opt in p.opts).type.max is not None}
+    assert {(("evaluate",), "--k-factor"), (("scan",), "--timeout"), (("schedule", "run"), "--stop-after")} <= bounded
 
 
 @pytest.mark.parametrize("args, said", [
