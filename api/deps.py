@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
 from contract.errors import NotReady, Unreadable
+from contract.tables import MAX_COUNT
 from runs.audit import audit, node_target
 from runs.results import RunView
 from runs.store import Store
@@ -249,3 +250,6 @@ HeavyUser = Annotated[Principal, Depends(heavy)]
 Audit = Annotated[Auditor, Depends(auditor)]
 AnalystUser = Annotated[Principal, Depends(analyst)]
 RunQuery = Annotated[str | None, Query(description="a run id (default: the current run)")]
+# every whole-number parameter has an upper bound, `MAX_COUNT` unless its own is lower (README, Limits)
+Offset = Annotated[int, Query(ge=0, le=MAX_COUNT, description="rows skipped before the first returned")]
+HubDegree = Annotated[int, Query(ge=1, le=MAX_COUNT, description="nodes with more links are shown, not expanded")]

@@ -161,7 +161,7 @@ class NoteCreate(BaseModel):
 
 
 # amounts and dates are checked in one place, cases.store, whose messages name the field and the value
-_EUROS = Field(None, le=MAX_AMOUNT, description="euros, ≥ 0")
+_EUROS = Field(None, le=MAX_AMOUNT, allow_inf_nan=False, description="euros, ≥ 0")
 
 
 class DecisionCreate(BaseModel):

@@ -24,8 +24,8 @@ from runs.store import Store
 from .drawing import network_svg, peer_chart_svg
 from .export import csv_bytes
 from .store import PATIENT_PATTERNS
-from .views import (EVIDENCE_COLUMNS, case_view, figure, named_by_alerts, named_patients, numbered, patients_said,
-                    run_label, unit_after)
+from .views import (EVIDENCE_COLUMNS, case_view, event_said, figure, named_by_alerts, named_patients, numbered,
+                    patients_said, run_label, unit_after)
 
 MAX_NEIGHBOURS = 15
 
@@ -310,7 +310,7 @@ def _page(case, alerts, charts, evidence_parts, nodes, links, patients, net_run)
     out.append(_table([("at", "when"), ("who", "who"), ("role", "role"), ("action", "what"), ("detail", "detail"),
                        ("version", "version")],
                       [{**h, "at": h["at"][:19].replace("T", " "),
-                        "detail": ", ".join(f"{k}: {v}" for k, v in sorted(h["detail"].items()))}
+                        "detail": event_said(h).removeprefix(h["action"]).strip()}
                        for h in case["history"]], numeric=("version",)))
     out.append("</section>")
     out.append("<footer class='meta'><p>fraudnet case file. Patients are counted, not named: evidence lines number "

@@ -180,6 +180,39 @@ def risk_history(store: Store, entity_type: str, entity_id: str) -> list[dict]:
     return out
 
 
+def _said(v) -> str:
+    return " ".join(map(str, v)) if isinstance(v, list) else str(v)
+
+
+def event_said(event: dict) -> str:
+    """What a case event changed, in words, as `cases show` and the case file say it (`event`: a
+    row of a case's `history`: action, detail). A change of one field ({"from", "to"}) is said as
+    its new value with the old one after (`status in_review (was open)`), never `from=None`: a
+    first assignee or qualification has no `was`, an unassignment is `to nobody`; other details
+    are `key=value` pairs without the ones not given (a decision's absent deadline), a decision's
+    changed amount as `overpayment_notified=50.0 (was not given)`.
+
+        >>> event_said({"action": "assigned", "detail": {"from": None, "to": "bob"}})
+        'assigned to bob'
+        >>> event_said({"action": "assigned", "detail": {"from": "bob", "to": None}})
+        'assigned to nobody (was bob)'
+        >>> event_said({"action": "decided", "detail": {"decision_id": 1, "deadline": None}})
+        'decided decision_id=1'
+    """
+    action, d = event["action"], event["detail"]
+    if set(d) == {"from", "to"}:
+        to = d["to"] if d["to"] is not None else "nobody" if action == "assigned" else "none"
+        return (f"{action} {'to ' if action == 'assigned' else ''}{_said(to)}"
+                + ("" if d["from"] is None else f" (was {_said(d['from'])})"))
+    parts = []
+    for k, v in sorted(d.items()):
+        if isinstance(v, dict) and set(v) == {"from", "to"}:
+            parts.append(f"{k}={_said(v['to'])} (was {'not given' if v['from'] is None else _said(v['from'])})")
+        elif v is not None:
+            parts.append(f"{k}={_said(v)}")
+    return " ".join([action] + ([", ".join(parts)] if parts else []))
+
+
 def run_label(run: dict) -> str:
     """How a run measuring a case's impact is named to a reader: `RUN (current)`, `RUN (held by
     its checks, never current)` — a held run may have scanned other data (its checks failed) —, or

@@ -11,6 +11,7 @@ user with role `cli`, like the API's reads; one that cannot be audited is refuse
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from rich.table import Table
 
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
                              NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable, Unreadable)
+from contract.tables import MAX_COUNT
 from contract.vocab import ENTITY_TYPES, PATTERNS, node_id
 from runs.store import Store
 
@@ -30,12 +32,33 @@ EXIT_CODES = {"succeeded": 0, "failed": 1, "interrupted": 1, "bad_input": 2, "re
 
 
 class Whole(click.IntRange):
-    """A whole number within bounds, refused in words ('ten' is not a whole number)."""
+    """A whole number within bounds, refused in words ('ten' is not a whole number); at most
+    `contract.tables.MAX_COUNT` unless a lower bound is given, so that no integer option takes a
+    value that DuckDB, SQLite or numpy cannot hold (a traceback, or a false 'damaged' message)."""
     name = "whole number"
 
+    def __init__(self, min: int | None = None, max: int = MAX_COUNT, **kwargs):
+        super().__init__(min, max, **kwargs)
 
-class Seconds(click.FloatRange):
+
+class Number(click.FloatRange):
+    """A finite number within bounds: `nan`, `inf` and `-inf`, which Python's float() reads, are
+    refused naming the option and the value, before the bounds are checked."""
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        rv = click.types.FloatParamType.convert(self, value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(rv, param, ctx)
+
+
+class Seconds(Number):
+    """A finite number of seconds, at most `MAX_COUNT` (some 31 years: a timer takes no more)."""
     name = "number (of seconds)"
+
+    def __init__(self, min: float | None = None, max: float = MAX_COUNT, **kwargs):
+        super().__init__(min, max, **kwargs)
 
 
 class Year(click.IntRange):
@@ -231,7 +254,7 @@ def main():
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--patients", default=20000, show_default=True, type=Whole(min=5000),
               help="patients of the region (about 17 claims each)")
-@click.option("--seed", default=7, show_default=True, type=int, help="same seed, byte-identical output")
+@click.option("--seed", default=7, show_default=True, type=Whole(min=0), help="same seed, byte-identical output")
 @click.option("--truth", type=click.Path(dir_okay=False), default=None,
               help="where to write truth.csv (default: beside OUT, never inside)")
 @click.option("--registry", type=click.Path(exists=True, file_okay=False), default=None,
@@ -399,8 +422,8 @@ def _run_settings(path, start, end, seed, window_days, campaigns=None, engine=No
               help="JSON file of run settings (see README)")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="first service date scanned")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="last service date scanned")
-@click.option("--window-days", type=Whole(min=1), help="scan only the last N days of the data")
-@click.option("--seed", type=int, help="seed of the randomised algorithms")
+@click.option("--window-days", type=Whole(min=1, max=36600), help="scan only the last N days of the data")
+@click.option("--seed", type=Whole(min=0), help="seed of the randomised algorithms")
 @click.option("--timeout", type=Seconds(min=0, min_open=True), help="stop the scan after this many seconds")
 @click.option("--campaigns", "campaigns_dir", type=click.Path(file_okay=False),
               help="folder of control campaigns (*.toml) judged in the scan (indicator_outlier)")
@@ -571,7 +594,7 @@ def runs_accept(run_id, store):
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
 @click.option("--pattern", type=click.Choice(PATTERNS))
-@click.option("--min-score", type=float, default=None)
+@click.option("--min-score", type=Number(), default=None)
 @click.option("--limit", default=20, show_default=True, type=Whole(min=1))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line instead of a table")
 def alerts(store, run_id, pattern, min_score, limit, as_json):
@@ -664,7 +687,7 @@ def change_lines(report: dict) -> list[str]:
               help="CSV of known cases: pattern, [group_id,] entity_type, entity_id")
 @store_option
 @click.option("--run", "run_id", help="a run id (default: the current run)")
-@click.option("--k-factor", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--k-factor", default=2.0, show_default=True, type=Number(min=0, min_open=True, max=MAX_COUNT),
               help="K = max(5, this × the known cases of a pattern)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
 def evaluate(truth_file, store, run_id, k_factor, as_json):
@@ -734,7 +757,7 @@ def schedule_check(config):
 
 @schedule.command("run")
 @click.option("--config", required=True, type=click.Path(dir_okay=False), help="the schedule file")
-@click.option("--stop-after", type=float, default=None, help="stop after this many seconds (for tests)")
+@click.option("--stop-after", type=Seconds(min=0), default=None, help="stop after this many seconds (for tests)")
 def schedule_run(config, stop_after):
     """Run the scheduler in the foreground (Ctrl-C stops it)."""
     from scheduler.schedule import run_scheduler
@@ -808,15 +831,13 @@ def _print_case(case: dict):
                                                                              "recovered") if d[k] is not None)
         echo(f"decision {d['decision_id']}: {d['decided_on']} {d['action']}"
              + (f", deadline {d['deadline']}" if d["deadline"] else "") + (f"; {amounts}" if amounts else ""))
-    from cases.views import run_label
+    from cases.views import event_said, run_label
     for run in case.get("impact", []):
         for m in run["measures"]:
             echo(f"impact in run {run_label(run)}: {m['pattern']} "
                  f"{m['verdict']}: {m['why']}")
     for h in case["history"]:
-        echo(f"  v{h['version']} {h['at'][:19].replace('T', ' ')} {h['who']} ({h['role']}) {h['action']} "
-             + ", ".join(f"{k}={' '.join(map(str, v)) if isinstance(v, list) else v}"
-                         for k, v in sorted(h["detail"].items())))
+        echo(f"  v{h['version']} {h['at'][:19].replace('T', ' ')} {h['who']} ({h['role']}) {event_said(h)}")
 
 
 def _patients(case: dict) -> str:
@@ -891,7 +912,7 @@ def cases_list(status, assignee, pattern, region, profession, limit, csv_file, s
     from cases.store import LIST_COLUMNS
     cs = _cases(store)
     try:
-        rows, total = cs.list(status, assignee, pattern, region, profession, 1_000_000_000 if csv_file else limit)
+        rows, total = cs.list(status, assignee, pattern, region, profession, MAX_COUNT if csv_file else limit)
     except FraudnetError as e:
         _failed(e, store)
     _audit(store, "cases.export" if csv_file else "cases.list", "cases", None, len(rows))
@@ -983,9 +1004,9 @@ def cases_status(case_id, status, qualification, version, store, as_json):
 @click.argument("action", required=False)
 @click.option("--date", "decided_on", help="the decision's date, YYYY-MM-DD (needed for a new decision)")
 @click.option("--deadline", help="YYYY-MM-DD (needed by a request for compliance)")
-@click.option("--harm", "estimated_harm", type=float, help="estimated harm, euros")
-@click.option("--notified", "overpayment_notified", type=float, help="overpayment notified, euros")
-@click.option("--recovered", type=float, help="recovered, euros")
+@click.option("--harm", "estimated_harm", type=Number(), help="estimated harm, euros")
+@click.option("--notified", "overpayment_notified", type=Number(), help="overpayment notified, euros")
+@click.option("--recovered", type=Number(), help="recovered, euros")
 @click.option("--note", help="what was decided, in words")
 @click.option("--update", "decision_id", type=Whole(min=1),
               help="change the deadline or amounts of this decision instead")
@@ -1127,15 +1148,38 @@ def alert_cmd(alert_id, run_id, evidence_file, sep, store, as_json):
         click.echo(f"wrote {evidence_file}", err=as_json)
 
 
+class EntityType(click.Choice):
+    """An entity type (`contract.vocab.ENTITY_TYPES`); a node id given whole (`provider:1000`, as
+    `cases open --entity` and the API take it) is refused saying to give TYPE and ID apart."""
+
+    def __init__(self):
+        super().__init__(ENTITY_TYPES)
+
+    def convert(self, value, param, ctx):
+        kind, sep, rest = str(value).partition(":")
+        if sep and kind in ENTITY_TYPES:
+            self.fail(f"{value!r} is TYPE:ID: give them apart, `fraudnet entity {kind} {rest}`.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _an_id(ctx, param, value: str) -> str:
+    """An entity id: not blank (no entity has one; it was a usage error said as `no provider ''`)."""
+    if not value.strip():
+        raise click.BadParameter(f"{value!r} is blank: give the entity's id as the data names it, "
+                                 "e.g. `fraudnet entity provider 10000000063`.")
+    return value
+
+
 @main.command("entity")
-@click.argument("entity_type", metavar="TYPE", type=click.Choice(ENTITY_TYPES))
-@click.argument("entity_id", metavar="ID")
+@click.argument("entity_type", metavar="TYPE", type=EntityType())
+@click.argument("entity_id", metavar="ID", callback=_an_id)
 @click.option("--run", "run_id", help="a run id (default: the current run)")
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="print it as JSON")
 def entity_cmd(entity_type, entity_id, run_id, store, as_json):
     """One entity: attributes, risk, its billing profile against peer medians, its alerts, its
-    cases and its risk across runs."""
+    cases and its risk across runs. TYPE is one of provider, centre, legal_entity, person,
+    patient; ID its id as the data names it (`fraudnet entity provider 10000000063`)."""
     from cases.views import entity_view
     from runs.audit import node_target
     try:
@@ -1315,7 +1359,7 @@ def neo4j_query_cmd(name, params, uri, user, database):
 @main.command()
 @new_store_option
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=Whole(min=0, max=65535))
 @click.option("--data-root", envvar="FRAUDNET_DATA_ROOT", type=click.Path(exists=True, file_okay=False),
               help="folder under which POST /runs may scan datasets (env FRAUDNET_DATA_ROOT; off if unset)")
 def serve(store, host, port, data_root):

@@ -31,18 +31,19 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contract.errors import SettingsError
+from contract.tables import MAX_COUNT
 
 
 class Environment(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FRAUDNET_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="FRAUDNET_", extra="ignore", frozen=True, allow_inf_nan=False)
 
     store: Path = Path("fraudnet-store")
     data_root: Path | None = None
     api_keys: SecretStr | None = None
     api_keys_file: Path | None = None
-    scan_timeout: float = Field(3600.0, gt=0, description="seconds")
+    scan_timeout: float = Field(3600.0, gt=0, le=MAX_COUNT, description="seconds (a timer takes no more)")
     max_body_bytes: int = Field(1_000_000, ge=1024)
-    client_timeout: float = Field(10.0, gt=0, description="seconds")
+    client_timeout: float = Field(10.0, gt=0, le=MAX_COUNT, description="seconds")
     heavy_calls_per_key: int = Field(2, ge=1)
     heavy_workers: int | None = Field(None, ge=1)
 

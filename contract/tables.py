@@ -33,6 +33,13 @@ ARROW_TYPES = {ID: pa.string(), TEXT: pa.string(), DATE: pa.date32(), AMOUNT: pa
 MAX_AMOUNT = 1e12
 MAX_QUANTITY = 999_999_999
 
+# The largest whole number a command-line option or an API parameter takes (a limit, an offset, a
+# count, a seed, a version or decision number, a number of seconds): one bound for every face
+# (cli/main.py, api/, the run settings' seed), so that a value past what DuckDB, SQLite, numpy or
+# a timer take (2⁶³ and beyond) is refused by name (exit code 2, 422), never a traceback or a 500.
+# 10⁹ is far above any list a person reads or any count of a run (a year of a country's claims).
+MAX_COUNT = 1_000_000_000
+
 
 @dataclass(frozen=True)
 class Column:

@@ -26,7 +26,7 @@ KINDS = ("physician", "dentist", "nurse", "physiotherapist", "midwife", "pharmac
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
 
 
 class Codes(_Frozen):

@@ -73,7 +73,7 @@ Z95 = 1.959964
 
 class ImpactSettings(BaseModel):
     """Thresholds of the impact measurement (see the module docstring)."""
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
     min_days: int = Field(30, ge=1, description="days of data after the decision needed to judge")
     min_exposure: int = Field(20, ge=1, description="units of exposure (patient-days, patients, dispensings) "
                                                     "the subjects need before the decision, and the peers in "

@@ -5,11 +5,13 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contract.tables import MAX_COUNT
+
 from .campaign_model import Campaign
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
 
 
 FDR = Field(0.01, gt=0, lt=0.5, description="false-discovery rate at which the detector's tests are judged "
@@ -93,7 +95,8 @@ class ScanSettings(_Frozen):
     end: date | None = Field(None, description="last service date scanned (inclusive)")
     identifier_hub_max: int = Field(10, ge=2, description="an identifier shared by more entities links nothing")
     max_problems: int = Field(50, ge=1, description="input problems listed before the rest are only counted")
-    seed: int = Field(42, description="seed of every randomised algorithm")
+    seed: int = Field(42, ge=0, le=MAX_COUNT, description="seed of every randomised algorithm "
+                      "(at most contract.tables.MAX_COUNT: Leiden takes no seed past 2**63)")
     double_billing: DoubleBillingSettings = DoubleBillingSettings()
     pharmacy_collusion: PharmacyCollusionSettings = PharmacyCollusionSettings()
     doctor_shopping: DoctorShoppingSettings = DoctorShoppingSettings()

@@ -22,6 +22,7 @@ formatting: values go in as parameters.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ import duckdb
 
 from config import Neo4jSettings
 from contract.errors import FraudnetError
+from contract.tables import MAX_COUNT
 from contract.vocab import DERIVED_LABELS, LABELS, RELS
 from queries import cypher, names
 from runs import results
@@ -246,9 +248,13 @@ def parse_param(text: str) -> tuple[str, object]:
     if not name.endswith("_id"):
         for kind in (int, float):
             try:
-                return name, kind(value)
+                number = kind(value)
             except ValueError:
-                pass
+                continue
+            if not math.isfinite(number) or abs(number) > MAX_COUNT:      # the CLI's bound on a number
+                raise ValueError(f"parameter {name}: {value!r} is not a finite number within "
+                                 f"-{MAX_COUNT:,} to {MAX_COUNT:,}")
+            return name, number
     return name, value
 
 

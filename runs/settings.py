@@ -18,7 +18,7 @@ from graph.settings import ScanSettings
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
 
 
 class Bounds(_Frozen):

@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from config import Neo4jSettings
 from contract.errors import AuditUnavailable, Busy, NotFound, SettingsError, StoreUnwritable, not_utf8
+from contract.tables import MAX_COUNT
 from cases.store import CaseStore
 from publish.webhook import body, check_url, notify, where
 from runs.audit import audit
@@ -41,12 +42,12 @@ class ScheduleError(SettingsError):
 
 
 class Job(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     source: str = Field(description="a dataset folder, or a glob of dated folders (the last by name is scanned)")
     cron: str | None = Field(None, description="5-field crontab, UTC")
     interval_seconds: float | None = Field(None, gt=0, description="instead of cron: every N seconds")
-    timeout_seconds: float = Field(3600, gt=0, description="a scan running longer is stopped")
+    timeout_seconds: float = Field(3600, gt=0, le=MAX_COUNT, description="a scan running longer is stopped")
     retries: int = Field(1, ge=0, le=10, description="new attempts after a failed scan (not after bad input)")
     retry_delay_seconds: float = Field(60, ge=0)
     settings: RunSettings = Field(default_factory=RunSettings, description="run settings, as in --settings")

@@ -99,3 +99,94 @@ def test_a_server_told_to_stop_does_not_wait_for_a_running_heavy_read():
     heavy.close()
     assert time.monotonic() - started < 8
     assert all(not p.is_alive() for p in processes)
+
+
+def _numeric_parameters(spec: dict, kind: str) -> list[tuple[str, str, str]]:
+    """(method, path, name) of every query or path parameter of type `kind` (integer, number)."""
+    out = []
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for p in op.get("parameters", []):
+                s = p["schema"]
+                if p["in"] in ("query", "path") and kind in [s.get("type")] + [a.get("type") for a in s.get("anyOf", [])]:
+                    out.append((method, path, p["name"]))
+    return out
+
+
+def _asking(tmp_path):
+    from fastapi.testclient import TestClient
+    app = create_app(Store(tmp_path / "store"), parse_keys("t:admin:" + "k" * 24, "test"))
+    return app.openapi(), TestClient(app, raise_server_exceptions=False)
+
+
+PATH_VALUES = {"entity_type": "provider", "entity_id": "1", "case_id": "C-00001", "decision_id": "1", "run_id": "x",
+               "alert_id": "x", "community_id": "x"}
+
+
+def _call(client, method, path, name, value):
+    """The call with `name` set to `value` (the other parameters valid or left out)."""
+    url = path.format(**{**PATH_VALUES, **({name: value} if "{" + name + "}" in path else {})})
+    query = {} if "{" + name + "}" in path else {name: value}
+    if path.endswith("/paths"):
+        query = {"from": "provider:1", "to": "provider:2", **query}
+    return client.request(method.upper(), url, params=query, json={"deadline": "2025-01-01"},
+                          headers={"X-API-Key": "k" * 24, "If-Match": "1"})
+
+
+def test_every_whole_number_parameter_is_bounded_and_refused_past_its_bound(tmp_path):
+    """`hub_degree` had no upper bound; every integer query or path parameter has one, at most
+    `MAX_COUNT` (one bound for the API and the CLI), and 10²³ is a 422 naming it, never a 500."""
+    from contract.tables import MAX_COUNT
+    spec, client = _asking(tmp_path)
+    found = _numeric_parameters(spec, "integer")
+    assert {("get", "/api/v1/alerts", "offset"), ("get", "/api/v1/paths", "hub_degree"),
+            ("patch", "/api/v1/cases/{case_id}/decisions/{decision_id}", "decision_id")} <= set(found)
+    for method, path, name in found:
+        op = spec["paths"][path][method]
+        [s] = [p["schema"] for p in op["parameters"] if p["name"] == name]
+        s = {**s, **next((a for a in s.get("anyOf", []) if a.get("type") == "integer"), {})}
+        assert s.get("maximum", MAX_COUNT + 1) <= MAX_COUNT, (path, name)
+        r = _call(client, method, path, name, "99999999999999999999999")
+        assert r.status_code == 422 and f"parameter '{name}': Input should be less than or equal to " in r.json()["detail"], \
+            (path, name, r.text)
+
+
+def test_every_float_parameter_refuses_a_number_that_is_not_finite(tmp_path):
+    """`GET /alerts?min_score=nan` answered 200 (an empty list; `-inf` every alert): a float query
+    parameter takes finite numbers only, 422 naming it."""
+    spec, client = _asking(tmp_path)
+    found = _numeric_parameters(spec, "number")
+    assert ("get", "/api/v1/alerts", "min_score") in found
+    for method, path, name in found:
+        for value in ("nan", "inf", "-inf", "1e400"):
+            r = _call(client, method, path, name, value)
+            assert (r.status_code, r.json()) == (422, {"detail": f"query parameter '{name}': Input should be a finite number"}), \
+                (path, name, value, r.text)
+
+
+def test_a_decision_s_amount_that_is_not_finite_is_refused_by_name(tmp_path):
+    """A JSON body may carry NaN or Infinity (Python's json reads them): an amount must be finite,
+    said as such, not as `less than or equal to 1000000000000`."""
+    _, client = _asking(tmp_path)
+    for value in ("NaN", "Infinity", "-Infinity"):
+        r = client.patch("/api/v1/cases/C-00001/decisions/1", content='{"recovered": %s}' % value,
+                         headers={"X-API-Key": "k" * 24, "If-Match": "1", "Content-Type": "application/json"})
+        assert (r.status_code, r.json()) == (422, {"detail": "body parameter 'recovered': Input should be a finite number"})
+
+
+def test_run_settings_take_finite_numbers_and_a_bounded_seed():
+    """A `--settings` file, a schedule's job or `POST /runs` gave `resolution: Infinity` or a seed
+    of 10²³ to the scan, which then failed inside Leiden (a seed past 2⁶³): refused up front, by name."""
+    import pytest
+
+    from contract.errors import SettingsError
+    from runs.settings import parse_settings
+    for given, said in (({"network": {"resolution": float("inf")}}, "network.resolution: Input should be a finite number"),
+                        ({"changes": {"escalation": float("nan")}}, "changes.escalation: Input should be a finite number"),
+                        ({"impact": {"min_reduction": float("nan")}}, "impact.min_reduction: Input should be a finite number"),
+                        ({"seed": 10**23}, "seed: Input should be less than or equal to 1000000000"),
+                        ({"seed": -1}, "seed: Input should be greater than or equal to 0")):
+        with pytest.raises(SettingsError) as e:
+            parse_settings(given, "settings.json")
+        assert e.value.problems == [said]
+    assert parse_settings({"seed": 1_000_000_000}, "settings.json").seed == 1_000_000_000

@@ -388,3 +388,33 @@ def test_a_run_measuring_impact_is_named_current_held_or_plain():
         "r4 (held by its checks, never current; removed by retention; its measures kept)"
     assert run_label({"run_id": "r5", "current": False, "status": "succeeded", "removed": True}) == \
         "r5 (removed by retention; its measures kept)"
+
+
+def test_case_history_says_a_change_without_none_on_every_face(store, monkeypatch):
+    """`cases show` printed `assigned from=None, to=bob`, `deadline=None` and
+    `overpayment_notified={'from': None, 'to': 50.0}`, and the case file the same: a first
+    assignee or qualification has no previous value to say, an unassignment is `to nobody`."""
+    from click.testing import CliRunner
+
+    from cases.report import render
+    from cli.main import main
+    cs = CaseStore(store)
+    cid = cs.open(ALICE, [top(store, "double_billing")[0]], opened_on="2025-06-01")["case_id"]
+    cs.update(cid, ALICE, None, assignee="bob")
+    cs.update(cid, ALICE, None, status="in_review")
+    cs.update(cid, ALICE, None, status="confirmed", qualification="fraud")
+    cs.decide(cid, ALICE, "secm_warning", "2025-07-01")
+    cs.update_decision(cid, 1, ALICE, None, overpayment_notified=50)
+    cs.update(cid, ALICE, None, assignee="")
+    monkeypatch.setenv("FRAUDNET_STORE", str(store.root))
+    done = CliRunner().invoke(main, ["cases", "show", cid])
+    assert done.exit_code == 0, done.output
+    history = done.output.split("\n  v1 ", 1)[1]
+    assert "None" not in history and "{" not in history, history
+    for said in ("alice (analyst) assigned to bob\n", "status in_review (was open)\n", "qualified fraud\n",
+                 "status confirmed (was in_review)\n", "decided action=secm_warning, decided_on=2025-07-01, decision_id=1\n",
+                 "decision_updated decision_id=1, overpayment_notified=50.0 (was not given)\n",
+                 "assigned to nobody (was bob)\n"):
+        assert said in history, (said, history)
+    page = render(store, cid).split("<section id='history'>", 1)[1]
+    assert "None" not in page and "to nobody (was bob)" in page and "(was not given)" in page

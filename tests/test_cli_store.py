@@ -154,7 +154,7 @@ def test_a_run_id_that_names_no_run_is_bad_input_exit_code_2(tmp_path, args):
     (["convert", "annuaire", "nothere", "OUT"], "error: Invalid value for 'SOURCES...': Path 'nothere' does not exist."),
     (["convert", "mapped", "m.toml", "nothere", "OUT"],
      "error: Invalid value for 'SOURCES...': Path 'm.toml' does not exist."),
-    (["neo4j", "sync", "--batch-size", "0"], "error: Invalid value for '--batch-size': 0 is not in the range x>=1."),
+    (["neo4j", "sync", "--batch-size", "0"], "error: Invalid value for '--batch-size': 0 is not in the range 1<=x<=1000000000."),
     (["--bogus"], "error: No such option '--bogus'."), (["nocommand"], "error: No such command 'nocommand'."),
     (["cases", "kpis", "--year", "abc"], "error: Invalid value for '--year': 'abc' is not a year (YYYY, 1900 to 2200)."),
     (["cases", "kpis", "--year", "1800"], "error: Invalid value for '--year': '1800' is not a year (YYYY, 1900 to 2200)."),
@@ -182,3 +182,98 @@ def test_scan_names_a_bad_dataset_as_given_as_validate_does(tmp_path, monkeypatc
     scan = CliRunner().invoke(main, ["scan", "bad", "--store", "store"])
     assert (validate.exit_code, scan.exit_code) == (2, 2)
     assert said in validate.output and said in scan.output and str(tmp_path) not in scan.output
+
+
+def numeric_options(kind):
+    """(command path, option) of every option of the CLI whose type is `kind` (int or float
+    types, ranges included): a new option is walked too."""
+    return [(path, p.opts[0]) for path, cmd in commands() for p in cmd.params
+            if isinstance(p, click.Option) and isinstance(p.type, kind)]
+
+
+INT_OPTIONS = numeric_options(click.types.IntParamType)
+FLOAT_OPTIONS = numeric_options(click.types.FloatParamType)
+
+
+def test_the_walk_finds_the_numeric_options():
+    assert {(("alerts",), "--limit"), (("cases", "list"), "--limit"), (("scan",), "--seed"), (("serve",), "--port"),
+            (("cases", "decide"), "--update")} <= set(INT_OPTIONS)
+    assert {(("alerts",), "--min-score"), (("scan",), "--timeout"), (("cases", "decide"), "--harm"),
+            (("evaluate",), "--k-factor"), (("schedule", "run"), "--stop-after")} <= set(FLOAT_OPTIONS)
+
+
+@pytest.mark.parametrize("path, option", INT_OPTIONS, ids=lambda x: " ".join(x) if isinstance(x, tuple) else x)
+@pytest.mark.parametrize("value", ["9223372036854775808", "99999999999999999999999"])
+def test_every_whole_number_option_is_bounded_and_refused_by_name_past_its_bound(tmp_path, monkeypatch, path, option,
+                                                                                  value):
+    """`alerts --limit 9223372036854775808` said the results file was damaged (exit 1); `cases list
+    --limit 1e23` ended in an OverflowError traceback; `scan --seed 1e23` failed the scan in
+    Leiden. Every integer option has an upper bound, `MAX_COUNT` unless its own is lower: past it,
+    a usage error naming the option, the value and the range (exit 2), before the command runs."""
+    from contract.tables import MAX_COUNT
+    from runs.store import Store
+    monkeypatch.chdir(tmp_path)
+    Store(tmp_path / "store").new_run(["x"], {})
+    monkeypatch.setenv("FRAUDNET_STORE", str(tmp_path / "store"))
+    param = next(p for p in dict(commands())[path].params if option in p.opts)
+    assert param.type.max is not None and param.type.max <= MAX_COUNT
+    done = CliRunner().invoke(main, [*path, option, value])
+    assert done.exit_code == 2 and isinstance(done.exception, SystemExit), done.output
+    [said] = [line for line in done.output.splitlines() if line.startswith("error: ")]
+    assert said.startswith(f"error: Invalid value for '{option}': "), said
+    assert value in said and str(param.type.max) in said and "Traceback" not in done.output, said
+
+
+@pytest.mark.parametrize("path, option", FLOAT_OPTIONS, ids=lambda x: " ".join(x) if isinstance(x, tuple) else x)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400"])
+def test_every_float_option_refuses_a_number_that_is_not_finite(tmp_path, monkeypatch, path, option, value):
+    """`alerts --min-score nan` listed nothing, `scan --timeout inf` failed the scan's timer: a
+    float option takes finite numbers only (exit 2, naming it)."""
+    from runs.store import Store
+    monkeypatch.chdir(tmp_path)
+    Store(tmp_path / "store").new_run(["x"], {})
+    monkeypatch.setenv("FRAUDNET_STORE", str(tmp_path / "store"))
+    done = CliRunner().invoke(main, [*path, option, value])
+    assert done.exit_code == 2, done.output
+    assert f"error: Invalid value for '{option}': '{value}' is not a finite number." in done.output, done.output
+    param = next(p for p in dict(commands())[path].params if option in p.opts)
+    if param.type.max is not None:          # `evaluate --k-factor 1e300`: K was int(inf), a traceback
+        done = CliRunner().invoke(main, [*path, option, "1e300"])
+        assert done.exit_code == 2 and "1e+300 is not in the range" in done.output, done.output
+
+
+def test_a_float_option_that_multiplies_or_times_is_bounded():
+    bounded = {(path, opt) for path, opt in FLOAT_OPTIONS
+               if next(p for p in dict(commands())[path].params if opt in p.opts).type.max is not None}
+    assert {(("evaluate",), "--k-factor"), (("scan",), "--timeout"), (("schedule", "run"), "--stop-after")} <= bounded
+
+
+@pytest.mark.parametrize("args, said", [
+    (["provider:10000000063"], "Invalid value for 'TYPE': 'provider:10000000063' is TYPE:ID: give them apart, "
+                               "`fraudnet entity provider 10000000063`."),
+    (["provider", ""], "Invalid value for 'ID': '' is blank"),
+    (["centre", "  "], "Invalid value for 'ID': '  ' is blank"),
+    (["NOPE", "1"], "Invalid value for 'TYPE': 'NOPE' is not one of 'provider', 'centre', 'legal_entity', 'person', "
+                    "'patient'.")])
+def test_entity_refuses_a_type_or_an_id_it_cannot_take_as_a_usage_error(tmp_path, monkeypatch, args, said):
+    """`fraudnet entity provider ''` said `no provider ''` with exit code 1, and a node id given
+    whole (as `cases open --entity` takes it) was refused without saying how to give it: both are
+    usage errors (exit 2) saying what is allowed; the help lists the types."""
+    from runs.store import Store
+    Store(tmp_path / "store").new_run(["x"], {})
+    done = CliRunner().invoke(main, ["entity", *args, "--store", str(tmp_path / "store")])
+    assert done.exit_code == 2 and "error: " + said in done.output, done.output
+    helped = CliRunner().invoke(main, ["entity", "--help"]).output
+    assert "TYPE is one of provider, centre, legal_entity, person, patient" in " ".join(helped.split())
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "nan", "1e400", "-inf"])
+def test_a_saved_query_s_number_parameter_is_finite_and_bounded_as_every_option(monkeypatch, value):
+    """`neo4j query -p limit=1e23` reached the driver (an integer past 2⁶³ it cannot pack) and
+    `-p limit=nan` the server: a number parameter is bounded as every whole-number option
+    (`MAX_COUNT`), refused before any connection, exit 2."""
+    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
+    done = CliRunner().invoke(main, ["neo4j", "query", "saved_top_alerts", "-p", f"limit={value}",
+                                     "--uri", "bolt://127.0.0.1:1"])
+    assert (done.exit_code, done.output) == (
+        2, f"error: parameter limit: '{value}' is not a finite number within -1,000,000,000 to 1,000,000,000\n")

@@ -409,3 +409,22 @@ def test_a_schedule_file_that_is_not_utf8_is_a_clear_error_naming_it(tmp_path):
     out = CliRunner().invoke(main, ["schedule", "check", "--config", str(bad)])
     assert out.exit_code == 2 and "Traceback" not in out.output
     assert f"{bad}: 1 problem(s):" in out.output and "line 2: not UTF-8 text" in out.output
+
+
+def test_a_job_s_time_limit_and_the_server_s_are_finite_and_bounded(tmp_path, monkeypatch):
+    """TOML reads `timeout_seconds = inf`, the environment `FRAUDNET_SCAN_TIMEOUT=inf`: the scan's
+    timer then overflowed in its child (`timestamp out of range`) and the run was `interrupted`.
+    Refused up front, naming the key, as every number past `MAX_COUNT` seconds."""
+    from pydantic import ValidationError
+
+    from config import Environment
+    for value, said in (("inf", "Input should be a finite number"), ("nan", "Input should be a finite number"),
+                        ("1e300", "Input should be less than or equal to 1000000000")):
+        bad = write_schedule(tmp_path, f'[[jobs]]\nname = "n"\nsource = "d"\ncron = "0 1 * * *"\n'
+                                       f'timeout_seconds = {value}\n')
+        with pytest.raises(ScheduleError) as e:
+            load_schedule(bad)
+        assert "key timeout_seconds" in str(e.value) and said in str(e.value), str(e.value)
+        monkeypatch.setenv("FRAUDNET_SCAN_TIMEOUT", value)
+        with pytest.raises(ValidationError, match=said):
+            Environment()

@@ -8,7 +8,7 @@ from contract.vocab import NODE_ID_PATTERN, PATTERNS, split_node_id
 from cases.views import alert_content, alert_marks
 from runs import results
 
-from ..deps import Audit, ResultsDep, RunQuery
+from ..deps import Audit, Offset, ResultsDep, RunQuery
 from ..errors import responses
 from ..models import AlertPublic, AlertsPublic
 
@@ -22,7 +22,8 @@ ENTITY = NODE_ID_PATTERN
             responses=responses(401, 404, 409, 422, 503))
 async def list_alerts(reader: ResultsDep, audit: Audit,
                       pattern: Pattern | None = None,
-                      min_score: Annotated[float | None, Query(description="lowest score kept")] = None,
+                      min_score: Annotated[float | None, Query(description="lowest score kept (a finite number)",
+                                                               allow_inf_nan=False)] = None,
                       entity: Annotated[str | None, Query(description="only alerts naming this entity, as type:id",
                                                           pattern=ENTITY)] = None,
                       run: RunQuery = None,
@@ -30,7 +31,7 @@ async def list_alerts(reader: ResultsDep, audit: Audit,
                           description="rank: by rank within each pattern (each pattern's best first); "
                                       "-score/score: by score (comparable within one pattern only)")] = "rank",
                       limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                      offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> AlertsPublic:
+                      offset: Offset = 0) -> AlertsPublic:
     """Alerts with filters, in the one order of alerts (by rank within their pattern)."""
     await reader.ready(run)                             # the view built off the event loop
     with reader.reading(run) as (run_id, source):       # the current run: from memory

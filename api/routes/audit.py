@@ -9,7 +9,7 @@ from contract.errors import AuditUnavailable
 from contract.vocab import NODE_ID_PATTERN
 from runs.audit import read_audit
 
-from ..deps import AdminUser, Audit, StoreDep
+from ..deps import AdminUser, Audit, Offset, StoreDep
 from ..errors import responses
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 def list_audit(store: StoreDep, _: AdminUser, audit: Audit,
                day: Annotated[date | None, Query(description="YYYY-MM-DD (UTC)")] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-               offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+               offset: Offset = 0,
                target: Annotated[str | None, Query(pattern=NODE_ID_PATTERN, description=(
                    "only the reads of this entity, as type:id (a patient by its id: the log names it "
                    "by its keyed pseudonym, patient:~…)"))] = None):

@@ -15,10 +15,11 @@ from cases.kpis import KPI_COLUMNS, kpis, rows
 from cases.report import render
 from cases.store import FILTER_MAX, LIST_COLUMNS, REGION_MAX, REGION_PATTERN, STATUSES, Actor, CaseStore
 from cases.views import case_view
+from contract.tables import MAX_COUNT
 from contract.vocab import PATTERNS
 from runs.audit import audit, case_target
 
-from ..deps import AnalystUser, CurrentUser, StoreDep
+from ..deps import AnalystUser, CurrentUser, Offset, StoreDep
 from ..errors import responses
 from ..models import VERSION, CaseCreate, CaseUpdate, DecisionCreate, DecisionUpdate, NoteCreate
 
@@ -66,7 +67,7 @@ def _case(response: Response, case: dict) -> dict:
 @router.get("", response_model=dict[str, Any], responses=responses(401, 422))
 def list_cases(store: StoreDep, who: CurrentUser, given: Filters,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0):
+               offset: Offset = 0):
     """Cases, newest first, filtered by status, assignee, pattern (of one of its alerts), region and
     profession."""
     data, total = CaseStore(store).list(**given, limit=limit, offset=offset)
@@ -78,7 +79,7 @@ def list_cases(store: StoreDep, who: CurrentUser, given: Filters,
 def export_cases(store: StoreDep, who: CurrentUser, given: Filters, sep: Sep = ","):
     """The filtered case list as a CSV file a spreadsheet opens as is (UTF-8 with a byte order
     mark; `sep=;` for a French or Belgian Excel, with decimal commas)."""
-    data, _ = CaseStore(store).list(**given, limit=1_000_000_000)
+    data, _ = CaseStore(store).list(**given, limit=MAX_COUNT)
     audit(store, who.name, who.role, "cases.export", "cases")
     return Response(csv_bytes(LIST_COLUMNS, data, sep), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="cases.csv"'})
@@ -166,7 +167,7 @@ def add_decision(case_id: CaseId, body: DecisionCreate, response: Response, stor
 
 @router.patch("/{case_id}/decisions/{decision_id}", response_model=dict[str, Any],
               responses=responses(401, 403, 404, 409, 413, 422, 428))
-def update_decision(case_id: CaseId, decision_id: Annotated[int, Path(ge=1, le=2**62)], body: DecisionUpdate,
+def update_decision(case_id: CaseId, decision_id: Annotated[int, Path(ge=1, le=MAX_COUNT)], body: DecisionUpdate,
                     response: Response, store: StoreDep, who: AnalystUser, if_match: IfMatch = None):
     """Change a decision's deadline or amounts (what is recovered comes later), with If-Match."""
     case = CaseStore(store).update_decision(case_id, decision_id, _actor(who), _version(if_match, True, case_id),

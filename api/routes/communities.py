@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 
 from runs import results
 
-from ..deps import Audit, CurrentUser, ResultsDep, RunQuery
+from ..deps import Audit, CurrentUser, Offset, ResultsDep, RunQuery
 from ..errors import responses
 
 router = APIRouter(prefix="/communities", tags=["communities"])
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/communities", tags=["communities"])
 def list_communities(reader: ResultsDep, _: CurrentUser,
                      graph: Annotated[Literal["sp", "rx"] | None, Query(description="sp: shared patients, rx: prescription flows")] = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0, run: RunQuery = None):
+                     offset: Offset = 0, run: RunQuery = None):
     """Communities, riskiest first: size, density, flagged members, risk (figures only, no
     entity: not audited)."""
     run_id, cur = reader.cursor(run)

@@ -7,7 +7,7 @@ from contract.vocab import ENTITY_TYPES, node_id
 from cases.views import entity_extras
 from runs import results
 
-from ..deps import Audit, HeavyUser, ResultsDep, RunQuery
+from ..deps import Audit, HeavyUser, HubDegree, ResultsDep, RunQuery
 from ..errors import responses
 
 router = APIRouter(prefix="/entities", tags=["entities"])
@@ -30,7 +30,7 @@ async def get_entity(entity_type: EntityType, entity_id: str, reader: ResultsDep
 def get_neighbourhood(entity_type: EntityType, entity_id: str, reader: ResultsDep, _: HeavyUser, audit: Audit,
                       depth: Annotated[int, Query(ge=1, le=3)] = 1,
                       max_nodes: Annotated[int, Query(ge=2, le=2000)] = 200,
-                      hub_degree: Annotated[int, Query(ge=1, description="nodes with more links are shown, not expanded")] = 500,
+                      hub_degree: HubDegree = 500,
                       run: RunQuery = None):
     """The ego network up to `depth` hops as nodes and edges, strongest links first, capped at
     `max_nodes`; hubs are shown but not expanded (`hub: true`); `truncated` says if the cap cut."""

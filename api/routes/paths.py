@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Response
 
 from contract.vocab import NODE_ID_PATTERN
 
-from ..deps import Audit, HeavyUser, ResultsDep, RunQuery
+from ..deps import Audit, HeavyUser, HubDegree, ResultsDep, RunQuery
 from ..errors import responses
 
 router = APIRouter(prefix="/paths", tags=["paths"])
@@ -18,7 +18,7 @@ def get_paths(reader: ResultsDep, _: HeavyUser, audit: Audit,
               target: Annotated[str, Query(alias="to", pattern=NODE, description="type:id")],
               k: Annotated[int, Query(ge=1, le=10)] = 3,
               max_hops: Annotated[int, Query(ge=1, le=6)] = 4,
-              hub_degree: Annotated[int, Query(ge=1)] = 500,
+              hub_degree: HubDegree = 500,
               run: RunQuery = None):
     """Up to `k` shortest paths of at most `max_hops` links, never through a node of more than
     `hub_degree` links (the endpoints excepted); each path lists its nodes and edges."""

@@ -14,7 +14,7 @@ from runs.sources import confine
 from runs.shown import source_shown, without_paths
 from runs.store import Store
 
-from ..deps import AdminUser, Audit, CurrentUser, HeavyUser, ResultsDep, StoreDep
+from ..deps import AdminUser, Audit, CurrentUser, HeavyUser, Offset, ResultsDep, StoreDep
 from ..errors import responses
 from ..models import RunCreate, RunPublic, RunsPublic, RunStarted
 
@@ -36,7 +36,7 @@ def public(record: dict, data_root: Path | None, store: Store, full: bool = True
 @router.get("", response_model=RunsPublic, responses=responses(401, 422))
 def list_runs(request: Request, store: StoreDep, _: CurrentUser,
               limit: Annotated[int, Query(ge=1, le=500)] = 50,
-              offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> RunsPublic:
+              offset: Offset = 0) -> RunsPublic:
     """Runs, newest first, without their settings and load report."""
     runs = store.list_runs()
     root = request.app.state.data_root
