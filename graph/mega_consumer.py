@@ -18,13 +18,10 @@ is that of the patients of the same **stratum** who receive it — age band (0-1
 65-79, 80+; age = year of the last service date − birth year), sex, chronic conditions (the same
 set of them where enough patients share it: insulin patients nursed every day are compared with
 other insulin patients, who may all be nursed daily, not with patients on one other treatment
-nursed for a fortnight after an operation; else their number, 0 to 4, 5 or more), whether other
-carers corroborate the patient's needs (carers other than those billing this care — not
-pharmacies or laboratories — billing the patient on `CARE_DAYS` days or more, weekly: one carer,
-or several together, as a rota of nurses each of whom comes a few days a month; a palliative
-patient's weekly GP visits beside daily nursing, or a nursing-home resident's, are compared with
-the GP visits of patients nursed like that), and the care (a drug of a class the patient is
-chronically treated with is
+nursed for a fortnight after an operation; else their number, 0 to 4, 5 or more), whether other carers corroborate the patient's needs (a carer other than
+those billing this care — not a pharmacy or laboratory — billing the patient on `CARE_DAYS` days
+or more, weekly: a palliative patient's weekly GP visits beside daily nursing are compared with
+the GP visits of patients nursed like that), and the care (a drug of a class the patient is chronically treated with is
 compared with the patients chronically treated with it: a palliative patient's weekly opioids
 with other chronic users', not with a sprain's box) — distributed as a negative binomial (Poisson–gamma:
 patients' needs differ, Greenwood & Yule 1920), with the stratum's mean (winsorised at its 97.5 %
@@ -59,7 +56,7 @@ import pyarrow.compute as pc
 
 from .findings import Findings, euros, make_findings, opaque_id
 from .settings import MegaConsumerSettings
-from .shared import CARE_DAYS, Shared
+from .shared import Shared
 from .stats import (benjamini_hochberg, binom_logsf, group_index, negbin_logsf, robust_tau2, sorted_codes,
                     surprise_bits)
 from engine import query
@@ -86,21 +83,6 @@ heavy AS (     -- carers (not pharmacies or laboratories) billing a patient on C
           FROM g JOIN heavy USING (patient_id, provider_id))
     GROUP BY ALL
 ), heavies AS (SELECT patient_id, count(*) AS n FROM heavy GROUP BY ALL),
-pdays AS (     -- the days carers (not pharmacies or laboratories) billed each patient
-    SELECT DISTINCT g.patient_id, g.provider_id, g.service_date
-    FROM g JOIN providers p USING (provider_id) WHERE p.kind NOT IN ('pharmacy', 'laboratory')
-), busy AS (SELECT patient_id FROM pdays GROUP BY ALL HAVING count(DISTINCT service_date) >= $care_days),
-billed AS (    -- a busy patient's cares (code and channel) and who billed them
-    SELECT DISTINCT g.patient_id, g.service_code, g.centre_id IS NULL AS private, g.provider_id
-    FROM g JOIN busy USING (patient_id)
-), team AS (   -- the cares for which other carers together (a rota of nurses) billed CARE_DAYS days
-    SELECT c.patient_id, c.service_code, c.private
-    FROM (SELECT DISTINCT patient_id, service_code, private FROM billed) c JOIN pdays d USING (patient_id)
-    LEFT JOIN billed b ON b.patient_id = c.patient_id AND b.service_code = c.service_code
-                      AND b.private = c.private AND b.provider_id = d.provider_id
-    WHERE b.provider_id IS NULL
-    GROUP BY ALL HAVING count(DISTINCT d.service_date) >= $care_days
-),
 per AS (       -- per patient, code and channel: rows (a provider, day and centre each) and euros
     SELECT patient_id, service_code, centre_id IS NULL AS private, count(*) AS n, sum(amount) AS amount
     FROM g GROUP BY ALL
@@ -119,7 +101,7 @@ per AS (       -- per patient, code and channel: rows (a provider, day and centr
 )
 SELECT care.patient_id, care.care, care.days, care.amount, care.chronic, coalesce(cond.conditions, 0) AS conditions,
        coalesce(cond.classes, '') AS classes,
-       coalesce(heavies.n, 0) - coalesce(own.n, 0) > 0 OR team.patient_id IS NOT NULL AS corroborated,
+       coalesce(heavies.n, 0) - coalesce(own.n, 0) > 0 AS corroborated,
        CASE WHEN pat.birth_year IS NULL THEN '?'
             WHEN (SELECT y FROM last) - pat.birth_year < 18 THEN '0-17'
             WHEN (SELECT y FROM last) - pat.birth_year < 45 THEN '18-44'
@@ -128,7 +110,6 @@ SELECT care.patient_id, care.care, care.days, care.amount, care.chronic, coalesc
        coalesce(pat.sex, '?') AS sex
 FROM care LEFT JOIN cond USING (patient_id) LEFT JOIN pat USING (patient_id)
 LEFT JOIN heavies USING (patient_id) LEFT JOIN own USING (patient_id, service_code, private)
-LEFT JOIN team USING (patient_id, service_code, private)
 ORDER BY care.patient_id, care.care
 """
 
@@ -179,7 +160,7 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
         0
     """
     s = settings
-    care = query(_CARE, {"months": s.chronic_months, "max_conditions": MAX_CONDITIONS, "care_days": CARE_DAYS},
+    care = query(_CARE, {"months": s.chronic_months, "max_conditions": MAX_CONDITIONS},
                  g=shared.patient_days, carers=shared.carers, providers=tables["providers"],
                  patients=tables["patients"], services=tables["services"])
     if care.num_rows == 0:

@@ -179,37 +179,3 @@ def test_same_conditions_need_enough_patients():
     t = {**t, "claims": t["claims"].filter(keep)}
     named = {e["entity_id"] for e in run(t).entities.to_pylist() if e["entity_type"] == "patient"}
     assert {"MEGA", "INS80", "INS81", "INS82"} <= named
-
-
-def nursing_home():
-    """20 residents of 85 nursed every day by a rota of eight nurses (none of them on 52 days),
-    their GP's home visit every fortnight; 60 patients of 85 at home, with 2 to 4 home visits;
-    and a patient of 85 visited at home on 60 days by a GP nobody else sees them with."""
-    r = Region()
-    for code, kind, label in (("VG", "act", "GP home visit"), ("AMI1", "act", "nursing: injection")):
-        r.service(code, kind, label)
-    for x, kind in (("GP1", "physician"), ("GP2", "physician"), ("GPX", "physician"), *((f"N{k}", "nurse") for k in range(8))):
-        r.provider(x, kind, "general_practice" if kind == "physician" else None)
-    for p in range(20):
-        patient(r, f"RES{p}", 1941, "FM"[p % 2])
-        for d in range(365):
-            r.claim(f"RES{p}", f"N{(d + p) % 8}", "AMI1", d, 3.15, prescriber="GP1")
-        for k in range(26):
-            r.claim(f"RES{p}", "GP1", "VG", 14 * k + p % 14, 35.0)
-    for p in range(60):
-        patient(r, f"HOME{p}", 1941, "FM"[p % 2])
-        for k in range(2 + p % 3):
-            r.claim(f"HOME{p}", "GP2", "VG", 90 * k + p, 35.0)
-    patient(r, "MEGA", 1941, "M")
-    for k in range(60):
-        r.claim("MEGA", "GPX", "VG", 6 * k, 35.0)
-    return r.tables()
-
-
-def test_a_rota_of_carers_corroborates_the_needs():
-    # the residents' nurses, together, see them every day: their fortnightly GP visits are
-    # compared with those of patients nursed like that, not with the 2 to 4 visits of patients at
-    # home — where they widened the spread so much that the patient nobody else sees was missed
-    # while no single nurse counted as a carer
-    named = {e["entity_id"] for e in run(nursing_home()).entities.to_pylist() if e["entity_type"] == "patient"}
-    assert named == {"MEGA"}
