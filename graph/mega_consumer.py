@@ -18,10 +18,11 @@ is that of the patients of the same **stratum** who receive it — age band (0-1
 65-79, 80+; age = year of the last service date − birth year), sex, chronic conditions (the same
 set of them where enough patients share it: insulin patients nursed every day are compared with
 other insulin patients, who may all be nursed daily, not with patients on one other treatment
-nursed for a fortnight after an operation; else their number, 0 to 4, 5 or more), whether other carers corroborate the patient's needs (a carer other than
-those billing this care — not a pharmacy or laboratory — billing the patient on `CARE_DAYS` days
-or more, weekly: a palliative patient's weekly GP visits beside daily nursing are compared with
-the GP visits of patients nursed like that), and the care (a drug of a class the patient is chronically treated with is
+nursed for a fortnight after an operation; else their number, 0 to 4, 5 or more), whether other
+carers corroborate the patient's needs (a carer other than those billing this care — not a
+pharmacy or laboratory — billing the patient on `CARE_DAYS` days or more, weekly: a palliative
+patient's weekly GP visits beside daily nursing are compared with the GP visits of patients
+nursed like that), and the care (a drug of a class the patient is chronically treated with is
 compared with the patients chronically treated with it: a palliative patient's weekly opioids
 with other chronic users', not with a sprain's box) — distributed as a negative binomial (Poisson–gamma:
 patients' needs differ, Greenwood & Yule 1920), with the stratum's mean (winsorised at its 97.5 %
