@@ -15,11 +15,14 @@ Conditions are read from the patient's own claims: a drug class (the ATC level-3
 ATC code, e.g. `A10A` insulins, else the code itself) dispensed in `chronic_months` distinct
 months or more is a chronic condition. Null model: an honest patient's volume of a care
 is that of the patients of the same **stratum** who receive it — age band (0-17, 18-44, 45-64,
-65-79, 80+; age = year of the last service date − birth year), sex, number of chronic conditions
-(0 to 4, 5 or more), whether other carers corroborate the patient's needs (a carer other than
-those billing this care — not a pharmacy or laboratory — billing the patient on `CARE_DAYS` days
-or more, weekly: a palliative patient's weekly GP visits beside daily nursing are compared with
-the GP visits of patients nursed like that), and the care (a drug of a class the patient is chronically treated with is
+65-79, 80+; age = year of the last service date − birth year), sex, chronic conditions (the same
+set of them where enough patients share it: insulin patients nursed every day are compared with
+other insulin patients, who may all be nursed daily, not with patients on one other treatment
+nursed for a fortnight after an operation; else their number, 0 to 4, 5 or more), whether other
+carers corroborate the patient's needs (a carer other than those billing this care — not a
+pharmacy or laboratory — billing the patient on `CARE_DAYS` days or more, weekly: a palliative
+patient's weekly GP visits beside daily nursing are compared with the GP visits of patients
+nursed like that), and the care (a drug of a class the patient is chronically treated with is
 compared with the patients chronically treated with it: a palliative patient's weekly opioids
 with other chronic users', not with a sprain's box) — distributed as a negative binomial (Poisson–gamma:
 patients' needs differ, Greenwood & Yule 1920), with the stratum's mean (winsorised at its 97.5 %
@@ -28,8 +31,9 @@ robustly (`graph.stats.robust_tau2` at the 75 % quantile: up to a quarter of the
 heavy users of that care without widening it, and a stratum where more than a quarter are —
 insulin-dependent elderly nursed twice a day, palliative home care, patients with many
 conditions — gets the wide spread it needs). A stratum with fewer
-than `min_stratum` patients receiving the care is pooled: sex is dropped, then the age band, then
-the conditions (a stratum of patients with as many conditions needs only a third as many).
+than `min_stratum` patients receiving the care is pooled: sex is dropped, then the age band (a
+stratum of patients with the same conditions, or as many, needs then only a third as many), then
+the same conditions give way to their number (the same three steps), then the conditions.
 Statistic: P(X ≥ days) under that negative binomial.
 
 Decision: Benjamini–Hochberg at `fdr` over every patient × care. Score and
@@ -70,7 +74,8 @@ codes AS (     -- each code's drug class (an ATC code's level-3 prefix, else the
     FROM g JOIN codes c USING (service_code) JOIN providers p USING (provider_id) LEFT JOIN services s USING (service_code)
     WHERE s.kind = 'drug' OR (s.kind IS NULL AND p.kind = 'pharmacy')
     GROUP BY ALL HAVING count(DISTINCT date_trunc('month', g.service_date)) >= $months
-), cond AS (SELECT patient_id, least(count(*), $max_conditions) AS conditions FROM drug GROUP BY ALL),
+), cond AS (SELECT patient_id, least(count(*), $max_conditions) AS conditions,
+                   string_agg(class, ' ' ORDER BY class) AS classes FROM drug GROUP BY ALL),
 heavy AS (     -- carers (not pharmacies or laboratories) billing a patient on CARE_DAYS days or more
     SELECT patient_id, provider_id FROM carers
 ), own AS (    -- per care (code and channel), the patient's heavy carers among those billing it
@@ -96,6 +101,7 @@ per AS (       -- per patient, code and channel: rows (a provider, day and centr
     JOIN codes c USING (service_code) LEFT JOIN drug d ON d.patient_id = per.patient_id AND d.class = c.class
 )
 SELECT care.patient_id, care.care, care.days, care.amount, care.chronic, coalesce(cond.conditions, 0) AS conditions,
+       coalesce(cond.classes, '') AS classes,
        coalesce(heavies.n, 0) - coalesce(own.n, 0) > 0 AS corroborated,
        CASE WHEN pat.birth_year IS NULL THEN '?'
             WHEN (SELECT y FROM last) - pat.birth_year < 18 THEN '0-17'
@@ -166,10 +172,13 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
     kind = sorted_codes(pc.binary_join_element_wise(care["care"], pc.if_else(care["chronic"], "|chronic", ""),
                                                     pc.if_else(care["corroborated"], "|corroborated", ""), ""))
     band, sex, cond = sorted_codes(care["band"]), sorted_codes(care["sex"]), col("conditions").astype(int)
-    # conditions are dropped last, and a stratum of patients with as many conditions needs only a
-    # third of `min_stratum` (multimorbid patients are few, and alike)
-    mins = [s.min_stratum, s.min_stratum, max(s.min_stratum // 3, 5), s.min_stratum]
-    mean, shape, level = stratum_null(days, mins, (kind, band, sex, cond), (kind, band, cond), (kind, cond), (kind,))
+    # the same conditions (the sorted set of the patient's chronic classes) first, then their
+    # number; conditions are dropped last, and a stratum of patients with the same conditions, or
+    # as many, needs only a third of `min_stratum` (multimorbid patients are few, and alike)
+    classes, few = sorted_codes(care["classes"]), max(s.min_stratum // 3, 5)
+    mins = [s.min_stratum, s.min_stratum, few, s.min_stratum, s.min_stratum, few, s.min_stratum]
+    mean, shape, level = stratum_null(days, mins, (kind, band, sex, classes), (kind, band, classes), (kind, classes),
+                                      (kind, band, sex, cond), (kind, band, cond), (kind, cond), (kind,))
     log_p = np.where(np.isfinite(mean), negbin_logsf(days, np.nan_to_num(mean, nan=1.0), shape), 0.0)
     hit = benjamini_hochberg(log_p, s.fdr) & (days > mean)
     if not hit.any():
@@ -242,7 +251,8 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
     return make_findings(alerts, entities)
 
 
-LEVELS = ("age band, sex, conditions", "age band, conditions", "conditions", "care only")
+LEVELS = ("age band, sex, same conditions", "age band, same conditions", "same conditions",
+          "age band, sex, number of conditions", "age band, number of conditions", "number of conditions", "care only")
 
 
 def stratum_null(days: np.ndarray, min_units: list[int], *levels: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -134,3 +134,48 @@ def test_without_a_yardstick_nothing_is_judged():
     for k in range(200):             # one patient alone: no patients alike to compare with
         r.claim("ALONE", "NX", "AMI1", k, 3.15)
     assert run(r.tables()).alerts.num_rows == 0
+
+
+def insulin_among_other_conditions():
+    """80 patients of 80 or more with one chronic treatment (ramipril) nursed 10 to 25 days, and
+    12 of the same age on insulin alone nursed every day: the same number of conditions, not the
+    same ones; and a ramipril patient nursed on 200 days by one nurse."""
+    r = Region()
+    for code, kind, label in (("AMI1", "act", "nursing: injection"), ("C09AA05", "drug", "ramipril"),
+                              ("A10AE04", "drug", "insulin glargine")):
+        r.service(code, kind, label)
+    for x, kind in (("GP1", "physician"), ("N1", "nurse"), ("N2", "nurse"), ("NX", "nurse"), ("PH", "pharmacy")):
+        r.provider(x, kind, "general_practice" if kind == "physician" else None)
+    for p in range(92):
+        pid = f"R{p}" if p < 80 else f"INS{p}"
+        patient(r, pid, 1935 + p % 8, "FM"[p % 2])
+        for m in range(12):
+            r.claim(pid, "PH", "C09AA05" if p < 80 else "A10AE04", 30 * m, 20.0, prescriber="GP1")
+        for d in range(10 + p % 16 if p < 80 else 330):
+            r.claim(pid, f"N{1 + p % 2}", "AMI1", d, 3.15, prescriber="GP1")
+    patient(r, "MEGA", 1936, "F")
+    for m in range(12):
+        r.claim("MEGA", "PH", "C09AA05", 30 * m, 20.0, prescriber="GP1")
+    for d in range(200):
+        r.claim("MEGA", "NX", "AMI1", d, 3.15, prescriber="GP1")
+    return r.tables()
+
+
+def test_a_care_is_judged_against_patients_with_the_same_conditions():
+    # insulin patients nursed daily are a minority of the nursed patients with one condition: among
+    # them (by number of conditions) they would be extreme; among patients on insulin they are not
+    f = run(insulin_among_other_conditions())
+    named = sorted(e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "patient")
+    assert named == ["MEGA"]
+    ev = json.loads(f.alerts["evidence"][0].as_py())
+    assert ev["care"][0]["stratum"] == "age band, sex, same conditions"
+
+
+def test_same_conditions_need_enough_patients():
+    # with three insulin patients, too few for a yardstick of their own, they are judged by their
+    # number of conditions (and, nursed 330 days against 10 to 25, found)
+    t = insulin_among_other_conditions()
+    keep = [not (p.startswith("INS") and int(p[3:]) >= 83) for p in t["claims"]["patient_id"].to_pylist()]
+    t = {**t, "claims": t["claims"].filter(keep)}
+    named = {e["entity_id"] for e in run(t).entities.to_pylist() if e["entity_type"] == "patient"}
+    assert {"MEGA", "INS80", "INS81", "INS82"} <= named
