@@ -43,6 +43,7 @@ ignored, bytes not in the file's encoding in them too (counted: `ignored_bytes`)
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -286,7 +287,7 @@ def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, o
                             fname, names[0], out, hide=names[0].lower() in sensitive, unit=unit)
         elif col.type in (AMOUNT, QUANTITY, YEAR) and names:
             written = values
-            values = _decimal_point(values, settings.get("decimal", "."))
+            values = _decimal_point(values, settings.get("decimal", "."), table, names, fname, out, sensitive, unit)
             _numbers(col, values, written, from_source, table, names, fname, out, sensitive, unit)
         cols[col.name] = values
     return pa.table(cols).append_column("_line", table["_line"])
@@ -381,10 +382,40 @@ def _moved(values: pa.Array, parsed: pa.Array, fmt: str) -> pa.Array:
     return pc.and_(differs, pc.invert(pc.is_in(values, value_set=pa.array(sorted(same), pa.string()))))
 
 
-def _decimal_point(values: pa.Array, decimal: str) -> pa.Array:
-    """`1 234,50` (decimal ",") or `1,234.50` (decimal ".") → `1234.50`."""
+# a number whose thousands are separated (by the other of "," and ".", or by spaces) in groups of
+# three digits, per decimal separator; RE2 (Arrow) has no back-references, hence two alternatives
+_SPACES = "[ \u00a0\u202f]"
+_GROUPED = {".": rf"^[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+(\.[0-9]+)?$|^[+-]?[0-9]{{1,3}}({_SPACES}[0-9]{{3}})+(\.[0-9]+)?$",
+            ",": rf"^[+-]?[0-9]{{1,3}}(\.[0-9]{{3}})+(,[0-9]+)?$|^[+-]?[0-9]{{1,3}}({_SPACES}[0-9]{{3}})+(,[0-9]+)?$"}
+
+
+def _decimal_point(values: pa.Array, decimal: str, table: pa.Table, names: list[str], fname: str, out: _Collector,
+                   sensitive: set[str], unit: str = "line") -> pa.Array:
+    """`1 234,50` (decimal ",") or `1,234.50` (decimal ".") → `1234.50`. A thousands separator
+    (the other of "," and ".", or spaces) is one only between groups of three digits: a cell
+    holding one elsewhere (`3,15` or `12 5` read with decimal ".", `12.50` with decimal ",") is not
+    read as a number by dropping it (`3,15` → 315, a hundred times the amount) but reported in
+    `out` (its line, source column and text, unless sensitive) and made missing — most often the
+    mapping's `decimal` is not the file's."""
     values = pc.utf8_trim_whitespace(values)
-    values = pc.replace_substring_regex(values, pattern="[\u00a0\u202f ]", replacement="")
+    other = "." if decimal == "," else ","
+    separated = pc.fill_null(pc.match_substring_regex(values, pattern=f"[{re.escape(other)}]|{_SPACES}"), False)
+    bad = pc.and_(separated, pc.invert(pc.fill_null(pc.match_substring_regex(values, pattern=_GROUPED[decimal]), False)))
+    if pc.any(bad).as_py():
+        lines = table[LINE].combine_chunks()
+        rows = pc.indices_nonzero(bad).to_pylist()
+        for row in rows[:out.room or 1]:
+            column = _source_column(table, names, row)
+            out.add(Problem(fname, f"is not a number as the mapping reads it (decimal {decimal!r}): {other!r} and "
+                                   f"spaces separate thousands only in groups of three digits (as in "
+                                   f"{'1 234,50' if decimal == ',' else '1,234.50'}); is the file's decimal "
+                                   f"{other!r}?", line=lines[row].as_py(), column=column,
+                            value=shown(values[row].as_py(), column.lower() in sensitive), unit=unit))
+        if len(rows) > (out.room or 1):
+            out.add(Problem(fname, "is not a number as the mapping reads it (a thousands separator out of place)"),
+                    count=len(rows) - (out.room or 1))
+        values = pc.if_else(bad, pa.scalar(None, pa.string()), values)
+    values = pc.replace_substring_regex(values, pattern=_SPACES, replacement="")
     if decimal == ",":
         return pc.replace_substring(pc.replace_substring(values, ".", ""), ",", ".")
     return pc.replace_substring(values, ",", "")

@@ -160,6 +160,31 @@ def test_dates_not_in_the_format_name_their_line_but_never_a_patient_value(tmp_p
     assert "ZQX" not in str(e.value) and "s.csv, line 2, column bene: is not valid UTF-8" in str(e.value)
 
 
+@pytest.mark.parametrize("decimal, cells, good, wrong", [
+    # the file's decimal comma read with the default ".": 3,15 is not 315 (a hundred times the amount)
+    (".", ['"1,234.50"', '"1 234"', '"3,15"', '"12 5"'], ["1234.50", "1234"], ["3,15", "12 5"]),
+    # the file's decimal point read with ",": 12.50 is not 1250
+    (",", ['"1.234,50"', '"1 234,5"', '"12.50"', '"1.5"'], ["1234.50", "1234.5"], ["12.50", "1.5"]),
+])
+def test_a_thousands_separator_out_of_place_is_refused_not_dropped(tmp_path, decimal, cells, good, wrong):
+    mapping = write(tmp_path / "m.toml", mapping_text(f'decimal = "{decimal}"', patient_id='"p"', quantity='"n"'))
+    rows = "".join(f"{i},A,N1,AMI,2025-01-0{i},{cell},1,x\n" for i, cell in enumerate(cells, 1))
+    source = write(tmp_path / "s.csv", "id,p,prv,code,day,paid,n,job\n" + rows)
+    with pytest.raises(DatasetError) as e:
+        convert_mapped(mapping, source)
+    said = str(e.value)
+    for line, text in enumerate(wrong, 4):
+        assert f"s.csv, line {line}, column paid, value '{text}': is not a number as the mapping reads it " \
+               f"(decimal '{decimal}')" in said
+    assert said.count("is not a number as the mapping reads it") == len(wrong)
+    for line in (2, 3):       # the grouped thousands are read, not refused
+        assert f"line {line}, column paid" not in said
+    source.write_text("id,p,prv,code,day,paid,n,job\n" + "".join(
+        f"{i},A,N1,AMI,2025-01-0{i},{cell},1,x\n" for i, cell in enumerate(cells[:2], 1)))
+    c = convert_mapped(mapping, source)
+    assert [r["amount"] for r in c["claims"].to_pylist()] == good
+
+
 def test_thousands_separators_constants_defaults_and_translated_values(tmp_path):
     mapping = write(tmp_path / "m.toml", mapping_text('decimal = ","', """
 [[providers]]
