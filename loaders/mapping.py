@@ -278,9 +278,9 @@ def _project(spec, columns: dict, table: pa.Table, settings: dict, fname: str, o
             values = pc.if_else(pc.fill_null(pc.equal(values, before), False), pa.scalar(str(after)), values)
         if s.get("default") is not None:
             values = pc.fill_null(values, str(s["default"]))
-        if s.get("prefix"):
-            values = pc.binary_join_element_wise(pa.scalar(str(s["prefix"])), values, "")
         values = _emptied(values, tokens, emptied.setdefault(f"{spec.name}.{col.name}", {}))
+        if s.get("prefix"):     # after: a source `NA` is no value, not the id `P:NA`
+            values = pc.binary_join_element_wise(pa.scalar(str(s["prefix"])), values, "")
         if col.type == DATE and names:
             values = _dates(values, s.get("format", settings.get("date_format", "%Y-%m-%d")),
                             table["_line"].combine_chunks(),

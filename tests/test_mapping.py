@@ -405,3 +405,11 @@ def test_a_value_meaning_none_is_written_empty_never_as_its_text(tmp_path):
     c = convert_mapped(mapping, source)
     assert c["claims"].select(["prescriber_id", "centre_id"]).to_pylist() == [{"prescriber_id": "Na", "centre_id": "NA."}]
     assert c.report["written_empty"] == {}
+    # a prefix is the id's, not the token's: a source `NA` (the loader's token, not in the
+    # mapping's null list) or ` N/A ` is no value, never the id `P:NA`
+    mapping = write(tmp_path / "m.toml", mapping_text('null = ["."]', prescriber_id='{ column = "pre", prefix = "P:" }'))
+    write(source, "id,bene,prv,pre,code,day,paid\n1,ZQXPAT01,P1,NA,G,2025-01-05,10\n"
+                  "2,ZQXPAT01,P1, N/A ,G,2025-01-05,10\n3,ZQXPAT01,P1,D1,G,2025-01-05,10\n")
+    c = convert_mapped(mapping, source)
+    assert c["claims"]["prescriber_id"].to_pylist() == [None, None, "P:D1"]
+    assert c.report["written_empty"] == {"claims.prescriber_id": {"NA": 1, " N/A ": 1}}
