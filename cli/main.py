@@ -1370,13 +1370,12 @@ def serve(store, host, port, data_root):
     from api.app import create_app
     from api.auth import load_keys
     from api.server import serve as run_server
-    from config import Environment
-    from runs.settings import settings_problems
+    from config import Environment, environment_problems
     try:
         env = Environment()
         keys = load_keys(env)
     except ValidationError as e:
-        _failed(SettingsError("the environment", settings_problems(e)))
+        _failed(SettingsError("the environment", environment_problems(e)))
     except SettingsError as e:
         _failed(e)
     app = create_app(Store(store), keys, data_root, env.scan_timeout, max_body_bytes=env.max_body_bytes,

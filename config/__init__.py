@@ -8,10 +8,10 @@ and the store's) and `Neo4jSettings` (the Neo4j server runs are published to).
 | `FRAUDNET_API_KEYS` | `name:role:key,…` (a secret) |
 | `FRAUDNET_API_KEYS_FILE` | a file of `name:role:key` lines, instead |
 | `FRAUDNET_SCAN_TIMEOUT` | seconds a scan started over the API may run (3600) |
-| `FRAUDNET_MAX_BODY_BYTES` | the largest request body the API reads (1 MB) |
+| `FRAUDNET_MAX_BODY_BYTES` | the largest request body the API reads (1 MB; 1 KiB to 1 GiB) |
 | `FRAUDNET_CLIENT_TIMEOUT` | seconds a client has to send a request's headers, and then its body (10) |
-| `FRAUDNET_HEAVY_CALLS_PER_KEY` | neighbourhood, path and report calls one key may run at once (2) |
-| `FRAUDNET_HEAVY_WORKERS` | processes that run those calls (unset: the number of cores + 1) |
+| `FRAUDNET_HEAVY_CALLS_PER_KEY` | neighbourhood, path and report calls one key may run at once (2; at most 256) |
+| `FRAUDNET_HEAVY_WORKERS` | processes that run those calls (unset: the number of cores + 1; at most 256) |
 
 | variable | meaning (default) |
 |---|---|
@@ -34,6 +34,11 @@ from contract.errors import SettingsError
 from contract.tables import MAX_COUNT
 
 
+# the largest a request body may be set to (1 GiB), and the most heavy-read calls per key and
+# worker processes (each worker is a process started with the server: a machine runs a few)
+MAX_BODY_BYTES, MAX_HEAVY = 1 << 30, 256
+
+
 class Environment(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRAUDNET_", extra="ignore", frozen=True, allow_inf_nan=False)
 
@@ -42,10 +47,16 @@ class Environment(BaseSettings):
     api_keys: SecretStr | None = None
     api_keys_file: Path | None = None
     scan_timeout: float = Field(3600.0, gt=0, le=MAX_COUNT, description="seconds (a timer takes no more)")
-    max_body_bytes: int = Field(1_000_000, ge=1024)
+    max_body_bytes: int = Field(1_000_000, ge=1024, le=MAX_BODY_BYTES)
     client_timeout: float = Field(10.0, gt=0, le=MAX_COUNT, description="seconds")
-    heavy_calls_per_key: int = Field(2, ge=1)
-    heavy_workers: int | None = Field(None, ge=1)
+    heavy_calls_per_key: int = Field(2, ge=1, le=MAX_HEAVY)
+    heavy_workers: int | None = Field(None, ge=1, le=MAX_HEAVY, description="processes, each started at once")
+
+
+def environment_problems(e: ValidationError) -> list[str]:
+    """One line per problem of `Environment`, naming the variable (`FRAUDNET_SCAN_TIMEOUT: …`), not
+    the field."""
+    return [f"FRAUDNET_{'_'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors()]
 
 
 NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")   # the Neo4j drivers' URI schemes

@@ -115,3 +115,20 @@ def test_the_scheduler_reads_the_settings_once_and_logs_a_failed_sync_without_th
     assert outcome["status"] == "failed" and outcome["error"].startswith(f"Neo4jError: cannot reach Neo4j at {DEAD}")
     assert f"to {DEAD} failed: Neo4jError" in caplog.text
     assert SECRET not in str(outcome) + caplog.text
+
+
+@pytest.mark.parametrize("variable, value, said", [
+    ("FRAUDNET_HEAVY_WORKERS", "99999999999999999999", "less than or equal to 256"),
+    ("FRAUDNET_HEAVY_CALLS_PER_KEY", "100000", "less than or equal to 256"),
+    ("FRAUDNET_MAX_BODY_BYTES", "99999999999999", "less than or equal to 1073741824"),
+    ("FRAUDNET_SCAN_TIMEOUT", "inf", "finite number"),
+])
+def test_the_server_refuses_an_environment_beyond_its_bounds_naming_the_variable(tmp_path, variable, value, said):
+    """A worker count of 10^20 started a server whose every neighbourhood call was a 500
+    (OverflowError); the message named the field (`heavy_workers`), not the variable to fix."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+    out = CliRunner().invoke(main, ["serve", "--store", str(tmp_path)], env={variable: value})
+    assert out.exit_code == 2, out.output
+    assert f"{variable}: " in out.output and said in out.output, out.output
