@@ -13,10 +13,12 @@ from runs.settings import RunSettings
 
 
 
-# "not blank": a character that is no space to the server (Rust's regex, Unicode White_Space) nor
-# to a client reading the OpenAPI schema (ECMAScript's \s, which leaves out U+0085 and adds
-# U+FEFF): both written out, so that schema and server agree on every string
-NOT_BLANK = "[^\\s\u0085\ufeff]"
+# "not blank": a character that is no space to the server (Rust's regex, Unicode White_Space), to
+# a client reading the OpenAPI schema (ECMAScript's \s, which leaves out U+0085 and adds U+FEFF)
+# nor to the case store (Python's str.strip, which adds U+001C–U+001F): all written out, so that
+# schema, server and store agree on every string (a note "\x1c" passed the schema, then the store
+# refused it as empty)
+NOT_BLANK = "[^\\s\x1c-\x1f\u0085\ufeff]"
 VERSION = r'^\s*(?:W/)?"?(\d{1,12})"?\s*$'      # an If-Match header: a case's ETag ("3", W/"3" or 3)
 ACTION = r"^[a-z0-9_]{1,64}$"
 
