@@ -23,7 +23,7 @@ from rich.table import Table
 
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
                              NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable, Unreadable)
-from contract.tables import MAX_COUNT
+from contract.tables import MAX_COUNT, MAX_DAYS
 from contract.vocab import ENTITY_TYPES, PATTERNS, node_id
 from runs.store import Store
 
@@ -422,7 +422,7 @@ def _run_settings(path, start, end, seed, window_days, campaigns=None, engine=No
               help="JSON file of run settings (see README)")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="first service date scanned")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="last service date scanned")
-@click.option("--window-days", type=Whole(min=1, max=36600), help="scan only the last N days of the data")
+@click.option("--window-days", type=Whole(min=1, max=MAX_DAYS), help="scan only the last N days of the data")
 @click.option("--seed", type=Whole(min=0), help="seed of the randomised algorithms")
 @click.option("--timeout", type=Seconds(min=0, min_open=True), help="stop the scan after this many seconds")
 @click.option("--campaigns", "campaigns_dir", type=click.Path(file_okay=False),

@@ -39,6 +39,9 @@ MAX_QUANTITY = 999_999_999
 # a timer take (2⁶³ and beyond) is refused by name (exit code 2, 422), never a traceback or a 500.
 # 10⁹ is far above any list a person reads or any count of a run (a year of a country's claims).
 MAX_COUNT = 1_000_000_000
+# the most days a setting counts (a window, a supply, a succession): 100 years; a day count past
+# what a date takes (Python's date arithmetic stops at year 9999) was an internal error
+MAX_DAYS = 36_600
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from contract.tables import MAX_COUNT
+
 KINDS = ("physician", "dentist", "nurse", "physiotherapist", "midwife", "pharmacy", "laboratory", "other")
 
 
@@ -76,7 +78,7 @@ class Campaign(_Frozen):
     start: date | None = None
     end: date | None = None
     fdr: float = Field(0.01, gt=0, lt=0.5, description="false-discovery rate over the campaign's units")
-    min_peers: int = Field(5, ge=3, description="units with a denominator needed to judge any")
+    min_peers: int = Field(5, ge=3, le=MAX_COUNT, description="units with a denominator needed to judge any")
     description: str = ""
 
     @model_validator(mode="after")

@@ -60,7 +60,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract.tables import empty_table
+from contract.tables import MAX_COUNT, MAX_DAYS, empty_table
 from engine import query
 
 from .campaign_model import Campaign
@@ -74,18 +74,18 @@ Z95 = 1.959964
 class ImpactSettings(BaseModel):
     """Thresholds of the impact measurement (see the module docstring)."""
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
-    min_days: int = Field(30, ge=1, description="days of data after the decision needed to judge")
-    min_exposure: int = Field(20, ge=1, description="units of exposure (patient-days, patients, dispensings) "
+    min_days: int = Field(30, ge=1, le=MAX_DAYS, description="days of data after the decision needed to judge")
+    min_exposure: int = Field(20, ge=1, le=MAX_COUNT, description="units of exposure (patient-days, patients, dispensings) "
                                                     "the subjects need before the decision, and the peers in "
                                                     "each period")
-    min_exposure_after: int = Field(5, ge=1, description="units of exposure the subjects need after the decision "
+    min_exposure_after: int = Field(5, ge=1, le=MAX_COUNT, description="units of exposure the subjects need after the decision "
                                                          "(less: they stopped more than the behaviour)")
-    min_peers: int = Field(3, ge=1, description="peers needed in each period")
+    min_peers: int = Field(3, ge=1, le=MAX_COUNT, description="peers needed in each period")
     min_reduction: float = Field(0.5, gt=0, le=1, description="share of the excess over peers that must be gone "
                                                               "for `changed`")
     area_prefix: int = Field(2, ge=1, le=5, description="postcode characters that make an area "
                                                         "(pharmacy_collusion; 2: a French département)")
-    supply_days: int = Field(28, ge=1, description="days one unit of a dispensing lasts (doctor_shopping)")
+    supply_days: int = Field(28, ge=1, le=MAX_DAYS, description="days one unit of a dispensing lasts (doctor_shopping)")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contract.errors import SettingsError
+from contract.tables import MAX_COUNT, MAX_DAYS
 from graph.impact import ImpactSettings
 from graph.settings import ScanSettings
 
@@ -25,7 +26,7 @@ class Bounds(_Frozen):
     """How far a count may move from the previous current run's before the run is held."""
     max_drop: float = Field(0.3, ge=0, le=1, description="a count below (1 - max_drop) × the previous one fails")
     max_rise: float = Field(1.0, ge=0, description="a count above (1 + max_rise) × the previous one fails")
-    min_count: int = Field(100, ge=0, description="counts below this in both runs are not judged")
+    min_count: int = Field(100, ge=0, le=MAX_COUNT, description="counts below this in both runs are not judged")
 
 
 class CheckSettings(_Frozen):
@@ -48,7 +49,7 @@ class ChangeSettings(_Frozen):
 
 
 class RunSettings(ScanSettings):
-    window_days: int | None = Field(None, ge=1, le=36600, description="scan only the claims of the last N days "
+    window_days: int | None = Field(None, ge=1, le=MAX_DAYS, description="scan only the claims of the last N days "
                                     "(a rolling window; within start/end when given too)")
     window_anchor: Literal["data", "today"] = Field(
         "data", description="the window ends at the last service date of the data, or today")

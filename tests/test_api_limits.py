@@ -190,3 +190,59 @@ def test_run_settings_take_finite_numbers_and_a_bounded_seed():
             parse_settings(given, "settings.json")
         assert e.value.problems == [said]
     assert parse_settings({"seed": 1_000_000_000}, "settings.json").seed == 1_000_000_000
+
+
+def test_every_whole_number_of_the_run_settings_is_bounded():
+    """`doctor_shopping.supply_days: 1000000000` in a `--settings` file ended the scan in an
+    internal error (a date past year 9999), `max_blocks: 1e20` was taken: every whole number of
+    the settings (walked, so a new one is covered) has an upper bound, days at most MAX_DAYS."""
+    import annotated_types
+    import pytest
+    from pydantic import BaseModel
+
+    from contract.errors import SettingsError
+    from contract.tables import MAX_COUNT, MAX_DAYS
+    from runs.settings import RunSettings, parse_settings
+
+    def walk(model: type[BaseModel], path: str):
+        for name, field in model.model_fields.items():
+            kind = field.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                yield from walk(kind, f"{path}{name}.")
+            elif kind in (int, int | None):
+                le = [m.le for m in field.metadata if isinstance(m, annotated_types.Le)]
+                yield f"{path}{name}", le[0] if le else None
+    bounds = dict(walk(RunSettings, ""))
+    assert "doctor_shopping.supply_days" in bounds and "max_problems" in bounds
+    assert {n: b for n, b in bounds.items() if b is None or b > MAX_COUNT} == {}
+    assert {n: b for n, b in bounds.items() if n.endswith("days") and b > MAX_DAYS} == {}
+    for name, bound in bounds.items():
+        *parents, leaf = name.split(".")
+        given = {leaf: bound + 1}
+        for parent in reversed(parents):
+            given = {parent: given}
+        with pytest.raises(SettingsError) as e:
+            parse_settings(given, "settings.json")
+        assert e.value.problems == [f"{name}: Input should be less than or equal to {bound}"]
+
+
+def test_not_blank_is_blank_to_the_server_the_schema_and_the_store_alike():
+    """A note of one U+001C passed the body's pattern (Unicode White_Space leaves it out) and was
+    then refused by the case store as empty (Python's `str.strip` removes it): a schema-valid
+    request answered 422. Every character the store strips is refused by the pattern, and every
+    other one (U+FEFF aside: ECMAScript's \\s, the schema's readers) passes."""
+    from pydantic import BaseModel, Field, ValidationError
+
+    from api.models import NOT_BLANK
+
+    class Text(BaseModel):
+        text: str = Field(pattern=NOT_BLANK)
+
+    def passes(c: str) -> bool:
+        try:
+            Text(text=c)
+            return True
+        except ValidationError:
+            return False
+    wrong = [hex(i) for i in range(0x3001) if passes(chr(i)) != (chr(i).strip() != "")]
+    assert wrong == [] and not passes("\ufeff") and passes("a\x1c")
