@@ -115,7 +115,6 @@ DETAILS = {"er_pha_f": ("pha", "pha_prs_c13", "pha_ord_num", "pha_act_qsn", "pha
            "er_bio_f": ("bio", "bio_prs_ide", "bio_ord_num", "bio_act_qsn", None),
            "er_cam_f": ("cam", "cam_prs_ide", "cam_ord_num", None, "cam_act_pru")}
 SENSITIVE = frozenset({"ben_nir_psa"})
-NULL_TOKENS = (".",)          # how SAS writes a missing number
 
 INFORMATION_ONLY = "71"       # DPN_QLF / PRS_DPN_QLP: "prestation remontée pour information" (IR_DEP_V)
 FICTITIOUS = "99"             # PSE_STJ_COD / PSP_STJ_COD: "praticiens fictifs" (IR_SJP_V)
@@ -229,7 +228,7 @@ def _read(folder: Path, out: _Collector, encoding: str = "utf-8") -> tuple[dict[
             if name == "er_prs_f":
                 out.add(Problem(f"{name.upper()}.csv", f"required table is missing from {folder}"))
             continue
-        raw = read_raw(path, out, delimiter=None, encoding=encoding, null_tokens=NULL_TOKENS, sensitive=SENSITIVE,
+        raw = read_raw(path, out, delimiter=None, encoding=encoding, sensitive=SENSITIVE,
                        used=frozenset(columns) | frozenset(OPTIONAL.get(name, ())))
         if raw is None:
             continue

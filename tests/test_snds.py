@@ -381,6 +381,21 @@ def test_every_sentinel_practitioner_is_attributed_to_its_establishment_and_neve
     assert c.report["sentinels"]["prescriber_none"] == 2
 
 
+@pytest.mark.parametrize("token", ["NA", "NULL", "-", " NA ", "."])
+def test_an_extract_s_null_tokens_are_missing_numbers_not_providers(tmp_path, token):
+    """An extract written by R (`NA`), a database (`NULL`) or a report (`-`): a practitioner,
+    prescriber or establishment number or a quantity given so is missing, as the contract loader
+    reads it — never a provider `NA` that the converted folder's validation then refuses."""
+    write_dcir(tmp_path / "x", [line(1, "A", "75123456", pre=token, qty=token),
+                                line(2, "B", token, pre="75100001")], ete=[k(1) + [token], k(2) + ["750100000"]])
+    c = read_snds(tmp_path / "x")
+    assert [(r["provider_id"], r["prescriber_id"], r["centre_id"], r["quantity"]) for r in claims_of(c)] == [
+        ("75123456", None, None, "1"), ("750100000", "75100001", "750100000", "1")]
+    assert token.strip() not in c["providers"]["provider_id"].to_pylist()
+    write_conversion(c, tmp_path / "out")
+    load_dataset(tmp_path / "out")        # the converted folder validates
+
+
 def test_detail_and_establishment_keys_of_other_types_join(tmp_path):
     prs = [line(1, "A", "75200001", nat="3317", amount="10.00", act="50"),
            line(2, "B", "75200001", nat="3317", amount="20.00", act="50")]
