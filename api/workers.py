@@ -32,6 +32,18 @@ def _start():
     os.nice(10)
 
 
+def _ended(process) -> bool:
+    """Whether a worker process has ended: its exit code is known, or the kernel no longer runs it
+    (no /proc entry, or a zombie: `is_alive` says True for a child someone else reaped)."""
+    if process.exitcode is not None:
+        return True
+    try:
+        stat = Path(f"/proc/{process.pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
 def _plain(value):
     """JSON for what `runs.results` returns beside JSON's own types (dates), as FastAPI writes it."""
     if isinstance(value, (datetime.date, datetime.datetime)):
@@ -107,5 +119,7 @@ class HeavyReads:
                 for p in processes:     # one that SIGTERM has not ended yet (a worker at nice 10 on
                     if p.is_alive():    # a loaded machine: seen in a full make test) is killed
                         p.kill()
-                        p.join(2)
+                deadline = time.monotonic() + 3
+                while not all(map(_ended, processes)) and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 self._pool = None

@@ -584,6 +584,9 @@ def test_headers_and_bodies_sent_too_slowly_are_cut_off(site):
                 break
         except socket.timeout:
             pass
+        except ConnectionResetError:           # closed while our last header was on its way
+            closed = True
+            break
     s.close()
     assert closed and time.monotonic() - t0 < 4
     s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
@@ -591,8 +594,11 @@ def test_headers_and_bodies_sent_too_slowly_are_cut_off(site):
               f"Content-Length: 100\r\n\r\n{{\"source\"".encode())
     t0 = time.monotonic()
     answer = b""
-    while chunk := s.recv(65536):
-        answer += chunk
+    try:
+        while chunk := s.recv(65536):
+            answer += chunk
+    except ConnectionResetError:               # a reset after the answer: what was read stands
+        pass
     s.close()
     assert answer.startswith(b"HTTP/1.1 408 ") and b"not received within 2 s" in answer and time.monotonic() - t0 < 4
 
