@@ -7,7 +7,10 @@ a closed entity succeeded by a new one (phoenix), whose billing is abnormal.
    more than `identifier_hub_max` entities — an accountant's address, a bank's pooled account —
    are hubs and link nothing), and **succession**: an entity created within `phoenix_days` after
    another was dissolved, at the same (non-hub) address or with an officer in common.
-2. **Groups**: connected components with at least `min_entities` legal entities.
+2. **Groups**: connected components with at least `min_entities` legal entities, billed through at
+   least two providers (`MIN_BILLERS`: a group billed by one provider — a practitioner's company
+   converted into another, the same manager and address — is that provider's billing, which
+   peer_outlier judges against its peers act by act).
 3. **Billing**, judged as a test. Unit: a group. Observed: the euros each of its billing
    providers (through the group's centres, or billing under its entities) billed each patient.
    Null model: a group's patients cost what its billers' peers' patients cost (same provider
@@ -131,6 +134,9 @@ GROUP BY ALL ORDER BY 1, 2
 
 # a patient billed beyond this quantile of its peers' patients (euros per patient) counts as beyond peers
 QUANTILE = 0.9
+# what a network is on the billing side: at least two billing providers (one provider's billing,
+# however high, is that provider's: peer_outlier's business, not a network's)
+MIN_BILLERS = 2
 
 
 def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, settings: EntityNetworkSettings,
@@ -166,7 +172,10 @@ def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, setting
                    judged=pa.table({"billers": pa.array([b["billers"] for b in billing.values()],
                                                         pa.list_(pa.string()))}))
     rho_of = _peer_rho(spread)
-    judged = [k for k in names if k in billing]
+    # a network bills through several providers: a group billed by one provider (a practitioner's
+    # company converted into another form, the same manager and address) is that provider's
+    # billing, which peer_outlier judges act by act against its peers
+    judged = [k for k in names if k in billing and len(billing[k]["billers"]) >= MIN_BILLERS]
     n = np.array([billing[k]["patients"] for k in judged], float)
     c = np.array([billing[k]["beyond"] for k in judged], float)
     e = np.array([billing[k]["expected_beyond"] for k in judged], float)

@@ -6,6 +6,10 @@ from .builders import Region
 
 
 def region(abnormal=True):
+    return _region(abnormal).tables()
+
+
+def _region(abnormal=True) -> Region:
     r = Region()
     # the chain: LE1 dissolved, LE2 created three weeks later at its address, LE3 shares the bank
     # account; one director runs all three; each runs a dental centre with a salaried dentist
@@ -56,7 +60,7 @@ def region(abnormal=True):
         r.add("legal_entities", legal_entity_id=f"ACC{i}", kind="company",
               dissolved_on="2025-02-01" if i == 0 else None, created_on="2025-03-01" if i == 1 else "2010-01-01")
         r.add("identifiers", entity_type="legal_entity", entity_id=f"ACC{i}", kind="address", value="12 av. Comptables")
-    return r.tables()
+    return r
 
 
 def test_finds_the_chain_with_its_phoenix_and_not_the_honest_networks():
@@ -89,3 +93,21 @@ def test_hub_addresses_make_no_succession():
     g = build_graph(t, identifier_hub_max=20)     # the accountant's address is no longer a hub
     ids = {a["alert_id"] for a in detect_entity_networks(t, g, EntityNetworkSettings(fdr=0.49)).alerts.to_pylist()}
     assert "entity_network:ACC0" not in ids      # no billing: still not an alert, linked or not
+
+
+def test_one_practitioners_converted_company_is_that_practitioners_billing_not_a_network():
+    """A dentist's own company dissolved and succeeded by a new company form (same manager, same
+    address), billed by that dentist alone: however high the dentist's billing, it is one
+    provider's (peer_outlier's business), not a network's; the chain of three is still found."""
+    r = _region()
+    for le, created, dissolved in (("SOLO1", "2015-01-01", "2025-01-31"), ("SOLO2", "2025-02-10", None)):
+        r.add("legal_entities", legal_entity_id=le, kind="company", created_on=created, dissolved_on=dissolved)
+        r.add("officers", person_id="DOC", legal_entity_id=le, role="manager")
+        r.add("identifiers", entity_type="legal_entity", entity_id=le, kind="address", value="5 rue B")
+    r.provider("DSOLO", "dentist", "dental_surgery", legal_entity_id="SOLO2")
+    for p in range(30):
+        for k, (code, amount) in enumerate((("CROWN", 120.0), ("FILL", 41.0), ("SCALE", 29.0))):
+            r.claim(f"S-{p}", "DSOLO", code, p + 3 * k, amount)
+    t = r.tables()
+    ids = [a["alert_id"] for a in detect_entity_networks(t, build_graph(t), EntityNetworkSettings()).alerts.to_pylist()]
+    assert ids == ["entity_network:LE1"]
