@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -1150,16 +1151,34 @@ def alert_cmd(alert_id, run_id, evidence_file, sep, store, as_json):
 
 class EntityType(click.Choice):
     """An entity type (`contract.vocab.ENTITY_TYPES`); a node id given whole (`provider:1000`, as
-    `cases open --entity` and the API take it) is refused saying to give TYPE and ID apart."""
+    `cases open --entity` and the API take it) is refused saying to give TYPE and ID apart. A
+    patient's id is never echoed (`patient:…`), nor a value that is no type and may be an id (one
+    holding a character no type name has, a digit: `fraudnet entity P0009018` without its type)."""
 
     def __init__(self):
         super().__init__(ENTITY_TYPES)
 
     def convert(self, value, param, ctx):
         kind, sep, rest = str(value).partition(":")
+        if sep and kind == "patient":
+            self.fail("'patient:…' is TYPE:ID: give them apart, `fraudnet entity patient ID` "
+                      "(a patient's id is never shown).", param, ctx)
         if sep and kind in ENTITY_TYPES:
             self.fail(f"{value!r} is TYPE:ID: give them apart, `fraudnet entity {kind} {rest}`.", param, ctx)
+        if value not in ENTITY_TYPES and not re.fullmatch(r"[A-Za-z_ -]{1,40}", str(value)):
+            self.fail(f"the value given is not one of {', '.join(map(repr, ENTITY_TYPES))} (it is not shown: "
+                      "it may be an id; give TYPE, then ID).", param, ctx)
         return super().convert(value, param, ctx)
+
+
+def _doubled_type(entity_id: str) -> str:
+    """What to add to a "no such entity" error when the id starts with a type (`provider
+    provider:1000`: the type given twice), naming the id only if not a patient's; else ''."""
+    kind, sep, rest = entity_id.partition(":")
+    if not (sep and kind in ENTITY_TYPES):
+        return ""
+    return (f": the ID starts with a type, '{kind}:' (the type given twice?): give the id alone, "
+            f"`fraudnet entity {kind} {'ID' if kind == 'patient' else rest}`")
 
 
 def _an_id(ctx, param, value: str) -> str:
@@ -1184,6 +1203,9 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
     from runs.audit import node_target
     try:
         e = entity_view(Store(store), entity_type, entity_id, run_id)
+    except NotFound as err:
+        message, code = _worded(err, store)
+        _fail(message + (_doubled_type(entity_id) if err.kind == entity_type else ""), code)
     except FraudnetError as err:
         _failed(err, store)
     _audit(store, "entities.get", node_target(Store(store), node_id(entity_type, entity_id)), e["run_id"])

@@ -20,15 +20,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from contract.numbers import NumbersNotBooleans
 from contract.tables import MAX_COUNT
 
 KINDS = ("physician", "dentist", "nurse", "physiotherapist", "midwife", "pharmacy", "laboratory", "other")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
+class _Frozen(NumbersNotBooleans):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite, not true
 
 
 class Codes(_Frozen):

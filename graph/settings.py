@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from contract.numbers import NumbersNotBooleans
 from contract.tables import MAX_COUNT, MAX_DAYS
 
 from .campaign_model import Campaign
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
+class _Frozen(NumbersNotBooleans):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite, not true
 
 
 FDR = Field(0.01, gt=0, lt=0.5, description="false-discovery rate at which the detector's tests are judged "

@@ -533,6 +533,9 @@ def _parquet_as_text(table: pa.Table, stored_as: dict[str, str], used: frozenset
             # which a quantity's message would quote as "not a whole number"); others as Arrow writes them
             whole = pc.fill_null(pc.and_(pc.less(pc.abs(col), 2.0 ** 63), pc.equal(col, pc.floor(col))), False)
             digits = pc.if_else(whole, col, pa.scalar(0.0, t)).cast(pa.int64()).cast(pa.string())
+            # -0.0 keeps its sign ('-0', as a CSV would write it), which an amount's check refuses
+            signed = pc.fill_null(pc.less(pc.divide(pa.scalar(1.0, t), col), pa.scalar(0.0, t)), False)
+            digits = pc.if_else(pc.and_(whole, pc.and_(signed, pc.equal(col, pa.scalar(0.0, t)))), "-0", digits)
             col = pc.if_else(whole, digits, col.cast(pa.string()))
             stored_as[name] = "floating point"
         else:
@@ -985,11 +988,18 @@ def _column_rules(col, nulls: dict | None) -> tuple[str, list[tuple[str, str]]]:
                   ("true", "is not a date (expected YYYY-MM-DD)")]
     elif col.type == AMOUNT:
         num = f"try_cast({c} AS DOUBLE)"
-        valid.append(f"({c} IS NULL OR ({num} IS NOT NULL AND isfinite({num}) AND {num} BETWEEN 0 AND {MAX_AMOUNT}))")
+        # DuckDB's cast, like Python's float(), reads `1_000` as 1000 and `-0` as a zero: a digit
+        # separator no claim file writes (a typo, or a number another program wrote for itself) and
+        # a sign on a zero are refused, not read as an amount
+        valid.append(f"({c} IS NULL OR ({num} IS NOT NULL AND isfinite({num}) AND {num} BETWEEN 0 AND {MAX_AMOUNT} "
+                     f"AND strpos({c}, '_') = 0 AND NOT starts_with(ltrim({c}), '-')))")
         rules += [(f"regexp_full_match({c}, {DECIMAL_COMMA})", "is not a number: it has a decimal comma (amounts use "
                    "'.', as in 12.50; convert the file with a mapping: decimal = \",\")"),
+                  (f"strpos({c}, '_') > 0", "is not a number: it holds '_' (amounts are written with digits and "
+                   "one '.', without separators, as in 1000.50)"),
                   (f"{num} IS NULL OR NOT isfinite({num})", "is not a number"),
                   (f"{num} > {MAX_AMOUNT}", f"is more than {MAX_AMOUNT:,.0f} euros (10¹²): not a claim's amount"),
+                  (f"{num} = 0", "is a zero with a minus sign: amounts are ≥ 0, written without a sign"),
                   ("true", "is negative: amounts are ≥ 0 (a cancellation line? net it with the line it corrects)")]
     elif col.type == QUANTITY:
         valid.append(f"({c} IS NULL OR (regexp_full_match({c}, '\\d{{1,9}}') AND try_cast({c} AS INTEGER) >= 1))")

@@ -5,7 +5,7 @@ and optionally `group_id` (README, "Evaluating a run"; the format the generators
 from __future__ import annotations
 
 import csv
-import io
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,11 +21,18 @@ def read_truth(path: str | Path, patterns: tuple[str, ...]) -> pa.Table:
 
     Raises ValueError naming the file (and its line, column and value where one is at fault) for:
     a file that is not UTF-8 text, is empty, or lacks a required column; a line with more or fewer
-    fields than the header; a field holding a NUL character (which Python's csv module reads as
-    text since 3.11: an id holding one would match no alert, silently); an empty required field; a pattern not in `patterns` (the detectors'
-    names, `graph.detect.DETECTORS`) or an entity type not in `contract.vocab.ENTITY_TYPES`,
-    listing the known ones; and a file with no case (header only), which has nothing to score.
-    Every problem of the file is listed (up to 10, then counted) before raising.
+    fields than the header; a field whose quoting is broken — a quote not closed on its line (no
+    truth field holds a line break: the csv module would read the lines after it into the field)
+    or text after a closing quote (`"PR1"x`, which the csv module reads as `PR1x`); a field with
+    spaces around it (`'PR1 '`: ids are matched exactly, as the data's are, so it would match no
+    alert, silently); a field holding a NUL character (which Python's csv module reads as text
+    since 3.11: an id holding one would match no alert, silently); an empty required field; a
+    pattern not in `patterns` (the detectors' names, `graph.detect.DETECTORS`) or an entity type
+    not in `contract.vocab.ENTITY_TYPES`, listing the known ones; and a file with no case (header
+    only), which has nothing to score. A value is shown only on a line whose entity type is known
+    and not `patient`: a line that names, or may name, a patient has its line and column named,
+    the value withheld (README, "Patients are never named"). Every problem of the file is listed
+    (up to 10, then counted) before raising.
     """
     path = Path(path)
     raw = path.read_bytes()
@@ -35,16 +42,66 @@ def read_truth(path: str | Path, patterns: tuple[str, ...]) -> pa.Table:
         line = raw[:e.start].count(b"\n") + 1
         raise ValueError(f"{path}: line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); "
                          "save the truth file as UTF-8") from None
-    rows = csv.reader(io.StringIO(text, newline=""))
-    try:
-        return _read_rows(path, rows, patterns)
-    except csv.Error as e:       # a field beyond the csv module's limit, a NUL byte…
-        raise ValueError(f"{path}: line {rows.line_num}: not a CSV line a truth file can hold ({e})") from None
+    lines = re.split("\r\n|\r|\n", text)      # the csv module's line ends
+    if lines[-1] == "":
+        lines.pop()
+    return _read_rows(path, lines, patterns)
 
 
-def _read_rows(path: Path, rows, patterns) -> pa.Table:
-    """`read_truth`'s work on the file's CSV reader `rows`."""
-    header = next(rows, None)
+# The entity types whose ids a message may show: every type but `patient`.
+SHOWN_TYPES = frozenset(ENTITY_TYPES) - {"patient"}
+WITHHELD = "value withheld: the line may name a patient"
+
+
+def _quoting(line: str) -> list[tuple[int, str, str]]:
+    """The fields of the CSV line `line` (`,`-separated, `"`-quoted with `""` inside, as
+    Python's csv module reads them) whose quoting is broken, as (field index, the field's text as
+    written, what is wrong): a quote not closed on the line (the text to the line's end), or text
+    after a closing quote (the text to the next comma). A quote inside an unquoted field is text,
+    as the csv module reads it."""
+    def next_comma(i: int) -> int:
+        j = line.find(",", i)
+        return len(line) if j < 0 else j
+
+    found, i, k = [], 0, 0
+    while True:
+        start = i
+        if line[i:i + 1] == '"':
+            j = i + 1
+            while (j := line.find('"', j)) >= 0 and line[j + 1:j + 2] == '"':
+                j += 2                                 # a doubled quote: one quote of the value
+            if j < 0:
+                found.append((k, line[start:], "a quote not closed on its line"))
+                return found
+            i = j + 1
+            if i < len(line) and line[i] != ",":
+                i = next_comma(i)
+                found.append((k, line[start:i], "text after its closing quote"))
+        else:
+            i = next_comma(i)
+        if i >= len(line):
+            return found
+        i, k = i + 1, k + 1
+
+
+def _spaces(value: str) -> str | None:
+    """Where `value` has spaces around it (`at its start`, `at its end`, `at both ends`), or None."""
+    start, end = value[:1].isspace(), value[-1:].isspace()
+    return "at both ends" if start and end else "at its start" if start else "at its end" if end else None
+
+
+def _read_rows(path: Path, lines: list[str], patterns) -> pa.Table:
+    """`read_truth`'s work on the file's lines (without their line ends)."""
+    def fields(line: str, number: int) -> list[str]:
+        try:
+            return next(csv.reader([line]), [])
+        except csv.Error as e:       # a field beyond the csv module's limit
+            raise ValueError(f"{path}: line {number}: not a CSV line a truth file can hold ({e})") from None
+
+    if lines and _quoting(lines[0]):
+        raise ValueError(f"{path}: line 1: " + "; ".join(f"field {k + 1}: {why} in {text!r}"
+                                                          for k, text, why in _quoting(lines[0])))
+    header = fields(lines[0], 1) if lines else []
     if not header or header == [""]:
         raise ValueError(f"{path}: empty file; a truth file starts with a header line: "
                          "pattern,group_id,entity_type,entity_id (group_id optional)")
@@ -56,16 +113,36 @@ def _read_rows(path: Path, rows, patterns) -> pa.Table:
     where = {c: header.index(c) for c in kept}
     columns: dict[str, list] = {c: [] for c in kept}
     problems: list[str] = []
-    for row in rows:
-        line = rows.line_num
-        if not row:
+
+    def column(k: int) -> str:
+        return f"column {header[k]}" if k < len(header) else f"field {k + 1}"
+
+    for line, text in enumerate(lines[1:], start=2):
+        if not text:
+            continue
+        broken = _quoting(text)
+        row = fields(text, line)
+        # a value is shown only on a line that surely names no patient
+        shown = (len(row) == len(header) and row[where["entity_type"]] in SHOWN_TYPES
+                 and all(k != where["entity_type"] for k, _, _ in broken))
+
+        def value(v: str) -> str:
+            return repr(v) if shown else f"({WITHHELD})"
+        if broken:
+            problems += [f"line {line}: {column(k)}: {why} in {value(v)}"
+                         + ("; a truth field holds no line break" if why.startswith("a quote") else "")
+                         for k, v, why in broken]
             continue
         if len(row) != len(header):
             problems.append(f"line {line}: {len(row)} field(s), the header has {len(header)}")
             continue
         values = {c: row[i] for c, i in where.items()}
-        bad = [f"column {header[i]}: holds a NUL character (byte 0x00) in {v!r}: no alert's id or name holds one "
+        bad = [f"{column(i)}: holds a NUL character (byte 0x00) in {value(v)}: no alert's id or name holds one "
                "(a file written by a C program or a database dump?); remove it" for i, v in enumerate(row) if "\0" in v]
+        bad += [f"{column(i)}: {value(v)} " + (f"has spaces {_spaces(v)}: ids are matched exactly, spaces included, "
+                                               "so it would match no alert; remove them" if v.strip() else
+                                               "holds only spaces")
+                for i, v in enumerate(row) if _spaces(v)]
         if bad:
             problems += [f"line {line}: {b}" for b in bad]
             continue

@@ -10,16 +10,17 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from contract.errors import SettingsError
+from contract.numbers import NumbersNotBooleans
 from contract.tables import MAX_COUNT, MAX_DAYS
 from graph.impact import ImpactSettings
 from graph.settings import ScanSettings
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
+class _Frozen(NumbersNotBooleans):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite, not true
 
 
 class Bounds(_Frozen):

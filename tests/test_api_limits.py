@@ -258,3 +258,61 @@ def test_not_blank_is_blank_to_the_server_the_schema_and_the_store_alike():
             return False
     wrong = [hex(i) for i in range(0x3001) if passes(chr(i)) != (chr(i).strip() != "")]
     assert wrong == [] and not passes("\ufeff") and passes("a\x1c")
+
+
+def test_a_boolean_is_refused_wherever_a_number_is_expected(tmp_path):
+    """`max_problems: true` in a `--settings` file was taken as 1 (pydantic's lax mode reads a
+    boolean as 1 or 0, and 1.0 for a float: `bulk_share: true` was the whole excess): every int and
+    float field of the run settings (walked, so a new one is covered), a campaign's, a schedule
+    job's and a decision body's refuses `true` and `false`, naming the field; a number given as
+    text (`"5"`, which these inputs have always been allowed) and a boolean field still read."""
+    import pytest
+    from pydantic import BaseModel
+
+    from contract.errors import SettingsError
+    from contract.numbers import numeric_kind
+    from runs.campaigns import read_campaign
+    from runs.settings import RunSettings, parse_settings
+    from scheduler.schedule import load_schedule
+
+    def walk(model: type[BaseModel], path: str):
+        for name, field in model.model_fields.items():
+            kind = field.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                yield from walk(kind, f"{path}{name}.")
+            elif numeric_kind(kind):
+                yield f"{path}{name}", numeric_kind(kind)
+    numbers = dict(walk(RunSettings, ""))
+    assert numbers["max_problems"] == "a whole number" and numbers["mega_consumer.bulk_share"] == "a number"
+    assert numbers["impact.min_days"] == "a whole number" and numbers["checks.claims.min_count"] == "a whole number"
+    for name, kind in numbers.items():
+        for value in (True, False):
+            *parents, leaf = name.split(".")
+            given = {leaf: value}
+            for parent in reversed(parents):
+                given = {parent: given}
+            with pytest.raises(SettingsError) as e:
+                parse_settings(given, "settings.json")
+            assert e.value.problems == [f"{name}: Input should be {kind}, not a boolean ({str(value).lower()})"]
+    kept = parse_settings({"max_problems": "5", "peer_outlier": {"acts_only": False}}, "settings.json")
+    assert (kept.max_problems, kept.peer_outlier.acts_only) == (5, False)
+
+    campaign = tmp_path / "c.toml"
+    campaign.write_text('name = "c"\ntitle = "t"\nstatistic = "share_of_patients"\nfdr = true\n'
+                        '[numerator]\ncodes = ["A"]\n[denominator]\nall_patients = true\n')
+    with pytest.raises(SettingsError) as e:
+        read_campaign(campaign)
+    assert any("fdr: Input should be a number, not a boolean (true)" in p for p in e.value.problems), e.value.problems
+    schedule = tmp_path / "s.toml"
+    schedule.write_text(f'store = "{tmp_path / "store"}"\n[[jobs]]\nname = "j"\nsource = "{tmp_path}"\n'
+                        'interval_seconds = 60\nretries = true\n')
+    with pytest.raises(SettingsError) as e:
+        load_schedule(schedule)
+    assert any("key retries, value True: Input should be a whole number, not a boolean (true)" in p
+               for p in e.value.problems), \
+        e.value.problems
+    _, client = _asking(tmp_path)
+    r = client.patch("/api/v1/cases/C-00001/decisions/1", json={"recovered": True},
+                     headers={"X-API-Key": "k" * 24, "If-Match": "1"})
+    assert (r.status_code, r.json()) == (422, {"detail": "body parameter 'recovered': Input should be a number, "
+                                                         "not a boolean (true)"})

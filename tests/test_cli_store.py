@@ -254,7 +254,12 @@ def test_a_float_option_that_multiplies_or_times_is_bounded():
     (["provider", ""], "Invalid value for 'ID': '' is blank"),
     (["centre", "  "], "Invalid value for 'ID': '  ' is blank"),
     (["NOPE", "1"], "Invalid value for 'TYPE': 'NOPE' is not one of 'provider', 'centre', 'legal_entity', 'person', "
-                    "'patient'.")])
+                    "'patient'."),
+    # a patient's id, given whole or without its type, is never echoed
+    (["patient:B2265012585"], "Invalid value for 'TYPE': 'patient:…' is TYPE:ID: give them apart, "
+                              "`fraudnet entity patient ID` (a patient's id is never shown)."),
+    (["B2265012585", "x"], "Invalid value for 'TYPE': the value given is not one of 'provider', 'centre', "
+                           "'legal_entity', 'person', 'patient' (it is not shown: it may be an id; give TYPE, then ID).")])
 def test_entity_refuses_a_type_or_an_id_it_cannot_take_as_a_usage_error(tmp_path, monkeypatch, args, said):
     """`fraudnet entity provider ''` said `no provider ''` with exit code 1, and a node id given
     whole (as `cases open --entity` takes it) was refused without saying how to give it: both are
@@ -263,6 +268,7 @@ def test_entity_refuses_a_type_or_an_id_it_cannot_take_as_a_usage_error(tmp_path
     Store(tmp_path / "store").new_run(["x"], {})
     done = CliRunner().invoke(main, ["entity", *args, "--store", str(tmp_path / "store")])
     assert done.exit_code == 2 and "error: " + said in done.output, done.output
+    assert "2265" not in done.output, done.output
     helped = CliRunner().invoke(main, ["entity", "--help"]).output
     assert "TYPE is one of provider, centre, legal_entity, person, patient" in " ".join(helped.split())
 
@@ -277,3 +283,24 @@ def test_a_saved_query_s_number_parameter_is_finite_and_bounded_as_every_option(
                                      "--uri", "bolt://127.0.0.1:1"])
     assert (done.exit_code, done.output) == (
         2, f"error: parameter limit: '{value}' is not a finite number within -1,000,000,000 to 1,000,000,000\n")
+
+
+def test_entity_with_its_type_given_twice_says_so_naming_no_patient(region_store):
+    """`fraudnet entity provider provider:X` said `no provider 'provider:X'`, no hint that the
+    type was given twice: the error says so and how to ask (a patient's id never shown); an id
+    the run has is shown whatever it holds, so nothing is refused before the run is read."""
+    import duckdb
+    with duckdb.connect(str(region_store.results_path(region_store.current())), read_only=True) as con:
+        provider, patient = (con.execute(f"SELECT entity_id FROM entity_risk WHERE entity_type = '{t}' "
+                                         "ORDER BY entity_id LIMIT 1").fetchall()[0][0] for t in ("provider", "patient"))
+    store = str(region_store.root)
+    done = CliRunner().invoke(main, ["entity", "provider", f"provider:{provider}", "--store", store])
+    assert (done.exit_code, done.output) == (1, f"error: no provider 'provider:{provider}': the ID starts with a "
+                                                f"type, 'provider:' (the type given twice?): give the id alone, "
+                                                f"`fraudnet entity provider {provider}`\n")
+    done = CliRunner().invoke(main, ["entity", "patient", f"patient:{patient}", "--store", store])
+    assert (done.exit_code, done.output) == (1, "error: no such patient in the current run: the ID starts with a "
+                                                "type, 'patient:' (the type given twice?): give the id alone, "
+                                                "`fraudnet entity patient ID`\n")
+    done = CliRunner().invoke(main, ["entity", "provider", provider, "--store", store])
+    assert done.exit_code == 0 and done.output.startswith(f"provider {provider}"), done.output

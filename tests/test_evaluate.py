@@ -117,3 +117,63 @@ def test_a_good_truth_file_is_read_as_strings_in_file_order(tmp_path):
     assert t.column_names == ["pattern", "entity_type", "entity_id"]
     assert t.to_pylist() == [{"pattern": "double_billing", "entity_type": "provider", "entity_id": "0042"},
                              {"pattern": "entity_network", "entity_type": "legal_entity", "entity_id": "LE1"}]
+
+
+def test_evaluate_refuses_broken_quotes_and_spaced_ids_naming_line_column_and_value(tmp_path):
+    """A truth id with a space at its end, an unclosed quote or text after a closing quote was read
+    as another id (`'PR1 '`, `'PR1x'`, or the lines after an unclosed quote swallowed into one
+    field) and scored as a miss, silently: each is refused, naming its line, column and value."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+    (tmp_path / "s" / "runs").mkdir(parents=True)
+    head = b'"pattern","group_id","entity_type","entity_id"\n'
+    cases = {
+        "space.csv": (head + b'"double_billing","G1","provider","PR1 "\n',
+                      ["line 2: column entity_id: 'PR1 ' has spaces at its end: ids are matched exactly"]),
+        "lead.csv": (head + b'double_billing,G1,provider, PR1\n',
+                     ["line 2: column entity_id: ' PR1' has spaces at its start"]),
+        "unclosed.csv": (head + b'double_billing,G1,provider,"PR1\ndouble_billing,G1,provider,PR2\n'
+                         b'double_billing,G1,provider,"PR3"\n',
+                         ["line 2: column entity_id: a quote not closed on its line in '\"PR1'"]),
+        "after.csv": (head + b'double_billing,G1,provider,"PR1"x\ndouble_billing,"G1"-2,provider,PR2\n',
+                      ["line 2: column entity_id: text after its closing quote in '\"PR1\"x'",
+                       "line 3: column group_id: text after its closing quote in '\"G1\"-2'"]),
+    }
+    for name, (body, said) in cases.items():
+        (tmp_path / name).write_bytes(body)
+        out = CliRunner().invoke(main, ["evaluate", "--truth", str(tmp_path / name), "--store", str(tmp_path / "s")])
+        assert out.exit_code == 2 and "Traceback" not in out.output, (name, out.output)
+        assert f"{tmp_path / name}: " in out.output and all(s in out.output for s in said), (name, out.output)
+    # the line after an unclosed quote is read on its own, not swallowed: only line 2 is at fault
+    out = CliRunner().invoke(main, ["evaluate", "--truth", str(tmp_path / "unclosed.csv"), "--store",
+                                    str(tmp_path / "s")])
+    assert "line 3" not in out.output and "line 4" not in out.output, out.output
+
+
+def test_a_truth_problem_on_a_patient_line_names_line_and_column_never_the_value(tmp_path):
+    """A patient's id is never shown: a NUL, a space, a broken quote on a line naming (or that may
+    name) a patient gives its line and column, the value withheld."""
+    from loaders.truth import read_truth
+    head = "pattern,group_id,entity_type,entity_id\n"
+    cases = {
+        "nul": (head + "doctor_shopping,G1,patient,B22650\x0012585\n",
+                "line 2: column entity_id: holds a NUL character (byte 0x00) in (value withheld"),
+        "space": (head + "doctor_shopping,G1,patient,B2265012585 \n",
+                  "line 2: column entity_id: (value withheld: the line may name a patient) has spaces at its end"),
+        "quote": (head + 'doctor_shopping,G1,patient,"B2265012585\n',
+                  "line 2: column entity_id: a quote not closed on its line in (value withheld"),
+        "type": (head + 'doctor_shopping,G1,"patient,B2265012585\n',
+                 "line 2: column entity_type: a quote not closed on its line in (value withheld"),
+        "typespace": (head + "doctor_shopping,G1,patient ,B2265012585\n",
+                      "line 2: column entity_type: (value withheld"),
+    }
+    for name, (body, said) in cases.items():
+        f = tmp_path / f"{name}.csv"
+        f.write_bytes(body.encode())
+        try:
+            read_truth(f, ("doctor_shopping",))
+        except ValueError as e:
+            assert said in str(e) and "2265" not in str(e), (name, str(e))
+        else:
+            raise AssertionError(f"{name}: read")

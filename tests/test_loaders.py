@@ -499,3 +499,43 @@ def test_a_link_repeated_exactly_is_kept_once_and_counted(tmp_path):
                   claims=[claim("C2", "P1", "010000024", "G", "2025-02-05", 26.5, centre="H1")])
     both = load_dataset([tmp_path / "one", tmp_path / "two"])
     assert both["affiliations"].num_rows == 2 and both["claims"].num_rows == 2
+
+
+@pytest.mark.parametrize("batches", [False, True], ids=["whole", "batches"])
+def test_an_amount_with_an_underscore_or_a_minus_zero_is_refused(tmp_path, batches):
+    """`1_000` was loaded as €1,000 (DuckDB's cast, like Python's float(), reads `_` between
+    digits) and `-0` as an amount of 0: a digit separator no claim file writes, and a sign on a
+    zero, are each refused with the file, line, column and value; `0`, `0.00` and `1e3` load."""
+    folder = good(tmp_path)
+    write_table(folder, "claims", [claim("C1", "P1", "010000024", "G", "2025-01-05", "1_000"),
+                                   claim("C2", "P1", "010000024", "G", "2025-01-05", "-0"),
+                                   claim("C3", "P1", "010000024", "G", "2025-01-05", "-0.00"),
+                                   claim("C4", "P1", "010000024", "G", "2025-01-05", "1_0.5"),
+                                   claim("C5", "P1", "010000024", "G", "2025-01-05", "0.00")])
+    underscore = ("is not a number: it holds '_' (amounts are written with digits and one '.', without "
+                  "separators, as in 1000.50)")
+    zero = "is a zero with a minus sign: amounts are ≥ 0, written without a sign"
+    expected = [f"claims.csv, line 2, column amount, value '1_000': {underscore}",
+                f"claims.csv, line 3, column amount, value '-0': {zero}",
+                f"claims.csv, line 4, column amount, value '-0.00': {zero}",
+                f"claims.csv, line 5, column amount, value '1_0.5': {underscore}"]
+    with pytest.raises(DatasetError) as e:
+        load_dataset(folder, claims_to=tmp_path / "claims.parquet" if batches else None)
+    assert [str(p) for p in e.value.problems] == expected
+    write_table(folder, "claims", [claim("C5", "P1", "010000024", "G", "2025-01-05", "0.00"),
+                                   claim("C6", "P1", "010000024", "G", "2025-01-05", "0"),
+                                   claim("C7", "P1", "010000024", "G", "2025-01-05", "1e3")])
+    assert load_dataset(folder).tables["claims"]["amount"].to_pylist() == [0.0, 0.0, 1000.0]
+
+
+def test_a_parquet_amount_of_minus_zero_or_text_with_an_underscore_is_refused(tmp_path):
+    folder = good(tmp_path)
+    (folder / "claims.csv").unlink()
+    base = {"claim_id": ["C1", "C2"], "patient_id": ["P1", "P1"], "provider_id": ["010000024", "010000024"],
+            "service_code": ["G", "G"], "service_date": ["2025-01-05", "2025-01-05"]}
+    pq.write_table(pa.table({**base, "amount": [26.5, -0.0]}), folder / "claims.parquet")
+    assert problems(folder) == ["claims.parquet, row 2, column amount, value '-0': is a zero with a minus sign: "
+                                "amounts are ≥ 0, written without a sign"]
+    pq.write_table(pa.table({**base, "amount": ["26.5", "1_000"]}), folder / "claims.parquet")
+    assert problems(folder) == ["claims.parquet, row 2, column amount, value '1_000': is not a number: it holds '_' "
+                                "(amounts are written with digits and one '.', without separators, as in 1000.50)"]
