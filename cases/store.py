@@ -227,7 +227,7 @@ def _euros(problems: list, field: str, value) -> float | None:
     if value is None or value == "":
         return None
     try:
-        x = float(value)
+        x = float(value) if not (isinstance(value, str) and "_" in value) else float("nan")   # 1_000
     except (TypeError, ValueError):
         x = float("nan")
     if not x >= 0 or x == float("inf"):
@@ -236,7 +236,7 @@ def _euros(problems: list, field: str, value) -> float | None:
     if x > MAX_EUROS:
         problems.append(f"{field}: {value!r} is more than {MAX_EUROS:,.0f} euros")
         return None
-    return round(x, 2)
+    return round(x, 2) + 0.0        # -0.0 is 0.0
 
 
 def _recovered(problems: list, notified: float | None, recovered: float | None):

@@ -41,17 +41,28 @@ class Whole(click.IntRange):
     def __init__(self, min: int | None = None, max: int = MAX_COUNT, **kwargs):
         super().__init__(min, max, **kwargs)
 
+    def convert(self, value, param, ctx):
+        _no_underscore(self, value, param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _no_underscore(kind: click.ParamType, value, param, ctx):
+    """`1_000`, which Python's int() and float() read as 1000, is refused: no digit separator."""
+    if isinstance(value, str) and "_" in value:
+        kind.fail(f"{value!r} is not a {kind.name}: write it without '_'.", param, ctx)
+
 
 class Number(click.FloatRange):
-    """A finite number within bounds: `nan`, `inf` and `-inf`, which Python's float() reads, are
-    refused naming the option and the value, before the bounds are checked."""
+    """A finite number within bounds: `nan`, `inf`, `-inf` and `1_000`, which Python's float()
+    reads, are refused naming the option and the value, before the bounds are checked; `-0` is 0."""
     name = "number"
 
     def convert(self, value, param, ctx):
+        _no_underscore(self, value, param, ctx)
         rv = click.types.FloatParamType.convert(self, value, param, ctx)
         if not math.isfinite(rv):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return super().convert(rv, param, ctx)
+        return super().convert(rv, param, ctx) + 0.0        # -0 is 0
 
 
 class Seconds(Number):
@@ -71,6 +82,8 @@ class Year(click.IntRange):
 
     def convert(self, value, param, ctx):
         try:
+            if isinstance(value, str) and "_" in value:      # int() reads 2_025 as 2025
+                raise click.BadParameter(value)
             return super().convert(value, param, ctx)
         except click.BadParameter:
             self.fail(f"{value!r} is not a year (YYYY, {self.min} to {self.max}).", param, ctx)

@@ -242,6 +242,32 @@ def test_every_float_option_refuses_a_number_that_is_not_finite(tmp_path, monkey
         assert done.exit_code == 2 and "1e+300 is not in the range" in done.output, done.output
 
 
+@pytest.mark.parametrize("path, option", INT_OPTIONS + FLOAT_OPTIONS,
+                         ids=lambda x: " ".join(x) if isinstance(x, tuple) else x)
+def test_every_numeric_option_refuses_a_digit_separator(tmp_path, monkeypatch, path, option):
+    """`cases decide --harm 1_000` recorded €1,000 and `alerts --limit 1_0` listed ten: Python's
+    int() and float() read '_' between digits. A number on the command line is written without."""
+    from runs.store import Store
+    monkeypatch.chdir(tmp_path)
+    Store(tmp_path / "store").new_run(["x"], {})
+    monkeypatch.setenv("FRAUDNET_STORE", str(tmp_path / "store"))
+    value = "2_025" if option == "--year" else "1_0"
+    done = CliRunner().invoke(main, [*path, option, value])
+    assert done.exit_code == 2, done.output
+    assert f"error: Invalid value for '{option}': '{value}' is not a " in done.output, done.output
+    assert "without '_'" in done.output or "is not a year (YYYY" in done.output, done.output
+
+
+def test_a_negative_zero_is_zero():
+    """`--harm -0` was recorded as -0.0 (shown as -0.00); an API body's -0.0 alike."""
+    from cli.main import Number
+    from cases.store import _euros
+    assert str(Number(min=0).convert("-0", None, None)) == "0.0"
+    assert str(_euros([], "recovered", -0.0)) == "0.0"
+    problems = []
+    assert _euros(problems, "recovered", "1_000") is None and problems == ["recovered: '1_000' is not an amount in euros ≥ 0"]
+
+
 def test_a_float_option_that_multiplies_or_times_is_bounded():
     bounded = {(path, opt) for path, opt in FLOAT_OPTIONS
                if next(p for p in dict(commands())[path].params if opt in p.opts).type.max is not None}
