@@ -21,7 +21,10 @@ from A fills at pharmacy X is the largest of
   prescribers (a group practice's company: the `legal_entity_id` of two providers or more), or,
   for a patient who came there from elsewhere, the postcode where it practises privately — X's
   share of the patients that the other prescribers *practising mostly at that postcode* saw at
-  that place (all of a centre's or a practice's; those who came from elsewhere, at a postcode):
+  that place (all of a centre's or a practice's; those who came from elsewhere, at a postcode;
+  and, for a patient who came from elsewhere, those of a centre or a practice who came from
+  elsewhere too — a hospital's patients from other towns fill next to it, its own town's near
+  home, so that its patients in all, mostly of its town, predicted too few of the former there):
   of those of P's kind and specialty, shrunk towards all of them. A hospital's services differ
   (its HIV service's patients fill next door, its other services' near home: the reference
   service is judged against its own infectiologists), and a GP on call at a health centre once
@@ -147,7 +150,7 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
            coalesce(o.at_centre * 2 <= o.n, true) AS private
     FROM (SELECT DISTINCT prescriber_id FROM dn) x LEFT JOIN providers p ON p.provider_id = x.prescriber_id
     LEFT JOIN own o ON o.provider_id = x.prescriber_id LEFT JOIN centres ce ON ce.centre_id = o.centre
-), places AS (  -- where a prescriber sees patients: its postcode when it practises mostly there,
+), places0 AS ( -- where a prescriber sees patients: its postcode when it practises mostly there,
                 -- every centre it bills through or works at (a hospital, a group practice's health
                 -- centre), and the practice it bills through with others (a group practice's
                 -- company: the legal entity of two prescribers or more); `everyone`: all the
@@ -165,6 +168,11 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     FROM who w JOIN providers p ON p.provider_id = w.prescriber_id
     WHERE p.legal_entity_id IN (SELECT legal_entity_id FROM providers WHERE kind <> 'pharmacy'
                                 GROUP BY ALL HAVING count(*) >= 2)
+), places AS (  -- and a centre's or a practice's patients who came to it from elsewhere, apart
+                -- (`…:away`): they fill near the place, its own town's patients near home
+    SELECT * FROM places0
+    UNION
+    SELECT prescriber_id, place || ':away', place_postcode, centre, false FROM places0 WHERE everyone
 ), t0 AS (      -- prescriber, patient and the pharmacy that filled most of its prescriptions for them;
                 -- `only_watched`: the prescriber's prescriptions for them are all watched molecules
     SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy,

@@ -421,3 +421,53 @@ def test_travellers_given_watched_molecules_alone_by_a_doctor_who_is_not_their_t
     assert flow["prescriber_id"] == "H1" and flow["elsewhere_watched"] == 9 and flow["elsewhere_expected"] < 2
     assert flagged(8, False) == [] and flagged(6, True) == []
     assert flagged(0, True) == []       # the honest GPs' travellers seen by a GP at home too are left alone
+
+
+def hospital_town(mules: int = 0):
+    """A town (69400) with a hospital (HOSP) and five pharmacies: its four cardiologists (CARD1-CARD4,
+    at the hospital) see 300 patients of the town each, who fill near home (T1-T4 evenly, next to
+    the hospital, HOSPPH, one time in fifty), and 40 from the other towns each, who fill next to
+    the hospital nine times in ten, at home otherwise; a cardiologist practising privately in the
+    town (CARD5) sees 300 of its patients, who fill alike; the honest towns of `honest_towns` beside.
+    CARD1 also sends `mules` patients from the other towns to T1 for oxycodone."""
+    r = Region()
+    r.service(OXY, "drug", "oxycodone", watch=True)
+    r.service(PARA, "drug", "paracetamol")
+    honest_towns(r, TOWNS)
+    r.add("centres", centre_id="HOSP", kind="hospital", postcode="69400")
+    for p in ("HOSPPH", "T1", "T2", "T3", "T4"):
+        r.provider(p, "pharmacy", postcode="69400")
+    for c in range(1, 6):
+        doc = f"CARD{c}"
+        r.provider(doc, "physician", "cardiology", "69400")
+        if c < 5:
+            r.add("affiliations", provider_id=doc, centre_id="HOSP", role="fulltime_hospital")
+        for i in range(300):
+            pt = f"L{c}-{i}"
+            r.patient(pt, "69400")
+            r.claim(pt, doc, "CS", i, 30.0, centre="HOSP" if c < 5 else None)
+            r.claim(pt, "HOSPPH" if i % 50 == 0 else f"T{i % 4 + 1}", PARA, i, 2.0, prescriber=doc)
+        for i in range(40 if c < 5 else 0):
+            t, n = i % 6, (i + 40 * c) % 240
+            pt, home = f"B{t}-{n}", f"PX{t}" if n % 2 else f"PY{t}"
+            r.claim(pt, doc, "CS", 100 + i, 30.0, centre="HOSP")
+            r.claim(pt, "HOSPPH" if i % 10 else home, PARA, 100 + i, 2.0, prescriber=doc)
+    for i in range(mules):
+        pt = f"M{i}"
+        r.patient(pt, TOWNS[i % 6])
+        for month in range(5):
+            r.claim(pt, "T1", OXY, 30 * month + i, 96.0, prescriber="CARD1", quantity=2)
+    return r.tables()
+
+
+def test_a_hospitals_patients_from_elsewhere_fill_next_to_it_its_towns_patients_near_home():
+    """A hospital's patients who came from other towns fill next to it, its own town's near home:
+    those from elsewhere are judged against the hospital's other patients from elsewhere (judged
+    against all its patients, mostly of its town, the four cardiologists were flagged at the
+    pharmacy next door: 168 patients where 24 were predicted, log10 p -251 each); a cardiologist
+    sending patients of other towns to another pharmacy of the town is still found."""
+    assert run(hospital_town()).alerts.num_rows == 0
+    found = run(hospital_town(mules=12))
+    assert found.alerts["alert_id"].to_pylist() == ["pharmacy_collusion:T1"]
+    accused = {e["entity_id"] for e in found.entities.to_pylist() if e["role"] == "prescriber"}
+    assert accused == {"CARD1"}
