@@ -19,10 +19,11 @@ is that of the patients of the same **stratum** who receive it — age band (0-1
 set of them where enough patients share it: insulin patients nursed every day are compared with
 other insulin patients, who may all be nursed daily, not with patients on one other treatment
 nursed for a fortnight after an operation; else their number, 0 to 4, 5 or more), whether other
-carers corroborate the patient's needs (a carer other than those billing this care — not a
-pharmacy or laboratory — billing the patient on `CARE_DAYS` days or more, weekly: a palliative
-patient's weekly GP visits beside daily nursing are compared with the GP visits of patients
-nursed like that), and the care (a drug of a class the patient is chronically treated with is
+carers corroborate the patient's needs (carers other than those billing this care — not
+pharmacies or laboratories — billing the patient on `CARE_DAYS` days or more, weekly: one carer,
+or several together, as a rota of nurses each of whom comes a few days a month; a palliative
+patient's weekly GP visits beside daily nursing, or a nursing-home resident's, are compared with
+the GP visits of patients nursed like that), and the care (a drug of a class the patient is chronically treated with is
 compared with the patients chronically treated with it: a palliative patient's weekly opioids
 with other chronic users', not with a sprain's box) — distributed as a negative binomial (Poisson–gamma:
 patients' needs differ, Greenwood & Yule 1920), with the stratum's mean (winsorised at its 97.5 %
@@ -34,9 +35,16 @@ conditions — gets the wide spread it needs). A stratum with fewer
 than `min_stratum` patients receiving the care is pooled: sex is dropped, then the age band (a
 stratum of patients with the same conditions, or as many, needs then only a third as many), then
 the same conditions give way to their number (the same three steps), then the conditions.
+Any one of the patient's conditions may also explain a care: the care is judged too against the
+patients who share that one condition and receive it (at least a third of `min_stratum`), and
+the most lenient of these yardsticks is kept (a palliative patient on a strong opioid, whatever
+else each is treated for, is compared with the other patients on it).
 Statistic: P(X ≥ days) under that negative binomial.
 
-Decision: Benjamini–Hochberg at `fdr` over every patient × care. Score and
+Decision: the discoveries are patients (an alert each), not their cares: each patient's Simes
+p-value over its cares, Benjamini–Hochberg at `fdr` over the patients, and within each of the R
+patients chosen out of M, the cares rejected by Benjamini–Hochberg at `fdr`·R/M (`family_bh`;
+Benjamini & Bogomolov 2014). Score and
 `excess_euros`: the euros of the flagged care beyond the stratum's mean, (days − mean) / days ×
 the euros billed. The alert names the patient (accused) and the providers who billed the bulk of
 the excess (largest share first, until `bulk_share` of it), each with its share, and the centre
@@ -57,7 +65,7 @@ import pyarrow.compute as pc
 
 from .findings import Findings, euros, make_findings, opaque_id
 from .settings import MegaConsumerSettings
-from .shared import Shared
+from .shared import CARE_DAYS, Shared
 from .stats import (benjamini_hochberg, binom_logsf, group_index, negbin_logsf, robust_tau2, sorted_codes,
                     surprise_bits)
 from engine import query
@@ -84,6 +92,21 @@ heavy AS (     -- carers (not pharmacies or laboratories) billing a patient on C
           FROM g JOIN heavy USING (patient_id, provider_id))
     GROUP BY ALL
 ), heavies AS (SELECT patient_id, count(*) AS n FROM heavy GROUP BY ALL),
+pdays AS (     -- the days carers (not pharmacies or laboratories) billed each patient
+    SELECT DISTINCT g.patient_id, g.provider_id, g.service_date
+    FROM g JOIN providers p USING (provider_id) WHERE p.kind NOT IN ('pharmacy', 'laboratory')
+), busy AS (SELECT patient_id FROM pdays GROUP BY ALL HAVING count(DISTINCT service_date) >= $care_days),
+billed AS (    -- a busy patient's cares (code and channel) and who billed them
+    SELECT DISTINCT g.patient_id, g.service_code, g.centre_id IS NULL AS private, g.provider_id
+    FROM g JOIN busy USING (patient_id)
+), team AS (   -- the cares for which other carers together (a rota of nurses) billed CARE_DAYS days
+    SELECT c.patient_id, c.service_code, c.private
+    FROM (SELECT DISTINCT patient_id, service_code, private FROM billed) c JOIN pdays d USING (patient_id)
+    LEFT JOIN billed b ON b.patient_id = c.patient_id AND b.service_code = c.service_code
+                      AND b.private = c.private AND b.provider_id = d.provider_id
+    WHERE b.provider_id IS NULL
+    GROUP BY ALL HAVING count(DISTINCT d.service_date) >= $care_days
+),
 per AS (       -- per patient, code and channel: rows (a provider, day and centre each) and euros
     SELECT patient_id, service_code, centre_id IS NULL AS private, count(*) AS n, sum(amount) AS amount
     FROM g GROUP BY ALL
@@ -102,7 +125,7 @@ per AS (       -- per patient, code and channel: rows (a provider, day and centr
 )
 SELECT care.patient_id, care.care, care.days, care.amount, care.chronic, coalesce(cond.conditions, 0) AS conditions,
        coalesce(cond.classes, '') AS classes,
-       coalesce(heavies.n, 0) - coalesce(own.n, 0) > 0 AS corroborated,
+       coalesce(heavies.n, 0) - coalesce(own.n, 0) > 0 OR team.patient_id IS NOT NULL AS corroborated,
        CASE WHEN pat.birth_year IS NULL THEN '?'
             WHEN (SELECT y FROM last) - pat.birth_year < 18 THEN '0-17'
             WHEN (SELECT y FROM last) - pat.birth_year < 45 THEN '18-44'
@@ -111,6 +134,7 @@ SELECT care.patient_id, care.care, care.days, care.amount, care.chronic, coalesc
        coalesce(pat.sex, '?') AS sex
 FROM care LEFT JOIN cond USING (patient_id) LEFT JOIN pat USING (patient_id)
 LEFT JOIN heavies USING (patient_id) LEFT JOIN own USING (patient_id, service_code, private)
+LEFT JOIN team USING (patient_id, service_code, private)
 ORDER BY care.patient_id, care.care
 """
 
@@ -161,7 +185,7 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
         0
     """
     s = settings
-    care = query(_CARE, {"months": s.chronic_months, "max_conditions": MAX_CONDITIONS},
+    care = query(_CARE, {"months": s.chronic_months, "max_conditions": MAX_CONDITIONS, "care_days": CARE_DAYS},
                  g=shared.patient_days, carers=shared.carers, providers=tables["providers"],
                  patients=tables["patients"], services=tables["services"])
     if care.num_rows == 0:
@@ -180,7 +204,24 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
     mean, shape, level = stratum_null(days, mins, (kind, band, sex, classes), (kind, band, classes), (kind, classes),
                                       (kind, band, sex, cond), (kind, band, cond), (kind, cond), (kind,))
     log_p = np.where(np.isfinite(mean), negbin_logsf(days, np.nan_to_num(mean, nan=1.0), shape), 0.0)
-    hit = benjamini_hochberg(log_p, s.fdr) & (days > mean)
+    # any one of the patient's conditions may explain the care: against the patients who share
+    # that one condition and receive the care (at least `few`), the most lenient tail is kept (a
+    # palliative patient's weekly GP visits beside other patients on the same strong opioid,
+    # whatever else each is treated for)
+    lists = pc.split_pattern(care["classes"], " ")
+    parent = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+    one = pc.list_flatten(lists)
+    keep = np.asarray(pc.not_equal(one, "").to_numpy(zero_copy_only=False), bool)
+    if keep.any():
+        parent, one_code = parent[keep], sorted_codes(one)[keep]
+        m1, k1, _ = stratum_null(days[parent], [few], (kind[parent], one_code))
+        lp1 = np.where(np.isfinite(m1), negbin_logsf(days[parent], np.nan_to_num(m1, nan=1.0), k1), -np.inf)
+        order = np.lexsort((-lp1, parent))                  # per row, its most lenient condition first
+        first = order[np.r_[True, parent[order][1:] != parent[order][:-1]]]
+        better = lp1[first] > log_p[parent[first]]
+        rows_, at = parent[first][better], first[better]
+        log_p[rows_], mean[rows_], shape[rows_], level[rows_] = lp1[at], m1[at], k1[at], len(LEVELS) - 1
+    hit = family_bh(log_p, sorted_codes(care["patient_id"]), s.fdr) & (days > mean)
     if not hit.any():
         return make_findings([], [])
     rows = care.filter(pa.array(hit)).to_pylist()
@@ -233,7 +274,8 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
                         f"{top['mean']:.1f}; excess {euros(excess)}, billed by "
                         + ", ".join(f"{p} ({x / excess:.0%})" for p, x in providers.items()) + "."),
             "evidence": {"test": "negative binomial tail of care days against patients of the same age band, sex, "
-                                 "chronic conditions and care, Benjamini-Hochberg", "fdr": s.fdr,
+                                 "chronic conditions and care, Benjamini-Hochberg over patients (Simes) then "
+                                 "over their cares", "fdr": s.fdr,
                          "band": top["band"], "sex": top["sex"], "conditions": top["conditions"],
                          "care": [{k: r[k] for k in ("care", "days", "amount", "mean", "stratum", "excess_amount",
                                                     "log10_p")} for r in kinds],
@@ -252,7 +294,41 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
 
 
 LEVELS = ("age band, sex, same conditions", "age band, same conditions", "same conditions",
-          "age band, sex, number of conditions", "age band, number of conditions", "number of conditions", "care only")
+          "age band, sex, number of conditions", "age band, number of conditions", "number of conditions", "care only",
+          "one of the same conditions")
+
+
+def family_bh(log_p: np.ndarray, family: np.ndarray, q: float) -> np.ndarray:
+    """Mask of the tests rejected when the discoveries are families (a patient: the alert), not
+    tests (a patient's care): each family's Simes p-value (min over its tests, sorted, of
+    n·p₍ⱼ₎/j; valid under positive dependence, as a patient's cares are), Benjamini–Hochberg at `q`
+    over the families, then, within each of the R families selected out of M, Benjamini–Hochberg at
+    q·R/M (Benjamini & Bogomolov, "Selective inference on multiple families of hypotheses",
+    J. R. Stat. Soc. B 76, 2014: the expected share of honest families among those alerted
+    stays at most q, and the average share of honest tests within an alerted family too).
+    `log_p`: natural logs of the p-values; `family`: integer family of each test."""
+    n = len(log_p)
+    if n == 0:
+        return np.zeros(0, bool)
+    order = np.lexsort((log_p, family))
+    f, lp = family[order], log_p[order]
+    starts = np.flatnonzero(np.r_[True, f[1:] != f[:-1]])
+    size = np.diff(np.r_[starts, n])
+    rank = np.arange(n) - np.repeat(starts, size) + 1           # j within the family
+    big = np.repeat(size, size).astype(float)
+    simes = np.minimum.reduceat(lp + np.log(big) - np.log(rank), starts)
+    chosen = benjamini_hochberg(np.minimum(simes, 0.0), q)
+    r, m = int(chosen.sum()), len(starts)
+    if r == 0:
+        return np.zeros(n, bool)
+    # within a chosen family: step-up BH at q·R/M over its own tests
+    ok = lp <= np.log(q * r / m) + np.log(rank) - np.log(big)
+    last = np.zeros(len(starts), np.int64)                       # the largest rank passing, per family
+    np.maximum.at(last, np.repeat(np.arange(len(starts)), size), np.where(ok, rank, 0))
+    keep = (rank <= np.repeat(last, size)) & np.repeat(chosen, size)
+    out = np.zeros(n, bool)
+    out[order] = keep
+    return out
 
 
 def stratum_null(days: np.ndarray, min_units: list[int], *levels: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -4,10 +4,13 @@ alone (insulin-dependent elderly nursed twice a day, dialysis, palliative home c
 many chronic conditions)."""
 import json
 
-from graph.mega_consumer import detect_mega_consumers
+import numpy as np
+
+from graph.mega_consumer import detect_mega_consumers, family_bh
 from graph.model import build_graph
 from graph.settings import MegaConsumerSettings
 from graph.shared import build_shared
+from graph.stats import benjamini_hochberg
 
 from .builders import Region
 
@@ -179,3 +182,111 @@ def test_same_conditions_need_enough_patients():
     t = {**t, "claims": t["claims"].filter(keep)}
     named = {e["entity_id"] for e in run(t).entities.to_pylist() if e["entity_type"] == "patient"}
     assert {"MEGA", "INS80", "INS81", "INS82"} <= named
+
+
+def nursing_home():
+    """20 residents of 85 nursed every day by a rota of eight nurses (none of them on 52 days),
+    their GP's home visit every fortnight; 60 patients of 85 at home, with 2 to 4 home visits;
+    and a patient of 85 visited at home on 60 days by a GP nobody else sees them with."""
+    r = Region()
+    for code, kind, label in (("VG", "act", "GP home visit"), ("AMI1", "act", "nursing: injection")):
+        r.service(code, kind, label)
+    for x, kind in (("GP1", "physician"), ("GP2", "physician"), ("GPX", "physician"),
+                    *((f"N{k}", "nurse") for k in range(8))):
+        r.provider(x, kind, "general_practice" if kind == "physician" else None)
+    for p in range(20):
+        patient(r, f"RES{p}", 1941, "FM"[p % 2])
+        for d in range(365):
+            r.claim(f"RES{p}", f"N{(d + p) % 8}", "AMI1", d, 3.15, prescriber="GP1")
+        for k in range(26):
+            r.claim(f"RES{p}", "GP1", "VG", 14 * k + p % 14, 35.0)
+    for p in range(60):
+        patient(r, f"HOME{p}", 1941, "FM"[p % 2])
+        for k in range(2 + p % 3):
+            r.claim(f"HOME{p}", "GP2", "VG", 90 * k + p, 35.0)
+    patient(r, "MEGA", 1941, "M")
+    for k in range(60):
+        r.claim("MEGA", "GPX", "VG", 6 * k, 35.0)
+    return r.tables()
+
+
+def test_a_rota_of_carers_corroborates_the_needs():
+    # the residents' nurses, together, see them every day: their fortnightly GP visits are
+    # compared with those of patients nursed like that, not with the 2 to 4 visits of patients at
+    # home — where they widened the spread so much that the patient nobody else sees was missed
+    # while no single nurse counted as a carer
+    named = {e["entity_id"] for e in run(nursing_home()).entities.to_pylist() if e["entity_type"] == "patient"}
+    assert named == {"MEGA"}
+
+
+def palliative_among_other_treatments():
+    """12 palliative patients of 75 on weekly oxycodone for half a year, each also on one of six
+    other chronic treatments (two patients a set: too few for a same-conditions yardstick), nursed
+    every day by one nurse, a GP home visit a week; 100 insulin patients of 75 with a statin,
+    nursed every day by another nurse, 2 or 3 home visits a year; and a statin patient of 45
+    visited at home on 60 days by a GP nobody else sees them with."""
+    r = Region()
+    others = ("C09AA05", "C10AA05", "N05BA12", "B01AC06", "C07AB07", "A02BC01")
+    for code, kind, label in (("VG", "act", "GP home visit"), ("AMI1", "act", "nursing: injection"),
+                              ("AIS3", "act", "nursing care, dependent"), ("N02AA05", "drug", "oxycodone"),
+                              ("A10AE04", "drug", "insulin glargine"), *((c, "drug", c) for c in others)):
+        r.service(code, kind, label)
+    for x, kind in (("GP1", "physician"), ("GP2", "physician"), ("GPX", "physician"), ("N1", "nurse"),
+                    ("N2", "nurse"), ("PH", "pharmacy")):
+        r.provider(x, kind, "general_practice" if kind == "physician" else None)
+    for p in range(12):
+        pid = f"PAL{p}"
+        patient(r, pid, 1950, "FM"[p % 2])
+        for d in range(182):
+            r.claim(pid, "N2", "AIS3", 180 + d, 7.95, prescriber="GP2")
+        for w in range(26):
+            r.claim(pid, "GP2", "VG", 180 + 7 * w, 35.0)
+            r.claim(pid, "PH", "N02AA05", 181 + 7 * w, 48.0, prescriber="GP2")
+        for m in range(12):
+            r.claim(pid, "PH", others[p % 6], 30 * m + 2, 10.0, prescriber="GP2")
+    for p in range(100):
+        pid = f"INS{p}"
+        patient(r, pid, 1950, "FM"[p % 2])
+        for d in range(300):
+            r.claim(pid, "N1", "AMI1", d, 3.15, prescriber="GP1")
+        for m in range(12):
+            r.claim(pid, "PH", "A10AE04", 30 * m, 48.0, prescriber="GP1")
+            r.claim(pid, "PH", "C10AA05", 30 * m + 1, 10.0, prescriber="GP1")
+        for k in range(2 + p % 2):
+            r.claim(pid, "GP1", "VG", 120 * k + 3, 35.0)
+    for p in range(45):
+        pid = f"STA{p}"
+        patient(r, pid, 1980, "FM"[p % 2])
+        for m in range(12):
+            r.claim(pid, "PH", "C10AA05", 30 * m + 1, 10.0, prescriber="GP1")
+        for k in range(1 + p % 3):
+            r.claim(pid, "GP1", "VG", 90 * k + p, 35.0)
+    patient(r, "MEGA", 1980, "M")
+    for m in range(12):
+        r.claim("MEGA", "PH", "C10AA05", 30 * m + 1, 10.0, prescriber="GP1")
+    for k in range(60):
+        r.claim("MEGA", "GPX", "VG", 6 * k, 35.0)
+    return r.tables()
+
+
+def test_one_shared_condition_can_explain_a_care():
+    # the palliative patients' weekly GP visits are those of every patient on a strong opioid;
+    # judged by their number of conditions (two, as the insulin patients nursed at home, 2 or 3
+    # visits a year) they were extreme. The statin patient's 60 visits are not explained by the statin.
+    f = run(palliative_among_other_treatments())
+    named = {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "patient"}
+    assert named == {"MEGA"}
+
+
+def test_the_discoveries_are_patients_not_their_cares():
+    # one patient's single care at p = 5e-5 among 99 patients with 50 unremarkable cares each:
+    # over the 4,951 cares Benjamini-Hochberg at 1 % asks p <= 2e-6; over the 100 patients (a
+    # patient's Simes p-value), p <= 1e-4 for the first
+    log_p = np.log(np.r_[5e-5, np.full(99 * 50, 0.5)])
+    family = np.r_[0, np.repeat(np.arange(1, 100), 50)]
+    assert not benjamini_hochberg(log_p, 0.01).any()
+    assert family_bh(log_p, family, 0.01).tolist() == [True] + [False] * (99 * 50)
+    # within a chosen patient, its cares are judged at q·R/M: a second care at p = 0.3 is not listed
+    log_p = np.log(np.r_[1e-8, 0.3, np.full(99 * 50, 0.5)])
+    family = np.r_[0, 0, np.repeat(np.arange(1, 100), 50)]
+    assert family_bh(log_p, family, 0.01)[:2].tolist() == [True, False]

@@ -37,9 +37,6 @@ KNOWN_MISSES = {
     ("third_region", "pharmacy_collusion"): "recall 0.67: the weakest group (2 GPs, 10 mules: 7 and 4 travellers "
                                             "given the watched molecule alone where 2.2 and 1.8 are expected) stays "
                                             "below the false-discovery bound (measured 2026-12-01)",
-    ("generator", "mega_consumer"): "precision@K 0.875: 2 palliative patients (weekly GP home visits beside daily "
-                                    "nursing) in the top K, ahead of 2 plants whose flagged care is cheap (measured "
-                                    "2026-11-30, again 2026-12-01)",
 }
 _scored: dict = {}
 
