@@ -39,8 +39,18 @@ quantile do not make the tail beyond it thinner), and only where ten peers' pati
 it. Honest providers' differences (specialised practices, heavier patients) are carried by the
 strata "alike" and by that conservative bound, not by a variance fitted to the providers, which
 the plants of a small peer group would widen. Observed: the number c of the provider's n
-patients beyond; c ~ binomial(n, E⁺/n); the smaller tail probability of the two levels, times two
-(Bonferroni): many patients moderately beyond, or fewer far beyond. Being
+patients beyond; c ~ binomial(n, E⁺/n): many patients moderately beyond (90 %), or fewer far
+beyond (99 %). Days are whole numbers that peers' patients tie on: where the 90 % quantile's
+value is one a fifth of them reach (3 days where most have 1), a provider billing every patient
+exactly that value is beyond no one. The moderate level is therefore also read *at or beyond*
+its value (`LEVELS`; only where that value lies above the peers' median: below, it is the bulk,
+not a tail), its share the peers' share at or beyond it. That share is wide, and how many of a
+provider's patients reach it is its habit as much as chance (a dentist who scales every
+patient twice a year): there c ~ beta-binomial(n, E⁺/n, ρ), ρ the intra-class correlation of
+that share between the providers of the act's peer group (`graph.stats.grouped_rho`:
+`robust_tau2`, Paule–Mandel's moment equation at a quantile, one-sided — a quarter of the
+providers may be far beyond without widening it). The smallest tail probability of the three
+tests, times three (Bonferroni). Being
 a count of patients, it is exact for small counts: six patients all beyond the 90 % quantile are
 beyond doubt (0.1⁶ = 10⁻⁶), two are not (10⁻²).
 
@@ -58,12 +68,14 @@ from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats
 
 from .findings import Findings, euros, make_findings
 from .settings import PeerOutlierSettings
 from .shared import Shared
-from .stats import benjamini_hochberg, binom_logsf, group_index, sorted_codes, surprise_bits
+from .stats import (benjamini_hochberg, betabinom_logsf, group_index, grouped_rho, sorted_codes,
+                    surprise_bits)
 from engine import query
 
 _CENTRES = """
@@ -132,6 +144,13 @@ HEAVY_DAYS = 12
 # the levels of the peers' distribution a provider's patients are counted beyond: many patients
 # moderately beyond, or fewer far beyond
 QUANTILES = (0.9, 0.99)
+# the tests, (quantile, at): patients beyond the quantile's value, and, for the level of many
+# patients moderately beyond, patients *at or beyond* it — days are whole numbers that peers'
+# patients tie on, and where the 90 % quantile's value is shared by many (one day where most have
+# one, three where a fifth have three or more) a provider billing every patient exactly that value
+# is beyond no one while all its patients sit in the peers' top fifth. The far level (99 %) counts
+# only patients past its value: one at it is not far beyond.
+LEVELS = ((0.9, False), (0.9, True), (0.99, False))
 
 
 def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, settings: PeerOutlierSettings) -> Findings:
@@ -164,14 +183,24 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     counted = np.minimum(days, at_rank(days, stratum, ecdf(col("patient_days").astype(float), stratum)))
     first = np.unique(unit, return_index=True)[1]
     per = pts.select(["provider_id", "kind", "specialty", "service_code"]).take(pa.array(first))
+    key_of = lambda a: sorted_codes(pc.fill_null(a, ""))
     n = np.bincount(unit, minlength=k).astype(float)
-    counts = [loo_exceedance(days, stratum, unit, k, q, counted) for q in QUANTILES]
+    counts = [loo_exceedance(days, stratum, unit, k, q, counted, at) for q, at in LEVELS]
     # each level judged against the upper 95 % bound of the peers' share (their tail is known only
     # so well); the stronger level kept, Bonferroni-corrected for their number
-    tests = [np.where(b > top, binom_logsf(b, n, top / np.maximum(n, 1)), 0.0) for b, _, top in counts]
+    # at or beyond a tied value the share is wide (a fifth, a third of patients), and how many of a
+    # provider's patients reach it is the provider's habit as much as chance (a dentist who scales
+    # every patient twice a year): that level is judged beta-binomial, with the spread of the share
+    # between the providers of the act's peer group (`grouped_rho`, robust: a quarter of them may
+    # be far beyond without widening it)
+    group = [key_of(per[c_]) for c_ in ("kind", "specialty", "service_code")]
+    rho = [grouped_rho(n, b, e, *group, one_sided=True) if at else np.zeros(k)
+           for (b, e, _), (_, at) in zip(counts, LEVELS)]
+    tests = [np.where(b > top, betabinom_logsf(b, n, top / np.maximum(n, 1), r), 0.0)
+             for (b, _, top), r in zip(counts, rho)]
     level = np.argmin(np.stack(tests), axis=0) if k else np.zeros(0, int)
     pick = lambda arrays: np.choose(level, arrays) if k else np.zeros(0)
-    log_p = np.minimum(pick(tests) + np.log(len(QUANTILES)), 0.0)
+    log_p = np.minimum(pick(tests) + np.log(len(LEVELS)), 0.0)
     c, e, upper = (pick([x[j] for x in counts]) for j in range(3))
     excess_days = np.bincount(unit, col("excess_days").astype(float), k)
     hit = benjamini_hochberg(log_p, s.fdr) & (c > upper) & (excess_days > 0)
@@ -188,7 +217,8 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
         r["centre_id"] = centres.get((r["provider_id"], r["service_code"]))
         r.update(patients=int(n[i]), days=int(total_days[i]), excess_days=float(excess_days[i]),
                  excess_amount=excess_days[i] * amount[i] / total_days[i], log10_p=log_p[i] / np.log(10),
-                 quantile=QUANTILES[level[i]], beyond=int(c[i]), expected_beyond=float(e[i]),
+                 quantile=LEVELS[level[i]][0], at_quantile=LEVELS[level[i]][1], beyond=int(c[i]),
+                 expected_beyond=float(e[i]),
                  bound=float(upper[i]))
         by_provider.setdefault(r["provider_id"], []).append(r)
     alerts, entities = [], []
@@ -202,13 +232,15 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
             "surprise_bits": float(surprise_bits(sum(a["log10_p"] for a in acts) * np.log(10))),
             "summary": (f"Provider {provider} billed {labels.get(top['service_code']) or top['service_code']} on "
                         f"{top['days'] / top['patients']:.1f} days per patient to {top['patients']} patients; "
-                        f"{top['beyond']} of them beyond the {top['quantile']:.1%} quantile of {peer} peers' patients "
+                        f"{top['beyond']} of them {'at or ' if top['at_quantile'] else ''}beyond the {top['quantile']:.1%} "
+                        f"quantile of {peer} peers' patients "
                         f"alike, where {top['expected_beyond']:.1f} would be; excess "
                         f"{euros(excess)}" + (f" over {len(acts)} acts." if len(acts) > 1 else ".")),
-            "evidence": {"test": "beta-binomial tail of patients beyond the peers' quantiles, Bonferroni over "
-                                 "the quantiles, Benjamini-Hochberg", "fdr": s.fdr,
+            "evidence": {"test": "binomial tail of patients beyond the peers' quantiles (at or beyond the 90% "
+                                 "quantile: beta-binomial), Bonferroni over the three, Benjamini-Hochberg",
+                         "fdr": s.fdr,
                          "acts": [{k: a[k] for k in ("service_code", "kind", "specialty", "patients", "days", "quantile",
-                                                    "beyond", "expected_beyond", "bound", "excess_days",
+                                                    "at_quantile", "beyond", "expected_beyond", "bound", "excess_days",
                                                     "excess_amount", "log10_p", "centre_id")} for a in acts]},
         })
         entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
@@ -221,11 +253,12 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
 
 
 def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: int,
-                   q: float, counted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per unit (one of `k`): how many of its patients lie beyond the `q` quantile of the *other*
-    units' patients of the same stratum, how many would (their share beyond, plus half a
-    patient, times its patients), and at most (the share's upper 95 % bound), summed over its
-    strata. One row per patient: its `days`, its
+                   q: float, counted: np.ndarray | None = None,
+                   at: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per unit (one of `k`): how many of its patients lie beyond (`at`: at or beyond) the value
+    of the `q` quantile of the *other* units' patients of the same stratum, how many would (their
+    share beyond, plus half a patient, times its patients), and at most (the share's upper 95 %
+    bound), summed over its strata. One row per patient: its `days`, its
     `stratum`, its `unit`, and the days it `counted` beyond the quantile with (at most its days
     and one of its stratum's values; default its days): the others' yardstick stays their days.
 
@@ -251,32 +284,36 @@ def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: i
             hist = np.zeros((len(units), len(values)))
             np.add.at(hist, (ui, np.searchsorted(values, counted[rows])), 1)
             mine = np.cumsum(hist, axis=1)
-        b, share, top, ok = _beyond(own, np.ones(len(units), bool), q, mine)
+        b, share, top, ok = _beyond(own, np.ones(len(units), bool), q, mine, at)
         far = ok & (stats.binom.logsf(b - 1, own[:, -1], share) < np.log(0.05 / len(units))) & (b > 0)
         if far.any() and (~far).sum() >= 1:
-            b, share, top, ok = _beyond(own, ~far, q, mine)
+            b, share, top, ok = _beyond(own, ~far, q, mine, at)
         beyond[units[ok]] += b[ok]
         expected[units[ok]] += (own[:, -1] * share)[ok]
         upper[units[ok]] += (own[:, -1] * top)[ok]
     return beyond, expected, upper
 
 
-def _beyond(own: np.ndarray, ref: np.ndarray, q: float,
-            mine: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _beyond(own: np.ndarray, ref: np.ndarray, q: float, mine: np.ndarray,
+            at: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For each unit (row of `own`, its cumulative counts of patients at or below each value):
-    its patients beyond the `q` quantile of the reference units' patients (`ref`, itself left
-    out), their share beyond it (plus half a patient), the upper 95 % Clopper–Pearson bound of that
-    share (at least 1 − q: ties at the quantile do not make the tail thinner than a quantile's),
-    and whether there were enough of them. `mine`: the cumulative counts its patients are counted
-    beyond with (`own`, or lower)."""
+    its patients beyond (`at`: at or beyond) the value of the `q` quantile of the reference units'
+    patients (`ref`, itself left out), their share beyond it (plus half a patient), the upper 95 %
+    Clopper–Pearson bound of that share (at least 1 − q: ties at the quantile do not make the tail
+    thinner than a quantile's), and whether there were enough of them. `mine`: the cumulative
+    counts its patients are counted beyond with (`own`, or lower)."""
     total = own[ref].sum(axis=0)
     others_cum = total - np.where(ref[:, None], own, 0)
     others = others_cum[:, -1]
     ok = others * (1 - q) >= 10                    # a tail is estimated from ten patients in it
-    at = np.argmax(others_cum >= np.ceil(q * others)[:, None], axis=1)   # the others' q quantile, per unit
+    at_ = np.argmax(others_cum >= np.ceil(q * others)[:, None], axis=1)   # the others' q quantile, per unit
     idx = np.arange(len(own))
-    b = mine[:, -1] - mine[idx, at]
-    past = others - others_cum[idx, at]
+    below = lambda cum: np.where(cut >= 0, cum[idx, np.maximum(cut, 0)], 0)   # at or below the cut
+    cut = at_ - 1 if at else at_                   # at or beyond the quantile: beyond the value below it
+    b = mine[:, -1] - below(mine)
+    past = others - below(others_cum)
+    if at:      # at or beyond a value the peers' median reaches is no tail: the bulk, not judged
+        ok = ok & (2 * past < others)
     share = (past + 0.5) / (others + 1)
     # a volume's tail past its 90 % quantile holds 10 % of patients; where ties hide it (every
     # peer's patient at or below the quantile), it is not taken to be thinner

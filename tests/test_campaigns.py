@@ -129,13 +129,77 @@ def test_a_rare_act_finds_the_unit_far_beyond_when_most_honest_units_bill_none_o
     assert 0.0095 < peers["null_rate"] < 0.0125
 
 
-def test_the_usual_rate_of_rare_counts_is_unbiased_and_pure_poisson_units_show_no_spread():
+def test_the_usual_rate_of_rare_counts_is_unbiased_and_pure_poisson_units_show_little_spread():
     rng = np.random.default_rng(5)
     n = rng.integers(50, 150, 400).astype(float)           # expecting 0.5 to 1.5 events each
     r = rng.poisson(n * 0.01).astype(float)
     lam, kappa = count_rate_null(n, r)
     assert abs(lam / (r.sum() / n.sum()) - 1) < 0.05       # Huber's equation alone: 10 % below
-    assert kappa == float("inf")                           # Poisson: no spread between the units
+    assert kappa > 10                                      # Poisson: the spread's bound is small (CV below 0.3)
+
+
+def test_the_spread_is_read_without_bias_at_a_few_events_a_unit():
+    """100 units expecting 2 to 6 events each, their rates gamma-spread with 1/κ = 0.25 (a CV of
+    0.5, as the third region's dentists): over 40 draws the bound on 1/κ reaches the truth in
+    three of four (less than its 95 %: the units left out as far trim the honest tail a little),
+    never reads Poisson and stays near it (median 0.42), where the one-sided quantile moment
+    equation reached it in one of four, read 0 to 0.59, median 0.19."""
+    rng = np.random.default_rng(11)
+    bounds = []
+    for _ in range(40):
+        n = rng.integers(150, 450, 100).astype(float)
+        r = rng.poisson(n * 0.013 * rng.gamma(4.0, 0.25, 100)).astype(float)
+        bounds.append(1 / count_rate_null(n, r)[1])
+    assert np.mean(np.array(bounds) >= 0.25) >= 0.7 and min(bounds) > 0.1 and 0.3 < np.median(bounds) < 0.55
+
+
+# (patients, cone-beam CTs) of the third region's general dentists (benchmarks/worlds/third_region.py):
+# at 20,000 patients (seed 2) one plant (331, 160) and 29 honest dentists, one of them at 20 CTs for
+# 586 patients where 7.8 are expected, the others as Poisson would have them; at 80,000 (seed 1) two
+# plants, (346, 45) and (290, 24), among 104 honest dentists whose rates spread with a CV of 0.5
+THIRD_20000_2 = [(141, 2), (152, 2), (153, 6), (157, 2), (158, 3), (169, 0), (170, 1), (254, 2), (261, 7), (277, 2),
+                 (279, 1), (284, 2), (287, 4), (289, 2), (292, 1), (302, 7), (305, 4), (308, 6), (322, 5), (327, 1),
+                 (331, 160), (427, 9), (504, 3), (538, 8), (554, 7), (572, 8), (573, 6), (582, 8), (585, 8), (586, 20)]
+THIRD_80000_1 = [(7, 0), (213, 1), (243, 3), (250, 0), (258, 9), (265, 5), (282, 2), (284, 3), (285, 0), (285, 4),
+                 (286, 10), (287, 1), (287, 10), (290, 24), (294, 5), (294, 6), (296, 0), (301, 10), (303, 3), (310, 4),
+                 (314, 1), (314, 7), (316, 7), (318, 3), (322, 2), (323, 8), (323, 9), (326, 2), (329, 3), (331, 6),
+                 (333, 5), (336, 0), (336, 4), (338, 6), (339, 2), (340, 4), (342, 11), (344, 1), (346, 3), (346, 45),
+                 (348, 10), (349, 4), (351, 6), (357, 2), (359, 2), (364, 9), (382, 10), (383, 5), (397, 1), (398, 5),
+                 (400, 8), (402, 8), (409, 5), (409, 7), (415, 7), (420, 2), (421, 7), (423, 0), (423, 4), (425, 6),
+                 (425, 8), (431, 5), (431, 6), (432, 7), (432, 11), (438, 7), (441, 4), (442, 10), (444, 0), (444, 1),
+                 (444, 6), (446, 1), (446, 15), (449, 3), (449, 4), (450, 0), (451, 8), (452, 4), (457, 4), (458, 6),
+                 (458, 7), (458, 7), (459, 4), (462, 10), (464, 4), (465, 10), (466, 2), (467, 2), (467, 12), (468, 8),
+                 (471, 1), (471, 7), (472, 14), (474, 14), (475, 2), (479, 7), (479, 11), (483, 19), (484, 6), (485, 8),
+                 (485, 11), (493, 9), (504, 4), (530, 14), (533, 5), (572, 16)]
+
+
+def judged_dentists(figures):
+    """The cone-beam campaign on dentists of these (patients, CTs), each its index as its id."""
+    r = Region()
+    r.service("EXAM", "act", "dental examination")
+    r.service("CBCT", "act", "cone-beam CT")
+    for d, (n, cbct) in enumerate(figures):
+        r.provider(f"D{d:03}", "dentist", "dental_surgery")
+        for p in range(n):
+            r.claim(f"{d}-{p}", f"D{d:03}", "EXAM", 5, 23.0)
+            if p < cbct:
+                r.claim(f"{d}-{p}", f"D{d:03}", "CBCT", 20, 69.0)
+    units = indicator(r.tables(), CONE_BEAM)[0].to_pylist()
+    return {figures[int(u["unit_id"][1:])] for u in units if u["outlier"]}
+
+
+def test_a_group_that_looks_poisson_does_not_make_an_honest_unit_of_a_usual_spread_an_outlier():
+    """Thirty dentists: the plant (160 CTs for 331 patients) is found; the honest dentist at 20
+    for 586 (2.6 times the usual rate, well within the spread of dentists elsewhere) is not, though
+    the 28 others happen to differ no more than Poisson."""
+    assert judged_dentists(THIRD_20000_2) == {(331, 160)}
+
+
+def test_both_plants_are_found_among_dentists_whose_rates_spread():
+    """106 dentists whose honest rates spread (CV 0.5): both plants, 45 CTs for 346 patients and
+    the weaker 24 for 290 (5.9 times the usual rate), and no honest dentist (at most 19 for 483,
+    2.8 times)."""
+    assert judged_dentists(THIRD_80000_1) == {(346, 45), (290, 24)}
 
 
 def test_alerts_name_the_campaign_and_the_unit():

@@ -183,3 +183,35 @@ def test_a_daily_forfait_shared_by_a_team_is_not_an_outlier_but_one_added_on_top
     assert run(t=forfait_region(over=False)).alerts.num_rows == 0
     assert [a["alert_id"] for a in run(t=forfait_region()).alerts.to_pylist()] == ["peer_outlier:OVER"]
 
+
+
+def tied_region():
+    """Dentists filling teeth: 20 peers of 30 patients each, most patients filled on 1 or 2 days,
+    4 to 6 of each peer's on 3 days, one on 4 — the peers' 90 % quantile is 3 days, a value a
+    fifth of their patients reach; ALL3 fills each of its 30 patients on exactly 3 days; HEAVY,
+    honest, has 9 of 30 on 3 days; BIG, honest, 300 patients of whom a quarter on 3 days."""
+    r = Region()
+    r.service("FILL", "act", "filling")
+    mixes = {f"D{i}": [1] * (18 - i % 3) + [2] * 6 + [3] * (5 + i % 3) + [4] for i in range(20)}
+    mixes["ALL3"] = [3] * 30
+    mixes["HEAVY"] = [1] * 12 + [2] * 8 + [3] * 9 + [4]
+    mixes["BIG"] = ([1] * 15 + [2] * 7 + [3] * 7 + [4]) * 10
+    for dentist, days in mixes.items():
+        r.provider(dentist, "dentist", "general_dentistry")
+        for p, n in enumerate(days):
+            for d in range(n):
+                r.claim(f"{dentist}-{p}", dentist, "FILL", 30 * d, 25.0)
+    return r.tables()
+
+
+def test_patients_tied_at_the_peers_quantile_count_and_honest_heavier_mixes_are_left_alone():
+    """Days are whole numbers: where the peers' 90 % quantile is a value a fifth of their patients
+    share (3 days), ALL3, whose every patient sits exactly there, is beyond no one, yet all 30 of
+    its patients are in the peers' top fifth (0.2³⁰): found, counted at or beyond the quantile.
+    HEAVY (9 of 30 there) and BIG (75 of 300, a list ten times as long) differ from their peers as
+    honest practices do: left alone."""
+    f = run(t=tied_region())
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["peer_outlier:ALL3"]
+    act = json.loads(f.alerts["evidence"][0].as_py())["acts"][0]
+    assert (act["patients"], act["beyond"], act["quantile"], act["at_quantile"]) == (30, 30, 0.9, True)
+    assert "30 of them at or beyond the 90.0% quantile" in f.alerts["summary"][0].as_py()
