@@ -90,6 +90,13 @@ def _spaces(value: str) -> str | None:
     return "at both ends" if start and end else "at its start" if start else "at its end" if end else None
 
 
+def _word(v: str, shown: bool) -> str:
+    """An unknown pattern or entity type as the message shows it: the value on a line that surely
+    names no patient, or when it is a word (a misspelt `provder`); withheld otherwise (columns in
+    another order put an id there, maybe a patient's)."""
+    return repr(v) if shown or re.fullmatch(r"[A-Za-z_ -]{1,40}", v) else f"({WITHHELD})"
+
+
 def _read_rows(path: Path, lines: list[str], patterns) -> pa.Table:
     """`read_truth`'s work on the file's lines (without their line ends)."""
     def fields(line: str, number: int) -> list[str]:
@@ -148,9 +155,10 @@ def _read_rows(path: Path, lines: list[str], patterns) -> pa.Table:
             continue
         bad = [f"column {c}: empty" for c in ("pattern", "entity_type", "entity_id") if not values[c]]
         if values["pattern"] and values["pattern"] not in patterns:
-            bad.append(f"column pattern: unknown pattern {values['pattern']!r} (known: {', '.join(patterns)})")
+            bad.append(f"column pattern: unknown pattern {_word(values['pattern'], shown)} "
+                       f"(known: {', '.join(patterns)})")
         if values["entity_type"] and values["entity_type"] not in ENTITY_TYPES:
-            bad.append(f"column entity_type: unknown entity type {values['entity_type']!r} "
+            bad.append(f"column entity_type: unknown entity type {_word(values['entity_type'], shown)} "
                        f"(known: {', '.join(ENTITY_TYPES)})")
         problems += [f"line {line}: {b}" for b in bad]
         for c in kept:

@@ -167,6 +167,11 @@ def test_a_truth_problem_on_a_patient_line_names_line_and_column_never_the_value
                  "line 2: column entity_type: a quote not closed on its line in (value withheld"),
         "typespace": (head + "doctor_shopping,G1,patient ,B2265012585\n",
                       "line 2: column entity_type: (value withheld"),
+        # columns in another order: the patient's id where the entity type or the pattern goes
+        "swapped": (head + "doctor_shopping,G1,B2265012585,patient\n",
+                    "line 2: column entity_type: unknown entity type (value withheld"),
+        "pattern": ("entity_id,group_id,entity_type,pattern\n" + "doctor_shopping,G1,patient,B2265012585\n",
+                    "line 2: column pattern: unknown pattern (value withheld"),
     }
     for name, (body, said) in cases.items():
         f = tmp_path / f"{name}.csv"
