@@ -27,10 +27,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contract.errors import SettingsError
+from contract.numbers import plain_number
 from contract.tables import MAX_COUNT
 
 
@@ -51,6 +52,12 @@ class Environment(BaseSettings):
     client_timeout: float = Field(10.0, gt=0, le=MAX_COUNT, description="seconds")
     heavy_calls_per_key: int = Field(2, ge=1, le=MAX_HEAVY)
     heavy_workers: int | None = Field(None, ge=1, le=MAX_HEAVY, description="processes, each started at once")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain(cls, value, info: ValidationInfo):
+        """`FRAUDNET_HEAVY_WORKERS=1_6` is not 16 (`contract.numbers.plain_number`)."""
+        return plain_number(cls.model_fields[info.field_name].annotation, value)
 
 
 def environment_problems(e: ValidationError) -> list[str]:

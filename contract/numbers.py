@@ -4,7 +4,8 @@ Pydantic's lax mode, which reads a settings file, a schedule's TOML and a JSON b
 boolean for an int or a float (`max_problems: true` is 1, `bulk_share: true` is 1.0: its
 conversion table, https://docs.pydantic.dev/latest/concepts/conversion_table/). Strict mode
 would refuse it, but also the text `"5"` those inputs have always been allowed to give; so the
-models below refuse booleans only, each numeric field by its annotation.
+models below refuse booleans only, each numeric field by its annotation — and a text holding '_'
+(`"1_000"`, which Python reads as 1000: no input of ours writes a digit separator).
 """
 from __future__ import annotations
 
@@ -33,10 +34,28 @@ def refuse_boolean(annotation, value):
     return value
 
 
+def refuse_separator(annotation, value):
+    """`value`, unless it is a text holding '_' given for a field of `annotation` that is a number
+    (`"1_000"`, which Python's int() and float(), and so pydantic, read as 1000). Raises
+    `PydanticCustomError` (`separator_in_number`): "Input should be a number written without
+    '_' ('1_000')"."""
+    if isinstance(value, str) and "_" in value and (kind := numeric_kind(annotation)):
+        raise PydanticCustomError("separator_in_number", "Input should be {kind} written without '_' ('{value}')",
+                                  {"kind": kind, "value": value})
+    return value
+
+
+def plain_number(annotation, value):
+    """`value`, unless a number field is given a boolean (`refuse_boolean`) or a text with '_'
+    (`refuse_separator`)."""
+    return refuse_separator(annotation, refuse_boolean(annotation, value))
+
+
 class NumbersNotBooleans(BaseModel):
-    """A model whose int and float fields, its subclasses' too, refuse a boolean (`refuse_boolean`)."""
+    """A model whose int and float fields, its subclasses' too, refuse a boolean and a text holding
+    '_' (`plain_number`)."""
 
     @field_validator("*", mode="before")
     @classmethod
     def _no_boolean(cls, value, info: ValidationInfo):
-        return refuse_boolean(cls.model_fields[info.field_name].annotation, value)
+        return plain_number(cls.model_fields[info.field_name].annotation, value)

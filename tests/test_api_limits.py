@@ -286,14 +286,15 @@ def test_a_boolean_is_refused_wherever_a_number_is_expected(tmp_path):
     assert numbers["max_problems"] == "a whole number" and numbers["mega_consumer.bulk_share"] == "a number"
     assert numbers["impact.min_days"] == "a whole number" and numbers["checks.claims.min_count"] == "a whole number"
     for name, kind in numbers.items():
-        for value in (True, False):
+        for value, said in ((True, f"{kind}, not a boolean (true)"), (False, f"{kind}, not a boolean (false)"),
+                            ("1_0", f"{kind} written without '_' ('1_0')")):   # Python reads 1_0 as 10
             *parents, leaf = name.split(".")
             given = {leaf: value}
             for parent in reversed(parents):
                 given = {parent: given}
             with pytest.raises(SettingsError) as e:
                 parse_settings(given, "settings.json")
-            assert e.value.problems == [f"{name}: Input should be {kind}, not a boolean ({str(value).lower()})"]
+            assert e.value.problems == [f"{name}: Input should be {said}"]
     kept = parse_settings({"max_problems": "5", "peer_outlier": {"acts_only": False}}, "settings.json")
     assert (kept.max_problems, kept.peer_outlier.acts_only) == (5, False)
 
@@ -316,3 +317,23 @@ def test_a_boolean_is_refused_wherever_a_number_is_expected(tmp_path):
                      headers={"X-API-Key": "k" * 24, "If-Match": "1"})
     assert (r.status_code, r.json()) == (422, {"detail": "body parameter 'recovered': Input should be a number, "
                                                          "not a boolean (true)"})
+
+
+def test_a_number_written_with_a_digit_separator_is_refused_in_a_body_and_the_environment(monkeypatch):
+    """`"estimated_harm": "1_000"` was recorded as €1,000 and `FRAUDNET_HEAVY_WORKERS=1_6` started
+    16 workers: pydantic reads a text as Python's float() and int() do, '_' between digits included."""
+    import pytest
+    from pydantic import ValidationError
+
+    from api.models import DecisionCreate
+    from config import Environment, environment_problems
+    with pytest.raises(ValidationError) as e:
+        DecisionCreate.model_validate({"action": "secm_warning", "decided_on": "2026-12-02", "estimated_harm": "1_000"})
+    assert "Input should be a number written without '_' ('1_000')" in str(e.value)
+    assert DecisionCreate.model_validate({"action": "secm_warning", "decided_on": "2026-12-02",
+                                          "estimated_harm": "1000"}).estimated_harm == 1000.0
+    monkeypatch.setenv("FRAUDNET_HEAVY_WORKERS", "1_6")
+    with pytest.raises(ValidationError) as e:
+        Environment()
+    assert environment_problems(e.value) == ["FRAUDNET_HEAVY_WORKERS: Input should be a whole number written "
+                                             "without '_' ('1_6')"]
