@@ -1177,7 +1177,9 @@ class EntityType(click.Choice):
             self.fail("'patient:…' is TYPE:ID: give them apart, `fraudnet entity patient ID` "
                       "(a patient's id is never shown).", param, ctx)
         if sep and kind in ENTITY_TYPES:
-            self.fail(f"{value!r} is TYPE:ID: give them apart, `fraudnet entity {kind} {rest}`.", param, ctx)
+            shown = "ID" if rest.lstrip().lower().startswith("patient:") else rest     # never a patient's
+            said = repr(value) if shown == rest else f"'{kind}:…'"
+            self.fail(f"{said} is TYPE:ID: give them apart, `fraudnet entity {kind} {shown}`.", param, ctx)
         if value not in ENTITY_TYPES and not re.fullmatch(r"[A-Za-z_ -]{1,40}", str(value)):
             self.fail(f"the value given is not one of {', '.join(map(repr, ENTITY_TYPES))} (it is not shown: "
                       "it may be an id; give TYPE, then ID).", param, ctx)
@@ -1218,7 +1220,8 @@ def entity_cmd(entity_type, entity_id, run_id, store, as_json):
         e = entity_view(Store(store), entity_type, entity_id, run_id)
     except NotFound as err:
         message, code = _worded(err, store)
-        _fail(message + (_doubled_type(entity_id) if err.kind == entity_type else ""), code)
+        said_already = entity_type != "patient" and err.unsaid     # a patient's node id: worded by NotFound
+        _fail(message + (_doubled_type(entity_id) if err.kind == entity_type and not said_already else ""), code)
     except FraudnetError as err:
         _failed(err, store)
     _audit(store, "entities.get", node_target(Store(store), node_id(entity_type, entity_id)), e["run_id"])
