@@ -992,7 +992,7 @@ def _column_rules(col, nulls: dict | None) -> tuple[str, list[tuple[str, str]]]:
         # separator no claim file writes (a typo, or a number another program wrote for itself) and
         # a sign on a zero are refused, not read as an amount
         valid.append(f"({c} IS NULL OR ({num} IS NOT NULL AND isfinite({num}) AND {num} BETWEEN 0 AND {MAX_AMOUNT} "
-                     f"AND strpos({c}, '_') = 0 AND NOT starts_with(ltrim({c}), '-')))")
+                     f"AND strpos({c}, '_') = 0 AND NOT regexp_matches({c}, '^\\s*-')))")     # a tab or line break first too
         rules += [(f"regexp_full_match({c}, {DECIMAL_COMMA})", "is not a number: it has a decimal comma (amounts use "
                    "'.', as in 12.50; convert the file with a mapping: decimal = \",\")"),
                   (f"strpos({c}, '_') > 0", "is not a number: it holds '_' (amounts are written with digits and "

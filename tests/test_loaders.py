@@ -511,14 +511,16 @@ def test_an_amount_with_an_underscore_or_a_minus_zero_is_refused(tmp_path, batch
                                    claim("C2", "P1", "010000024", "G", "2025-01-05", "-0"),
                                    claim("C3", "P1", "010000024", "G", "2025-01-05", "-0.00"),
                                    claim("C4", "P1", "010000024", "G", "2025-01-05", "1_0.5"),
-                                   claim("C5", "P1", "010000024", "G", "2025-01-05", "0.00")])
+                                   claim("C5", "P1", "010000024", "G", "2025-01-05", "0.00"),
+                                   claim("C8", "P1", "010000024", "G", "2025-01-05", "\t-0")])   # a tab first
     underscore = ("is not a number: it holds '_' (amounts are written with digits and one '.', without "
                   "separators, as in 1000.50)")
     zero = "is a zero with a minus sign: amounts are ≥ 0, written without a sign"
     expected = [f"claims.csv, line 2, column amount, value '1_000': {underscore}",
                 f"claims.csv, line 3, column amount, value '-0': {zero}",
                 f"claims.csv, line 4, column amount, value '-0.00': {zero}",
-                f"claims.csv, line 5, column amount, value '1_0.5': {underscore}"]
+                f"claims.csv, line 5, column amount, value '1_0.5': {underscore}",
+                f"claims.csv, line 7, column amount, value '\\t-0': {zero}"]
     with pytest.raises(DatasetError) as e:
         load_dataset(folder, claims_to=tmp_path / "claims.parquet" if batches else None)
     assert [str(p) for p in e.value.problems] == expected
