@@ -8,9 +8,9 @@ a closed entity succeeded by a new one (phoenix), whose billing is abnormal.
    are hubs and link nothing), and **succession**: an entity created within `phoenix_days` after
    another was dissolved, at the same (non-hub) address or with an officer in common.
 2. **Groups**: connected components with at least `min_entities` legal entities, billed through at
-   least two providers (`MIN_BILLERS`: a group billed by one provider — a practitioner's company
-   converted into another, the same manager and address — is that provider's billing, which
-   peer_outlier judges against its peers act by act).
+   least two providers (`MIN_BILLERS`) or holding a centre: a group billed by one provider and no
+   centre — a practitioner's company converted into another, the same manager and address — is
+   that provider's billing, which peer_outlier judges against its peers act by act.
 3. **Billing**, judged as a test. Unit: a group. Observed: the euros each of its billing
    providers (through the group's centres, or billing under its entities) billed each patient.
    Null model: a group's patients cost what its billers' peers' patients cost (same provider
@@ -134,8 +134,9 @@ GROUP BY ALL ORDER BY 1, 2
 
 # a patient billed beyond this quantile of its peers' patients (euros per patient) counts as beyond peers
 QUANTILE = 0.9
-# what a network is on the billing side: at least two billing providers (one provider's billing,
-# however high, is that provider's: peer_outlier's business, not a network's)
+# what a network is on the billing side: at least two billing providers, or a centre (one
+# provider's billing under its own companies, however high, is that provider's: peer_outlier's
+# business, not a network's; one dentist billing through a chain's three centres is a network)
 MIN_BILLERS = 2
 
 
@@ -172,10 +173,11 @@ def detect_entity_networks(tables: Mapping[str, pa.Table], graph: Graph, setting
                    judged=pa.table({"billers": pa.array([b["billers"] for b in billing.values()],
                                                         pa.list_(pa.string()))}))
     rho_of = _peer_rho(spread)
-    # a network bills through several providers: a group billed by one provider (a practitioner's
-    # company converted into another form, the same manager and address) is that provider's
-    # billing, which peer_outlier judges act by act against its peers
-    judged = [k for k in names if k in billing and len(billing[k]["billers"]) >= MIN_BILLERS]
+    # a network bills through several providers or centres: a group billed by one provider and no
+    # centre (a practitioner's company converted into another form, the same manager and address)
+    # is that provider's billing, which peer_outlier judges act by act against its peers
+    judged = [k for k in names if k in billing and (len(billing[k]["billers"]) >= MIN_BILLERS
+                                                    or any(n.startswith("centre:") for n in names[k]))]
     n = np.array([billing[k]["patients"] for k in judged], float)
     c = np.array([billing[k]["beyond"] for k in judged], float)
     e = np.array([billing[k]["expected_beyond"] for k in judged], float)

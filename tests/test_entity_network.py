@@ -9,7 +9,7 @@ def region(abnormal=True):
     return _region(abnormal).tables()
 
 
-def _region(abnormal=True) -> Region:
+def _region(abnormal=True, one_dentist=False) -> Region:
     r = Region()
     # the chain: LE1 dissolved, LE2 created three weeks later at its address, LE3 shares the bank
     # account; one director runs all three; each runs a dental centre with a salaried dentist
@@ -27,7 +27,8 @@ def _region(abnormal=True) -> Region:
         for p in range(30):
             for k, (code, amount) in enumerate((("CROWN", 120.0), ("FILL", 41.0), ("SCALE", 29.0))):
                 if abnormal or k == 0:
-                    r.claim(f"C{i}-{p}", f"DENT{i}", code, p + 3 * k, amount if abnormal else 40.0, centre=f"DC{i}")
+                    r.claim(f"C{i}-{p}", f"DENT{0 if one_dentist else i}", code, p + 3 * k,
+                            amount if abnormal else 40.0, centre=f"DC{i}")
     # peers: private dentists billing about €45 per patient
     for d in range(6):
         r.provider(f"PRIV{d}", "dentist", "dental_surgery")
@@ -109,5 +110,13 @@ def test_one_practitioners_converted_company_is_that_practitioners_billing_not_a
         for k, (code, amount) in enumerate((("CROWN", 120.0), ("FILL", 41.0), ("SCALE", 29.0))):
             r.claim(f"S-{p}", "DSOLO", code, p + 3 * k, amount)
     t = r.tables()
+    ids = [a["alert_id"] for a in detect_entity_networks(t, build_graph(t), EntityNetworkSettings()).alerts.to_pylist()]
+    assert ids == ["entity_network:LE1"]
+
+
+def test_a_chain_billed_by_one_dentist_through_its_centres_is_still_a_network():
+    """The chain of three associations and their dental centres, every centre's care billed by one
+    dentist: a network of establishments, found as when three dentists bill."""
+    t = _region(one_dentist=True).tables()
     ids = [a["alert_id"] for a in detect_entity_networks(t, build_graph(t), EntityNetworkSettings()).alerts.to_pylist()]
     assert ids == ["entity_network:LE1"]
