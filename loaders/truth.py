@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from pathlib import Path
 
 import pyarrow as pa
@@ -90,11 +91,24 @@ def _spaces(value: str) -> str | None:
     return "at both ends" if start and end else "at its start" if start else "at its end" if end else None
 
 
+def _invisible(v: str) -> str | None:
+    """The first character of `v` that shows nothing — a format character (Unicode category Cf: a
+    zero-width space U+200B, a byte order mark U+FEFF inside a file) or a control character other
+    than NUL — as `U+200B ZERO WIDTH SPACE`, or None."""
+    for ch in v:
+        if ch != "\0" and unicodedata.category(ch) in ("Cf", "Cc"):
+            return f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"
+    return None
+
+
 def _word(v: str, shown: bool) -> str:
     """An unknown pattern or entity type as the message shows it: the value on a line that surely
     names no patient, or when it is a word (a misspelt `provder`); withheld otherwise (columns in
     another order put an id there, maybe a patient's)."""
-    return repr(v) if shown or re.fullmatch(r"[A-Za-z_ -]{1,40}", v) else f"({WITHHELD})"
+    return repr(v) if shown or _WORD.fullmatch(v) else f"({WITHHELD})"
+
+
+_WORD = re.compile(r"[A-Za-z_ -]{1,40}")     # a word: no id of a patient (ids hold digits)
 
 
 def _read_rows(path: Path, lines: list[str], patterns) -> pa.Table:
@@ -105,8 +119,8 @@ def _read_rows(path: Path, lines: list[str], patterns) -> pa.Table:
         except csv.Error as e:       # a field beyond the csv module's limit
             raise ValueError(f"{path}: line {number}: not a CSV line a truth file can hold ({e})") from None
 
-    if lines and _quoting(lines[0]):
-        raise ValueError(f"{path}: line 1: " + "; ".join(f"field {k + 1}: {why} in {text!r}"
+    if lines and _quoting(lines[0]):        # no header, maybe a case naming a patient: words only shown
+        raise ValueError(f"{path}: line 1: " + "; ".join(f"field {k + 1}: {why} in {_word(text, False)}"
                                                           for k, text, why in _quoting(lines[0])))
     header = fields(lines[0], 1) if lines else []
     if not header or header == [""]:
@@ -115,7 +129,9 @@ def _read_rows(path: Path, lines: list[str], patterns) -> pa.Table:
     missing = [c for c in ("pattern", "entity_type", "entity_id") if c not in header]
     if missing:
         raise ValueError(f"{path}: line 1: missing column(s) {', '.join(missing)} "
-                         f"(the header names {', '.join(header)})")
+                         f"(the header names {', '.join(h if _WORD.fullmatch(h) else '…' for h in header)}"
+                         + ("; … a name not shown: it may be an id, a case's line read as the header"
+                            if not all(map(_WORD.fullmatch, header)) else "") + ")")
     kept = [c for c in TRUTH_COLUMNS if c in header]
     where = {c: header.index(c) for c in kept}
     columns: dict[str, list] = {c: [] for c in kept}
@@ -146,6 +162,9 @@ def _read_rows(path: Path, lines: list[str], patterns) -> pa.Table:
         values = {c: row[i] for c, i in where.items()}
         bad = [f"{column(i)}: holds a NUL character (byte 0x00) in {value(v)}: no alert's id or name holds one "
                "(a file written by a C program or a database dump?); remove it" for i, v in enumerate(row) if "\0" in v]
+        bad += [f"{column(i)}: holds an invisible character ({_invisible(v)}) in {value(v)}: ids are matched "
+                "exactly, so it would match no alert; remove it" for i, v in enumerate(row)
+                if "\0" not in v and _invisible(v)]
         bad += [f"{column(i)}: {value(v)} " + (f"has spaces {_spaces(v)}: ids are matched exactly, spaces included, "
                                                "so it would match no alert; remove them" if v.strip() else
                                                "holds only spaces")

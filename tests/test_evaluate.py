@@ -172,6 +172,14 @@ def test_a_truth_problem_on_a_patient_line_names_line_and_column_never_the_value
                     "line 2: column entity_type: unknown entity type (value withheld"),
         "pattern": ("entity_id,group_id,entity_type,pattern\n" + "doctor_shopping,G1,patient,B2265012585\n",
                     "line 2: column pattern: unknown pattern (value withheld"),
+        # an invisible character: an id that would match no alert, silently
+        "zwsp": (head + "doctor_shopping,G1,patient,B2265012585\u200b\n",
+                 "line 2: column entity_id: holds an invisible character (U+200B ZERO WIDTH SPACE) in (value withheld"),
+        # no header line: the first case read as one, its id never shown
+        "noheader": ("doctor_shopping,G1,patient,B2265012585\n",
+                     "line 1: missing column(s) pattern, entity_type, entity_id (the header names doctor_shopping, …, "
+                     "patient, …; … a name not shown: it may be an id"),
+        "noheaderquote": ('doctor_shopping,G1,patient,"B2265012585\n', "line 1: field 4: a quote not closed"),
     }
     for name, (body, said) in cases.items():
         f = tmp_path / f"{name}.csv"
@@ -179,6 +187,6 @@ def test_a_truth_problem_on_a_patient_line_names_line_and_column_never_the_value
         try:
             read_truth(f, ("doctor_shopping",))
         except ValueError as e:
-            assert said in str(e) and "2265" not in str(e), (name, str(e))
+            assert said in str(e) and "2265" not in str(e) and "\u200b" not in str(e), (name, str(e))
         else:
             raise AssertionError(f"{name}: read")
