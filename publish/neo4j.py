@@ -237,15 +237,17 @@ def saved_queries() -> list[str]:
 
 def parse_param(text: str) -> tuple[str, object]:
     """`name=value` → (name, value): a value is text if its name ends in `_id` (ids keep leading
-    zeros) or it is not a number; otherwise a number.
+    zeros) or it is not a number (`1_0`, which Python's int() reads as 10, is not); otherwise a number.
 
         >>> parse_param("provider_id=10000000072"), parse_param("limit=5"), parse_param("pattern=dense_block")
         (('provider_id', '10000000072'), ('limit', 5), ('pattern', 'dense_block'))
+        >>> parse_param("max_degree=1_0")
+        ('max_degree', '1_0')
     """
     name, sep, value = text.partition("=")
     if not sep or not name:
         raise ValueError(f"a parameter is name=value, not {text!r}")
-    if not name.endswith("_id"):
+    if not name.endswith("_id") and "_" not in value:
         for kind in (int, float):
             try:
                 number = kind(value)
