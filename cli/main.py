@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +24,7 @@ from rich.table import Table
 from contract.errors import (AuditUnavailable, Busy, DatasetError, FraudnetError, Invalid, NoPublishedRun,
                              NotFound, NotReady, Refused, SettingsError, Stale, StoreUnwritable, Unreadable)
 from contract.tables import MAX_COUNT, MAX_DAYS
-from contract.vocab import ENTITY_TYPES, PATTERNS, node_id
+from contract.vocab import ENTITY_TYPES, PATTERNS, is_patient_node, is_word, node_id
 from runs.store import Store
 
 STORE_HELP = "store folder (env FRAUDNET_STORE, default ./fraudnet-store)"
@@ -1177,10 +1176,10 @@ class EntityType(click.Choice):
             self.fail("'patient:…' is TYPE:ID: give them apart, `fraudnet entity patient ID` "
                       "(a patient's id is never shown).", param, ctx)
         if sep and kind in ENTITY_TYPES:
-            shown = "ID" if rest.lstrip().lower().startswith("patient:") else rest     # never a patient's
+            shown = "ID" if is_patient_node(rest) else rest     # never a patient's
             said = repr(value) if shown == rest else f"'{kind}:…'"
             self.fail(f"{said} is TYPE:ID: give them apart, `fraudnet entity {kind} {shown}`.", param, ctx)
-        if value not in ENTITY_TYPES and not re.fullmatch(r"[A-Za-z_ -]{1,40}", str(value)):
+        if value not in ENTITY_TYPES and not is_word(str(value)):
             self.fail(f"the value given is not one of {', '.join(map(repr, ENTITY_TYPES))} (it is not shown: "
                       "it may be an id; give TYPE, then ID).", param, ctx)
         return super().convert(value, param, ctx)

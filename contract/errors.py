@@ -10,7 +10,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from .vocab import patient_alert
+from .vocab import is_patient_node, patient_alert
 
 
 @dataclass(frozen=True)
@@ -50,19 +50,15 @@ class NotFound(FraudnetError):
         super().__init__(worded_patient(run_id) if kind == "patient" else
                          worded_alert(key, run_id) if kind == "alert" and patient_alert(key) else
                          f"no {kind} with the id given: it starts with 'patient:' (a patient's node id under "
-                         f"another type? the id is not repeated)" if _patient_node(key) else
+                         f"another type? the id is not repeated)" if is_patient_node(key) else
                          f"no {kind} {key!r}" + (f" {detail}" if detail else ""))
 
     @property
     def unsaid(self) -> bool:
         """Its key is never worded (a patient's id, a patient-centred alert's, or a key that starts
         with `patient:`: a patient's node id given under another type)."""
-        return self.kind == "patient" or (self.kind == "alert" and patient_alert(self.key)) or _patient_node(self.key)
+        return self.kind == "patient" or (self.kind == "alert" and patient_alert(self.key)) or is_patient_node(self.key)
 
-
-def _patient_node(key) -> bool:
-    """Whether `key` reads as a patient's node id (`patient:P1`, any case, spaces before)."""
-    return isinstance(key, str) and key.lstrip().lower().startswith("patient:")
 
 
 def worded_patient(run_id: str | None = None) -> str:

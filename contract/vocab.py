@@ -11,6 +11,8 @@ A node of the graph is named by a stable string id, `<entity_type>:<entity_id>`
 """
 from __future__ import annotations
 
+import re
+
 ENTITY_TYPES = ("provider", "centre", "legal_entity", "person", "patient")
 
 # The contract's pattern names, in the order alerts are listed when patterns are interleaved.
@@ -68,3 +70,20 @@ def split_node_id(node: str) -> tuple[str, str]:
     if not sep or entity_type not in ENTITY_TYPES or not entity_id:
         raise ValueError(f"{node!r} is not an entity id of the form type:id")
     return entity_type, entity_id
+
+
+_WORD = re.compile(r"[A-Za-z_ -]{1,40}")
+
+
+def is_word(value) -> bool:
+    """Whether `value` is a word — letters, `_`, `-` and spaces, at most 40 — which a message may
+    show where the value given might have been an id (a misspelt type `patiant` is shown; `P0009018`,
+    maybe a patient's id, is not: ids hold digits)."""
+    return isinstance(value, str) and _WORD.fullmatch(value) is not None
+
+
+def is_patient_node(key) -> bool:
+    """Whether `key` reads as a patient's node id (`patient:P1`, any case, spaces before): given
+    under another type, its id is still a patient's and is never repeated."""
+    return isinstance(key, str) and key.lstrip().lower().startswith("patient" + _SEP)
+

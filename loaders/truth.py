@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from contract.vocab import ENTITY_TYPES
+from contract.vocab import ENTITY_TYPES, is_word
 
 TRUTH_COLUMNS = ("pattern", "group_id", "entity_type", "entity_id")
 
@@ -105,10 +105,7 @@ def _word(v: str, shown: bool) -> str:
     """An unknown pattern or entity type as the message shows it: the value on a line that surely
     names no patient, or when it is a word (a misspelt `provder`); withheld otherwise (columns in
     another order put an id there, maybe a patient's)."""
-    return repr(v) if shown or _WORD.fullmatch(v) else f"({WITHHELD})"
-
-
-_WORD = re.compile(r"[A-Za-z_ -]{1,40}")     # a word: no id of a patient (ids hold digits)
+    return repr(v) if shown or is_word(v) else f"({WITHHELD})"
 
 
 def _read_rows(path: Path, lines: list[str], patterns) -> pa.Table:
@@ -119,9 +116,9 @@ def _read_rows(path: Path, lines: list[str], patterns) -> pa.Table:
         except csv.Error as e:       # a field beyond the csv module's limit
             raise ValueError(f"{path}: line {number}: not a CSV line a truth file can hold ({e})") from None
 
-    if lines and _quoting(lines[0]):        # no header, maybe a case naming a patient: words only shown
+    if broken := _quoting(lines[0]) if lines else []:     # no header, maybe a case naming a patient: words only
         raise ValueError(f"{path}: line 1: " + "; ".join(f"field {k + 1}: {why} in {_word(text, False)}"
-                                                          for k, text, why in _quoting(lines[0])))
+                                                          for k, text, why in broken))
     header = fields(lines[0], 1) if lines else []
     if not header or header == [""]:
         raise ValueError(f"{path}: empty file; a truth file starts with a header line: "
@@ -129,9 +126,9 @@ def _read_rows(path: Path, lines: list[str], patterns) -> pa.Table:
     missing = [c for c in ("pattern", "entity_type", "entity_id") if c not in header]
     if missing:
         raise ValueError(f"{path}: line 1: missing column(s) {', '.join(missing)} "
-                         f"(the header names {', '.join(h if _WORD.fullmatch(h) else '…' for h in header)}"
+                         f"(the header names {', '.join(h if is_word(h) else '…' for h in header)}"
                          + ("; … a name not shown: it may be an id, a case's line read as the header"
-                            if not all(map(_WORD.fullmatch, header)) else "") + ")")
+                            if not all(map(is_word, header)) else "") + ")")
     kept = [c for c in TRUTH_COLUMNS if c in header]
     where = {c: header.index(c) for c in kept}
     columns: dict[str, list] = {c: [] for c in kept}
