@@ -43,7 +43,7 @@ Statistic: P(X ≥ days) under that negative binomial.
 
 Decision: the discoveries are patients (an alert each), not their cares: each patient's Simes
 p-value over its cares, Benjamini–Hochberg at `fdr` over the patients, and within each of the R
-patients chosen out of M, the cares rejected by Benjamini–Hochberg at `fdr`·R/M (`family_bh`;
+patients chosen out of M, the cares rejected by Benjamini–Hochberg at `fdr`·R/M (`graph.stats.family_bh`;
 Benjamini & Bogomolov 2014). Score and
 `excess_euros`: the euros of the flagged care beyond the stratum's mean, (days − mean) / days ×
 the euros billed. The alert names the patient (accused) and the providers who billed the bulk of
@@ -66,8 +66,8 @@ import pyarrow.compute as pc
 from .findings import Findings, euros, make_findings, opaque_id
 from .settings import MegaConsumerSettings
 from .shared import CARE_DAYS, Shared
-from .stats import (benjamini_hochberg, binom_logsf, group_index, negbin_logsf, robust_tau2, sorted_codes,
-                    surprise_bits)
+from .stats import (benjamini_hochberg, binom_logsf, family_bh, group_index, negbin_logsf, robust_tau2,
+                    sorted_codes, surprise_bits)
 from engine import query
 
 _CARE = """
@@ -296,39 +296,6 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
 LEVELS = ("age band, sex, same conditions", "age band, same conditions", "same conditions",
           "age band, sex, number of conditions", "age band, number of conditions", "number of conditions", "care only",
           "one of the same conditions")
-
-
-def family_bh(log_p: np.ndarray, family: np.ndarray, q: float) -> np.ndarray:
-    """Mask of the tests rejected when the discoveries are families (a patient: the alert), not
-    tests (a patient's care): each family's Simes p-value (min over its tests, sorted, of
-    n·p₍ⱼ₎/j; valid under positive dependence, as a patient's cares are), Benjamini–Hochberg at `q`
-    over the families, then, within each of the R families selected out of M, Benjamini–Hochberg at
-    q·R/M (Benjamini & Bogomolov, "Selective inference on multiple families of hypotheses",
-    J. R. Stat. Soc. B 76, 2014: the expected share of honest families among those alerted
-    stays at most q, and the average share of honest tests within an alerted family too).
-    `log_p`: natural logs of the p-values; `family`: integer family of each test."""
-    n = len(log_p)
-    if n == 0:
-        return np.zeros(0, bool)
-    order = np.lexsort((log_p, family))
-    f, lp = family[order], log_p[order]
-    starts = np.flatnonzero(np.r_[True, f[1:] != f[:-1]])
-    size = np.diff(np.r_[starts, n])
-    rank = np.arange(n) - np.repeat(starts, size) + 1           # j within the family
-    big = np.repeat(size, size).astype(float)
-    simes = np.minimum.reduceat(lp + np.log(big) - np.log(rank), starts)
-    chosen = benjamini_hochberg(np.minimum(simes, 0.0), q)
-    r, m = int(chosen.sum()), len(starts)
-    if r == 0:
-        return np.zeros(n, bool)
-    # within a chosen family: step-up BH at q·R/M over its own tests
-    ok = lp <= np.log(q * r / m) + np.log(rank) - np.log(big)
-    last = np.zeros(len(starts), np.int64)                       # the largest rank passing, per family
-    np.maximum.at(last, np.repeat(np.arange(len(starts)), size), np.where(ok, rank, 0))
-    keep = (rank <= np.repeat(last, size)) & np.repeat(chosen, size)
-    out = np.zeros(n, bool)
-    out[order] = keep
-    return out
 
 
 def stratum_null(days: np.ndarray, min_units: list[int], *levels: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

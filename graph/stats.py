@@ -60,6 +60,39 @@ def benjamini_hochberg(log_p: np.ndarray, q: float, m: int | None = None) -> np.
     return out
 
 
+def family_bh(log_p: np.ndarray, family: np.ndarray, q: float) -> np.ndarray:
+    """Mask of the tests rejected when the discoveries are families (a patient: the alert), not
+    tests (a patient's care): each family's Simes p-value (min over its tests, sorted, of
+    n·p₍ⱼ₎/j; valid under positive dependence, as a patient's cares are), Benjamini–Hochberg at `q`
+    over the families, then, within each of the R families selected out of M, Benjamini–Hochberg at
+    q·R/M (Benjamini & Bogomolov, "Selective inference on multiple families of hypotheses",
+    J. R. Stat. Soc. B 76, 2014: the expected share of honest families among those alerted
+    stays at most q, and the average share of honest tests within an alerted family too).
+    `log_p`: natural logs of the p-values; `family`: integer family of each test."""
+    n = len(log_p)
+    if n == 0:
+        return np.zeros(0, bool)
+    order = np.lexsort((log_p, family))
+    f, lp = family[order], log_p[order]
+    starts = np.flatnonzero(np.r_[True, f[1:] != f[:-1]])
+    size = np.diff(np.r_[starts, n])
+    rank = np.arange(n) - np.repeat(starts, size) + 1           # j within the family
+    big = np.repeat(size, size).astype(float)
+    simes = np.minimum.reduceat(lp + np.log(big) - np.log(rank), starts)
+    chosen = benjamini_hochberg(np.minimum(simes, 0.0), q)
+    r, m = int(chosen.sum()), len(starts)
+    if r == 0:
+        return np.zeros(n, bool)
+    # within a chosen family: step-up BH at q·R/M over its own tests
+    ok = lp <= np.log(q * r / m) + np.log(rank) - np.log(big)
+    last = np.zeros(len(starts), np.int64)                       # the largest rank passing, per family
+    np.maximum.at(last, np.repeat(np.arange(len(starts)), size), np.where(ok, rank, 0))
+    keep = (rank <= np.repeat(last, size)) & np.repeat(chosen, size)
+    out = np.zeros(n, bool)
+    out[order] = keep
+    return out
+
+
 def surprise_bits(log_p) -> np.ndarray:
     """S-value −log2 p in bits (≥ 0) from natural-log p-values."""
     return np.maximum(-np.asarray(log_p, dtype=float) / LN2, 0.0)

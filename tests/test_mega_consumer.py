@@ -6,7 +6,8 @@ import json
 
 import numpy as np
 
-from graph.mega_consumer import detect_mega_consumers, family_bh
+from graph.mega_consumer import detect_mega_consumers
+from graph.stats import family_bh
 from graph.model import build_graph
 from graph.settings import MegaConsumerSettings
 from graph.shared import build_shared
