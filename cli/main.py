@@ -53,7 +53,7 @@ def _no_underscore(kind: click.ParamType, value, param, ctx):
 
 class Number(click.FloatRange):
     """A finite number within bounds: `nan`, `inf`, `-inf` and `1_000`, which Python's float()
-    reads, are refused naming the option and the value, before the bounds are checked; `-0` is 0."""
+    reads, are refused naming the option and the value, before the bounds are checked."""
     name = "number"
 
     def convert(self, value, param, ctx):
@@ -61,7 +61,7 @@ class Number(click.FloatRange):
         rv = click.types.FloatParamType.convert(self, value, param, ctx)
         if not math.isfinite(rv):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return super().convert(rv, param, ctx) + 0.0        # -0 is 0
+        return super().convert(rv, param, ctx)
 
 
 class Seconds(Number):
