@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cases.store import QUALIFICATIONS, STATUSES
-from contract.numbers import NumbersNotBooleans
+from contract.numbers import PlainNumbers
 from contract.tables import MAX_AMOUNT
 from contract.vocab import NODE_ID_PATTERN
 from runs.settings import RunSettings
@@ -167,7 +167,7 @@ class NoteCreate(BaseModel):
 _EUROS = Field(None, le=MAX_AMOUNT, allow_inf_nan=False, description="euros, ≥ 0")
 
 
-class DecisionCreate(NumbersNotBooleans):
+class DecisionCreate(PlainNumbers):
     model_config = ConfigDict(extra="forbid")
     action: str = Field(pattern=ACTION, description="an action of GET /cases/actions")
     decided_on: date = Field(description="the decision's date; the impact is measured from the latest one")
@@ -178,7 +178,7 @@ class DecisionCreate(NumbersNotBooleans):
     note: str = Field(None, max_length=10_000)
 
 
-class DecisionUpdate(NumbersNotBooleans):
+class DecisionUpdate(PlainNumbers):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
     deadline: date = None
     estimated_harm: float = _EUROS

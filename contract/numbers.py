@@ -1,4 +1,4 @@
-"""A number in settings or a request body is a number: `true` is not 1.
+"""A number in settings or a request body is a number: `true` is not 1, `"1_000"` not 1000.
 
 Pydantic's lax mode, which reads a settings file, a schedule's TOML and a JSON body, takes a
 boolean for an int or a float (`max_problems: true` is 1, `bulk_share: true` is 1.0: its
@@ -51,11 +51,11 @@ def plain_number(annotation, value):
     return refuse_separator(annotation, refuse_boolean(annotation, value))
 
 
-class NumbersNotBooleans(BaseModel):
+class PlainNumbers(BaseModel):
     """A model whose int and float fields, its subclasses' too, refuse a boolean and a text holding
     '_' (`plain_number`)."""
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_boolean(cls, value, info: ValidationInfo):
+    def _plain(cls, value, info: ValidationInfo):
         return plain_number(cls.model_fields[info.field_name].annotation, value)

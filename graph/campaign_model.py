@@ -22,13 +22,13 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from contract.numbers import NumbersNotBooleans
+from contract.numbers import PlainNumbers
 from contract.tables import MAX_COUNT
 
 KINDS = ("physician", "dentist", "nurse", "physiotherapist", "midwife", "pharmacy", "laboratory", "other")
 
 
-class _Frozen(NumbersNotBooleans):
+class _Frozen(PlainNumbers):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite, not true
 
 

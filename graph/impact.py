@@ -60,7 +60,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import ConfigDict, Field
 
-from contract.numbers import NumbersNotBooleans
+from contract.numbers import PlainNumbers
 from contract.tables import MAX_COUNT, MAX_DAYS, empty_table
 from engine import query
 
@@ -72,7 +72,7 @@ VERDICTS = ("changed", "unchanged", "worse", "no_excess", "not_enough_data")
 Z95 = 1.959964
 
 
-class ImpactSettings(NumbersNotBooleans):
+class ImpactSettings(PlainNumbers):
     """Thresholds of the impact measurement (see the module docstring)."""
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
     min_days: int = Field(30, ge=1, le=MAX_DAYS, description="days of data after the decision needed to judge")

@@ -5,13 +5,13 @@ from datetime import date
 
 from pydantic import ConfigDict, Field, model_validator
 
-from contract.numbers import NumbersNotBooleans
+from contract.numbers import PlainNumbers
 from contract.tables import MAX_COUNT, MAX_DAYS
 
 from .campaign_model import Campaign
 
 
-class _Frozen(NumbersNotBooleans):
+class _Frozen(PlainNumbers):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite, not true
 
 

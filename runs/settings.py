@@ -13,13 +13,13 @@ from typing import Literal
 from pydantic import ConfigDict, Field, ValidationError
 
 from contract.errors import SettingsError
-from contract.numbers import NumbersNotBooleans
+from contract.numbers import PlainNumbers
 from contract.tables import MAX_COUNT, MAX_DAYS
 from graph.impact import ImpactSettings
 from graph.settings import ScanSettings
 
 
-class _Frozen(NumbersNotBooleans):
+class _Frozen(PlainNumbers):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite, not true
 
 

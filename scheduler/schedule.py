@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from config import Neo4jSettings
 from contract.errors import AuditUnavailable, Busy, NotFound, SettingsError, StoreUnwritable, not_utf8
-from contract.numbers import NumbersNotBooleans
+from contract.numbers import PlainNumbers
 from contract.tables import MAX_COUNT
 from cases.store import CaseStore
 from publish.webhook import body, check_url, notify, where
@@ -42,7 +42,7 @@ class ScheduleError(SettingsError):
     """The schedule file is unusable; `problems` lists every problem."""
 
 
-class Job(NumbersNotBooleans):
+class Job(PlainNumbers):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)   # a number is finite
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     source: str = Field(description="a dataset folder, or a glob of dated folders (the last by name is scanned)")
@@ -90,7 +90,7 @@ class Job(NumbersNotBooleans):
                 f"{self.retries} retr{'y' if self.retries == 1 else 'ies'}" + "".join(f", {e}" for e in extra))
 
 
-class Schedule(NumbersNotBooleans):
+class Schedule(PlainNumbers):
     model_config = ConfigDict(frozen=True, extra="forbid")
     store: str = "fraudnet-store"
     keep_runs: int = Field(30, ge=1, description="finished runs kept in the store; older ones are removed, but the current run and the runs that cases still worked on were opened on")
