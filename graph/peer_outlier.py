@@ -57,13 +57,21 @@ beyond doubt (0.1⁶ = 10⁻⁶), two are not (10⁻²).
 Decision: Benjamini–Hochberg at `fdr` over every provider × act tested. The centre through
 which the provider billed most of a flagged act's days (`claims.centre_id`: the establishment
 that was paid) is named as a participant: an inflated volume billed through a health or dental
-centre is the centre's billing too, and the lead to whoever runs it. Score: the excess
+centre is the centre's billing too, and the lead to whoever runs it. Who is accused: a
+practitioner's volume through a centre is the sum of its own habit and the centre's (provider
+profiling's two levels, the practitioner within its institution: Normand, Glickman & Gatsonis,
+JASA 92, 1997); where at least `MIN_CENTRE_BEYOND` of the practitioners of the kind and
+specialty billing the act mostly through that centre, and at least half of them, are beyond
+their peers on it, the excess is the centre's, not one practitioner's: the centre is accused on
+that act and the practitioner takes part (a participant, unless it is also beyond on an act of
+its own). One practitioner beyond among honest colleagues stays accused. Score: the excess
 euros, Σ over the provider's patients of (days − the median days of peers' patients alike) ×
 the provider's euros per day of the act. Drugs are left out by default (`acts_only`): dispensing
 volumes follow prescriptions, and abnormal flows are pharmacy_collusion's business.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Mapping
 
 import numpy as np
@@ -151,11 +159,15 @@ QUANTILES = (0.9, 0.99)
 # is beyond no one while all its patients sit in the peers' top fifth. The far level (99 %) counts
 # only patients past its value: one at it is not far beyond.
 LEVELS = ((0.9, False), (0.9, True), (0.99, False))
+# an act's excess is its centre's billing when at least this many of the practitioners billing it
+# mostly through the centre (and at least half of them) are beyond their peers on it
+MIN_CENTRE_BEYOND = 2
 
 
 def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, settings: PeerOutlierSettings) -> Findings:
-    """One alert per provider (`peer_outlier:<provider>`, the provider accused), listing each act
-    on which it stands out (see module docstring). Score and `excess_euros`: euros.
+    """One alert per provider (`peer_outlier:<provider>`, the provider accused; a participant
+    where every act it stands out on is its centre's billing, the centre then accused), listing
+    each act on which it stands out (see module docstring). Score and `excess_euros`: euros.
 
     Parameters: contract tables `providers` (kind, specialty) and `services` (act or drug); the
     scan's `Shared` intermediates (`patient_days`); settings.
@@ -207,14 +219,29 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     amount, total_days = np.bincount(unit, col("amount").astype(float), k), np.bincount(unit, days, k)
     rows = per.filter(pa.array(hit)).to_pylist()
     labels = dict(zip(tables["services"]["service_code"].to_pylist(), tables["services"]["label"].to_pylist()))
-    flagged = pa.table({"provider_id": pa.array([r["provider_id"] for r in rows], pa.string()),
-                        "service_code": pa.array([r["service_code"] for r in rows], pa.string())})
     # a centre is named when the act's days were billed through it more than privately or elsewhere
+    # (every unit's centre: a flagged provider's colleagues are the providers of its kind and
+    # specialty billing the act mostly through the same centre)
     centres = {(r["provider_id"], r["service_code"]): r["centre_id"] for r in query(
-        _CENTRES, g=shared.patient_days, f=flagged).to_pylist() if r["centre_id"] and 2 * r["days"] > r["total"]}
+        _CENTRES, g=shared.patient_days, f=per.select(["provider_id", "service_code"])).to_pylist()
+        if r["centre_id"] and 2 * r["days"] > r["total"]}
+    team = lambda r, centre: (centre, r["service_code"], r["kind"], r["specialty"])
+    colleagues, beyond_too = Counter(), Counter()
+    for r in per.to_pylist():
+        if (r["provider_id"], r["service_code"]) in centres:
+            colleagues[team(r, centres[(r["provider_id"], r["service_code"])])] += 1
+    for r in rows:
+        if (r["provider_id"], r["service_code"]) in centres:
+            beyond_too[team(r, centres[(r["provider_id"], r["service_code"])])] += 1
     by_provider: dict[str, list[dict]] = {}
     for r, i in zip(rows, np.flatnonzero(hit)):
         r["centre_id"] = centres.get((r["provider_id"], r["service_code"]))
+        # the centre's billing: at least two of its practitioners billing the act through it, and
+        # at least half of them, beyond their peers on it
+        here = team(r, r["centre_id"])
+        r.update(centre_colleagues=colleagues[here] if r["centre_id"] else 0,
+                 centre_beyond=beyond_too[here] if r["centre_id"] else 0)
+        r["centre_billing"] = r["centre_beyond"] >= MIN_CENTRE_BEYOND and 2 * r["centre_beyond"] >= r["centre_colleagues"]
         r.update(patients=int(n[i]), days=int(total_days[i]), excess_days=float(excess_days[i]),
                  excess_amount=excess_days[i] * amount[i] / total_days[i], log10_p=log_p[i] / np.log(10),
                  quantile=LEVELS[level[i]][0], at_quantile=LEVELS[level[i]][1], beyond=int(c[i]),
@@ -235,19 +262,27 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
                         f"{top['beyond']} of them {'at or ' if top['at_quantile'] else ''}beyond the {top['quantile']:.1%} "
                         f"quantile of {peer} peers' patients "
                         f"alike, where {top['expected_beyond']:.1f} would be; excess "
-                        f"{euros(excess)}" + (f" over {len(acts)} acts." if len(acts) > 1 else ".")),
+                        f"{euros(excess)}" + (f" over {len(acts)} acts." if len(acts) > 1 else ".")
+                        + (f" {top['centre_beyond']} of the {top['centre_colleagues']} {peer} billing it through centre "
+                           f"{top['centre_id']} are beyond their peers on it: the centre's billing."
+                           if top["centre_billing"] else "")),
             "evidence": {"test": "binomial tail of patients beyond the peers' quantiles (at or beyond the 90% "
                                  "quantile: beta-binomial), Bonferroni over the three, Benjamini-Hochberg",
                          "fdr": s.fdr,
                          "acts": [{k: a[k] for k in ("service_code", "kind", "specialty", "patients", "days", "quantile",
                                                     "at_quantile", "beyond", "expected_beyond", "bound", "excess_days",
-                                                    "excess_amount", "log10_p", "centre_id")} for a in acts]},
+                                                    "excess_amount", "log10_p", "centre_id", "centre_colleagues",
+                                                    "centre_beyond", "centre_billing")} for a in acts]},
         })
+        # the provider is accused of its own excess; an excess its centre's colleagues share is the
+        # centre's billing (the centre accused, the provider taking part)
+        own = not all(a["centre_billing"] for a in acts)
         entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
-                         "standing": "accused"})
+                         "standing": "accused" if own else "participant"})
         for centre in sorted({a["centre_id"] for a in acts if a["centre_id"]}):     # the paid establishment
             entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": centre, "role": "centre",
-                             "standing": "participant",
+                             "standing": "accused" if any(a["centre_billing"] for a in acts if a["centre_id"] == centre)
+                             else "participant",
                              "excess_euros": sum(a["excess_amount"] for a in acts if a["centre_id"] == centre)})
     return make_findings(alerts, entities)
 

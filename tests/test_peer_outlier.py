@@ -139,6 +139,49 @@ def test_the_centre_billed_through_is_named_as_a_participant():
     assert json.loads(f.alerts["evidence"][0].as_py())["acts"][0]["centre_id"] == "CX"
 
 
+def centre_region(beyond_at_cy: int):
+    """Eight physiotherapists billing 12 to 14 sessions a patient through four centres; centre CY,
+    whose three physiotherapists bill through it, `beyond_at_cy` of them 45 sessions a patient
+    and the others 13; OWN, alone beyond its two honest colleagues at centre CZ."""
+    r = Region()
+    r.service("AMK8", "act", "physiotherapy session")
+    r.provider("GP", "physician", "general_practice")
+    for i in range(8):
+        r.provider(f"K{i}", "physiotherapist")
+        for p in range(15):
+            for k in range(12 + (p + i) % 3):
+                r.claim(f"P{i}-{p}", f"K{i}", "AMK8", 2 * k, 17.2, prescriber="GP", centre=f"C{i % 4}")
+    for centre, staff in (("CY", [(f"Y{j}", 45 if j < beyond_at_cy else 13) for j in range(3)]),
+                          ("CZ", [("OWN", 45), ("Z1", 13), ("Z2", 13)])):
+        for pid, sessions in staff:
+            r.provider(pid, "physiotherapist")
+            for p in range(20):
+                for k in range(sessions):
+                    r.claim(f"{pid}-{p}", pid, "AMK8", 3 * k, 17.2, prescriber="GP", centre=centre)
+    return r.tables()
+
+
+def test_an_excess_shared_by_a_centres_practitioners_accuses_the_centre():
+    """Two of a centre's three physiotherapists 45 sessions a patient through it: the centre's
+    billing, the centre accused and each practitioner a participant; OWN, beyond its two honest
+    colleagues at its centre, stays accused, its centre a participant. One of CY's three beyond
+    alone is its own excess (at least two, and half, of a centre's practitioners make it the
+    centre's)."""
+    f = run(t=centre_region(2))
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["peer_outlier:OWN", "peer_outlier:Y0", "peer_outlier:Y1"]
+    named = {(e["alert_id"].split(":")[1], e["entity_id"], e["standing"]) for e in f.entities.to_pylist()}
+    assert named == {("OWN", "OWN", "accused"), ("OWN", "CZ", "participant"),
+                     ("Y0", "Y0", "participant"), ("Y0", "CY", "accused"),
+                     ("Y1", "Y1", "participant"), ("Y1", "CY", "accused")}
+    y0 = f.alerts.to_pylist()[1]
+    act = json.loads(y0["evidence"])["acts"][0]
+    assert (act["centre_colleagues"], act["centre_beyond"], act["centre_billing"]) == (3, 2, True)
+    assert "2 of the 3 physiotherapist billing it through centre CY are beyond their peers on it" in y0["summary"]
+    one = run(t=centre_region(1))
+    assert {(e["entity_id"], e["standing"]) for e in one.entities.to_pylist()} == {
+        ("OWN", "accused"), ("CZ", "participant"), ("Y0", "accused"), ("CY", "participant")}
+
+
 def forfait_region(over: bool = True):
     """Daily nursing forfaits: twelve home-nursing practices of two nurses, each with ten dependent
     patients nursed on 300 days, the main nurse on three or four days in five and her colleague on
