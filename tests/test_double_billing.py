@@ -155,3 +155,42 @@ def test_a_stricter_false_discovery_rate_keeps_only_the_strongest():
 def test_deterministic():
     a, b = run(), run()
     assert a.alerts.equals(b.alerts) and a.entities.equals(b.entities)
+
+
+def stays():
+    """Hospital attending physicians billing one visit a day of each stay (five days, a patient
+    each), and home nurses billing a daily forfait to three patients each for 100 days. STAY's 7
+    repeats are one patient's two overlapping stays (every day of them billed twice: one episode);
+    SPREAD's 7 repeats are 7 patients' (7 events); NURSEX re-bills 15 scattered days of each of
+    its three daily patients."""
+    rows = []
+    for doc in [f"ATT{a}" for a in range(10)] + ["STAY", "SPREAD"]:
+        rows += [line(f"{doc}-{p}", doc, "VIS", 5 * p + j, 22.0, centre="H2") for p in range(100) for j in range(5)]
+    rows += [line("STAY-S", "STAY", "VIS", 200 + j, 22.0, centre="H2") for j in range(7) for _ in range(2)]
+    rows += [line(f"SPREAD-{p}", "SPREAD", "VIS", 5 * p, 22.0, centre="H2") for p in range(0, 70, 10)]
+    for nurse in [f"NF{a}" for a in range(6)] + ["NURSEX"]:
+        rows += [line(f"{nurse}-{p}", nurse, "AMI4", k, 13.0) for p in range(3) for k in range(100)]
+    rows += [line(f"NURSEX-{p}", "NURSEX", "AMI4", k, 13.0) for p in range(3) for k in range(p, 100, 7)]
+    return claims(rows)
+
+
+def test_repeats_of_one_patient_are_one_episode_not_many_events():
+    """Seven repeats of one patient's overlapping stays (Rao-Scott design effect about 7) are
+    worth about one independent repeat: left alone; the same seven on seven patients are found, and
+    a nurse re-billing scattered days of each of her three patients is found (no clustering
+    beyond chance: design effect 1)."""
+    f = run(stays())
+    assert billers(f) == {"SPREAD", "NURSEX"}
+    acts = {a["alert_id"]: json.loads(a["evidence"])["acts"][0] for a in f.alerts.to_pylist()}
+    spread, nurse = acts["double_billing:rebilled:SPREAD"], acts["double_billing:rebilled:NURSEX"]
+    assert (spread["repeated"], spread["patients"], spread["design_effect"]) == (7, 100, 1.0)
+    assert (nurse["repeated"], nurse["patients"]) == (44, 3) and nurse["design_effect"] < 1.5
+
+
+def test_the_design_effect_only_weakens_the_evidence():
+    """Without the clustering (the stay's repeats spread over seven patients) STAY is found: the
+    design effect, not the counts, leaves it alone."""
+    rows = [r for r in stays().to_pylist() if not (r["provider_id"] == "STAY" and r["patient_id"] == "STAY-S")]
+    rows += [{**r, "patient_id": f"STAY-{r['service_date'].day}"} for r in stays().to_pylist()
+             if r["provider_id"] == "STAY" and r["patient_id"] == "STAY-S"]
+    assert "STAY" in billers(run(pa.Table.from_pylist(rows, TABLES["claims"].schema)))
