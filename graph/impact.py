@@ -265,7 +265,7 @@ def _campaign_units(tables: Mapping[str, pa.Table], campaigns: tuple[Campaign, .
 # peers' sums per group and act are the sums over the group's peer keys less the subjects' (every
 # statistic's x and n count events and exposure: whole numbers, summed exactly in any order), so
 # that no group × peer-key × act rows are made for the pick: only the picked act's are.
-_MEMBERS = """
+_MEMBER_ROWS = """
 WITH subj AS (SELECT DISTINCT grp, entity_id AS unit FROM s WHERE entity_type = $etype),
 keys AS (SELECT DISTINCT x.grp, u.peer_key FROM subj x JOIN u ON u.unit = x.unit AND u.grp IN ('', x.grp)),
 tot AS (    -- per unit group, peer key and act, in period $pick
@@ -292,10 +292,21 @@ tot AS (    -- per unit group, peer key and act, in period $pick
     UNION ALL
     SELECT k.grp, u.period, u.unit, u.x, u.n, u.detail
     FROM picked k JOIN u ON u.peer_key = k.peer_key AND u.detail = k.detail AND u.grp IN ('', k.grp)
+), members AS (
+    SELECT m.grp, m.period, m.unit, x.unit IS NOT NULL AS subject, m.x, m.n, m.detail
+    FROM m LEFT JOIN subj x ON x.grp = m.grp AND x.unit = m.unit
 )
-SELECT m.grp, m.period, m.unit, x.unit IS NOT NULL AS subject, m.x, m.n, m.detail
-FROM m LEFT JOIN subj x ON x.grp = m.grp AND x.unit = m.unit
-ORDER BY grp, period, unit
+"""
+_MEMBERS = _MEMBER_ROWS + "SELECT * FROM members ORDER BY grp, period, unit\n"
+
+# The peer charts' figures of `_MEMBER_ROWS`, without its rows (issue #18: at 5M claims they are
+# millions): each subject's row (unit and first_unit its own), and the other rows counted by
+# equal figures (unit NULL; first_unit the least unit among them) — a peer's value, x / n, is all
+# a chart reads of it. first_unit tells the group's first row in the (period, unit) order.
+_MEMBER_FIGURES = _MEMBER_ROWS + """, shown AS (SELECT *, CASE WHEN subject THEN unit END AS shown FROM members)
+SELECT grp, period, subject, shown AS unit, x, n, detail, count(*) AS k, min(unit) AS first_unit
+FROM shown GROUP BY grp, period, subject, shown, x, n, detail
+ORDER BY grp, period, subject, unit, x, n, detail
 """
 
 UNITS = pa.schema([("grp", pa.string()), ("period", pa.string()), ("unit", pa.string()), ("subject", pa.bool_()),
@@ -315,9 +326,44 @@ def unit_rates(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table,
     `graph.profile.patient_days(claims, periods)` and `provider_days(days)` when already made.
     `campaigns`: the scan's, for indicator_outlier (detail: the campaign's name, with more than
     one). A pattern without a statistic, or subjects it does not apply to, give no rows."""
+    got = _units(tables, pattern, subjects, periods, settings, pick, days, pdays, campaigns)
+    if got is None:
+        return UNITS.empty_table()
+    units, s, params = got
+    return query(_MEMBERS, params, u=units, s=s).cast(UNITS)
+
+
+FIGURES = pa.schema([("grp", pa.string()), ("period", pa.string()), ("subject", pa.bool_()), ("unit", pa.string()),
+                     ("x", pa.float64()), ("n", pa.float64()), ("detail", pa.string()), ("k", pa.int64()),
+                     ("first_unit", pa.string())])
+
+
+def unit_figures(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table,
+                 periods: list[tuple[str, date, date]], settings: ImpactSettings = ImpactSettings(),
+                 pick: str | None = None, days: pa.Table | None = None, pdays: pa.Table | None = None,
+                 campaigns: tuple[Campaign, ...] = ()) -> pa.Table:
+    """`unit_rates`' rows counted by their figures, without the rows themselves: `FIGURES` rows
+    (grp, period, subject, unit, x, n, detail, k, first_unit), one per subject's row (unit: its
+    own) and one per group, period, x, n and detail of the other rows (unit NULL), `k` the rows
+    it stands for, `first_unit` the least unit among them — all a peer chart reads of the peers
+    (their values x / n; the group's first row in the (period, unit) order, for its detail). The
+    same arguments as `unit_rates`. At 5M claims `unit_rates` gives millions of rows (every peer
+    of every alert) where these are thousands (issue #18: they set the scan's peak memory)."""
+    got = _units(tables, pattern, subjects, periods, settings, pick, days, pdays, campaigns)
+    if got is None:
+        return FIGURES.empty_table()
+    units, s, params = got
+    return query(_MEMBER_FIGURES, params, u=units, s=s).cast(FIGURES)
+
+
+def _units(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table, periods: list[tuple[str, date, date]],
+           settings: ImpactSettings, pick: str | None, days: pa.Table | None, pdays: pa.Table | None,
+           campaigns: tuple[Campaign, ...]):
+    """The statistic's rows of every unit (`Statistic.sql`, or the campaigns'), the subjects and
+    the parameters of `_MEMBER_ROWS`; None when `unit_rates` gives no rows (its docstring)."""
     if pattern not in STATISTICS or subjects.num_rows == 0 or not periods \
             or (pattern == "indicator_outlier" and not campaigns):
-        return UNITS.empty_table()
+        return None
     stat = STATISTICS[pattern]
     per = pa.table({"period": [p[0] for p in periods], "first_day": pa.array([p[1] for p in periods], pa.date32()),
                     "last_day": pa.array([p[2] for p in periods], pa.date32())})
@@ -336,9 +382,7 @@ def unit_rates(tables: Mapping[str, pa.Table], pattern: str, subjects: pa.Table,
                       affiliations=tables.get("affiliations", empty_table("affiliations")), periods=per, s=s,
                       days=days if "days" in stat.reads else DAYS.empty_table(),
                       pdays=pdays if "pdays" in stat.reads else PROVIDER_DAYS.empty_table())
-    out = query(_MEMBERS, {"etype": stat.subject_type, "pick": pick or periods[0][0],
-                           "min_exposure": settings.min_exposure}, u=units, s=s)
-    return out.cast(UNITS)
+    return units, s, {"etype": stat.subject_type, "pick": pick or periods[0][0], "min_exposure": settings.min_exposure}
 
 
 def span(claims: pa.Table) -> tuple[date | None, date | None]:
@@ -386,21 +430,24 @@ def peer_distribution(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_en
         subjects = query("SELECT e.alert_id AS grp, e.entity_type, e.entity_id FROM e JOIN a USING (alert_id) "
                          "WHERE a.pattern = $p AND starts_with(a.alert_id, $prefix) ORDER BY 1, 2, 3",
                          {"p": pattern, "prefix": prefix}, e=alert_entities, a=alerts)
-        units = None             # the last pattern's rows, freed before this one's are made
-        units = unit_rates(tables, pattern, subjects, window, settings, days=days, pdays=pdays, campaigns=judged)
-        for grp, part in _groups(units):
+        figures = unit_figures(tables, pattern, subjects, window, settings, days=days, pdays=pdays,
+                               campaigns=judged)
+        for grp, part in _groups(figures):
             subj = part["subject"]
-            peers = part["n"][~subj] > 0
-            values = (part["x"][~subj][peers] / part["n"][~subj][peers]) * scale
+            sx, sn = part["x"][subj], part["n"][subj]
+            peers = ~subj & (part["n"] > 0)
+            # each peer's value, as many times as peers have it (numpy's figures of a multiset: the
+            # quantiles, histogram and share below are those of the peers' values one by one)
+            values = np.repeat((part["x"][peers] / part["n"][peers]) * scale, part["k"][peers])
             if not subj.any() or len(values) == 0:
                 continue
-            sv = part["x"][subj] / np.maximum(part["n"][subj], 1e-12) * scale
-            pooled = part["x"][subj].sum() / max(part["n"][subj].sum(), 1e-12) * scale
+            sv = sx / np.maximum(sn, 1e-12) * scale
+            pooled = sx.sum() / max(sn.sum(), 1e-12) * scale
             top = max(float(np.quantile(values, 0.99)), float(sv.max()), 1e-9)
             edges = np.linspace(0.0, top * 1.02, bins + 1)
             counts = np.histogram(np.clip(values, 0, edges[-1]), edges)[0]
             rows.append({"alert_id": grp, "statistic": name, "unit": unit,
-                         "detail": judged[0].name if judged else part["detail"][0],
+                         "detail": judged[0].name if judged else part["detail"],
                          "subject_units": part["unit"][subj].tolist(), "subject_values": [round(v, 6) for v in sv],
                          "subject_value": round(pooled, 6), "peers": int(len(values)),
                          "peer_median": round(float(np.median(values)), 6),
@@ -410,33 +457,25 @@ def peer_distribution(tables: Mapping[str, pa.Table], alerts: pa.Table, alert_en
     return pa.Table.from_pylist(rows, PEER_DISTRIBUTION)
 
 
-_TEXT = ("unit", "period", "detail")     # string columns: Arrow until a group's rows are handed out
-
-
-def _groups(units: pa.Table):
-    """(grp, numpy columns of its rows, in their order) for each group of `unit_rates` rows, groups
-    in sorted order. The rows are sorted by group once (a stable sort of the groups' ranks), not
-    compared with every group: linear in rows, where a mask per group grew with rows × groups.
-    The string columns stay Arrow (taken in that order) and become Python objects one group at a
-    time: at 5M claims the peer charts' rows are millions, and three Python strings a row for all
-    of them at once set the scan's peak (issue #18)."""
-    if units.num_rows == 0:
-        return
-    enc = units["grp"].combine_chunks().dictionary_encode()
-    names = enc.dictionary.to_pylist()
-    ordered = sorted(names)
-    rank = {g: i for i, g in enumerate(ordered)}
-    r = np.asarray([rank[g] for g in names], np.int64)[enc.indices.to_numpy()]
-    order = np.argsort(r, kind="stable")
-    nums = {"subject": units["subject"].to_numpy(), "x": units["x"].to_numpy(), "n": units["n"].to_numpy()}
-    nums = {k: v[order] for k, v in nums.items()}
-    taken = pa.array(order)
-    text = {k: units[k].take(taken).combine_chunks() for k in _TEXT}
-    bounds = np.flatnonzero(np.diff(r[order])) + 1
-    for lo, hi in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(order)]])):
-        part = {k: v[lo:hi] for k, v in nums.items()}
-        part.update({k: np.asarray(v.slice(lo, hi - lo).to_pylist(), dtype=object) for k, v in text.items()})
-        yield ordered[r[order[lo]]], part
+def _groups(figures: pa.Table):
+    """(grp, its rows) for each group of `unit_figures` rows, groups in sorted order: numpy columns
+    `subject`, `x`, `n`, `k` and `unit` (objects), a subject's row repeated `k` times, the subjects'
+    rows in the (period, unit) order `unit_rates` gives them (so their values and their sums are
+    those of its rows, in its order), and `detail`: that of the group's first row in that order."""
+    rows = figures.to_pylist()
+    by: dict[str, list[dict]] = {}
+    for r in rows:
+        by.setdefault(r["grp"], []).append(r)
+    for grp in sorted(by):
+        got = by[grp]
+        first = min(got, key=lambda r: (r["period"], r["first_unit"]))
+        subjects = sorted((r for r in got if r["subject"]), key=lambda r: (r["period"], r["unit"]))
+        others = [r for r in got if not r["subject"]]
+        got = [r for r in subjects for _ in range(r["k"])] + others
+        yield grp, {"subject": np.array([r["subject"] for r in got], bool),
+                    "x": np.array([r["x"] for r in got], np.float64), "n": np.array([r["n"] for r in got], np.float64),
+                    "k": np.array([1 if r["subject"] else r["k"] for r in got], np.int64),
+                    "unit": np.array([r["unit"] for r in got], dtype=object), "detail": first["detail"]}
 
 
 # --- the impact of a decision ----------------------------------------------------------------

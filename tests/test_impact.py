@@ -288,25 +288,99 @@ def test_the_members_of_every_statistic_are_those_of_the_plain_statement(region,
     assert {"double_billing", "peer_outlier", "mega_consumer", "dense_block"} <= compared, compared
 
 
-def test_the_peer_charts_groups_are_those_of_a_mask_per_group():
-    """`_groups` splits the `unit_rates` rows by one sort: every group, in sorted order, with its
-    own rows in their order — what a mask per group gives — over chunked columns, and nothing on
-    no rows."""
-    from graph.impact import _groups
-    rng = np.random.default_rng(5)
-    names = ["peer_outlier:P9", "", "dense_block:b2", "peer_outlier:P10", "dense_block:b1"]
-    n = 500
-    grp = [names[i] for i in rng.integers(0, len(names) - 1, n)]       # the last name has no row
-    units = pa.table({"grp": grp, "period": ["window"] * n, "unit": [f"U{i}" for i in range(n)],
-                      "subject": rng.random(n) < 0.1, "x": rng.random(n), "n": rng.random(n),
-                      "detail": [None if i % 3 else "HBBD001" for i in range(n)]})
-    units = pa.concat_tables([units.slice(0, 77), units.slice(77)])
-    got = list(_groups(units))
-    assert [g for g, _ in got] == sorted(set(grp)) and len(got) == len(names) - 1
-    for g, part in got:
-        mask = np.asarray(grp, dtype=object) == g
-        assert part["unit"].tolist() == np.asarray(units["unit"].to_pylist(), dtype=object)[mask].tolist()
-        assert np.array_equal(part["x"], units["x"].to_numpy()[mask])
-        assert np.array_equal(part["subject"], units["subject"].to_numpy(zero_copy_only=False)[mask])
-        assert part["detail"].tolist() == np.asarray(units["detail"].to_pylist(), dtype=object)[mask].tolist()
-    assert list(_groups(units.slice(0, 0))) == []
+def _plain_peer_distribution(tables, alerts, entities, campaigns, bins=30):
+    """The peer charts as made before issue #18's figures: every `unit_rates` row in Python, a mask
+    per group (what `peer_distribution` must give, value for value, from `unit_figures`)."""
+    from graph.impact import PEER_DISTRIBUTION, shown, span
+    from engine import query
+    first, last = span(tables["claims"])
+    window, rows, jobs = [("window", first, last)], [], []
+    for pattern in sorted(set(alerts["pattern"].to_pylist()) & set(STATISTICS)):
+        jobs += [(pattern, (cp,), f"{pattern}:{cp.name}:") for cp in campaigns] \
+            if pattern == "indicator_outlier" else [(pattern, (), "")]
+    for pattern, judged, prefix in jobs:
+        name, unit, scale = shown(pattern, judged[0].name if judged else None, judged)
+        subjects = query("SELECT e.alert_id AS grp, e.entity_type, e.entity_id FROM e JOIN a USING (alert_id) "
+                         "WHERE a.pattern = $p AND starts_with(a.alert_id, $prefix) ORDER BY 1, 2, 3",
+                         {"p": pattern, "prefix": prefix}, e=entities, a=alerts)
+        units = unit_rates(tables, pattern, subjects, window, campaigns=judged)
+        grp = np.asarray(units["grp"].to_pylist(), dtype=object)
+        for g in sorted(set(grp)):
+            mask = grp == g
+            part = {c: np.asarray(units[c].to_pylist(), dtype=object if c in ("unit", "detail") else None)[mask]
+                    for c in ("subject", "x", "n", "unit", "detail")}
+            subj = part["subject"].astype(bool)
+            peers = part["n"][~subj] > 0
+            values = (part["x"][~subj][peers] / part["n"][~subj][peers]) * scale
+            if not subj.any() or len(values) == 0:
+                continue
+            sv = part["x"][subj] / np.maximum(part["n"][subj], 1e-12) * scale
+            pooled = part["x"][subj].sum() / max(part["n"][subj].sum(), 1e-12) * scale
+            top = max(float(np.quantile(values, 0.99)), float(sv.max()), 1e-9)
+            edges = np.linspace(0.0, top * 1.02, bins + 1)
+            rows.append({"alert_id": g, "statistic": name, "unit": unit,
+                         "detail": judged[0].name if judged else part["detail"][0],
+                         "subject_units": part["unit"][subj].tolist(), "subject_values": [round(v, 6) for v in sv],
+                         "subject_value": round(pooled, 6), "peers": int(len(values)),
+                         "peer_median": round(float(np.median(values)), 6),
+                         "peer_p90": round(float(np.quantile(values, 0.9)), 6),
+                         "share_below": round(float((values < pooled).mean()), 6),
+                         "bin_edges": [round(e, 6) for e in edges],
+                         "bin_counts": np.histogram(np.clip(values, 0, edges[-1]), edges)[0].tolist()})
+    return pa.Table.from_pylist(rows, PEER_DISTRIBUTION)
+
+
+def test_the_peer_charts_from_figures_are_those_from_every_row(region):
+    """On the generated region, for every pattern's alerts: `peer_distribution` (the peers counted
+    by their figures in SQL, `unit_figures`) gives exactly — every value, bit for bit, in the same
+    order — the charts made from every `unit_rates` row in Python; and the figures are far fewer
+    rows than the rows they stand for."""
+    from graph.impact import span, unit_figures
+    from loaders.dataset import load_dataset
+    from runs import results
+    from runs.campaigns import read_campaigns
+    from runs.store import open_results
+
+    from .conftest import REPO
+    tables = load_dataset(region["data"]).tables
+    con = open_results(region["store"].results_path(region["run"]["run_id"]))
+    try:
+        alerts, entities = results.table(con, "alerts"), results.table(con, "alert_entities")
+    finally:
+        con.close()
+    campaigns = read_campaigns(REPO / "campaigns")
+    got = peer_distribution(tables, alerts, entities, campaigns=campaigns)
+    want = _plain_peer_distribution(tables, alerts, entities, campaigns)
+    assert got.num_rows > 20 and got.equals(want)
+    assert {"double_billing", "peer_outlier", "mega_consumer", "dense_block"} <= \
+        {a.split(":")[0] for a in got["alert_id"].to_pylist()}
+    subjects = pa.Table.from_pylist([{"grp": e["alert_id"], "entity_type": e["entity_type"], "entity_id": e["entity_id"]}
+                                     for e in entities.to_pylist() if e["alert_id"].startswith("mega_consumer:")])
+    window = [("window", *span(tables["claims"]))]
+    figures, rows = unit_figures(tables, "mega_consumer", subjects, window), unit_rates(tables, "mega_consumer", subjects, window)
+    assert figures["k"].to_numpy().sum() == rows.num_rows and figures.num_rows < rows.num_rows / 5
+
+
+def test_the_peer_charts_groups_read_subjects_in_order_and_the_first_rows_detail():
+    """`_groups`: groups in sorted order; a group's subjects in (period, unit) order, each repeated
+    as many times as it has rows; its peers' figures with their counts; the detail of the group's
+    first row in the (period, unit) order, a peer's as well as a subject's; nothing on no rows."""
+    from graph.impact import FIGURES, _groups
+    figures = pa.Table.from_pylist([
+        {"grp": "b", "period": "window", "subject": True, "unit": "U2", "x": 1.0, "n": 2.0, "detail": "A",
+         "k": 1, "first_unit": "U2"},
+        {"grp": "b", "period": "window", "subject": False, "unit": None, "x": 3.0, "n": 4.0, "detail": "B",
+         "k": 5, "first_unit": "U1"},
+        {"grp": "a", "period": "window", "subject": True, "unit": "U9", "x": 2.0, "n": 1.0, "detail": "C",
+         "k": 2, "first_unit": "U9"},
+        {"grp": "a", "period": "window", "subject": True, "unit": "U10", "x": 0.0, "n": 1.0, "detail": "C",
+         "k": 1, "first_unit": "U10"},
+        {"grp": "a", "period": "window", "subject": False, "unit": None, "x": 0.0, "n": 0.0, "detail": "C",
+         "k": 3, "first_unit": "U0"}], FIGURES)
+    got = list(_groups(figures))
+    assert [g for g, _ in got] == ["a", "b"]
+    a, b = got[0][1], got[1][1]
+    assert a["unit"].tolist() == ["U10", "U9", "U9", None] and a["x"].tolist() == [0.0, 2.0, 2.0, 0.0]
+    assert a["subject"].tolist() == [True, True, True, False] and a["k"].tolist() == [1, 1, 1, 3]
+    assert b["detail"] == "B" and b["k"].tolist() == [1, 5] and b["unit"].tolist() == ["U2", None]
+    assert list(_groups(figures.slice(0, 0))) == []
