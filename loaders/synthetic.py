@@ -140,6 +140,7 @@ class _Region:
     claims: list = field(default_factory=list)   # chunks: dict of equal-length arrays
     truth: list = field(default_factory=list)
     lookalikes: list = field(default_factory=list)
+    victims: set = field(default_factory=set)    # patients a plant billed: never listed as honest look-alikes
     counters: dict = field(default_factory=dict)
 
     def next_id(self, prefix: str, width: int) -> str:
@@ -802,6 +803,7 @@ def _plant(r: _Region, ro: dict):
         used.update(docs + [ph])
         far = np.flatnonzero(np.array(r.depts)[r.town_dept[r.patient_town]] != dept)
         mules = rng.choice(far, int(rng.integers(10, 50)), replace=False)
+        r.victims.update(mules.tolist())
         months = int(rng.integers(4, 12))
         mp = np.repeat(mules, months)
         mday = np.tile(np.arange(months) * 30, len(mules)) + rng.integers(0, 5, len(mp))
@@ -851,6 +853,7 @@ def _plant(r: _Region, ro: dict):
         count = int(rng.integers(6, 16)) if small else int(rng.integers(15, 80))
         pts = np.setdiff1d(np.flatnonzero(r.patient_town == home), known)[:count]
         per = int(rng.integers(lo, hi))
+        r.victims.update(pts.tolist())
         pp = np.repeat(pts, per)
         r.add_claims(pp, x, CODE[code], _spread(rng, len(pts), per, 0, DAYS),
                      prescriber=-1 if code == "VG" else r.gp_of[pp])
@@ -879,6 +882,7 @@ def _plant(r: _Region, ro: dict):
             code = {"nurse": CODE["AMI4"], "physiotherapist": CODE["AMK8"], "laboratory": CODE["B0552"],
                     "physician": CODE["VG"]}[kind]
             mine = borrowed[rng.random(len(borrowed)) < fill]
+            r.victims.update(mine.tolist())
             times = int(rng.integers(1, 3)) if kind in ("laboratory", "physician") else int(rng.integers(3, 8))
             bp = np.repeat(mine, times)
             r.add_claims(bp, x, code, _spread(rng, len(mine), times, 0, DAYS),
@@ -988,8 +992,12 @@ def _write(r: _Region, out: Path, truth_path: Path | None) -> dict:
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     pacsv.write_csv(pa.table(dict(zip(("pattern", "group_id", "entity_type", "entity_id"),
                                       map(list, zip(*r.truth))))), truth_path, opts)
+    # a patient a plant billed (a peer outlier's, a block's, a mule) is not an honest look-alike,
+    # whatever its own care: an alert naming it leads to the plant
+    victims = {f"P{x + 1:07d}" for x in r.victims}
+    honest = [x for x in r.lookalikes if not (x[1] == "patient" and x[2] in victims)]
     pacsv.write_csv(pa.table(dict(zip(("pattern", "entity_type", "entity_id", "why"),
-                                      map(list, zip(*r.lookalikes))))), lookalikes_path(truth_path), opts)
+                                      map(list, zip(*honest))))), lookalikes_path(truth_path), opts)
     return {"claims": n, "patients": r.n_patients, "providers": len(r.providers["id"]),
             "centres": len(r.centres["centre_id"]), "legal_entities": len(r.entities["legal_entity_id"]),
             "planted": len({t[1] for t in r.truth}), "truth": str(truth_path),

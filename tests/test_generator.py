@@ -171,3 +171,25 @@ def test_two_truths_in_one_folder_keep_their_own_lookalikes(tmp_path):
     first, second = (read_csv(tmp_path / "sched" / f"t{i}.lookalikes.csv") for i in (1, 2))
     assert first and second and first != second
     assert not (tmp_path / "sched" / "lookalikes.csv").exists()
+
+
+def test_a_patient_billed_by_a_plant_is_not_listed_as_an_honest_lookalike(tmp_path, monkeypatch):
+    """Generator 80,000:1 listed P0000024 as a mega_consumer look-alike (insulin twice a day) while a
+    planted peer outlier billed it 41 physiotherapy sessions: an alert naming it was a true lead,
+    counted as an honest look-alike. The plants' patients (peer outliers', blocks', mules) are left
+    out of `lookalikes.csv`; the claims are the same."""
+    from loaders import synthetic
+    seen, write = {}, synthetic._write
+
+    def keep(r, *rest):
+        seen["r"] = r
+        return write(r, *rest)
+    monkeypatch.setattr(synthetic, "_write", keep)
+    generate(tmp_path / "data", patients=8000, seed=3)
+    r = seen["r"]
+    victims = {f"P{x + 1:07d}" for x in r.victims}
+    drawn = {x[2] for x in r.lookalikes if x[1] == "patient"}
+    assert victims & drawn                     # this region draws some: the check below can fail
+    listed = {x["entity_id"] for x in read_csv(tmp_path / "lookalikes.csv") if x["entity_type"] == "patient"}
+    assert listed and not listed & victims
+    assert listed == drawn - victims
