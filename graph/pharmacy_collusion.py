@@ -65,7 +65,22 @@ else), against the same share among the class's other prescribers, judged as the
 keeps its own GP at home, who prescribes the rest of its care; an honest traveller given a watched
 molecule by a distant GP is mostly that GP's own patient — the coordinated care pathway above; a
 patient given watched molecules by a second doctor of the same kind is the nomadism the same
-controls look for). The smallest of the four tail probabilities is kept, times four (Bonferroni).
+controls look for). A fifth test weighs the travellers by how far they came: mules are brought from
+towns with no tie to the prescriber's, where an honest traveller comes, mostly, from the towns whose
+people come to that town for care (the gravity law of spatial interaction: flows between places
+fall with distance, Wilson, Transportation Research 1:253–269, 1967; a health service area is the
+set of places whose residents get their care there, Wennberg & Gittelsohn, Science 182:1102–1108,
+1973). The claims give no distance, but they give the tie: of the other patients of the traveller's
+home postcode (the prescriber's own apart), the share whom any provider of the prescriber's
+postcode billed. Of the flow's patients from another postcode given watched molecules alone, each
+counts 1 / tie (a tie below 1 % counts as 1 %), against the class's share among its other
+prescribers (leave-one-out, as the third test: under the null, being given watched molecules
+alone does not depend on how remote a traveller's home is); the weighted count's tail is a binomial of
+Kish's effective size (Kish, Survey Sampling, 1965: (Σw)² / Σw², the same mean and variance),
+continued to real counts by the incomplete beta function, the share's odds varying between
+prescribers by a logit-normal τ². An honest town's watched-alone travellers come from its tied
+towns, as its other travellers do, and weigh what they do; a few mules from towns that never come
+weigh many. The smallest of the five tail probabilities is kept, times five (Bonferroni).
 
 Several colluders of one pharmacy, each sending it a few mules, add up: a flow judged alone may
 stay short of the false-discovery bound over every flow of the region, though the pharmacy's
@@ -89,11 +104,13 @@ Bonferroni bound 0.05 / flows) are left out of every yardstick and of τ² in th
 flow joins them (at most five passes) — the robust-estimation principle of peer_outlier's
 second pass (Hampel et al., Robust Statistics: The Approach Based on Influence Functions, 1986:
 a reference estimated without the observations under suspicion). A held flow is still judged,
-against the others. Decision: Benjamini–Hochberg at `fdr` over every flow, in the last pass, and the flows named by
-the pooled test of their pharmacy (Benjamini–Hochberg at `fdr` over pharmacies).
+against the others. Decision: Benjamini–Hochberg at `fdr` over every flow beyond (one of its first four tests
+counts more than it predicts, or the fifth does and is the strongest: `_beyond`), in the last
+pass, and the flows named by the pooled test of their pharmacy (Benjamini–Hochberg at `fdr` over
+pharmacies).
 Score: the euros of the flow beyond what its tests predict, the largest of (observed − expected
 patients) × euros per patient of the flow, and (observed − expected patients with watched
-molecules) × euros per such patient, of the watched test and of the two travellers' tests — never
+molecules) × euros per such patient, of the watched test and of the three travellers' tests — never
 below zero (a flow flagged by the travellers' test alone may fill fewer patients than geography
 predicts). One alert per pharmacy
 (accused) gathers its flagged prescribers (accused, each answering for its flow) and example
@@ -105,7 +122,7 @@ from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
-from scipy import stats
+from scipy import special, stats
 
 from .findings import Findings, euros, make_findings
 from .settings import PharmacyCollusionSettings
@@ -118,6 +135,15 @@ from engine import query
 # claims per centre; the passes then differ only by the flows `held` out.
 _CENTRE_CLAIMS = """
 SELECT provider_id, centre_id, count(*) AS n FROM claims GROUP BY ALL
+"""
+
+# How many of each home area's patients any provider of each postcode billed (`area_seen`), and each
+# area's patients (`area_seen` at place NULL): the ties between areas the fifth test weighs travellers by.
+_SEEN = """
+WITH b AS (SELECT DISTINCT coalesce(pt.postcode, '?') AS home, coalesce(p.postcode, '?') AS place, c.patient_id
+           FROM claims c JOIN providers p ON p.provider_id = c.provider_id LEFT JOIN patients pt USING (patient_id))
+SELECT home, place, count(*) AS n FROM b GROUP BY ALL
+UNION ALL SELECT home, NULL, count(DISTINCT patient_id) FROM b GROUP BY ALL
 """
 
 _DISPENSINGS = """
@@ -266,6 +292,9 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
                      -- all the area's relations, itself with one at its share of the whole region
     SELECT f.prescriber_id, f.pharmacy, f.flow, f.honest, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed, wh.class,
            left(m.home, $k) <> left(wh.postcode, $k) AS far,
+           m.home <> wh.postcode AND m.home <> '?' AS away,
+           -- the share of the area's other patients (P's own apart) whom a provider of P's postcode billed
+           greatest(coalesce(sn.n, 0) - m.n, 0) / (coalesce(sa.n, 0) - m.n + 1) AS tie,
            coalesce(w.n, 0) AS watched_patients, coalesce(wp.n, 0) AS watched_observed,
            coalesce(op.n, 0) AS only_watched_observed, coalesce(ep.n, 0) AS elsewhere_observed,
            CASE WHEN m.home = wh.postcode AND coalesce(ca.n, 0) - coalesce(ml.n, 0) = 0 THEN 1.0   -- no yardstick
@@ -295,9 +324,11 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     JOIN who wh ON wh.prescriber_id = f.prescriber_id
     LEFT JOIN class_ph cp ON cp.home = m.home AND cp.class = wh.class AND cp.pharmacy = f.pharmacy
     LEFT JOIN class_all ca ON ca.home = m.home AND ca.class = wh.class
+    LEFT JOIN area_seen sn ON sn.home = m.home AND sn.place = wh.postcode
+    LEFT JOIN area_seen sa ON sa.home = m.home AND sa.place IS NULL
 )
 SELECT h.prescriber_id, h.pharmacy, h.flow, h.honest, h.home, h.patients, h.observed, h.watched_patients,
-       h.watched_observed, h.only_watched_observed, h.elsewhere_observed, h.class, h.far,
+       h.watched_observed, h.only_watched_observed, h.elsewhere_observed, h.class, h.far, h.away, h.tie,
        least(1.0, greatest(h.share, coalesce(nr.centre_share, 0),
                            CASE WHEN h.home <> nr.postcode THEN nr.postcode_share ELSE 0 END,
                            -- a floor: the chance that any relation is filled there from elsewhere
@@ -353,7 +384,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         return make_findings([], [])
     first = np.unique(flow, return_index=True)[1]
     keys = per.select(["prescriber_id", "pharmacy"]).take(pa.array(first))
-    beyond = np.any([x[1] > x[2] for x in tests], axis=0)
+    beyond = _beyond(tests)
     held = np.zeros(k, bool)
     for _ in range(_PASSES):     # flows far beyond the others set nobody's yardstick in the next pass
         more = held | (beyond & (log_p < np.log(_HOLD / k)))
@@ -362,7 +393,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         held = more
         per = tests = None       # the last pass's per-area rows, freed before the next pass makes its own
         per, flow, k, tests, log_p = _judge(tables, base, keys.filter(pa.array(held)), s.local_prefix)
-        beyond = np.any([x[1] > x[2] for x in tests], axis=0)
+        beyond = _beyond(tests)
     observed, expected = tests[0][1], tests[0][2]
     hit = benjamini_hochberg(log_p, s.fdr) & beyond
     pharmacies, pharmacy_index = np.unique(keys["pharmacy"].to_numpy(zero_copy_only=False), return_inverse=True)
@@ -376,7 +407,9 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         .append_column("travellers_watched", pa.array(tests[2][1][hit])) \
         .append_column("travellers_expected", pa.array(tests[2][2][hit])) \
         .append_column("elsewhere_watched", pa.array(tests[3][1][hit])) \
-        .append_column("elsewhere_expected", pa.array(tests[3][2][hit])).append_column("log_p", pa.array(log_p[hit]))
+        .append_column("elsewhere_expected", pa.array(tests[3][2][hit])) \
+        .append_column("remote_watched", pa.array(tests[4][1][hit])) \
+        .append_column("remote_expected", pa.array(tests[4][2][hit])).append_column("log_p", pa.array(log_p[hit]))
     figures = {(r["prescriber_id"], r["pharmacy"]): r for r in query(
         _FIGURES, {"k": s.local_prefix}, claims=tables["claims"], f=f, providers=tables["providers"],
         services=tables["services"], patients=tables["patients"]).to_pylist()}
@@ -386,11 +419,12 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     for row in f.to_pylist():
         row.update(figures[(row["prescriber_id"], row["pharmacy"])])
         per_watched = row["watched_amount"] / max(row["watched_observed"], 1)
-        row["excess_amount"] = max(        # the largest excess of the four tests, never below zero
+        row["excess_amount"] = max(        # the largest excess of the five tests, never below zero
             (row["observed"] - row["expected"]) * row["amount"] / max(row["observed"], 1),
             (row["watched_observed"] - row["watched_expected"]) * per_watched,
             (row["travellers_watched"] - row["travellers_expected"]) * per_watched,
-            (row["elsewhere_watched"] - row["elsewhere_expected"]) * per_watched, 0.0)
+            (row["elsewhere_watched"] - row["elsewhere_expected"]) * per_watched,
+            (row["remote_watched"] - row["remote_expected"]) * per_watched, 0.0)
         by_pharmacy.setdefault(row["pharmacy"], []).append(row)
     alerts, entities = [], []
     for pharmacy, flows in by_pharmacy.items():
@@ -403,8 +437,10 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
                                   sum(x["travellers_expected"] for x in flows))
         e_observed, e_expected = (sum(x["elsewhere_watched"] for x in flows),
                                   sum(x["elsewhere_expected"] for x in flows))
+        r_observed, r_expected = (sum(x["remote_watched"] for x in flows), sum(x["remote_expected"] for x in flows))
         excess = sum(x["excess_amount"] for x in flows)
-        said = _beyond_first(observed_, expected_, w_observed, w_expected, t_observed, t_expected, e_observed, e_expected)
+        said = _beyond_first(observed_, expected_, w_observed, w_expected, t_observed, t_expected, e_observed, e_expected,
+                             r_observed, r_expected)
         codes = sorted({c for x in flows for c in x["watched_codes"]})
         names = ", ".join(labels.get(c) or c for c in codes[:4]) or "none"
         alerts.append({
@@ -418,11 +454,13 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
             "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination; travellers' watched "
                                  "share against the class, per flow and pooled over the pharmacy's flows; "
                                  "that of travellers another prescriber of the class treats, per flow; "
+                                 "travellers weighed by how remote their homes are, per flow; "
                                  "Benjamini-Hochberg",
                          "fdr": s.fdr,
                          "flows": [{k: x[k] for k in ("prescriber_id", "observed", "expected", "watched_observed",
                                                      "watched_expected", "travellers_watched", "travellers_expected",
                                                      "elsewhere_watched", "elsewhere_expected",
+                                                     "remote_watched", "remote_expected",
                                                      "amount", "watched_amount", "far_patients",
                                                      "watched_codes",
                                                      "excess_amount")} | {"log10_p": x["log_p"] / np.log(10)}
@@ -445,25 +483,32 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
 # A flow is held out of the yardsticks when its tail probability is below the Bonferroni bound
 # _HOLD / flows (as peer_outlier's second pass); the passes stop when no flow joins, at most _PASSES.
 _HOLD, _PASSES = 0.05, 5
+# A home area's tie to a postcode below 1% weighs its traveller as a hundred: below that, the tie
+# is a handful of residents (an area of a few hundred), and one traveller from a town that never
+# comes would outweigh every other
+_TIE_FLOOR = 0.01
 _MIN_TRAVELLERS = 10        # travellers of a class's other prescribers, for its watched share to be a yardstick
 _NONE_HELD = pa.table({"prescriber_id": pa.array([], pa.string()), "pharmacy": pa.array([], pa.string())})
 
 
 def _dispensings(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
     """What every pass reads from the claims, computed once: `dn` (`_DISPENSINGS`: prescriber_id,
-    patient_id, home, pharmacy, n dispensings, nw of them watched) and `pc` (`_CENTRE_CLAIMS`:
-    provider_id, centre_id, n claims), held by a scan's engine (`engine.Kept`)."""
+    patient_id, home, pharmacy, n dispensings, nw of them watched), `pc` (`_CENTRE_CLAIMS`:
+    provider_id, centre_id, n claims) and `area_seen` (`_SEEN`: home, place, n patients; place
+    NULL: all the home's patients), held by a scan's engine (`engine.Kept`)."""
     pc = query(_CENTRE_CLAIMS, keep=True, claims=tables["claims"])
+    area_seen = query(_SEEN, keep=True, claims=tables["claims"], providers=tables["providers"], patients=tables["patients"])
     dn = query(_DISPENSINGS, keep=True, claims=tables["claims"], providers=tables["providers"], services=tables["services"],
                patients=tables["patients"], affiliations=tables["affiliations"], pc=pc)
-    return {"dn": dn, "pc": pc}
+    return {"dn": dn, "pc": pc, "area_seen": area_seen}
 
 
 def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], held: pa.Table, local_prefix: int):
     """Every flow's per-area rows (`_FLOWS` over `base`, from `_dispensings`; the flows of `held`
-    — prescriber_id, pharmacy — left out of every yardstick), its index and count, its four tests
+    — prescriber_id, pharmacy — left out of every yardstick), its index and count, its five tests
     (all prescriptions; watched molecules; the travellers' watched share, and that of those treated
-    by another prescriber of the class, `_travellers`) and their combined log tail probability."""
+    by another prescriber of the class, `_travellers`; the travellers weighed by how remote their
+    homes are, `_remote`) and their combined log tail probability."""
     per = query(_FLOWS, {"k": local_prefix}, providers=tables["providers"], centres=tables["centres"],
                 affiliations=tables["affiliations"], held=held, **base)
     if per.num_rows == 0:
@@ -478,19 +523,35 @@ def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], held: pa.T
              for n_, o_ in (("patients", "observed"), ("watched_patients", "watched_observed"))]
     tests.append(_travellers(per, flow, k, honest))
     tests.append(_travellers(per, flow, k, honest, "elsewhere_observed"))
-    # the strongest of the four tests, Bonferroni-corrected
+    tests.append(_remote(per, flow, k, honest))
+    # the strongest of the five tests, Bonferroni-corrected
     return per, flow, k, tests, np.minimum(np.min([x[0] for x in tests], axis=0) + np.log(len(tests)), 0.0)
 
 
+def _beyond(tests) -> np.ndarray:
+    """The flows beyond what honest behaviour predicts: one of the first four tests counts more
+    than it expects, or the fifth (remote travellers) does and is the strongest of the five — a
+    remote traveller's fraction beyond its expectation does not make a finding of another test
+    whose count is below its own (a prescriber whose patients of one town fill at a pharmacy,
+    fewer in all than predicted)."""
+    first = np.any([x[1] > x[2] for x in tests[:4]], axis=0)
+    remote = tests[4]
+    strongest = remote[0] <= np.min([x[0] for x in tests], axis=0)
+    return first | ((remote[1] > remote[2]) & strongest)
+
+
 def _beyond_first(observed: float, expected: float, w_observed: float, w_expected: float, t_observed: float,
-                  t_expected: float, e_observed: float = 0.0, e_expected: float = 0.0) -> str:
-    """The four tests' counts against what they predict, in words, the furthest beyond its
+                  t_expected: float, e_observed: float = 0.0, e_expected: float = 0.0, r_observed: float = 0.0,
+                  r_expected: float = 0.0) -> str:
+    """The five tests' counts against what they predict, in words, the furthest beyond its
     prediction first (relative excess): an alert raised by its travellers' test opens with them,
     not with a geography that predicts more patients than the pharmacy filled."""
     said = [(t_observed, t_expected, "patient(s) from another area given watched molecules alone where prescribers "
                                      "alike predict"),
             (e_observed, e_expected, "patient(s) from another area given watched molecules alone while another "
                                      "prescriber of the kind treats them, where prescribers alike predict"),
+            (r_observed, r_expected, "patient(s) from another postcode given watched molecules alone, weighed by "
+                                     "how remote their homes are, where prescribers alike predict"),
             (w_observed, w_expected, "patient(s) given watched molecules where their homes and where they were "
                                      "prescribed predict"),
             (observed, expected, "patient(s) in all where their homes and where they were prescribed predict")]
@@ -525,6 +586,59 @@ def _travellers(per: pa.Table, flow: np.ndarray, k: int, honest: np.ndarray, col
     tau2 = logit_tau2(w[judged & fit], n[judged & fit], share[judged & fit]) if (judged & fit).any() else 0.0
     log_p = np.where(judged, logitnormal_binom_logsf(w, np.maximum(n, 1), share, tau2), 0.0)
     return log_p, w, np.where(judged, n * share, w), (n, share, tau2, judged)
+
+
+def _remote(per: pa.Table, flow: np.ndarray, k: int, honest: np.ndarray):
+    """Per flow (one of `k`): the travellers' test with each traveller weighed by how remote its
+    home is from where the prescriber practises. Of the flow's patients from another postcode
+    (`away` rows), those given watched molecules alone, each counting 1 / tie, the tie being the
+    share of the other patients of its home area (the prescriber's own apart) whom any provider of
+    the prescriber's postcode billed (`tie`, floored at `_TIE_FLOOR`); against the class's share
+    among the other prescribers of the same class (leave-one-out, from the flows not held out; a
+    class whose others filled fewer than `_MIN_TRAVELLERS` such patients sets no yardstick) — the
+    null: whether a traveller is given watched molecules alone does not depend on how remote its
+    home is (unweighted, the share is not set by the few remote travellers of one flow, mules or
+    not). The weighted count's tail: a binomial of Kish's effective size n = (Σ wᵢ)² / Σ wᵢ²
+    and effective count n · (Σ wᵢ xᵢ) / Σ wᵢ (Kish, Survey Sampling, 1965: the same mean and
+    variance), continued to real counts by the regularised incomplete beta function, the share's
+    odds varying between prescribers by the τ² of those effective counts. Returns the flows' log
+    tail probabilities, their counts of such travellers, and the count expected at their weights
+    (the count times the class's weighted share over the flow's own)."""
+    away = per["away"].to_numpy(zero_copy_only=False).astype(bool)
+    v = 1.0 / np.maximum(per["tie"].to_numpy().astype(float), _TIE_FLOOR)
+    n_ = np.where(away, per["observed"].to_numpy().astype(float), 0.0)
+    w_ = np.where(away, per["only_watched_observed"].to_numpy().astype(float), 0.0)
+    n, w = np.bincount(flow, n_, k), np.bincount(flow, w_, k)
+    big_w, big_t, big_v2 = np.bincount(flow, v * n_, k), np.bincount(flow, v * w_, k), np.bincount(flow, v * v * n_, k)
+    first = np.unique(flow, return_index=True)[1]
+    fit = honest[first]
+    at_first = pa.array(first)
+    cls, ci = np.unique(per["class"].take(at_first).to_numpy(zero_copy_only=False), return_inverse=True)
+    pi = np.unique(per["prescriber_id"].take(at_first).to_numpy(zero_copy_only=False), return_inverse=True)[1]
+    others_n, others_w = (np.bincount(ci, x * fit, len(cls))[ci] - np.bincount(pi, x * fit)[pi] for x in (n, w))
+    judged = (others_n >= _MIN_TRAVELLERS) & (n > 0)
+    share = (others_w + 0.5) / (others_n + 1)
+    n_eff = big_w ** 2 / np.maximum(big_v2, 1e-300)
+    w_eff = n_eff * big_t / np.maximum(big_w, 1e-300)
+    tau2 = logit_tau2(w_eff[judged & fit], n_eff[judged & fit], share[judged & fit]) if (judged & fit).any() else 0.0
+    log_p = np.where(judged & (w > 0), _kish_logsf(w_eff, n_eff, share, tau2), 0.0)
+    expected = np.where(big_t > 0, w * share * big_w / np.maximum(big_t, 1e-300), n * share)
+    return log_p, w, np.where(judged, expected, w)
+
+
+def _kish_logsf(w: np.ndarray, n: np.ndarray, share: np.ndarray, tau2: float, nodes: int = 24) -> np.ndarray:
+    """log P(X ≥ w) for X ~ Binomial(n, p) continued to real w and n (the regularised incomplete
+    beta function I_p(w, n − w + 1), exact at whole numbers), logit p ~ Normal(logit share, τ²)
+    (Gauss–Hermite, `graph.stats.logitnormal_nodes`); 0 where w ≤ 0."""
+    w, n = np.asarray(w, float), np.asarray(n, float)
+    pos = w > 0
+    a, b = np.where(pos, w, 1.0), np.maximum(np.where(pos, n - w, 0.0), 0.0) + 1
+    if tau2 > 0:
+        p, wt = logitnormal_nodes(np.asarray(share, float), tau2, nodes)
+        tail = (special.betainc(a[:, None], b[:, None], np.clip(p, 1e-12, 1 - 1e-12)) * wt).sum(-1)
+    else:
+        tail = special.betainc(a, b, share)
+    return np.where(pos, np.log(np.clip(tail, 1e-300, 1.0)), 0.0)
 
 
 def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, k: int, honest: np.ndarray):

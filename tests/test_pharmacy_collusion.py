@@ -206,11 +206,15 @@ def test_a_pharmacy_alone_in_its_town_is_judged_on_its_travellers_watched_share(
     [flow] = json.loads(alert["evidence"])["flows"]
     assert abs(flow["observed"] - flow["expected"]) < 1 and flow["travellers_watched"] > 2 * flow["travellers_expected"]
     per_watched = flow["watched_amount"] / flow["watched_observed"]
-    assert alert["score"] == pytest.approx((flow["travellers_watched"] - flow["travellers_expected"]) * per_watched,
-                                           rel=1e-6) and alert["score"] > 0
-    assert alert["summary"].startswith(      # the test that raised it first, not the geography that predicts it
-        f"Pharmacy R1 filled the prescriptions of 1 prescriber(s): {flow['travellers_watched']:.0f} patient(s) from "
-        f"another area given watched molecules alone where prescribers alike predict {flow['travellers_expected']:.1f}; ")
+    excess = max(flow["travellers_watched"] - flow["travellers_expected"],     # of the travellers' tests
+                 flow["remote_watched"] - flow["remote_expected"])
+    assert alert["score"] == pytest.approx(excess * per_watched, rel=1e-6) and alert["score"] > 0
+    said = alert["summary"]     # the travellers' tests that raised it first, not the geography that predicts it
+    assert said.startswith(f"Pharmacy R1 filled the prescriptions of 1 prescriber(s): {flow['travellers_watched']:.0f} "
+                           f"patient(s) from another ")
+    travellers = (f"{flow['travellers_watched']:.0f} patient(s) from another area given watched molecules alone where "
+                  f"prescribers alike predict {flow['travellers_expected']:.1f}; ")
+    assert travellers in said and said.index(travellers) < said.index("patient(s) in all where their homes")
     assert {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "provider"} == {"R1", "H1"}
     assert run(region(with_collusion=False, alone=0)).alerts.num_rows == 0
     assert run(region(with_collusion=False, alone=2)).alerts.num_rows == 0     # two patients prove nothing
@@ -471,3 +475,76 @@ def test_a_hospitals_patients_from_elsewhere_fill_next_to_it_its_towns_patients_
     assert found.alerts["alert_id"].to_pylist() == ["pharmacy_collusion:T1"]
     accused = {e["entity_id"] for e in found.entities.to_pylist() if e["role"] == "prescriber"}
     assert accused == {"CARD1"}
+
+
+def remote_mules(mules: int, hiv_service: bool = False):
+    """A town (50000) of five GPs (V1-V5) and two pharmacies (U1, U2): each GP's 40 patients of
+    the town and 40 from two towns of the next département (51100, 51200), which come to 50000 for
+    care (its laboratory, LAB, bills most of their people), one in ten of those travellers given
+    oxycodone alone; all fill at U1 or U2 evenly. A remote town (59900) whose 200 people get their
+    care at home. V1 also sends `mules` patients of the remote town (M0, M1…, who see no other
+    doctor) to U1 for oxycodone alone. With
+    `hiv_service`, a regional HIV service (two infectiologists at HOSP, 69400) whose patients of
+    every town, the remote one too, fill next to it (HOSPPH) three times in four."""
+    r = Region()
+    r.service(OXY, "drug", "oxycodone", watch=True)
+    r.service(PARA, "drug", "paracetamol")
+    r.service(HIV, "drug", "HIV triple therapy", watch=True)
+    r.provider("LAB", "laboratory", postcode="50000")
+    for p in ("U1", "U2"):
+        r.provider(p, "pharmacy", postcode="50000")
+    for t, pc in enumerate(("51100", "51200", "59900")):     # each town's own GP and pharmacy
+        r.provider(f"W{t}", "physician", "general_practice", pc)
+        r.provider(f"WP{t}", "pharmacy", postcode=pc)
+        for i in range(200):
+            pt = f"Z{t}-{i}"
+            r.patient(pt, pc)
+            r.claim(pt, f"WP{t}", PARA, i % 300, 2.0, prescriber=f"W{t}")
+            if t < 2 and i % 5:
+                r.claim(pt, "LAB", "LB", i % 300, 10.0)
+    for g in range(1, 6):
+        gp = f"V{g}"
+        r.provider(gp, "physician", "general_practice", "50000")
+        for i in range(80):
+            pt = f"Y{g}-{i}"
+            r.patient(pt, "50000" if i < 40 else ("51100", "51200")[i % 2])
+            r.claim(pt, "U1" if i % 2 else "U2", OXY if i >= 40 and i % 20 in (4, 5) else PARA, i, 2.0, prescriber=gp)
+            if i >= 40 and i % 5:
+                r.claim(pt, "LAB", "LB", i, 10.0)
+    for i in range(mules):
+        pt = f"M{i}"
+        r.patient(pt, "59900")
+        for month in range(5):
+            r.claim(pt, "U1", OXY, 30 * month + i, 96.0, prescriber="V1", quantity=2)
+    if hiv_service:
+        r.add("centres", centre_id="HOSP", kind="hospital", postcode="69400")
+        r.provider("HOSPPH", "pharmacy", postcode="69400")
+        for k, s in enumerate(("HIV1", "HIV2")):
+            r.provider(s, "physician", "infectious_diseases", "69400")
+            r.add("affiliations", provider_id=s, centre_id="HOSP", role="fulltime_hospital")
+            for i in range(30):
+                t = i % 3
+                pt = f"Z{t}-{100 + i + 30 * k}"
+                r.claim(pt, s, "CS", i, 30.0, centre="HOSP")
+                for month in range(4):
+                    r.claim(pt, "HOSPPH" if i % 4 else f"WP{t}", HIV, 30 * month + i, 640.0, prescriber=s)
+    return r.tables()
+
+
+def test_mules_from_a_town_that_never_comes_weigh_more_than_travellers_from_the_towns_that_do():
+    """V1's six mules and two honest travellers are 8 of 26 travellers at U1 given oxycodone alone,
+    where one in ten of the town's travellers is (2.7 expected: log10 p -2.5, short of the bound
+    once the five tests are corrected); but the six come from a town
+    none of whose other people gets care in 50000, where the honest travellers come from the towns
+    whose people do: weighed by 1 / tie, they are far beyond. The HIV service's patients of the
+    same remote town, given HIV drugs alone, are judged against its other infectiologist and left
+    alone; two mules prove nothing."""
+    f = run(remote_mules(6, hiv_service=True))
+    assert f.alerts["alert_id"].to_pylist() == ["pharmacy_collusion:U1"]
+    assert {e["entity_id"] for e in f.entities.to_pylist() if e["role"] == "prescriber"} == {"V1"}
+    [flow] = json.loads(f.alerts["evidence"][0].as_py())["flows"]
+    assert flow["travellers_watched"] == 8 and flow["travellers_watched"] < 4 * flow["travellers_expected"]
+    assert flow["remote_watched"] == 8 and flow["remote_expected"] < 1 and flow["log10_p"] < -4
+    assert "weighed by how remote their homes are" in f.alerts["summary"][0].as_py()
+    assert run(remote_mules(0, hiv_service=True)).alerts.num_rows == 0
+    assert run(remote_mules(2, hiv_service=True)).alerts.num_rows == 0

@@ -34,9 +34,6 @@ KNOWN_MISSES = {
                                      "patients all year, and a physiotherapist) bills a quarter to a half of a list of "
                                      "25 each: its pairs share 1 to 4 borrowed patients, about what chance has "
                                      "(measured 2026-12-01)",
-    ("third_region", "pharmacy_collusion"): "recall 0.67: the weakest group (2 GPs, 10 mules: 7 and 4 travellers "
-                                            "given the watched molecule alone where 2.2 and 1.8 are expected) stays "
-                                            "below the false-discovery bound (measured 2026-12-01)",
 }
 _scored: dict = {}
 
