@@ -250,10 +250,9 @@ ORDER BY grp, period, unit
 """
 
 
-def test_the_members_of_every_statistic_are_those_of_the_plain_statement(region, monkeypatch):
-    """On the generated region, for every pattern's alerts, over the window and over two periods
-    (the act picked in the first): unit_rates gives exactly the rows of the plain statement."""
-    import graph.impact
+def scanned(region) -> tuple:
+    """The generated region's contract tables, its run's alerts and alert entities, and the example
+    campaigns it was scanned with."""
     from loaders.dataset import load_dataset
     from runs import results
     from runs.campaigns import read_campaigns
@@ -266,7 +265,14 @@ def test_the_members_of_every_statistic_are_those_of_the_plain_statement(region,
         alerts, entities = results.table(con, "alerts"), results.table(con, "alert_entities")
     finally:
         con.close()
-    campaigns = read_campaigns(REPO / "campaigns")
+    return tables, alerts, entities, read_campaigns(REPO / "campaigns")
+
+
+def test_the_members_of_every_statistic_are_those_of_the_plain_statement(region, monkeypatch):
+    """On the generated region, for every pattern's alerts, over the window and over two periods
+    (the act picked in the first): unit_rates gives exactly the rows of the plain statement."""
+    import graph.impact
+    tables, alerts, entities, campaigns = scanned(region)
     first, last = graph.impact.span(tables["claims"])
     middle = first + (last - first) / 2
     compared = set()
@@ -336,19 +342,7 @@ def test_the_peer_charts_from_figures_are_those_from_every_row(region):
     order — the charts made from every `unit_rates` row in Python; and the figures are far fewer
     rows than the rows they stand for."""
     from graph.impact import span, unit_figures
-    from loaders.dataset import load_dataset
-    from runs import results
-    from runs.campaigns import read_campaigns
-    from runs.store import open_results
-
-    from .conftest import REPO
-    tables = load_dataset(region["data"]).tables
-    con = open_results(region["store"].results_path(region["run"]["run_id"]))
-    try:
-        alerts, entities = results.table(con, "alerts"), results.table(con, "alert_entities")
-    finally:
-        con.close()
-    campaigns = read_campaigns(REPO / "campaigns")
+    tables, alerts, entities, campaigns = scanned(region)
     got = peer_distribution(tables, alerts, entities, campaigns=campaigns)
     want = _plain_peer_distribution(tables, alerts, entities, campaigns)
     assert got.num_rows > 20 and got.equals(want)

@@ -115,10 +115,9 @@ def test_standing_and_determinism():
     assert {(e["entity_id"], e["standing"]) for e in a.entities.to_pylist()} == {("OUT", "accused"), ("SIX", "accused")}
 
 
-def test_the_centre_billed_through_is_named_as_a_participant():
-    """A physiotherapist of a centre billing 45 sessions per patient through it, against peers of
-    other centres billing 12 to 14: the alert accuses the provider and names the centre paid for
-    the excess (the lead to whoever runs it); a provider billing privately names no centre."""
+def physio_peers() -> Region:
+    """A region of eight physiotherapists billing 12 to 14 sessions a patient through four centres
+    C0 to C3 (15 patients each, prescribed by GP)."""
     r = Region()
     r.service("AMK8", "act", "physiotherapy session")
     r.provider("GP", "physician", "general_practice")
@@ -127,6 +126,14 @@ def test_the_centre_billed_through_is_named_as_a_participant():
         for p in range(15):
             for k in range(12 + (p + i) % 3):
                 r.claim(f"P{i}-{p}", f"K{i}", "AMK8", 2 * k, 17.2, prescriber="GP", centre=f"C{i % 4}")
+    return r
+
+
+def test_the_centre_billed_through_is_named_as_a_participant():
+    """A physiotherapist of a centre billing 45 sessions per patient through it, against peers of
+    other centres billing 12 to 14: the alert accuses the provider and names the centre paid for
+    the excess (the lead to whoever runs it); a provider billing privately names no centre."""
+    r = physio_peers()
     r.provider("CEN", "physiotherapist")
     for p in range(20):
         for k in range(45):
@@ -143,14 +150,7 @@ def centre_region(beyond_at_cy: int):
     """Eight physiotherapists billing 12 to 14 sessions a patient through four centres; centre CY,
     whose three physiotherapists bill through it, `beyond_at_cy` of them 45 sessions a patient
     and the others 13; OWN, alone beyond its two honest colleagues at centre CZ."""
-    r = Region()
-    r.service("AMK8", "act", "physiotherapy session")
-    r.provider("GP", "physician", "general_practice")
-    for i in range(8):
-        r.provider(f"K{i}", "physiotherapist")
-        for p in range(15):
-            for k in range(12 + (p + i) % 3):
-                r.claim(f"P{i}-{p}", f"K{i}", "AMK8", 2 * k, 17.2, prescriber="GP", centre=f"C{i % 4}")
+    r = physio_peers()
     for centre, staff in (("CY", [(f"Y{j}", 45 if j < beyond_at_cy else 13) for j in range(3)]),
                           ("CZ", [("OWN", 45), ("Z1", 13), ("Z2", 13)])):
         for pid, sessions in staff:
