@@ -367,33 +367,6 @@ def rate_null(n: np.ndarray, r: np.ndarray) -> tuple[float, float]:
     return p0, min(tau2 / (p0 * (1 - p0)), 0.999)
 
 
-def cluster_design_effect(n, r, clusters, xx, xm, mm) -> np.ndarray:
-    """Rao and Scott's design effect d ≥ 1 of a unit's rate r/n when its n trials come in
-    `clusters` clusters (a provider's patient-days of an act, in its patients) whose outcomes may
-    go together (Rao & Scott, "A simple method for the analysis of clustered binary data",
-    Biometrics 48, 1992, eq. 2-3).
-
-    Inputs per unit (arrays of one shape): `n` trials, `r` events, `clusters` k, and the cluster
-    moments Σxᵢ², Σxᵢmᵢ, Σmᵢ² of each cluster's events xᵢ and trials mᵢ (exact integers).
-    d = [k/(k−1)] Σ(xᵢ − mᵢp̂)² / [n/(n−1) · n p̂(1 − p̂)], p̂ = r/n: the variance of p̂ from the
-    cluster totals over the binomial variance (both unbiased), so that clusters of one trial give
-    exactly 1. d = 1 where it cannot be told (one cluster, p̂ of 0 or 1, n < 2) and is floored at
-    1: clustering only ever weakens the evidence. Dividing r and n by d (the effective counts)
-    lets a binomial or beta-binomial test judge clustered events: ten events in one cluster are
-    worth about one independent event when whole clusters share them.
-
-        >>> cluster_design_effect([4, 4], [2, 2], [2, 4], [4, 2], [4, 2], [8, 4]).tolist()
-        [3.0, 1.0]
-    """
-    n, r, k, xx, xm, mm = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (n, r, clusters, xx, xm, mm)))
-    with np.errstate(all="ignore"):
-        p = r / n
-        spread = xx - 2 * p * xm + p * p * mm
-        d = (k / (k - 1)) * spread / ((n / (n - 1)) * n * p * (1 - p))
-    ok = (k > 1) & (n > 1) & (p > 0) & (p < 1) & np.isfinite(d)
-    return np.where(ok, np.maximum(d, 1.0), 1.0)
-
-
 def grouped_rate_null(n: np.ndarray, r: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`rate_null` within each group of units sharing `keys` (an act, a peer group): each row's
     group p₀ and ρ."""

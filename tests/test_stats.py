@@ -6,7 +6,7 @@ import pytest
 
 import pyarrow as pa
 
-from graph.stats import cluster_design_effect, count_calibration, greedy_matching, group_index, grouped_count_calibration, sorted_codes
+from graph.stats import count_calibration, greedy_matching, group_index, grouped_count_calibration, sorted_codes
 
 
 def test_a_clique_of_suspect_pairs_does_not_set_its_own_calibration():
@@ -149,18 +149,3 @@ def test_one_logit_normal_quadrature_gives_the_tail_and_the_moments_an_integral_
     mean, var = _logitnormal_moments(n, chance, 0.0)
     assert np.allclose(mean, n * chance) and np.allclose(var, n * chance * (1 - chance))
     assert np.allclose(logitnormal_binom_logsf(observed, n, chance, 0.0), stats.binom.logsf(observed - 1, n, chance))
-
-
-def test_the_design_effect_of_clustered_events_is_near_the_cluster_size_and_1_without_clustering():
-    """100 patients of 5 days: 7 events all in one patient's 7 days weigh about 7 times less than
-    7 events on 7 patients (design effect 1); one cluster, no event or only events cannot be told (1)."""
-    m = np.array([5] * 100 + [7])
-    one = np.array([0] * 100 + [7])              # one patient's 7 days
-    seven = np.array([1] * 7 + [0] * 94)         # 7 patients' one day each
-    moments = [(len(m), (x * x).sum(), (x * m).sum(), (m * m).sum()) for x in (one, seven)]
-    d = cluster_design_effect([m.sum()] * 2, [7, 7], *np.array(moments).T)
-    assert 6.5 < d[0] < 7.5 and d[1] == 1.0
-    assert cluster_design_effect([10, 10, 10], [3, 0, 10], [1, 4, 4], [9, 0, 100], [30, 0, 100], [100, 25, 25]).tolist() \
-        == [1.0, 1.0, 1.0]
-    # clusters of one trial: exactly the binomial (no clustering can show)
-    assert cluster_design_effect(50, 20, 50, 20, 20, 50) == pytest.approx(1.0)
