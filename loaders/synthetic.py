@@ -140,7 +140,7 @@ class _Region:
     claims: list = field(default_factory=list)   # chunks: dict of equal-length arrays
     truth: list = field(default_factory=list)
     lookalikes: list = field(default_factory=list)
-    victims: set = field(default_factory=set)    # patients a plant billed: never listed as honest look-alikes
+    victims: set = field(default_factory=set)    # patients a plant billed: no mega_consumer look-alikes
     counters: dict = field(default_factory=dict)
 
     def next_id(self, prefix: str, width: int) -> str:
@@ -992,10 +992,11 @@ def _write(r: _Region, out: Path, truth_path: Path | None) -> dict:
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     pacsv.write_csv(pa.table(dict(zip(("pattern", "group_id", "entity_type", "entity_id"),
                                       map(list, zip(*r.truth))))), truth_path, opts)
-    # a patient a plant billed (a peer outlier's, a block's, a mule) is not an honest look-alike,
-    # whatever its own care: an alert naming it leads to the plant
+    # a patient a plant billed (a peer outlier's, a block's, a mule) is no honest look-alike of
+    # mega_consumer: its volume of care holds the plant's claims, and an alert on it leads to the
+    # plant; it stays one of the other patterns (its opioids or pregabalin are its own)
     victims = {f"P{x + 1:07d}" for x in r.victims}
-    honest = [x for x in r.lookalikes if not (x[1] == "patient" and x[2] in victims)]
+    honest = [x for x in r.lookalikes if not (x[0] == "mega_consumer" and x[1] == "patient" and x[2] in victims)]
     pacsv.write_csv(pa.table(dict(zip(("pattern", "entity_type", "entity_id", "why"),
                                       map(list, zip(*honest))))), lookalikes_path(truth_path), opts)
     return {"claims": n, "patients": r.n_patients, "providers": len(r.providers["id"]),
