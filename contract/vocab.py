@@ -83,7 +83,8 @@ def is_word(value) -> bool:
 
 
 def is_patient_node(key) -> bool:
-    """Whether `key` reads as a patient's node id (`patient:P1`, any case, spaces before): given
-    under another type, its id is still a patient's and is never repeated."""
-    return isinstance(key, str) and key.lstrip().lower().startswith("patient" + _SEP)
+    """Whether `key` reads as a patient's node id (`patient:P1`, any case, spaces around), or holds
+    one behind other prefixes (`provider:patient:P1`, a type given twice): given under another type,
+    its id is still a patient's and is never repeated."""
+    return isinstance(key, str) and any(part.strip().lower() == "patient" for part in key.split(_SEP)[:-1])
 

@@ -330,8 +330,11 @@ def test_entity_with_its_type_given_twice_says_so_naming_no_patient(region_store
     done = CliRunner().invoke(main, ["entity", "provider", provider, "--store", store])
     assert done.exit_code == 0 and done.output.startswith(f"provider {provider}"), done.output
     # a patient's node id under another type, as ID or given whole as TYPE: never repeated
-    for args in (["provider", f"patient:{patient}"], [f"provider:patient:{patient}", "x"]):
+    # (and behind a type given twice: `provider:patient:…`, the fresh user's review of 2026-12-02)
+    for args in (["provider", f"patient:{patient}"], [f"provider:patient:{patient}", "x"],
+                 ["provider", f"provider:patient:{patient}"], ["centre", f"centre:patient:{patient}"]):
         done = CliRunner().invoke(main, ["entity", *args, "--store", store])
         assert done.exit_code in (1, 2) and patient not in done.output and "error: " in done.output, done.output
-    done = CliRunner().invoke(main, ["cases", "open", "--entity", f"provider:patient:{patient}", "--store", store])
-    assert done.exit_code == 1 and patient not in done.output and "starts with 'patient:'" in done.output, done.output
+    for entity in (f"provider:patient:{patient}", f"provider:provider:patient:{patient}"):
+        done = CliRunner().invoke(main, ["cases", "open", "--entity", entity, "--store", store])
+        assert done.exit_code == 1 and patient not in done.output and "error: " in done.output, done.output

@@ -166,8 +166,12 @@ def test_no_patient_id_in_the_server_log_or_the_audit_log_after_opening_every_ki
                 f"/api/v1/entities/%70atient/{pid}", f"/api/v1/entities/patient/%{ord(pid[0]):02X}{pid[1:]}",
                 f"/api/v1/alerts?entity=%2570atient%253A{pid}", f"/api/v1/paths?from=patient:{pid}&to=provider:{provider}",
                 f"/api/v1/entities/patient/{pid}X", f"/api/v1/nowhere/{pid}", f"/api/v1/alerts?entity=patient:{pid}&limit=0",
-                f"/{pid}", f"/api/v1/alerts/doctor_shopping:{pid}?run={pid}"):
+                f"/{pid}", f"/api/v1/alerts/doctor_shopping:{pid}?run={pid}",
+                f"/api/v1/entities/provider/patient:{pid}", f"/api/v1/entities/provider/provider:patient:{pid}"):
         see(url)
+    for url in (f"/api/v1/entities/provider/patient:{pid}", f"/api/v1/entities/provider/provider:patient:{pid}"):
+        r = see(url, expect=404)                       # a patient's node id under another type: not repeated
+        assert pid not in r.text, r.text
     see(f"/api/v1/entities/patient/{pid}", key=None, expect=401)
     see(f"/api/v1/entities/patient/{pid}", key="not-a-key-" + pid, expect=401)
     for c in see("/api/v1/communities?limit=500", expect=200).json()["data"]:
