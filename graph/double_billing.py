@@ -8,8 +8,20 @@ and then, a glucose curve thrice, a crown never — and honest providers differ 
 (their patients differ). The usual rate p₀ is the act's providers' pooled rate, each provider
 winsorised at its binomial 99.5 % quantile, and the between-provider variance τ² is estimated robustly
 (`graph.stats.rate_null`: up to half the providers may be re-billing without widening it); so
-r ~ beta-binomial(n, mean p₀, intra-class correlation τ²/(p₀(1 − p₀))). Tail probability
-P(R ≥ r).
+r ~ beta-binomial(n, mean p₀, intra-class correlation τ²/(p₀(1 − p₀))). Honest repeats may also
+come in episodes of one patient — every day of two overlapping stays, a patient dispensed under
+two prescriptions month after month — so that the patient-days of one patient are not independent
+trials: r and n are divided by Kish's design effect d = 1 + (m̄ − 1)ρw (Kish, Survey Sampling,
+1965; m̄ the provider's size-weighted mean patient-days a patient) and rounded, with ρw the
+within-patient correlation of the act's *other* providers (`graph.stats.peers_design_effect`:
+the moment estimator for clustered binary data, Ridout, Demétrio & Firth, Biometrics 55, 1999),
+set only by those whose counts alone are within the null's binomial 99.5 % quantile (as p₀ is
+winsorised). On an act whose honest repeats come in episodes a provider's longer episode weighs
+about as its peers' do; on an act whose honest repeats are isolated, repeats concentrated on one
+patient keep their weight: a provider's own clustering never excuses it (a design effect taken
+from the provider's own repeats, tried on 2026-12-02, let a physiotherapist re-billing every
+session of one patient, 63 repeats, go unflagged).
+Tail probability P(R ≥ r/d) with R ~ beta-binomial(n/d, mean p₀, the intra-class correlation above).
 
 **Cross-channel.** Unit: a practitioner affiliated `fulltime_hospital` to a hospital. Observed:
 its private claims (no centre) on a patient that hospital billed the same day. Null model: a
@@ -29,24 +41,35 @@ from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
+from scipy import stats
 
 from .findings import Findings, euros, make_findings
 from .settings import DoubleBillingSettings
 from .shared import Shared
-from .stats import benjamini_hochberg, betabinom_logsf, grouped_rate_null, poisson_logsf, surprise_bits
+from .stats import benjamini_hochberg, betabinom_logsf, grouped_rate_null, peers_design_effect, poisson_logsf, surprise_bits
 from engine import query
 
 # extra_amount: each repeated patient-day's extra euros (its euros × (lines − 1) / lines) in whole
 # micro-euros, summed as integers: exact in any order, so the cent it rounds to never depends on the
 # order an engine adds in (a sum of doubles on a half cent once came out either side of it)
 _PER_ACT = """
+WITH per_patient AS (     -- each patient a cluster: m patient-days of the act, x of them repeated
+    SELECT provider_id, service_code, patient_id, count(*) AS m, count(*) FILTER (WHERE lines > 1) AS x
+    FROM g GROUP BY ALL
+), moments AS (
+    SELECT provider_id, service_code, count(*) AS patients, sum(x * x)::BIGINT AS xx, sum(x * m)::BIGINT AS xm,
+           sum(m * m)::BIGINT AS mm
+    FROM per_patient GROUP BY ALL
+), per_act AS (
 SELECT provider_id, service_code, count(*) AS groups,
        count(*) FILTER (WHERE lines > 1) AS repeated,
        coalesce(sum(lines - 1), 0)::BIGINT AS extra_lines,
        round(coalesce(sum(CAST(round(amount * (lines - 1) / lines * 1000000, 0) AS BIGINT)) FILTER (WHERE lines > 1), 0)
              / 1000000, 2) AS extra_amount,
        round(sum(amount), 2) / sum(lines) AS unit_amount
-FROM g GROUP BY ALL ORDER BY provider_id, service_code
+FROM g GROUP BY ALL
+)
+SELECT * FROM per_act JOIN moments USING (provider_id, service_code) ORDER BY provider_id, service_code
 """
 
 _REBILLED_EXAMPLES = """
@@ -129,9 +152,16 @@ def detect_double_billing(tables: Mapping[str, pa.Table], shared: Shared, settin
     per = query(_PER_ACT, g=shared.patient_days)
     n, r = per["groups"].to_numpy(), per["repeated"].to_numpy()
     p0, rho = grouped_rate_null(n, r, per["service_code"].to_numpy(zero_copy_only=False))
-    log_p = betabinom_logsf(r, n, p0, rho)
+    # the peers' clustering, set by the providers whose counts alone are within the null's
+    # binomial 99.5 % quantile (as `rate_null` winsorises)
+    d = peers_design_effect(n, r, *(per[c].to_numpy() for c in ("xx", "xm", "mm")),
+                            per["service_code"].to_numpy(zero_copy_only=False),
+                            pool=r <= stats.binom.ppf(0.995, n, p0))
+    r_eff = np.round(r / d)
+    log_p = betabinom_logsf(r_eff, np.maximum(np.round(n / d), r_eff), p0, rho)
     hit = benjamini_hochberg(log_p, s.fdr) & (r > n * p0)
     flagged = per.filter(pa.array(hit)).append_column("usual_rate", pa.array(p0[hit])) \
+        .append_column("design_effect", pa.array(d[hit])) \
         .append_column("expected", pa.array(n[hit] * p0[hit])).append_column("log_p", pa.array(log_p[hit]))
     examples = query(_REBILLED_EXAMPLES, {"max_examples": s.max_examples},
                      claims=tables["claims"], f=flagged).to_pylist()
@@ -154,8 +184,9 @@ def detect_double_billing(tables: Mapping[str, pa.Table], shared: Shared, settin
                         f"peers' usual rate predicts {worst['expected']:.1f} ({worst['usual_rate']:.1%}); "
                         f"{euros(excess)} beyond it."),
             "evidence": {"kind": "rebilled", "test": "beta-binomial tail, Benjamini-Hochberg", "fdr": s.fdr,
-                         "acts": [{k: a[k] for k in ("service_code", "groups", "repeated", "extra_lines", "extra_amount",
-                                                     "usual_rate", "expected", "excess_amount")}
+                         "acts": [{k: a[k] for k in ("service_code", "groups", "repeated", "patients", "design_effect",
+                                                     "extra_lines", "extra_amount", "usual_rate", "expected",
+                                                     "excess_amount")}
                                   | {"log10_p": a["log_p"] / np.log(10)} for a in acts],
                          "examples": [{k: e[k] for k in ("service_code", "patient_id", "service_date", "claim_ids")}
                                       for e in examples if e["provider_id"] == provider]},

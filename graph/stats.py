@@ -367,6 +367,52 @@ def rate_null(n: np.ndarray, r: np.ndarray) -> tuple[float, float]:
     return p0, min(tau2 / (p0 * (1 - p0)), 0.999)
 
 
+def peers_design_effect(n, r, xx, xm, mm, groups, pool=None) -> np.ndarray:
+    """Kish's design effect d = 1 + (m̄ − 1) ρ of each unit's rate r/n, its n trials in clusters
+    (a provider's patient-days of an act, in its patients) of size-weighted mean m̄ = Σmᵢ²/n,
+    with ρ the within-cluster correlation of the unit's *peers* — the other units of its group
+    (an act) — not its own: a unit's own clustering is what is judged, never what excuses it
+    (Kish, Survey Sampling, 1965, §5.4; the moment estimator of ρ for clustered binary data,
+    Ridout, Demétrio & Firth, "Estimating intraclass correlation for binary data", Biometrics 55,
+    1999). Each unit j gives, at its own rate p̂ⱼ = rⱼ/nⱼ, Aⱼ = Σ(xᵢ − mᵢp̂ⱼ)² − p̂ⱼ(1 − p̂ⱼ)nⱼ (the
+    clusters' spread beyond the binomial) and Bⱼ = p̂ⱼ(1 − p̂ⱼ)(Σmᵢ² − nⱼ) (what a correlation of 1
+    would add); ρ of unit j = Σ_{k≠j} Aₖ / Σ_{k≠j} Bₖ over its group's units in `pool` (default
+    all), clipped to [0, 1] (0 where they have no repeat). d ≥ 1. `pool`: the units allowed to set
+    the peers' clustering — leave out those whose counts alone are beyond the null (a re-biller of
+    one patient's every day would otherwise make every peer's repeats look like episodes: the
+    robust-estimation principle of `rate_null`'s winsorising).
+
+    Inputs per unit (arrays of one shape): `n` trials, `r` events, the cluster moments Σxᵢ²,
+    Σxᵢmᵢ, Σmᵢ² of its clusters' events xᵢ and trials mᵢ (exact integers), and `groups` (any
+    hashable labels). Dividing r and n by d lets a binomial or beta-binomial test judge clustered
+    events as the peers' clustering predicts: where the peers' repeats come in episodes of one
+    patient (overlapping stays), so may the unit's; where they do not, ten repeats on one patient
+    weigh ten.
+
+    Two units whose 5 repeats all fall in one of two patients of 5 days, and one whose 5 repeats
+    fall on 5 patients of one day: the first two weigh theirs as one (d = 5), the third, a
+    patient a day, keeps them (d = 1); where the peers' repeats are all isolated, a unit's repeats
+    on one patient keep their weight:
+
+        >>> peers_design_effect([10] * 3, [5] * 3, [25, 25, 5], [25, 25, 5], [50, 50, 10], ["a"] * 3).tolist()
+        [5.0, 5.0, 1.0]
+        >>> peers_design_effect([10] * 3, [5] * 3, [5, 5, 25], [5, 5, 25], [10, 10, 50], ["a"] * 3).tolist()
+        [1.0, 1.0, 1.0]
+    """
+    n, r, xx, xm, mm = (np.asarray(v, dtype=float) for v in (n, r, xx, xm, mm))
+    _, g = np.unique(np.asarray(groups), return_inverse=True)
+    with np.errstate(all="ignore"):
+        p = np.where(n > 0, r / n, 0.0)
+        keep = np.ones(n.shape, bool) if pool is None else np.asarray(pool, bool)
+        a = np.where(keep, xx - 2 * p * xm + p * p * mm - p * (1 - p) * n, 0.0)
+        b = np.where(keep, p * (1 - p) * (mm - n), 0.0)
+        num = np.bincount(g, a)[g] - a
+        den = np.bincount(g, b)[g] - b
+        rho = np.clip(np.where(den > 0, num / den, 0.0), 0.0, 1.0)
+        size = np.where(n > 0, mm / n, 1.0)
+    return np.maximum(1.0 + (size - 1.0) * rho, 1.0)
+
+
 def grouped_rate_null(n: np.ndarray, r: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`rate_null` within each group of units sharing `keys` (an act, a peer group): each row's
     group p₀ and ρ."""

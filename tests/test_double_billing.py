@@ -155,3 +155,43 @@ def test_a_stricter_false_discovery_rate_keeps_only_the_strongest():
 def test_deterministic():
     a, b = run(), run()
     assert a.alerts.equals(b.alerts) and a.entities.equals(b.entities)
+
+
+def stays():
+    """Hospital attending physicians billing one visit a day of each stay (five days, a patient
+    each), every one of them with one patient's two overlapping stays (3 days billed twice: an
+    episode of one patient, honest); STAY's overlap is 15 days (one longer episode: 15 repeats
+    where its peers' rate predicts 3, all one patient's); CHEAT re-bills 5 days of each of 7
+    patients besides its own episode.
+    Home nurses billing a daily forfait to three patients each for 100 days, re-billing none;
+    NURSEX re-bills 15 scattered days of each of its three patients; NURSE1 bills every day of
+    one patient twice (100 repeats, all one patient's)."""
+    rows = []
+    for doc in [f"ATT{a}" for a in range(10)] + ["STAY", "CHEAT"]:
+        rows += [line(f"{doc}-{p}", doc, "VIS", 5 * p + j, 22.0, centre="H2") for p in range(100) for j in range(5)]
+        rows += [line(f"{doc}-S", doc, "VIS", 200 + j, 22.0, centre="H2")
+                 for j in range(15 if doc == "STAY" else 3) for _ in range(2)]
+    rows += [line(f"CHEAT-{p}", "CHEAT", "VIS", 5 * p + j, 22.0, centre="H2") for p in range(0, 70, 10) for j in range(5)]
+    for nurse in [f"NF{a}" for a in range(12)] + ["NURSEX", "NURSE1"]:
+        rows += [line(f"{nurse}-{p}", nurse, "AMI4", k, 13.0) for p in range(3) for k in range(100)]
+    rows += [line(f"NURSEX-{p}", "NURSEX", "AMI4", k, 13.0) for p in range(3) for k in range(p, 100, 7)]
+    rows += [line("NURSE1-0", "NURSE1", "AMI4", k, 13.0) for k in range(100)]
+    return claims(rows)
+
+
+def test_repeats_in_episodes_are_judged_as_the_peers_episodes_come():
+    """On an act whose providers' honest repeats come in one patient's episodes (overlapping
+    stays), a provider with the same episode is left alone and one re-billing seven patients'
+    stays is found (the peers' design effect, about their mean stay); on an act whose providers'
+    repeats are never one patient's, a nurse billing every day of one patient twice is found —
+    its own clustering never excuses it (the fresh user's review of 2026-12-02: a physiotherapist
+    re-billing all 63 sessions of one patient went unflagged when the design effect was the
+    provider's own) — and so is one re-billing scattered days of each of her patients."""
+    f = run(stays())
+    assert billers(f) == {"CHEAT", "NURSEX", "NURSE1"}       # STAY's counts alone were beyond (its 15 of 515)
+    acts = {a["alert_id"]: json.loads(a["evidence"])["acts"][0] for a in f.alerts.to_pylist()}
+    cheat = acts["double_billing:rebilled:CHEAT"]
+    assert cheat["repeated"] == 38 and cheat["patients"] == 101 and 3 < cheat["design_effect"] < 5.5
+    one, nurse = acts["double_billing:rebilled:NURSE1"], acts["double_billing:rebilled:NURSEX"]
+    assert (one["repeated"], one["patients"], one["design_effect"]) == (100, 3, 1.0)
+    assert (nurse["repeated"], nurse["patients"], nurse["design_effect"]) == (44, 3, 1.0)

@@ -6,7 +6,7 @@ import pytest
 
 import pyarrow as pa
 
-from graph.stats import count_calibration, greedy_matching, group_index, grouped_count_calibration, sorted_codes
+from graph.stats import count_calibration, greedy_matching, group_index, grouped_count_calibration, peers_design_effect, sorted_codes
 
 
 def test_a_clique_of_suspect_pairs_does_not_set_its_own_calibration():
@@ -149,3 +149,22 @@ def test_one_logit_normal_quadrature_gives_the_tail_and_the_moments_an_integral_
     mean, var = _logitnormal_moments(n, chance, 0.0)
     assert np.allclose(mean, n * chance) and np.allclose(var, n * chance * (1 - chance))
     assert np.allclose(logitnormal_binom_logsf(observed, n, chance, 0.0), stats.binom.logsf(observed - 1, n, chance))
+
+
+def test_the_peers_design_effect_is_their_clustering_not_the_units_own():
+    """An act whose honest providers' repeats come in one patient's episodes (7 repeats on one
+    patient of 100): each unit's design effect is near its mean cluster size; an act whose
+    providers' repeats are isolated (one patient's day each): 1 — even for a unit whose own 7
+    repeats are all one patient's (its own clustering never excuses it)."""
+    m = np.array([5] * 100 + [7])
+    one = np.array([0] * 100 + [7])              # one patient's 7 days
+    seven = np.array([1] * 7 + [0] * 94)         # 7 patients' one day each
+    mom = {k: (m.sum(), 7, (x * x).sum(), (x * m).sum(), (m * m).sum()) for k, x in (("one", one), ("seven", seven))}
+    episodes = np.array([mom["one"]] * 4).T
+    d = peers_design_effect(*episodes, ["act"] * 4)
+    size = (m * m).sum() / m.sum()
+    assert np.allclose(d, d[0]) and 0.6 * size < d[0] <= size
+    isolated = np.array([mom["seven"]] * 3 + [mom["one"]]).T
+    assert peers_design_effect(*isolated, ["act"] * 4)[3] == 1.0
+    # other acts' clustering is not the peers': the same units split over two acts
+    assert peers_design_effect(*np.array([mom["one"], mom["seven"]]).T, ["a", "b"]).tolist() == [1.0, 1.0]
