@@ -263,7 +263,7 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
                         f"quantile of {peer} peers' patients "
                         f"alike, where {top['expected_beyond']:.1f} would be; excess "
                         f"{euros(excess)}" + (f" over {len(acts)} acts." if len(acts) > 1 else ".")
-                        + (f" {top['centre_beyond']} of the {top['centre_colleagues']} {peer} billing it through centre "
+                        + (f" {top['centre_beyond']} of the {top['centre_colleagues']} practitioners ({peer}) billing it through centre "
                            f"{top['centre_id']} are beyond their peers on it: the centre's billing."
                            if top["centre_billing"] else "")),
             "evidence": {"test": "binomial tail of patients beyond the peers' quantiles (at or beyond the 90% "

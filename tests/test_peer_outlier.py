@@ -176,7 +176,7 @@ def test_an_excess_shared_by_a_centres_practitioners_accuses_the_centre():
     y0 = f.alerts.to_pylist()[1]
     act = json.loads(y0["evidence"])["acts"][0]
     assert (act["centre_colleagues"], act["centre_beyond"], act["centre_billing"]) == (3, 2, True)
-    assert "2 of the 3 physiotherapist billing it through centre CY are beyond their peers on it" in y0["summary"]
+    assert "2 of the 3 practitioners (physiotherapist) billing it through centre CY are beyond their peers on it" in y0["summary"]
     one = run(t=centre_region(1))
     assert {(e["entity_id"], e["standing"]) for e in one.entities.to_pylist()} == {
         ("OWN", "accused"), ("CZ", "participant"), ("Y0", "accused"), ("CY", "participant")}
