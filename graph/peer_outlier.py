@@ -71,7 +71,6 @@ volumes follow prescriptions, and abnormal flows are pharmacy_collusion's busine
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import Mapping
 
 import numpy as np
@@ -86,14 +85,29 @@ from .stats import (benjamini_hochberg, betabinom_logsf, group_index, grouped_rh
                     surprise_bits)
 from engine import query
 
+# Per flagged provider and act (`f.hit`): the centre through which it billed more than half of the
+# act's days, and that centre's team on the act — the units (`f`: every provider and act judged) of
+# the same kind and specialty billing it mostly through the same centre — and how many of them
+# are flagged
 _CENTRES = """
-WITH ch AS (      -- per flagged provider and act, its days through each channel (a centre, or none)
+WITH ch AS (      -- per provider and act, its days through each channel (a centre, or none)
     SELECT g.provider_id, g.service_code, g.centre_id, count(DISTINCT g.service_date) AS days
     FROM g JOIN f USING (provider_id, service_code) GROUP BY g.provider_id, g.service_code, g.centre_id
+), home AS (
+    SELECT provider_id, service_code, arg_max(centre_id, (days, centre_id)) FILTER (WHERE centre_id IS NOT NULL) AS centre_id,
+           max(days) FILTER (WHERE centre_id IS NOT NULL) AS days, sum(days) AS total
+    FROM ch GROUP BY provider_id, service_code
+), units AS (
+    SELECT f.provider_id, f.service_code, f.kind, f.specialty, f.hit, h.centre_id
+    FROM f JOIN home h USING (provider_id, service_code) WHERE h.centre_id IS NOT NULL AND 2 * h.days > h.total
+), teams AS (
+    SELECT centre_id, service_code, kind, specialty, count(*) AS colleagues, count(*) FILTER (WHERE hit) AS beyond
+    FROM units GROUP BY centre_id, service_code, kind, specialty
 )
-SELECT provider_id, service_code, arg_max(centre_id, (days, centre_id)) FILTER (WHERE centre_id IS NOT NULL) AS centre_id,
-       max(days) FILTER (WHERE centre_id IS NOT NULL) AS days, sum(days) AS total
-FROM ch GROUP BY provider_id, service_code ORDER BY provider_id, service_code
+SELECT u.provider_id, u.service_code, u.centre_id, t.colleagues, t.beyond
+FROM units u JOIN teams t ON t.centre_id = u.centre_id AND t.service_code = u.service_code
+     AND t.kind IS NOT DISTINCT FROM u.kind AND t.specialty IS NOT DISTINCT FROM u.specialty
+WHERE u.hit ORDER BY u.provider_id, u.service_code
 """
 
 _VOLUMES = """
@@ -219,28 +233,18 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     amount, total_days = np.bincount(unit, col("amount").astype(float), k), np.bincount(unit, days, k)
     rows = per.filter(pa.array(hit)).to_pylist()
     labels = dict(zip(tables["services"]["service_code"].to_pylist(), tables["services"]["label"].to_pylist()))
-    # a centre is named when the act's days were billed through it more than privately or elsewhere
-    # (every unit's centre: a flagged provider's colleagues are the providers of its kind and
-    # specialty billing the act mostly through the same centre)
-    centres = {(r["provider_id"], r["service_code"]): r["centre_id"] for r in query(
-        _CENTRES, g=shared.patient_days, f=per.select(["provider_id", "service_code"])).to_pylist()
-        if r["centre_id"] and 2 * r["days"] > r["total"]}
-    team = lambda r, centre: (centre, r["service_code"], r["kind"], r["specialty"])
-    colleagues, beyond_too = Counter(), Counter()
-    for r in per.to_pylist():
-        if (r["provider_id"], r["service_code"]) in centres:
-            colleagues[team(r, centres[(r["provider_id"], r["service_code"])])] += 1
-    for r in rows:
-        if (r["provider_id"], r["service_code"]) in centres:
-            beyond_too[team(r, centres[(r["provider_id"], r["service_code"])])] += 1
+    # a centre is named when the act's days were billed through it more than privately or elsewhere;
+    # its team: the providers of the kind and specialty billing the act mostly through it (`_CENTRES`)
+    centres = {(r["provider_id"], r["service_code"]): r for r in query(
+        _CENTRES, g=shared.patient_days,
+        f=per.select(["provider_id", "service_code", "kind", "specialty"]).append_column("hit", pa.array(hit))).to_pylist()}
     by_provider: dict[str, list[dict]] = {}
     for r, i in zip(rows, np.flatnonzero(hit)):
-        r["centre_id"] = centres.get((r["provider_id"], r["service_code"]))
+        home = centres.get((r["provider_id"], r["service_code"]), {})
         # the centre's billing: at least two of its practitioners billing the act through it, and
         # at least half of them, beyond their peers on it
-        here = team(r, r["centre_id"])
-        r.update(centre_colleagues=colleagues[here] if r["centre_id"] else 0,
-                 centre_beyond=beyond_too[here] if r["centre_id"] else 0)
+        r.update(centre_id=home.get("centre_id"), centre_colleagues=home.get("colleagues", 0),
+                 centre_beyond=home.get("beyond", 0))
         r["centre_billing"] = r["centre_beyond"] >= MIN_CENTRE_BEYOND and 2 * r["centre_beyond"] >= r["centre_colleagues"]
         r.update(patients=int(n[i]), days=int(total_days[i]), excess_days=float(excess_days[i]),
                  excess_amount=excess_days[i] * amount[i] / total_days[i], log10_p=log_p[i] / np.log(10),
