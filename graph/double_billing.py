@@ -1,8 +1,19 @@
 """double_billing: the same care billed twice.
 
-**Re-billed lines.** Unit: a provider and an act. Observed: of its `n` patient-days of the act
-(one patient, one day, one channel: the same centre, or private practice), the `r` that carry the
-act more than once. Null model: honest providers repeat an act the same day at the act's usual
+**Re-billed lines.** Unit: a provider and an act. Observed: of its `n` billing units of the act,
+the `r` in which a line of the act is billed more than once the same day. A billing unit is
+what is billed as one: in a hospital (a centre of kind `hospital` in `centres`) the patient's
+*stay* — a run of consecutive days on which anyone billed the patient through that hospital — and
+anywhere else the patient-day (one patient, one day, one channel: the same centre, or private
+practice). A hospital bills a stay as one: an invoice per admission, its practitioners' fees on
+it where the hospital collects them (Belgium), one stay summary (RSS) per stay (France: the
+PMSI, ATIH's Guide méthodologique de production MCO), and the stay is what the Assurance
+Maladie's external T2A control samples and judges (art. L162-23-13 CSS; Contrôle T2A MCO, Guide
+du contrôle externe, 2018). So a stay billed twice is one double billing, not one per day of it:
+its repeated days are one repeat, and the stay is marked out by the hospital's billing of the
+patient (every provider's lines), never by the provider's own repeats. Two stays of one patient
+at one hospital that overlap are one run of days: the claims cannot tell them from one stay.
+Null model: honest providers repeat an act the same day at the act's usual
 rate — twice-daily insulin injections repeat nearly always, a GP's second visit of the day now
 and then, a glucose curve thrice, a crown never — and honest providers differ around that rate
 (their patients differ). The usual rate p₀ is the act's providers' pooled rate, each provider
@@ -10,9 +21,9 @@ winsorised at its binomial 99.5 % quantile, and the between-provider variance τ
 (`graph.stats.rate_null`: up to half the providers may be re-billing without widening it); so
 r ~ beta-binomial(n, mean p₀, intra-class correlation τ²/(p₀(1 − p₀))). Honest repeats may also
 come in episodes of one patient — every day of two overlapping stays, a patient dispensed under
-two prescriptions month after month — so that the patient-days of one patient are not independent
+two prescriptions month after month — so that the units of one patient are not independent
 trials: r and n are divided by Kish's design effect d = 1 + (m̄ − 1)ρw (Kish, Survey Sampling,
-1965; m̄ the provider's size-weighted mean patient-days a patient) and rounded, with ρw the
+1965; m̄ the provider's size-weighted mean units a patient) and rounded, with ρw the
 within-patient correlation of the act's *other* providers (`graph.stats.peers_design_effect`:
 the moment estimator for clustered binary data, Ridout, Demétrio & Firth, Biometrics 55, 1999),
 set only by those whose counts alone are within the null's binomial 99.5 % quantile (as p₀ is
@@ -53,16 +64,30 @@ from engine import query
 # micro-euros, summed as integers: exact in any order, so the cent it rounds to never depends on the
 # order an engine adds in (a sum of doubles on a half cent once came out either side of it)
 _PER_ACT = """
-WITH per_patient AS (     -- each patient a cluster: m patient-days of the act, x of them repeated
-    SELECT provider_id, service_code, patient_id, count(*) AS m, count(*) FILTER (WHERE lines > 1) AS x
-    FROM g GROUP BY ALL
+WITH hospital_days AS (   -- the days each patient was billed through each hospital, any provider, any act
+    SELECT DISTINCT patient_id, centre_id, service_date FROM g
+    WHERE centre_id IN (SELECT centre_id FROM centres WHERE kind = 'hospital')
+), stays AS (             -- a stay: a run of consecutive days there, keyed by its first day
+    SELECT patient_id, centre_id, service_date,
+           min(service_date) OVER (PARTITION BY patient_id, centre_id, run) AS admitted
+    FROM (SELECT *, date_diff('day', DATE '1970-01-01', service_date)
+                    - row_number() OVER (PARTITION BY patient_id, centre_id ORDER BY service_date) AS run
+          FROM hospital_days)
+), episodes AS (          -- the billing unit: a stay in a hospital, a patient-day anywhere else
+    SELECT g.provider_id, g.service_code, g.patient_id, g.centre_id,
+           coalesce(s.admitted, g.service_date) AS episode, max(g.lines) > 1 AS repeated
+    FROM g LEFT JOIN stays s USING (patient_id, centre_id, service_date)
+    GROUP BY ALL
+), per_patient AS (       -- each patient a cluster: m episodes of the act, x of them repeated
+    SELECT provider_id, service_code, patient_id, count(*) AS m, count(*) FILTER (WHERE repeated) AS x
+    FROM episodes GROUP BY ALL
 ), moments AS (
-    SELECT provider_id, service_code, count(*) AS patients, sum(x * x)::BIGINT AS xx, sum(x * m)::BIGINT AS xm,
-           sum(m * m)::BIGINT AS mm
+    SELECT provider_id, service_code, count(*) AS patients, sum(m)::BIGINT AS groups, sum(x)::BIGINT AS repeated,
+           sum(x * x)::BIGINT AS xx, sum(x * m)::BIGINT AS xm, sum(m * m)::BIGINT AS mm
     FROM per_patient GROUP BY ALL
 ), per_act AS (
-SELECT provider_id, service_code, count(*) AS groups,
-       count(*) FILTER (WHERE lines > 1) AS repeated,
+SELECT provider_id, service_code, count(*) AS patient_days,
+       count(*) FILTER (WHERE lines > 1) AS repeated_days,
        coalesce(sum(lines - 1), 0)::BIGINT AS extra_lines,
        round(coalesce(sum(CAST(round(amount * (lines - 1) / lines * 1000000, 0) AS BIGINT)) FILTER (WHERE lines > 1), 0)
              / 1000000, 2) AS extra_amount,
@@ -149,7 +174,7 @@ def detect_double_billing(tables: Mapping[str, pa.Table], shared: Shared, settin
     evidence is fetched only for flagged providers.
     """
     s = settings
-    per = query(_PER_ACT, g=shared.patient_days)
+    per = query(_PER_ACT, g=shared.patient_days, centres=tables["centres"])
     n, r = per["groups"].to_numpy(), per["repeated"].to_numpy()
     p0, rho = grouped_rate_null(n, r, per["service_code"].to_numpy(zero_copy_only=False))
     # the peers' clustering, set by the providers whose counts alone are within the null's
@@ -180,11 +205,12 @@ def detect_double_billing(tables: Mapping[str, pa.Table], shared: Shared, settin
             "alert_id": aid, "pattern": "double_billing", "score": excess, "excess_euros": excess,
             "surprise_bits": bits,
             "summary": (f"Provider {provider} billed {lines} line(s) twice for the same patient, act and day; on act "
-                        f"{worst['service_code']} {worst['repeated']} of {worst['groups']} patient-days repeat where "
+                        f"{worst['service_code']} {worst['repeated']} of {worst['groups']} {_units(worst)} repeat where "
                         f"peers' usual rate predicts {worst['expected']:.1f} ({worst['usual_rate']:.1%}); "
                         f"{euros(excess)} beyond it."),
             "evidence": {"kind": "rebilled", "test": "beta-binomial tail, Benjamini-Hochberg", "fdr": s.fdr,
-                         "acts": [{k: a[k] for k in ("service_code", "groups", "repeated", "patients", "design_effect",
+                         "acts": [{k: a[k] for k in ("service_code", "groups", "repeated", "patient_days", "repeated_days",
+                                                     "patients", "design_effect",
                                                      "extra_lines", "extra_amount", "usual_rate", "expected",
                                                      "excess_amount")}
                                   | {"log10_p": a["log_p"] / np.log(10)} for a in acts],
@@ -199,6 +225,14 @@ def detect_double_billing(tables: Mapping[str, pa.Table], shared: Shared, settin
                                  "role": "billed_twice", "standing": "victim"})
     _cross_channel(tables, s, alerts, entities)
     return make_findings(alerts, entities)
+
+
+def _units(act: dict) -> str:
+    """What an act's trials are, in words: patient-days, unless some were a hospital stay's."""
+    if act["groups"] == act["patient_days"]:
+        return "patient-days"
+    return (f"stays and patient-days (a hospital stay counted once; {act['repeated_days']} of "
+            f"{act['patient_days']} patient-days)")
 
 
 def _cross_channel(tables, s: DoubleBillingSettings, alerts: list, entities: list):

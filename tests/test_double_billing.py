@@ -195,3 +195,62 @@ def test_repeats_in_episodes_are_judged_as_the_peers_episodes_come():
     one, nurse = acts["double_billing:rebilled:NURSE1"], acts["double_billing:rebilled:NURSEX"]
     assert (one["repeated"], one["patients"], one["design_effect"]) == (100, 3, 1.0)
     assert (nurse["repeated"], nurse["patients"], nurse["design_effect"]) == (44, 3, 1.0)
+
+
+HOSPITAL = pa.Table.from_pylist([{"centre_id": "H3", "kind": "hospital"}], TABLES["centres"].schema)
+
+
+def hospital_stays(centres=HOSPITAL, keep=lambda provider: True):
+    """Attending physicians of hospital H3 billing one visit a day (VIS) of each stay: 60 patients
+    each, a 5-day stay a patient, none of them ever billing a day twice (the act's providers show
+    no episodes). TWIN's patient had two stays there that overlap (days 200-206 and 200-208: 7
+    days billed twice) and PAIR's two identical 3-day stays: one patient's stay each, billed
+    twice (the claims cannot tell two overlapping stays from one). REBILL bills a day of each of
+    10 patients' stays twice; WHOLE bills every day of 8 patients' stays twice (40 repeats, as many
+    as 8 overlapping stays). A private physiotherapist (no centre) bills every one of 63 sessions
+    of one patient twice, among honest ones who never do: private practice bills each session."""
+    rows = []
+    for doc in [f"ATT{a}" for a in range(10)] + ["TWIN", "PAIR", "REBILL", "WHOLE"]:
+        rows += [line(f"{doc}-{p}", doc, "VIS", 5 * p + j, 22.0, centre="H3") for p in range(60) for j in range(5)]
+    rows += [line("TWIN-S", "TWIN", "VIS", k, 22.0, centre="H3") for k in range(200, 207)]
+    rows += [line("TWIN-S", "TWIN", "VIS", k, 22.0, centre="H3") for k in range(200, 209)]
+    rows += [line("PAIR-S", "PAIR", "VIS", k, 22.0, centre="H3") for k in range(250, 253) for _ in range(2)]
+    rows += [line("TWIN-S", "RAD1", "XRAY", 200, 40.0, prescriber="TWIN", centre="H3")]   # imaging at admission
+    rows += [line(f"REBILL-{p}", "REBILL", "VIS", 5 * p + 2, 22.0, centre="H3") for p in range(0, 60, 6)]
+    rows += [line(f"WHOLE-{p}", "WHOLE", "VIS", 5 * p + j, 22.0, centre="H3") for p in range(3, 59, 7) for j in range(5)]
+    for physio in [f"PT{a}" for a in range(8)] + ["PTX"]:
+        rows += [line(f"{physio}-{p}", physio, "AMK", 7 * s + p % 3, 18.0) for p in range(6) for s in range(40)]
+    rows += [line("PTX-S", "PTX", "AMK", 2 + 3 * s + s // 2, 18.0) for s in range(63) for _ in range(2)]
+    t = tables_of(claims=claims([r for r in rows if keep(r[1])]), affiliations=AFFILIATIONS, centres=centres)
+    return detect_double_billing(t, build_shared(t, build_graph(t)), DoubleBillingSettings())
+
+
+def test_a_hospital_stay_billed_twice_is_one_repeat_and_private_sessions_each_count():
+    """In a hospital the billing unit is the stay (an invoice per admission; the stay the T2A
+    control judges): one patient's stay billed twice — two overlapping stays — is one repeat of
+    60 stays, as chance allows when the act's peers never repeat (third region 80000:2's two
+    attending physicians, 7 and 3 days billed twice on one patient each); re-billing a day of 10
+    stays, or every day of 8, is found. A private physiotherapist's 63 re-billed sessions of one
+    patient are 63 repeats (private practice bills each session: its own clustering never excuses
+    it, the fresh user's review of 2026-12-02)."""
+    f = hospital_stays()
+    assert billers(f) == {"REBILL", "WHOLE", "PTX"}
+    acts = {a["alert_id"]: json.loads(a["evidence"])["acts"][0] for a in f.alerts.to_pylist()}
+    whole, rebill = acts["double_billing:rebilled:WHOLE"], acts["double_billing:rebilled:REBILL"]
+    assert (whole["groups"], whole["repeated"], whole["patient_days"], whole["repeated_days"]) == (60, 8, 300, 40)
+    assert (rebill["groups"], rebill["repeated"], rebill["repeated_days"]) == (60, 10, 10)
+    pt = acts["double_billing:rebilled:PTX"]
+    assert (pt["groups"], pt["repeated"], pt["patients"]) == (303, 63, 7)
+    a = next(a for a in f.alerts.to_pylist() if a["alert_id"] == "double_billing:rebilled:WHOLE")
+    assert "on act VIS 8 of 60 stays and patient-days (a hospital stay counted once; 40 of 300 patient-days) " \
+           "repeat" in a["summary"]
+
+
+def test_which_centre_is_a_hospital_comes_from_the_centres_table():
+    """Third region 80000:2's shape, the attending physicians and TWIN alone: TWIN's stay billed
+    twice is one repeat of 61 stays in hospital H3; without `centres` saying H3 is a hospital its
+    7 days count one by one (as before 2026-12-02 16:00 UTC) and are beyond chance, since the
+    act's other providers never repeat."""
+    keep = lambda provider: provider.startswith("ATT") or provider in ("TWIN", "RAD1")
+    assert billers(hospital_stays(keep=keep)) == set()
+    assert billers(hospital_stays(centres=HOSPITAL.slice(0, 0), keep=keep)) == {"TWIN"}
