@@ -13,6 +13,8 @@ du contrôle externe, 2018). So a stay billed twice is one double billing, not o
 its repeated days are one repeat, and the stay is marked out by the hospital's billing of the
 patient (every provider's lines), never by the provider's own repeats. Two stays of one patient
 at one hospital that overlap are one run of days: the claims cannot tell them from one stay.
+The contract has no stay identifier: outpatient sessions there on consecutive days (radiotherapy,
+Monday to Friday) are one run too. Without `centres` no centre is known to be a hospital.
 Null model: honest providers repeat an act the same day at the act's usual
 rate — twice-daily insulin injections repeat nearly always, a GP's second visit of the day now
 and then, a glucose curve thrice, a crown never — and honest providers differ around that rate
