@@ -63,8 +63,12 @@ profiling's two levels, the practitioner within its institution: Normand, Glickm
 JASA 92, 1997); where at least `MIN_CENTRE_BEYOND` of the practitioners of the kind and
 specialty billing the act mostly through that centre, and at least half of them, are beyond
 their peers on it, the excess is the centre's, not one practitioner's: the centre is accused on
-that act and the practitioner takes part (a participant, unless it is also beyond on an act of
-its own). One practitioner beyond among honest colleagues stays accused. Score: the excess
+that act and the practitioner takes part. One practitioner beyond among honest colleagues stays
+accused. Alerts: one per centre so accused (`peer_outlier:centre:<centre>`, the centre's node id),
+naming its flagged practitioners as participants, each with its own excess, and listing each
+one's figures act by act; one per provider (`peer_outlier:<provider>`) over the acts it stands out
+on alone, where it is accused. A practitioner of an accused centre has its own alert only for an
+act of its own. Score: the excess
 euros, Σ over the provider's patients of (days − the median days of peers' patients alike) ×
 the provider's euros per day of the act. Drugs are left out by default (`acts_only`): dispensing
 volumes follow prescriptions, and abnormal flows are pharmacy_collusion's business.
@@ -179,9 +183,12 @@ MIN_CENTRE_BEYOND = 2
 
 
 def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, settings: PeerOutlierSettings) -> Findings:
-    """One alert per provider (`peer_outlier:<provider>`, the provider accused; a participant
-    where every act it stands out on is its centre's billing, the centre then accused), listing
-    each act on which it stands out (see module docstring). Score and `excess_euros`: euros.
+    """One alert per provider (`peer_outlier:<provider>`, the provider accused, its centre a
+    participant) over the acts on which it stands out alone, and one per centre whose
+    practitioners' excess is its billing (`peer_outlier:centre:<centre>`, the centre accused, the
+    practitioners participants with their own `excess_euros`), each listing its figures per
+    provider and act in `evidence["acts"]` (see module docstring). Score and `excess_euros`:
+    euros, the sum over the acts the alert lists.
 
     Parameters: contract tables `providers` (kind, specialty) and `services` (act or drug); the
     scan's `Shared` intermediates (`patient_days`); settings.
@@ -253,42 +260,86 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
                  bound=float(upper[i]))
         by_provider.setdefault(r["provider_id"], []).append(r)
     alerts, entities = [], []
+    evidence = lambda acts: {
+        "test": "binomial tail of patients beyond the peers' quantiles (at or beyond the 90% quantile: "
+                "beta-binomial), Bonferroni over the three, Benjamini-Hochberg",
+        "fdr": s.fdr,
+        "acts": [{k: a[k] for k in _ACT_FIGURES} for a in acts]}
+    # an act a practitioner stands out on alone is its own: one alert per provider, accused, over
+    # those acts (the centre it billed them through a participant)
     for provider, acts in by_provider.items():
+        acts = [a for a in acts if not a["centre_billing"]]
+        if not acts:
+            continue
         aid = f"peer_outlier:{provider}"
         top = max(acts, key=lambda a: (a["excess_amount"], a["service_code"]))
-        peer = f"{top['kind']}" + (f" ({top['specialty'].replace('_', ' ')})" if top["specialty"] else "")
         excess = sum(a["excess_amount"] for a in acts)
         alerts.append({
             "alert_id": aid, "pattern": "peer_outlier", "score": excess, "excess_euros": excess,
             "surprise_bits": float(surprise_bits(sum(a["log10_p"] for a in acts) * np.log(10))),
-            "summary": (f"Provider {provider} billed {labels.get(top['service_code']) or top['service_code']} on "
-                        f"{top['days'] / top['patients']:.1f} days per patient to {top['patients']} patients; "
-                        f"{top['beyond']} of them {'at or ' if top['at_quantile'] else ''}beyond the {top['quantile']:.1%} "
-                        f"quantile of {peer} peers' patients "
-                        f"alike, where {top['expected_beyond']:.1f} would be; excess "
-                        f"{euros(excess)}" + (f" over {len(acts)} acts." if len(acts) > 1 else ".")
-                        + (f" {top['centre_beyond']} of the {top['centre_colleagues']} practitioners ({peer}) billing it through centre "
-                           f"{top['centre_id']} are beyond their peers on it: the centre's billing."
-                           if top["centre_billing"] else "")),
-            "evidence": {"test": "binomial tail of patients beyond the peers' quantiles (at or beyond the 90% "
-                                 "quantile: beta-binomial), Bonferroni over the three, Benjamini-Hochberg",
-                         "fdr": s.fdr,
-                         "acts": [{k: a[k] for k in ("service_code", "kind", "specialty", "patients", "days", "quantile",
-                                                    "at_quantile", "beyond", "expected_beyond", "bound", "excess_days",
-                                                    "excess_amount", "log10_p", "centre_id", "centre_colleagues",
-                                                    "centre_beyond", "centre_billing")} for a in acts]},
-        })
-        # the provider is accused of its own excess; an excess its centre's colleagues share is the
-        # centre's billing (the centre accused, the provider taking part)
-        own = not all(a["centre_billing"] for a in acts)
+            "summary": (f"Provider {provider} billed {_figures(top, labels)}; excess {euros(excess)}"
+                        + (f" over {len(acts)} acts." if len(acts) > 1 else ".")),
+            "evidence": evidence(acts)})
         entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
-                         "standing": "accused" if own else "participant"})
+                         "standing": "accused"})
         for centre in sorted({a["centre_id"] for a in acts if a["centre_id"]}):     # the paid establishment
             entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": centre, "role": "centre",
-                             "standing": "accused" if any(a["centre_billing"] for a in acts if a["centre_id"] == centre)
-                             else "participant",
+                             "standing": "participant",
                              "excess_euros": sum(a["excess_amount"] for a in acts if a["centre_id"] == centre)})
+    # an excess its centre's practitioners share is the centre's billing: one alert per centre
+    # (`peer_outlier:centre:<centre>`, the centre's node id), the centre accused, its flagged
+    # practitioners participants with their own part; score the sum of their excess
+    by_centre: dict[str, list[dict]] = {}
+    for acts in by_provider.values():
+        for a in acts:
+            if a["centre_billing"]:
+                by_centre.setdefault(a["centre_id"], []).append(a)
+    for centre, acts in sorted(by_centre.items()):
+        aid = f"peer_outlier:centre:{centre}"
+        acts.sort(key=lambda a: (a["service_code"], a["provider_id"]))
+        excess = sum(a["excess_amount"] for a in acts)
+        part: dict[tuple, float] = {}     # per act and team (kind, specialty): the practitioners' excess
+        for a in acts:
+            key = (a["service_code"], a["kind"], a["specialty"])
+            part[key] = part.get(key, 0.0) + a["excess_amount"]
+        first, codes = max(part, key=lambda key: (part[key], key)), {key[0] for key in part}
+        lead = max((a for a in acts if (a["service_code"], a["kind"], a["specialty"]) == first),
+                   key=lambda a: (a["excess_amount"], a["provider_id"]))
+        alerts.append({
+            "alert_id": aid, "pattern": "peer_outlier", "score": excess, "excess_euros": excess,
+            "surprise_bits": float(surprise_bits(sum(a["log10_p"] for a in acts) * np.log(10))),
+            "summary": (f"Centre {centre}: {lead['centre_beyond']} of the {lead['centre_colleagues']} practitioners "
+                        f"({_peer(lead)}) billing {labels.get(lead['service_code']) or lead['service_code']} through "
+                        f"it are beyond their peers on it, the centre's billing; provider {lead['provider_id']} billed "
+                        f"it {_figures(lead, labels, act=False)}; excess {euros(excess)}"
+                        + (f" over {len(codes)} acts." if len(codes) > 1 else ".")),
+            "evidence": evidence(acts)})
+        entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": centre, "role": "centre",
+                         "standing": "accused", "excess_euros": excess})
+        for provider in sorted({a["provider_id"] for a in acts}):
+            entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
+                             "standing": "participant",
+                             "excess_euros": sum(a["excess_amount"] for a in acts if a["provider_id"] == provider)})
     return make_findings(alerts, entities)
+
+
+# the figures of an act an alert's evidence lists, one entry per provider and act
+_ACT_FIGURES = ("provider_id", "service_code", "kind", "specialty", "patients", "days", "quantile", "at_quantile",
+                "beyond", "expected_beyond", "bound", "excess_days", "excess_amount", "log10_p", "centre_id",
+                "centre_colleagues", "centre_beyond", "centre_billing")
+
+
+def _peer(a: dict) -> str:
+    """The peer group of an act's figures, for people: `physiotherapist`, `dentist (orthodontics)`."""
+    return a["kind"] + (f" ({a['specialty'].replace('_', ' ')})" if a["specialty"] else "")
+
+
+def _figures(a: dict, labels: dict, act: bool = True) -> str:
+    """What a provider billed of an act and how far beyond its peers, for a summary."""
+    return ((f"{labels.get(a['service_code']) or a['service_code']} " if act else "")
+            + f"on {a['days'] / a['patients']:.1f} days per patient to {a['patients']} patients; "
+            f"{a['beyond']} of them {'at or ' if a['at_quantile'] else ''}beyond the {a['quantile']:.1%} "
+            f"quantile of {_peer(a)} peers' patients alike, where {a['expected_beyond']:.1f} would be")
 
 
 def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: int,

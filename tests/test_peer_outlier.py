@@ -146,10 +146,12 @@ def test_the_centre_billed_through_is_named_as_a_participant():
     assert json.loads(f.alerts["evidence"][0].as_py())["acts"][0]["centre_id"] == "CX"
 
 
-def centre_region(beyond_at_cy: int):
+def centre_region(beyond_at_cy: int, own_act: bool = False):
     """Eight physiotherapists billing 12 to 14 sessions a patient through four centres; centre CY,
     whose three physiotherapists bill through it, `beyond_at_cy` of them 45 sessions a patient
-    and the others 13; OWN, alone beyond its two honest colleagues at centre CZ."""
+    and the others 13; OWN, alone beyond its two honest colleagues at centre CZ. With `own_act`,
+    a second act (AMK9, a balneotherapy session) the eight bill privately on 2 or 3 days a
+    patient, and Y0 on 20."""
     r = physio_peers()
     for centre, staff in (("CY", [(f"Y{j}", 45 if j < beyond_at_cy else 13) for j in range(3)]),
                           ("CZ", [("OWN", 45), ("Z1", 13), ("Z2", 13)])):
@@ -158,28 +160,57 @@ def centre_region(beyond_at_cy: int):
             for p in range(20):
                 for k in range(sessions):
                     r.claim(f"{pid}-{p}", pid, "AMK8", 3 * k, 17.2, prescriber="GP", centre=centre)
+    if own_act:
+        r.service("AMK9", "act", "balneotherapy session")
+        for pid, sessions in [(f"K{i}", 2 + i % 2) for i in range(8)] + [("Y0", 20)]:
+            for p in range(15):
+                for k in range(sessions):
+                    r.claim(f"{pid}-bath-{p}", pid, "AMK9", 5 * k + 1, 12.0, prescriber="GP")
     return r.tables()
 
 
 def test_an_excess_shared_by_a_centres_practitioners_accuses_the_centre():
     """Two of a centre's three physiotherapists 45 sessions a patient through it: the centre's
-    billing, the centre accused and each practitioner a participant; OWN, beyond its two honest
-    colleagues at its centre, stays accused, its centre a participant. One of CY's three beyond
-    alone is its own excess (at least two, and half, of a centre's practitioners make it the
-    centre's)."""
+    billing, one alert about the centre (`peer_outlier:centre:CY`), the centre accused and each
+    practitioner a participant with its own part; its score the sum of theirs. OWN, beyond its two
+    honest colleagues at its centre, stays accused, its centre a participant. One of CY's three
+    beyond alone is its own excess (at least two, and half, of a centre's practitioners make it
+    the centre's). Honest Y2, Z1 and Z2 are named nowhere."""
     f = run(t=centre_region(2))
-    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["peer_outlier:OWN", "peer_outlier:Y0", "peer_outlier:Y1"]
-    named = {(e["alert_id"].split(":")[1], e["entity_id"], e["standing"]) for e in f.entities.to_pylist()}
-    assert named == {("OWN", "OWN", "accused"), ("OWN", "CZ", "participant"),
-                     ("Y0", "Y0", "participant"), ("Y0", "CY", "accused"),
-                     ("Y1", "Y1", "participant"), ("Y1", "CY", "accused")}
-    y0 = f.alerts.to_pylist()[1]
-    act = json.loads(y0["evidence"])["acts"][0]
-    assert (act["centre_colleagues"], act["centre_beyond"], act["centre_billing"]) == (3, 2, True)
-    assert "2 of the 3 practitioners (physiotherapist) billing it through centre CY are beyond their peers on it" in y0["summary"]
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["peer_outlier:centre:CY", "peer_outlier:OWN"]
+    named = {(e["alert_id"].split(":", 1)[1], e["entity_id"], e["standing"], e["excess_euros"])
+             for e in f.entities.to_pylist()}
+    cy, own = f.alerts.to_pylist()
+    each = own["score"]                          # 45 sessions against 13, 20 patients: the same excess each
+    assert cy["score"] == cy["excess_euros"] == 2 * each
+    assert named == {("OWN", "OWN", "accused", None), ("OWN", "CZ", "participant", each),
+                     ("centre:CY", "CY", "accused", 2 * each),
+                     ("centre:CY", "Y0", "participant", each), ("centre:CY", "Y1", "participant", each)}
+    acts = json.loads(cy["evidence"])["acts"]
+    assert [(a["provider_id"], a["service_code"], a["centre_colleagues"], a["centre_beyond"], a["centre_billing"])
+            for a in acts] == [("Y0", "AMK8", 3, 2, True), ("Y1", "AMK8", 3, 2, True)]
+    assert cy["summary"].startswith("Centre CY: 2 of the 3 practitioners (physiotherapist) billing physiotherapy "
+                                    "session through it are beyond their peers on it, the centre's billing; provider "
+                                    "Y1 billed it on 45.0 days per patient to 20 patients; ")
     one = run(t=centre_region(1))
-    assert {(e["entity_id"], e["standing"]) for e in one.entities.to_pylist()} == {
-        ("OWN", "accused"), ("CZ", "participant"), ("Y0", "accused"), ("CY", "participant")}
+    assert {(e["alert_id"], e["entity_id"], e["standing"]) for e in one.entities.to_pylist()} == {
+        ("peer_outlier:OWN", "OWN", "accused"), ("peer_outlier:OWN", "CZ", "participant"),
+        ("peer_outlier:Y0", "Y0", "accused"), ("peer_outlier:Y0", "CY", "participant")}
+
+
+def test_a_practitioner_of_an_accused_centre_keeps_its_own_alert_for_its_own_excess():
+    """Y0 takes part in its centre's excess (AMK8, with Y1) and stands out alone on an act it bills
+    privately (AMK9, 20 sessions where peers bill 2 or 3): two alerts, the centre's naming Y0 a
+    participant on AMK8 only, and Y0's own accusing it on AMK9 only, with no centre."""
+    f = run(t=centre_region(2, own_act=True))
+    ids = [a["alert_id"] for a in f.alerts.to_pylist()]
+    assert sorted(ids) == ["peer_outlier:OWN", "peer_outlier:Y0", "peer_outlier:centre:CY"]
+    ev = {a["alert_id"]: json.loads(a["evidence"])["acts"] for a in f.alerts.to_pylist()}
+    assert [(a["provider_id"], a["service_code"]) for a in ev["peer_outlier:Y0"]] == [("Y0", "AMK9")]
+    assert [(a["provider_id"], a["service_code"]) for a in ev["peer_outlier:centre:CY"]] == [("Y0", "AMK8"),
+                                                                                             ("Y1", "AMK8")]
+    assert {(e["entity_id"], e["standing"]) for e in f.entities.to_pylist() if e["alert_id"] == "peer_outlier:Y0"} \
+        == {("Y0", "accused")}
 
 
 def forfait_region(over: bool = True):
