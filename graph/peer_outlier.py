@@ -17,7 +17,14 @@ Null model: an honest provider's patients are like its peers' patients *alike*:
 * as many other carers (not pharmacies or laboratories) seeing the patient at least weekly
   (`graph.shared.CARE_DAYS`): a nursing-home resident cared for daily by a team is compared with
   patients cared for like that — a heavy use corroborated by independent carers — and not judged
-  where no other provider has enough such patients to estimate the quantile.
+  where no other provider has enough such patients to estimate the quantile. A colleague is no
+  independent carer where it adds its days to the provider's: two providers who take turns on
+  the patients they share (a rota, read from the claims as dense_block reads one:
+  `graph.dense_block.rota_pairs`) but bill a patient an act on the same days as often as chance
+  (`adding_colleagues`) do not count as each other's other carer on that act — two nurses of a
+  practice each over-billing wound care to the patients they otherwise share out would
+  otherwise corroborate each other, alone in a stratum too small to judge. Colleagues taking
+  turns on the act itself (a nursing home's nurses, one a day) remain each other's carers.
 
 A patient counts beyond a quantile with its days capped at those the patients alike have at the
 rank of the patient's *care* — its days of the act from every provider of that kind, as a
@@ -85,6 +92,7 @@ from scipy import stats
 from .findings import Findings, euros, make_findings
 from .settings import PeerOutlierSettings
 from .shared import Shared
+from .dense_block import rota_pairs
 from .stats import (benjamini_hochberg, betabinom_logsf, group_index, grouped_rho, sorted_codes,
                     surprise_bits)
 from engine import query
@@ -114,6 +122,29 @@ FROM units u JOIN teams t ON t.centre_id = u.centre_id AND t.service_code = u.se
 WHERE u.hit ORDER BY u.provider_id, u.service_code
 """
 
+# Per pair of heavy carers of a patient (`carers`, a < b), patient and act both billed it over
+# overlapping periods: the span, each one's days of the act in it and the days both billed it
+# (`graph.dense_block.rota_pairs`' input)
+_TURNS = """
+WITH pr AS (SELECT x.provider_id AS a, y.provider_id AS b, x.patient_id
+            FROM carers x JOIN carers y ON x.patient_id = y.patient_id AND x.provider_id < y.provider_id
+), d AS (SELECT DISTINCT g.provider_id, g.patient_id, g.service_code, g.service_date FROM g SEMI JOIN carers USING (provider_id, patient_id)
+), s AS (SELECT provider_id, patient_id, service_code, min(service_date) AS first_day, max(service_date) AS last_day
+         FROM d GROUP BY ALL
+), w AS (
+    SELECT p.a, p.b, p.patient_id, x.service_code, greatest(x.first_day, y.first_day) AS lo, least(x.last_day, y.last_day) AS hi
+    FROM pr p JOIN s x ON x.provider_id = p.a AND x.patient_id = p.patient_id
+    JOIN s y ON y.provider_id = p.b AND y.patient_id = p.patient_id AND y.service_code = x.service_code
+    WHERE greatest(x.first_day, y.first_day) <= least(x.last_day, y.last_day)
+)
+SELECT w.a, w.b, w.patient_id AS patient, w.service_code, date_diff('day', w.lo, w.hi) + 1 AS span,
+       count(*) FILTER (WHERE d.provider_id = w.a) AS days_a, count(*) FILTER (WHERE d.provider_id = w.b) AS days_b,
+       count(*) - count(DISTINCT d.service_date) AS both_days
+FROM w JOIN d ON d.patient_id = w.patient_id AND d.service_code = w.service_code AND d.provider_id IN (w.a, w.b)
+    AND d.service_date BETWEEN w.lo AND w.hi
+GROUP BY ALL ORDER BY w.a, w.b, w.patient_id, w.service_code
+"""
+
 _VOLUMES = """
 WITH cen AS (     -- the provider, patient, act and day of rows billed through a centre
     SELECT DISTINCT provider_id, patient_id, service_code, service_date FROM g WHERE centre_id IS NOT NULL
@@ -137,13 +168,18 @@ WITH cen AS (     -- the provider, patient, act and day of rows billed through a
 ), care AS (      -- who cares for a patient heavily (`graph.shared`: CARE_DAYS days or more)
     SELECT provider_id, patient_id FROM carers
 ), heavy AS (SELECT patient_id, count(*) AS n FROM care GROUP BY ALL
+), adding AS (    -- per provider, patient and act: its colleagues among the patient's heavy carers who add days to its own
+    SELECT d.provider_id, d.patient_id, d.service_code, count(*) AS n
+    FROM d JOIN apart a ON a.provider_id = d.provider_id AND a.service_code = d.service_code
+    JOIN care cr ON cr.provider_id = a.other_id AND cr.patient_id = d.patient_id GROUP BY ALL
 ), c0 AS (
     SELECT d.*, p.kind, coalesce(p.specialty, '') AS specialty,
            coalesce(pr.kind || '|' || coalesce(pr.specialty, ''), CASE WHEN d.prescriber_id IS NULL THEN '' ELSE '?' END)
                AS prescribed_by,
-           coalesce(h.n, 0) - (cr.provider_id IS NOT NULL)::INT AS others
+           coalesce(h.n, 0) - (cr.provider_id IS NOT NULL)::INT - coalesce(ad.n, 0) AS others
     FROM d JOIN providers p USING (provider_id) LEFT JOIN providers pr ON pr.provider_id = d.prescriber_id
     LEFT JOIN heavy h USING (patient_id) LEFT JOIN care cr USING (provider_id, patient_id)
+    LEFT JOIN adding ad USING (provider_id, patient_id, service_code)
 ), most AS (SELECT patient_id, service_code, kind, max(days) AS days FROM c0 GROUP BY ALL
 ), top AS (       -- per patient, act and kind of provider: the provider billing it most often (the first id of ties)
     SELECT patient_id, service_code, kind, min(provider_id) AS provider_id
@@ -204,7 +240,8 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     s = settings
     pts = query(_VOLUMES, {"acts_only": s.acts_only, "min_peers": s.min_peers, "heavy": HEAVY_DAYS},
                 g=shared.patient_days, carers=shared.carers, providers=tables["providers"],
-                services=tables["services"])
+                services=tables["services"], apart=adding_colleagues(query(_TURNS, g=shared.patient_days,
+                                                                             carers=shared.carers), s.fdr))
     col = lambda k: pts[k].to_numpy(zero_copy_only=False)
     key = lambda k: sorted_codes(pts[k])      # a string column as integers in its sorted order
     unit, k = group_index(key("provider_id"), key("service_code"))
@@ -340,6 +377,40 @@ def _figures(a: dict, labels: dict, act: bool = True) -> str:
             + f"on {a['days'] / a['patients']:.1f} days per patient to {a['patients']} patients; "
             f"{a['beyond']} of them {'at or ' if a['at_quantile'] else ''}beyond the {a['quantile']:.1%} "
             f"quantile of {_peer(a)} peers' patients alike, where {a['expected_beyond']:.1f} would be")
+
+
+def adding_colleagues(overlaps: pa.Table, fdr: float) -> pa.Table:
+    """The colleagues who add days to each other's on an act: `provider_id, other_id,
+    service_code`, both ways.
+
+    `overlaps`: `_TURNS` rows (a pair of heavy carers of a patient, the patient, an act both billed
+    it over overlapping periods, the span, each one's days and the days both billed it). Two
+    providers are colleagues when they take turns on the patients they share (a rota,
+    `graph.dense_block.rota_pairs`: over all their shared care, the same day far less often than
+    independent carers would). On an act they share out — the same day less often than chance,
+    the same test on that act's overlaps alone, Benjamini–Hochberg at `fdr` over the rotas' acts
+    — one replaces the other (a nursing home's nurses giving a resident's daily care in turn):
+    each is the other's fellow carer, as before. On an act they both bill a patient on the same
+    days as often as independent carers would, a practice that otherwise takes turns adds the
+    days of one to the other's: the colleague is no independent carer corroborating the
+    patient's heavy use, and is not counted among the patient's other carers on that act.
+    """
+    empty = pa.table({"provider_id": pa.array([], pa.string()), "other_id": pa.array([], pa.string()),
+                      "service_code": pa.array([], pa.string())})
+    rota = rota_pairs(overlaps, fdr)
+    if rota.num_rows == 0:
+        return empty
+    o = query("SELECT o.* FROM o SEMI JOIN r USING (a, b)", o=overlaps, r=rota)
+    col = lambda k: o[k].to_numpy(zero_copy_only=False)
+    span, na, nb = (col(x).astype(float) for x in ("span", "days_a", "days_b"))
+    unit, k = group_index(col("a"), col("b"), col("service_code"))
+    expected = np.bincount(unit, na * nb / np.maximum(span, 1), k)
+    both = np.bincount(unit, col("both_days").astype(float), k)
+    turns = benjamini_hochberg(stats.poisson.logcdf(both, expected), fdr) & (both < expected)
+    first = np.unique(unit, return_index=True)[1]
+    adds = o.select(["a", "b", "service_code"]).take(pa.array(first)).filter(pa.array(~turns))
+    return query("SELECT a AS provider_id, b AS other_id, service_code FROM x UNION ALL "
+                 "SELECT b, a, service_code FROM x ORDER BY 1, 2, 3", x=adds)
 
 
 def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: int,

@@ -289,3 +289,51 @@ def test_patients_tied_at_the_peers_quantile_count_and_honest_heavier_mixes_are_
     act = json.loads(f.alerts["evidence"][0].as_py())["acts"][0]
     assert (act["patients"], act["beyond"], act["quantile"], act["at_quantile"]) == (30, 30, 0.9, True)
     assert "30 of them at or beyond the 90.0% quantile" in f.alerts["summary"][0].as_py()
+
+
+def rota_region():
+    """Home nursing: twelve nurses N0-N11 dressing wounds of 15 patients each on 10 to 14 days, and
+    3 to 5 days of each of the next nurse's patients (a second nurse, not the main one); a
+    practice of two nurses R1 and R2 who take turns on their 15 patients' daily care (CARE, one of
+    them a day, 300 days: each the other's weekly carer) and each dress their wounds on 60 days
+    of its own, drawn apart from the other's (the same day as often as chance)."""
+    import random
+    rnd = random.Random(7)
+    r = Region()
+    r.service("WOUND", "act", "nursing: wound dressing")
+    r.service("CARE", "act", "nursing: daily care forfait")
+    r.provider("GP", "physician", "general_practice")
+    for i in range(12):
+        r.provider(f"N{i}", "nurse", "home_nursing")
+    for i in range(12):
+        for p in range(15):
+            for k in range(10 + (p + i) % 5):
+                r.claim(f"W{i}-{p}", f"N{i}", "WOUND", 3 * k, 6.3, prescriber="GP")
+            for k in range(3 + p % 3):
+                r.claim(f"W{i}-{p}", f"N{(i + 1) % 12}", "WOUND", 3 * k + 1, 6.3, prescriber="GP")
+    r.provider("R1", "nurse", "home_nursing")
+    r.provider("R2", "nurse", "home_nursing")
+    for p in range(15):
+        for d in range(300):
+            r.claim(f"R-{p}", "R1" if (d + p) % 2 else "R2", "CARE", d, 13.0, prescriber="GP")
+        for nurse in ("R1", "R2"):
+            for d in sorted(rnd.sample(range(300), 60)):
+                r.claim(f"R-{p}", nurse, "WOUND", d, 6.3, prescriber="GP")
+    return r.tables()
+
+
+def test_colleagues_adding_days_to_each_others_do_not_corroborate_each_other():
+    """R1 and R2 take turns on their patients' daily care (a rota: never the same day), so each is
+    the other's weekly carer; on wound dressing they bill the same patients on the same days as
+    often as independent carers would — each adds days to the other's, not one replacing the
+    other — and neither counts as an independent carer corroborating the patients' heavy use:
+    their 60 days are judged against the peers' patients without other carers (10 to 14 days for
+    the main nurse, 3 to 5 for a second) and both are found. Counted as each other's carer, their
+    patients would be alone in their stratum, too few to judge. The twelve peers are left alone;
+    the nursing home's nurses taking turns on a forfait stay each other's carers
+    (`test_a_daily_forfait_shared_by_a_team_is_not_an_outlier_but_one_added_on_top_is`)."""
+    f = run(t=rota_region())
+    assert sorted(a["alert_id"] for a in f.alerts.to_pylist()) == ["peer_outlier:R1", "peer_outlier:R2"]
+    for a in f.alerts.to_pylist():
+        [act] = json.loads(a["evidence"])["acts"]
+        assert (act["service_code"], act["patients"], act["days"]) == ("WOUND", 15, 900)
