@@ -56,7 +56,11 @@ provider's patients reach it is its habit as much as chance (a dentist who scale
 patient twice a year): there c ~ beta-binomial(n, E⁺/n, ρ), ρ the intra-class correlation of
 that share between the providers of the act's peer group (`graph.stats.grouped_rho`:
 `robust_tau2`, Paule–Mandel's moment equation at a quantile, one-sided — a quarter of the
-providers may be far beyond without widening it). The smallest tail probability of the three
+providers may be far beyond without widening it). The same holds beyond the 90 % quantile where
+its value is the peers' median's (days tied in the bulk: most patients scaled once a year, the
+quantile one day): beyond it is at or beyond the next value, a share set by practices' habits
+(patients of a small town coming back) — that test is beta-binomial too, with its own ρ, for a
+provider most of whose patients lie in such strata. The smallest tail probability of the three
 tests, times three (Bonferroni). Being
 a count of patients, it is exact for small counts: six patients all beyond the 90 % quantile are
 beyond doubt (0.1⁶ = 10⁻⁶), two are not (10⁻²).
@@ -264,10 +268,13 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     # between the providers of the act's peer group (`grouped_rho`, robust: a quarter of them may
     # be far beyond without widening it)
     group = [key_of(per[c_]) for c_ in ("kind", "specialty", "service_code")]
-    rho = [grouped_rho(n, b, e, *group, one_sided=True) if at else np.zeros(k)
-           for (b, e, _), (_, at) in zip(counts, LEVELS)]
+    rho = [grouped_rho(n, b, e, *group, one_sided=True) if at or q < 0.99 else np.zeros(k)
+           for (b, e, _, _), (q, at) in zip(counts, LEVELS)]
+    # beyond a quantile whose value is the median's is at or beyond the next value: judged so too
+    # where most of the provider's patients lie in such strata
+    rho = [r if at else np.where(2 * bulk > n, r, 0.0) for r, (_, _, _, bulk), (_, at) in zip(rho, counts, LEVELS)]
     tests = [np.where(b > top, betabinom_logsf(b, n, top / np.maximum(n, 1), r), 0.0)
-             for (b, _, top), r in zip(counts, rho)]
+             for (b, _, top, _), r in zip(counts, rho)]
     level = np.argmin(np.stack(tests), axis=0) if k else np.zeros(0, int)
     pick = lambda arrays: np.choose(level, arrays) if k else np.zeros(0)
     log_p = np.minimum(pick(tests) + np.log(len(LEVELS)), 0.0)
@@ -415,7 +422,7 @@ def adding_colleagues(overlaps: pa.Table, fdr: float) -> pa.Table:
 
 def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: int,
                    q: float, counted: np.ndarray | None = None,
-                   at: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   at: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per unit (one of `k`): how many of its patients lie beyond (`at`: at or beyond) the value
     of the `q` quantile of the *other* units' patients of the same stratum, how many would (their
     share beyond, plus half a patient, times its patients), and at most (the share's upper 95 %
@@ -429,9 +436,9 @@ def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: i
     one peer group do not hide each other. A stratum with fewer than 10 / (1 − q) other patients
     (ten in the tail) has no estimable tail and is not judged at that level.
     """
-    beyond, expected, upper = np.zeros(k), np.zeros(k), np.zeros(k)
+    beyond, expected, upper, in_bulk = np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(k)
     if len(days) == 0:
-        return beyond, expected, upper
+        return beyond, expected, upper, in_bulk
     order = np.lexsort((days, stratum))
     bounds = np.flatnonzero(np.diff(stratum[order])) + 1
     for rows in np.split(order, bounds):
@@ -445,18 +452,19 @@ def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: i
             hist = np.zeros((len(units), len(values)))
             np.add.at(hist, (ui, np.searchsorted(values, counted[rows])), 1)
             mine = np.cumsum(hist, axis=1)
-        b, share, top, ok = _beyond(own, np.ones(len(units), bool), q, mine, at)
+        b, share, top, ok, tied = _beyond(own, np.ones(len(units), bool), q, mine, at)
         far = ok & (stats.binom.logsf(b - 1, own[:, -1], share) < np.log(0.05 / len(units))) & (b > 0)
         if far.any() and (~far).sum() >= 1:
-            b, share, top, ok = _beyond(own, ~far, q, mine, at)
+            b, share, top, ok, tied = _beyond(own, ~far, q, mine, at)
         beyond[units[ok]] += b[ok]
         expected[units[ok]] += (own[:, -1] * share)[ok]
         upper[units[ok]] += (own[:, -1] * top)[ok]
-    return beyond, expected, upper
+        in_bulk[units[ok & tied]] += own[:, -1][ok & tied]
+    return beyond, expected, upper, in_bulk
 
 
 def _beyond(own: np.ndarray, ref: np.ndarray, q: float, mine: np.ndarray,
-            at: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            at: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For each unit (row of `own`, its cumulative counts of patients at or below each value):
     its patients beyond (`at`: at or beyond) the value of the `q` quantile of the reference units'
     patients (`ref`, itself left out), their share beyond it (plus half a patient), the upper 95 %
@@ -471,6 +479,9 @@ def _beyond(own: np.ndarray, ref: np.ndarray, q: float, mine: np.ndarray,
     idx = np.arange(len(own))
     below = lambda cum: np.where(cut >= 0, cum[idx, np.maximum(cut, 0)], 0)   # at or below the cut
     cut = at_ - 1 if at else at_                   # at or beyond the quantile: beyond the value below it
+    # the quantile's value is the median's (days tied in the bulk): beyond it is at or beyond the
+    # next value, a share that is a practice's habit as much as chance (as `at`)
+    tied = at_ == np.argmax(others_cum >= np.ceil(0.5 * others)[:, None], axis=1)
     b = mine[:, -1] - below(mine)
     past = others - below(others_cum)
     if at:      # at or beyond a value the peers' median reaches is no tail: the bulk, not judged
@@ -479,7 +490,7 @@ def _beyond(own: np.ndarray, ref: np.ndarray, q: float, mine: np.ndarray,
     # a volume's tail past its 90 % quantile holds 10 % of patients; where ties hide it (every
     # peer's patient at or below the quantile), it is not taken to be thinner
     top = np.maximum(stats.beta.ppf(0.95, past + 1, np.maximum(others - past, 1)), 1 - q)
-    return b, share, top, ok
+    return b, share, top, ok, tied
 
 
 def ecdf(values: np.ndarray, group: np.ndarray) -> np.ndarray:

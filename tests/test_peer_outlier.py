@@ -337,3 +337,31 @@ def test_colleagues_adding_days_to_each_others_do_not_corroborate_each_other():
     for a in f.alerts.to_pylist():
         [act] = json.loads(a["evidence"])["acts"]
         assert (act["service_code"], act["patients"], act["days"]) == ("WOUND", 15, 900)
+
+
+def scaling_region():
+    """Dentists scaling teeth, most patients once a year: twenty peers of 300 patients, of whom 2 %
+    to 11 % are scaled twice (a practice's habit: patients of a small town come back); HABIT, 750
+    patients, 16 % of them twice; TWICE, 200 patients, 60 % of them twice. The peers' 90 % quantile
+    is one day, their median's value: beyond it is at or beyond two days."""
+    r = Region()
+    r.service("SCALE", "act", "dental scaling")
+    shares = {f"D{i}": (300, 2 + i // 2) for i in range(20)}      # percent scaled twice
+    shares.update(HABIT=(750, 16), TWICE=(200, 60))
+    for dentist, (patients, pct) in shares.items():
+        r.provider(dentist, "dentist", "dental_surgery")
+        for p in range(patients):
+            for d in range(2 if p % 100 < pct else 1):
+                r.claim(f"{dentist}-{p}", dentist, "SCALE", 40 + 180 * d, 28.9)
+    return r.tables()
+
+
+def test_beyond_a_quantile_tied_with_the_median_is_judged_with_the_practices_spread():
+    """Where the peers' 90 % quantile is one day, as their median, the patients beyond it are
+    those scaled twice, a share that differs between honest practices (2 % to 11 %) more than
+    chance: it is judged beta-binomial with that spread. HABIT (16 % of 750, binomially far beyond
+    the peers' 6 %) is left alone; TWICE (60 % of 200) is found."""
+    f = run(t=scaling_region())
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["peer_outlier:TWICE"]
+    [act] = json.loads(f.alerts["evidence"][0].as_py())["acts"]
+    assert (act["patients"], act["beyond"], act["quantile"], act["at_quantile"]) == (200, 120, 0.9, False)
