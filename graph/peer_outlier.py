@@ -305,8 +305,9 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
         by_provider.setdefault(r["provider_id"], []).append(r)
     alerts, entities = [], []
     evidence = lambda acts: {
-        "test": "binomial tail of patients beyond the peers' quantiles (at or beyond the 90% quantile: "
-                "beta-binomial), Bonferroni over the three, Benjamini-Hochberg",
+        "test": "binomial tail of patients beyond the peers' quantiles (at or beyond the 90% quantile, and "
+                "beyond it where its value is the median's: beta-binomial), Bonferroni over the three, "
+                "Benjamini-Hochberg",
         "fdr": s.fdr,
         "acts": [{k: a[k] for k in _ACT_FIGURES} for a in acts]}
     # an act a practitioner stands out on alone is its own: one alert per provider, accused, over
@@ -434,7 +435,9 @@ def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: i
     units far beyond the others in a stratum (a binomial tail below the Bonferroni bound 0.05 / the
     stratum's units) are left out of everyone else's yardstick in the second — several plants in
     one peer group do not hide each other. A stratum with fewer than 10 / (1 − q) other patients
-    (ten in the tail) has no estimable tail and is not judged at that level.
+    (ten in the tail) has no estimable tail and is not judged at that level. Fourth: how many of
+    its patients lie in strata judged where the quantile's value is the others' median's (days
+    tied in the bulk: beyond it is at or beyond the next value).
     """
     beyond, expected, upper, in_bulk = np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(k)
     if len(days) == 0:
@@ -470,7 +473,8 @@ def _beyond(own: np.ndarray, ref: np.ndarray, q: float, mine: np.ndarray,
     patients (`ref`, itself left out), their share beyond it (plus half a patient), the upper 95 %
     Clopper–Pearson bound of that share (at least 1 − q: ties at the quantile do not make the tail
     thinner than a quantile's), and whether there were enough of them. `mine`: the cumulative
-    counts its patients are counted beyond with (`own`, or lower)."""
+    counts its patients are counted beyond with (`own`, or lower). Last: whether the quantile's
+    value is the reference patients' median's (ties in the bulk)."""
     total = own[ref].sum(axis=0)
     others_cum = total - np.where(ref[:, None], own, 0)
     others = others_cum[:, -1]
