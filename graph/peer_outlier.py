@@ -17,7 +17,14 @@ Null model: an honest provider's patients are like its peers' patients *alike*:
 * as many other carers (not pharmacies or laboratories) seeing the patient at least weekly
   (`graph.shared.CARE_DAYS`): a nursing-home resident cared for daily by a team is compared with
   patients cared for like that — a heavy use corroborated by independent carers — and not judged
-  where no other provider has enough such patients to estimate the quantile.
+  where no other provider has enough such patients to estimate the quantile. A colleague is no
+  independent carer where it adds its days to the provider's: two providers who take turns on
+  the patients they share (a rota, read from the claims as dense_block reads one:
+  `graph.dense_block.rota_pairs`) but bill a patient an act on the same days as often as chance
+  (`adding_colleagues`) do not count as each other's other carer on that act — two nurses of a
+  practice each over-billing wound care to the patients they otherwise share out would
+  otherwise corroborate each other, alone in a stratum too small to judge. Colleagues taking
+  turns on the act itself (a nursing home's nurses, one a day) remain each other's carers.
 
 A patient counts beyond a quantile with its days capped at those the patients alike have at the
 rank of the patient's *care* — its days of the act from every provider of that kind, as a
@@ -49,7 +56,11 @@ provider's patients reach it is its habit as much as chance (a dentist who scale
 patient twice a year): there c ~ beta-binomial(n, E⁺/n, ρ), ρ the intra-class correlation of
 that share between the providers of the act's peer group (`graph.stats.grouped_rho`:
 `robust_tau2`, Paule–Mandel's moment equation at a quantile, one-sided — a quarter of the
-providers may be far beyond without widening it). The smallest tail probability of the three
+providers may be far beyond without widening it). The same holds beyond the 90 % quantile where
+its value is the peers' median's (days tied in the bulk: most patients scaled once a year, the
+quantile one day): beyond it is at or beyond the next value, a share set by practices' habits
+(patients of a small town coming back) — that test is beta-binomial too, with its own ρ, for a
+provider most of whose patients lie in such strata. The smallest tail probability of the three
 tests, times three (Bonferroni). Being
 a count of patients, it is exact for small counts: six patients all beyond the 90 % quantile are
 beyond doubt (0.1⁶ = 10⁻⁶), two are not (10⁻²).
@@ -63,8 +74,12 @@ profiling's two levels, the practitioner within its institution: Normand, Glickm
 JASA 92, 1997); where at least `MIN_CENTRE_BEYOND` of the practitioners of the kind and
 specialty billing the act mostly through that centre, and at least half of them, are beyond
 their peers on it, the excess is the centre's, not one practitioner's: the centre is accused on
-that act and the practitioner takes part (a participant, unless it is also beyond on an act of
-its own). One practitioner beyond among honest colleagues stays accused. Score: the excess
+that act and the practitioner takes part. One practitioner beyond among honest colleagues stays
+accused. Alerts: one per centre so accused (`peer_outlier:centre:<centre>`, the centre's node id),
+naming its flagged practitioners as participants, each with its own excess, and listing each
+one's figures act by act; one per provider (`peer_outlier:<provider>`) over the acts it stands out
+on alone, where it is accused. A practitioner of an accused centre has its own alert only for an
+act of its own. Score: the excess
 euros, Σ over the provider's patients of (days − the median days of peers' patients alike) ×
 the provider's euros per day of the act. Drugs are left out by default (`acts_only`): dispensing
 volumes follow prescriptions, and abnormal flows are pharmacy_collusion's business.
@@ -81,6 +96,7 @@ from scipy import stats
 from .findings import Findings, euros, make_findings
 from .settings import PeerOutlierSettings
 from .shared import Shared
+from .dense_block import rota_pairs
 from .stats import (benjamini_hochberg, betabinom_logsf, group_index, grouped_rho, sorted_codes,
                     surprise_bits)
 from engine import query
@@ -110,6 +126,29 @@ FROM units u JOIN teams t ON t.centre_id = u.centre_id AND t.service_code = u.se
 WHERE u.hit ORDER BY u.provider_id, u.service_code
 """
 
+# Per pair of heavy carers of a patient (`carers`, a < b), patient and act both billed it over
+# overlapping periods: the span, each one's days of the act in it and the days both billed it
+# (`graph.dense_block.rota_pairs`' input)
+_TURNS = """
+WITH pr AS (SELECT x.provider_id AS a, y.provider_id AS b, x.patient_id
+            FROM carers x JOIN carers y ON x.patient_id = y.patient_id AND x.provider_id < y.provider_id
+), d AS (SELECT DISTINCT g.provider_id, g.patient_id, g.service_code, g.service_date FROM g SEMI JOIN carers USING (provider_id, patient_id)
+), s AS (SELECT provider_id, patient_id, service_code, min(service_date) AS first_day, max(service_date) AS last_day
+         FROM d GROUP BY ALL
+), w AS (
+    SELECT p.a, p.b, p.patient_id, x.service_code, greatest(x.first_day, y.first_day) AS lo, least(x.last_day, y.last_day) AS hi
+    FROM pr p JOIN s x ON x.provider_id = p.a AND x.patient_id = p.patient_id
+    JOIN s y ON y.provider_id = p.b AND y.patient_id = p.patient_id AND y.service_code = x.service_code
+    WHERE greatest(x.first_day, y.first_day) <= least(x.last_day, y.last_day)
+)
+SELECT w.a, w.b, w.patient_id AS patient, w.service_code, date_diff('day', w.lo, w.hi) + 1 AS span,
+       count(*) FILTER (WHERE d.provider_id = w.a) AS days_a, count(*) FILTER (WHERE d.provider_id = w.b) AS days_b,
+       count(*) - count(DISTINCT d.service_date) AS both_days
+FROM w JOIN d ON d.patient_id = w.patient_id AND d.service_code = w.service_code AND d.provider_id IN (w.a, w.b)
+    AND d.service_date BETWEEN w.lo AND w.hi
+GROUP BY ALL ORDER BY w.a, w.b, w.patient_id, w.service_code
+"""
+
 _VOLUMES = """
 WITH cen AS (     -- the provider, patient, act and day of rows billed through a centre
     SELECT DISTINCT provider_id, patient_id, service_code, service_date FROM g WHERE centre_id IS NOT NULL
@@ -133,13 +172,18 @@ WITH cen AS (     -- the provider, patient, act and day of rows billed through a
 ), care AS (      -- who cares for a patient heavily (`graph.shared`: CARE_DAYS days or more)
     SELECT provider_id, patient_id FROM carers
 ), heavy AS (SELECT patient_id, count(*) AS n FROM care GROUP BY ALL
+), adding AS (    -- per provider, patient and act: its colleagues among the patient's heavy carers who add days to its own
+    SELECT d.provider_id, d.patient_id, d.service_code, count(*) AS n
+    FROM d JOIN apart a ON a.provider_id = d.provider_id AND a.service_code = d.service_code
+    JOIN care cr ON cr.provider_id = a.other_id AND cr.patient_id = d.patient_id GROUP BY ALL
 ), c0 AS (
     SELECT d.*, p.kind, coalesce(p.specialty, '') AS specialty,
            coalesce(pr.kind || '|' || coalesce(pr.specialty, ''), CASE WHEN d.prescriber_id IS NULL THEN '' ELSE '?' END)
                AS prescribed_by,
-           coalesce(h.n, 0) - (cr.provider_id IS NOT NULL)::INT AS others
+           coalesce(h.n, 0) - (cr.provider_id IS NOT NULL)::INT - coalesce(ad.n, 0) AS others
     FROM d JOIN providers p USING (provider_id) LEFT JOIN providers pr ON pr.provider_id = d.prescriber_id
     LEFT JOIN heavy h USING (patient_id) LEFT JOIN care cr USING (provider_id, patient_id)
+    LEFT JOIN adding ad USING (provider_id, patient_id, service_code)
 ), most AS (SELECT patient_id, service_code, kind, max(days) AS days FROM c0 GROUP BY ALL
 ), top AS (       -- per patient, act and kind of provider: the provider billing it most often (the first id of ties)
     SELECT patient_id, service_code, kind, min(provider_id) AS provider_id
@@ -179,9 +223,12 @@ MIN_CENTRE_BEYOND = 2
 
 
 def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, settings: PeerOutlierSettings) -> Findings:
-    """One alert per provider (`peer_outlier:<provider>`, the provider accused; a participant
-    where every act it stands out on is its centre's billing, the centre then accused), listing
-    each act on which it stands out (see module docstring). Score and `excess_euros`: euros.
+    """One alert per provider (`peer_outlier:<provider>`, the provider accused, its centre a
+    participant) over the acts on which it stands out alone, and one per centre whose
+    practitioners' excess is its billing (`peer_outlier:centre:<centre>`, the centre accused, the
+    practitioners participants with their own `excess_euros`), each listing its figures per
+    provider and act in `evidence["acts"]` (see module docstring). Score and `excess_euros`:
+    euros, the sum over the acts the alert lists.
 
     Parameters: contract tables `providers` (kind, specialty) and `services` (act or drug); the
     scan's `Shared` intermediates (`patient_days`); settings.
@@ -197,7 +244,8 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     s = settings
     pts = query(_VOLUMES, {"acts_only": s.acts_only, "min_peers": s.min_peers, "heavy": HEAVY_DAYS},
                 g=shared.patient_days, carers=shared.carers, providers=tables["providers"],
-                services=tables["services"])
+                services=tables["services"], apart=adding_colleagues(query(_TURNS, g=shared.patient_days,
+                                                                             carers=shared.carers), s.fdr))
     col = lambda k: pts[k].to_numpy(zero_copy_only=False)
     key = lambda k: sorted_codes(pts[k])      # a string column as integers in its sorted order
     unit, k = group_index(key("provider_id"), key("service_code"))
@@ -220,10 +268,13 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
     # between the providers of the act's peer group (`grouped_rho`, robust: a quarter of them may
     # be far beyond without widening it)
     group = [key_of(per[c_]) for c_ in ("kind", "specialty", "service_code")]
-    rho = [grouped_rho(n, b, e, *group, one_sided=True) if at else np.zeros(k)
-           for (b, e, _), (_, at) in zip(counts, LEVELS)]
+    rho = [grouped_rho(n, b, e, *group, one_sided=True) if at or q < 0.99 else np.zeros(k)
+           for (b, e, _, _), (q, at) in zip(counts, LEVELS)]
+    # beyond a quantile whose value is the median's is at or beyond the next value: judged so too
+    # where most of the provider's patients lie in such strata
+    rho = [r if at else np.where(2 * bulk > n, r, 0.0) for r, (_, _, _, bulk), (_, at) in zip(rho, counts, LEVELS)]
     tests = [np.where(b > top, betabinom_logsf(b, n, top / np.maximum(n, 1), r), 0.0)
-             for (b, _, top), r in zip(counts, rho)]
+             for (b, _, top, _), r in zip(counts, rho)]
     level = np.argmin(np.stack(tests), axis=0) if k else np.zeros(0, int)
     pick = lambda arrays: np.choose(level, arrays) if k else np.zeros(0)
     log_p = np.minimum(pick(tests) + np.log(len(LEVELS)), 0.0)
@@ -253,47 +304,126 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
                  bound=float(upper[i]))
         by_provider.setdefault(r["provider_id"], []).append(r)
     alerts, entities = [], []
+    evidence = lambda acts: {
+        "test": "binomial tail of patients beyond the peers' quantiles (at or beyond the 90% quantile, and "
+                "beyond it where its value is the median's: beta-binomial), Bonferroni over the three, "
+                "Benjamini-Hochberg",
+        "fdr": s.fdr,
+        "acts": [{k: a[k] for k in _ACT_FIGURES} for a in acts]}
+    # an act a practitioner stands out on alone is its own: one alert per provider, accused, over
+    # those acts (the centre it billed them through a participant)
     for provider, acts in by_provider.items():
+        acts = [a for a in acts if not a["centre_billing"]]
+        if not acts:
+            continue
         aid = f"peer_outlier:{provider}"
         top = max(acts, key=lambda a: (a["excess_amount"], a["service_code"]))
-        peer = f"{top['kind']}" + (f" ({top['specialty'].replace('_', ' ')})" if top["specialty"] else "")
         excess = sum(a["excess_amount"] for a in acts)
         alerts.append({
             "alert_id": aid, "pattern": "peer_outlier", "score": excess, "excess_euros": excess,
             "surprise_bits": float(surprise_bits(sum(a["log10_p"] for a in acts) * np.log(10))),
-            "summary": (f"Provider {provider} billed {labels.get(top['service_code']) or top['service_code']} on "
-                        f"{top['days'] / top['patients']:.1f} days per patient to {top['patients']} patients; "
-                        f"{top['beyond']} of them {'at or ' if top['at_quantile'] else ''}beyond the {top['quantile']:.1%} "
-                        f"quantile of {peer} peers' patients "
-                        f"alike, where {top['expected_beyond']:.1f} would be; excess "
-                        f"{euros(excess)}" + (f" over {len(acts)} acts." if len(acts) > 1 else ".")
-                        + (f" {top['centre_beyond']} of the {top['centre_colleagues']} practitioners ({peer}) billing it through centre "
-                           f"{top['centre_id']} are beyond their peers on it: the centre's billing."
-                           if top["centre_billing"] else "")),
-            "evidence": {"test": "binomial tail of patients beyond the peers' quantiles (at or beyond the 90% "
-                                 "quantile: beta-binomial), Bonferroni over the three, Benjamini-Hochberg",
-                         "fdr": s.fdr,
-                         "acts": [{k: a[k] for k in ("service_code", "kind", "specialty", "patients", "days", "quantile",
-                                                    "at_quantile", "beyond", "expected_beyond", "bound", "excess_days",
-                                                    "excess_amount", "log10_p", "centre_id", "centre_colleagues",
-                                                    "centre_beyond", "centre_billing")} for a in acts]},
-        })
-        # the provider is accused of its own excess; an excess its centre's colleagues share is the
-        # centre's billing (the centre accused, the provider taking part)
-        own = not all(a["centre_billing"] for a in acts)
+            "summary": (f"Provider {provider} billed {_figures(top, labels)}; excess {euros(excess)}"
+                        + (f" over {len(acts)} acts." if len(acts) > 1 else ".")),
+            "evidence": evidence(acts)})
         entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
-                         "standing": "accused" if own else "participant"})
+                         "standing": "accused"})
         for centre in sorted({a["centre_id"] for a in acts if a["centre_id"]}):     # the paid establishment
             entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": centre, "role": "centre",
-                             "standing": "accused" if any(a["centre_billing"] for a in acts if a["centre_id"] == centre)
-                             else "participant",
+                             "standing": "participant",
                              "excess_euros": sum(a["excess_amount"] for a in acts if a["centre_id"] == centre)})
+    # an excess its centre's practitioners share is the centre's billing: one alert per centre
+    # (`peer_outlier:centre:<centre>`, the centre's node id), the centre accused, its flagged
+    # practitioners participants with their own part; score the sum of their excess
+    by_centre: dict[str, list[dict]] = {}
+    for acts in by_provider.values():
+        for a in acts:
+            if a["centre_billing"]:
+                by_centre.setdefault(a["centre_id"], []).append(a)
+    for centre, acts in sorted(by_centre.items()):
+        aid = f"peer_outlier:centre:{centre}"
+        acts.sort(key=lambda a: (a["service_code"], a["provider_id"]))
+        excess = sum(a["excess_amount"] for a in acts)
+        part: dict[tuple, float] = {}     # per act and team (kind, specialty): the practitioners' excess
+        for a in acts:
+            key = (a["service_code"], a["kind"], a["specialty"])
+            part[key] = part.get(key, 0.0) + a["excess_amount"]
+        first, codes = max(part, key=lambda key: (part[key], key)), {key[0] for key in part}
+        lead = max((a for a in acts if (a["service_code"], a["kind"], a["specialty"]) == first),
+                   key=lambda a: (a["excess_amount"], a["provider_id"]))
+        alerts.append({
+            "alert_id": aid, "pattern": "peer_outlier", "score": excess, "excess_euros": excess,
+            "surprise_bits": float(surprise_bits(sum(a["log10_p"] for a in acts) * np.log(10))),
+            "summary": (f"Centre {centre}: {lead['centre_beyond']} of the {lead['centre_colleagues']} practitioners "
+                        f"({_peer(lead)}) billing {labels.get(lead['service_code']) or lead['service_code']} through "
+                        f"it are beyond their peers on it, the centre's billing; provider {lead['provider_id']} billed "
+                        f"it {_figures(lead, labels, act=False)}; excess {euros(excess)}"
+                        + (f" over {len(codes)} acts." if len(codes) > 1 else ".")),
+            "evidence": evidence(acts)})
+        entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": centre, "role": "centre",
+                         "standing": "accused", "excess_euros": excess})
+        for provider in sorted({a["provider_id"] for a in acts}):
+            entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
+                             "standing": "participant",
+                             "excess_euros": sum(a["excess_amount"] for a in acts if a["provider_id"] == provider)})
     return make_findings(alerts, entities)
+
+
+# the figures of an act an alert's evidence lists, one entry per provider and act
+_ACT_FIGURES = ("provider_id", "service_code", "kind", "specialty", "patients", "days", "quantile", "at_quantile",
+                "beyond", "expected_beyond", "bound", "excess_days", "excess_amount", "log10_p", "centre_id",
+                "centre_colleagues", "centre_beyond", "centre_billing")
+
+
+def _peer(a: dict) -> str:
+    """The peer group of an act's figures, for people: `physiotherapist`, `dentist (orthodontics)`."""
+    return a["kind"] + (f" ({a['specialty'].replace('_', ' ')})" if a["specialty"] else "")
+
+
+def _figures(a: dict, labels: dict, act: bool = True) -> str:
+    """What a provider billed of an act and how far beyond its peers, for a summary."""
+    return ((f"{labels.get(a['service_code']) or a['service_code']} " if act else "")
+            + f"on {a['days'] / a['patients']:.1f} days per patient to {a['patients']} patients; "
+            f"{a['beyond']} of them {'at or ' if a['at_quantile'] else ''}beyond the {a['quantile']:.1%} "
+            f"quantile of {_peer(a)} peers' patients alike, where {a['expected_beyond']:.1f} would be")
+
+
+def adding_colleagues(overlaps: pa.Table, fdr: float) -> pa.Table:
+    """The colleagues who add days to each other's on an act: `provider_id, other_id,
+    service_code`, both ways.
+
+    `overlaps`: `_TURNS` rows (a pair of heavy carers of a patient, the patient, an act both billed
+    it over overlapping periods, the span, each one's days and the days both billed it). Two
+    providers are colleagues when they take turns on the patients they share (a rota,
+    `graph.dense_block.rota_pairs`: over all their shared care, the same day far less often than
+    independent carers would). On an act they share out — the same day less often than chance,
+    the same test on that act's overlaps alone, Benjamini–Hochberg at `fdr` over the rotas' acts
+    — one replaces the other (a nursing home's nurses giving a resident's daily care in turn):
+    each is the other's fellow carer, as before. On an act they both bill a patient on the same
+    days as often as independent carers would, a practice that otherwise takes turns adds the
+    days of one to the other's: the colleague is no independent carer corroborating the
+    patient's heavy use, and is not counted among the patient's other carers on that act.
+    """
+    empty = pa.table({"provider_id": pa.array([], pa.string()), "other_id": pa.array([], pa.string()),
+                      "service_code": pa.array([], pa.string())})
+    rota = rota_pairs(overlaps, fdr)
+    if rota.num_rows == 0:
+        return empty
+    o = query("SELECT o.* FROM o SEMI JOIN r USING (a, b)", o=overlaps, r=rota)
+    col = lambda k: o[k].to_numpy(zero_copy_only=False)
+    span, na, nb = (col(x).astype(float) for x in ("span", "days_a", "days_b"))
+    unit, k = group_index(col("a"), col("b"), col("service_code"))
+    expected = np.bincount(unit, na * nb / np.maximum(span, 1), k)
+    both = np.bincount(unit, col("both_days").astype(float), k)
+    turns = benjamini_hochberg(stats.poisson.logcdf(both, expected), fdr) & (both < expected)
+    first = np.unique(unit, return_index=True)[1]
+    adds = o.select(["a", "b", "service_code"]).take(pa.array(first)).filter(pa.array(~turns))
+    return query("SELECT a AS provider_id, b AS other_id, service_code FROM x UNION ALL "
+                 "SELECT b, a, service_code FROM x ORDER BY 1, 2, 3", x=adds)
 
 
 def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: int,
                    q: float, counted: np.ndarray | None = None,
-                   at: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   at: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per unit (one of `k`): how many of its patients lie beyond (`at`: at or beyond) the value
     of the `q` quantile of the *other* units' patients of the same stratum, how many would (their
     share beyond, plus half a patient, times its patients), and at most (the share's upper 95 %
@@ -305,11 +435,13 @@ def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: i
     units far beyond the others in a stratum (a binomial tail below the Bonferroni bound 0.05 / the
     stratum's units) are left out of everyone else's yardstick in the second — several plants in
     one peer group do not hide each other. A stratum with fewer than 10 / (1 − q) other patients
-    (ten in the tail) has no estimable tail and is not judged at that level.
+    (ten in the tail) has no estimable tail and is not judged at that level. Fourth: how many of
+    its patients lie in strata judged where the quantile's value is the others' median's (days
+    tied in the bulk: beyond it is at or beyond the next value).
     """
-    beyond, expected, upper = np.zeros(k), np.zeros(k), np.zeros(k)
+    beyond, expected, upper, in_bulk = np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(k)
     if len(days) == 0:
-        return beyond, expected, upper
+        return beyond, expected, upper, in_bulk
     order = np.lexsort((days, stratum))
     bounds = np.flatnonzero(np.diff(stratum[order])) + 1
     for rows in np.split(order, bounds):
@@ -323,24 +455,26 @@ def loo_exceedance(days: np.ndarray, stratum: np.ndarray, unit: np.ndarray, k: i
             hist = np.zeros((len(units), len(values)))
             np.add.at(hist, (ui, np.searchsorted(values, counted[rows])), 1)
             mine = np.cumsum(hist, axis=1)
-        b, share, top, ok = _beyond(own, np.ones(len(units), bool), q, mine, at)
+        b, share, top, ok, tied = _beyond(own, np.ones(len(units), bool), q, mine, at)
         far = ok & (stats.binom.logsf(b - 1, own[:, -1], share) < np.log(0.05 / len(units))) & (b > 0)
         if far.any() and (~far).sum() >= 1:
-            b, share, top, ok = _beyond(own, ~far, q, mine, at)
+            b, share, top, ok, tied = _beyond(own, ~far, q, mine, at)
         beyond[units[ok]] += b[ok]
         expected[units[ok]] += (own[:, -1] * share)[ok]
         upper[units[ok]] += (own[:, -1] * top)[ok]
-    return beyond, expected, upper
+        in_bulk[units[ok & tied]] += own[:, -1][ok & tied]
+    return beyond, expected, upper, in_bulk
 
 
 def _beyond(own: np.ndarray, ref: np.ndarray, q: float, mine: np.ndarray,
-            at: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            at: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For each unit (row of `own`, its cumulative counts of patients at or below each value):
     its patients beyond (`at`: at or beyond) the value of the `q` quantile of the reference units'
     patients (`ref`, itself left out), their share beyond it (plus half a patient), the upper 95 %
     Clopper–Pearson bound of that share (at least 1 − q: ties at the quantile do not make the tail
     thinner than a quantile's), and whether there were enough of them. `mine`: the cumulative
-    counts its patients are counted beyond with (`own`, or lower)."""
+    counts its patients are counted beyond with (`own`, or lower). Last: whether the quantile's
+    value is the reference patients' median's (ties in the bulk)."""
     total = own[ref].sum(axis=0)
     others_cum = total - np.where(ref[:, None], own, 0)
     others = others_cum[:, -1]
@@ -349,6 +483,9 @@ def _beyond(own: np.ndarray, ref: np.ndarray, q: float, mine: np.ndarray,
     idx = np.arange(len(own))
     below = lambda cum: np.where(cut >= 0, cum[idx, np.maximum(cut, 0)], 0)   # at or below the cut
     cut = at_ - 1 if at else at_                   # at or beyond the quantile: beyond the value below it
+    # the quantile's value is the median's (days tied in the bulk): beyond it is at or beyond the
+    # next value, a share that is a practice's habit as much as chance (as `at`)
+    tied = at_ == np.argmax(others_cum >= np.ceil(0.5 * others)[:, None], axis=1)
     b = mine[:, -1] - below(mine)
     past = others - below(others_cum)
     if at:      # at or beyond a value the peers' median reaches is no tail: the bulk, not judged
@@ -357,7 +494,7 @@ def _beyond(own: np.ndarray, ref: np.ndarray, q: float, mine: np.ndarray,
     # a volume's tail past its 90 % quantile holds 10 % of patients; where ties hide it (every
     # peer's patient at or below the quantile), it is not taken to be thinner
     top = np.maximum(stats.beta.ppf(0.95, past + 1, np.maximum(others - past, 1)), 1 - q)
-    return b, share, top, ok
+    return b, share, top, ok, tied
 
 
 def ecdf(values: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -146,10 +146,12 @@ def test_the_centre_billed_through_is_named_as_a_participant():
     assert json.loads(f.alerts["evidence"][0].as_py())["acts"][0]["centre_id"] == "CX"
 
 
-def centre_region(beyond_at_cy: int):
+def centre_region(beyond_at_cy: int, own_act: bool = False):
     """Eight physiotherapists billing 12 to 14 sessions a patient through four centres; centre CY,
     whose three physiotherapists bill through it, `beyond_at_cy` of them 45 sessions a patient
-    and the others 13; OWN, alone beyond its two honest colleagues at centre CZ."""
+    and the others 13; OWN, alone beyond its two honest colleagues at centre CZ. With `own_act`,
+    a second act (AMK9, a balneotherapy session) the eight bill privately on 2 or 3 days a
+    patient, and Y0 on 20."""
     r = physio_peers()
     for centre, staff in (("CY", [(f"Y{j}", 45 if j < beyond_at_cy else 13) for j in range(3)]),
                           ("CZ", [("OWN", 45), ("Z1", 13), ("Z2", 13)])):
@@ -158,28 +160,57 @@ def centre_region(beyond_at_cy: int):
             for p in range(20):
                 for k in range(sessions):
                     r.claim(f"{pid}-{p}", pid, "AMK8", 3 * k, 17.2, prescriber="GP", centre=centre)
+    if own_act:
+        r.service("AMK9", "act", "balneotherapy session")
+        for pid, sessions in [(f"K{i}", 2 + i % 2) for i in range(8)] + [("Y0", 20)]:
+            for p in range(15):
+                for k in range(sessions):
+                    r.claim(f"{pid}-bath-{p}", pid, "AMK9", 5 * k + 1, 12.0, prescriber="GP")
     return r.tables()
 
 
 def test_an_excess_shared_by_a_centres_practitioners_accuses_the_centre():
     """Two of a centre's three physiotherapists 45 sessions a patient through it: the centre's
-    billing, the centre accused and each practitioner a participant; OWN, beyond its two honest
-    colleagues at its centre, stays accused, its centre a participant. One of CY's three beyond
-    alone is its own excess (at least two, and half, of a centre's practitioners make it the
-    centre's)."""
+    billing, one alert about the centre (`peer_outlier:centre:CY`), the centre accused and each
+    practitioner a participant with its own part; its score the sum of theirs. OWN, beyond its two
+    honest colleagues at its centre, stays accused, its centre a participant. One of CY's three
+    beyond alone is its own excess (at least two, and half, of a centre's practitioners make it
+    the centre's). Honest Y2, Z1 and Z2 are named nowhere."""
     f = run(t=centre_region(2))
-    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["peer_outlier:OWN", "peer_outlier:Y0", "peer_outlier:Y1"]
-    named = {(e["alert_id"].split(":")[1], e["entity_id"], e["standing"]) for e in f.entities.to_pylist()}
-    assert named == {("OWN", "OWN", "accused"), ("OWN", "CZ", "participant"),
-                     ("Y0", "Y0", "participant"), ("Y0", "CY", "accused"),
-                     ("Y1", "Y1", "participant"), ("Y1", "CY", "accused")}
-    y0 = f.alerts.to_pylist()[1]
-    act = json.loads(y0["evidence"])["acts"][0]
-    assert (act["centre_colleagues"], act["centre_beyond"], act["centre_billing"]) == (3, 2, True)
-    assert "2 of the 3 practitioners (physiotherapist) billing it through centre CY are beyond their peers on it" in y0["summary"]
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["peer_outlier:centre:CY", "peer_outlier:OWN"]
+    named = {(e["alert_id"].split(":", 1)[1], e["entity_id"], e["standing"], e["excess_euros"])
+             for e in f.entities.to_pylist()}
+    cy, own = f.alerts.to_pylist()
+    each = own["score"]                          # 45 sessions against 13, 20 patients: the same excess each
+    assert cy["score"] == cy["excess_euros"] == 2 * each
+    assert named == {("OWN", "OWN", "accused", None), ("OWN", "CZ", "participant", each),
+                     ("centre:CY", "CY", "accused", 2 * each),
+                     ("centre:CY", "Y0", "participant", each), ("centre:CY", "Y1", "participant", each)}
+    acts = json.loads(cy["evidence"])["acts"]
+    assert [(a["provider_id"], a["service_code"], a["centre_colleagues"], a["centre_beyond"], a["centre_billing"])
+            for a in acts] == [("Y0", "AMK8", 3, 2, True), ("Y1", "AMK8", 3, 2, True)]
+    assert cy["summary"].startswith("Centre CY: 2 of the 3 practitioners (physiotherapist) billing physiotherapy "
+                                    "session through it are beyond their peers on it, the centre's billing; provider "
+                                    "Y1 billed it on 45.0 days per patient to 20 patients; ")
     one = run(t=centre_region(1))
-    assert {(e["entity_id"], e["standing"]) for e in one.entities.to_pylist()} == {
-        ("OWN", "accused"), ("CZ", "participant"), ("Y0", "accused"), ("CY", "participant")}
+    assert {(e["alert_id"], e["entity_id"], e["standing"]) for e in one.entities.to_pylist()} == {
+        ("peer_outlier:OWN", "OWN", "accused"), ("peer_outlier:OWN", "CZ", "participant"),
+        ("peer_outlier:Y0", "Y0", "accused"), ("peer_outlier:Y0", "CY", "participant")}
+
+
+def test_a_practitioner_of_an_accused_centre_keeps_its_own_alert_for_its_own_excess():
+    """Y0 takes part in its centre's excess (AMK8, with Y1) and stands out alone on an act it bills
+    privately (AMK9, 20 sessions where peers bill 2 or 3): two alerts, the centre's naming Y0 a
+    participant on AMK8 only, and Y0's own accusing it on AMK9 only, with no centre."""
+    f = run(t=centre_region(2, own_act=True))
+    ids = [a["alert_id"] for a in f.alerts.to_pylist()]
+    assert sorted(ids) == ["peer_outlier:OWN", "peer_outlier:Y0", "peer_outlier:centre:CY"]
+    ev = {a["alert_id"]: json.loads(a["evidence"])["acts"] for a in f.alerts.to_pylist()}
+    assert [(a["provider_id"], a["service_code"]) for a in ev["peer_outlier:Y0"]] == [("Y0", "AMK9")]
+    assert [(a["provider_id"], a["service_code"]) for a in ev["peer_outlier:centre:CY"]] == [("Y0", "AMK8"),
+                                                                                             ("Y1", "AMK8")]
+    assert {(e["entity_id"], e["standing"]) for e in f.entities.to_pylist() if e["alert_id"] == "peer_outlier:Y0"} \
+        == {("Y0", "accused")}
 
 
 def forfait_region(over: bool = True):
@@ -258,3 +289,79 @@ def test_patients_tied_at_the_peers_quantile_count_and_honest_heavier_mixes_are_
     act = json.loads(f.alerts["evidence"][0].as_py())["acts"][0]
     assert (act["patients"], act["beyond"], act["quantile"], act["at_quantile"]) == (30, 30, 0.9, True)
     assert "30 of them at or beyond the 90.0% quantile" in f.alerts["summary"][0].as_py()
+
+
+def rota_region():
+    """Home nursing: twelve nurses N0-N11 dressing wounds of 15 patients each on 10 to 14 days, and
+    3 to 5 days of each of the next nurse's patients (a second nurse, not the main one); a
+    practice of two nurses R1 and R2 who take turns on their 15 patients' daily care (CARE, one of
+    them a day, 300 days: each the other's weekly carer) and each dress their wounds on 60 days
+    of its own, drawn apart from the other's (the same day as often as chance)."""
+    import random
+    rnd = random.Random(7)
+    r = Region()
+    r.service("WOUND", "act", "nursing: wound dressing")
+    r.service("CARE", "act", "nursing: daily care forfait")
+    r.provider("GP", "physician", "general_practice")
+    for i in range(12):
+        r.provider(f"N{i}", "nurse", "home_nursing")
+    for i in range(12):
+        for p in range(15):
+            for k in range(10 + (p + i) % 5):
+                r.claim(f"W{i}-{p}", f"N{i}", "WOUND", 3 * k, 6.3, prescriber="GP")
+            for k in range(3 + p % 3):
+                r.claim(f"W{i}-{p}", f"N{(i + 1) % 12}", "WOUND", 3 * k + 1, 6.3, prescriber="GP")
+    r.provider("R1", "nurse", "home_nursing")
+    r.provider("R2", "nurse", "home_nursing")
+    for p in range(15):
+        for d in range(300):
+            r.claim(f"R-{p}", "R1" if (d + p) % 2 else "R2", "CARE", d, 13.0, prescriber="GP")
+        for nurse in ("R1", "R2"):
+            for d in sorted(rnd.sample(range(300), 60)):
+                r.claim(f"R-{p}", nurse, "WOUND", d, 6.3, prescriber="GP")
+    return r.tables()
+
+
+def test_colleagues_adding_days_to_each_others_do_not_corroborate_each_other():
+    """R1 and R2 take turns on their patients' daily care (a rota: never the same day), so each is
+    the other's weekly carer; on wound dressing they bill the same patients on the same days as
+    often as independent carers would — each adds days to the other's, not one replacing the
+    other — and neither counts as an independent carer corroborating the patients' heavy use:
+    their 60 days are judged against the peers' patients without other carers (10 to 14 days for
+    the main nurse, 3 to 5 for a second) and both are found. Counted as each other's carer, their
+    patients would be alone in their stratum, too few to judge. The twelve peers are left alone;
+    the nursing home's nurses taking turns on a forfait stay each other's carers
+    (`test_a_daily_forfait_shared_by_a_team_is_not_an_outlier_but_one_added_on_top_is`)."""
+    f = run(t=rota_region())
+    assert sorted(a["alert_id"] for a in f.alerts.to_pylist()) == ["peer_outlier:R1", "peer_outlier:R2"]
+    for a in f.alerts.to_pylist():
+        [act] = json.loads(a["evidence"])["acts"]
+        assert (act["service_code"], act["patients"], act["days"]) == ("WOUND", 15, 900)
+
+
+def scaling_region():
+    """Dentists scaling teeth, most patients once a year: twenty peers of 300 patients, of whom 2 %
+    to 11 % are scaled twice (a practice's habit: patients of a small town come back); HABIT, 750
+    patients, 16 % of them twice; TWICE, 200 patients, 60 % of them twice. The peers' 90 % quantile
+    is one day, their median's value: beyond it is at or beyond two days."""
+    r = Region()
+    r.service("SCALE", "act", "dental scaling")
+    shares = {f"D{i}": (300, 2 + i // 2) for i in range(20)}      # percent scaled twice
+    shares.update(HABIT=(750, 16), TWICE=(200, 60))
+    for dentist, (patients, pct) in shares.items():
+        r.provider(dentist, "dentist", "dental_surgery")
+        for p in range(patients):
+            for d in range(2 if p % 100 < pct else 1):
+                r.claim(f"{dentist}-{p}", dentist, "SCALE", 40 + 180 * d, 28.9)
+    return r.tables()
+
+
+def test_beyond_a_quantile_tied_with_the_median_is_judged_with_the_practices_spread():
+    """Where the peers' 90 % quantile is one day, as their median, the patients beyond it are
+    those scaled twice, a share that differs between honest practices (2 % to 11 %) more than
+    chance: it is judged beta-binomial with that spread. HABIT (16 % of 750, binomially far beyond
+    the peers' 6 %) is left alone; TWICE (60 % of 200) is found."""
+    f = run(t=scaling_region())
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["peer_outlier:TWICE"]
+    [act] = json.loads(f.alerts["evidence"][0].as_py())["acts"]
+    assert (act["patients"], act["beyond"], act["quantile"], act["at_quantile"]) == (200, 120, 0.9, False)
