@@ -163,7 +163,7 @@ SELECT prescriber_id, patient_id, home, pharmacy, count(*) AS n, count(*) FILTER
 FROM d GROUP BY ALL
 """
 
-_FLOWS = """
+_RELATIONS = """
 WITH own AS (     -- per provider: its claims, those through a centre, and the centre it bills most through
     SELECT provider_id, sum(n) AS n, sum(n) FILTER (WHERE centre_id IS NOT NULL) AS at_centre,
            arg_max(centre_id, (n, centre_id)) FILTER (WHERE centre_id IS NOT NULL) AS centre
@@ -176,6 +176,30 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
            coalesce(o.at_centre * 2 <= o.n, true) AS private
     FROM (SELECT DISTINCT prescriber_id FROM dn) x LEFT JOIN providers p ON p.provider_id = x.prescriber_id
     LEFT JOIN own o ON o.provider_id = x.prescriber_id LEFT JOIN centres ce ON ce.centre_id = o.centre
+), t0 AS (      -- prescriber, patient and the pharmacy that filled most of its prescriptions for them;
+                -- `only_watched`: the prescriber's prescriptions for them are all watched molecules
+    SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy,
+           bool_and(nw = n) AS only_watched
+    FROM dn GROUP BY ALL
+), t AS (       -- `yard`: the relation sets others' yardsticks (its flow is not `held` out in this pass)
+    SELECT t0.*, h.pharmacy IS NULL AS yard FROM t0
+    LEFT JOIN held h ON h.prescriber_id = t0.prescriber_id AND h.pharmacy = t0.pharmacy
+), flows AS (  -- `flow`: the flows numbered in the order of (prescriber_id, pharmacy); `honest`: not held out
+    SELECT prescriber_id, pharmacy, row_number() OVER (ORDER BY prescriber_id, pharmacy) - 1 AS flow, yard AS honest
+    FROM (SELECT DISTINCT prescriber_id, pharmacy, yard FROM t)
+"""
+
+# one row a flow, in the order of `flow`: its prescriber, pharmacy and class, and `rank`, its place in the
+# order of (pharmacy, prescriber_id) — the per-area rows' order (`_judge`)
+_FLOW_KEYS = _RELATIONS + """
+)
+SELECT f.flow, f.prescriber_id, f.pharmacy, w.class,
+       row_number() OVER (ORDER BY f.pharmacy, f.prescriber_id) - 1 AS rank
+FROM flows f JOIN who w USING (prescriber_id)
+ORDER BY f.flow
+"""
+
+_FLOWS = _RELATIONS + """
 ), places0 AS ( -- where a prescriber sees patients: its postcode when it practises mostly there,
                 -- every centre it bills through or works at (a hospital, a group practice's health
                 -- centre), and the practice it bills through with others (a group practice's
@@ -199,14 +223,6 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     SELECT * FROM places0
     UNION
     SELECT prescriber_id, place || ':away', place_postcode, centre, false FROM places0 WHERE everyone
-), t0 AS (      -- prescriber, patient and the pharmacy that filled most of its prescriptions for them;
-                -- `only_watched`: the prescriber's prescriptions for them are all watched molecules
-    SELECT prescriber_id, patient_id, home, arg_max(pharmacy, (n, pharmacy)) AS pharmacy,
-           bool_and(nw = n) AS only_watched
-    FROM dn GROUP BY ALL
-), t AS (       -- `yard`: the relation sets others' yardsticks (its flow is not `held` out in this pass)
-    SELECT t0.*, h.pharmacy IS NULL AS yard FROM t0
-    LEFT JOIN held h ON h.prescriber_id = t0.prescriber_id AND h.pharmacy = t0.pharmacy
 ), elsewhere AS ( -- relations of watched molecules alone whose patient gets its other care from another
                   -- prescriber of the same class (its treating doctor is someone else)
     SELECT DISTINCT a.prescriber_id, a.patient_id FROM t0 a JOIN who wa ON wa.prescriber_id = a.prescriber_id
@@ -245,9 +261,6 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
 ), place_class_all AS (SELECT place, class, count(*) AS n FROM seenrel GROUP BY ALL
 ), mine_place_ph AS (SELECT prescriber_id, place, pharmacy, count(*) AS n FROM seen GROUP BY ALL
 ), mine_place AS (SELECT prescriber_id, place, count(*) AS n FROM seenrel GROUP BY ALL
-), flows AS (  -- `flow`: the flows numbered in the order of (prescriber_id, pharmacy); `honest`: not held out
-    SELECT prescriber_id, pharmacy, row_number() OVER (ORDER BY prescriber_id, pharmacy) - 1 AS flow, yard AS honest
-    FROM (SELECT DISTINCT prescriber_id, pharmacy, yard FROM t)
 ), near AS (    -- a pharmacy at the postcode of one of the prescriber's places: its share of the
                 -- patients other prescribers of its kind and specialty saw there (a service's
                 -- patients fill where its own patients do), shrunk towards all those seen there
@@ -273,6 +286,16 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
         LEFT JOIN region rg ON rg.pharmacy = f.pharmacy
     ) x JOIN flows f USING (prescriber_id, pharmacy) JOIN providers ph ON ph.provider_id = f.pharmacy
     GROUP BY ALL
+), fl AS (      -- per flow, what does not depend on the home area (joined to the flow's few rows, not to
+                -- its per-area rows): the shares near its places, and a floor, the chance that any
+                -- relation is filled there from elsewhere
+    SELECT f.prescriber_id, f.pharmacy, f.flow, f.honest, nr.postcode AS near_postcode,
+           coalesce(nr.centre_share, 0) AS centre_share, nr.postcode_share,
+           (coalesce(aa.n, 0) - coalesce(aw.n, 0)) / ((SELECT count(*) FROM yrel) - coalesce(ma.n, 0) + 1) AS floor
+    FROM flows f LEFT JOIN near nr USING (prescriber_id, pharmacy)
+    LEFT JOIN away_all aa ON aa.pharmacy = f.pharmacy
+    LEFT JOIN away aw ON aw.prescriber_id = f.prescriber_id AND aw.pharmacy = f.pharmacy
+    LEFT JOIN mine_all ma ON ma.prescriber_id = f.prescriber_id
 ), mine_area_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM t GROUP BY ALL
 ), mine_area AS (SELECT prescriber_id, home, count(*) AS n FROM rel GROUP BY ALL
 ), ymine_area_ph AS (SELECT prescriber_id, pharmacy, home, count(*) AS n FROM t WHERE yard GROUP BY ALL
@@ -290,7 +313,8 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
                      -- the same kind and specialty practising there saw; one pseudo-relation at its
                      -- share for all prescribers practising there, itself with one at its share of
                      -- all the area's relations, itself with one at its share of the whole region
-    SELECT f.prescriber_id, f.pharmacy, f.flow, f.honest, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed, wh.class,
+    SELECT f.prescriber_id, f.pharmacy, f.flow, f.honest, f.near_postcode, f.centre_share, f.postcode_share, f.floor,
+           m.home, m.n AS patients, coalesce(mp.n, 0) AS observed, wh.class,
            left(m.home, $k) <> left(wh.postcode, $k) AS far,
            m.home <> wh.postcode AND m.home <> '?' AS away,
            -- the share of the area's other patients (P's own apart) whom a provider of P's postcode billed
@@ -304,7 +328,7 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
                       / (coalesce(aa.n, 0) - coalesce(ym.n, 0) + 1))
                    / (coalesce(la.n, 0) - coalesce(ml.n, 0) + 1))
                 / (coalesce(ca.n, 0) - coalesce(ml.n, 0) + 1) END AS share
-    FROM flows f
+    FROM fl f
     JOIN mine_area m ON m.prescriber_id = f.prescriber_id
     LEFT JOIN mine_area_ph mp ON mp.prescriber_id = f.prescriber_id AND mp.pharmacy = f.pharmacy AND mp.home = m.home
     LEFT JOIN ymine_area ym ON ym.prescriber_id = f.prescriber_id AND ym.home = m.home
@@ -326,19 +350,14 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     LEFT JOIN class_all ca ON ca.home = m.home AND ca.class = wh.class
     LEFT JOIN area_seen sn ON sn.home = m.home AND sn.place = wh.postcode
     LEFT JOIN area_seen sa ON sa.home = m.home AND sa.place IS NULL
+), homes AS (   -- each home postcode's rank in the order of the postcodes: the rows' order, made in Python
+    SELECT home, row_number() OVER (ORDER BY home) AS home_no FROM (SELECT DISTINCT home FROM dn)
 )
-SELECT h.prescriber_id, h.pharmacy, h.flow, h.honest, h.home, h.patients, h.observed, h.watched_patients,
-       h.watched_observed, h.only_watched_observed, h.elsewhere_observed, h.class, h.far, h.away, h.tie,
-       least(1.0, greatest(h.share, coalesce(nr.centre_share, 0),
-                           CASE WHEN h.home <> nr.postcode THEN nr.postcode_share ELSE 0 END,
-                           -- a floor: the chance that any relation is filled there from elsewhere
-                           (coalesce(aa.n, 0) - coalesce(aw.n, 0))
-                           / ((SELECT count(*) FROM yrel) - coalesce(ma.n, 0) + 1))) AS chance
-FROM home_share h LEFT JOIN near nr USING (prescriber_id, pharmacy)
-LEFT JOIN away_all aa ON aa.pharmacy = h.pharmacy
-LEFT JOIN away aw ON aw.prescriber_id = h.prescriber_id AND aw.pharmacy = h.pharmacy
-LEFT JOIN mine_all ma ON ma.prescriber_id = h.prescriber_id
-ORDER BY h.pharmacy, h.prescriber_id, h.home
+SELECT h.flow, h.honest, hn.home_no, h.patients, h.observed, h.watched_patients, h.watched_observed,
+       h.only_watched_observed, h.elsewhere_observed, h.far, h.away, h.tie,
+       least(1.0, greatest(h.share, h.centre_share,
+                           CASE WHEN h.home <> h.near_postcode THEN h.postcode_share ELSE 0 END, h.floor)) AS chance
+FROM home_share h JOIN homes hn ON hn.home = h.home
 """
 
 _FIGURES = """
@@ -379,11 +398,12 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     """
     s = settings
     base = _dispensings(tables)
-    per, flow, k, tests, log_p = _judge(tables, base, _NONE_HELD, s.local_prefix)
-    if per.num_rows == 0:
+    flow_keys = _flow_keys(tables, base)
+    k = flow_keys.num_rows
+    if k == 0:
         return make_findings([], [])
-    first = np.unique(flow, return_index=True)[1]
-    keys = per.select(["prescriber_id", "pharmacy"]).take(pa.array(first))
+    keys = flow_keys.select(["prescriber_id", "pharmacy"])
+    flow, tests, log_p = _judge(tables, base, flow_keys, _NONE_HELD, s.local_prefix)
     beyond = _beyond(tests)
     held = np.zeros(k, bool)
     for _ in range(_PASSES):     # flows far beyond the others set nobody's yardstick in the next pass
@@ -391,8 +411,8 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         if (more == held).all():
             break
         held = more
-        per = tests = None       # the last pass's per-area rows, freed before the next pass makes its own
-        per, flow, k, tests, log_p = _judge(tables, base, keys.filter(pa.array(held)), s.local_prefix)
+        flow = tests = None      # the last pass's rows and tests, freed before the next pass makes its own
+        flow, tests, log_p = _judge(tables, base, flow_keys, keys.filter(pa.array(held)), s.local_prefix)
         beyond = _beyond(tests)
     observed, expected = tests[0][1], tests[0][2]
     hit = benjamini_hochberg(log_p, s.fdr) & beyond
@@ -503,29 +523,48 @@ def _dispensings(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
     return {"dn": dn, "pc": pc, "area_seen": area_seen}
 
 
-def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], held: pa.Table, local_prefix: int):
+def _flow_keys(tables: Mapping[str, pa.Table], base: dict[str, pa.Table]) -> pa.Table:
+    """The flows, one row each in the order of their index (`_FLOW_KEYS` over `base`, from
+    `_dispensings`): flow, prescriber_id, pharmacy, the prescriber's class (kind|specialty) and
+    `rank`, the flow's place in the order of (pharmacy, prescriber_id). The same in every pass
+    (the flows held out change the yardsticks, not the flows)."""
+    return query(_FLOW_KEYS, providers=tables["providers"], centres=tables["centres"], held=_NONE_HELD,
+                 dn=base["dn"], pc=base["pc"])
+
+
+def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], keys: pa.Table, held: pa.Table,
+           local_prefix: int):
     """Every flow's per-area rows (`_FLOWS` over `base`, from `_dispensings`; the flows of `held`
-    — prescriber_id, pharmacy — left out of every yardstick), its index and count, its five tests
-    (all prescriptions; watched molecules; the travellers' watched share, and that of those treated
-    by another prescriber of the class, `_travellers`; the travellers weighed by how remote their
-    homes are, `_remote`) and their combined log tail probability."""
+    — prescriber_id, pharmacy — left out of every yardstick), its index, its five tests (all
+    prescriptions; watched molecules; the travellers' watched share, and that of those treated by
+    another prescriber of the class, `_travellers`; the travellers weighed by how remote their
+    homes are, `_remote`) and their combined log tail probability. `keys`: the flows
+    (`_flow_keys`); one test's value per flow, in their order."""
     per = query(_FLOWS, {"k": local_prefix}, providers=tables["providers"], centres=tables["centres"],
                 affiliations=tables["affiliations"], held=held, **base)
     if per.num_rows == 0:
-        return per, np.zeros(0, int), 0, [], np.zeros(0)
-    # the flow of each row and whether it is held out come from the statement (`flow`, `honest`):
-    # no Python string per row
-    chance = per["chance"].to_numpy().astype(float)
-    flow = per["flow"].to_numpy().astype(np.int64)
-    k = int(flow.max()) + 1
-    honest = per["honest"].to_numpy(zero_copy_only=False).astype(bool)
-    tests = [_fisher(per[n_].to_numpy().astype(float), per[o_].to_numpy().astype(float), chance, flow, k, honest)
+        return np.zeros(0, int), [], np.zeros(0)
+    # The statement gives integers and booleans only, in no order (no string a row, no sort in the
+    # engine: its sort of 1.18M rows a pass held 230 MB at 5M claims); the rows are put here in the
+    # order of (pharmacy, prescriber_id, home) — the order every sum over them below adds them in.
+    order = np.lexsort((per["home_no"].to_numpy(), keys["rank"].to_numpy()[per["flow"].to_numpy()]))
+    rows = {c: per[c].to_numpy(zero_copy_only=False)[order] for c in per.column_names if c != "home_no"}
+    per = None
+    k = keys.num_rows
+    chance = rows["chance"].astype(float)
+    flow = rows["flow"].astype(np.int64)
+    honest = rows["honest"].astype(bool)
+    flows = (np.unique(keys["class"].to_numpy(zero_copy_only=False), return_inverse=True)[1],
+             np.unique(keys["prescriber_id"].to_numpy(zero_copy_only=False), return_inverse=True)[1],
+             np.zeros(k, bool))
+    flows[2][flow] = honest        # a flow is held out, or not, on every row of it
+    tests = [_fisher(rows[n_].astype(float), rows[o_].astype(float), chance, flow, k, honest)
              for n_, o_ in (("patients", "observed"), ("watched_patients", "watched_observed"))]
-    tests.append(_travellers(per, flow, k, honest))
-    tests.append(_travellers(per, flow, k, honest, "elsewhere_observed"))
-    tests.append(_remote(per, flow, k, honest))
+    tests.append(_travellers(rows, flow, k, flows))
+    tests.append(_travellers(rows, flow, k, flows, "elsewhere_observed"))
+    tests.append(_remote(rows, flow, k, flows))
     # the strongest of the five tests, Bonferroni-corrected
-    return per, flow, k, tests, np.minimum(np.min([x[0] for x in tests], axis=0) + np.log(len(tests)), 0.0)
+    return flow, tests, np.minimum(np.min([x[0] for x in tests], axis=0) + np.log(len(tests)), 0.0)
 
 
 def _beyond(tests) -> np.ndarray:
@@ -559,26 +598,25 @@ def _beyond_first(observed: float, expected: float, w_observed: float, w_expecte
     return "; ".join(f"{o:.0f} {what} {e:.1f}" for o, e, what in said)
 
 
-def _travellers(per: pa.Table, flow: np.ndarray, k: int, honest: np.ndarray, column: str = "only_watched_observed"):
+def _travellers(per: Mapping[str, np.ndarray], flow: np.ndarray, k: int, flows: tuple,
+                column: str = "only_watched_observed"):
     """Per flow (one of `k`): of the patients from another area (`far` rows) whose prescriptions
     it filled, how many the prescriber gave watched molecules alone (`column`:
     `only_watched_observed`, all its prescriptions for them watched; or `elsewhere_observed`, those
     of them whom another prescriber of the same class gives other care), against the share among the other
     prescribers of the same class (kind and specialty) — leave-one-out, from the flows not held out
     — binomial, the share's odds varying between prescribers by a τ² estimated on those flows; a
-    class whose others filled fewer than `_MIN_TRAVELLERS` such patients sets no yardstick. Returns
-    the flows' log tail probabilities, observed and expected counts."""
-    far = per["far"].to_numpy(zero_copy_only=False).astype(bool)
-    n_ = np.where(far, per["observed"].to_numpy().astype(float), 0.0)
-    w_ = np.where(far, per[column].to_numpy().astype(float), 0.0)
+    class whose others filled fewer than `_MIN_TRAVELLERS` such patients sets no yardstick. `per`:
+    the per-area rows' columns (`_judge`); `flows`: per flow, its class's and its prescriber's index
+    and whether it is not held out. Returns the flows' log tail probabilities, observed and
+    expected counts."""
+    far = per["far"].astype(bool)
+    n_ = np.where(far, per["observed"].astype(float), 0.0)
+    w_ = np.where(far, per[column].astype(float), 0.0)
     n, w = np.bincount(flow, n_, k), np.bincount(flow, w_, k)
-    first = np.unique(flow, return_index=True)[1]
-    fit = honest[first]
-    at_first = pa.array(first)      # one row a flow: its class and prescriber
-    cls, ci = np.unique(per["class"].take(at_first).to_numpy(zero_copy_only=False), return_inverse=True)
-    pi = np.unique(per["prescriber_id"].take(at_first).to_numpy(zero_copy_only=False), return_inverse=True)[1]
+    ci, pi, fit = flows
     # the class's and the prescriber's travellers (watched ones), from flows not held out
-    cn, cw = np.bincount(ci, n * fit, len(cls)), np.bincount(ci, w * fit, len(cls))
+    cn, cw = np.bincount(ci, n * fit, ci.max() + 1), np.bincount(ci, w * fit, ci.max() + 1)
     pn, pw = np.bincount(pi, n * fit), np.bincount(pi, w * fit)
     others_n, others_w = cn[ci] - pn[pi], cw[ci] - pw[pi]
     judged = (others_n >= _MIN_TRAVELLERS) & (n > 0)
@@ -588,7 +626,7 @@ def _travellers(per: pa.Table, flow: np.ndarray, k: int, honest: np.ndarray, col
     return log_p, w, np.where(judged, n * share, w), (n, share, tau2, judged)
 
 
-def _remote(per: pa.Table, flow: np.ndarray, k: int, honest: np.ndarray):
+def _remote(per: Mapping[str, np.ndarray], flow: np.ndarray, k: int, flows: tuple):
     """Per flow (one of `k`): the travellers' test with each traveller weighed by how remote its
     home is from where the prescriber practises. Of the flow's patients from another postcode
     (`away` rows), those given watched molecules alone, each counting 1 / tie, the tie being the
@@ -604,18 +642,14 @@ def _remote(per: pa.Table, flow: np.ndarray, k: int, honest: np.ndarray):
     odds varying between prescribers by the τ² of those effective counts. Returns the flows' log
     tail probabilities, their counts of such travellers, and the count expected at their weights
     (the count times the class's weighted share over the flow's own)."""
-    away = per["away"].to_numpy(zero_copy_only=False).astype(bool)
-    v = 1.0 / np.maximum(per["tie"].to_numpy().astype(float), _TIE_FLOOR)
-    n_ = np.where(away, per["observed"].to_numpy().astype(float), 0.0)
-    w_ = np.where(away, per["only_watched_observed"].to_numpy().astype(float), 0.0)
+    away = per["away"].astype(bool)
+    v = 1.0 / np.maximum(per["tie"].astype(float), _TIE_FLOOR)
+    n_ = np.where(away, per["observed"].astype(float), 0.0)
+    w_ = np.where(away, per["only_watched_observed"].astype(float), 0.0)
     n, w = np.bincount(flow, n_, k), np.bincount(flow, w_, k)
     big_w, big_t, big_v2 = np.bincount(flow, v * n_, k), np.bincount(flow, v * w_, k), np.bincount(flow, v * v * n_, k)
-    first = np.unique(flow, return_index=True)[1]
-    fit = honest[first]
-    at_first = pa.array(first)
-    cls, ci = np.unique(per["class"].take(at_first).to_numpy(zero_copy_only=False), return_inverse=True)
-    pi = np.unique(per["prescriber_id"].take(at_first).to_numpy(zero_copy_only=False), return_inverse=True)[1]
-    others_n, others_w = (np.bincount(ci, x * fit, len(cls))[ci] - np.bincount(pi, x * fit)[pi] for x in (n, w))
+    ci, pi, fit = flows
+    others_n, others_w = (np.bincount(ci, x * fit, ci.max() + 1)[ci] - np.bincount(pi, x * fit)[pi] for x in (n, w))
     judged = (others_n >= _MIN_TRAVELLERS) & (n > 0)
     share = (others_w + 0.5) / (others_n + 1)
     n_eff = big_w ** 2 / np.maximum(big_v2, 1e-300)
