@@ -154,11 +154,11 @@ SELECT provider_id, centre_id, count(*) AS n FROM claims GROUP BY ALL
 
 # How many of each home area's patients any provider of each postcode billed (`area_seen`), and each
 # area's patients (`area_seen` at place NULL): the ties between areas the fifth test weighs travellers by.
-# A provider whose postcode is unknown is at no postcode: it ties no area to any other.
+# A provider whose postcode is unknown ('?') is at no postcode: it ties no area to any other.
 _SEEN = """
-WITH b AS (SELECT DISTINCT coalesce(pt.postcode, '?') AS home, p.postcode AS place, c.patient_id
+WITH b AS (SELECT DISTINCT coalesce(pt.postcode, '?') AS home, coalesce(p.postcode, '?') AS place, c.patient_id
            FROM claims c JOIN providers p ON p.provider_id = c.provider_id LEFT JOIN patients pt USING (patient_id))
-SELECT home, place, count(*) AS n FROM b WHERE place IS NOT NULL GROUP BY ALL
+SELECT home, place, count(*) AS n FROM b WHERE place <> '?' GROUP BY ALL
 UNION ALL SELECT home, NULL, count(DISTINCT patient_id) FROM b GROUP BY ALL
 """
 
@@ -239,12 +239,13 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
 ), region AS (SELECT pharmacy, count(*) / (SELECT count(*) FROM yrel) AS share FROM t WHERE yard GROUP BY ALL
 ), away AS (    -- relations filled at a pharmacy by patients living elsewhere than its postcode (both known)
     SELECT t.prescriber_id, t.pharmacy, count(*) AS n FROM t JOIN providers ph ON ph.provider_id = t.pharmacy
-    WHERE t.home <> '?' AND t.home <> ph.postcode AND t.yard GROUP BY ALL
+    WHERE t.home <> $home_unknown AND coalesce(ph.postcode, '?') <> '?'
+      AND t.home <> coalesce(ph.postcode, '?') AND t.yard GROUP BY ALL
 ), away_all AS (SELECT pharmacy, sum(n) AS n FROM away GROUP BY ALL
 ), mine_all AS (SELECT prescriber_id, count(*) AS n FROM yrel GROUP BY ALL
 ), loc AS (     -- relations of independent prescribers (no centre) with patients of their own postcode
     SELECT t.*, who.class FROM t JOIN who USING (prescriber_id)
-    WHERE t.yard AND t.home = who.postcode AND t.home <> '?' AND prescriber_id NOT IN (SELECT prescriber_id FROM places WHERE centre)
+    WHERE t.yard AND t.home = who.postcode AND t.home <> $home_unknown AND prescriber_id NOT IN (SELECT prescriber_id FROM places WHERE centre)
 ), class_ph AS (SELECT home, class, pharmacy, count(*) AS n FROM loc GROUP BY ALL
 ), class_all AS (SELECT home, class, count(*) AS n FROM loc GROUP BY ALL
 ), locrel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM loc
@@ -256,7 +257,7 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     -- of the prescribers who practise mostly at the place's postcode (a GP on call at a health
     -- centre one evening a week does not set where the centre's own patients fill)
     SELECT t.*, pl.place, who.class FROM t JOIN places pl USING (prescriber_id) JOIN who USING (prescriber_id)
-    WHERE t.yard AND (pl.everyone OR (t.home <> pl.place_postcode AND t.home <> '?'))
+    WHERE t.yard AND (pl.everyone OR (t.home <> pl.place_postcode AND t.home <> $home_unknown))
       AND pl.place_postcode = who.postcode AND pl.place_postcode <> '?'
 ), seenrel AS (SELECT DISTINCT prescriber_id, patient_id, place, class FROM seen
 ), place_ph AS (SELECT place, pharmacy, count(*) AS n FROM seen GROUP BY ALL
@@ -313,10 +314,11 @@ WITH own AS (     -- per provider: its claims, those through a centre, and the c
     SELECT f.prescriber_id, f.pharmacy, f.flow, f.honest, m.home, m.n AS patients, coalesce(mp.n, 0) AS observed, wh.class,
            -- an unknown home or prescriber's postcode is neither the same place nor another: the
            -- relation is no traveller's, nor judged on geography (`located`)
-           m.home <> '?' AND wh.postcode <> '?' AND left(m.home, $k) <> left(wh.postcode, $k) AS far,
+           m.home <> $home_unknown AND wh.postcode <> '?' AND left(m.home, $k) <> left(wh.postcode, $k) AS far,
            m.home <> '?' AND wh.postcode <> '?' AND m.home <> wh.postcode AS away,
-           m.home <> '?' AND wh.prescriber_id NOT IN (SELECT prescriber_id FROM unplaced)
-               AND f.pharmacy IN (SELECT provider_id FROM providers WHERE postcode IS NOT NULL) AS located,
+           m.home <> $home_unknown AND wh.prescriber_id NOT IN (SELECT prescriber_id FROM unplaced)
+               AND f.pharmacy NOT IN (SELECT provider_id FROM providers
+                                      WHERE coalesce(postcode, '?') = '?') AS located,
            -- the share of the area's other patients (P's own apart) whom a provider of P's postcode billed
            greatest(coalesce(sn.n, 0) - m.n, 0) / (coalesce(sa.n, 0) - m.n + 1) AS tie,
            coalesce(w.n, 0) AS watched_patients, coalesce(wp.n, 0) AS watched_observed,
@@ -529,13 +531,29 @@ _MIN_TRAVELLERS = 10        # travellers of a class's other prescribers, for its
 _NONE_HELD = pa.table({"prescriber_id": pa.array([], pa.string()), "pharmacy": pa.array([], pa.string())})
 
 
+# A home of no postcode ('?') is an unknown place when some patients' homes are known; when none is
+# (no patients table, or no postcode in it) every patient is of one area, the region, as the
+# statements' `home_unknown` then never matches it. A provider's or a centre's place of no postcode
+# is always unknown: taken as one place, '?', it made false alerts (eight on a hand-built region
+# whose providers had no postcode: every town's pharmacy next to a place '?' of every prescriber)
+_NEVER = "\x00"
+
+
+def _unknown(tables: Mapping[str, pa.Table]) -> dict[str, str]:
+    """The statements' `home_unknown`: '?' when some patient's postcode is known, else `_NEVER`."""
+    patients = tables["patients"]
+    known = patients.num_rows > 0 and patients["postcode"].null_count < patients.num_rows
+    return {"home_unknown": "?" if known else _NEVER}
+
+
 def _dispensings(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
     """What every pass reads from the claims, computed once: `dn` (`_DISPENSINGS`: prescriber_id,
     patient_id, home, pharmacy, n dispensings, nw of them watched), `pc` (`_CENTRE_CLAIMS`:
     provider_id, centre_id, n claims) and `area_seen` (`_SEEN`: home, place, n patients; place
     NULL: all the home's patients), held by a scan's engine (`engine.Kept`)."""
     pc = query(_CENTRE_CLAIMS, keep=True, claims=tables["claims"])
-    area_seen = query(_SEEN, keep=True, claims=tables["claims"], providers=tables["providers"], patients=tables["patients"])
+    area_seen = query(_SEEN, keep=True, claims=tables["claims"], providers=tables["providers"],
+                      patients=tables["patients"])
     dn = query(_DISPENSINGS, keep=True, claims=tables["claims"], providers=tables["providers"], services=tables["services"],
                patients=tables["patients"], affiliations=tables["affiliations"], pc=pc)
     return {"dn": dn, "pc": pc, "area_seen": area_seen}
@@ -547,7 +565,7 @@ def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], held: pa.T
     (all prescriptions; watched molecules; the travellers' watched share, and that of those treated
     by another prescriber of the class, `_travellers`; the travellers weighed by how remote their
     homes are, `_remote`) and their combined log tail probability."""
-    per = query(_FLOWS, {"k": local_prefix}, providers=tables["providers"], centres=tables["centres"],
+    per = query(_FLOWS, {"k": local_prefix} | _unknown(tables), providers=tables["providers"], centres=tables["centres"],
                 affiliations=tables["affiliations"], held=held, **base)
     if per.num_rows == 0:
         return per, np.zeros(0, int), 0, [], np.zeros(0)

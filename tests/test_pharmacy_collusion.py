@@ -613,3 +613,21 @@ def test_a_ring_is_still_found_beside_unknown_postcodes_and_its_unknown_homes_ar
     assert flow["unknown_home"] == 3 and flow["unlocated"] == 3
     assert flow["watched_observed"] == 12 and flow["log10_p"] < -6      # the twelve mules of a known home
     assert "; 3 patient(s) of an unknown location left out of the tests of geography; " in f.alerts["summary"][0].as_py()
+
+
+def test_without_any_home_the_region_is_one_area_without_any_place_nothing_is_near_or_far():
+    """No patients table: every patient is of one area, the region, and the ring is still found
+    (as before homes could be unknown). No provider or centre postcode at all: no pharmacy is near
+    a prescriber and no patient travels — nothing to judge on where care happens (before, taken as
+    one place '?', eight alerts, seven of them honest towns' pharmacies)."""
+    import pyarrow as pa
+    from contract.tables import empty_table
+    t = dict(region())
+    t["patients"] = empty_table("patients")
+    assert run(t).alerts["alert_id"].to_pylist() == ["pharmacy_collusion:PX1"]
+    assert run(dict(region(with_collusion=False), patients=empty_table("patients"))).alerts.num_rows == 0
+    t = dict(region())
+    for name in ("providers", "centres"):
+        rows = t[name]
+        t[name] = rows.set_column(rows.schema.get_field_index("postcode"), "postcode", pa.nulls(rows.num_rows, pa.string()))
+    assert run(t).alerts.num_rows == 0
