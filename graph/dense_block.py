@@ -19,6 +19,12 @@ quarter; members keep their honest practice beside it (camouflage), and several 
    turns on daily care, one of them each day) — who replace each other: their pairs are not
    judged (a block inside one practice is left to peer_outlier and entity_network). Members of
    a borrowed list bill it each on their own days, as often on the same day as chance has it.
+   A patient whose home is unknown (a blank postcode) is in no area: neither local nor from
+   elsewhere, it is left out of every pair's judgement (counted in the load report, which warns
+   of blank postcodes); when no patient's home is known (no patients table) the region is one
+   area, as before. Before 2026-12-02 the unknown homes were one area, `?`, the patients of
+   every town: with one patient in ten of a generated region at a blank postcode, its four
+   planted blocks were all lost.
 2. **Statistically validated links** (Tumminello et al., "Statistically validated networks in
    bipartite complex systems", PLoS ONE 6, 2011), with geography in the null. Null model (a
    configuration model within each area and class of provider — kind and specialty): each
@@ -91,6 +97,7 @@ SELECT b.provider, b.patient, b.area, b.degree,
        coalesce(p.kind, '?') || '|' || coalesce(p.specialty, '') AS kind FROM b
 LEFT JOIN providers p ON b.provider = 'provider:' || p.provider_id
 WHERE (b.provider, b.area) NOT IN (SELECT (provider, area) FROM local)
+  AND b.area <> $home_unknown   -- a patient of unknown home is neither local nor from elsewhere: not judged
 ORDER BY b.provider, b.patient
 """
 
@@ -234,7 +241,9 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
     """
     s = settings
     p = {"patient_max": patient_max}
-    nl = query(_NONLOCAL, p, keep=True, billing=shared.billing, providers=tables["providers"],
+    patients = tables["patients"]      # no home known at all (no patients table): the region is one area
+    unknown = "?" if patients.num_rows and patients["postcode"].null_count < patients.num_rows else "\x00"
+    nl = query(_NONLOCAL, p | {"home_unknown": unknown}, keep=True, billing=shared.billing, providers=tables["providers"],
                lq=local_areas(query(_COUNTS, p, billing=shared.billing), s.fdr))
     pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"],
                   affiliations=tables["affiliations"], rota=rota_pairs(query(_TURNS, nl=nl, g=shared.patient_days), s.fdr))

@@ -67,6 +67,7 @@ lines AS (
 SELECT alert_id, dense_rank() OVER (PARTITION BY alert_id ORDER BY patient_id) AS item,
        claim_id, provider_id, prescriber_id, centre_id, patient_id, service_code, service_date, amount, quantity,
        CASE WHEN home IS NULL THEN 'patient''s home area unknown'
+            WHEN shop IS NULL THEN 'pharmacy''s area unknown'
             WHEN outside THEN 'patient from outside the pharmacy''s area'
             ELSE 'patient from the pharmacy''s area' END AS note
 FROM lines

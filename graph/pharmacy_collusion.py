@@ -108,13 +108,28 @@ against the others. Decision: Benjamini–Hochberg at `fdr` over every flow beyo
 counts more than it predicts, or the fifth does and is the strongest: `_beyond`), in the last
 pass, and the flows named by the pooled test of their pharmacy (Benjamini–Hochberg at `fdr` over
 pharmacies).
+Unknown places: a patient's home, a provider's or a centre's postcode left blank is unknown — neither
+the same place as another unknown one nor another place (a traveller). Such a relation is left
+out of the tests that need it: of the first two when the patient's home, one of the prescriber's
+places or the pharmacy's postcode is unknown (a pharmacy next to a practice of unknown address
+would look unexplained), of the three travellers' tests when the home or the prescriber's postcode
+is; nor does it set anyone's yardstick there. Each flow's evidence counts its patients of an
+unknown home (`unknown_home`) and those left out of the first two tests (`unlocated`), the summary
+says how many, and the load report counts the rows without a postcode (`loaders.dataset`).
+Before 2026-12-02 a blank postcode was one place, `?`: a GP's own town's patients were travellers
+from it, and the one patient of another town who filled next to its practice was unexplained (a
+false alert at log10 p −4.8 on a generated region).
 Score: the euros of the flow beyond what its tests predict, the largest of (observed − expected
 patients) × euros per patient of the flow, and (observed − expected patients with watched
 molecules) × euros per such patient, of the watched test and of the three travellers' tests — never
 below zero (a flow flagged by the travellers' test alone may fill fewer patients than geography
 predicts). One alert per pharmacy
 (accused) gathers its flagged prescribers (accused, each answering for its flow) and example
-patients (participants, each answering for the watched molecules it collected).
+patients (participants, each answering for the watched molecules it collected). Its summary gives
+the strongest test that counts more than it predicts (the smallest tail probability of its
+flows), or the pooled travellers' test when stronger; every flow's five tests are in the evidence
+(`tests`: observed, expected and log10 p, the last two None where the test had no yardstick for
+the flow: not judged).
 """
 from __future__ import annotations
 
@@ -139,10 +154,11 @@ SELECT provider_id, centre_id, count(*) AS n FROM claims GROUP BY ALL
 
 # How many of each home area's patients any provider of each postcode billed (`area_seen`), and each
 # area's patients (`area_seen` at place NULL): the ties between areas the fifth test weighs travellers by.
+# A provider whose postcode is unknown ('?') is at no postcode: it ties no area to any other.
 _SEEN = """
 WITH b AS (SELECT DISTINCT coalesce(pt.postcode, '?') AS home, coalesce(p.postcode, '?') AS place, c.patient_id
            FROM claims c JOIN providers p ON p.provider_id = c.provider_id LEFT JOIN patients pt USING (patient_id))
-SELECT home, place, count(*) AS n FROM b GROUP BY ALL
+SELECT home, place, count(*) AS n FROM b WHERE place <> '?' GROUP BY ALL
 UNION ALL SELECT home, NULL, count(DISTINCT patient_id) FROM b GROUP BY ALL
 """
 
@@ -218,6 +234,9 @@ _FLOWS = _RELATIONS + """
     FROM who w JOIN providers p ON p.provider_id = w.prescriber_id
     WHERE p.legal_entity_id IN (SELECT legal_entity_id FROM providers WHERE kind <> 'pharmacy'
                                 GROUP BY ALL HAVING count(*) >= 2)
+), unplaced AS ( -- prescribers one of whose places is at an unknown postcode: where they practise, and so
+                  -- who travelled to them and which pharmacies are near them, is unknown
+    SELECT DISTINCT prescriber_id FROM places0 WHERE place_postcode = '?'
 ), places AS (  -- and a centre's or a practice's patients who came to it from elsewhere, apart
                 -- (`…:away`): they fill near the place, its own town's patients near home
     SELECT * FROM places0
@@ -234,14 +253,15 @@ _FLOWS = _RELATIONS + """
 ), rel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM t           -- the unit of every share
 ), yrel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM t WHERE yard
 ), region AS (SELECT pharmacy, count(*) / (SELECT count(*) FROM yrel) AS share FROM t WHERE yard GROUP BY ALL
-), away AS (    -- relations filled at a pharmacy by patients living elsewhere than its postcode
+), away AS (    -- relations filled at a pharmacy by patients living elsewhere than its postcode (both known)
     SELECT t.prescriber_id, t.pharmacy, count(*) AS n FROM t JOIN providers ph ON ph.provider_id = t.pharmacy
-    WHERE t.home <> coalesce(ph.postcode, '?') AND t.yard GROUP BY ALL
+    WHERE t.home <> $home_unknown AND coalesce(ph.postcode, '?') <> '?'
+      AND t.home <> coalesce(ph.postcode, '?') AND t.yard GROUP BY ALL
 ), away_all AS (SELECT pharmacy, sum(n) AS n FROM away GROUP BY ALL
 ), mine_all AS (SELECT prescriber_id, count(*) AS n FROM yrel GROUP BY ALL
 ), loc AS (     -- relations of independent prescribers (no centre) with patients of their own postcode
     SELECT t.*, who.class FROM t JOIN who USING (prescriber_id)
-    WHERE t.yard AND t.home = who.postcode AND prescriber_id NOT IN (SELECT prescriber_id FROM places WHERE centre)
+    WHERE t.yard AND t.home = who.postcode AND t.home <> $home_unknown AND prescriber_id NOT IN (SELECT prescriber_id FROM places WHERE centre)
 ), class_ph AS (SELECT home, class, pharmacy, count(*) AS n FROM loc GROUP BY ALL
 ), class_all AS (SELECT home, class, count(*) AS n FROM loc GROUP BY ALL
 ), locrel AS (SELECT DISTINCT prescriber_id, patient_id, home FROM loc
@@ -253,7 +273,8 @@ _FLOWS = _RELATIONS + """
     -- of the prescribers who practise mostly at the place's postcode (a GP on call at a health
     -- centre one evening a week does not set where the centre's own patients fill)
     SELECT t.*, pl.place, who.class FROM t JOIN places pl USING (prescriber_id) JOIN who USING (prescriber_id)
-    WHERE t.yard AND (pl.everyone OR t.home <> pl.place_postcode) AND pl.place_postcode = who.postcode
+    WHERE t.yard AND (pl.everyone OR (t.home <> pl.place_postcode AND t.home <> $home_unknown))
+      AND pl.place_postcode = who.postcode AND pl.place_postcode <> '?'
 ), seenrel AS (SELECT DISTINCT prescriber_id, patient_id, place, class FROM seen
 ), place_ph AS (SELECT place, pharmacy, count(*) AS n FROM seen GROUP BY ALL
 ), place_all AS (SELECT place, count(*) AS n FROM seenrel GROUP BY ALL
@@ -315,8 +336,13 @@ _FLOWS = _RELATIONS + """
                      -- all the area's relations, itself with one at its share of the whole region
     SELECT f.prescriber_id, f.pharmacy, f.flow, f.honest, f.near_postcode, f.centre_share, f.postcode_share, f.floor,
            m.home, m.n AS patients, coalesce(mp.n, 0) AS observed, wh.class,
-           left(m.home, $k) <> left(wh.postcode, $k) AS far,
-           m.home <> wh.postcode AND m.home <> '?' AS away,
+           -- an unknown home or prescriber's postcode is neither the same place nor another: the
+           -- relation is no traveller's, nor judged on geography (`located`)
+           m.home <> $home_unknown AND wh.postcode <> '?' AND left(m.home, $k) <> left(wh.postcode, $k) AS far,
+           m.home <> '?' AND wh.postcode <> '?' AND m.home <> wh.postcode AS away,
+           m.home <> $home_unknown AND wh.prescriber_id NOT IN (SELECT prescriber_id FROM unplaced)
+               AND f.pharmacy NOT IN (SELECT provider_id FROM providers
+                                      WHERE coalesce(postcode, '?') = '?') AS located,
            -- the share of the area's other patients (P's own apart) whom a provider of P's postcode billed
            greatest(coalesce(sn.n, 0) - m.n, 0) / (coalesce(sa.n, 0) - m.n + 1) AS tie,
            coalesce(w.n, 0) AS watched_patients, coalesce(wp.n, 0) AS watched_observed,
@@ -354,7 +380,8 @@ _FLOWS = _RELATIONS + """
     SELECT home, row_number() OVER (ORDER BY home) AS home_no FROM (SELECT DISTINCT home FROM dn)
 )
 SELECT h.flow, h.honest, hn.home_no, h.patients, h.observed, h.watched_patients, h.watched_observed,
-       h.only_watched_observed, h.elsewhere_observed, h.far, h.away, h.tie,
+       h.only_watched_observed, h.elsewhere_observed, h.far, h.away, h.located, h.home = '?' AS unknown_home,
+       h.tie,
        least(1.0, greatest(h.share, h.centre_share,
                            CASE WHEN h.home <> h.near_postcode THEN h.postcode_share ELSE 0 END, h.floor)) AS chance
 FROM home_share h JOIN homes hn ON hn.home = h.home
@@ -363,8 +390,10 @@ FROM home_share h JOIN homes hn ON hn.home = h.home
 _FIGURES = """
 SELECT c.prescriber_id, c.provider_id AS pharmacy, round(sum(c.amount), 2) AS amount,
        round(coalesce(sum(c.amount) FILTER (WHERE s.watch), 0), 2) AS watched_amount,
-       count(DISTINCT c.patient_id) FILTER (WHERE left(coalesce(pt.postcode, ''), $k)
-                                            <> left(coalesce(ph.postcode, '-'), $k)) AS far_patients,
+       -- of the patients whose home and the pharmacy's postcode are known, those of another area
+       count(DISTINCT c.patient_id) FILTER (WHERE left(pt.postcode, $k) <> left(ph.postcode, $k)) AS far_patients,
+       count(DISTINCT c.patient_id) FILTER (WHERE pt.postcode IS NOT NULL AND ph.postcode IS NOT NULL)
+           AS located_patients,
        coalesce(list(DISTINCT c.service_code ORDER BY c.service_code) FILTER (WHERE s.watch), []) AS watched_codes
 FROM claims c JOIN f ON c.prescriber_id = f.prescriber_id AND c.provider_id = f.pharmacy
 JOIN providers ph ON ph.provider_id = c.provider_id
@@ -387,8 +416,10 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     Parameters: contract tables `claims`, `providers` (pharmacies, postcodes), `patients` (home
     postcodes; without it every patient is of one unknown area), `services` (watched molecules,
     for the summary); settings. Returns `Findings`; score and `excess_euros` in euros. The
-    evidence lists the flows (`flows`: counts, expectations, log10 p) and, for a pharmacy whose
-    pooled travellers' test is beyond, `pharmacy_travellers` (observed, expected, log10_p).
+    evidence lists the flows (`flows`: counts, expectations, log10 p; `tests`, the five tests'
+    observed, expected and log10 p, None where not judged; `unknown_home` and `unlocated`, the
+    patients left out for an unknown place) and, for a pharmacy whose pooled travellers' test is
+    beyond, `pharmacy_travellers` (observed, expected, log10_p).
 
     Example:
         >>> from contract.tables import empty_table, TABLES
@@ -403,7 +434,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     if k == 0:
         return make_findings([], [])
     keys = flow_keys.select(["prescriber_id", "pharmacy"])
-    flow, tests, log_p = _judge(tables, base, flow_keys, _NONE_HELD, s.local_prefix)
+    flow, tests, log_p, places = _judge(tables, base, flow_keys, _NONE_HELD, s.local_prefix)
     beyond = _beyond(tests)
     held = np.zeros(k, bool)
     for _ in range(_PASSES):     # flows far beyond the others set nobody's yardstick in the next pass
@@ -412,7 +443,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
             break
         held = more
         flow = tests = None      # the last pass's rows and tests, freed before the next pass makes its own
-        flow, tests, log_p = _judge(tables, base, flow_keys, keys.filter(pa.array(held)), s.local_prefix)
+        flow, tests, log_p, places = _judge(tables, base, flow_keys, keys.filter(pa.array(held)), s.local_prefix)
         beyond = _beyond(tests)
     observed, expected = tests[0][1], tests[0][2]
     hit = benjamini_hochberg(log_p, s.fdr) & beyond
@@ -420,6 +451,9 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     named, pooled = _pooled_travellers(pharmacy_index, tests[2], s.fdr)
     hit |= named
     pooled = {pharmacies[i]: v for i, v in pooled.items()}
+    # the flow's patients of an unknown home (no area, no traveller) and those left out of the tests
+    # of geography (their home, the prescriber's place or the pharmacy at an unknown postcode)
+    unknown_home, unlocated = places
     f = keys.filter(pa.array(hit)).append_column("observed", pa.array(observed[hit])) \
         .append_column("expected", pa.array(expected[hit])) \
         .append_column("watched_observed", pa.array(tests[1][1][hit])) \
@@ -429,15 +463,23 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
         .append_column("elsewhere_watched", pa.array(tests[3][1][hit])) \
         .append_column("elsewhere_expected", pa.array(tests[3][2][hit])) \
         .append_column("remote_watched", pa.array(tests[4][1][hit])) \
-        .append_column("remote_expected", pa.array(tests[4][2][hit])).append_column("log_p", pa.array(log_p[hit]))
+        .append_column("remote_expected", pa.array(tests[4][2][hit])).append_column("log_p", pa.array(log_p[hit])) \
+        .append_column("unknown_home", pa.array(unknown_home[hit])).append_column("unlocated", pa.array(unlocated[hit]))
+    # per flow and test: observed, expected (None when the test had no yardstick for the flow:
+    # not judged) and log10 p
+    judged = [tests[0][3], tests[1][3], tests[2][3][3], tests[3][3][3], tests[4][3]]
+    per_test = [[{"test": name, "observed": float(x[1][i]), "expected": float(x[2][i]) if j[i] else None,
+                  "log10_p": float(x[0][i] / np.log(10)) if j[i] else None}
+                 for (name, _), x, j in zip(_TESTS, tests, judged)] for i in np.flatnonzero(hit)]
     figures = {(r["prescriber_id"], r["pharmacy"]): r for r in query(
         _FIGURES, {"k": s.local_prefix}, claims=tables["claims"], f=f, providers=tables["providers"],
         services=tables["services"], patients=tables["patients"]).to_pylist()}
     patients = query(_PATIENTS, claims=tables["claims"], services=tables["services"], f=f).to_pylist()
     labels = dict(zip(tables["services"]["service_code"].to_pylist(), tables["services"]["label"].to_pylist()))
     by_pharmacy: dict[str, list[dict]] = {}
-    for row in f.to_pylist():
+    for row, tested in zip(f.to_pylist(), per_test):
         row.update(figures[(row["prescriber_id"], row["pharmacy"])])
+        row["tests"] = tested
         per_watched = row["watched_amount"] / max(row["watched_observed"], 1)
         row["excess_amount"] = max(        # the largest excess of the five tests, never below zero
             (row["observed"] - row["expected"]) * row["amount"] / max(row["observed"], 1),
@@ -449,18 +491,11 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     alerts, entities = [], []
     for pharmacy, flows in by_pharmacy.items():
         aid = f"pharmacy_collusion:{pharmacy}"
-        observed_, expected_ = sum(x["observed"] for x in flows), sum(x["expected"] for x in flows)
         amount, watched = sum(x["amount"] for x in flows), sum(x["watched_amount"] for x in flows)
-        far = sum(x["far_patients"] for x in flows)
-        w_observed, w_expected = sum(x["watched_observed"] for x in flows), sum(x["watched_expected"] for x in flows)
-        t_observed, t_expected = (sum(x["travellers_watched"] for x in flows),
-                                  sum(x["travellers_expected"] for x in flows))
-        e_observed, e_expected = (sum(x["elsewhere_watched"] for x in flows),
-                                  sum(x["elsewhere_expected"] for x in flows))
-        r_observed, r_expected = (sum(x["remote_watched"] for x in flows), sum(x["remote_expected"] for x in flows))
+        far, located = sum(x["far_patients"] for x in flows), sum(x["located_patients"] for x in flows)
         excess = sum(x["excess_amount"] for x in flows)
-        said = _beyond_first(observed_, expected_, w_observed, w_expected, t_observed, t_expected, e_observed, e_expected,
-                             r_observed, r_expected)
+        said = _strongest(flows, pooled.get(pharmacy))
+        unknown = sum(x["unlocated"] for x in flows)
         codes = sorted({c for x in flows for c in x["watched_codes"]})
         names = ", ".join(labels.get(c) or c for c in codes[:4]) or "none"
         alerts.append({
@@ -468,9 +503,12 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
             "surprise_bits": float(surprise_bits(sum(x["log_p"] for x in flows))),
             "summary": (f"Pharmacy {pharmacy} filled the prescriptions of {len(flows)} prescriber(s): "
                         f"{said}; "
-                        f"{far / observed_:.0%} live in another area and "
-                        f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
-                        f"{euros(excess)} beyond what these predict."),
+                        + (f"{far / located:.0%} live in another area and " if located else
+                           "where they live is unknown and ")
+                        + f"{watched / max(amount, 1e-9):.0%} of {euros(amount)} is watched molecules ({names}); "
+                        + (f"{unknown:.0f} patient(s) of an unknown location left out of the tests of geography; "
+                           if unknown else "")
+                        + f"{euros(excess)} beyond what its tests predict."),
             "evidence": {"test": "beta-binomial tail per home postcode, Fisher's combination; travellers' watched "
                                  "share against the class, per flow and pooled over the pharmacy's flows; "
                                  "that of travellers another prescriber of the class treats, per flow; "
@@ -482,6 +520,7 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
                                                      "elsewhere_watched", "elsewhere_expected",
                                                      "remote_watched", "remote_expected",
                                                      "amount", "watched_amount", "far_patients",
+                                                     "unknown_home", "unlocated", "tests",
                                                      "watched_codes",
                                                      "excess_amount")} | {"log10_p": x["log_p"] / np.log(10)}
                                    for x in flows],
@@ -511,13 +550,29 @@ _MIN_TRAVELLERS = 10        # travellers of a class's other prescribers, for its
 _NONE_HELD = pa.table({"prescriber_id": pa.array([], pa.string()), "pharmacy": pa.array([], pa.string())})
 
 
+# A home of no postcode ('?') is an unknown place when some patients' homes are known; when none is
+# (no patients table, or no postcode in it) every patient is of one area, the region, as the
+# statements' `home_unknown` then never matches it. A provider's or a centre's place of no postcode
+# is always unknown: taken as one place, '?', it made false alerts (eight on a hand-built region
+# whose providers had no postcode: every town's pharmacy next to a place '?' of every prescriber)
+_NEVER = "\x00"
+
+
+def _unknown(tables: Mapping[str, pa.Table]) -> dict[str, str]:
+    """The statements' `home_unknown`: '?' when some patient's postcode is known, else `_NEVER`."""
+    patients = tables["patients"]
+    known = patients.num_rows > 0 and patients["postcode"].null_count < patients.num_rows
+    return {"home_unknown": "?" if known else _NEVER}
+
+
 def _dispensings(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
     """What every pass reads from the claims, computed once: `dn` (`_DISPENSINGS`: prescriber_id,
     patient_id, home, pharmacy, n dispensings, nw of them watched), `pc` (`_CENTRE_CLAIMS`:
     provider_id, centre_id, n claims) and `area_seen` (`_SEEN`: home, place, n patients; place
     NULL: all the home's patients), held by a scan's engine (`engine.Kept`)."""
     pc = query(_CENTRE_CLAIMS, keep=True, claims=tables["claims"])
-    area_seen = query(_SEEN, keep=True, claims=tables["claims"], providers=tables["providers"], patients=tables["patients"])
+    area_seen = query(_SEEN, keep=True, claims=tables["claims"], providers=tables["providers"],
+                      patients=tables["patients"])
     dn = query(_DISPENSINGS, keep=True, claims=tables["claims"], providers=tables["providers"], services=tables["services"],
                patients=tables["patients"], affiliations=tables["affiliations"], pc=pc)
     return {"dn": dn, "pc": pc, "area_seen": area_seen}
@@ -538,19 +593,21 @@ def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], keys: pa.T
     — prescriber_id, pharmacy — left out of every yardstick), its index, its five tests (all
     prescriptions; watched molecules; the travellers' watched share, and that of those treated by
     another prescriber of the class, `_travellers`; the travellers weighed by how remote their
-    homes are, `_remote`) and their combined log tail probability. `keys`: the flows
+    homes are, `_remote`), their combined log tail probability, and per flow its patients of an
+    unknown home (no area, no traveller) and those left out of the tests of geography (their home,
+    the prescriber's place or the pharmacy at an unknown postcode). `keys`: the flows
     (`_flow_keys`); one test's value per flow, in their order."""
-    per = query(_FLOWS, {"k": local_prefix}, providers=tables["providers"], centres=tables["centres"],
-                affiliations=tables["affiliations"], held=held, **base)
+    per = query(_FLOWS, {"k": local_prefix} | _unknown(tables), providers=tables["providers"],
+                centres=tables["centres"], affiliations=tables["affiliations"], held=held, **base)
+    k = keys.num_rows
     if per.num_rows == 0:
-        return np.zeros(0, int), [], np.zeros(0)
+        return np.zeros(0, int), [], np.zeros(0), (np.zeros(k), np.zeros(k))
     # The statement gives integers and booleans only, in no order (no string a row, no sort in the
     # engine: its sort of 1.18M rows a pass held 230 MB at 5M claims); the rows are put here in the
     # order of (pharmacy, prescriber_id, home) — the order every sum over them below adds them in.
     order = np.lexsort((per["home_no"].to_numpy(), keys["rank"].to_numpy()[per["flow"].to_numpy()]))
     rows = {c: per[c].to_numpy(zero_copy_only=False)[order] for c in per.column_names if c != "home_no"}
     per = None
-    k = keys.num_rows
     chance = rows["chance"].astype(float)
     flow = rows["flow"].astype(np.int64)
     honest = rows["honest"].astype(bool)
@@ -558,13 +615,20 @@ def _judge(tables: Mapping[str, pa.Table], base: dict[str, pa.Table], keys: pa.T
              np.unique(keys["prescriber_id"].to_numpy(zero_copy_only=False), return_inverse=True)[1],
              np.zeros(k, bool))
     flows[2][flow] = honest        # a flow is held out, or not, on every row of it
-    tests = [_fisher(rows[n_].astype(float), rows[o_].astype(float), chance, flow, k, honest)
+    # a relation whose home, prescriber's place or pharmacy is at an unknown postcode is left out of
+    # the tests of geography (counted in the evidence: `unknown_home`, `unlocated`)
+    located = rows["located"].astype(bool)
+    patients = rows["observed"].astype(float)
+    places = (np.bincount(flow, patients * rows["unknown_home"].astype(bool), k),
+              np.bincount(flow, patients * ~located, k))
+    tests = [_fisher(np.where(located, rows[n_].astype(float), 0.0), np.where(located, rows[o_].astype(float), 0.0),
+                     chance, flow, k, honest)
              for n_, o_ in (("patients", "observed"), ("watched_patients", "watched_observed"))]
     tests.append(_travellers(rows, flow, k, flows))
     tests.append(_travellers(rows, flow, k, flows, "elsewhere_observed"))
     tests.append(_remote(rows, flow, k, flows))
     # the strongest of the five tests, Bonferroni-corrected
-    return flow, tests, np.minimum(np.min([x[0] for x in tests], axis=0) + np.log(len(tests)), 0.0)
+    return flow, tests, np.minimum(np.min([x[0] for x in tests], axis=0) + np.log(len(tests)), 0.0), places
 
 
 def _beyond(tests) -> np.ndarray:
@@ -579,23 +643,37 @@ def _beyond(tests) -> np.ndarray:
     return first | ((remote[1] > remote[2]) & strongest)
 
 
-def _beyond_first(observed: float, expected: float, w_observed: float, w_expected: float, t_observed: float,
-                  t_expected: float, e_observed: float = 0.0, e_expected: float = 0.0, r_observed: float = 0.0,
-                  r_expected: float = 0.0) -> str:
-    """The five tests' counts against what they predict, in words, the furthest beyond its
-    prediction first (relative excess): an alert raised by its travellers' test opens with them,
-    not with a geography that predicts more patients than the pharmacy filled."""
-    said = [(t_observed, t_expected, "patient(s) from another area given watched molecules alone where prescribers "
-                                     "alike predict"),
-            (e_observed, e_expected, "patient(s) from another area given watched molecules alone while another "
-                                     "prescriber of the kind treats them, where prescribers alike predict"),
-            (r_observed, r_expected, "patient(s) from another postcode given watched molecules alone, weighed by "
-                                     "how remote their homes are, where prescribers alike predict"),
-            (w_observed, w_expected, "patient(s) given watched molecules where their homes and where they were "
-                                     "prescribed predict"),
-            (observed, expected, "patient(s) in all where their homes and where they were prescribed predict")]
-    said.sort(key=lambda t: -(t[0] - t[1]) / max(t[1], 1.0))
-    return "; ".join(f"{o:.0f} {what} {e:.1f}" for o, e, what in said)
+# The five tests of a flow (`_judge`'s order): their names in the evidence and their words in a summary
+_TESTS = (("all", "patient(s) in all where their homes and where they were prescribed predict"),
+          ("watched", "patient(s) given watched molecules where their homes and where they were prescribed predict"),
+          ("travellers", "patient(s) from another area given watched molecules alone where prescribers alike predict"),
+          ("elsewhere", "patient(s) from another area given watched molecules alone while another prescriber of the "
+                        "kind treats them, where prescribers alike predict"),
+          ("remote", "patient(s) from another postcode given watched molecules alone, weighed by how remote their "
+                     "homes are, where prescribers alike predict"))
+
+
+def _strongest(flows: list[dict], pooled: dict | None) -> str:
+    """An alert's strongest test in words: of the five tests, the one with the smallest tail
+    probability of any of the alert's flows counting more than it predicts (a test whose count is
+    below its prediction makes no finding), its counts summed over the flows it judged ("O
+    patient(s) … predict E"); the pharmacy's pooled travellers' test (`_pooled_travellers`) when
+    it is stronger still. A test with no yardstick for a flow (`expected` None) is not judged there;
+    the five tests of every flow are in the evidence (`tests`)."""
+    best, at = 0.0, None
+    for t in range(len(_TESTS)):
+        for x in flows:
+            y = x["tests"][t]
+            if y["log10_p"] is not None and y["observed"] > y["expected"] and y["log10_p"] < best:
+                best, at = y["log10_p"], t
+    if pooled is not None and (at is None or pooled["log10_p"] < best):
+        return (f"{pooled['observed']:.0f} patient(s) from another area given watched molecules alone, over its "
+                f"prescribers' flows, where prescribers alike predict {pooled['expected']:.1f}")
+    if at is None:
+        return "no test judged"
+    judged = [x["tests"][at] for x in flows if x["tests"][at]["expected"] is not None]
+    o, e = sum(y["observed"] for y in judged), sum(y["expected"] for y in judged)
+    return f"{o:.0f} {_TESTS[at][1]} {e:.1f}"
 
 
 def _travellers(per: Mapping[str, np.ndarray], flow: np.ndarray, k: int, flows: tuple,
@@ -640,8 +718,8 @@ def _remote(per: Mapping[str, np.ndarray], flow: np.ndarray, k: int, flows: tupl
     and effective count n · (Σ wᵢ xᵢ) / Σ wᵢ (Kish, Survey Sampling, 1965: the same mean and
     variance), continued to real counts by the regularised incomplete beta function, the share's
     odds varying between prescribers by the τ² of those effective counts. Returns the flows' log
-    tail probabilities, their counts of such travellers, and the count expected at their weights
-    (the count times the class's weighted share over the flow's own)."""
+    tail probabilities, their counts of such travellers, the count expected at their weights
+    (the count times the class's weighted share over the flow's own) and whether each was judged."""
     away = per["away"].astype(bool)
     v = 1.0 / np.maximum(per["tie"].astype(float), _TIE_FLOOR)
     n_ = np.where(away, per["observed"].astype(float), 0.0)
@@ -657,7 +735,7 @@ def _remote(per: Mapping[str, np.ndarray], flow: np.ndarray, k: int, flows: tupl
     tau2 = logit_tau2(w_eff[judged & fit], n_eff[judged & fit], share[judged & fit]) if (judged & fit).any() else 0.0
     log_p = np.where(judged & (w > 0), _kish_logsf(w_eff, n_eff, share, tau2), 0.0)
     expected = np.where(big_t > 0, w * share * big_w / np.maximum(big_t, 1e-300), n * share)
-    return log_p, w, np.where(judged, expected, w)
+    return log_p, w, np.where(judged, expected, w), judged
 
 
 def _kish_logsf(w: np.ndarray, n: np.ndarray, share: np.ndarray, tau2: float, nodes: int = 24) -> np.ndarray:
@@ -679,7 +757,7 @@ def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, 
     """Per flow (one of `k`): Fisher's combination of the per-area tails of `o` of `n` patients at
     a pharmacy whose chance is `chance` — binomial, the chance's odds varying between prescribers
     by one variance τ² for all areas and flows, estimated on the `honest` rows (those of flows not
-    held out) — and the flow's observed and expected totals."""
+    held out) — the flow's observed and expected totals, and whether it was judged (an area tested)."""
     tested = n > 0
     fit = tested & honest
     tau2 = logit_tau2(o[fit], n[fit], chance[fit]) if fit.any() else 0.0
@@ -687,7 +765,7 @@ def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, 
     fisher = np.bincount(flow, -2 * area_log_p, k)
     areas = np.bincount(flow, tested.astype(float), k)
     log_p = np.where(areas > 0, stats.chi2.logsf(fisher, 2 * np.maximum(areas, 1)), 0.0)
-    return log_p, np.bincount(flow, o, k), np.bincount(flow, n * chance, k)
+    return log_p, np.bincount(flow, o, k), np.bincount(flow, n * chance, k), areas > 0
 
 
 def _logitnormal_moments(n: np.ndarray, chance: np.ndarray, tau2: float, nodes: int = 24):

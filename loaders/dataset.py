@@ -1133,6 +1133,36 @@ def _check_fixed_formats(con, spec: Table, fname: str, report: LoadReport):
             _report_fixed_format(spec, col, _id_lengths(con, col), fname, report)
 
 
+# The tables whose rows have a place, and what a row with none leaves out of the detectors that judge
+# where care happens (pharmacy_collusion, dense_block: see `_check_postcodes`)
+POSTCODE_LEFT_OUT = {
+    "providers": ("provider", "where they practise is unknown; pharmacy_collusion leaves their flows out of its "
+                              "tests of where patients live, are prescribed and fill"),
+    "centres": ("centre", "where they are is unknown; pharmacy_collusion leaves the flows of their prescribers "
+                          "out of its tests of where patients are prescribed and fill"),
+    "patients": ("patient", "their homes are unknown; pharmacy_collusion and dense_block leave them out of their "
+                            "tests of where patients live (neither local nor from elsewhere)"),
+}
+
+
+def _check_postcodes(con, spec: Table, fname: str, report: LoadReport):
+    """Warn when some, not all, rows of a table with places (`POSTCODE_LEFT_OUT`) have no postcode
+    (an empty or blank cell): an unknown place is neither near nor far, and the detectors that
+    judge distance leave such rows out of it — counted here, as nothing is dropped unseen (and in
+    pharmacy_collusion's evidence). A column empty throughout is a source that gives no places (an
+    optional column not given), not a hole in one. Names the file, the column and how many rows,
+    never a value."""
+    if spec.name not in POSTCODE_LEFT_OUT:
+        return
+    blank, total = con.execute("SELECT count(*) FILTER (WHERE postcode IS NULL OR trim(CAST(postcode AS VARCHAR)) "
+                               "= ''), count(*) FROM raw").fetchall()[0]
+    if not blank or blank == total:
+        return
+    noun, left_out = POSTCODE_LEFT_OUT[spec.name]
+    report.warn(f"{fname}: {blank:,} of {total:,} {noun}(s) have no postcode (column postcode): {left_out}",
+                table=spec.name, column="postcode", rows=blank)
+
+
 def _id_lengths(con, col: Column) -> tuple[dict[int, int], int, dict[int, list[str]]]:
     """Of column `col` of the registered `raw`: (how many all-digit values have each length, how
     many values it has, for each length one less than a `FIXED_LENGTHS` one, its first 5 distinct
@@ -1263,6 +1293,7 @@ def _load_file(con, spec: Table, path: Path, out: _Collector, report: LoadReport
     if spec.name == "claims":
         _check_service_dates(con, fast.get("service_date"), path.name, unit, out)
     _check_fixed_formats(con, spec, label, report)
+    _check_postcodes(con, spec, label, report)
     typed = _typed(con, spec, table, fast).cast(pa.schema(list(spec.schema) + [pa.field(LINE, pa.int64())])) \
         if out.total == before else None
     if typed is None and out.room:

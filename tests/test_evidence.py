@@ -82,6 +82,14 @@ def test_pharmacy_and_shopping_and_block_evidence():
     assert {x["prescriber_id"] for x in rx} == {"DOC"}
     assert [x["note"] for x in rx if x["patient_id"] == "L0"] == ["patient from the pharmacy's area"]
     assert {x["note"] for x in rx if x["patient_id"].startswith("M")} == {"patient from outside the pharmacy's area"}
+    # a pharmacy at an unknown postcode: its patients are neither from outside its area nor from it
+    t = r.tables()
+    t["providers"] = t["providers"].set_column(
+        t["providers"].schema.get_field_index("postcode"), "postcode",
+        pa.array([None if p == "PH" else c for p, c in zip(t["providers"]["provider_id"].to_pylist(),
+                                                           t["providers"]["postcode"].to_pylist())], pa.string()))
+    unknown = by_alert(evidence_lines(t, alerts, ents))["rx"]
+    assert {x["note"] for x in unknown if x["patient_id"] != "S"} == {"pharmacy's area unknown"}
     sh = got["sh"]
     assert [x["note"] for x in sh] == ["no supply running", "overlaps a supply running until 2025-01-28",
                                        "overlaps a supply running until 2025-02-04", "no supply running"]

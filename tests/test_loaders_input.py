@@ -203,7 +203,7 @@ def test_fixed_length_ids_missing_a_leading_zero_are_reported(tmp_path):
 def test_ids_of_one_short_length_throughout_are_not_suspect(tmp_path):
     # Belgian postcodes have 4 digits; a column of mixed lengths has no fixed format
     centres = [{"centre_id": f"C{i}", "kind": "hospital", "postcode": f"{1000 + i}"} for i in range(20)]
-    centres += [{"centre_id": f"{10 ** (i + 3)}", "kind": "clinic"} for i in range(6)]
+    centres += [{"centre_id": f"{10 ** (i + 3)}", "kind": "clinic", "postcode": f"{2000 + i}"} for i in range(6)]
     folder = write_dataset(tmp_path / "ds", providers=PROVIDERS, centres=centres,
                            claims=[claim("C1", "P1", "010000024", "G", "2025-01-05")])
     assert load_dataset(folder).report.warnings == []
@@ -340,7 +340,7 @@ def test_a_provider_of_another_kind_in_another_source_is_an_error_but_other_yiel
 
 def test_descriptive_differences_across_sources_are_counted_and_the_first_source_wins(tmp_path):
     a = write_dataset(tmp_path / "a", claims=[claim("C1", "P1", "010000024", "G", "2025-01-05")],
-                      providers=[{**PROVIDERS[0], "postcode": "01000"}, PROVIDERS[1]])
+                      providers=[{**PROVIDERS[0], "postcode": "01000"}, {**PROVIDERS[1], "postcode": "69001"}])
     b = write_dataset(tmp_path / "b", providers=[{**PROVIDERS[0], "postcode": "01090"}])
     d = load_dataset([a, b])
     assert d["providers"].to_pylist()[0]["postcode"] == "01000"
@@ -432,3 +432,27 @@ def test_a_table_file_named_in_another_case_is_named_in_the_missing_tables_probl
     (folder / "claims.csv").rename(folder / "Claims.CSV")
     assert problems(folder) == ["claims.csv: required table is missing from " + str(folder) + " (looked for claims.csv, "
                                 "claims.csv.gz, claims.parquet; the folder holds Claims.CSV: names are exact, lower case)"]
+
+
+def test_blank_postcodes_are_counted_per_file_and_column_with_no_value(tmp_path):
+    """Some providers and patients with no postcode (an empty or blank cell): an unknown place the
+    distance tests leave out, so the load report says how many, naming the file and the column —
+    never a patient's id. A column empty throughout is a source without places: nothing to say."""
+    providers = [{"provider_id": f"D{i}", "kind": "physician", "postcode": "" if i < 2 else (" " if i == 2 else "69001")}
+                 for i in range(6)]
+    patients = [{"patient_id": f"SECRET{i}", "postcode": "" if i % 4 == 0 else "69002"} for i in range(8)]
+    folder = write_dataset(tmp_path / "ds", providers=providers, patients=patients,
+                           claims=[claim("C1", "SECRET1", "D3", "G", "2025-01-05")])
+    d = load_dataset(folder)
+    found = [w for w in d.report.warnings if w.get("column") == "postcode" and w["severity"] == "warning"]
+    assert [(w["table"], w["rows"], w["severity"]) for w in found] == [("providers", 3, "warning"),
+                                                                         ("patients", 2, "warning")]
+    assert found[0]["message"] == (
+        "providers.csv: 3 of 6 provider(s) have no postcode (column postcode): where they practise is unknown; "
+        "pharmacy_collusion leaves their flows out of its tests of where patients live, are prescribed and fill")
+    assert found[1]["message"].startswith("patients.csv: 2 of 8 patient(s) have no postcode (column postcode): their "
+                                          "homes are unknown; pharmacy_collusion and dense_block leave them out")
+    assert not any("SECRET" in w["message"] for w in d.report.warnings)
+    none = write_dataset(tmp_path / "none", providers=[dict(p, postcode="") for p in providers],
+                         claims=[claim("C1", "SECRET1", "D3", "G", "2025-01-05")])
+    assert not [w for w in load_dataset(none).report.warnings if w.get("column") == "postcode" and w["severity"] == "warning"]

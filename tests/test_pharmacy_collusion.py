@@ -163,6 +163,13 @@ def test_finds_the_pharmacy_and_prescriber_moving_watched_drugs_for_patients_fro
     assert "watched molecules (oxycodone)" in alerts[0]["summary"]
     flow = json.loads(alerts[0]["evidence"])["flows"][0]
     assert flow["watched_observed"] == 15 and flow["watched_expected"] < 2 and flow["log10_p"] < -6
+    # the travellers' tests have no yardstick here (no other GP's travellers): not judged, neither
+    # in the evidence (no expectation, no tail) nor in the summary
+    tests = {t["test"]: t for t in flow["tests"]}
+    assert tests["travellers"]["expected"] is None and tests["travellers"]["log10_p"] is None
+    assert tests["watched"]["observed"] == 15 and tests["watched"]["log10_p"] < -6
+    assert "prescribers alike predict" not in alerts[0]["summary"]
+    assert flow["unknown_home"] == 0 and flow["unlocated"] == 0
 
 
 def test_geography_explains_the_group_practice_the_towns_and_the_hiv_service():
@@ -209,12 +216,20 @@ def test_a_pharmacy_alone_in_its_town_is_judged_on_its_travellers_watched_share(
     excess = max(flow["travellers_watched"] - flow["travellers_expected"],     # of the travellers' tests
                  flow["remote_watched"] - flow["remote_expected"])
     assert alert["score"] == pytest.approx(excess * per_watched, rel=1e-6) and alert["score"] > 0
-    said = alert["summary"]     # the travellers' tests that raised it first, not the geography that predicts it
-    assert said.startswith(f"Pharmacy R1 filled the prescriptions of 1 prescriber(s): {flow['travellers_watched']:.0f} "
+    # the summary gives the strongest of the tests that count more than they predict (a travellers'
+    # test), not the geography that predicts the flow; the five are in the evidence
+    said = alert["summary"]
+    tests = {t["test"]: t for t in flow["tests"]}
+    assert list(tests) == ["all", "watched", "travellers", "elsewhere", "remote"]
+    strongest = min((t for t in flow["tests"] if t["log10_p"] is not None and t["observed"] > t["expected"]),
+                    key=lambda t: t["log10_p"])
+    assert strongest["test"] in ("travellers", "remote")
+    assert said.startswith(f"Pharmacy R1 filled the prescriptions of 1 prescriber(s): {strongest['observed']:.0f} "
                            f"patient(s) from another ")
-    travellers = (f"{flow['travellers_watched']:.0f} patient(s) from another area given watched molecules alone where "
-                  f"prescribers alike predict {flow['travellers_expected']:.1f}; ")
-    assert travellers in said and said.index(travellers) < said.index("patient(s) in all where their homes")
+    assert f"predict {strongest['expected']:.1f}; " in said and said.count("predict") == 2   # and "what its tests predict"
+    assert "patient(s) in all where their homes" not in said
+    assert tests["travellers"]["observed"] == flow["travellers_watched"]
+    assert tests["travellers"]["expected"] == pytest.approx(flow["travellers_expected"])
     assert {e["entity_id"] for e in f.entities.to_pylist() if e["entity_type"] == "provider"} == {"R1", "H1"}
     assert run(region(with_collusion=False, alone=0)).alerts.num_rows == 0
     assert run(region(with_collusion=False, alone=2)).alerts.num_rows == 0     # two patients prove nothing
@@ -548,3 +563,71 @@ def test_mules_from_a_town_that_never_comes_weigh_more_than_travellers_from_the_
     assert "weighed by how remote their homes are" in f.alerts["summary"][0].as_py()
     assert run(remote_mules(0, hiv_service=True)).alerts.num_rows == 0
     assert run(remote_mules(2, hiv_service=True)).alerts.num_rows == 0
+
+
+def blank_postcodes(t, ids, table="providers", key="provider_id"):
+    """The tables `t` with the postcode of the rows of `table` whose `key` is in `ids` unknown."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    t, rows = dict(t), t[table]
+    gone = pc.if_else(pc.is_in(rows[key], pa.array(ids)), pa.scalar(None, pa.string()), rows["postcode"])
+    t[table] = rows.set_column(rows.schema.get_field_index("postcode"), "postcode", gone)
+    return t
+
+
+@pytest.mark.parametrize("blanked", [
+    ("providers", ["D2", "D3"]),            # two towns' GPs: their own towns' patients counted as travellers
+    ("providers", ["HOSPPH"]),              # the pharmacy next to the hospital: never near it
+    ("centres", ["HOSP"]),                  # the hospital: its patients filling next to it unexplained
+    ("patients", [f"B2-{i}" for i in range(80)]),   # a town's patients: one pseudo-area of unknown homes
+])
+def test_an_unknown_postcode_is_neither_travel_nor_the_same_place(blanked):
+    """A provider's, a centre's or a patient's blank postcode is an unknown place: not another
+    area (a traveller), nor one area with every other blank (the same place). Such relations are
+    left out of the tests of geography and of travel and counted in the evidence. Before
+    (2026-12-02), the honest region gave 2 false alerts with D2 and D3's postcodes blank (log10 p
+    -260), 1 with HOSPPH's or HOSP's (-249)."""
+    table, ids = blanked
+    key = {"providers": "provider_id", "centres": "centre_id", "patients": "patient_id"}[table]
+    assert run(blank_postcodes(region(with_collusion=False), ids, table, key)).alerts.num_rows == 0
+
+
+def test_an_unknown_postcode_in_a_group_practice_or_a_town_of_colluders_makes_no_alert():
+    """A group practice's GP and a GP of the town with a blank postcode (before: KNEXT flagged,
+    log10 p -11.5); the patients of a GP of a town of two pharmacies with blank postcodes (before:
+    Q1 and Q2 flagged, -7.7)."""
+    assert run(blank_postcodes(group_practice("GROUP-CO"), ["K1", "O1"])).alerts.num_rows == 0
+    town = region(with_collusion=False, colluders=(0,))
+    unknown = [f"T3-{i}" for i in range(20)] + [f"C3-{i}" for i in range(60)]
+    assert run(blank_postcodes(town, unknown, "patients", "patient_id")).alerts.num_rows == 0
+
+
+def test_a_ring_is_still_found_beside_unknown_postcodes_and_its_unknown_homes_are_counted():
+    """Unrelated providers with blank postcodes leave the ring alone; three of its fifteen mules
+    with a blank home are left out of its tests and counted in the evidence and the summary."""
+    f = run(blank_postcodes(region(), ["D2", "D3", "PY2"]))
+    assert f.alerts["alert_id"].to_pylist() == ["pharmacy_collusion:PX1"]
+    f = run(blank_postcodes(region(), ["M0", "M1", "M2"], "patients", "patient_id"))
+    assert f.alerts["alert_id"].to_pylist() == ["pharmacy_collusion:PX1"]
+    [flow] = json.loads(f.alerts["evidence"][0].as_py())["flows"]
+    assert flow["unknown_home"] == 3 and flow["unlocated"] == 3
+    assert flow["watched_observed"] == 12 and flow["log10_p"] < -6      # the twelve mules of a known home
+    assert "; 3 patient(s) of an unknown location left out of the tests of geography; " in f.alerts["summary"][0].as_py()
+
+
+def test_without_any_home_the_region_is_one_area_without_any_place_nothing_is_near_or_far():
+    """No patients table: every patient is of one area, the region, and the ring is still found
+    (as before homes could be unknown). No provider or centre postcode at all: no pharmacy is near
+    a prescriber and no patient travels — nothing to judge on where care happens (before, taken as
+    one place '?', eight alerts, seven of them honest towns' pharmacies)."""
+    import pyarrow as pa
+    from contract.tables import empty_table
+    t = dict(region())
+    t["patients"] = empty_table("patients")
+    assert run(t).alerts["alert_id"].to_pylist() == ["pharmacy_collusion:PX1"]
+    assert run(dict(region(with_collusion=False), patients=empty_table("patients"))).alerts.num_rows == 0
+    t = dict(region())
+    for name in ("providers", "centres"):
+        rows = t[name]
+        t[name] = rows.set_column(rows.schema.get_field_index("postcode"), "postcode", pa.nulls(rows.num_rows, pa.string()))
+    assert run(t).alerts.num_rows == 0
