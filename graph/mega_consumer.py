@@ -192,35 +192,20 @@ def detect_mega_consumers(tables: Mapping[str, pa.Table], shared: Shared, settin
         return make_findings([], [])
     col = lambda k: care[k].to_numpy(zero_copy_only=False)
     days, amount = col("days").astype(float), col("amount").astype(float)
-    # the stratum keys as integers in the sorted order of their strings (no Python string per row)
-    kind = sorted_codes(pc.binary_join_element_wise(care["care"], pc.if_else(care["chronic"], "|chronic", ""),
-                                                    pc.if_else(care["corroborated"], "|corroborated", ""), ""))
+    # the stratum keys as integers (no Python string per row): the care, whether chronic, whether
+    # corroborated
+    kind = sorted_codes(care["care"]) * 4 + col("chronic").astype(np.int64) * 2 + col("corroborated").astype(np.int64)
     band, sex, cond = sorted_codes(care["band"]), sorted_codes(care["sex"]), col("conditions").astype(int)
-    # the same conditions (the sorted set of the patient's chronic classes) first, then their
-    # number; conditions are dropped last, and a stratum of patients with the same conditions, or
-    # as many, needs only a third of `min_stratum` (multimorbid patients are few, and alike)
-    classes, few = sorted_codes(care["classes"]), max(s.min_stratum // 3, 5)
-    mins = [s.min_stratum, s.min_stratum, few, s.min_stratum, s.min_stratum, few, s.min_stratum]
-    mean, shape, level = stratum_null(days, mins, (kind, band, sex, classes), (kind, band, classes), (kind, classes),
-                                      (kind, band, sex, cond), (kind, band, cond), (kind, cond), (kind,))
-    log_p = np.where(np.isfinite(mean), negbin_logsf(days, np.nan_to_num(mean, nan=1.0), shape), 0.0)
-    # any one of the patient's conditions may explain the care: against the patients who share
-    # that one condition and receive the care (at least `few`), the most lenient tail is kept (a
-    # palliative patient's weekly GP visits beside other patients on the same strong opioid,
-    # whatever else each is treated for)
-    lists = pc.split_pattern(care["classes"], " ")
-    parent = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
-    one = pc.list_flatten(lists)
-    keep = np.asarray(pc.not_equal(one, "").to_numpy(zero_copy_only=False), bool)
-    if keep.any():
-        parent, one_code = parent[keep], sorted_codes(one)[keep]
-        m1, k1, _ = stratum_null(days[parent], [few], (kind[parent], one_code))
-        lp1 = np.where(np.isfinite(m1), negbin_logsf(days[parent], np.nan_to_num(m1, nan=1.0), k1), -np.inf)
-        order = np.lexsort((-lp1, parent))                  # per row, its most lenient condition first
-        first = order[np.r_[True, parent[order][1:] != parent[order][:-1]]]
-        better = lp1[first] > log_p[parent[first]]
-        rows_, at = parent[first][better], first[better]
-        log_p[rows_], mean[rows_], shape[rows_], level[rows_] = lp1[at], m1[at], k1[at], len(LEVELS) - 1
+    classes = sorted_codes(care["classes"])
+    n = len(days)
+    mean, shape, level, log_p = np.full(n, np.nan), np.full(n, np.inf), np.zeros(n, np.int64), np.zeros(n)
+    # every stratum lies within one care (`kind` is in every level's key): the cares are judged
+    # in batches of whole cares, which gives each unit the same stratum, with its rows in the
+    # same order, as all rows at once — the same figures, without the temporaries of millions
+    by = np.argsort(kind, kind="stable")
+    for rows in _batches(kind[by], by):
+        _judge(days[rows], (kind[rows], band[rows], sex[rows], cond[rows], classes[rows]),
+               care["classes"].take(pa.array(rows)), s.min_stratum, rows, mean, shape, level, log_p)
     hit = family_bh(log_p, sorted_codes(care["patient_id"]), s.fdr) & (days > mean)
     if not hit.any():
         return make_findings([], [])
@@ -323,6 +308,57 @@ def stratum_null(days: np.ndarray, min_units: list[int], *levels: tuple) -> tupl
             mean[rows], shape[rows], level[rows] = m, (m * m / tau2 if tau2 > 0 else np.inf), li
             todo[rows] = False
     return mean, shape, level
+
+
+# the cares are judged in batches of about this many rows (whole cares)
+BATCH_ROWS = 100_000
+
+
+def _batches(sorted_kind: np.ndarray, by: np.ndarray):
+    """The rows `by` (ordered by care, `sorted_kind` their cares) cut into runs of whole cares of
+    about `BATCH_ROWS` rows each."""
+    starts = np.flatnonzero(np.r_[True, sorted_kind[1:] != sorted_kind[:-1]])
+    ends = np.r_[starts[1:], len(by)]
+    a = 0
+    while a < len(by):
+        b = ends[np.searchsorted(starts, a + BATCH_ROWS, side="right") - 1]
+        b = max(b, ends[np.searchsorted(starts, a, side="right") - 1])
+        yield by[a:b]
+        a = b
+
+
+def _judge(days, keys, classes, min_stratum, rows, mean, shape, level, log_p):
+    """The negative binomial of each unit of a batch of whole cares (`days`, `keys` = kind, band,
+    sex, number of conditions, conditions; `classes` the conditions as text) at the finest
+    stratum with enough units, then against each one of its conditions, the most lenient kept
+    (see the module docstring); written at `rows` of `mean`, `shape`, `level` and `log_p`."""
+    kind, band, sex, cond, classes_ = keys
+    # the same conditions (the sorted set of the patient's chronic classes) first, then their
+    # number; conditions are dropped last, and a stratum of patients with the same conditions, or
+    # as many, needs only a third of `min_stratum` (multimorbid patients are few, and alike)
+    few = max(min_stratum // 3, 5)
+    mins = [min_stratum, min_stratum, few, min_stratum, min_stratum, few, min_stratum]
+    m, k, lv = stratum_null(days, mins, (kind, band, sex, classes_), (kind, band, classes_), (kind, classes_),
+                            (kind, band, sex, cond), (kind, band, cond), (kind, cond), (kind,))
+    lp = np.where(np.isfinite(m), negbin_logsf(days, np.nan_to_num(m, nan=1.0), k), 0.0)
+    # any one of the patient's conditions may explain the care: against the patients who share
+    # that one condition and receive the care (at least `few`), the most lenient tail is kept (a
+    # palliative patient's weekly GP visits beside other patients on the same strong opioid,
+    # whatever else each is treated for)
+    lists = pc.split_pattern(classes, " ")
+    parent = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+    one = pc.list_flatten(lists)
+    keep = np.asarray(pc.not_equal(one, "").to_numpy(zero_copy_only=False), bool)
+    if keep.any():
+        parent, one_code = parent[keep], sorted_codes(one)[keep]
+        m1, k1, _ = stratum_null(days[parent], [few], (kind[parent], one_code))
+        lp1 = np.where(np.isfinite(m1), negbin_logsf(days[parent], np.nan_to_num(m1, nan=1.0), k1), -np.inf)
+        order = np.lexsort((-lp1, parent))                  # per row, its most lenient condition first
+        first = order[np.r_[True, parent[order][1:] != parent[order][:-1]]]
+        better = lp1[first] > lp[parent[first]]
+        rows_, at = parent[first][better], first[better]
+        lp[rows_], m[rows_], k[rows_], lv[rows_] = lp1[at], m1[at], k1[at], len(LEVELS) - 1
+    mean[rows], shape[rows], level[rows], log_p[rows] = m, k, lv, lp
 
 
 def _concentrated(shared: Shared, flagged: pa.Table, providers: list[str], fdr: float) -> set[str]:

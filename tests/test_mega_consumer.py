@@ -291,3 +291,20 @@ def test_the_discoveries_are_patients_not_their_cares():
     log_p = np.log(np.r_[1e-8, 0.3, np.full(99 * 50, 0.5)])
     family = np.r_[0, 0, np.repeat(np.arange(1, 100), 50)]
     assert family_bh(log_p, family, 0.01)[:2].tolist() == [True, False]
+
+
+def test_cares_judged_in_batches_give_the_same_alerts(monkeypatch):
+    # every stratum lies within one care: batches of whole cares (one care each, or all at once)
+    # give each unit the same yardstick, figures and alerts, evidence included
+    import graph.mega_consumer as mc
+    for t in (region(), palliative_among_other_treatments()):
+        monkeypatch.setattr(mc, "BATCH_ROWS", 10 ** 9)
+        whole = run(t)
+        monkeypatch.setattr(mc, "BATCH_ROWS", 1)
+        one_by_one = run(t)
+        assert whole.alerts.num_rows > 0
+        assert whole.alerts.equals(one_by_one.alerts) and whole.entities.equals(one_by_one.entities)
+    kind = np.array([3, 3, 3, 5, 7, 7, 9])
+    by = np.arange(7)
+    monkeypatch.setattr(mc, "BATCH_ROWS", 2)
+    assert [b.tolist() for b in mc._batches(kind, by)] == [[0, 1, 2], [3, 4, 5], [6]]
