@@ -58,8 +58,15 @@ def make_findings(alerts: list[dict], entities: list[dict]) -> Findings:
 
     Each alert: alert_id, pattern, score, summary, evidence (dict), surprise_bits, excess_euros.
     Each entity: alert_id, entity_type, entity_id, role, standing, and optionally excess_euros
-    (its own part). Raises ValueError for a standing outside the contract's.
+    (its own part). Raises ValueError for a standing outside the contract's, or for an alert id
+    given twice (two alerts would be one in every store, file and API answer: a detector's ids
+    must tell its kinds of alert apart whatever the ids of the data hold).
     """
+    seen: set[str] = set()
+    for a in alerts:
+        if a["alert_id"] in seen:
+            raise ValueError(f"alert id {a['alert_id']!r} given to two alerts of pattern {a['pattern']}")
+        seen.add(a["alert_id"])
     rows = [{"alert_id": a["alert_id"], "pattern": a["pattern"], "score": round(float(a["score"]), 4),
              "summary": a["summary"],
              "evidence": json.dumps(_rounded(a.get("evidence", {})), sort_keys=True, default=str),

@@ -316,7 +316,7 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
         acts = [a for a in acts if not a["centre_billing"]]
         if not acts:
             continue
-        aid = f"peer_outlier:{provider}"
+        aid = provider_alert_id(provider)
         top = max(acts, key=lambda a: (a["excess_amount"], a["service_code"]))
         excess = sum(a["excess_amount"] for a in acts)
         alerts.append({
@@ -366,6 +366,19 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
                              "standing": "participant",
                              "excess_euros": sum(a["excess_amount"] for a in acts if a["provider_id"] == provider)})
     return make_findings(alerts, entities)
+
+
+def provider_alert_id(provider: str) -> str:
+    """A provider's own alert id: `peer_outlier:<provider>`, or `peer_outlier:provider:<provider>`
+    for a provider id that begins with `centre:` or `provider:` — so that no provider's alert id is
+    ever a centre's (`peer_outlier:centre:<centre>`) or another provider's (ids are the data's: a
+    mapped extract may hold `centre:75089401` as a provider id).
+
+    >>> provider_alert_id("10000000013"), provider_alert_id("centre:75089401")
+    ('peer_outlier:10000000013', 'peer_outlier:provider:centre:75089401')
+    """
+    escaped = provider.startswith(("centre:", "provider:"))
+    return f"peer_outlier:{'provider:' if escaped else ''}{provider}"
 
 
 # the figures of an act an alert's evidence lists, one entry per provider and act

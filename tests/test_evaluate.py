@@ -190,3 +190,12 @@ def test_a_truth_problem_on_a_patient_line_names_line_and_column_never_the_value
             assert said in str(e) and "2265" not in str(e) and "\u200b" not in str(e), (name, str(e))
         else:
             raise AssertionError(f"{name}: read")
+
+
+def test_an_alert_id_given_twice_is_refused_naming_it():
+    """Two alerts of one id would be one in every store, file and API answer (their entities
+    mixed): a detector giving one id twice is a bug, stopped before anything is written."""
+    import pytest
+    alert = {"alert_id": "peer_outlier:centre:C1", "pattern": "peer_outlier", "score": 1, "summary": "s"}
+    with pytest.raises(ValueError, match="alert id 'peer_outlier:centre:C1' given to two alerts of pattern peer_outlier"):
+        make_findings([alert, dict(alert, score=2)], [])

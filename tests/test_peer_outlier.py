@@ -146,15 +146,15 @@ def test_the_centre_billed_through_is_named_as_a_participant():
     assert json.loads(f.alerts["evidence"][0].as_py())["acts"][0]["centre_id"] == "CX"
 
 
-def centre_region(beyond_at_cy: int, own_act: bool = False):
+def centre_region(beyond_at_cy: int, own_act: bool = False, own: str = "OWN"):
     """Eight physiotherapists billing 12 to 14 sessions a patient through four centres; centre CY,
     whose three physiotherapists bill through it, `beyond_at_cy` of them 45 sessions a patient
     and the others 13; OWN, alone beyond its two honest colleagues at centre CZ. With `own_act`,
     a second act (AMK9, a balneotherapy session) the eight bill privately on 2 or 3 days a
-    patient, and Y0 on 20."""
+    patient, and Y0 on 20. `own`: OWN's id."""
     r = physio_peers()
     for centre, staff in (("CY", [(f"Y{j}", 45 if j < beyond_at_cy else 13) for j in range(3)]),
-                          ("CZ", [("OWN", 45), ("Z1", 13), ("Z2", 13)])):
+                          ("CZ", [(own, 45), ("Z1", 13), ("Z2", 13)])):
         for pid, sessions in staff:
             r.provider(pid, "physiotherapist")
             for p in range(20):
@@ -211,6 +211,19 @@ def test_a_practitioner_of_an_accused_centre_keeps_its_own_alert_for_its_own_exc
                                                                                              ("Y1", "AMK8")]
     assert {(e["entity_id"], e["standing"]) for e in f.entities.to_pylist() if e["alert_id"] == "peer_outlier:Y0"} \
         == {("Y0", "accused")}
+
+
+def test_a_provider_whose_id_reads_as_a_centres_alert_keeps_an_alert_of_its_own():
+    """A provider id is the data's: OWN named `centre:CY` (a mapped extract's id) would have had
+    the alert id of centre CY's alert, the two alerts one in every file. Its own alert is
+    `peer_outlier:provider:centre:CY`, beside the centre's; its entities are its own."""
+    f = run(t=centre_region(2, own="centre:CY"))
+    assert [a["alert_id"] for a in f.alerts.to_pylist()] == ["peer_outlier:centre:CY", "peer_outlier:provider:centre:CY"]
+    assert {(e["entity_id"], e["standing"]) for e in f.entities.to_pylist()
+            if e["alert_id"] == "peer_outlier:provider:centre:CY"} == {("centre:CY", "accused"), ("CZ", "participant")}
+    assert {(e["entity_id"], e["standing"]) for e in f.entities.to_pylist()
+            if e["alert_id"] == "peer_outlier:centre:CY"} == {("CY", "accused"), ("Y0", "participant"),
+                                                              ("Y1", "participant")}
 
 
 def forfait_region(over: bool = True):
