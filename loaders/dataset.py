@@ -1163,6 +1163,29 @@ def _check_postcodes(con, spec: Table, fname: str, report: LoadReport):
                 table=spec.name, column="postcode", rows=blank)
 
 
+def _check_no_places(providers: pa.Table | None, patients: pa.Table | None, report: LoadReport):
+    """Warn once when the providers (every source merged) have rows but no postcode at all, where
+    places would be judged — a pharmacy among them (pharmacy_collusion), or patients' homes known
+    (dense_block's local areas) — as in an SNDS extract's conversion or a claims export without a
+    registry: the detectors that judge where care happens then judge nothing of it
+    (pharmacy_collusion: no traveller, no pharmacy near a practice; dense_block: no provider's
+    postcode among its local areas). A registry with places (FINESS, the Annuaire Santé) gives
+    them (`load_dataset` of several folders)."""
+    if providers is None or isinstance(providers, OnDisk) or providers.num_rows == 0 \
+            or providers["postcode"].null_count < providers.num_rows:
+        return
+    pharmacy = pc.any(pc.equal(providers["kind"], "pharmacy")).as_py()
+    homes = patients is not None and not isinstance(patients, OnDisk) and patients.num_rows > 0 \
+        and patients["postcode"].null_count < patients.num_rows
+    if not (pharmacy or homes):
+        return
+    report.warn(f"no provider has a postcode ({providers.num_rows:,} provider(s), column postcode): where care happens "
+                "is unknown, so pharmacy_collusion judges no traveller and no pharmacy near a practice, and "
+                "dense_block takes no provider's postcode for a local area; a registry with places (FINESS, the "
+                "Annuaire Santé) scanned beside the claims gives them", table="providers", column="postcode",
+                rows=providers.num_rows)
+
+
 def _id_lengths(con, col: Column) -> tuple[dict[int, int], int, dict[int, list[str]]]:
     """Of column `col` of the registered `raw`: (how many all-digit values have each length, how
     many values it has, for each length one less than a `FIXED_LENGTHS` one, its first 5 distinct
@@ -2128,6 +2151,8 @@ def _load(con, folders: list[Path], source: str, files: dict[str, list[Path]], o
         for entry in report.links:
             if entry["severity"] == "critical":
                 report.warn(entry["message"], severity="critical", table="claims", source=entry["source"])
+    if not out.total:
+        _check_no_places(merged.get("providers"), merged.get("patients"), report)
     claims = merged.get("claims")
     if isinstance(claims, OnDisk) and not out.total:   # one file (one source's, or `_merge`'s) becomes `claims_to`
         os.replace(claims.pieces[0][0], claims_to)

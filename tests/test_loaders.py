@@ -14,8 +14,10 @@ from contract.errors import DatasetError
 
 from .conftest import claim, write_dataset, write_table
 
-PROVIDERS = [{"provider_id": "010000024", "kind": "physician", "specialty": "general_practice"},
-             {"provider_id": "690000001", "kind": "pharmacy"}]
+# with their places: without any provider postcode beside a pharmacy the load report warns that
+# where care happens is unknown (`test_no_provider_place_at_all_is_warned_about_once`)
+PROVIDERS = [{"provider_id": "010000024", "kind": "physician", "specialty": "general_practice", "postcode": "01000"},
+             {"provider_id": "690000001", "kind": "pharmacy", "postcode": "69001"}]
 
 
 def good(tmp_path):
@@ -541,3 +543,26 @@ def test_a_parquet_amount_of_minus_zero_or_text_with_an_underscore_is_refused(tm
     pq.write_table(pa.table({**base, "amount": ["26.5", "1_000"]}), folder / "claims.parquet")
     assert problems(folder) == ["claims.parquet, row 2, column amount, value '1_000': is not a number: it holds '_' "
                                 "(amounts are written with digits and one '.', without separators, as in 1000.50)"]
+
+
+def test_no_provider_place_at_all_is_warned_about_once(tmp_path):
+    """Claims with a pharmacy and no provider postcode anywhere (an SNDS conversion, an export
+    without a registry): pharmacy_collusion and dense_block cannot judge where care happens — one
+    warning says so and names what gives places; a registry with places scanned beside them, or a
+    dataset with no pharmacy and no patient home (nothing judged on places), gives none."""
+    bare = [{"provider_id": "690000001", "kind": "pharmacy"}, {"provider_id": "010000024", "kind": "physician"}]
+    folder = write_dataset(tmp_path / "claims", providers=bare,
+                           claims=[claim("C1", "P1", "690000001", "X", "2025-01-05", prescriber="010000024")])
+    [w] = load_dataset(folder).report.warnings
+    assert (w["table"], w["column"], w["rows"], w["severity"]) == ("providers", "postcode", 2, "warning")
+    assert w["message"] == (
+        "no provider has a postcode (2 provider(s), column postcode): where care happens is unknown, so "
+        "pharmacy_collusion judges no traveller and no pharmacy near a practice, and dense_block takes no provider's "
+        "postcode for a local area; a registry with places (FINESS, the Annuaire Santé) scanned beside the claims "
+        "gives them")
+    registry = tmp_path / "registry"
+    write_table(registry, "providers", [{**p, "postcode": "69001"} for p in bare])
+    assert [w["column"] for w in load_dataset([registry, folder]).report.warnings] == ["provider_id"]  # merged: info
+    nurses = write_dataset(tmp_path / "nurses", providers=[{"provider_id": "N1", "kind": "nurse"}],
+                           claims=[claim("C1", "P1", "N1", "X", "2025-01-05")])
+    assert load_dataset(nurses).report.warnings == []

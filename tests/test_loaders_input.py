@@ -12,7 +12,8 @@ from loaders.dataset import load_dataset
 
 from .conftest import CASES, claim, write_dataset, write_table
 
-PROVIDERS = [{"provider_id": "010000024", "kind": "physician"}, {"provider_id": "690000001", "kind": "pharmacy"}]
+PROVIDERS = [{"provider_id": "010000024", "kind": "physician", "postcode": "01000"},     # places: see
+             {"provider_id": "690000001", "kind": "pharmacy", "postcode": "69001"}]    # test_loaders' PROVIDERS
 needs_cases = pytest.mark.skipif(not CASES.is_dir(), reason="../shared/cases is not beside the repository")
 
 
