@@ -468,9 +468,12 @@ def detect_pharmacy_collusion(tables: Mapping[str, pa.Table], settings: Pharmacy
     # per flow and test: observed, expected (None when the test had no yardstick for the flow:
     # not judged) and log10 p
     judged = [tests[0][3], tests[1][3], tests[2][3][3], tests[3][3][3], tests[4][3]]
+    # and, for the two tests combined over home areas, the counts of the areas beyond their expectation
     per_test = [[{"test": name, "observed": float(x[1][i]), "expected": float(x[2][i]) if j[i] else None,
                   "log10_p": float(x[0][i] / np.log(10)) if j[i] else None}
-                 for (name, _), x, j in zip(_TESTS, tests, judged)] for i in np.flatnonzero(hit)]
+                 | ({"areas_beyond_observed": float(x[4][0][i]), "areas_beyond_expected": float(x[4][1][i])}
+                    if t < 2 else {})
+                 for t, ((name, _), x, j) in enumerate(zip(_TESTS, tests, judged))] for i in np.flatnonzero(hit)]
     figures = {(r["prescriber_id"], r["pharmacy"]): r for r in query(
         _FIGURES, {"k": s.local_prefix}, claims=tables["claims"], f=f, providers=tables["providers"],
         services=tables["services"], patients=tables["patients"]).to_pylist()}
@@ -644,8 +647,10 @@ def _beyond(tests) -> np.ndarray:
 
 
 # The five tests of a flow (`_judge`'s order): their names in the evidence and their words in a summary
-_TESTS = (("all", "patient(s) in all where their homes and where they were prescribed predict"),
-          ("watched", "patient(s) given watched molecules where their homes and where they were prescribed predict"),
+_TESTS = (("all", "patient(s) (of the home areas beyond their share) where their homes and where they were "
+                  "prescribed predict"),
+          ("watched", "patient(s) given watched molecules (of the home areas beyond their share) where their homes "
+                      "and where they were prescribed predict"),
           ("travellers", "patient(s) from another area given watched molecules alone where prescribers alike predict"),
           ("elsewhere", "patient(s) from another area given watched molecules alone while another prescriber of the "
                         "kind treats them, where prescribers alike predict"),
@@ -663,7 +668,7 @@ def _strongest(flows: list[dict], pooled: dict | None) -> str:
     best, at = 0.0, None
     for t in range(len(_TESTS)):
         for x in flows:
-            y = x["tests"][t]
+            y = _counted(x["tests"][t])
             if y["log10_p"] is not None and y["observed"] > y["expected"] and y["log10_p"] < best:
                 best, at = y["log10_p"], t
     if pooled is not None and (at is None or pooled["log10_p"] < best):
@@ -671,9 +676,18 @@ def _strongest(flows: list[dict], pooled: dict | None) -> str:
                 f"prescribers' flows, where prescribers alike predict {pooled['expected']:.1f}")
     if at is None:
         return "no test judged"
-    judged = [x["tests"][at] for x in flows if x["tests"][at]["expected"] is not None]
+    judged = [_counted(x["tests"][at]) for x in flows if x["tests"][at]["expected"] is not None]
     o, e = sum(y["observed"] for y in judged), sum(y["expected"] for y in judged)
     return f"{o:.0f} {_TESTS[at][1]} {e:.1f}"
+
+
+def _counted(test: dict) -> dict:
+    """A test's counts as a summary gives them: a test combined over home areas (`all`,
+    `watched`: Fisher's combination of their upper tails) by its areas beyond their expectation —
+    where its excess lies, its totals possibly below their expectation — the others by their totals."""
+    if "areas_beyond_observed" not in test:
+        return test
+    return {**test, "observed": test["areas_beyond_observed"], "expected": test["areas_beyond_expected"]}
 
 
 def _travellers(per: Mapping[str, np.ndarray], flow: np.ndarray, k: int, flows: tuple,
@@ -757,7 +771,9 @@ def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, 
     """Per flow (one of `k`): Fisher's combination of the per-area tails of `o` of `n` patients at
     a pharmacy whose chance is `chance` — binomial, the chance's odds varying between prescribers
     by one variance τ² for all areas and flows, estimated on the `honest` rows (those of flows not
-    held out) — the flow's observed and expected totals, and whether it was judged (an area tested)."""
+    held out) — the flow's observed and expected totals, whether it was judged (an area tested), and
+    the observed and expected counts of its areas beyond their expectation (where the combination's
+    excess lies: a flow's totals can be below its expectation while some of its areas are far beyond)."""
     tested = n > 0
     fit = tested & honest
     tau2 = logit_tau2(o[fit], n[fit], chance[fit]) if fit.any() else 0.0
@@ -765,7 +781,9 @@ def _fisher(n: np.ndarray, o: np.ndarray, chance: np.ndarray, flow: np.ndarray, 
     fisher = np.bincount(flow, -2 * area_log_p, k)
     areas = np.bincount(flow, tested.astype(float), k)
     log_p = np.where(areas > 0, stats.chi2.logsf(fisher, 2 * np.maximum(areas, 1)), 0.0)
-    return log_p, np.bincount(flow, o, k), np.bincount(flow, n * chance, k), areas > 0
+    beyond = tested & (o > n * chance)
+    return (log_p, np.bincount(flow, o, k), np.bincount(flow, n * chance, k), areas > 0,
+            (np.bincount(flow, o * beyond, k), np.bincount(flow, n * chance * beyond, k)))
 
 
 def _logitnormal_moments(n: np.ndarray, chance: np.ndarray, tau2: float, nodes: int = 24):

@@ -159,7 +159,9 @@ def test_finds_the_pharmacy_and_prescriber_moving_watched_drugs_for_patients_fro
     patients = {e["entity_id"]: e["standing"] for e in f.entities.to_pylist() if e["entity_type"] == "patient"}
     assert patients and set(patients) <= {f"M{i}" for i in range(15)} and set(patients.values()) == {"participant"}
     assert alerts[0]["summary"].startswith("Pharmacy PX1 filled the prescriptions of 1 prescriber(s): 15 patient(s) "
-                                           "given watched molecules where ")      # the furthest beyond first
+                                           "given watched molecules (of the home areas beyond their share) where ")
+    # the furthest beyond first; a test combined over home areas is told by its areas beyond their
+    # expectation, where its excess lies (its totals may be below: fraudnet's review, 2026-12-02)
     assert "watched molecules (oxycodone)" in alerts[0]["summary"]
     flow = json.loads(alerts[0]["evidence"])["flows"][0]
     assert flow["watched_observed"] == 15 and flow["watched_expected"] < 2 and flow["log10_p"] < -6
@@ -631,3 +633,18 @@ def test_without_any_home_the_region_is_one_area_without_any_place_nothing_is_ne
         rows = t[name]
         t[name] = rows.set_column(rows.schema.get_field_index("postcode"), "postcode", pa.nulls(rows.num_rows, pa.string()))
     assert run(t).alerts.num_rows == 0
+
+
+def test_the_summary_tells_the_strongest_test_by_where_its_excess_lies():
+    """A ring's flow whose watched molecules, combined over home areas, are far beyond (log10 p
+    −8.4) while its total is below the total its areas predict (10 where 32: its prescriber's
+    patients of other areas fill elsewhere) is told by its areas beyond their share (8 where 0.5),
+    not by a weak test that happens to count more in all (9 where 7.5, log10 p −0.85): a fresh
+    user's review found the ring summarised by the weak one."""
+    from graph.pharmacy_collusion import _strongest
+    t = lambda name, o, e, p, **beyond: {"test": name, "observed": o, "expected": e, "log10_p": p, **beyond}
+    flow = {"tests": [t("all", 10, 603, -0.1, areas_beyond_observed=2, areas_beyond_expected=1.9),
+                      t("watched", 10, 32, -8.4, areas_beyond_observed=8, areas_beyond_expected=0.5),
+                      t("travellers", 0, None, None), t("elsewhere", 9, 7.5, -0.85), t("remote", 0, None, None)]}
+    assert _strongest([flow], None) == ("8 patient(s) given watched molecules (of the home areas beyond their share) "
+                                        "where their homes and where they were prescribed predict 0.5")
