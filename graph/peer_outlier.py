@@ -304,12 +304,18 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
                  bound=float(upper[i]))
         by_provider.setdefault(r["provider_id"], []).append(r)
     alerts, entities = [], []
-    evidence = lambda acts: {
-        "test": "binomial tail of patients beyond the peers' quantiles (at or beyond the 90% quantile, and "
-                "beyond it where its value is the median's: beta-binomial), Bonferroni over the three, "
-                "Benjamini-Hochberg",
-        "fdr": s.fdr,
-        "acts": [{k: a[k] for k in _ACT_FIGURES} for a in acts]}
+
+    def alert(aid: str, acts: list[dict], summary: str) -> dict:
+        """An alert over `acts` (a provider's own, or a centre's practitioners'): score and
+        `excess_euros` their excess, surprise their tails together, evidence each one's figures."""
+        excess = sum(a["excess_amount"] for a in acts)
+        return {"alert_id": aid, "pattern": "peer_outlier", "score": excess, "excess_euros": excess,
+                "surprise_bits": float(surprise_bits(sum(a["log10_p"] for a in acts) * np.log(10))),
+                "summary": summary,
+                "evidence": {"test": "binomial tail of patients beyond the peers' quantiles (at or beyond the 90% "
+                                     "quantile, and beyond it where its value is the median's: beta-binomial), "
+                                     "Bonferroni over the three, Benjamini-Hochberg",
+                             "fdr": s.fdr, "acts": [{k: a[k] for k in _ACT_FIGURES} for a in acts]}}
     # an act a practitioner stands out on alone is its own: one alert per provider, accused, over
     # those acts (the centre it billed them through a participant)
     for provider, acts in by_provider.items():
@@ -319,12 +325,8 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
         aid = provider_alert_id(provider)
         top = max(acts, key=lambda a: (a["excess_amount"], a["service_code"]))
         excess = sum(a["excess_amount"] for a in acts)
-        alerts.append({
-            "alert_id": aid, "pattern": "peer_outlier", "score": excess, "excess_euros": excess,
-            "surprise_bits": float(surprise_bits(sum(a["log10_p"] for a in acts) * np.log(10))),
-            "summary": (f"Provider {provider} billed {_figures(top, labels)}; excess {euros(excess)}"
-                        + (f" over {len(acts)} acts." if len(acts) > 1 else ".")),
-            "evidence": evidence(acts)})
+        alerts.append(alert(aid, acts, f"Provider {provider} billed {_figures(top, labels)}; excess {euros(excess)}"
+                                       + (f" over {len(acts)} acts." if len(acts) > 1 else ".")))
         entities.append({"alert_id": aid, "entity_type": "provider", "entity_id": provider, "role": "biller",
                          "standing": "accused"})
         for centre in sorted({a["centre_id"] for a in acts if a["centre_id"]}):     # the paid establishment
@@ -350,15 +352,12 @@ def detect_peer_outliers(tables: Mapping[str, pa.Table], shared: Shared, setting
         first, codes = max(part, key=lambda key: (part[key], key)), {key[0] for key in part}
         lead = max((a for a in acts if (a["service_code"], a["kind"], a["specialty"]) == first),
                    key=lambda a: (a["excess_amount"], a["provider_id"]))
-        alerts.append({
-            "alert_id": aid, "pattern": "peer_outlier", "score": excess, "excess_euros": excess,
-            "surprise_bits": float(surprise_bits(sum(a["log10_p"] for a in acts) * np.log(10))),
-            "summary": (f"Centre {centre}: {lead['centre_beyond']} of the {lead['centre_colleagues']} practitioners "
-                        f"({_peer(lead)}) billing {labels.get(lead['service_code']) or lead['service_code']} through "
-                        f"it are beyond their peers on it, the centre's billing; provider {lead['provider_id']} billed "
-                        f"it {_figures(lead, labels, act=False)}; excess {euros(excess)}"
-                        + (f" over {len(codes)} acts." if len(codes) > 1 else ".")),
-            "evidence": evidence(acts)})
+        alerts.append(alert(aid, acts, (
+            f"Centre {centre}: {lead['centre_beyond']} of the {lead['centre_colleagues']} practitioners "
+            f"({_peer(lead)}) billing {labels.get(lead['service_code']) or lead['service_code']} through it are "
+            f"beyond their peers on it, the centre's billing; provider {lead['provider_id']} billed it "
+            f"{_figures(lead, labels, act=False)}; excess {euros(excess)}"
+            + (f" over {len(codes)} acts." if len(codes) > 1 else "."))))
         entities.append({"alert_id": aid, "entity_type": "centre", "entity_id": centre, "role": "centre",
                          "standing": "accused", "excess_euros": excess})
         for provider in sorted({a["provider_id"] for a in acts}):
