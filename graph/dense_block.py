@@ -73,7 +73,7 @@ from .findings import Findings, make_findings
 from .model import Graph
 from .network import connected_components
 from .settings import DenseBlockSettings
-from .shared import Shared
+from .shared import Shared, home_unknown
 from .stats import (benjamini_hochberg, greedy_matching, group_index, grouped_count_calibration, negbin_logsf,
                     surprise_bits)
 from engine import query
@@ -241,9 +241,7 @@ def detect_dense_blocks(tables: Mapping[str, pa.Table], graph: Graph, shared: Sh
     """
     s = settings
     p = {"patient_max": patient_max}
-    patients = tables["patients"]      # no home known at all (no patients table): the region is one area
-    unknown = "?" if patients.num_rows and patients["postcode"].null_count < patients.num_rows else "\x00"
-    nl = query(_NONLOCAL, p | {"home_unknown": unknown}, keep=True, billing=shared.billing, providers=tables["providers"],
+    nl = query(_NONLOCAL, p | {"home_unknown": home_unknown(tables["patients"])}, keep=True, billing=shared.billing, providers=tables["providers"],
                lq=local_areas(query(_COUNTS, p, billing=shared.billing), s.fdr))
     pairs = query(_PAIRS, p, nl=nl, g=shared.patient_days, billing=shared.billing, providers=tables["providers"],
                   affiliations=tables["affiliations"], rota=rota_pairs(query(_TURNS, nl=nl, g=shared.patient_days), s.fdr))

@@ -141,6 +141,7 @@ from scipy import special, stats
 
 from .findings import Findings, euros, make_findings
 from .settings import PharmacyCollusionSettings
+from .shared import home_unknown
 from .stats import (benjamini_hochberg, logit_tau2, logitnormal_binom_logsf, logitnormal_nodes, negbin_logsf,
                     surprise_bits)
 from engine import query
@@ -553,19 +554,14 @@ _MIN_TRAVELLERS = 10        # travellers of a class's other prescribers, for its
 _NONE_HELD = pa.table({"prescriber_id": pa.array([], pa.string()), "pharmacy": pa.array([], pa.string())})
 
 
-# A home of no postcode ('?') is an unknown place when some patients' homes are known; when none is
-# (no patients table, or no postcode in it) every patient is of one area, the region, as the
-# statements' `home_unknown` then never matches it. A provider's or a centre's place of no postcode
-# is always unknown: taken as one place, '?', it made false alerts (eight on a hand-built region
-# whose providers had no postcode: every town's pharmacy next to a place '?' of every prescriber)
-_NEVER = "\x00"
+# A provider's or a centre's place of no postcode is always unknown: taken as one place, '?', it
+# made false alerts (eight on a hand-built region whose providers had no postcode: every town's
+# pharmacy next to a place '?' of every prescriber). A home of no postcode: `home_unknown`.
 
 
 def _unknown(tables: Mapping[str, pa.Table]) -> dict[str, str]:
-    """The statements' `home_unknown`: '?' when some patient's postcode is known, else `_NEVER`."""
-    patients = tables["patients"]
-    known = patients.num_rows > 0 and patients["postcode"].null_count < patients.num_rows
-    return {"home_unknown": "?" if known else _NEVER}
+    """The statements' `home_unknown` parameter (`graph.shared.home_unknown`)."""
+    return {"home_unknown": home_unknown(tables["patients"])}
 
 
 def _dispensings(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:

@@ -95,6 +95,22 @@ def build_shared(tables: Mapping[str, pa.Table], graph: Graph, patient_max: int 
     )
 
 
+# A patient's home of no postcode is read as '?' by the statements that place patients
+# (`coalesce(postcode, '?')`); `home_unknown` says whether that '?' is an unknown place
+NO_HOME_KNOWN = "\x00"
+
+
+def home_unknown(patients: pa.Table) -> str:
+    """The home area the statements that place patients must leave out as unknown: '?' (a blank
+    postcode, read as '?') when some patient's postcode is known — a patient of unknown home is
+    neither local nor from elsewhere — and `NO_HOME_KNOWN`, a value no postcode takes, when none
+    is (no patients table, or no postcode in it): every patient is then of one area, the region,
+    as pharmacy_collusion and dense_block judged before unknown homes were told apart
+    (2026-12-02). `patients`: the contract table (postcode)."""
+    known = patients.num_rows > 0 and patients["postcode"].null_count < patients.num_rows
+    return "?" if known else NO_HOME_KNOWN
+
+
 def provider_patients(graph: Graph, keep: bool = False) -> Table:
     """`pairs` (see the module docstring) from the graph's edges; with `keep`, held by the
     scan's engine (`engine.Kept`)."""
